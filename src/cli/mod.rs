@@ -1,0 +1,192 @@
+//! The command line: argument definitions and one module per command.
+
+pub mod log;
+pub mod record;
+pub mod report;
+
+use crate::decode::DefragConfig;
+use crate::engine::EngineConfig;
+use crate::http::HttpConfig;
+use crate::reassembly::ReassemblyConfig;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// shadowtap: a passive API inventory sensor.
+#[derive(Debug, Parser)]
+#[command(name = "shadowtap", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one row per HTTP transaction found in capture files or on an interface.
+    Log(LogArgs),
+    /// Write what an interface captures to a pcap file (to make captures for tests and demos).
+    Record(RecordArgs),
+}
+
+/// Output format of `log`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Tab-separated values with a header line (Zeek's http.log columns; `-` for unset).
+    Tsv,
+    /// One JSON object per line (null for unset).
+    Jsonl,
+}
+
+/// Format of `--stats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// A readable report.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// Where packets come from.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Capture files (pcap or pcapng), read in order as one stream.
+    #[arg(value_name = "FILE", required_unless_present = "interface", conflicts_with = "interface")]
+    pub files: Vec<PathBuf>,
+    /// Capture live from this network interface instead (needs CAP_NET_RAW); Ctrl-C stops.
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// BPF capture filter, as tcpdump takes it (e.g. "tcp port 80").
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Bytes captured per frame on a live interface.
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
+    pub snaplen: i32,
+    /// Put the interface in promiscuous mode (needs CAP_NET_ADMIN).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Kernel capture buffer size in bytes (0: libpcap's default).
+    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    pub buffer_size: i32,
+}
+
+/// Limits of the engine; every cap is counted in `--stats` when it bites.
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Connections tracked at once (least recently active evicted beyond).
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
+    pub max_flows: usize,
+    /// Seconds of inactivity (packet time) after which a connection is closed.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub flow_timeout: u64,
+    /// Out-of-order bytes held per direction before holes are skipped as gaps.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_buffered_per_dir: usize,
+    /// Out-of-order bytes held across all connections.
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    pub max_reassembly_memory: usize,
+    /// Largest HTTP message head.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub max_head_bytes: usize,
+    /// Most header fields per message.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub max_headers: usize,
+    /// Bytes of each body kept for analysis.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub body_sample: usize,
+    /// Bytes the HTTP layer may hold across connections (heads in progress, body samples).
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_http_memory: usize,
+    /// IP datagrams reassembled from fragments at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_fragmented_datagrams: usize,
+}
+
+impl EngineArgs {
+    /// The engine configuration these flags describe.
+    pub fn config(&self) -> EngineConfig {
+        EngineConfig {
+            defrag: DefragConfig { max_datagrams: self.max_fragmented_datagrams, ..DefragConfig::default() },
+            reassembly: ReassemblyConfig {
+                max_flows: self.max_flows,
+                idle_timeout_ns: (self.flow_timeout as i64).saturating_mul(1_000_000_000),
+                max_buffered_per_dir: self.max_buffered_per_dir,
+                max_buffered_total: self.max_reassembly_memory,
+                ..ReassemblyConfig::default()
+            },
+            http: HttpConfig {
+                max_head_bytes: self.max_head_bytes,
+                max_headers: self.max_headers,
+                body_sample_bytes: self.body_sample,
+                max_memory: self.max_http_memory,
+                ..HttpConfig::default()
+            },
+        }
+    }
+}
+
+/// Arguments of `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Packet source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Tsv)]
+    pub format: LogFormat,
+    /// At the end, print to stderr what happened to every packet and byte.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", value_name = "FORMAT")]
+    pub stats: Option<StatsFormat>,
+    /// Engine limits.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Arguments of `record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Interface to capture from.
+    #[arg(short, long, value_name = "IFACE")]
+    pub interface: String,
+    /// File to write (pcap, nanosecond timestamps).
+    #[arg(short, long, value_name = "FILE")]
+    pub write: PathBuf,
+    /// BPF capture filter.
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Bytes captured per frame.
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
+    pub snaplen: i32,
+    /// Stop after this many frames.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Create this file once the capture is running (lets scripts wait for readiness).
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Log(args) => log::run(&args),
+        Command::Record(args) => record::run(&args),
+    }
+}
+
+/// A flag raised by SIGINT/SIGTERM, installed once.
+pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, OnceLock};
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        // If a handler cannot be installed, Ctrl-C simply ends the process the default way.
+        let _ = ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst));
+        flag
+    })
+    .clone()
+}

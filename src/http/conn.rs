@@ -1,0 +1,595 @@
+//! A connection's HTTP state: which side is the client, its transactions, and how responses are
+//! paired with requests.
+//!
+//! Pairing is first-in first-out, as HTTP/1.1 requires. After a gap in the server's stream, a
+//! response may have been lost; then the acknowledgment numbers decide: a response that begins at
+//! server offset `R` answers a request whose sender had acknowledged at most `R` server bytes,
+//! and among those the request sent after the most server data had arrived (the oldest of them
+//! when several tie, as with pipelining). Older requests lost their responses in the gap.
+
+use super::body::{Framing, request_framing, response_framing};
+use super::parser::{EofEffect, GapEffect, HalfParser, HeadInfo, Kind, ParserLimits, Step};
+use super::{Body, HttpConfig, HttpMessage, HttpStats, HttpTransaction, MessageHead, Tags};
+use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
+use crate::time::Timestamp;
+use std::collections::VecDeque;
+
+/// State shared by every connection: limits, counters, memory in use, and the output queue.
+pub struct HttpCtx {
+    /// Limits.
+    pub cfg: HttpConfig,
+    /// Counters.
+    pub stats: HttpStats,
+    /// Transactions emitted and not yet taken by the caller.
+    pub out: Vec<HttpTransaction>,
+    limits: ParserLimits,
+    mem: usize,
+}
+
+impl HttpCtx {
+    /// A context with the given limits.
+    pub fn new(cfg: HttpConfig) -> HttpCtx {
+        let limits = ParserLimits {
+            max_head_bytes: cfg.max_head_bytes,
+            max_headers: cfg.max_headers,
+            max_paused_bytes: 64 * 1024,
+            max_resync_line: 8 * 1024,
+        };
+        HttpCtx { cfg, stats: HttpStats::default(), out: Vec::new(), limits, mem: 0 }
+    }
+
+    /// Bytes held by all connections (heads in progress, body samples of open transactions).
+    pub fn memory(&self) -> usize {
+        self.mem
+    }
+
+    fn room(&self) -> usize {
+        self.cfg.max_memory.saturating_sub(self.mem)
+    }
+}
+
+struct Txn {
+    id: u64,
+    depth: u32,
+    req: Option<HttpMessage>,
+    resp: Option<HttpMessage>,
+    interim: Vec<u16>,
+    tags: Tags,
+    req_done: bool,
+    resp_done: bool,
+    /// The response is known to be lost.
+    lost: bool,
+    /// The client's acknowledgment of the server stream when the request began.
+    req_ack: Option<u64>,
+    tunnel_after: bool,
+    held: usize,
+}
+
+impl Txn {
+    fn message(&mut self, client: bool) -> Option<&mut HttpMessage> {
+        if client { self.req.as_mut() } else { self.resp.as_mut() }
+    }
+}
+
+/// HTTP state of one TCP connection.
+pub struct HttpConn {
+    client: Option<Dir>,
+    parsers: [HalfParser; 2],
+    txns: VecDeque<Txn>,
+    next_id: u64,
+    depth: u32,
+    cur_req: Option<u64>,
+    cur_resp: Option<u64>,
+    interim: bool,
+    paused_txn: Option<u64>,
+    resumed: Option<(Vec<u8>, Timestamp)>,
+    resp_gap: bool,
+    seen_http: bool,
+    dead: bool,
+    tunnel: bool,
+    held: usize,
+}
+
+impl HttpConn {
+    /// A connection whose roles are not known yet; `midstream` when its start was not captured.
+    pub fn new(midstream: bool) -> HttpConn {
+        HttpConn {
+            client: None,
+            parsers: [HalfParser::new(None, midstream), HalfParser::new(None, midstream)],
+            txns: VecDeque::new(),
+            next_id: 0,
+            depth: 0,
+            cur_req: None,
+            cur_resp: None,
+            interim: false,
+            paused_txn: None,
+            resumed: None,
+            resp_gap: false,
+            seen_http: false,
+            dead: false,
+            tunnel: false,
+            held: 0,
+        }
+    }
+
+    fn set_client(&mut self, client: Dir) {
+        self.client = Some(client);
+        self.parsers[client.index()].kind = Some(Kind::Request);
+        self.parsers[client.flip().index()].kind = Some(Kind::Response);
+    }
+
+    fn is_client(&self, dir: Dir) -> bool {
+        self.client == Some(dir)
+    }
+
+    fn pos(&self, id: u64) -> Option<usize> {
+        self.txns.iter().position(|t| t.id == id)
+    }
+
+    fn account(&mut self, ctx: &mut HttpCtx) {
+        let now = self.parsers[0].held() + self.parsers[1].held();
+        ctx.mem = (ctx.mem + now).saturating_sub(self.held);
+        self.held = now;
+    }
+
+    fn feed(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, data: &[u8], ts: Timestamp, peer_ack: Option<u64>) {
+        let mut input = data;
+        loop {
+            let room = ctx.room();
+            let step = self.parsers[dir.index()].advance(&mut input, ts, peer_ack, &ctx.limits, room);
+            match step {
+                Step::NeedMore => break,
+                Step::Head(head, info) => self.on_head(ctx, meta, dir, *head, info),
+                Step::Body(d) => self.on_body(ctx, dir, d, ts),
+                Step::End => self.on_end(ctx, meta, dir, ts),
+                Step::BadHead(e) => {
+                    ctx.stats.bad_heads += 1;
+                    if e == super::head::HeadError::TooManyHeaders {
+                        ctx.stats.too_many_headers += 1;
+                    }
+                }
+                Step::HeadTooLarge => ctx.stats.heads_too_large += 1,
+                Step::BadChunk => {
+                    ctx.stats.bad_chunked += 1;
+                    self.end_current(ctx, meta, dir, ts, Tags(Tags::MALFORMED.0 | Tags::PARTIAL.0));
+                }
+                Step::NotHttp => self.give_up(ctx),
+            }
+            if self.dead {
+                break;
+            }
+        }
+        let p = &self.parsers[dir.index()];
+        if !self.seen_http && p.is_resyncing() && p.skipped > ctx.cfg.max_resync_scan {
+            self.give_up(ctx);
+        }
+    }
+
+    fn give_up(&mut self, ctx: &mut HttpCtx) {
+        if !self.seen_http && !self.dead {
+            self.dead = true;
+            ctx.stats.not_http_flows += 1;
+        }
+    }
+
+    fn on_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+        let is_req = head.is_request();
+        let sender_is_client = if is_req { dir } else { dir.flip() };
+        match self.client {
+            None => self.set_client(sender_is_client),
+            Some(c) if c != sender_is_client => {
+                if self.seen_http {
+                    // A request from the server (or a response from the client) mid-connection.
+                    ctx.stats.bad_heads += 1;
+                    self.parsers[dir.index()].begin_body(Framing::None);
+                    return;
+                }
+                ctx.stats.role_swaps += 1;
+                self.set_client(sender_is_client);
+            }
+            Some(_) => {}
+        }
+        self.seen_http = true;
+        if head.lenient {
+            ctx.stats.lenient_heads += 1;
+        }
+        if is_req {
+            self.on_request_head(ctx, meta, dir, head, info);
+        } else {
+            self.on_response_head(ctx, meta, dir, head, info);
+        }
+    }
+
+    fn on_request_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+        ctx.stats.requests += 1;
+        while self.txns.len() >= ctx.cfg.max_pending.max(1) {
+            ctx.stats.pending_overflow += 1;
+            if let Some(t) = self.txns.pop_front() {
+                self.emit(ctx, meta, t);
+            }
+        }
+        let mut tags = Tags::default();
+        if self.txns.iter().any(|t| t.req.is_some() && t.resp.is_none() && !t.lost) {
+            tags.insert(Tags::PIPELINED);
+            ctx.stats.pipelined += 1;
+        }
+        if info.resynced {
+            tags.insert(Tags::RESYNC);
+        }
+        let (framing, notes) = request_framing(&head);
+        if notes.bad_length || notes.bad_transfer_encoding {
+            tags.insert(Tags::MALFORMED);
+            ctx.stats.bad_content_length += u64::from(notes.bad_length);
+        }
+        if notes.ambiguous {
+            tags.insert(Tags::AMBIGUOUS_LENGTH);
+            ctx.stats.ambiguous_length += 1;
+        }
+        let switches = head.method().eq_ignore_ascii_case(b"CONNECT") || head.header("upgrade").is_some();
+        self.depth += 1;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.txns.push_back(Txn {
+            id,
+            depth: self.depth,
+            req: Some(HttpMessage { head, first_ts: info.first_ts, last_ts: info.last_ts, body: Body::default() }),
+            resp: None,
+            interim: Vec::new(),
+            tags,
+            req_done: false,
+            resp_done: false,
+            lost: false,
+            req_ack: info.peer_ack,
+            tunnel_after: false,
+            held: 0,
+        });
+        self.cur_req = Some(id);
+        let p = &mut self.parsers[dir.index()];
+        p.pause_after = switches;
+        p.begin_body(framing);
+    }
+
+    /// Chooses the transaction a final response at server offset `at` answers; marks the ones
+    /// whose responses were lost in a gap.
+    fn pick(&mut self, ctx: &mut HttpCtx, at: u64) -> Option<usize> {
+        let waiting: Vec<usize> =
+            (0..self.txns.len()).filter(|&i| self.txns[i].req.is_some() && self.txns[i].resp.is_none() && !self.txns[i].lost).collect();
+        let first = *waiting.first()?;
+        if !self.resp_gap {
+            return Some(first);
+        }
+        let best = waiting.iter().filter_map(|&i| self.txns[i].req_ack).filter(|&a| a <= at).max();
+        let Some(best) = best else { return Some(first) };
+        let chosen = waiting.iter().copied().find(|&i| self.txns[i].req_ack == Some(best)).unwrap_or(first);
+        if chosen != first {
+            ctx.stats.ack_paired += 1;
+            for &i in waiting.iter().take_while(|&&i| i != chosen) {
+                let t = &mut self.txns[i];
+                t.lost = true;
+                t.tags.insert(Tags::GAP);
+            }
+        }
+        Some(chosen)
+    }
+
+    fn on_response_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+        let code = head.status();
+        if (100..200).contains(&code) && code != 101 {
+            ctx.stats.interim_responses += 1;
+            let waiting = self.txns.iter_mut().find(|t| t.req.is_some() && t.resp.is_none() && !t.lost);
+            if let Some(t) = waiting {
+                if t.interim.len() < 16 {
+                    t.interim.push(code);
+                }
+            }
+            self.interim = true;
+            self.parsers[dir.index()].begin_body(Framing::None);
+            return;
+        }
+        ctx.stats.responses += 1;
+        let idx = match self.pick(ctx, info.offset) {
+            Some(i) => i,
+            None => {
+                while self.txns.len() >= ctx.cfg.max_pending.max(1) {
+                    ctx.stats.pending_overflow += 1;
+                    if let Some(t) = self.txns.pop_front() {
+                        self.emit(ctx, meta, t);
+                    }
+                }
+                self.depth += 1;
+                let id = self.next_id;
+                self.next_id += 1;
+                self.txns.push_back(Txn {
+                    id,
+                    depth: self.depth,
+                    req: None,
+                    resp: None,
+                    interim: Vec::new(),
+                    tags: Tags::NO_REQUEST,
+                    req_done: true,
+                    resp_done: false,
+                    lost: false,
+                    req_ack: None,
+                    tunnel_after: false,
+                    held: 0,
+                });
+                self.txns.len() - 1
+            }
+        };
+        let t = &mut self.txns[idx];
+        let (framing, notes) = response_framing(&head, t.req.as_ref().map(|r| r.head.method()));
+        if notes.bad_length {
+            t.tags.insert(Tags::MALFORMED);
+            ctx.stats.bad_content_length += 1;
+        }
+        if notes.ambiguous {
+            t.tags.insert(Tags::AMBIGUOUS_LENGTH);
+            ctx.stats.ambiguous_length += 1;
+        }
+        if info.resynced {
+            t.tags.insert(Tags::RESYNC);
+        }
+        if framing == Framing::Tunnel {
+            t.tunnel_after = true;
+            if code == 101 {
+                t.tags.insert(Tags::UPGRADE);
+            } else {
+                t.tags.insert(Tags::CONNECT);
+            }
+        }
+        t.resp = Some(HttpMessage { head, first_ts: info.first_ts, last_ts: info.last_ts, body: Body::default() });
+        let id = t.id;
+        self.cur_resp = Some(id);
+        self.resp_gap = false;
+        self.parsers[dir.index()].begin_body(framing);
+        if framing != Framing::Tunnel && self.paused_txn == Some(id) {
+            // The switch was refused: parse the client's bytes held meanwhile as HTTP again.
+            self.paused_txn = None;
+            if let Some(c) = self.client {
+                let held = self.parsers[c.index()].resume();
+                if !held.is_empty() {
+                    self.resumed = Some((held, info.first_ts));
+                }
+            }
+        }
+    }
+
+    fn on_body(&mut self, ctx: &mut HttpCtx, dir: Dir, data: &[u8], ts: Timestamp) {
+        let client = self.is_client(dir);
+        let Some(id) = (if client { self.cur_req } else { self.cur_resp }) else { return };
+        let Some(pos) = self.pos(id) else { return };
+        let limit = ctx.cfg.body_sample_bytes;
+        let room = ctx.room();
+        let t = &mut self.txns[pos];
+        let Some(msg) = t.message(client) else { return };
+        msg.body.len += data.len() as u64;
+        msg.last_ts = ts;
+        let want = limit.saturating_sub(msg.body.sample.len()).min(data.len());
+        let take = want.min(room);
+        if take < want {
+            ctx.stats.memory_cap_bytes += (want - take) as u64;
+        }
+        if take > 0 {
+            msg.body.sample.extend_from_slice(&data[..take]);
+            t.held += take;
+            ctx.mem += take;
+        }
+    }
+
+    fn on_end(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, ts: Timestamp) {
+        if self.is_client(dir) {
+            let Some(id) = self.cur_req.take() else { return };
+            if self.parsers[dir.index()].is_paused() {
+                self.paused_txn = Some(id);
+            }
+            if let Some(pos) = self.pos(id) {
+                let t = &mut self.txns[pos];
+                t.req_done = true;
+                if let Some(m) = t.req.as_mut() {
+                    m.last_ts = m.last_ts.max(ts);
+                    if m.body.len > m.body.sample.len() as u64 {
+                        ctx.stats.samples_truncated += 1;
+                    }
+                }
+            }
+            self.try_emit(ctx, meta, id);
+        } else {
+            if self.interim {
+                self.interim = false;
+                return;
+            }
+            let Some(id) = self.cur_resp.take() else { return };
+            let mut tunnel = false;
+            if let Some(pos) = self.pos(id) {
+                let t = &mut self.txns[pos];
+                t.resp_done = true;
+                tunnel = t.tunnel_after;
+                if let Some(m) = t.resp.as_mut() {
+                    m.last_ts = m.last_ts.max(ts);
+                    if m.body.len > m.body.sample.len() as u64 {
+                        ctx.stats.samples_truncated += 1;
+                    }
+                }
+            }
+            if tunnel {
+                self.enter_tunnel(ctx, id);
+            }
+            self.try_emit(ctx, meta, id);
+            // Requests whose responses were lost before this one are complete too.
+            let lost: Vec<u64> = self.txns.iter().filter(|t| t.lost && t.req_done).map(|t| t.id).collect();
+            for id in lost {
+                self.try_emit(ctx, meta, id);
+            }
+        }
+    }
+
+    /// Ends the message in progress in `dir` early, with `tags`.
+    fn end_current(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, ts: Timestamp, tags: Tags) {
+        let client = self.is_client(dir);
+        let id = if client { self.cur_req.take() } else { self.cur_resp.take() };
+        if !client && self.interim {
+            self.interim = false;
+            return;
+        }
+        let Some(id) = id else { return };
+        if let Some(pos) = self.pos(id) {
+            let t = &mut self.txns[pos];
+            t.tags.insert(tags);
+            if client {
+                t.req_done = true;
+            } else {
+                t.resp_done = true;
+            }
+            if let Some(m) = t.message(client) {
+                m.last_ts = m.last_ts.max(ts);
+            }
+        }
+        self.try_emit(ctx, meta, id);
+    }
+
+    fn enter_tunnel(&mut self, ctx: &mut HttpCtx, id: u64) {
+        let connect = self.pos(id).is_some_and(|p| self.txns[p].tags.contains(Tags::CONNECT));
+        if connect {
+            ctx.stats.connects += 1;
+        } else {
+            ctx.stats.upgrades += 1;
+        }
+        self.tunnel = true;
+        for p in &mut self.parsers {
+            p.tunnel();
+        }
+    }
+
+    fn try_emit(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, id: u64) {
+        let Some(pos) = self.pos(id) else { return };
+        let t = &self.txns[pos];
+        let resp_over = t.resp_done || t.lost;
+        let req_over = t.req.is_none() || t.req_done;
+        if resp_over && req_over {
+            if let Some(t) = self.txns.remove(pos) {
+                self.emit(ctx, meta, t);
+            }
+        }
+    }
+
+    fn emit(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, t: Txn) {
+        ctx.mem = ctx.mem.saturating_sub(t.held);
+        let Some(client) = self.client else { return };
+        let mut tags = t.tags;
+        if t.req.is_none() {
+            tags.insert(Tags::NO_REQUEST);
+            ctx.stats.no_request += 1;
+        }
+        if t.resp.is_none() {
+            tags.insert(Tags::NO_RESPONSE);
+            ctx.stats.no_response += 1;
+        }
+        if t.req.is_some() && !t.req_done || t.resp.is_some() && !t.resp_done {
+            tags.insert(Tags::PARTIAL);
+        }
+        ctx.stats.transactions += 1;
+        ctx.out.push(HttpTransaction {
+            flow: meta.id,
+            orig: meta.key.source(client),
+            resp: meta.key.source(client.flip()),
+            depth: t.depth,
+            request: t.req,
+            response: t.resp,
+            interim: t.interim,
+            tags,
+        });
+    }
+}
+
+impl FlowApp for HttpConn {
+    type Ctx = HttpCtx;
+
+    fn open(_ctx: &mut HttpCtx, meta: &FlowMeta) -> HttpConn {
+        HttpConn::new(meta.midstream)
+    }
+
+    fn data(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
+        if self.dead || self.tunnel {
+            return;
+        }
+        if self.client.is_none() {
+            if let Some(opener) = meta.opener {
+                self.set_client(opener);
+            }
+        }
+        self.feed(ctx, meta, dir, chunk.data, chunk.ts, chunk.peer_ack);
+        while let Some((held, ts)) = self.resumed.take() {
+            if let Some(c) = self.client {
+                self.feed(ctx, meta, c, &held, ts, None);
+            }
+        }
+        self.account(ctx);
+    }
+
+    fn gap(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, _offset: u64, len: u64, ts: Timestamp) {
+        if self.dead || self.tunnel {
+            return;
+        }
+        let client = self.is_client(dir);
+        if !client {
+            self.resp_gap = true;
+        }
+        let effect = self.parsers[dir.index()].gap(len);
+        let id = if client { self.cur_req } else if self.interim { None } else { self.cur_resp };
+        match effect {
+            GapEffect::None => {}
+            GapEffect::LostHead => ctx.stats.lost_heads += 1,
+            GapEffect::BodyHole | GapEffect::BodyHoleEnd => {
+                ctx.stats.body_gaps += 1;
+                if let Some(pos) = id.and_then(|id| self.pos(id)) {
+                    let t = &mut self.txns[pos];
+                    t.tags.insert(Tags::GAP);
+                    if let Some(m) = t.message(client) {
+                        m.body.len += len;
+                        m.body.gap_bytes += len;
+                    }
+                }
+                // A hole that ends the body completes the message now.
+                self.feed(ctx, meta, dir, &[], ts, None);
+            }
+            GapEffect::BodyLost => {
+                ctx.stats.body_gaps += 1;
+                self.end_current(ctx, meta, dir, ts, Tags(Tags::GAP.0 | Tags::PARTIAL.0));
+            }
+        }
+        self.account(ctx);
+    }
+
+    fn eof(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, ts: Timestamp) {
+        if self.dead || self.tunnel {
+            return;
+        }
+        match self.parsers[dir.index()].eof() {
+            EofEffect::None => {}
+            EofEffect::BodyEnd => self.on_end(ctx, meta, dir, ts),
+            EofEffect::Truncated => {
+                ctx.stats.truncated_messages += 1;
+                self.end_current(ctx, meta, dir, ts, Tags::PARTIAL);
+            }
+            EofEffect::LostHead => ctx.stats.lost_heads += 1,
+        }
+        self.account(ctx);
+    }
+
+    fn close(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, _ts: Timestamp, _reason: CloseReason) {
+        while let Some(t) = self.txns.pop_front() {
+            self.emit(ctx, meta, t);
+        }
+        for p in &self.parsers {
+            ctx.stats.resyncs += p.resyncs;
+            ctx.stats.resync_skipped_bytes += p.skipped_total;
+            ctx.stats.tunnel_bytes += p.tunnel_bytes;
+        }
+        ctx.mem = ctx.mem.saturating_sub(self.held);
+        self.held = 0;
+    }
+
+    fn wants_data(&self) -> bool {
+        !self.dead && !self.tunnel
+    }
+}

@@ -1,0 +1,20 @@
+//! shadowtap: a passive API inventory sensor.
+//!
+//! The library is a pipeline, one module per stage, data flowing one way:
+//!
+//! [`capture`] (pcap files and live interfaces) → [`decode`] (link, IP, TCP; zero-copy) →
+//! [`reassembly`] (flow table, per-direction streams, gaps) → [`http`] (HTTP/1.x framing and
+//! transactions), driven by [`engine`]. The command line lives in [`cli`].
+//!
+//! Input from the wire is attacker-controlled: no function here panics on any input, every
+//! buffer has a cap, and what a cap drops is counted.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod engine;
+pub mod http;
+pub mod reassembly;
+pub mod time;

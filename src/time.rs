@@ -1,0 +1,141 @@
+//! Packet time.
+//!
+//! Everything shadowtap records is dated by the capture, never by the wall clock of the machine that
+//! reads it: a pcap replayed a year later still says when the traffic happened.
+
+use std::fmt;
+
+/// A point in time as nanoseconds since the Unix epoch (UTC), as stamped on a captured packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Builds a timestamp from seconds and nanoseconds.
+    pub fn from_parts(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+    }
+
+    /// The wall clock now (used only to expire idle state during a live capture).
+    pub fn now() -> Timestamp {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp::from_parts(d.as_secs() as i64, d.subsec_nanos())
+    }
+
+    /// Nanoseconds since the epoch.
+    pub fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the epoch (floor).
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
+    /// Nanoseconds within the second.
+    pub fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(1_000_000_000) as u32
+    }
+
+    /// `self - earlier` in nanoseconds, saturating.
+    pub fn nanos_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// Adds a number of nanoseconds, saturating.
+    pub fn plus_nanos(self, n: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(n))
+    }
+
+    /// Zeek's format: seconds with six decimals (`1320279566.452687`).
+    pub fn zeek(self) -> ZeekTime {
+        ZeekTime(self)
+    }
+
+    /// ISO 8601 in UTC with microseconds (`2011-11-03T00:19:26.452687Z`).
+    pub fn iso8601(self) -> IsoTime {
+        IsoTime(self)
+    }
+}
+
+/// Display adapter for [`Timestamp::zeek`].
+pub struct ZeekTime(Timestamp);
+
+impl fmt::Display for ZeekTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(f, "{}.{:06}", t.secs(), t.subsec_nanos() / 1000)
+    }
+}
+
+/// Display adapter for [`Timestamp::iso8601`].
+pub struct IsoTime(Timestamp);
+
+impl fmt::Display for IsoTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        let secs = t.secs();
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            y,
+            m,
+            d,
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60,
+            t.subsec_nanos() / 1000
+        )
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// (year, month, day) to days since 1970-01-01; the inverse of [`civil_from_days`].
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let t = Timestamp::from_parts(1_320_279_566, 452_687_123);
+        assert_eq!(t.zeek().to_string(), "1320279566.452687");
+        assert_eq!(t.iso8601().to_string(), "2011-11-03T00:19:26.452687Z");
+        assert_eq!(Timestamp(0).iso8601().to_string(), "1970-01-01T00:00:00.000000Z");
+        let neg = Timestamp(-1);
+        assert_eq!(neg.iso8601().to_string(), "1969-12-31T23:59:59.999999Z");
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 59, 60, 365, 10_957, 19_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+}
