@@ -5,8 +5,8 @@
 //! caps, and every packet and byte is accounted for in [`EngineStats`].
 
 use crate::capture::{LinkType, RawPacket, SourceStats};
-use crate::decode::{self, DecodeError, DefragConfig, Defragmenter, IpPacket, LinkPayload};
 use crate::decode::frag::DefragStats;
+use crate::decode::{self, DecodeError, DefragConfig, Defragmenter, IpPacket, LinkPayload};
 use crate::http::{HttpConfig, HttpConn, HttpCtx, HttpStats, HttpTransaction};
 use crate::reassembly::{Reassembler, ReassemblyConfig, ReassemblyStats};
 use crate::time::Timestamp;
@@ -123,7 +123,11 @@ pub struct CaptureCounts {
 
 impl From<SourceStats> for CaptureCounts {
     fn from(s: SourceStats) -> Self {
-        CaptureCounts { received: s.received, dropped: s.dropped, if_dropped: s.if_dropped }
+        CaptureCounts {
+            received: s.received,
+            dropped: s.dropped,
+            if_dropped: s.if_dropped,
+        }
     }
 }
 
@@ -164,7 +168,13 @@ impl Engine {
                 c.packets += 1;
                 c.bytes += pkt.data.len() as u64;
             }
-            None => self.links.push((pkt.link, LinkCount { packets: 1, bytes: pkt.data.len() as u64 })),
+            None => self.links.push((
+                pkt.link,
+                LinkCount {
+                    packets: 1,
+                    bytes: pkt.data.len() as u64,
+                },
+            )),
         }
 
         let ip = match decode::link::strip(pkt.link, pkt.data) {
@@ -211,7 +221,9 @@ impl Engine {
 
     fn decode_error(&mut self, e: &DecodeError) {
         let key = match e {
-            DecodeError::Truncated(layer) | DecodeError::Malformed(layer) => format!("{}_{}", e.kind(), layer.replace(' ', "_")),
+            DecodeError::Truncated(layer) | DecodeError::Malformed(layer) => {
+                format!("{}_{}", e.kind(), layer.replace(' ', "_"))
+            }
             DecodeError::UnsupportedLink(l) => format!("unsupported_link_{}", l.0),
             DecodeError::TooManyVlanTags => e.kind().to_string(),
         };

@@ -12,12 +12,17 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     /// Builds a timestamp from seconds and nanoseconds.
     pub fn from_parts(secs: i64, nanos: u32) -> Timestamp {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(i64::from(nanos)),
+        )
     }
 
     /// The wall clock now (used only to expire idle state during a live capture).
     pub fn now() -> Timestamp {
-        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         Timestamp::from_parts(d.as_secs() as i64, d.subsec_nanos())
     }
 
@@ -125,14 +130,28 @@ mod tests {
         let t = Timestamp::from_parts(1_320_279_566, 452_687_123);
         assert_eq!(t.zeek().to_string(), "1320279566.452687");
         assert_eq!(t.iso8601().to_string(), "2011-11-03T00:19:26.452687Z");
-        assert_eq!(Timestamp(0).iso8601().to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp(0).iso8601().to_string(),
+            "1970-01-01T00:00:00.000000Z"
+        );
         let neg = Timestamp(-1);
         assert_eq!(neg.iso8601().to_string(), "1969-12-31T23:59:59.999999Z");
     }
 
     #[test]
     fn civil_round_trip() {
-        for days in [-800_000i64, -1, 0, 1, 59, 60, 365, 10_957, 19_000, 2_932_896] {
+        for days in [
+            -800_000i64,
+            -1,
+            0,
+            1,
+            59,
+            60,
+            365,
+            10_957,
+            19_000,
+            2_932_896,
+        ] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }

@@ -16,11 +16,19 @@ impl FileSource {
     /// Opens `path`, optionally applying a BPF filter expression.
     pub fn open(path: &Path, bpf: Option<&str>) -> Result<FileSource, CaptureError> {
         let name = path.display().to_string();
-        let mut cap = Capture::from_file_with_precision(path, Precision::Nano)
-            .map_err(|source| CaptureError::Open { what: name.clone(), source })?;
+        let mut cap =
+            Capture::from_file_with_precision(path, Precision::Nano).map_err(|source| {
+                CaptureError::Open {
+                    what: name.clone(),
+                    source,
+                }
+            })?;
         if let Some(expr) = bpf.filter(|e| !e.trim().is_empty()) {
             cap.filter(expr, true)
-                .map_err(|source| CaptureError::Filter { expr: expr.to_string(), source })?;
+                .map_err(|source| CaptureError::Filter {
+                    expr: expr.to_string(),
+                    source,
+                })?;
         }
         let link = LinkType(cap.get_datalink().0 as u32);
         Ok(FileSource { cap, link, name })
@@ -42,7 +50,10 @@ impl PacketSource for FileSource {
                 data: p.data,
             })),
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
-            Err(source) => Err(CaptureError::Read { what: self.name.clone(), source }),
+            Err(source) => Err(CaptureError::Read {
+                what: self.name.clone(),
+                source,
+            }),
         }
     }
 

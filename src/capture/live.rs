@@ -44,7 +44,10 @@ impl LiveSource {
     /// Opens the interface. Needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode).
     pub fn open(opts: &LiveOptions) -> Result<LiveSource, CaptureError> {
         let name = opts.interface.clone();
-        let open_err = |source| CaptureError::Open { what: name.clone(), source };
+        let open_err = |source| CaptureError::Open {
+            what: name.clone(),
+            source,
+        };
         let mut inactive = Capture::from_device(opts.interface.as_str())
             .map_err(open_err)?
             .snaplen(opts.snaplen)
@@ -58,7 +61,10 @@ impl LiveSource {
         let mut cap = inactive.open().map_err(open_err)?;
         if let Some(expr) = opts.bpf.as_deref().filter(|e| !e.trim().is_empty()) {
             cap.filter(expr, true)
-                .map_err(|source| CaptureError::Filter { expr: expr.to_string(), source })?;
+                .map_err(|source| CaptureError::Filter {
+                    expr: expr.to_string(),
+                    source,
+                })?;
         }
         let link = LinkType(cap.get_datalink().0 as u32);
         Ok(LiveSource { cap, link, name })
@@ -85,7 +91,10 @@ impl PacketSource for LiveSource {
                 data: p.data,
             })),
             Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
-            Err(source) => Err(CaptureError::Read { what: self.name.clone(), source }),
+            Err(source) => Err(CaptureError::Read {
+                what: self.name.clone(),
+                source,
+            }),
         }
     }
 

@@ -21,14 +21,22 @@ impl PcapWriter<BufWriter<File>> {
     /// Creates (truncates) `path` and writes the file header.
     pub fn create(path: &Path, link: LinkType, snaplen: u32) -> Result<Self, CaptureError> {
         let name = path.display().to_string();
-        let file = File::create(path).map_err(|source| CaptureError::Write { what: name.clone(), source })?;
+        let file = File::create(path).map_err(|source| CaptureError::Write {
+            what: name.clone(),
+            source,
+        })?;
         PcapWriter::new(BufWriter::new(file), link, snaplen, name)
     }
 }
 
 impl<W: Write> PcapWriter<W> {
     /// Wraps any writer and writes the file header.
-    pub fn new(mut out: W, link: LinkType, snaplen: u32, name: String) -> Result<Self, CaptureError> {
+    pub fn new(
+        mut out: W,
+        link: LinkType,
+        snaplen: u32,
+        name: String,
+    ) -> Result<Self, CaptureError> {
         let mut h = Vec::with_capacity(24);
         h.extend_from_slice(&MAGIC_NANOS.to_ne_bytes());
         h.extend_from_slice(&2u16.to_ne_bytes());
@@ -37,7 +45,10 @@ impl<W: Write> PcapWriter<W> {
         h.extend_from_slice(&0u32.to_ne_bytes());
         h.extend_from_slice(&snaplen.to_ne_bytes());
         h.extend_from_slice(&link.0.to_ne_bytes());
-        out.write_all(&h).map_err(|source| CaptureError::Write { what: name.clone(), source })?;
+        out.write_all(&h).map_err(|source| CaptureError::Write {
+            what: name.clone(),
+            source,
+        })?;
         Ok(PcapWriter { out, name })
     }
 
@@ -51,12 +62,18 @@ impl<W: Write> PcapWriter<W> {
         self.out
             .write_all(&h)
             .and_then(|_| self.out.write_all(data))
-            .map_err(|source| CaptureError::Write { what: self.name.clone(), source })
+            .map_err(|source| CaptureError::Write {
+                what: self.name.clone(),
+                source,
+            })
     }
 
     /// Flushes and returns the inner writer.
     pub fn finish(mut self) -> Result<W, CaptureError> {
-        self.out.flush().map_err(|source| CaptureError::Write { what: self.name.clone(), source })?;
+        self.out.flush().map_err(|source| CaptureError::Write {
+            what: self.name.clone(),
+            source,
+        })?;
         Ok(self.out)
     }
 }

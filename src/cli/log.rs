@@ -38,7 +38,9 @@ pub const COLUMNS: [&str; 20] = [
 pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
     let req = t.request.as_ref();
     let resp = t.response.as_ref();
-    let hdr = |m: Option<&crate::http::HttpMessage>, name: &str| m.and_then(|m| m.head.header(name)).map(escape);
+    let hdr = |m: Option<&crate::http::HttpMessage>, name: &str| {
+        m.and_then(|m| m.head.header(name)).map(escape)
+    };
     [
         Some(t.ts().zeek().to_string()),
         Some(t.flow.to_string()),
@@ -49,8 +51,12 @@ pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
         Some(t.depth.to_string()),
         req.map(|r| escape(r.head.method())),
         hdr(req, "host"),
-        req.map(|r| escape(r.head.target())),
-        req.or(resp).map(|m| m.head.version().to_string()),
+        req.map(|r| escape(r.head.target()))
+            .filter(|t| !t.is_empty()),
+        req.or(resp)
+            .map(|m| m.head.version())
+            .filter(|v| *v != crate::http::Version::UNKNOWN)
+            .map(|v| v.to_string()),
         hdr(req, "user-agent"),
         req.map(|r| r.body.len.to_string()),
         resp.map(|r| r.body.len.to_string()),
@@ -97,7 +103,11 @@ impl<W: Write> RowWriter<W> {
         if format == LogFormat::Tsv {
             writeln!(out, "{}", COLUMNS.join("\t"))?;
         }
-        Ok(RowWriter { out, format, line: String::new() })
+        Ok(RowWriter {
+            out,
+            format,
+            line: String::new(),
+        })
     }
 
     /// Writes one transaction.
@@ -122,15 +132,29 @@ impl<W: Write> RowWriter<W> {
                 for (name, v) in COLUMNS.iter().zip(vals) {
                     let numeric = matches!(
                         *name,
-                        "id.orig_p" | "id.resp_p" | "trans_depth" | "request_body_len" | "response_body_len" | "status_code"
+                        "id.orig_p"
+                            | "id.resp_p"
+                            | "trans_depth"
+                            | "request_body_len"
+                            | "response_body_len"
+                            | "status_code"
                     );
                     let value = match v {
                         None => serde_json::Value::Null,
-                        Some(s) if numeric => s.parse::<u64>().map(Into::into).unwrap_or(serde_json::Value::String(s)),
-                        Some(s) if *name == "ts" || *name == "latency_ms" => {
-                            s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Into::into).unwrap_or(serde_json::Value::String(s))
-                        }
-                        Some(s) if *name == "tags" => s.split(',').map(|t| serde_json::Value::String(t.into())).collect(),
+                        Some(s) if numeric => s
+                            .parse::<u64>()
+                            .map(Into::into)
+                            .unwrap_or(serde_json::Value::String(s)),
+                        Some(s) if *name == "ts" || *name == "latency_ms" => s
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map(Into::into)
+                            .unwrap_or(serde_json::Value::String(s)),
+                        Some(s) if *name == "tags" => s
+                            .split(',')
+                            .map(|t| serde_json::Value::String(t.into()))
+                            .collect(),
                         Some(s) => serde_json::Value::String(s),
                     };
                     obj.insert((*name).to_string(), value);
@@ -152,7 +176,10 @@ impl<W: Write> RowWriter<W> {
 pub fn run(args: &LogArgs) -> anyhow::Result<()> {
     let mut engine = Engine::new(args.engine.config());
     let stdout = io::stdout();
-    let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, stdout.lock()), args.format)?;
+    let mut rows = RowWriter::new(
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+        args.format,
+    )?;
     let result = match &args.source.interface {
         Some(iface) => live(args, iface, &mut engine, &mut rows),
         None => files(args, &mut engine, &mut rows),
@@ -179,10 +206,18 @@ fn write_row<W: Write>(rows: &mut RowWriter<W>, t: &HttpTransaction) -> anyhow::
 }
 
 fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e) }
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(e)
+    }
 }
 
-fn files<W: Write>(args: &LogArgs, engine: &mut Engine, rows: &mut RowWriter<W>) -> anyhow::Result<()> {
+fn files<W: Write>(
+    args: &LogArgs,
+    engine: &mut Engine,
+    rows: &mut RowWriter<W>,
+) -> anyhow::Result<()> {
     for path in &args.source.files {
         let mut src = FileSource::open(path, args.source.bpf.as_deref())?;
         loop {
@@ -204,7 +239,12 @@ fn files<W: Write>(args: &LogArgs, engine: &mut Engine, rows: &mut RowWriter<W>)
     Ok(())
 }
 
-fn live<W: Write>(args: &LogArgs, iface: &str, engine: &mut Engine, rows: &mut RowWriter<W>) -> anyhow::Result<()> {
+fn live<W: Write>(
+    args: &LogArgs,
+    iface: &str,
+    engine: &mut Engine,
+    rows: &mut RowWriter<W>,
+) -> anyhow::Result<()> {
     let stop = interrupt_flag();
     let opts = LiveOptions {
         interface: iface.to_string(),

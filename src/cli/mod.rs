@@ -51,7 +51,11 @@ pub enum StatsFormat {
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Capture files (pcap or pcapng), read in order as one stream.
-    #[arg(value_name = "FILE", required_unless_present = "interface", conflicts_with = "interface")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "interface",
+        conflicts_with = "interface"
+    )]
     pub files: Vec<PathBuf>,
     /// Capture live from this network interface instead (needs CAP_NET_RAW); Ctrl-C stops.
     #[arg(short, long, value_name = "IFACE")]
@@ -106,7 +110,10 @@ impl EngineArgs {
     /// The engine configuration these flags describe.
     pub fn config(&self) -> EngineConfig {
         EngineConfig {
-            defrag: DefragConfig { max_datagrams: self.max_fragmented_datagrams, ..DefragConfig::default() },
+            defrag: DefragConfig {
+                max_datagrams: self.max_fragmented_datagrams,
+                ..DefragConfig::default()
+            },
             reassembly: ReassemblyConfig {
                 max_flows: self.max_flows,
                 idle_timeout_ns: (self.flow_timeout as i64).saturating_mul(1_000_000_000),
@@ -135,7 +142,7 @@ pub struct LogArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Tsv)]
     pub format: LogFormat,
     /// At the end, print to stderr what happened to every packet and byte.
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "text", value_name = "FORMAT")]
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub stats: Option<StatsFormat>,
     /// Engine limits.
     #[command(flatten)]

@@ -23,7 +23,11 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut n = 0u64;
     while !stop.load(Ordering::SeqCst) {
-        if args.count.is_some_and(|c| n >= c) || args.duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+        if args.count.is_some_and(|c| n >= c)
+            || args
+                .duration
+                .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
             break;
         }
         if let Next::Packet(p) = src.next_packet()? {
@@ -36,7 +40,9 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
     eprintln!(
         "shadowtap record: {n} frames written to {}{}",
         args.write.display(),
-        stats.map(|s| format!(" (kernel dropped {})", s.dropped)).unwrap_or_default()
+        stats
+            .map(|s| format!(" (kernel dropped {})", s.dropped))
+            .unwrap_or_default()
     );
     Ok(())
 }

@@ -14,14 +14,26 @@ pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
         ("capture", "live capture (kernel)"),
     ];
     for (key, title) in sections {
-        let Some(section) = v.get(key).filter(|x| !x.is_null()) else { continue };
+        let Some(section) = v.get(key).filter(|x| !x.is_null()) else {
+            continue;
+        };
         writeln!(out, "== {title} ==")?;
         write_object(out, section, 0)?;
     }
     writeln!(out, "== now ==")?;
     writeln!(out, "  {:<34} {:>14}", "flows tracked", group(s.flows_now))?;
-    writeln!(out, "  {:<34} {:>14}", "reassembly bytes held", group(s.reassembly_bytes_now))?;
-    writeln!(out, "  {:<34} {:>14}", "http bytes held", group(s.http_bytes_now))?;
+    writeln!(
+        out,
+        "  {:<34} {:>14}",
+        "reassembly bytes held",
+        group(s.reassembly_bytes_now)
+    )?;
+    writeln!(
+        out,
+        "  {:<34} {:>14}",
+        "http bytes held",
+        group(s.http_bytes_now)
+    )?;
     if let Some(hint) = hint(s) {
         writeln!(out, "note: {hint}")?;
     }
@@ -29,21 +41,34 @@ pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
 }
 
 fn write_object(out: &mut impl Write, v: &serde_json::Value, depth: usize) -> io::Result<()> {
-    let Some(obj) = v.as_object() else { return Ok(()) };
+    let Some(obj) = v.as_object() else {
+        return Ok(());
+    };
     let pad = "  ".repeat(depth + 1);
     for (k, val) in obj {
         let label = k.replace('_', " ");
         match val {
             serde_json::Value::Number(n) => {
                 let text = n.as_u64().map(group).unwrap_or_else(|| n.to_string());
-                writeln!(out, "{pad}{label:<width$} {text:>14}", width = 34usize.saturating_sub(depth * 2))?;
+                writeln!(
+                    out,
+                    "{pad}{label:<width$} {text:>14}",
+                    width = 34usize.saturating_sub(depth * 2)
+                )?;
             }
             serde_json::Value::Object(m) if m.is_empty() => {
-                writeln!(out, "{pad}{label:<width$} {:>14}", "none", width = 34usize.saturating_sub(depth * 2))?;
+                writeln!(
+                    out,
+                    "{pad}{label:<width$} {:>14}",
+                    "none",
+                    width = 34usize.saturating_sub(depth * 2)
+                )?;
             }
             serde_json::Value::Object(m) if m.values().all(|x| x.is_number()) => {
-                let items: Vec<String> =
-                    m.iter().map(|(k, n)| format!("{k} {}", n.as_u64().map(group).unwrap_or_default())).collect();
+                let items: Vec<String> = m
+                    .iter()
+                    .map(|(k, n)| format!("{k} {}", n.as_u64().map(group).unwrap_or_default()))
+                    .collect();
                 writeln!(out, "{pad}{label}: {}", items.join(", "))?;
             }
             serde_json::Value::Object(_) => {
@@ -82,7 +107,8 @@ pub fn hint(s: &EngineStats) -> Option<String> {
     } else if p.tcp == 0 {
         "no TCP segments: the traffic is all other protocols (see 'not tcp')".into()
     } else if s.tcp.payload_bytes == 0 {
-        "TCP segments carried no payload (handshakes only, or a snap length that cut all data)".into()
+        "TCP segments carried no payload (handshakes only, or a snap length that cut all data)"
+            .into()
     } else if s.http.not_http_flows > 0 && s.http.requests + s.http.responses == 0 {
         format!(
             "{} connection(s) carried data but none of it was HTTP/1.x (TLS? another protocol?)",

@@ -42,7 +42,11 @@ pub struct DefragConfig {
 
 impl Default for DefragConfig {
     fn default() -> Self {
-        DefragConfig { max_datagrams: 1024, max_bytes: 16 << 20, timeout_ns: 30_000_000_000 }
+        DefragConfig {
+            max_datagrams: 1024,
+            max_bytes: 16 << 20,
+            timeout_ns: 30_000_000_000,
+        }
     }
 }
 
@@ -121,7 +125,12 @@ impl Defragmenter {
     pub fn push(&mut self, ts: Timestamp, frag: &Fragment<'_>) -> Option<(u8, Vec<u8>)> {
         self.stats.fragments += 1;
         self.expire(ts);
-        let key = Key { src: frag.src, dst: frag.dst, id: frag.id, proto: frag.proto };
+        let key = Key {
+            src: frag.src,
+            dst: frag.dst,
+            id: frag.id,
+            proto: frag.proto,
+        };
         let start = frag.offset;
         let end = start.saturating_add(frag.data.len() as u32);
         if end > MAX_DATAGRAM {
@@ -138,7 +147,13 @@ impl Defragmenter {
             self.generation += 1;
             self.pending.insert(
                 key,
-                Pending { generation: self.generation, first_ts: ts, buf: Vec::new(), have: Vec::new(), total: None },
+                Pending {
+                    generation: self.generation,
+                    first_ts: ts,
+                    buf: Vec::new(),
+                    have: Vec::new(),
+                    total: None,
+                },
             );
             self.order.push_back((key, self.generation));
         }
@@ -197,7 +212,9 @@ impl Defragmenter {
             self.drop_key(&key);
             return None;
         }
-        let complete = p.total.is_some_and(|t| p.have.len() == 1 && p.have[0] == (0, t));
+        let complete = p
+            .total
+            .is_some_and(|t| p.have.len() == 1 && p.have[0] == (0, t));
         if complete {
             let p = self.pending.remove(&key)?;
             self.bytes -= p.buf.len();
@@ -226,7 +243,11 @@ impl Defragmenter {
 
     fn evict_oldest(&mut self) -> bool {
         while let Some((key, generation)) = self.order.pop_front() {
-            if self.pending.get(&key).is_some_and(|p| p.generation == generation) {
+            if self
+                .pending
+                .get(&key)
+                .is_some_and(|p| p.generation == generation)
+            {
                 self.stats.evicted += 1;
                 self.drop_key(&key);
                 return true;
@@ -305,7 +326,11 @@ mod tests {
         let data: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
         for order in [[0usize, 1, 2], [2, 1, 0], [1, 2, 0]] {
             let mut d = Defragmenter::new(DefragConfig::default());
-            let pieces = [frag(0, true, &data[..1000]), frag(1000, true, &data[1000..2000]), frag(2000, false, &data[2000..])];
+            let pieces = [
+                frag(0, true, &data[..1000]),
+                frag(1000, true, &data[1000..2000]),
+                frag(2000, false, &data[2000..]),
+            ];
             let mut out = None;
             for i in order {
                 out = d.push(Timestamp(0), &pieces[i]);
@@ -326,9 +351,16 @@ mod tests {
 
     #[test]
     fn bounds() {
-        let mut d = Defragmenter::new(DefragConfig { max_datagrams: 2, max_bytes: 100, timeout_ns: 10 });
+        let mut d = Defragmenter::new(DefragConfig {
+            max_datagrams: 2,
+            max_bytes: 100,
+            timeout_ns: 10,
+        });
         // too large
-        assert!(d.push(Timestamp(0), &frag(65_530, false, &[0; 10])).is_none());
+        assert!(
+            d.push(Timestamp(0), &frag(65_530, false, &[0; 10]))
+                .is_none()
+        );
         assert_eq!(d.stats().invalid, 1);
         // over max_bytes
         assert!(d.push(Timestamp(0), &frag(0, true, &[0; 200])).is_none());

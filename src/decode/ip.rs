@@ -87,7 +87,11 @@ pub fn parse(packet: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
     let dst = ip.destination_addr();
     let payload = ip.payload();
     // Length of the IP payload on the wire, from the header, when the capture cut it short.
-    let wire_len = if payload.incomplete { declared_payload_len(&ip) } else { payload.payload.len() };
+    let wire_len = if payload.incomplete {
+        declared_payload_len(&ip)
+    } else {
+        payload.payload.len()
+    };
 
     if payload.fragmented {
         return fragment(&ip, src, dst, payload.ip_number, payload.payload);
@@ -104,7 +108,8 @@ fn declared_payload_len(ip: &LaxIpSlice<'_>) -> usize {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
             let total = usize::from(h.total_len());
-            let headers = h.slice().len() + v4.extensions().auth.map(|a| a.slice().len()).unwrap_or(0);
+            let headers =
+                h.slice().len() + v4.extensions().auth.map(|a| a.slice().len()).unwrap_or(0);
             if total == 0 {
                 // TCP segmentation offload on the capturing host leaves total length at zero.
                 v4.payload().payload.len()
@@ -163,7 +168,12 @@ fn fragment<'a>(
 }
 
 /// Parses a TCP header and payload. `missing` is the count of payload bytes the capture lost.
-pub fn tcp(src: IpAddr, dst: IpAddr, data: &[u8], missing: u32) -> Result<TcpSegment<'_>, DecodeError> {
+pub fn tcp(
+    src: IpAddr,
+    dst: IpAddr,
+    data: &[u8],
+    missing: u32,
+) -> Result<TcpSegment<'_>, DecodeError> {
     let t = TcpSlice::from_slice(data).map_err(|e| match e {
         etherparse::err::tcp::HeaderSliceError::Len(_) => DecodeError::Truncated("tcp"),
         etherparse::err::tcp::HeaderSliceError::Content(_) => DecodeError::Malformed("tcp"),
@@ -200,7 +210,9 @@ mod tests {
     #[test]
     fn ipv4_tcp() {
         let pkt = v4_tcp(b"GET / HTTP/1.1\r\n\r\n");
-        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else { panic!() };
+        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else {
+            panic!()
+        };
         assert_eq!((s.sport, s.dport, s.seq, s.ack), (40000, 80, 1000, 77));
         assert!(s.flags.ack() && !s.flags.syn());
         assert_eq!(s.payload, b"GET / HTTP/1.1\r\n\r\n");
@@ -211,7 +223,9 @@ mod tests {
     #[test]
     fn snap_length_cut_counts_missing_bytes() {
         let pkt = v4_tcp(&[b'x'; 100]);
-        let IpPacket::Tcp(s) = parse(&pkt[..pkt.len() - 30]).unwrap() else { panic!() };
+        let IpPacket::Tcp(s) = parse(&pkt[..pkt.len() - 30]).unwrap() else {
+            panic!()
+        };
         assert_eq!(s.payload.len(), 70);
         assert_eq!(s.missing, 30);
     }
@@ -220,7 +234,9 @@ mod tests {
     fn ethernet_padding_is_not_payload() {
         let mut pkt = v4_tcp(b"");
         pkt.extend_from_slice(&[0u8; 6]);
-        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else { panic!() };
+        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else {
+            panic!()
+        };
         assert!(s.payload.is_empty());
     }
 
@@ -242,7 +258,9 @@ mod tests {
         pkt.push(2);
         pkt.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]); // next=TCP, len=0, PadN
         pkt.extend_from_slice(&tcp);
-        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else { panic!("{:?}", parse(&pkt)) };
+        let IpPacket::Tcp(s) = parse(&pkt).unwrap() else {
+            panic!("{:?}", parse(&pkt))
+        };
         assert_eq!(s.payload, b"hi");
         assert_eq!(s.dst, "::2".parse::<IpAddr>().unwrap());
     }
@@ -251,7 +269,9 @@ mod tests {
     fn fragments_are_reported() {
         let mut pkt = v4_tcp(&[b'a'; 40]);
         pkt[6] = 0x20; // MF
-        let IpPacket::Fragment(f) = parse(&pkt).unwrap() else { panic!() };
+        let IpPacket::Fragment(f) = parse(&pkt).unwrap() else {
+            panic!()
+        };
         assert!(f.more);
         assert_eq!(f.offset, 0);
         assert_eq!(f.proto, 6);
@@ -260,7 +280,10 @@ mod tests {
     #[test]
     fn udp_is_other_and_garbage_is_an_error() {
         let mut out = Vec::new();
-        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 1).udp(1, 2).write(&mut out, b"x").unwrap();
+        PacketBuilder::ipv4([1, 1, 1, 1], [2, 2, 2, 2], 1)
+            .udp(1, 2)
+            .write(&mut out, b"x")
+            .unwrap();
         assert_eq!(parse(&out), Ok(IpPacket::Other(17)));
         assert!(parse(&[]).is_err());
         assert!(parse(&[0x45, 0, 0]).is_err());

@@ -80,7 +80,10 @@ fn ethernet(frame: &[u8]) -> Result<LinkPayload<'_>, DecodeError> {
 /// Walks stacked 802.1Q / 802.1ad tags; `rest` starts at the first tag control field.
 fn vlan(mut rest: &[u8], mut ethertype: u16) -> Result<LinkPayload<'_>, DecodeError> {
     for _ in 0..MAX_VLAN_TAGS {
-        if !matches!(ethertype, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+        if !matches!(
+            ethertype,
+            ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+        ) {
             return by_ethertype(ethertype, rest);
         }
         ethertype = be16(rest, 2).ok_or(DecodeError::Truncated("vlan"))?;
@@ -114,7 +117,11 @@ fn loopback(link: LinkType, frame: &[u8]) -> Result<LinkPayload<'_>, DecodeError
         // The writer's byte order is unknown: the family fits in one byte, so the non-zero end
         // tells which order was used.
         let le = u32::from_le_bytes(raw);
-        if le <= 0xff { le } else { u32::from_be_bytes(raw) }
+        if le <= 0xff {
+            le
+        } else {
+            u32::from_be_bytes(raw)
+        }
     };
     let payload = &frame[4..];
     match family {
@@ -149,7 +156,11 @@ fn nflog(frame: &[u8]) -> Result<LinkPayload<'_>, DecodeError> {
         while at + 4 <= frame.len() {
             let rd = |i: usize| {
                 let b = [frame[i], frame[i + 1]];
-                if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }
+                if big_endian {
+                    u16::from_be_bytes(b)
+                } else {
+                    u16::from_le_bytes(b)
+                }
             };
             let len = rd(at) as usize;
             let ty = rd(at + 2) & 0x7fff;
@@ -191,22 +202,43 @@ mod tests {
 
     #[test]
     fn ethernet_plain_and_tagged() {
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x0800, &IPV4_STUB)), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x0800, &IPV4_STUB)),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         // 802.1Q
         let mut tagged = vec![0x00, 0x64];
         tagged.extend_from_slice(&0x86ddu16.to_be_bytes());
         tagged.extend_from_slice(&IPV6_STUB);
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x8100, &tagged)), Ok(LinkPayload::Ipv6(&IPV6_STUB[..])));
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x8100, &tagged)),
+            Ok(LinkPayload::Ipv6(&IPV6_STUB[..]))
+        );
         // QinQ: 802.1ad outer, 802.1Q inner
         let mut qinq = vec![0x00, 0x0a, 0x81, 0x00, 0x00, 0x14, 0x08, 0x00];
         qinq.extend_from_slice(&IPV4_STUB);
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x88a8, &qinq)), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x88a8, &qinq)),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         // Endless tags are refused, not followed.
-        let endless: Vec<u8> = std::iter::repeat([0u8, 1, 0x81, 0x00]).take(20).flatten().collect();
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x8100, &endless)), Err(DecodeError::TooManyVlanTags));
+        let endless: Vec<u8> = std::iter::repeat([0u8, 1, 0x81, 0x00])
+            .take(20)
+            .flatten()
+            .collect();
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x8100, &endless)),
+            Err(DecodeError::TooManyVlanTags)
+        );
         // 802.3 length and ARP are not IP.
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x0040, &[])), Ok(LinkPayload::NotIp(0x40)));
-        assert_eq!(strip(LinkType::ETHERNET, &eth(0x0806, &[])), Ok(LinkPayload::NotIp(0x0806)));
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x0040, &[])),
+            Ok(LinkPayload::NotIp(0x40))
+        );
+        assert_eq!(
+            strip(LinkType::ETHERNET, &eth(0x0806, &[])),
+            Ok(LinkPayload::NotIp(0x0806))
+        );
     }
 
     #[test]
@@ -224,34 +256,61 @@ mod tests {
         let mut sll = vec![0u8; 14];
         sll.extend_from_slice(&0x0800u16.to_be_bytes());
         sll.extend_from_slice(&IPV4_STUB);
-        assert_eq!(strip(LinkType::LINUX_SLL, &sll), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::LINUX_SLL, &sll),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         // ARPHRD_LOOPBACK (772) frames carry an ordinary protocol field too.
         sll[2..4].copy_from_slice(&772u16.to_be_bytes());
-        assert_eq!(strip(LinkType::LINUX_SLL, &sll), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::LINUX_SLL, &sll),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         let mut sll2 = 0x86ddu16.to_be_bytes().to_vec();
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(&IPV6_STUB);
-        assert_eq!(strip(LinkType::LINUX_SLL2, &sll2), Ok(LinkPayload::Ipv6(&IPV6_STUB[..])));
-        assert_eq!(strip(LinkType::LINUX_SLL2, &sll2[..19]), Err(DecodeError::Truncated("linux_sll2")));
+        assert_eq!(
+            strip(LinkType::LINUX_SLL2, &sll2),
+            Ok(LinkPayload::Ipv6(&IPV6_STUB[..]))
+        );
+        assert_eq!(
+            strip(LinkType::LINUX_SLL2, &sll2[..19]),
+            Err(DecodeError::Truncated("linux_sll2"))
+        );
     }
 
     #[test]
     fn loopback_both_orders() {
         let mut le = 2u32.to_le_bytes().to_vec();
         le.extend_from_slice(&IPV4_STUB);
-        assert_eq!(strip(LinkType::NULL, &le), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::NULL, &le),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         let mut be = 30u32.to_be_bytes().to_vec();
         be.extend_from_slice(&IPV6_STUB);
-        assert_eq!(strip(LinkType::NULL, &be), Ok(LinkPayload::Ipv6(&IPV6_STUB[..])));
+        assert_eq!(
+            strip(LinkType::NULL, &be),
+            Ok(LinkPayload::Ipv6(&IPV6_STUB[..]))
+        );
         let mut lp = 24u32.to_be_bytes().to_vec();
         lp.extend_from_slice(&IPV6_STUB);
-        assert_eq!(strip(LinkType::LOOP, &lp), Ok(LinkPayload::Ipv6(&IPV6_STUB[..])));
+        assert_eq!(
+            strip(LinkType::LOOP, &lp),
+            Ok(LinkPayload::Ipv6(&IPV6_STUB[..]))
+        );
     }
 
     #[test]
     fn raw_and_nflog() {
-        assert_eq!(strip(LinkType::RAW, &IPV6_STUB), Ok(LinkPayload::Ipv6(&IPV6_STUB[..])));
-        assert_eq!(strip(LinkType::RAW, &[]), Err(DecodeError::Truncated("raw")));
+        assert_eq!(
+            strip(LinkType::RAW, &IPV6_STUB),
+            Ok(LinkPayload::Ipv6(&IPV6_STUB[..]))
+        );
+        assert_eq!(
+            strip(LinkType::RAW, &[]),
+            Err(DecodeError::Truncated("raw"))
+        );
         // header, a prefix TLV (type 1, len 8), then the payload TLV (type 9)
         let mut nf = vec![2u8, 0, 0, 0];
         nf.extend_from_slice(&8u16.to_le_bytes());
@@ -260,9 +319,18 @@ mod tests {
         nf.extend_from_slice(&6u16.to_le_bytes());
         nf.extend_from_slice(&9u16.to_le_bytes());
         nf.extend_from_slice(&IPV4_STUB);
-        assert_eq!(strip(LinkType::NFLOG, &nf), Ok(LinkPayload::Ipv4(&IPV4_STUB[..])));
+        assert_eq!(
+            strip(LinkType::NFLOG, &nf),
+            Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
+        );
         // A TLV running past the end in both byte orders is malformed.
-        assert_eq!(strip(LinkType::NFLOG, &[2, 0, 0, 0, 0xff, 0x7f, 9, 0]), Err(DecodeError::Malformed("nflog")));
-        assert_eq!(strip(LinkType(147), &[1, 2, 3]), Err(DecodeError::UnsupportedLink(LinkType(147))));
+        assert_eq!(
+            strip(LinkType::NFLOG, &[2, 0, 0, 0, 0xff, 0x7f, 9, 0]),
+            Err(DecodeError::Malformed("nflog"))
+        );
+        assert_eq!(
+            strip(LinkType(147), &[1, 2, 3]),
+            Err(DecodeError::UnsupportedLink(LinkType(147)))
+        );
     }
 }

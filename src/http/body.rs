@@ -88,13 +88,18 @@ pub fn request_framing(head: &MessageHead) -> (Framing, FramingNotes) {
 }
 
 /// Framing of a response body, given the request method (when known).
-pub fn response_framing(head: &MessageHead, request_method: Option<&[u8]>) -> (Framing, FramingNotes) {
+pub fn response_framing(
+    head: &MessageHead,
+    request_method: Option<&[u8]>,
+) -> (Framing, FramingNotes) {
     let mut notes = FramingNotes::default();
     let code = head.status();
     if code == 101 {
         return (Framing::Tunnel, notes);
     }
-    if request_method.is_some_and(|m| m.eq_ignore_ascii_case(b"CONNECT")) && (200..300).contains(&code) {
+    if request_method.is_some_and(|m| m.eq_ignore_ascii_case(b"CONNECT"))
+        && (200..300).contains(&code)
+    {
         return (Framing::Tunnel, notes);
     }
     if request_method.is_some_and(|m| m.eq_ignore_ascii_case(b"HEAD"))
@@ -161,7 +166,12 @@ pub enum ChunkState {
 
 impl Default for ChunkState {
     fn default() -> Self {
-        ChunkState::Size { value: 0, digits: 0, line: 0, ext: false }
+        ChunkState::Size {
+            value: 0,
+            digits: 0,
+            line: 0,
+            ext: false,
+        }
     }
 }
 
@@ -192,7 +202,11 @@ impl ChunkState {
                 let n = (left.min(input.len() as u64)) as usize;
                 let (data, rest) = input.split_at(n);
                 *input = rest;
-                *self = if left == n as u64 { ChunkState::DataEnd { seen_cr: false } } else { ChunkState::Data(left - n as u64) };
+                *self = if left == n as u64 {
+                    ChunkState::DataEnd { seen_cr: false }
+                } else {
+                    ChunkState::Data(left - n as u64)
+                };
                 return ChunkStep::Data(data);
             }
             let Some((&b, rest)) = input.split_first() else {
@@ -200,7 +214,12 @@ impl ChunkState {
             };
             *input = rest;
             match self {
-                ChunkState::Size { value, digits, line, ext } => {
+                ChunkState::Size {
+                    value,
+                    digits,
+                    line,
+                    ext,
+                } => {
                     *line += 1;
                     if *line > MAX_CHUNK_LINE {
                         return ChunkStep::Error;
@@ -220,7 +239,9 @@ impl ChunkState {
                         _ if *ext => {}
                         b';' | b' ' | b'\t' => *ext = true,
                         _ => {
-                            let Some(d) = (b as char).to_digit(16) else { return ChunkStep::Error };
+                            let Some(d) = (b as char).to_digit(16) else {
+                                return ChunkStep::Error;
+                            };
                             if *digits >= 16 {
                                 return ChunkStep::Error;
                             }
@@ -292,15 +313,19 @@ pub fn parse_codings(value: &[u8]) -> Result<Vec<Coding>, BodyDecodeError> {
         if t.is_empty() || t.eq_ignore_ascii_case(b"identity") {
             continue;
         }
-        out.push(if t.eq_ignore_ascii_case(b"gzip") || t.eq_ignore_ascii_case(b"x-gzip") {
-            Coding::Gzip
-        } else if t.eq_ignore_ascii_case(b"deflate") {
-            Coding::Deflate
-        } else if t.eq_ignore_ascii_case(b"br") {
-            Coding::Brotli
-        } else {
-            return Err(BodyDecodeError::Unsupported(String::from_utf8_lossy(t).into_owned()));
-        });
+        out.push(
+            if t.eq_ignore_ascii_case(b"gzip") || t.eq_ignore_ascii_case(b"x-gzip") {
+                Coding::Gzip
+            } else if t.eq_ignore_ascii_case(b"deflate") {
+                Coding::Deflate
+            } else if t.eq_ignore_ascii_case(b"br") {
+                Coding::Brotli
+            } else {
+                return Err(BodyDecodeError::Unsupported(
+                    String::from_utf8_lossy(t).into_owned(),
+                ));
+            },
+        );
         if out.len() > 4 {
             return Err(BodyDecodeError::Unsupported("too many codings".into()));
         }
@@ -344,7 +369,11 @@ fn decode_one(data: &[u8], coding: Coding, limit: usize) -> Result<Vec<u8>, Body
         Coding::Brotli => drain(brotli_decompressor::Decompressor::new(data, 4096), limit),
         Coding::Deflate => {
             let (out, failed) = drain(flate2::read::ZlibDecoder::new(data), limit);
-            if failed && out.is_empty() { drain(flate2::read::DeflateDecoder::new(data), limit) } else { (out, failed) }
+            if failed && out.is_empty() {
+                drain(flate2::read::DeflateDecoder::new(data), limit)
+            } else {
+                (out, failed)
+            }
         }
     };
     if failed && out.is_empty() && !data.is_empty() {
@@ -364,16 +393,33 @@ mod tests {
 
     #[test]
     fn request_framing_rules() {
-        assert_eq!(request_framing(&head("GET / HTTP/1.1\r\n\r\n")).0, Framing::None);
-        assert_eq!(request_framing(&head("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n")).0, Framing::Length(5));
-        assert_eq!(request_framing(&head("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n")).0, Framing::Length(5));
-        let (f, n) = request_framing(&head("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"));
+        assert_eq!(
+            request_framing(&head("GET / HTTP/1.1\r\n\r\n")).0,
+            Framing::None
+        );
+        assert_eq!(
+            request_framing(&head("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n")).0,
+            Framing::Length(5)
+        );
+        assert_eq!(
+            request_framing(&head("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n")).0,
+            Framing::Length(5)
+        );
+        let (f, n) = request_framing(&head(
+            "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+        ));
         assert_eq!((f, n.bad_length), (Framing::None, true));
-        let (f, n) = request_framing(&head("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n"));
+        let (f, n) = request_framing(&head(
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
+        ));
         assert_eq!((f, n.ambiguous), (Framing::Chunked, true));
         let (_, n) = request_framing(&head("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"));
         assert!(n.bad_transfer_encoding);
-        assert!(request_framing(&head("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n")).1.bad_length);
+        assert!(
+            request_framing(&head("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"))
+                .1
+                .bad_length
+        );
     }
 
     #[test]
@@ -385,10 +431,20 @@ mod tests {
         assert_eq!(response_framing(&ok, None).0, Framing::Length(10));
         for code in ["100 Continue", "204 No Content", "304 Not Modified"] {
             let h = head(&format!("HTTP/1.1 {code}\r\nContent-Length: 10\r\n\r\n"));
-            assert_eq!(response_framing(&h, Some(b"GET")).0, Framing::None, "{code}");
+            assert_eq!(
+                response_framing(&h, Some(b"GET")).0,
+                Framing::None,
+                "{code}"
+            );
         }
-        assert_eq!(response_framing(&head("HTTP/1.1 101 Switching\r\n\r\n"), Some(b"GET")).0, Framing::Tunnel);
-        assert_eq!(response_framing(&head("HTTP/1.0 200 OK\r\n\r\n"), Some(b"GET")).0, Framing::UntilClose);
+        assert_eq!(
+            response_framing(&head("HTTP/1.1 101 Switching\r\n\r\n"), Some(b"GET")).0,
+            Framing::Tunnel
+        );
+        assert_eq!(
+            response_framing(&head("HTTP/1.0 200 OK\r\n\r\n"), Some(b"GET")).0,
+            Framing::UntilClose
+        );
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!(response_framing(&h, Some(b"GET")).0, Framing::Chunked);
         let h = head("HTTP/1.1 407 Nope\r\nContent-Length: 0\r\n\r\n");
@@ -456,7 +512,9 @@ mod tests {
         let gz = gz.finish().unwrap();
         assert_eq!(decode(&gz, &[Coding::Gzip], 1 << 20).unwrap(), text);
         // a truncated sample decodes as far as it goes
-        let noisy: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26).collect();
+        let noisy: Vec<u8> = (0..200_000u32)
+            .map(|i| b'a' + (i.wrapping_mul(2_654_435_761) >> 27) as u8 % 26)
+            .collect();
         let mut gz2 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz2.write_all(&noisy).unwrap();
         let gz2 = gz2.finish().unwrap();
@@ -465,10 +523,16 @@ mod tests {
         // deflate, zlib-wrapped and raw
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(&text).unwrap();
-        assert_eq!(decode(&z.finish().unwrap(), &[Coding::Deflate], 1 << 20).unwrap(), text);
+        assert_eq!(
+            decode(&z.finish().unwrap(), &[Coding::Deflate], 1 << 20).unwrap(),
+            text
+        );
         let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         d.write_all(&text).unwrap();
-        assert_eq!(decode(&d.finish().unwrap(), &[Coding::Deflate], 1 << 20).unwrap(), text);
+        assert_eq!(
+            decode(&d.finish().unwrap(), &[Coding::Deflate], 1 << 20).unwrap(),
+            text
+        );
         // bomb: 64 MiB of zeros compresses to ~64 KiB; output stops at the limit
         let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         for _ in 0..64 {
@@ -477,7 +541,10 @@ mod tests {
         let bomb = bomb.finish().unwrap();
         assert_eq!(decode(&bomb, &[Coding::Gzip], 65536).unwrap().len(), 65536);
         assert!(decode(b"not gzip at all", &[Coding::Gzip], 100).is_err());
-        assert_eq!(parse_codings(b"gzip, br").unwrap(), vec![Coding::Gzip, Coding::Brotli]);
+        assert_eq!(
+            parse_codings(b"gzip, br").unwrap(),
+            vec![Coding::Gzip, Coding::Brotli]
+        );
         assert!(parse_codings(b"compress").is_err());
     }
 

@@ -35,7 +35,13 @@ impl HttpCtx {
             max_paused_bytes: 64 * 1024,
             max_resync_line: 8 * 1024,
         };
-        HttpCtx { cfg, stats: HttpStats::default(), out: Vec::new(), limits, mem: 0 }
+        HttpCtx {
+            cfg,
+            stats: HttpStats::default(),
+            out: Vec::new(),
+            limits,
+            mem: 0,
+        }
     }
 
     /// Bytes held by all connections (heads in progress, body samples of open transactions).
@@ -67,7 +73,11 @@ struct Txn {
 
 impl Txn {
     fn message(&mut self, client: bool) -> Option<&mut HttpMessage> {
-        if client { self.req.as_mut() } else { self.resp.as_mut() }
+        if client {
+            self.req.as_mut()
+        } else {
+            self.resp.as_mut()
+        }
     }
 }
 
@@ -95,7 +105,10 @@ impl HttpConn {
     pub fn new(midstream: bool) -> HttpConn {
         HttpConn {
             client: None,
-            parsers: [HalfParser::new(None, midstream), HalfParser::new(None, midstream)],
+            parsers: [
+                HalfParser::new(None, midstream),
+                HalfParser::new(None, midstream),
+            ],
             txns: VecDeque::new(),
             next_id: 0,
             depth: 0,
@@ -132,11 +145,20 @@ impl HttpConn {
         self.held = now;
     }
 
-    fn feed(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, data: &[u8], ts: Timestamp, peer_ack: Option<u64>) {
+    fn feed(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        data: &[u8],
+        ts: Timestamp,
+        peer_ack: Option<u64>,
+    ) {
         let mut input = data;
         loop {
             let room = ctx.room();
-            let step = self.parsers[dir.index()].advance(&mut input, ts, peer_ack, &ctx.limits, room);
+            let step =
+                self.parsers[dir.index()].advance(&mut input, ts, peer_ack, &ctx.limits, room);
             match step {
                 Step::NeedMore => break,
                 Step::Head(head, info) => self.on_head(ctx, meta, dir, *head, info),
@@ -151,7 +173,13 @@ impl HttpConn {
                 Step::HeadTooLarge => ctx.stats.heads_too_large += 1,
                 Step::BadChunk => {
                     ctx.stats.bad_chunked += 1;
-                    self.end_current(ctx, meta, dir, ts, Tags(Tags::MALFORMED.0 | Tags::PARTIAL.0));
+                    self.end_current(
+                        ctx,
+                        meta,
+                        dir,
+                        ts,
+                        Tags(Tags::MALFORMED.0 | Tags::PARTIAL.0),
+                    );
                 }
                 Step::NotHttp => self.give_up(ctx),
             }
@@ -172,7 +200,14 @@ impl HttpConn {
         }
     }
 
-    fn on_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+    fn on_head(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        head: MessageHead,
+        info: HeadInfo,
+    ) {
         let is_req = head.is_request();
         let sender_is_client = if is_req { dir } else { dir.flip() };
         match self.client {
@@ -200,7 +235,14 @@ impl HttpConn {
         }
     }
 
-    fn on_request_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+    fn on_request_head(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        head: MessageHead,
+        info: HeadInfo,
+    ) {
         ctx.stats.requests += 1;
         while self.txns.len() >= ctx.cfg.max_pending.max(1) {
             ctx.stats.pending_overflow += 1;
@@ -209,7 +251,11 @@ impl HttpConn {
             }
         }
         let mut tags = Tags::default();
-        if self.txns.iter().any(|t| t.req.is_some() && t.resp.is_none() && !t.lost) {
+        if self
+            .txns
+            .iter()
+            .any(|t| t.req.is_some() && t.resp.is_none() && !t.lost)
+        {
             tags.insert(Tags::PIPELINED);
             ctx.stats.pipelined += 1;
         }
@@ -217,22 +263,29 @@ impl HttpConn {
             tags.insert(Tags::RESYNC);
         }
         let (framing, notes) = request_framing(&head);
-        if notes.bad_length || notes.bad_transfer_encoding {
+        if notes.bad_length || notes.bad_transfer_encoding || head.malformed_start {
             tags.insert(Tags::MALFORMED);
             ctx.stats.bad_content_length += u64::from(notes.bad_length);
+            ctx.stats.malformed_request_lines += u64::from(head.malformed_start);
         }
         if notes.ambiguous {
             tags.insert(Tags::AMBIGUOUS_LENGTH);
             ctx.stats.ambiguous_length += 1;
         }
-        let switches = head.method().eq_ignore_ascii_case(b"CONNECT") || head.header("upgrade").is_some();
+        let switches =
+            head.method().eq_ignore_ascii_case(b"CONNECT") || head.header("upgrade").is_some();
         self.depth += 1;
         let id = self.next_id;
         self.next_id += 1;
         self.txns.push_back(Txn {
             id,
             depth: self.depth,
-            req: Some(HttpMessage { head, first_ts: info.first_ts, last_ts: info.last_ts, body: Body::default() }),
+            req: Some(HttpMessage {
+                head,
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                body: Body::default(),
+            }),
             resp: None,
             interim: Vec::new(),
             tags,
@@ -252,15 +305,26 @@ impl HttpConn {
     /// Chooses the transaction a final response at server offset `at` answers; marks the ones
     /// whose responses were lost in a gap.
     fn pick(&mut self, ctx: &mut HttpCtx, at: u64) -> Option<usize> {
-        let waiting: Vec<usize> =
-            (0..self.txns.len()).filter(|&i| self.txns[i].req.is_some() && self.txns[i].resp.is_none() && !self.txns[i].lost).collect();
+        let waiting: Vec<usize> = (0..self.txns.len())
+            .filter(|&i| {
+                self.txns[i].req.is_some() && self.txns[i].resp.is_none() && !self.txns[i].lost
+            })
+            .collect();
         let first = *waiting.first()?;
         if !self.resp_gap {
             return Some(first);
         }
-        let best = waiting.iter().filter_map(|&i| self.txns[i].req_ack).filter(|&a| a <= at).max();
+        let best = waiting
+            .iter()
+            .filter_map(|&i| self.txns[i].req_ack)
+            .filter(|&a| a <= at)
+            .max();
         let Some(best) = best else { return Some(first) };
-        let chosen = waiting.iter().copied().find(|&i| self.txns[i].req_ack == Some(best)).unwrap_or(first);
+        let chosen = waiting
+            .iter()
+            .copied()
+            .find(|&i| self.txns[i].req_ack == Some(best))
+            .unwrap_or(first);
         if chosen != first {
             ctx.stats.ack_paired += 1;
             for &i in waiting.iter().take_while(|&&i| i != chosen) {
@@ -272,11 +336,21 @@ impl HttpConn {
         Some(chosen)
     }
 
-    fn on_response_head(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, head: MessageHead, info: HeadInfo) {
+    fn on_response_head(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        head: MessageHead,
+        info: HeadInfo,
+    ) {
         let code = head.status();
         if (100..200).contains(&code) && code != 101 {
             ctx.stats.interim_responses += 1;
-            let waiting = self.txns.iter_mut().find(|t| t.req.is_some() && t.resp.is_none() && !t.lost);
+            let waiting = self
+                .txns
+                .iter_mut()
+                .find(|t| t.req.is_some() && t.resp.is_none() && !t.lost);
             if let Some(t) = waiting {
                 if t.interim.len() < 16 {
                     t.interim.push(code);
@@ -337,7 +411,12 @@ impl HttpConn {
                 t.tags.insert(Tags::CONNECT);
             }
         }
-        t.resp = Some(HttpMessage { head, first_ts: info.first_ts, last_ts: info.last_ts, body: Body::default() });
+        t.resp = Some(HttpMessage {
+            head,
+            first_ts: info.first_ts,
+            last_ts: info.last_ts,
+            body: Body::default(),
+        });
         let id = t.id;
         self.cur_resp = Some(id);
         self.resp_gap = false;
@@ -356,7 +435,9 @@ impl HttpConn {
 
     fn on_body(&mut self, ctx: &mut HttpCtx, dir: Dir, data: &[u8], ts: Timestamp) {
         let client = self.is_client(dir);
-        let Some(id) = (if client { self.cur_req } else { self.cur_resp }) else { return };
+        let Some(id) = (if client { self.cur_req } else { self.cur_resp }) else {
+            return;
+        };
         let Some(pos) = self.pos(id) else { return };
         let limit = ctx.cfg.body_sample_bytes;
         let room = ctx.room();
@@ -378,7 +459,9 @@ impl HttpConn {
 
     fn on_end(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, ts: Timestamp) {
         if self.is_client(dir) {
-            let Some(id) = self.cur_req.take() else { return };
+            let Some(id) = self.cur_req.take() else {
+                return;
+            };
             if self.parsers[dir.index()].is_paused() {
                 self.paused_txn = Some(id);
             }
@@ -398,7 +481,9 @@ impl HttpConn {
                 self.interim = false;
                 return;
             }
-            let Some(id) = self.cur_resp.take() else { return };
+            let Some(id) = self.cur_resp.take() else {
+                return;
+            };
             let mut tunnel = false;
             if let Some(pos) = self.pos(id) {
                 let t = &mut self.txns[pos];
@@ -416,7 +501,12 @@ impl HttpConn {
             }
             self.try_emit(ctx, meta, id);
             // Requests whose responses were lost before this one are complete too.
-            let lost: Vec<u64> = self.txns.iter().filter(|t| t.lost && t.req_done).map(|t| t.id).collect();
+            let lost: Vec<u64> = self
+                .txns
+                .iter()
+                .filter(|t| t.lost && t.req_done)
+                .map(|t| t.id)
+                .collect();
             for id in lost {
                 self.try_emit(ctx, meta, id);
             }
@@ -424,9 +514,20 @@ impl HttpConn {
     }
 
     /// Ends the message in progress in `dir` early, with `tags`.
-    fn end_current(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, ts: Timestamp, tags: Tags) {
+    fn end_current(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        ts: Timestamp,
+        tags: Tags,
+    ) {
         let client = self.is_client(dir);
-        let id = if client { self.cur_req.take() } else { self.cur_resp.take() };
+        let id = if client {
+            self.cur_req.take()
+        } else {
+            self.cur_resp.take()
+        };
         if !client && self.interim {
             self.interim = false;
             return;
@@ -448,7 +549,9 @@ impl HttpConn {
     }
 
     fn enter_tunnel(&mut self, ctx: &mut HttpCtx, id: u64) {
-        let connect = self.pos(id).is_some_and(|p| self.txns[p].tags.contains(Tags::CONNECT));
+        let connect = self
+            .pos(id)
+            .is_some_and(|p| self.txns[p].tags.contains(Tags::CONNECT));
         if connect {
             ctx.stats.connects += 1;
         } else {
@@ -526,7 +629,15 @@ impl FlowApp for HttpConn {
         self.account(ctx);
     }
 
-    fn gap(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, _offset: u64, len: u64, ts: Timestamp) {
+    fn gap(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        dir: Dir,
+        _offset: u64,
+        len: u64,
+        ts: Timestamp,
+    ) {
         if self.dead || self.tunnel {
             return;
         }
@@ -535,7 +646,13 @@ impl FlowApp for HttpConn {
             self.resp_gap = true;
         }
         let effect = self.parsers[dir.index()].gap(len);
-        let id = if client { self.cur_req } else if self.interim { None } else { self.cur_resp };
+        let id = if client {
+            self.cur_req
+        } else if self.interim {
+            None
+        } else {
+            self.cur_resp
+        };
         match effect {
             GapEffect::None => {}
             GapEffect::LostHead => ctx.stats.lost_heads += 1,

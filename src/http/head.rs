@@ -18,10 +18,14 @@ pub struct Span {
 
 impl Span {
     fn new(start: usize, end: usize) -> Span {
-        Span { start: start as u32, end: end as u32 }
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
     }
     fn get(self, raw: &[u8]) -> &[u8] {
-        raw.get(self.start as usize..self.end as usize).unwrap_or(&[])
+        raw.get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
     }
 }
 
@@ -39,6 +43,8 @@ impl Version {
     pub const HTTP_10: Version = Version { major: 1, minor: 0 };
     /// HTTP/1.1.
     pub const HTTP_11: Version = Version { major: 1, minor: 1 };
+    /// No readable version on the start line (a malformed request line).
+    pub const UNKNOWN: Version = Version { major: 0, minor: 0 };
 }
 
 impl fmt::Display for Version {
@@ -107,11 +113,16 @@ pub struct MessageHead {
     headers: Vec<(Span, Span)>,
     /// True when the lenient header reader had to be used.
     pub lenient: bool,
+    /// True when the request line was not `METHOD SP target SP HTTP/x.y` and was read leniently
+    /// (missing target or version, a broken version).
+    pub malformed_start: bool,
 }
 
 impl fmt::Debug for MessageHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MessageHead").field("raw", &String::from_utf8_lossy(&self.raw)).finish()
+        f.debug_struct("MessageHead")
+            .field("raw", &String::from_utf8_lossy(&self.raw))
+            .finish()
     }
 }
 
@@ -172,7 +183,9 @@ impl MessageHead {
 
     /// All header fields in order, names as sent.
     pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.headers.iter().map(|(n, v)| (n.get(&self.raw), v.get(&self.raw)))
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.get(&self.raw), v.get(&self.raw)))
     }
 
     /// Number of header fields.
@@ -182,12 +195,16 @@ impl MessageHead {
 
     /// The first field named `name` (ASCII case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// Every field named `name`, in order.
     pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers().filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+        self.headers()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
     /// True when any comma-separated element of any `name` field equals `token` (case-insensitive).
@@ -201,10 +218,14 @@ impl MessageHead {
     pub fn parse(raw: &[u8], max_headers: usize) -> Result<MessageHead, HeadError> {
         let line_end = memchr(b'\n', raw).ok_or(HeadError::RequestLine)?;
         let line = trim_cr(&raw[..line_end]);
+        let mut malformed_start = false;
         let start = if line.starts_with(b"HTTP/") {
             parse_status_line(line).ok_or(HeadError::StatusLine)?
+        } else if let Some(s) = parse_request_line(line) {
+            s
         } else {
-            parse_request_line(line).ok_or(HeadError::RequestLine)?
+            malformed_start = true;
+            parse_request_line_lenient(line).ok_or(HeadError::RequestLine)?
         };
         let block_start = line_end + 1;
         let block = &raw[block_start..];
@@ -213,7 +234,13 @@ impl MessageHead {
             Err(HeadError::TooManyHeaders) => return Err(HeadError::TooManyHeaders),
             Err(_) => (lenient_headers(block, block_start, max_headers)?, true),
         };
-        Ok(MessageHead { raw: raw.into(), start, headers, lenient })
+        Ok(MessageHead {
+            raw: raw.into(),
+            start,
+            headers,
+            lenient,
+            malformed_start,
+        })
     }
 }
 
@@ -226,8 +253,15 @@ fn strict_headers(block: &[u8], base: usize, max: usize) -> Result<Vec<(Span, Sp
                 .iter()
                 .map(|h| {
                     let ns = h.name.as_ptr() as usize - origin + base;
-                    let vs = if h.value.is_empty() { ns + h.name.len() } else { h.value.as_ptr() as usize - origin + base };
-                    (Span::new(ns, ns + h.name.len()), Span::new(vs, vs + h.value.len()))
+                    let vs = if h.value.is_empty() {
+                        ns + h.name.len()
+                    } else {
+                        h.value.as_ptr() as usize - origin + base
+                    };
+                    (
+                        Span::new(ns, ns + h.name.len()),
+                        Span::new(vs, vs + h.value.len()),
+                    )
                 })
                 .collect())
         }
@@ -257,7 +291,9 @@ fn lenient_headers(block: &[u8], base: usize, max: usize) -> Result<Vec<(Span, S
             }
             return Err(HeadError::Header);
         }
-        let Some(colon) = memchr(b':', line) else { continue };
+        let Some(colon) = memchr(b':', line) else {
+            continue;
+        };
         let name = trim(&line[..colon]);
         if name.is_empty() || name.iter().any(|&b| b <= b' ' || b == 0x7f) {
             continue;
@@ -268,7 +304,10 @@ fn lenient_headers(block: &[u8], base: usize, max: usize) -> Result<Vec<(Span, S
         }
         let ns = base + line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
         let vs = base + line_start + (value.as_ptr() as usize - line.as_ptr() as usize);
-        out.push((Span::new(ns, ns + name.len()), Span::new(vs, vs + value.len())));
+        out.push((
+            Span::new(ns, ns + name.len()),
+            Span::new(vs, vs + value.len()),
+        ));
     }
     Ok(out)
 }
@@ -295,8 +334,13 @@ pub fn is_token(b: u8) -> bool {
 
 fn parse_version(v: &[u8]) -> Option<Version> {
     match v {
-        [b'H', b'T', b'T', b'P', b'/', maj, b'.', min] if maj.is_ascii_digit() && min.is_ascii_digit() => {
-            Some(Version { major: maj - b'0', minor: min - b'0' })
+        [b'H', b'T', b'T', b'P', b'/', maj, b'.', min]
+            if maj.is_ascii_digit() && min.is_ascii_digit() =>
+        {
+            Some(Version {
+                major: maj - b'0',
+                minor: min - b'0',
+            })
         }
         _ => None,
     }
@@ -329,6 +373,45 @@ fn parse_request_line(line: &[u8]) -> Option<StartLine> {
     })
 }
 
+/// A request line servers still answer: an upper-case method token, then optionally a target and
+/// a version that may be broken (`OPTIONS`, `OPTIONS HTTP/1.1`, `GET / HTTP/1.`).
+fn parse_request_line_lenient(line: &[u8]) -> Option<StartLine> {
+    let m_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
+    let method = &line[..m_end];
+    let upper = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-';
+    if method.is_empty()
+        || method.len() > 32
+        || !method[0].is_ascii_uppercase()
+        || !method.iter().all(upper)
+    {
+        return None;
+    }
+    let mut i = m_end;
+    while line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let t_start = i;
+    let t_end = line[i..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(line.len(), |p| i + p);
+    if line[t_start..t_end].iter().any(|&b| b < b' ' && b != b'\t') {
+        return None;
+    }
+    let rest = &line[t_end..];
+    let v = trim(rest);
+    let version = if v.is_empty() {
+        Version::UNKNOWN
+    } else {
+        parse_version(v).unwrap_or(Version::UNKNOWN)
+    };
+    Some(StartLine::Request {
+        method: Span::new(0, m_end),
+        target: Span::new(t_start, t_end),
+        version,
+    })
+}
+
 fn parse_status_line(line: &[u8]) -> Option<StartLine> {
     let version = parse_version(line.get(..8)?)?;
     let mut i = 8;
@@ -342,21 +425,70 @@ fn parse_status_line(line: &[u8]) -> Option<StartLine> {
     if !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let code = digits.iter().fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
+    let code = digits
+        .iter()
+        .fold(0u16, |a, d| a * 10 + u16::from(d - b'0'));
     i += 3;
     match line.get(i) {
         None => {}
         Some(b' ') | Some(b'\t') => i += 1,
         Some(_) => return None,
     }
-    Some(StartLine::Response { version, code, reason: Span::new(i.min(line.len()), line.len()) })
+    Some(StartLine::Response {
+        version,
+        code,
+        reason: Span::new(i.min(line.len()), line.len()),
+    })
+}
+
+/// True when `line` is a request line that [`MessageHead::parse`] accepts, leniently read or not.
+pub fn is_request_line_lenient(line: &[u8]) -> bool {
+    let line = trim_cr(line);
+    parse_request_line(line).is_some() || parse_request_line_lenient(line).is_some()
 }
 
 /// True when `line` (without its line end) could start a message of the given kind: used to find
 /// the next message after a gap or garbage.
 pub fn is_start_line(line: &[u8], request: bool) -> bool {
     let line = trim_cr(line);
-    if request { parse_request_line(line).is_some() } else { line.starts_with(b"HTTP/") && parse_status_line(line).is_some() }
+    if request {
+        parse_request_line(line).is_some()
+    } else {
+        line.starts_with(b"HTTP/") && parse_status_line(line).is_some()
+    }
+}
+
+/// Where within `line` (one line, with or without its line end) a start line of the given kind
+/// begins, if it holds one: a message may follow a body that did not end with a newline, so the
+/// start line can sit at the end of a line of other bytes.
+pub fn find_start_in_line(line: &[u8], request: bool) -> Option<usize> {
+    let line = trim_cr(line.strip_suffix(b"\n").unwrap_or(line));
+    if request {
+        if parse_request_line(line).is_some() {
+            return Some(0);
+        }
+        // `... METHOD SP target SP HTTP/x.y`: the method is the run of upper-case characters
+        // before the target.
+        let v_start = line.iter().rposition(|&b| b == b' ')? + 1;
+        parse_version(&line[v_start..])?;
+        let mut t_end = v_start - 1;
+        while t_end > 0 && line[t_end - 1] == b' ' {
+            t_end -= 1;
+        }
+        let t_start = line[..t_end].iter().rposition(|&b| b == b' ')? + 1;
+        let mut m_end = t_start - 1;
+        while m_end > 0 && line[m_end - 1] == b' ' {
+            m_end -= 1;
+        }
+        let m_start = line[..m_end]
+            .iter()
+            .rposition(|b| !(b.is_ascii_uppercase() || *b == b'_' || *b == b'-'))
+            .map_or(0, |p| p + 1);
+        (m_start < m_end && parse_request_line(&line[m_start..]).is_some()).then_some(m_start)
+    } else {
+        memchr::memmem::find_iter(line, b"HTTP/1.")
+            .find(|&i| parse_status_line(&line[i..]).is_some())
+    }
 }
 
 /// Position just past the empty line that ends a head within `buf`, searching from `from`
@@ -413,10 +545,34 @@ mod tests {
         assert!(h.lenient);
         assert_eq!(h.header("host"), Some(&b"h"[..]));
         assert_eq!(h.header("x-long"), Some(&b"a\r\n  b"[..]));
-        // no version, no method
-        assert_eq!(MessageHead::parse(b"GET /\r\n\r\n", 8).unwrap_err(), HeadError::RequestLine);
-        assert_eq!(MessageHead::parse(b"GET/ HTTP/1.1\r\n\r\n", 8).unwrap_err(), HeadError::RequestLine);
-        assert_eq!(MessageHead::parse(b"OPTIONSHTTP/1.1\r\n\r\n", 8).unwrap_err(), HeadError::RequestLine);
+        // broken request lines that servers still answer are read, and marked
+        for (line, method, target) in [
+            (&b"GET /"[..], &b"GET"[..], &b"/"[..]),
+            (b"OPTIONS HTTP/1.1", b"OPTIONS", b"HTTP/1.1"),
+            (b"OPTIONS", b"OPTIONS", b""),
+            (b"GET / HTTP/1.", b"GET", b"/"),
+        ] {
+            let raw = [line, b"\r\nHost: h\r\n\r\n"].concat();
+            let h = MessageHead::parse(&raw, 8).unwrap();
+            assert!(h.malformed_start);
+            assert_eq!(
+                (h.method(), h.target(), h.version()),
+                (method, target, Version::UNKNOWN)
+            );
+        }
+        // no method at all
+        assert_eq!(
+            MessageHead::parse(b"GET/ HTTP/1.1\r\n\r\n", 8).unwrap_err(),
+            HeadError::RequestLine
+        );
+        assert_eq!(
+            MessageHead::parse(b"OPTIONSHTTP/1.1\r\n\r\n", 8).unwrap_err(),
+            HeadError::RequestLine
+        );
+        assert_eq!(
+            MessageHead::parse(b"get / HTTP/1.1x\r\n\r\n", 8).unwrap_err(),
+            HeadError::RequestLine
+        );
     }
 
     #[test]
@@ -426,7 +582,10 @@ mod tests {
             raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
         }
         raw.extend_from_slice(b"\r\n");
-        assert_eq!(MessageHead::parse(&raw, 10).unwrap_err(), HeadError::TooManyHeaders);
+        assert_eq!(
+            MessageHead::parse(&raw, 10).unwrap_err(),
+            HeadError::TooManyHeaders
+        );
         assert!(MessageHead::parse(&raw, 20).is_ok());
     }
 
@@ -438,11 +597,35 @@ mod tests {
         assert!(is_start_line(b"PROPFIND /x HTTP/1.1\r", true));
         assert!(!is_start_line(b"<html>", true));
         assert!(is_start_line(b"HTTP/1.1 304 Not Modified", false));
+        assert_eq!(
+            find_start_in_line(b"\xff\xd9HTTP/1.1 200 OK\r\n", false),
+            Some(2)
+        );
+        assert_eq!(
+            find_start_in_line(b"\xff\xd9xGET /a?b HTTP/1.1\r\n", true),
+            Some(3)
+        );
+        assert_eq!(find_start_in_line(b"GET /a HTTP/1.1\r\n", true), Some(0));
+        assert_eq!(
+            find_start_in_line(b"some text about HTTP/1.1 in prose\n", false),
+            None
+        );
+        assert_eq!(
+            find_start_in_line(b"binary \x00\x01 HTTP/1.1\n", true),
+            None
+        );
     }
 
     #[test]
     fn any_bytes_never_panic() {
-        let samples: [&[u8]; 6] = [b"", b"\n", b"\r\n\r\n", b"HTTP/1.1 \n\n", b" GET / HTTP/1.1\n\n", b"G\x00T / HTTP/1.1\n:\n\n"];
+        let samples: [&[u8]; 6] = [
+            b"",
+            b"\n",
+            b"\r\n\r\n",
+            b"HTTP/1.1 \n\n",
+            b" GET / HTTP/1.1\n\n",
+            b"G\x00T / HTTP/1.1\n:\n\n",
+        ];
         for s in samples {
             let _ = MessageHead::parse(s, 4);
         }

@@ -76,6 +76,8 @@ pub struct HttpStats {
     pub heads_too_large: u64,
     /// Heads with more fields than the cap.
     pub too_many_headers: u64,
+    /// Request lines read leniently (missing target or version).
+    pub malformed_request_lines: u64,
     /// Heads read only by the lenient reader.
     pub lenient_heads: u64,
     /// Broken chunked framing.
@@ -163,7 +165,10 @@ impl Tags {
     }
     /// Names of the set tags, in a fixed order.
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        Tags::NAMES.iter().filter(move |(t, _)| self.contains(*t)).map(|(_, n)| *n)
+        Tags::NAMES
+            .iter()
+            .filter(move |(t, _)| self.contains(*t))
+            .map(|(_, n)| *n)
     }
 }
 
@@ -247,7 +252,11 @@ pub struct HttpTransaction {
 impl HttpTransaction {
     /// Time of the transaction: its request's first byte, or its response's.
     pub fn ts(&self) -> Timestamp {
-        self.request.as_ref().or(self.response.as_ref()).map(|m| m.first_ts).unwrap_or_default()
+        self.request
+            .as_ref()
+            .or(self.response.as_ref())
+            .map(|m| m.first_ts)
+            .unwrap_or_default()
     }
 
     /// From the last request byte to the first response byte, in nanoseconds (0 when the server

@@ -5,7 +5,10 @@
 //! bytes, resynchronisation scans line by line with `memchr`, and every buffer has a cap.
 
 use super::body::{ChunkState, ChunkStep, Framing};
-use super::head::{HeadError, MessageHead, find_head_end, is_start_line, is_token};
+use super::head::{
+    HeadError, MessageHead, find_head_end, find_start_in_line, is_request_line_lenient,
+    is_start_line, is_token,
+};
 use crate::time::Timestamp;
 
 /// Which messages a direction carries.
@@ -154,7 +157,13 @@ impl HalfParser {
             kind,
             state: if resync { State::Resync } else { State::Idle },
             buf: Vec::new(),
-            info: HeadInfo { first_ts: Timestamp(0), last_ts: Timestamp(0), offset: 0, peer_ack: None, resynced: resync },
+            info: HeadInfo {
+                first_ts: Timestamp(0),
+                last_ts: Timestamp(0),
+                offset: 0,
+                peer_ack: None,
+                resynced: resync,
+            },
             offset: 0,
             pause_after: false,
             messages: 0,
@@ -174,7 +183,10 @@ impl HalfParser {
 
     /// True while a message's body is being read.
     pub fn in_body(&self) -> bool {
-        matches!(self.state, State::Length(_) | State::Chunked(_) | State::UntilClose | State::Ending)
+        matches!(
+            self.state,
+            State::Length(_) | State::Chunked(_) | State::UntilClose | State::Ending
+        )
     }
 
     /// True while paused.
@@ -218,14 +230,25 @@ impl HalfParser {
         loop {
             match self.state {
                 State::Idle => {
-                    let skip = input.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                    let skip = input
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
                     self.consume(input, skip);
-                    let Some(&first) = input.first() else { return Step::NeedMore };
+                    let Some(&first) = input.first() else {
+                        return Step::NeedMore;
+                    };
                     if self.messages == 0 && self.offset == 0 && !plausible_first_byte(first) {
                         self.state = State::Dead;
                         return Step::NotHttp;
                     }
-                    self.info = HeadInfo { first_ts: ts, last_ts: ts, offset: self.offset, peer_ack, resynced: self.info.resynced };
+                    self.info = HeadInfo {
+                        first_ts: ts,
+                        last_ts: ts,
+                        offset: self.offset,
+                        peer_ack,
+                        resynced: self.info.resynced,
+                    };
                     self.state = State::Head { scanned: 0 };
                 }
                 State::Head { scanned } => {
@@ -243,7 +266,11 @@ impl HalfParser {
                     let cap = lim.max_head_bytes.min(old.saturating_add(room));
                     let take = input.len().min(cap + 1 - old.min(cap + 1));
                     self.buf.extend_from_slice(&input[..take]);
-                    if self.messages == 0 && self.info.offset == 0 && !self.info.resynced && self.sniff < 2 {
+                    if self.messages == 0
+                        && self.info.offset == 0
+                        && !self.info.resynced
+                        && self.sniff < 2
+                    {
                         // At the very start of a stream: is this HTTP at all? Checked at most twice
                         // (once 64 bytes are in, once the first line is complete).
                         let line_done = memchr::memchr(b'\n', &input[..take]).is_some();
@@ -278,7 +305,9 @@ impl HalfParser {
                                 self.buf = Vec::new();
                                 return Step::HeadTooLarge;
                             }
-                            self.state = State::Head { scanned: self.buf.len().saturating_sub(3) };
+                            self.state = State::Head {
+                                scanned: self.buf.len().saturating_sub(3),
+                            };
                             return Step::NeedMore;
                         }
                     }
@@ -293,7 +322,11 @@ impl HalfParser {
                     }
                     let n = left.min(input.len() as u64) as usize;
                     let data = self.consume(input, n);
-                    self.state = if left == n as u64 { State::Ending } else { State::Length(left - n as u64) };
+                    self.state = if left == n as u64 {
+                        State::Ending
+                    } else {
+                        State::Length(left - n as u64)
+                    };
                     return Step::Body(data);
                 }
                 State::Chunked(mut cs) => {
@@ -322,13 +355,19 @@ impl HalfParser {
                     self.messages += 1;
                     self.skipped = 0;
                     self.info.resynced = false;
-                    self.state = if self.pause_after { State::Paused } else { State::Idle };
+                    self.state = if self.pause_after {
+                        State::Paused
+                    } else {
+                        State::Idle
+                    };
                     self.pause_after = false;
                     return Step::End;
                 }
                 State::Paused => {
                     let n = input.len();
-                    let keep = n.min(lim.max_paused_bytes.saturating_sub(self.buf.len())).min(room);
+                    let keep = n
+                        .min(lim.max_paused_bytes.saturating_sub(self.buf.len()))
+                        .min(room);
                     self.buf.extend_from_slice(&input[..keep]);
                     self.dropped_bytes += (n - keep) as u64;
                     self.consume(input, n);
@@ -346,53 +385,52 @@ impl HalfParser {
                     if input.is_empty() {
                         return Step::NeedMore;
                     }
-                    match memchr::memchr(b'\n', input) {
-                        None => {
-                            let n = input.len();
-                            if self.buf.len() + n <= lim.max_resync_line.min(self.buf.len().saturating_add(room)) {
-                                self.buf.extend_from_slice(input);
+                    let Some(nl) = memchr::memchr(b'\n', input) else {
+                        // No line end yet: keep the tail of the line (bounded) and wait.
+                        let n = input.len();
+                        let piece = self.consume(input, n);
+                        self.carry(piece, lim.max_resync_line, room);
+                        return Step::NeedMore;
+                    };
+                    let piece = self.consume(input, nl + 1);
+                    let line_start = self.offset - (self.buf.len() + piece.len()) as u64;
+                    let found = if self.buf.is_empty() {
+                        self.find_start(piece)
+                    } else {
+                        self.buf.extend_from_slice(piece);
+                        self.find_start(&self.buf)
+                    };
+                    match found {
+                        Some((at, k)) => {
+                            self.kind = Some(k);
+                            if self.buf.is_empty() {
+                                self.buf.extend_from_slice(&piece[at..]);
                             } else {
-                                self.skipped += (self.buf.len() + n) as u64;
-                                self.skipped_total += (self.buf.len() + n) as u64;
-                                self.buf.clear();
+                                self.buf.drain(..at);
                             }
-                            self.consume(input, n);
-                            return Step::NeedMore;
-                        }
-                        Some(nl) => {
-                            let line_start_offset = self.offset - self.buf.len() as u64;
-                            let piece = self.consume(input, nl + 1);
-                            let kind = if self.buf.is_empty() {
-                                self.start_kind(&piece[..nl])
-                            } else {
-                                self.buf.extend_from_slice(piece);
-                                let line = std::mem::take(&mut self.buf);
-                                let k = self.start_kind(&line[..line.len() - 1]);
-                                self.buf = line;
-                                k
+                            let skipped = at as u64;
+                            self.skipped += skipped;
+                            self.skipped_total += skipped;
+                            self.info = HeadInfo {
+                                first_ts: ts,
+                                last_ts: ts,
+                                offset: line_start + skipped,
+                                peer_ack,
+                                resynced: true,
                             };
-                            match kind {
-                                Some(k) => {
-                                    self.kind = Some(k);
-                                    if self.buf.is_empty() {
-                                        self.buf.extend_from_slice(piece);
-                                    }
-                                    self.info = HeadInfo {
-                                        first_ts: ts,
-                                        last_ts: ts,
-                                        offset: line_start_offset,
-                                        peer_ack,
-                                        resynced: true,
-                                    };
-                                    self.state = State::Head { scanned: self.buf.len().saturating_sub(2) };
-                                }
-                                None => {
-                                    let n = (self.buf.len() + if self.buf.is_empty() { piece.len() } else { 0 }) as u64;
-                                    self.skipped += n;
-                                    self.skipped_total += n;
-                                    self.buf.clear();
-                                }
-                            }
+                            self.state = State::Head {
+                                scanned: self.buf.len().saturating_sub(2),
+                            };
+                        }
+                        None => {
+                            let n = (if self.buf.is_empty() {
+                                piece.len()
+                            } else {
+                                self.buf.len()
+                            }) as u64;
+                            self.skipped += n;
+                            self.skipped_total += n;
+                            self.buf.clear();
                         }
                     }
                 }
@@ -400,21 +438,38 @@ impl HalfParser {
         }
     }
 
-    /// Which kind of message `line` starts, if any (limited to this parser's kind when known).
-    fn start_kind(&self, line: &[u8]) -> Option<Kind> {
+    /// Where a start line of this parser's kind (either, when unknown) begins within `line`.
+    fn find_start(&self, line: &[u8]) -> Option<(usize, Kind)> {
+        let resp = || find_start_in_line(line, false).map(|i| (i, Kind::Response));
+        let req = || find_start_in_line(line, true).map(|i| (i, Kind::Request));
         match self.kind {
-            Some(Kind::Request) => is_start_line(line, true).then_some(Kind::Request),
-            Some(Kind::Response) => is_start_line(line, false).then_some(Kind::Response),
-            None => {
-                if is_start_line(line, false) {
-                    Some(Kind::Response)
-                } else if is_start_line(line, true) {
-                    Some(Kind::Request)
-                } else {
-                    None
-                }
-            }
+            Some(Kind::Request) => req(),
+            Some(Kind::Response) => resp(),
+            None => resp().or_else(req),
         }
+    }
+
+    /// Keeps `piece` as the continuation of the current partial line; when the line grows past
+    /// `max`, its older half is dropped (a start line sits at the end of a line).
+    fn carry(&mut self, piece: &[u8], max: usize, room: usize) {
+        let max = max.min(self.buf.len().saturating_add(room)).max(64);
+        let dropped = if piece.len() >= max {
+            let d = self.buf.len() + piece.len() - max / 2;
+            self.buf.clear();
+            self.buf.extend_from_slice(&piece[piece.len() - max / 2..]);
+            d
+        } else {
+            self.buf.extend_from_slice(piece);
+            if self.buf.len() > max {
+                let d = self.buf.len() - max / 2;
+                self.buf.drain(..d);
+                d
+            } else {
+                0
+            }
+        };
+        self.skipped += dropped as u64;
+        self.skipped_total += dropped as u64;
     }
 
     fn finish_head<'a>(&mut self, bytes: &[u8], lim: &ParserLimits) -> Step<'a> {
@@ -422,7 +477,11 @@ impl HalfParser {
             Ok(head) => {
                 self.state = State::AwaitFraming;
                 if self.kind.is_none() {
-                    self.kind = Some(if head.is_request() { Kind::Request } else { Kind::Response });
+                    self.kind = Some(if head.is_request() {
+                        Kind::Request
+                    } else {
+                        Kind::Response
+                    });
                 }
                 Step::Head(Box::new(head), self.info)
             }
@@ -541,14 +600,18 @@ fn plausible_first_byte(b: u8) -> bool {
 /// At the very start of a stream: the first line (or what there is of it) could be a start line.
 fn first_line_plausible(buf: &[u8]) -> bool {
     match memchr::memchr(b'\n', buf) {
-        Some(nl) => is_start_line(&buf[..nl], true) || is_start_line(&buf[..nl], false),
+        Some(nl) => is_request_line_lenient(&buf[..nl]) || is_start_line(&buf[..nl], false),
         None => {
             if buf.starts_with(b"HTTP/") || b"HTTP/".starts_with(buf) {
                 return true;
             }
             // A method token (at most 32 bytes) and then a space.
             let tok = buf.iter().take_while(|&&b| is_token(b)).count();
-            if tok == buf.len() { tok <= 32 } else { tok > 0 && tok <= 32 && buf[tok] == b' ' }
+            if tok == buf.len() {
+                tok <= 32
+            } else {
+                tok > 0 && tok <= 32 && buf[tok] == b' '
+            }
         }
     }
 }
@@ -557,10 +620,19 @@ fn first_line_plausible(buf: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    const LIM: ParserLimits = ParserLimits { max_head_bytes: 1024, max_headers: 32, max_paused_bytes: 1024, max_resync_line: 256 };
+    const LIM: ParserLimits = ParserLimits {
+        max_head_bytes: 1024,
+        max_headers: 32,
+        max_paused_bytes: 1024,
+        max_resync_line: 256,
+    };
 
     /// Feeds `chunks` and records steps as text.
-    fn run(p: &mut HalfParser, chunks: &[&[u8]], framing: impl Fn(&MessageHead) -> Framing) -> Vec<String> {
+    fn run(
+        p: &mut HalfParser,
+        chunks: &[&[u8]],
+        framing: impl Fn(&MessageHead) -> Framing,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         for chunk in chunks {
             let mut input = *chunk;
@@ -568,7 +640,12 @@ mod tests {
                 match p.advance(&mut input, Timestamp(0), None, &LIM, usize::MAX) {
                     Step::NeedMore => break,
                     Step::Head(h, info) => {
-                        out.push(format!("head {} @{}{}", String::from_utf8_lossy(h.raw().split(|&b| b == b'\r').next().unwrap()), info.offset, if info.resynced { " resync" } else { "" }));
+                        out.push(format!(
+                            "head {} @{}{}",
+                            String::from_utf8_lossy(h.raw().split(|&b| b == b'\r').next().unwrap()),
+                            info.offset,
+                            if info.resynced { " resync" } else { "" }
+                        ));
                         p.begin_body(framing(&h));
                     }
                     Step::Body(d) => out.push(format!("body {}", String::from_utf8_lossy(d))),
@@ -586,12 +663,29 @@ mod tests {
 
     #[test]
     fn head_split_anywhere_gives_the_same_steps() {
-        let msg = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /y HTTP/1.1\r\n\r\n";
+        let msg =
+            b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /y HTTP/1.1\r\n\r\n";
         let whole = run(&mut HalfParser::new(Some(Kind::Request), false), &[msg], cl);
-        assert_eq!(whole, ["head POST /x HTTP/1.1 @0", "body abc", "end", "head GET /y HTTP/1.1 @51", "end"]);
+        assert_eq!(
+            whole,
+            [
+                "head POST /x HTTP/1.1 @0",
+                "body abc",
+                "end",
+                "head GET /y HTTP/1.1 @51",
+                "end"
+            ]
+        );
         for cut in 1..msg.len() {
-            let got = run(&mut HalfParser::new(Some(Kind::Request), false), &[&msg[..cut], &msg[cut..]], cl);
-            let joined: String = got.join("|").replace("body a|body bc", "body abc").replace("body ab|body c", "body abc");
+            let got = run(
+                &mut HalfParser::new(Some(Kind::Request), false),
+                &[&msg[..cut], &msg[cut..]],
+                cl,
+            );
+            let joined: String = got
+                .join("|")
+                .replace("body a|body bc", "body abc")
+                .replace("body ab|body c", "body abc");
             assert_eq!(joined, whole.join("|"), "cut at {cut}");
         }
     }
@@ -601,31 +695,63 @@ mod tests {
         let mut p = HalfParser::new(Some(Kind::Request), false);
         let mut big = b"GET / HTTP/1.1\r\n".to_vec();
         big.extend(std::iter::repeat_n(b'a', 2000));
-        let steps = run(&mut p, &[&big[..100], &big[100..], b"\r\nGET /next HTTP/1.1\r\n\r\n"], cl);
-        assert_eq!(steps, ["HeadTooLarge", "head GET /next HTTP/1.1 @2018 resync", "end"]);
+        let steps = run(
+            &mut p,
+            &[&big[..100], &big[100..], b"\r\nGET /next HTTP/1.1\r\n\r\n"],
+            cl,
+        );
+        assert_eq!(
+            steps,
+            [
+                "HeadTooLarge",
+                "head GET /next HTTP/1.1 @2018 resync",
+                "end"
+            ]
+        );
         assert!(p.held() <= 4096);
     }
 
     #[test]
     fn not_http_at_stream_start() {
         let mut p = HalfParser::new(None, false);
-        assert_eq!(run(&mut p, &[&[0x16, 0x03, 0x01, 0x02, 0x00]], cl), ["NotHttp"]);
+        assert_eq!(
+            run(&mut p, &[&[0x16, 0x03, 0x01, 0x02, 0x00]], cl),
+            ["NotHttp"]
+        );
         let mut p = HalfParser::new(None, false);
-        assert_eq!(run(&mut p, &[b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n"], cl), ["NotHttp"]);
+        assert_eq!(
+            run(&mut p, &[b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n"], cl),
+            ["NotHttp"]
+        );
         let mut p = HalfParser::new(None, false);
-        assert_eq!(run(&mut p, &[b"HTTP/1.1 200 OK\r\n\r\n"], |_| Framing::None), ["head HTTP/1.1 200 OK @0", "end"]);
+        assert_eq!(
+            run(&mut p, &[b"HTTP/1.1 200 OK\r\n\r\n"], |_| Framing::None),
+            ["head HTTP/1.1 200 OK @0", "end"]
+        );
         assert_eq!(p.kind, Some(Kind::Response));
     }
 
     #[test]
     fn gap_in_body_and_resync() {
         let mut p = HalfParser::new(Some(Kind::Request), false);
-        run(&mut p, &[b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab"], cl);
+        run(
+            &mut p,
+            &[b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab"],
+            cl,
+        );
         assert_eq!(p.gap(3), GapEffect::BodyHole);
         assert_eq!(run(&mut p, &[b"cdefg"], cl), ["body cdefg", "end"]);
-        run(&mut p, &[b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab"], cl);
+        run(
+            &mut p,
+            &[b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab"],
+            cl,
+        );
         assert_eq!(p.gap(100), GapEffect::BodyLost);
-        let steps = run(&mut p, &[b"junk\r\nmore junk\r\nGET /after HTTP/1.1\r\n\r\n"], cl);
+        let steps = run(
+            &mut p,
+            &[b"junk\r\nmore junk\r\nGET /after HTTP/1.1\r\n\r\n"],
+            cl,
+        );
         assert_eq!(steps.last().unwrap(), "end");
         assert!(steps[0].starts_with("head GET /after"), "{steps:?}");
         assert_eq!(p.gap(5), GapEffect::None);
@@ -635,13 +761,20 @@ mod tests {
     fn paused_bytes_are_returned() {
         let mut p = HalfParser::new(Some(Kind::Request), false);
         p.pause_after = true;
-        run(&mut p, &[b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"], cl);
+        run(
+            &mut p,
+            &[b"GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"],
+            cl,
+        );
         assert!(p.is_paused());
         run(&mut p, &[b"GET /b HTTP/1.1\r\n\r\n"], cl);
         let held = p.resume();
         assert_eq!(held, b"GET /b HTTP/1.1\r\n\r\n");
         let mut input = &held[..];
-        let Step::Head(h, info) = p.advance(&mut input, Timestamp(0), None, &LIM, usize::MAX) else { panic!() };
+        let Step::Head(h, info) = p.advance(&mut input, Timestamp(0), None, &LIM, usize::MAX)
+        else {
+            panic!()
+        };
         assert_eq!(h.target(), b"/b");
         assert_eq!(info.offset, 42);
     }
@@ -650,7 +783,10 @@ mod tests {
     fn slow_drip_is_linear() {
         // One byte at a time through a near-cap head: each byte must not rescan the buffer.
         let mut p = HalfParser::new(Some(Kind::Request), false);
-        let lim = ParserLimits { max_head_bytes: 64 * 1024, ..LIM };
+        let lim = ParserLimits {
+            max_head_bytes: 64 * 1024,
+            ..LIM
+        };
         let mut msg = b"GET / HTTP/1.1\r\n".to_vec();
         for i in 0..2000 {
             msg.extend_from_slice(format!("X-{i:05}: yyyyyyyyyyyyyyyyyyyyy\r\n").as_bytes());
@@ -671,7 +807,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(heads, 0, "2000 headers exceed max_headers=32: the head is refused");
+        assert_eq!(
+            heads, 0,
+            "2000 headers exceed max_headers=32: the head is refused"
+        );
         // Quadratic rescanning of ~64 KiB per byte would take seconds; linear takes milliseconds.
         assert!(start.elapsed().as_secs_f64() < 2.0);
     }

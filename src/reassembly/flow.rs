@@ -58,9 +58,19 @@ impl Dir {
 impl FlowKey {
     /// The key of a segment's connection, and the segment's direction within it.
     pub fn of(seg: &TcpSegment<'_>) -> (FlowKey, Dir) {
-        let src = Endpoint { ip: seg.src, port: seg.sport };
-        let dst = Endpoint { ip: seg.dst, port: seg.dport };
-        if src <= dst { (FlowKey { a: src, b: dst }, Dir::AtoB) } else { (FlowKey { a: dst, b: src }, Dir::BtoA) }
+        let src = Endpoint {
+            ip: seg.src,
+            port: seg.sport,
+        };
+        let dst = Endpoint {
+            ip: seg.dst,
+            port: seg.dport,
+        };
+        if src <= dst {
+            (FlowKey { a: src, b: dst }, Dir::AtoB)
+        } else {
+            (FlowKey { a: dst, b: src }, Dir::BtoA)
+        }
     }
 
     /// The sender of direction `dir`.
@@ -148,7 +158,13 @@ mod tests {
             missing: 0,
         };
         let (k1, d1) = FlowKey::of(&seg);
-        let rev = TcpSegment { src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, ..seg };
+        let rev = TcpSegment {
+            src: seg.dst,
+            dst: seg.src,
+            sport: seg.dport,
+            dport: seg.sport,
+            ..seg
+        };
         let (k2, d2) = FlowKey::of(&rev);
         assert_eq!(k1, k2);
         assert_eq!(d1, d2.flip());
@@ -158,8 +174,14 @@ mod tests {
     #[test]
     fn ids_are_stable_and_distinct() {
         let k = FlowKey {
-            a: Endpoint { ip: "10.0.0.1".parse().unwrap(), port: 80 },
-            b: Endpoint { ip: "10.0.0.2".parse().unwrap(), port: 1234 },
+            a: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 80,
+            },
+            b: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 1234,
+            },
         };
         let id = FlowId::derive(&k, Timestamp(5));
         assert_eq!(id, FlowId::derive(&k, Timestamp(5)));

@@ -136,7 +136,15 @@ pub trait FlowApp: Sized {
     /// In-order bytes of direction `dir`.
     fn data(&mut self, ctx: &mut Self::Ctx, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>);
     /// `len` bytes of direction `dir` at `offset` were lost.
-    fn gap(&mut self, ctx: &mut Self::Ctx, meta: &FlowMeta, dir: Dir, offset: u64, len: u64, ts: Timestamp);
+    fn gap(
+        &mut self,
+        ctx: &mut Self::Ctx,
+        meta: &FlowMeta,
+        dir: Dir,
+        offset: u64,
+        len: u64,
+        ts: Timestamp,
+    );
     /// Direction `dir` ended (its FIN was reached, or the connection is closing).
     fn eof(&mut self, ctx: &mut Self::Ctx, meta: &FlowMeta, dir: Dir, ts: Timestamp);
     /// The connection is gone; the value is dropped after this.
@@ -160,7 +168,6 @@ pub struct Reassembler<A: FlowApp> {
     cfg: ReassemblyConfig,
     flows: LruCache<FlowKey, Flow<A>, foldhash::fast::RandomState>,
     buffered: usize,
-    now: Timestamp,
     stats: ReassemblyStats,
 }
 
@@ -174,7 +181,6 @@ impl<A: FlowApp> Reassembler<A> {
             cfg,
             flows: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()),
             buffered: 0,
-            now: Timestamp(i64::MIN),
             stats: ReassemblyStats::default(),
         }
     }
@@ -201,17 +207,18 @@ impl<A: FlowApp> Reassembler<A> {
         if seg.missing > 0 {
             self.stats.truncated_segments += 1;
         }
-        self.now = self.now.max(ts);
-        self.expire(ctx, self.now);
+        // Packet time is the clock, even when a capture's clock jumps back: a flow is idle only
+        // when the current packet is later than its last one by more than the timeout.
+        self.expire(ctx, ts);
         let (key, dir) = FlowKey::of(seg);
         let flags = seg.flags;
 
         // Port reuse: a fresh SYN with another ISN on a known 4-tuple starts a new connection.
         if flags.syn() && !flags.ack() {
-            let reused = self
-                .flows
-                .peek(&key)
-                .is_some_and(|f| f.dirs[dir.index()].isn.is_some_and(|isn| isn != seg.seq) || f.dirs[dir.index()].next > 0);
+            let reused = self.flows.peek(&key).is_some_and(|f| {
+                f.dirs[dir.index()].isn.is_some_and(|isn| isn != seg.seq)
+                    || f.dirs[dir.index()].next > 0
+            });
             if reused {
                 if let Some(flow) = self.flows.pop(&key) {
                     self.stats.flows_reused += 1;
@@ -234,17 +241,42 @@ impl<A: FlowApp> Reassembler<A> {
                     None => break,
                 }
             }
-            let meta = FlowMeta { id: FlowId::derive(&key, ts), key, first_ts: ts, opener: None, midstream: !flags.syn() };
+            let meta = FlowMeta {
+                id: FlowId::derive(&key, ts),
+                key,
+                first_ts: ts,
+                opener: None,
+                midstream: !flags.syn(),
+            };
             self.stats.flows_midstream += u64::from(!flags.syn());
             let app = A::open(ctx, &meta);
-            self.flows.push(key, Flow { meta, last_ts: ts, dirs: [Stream::default(), Stream::default()], app });
+            self.flows.push(
+                key,
+                Flow {
+                    meta,
+                    last_ts: ts,
+                    dirs: [Stream::default(), Stream::default()],
+                    app,
+                },
+            );
             self.stats.flows_opened += 1;
             self.stats.flows_peak = self.stats.flows_peak.max(self.flows.len() as u64);
         }
 
-        let Some(flow) = self.flows.get_mut(&key) else { return };
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
         flow.last_ts = ts;
-        let closed = Self::process(&self.cfg, &mut self.buffered, &mut self.stats, ctx, flow, dir, ts, seg);
+        let closed = Self::process(
+            &self.cfg,
+            &mut self.buffered,
+            &mut self.stats,
+            ctx,
+            flow,
+            dir,
+            ts,
+            seg,
+        );
         self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.buffered as u64);
         if let Some(reason) = closed {
             if let Some(flow) = self.flows.pop(&key) {
@@ -265,7 +297,9 @@ impl<A: FlowApp> Reassembler<A> {
         ts: Timestamp,
         seg: &TcpSegment<'_>,
     ) -> Option<CloseReason> {
-        let Flow { meta, dirs, app, .. } = flow;
+        let Flow {
+            meta, dirs, app, ..
+        } = flow;
         let (first, second) = dirs.split_at_mut(1);
         let (me, peer) = match dir {
             Dir::AtoB => (&mut first[0], &mut second[0]),
@@ -285,8 +319,9 @@ impl<A: FlowApp> Reassembler<A> {
         if !me.started {
             // Mid-stream: start at the first byte seen, or where the peer says the stream is.
             let base = match peer.last_ack {
-                Some(a) if i64::from(seg.seq.wrapping_sub(a) as i32) > 0
-                    && i64::from(seg.seq.wrapping_sub(a) as i32) < 1 << 20 =>
+                Some(a)
+                    if i64::from(seg.seq.wrapping_sub(a) as i32) > 0
+                        && i64::from(seg.seq.wrapping_sub(a) as i32) < 1 << 20 =>
                 {
                     a
                 }
@@ -326,10 +361,22 @@ impl<A: FlowApp> Reassembler<A> {
 
         if !seg.payload.is_empty() && app.wants_data() {
             let off = me.offset(seg.seq) + i64::from(flags.syn());
-            me.insert(cfg, buffered, stats, off, seg.payload, ts, peer_ack, &mut |ev| deliver(app, ctx, meta, dir, ev));
+            me.insert(
+                cfg,
+                buffered,
+                stats,
+                off,
+                seg.payload,
+                ts,
+                peer_ack,
+                &mut |ev| deliver(app, ctx, meta, dir, ev),
+            );
         }
         if flags.fin() && me.fin.is_none() {
-            let off = me.offset(seg.seq) + i64::from(flags.syn()) + seg.payload.len() as i64 + i64::from(seg.missing);
+            let off = me.offset(seg.seq)
+                + i64::from(flags.syn())
+                + seg.payload.len() as i64
+                + i64::from(seg.missing);
             me.fin = Some(off.max(me.next as i64) as u64);
         }
         if !app.wants_data() && me.fin.is_some() {
@@ -350,7 +397,13 @@ impl<A: FlowApp> Reassembler<A> {
     }
 
     /// Ends a connection: gives up on its holes, reports end of both streams and closes it.
-    fn finish_flow(&mut self, ctx: &mut A::Ctx, mut flow: Flow<A>, ts: Timestamp, reason: CloseReason) {
+    fn finish_flow(
+        &mut self,
+        ctx: &mut A::Ctx,
+        mut flow: Flow<A>,
+        ts: Timestamp,
+        reason: CloseReason,
+    ) {
         match reason {
             CloseReason::Fin => self.stats.flows_closed_fin += 1,
             CloseReason::Rst => self.stats.flows_closed_rst += 1,
@@ -358,13 +411,19 @@ impl<A: FlowApp> Reassembler<A> {
             CloseReason::End => self.stats.flows_open_at_end += 1,
             CloseReason::Evicted | CloseReason::Reused => {}
         }
-        let Flow { meta, dirs, app, .. } = &mut flow;
+        let Flow {
+            meta, dirs, app, ..
+        } = &mut flow;
         for dir in [Dir::AtoB, Dir::BtoA] {
             let s = &mut dirs[dir.index()];
             if app.wants_data() && s.started {
-                s.flush_all(&mut self.buffered, &mut self.stats, GapReason::Close, ts, &mut |ev| {
-                    deliver(app, ctx, meta, dir, ev)
-                });
+                s.flush_all(
+                    &mut self.buffered,
+                    &mut self.stats,
+                    GapReason::Close,
+                    ts,
+                    &mut |ev| deliver(app, ctx, meta, dir, ev),
+                );
             }
             s.clear(&mut self.buffered);
             if !s.eof {

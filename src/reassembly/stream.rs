@@ -31,7 +31,11 @@ pub struct Chunk<'a> {
 #[derive(Debug)]
 pub(crate) enum Event<'a> {
     Data(Chunk<'a>),
-    Gap { offset: u64, len: u64, ts: Timestamp },
+    Gap {
+        offset: u64,
+        len: u64,
+        ts: Timestamp,
+    },
 }
 
 /// Why a gap was declared.
@@ -89,12 +93,16 @@ impl Stream {
 
     /// True when bytes are held below `target`.
     pub fn holds_below(&self, target: u64) -> bool {
-        self.held.first_key_value().is_some_and(|(&s, _)| s < target)
+        self.held
+            .first_key_value()
+            .is_some_and(|(&s, _)| s < target)
     }
 
     /// End offset of the highest held byte.
     pub fn held_end(&self) -> Option<u64> {
-        self.held.last_key_value().map(|(&s, h)| s + h.data.len() as u64)
+        self.held
+            .last_key_value()
+            .map(|(&s, h)| s + h.data.len() as u64)
     }
 
     /// Adds a segment's payload at offset `off`, delivering what is now in order.
@@ -129,7 +137,12 @@ impl Stream {
         let off = off as u64;
         if off == self.next && self.held.is_empty() {
             stats.in_order_segments += 1;
-            emit(Event::Data(Chunk { offset: off, data, ts, peer_ack }));
+            emit(Event::Data(Chunk {
+                offset: off,
+                data,
+                ts,
+                peer_ack,
+            }));
             self.next = off + data.len() as u64;
             return;
         }
@@ -152,7 +165,12 @@ impl Stream {
             if off > self.next {
                 self.gap(stats, GapReason::Cap, off - self.next, ts, emit);
             }
-            emit(Event::Data(Chunk { offset: off, data, ts, peer_ack }));
+            emit(Event::Data(Chunk {
+                offset: off,
+                data,
+                ts,
+                peer_ack,
+            }));
             self.next = end;
             return;
         }
@@ -198,7 +216,14 @@ impl Stream {
                 let piece = data[(pos - off) as usize..(cs - off) as usize].to_vec();
                 self.held_bytes += piece.len();
                 *global += piece.len();
-                self.held.insert(pos, Held { data: piece, ts, peer_ack });
+                self.held.insert(
+                    pos,
+                    Held {
+                        data: piece,
+                        ts,
+                        peer_ack,
+                    },
+                );
             }
             pos = pos.max(ce);
         }
@@ -218,7 +243,12 @@ impl Stream {
                 continue;
             }
             let skip = (self.next - s) as usize;
-            emit(Event::Data(Chunk { offset: self.next, data: &h.data[skip..], ts: h.ts, peer_ack: h.peer_ack }));
+            emit(Event::Data(Chunk {
+                offset: self.next,
+                data: &h.data[skip..],
+                ts: h.ts,
+                peer_ack: h.peer_ack,
+            }));
             self.next = e;
         }
     }
@@ -238,7 +268,11 @@ impl Stream {
             GapReason::Cap => stats.gaps_buffer_cap += 1,
             GapReason::Close => stats.gaps_at_close += 1,
         }
-        emit(Event::Gap { offset: self.next, len, ts });
+        emit(Event::Gap {
+            offset: self.next,
+            len,
+            ts,
+        });
         self.next += len;
     }
 
@@ -254,7 +288,11 @@ impl Stream {
         emit: &mut dyn FnMut(Event<'_>),
     ) {
         while self.holds_below(target) {
-            let first = *self.held.first_key_value().map(|(s, _)| s).unwrap_or(&self.next);
+            let first = *self
+                .held
+                .first_key_value()
+                .map(|(s, _)| s)
+                .unwrap_or(&self.next);
             if first > self.next {
                 self.gap(stats, reason, first - self.next, ts, emit);
             }
@@ -312,26 +350,47 @@ mod tests {
         fn new(cfg: ReassemblyConfig) -> Harness {
             let mut s = Stream::default();
             s.start(1000);
-            Harness { s, cfg, global: 0, stats: Default::default(), out: Vec::new() }
+            Harness {
+                s,
+                cfg,
+                global: 0,
+                stats: Default::default(),
+                out: Vec::new(),
+            }
         }
         fn put(&mut self, seq: u32, data: &[u8]) {
             let off = self.s.offset(seq);
             let out = &mut self.out;
-            self.s.insert(&self.cfg, &mut self.global, &mut self.stats, off, data, Timestamp(0), None, &mut |e| {
-                out.push(match e {
-                    Event::Data(c) => Out::D(c.offset, c.data.to_vec()),
-                    Event::Gap { offset, len, .. } => Out::G(offset, len),
-                })
-            });
+            self.s.insert(
+                &self.cfg,
+                &mut self.global,
+                &mut self.stats,
+                off,
+                data,
+                Timestamp(0),
+                None,
+                &mut |e| {
+                    out.push(match e {
+                        Event::Data(c) => Out::D(c.offset, c.data.to_vec()),
+                        Event::Gap { offset, len, .. } => Out::G(offset, len),
+                    })
+                },
+            );
         }
         fn flush(&mut self) {
             let out = &mut self.out;
-            self.s.flush_all(&mut self.global, &mut self.stats, GapReason::Close, Timestamp(0), &mut |e| {
-                out.push(match e {
-                    Event::Data(c) => Out::D(c.offset, c.data.to_vec()),
-                    Event::Gap { offset, len, .. } => Out::G(offset, len),
-                })
-            });
+            self.s.flush_all(
+                &mut self.global,
+                &mut self.stats,
+                GapReason::Close,
+                Timestamp(0),
+                &mut |e| {
+                    out.push(match e {
+                        Event::Data(c) => Out::D(c.offset, c.data.to_vec()),
+                        Event::Gap { offset, len, .. } => Out::G(offset, len),
+                    })
+                },
+            );
         }
         fn bytes(&self) -> Vec<u8> {
             let mut v = Vec::new();
@@ -350,7 +409,10 @@ mod tests {
         let mut h = Harness::new(ReassemblyConfig::default());
         h.put(1000, b"abc");
         h.put(1003, b"def");
-        assert_eq!(h.out, vec![Out::D(0, b"abc".to_vec()), Out::D(3, b"def".to_vec())]);
+        assert_eq!(
+            h.out,
+            vec![Out::D(0, b"abc".to_vec()), Out::D(3, b"def".to_vec())]
+        );
         assert_eq!(h.global, 0);
     }
 
@@ -398,14 +460,26 @@ mod tests {
         h.put(1005, b"fg");
         h.s.fin = Some(10);
         h.flush();
-        assert_eq!(h.out, vec![Out::D(0, b"ab".to_vec()), Out::G(2, 3), Out::D(5, b"fg".to_vec()), Out::G(7, 3)]);
+        assert_eq!(
+            h.out,
+            vec![
+                Out::D(0, b"ab".to_vec()),
+                Out::G(2, 3),
+                Out::D(5, b"fg".to_vec()),
+                Out::G(7, 3)
+            ]
+        );
         assert_eq!(h.stats.gaps, 2);
         assert_eq!(h.stats.gap_bytes, 6);
     }
 
     #[test]
     fn caps_skip_holes_instead_of_growing() {
-        let cfg = ReassemblyConfig { max_buffered_per_dir: 8, max_segments_per_dir: 100, ..Default::default() };
+        let cfg = ReassemblyConfig {
+            max_buffered_per_dir: 8,
+            max_segments_per_dir: 100,
+            ..Default::default()
+        };
         let mut h = Harness::new(cfg);
         h.put(1010, b"kkkk");
         h.put(1020, b"uuuu");
@@ -414,7 +488,10 @@ mod tests {
         assert_eq!(h.s.held_bytes, 0);
         assert_eq!(h.s.next, 34);
         assert_eq!(h.bytes().len(), 34);
-        let cfg = ReassemblyConfig { max_segments_per_dir: 2, ..Default::default() };
+        let cfg = ReassemblyConfig {
+            max_segments_per_dir: 2,
+            ..Default::default()
+        };
         let mut h = Harness::new(cfg);
         for i in 0..50u32 {
             h.put(1000 + 10 + i * 2, b"x");
