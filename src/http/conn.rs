@@ -92,8 +92,10 @@ pub struct HttpConn {
     cur_resp: Option<u64>,
     interim: bool,
     paused_txn: Option<u64>,
-    resumed: Option<(Vec<u8>, Timestamp)>,
+    resumed: Option<(Vec<u8>, Timestamp, Option<u64>)>,
     resp_gap: bool,
+    /// Server stream offset where the latest complete response ended.
+    prev_resp_end: Option<u64>,
     seen_http: bool,
     dead: bool,
     tunnel: bool,
@@ -118,6 +120,7 @@ impl HttpConn {
             paused_txn: None,
             resumed: None,
             resp_gap: false,
+            prev_resp_end: None,
             seen_http: false,
             dead: false,
             tunnel: false,
@@ -251,11 +254,7 @@ impl HttpConn {
             }
         }
         let mut tags = Tags::default();
-        if self
-            .txns
-            .iter()
-            .any(|t| t.req.is_some() && t.resp.is_none() && !t.lost)
-        {
+        if self.is_pipelined(info.peer_ack) {
             tags.insert(Tags::PIPELINED);
             ctx.stats.pipelined += 1;
         }
@@ -300,6 +299,25 @@ impl HttpConn {
         let p = &mut self.parsers[dir.index()];
         p.pause_after = switches;
         p.begin_body(framing);
+    }
+
+    /// True when a request whose sender had acknowledged `ack` server bytes was sent before the
+    /// previous request's response had fully arrived.
+    fn is_pipelined(&self, ack: Option<u64>) -> bool {
+        let Some(prev) = self.txns.iter().rev().find(|t| t.req.is_some()) else {
+            // The previous request is already emitted: its response ended at `prev_resp_end`.
+            return matches!((ack, self.prev_resp_end), (Some(a), Some(end)) if a < end);
+        };
+        if prev.lost {
+            return false;
+        }
+        match (&prev.resp, prev.resp_done) {
+            (Some(_), true) => matches!((ack, self.prev_resp_end), (Some(a), Some(end)) if a < end),
+            (Some(_), false) => true,
+            // No response head seen: pipelined, unless the client has received server bytes since
+            // it sent the previous request (a response whose head was lost).
+            (None, _) => !matches!((ack, prev.req_ack), (Some(a), Some(p)) if a > p),
+        }
     }
 
     /// Chooses the transaction a final response at server offset `at` answers; marks the ones
@@ -425,9 +443,9 @@ impl HttpConn {
             // The switch was refused: parse the client's bytes held meanwhile as HTTP again.
             self.paused_txn = None;
             if let Some(c) = self.client {
-                let held = self.parsers[c.index()].resume();
+                let (held, ts, ack) = self.parsers[c.index()].resume();
                 if !held.is_empty() {
-                    self.resumed = Some((held, info.first_ts));
+                    self.resumed = Some((held, ts, ack));
                 }
             }
         }
@@ -475,7 +493,7 @@ impl HttpConn {
                     }
                 }
             }
-            self.try_emit(ctx, meta, id);
+            self.flush_ready(ctx, meta);
         } else {
             if self.interim {
                 self.interim = false;
@@ -484,6 +502,7 @@ impl HttpConn {
             let Some(id) = self.cur_resp.take() else {
                 return;
             };
+            self.prev_resp_end = Some(self.parsers[dir.index()].offset);
             let mut tunnel = false;
             if let Some(pos) = self.pos(id) {
                 let t = &mut self.txns[pos];
@@ -499,7 +518,7 @@ impl HttpConn {
             if tunnel {
                 self.enter_tunnel(ctx, id);
             }
-            self.try_emit(ctx, meta, id);
+            self.flush_ready(ctx, meta);
             // Requests whose responses were lost before this one are complete too.
             let lost: Vec<u64> = self
                 .txns
@@ -508,7 +527,7 @@ impl HttpConn {
                 .map(|t| t.id)
                 .collect();
             for id in lost {
-                self.try_emit(ctx, meta, id);
+                self.flush_ready(ctx, meta);
             }
         }
     }
@@ -545,7 +564,7 @@ impl HttpConn {
                 m.last_ts = m.last_ts.max(ts);
             }
         }
-        self.try_emit(ctx, meta, id);
+        self.flush_ready(ctx, meta);
     }
 
     fn enter_tunnel(&mut self, ctx: &mut HttpCtx, id: u64) {
@@ -563,14 +582,19 @@ impl HttpConn {
         }
     }
 
-    fn try_emit(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, id: u64) {
-        let Some(pos) = self.pos(id) else { return };
-        let t = &self.txns[pos];
-        let resp_over = t.resp_done || t.lost;
-        let req_over = t.req.is_none() || t.req_done;
-        if resp_over && req_over {
-            if let Some(t) = self.txns.remove(pos) {
-                self.emit(ctx, meta, t);
+    /// Emits every finished transaction, oldest first.
+    fn flush_ready(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta) {
+        let mut i = 0;
+        while i < self.txns.len() {
+            let t = &self.txns[i];
+            let resp_over = t.resp_done || t.lost;
+            let req_over = t.req.is_none() || t.req_done;
+            if resp_over && req_over {
+                if let Some(t) = self.txns.remove(i) {
+                    self.emit(ctx, meta, t);
+                }
+            } else {
+                i += 1;
             }
         }
     }
@@ -621,9 +645,9 @@ impl FlowApp for HttpConn {
             }
         }
         self.feed(ctx, meta, dir, chunk.data, chunk.ts, chunk.peer_ack);
-        while let Some((held, ts)) = self.resumed.take() {
+        while let Some((held, ts, ack)) = self.resumed.take() {
             if let Some(c) = self.client {
-                self.feed(ctx, meta, c, &held, ts, None);
+                self.feed(ctx, meta, c, &held, ts, ack);
             }
         }
         self.account(ctx);

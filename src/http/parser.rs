@@ -364,6 +364,11 @@ impl HalfParser {
                     return Step::End;
                 }
                 State::Paused => {
+                    if self.buf.is_empty() {
+                        // Remember when and with which acknowledgment the held bytes began.
+                        self.info.first_ts = ts;
+                        self.info.peer_ack = peer_ack;
+                    }
                     let n = input.len();
                     let keep = n
                         .min(lim.max_paused_bytes.saturating_sub(self.buf.len()))
@@ -515,14 +520,15 @@ impl HalfParser {
         self.state = State::Tunnel;
     }
 
-    /// Leaves the paused state, returning the bytes held meanwhile (to be fed again).
-    pub fn resume(&mut self) -> Vec<u8> {
+    /// Leaves the paused state, returning the bytes held meanwhile (to be fed again), with the
+    /// capture time and acknowledgment of their first byte.
+    pub fn resume(&mut self) -> (Vec<u8>, Timestamp, Option<u64>) {
         if self.state != State::Paused {
-            return Vec::new();
+            return (Vec::new(), self.info.first_ts, None);
         }
         self.state = State::Idle;
         self.offset -= self.buf.len() as u64;
-        std::mem::take(&mut self.buf)
+        (std::mem::take(&mut self.buf), self.info.first_ts, self.info.peer_ack)
     }
 
     /// `len` bytes were lost at the current position.
@@ -768,7 +774,7 @@ mod tests {
         );
         assert!(p.is_paused());
         run(&mut p, &[b"GET /b HTTP/1.1\r\n\r\n"], cl);
-        let held = p.resume();
+        let (held, _, _) = p.resume();
         assert_eq!(held, b"GET /b HTTP/1.1\r\n\r\n");
         let mut input = &held[..];
         let Step::Head(h, info) = p.advance(&mut input, Timestamp(0), None, &LIM, usize::MAX)

@@ -210,6 +210,11 @@ impl Stream {
         if conflict {
             stats.overlap_conflicts += 1;
         }
+        let covered_bytes: u64 = covered.iter().map(|(s, e)| e - s).sum();
+        stats.retransmitted_bytes += covered_bytes;
+        if covered_bytes == end - off {
+            stats.retransmitted_segments += 1;
+        }
         let mut pos = off;
         for (cs, ce) in covered.into_iter().chain(std::iter::once((end, end))) {
             if cs > pos {
