@@ -519,16 +519,6 @@ impl HttpConn {
                 self.enter_tunnel(ctx, id);
             }
             self.flush_ready(ctx, meta);
-            // Requests whose responses were lost before this one are complete too.
-            let lost: Vec<u64> = self
-                .txns
-                .iter()
-                .filter(|t| t.lost && t.req_done)
-                .map(|t| t.id)
-                .collect();
-            for id in lost {
-                self.flush_ready(ctx, meta);
-            }
         }
     }
 
