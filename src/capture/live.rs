@@ -1,7 +1,9 @@
 //! Live capture from a network interface through libpcap.
 
 use super::{CaptureError, LinkType, Next, PacketSource, RawPacket, SourceStats, timestamp_of};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use pcap::{Active, Capture, Precision};
+use std::os::fd::AsFd;
 
 /// How to open an interface.
 #[derive(Clone, Debug)]
@@ -38,6 +40,9 @@ pub struct LiveSource {
     cap: Capture<Active>,
     link: LinkType,
     name: String,
+    /// The last read found nothing: wait on the descriptor before reading again.
+    drained: bool,
+    timeout_ms: u16,
 }
 
 impl LiveSource {
@@ -58,7 +63,9 @@ impl LiveSource {
         if opts.buffer_size > 0 {
             inactive = inactive.buffer_size(opts.buffer_size);
         }
-        let mut cap = inactive.open().map_err(open_err)?;
+        // Non-blocking, with our own poll: libpcap's read timeout does not reliably return on
+        // Linux, and the caller needs idle ticks to expire flows and to notice Ctrl-C.
+        let mut cap = inactive.open().map_err(open_err)?.setnonblock().map_err(open_err)?;
         if let Some(expr) = opts.bpf.as_deref().filter(|e| !e.trim().is_empty()) {
             cap.filter(expr, true)
                 .map_err(|source| CaptureError::Filter {
@@ -67,7 +74,7 @@ impl LiveSource {
                 })?;
         }
         let link = LinkType(cap.get_datalink().0 as u32);
-        Ok(LiveSource { cap, link, name })
+        Ok(LiveSource { cap, link, name, drained: false, timeout_ms: opts.read_timeout_ms.clamp(1, 60_000) as u16 })
     }
 
     /// The interface's link type.
@@ -83,6 +90,12 @@ impl LiveSource {
 
 impl PacketSource for LiveSource {
     fn next_packet(&mut self) -> Result<Next<'_>, CaptureError> {
+        if self.drained {
+            self.drained = false;
+            let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+            // EINTR (a signal) and timeouts both end in an idle tick.
+            let _ = poll(&mut fds, PollTimeout::from(self.timeout_ms));
+        }
         match self.cap.next_packet() {
             Ok(p) => Ok(Next::Packet(RawPacket {
                 ts: timestamp_of(p.header),
@@ -90,7 +103,10 @@ impl PacketSource for LiveSource {
                 orig_len: p.header.len,
                 data: p.data,
             })),
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                self.drained = true;
+                Ok(Next::Idle)
+            }
             Err(source) => Err(CaptureError::Read {
                 what: self.name.clone(),
                 source,
