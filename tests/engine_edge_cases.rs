@@ -24,11 +24,20 @@ fn simple_exchange_fields() {
     assert_eq!(t.orig.to_string(), "10.0.0.1:40000");
     assert_eq!(t.resp.to_string(), "10.0.0.2:80");
     assert_eq!(t.depth, 1);
-    assert_eq!(t.request.as_ref().unwrap().head.header("host"), Some(&b"api.example.com"[..]));
+    assert_eq!(
+        t.request.as_ref().unwrap().head.header("host"),
+        Some(&b"api.example.com"[..])
+    );
     let resp = t.response.as_ref().unwrap();
-    assert_eq!((resp.body.len, resp.body.sample.as_slice()), (5, &b"hello"[..]));
+    assert_eq!(
+        (resp.body.len, resp.body.sample.as_slice()),
+        (5, &b"hello"[..])
+    );
     // last request byte to first response byte
-    assert_eq!(t.latency_ns(), Some(response_start.nanos_since(request_end)));
+    assert_eq!(
+        t.latency_ns(),
+        Some(response_start.nanos_since(request_end))
+    );
     assert_eq!(t.latency_ns(), Some(2_510_000));
     assert_eq!(stats.tcp.flows_closed_fin, 1);
     assert_eq!(stats.http.transactions, 1);
@@ -52,7 +61,16 @@ fn out_of_order_and_duplicates_give_the_same_result() {
     let (txs, stats) = run(&c.frames);
     assert_eq!(summaries(&txs), ["GET /a -> 200"]);
     assert_eq!(txs[0].response.as_ref().unwrap().body.len, 3000);
-    assert!(txs[0].response.as_ref().unwrap().body.sample.iter().all(|&b| b == b'x'));
+    assert!(
+        txs[0]
+            .response
+            .as_ref()
+            .unwrap()
+            .body
+            .sample
+            .iter()
+            .all(|&b| b == b'x')
+    );
     assert!(stats.tcp.out_of_order_segments >= 5);
     assert_eq!(stats.tcp.retransmitted_segments, 1);
     assert_eq!(stats.tcp.gaps, 0);
@@ -76,7 +94,10 @@ fn conflicting_overlap_keeps_first_copy_and_is_counted() {
     c.close();
     let (txs, stats) = run(&c.frames);
     assert_eq!(summaries(&txs), ["GET /first -> 200"]);
-    assert_eq!(txs[0].request.as_ref().unwrap().head.header("host"), Some(&b"api.example.com"[..]));
+    assert_eq!(
+        txs[0].request.as_ref().unwrap().head.header("host"),
+        Some(&b"api.example.com"[..])
+    );
     assert_eq!(stats.tcp.overlap_conflicts, 1);
 }
 
@@ -100,7 +121,10 @@ fn midstream_pickup_between_messages_and_inside_a_body() {
     c.exchange(&get("/one"), &ok("1"), 1460);
     c.exchange(&get("/two"), &ok("22"), 1460);
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /one -> 200 [resync]", "GET /two -> 200"]);
+    assert_eq!(
+        summaries(&txs),
+        ["GET /one -> 200 [resync]", "GET /two -> 200"]
+    );
     assert_eq!(stats.tcp.flows_midstream, 1);
     assert_eq!(txs[0].orig.port, 40000);
 
@@ -136,7 +160,11 @@ fn capture_starting_with_a_response_swaps_roles() {
     c.close();
     let (txs, stats) = run(&c.frames);
     assert_eq!(stats.http.role_swaps, 1);
-    assert!(summaries(&txs).contains(&"- - -> 200 [no_request]".to_string()), "{:?}", summaries(&txs));
+    assert!(
+        summaries(&txs).contains(&"- - -> 200 [no_request]".to_string()),
+        "{:?}",
+        summaries(&txs)
+    );
 }
 
 #[test]
@@ -155,7 +183,10 @@ fn gap_inside_a_body_is_tagged_and_the_next_request_is_whole() {
     c.exchange(&get("/after"), &ok("fine"), 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /big -> 200 [gap]", "GET /after -> 200"]);
+    assert_eq!(
+        summaries(&txs),
+        ["GET /big -> 200 [gap]", "GET /after -> 200"]
+    );
     let b = &txs[0].response.as_ref().unwrap().body;
     assert_eq!((b.len, b.gap_bytes), (5000, 1000));
     assert_eq!(stats.tcp.gaps, 1);
@@ -181,7 +212,14 @@ fn lost_response_head_is_paired_by_acknowledgments() {
     c.exchange(&get("/r3"), &status(203, "c"), 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /r1 -> - [gap,no_response]", "GET /r2 -> 202 [resync]", "GET /r3 -> 203"]);
+    assert_eq!(
+        summaries(&txs),
+        [
+            "GET /r1 -> - [gap,no_response]",
+            "GET /r2 -> 202 [resync]",
+            "GET /r3 -> 203"
+        ]
+    );
     assert_eq!(stats.http.ack_paired, 1);
 }
 
@@ -195,7 +233,14 @@ fn pipelined_requests_pair_first_in_first_out() {
     c.server_send(&resps, 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /p1 -> 200", "GET /p2 -> 404 [pipelined]", "GET /p3 -> 500 [pipelined]"]);
+    assert_eq!(
+        summaries(&txs),
+        [
+            "GET /p1 -> 200",
+            "GET /p2 -> 404 [pipelined]",
+            "GET /p3 -> 500 [pipelined]"
+        ]
+    );
     assert_eq!(txs.iter().map(|t| t.depth).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(stats.http.pipelined, 2);
 }
@@ -208,13 +253,19 @@ fn chunked_with_trailers_one_byte_per_segment() {
         b"POST /upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\n",
         1,
     );
-    c.server_send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 1);
+    c.server_send(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        1,
+    );
     c.exchange(&get("/next"), &ok("k"), 7);
     c.close();
     let (txs, _) = run(&c.frames);
     assert_eq!(summaries(&txs), ["POST /upload -> 200", "GET /next -> 200"]);
     let req = txs[0].request.as_ref().unwrap();
-    assert_eq!((req.body.len, req.body.sample.as_slice()), (11, &b"hello world"[..]));
+    assert_eq!(
+        (req.body.len, req.body.sample.as_slice()),
+        (11, &b"hello world"[..])
+    );
     assert_eq!(txs[0].response.as_ref().unwrap().body.sample, b"abc");
 }
 
@@ -223,9 +274,21 @@ fn bodiless_responses_head_204_304_and_interim() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     c.handshake();
     // HEAD: Content-Length describes the GET body that is not sent.
-    c.exchange(b"HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", 1460);
-    c.exchange(&get("/nc"), b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", 1460);
-    c.exchange(&get("/nm"), b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n", 1460);
+    c.exchange(
+        b"HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",
+        1460,
+    );
+    c.exchange(
+        &get("/nc"),
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n",
+        1460,
+    );
+    c.exchange(
+        &get("/nm"),
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+        1460,
+    );
     // Two interim responses before the final one.
     c.exchange(&get("/slow"), b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1460);
     c.exchange(&get("/last"), &ok("L"), 1460);
@@ -233,7 +296,13 @@ fn bodiless_responses_head_204_304_and_interim() {
     let (txs, stats) = run(&c.frames);
     assert_eq!(
         summaries(&txs),
-        ["HEAD /h -> 200", "GET /nc -> 204", "GET /nm -> 304", "GET /slow -> 200", "GET /last -> 200"]
+        [
+            "HEAD /h -> 200",
+            "GET /nc -> 204",
+            "GET /nm -> 304",
+            "GET /slow -> 200",
+            "GET /last -> 200"
+        ]
     );
     assert_eq!(txs[3].interim, [102, 103]);
     assert_eq!(txs[0].response.as_ref().unwrap().body.len, 0);
@@ -245,7 +314,10 @@ fn expect_100_continue() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     c.handshake();
     let body = "d".repeat(2000);
-    let head = format!("PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
     c.client_send(head.as_bytes(), 1460);
     c.server_send(b"HTTP/1.1 100 Continue\r\n\r\n", 1460);
     c.client_send(body.as_bytes(), 1000);
@@ -262,7 +334,10 @@ fn close_delimited_http10_response() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     c.handshake();
     c.client_send(b"GET /old HTTP/1.0\r\n\r\n", 1460);
-    c.server_send(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>until close</html>", 10);
+    c.server_send(
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html>until close</html>",
+        10,
+    );
     c.close();
     let (txs, _) = run(&c.frames);
     assert_eq!(summaries(&txs), ["GET /old -> 200"]);
@@ -275,7 +350,10 @@ fn close_delimited_http10_response() {
 fn upgrade_stops_parsing() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     c.handshake();
-    c.client_send(b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 1460);
+    c.client_send(
+        b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        1460,
+    );
     // The client's first frame is sent before the 101 arrives: it must be held, then dropped.
     c.client_send(b"\x81\x85GET / HTTP/1.1\r\n\r\n", 1460);
     c.server_send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x03HTTP/1.1 200 OK\r\n\r\n", 1460);
@@ -290,27 +368,47 @@ fn upgrade_stops_parsing() {
 fn refused_upgrade_resumes_parsing() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:80");
     c.handshake();
-    c.client_send(b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", 1460);
+    c.client_send(
+        b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+        1460,
+    );
     c.client_send(&get("/pipelined-after"), 1460);
     c.server_send(&ok("no upgrade"), 1460);
     c.server_send(&ok("second"), 1460);
     c.close();
     let (txs, _) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /chat -> 200", "GET /pipelined-after -> 200 [pipelined]"]);
+    assert_eq!(
+        summaries(&txs),
+        [
+            "GET /chat -> 200",
+            "GET /pipelined-after -> 200 [pipelined]"
+        ]
+    );
 }
 
 #[test]
 fn connect_tunnel_and_refused_connect() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:3128");
     c.handshake();
-    c.exchange(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n", b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", 1460);
+    c.exchange(
+        b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n",
+        b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        1460,
+    );
     c.exchange(b"CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\nProxy-Authorization: Basic eDp5\r\n\r\n", b"HTTP/1.1 200 Connection established\r\n\r\n", 1460);
-    c.exchange(b"\x16\x03\x01 binary tunnel GET / HTTP/1.1\r\n\r\n", b"\x16\x03\x03 more HTTP/1.1 200 OK\r\n\r\n", 1460);
+    c.exchange(
+        b"\x16\x03\x01 binary tunnel GET / HTTP/1.1\r\n\r\n",
+        b"\x16\x03\x03 more HTTP/1.1 200 OK\r\n\r\n",
+        1460,
+    );
     c.close();
     let (txs, stats) = run(&c.frames);
     assert_eq!(
         summaries(&txs),
-        ["CONNECT db.internal:5432 -> 407", "CONNECT db.internal:5432 -> 200 [connect]"]
+        [
+            "CONNECT db.internal:5432 -> 407",
+            "CONNECT db.internal:5432 -> 200 [connect]"
+        ]
     );
     assert_eq!(stats.http.connects, 1);
 }
@@ -325,7 +423,14 @@ fn unanswered_and_unrequested_messages_are_emitted() {
     c.client_send(&get("/never"), 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["GET /a -> 200", "- - -> 408 [no_request]", "GET /never -> - [no_response]"]);
+    assert_eq!(
+        summaries(&txs),
+        [
+            "GET /a -> 200",
+            "- - -> 408 [no_request]",
+            "GET /never -> - [no_response]"
+        ]
+    );
     assert_eq!((stats.http.no_request, stats.http.no_response), (1, 1));
 }
 
@@ -359,7 +464,12 @@ fn idle_connections_time_out_in_packet_time() {
     let mut e = shadowtap::engine::Engine::new(EngineConfig::default());
     let mut before_finish = Vec::new();
     for f in &frames {
-        e.packet(&shadowtap::capture::RawPacket { ts: f.ts, link: LinkType::RAW, orig_len: f.ip.len() as u32, data: &f.ip });
+        e.packet(&shadowtap::capture::RawPacket {
+            ts: f.ts,
+            link: LinkType::RAW,
+            orig_len: f.ip.len() as u32,
+            data: &f.ip,
+        });
         before_finish.extend(e.drain());
     }
     assert_eq!(summaries(&before_finish), ["GET /hang -> - [no_response]"]);
@@ -381,7 +491,10 @@ fn clock_jumping_back_does_not_expire_flows() {
     frames.extend(b.frames.clone());
     frames.extend(a.frames[3..].to_vec());
     let (txs, stats) = run(&frames);
-    assert_eq!(summaries(&txs), ["GET /old-clock -> 200", "GET /new-clock -> 200"]);
+    assert_eq!(
+        summaries(&txs),
+        ["GET /old-clock -> 200", "GET /new-clock -> 200"]
+    );
     assert_eq!(stats.tcp.flows_timed_out, 0);
 }
 
@@ -400,8 +513,16 @@ fn flow_cap_evicts_least_recently_active() {
     let mut cfg = EngineConfig::default();
     cfg.reassembly.max_flows = 2;
     let (txs, stats) = run_cfg(&frames, cfg);
-    assert_eq!(txs.len(), 5, "evicted connections still report their requests");
-    assert!(txs.iter().all(|t| t.tags.to_string() == "no_response"), "{:?}", summaries(&txs));
+    assert_eq!(
+        txs.len(),
+        5,
+        "evicted connections still report their requests"
+    );
+    assert!(
+        txs.iter().all(|t| t.tags.to_string() == "no_response"),
+        "{:?}",
+        summaries(&txs)
+    );
     assert_eq!(stats.tcp.flows_evicted, 3);
     assert_eq!(stats.tcp.flows_peak, 2);
 }
@@ -419,17 +540,29 @@ fn snap_length_cut_becomes_a_gap() {
     c.acks();
     c.exchange(&get("/after"), &ok("a"), 1460);
     c.close();
-    let mut frames: Vec<(Timestamp, Vec<u8>, u32)> = c.frames.iter().map(|f| (f.ts, f.ip.clone(), f.ip.len() as u32)).collect();
+    let mut frames: Vec<(Timestamp, Vec<u8>, u32)> = c
+        .frames
+        .iter()
+        .map(|f| (f.ts, f.ip.clone(), f.ip.len() as u32))
+        .collect();
     frames.insert(4, (ts, cut, seg.len() as u32));
     let mut e = shadowtap::engine::Engine::new(EngineConfig::default());
     let mut txs = Vec::new();
     for (ts, data, orig) in &frames {
-        e.packet(&shadowtap::capture::RawPacket { ts: *ts, link: LinkType::RAW, orig_len: *orig, data });
+        e.packet(&shadowtap::capture::RawPacket {
+            ts: *ts,
+            link: LinkType::RAW,
+            orig_len: *orig,
+            data,
+        });
         txs.extend(e.drain());
     }
     e.finish();
     txs.extend(e.drain());
-    assert_eq!(summaries(&txs), ["GET /snap -> 200 [gap]", "GET /after -> 200"]);
+    assert_eq!(
+        summaries(&txs),
+        ["GET /snap -> 200 [gap]", "GET /after -> 200"]
+    );
     let s = e.stats();
     assert_eq!(s.packets.truncated_frames, 1);
     assert_eq!(s.tcp.truncated_segments, 1);
@@ -501,10 +634,21 @@ fn every_link_type_gives_the_same_transactions() {
         let frames: Vec<_> = c.frames.iter().map(|f| (f.ts, wrap(link, &f.ip))).collect();
         let (txs, stats) = run_link(link, &frames, EngineConfig::default());
         assert_eq!(summaries(&txs), expected, "{link}");
-        assert_eq!(stats.packets.by_link[&link.to_string()].packets, c.frames.len() as u64);
+        assert_eq!(
+            stats.packets.by_link[&link.to_string()].packets,
+            c.frames.len() as u64
+        );
     }
-    for tags in [&[0x8100u16][..], &[0x88a8, 0x8100], &[0x9100, 0x8100, 0x8100]] {
-        let frames: Vec<_> = c.frames.iter().map(|f| (f.ts, wrap_vlan(tags, &f.ip))).collect();
+    for tags in [
+        &[0x8100u16][..],
+        &[0x88a8, 0x8100],
+        &[0x9100, 0x8100, 0x8100],
+    ] {
+        let frames: Vec<_> = c
+            .frames
+            .iter()
+            .map(|f| (f.ts, wrap_vlan(tags, &f.ip)))
+            .collect();
         let (txs, _) = run_link(LinkType::ETHERNET, &frames, EngineConfig::default());
         assert_eq!(summaries(&txs), expected, "vlan {tags:x?}");
     }
@@ -554,7 +698,10 @@ fn gzip_body_sample_decodes_and_long_bodies_are_sampled() {
     let r1 = txs[1].response.as_ref().unwrap();
     assert_eq!((r1.body.len, r1.body.sample.len()), (100_000, 65_536));
     assert_eq!(stats.http.samples_truncated, 1);
-    assert_eq!(stats.http_bytes_now, 0, "nothing is held once everything is emitted");
+    assert_eq!(
+        stats.http_bytes_now, 0,
+        "nothing is held once everything is emitted"
+    );
 }
 
 #[test]
@@ -570,7 +717,10 @@ fn too_many_headers_is_refused_and_parsing_recovers() {
     c.exchange(&get("/good"), &ok("g"), 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["- - -> 431 [no_request]", "GET /good -> 200"]);
+    assert_eq!(
+        summaries(&txs),
+        ["- - -> 431 [no_request]", "GET /good -> 200"]
+    );
     assert_eq!(stats.http.too_many_headers, 1);
 }
 
@@ -578,7 +728,11 @@ fn too_many_headers_is_refused_and_parsing_recovers() {
 fn tls_is_recognised_as_not_http() {
     let mut c = Conv::new("10.0.0.1:40000", "10.0.0.2:443");
     c.handshake();
-    c.exchange(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n\r\n", b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76HTTP/1.1 200 OK\r\n\r\n", 1460);
+    c.exchange(
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03GET / HTTP/1.1\r\n\r\n",
+        b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76HTTP/1.1 200 OK\r\n\r\n",
+        1460,
+    );
     c.close();
     let (txs, stats) = run(&c.frames);
     assert!(txs.is_empty());
@@ -596,11 +750,20 @@ fn smuggling_shapes_are_tagged() {
         1460,
     );
     c.server_send(&ok("1"), 1460);
-    c.client_send(b"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\n", 1460);
+    c.client_send(
+        b"POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\n",
+        1460,
+    );
     c.server_send(&status(400, ""), 1460);
     c.close();
     let (txs, stats) = run(&c.frames);
-    assert_eq!(summaries(&txs), ["POST /a -> 200 [ambiguous_length]", "POST /b -> 400 [malformed]"]);
+    assert_eq!(
+        summaries(&txs),
+        [
+            "POST /a -> 200 [ambiguous_length]",
+            "POST /b -> 400 [malformed]"
+        ]
+    );
     assert_eq!(stats.http.ambiguous_length, 1);
     assert_eq!(stats.http.bad_content_length, 1);
 }

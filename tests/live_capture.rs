@@ -14,7 +14,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_shadowtap");
 
 fn can_capture() -> bool {
     Command::new(BIN)
-        .args(["record", "--interface", "lo", "--write", "/dev/null", "--count", "0"])
+        .args([
+            "record",
+            "--interface",
+            "lo",
+            "--write",
+            "/dev/null",
+            "--count",
+            "0",
+        ])
         .stderr(Stdio::null())
         .status()
         .map(|s| s.success())
@@ -22,11 +30,17 @@ fn can_capture() -> bool {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn interrupt(child: &Child) {
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
 }
 
 fn wait_for(path: &Path, limit: Duration) {
@@ -39,7 +53,11 @@ fn wait_for(path: &Path, limit: Duration) {
 
 /// The columns that must agree (ids and times included: both come from the same kernel stamps).
 fn rows(tsv: &str) -> Vec<String> {
-    tsv.lines().skip(1).filter(|l| !l.is_empty()).map(str::to_string).collect()
+    tsv.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -62,7 +80,14 @@ fn live_capture_matches_the_recorded_file() {
 
     // A real HTTP server: Python's http.server.
     let mut server = Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
         .arg(&www)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -95,15 +120,26 @@ fn live_capture_matches_the_recorded_file() {
     // Wait for the server to accept connections, then real clients: curl, keep-alive and not.
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "server did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let base = format!("http://127.0.0.1:{port}");
     let curl = |args: &[&str]| {
-        let ok = Command::new("curl").args(["-s", "-o", "/dev/null"]).args(args).status().expect("curl is needed");
+        let ok = Command::new("curl")
+            .args(["-s", "-o", "/dev/null"])
+            .args(args)
+            .status()
+            .expect("curl is needed");
         assert!(ok.success());
     };
-    curl(&[&format!("{base}/index.html"), &format!("{base}/data.json"), &format!("{base}/missing")]);
+    curl(&[
+        &format!("{base}/index.html"),
+        &format!("{base}/data.json"),
+        &format!("{base}/missing"),
+    ]);
     curl(&["-I", &format!("{base}/index.html")]);
     curl(&["--http1.0", &format!("{base}/data.json?x=1")]);
     curl(&["-H", "User-Agent: shadowtap-live-test", &format!("{base}/")]);
@@ -112,7 +148,11 @@ fn live_capture_matches_the_recorded_file() {
     interrupt(&live);
     interrupt(&recorder);
     let mut live_out = String::new();
-    live.stdout.take().unwrap().read_to_string(&mut live_out).unwrap();
+    live.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut live_out)
+        .unwrap();
     let mut live_stats = String::new();
     live_err.read_to_string(&mut live_stats).unwrap();
     assert!(live.wait().unwrap().success());
@@ -133,9 +173,17 @@ fn live_capture_matches_the_recorded_file() {
             .iter()
             .map(|r| {
                 let c: Vec<&str> = r.split('\t').collect();
-                let rest: Vec<String> =
-                    c.iter().enumerate().filter(|(i, _)| ![0, 1, 16].contains(i)).map(|(_, x)| x.to_string()).collect();
-                (rest, c[0].parse::<f64>().unwrap(), c[16].parse::<f64>().unwrap_or(0.0))
+                let rest: Vec<String> = c
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| ![0, 1, 16].contains(i))
+                    .map(|(_, x)| x.to_string())
+                    .collect();
+                (
+                    rest,
+                    c[0].parse::<f64>().unwrap(),
+                    c[16].parse::<f64>().unwrap_or(0.0),
+                )
             })
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -148,11 +196,29 @@ fn live_capture_matches_the_recorded_file() {
         assert!((x.1 - y.1).abs() < 0.001, "timestamps {} vs {}", x.1, y.1);
         assert!((x.2 - y.2).abs() < 0.1, "latency {} vs {}", x.2, y.2);
     }
-    let uris: Vec<String> = live_rows.iter().map(|r| r.split('\t').nth(9).unwrap().to_string()).collect();
-    for want in ["/index.html", "/data.json", "/missing", "/data.json?x=1", "/"] {
-        assert!(uris.iter().any(|u| u == want), "{want} missing from {uris:?}");
+    let uris: Vec<String> = live_rows
+        .iter()
+        .map(|r| r.split('\t').nth(9).unwrap().to_string())
+        .collect();
+    for want in [
+        "/index.html",
+        "/data.json",
+        "/missing",
+        "/data.json?x=1",
+        "/",
+    ] {
+        assert!(
+            uris.iter().any(|u| u == want),
+            "{want} missing from {uris:?}"
+        );
     }
-    let statuses: Vec<&str> = live_rows.iter().map(|r| r.split('\t').nth(14).unwrap()).collect();
+    let statuses: Vec<&str> = live_rows
+        .iter()
+        .map(|r| r.split('\t').nth(14).unwrap())
+        .collect();
     assert_eq!(statuses.iter().filter(|s| **s == "404").count(), 1);
-    assert!(live_stats.contains("\"capture\""), "kernel counters are reported: {live_stats}");
+    assert!(
+        live_stats.contains("\"capture\""),
+        "kernel counters are reported: {live_stats}"
+    );
 }

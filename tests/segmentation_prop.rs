@@ -36,7 +36,11 @@ fn chunked(body: &[u8], sizes: &[usize]) -> Vec<u8> {
 
 impl Exchange {
     fn request(&self) -> Vec<u8> {
-        let mut out = format!("{} {} HTTP/1.1\r\nHost: prop.test\r\n", self.method, self.path).into_bytes();
+        let mut out = format!(
+            "{} {} HTTP/1.1\r\nHost: prop.test\r\n",
+            self.method, self.path
+        )
+        .into_bytes();
         match &self.req_chunked {
             Some(sizes) => {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
@@ -44,7 +48,9 @@ impl Exchange {
             }
             None => {
                 if !self.req_body.is_empty() {
-                    out.extend_from_slice(format!("Content-Length: {}\r\n", self.req_body.len()).as_bytes());
+                    out.extend_from_slice(
+                        format!("Content-Length: {}\r\n", self.req_body.len()).as_bytes(),
+                    );
                 }
                 out.extend_from_slice(b"\r\n");
                 out.extend_from_slice(&self.req_body);
@@ -62,7 +68,9 @@ impl Exchange {
                 out.extend_from_slice(&chunked(&self.resp_body, sizes));
             }
             _ => {
-                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", self.resp_body.len()).as_bytes());
+                out.extend_from_slice(
+                    format!("Content-Length: {}\r\n\r\n", self.resp_body.len()).as_bytes(),
+                );
                 if !no_body {
                     out.extend_from_slice(&self.resp_body);
                 }
@@ -73,8 +81,16 @@ impl Exchange {
 
     fn expected(&self) -> (String, u64, u64) {
         let no_body = self.method == "HEAD" || self.status == 204 || self.status == 304;
-        let resp_len = if no_body { 0 } else { self.resp_body.len() as u64 };
-        (format!("{} {} -> {}", self.method, self.path, self.status), self.req_body.len() as u64, resp_len)
+        let resp_len = if no_body {
+            0
+        } else {
+            self.resp_body.len() as u64
+        };
+        (
+            format!("{} {} -> {}", self.method, self.path, self.status),
+            self.req_body.len() as u64,
+            resp_len,
+        )
     }
 }
 
@@ -88,11 +104,29 @@ fn exchange() -> impl Strategy<Value = Exchange> {
         prop::collection::vec(any::<u8>(), 0..3000),
         prop::option::of(prop::collection::vec(1usize..900, 1..4)),
     )
-        .prop_map(|(method, path, req_body, req_chunked, status, resp_body, resp_chunked)| {
-            let req_body = if matches!(method, "GET" | "HEAD" | "DELETE") { Vec::new() } else { req_body };
-            let req_chunked = if req_body.is_empty() { None } else { req_chunked };
-            Exchange { method, path, req_body, req_chunked, status, resp_body, resp_chunked }
-        })
+        .prop_map(
+            |(method, path, req_body, req_chunked, status, resp_body, resp_chunked)| {
+                let req_body = if matches!(method, "GET" | "HEAD" | "DELETE") {
+                    Vec::new()
+                } else {
+                    req_body
+                };
+                let req_chunked = if req_body.is_empty() {
+                    None
+                } else {
+                    req_chunked
+                };
+                Exchange {
+                    method,
+                    path,
+                    req_body,
+                    req_chunked,
+                    status,
+                    resp_body,
+                    resp_chunked,
+                }
+            },
+        )
 }
 
 /// How one burst (the bytes one side sends before waiting) is cut and shuffled.
@@ -109,7 +143,11 @@ fn cutting() -> impl Strategy<Value = Cutting> {
         prop::collection::vec(any::<u32>(), 0..40),
         prop::collection::vec((0usize..64, 0usize..64), 0..4),
     )
-        .prop_map(|(sizes, order_seed, dups)| Cutting { sizes, order_seed, dups })
+        .prop_map(|(sizes, order_seed, dups)| Cutting {
+            sizes,
+            order_seed,
+            dups,
+        })
 }
 
 /// Segments `data` from one side by `cut`, shuffles and duplicates them, and records them.
@@ -117,7 +155,11 @@ fn send_burst(c: &mut Conv, from_client: bool, data: &[u8], cut: &Cutting) {
     let mut segs = Vec::new();
     let mut rest = data;
     let mut i = 0;
-    let (mut seq, ack) = if from_client { (c.cseq, c.sseq) } else { (c.sseq, c.cseq) };
+    let (mut seq, ack) = if from_client {
+        (c.cseq, c.sseq)
+    } else {
+        (c.sseq, c.cseq)
+    };
     while !rest.is_empty() {
         let n = cut.sizes[i % cut.sizes.len()].min(rest.len());
         segs.push(c.segment(from_client, seq, ack, ACK | PSH, &rest[..n]));

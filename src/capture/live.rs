@@ -16,7 +16,7 @@ pub struct LiveOptions {
     pub snaplen: i32,
     /// Put the interface in promiscuous mode (needs CAP_NET_ADMIN).
     pub promisc: bool,
-    /// Kernel capture buffer in bytes (0: libpcap's default).
+    /// Kernel capture buffer in bytes.
     pub buffer_size: i32,
     /// How long a read waits before reporting [`Next::Idle`], in milliseconds.
     pub read_timeout_ms: i32,
@@ -29,7 +29,7 @@ impl Default for LiveOptions {
             bpf: None,
             snaplen: 262_144,
             promisc: false,
-            buffer_size: 0,
+            buffer_size: 32 << 20,
             read_timeout_ms: 100,
         }
     }
@@ -59,13 +59,20 @@ impl LiveSource {
             .promisc(opts.promisc)
             .timeout(opts.read_timeout_ms.max(1))
             .precision(Precision::Nano)
-            .immediate_mode(true);
+            // Not immediate mode: libpcap then uses TPACKET_V3 blocks (frames packed by size)
+            // rather than one snap-length slot per frame, and hands over a block at the latest
+            // after the read timeout.
+            .immediate_mode(false);
         if opts.buffer_size > 0 {
             inactive = inactive.buffer_size(opts.buffer_size);
         }
         // Non-blocking, with our own poll: libpcap's read timeout does not reliably return on
         // Linux, and the caller needs idle ticks to expire flows and to notice Ctrl-C.
-        let mut cap = inactive.open().map_err(open_err)?.setnonblock().map_err(open_err)?;
+        let mut cap = inactive
+            .open()
+            .map_err(open_err)?
+            .setnonblock()
+            .map_err(open_err)?;
         if let Some(expr) = opts.bpf.as_deref().filter(|e| !e.trim().is_empty()) {
             cap.filter(expr, true)
                 .map_err(|source| CaptureError::Filter {
@@ -74,7 +81,13 @@ impl LiveSource {
                 })?;
         }
         let link = LinkType(cap.get_datalink().0 as u32);
-        Ok(LiveSource { cap, link, name, drained: false, timeout_ms: opts.read_timeout_ms.clamp(1, 60_000) as u16 })
+        Ok(LiveSource {
+            cap,
+            link,
+            name,
+            drained: false,
+            timeout_ms: opts.read_timeout_ms.clamp(1, 60_000) as u16,
+        })
     }
 
     /// The interface's link type.

@@ -255,7 +255,10 @@ fn live<W: Write>(
         ..LiveOptions::default()
     };
     let mut src = LiveSource::open(&opts).with_context(|| format!("live capture on {iface}"))?;
-    eprintln!("shadowtap: capturing on {iface} (link type {}); Ctrl-C to stop", src.link_type());
+    eprintln!(
+        "shadowtap: capturing on {iface} (link type {}); Ctrl-C to stop",
+        src.link_type()
+    );
     let mut last_tick = std::time::Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let mut wrote = false;

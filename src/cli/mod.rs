@@ -69,8 +69,8 @@ pub struct SourceArgs {
     /// Put the interface in promiscuous mode (needs CAP_NET_ADMIN).
     #[arg(long)]
     pub promisc: bool,
-    /// Kernel capture buffer size in bytes (0: libpcap's default).
-    #[arg(long, default_value_t = 0, value_name = "BYTES")]
+    /// Kernel capture buffer size in bytes.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     pub buffer_size: i32,
 }
 
@@ -164,6 +164,9 @@ pub struct RecordArgs {
     /// Bytes captured per frame.
     #[arg(long, default_value_t = 262_144, value_name = "N")]
     pub snaplen: i32,
+    /// Kernel capture buffer size in bytes.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    pub buffer_size: i32,
     /// Stop after this many frames.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,

@@ -13,6 +13,7 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         bpf: args.bpf.clone(),
         snaplen: args.snaplen,
         read_timeout_ms: 50,
+        buffer_size: args.buffer_size,
         ..LiveOptions::default()
     };
     let mut src = LiveSource::open(&opts)?;
@@ -33,6 +34,16 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<()> {
         if let Next::Packet(p) = src.next_packet()? {
             out.write(p.ts, p.data, p.orig_len)?;
             n += 1;
+        }
+    }
+    // Drain what the kernel already holds, so the last frames before the signal are kept.
+    while args.count.is_none_or(|c| n < c) {
+        match src.next_packet()? {
+            Next::Packet(p) => {
+                out.write(p.ts, p.data, p.orig_len)?;
+                n += 1;
+            }
+            Next::Idle | Next::End => break,
         }
     }
     let stats = src.stats();

@@ -627,6 +627,7 @@ impl FlowApp for HttpConn {
 
     fn data(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
         if self.dead || self.tunnel {
+            self.ignored(ctx, dir, chunk.data.len() as u64);
             return;
         }
         if self.client.is_none() {
@@ -722,5 +723,13 @@ impl FlowApp for HttpConn {
 
     fn wants_data(&self) -> bool {
         !self.dead && !self.tunnel
+    }
+
+    fn ignored(&mut self, ctx: &mut HttpCtx, _dir: Dir, len: u64) {
+        if self.tunnel {
+            ctx.stats.tunnel_bytes += len;
+        } else {
+            ctx.stats.not_http_bytes += len;
+        }
     }
 }

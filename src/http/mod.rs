@@ -108,8 +108,10 @@ pub struct HttpStats {
     pub not_http_flows: u64,
     /// Connections where request and response roles had to be swapped after the handshake.
     pub role_swaps: u64,
-    /// Bytes passed through tunnels.
+    /// Payload bytes that went through tunnels (after 101 or CONNECT) and were not parsed.
     pub tunnel_bytes: u64,
+    /// Payload bytes of connections that are not HTTP, not parsed.
+    pub not_http_bytes: u64,
 }
 
 /// Conditions attached to a transaction.

@@ -528,7 +528,11 @@ impl HalfParser {
         }
         self.state = State::Idle;
         self.offset -= self.buf.len() as u64;
-        (std::mem::take(&mut self.buf), self.info.first_ts, self.info.peer_ack)
+        (
+            std::mem::take(&mut self.buf),
+            self.info.first_ts,
+            self.info.peer_ack,
+        )
     }
 
     /// `len` bytes were lost at the current position.

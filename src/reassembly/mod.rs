@@ -108,6 +108,11 @@ pub struct ReassemblyStats {
     pub cap_flushes: u64,
     /// Most bytes held out of order at once.
     pub peak_buffered_bytes: u64,
+    /// Segments with payload not reassembled because the application stopped wanting it
+    /// (tunnels after 101/CONNECT, connections that are not HTTP).
+    pub ignored_segments: u64,
+    /// Payload bytes in them.
+    pub ignored_bytes: u64,
 }
 
 /// Why a connection ended.
@@ -154,6 +159,8 @@ pub trait FlowApp: Sized {
     fn wants_data(&self) -> bool {
         true
     }
+    /// `len` payload bytes of direction `dir` were skipped because [`FlowApp::wants_data`] is false.
+    fn ignored(&mut self, _ctx: &mut Self::Ctx, _dir: Dir, _len: u64) {}
 }
 
 struct Flow<A> {
@@ -359,6 +366,11 @@ impl<A: FlowApp> Reassembler<A> {
             }
         }
 
+        if !seg.payload.is_empty() && !app.wants_data() {
+            stats.ignored_segments += 1;
+            stats.ignored_bytes += seg.payload.len() as u64;
+            app.ignored(ctx, dir, seg.payload.len() as u64);
+        }
         if !seg.payload.is_empty() && app.wants_data() {
             let off = me.offset(seg.seq) + i64::from(flags.syn());
             me.insert(

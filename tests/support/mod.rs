@@ -54,14 +54,28 @@ impl Conv {
     }
 
     /// A raw segment (not recorded).
-    pub fn segment(&self, from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let (src, dst) = if from_client { (self.client, self.server) } else { (self.server, self.client) };
+    pub fn segment(
+        &self,
+        from_client: bool,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (src, dst) = if from_client {
+            (self.client, self.server)
+        } else {
+            (self.server, self.client)
+        };
         build_tcp(src, dst, seq, ack, flags, payload)
     }
 
     /// Records a frame at the current time and advances the clock by 10 µs.
     pub fn push(&mut self, ip: Vec<u8>) {
-        self.frames.push(Frame { ts: Timestamp(self.clock), ip });
+        self.frames.push(Frame {
+            ts: Timestamp(self.clock),
+            ip,
+        });
         self.clock += 10_000;
     }
 
@@ -138,7 +152,14 @@ impl Conv {
     }
 }
 
-pub fn build_tcp(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+pub fn build_tcp(
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let base = match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => PacketBuilder::ipv4(s.octets(), d.octets(), 64),
         (IpAddr::V6(s), IpAddr::V6(d)) => PacketBuilder::ipv6(s.octets(), d.octets(), 64),
@@ -220,11 +241,20 @@ pub fn wrap_vlan(tpids: &[u16], ip: &[u8]) -> Vec<u8> {
 }
 
 /// Runs frames (already link-wrapped) through a fresh engine.
-pub fn run_link(link: LinkType, frames: &[(Timestamp, Vec<u8>)], cfg: EngineConfig) -> (Vec<HttpTransaction>, EngineStats) {
+pub fn run_link(
+    link: LinkType,
+    frames: &[(Timestamp, Vec<u8>)],
+    cfg: EngineConfig,
+) -> (Vec<HttpTransaction>, EngineStats) {
     let mut e = Engine::new(cfg);
     let mut out = Vec::new();
     for (ts, data) in frames {
-        e.packet(&RawPacket { ts: *ts, link, orig_len: data.len() as u32, data });
+        e.packet(&RawPacket {
+            ts: *ts,
+            link,
+            orig_len: data.len() as u32,
+            data,
+        });
         out.extend(e.drain());
     }
     e.finish();
@@ -245,11 +275,25 @@ pub fn run_cfg(frames: &[Frame], cfg: EngineConfig) -> (Vec<HttpTransaction>, En
 
 /// A transaction summarised as `METHOD uri -> status [tags]` for compact assertions.
 pub fn summary(t: &HttpTransaction) -> String {
-    let method = t.method().map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_else(|| "-".into());
-    let uri = t.request.as_ref().map(|r| String::from_utf8_lossy(r.head.target()).into_owned()).unwrap_or_else(|| "-".into());
-    let status = t.status().map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+    let method = t
+        .method()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .unwrap_or_else(|| "-".into());
+    let uri = t
+        .request
+        .as_ref()
+        .map(|r| String::from_utf8_lossy(r.head.target()).into_owned())
+        .unwrap_or_else(|| "-".into());
+    let status = t
+        .status()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "-".into());
     let tags = t.tags.to_string();
-    if tags.is_empty() { format!("{method} {uri} -> {status}") } else { format!("{method} {uri} -> {status} [{tags}]") }
+    if tags.is_empty() {
+        format!("{method} {uri} -> {status}")
+    } else {
+        format!("{method} {uri} -> {status} [{tags}]")
+    }
 }
 
 pub fn summaries(ts: &[HttpTransaction]) -> Vec<String> {
@@ -258,15 +302,24 @@ pub fn summaries(ts: &[HttpTransaction]) -> Vec<String> {
 
 /// `GET path` with a Host header.
 pub fn get(path: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: test/1.0\r\n\r\n").into_bytes()
+    format!("GET {path} HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: test/1.0\r\n\r\n")
+        .into_bytes()
 }
 
 /// A response with a Content-Length body.
 pub fn ok(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// A response with status `code` and a Content-Length body.
 pub fn status(code: u16, body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 {code} Status\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 {code} Status\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
