@@ -160,5 +160,6 @@ pub trait PacketSource {
 
 pub(crate) fn timestamp_of(header: &pcap::PacketHeader) -> Timestamp {
     // Sources are opened with nanosecond precision, so tv_usec carries nanoseconds.
+    #[allow(clippy::unnecessary_cast)] // time_t is not i64 on every target
     Timestamp::from_parts(header.ts.tv_sec as i64, header.ts.tv_usec as u32)
 }

@@ -6,7 +6,6 @@ use crate::engine::Engine;
 use crate::http::HttpTransaction;
 use crate::time::Timestamp;
 use anyhow::Context;
-use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 
@@ -34,67 +33,185 @@ pub const COLUMNS: [&str; 20] = [
     "tags",
 ];
 
-/// A transaction's values in column order; `None` is unset.
-pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
+/// One cell of a row, borrowed from the transaction (nothing is allocated per row).
+#[derive(Clone, Copy, Debug)]
+pub enum Cell<'a> {
+    /// Not set (`-` in TSV, `null` in JSON).
+    Unset,
+    /// Bytes from the wire, escaped on output.
+    Bytes(&'a [u8]),
+    /// A count.
+    Num(u64),
+    /// A time.
+    Ts(Timestamp),
+    /// A duration in nanoseconds, printed in milliseconds.
+    Ms(i64),
+    /// An address.
+    Ip(std::net::IpAddr),
+    /// A connection id.
+    Uid(crate::reassembly::FlowId),
+    /// An HTTP version.
+    Version(crate::http::Version),
+    /// Tags (a list in JSON).
+    Tags(crate::http::Tags),
+}
+
+/// A transaction's cells in column order.
+pub fn cells(t: &HttpTransaction) -> [Cell<'_>; 20] {
+    use Cell::*;
     let req = t.request.as_ref();
     let resp = t.response.as_ref();
-    let hdr = |m: Option<&crate::http::HttpMessage>, name: &str| {
-        m.and_then(|m| m.head.header(name)).map(escape)
-    };
+    fn hdr<'a>(m: Option<&'a crate::http::HttpMessage>, name: &str) -> Cell<'a> {
+        m.and_then(|m| m.head.header(name))
+            .map_or(Cell::Unset, Cell::Bytes)
+    }
+    fn opt(c: Option<Cell<'_>>) -> Cell<'_> {
+        c.unwrap_or(Cell::Unset)
+    }
+    let version = req
+        .or(resp)
+        .map(|m| m.head.version())
+        .filter(|v| *v != crate::http::Version::UNKNOWN);
     [
-        Some(t.ts().zeek().to_string()),
-        Some(t.flow.to_string()),
-        Some(t.orig.ip.to_string()),
-        Some(t.orig.port.to_string()),
-        Some(t.resp.ip.to_string()),
-        Some(t.resp.port.to_string()),
-        Some(t.depth.to_string()),
-        req.map(|r| escape(r.head.method())),
+        Ts(t.ts()),
+        Uid(t.flow),
+        Ip(t.orig.ip),
+        Num(u64::from(t.orig.port)),
+        Ip(t.resp.ip),
+        Num(u64::from(t.resp.port)),
+        Num(u64::from(t.depth)),
+        opt(req.map(|r| Bytes(r.head.method()))),
         hdr(req, "host"),
-        req.map(|r| escape(r.head.target()))
-            .filter(|t| !t.is_empty()),
-        req.or(resp)
-            .map(|m| m.head.version())
-            .filter(|v| *v != crate::http::Version::UNKNOWN)
-            .map(|v| v.to_string()),
+        opt(req
+            .map(|r| r.head.target())
+            .filter(|t| !t.is_empty())
+            .map(Bytes)),
+        opt(version.map(Version)),
         hdr(req, "user-agent"),
-        req.map(|r| r.body.len.to_string()),
-        resp.map(|r| r.body.len.to_string()),
-        resp.map(|r| r.head.status().to_string()),
-        resp.map(|r| escape(r.head.reason())),
-        t.latency_ns().map(|ns| format!("{:.3}", ns as f64 / 1e6)),
+        opt(req.map(|r| Num(r.body.len))),
+        opt(resp.map(|r| Num(r.body.len))),
+        opt(resp.map(|r| Num(u64::from(r.head.status())))),
+        opt(resp.map(|r| Bytes(r.head.reason()))),
+        opt(t.latency_ns().map(Ms)),
         hdr(req, "content-type"),
         hdr(resp, "content-type"),
-        (!t.tags.is_empty()).then(|| t.tags.to_string()),
+        if t.tags.is_empty() {
+            Unset
+        } else {
+            Tags(t.tags)
+        },
     ]
+}
+
+/// A transaction's values in column order as text (`None` is unset), as the TSV shows them.
+pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
+    cells(t).map(|c| match c {
+        Cell::Unset => None,
+        other => {
+            let mut buf = Vec::new();
+            write_plain(&mut buf, other, false);
+            Some(String::from_utf8_lossy(&buf).into_owned())
+        }
+    })
 }
 
 /// Bytes as text: valid UTF-8 is kept, control bytes, DEL and invalid bytes become `\xNN`.
 pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(bytes.len());
+    escape_into(&mut out, bytes);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_control() {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
+                let mut tmp = [0u8; 4];
+                for b in c.encode_utf8(&mut tmp).bytes() {
                     let _ = write!(out, "\\x{b:02x}");
                 }
             } else {
-                out.push(c);
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
             }
         }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
-    out
+}
+
+/// Writes a cell's text (without quoting); `json_escape` also escapes `"` and `\`.
+fn write_plain(out: &mut Vec<u8>, cell: Cell<'_>, json_escape: bool) {
+    match cell {
+        Cell::Unset => out.push(b'-'),
+        Cell::Bytes(b) => {
+            if json_escape {
+                let mut tmp = Vec::with_capacity(b.len());
+                escape_into(&mut tmp, b);
+                for &c in &tmp {
+                    match c {
+                        b'"' => out.extend_from_slice(b"\\\""),
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        _ => out.push(c),
+                    }
+                }
+            } else {
+                escape_into(out, b);
+            }
+        }
+        Cell::Num(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Cell::Ts(t) => {
+            out.extend_from_slice(itoa::Buffer::new().format(t.secs()).as_bytes());
+            fraction(out, t.subsec_nanos() / 1000, 6);
+        }
+        Cell::Ms(ns) => {
+            out.extend_from_slice(itoa::Buffer::new().format(ns / 1_000_000).as_bytes());
+            fraction(out, ((ns % 1_000_000) / 1000) as u32, 3);
+        }
+        Cell::Ip(std::net::IpAddr::V4(ip)) => {
+            let mut b = itoa::Buffer::new();
+            for (i, o) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(b.format(o).as_bytes());
+            }
+        }
+        Cell::Ip(ip) => {
+            let _ = write!(out, "{ip}");
+        }
+        Cell::Uid(id) => {
+            let _ = write!(out, "{id}");
+        }
+        Cell::Version(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Cell::Tags(t) => {
+            let _ = write!(out, "{t}");
+        }
+    }
+}
+
+/// Writes `.` and `v` as exactly `digits` decimal digits.
+fn fraction(out: &mut Vec<u8>, v: u32, digits: u32) {
+    out.push(b'.');
+    let mut div = 10u32.pow(digits - 1);
+    while div > 0 {
+        out.push(b'0' + ((v / div) % 10) as u8);
+        div /= 10;
+    }
 }
 
 /// Writes rows in one of the formats.
 pub struct RowWriter<W: Write> {
     out: W,
     format: LogFormat,
-    line: String,
+    line: Vec<u8>,
 }
 
 impl<W: Write> RowWriter<W> {
@@ -106,64 +223,59 @@ impl<W: Write> RowWriter<W> {
         Ok(RowWriter {
             out,
             format,
-            line: String::new(),
+            line: Vec::with_capacity(1024),
         })
     }
 
     /// Writes one transaction.
     pub fn write(&mut self, t: &HttpTransaction) -> io::Result<()> {
-        let vals = values(t);
-        self.line.clear();
+        let line = &mut self.line;
+        line.clear();
+        let cells = cells(t);
         match self.format {
             LogFormat::Tsv => {
-                for (i, v) in vals.iter().enumerate() {
+                for (i, cell) in cells.into_iter().enumerate() {
                     if i > 0 {
-                        self.line.push('\t');
+                        line.push(b'\t');
                     }
-                    match v.as_deref() {
-                        None => self.line.push('-'),
-                        Some("") => self.line.push_str("(empty)"),
-                        Some(s) => self.line.push_str(s),
+                    match cell {
+                        Cell::Bytes([]) => line.extend_from_slice(b"(empty)"),
+                        c => write_plain(line, c, false),
                     }
                 }
             }
             LogFormat::Jsonl => {
-                let mut obj = serde_json::Map::new();
-                for (name, v) in COLUMNS.iter().zip(vals) {
-                    let numeric = matches!(
-                        *name,
-                        "id.orig_p"
-                            | "id.resp_p"
-                            | "trans_depth"
-                            | "request_body_len"
-                            | "response_body_len"
-                            | "status_code"
-                    );
-                    let value = match v {
-                        None => serde_json::Value::Null,
-                        Some(s) if numeric => s
-                            .parse::<u64>()
-                            .map(Into::into)
-                            .unwrap_or(serde_json::Value::String(s)),
-                        Some(s) if *name == "ts" || *name == "latency_ms" => s
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                            .map(Into::into)
-                            .unwrap_or(serde_json::Value::String(s)),
-                        Some(s) if *name == "tags" => s
-                            .split(',')
-                            .map(|t| serde_json::Value::String(t.into()))
-                            .collect(),
-                        Some(s) => serde_json::Value::String(s),
-                    };
-                    obj.insert((*name).to_string(), value);
+                line.push(b'{');
+                for (i, (name, cell)) in COLUMNS.iter().zip(cells).enumerate() {
+                    if i > 0 {
+                        line.push(b',');
+                    }
+                    let _ = write!(line, "\"{name}\":");
+                    match cell {
+                        Cell::Unset => line.extend_from_slice(b"null"),
+                        Cell::Num(_) | Cell::Ts(_) | Cell::Ms(_) => write_plain(line, cell, true),
+                        Cell::Tags(t) => {
+                            line.push(b'[');
+                            for (k, n) in t.names().enumerate() {
+                                if k > 0 {
+                                    line.push(b',');
+                                }
+                                let _ = write!(line, "\"{n}\"");
+                            }
+                            line.push(b']');
+                        }
+                        other => {
+                            line.push(b'"');
+                            write_plain(line, other, true);
+                            line.push(b'"');
+                        }
+                    }
                 }
-                self.line = serde_json::Value::Object(obj).to_string();
+                line.push(b'}');
             }
         }
-        self.line.push('\n');
-        self.out.write_all(self.line.as_bytes())
+        line.push(b'\n');
+        self.out.write_all(line)
     }
 
     /// Flushes the output.
@@ -174,7 +286,10 @@ impl<W: Write> RowWriter<W> {
 
 /// Runs `shadowtap log`.
 pub fn run(args: &LogArgs) -> anyhow::Result<()> {
-    let mut engine = Engine::new(args.engine.config());
+    let mut cfg = args.engine.config();
+    // The log shows lengths, never body content: keep no samples unless asked.
+    cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(0);
+    let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut rows = RowWriter::new(
         BufWriter::with_capacity(1 << 16, stdout.lock()),

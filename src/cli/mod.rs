@@ -95,9 +95,10 @@ pub struct EngineArgs {
     /// Most header fields per message.
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub max_headers: usize,
-    /// Bytes of each body kept for analysis.
-    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
-    pub body_sample: usize,
+    /// Bytes of each body kept for analysis [default: 65536; `log` keeps none, it does not
+    /// look at bodies].
+    #[arg(long, value_name = "BYTES")]
+    pub body_sample: Option<usize>,
     /// Bytes the HTTP layer may hold across connections (heads in progress, body samples).
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     pub max_http_memory: usize,
@@ -124,7 +125,7 @@ impl EngineArgs {
             http: HttpConfig {
                 max_head_bytes: self.max_head_bytes,
                 max_headers: self.max_headers,
-                body_sample_bytes: self.body_sample,
+                body_sample_bytes: self.body_sample.unwrap_or(64 * 1024),
                 max_memory: self.max_http_memory,
                 ..HttpConfig::default()
             },

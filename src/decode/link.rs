@@ -222,8 +222,7 @@ mod tests {
             Ok(LinkPayload::Ipv4(&IPV4_STUB[..]))
         );
         // Endless tags are refused, not followed.
-        let endless: Vec<u8> = std::iter::repeat([0u8, 1, 0x81, 0x00])
-            .take(20)
+        let endless: Vec<u8> = std::iter::repeat_n([0u8, 1, 0x81, 0x00], 20)
             .flatten()
             .collect();
         assert_eq!(

@@ -30,10 +30,20 @@ pub struct FramingNotes {
     pub bad_transfer_encoding: bool,
 }
 
+/// The values of field `name`: the indexed first one, or all of them when it is repeated.
+fn values<'a>(head: &'a MessageHead, name: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let first = head.header(name);
+    let repeated = first.is_some() && head.header_repeated(name);
+    let single = if repeated { None } else { first };
+    single
+        .into_iter()
+        .chain(head.header_all(name).take_while(move |_| repeated))
+}
+
 /// Parses Content-Length values: every field and every comma-separated element must agree.
 fn content_length(head: &MessageHead) -> Result<Option<u64>, ()> {
     let mut found: Option<u64> = None;
-    for v in head.header_all("content-length") {
+    for v in values(head, "content-length") {
         for part in v.split(|&b| b == b',') {
             let part = super::head::trim(part);
             if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
@@ -52,7 +62,7 @@ fn content_length(head: &MessageHead) -> Result<Option<u64>, ()> {
 /// True when the last transfer coding is `chunked`.
 fn chunked_last(head: &MessageHead) -> Option<bool> {
     let mut last: Option<&[u8]> = None;
-    for v in head.header_all("transfer-encoding") {
+    for v in values(head, "transfer-encoding") {
         for part in v.split(|&b| b == b',') {
             let t = super::head::trim(part);
             if !t.is_empty() {

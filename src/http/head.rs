@@ -116,6 +116,28 @@ pub struct MessageHead {
     /// True when the request line was not `METHOD SP target SP HTTP/x.y` and was read leniently
     /// (missing target or version, a broken version).
     pub malformed_start: bool,
+    /// 1 + index of the first field of each [`KNOWN_HEADERS`] name (0: absent).
+    known: [u8; KNOWN_HEADERS.len()],
+    /// Bit per [`KNOWN_HEADERS`] name that appears more than once.
+    repeated: u16,
+}
+
+/// Header fields indexed when a head is parsed (lower case).
+pub const KNOWN_HEADERS: [&str; 10] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "content-type",
+    "content-encoding",
+    "user-agent",
+    "upgrade",
+    "connection",
+    "authorization",
+    "cookie",
+];
+
+fn known_slot(name: &str) -> Option<usize> {
+    KNOWN_HEADERS.iter().position(|h| *h == name)
 }
 
 impl fmt::Debug for MessageHead {
@@ -193,11 +215,24 @@ impl MessageHead {
         self.headers.len()
     }
 
-    /// The first field named `name` (ASCII case-insensitive).
+    /// The first field named `name` (ASCII case-insensitive). The fields shadowtap reads most
+    /// ([`KNOWN_HEADERS`], given in lower case) are found without a scan.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        if let Some(k) = known_slot(name) {
+            let i = self.known[k];
+            return (i > 0).then(|| self.headers[usize::from(i) - 1].1.get(&self.raw));
+        }
         self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
+    }
+
+    /// True when a field named `name` appears more than once.
+    pub fn header_repeated(&self, name: &str) -> bool {
+        match known_slot(name) {
+            Some(k) => self.repeated & (1 << k) != 0,
+            None => self.header_all(name).nth(1).is_some(),
+        }
     }
 
     /// Every field named `name`, in order.
@@ -234,19 +269,53 @@ impl MessageHead {
             Err(HeadError::TooManyHeaders) => return Err(HeadError::TooManyHeaders),
             Err(_) => (lenient_headers(block, block_start, max_headers)?, true),
         };
+        let mut known = [0u8; KNOWN_HEADERS.len()];
+        let mut repeated = 0u16;
+        for (i, (n, _)) in headers.iter().enumerate() {
+            let name = n.get(raw);
+            if let Some(k) = KNOWN_HEADERS
+                .iter()
+                .position(|h| h.len() == name.len() && h.as_bytes().eq_ignore_ascii_case(name))
+            {
+                if known[k] == 0 && i < 255 {
+                    known[k] = (i + 1) as u8;
+                } else {
+                    repeated |= 1 << k;
+                }
+            }
+        }
         Ok(MessageHead {
             raw: raw.into(),
             start,
             headers,
             lenient,
             malformed_start,
+            known,
+            repeated,
         })
     }
 }
 
 fn strict_headers(block: &[u8], base: usize, max: usize) -> Result<Vec<(Span, Span)>, HeadError> {
-    let mut storage = vec![httparse::EMPTY_HEADER; max.clamp(1, 1024)];
-    match httparse::parse_headers(block, &mut storage) {
+    // Most heads have few fields: parse into a stack array first, and into a heap array of the
+    // configured size only when that is too small.
+    let mut small = [httparse::EMPTY_HEADER; 48];
+    let limit = max.clamp(1, small.len());
+    match spans_of(block, base, &mut small[..limit]) {
+        Err(HeadError::TooManyHeaders) if max > limit => {
+            let mut big = vec![httparse::EMPTY_HEADER; max.min(1024)];
+            spans_of(block, base, &mut big)
+        }
+        other => other,
+    }
+}
+
+fn spans_of<'b>(
+    block: &'b [u8],
+    base: usize,
+    storage: &mut [httparse::Header<'b>],
+) -> Result<Vec<(Span, Span)>, HeadError> {
+    match httparse::parse_headers(block, storage) {
         Ok(httparse::Status::Complete((_, hdrs))) => {
             let origin = block.as_ptr() as usize;
             Ok(hdrs

@@ -220,60 +220,71 @@ impl<A: FlowApp> Reassembler<A> {
         let (key, dir) = FlowKey::of(seg);
         let flags = seg.flags;
 
-        // Port reuse: a fresh SYN with another ISN on a known 4-tuple starts a new connection.
-        if flags.syn() && !flags.ack() {
-            let reused = self.flows.peek(&key).is_some_and(|f| {
-                f.dirs[dir.index()].isn.is_some_and(|isn| isn != seg.seq)
-                    || f.dirs[dir.index()].next > 0
-            });
-            if reused {
-                if let Some(flow) = self.flows.pop(&key) {
-                    self.stats.flows_reused += 1;
-                    self.finish_flow(ctx, flow, ts, CloseReason::Reused);
-                }
-            }
-        }
-
-        if !self.flows.contains(&key) {
-            if !flags.syn() && seg.payload.is_empty() {
-                self.stats.segments_without_flow += 1;
+        // The common case: a known connection, one hash lookup.
+        let fresh_syn = flags.syn() && !flags.ack();
+        let mut reused = false;
+        if let Some(flow) = self.flows.get_mut(&key) {
+            let d = &flow.dirs[dir.index()];
+            // Port reuse: a fresh SYN with another ISN on a known 4-tuple starts a new connection.
+            reused = fresh_syn && (d.isn.is_some_and(|isn| isn != seg.seq) || d.next > 0);
+            if !reused {
+                flow.last_ts = ts;
+                let closed = Self::process(
+                    &self.cfg,
+                    &mut self.buffered,
+                    &mut self.stats,
+                    ctx,
+                    flow,
+                    dir,
+                    ts,
+                    seg,
+                );
+                self.after(ctx, &key, ts, closed);
                 return;
             }
-            while self.flows.len() >= self.cfg.max_flows.max(1) {
-                match self.flows.pop_lru() {
-                    Some((_, victim)) => {
-                        self.stats.flows_evicted += 1;
-                        self.finish_flow(ctx, victim, ts, CloseReason::Evicted);
-                    }
-                    None => break,
-                }
-            }
-            let meta = FlowMeta {
-                id: FlowId::derive(&key, ts),
-                key,
-                first_ts: ts,
-                opener: None,
-                midstream: !flags.syn(),
-            };
-            self.stats.flows_midstream += u64::from(!flags.syn());
-            let app = A::open(ctx, &meta);
-            self.flows.push(
-                key,
-                Flow {
-                    meta,
-                    last_ts: ts,
-                    dirs: [Stream::default(), Stream::default()],
-                    app,
-                },
-            );
-            self.stats.flows_opened += 1;
-            self.stats.flows_peak = self.stats.flows_peak.max(self.flows.len() as u64);
         }
-
+        if reused {
+            if let Some(flow) = self.flows.pop(&key) {
+                self.stats.flows_reused += 1;
+                self.finish_flow(ctx, flow, ts, CloseReason::Reused);
+            }
+        }
+        if !flags.syn() && seg.payload.is_empty() {
+            self.stats.segments_without_flow += 1;
+            return;
+        }
+        while self.flows.len() >= self.cfg.max_flows.max(1) {
+            match self.flows.pop_lru() {
+                Some((_, victim)) => {
+                    self.stats.flows_evicted += 1;
+                    self.finish_flow(ctx, victim, ts, CloseReason::Evicted);
+                }
+                None => break,
+            }
+        }
+        let meta = FlowMeta {
+            id: FlowId::derive(&key, ts),
+            key,
+            first_ts: ts,
+            opener: None,
+            midstream: !flags.syn(),
+        };
+        self.stats.flows_midstream += u64::from(!flags.syn());
+        let app = A::open(ctx, &meta);
+        self.flows.push(
+            key,
+            Flow {
+                meta,
+                last_ts: ts,
+                dirs: [Stream::default(), Stream::default()],
+                app,
+            },
+        );
+        self.stats.flows_opened += 1;
+        self.stats.flows_peak = self.stats.flows_peak.max(self.flows.len() as u64);
         let Some(flow) = self.flows.get_mut(&key) else {
             return;
         };
-        flow.last_ts = ts;
         let closed = Self::process(
             &self.cfg,
             &mut self.buffered,
@@ -284,9 +295,20 @@ impl<A: FlowApp> Reassembler<A> {
             ts,
             seg,
         );
+        self.after(ctx, &key, ts, closed);
+    }
+
+    /// Book-keeping after a segment: peak memory, and removal of a connection that ended.
+    fn after(
+        &mut self,
+        ctx: &mut A::Ctx,
+        key: &FlowKey,
+        ts: Timestamp,
+        closed: Option<CloseReason>,
+    ) {
         self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.buffered as u64);
         if let Some(reason) = closed {
-            if let Some(flow) = self.flows.pop(&key) {
+            if let Some(flow) = self.flows.pop(key) {
                 self.finish_flow(ctx, flow, ts, reason);
             }
         }
