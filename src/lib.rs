@@ -11,10 +11,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod http;
+pub mod ingest;
 pub mod reassembly;
+pub mod store;
 pub mod time;

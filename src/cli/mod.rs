@@ -1,5 +1,8 @@
 //! The command line: argument definitions and one module per command.
 
+pub mod endpoints;
+pub mod export;
+pub mod ingest;
 pub mod log;
 pub mod record;
 pub mod report;
@@ -27,6 +30,85 @@ pub enum Command {
     Log(LogArgs),
     /// Write what an interface captures to a pcap file (to make captures for tests and demos).
     Record(RecordArgs),
+    /// Add capture files to an inventory database (created if missing); a file already
+    /// ingested is skipped.
+    Ingest(IngestArgs),
+    /// List the endpoints of an inventory.
+    Endpoints(EndpointsArgs),
+    /// Export an inventory: SQL dump, CSV (one file per public view), JSON or OpenAPI 3.1.
+    Export(ExportArgs),
+}
+
+/// Arguments of `ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Inventory database (SQLite).
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Configuration file (TOML): pinned templates.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Capture files (pcap or pcapng).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Engine limits.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Output format of `endpoints`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// An aligned table.
+    Table,
+    /// Tab-separated values with a header.
+    Tsv,
+    /// A JSON array.
+    Json,
+}
+
+/// Arguments of `endpoints`.
+#[derive(Debug, Args)]
+pub struct EndpointsArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A SQL dump that `sqlite3 new.db < dump.sql` loads.
+    Sql,
+    /// One CSV file per public view, in the --out directory.
+    Csv,
+    /// One JSON document with every endpoint and its details.
+    Json,
+    /// An OpenAPI 3.1 document of what was observed.
+    Openapi,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Output file (a directory for csv); standard output when absent (not for csv).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }
 
 /// Output format of `log`.
@@ -184,7 +266,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Log(args) => log::run(&args),
         Command::Record(args) => record::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
+        Command::Endpoints(args) => endpoints::run(&args),
+        Command::Export(args) => export::run(&args),
     }
+}
+
+/// A Tokio runtime for a command that uses the store.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 /// A flag raised by SIGINT/SIGTERM, installed once.

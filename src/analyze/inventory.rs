@@ -1,0 +1,1017 @@
+//! The inventory aggregator: from transactions to per-endpoint deltas.
+//!
+//! Each transaction is attributed to an endpoint (host, method, path template) and its
+//! observations are folded into an [`EndpointDelta`]: counts, status codes, clients, latency,
+//! parameters, body shapes, auth schemes and sensitive data. Deltas are taken out with
+//! [`Inventory::drain`] and merged into the store, so memory holds only what happened since
+//! the last flush. Everything is bounded: hosts, endpoints per flush, clients, body shapes and
+//! sensitive fields per endpoint, and the template learners; every cap is counted in
+//! [`InventoryStats`].
+
+use super::auth::{self, AuthScheme};
+use super::form::{FormShape, infer_form, merge_form};
+use super::hll::Hll;
+use super::sensitive::{self, Finding, SensitiveClass};
+use super::shape::{self, Shape};
+use super::template::{TemplateConfig, TemplateLearner};
+use super::util::percent_decode;
+use crate::http::{HttpMessage, HttpTransaction};
+use crate::time::Timestamp;
+use hdrhistogram::Histogram;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// Bounds of the inventory.
+#[derive(Clone, Debug)]
+pub struct InventoryConfig {
+    /// Hosts tracked (each has a template learner); transactions to further hosts are counted
+    /// and dropped.
+    pub max_hosts: usize,
+    /// Endpoints held in one delta (between flushes).
+    pub max_endpoints: usize,
+    /// Clients remembered individually per endpoint delta (all are counted in the sketch).
+    pub max_clients: usize,
+    /// Body shapes (direction, status, content type) per endpoint.
+    pub max_bodies: usize,
+    /// Sensitive (class, location, field) entries per endpoint.
+    pub max_sensitive: usize,
+    /// Bytes of a decoded body inspected for shape and sensitive data.
+    pub max_body_inspect: usize,
+    /// Template learner bounds, per host.
+    pub template: TemplateConfig,
+    /// Templates that win over learning: (host or `None` for every host, template).
+    pub pinned: Vec<(Option<String>, String)>,
+    /// Key of the keyed hashes that stand in for credentials.
+    pub hash_key: Vec<u8>,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        InventoryConfig {
+            max_hosts: 1024,
+            max_endpoints: 50_000,
+            max_clients: 1000,
+            max_bodies: 32,
+            max_sensitive: 256,
+            max_body_inspect: 256 * 1024,
+            template: TemplateConfig {
+                max_nodes: 20_000,
+                ..TemplateConfig::default()
+            },
+            pinned: Vec::new(),
+            hash_key: Vec::new(),
+        }
+    }
+}
+
+/// Counters of the inventory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InventoryStats {
+    /// Transactions attributed to an endpoint.
+    pub transactions: u64,
+    /// Transactions without a request (nothing to attribute).
+    pub without_request: u64,
+    /// CONNECT requests (proxy tunnels, not API endpoints).
+    pub connect_requests: u64,
+    /// Transactions dropped because `max_hosts` hosts are tracked already.
+    pub hosts_over_cap: u64,
+    /// Transactions dropped because the delta holds `max_endpoints` endpoints.
+    pub endpoints_over_cap: u64,
+    /// Host headers that were unusable (the server address was used).
+    pub bad_host_headers: u64,
+    /// Bodies whose shape was read.
+    pub bodies_parsed: u64,
+    /// JSON bodies that did not parse (truncated samples, invalid JSON).
+    pub bodies_unparsed: u64,
+    /// Bodies with a content coding that could not be undone.
+    pub bodies_undecodable: u64,
+    /// Body shapes, sensitive entries or clients not recorded because of a per-endpoint cap.
+    pub detail_over_cap: u64,
+    /// Sensitive values found.
+    pub sensitive_values: u64,
+}
+
+/// Identity of an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EndpointKey {
+    /// Normalised host (lower case, default port removed) or `address:port`.
+    pub host: String,
+    /// Request method as sent.
+    pub method: String,
+    /// Path template, e.g. `/api/v1/users/{user_id}`.
+    pub template: String,
+}
+
+/// Per-client counts within a delta.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientDelta {
+    /// Requests.
+    pub count: u64,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+}
+
+/// Direction of a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Request body.
+    Request,
+    /// Response body.
+    Response,
+}
+
+impl Direction {
+    /// `request` or `response`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Request => "request",
+            Direction::Response => "response",
+        }
+    }
+}
+
+/// Body observations for one (direction, status, content type).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BodyDelta {
+    /// Messages.
+    pub count: u64,
+    /// Of them, bodies whose shape was read.
+    pub samples: u64,
+    /// Merged JSON shape.
+    pub json: Option<Shape>,
+    /// Merged form shape.
+    pub form: Option<FormShape>,
+}
+
+/// One kind of sensitive data at one place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SensitiveDelta {
+    /// Occurrences.
+    pub count: u64,
+    /// A redacted example.
+    pub example: String,
+    /// First seen.
+    pub first_seen: Timestamp,
+    /// Last seen.
+    pub last_seen: Timestamp,
+}
+
+/// Where sensitive data was seen.
+pub type SensitiveKey = (SensitiveClass, &'static str, String);
+
+/// Everything observed of one endpoint since the last drain.
+#[derive(Clone, Debug)]
+pub struct EndpointDelta {
+    /// The endpoint.
+    pub key: EndpointKey,
+    /// How the template was decided, one rule per segment (`/`-joined).
+    pub rule: String,
+    /// Lowest confidence among the template's segments.
+    pub confidence: f32,
+    /// One concrete path (the template itself when the path carried sensitive data).
+    pub example_path: String,
+    /// A raw path, used to re-template when the learner changed its mind.
+    raw_path: String,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Requests.
+    pub requests: u64,
+    /// Responses.
+    pub responses: u64,
+    /// Responses with status >= 400.
+    pub errors: u64,
+    /// Request body bytes.
+    pub bytes_in: u64,
+    /// Response body bytes.
+    pub bytes_out: u64,
+    /// Status code counts (0: no response).
+    pub status: BTreeMap<u16, u64>,
+    /// Clients, up to the cap.
+    pub clients: HashMap<IpAddr, ClientDelta>,
+    /// All clients, as a sketch.
+    pub clients_hll: Hll,
+    /// Clients not remembered individually.
+    pub clients_over_cap: bool,
+    /// Latency (request end to response start) in microseconds.
+    pub latency: Histogram<u32>,
+    /// Query-string shape.
+    pub query: FormShape,
+    /// Path parameters: name and the kind of value the classifier saw.
+    pub path_params: Vec<(String, &'static str)>,
+    /// Body shapes.
+    pub bodies: HashMap<(Direction, u16, String), BodyDelta>,
+    /// Auth: (scheme, location) -> (requests, answered 2xx).
+    pub auth: HashMap<(AuthScheme, String), (u64, u64)>,
+    /// Sensitive data.
+    pub sensitive: HashMap<SensitiveKey, SensitiveDelta>,
+    /// Calls per minute (packet time / 60 s) -> (count, errors).
+    pub minutes: BTreeMap<i64, (u64, u64)>,
+}
+
+/// Highest latency recorded exactly: 10 minutes (larger values are clamped).
+pub const MAX_LATENCY_US: u64 = 600_000_000;
+
+/// A latency histogram: 1 µs to 10 minutes, 2 significant digits.
+pub fn new_latency_histogram() -> Histogram<u32> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("static bounds are valid")
+}
+
+impl EndpointDelta {
+    fn new(key: EndpointKey, raw_path: String, ts: Timestamp) -> EndpointDelta {
+        EndpointDelta {
+            key,
+            rule: String::new(),
+            confidence: 1.0,
+            example_path: String::new(),
+            raw_path,
+            first_seen: ts,
+            last_seen: ts,
+            requests: 0,
+            responses: 0,
+            errors: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            status: BTreeMap::new(),
+            clients: HashMap::new(),
+            clients_hll: Hll::default(),
+            clients_over_cap: false,
+            latency: new_latency_histogram(),
+            query: FormShape::default(),
+            path_params: Vec::new(),
+            bodies: HashMap::new(),
+            auth: HashMap::new(),
+            sensitive: HashMap::new(),
+            minutes: BTreeMap::new(),
+        }
+    }
+
+    /// Folds `other` (the same endpoint) into this delta.
+    pub fn merge(&mut self, other: EndpointDelta, cfg: &InventoryConfig) {
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.requests += other.requests;
+        self.responses += other.responses;
+        self.errors += other.errors;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        for (k, v) in other.status {
+            *self.status.entry(k).or_default() += v;
+        }
+        for (ip, c) in other.clients {
+            let room = self.clients.len() < cfg.max_clients;
+            match self.clients.get_mut(&ip) {
+                Some(mine) => {
+                    mine.count += c.count;
+                    mine.first_seen = mine.first_seen.min(c.first_seen);
+                    mine.last_seen = mine.last_seen.max(c.last_seen);
+                }
+                None if room => {
+                    self.clients.insert(ip, c);
+                }
+                None => self.clients_over_cap = true,
+            }
+        }
+        self.clients_over_cap |= other.clients_over_cap;
+        self.clients_hll.merge(&other.clients_hll);
+        let _ = self.latency.add(&other.latency);
+        self.query = merge_form(&self.query, &other.query);
+        for (k, b) in other.bodies {
+            let room = self.bodies.len() < cfg.max_bodies;
+            match self.bodies.get_mut(&k) {
+                Some(mine) => mine.merge(b),
+                None if room => {
+                    self.bodies.insert(k, b);
+                }
+                None => {}
+            }
+        }
+        for (k, (n, ok)) in other.auth {
+            let e = self.auth.entry(k).or_default();
+            e.0 += n;
+            e.1 += ok;
+        }
+        for (k, s) in other.sensitive {
+            let room = self.sensitive.len() < cfg.max_sensitive;
+            match self.sensitive.get_mut(&k) {
+                Some(mine) => {
+                    mine.count += s.count;
+                    mine.first_seen = mine.first_seen.min(s.first_seen);
+                    mine.last_seen = mine.last_seen.max(s.last_seen);
+                }
+                None if room => {
+                    self.sensitive.insert(k, s);
+                }
+                None => {}
+            }
+        }
+        for (m, (c, e)) in other.minutes {
+            let x = self.minutes.entry(m).or_default();
+            x.0 += c;
+            x.1 += e;
+        }
+    }
+}
+
+impl BodyDelta {
+    /// Folds `other` into this one.
+    pub fn merge(&mut self, other: BodyDelta) {
+        self.count += other.count;
+        self.samples += other.samples;
+        self.json = match (self.json.take(), other.json) {
+            (Some(a), Some(b)) => Some(shape::merge(&a, &b)),
+            (a, b) => a.or(b),
+        };
+        self.form = match (self.form.take(), other.form) {
+            (Some(a), Some(b)) => Some(merge_form(&a, &b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// The inventory aggregator.
+pub struct Inventory {
+    cfg: InventoryConfig,
+    learners: HashMap<String, TemplateLearner>,
+    deltas: HashMap<EndpointKey, EndpointDelta>,
+    stats: InventoryStats,
+    scratch: Vec<Finding>,
+}
+
+impl Inventory {
+    /// An empty inventory.
+    pub fn new(cfg: InventoryConfig) -> Inventory {
+        Inventory {
+            cfg,
+            learners: HashMap::new(),
+            deltas: HashMap::new(),
+            stats: InventoryStats::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &InventoryStats {
+        &self.stats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &InventoryConfig {
+        &self.cfg
+    }
+
+    /// Pins `template` for `host` (a template learned earlier, or from a spec): it wins over
+    /// learning from then on.
+    pub fn pin(&mut self, host: &str, template: &str) {
+        if let Some(l) = self.learner(host) {
+            let _ = l.pin(template);
+        }
+    }
+
+    /// Endpoints with observations not yet drained.
+    pub fn pending(&self) -> usize {
+        self.deltas.len()
+    }
+
+    fn learner(&mut self, host: &str) -> Option<&mut TemplateLearner> {
+        if !self.learners.contains_key(host) {
+            if self.learners.len() >= self.cfg.max_hosts {
+                return None;
+            }
+            let mut l = TemplateLearner::with_config(self.cfg.template.clone());
+            for (h, t) in &self.cfg.pinned {
+                if h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)) {
+                    let _ = l.pin(t);
+                }
+            }
+            self.learners.insert(host.to_string(), l);
+        }
+        self.learners.get_mut(host)
+    }
+
+    /// Folds one transaction in.
+    pub fn observe(&mut self, t: &HttpTransaction) {
+        let Some(req) = t.request.as_ref() else {
+            self.stats.without_request += 1;
+            return;
+        };
+        let method_bytes = req.head.method();
+        if method_bytes.eq_ignore_ascii_case(b"CONNECT") {
+            self.stats.connect_requests += 1;
+            return;
+        }
+        let method: String =
+            String::from_utf8_lossy(&method_bytes[..method_bytes.len().min(32)]).into_owned();
+        let target = String::from_utf8_lossy(req.head.target()).into_owned();
+        let (target_host, path, query) = split_target(&target);
+        let host = match normalize_host(req.head.header("host").or(target_host.map(str::as_bytes)))
+        {
+            Some(h) => h,
+            None => {
+                if req.head.header("host").is_some() {
+                    self.stats.bad_host_headers += 1;
+                }
+                endpoint_address(t)
+            }
+        };
+        let ts = t.ts();
+        let Some(learner) = self.learner(&host) else {
+            self.stats.hosts_over_cap += 1;
+            return;
+        };
+        let m = learner.observe(path);
+        let key = EndpointKey {
+            host,
+            method,
+            template: m.template.clone(),
+        };
+        if !self.deltas.contains_key(&key) && self.deltas.len() >= self.cfg.max_endpoints {
+            self.stats.endpoints_over_cap += 1;
+            return;
+        }
+        self.stats.transactions += 1;
+        let cfg = &self.cfg;
+        let d = self
+            .deltas
+            .entry(key.clone())
+            .or_insert_with(|| EndpointDelta::new(key, path.to_string(), ts));
+        if d.rule.is_empty() {
+            d.rule = m
+                .decisions
+                .iter()
+                .map(|x| x.rule)
+                .collect::<Vec<_>>()
+                .join("/");
+            d.confidence = m.decisions.iter().map(|x| x.confidence).fold(1.0, f32::min);
+            d.path_params = path_params(&m.template, m.decisions.iter().map(|x| x.rule));
+        }
+        d.first_seen = d.first_seen.min(ts);
+        d.last_seen = d.last_seen.max(ts);
+        d.requests += 1;
+        d.bytes_in += req.body.len;
+        let status = t.status().unwrap_or(0);
+        *d.status.entry(status).or_default() += 1;
+        let is_error = status >= 400;
+        if let Some(r) = t.response.as_ref() {
+            d.responses += 1;
+            d.bytes_out += r.body.len;
+            d.errors += u64::from(is_error);
+        }
+        let minute = ts.secs().div_euclid(60);
+        let mm = d.minutes.entry(minute).or_default();
+        mm.0 += 1;
+        mm.1 += u64::from(is_error);
+        if let Some(ns) = t.latency_ns() {
+            let us = (ns / 1000).clamp(1, MAX_LATENCY_US as i64) as u64;
+            let _ = d.latency.record(us);
+        }
+        // Clients.
+        let ip = t.orig.ip;
+        let room = d.clients.len() < cfg.max_clients;
+        match d.clients.get_mut(&ip) {
+            Some(c) => {
+                c.count += 1;
+                c.first_seen = c.first_seen.min(ts);
+                c.last_seen = c.last_seen.max(ts);
+            }
+            None if room => {
+                d.clients.insert(
+                    ip,
+                    ClientDelta {
+                        count: 1,
+                        first_seen: ts,
+                        last_seen: ts,
+                    },
+                );
+            }
+            None => {
+                d.clients_over_cap = true;
+                self.stats.detail_over_cap += 1;
+            }
+        }
+        d.clients_hll.insert(ip.to_string().as_bytes());
+
+        // Auth.
+        let headers: Vec<(&[u8], &[u8])> = req.head.headers().collect();
+        let ok = (200..300).contains(&status);
+        for ev in auth::detect(&headers, query, &cfg.hash_key) {
+            let e = d.auth.entry((ev.scheme, ev.location)).or_default();
+            e.0 += 1;
+            e.1 += u64::from(ok);
+        }
+
+        // Parameters and sensitive data in the URL.
+        let mut found: Vec<(SensitiveKey, String)> = Vec::new();
+        let scratch = &mut self.scratch;
+        if let Some(q) = query {
+            d.query = merge_form(&d.query, &infer_form(q));
+            for (name, value) in pairs(q) {
+                scratch.clear();
+                sensitive::classify_field(&name, &value, scratch);
+                found.extend(
+                    scratch
+                        .drain(..)
+                        .map(|f| ((f.class, "query", cut(&name)), f.redacted)),
+                );
+            }
+        }
+        let mut path_sensitive = false;
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            scratch.clear();
+            sensitive::scan_text(&percent_decode(seg, false), scratch);
+            path_sensitive |= !scratch.is_empty();
+            found.extend(
+                scratch
+                    .drain(..)
+                    .map(|f| ((f.class, "path", String::new()), f.redacted)),
+            );
+        }
+        if d.example_path.is_empty() {
+            d.example_path = if path_sensitive {
+                d.key.template.clone()
+            } else {
+                cut_to(path, 512)
+            };
+        }
+
+        // Headers (credentials are reported as auth, not scanned as data).
+        scan_headers(
+            &req.head,
+            "request_header",
+            &["authorization", "proxy-authorization", "cookie"],
+            scratch,
+            &mut found,
+        );
+        if let Some(r) = t.response.as_ref() {
+            scan_headers(
+                &r.head,
+                "response_header",
+                &["set-cookie"],
+                scratch,
+                &mut found,
+            );
+        }
+
+        // Bodies.
+        let mut stats = std::mem::take(&mut self.stats);
+        body(
+            d,
+            cfg,
+            &mut stats,
+            Direction::Request,
+            0,
+            req,
+            &mut found,
+            scratch,
+        );
+        if let Some(r) = t.response.as_ref() {
+            body(
+                d,
+                cfg,
+                &mut stats,
+                Direction::Response,
+                status,
+                r,
+                &mut found,
+                scratch,
+            );
+        }
+        for (k, redacted) in found {
+            stats.sensitive_values += 1;
+            let room = d.sensitive.len() < cfg.max_sensitive;
+            match d.sensitive.get_mut(&k) {
+                Some(s) => {
+                    s.count += 1;
+                    s.first_seen = s.first_seen.min(ts);
+                    s.last_seen = s.last_seen.max(ts);
+                }
+                None if room => {
+                    d.sensitive.insert(
+                        k,
+                        SensitiveDelta {
+                            count: 1,
+                            example: redacted,
+                            first_seen: ts,
+                            last_seen: ts,
+                        },
+                    );
+                }
+                None => stats.detail_over_cap += 1,
+            }
+        }
+        self.stats = stats;
+    }
+
+    /// Takes every delta, re-templated with what the learners know now (deltas whose templates
+    /// converged are merged).
+    pub fn drain(&mut self) -> Vec<EndpointDelta> {
+        let mut out: HashMap<EndpointKey, EndpointDelta> = HashMap::new();
+        for (_, mut d) in self.deltas.drain() {
+            if let Some(l) = self.learners.get(&d.key.host) {
+                let m = l.resolve_match(&d.raw_path);
+                if m.template != d.key.template {
+                    d.key.template = m.template.clone();
+                    d.rule = m
+                        .decisions
+                        .iter()
+                        .map(|x| x.rule)
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    d.confidence = m.decisions.iter().map(|x| x.confidence).fold(1.0, f32::min);
+                    d.path_params = path_params(&m.template, m.decisions.iter().map(|x| x.rule));
+                    if d.example_path.contains('{') {
+                        d.example_path = m.template;
+                    }
+                }
+            }
+            match out.get_mut(&d.key) {
+                Some(mine) => mine.merge(d, &self.cfg),
+                None => {
+                    out.insert(d.key.clone(), d);
+                }
+            }
+        }
+        let mut v: Vec<EndpointDelta> = out.into_values().collect();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    }
+}
+
+/// Splits a request target into (host of an absolute-form target, path, query).
+pub fn split_target(target: &str) -> (Option<&str>, &str, Option<&str>) {
+    let (host, rest) = match target.find("://") {
+        Some(i) if target[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
+            let after = &target[i + 3..];
+            let end = after.find(['/', '?']).unwrap_or(after.len());
+            (Some(&after[..end]), &after[end..])
+        }
+        _ => (None, target),
+    };
+    let rest = rest.split('#').next().unwrap_or("");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    (host, path, query)
+}
+
+/// Lower-cases a Host value and removes the default port; `None` when it cannot be a host
+/// (empty, longer than 255 bytes, spaces or control characters). Other odd bytes are kept: the
+/// inventory tells what clients sent, and every output escapes it.
+pub fn normalize_host(value: Option<&[u8]>) -> Option<String> {
+    let v = super::super::http::head::trim(value?);
+    if v.is_empty() || v.len() > 255 || v.iter().any(|&b| b <= b' ' || b == 0x7f) {
+        return None;
+    }
+    let mut h = String::from_utf8_lossy(v).to_ascii_lowercase();
+    if let Some(stripped) = h.strip_suffix(":80") {
+        h = stripped.to_string();
+    }
+    if h.ends_with('.') && !h.ends_with("..") {
+        h.pop();
+    }
+    Some(h)
+}
+
+fn endpoint_address(t: &HttpTransaction) -> String {
+    t.resp.to_string()
+}
+
+fn cut(s: &str) -> String {
+    cut_to(s, 128)
+}
+
+fn cut_to(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Decoded (name, value) pairs of a query string or form body (at most 256).
+pub fn pairs(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    input
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .take(256)
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                percent_decode(n, true).into_owned(),
+                percent_decode(v, true).into_owned(),
+            )
+        })
+}
+
+/// Names and value kinds of a template's parameters (`/users/{user_id}` -> `user_id`, `integer`).
+fn path_params<'a>(
+    template: &str,
+    rules: impl Iterator<Item = &'a str>,
+) -> Vec<(String, &'static str)> {
+    let segs = template.split('/').filter(|s| !s.is_empty());
+    let mut out = Vec::new();
+    for (seg, rule) in segs.zip(rules) {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let kind = match rule.strip_prefix("typed:") {
+                Some("integer") => "integer",
+                Some("uuid") => "uuid",
+                Some("ulid") => "ulid",
+                Some("object_id") => "object_id",
+                Some("hex_digest") => "hex_digest",
+                Some("date") => "date",
+                Some("email") => "email",
+                Some(_) => "string",
+                None => "string",
+            };
+            out.push((name.to_string(), kind));
+        }
+    }
+    out
+}
+
+fn scan_headers(
+    head: &crate::http::MessageHead,
+    location: &'static str,
+    skip: &[&str],
+    scratch: &mut Vec<Finding>,
+    found: &mut Vec<(SensitiveKey, String)>,
+) {
+    for (name, value) in head.headers().take(64) {
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        scratch.clear();
+        sensitive::classify_field(
+            &name,
+            &String::from_utf8_lossy(&value[..value.len().min(8192)]),
+            scratch,
+        );
+        found.extend(
+            scratch
+                .drain(..)
+                .map(|f| ((f.class, location, cut(&name)), f.redacted)),
+        );
+    }
+}
+
+/// The media type of a message, lower case, without parameters.
+pub fn media_type(m: &HttpMessage) -> String {
+    m.head
+        .header("content-type")
+        .map(|v| {
+            let v = String::from_utf8_lossy(v);
+            let main = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            cut_to(&main, 100)
+        })
+        .unwrap_or_default()
+}
+
+fn is_json(media: &str) -> bool {
+    media == "application/json"
+        || media.ends_with("+json")
+        || media == "text/json"
+        || media.ends_with("/json-rpc")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn body(
+    d: &mut EndpointDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    dir: Direction,
+    status: u16,
+    m: &HttpMessage,
+    found: &mut Vec<(SensitiveKey, String)>,
+    scratch: &mut Vec<Finding>,
+) {
+    if m.body.len == 0 {
+        return;
+    }
+    let media = media_type(m);
+    let key = (dir, status, media.clone());
+    if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
+        stats.detail_over_cap += 1;
+        return;
+    }
+    let location = match dir {
+        Direction::Request => "request_body",
+        Direction::Response => "response_body",
+    };
+    let b = d.bodies.entry(key).or_default();
+    b.count += 1;
+    if m.body.sample.is_empty() {
+        return;
+    }
+    let complete = m.body.is_complete_sample();
+    let text = match m.decoded_body(cfg.max_body_inspect) {
+        Ok(t) => t,
+        Err(_) => {
+            stats.bodies_undecodable += 1;
+            return;
+        }
+    };
+    if is_json(&media) {
+        match serde_json::from_slice::<serde_json::Value>(&text) {
+            Ok(v) => {
+                let s = shape::infer(&v);
+                b.json = Some(match b.json.take() {
+                    Some(prev) => shape::merge(&prev, &s),
+                    None => s,
+                });
+                b.samples += 1;
+                stats.bodies_parsed += 1;
+                let mut budget = 4096usize;
+                scan_json(&v, "", 0, &mut budget, location, scratch, found);
+            }
+            Err(_) => {
+                stats.bodies_unparsed += 1;
+                scan_free(&text, location, scratch, found);
+            }
+        }
+    } else if media == "application/x-www-form-urlencoded" {
+        let s = String::from_utf8_lossy(&text);
+        let f = infer_form(&s);
+        b.form = Some(match b.form.take() {
+            Some(prev) => merge_form(&prev, &f),
+            None => f,
+        });
+        if complete {
+            b.samples += 1;
+            stats.bodies_parsed += 1;
+        }
+        for (name, value) in pairs(&s) {
+            scratch.clear();
+            sensitive::classify_field(&name, &value, scratch);
+            found.extend(
+                scratch
+                    .drain(..)
+                    .map(|f| ((f.class, location, cut(&name)), f.redacted)),
+            );
+        }
+    } else if media.starts_with("text/")
+        || media.ends_with("xml")
+        || media.is_empty()
+        || media.ends_with("javascript")
+    {
+        scan_free(&text, location, scratch, found);
+    }
+}
+
+fn scan_free(
+    text: &[u8],
+    location: &'static str,
+    scratch: &mut Vec<Finding>,
+    found: &mut Vec<(SensitiveKey, String)>,
+) {
+    scratch.clear();
+    sensitive::scan_text(&String::from_utf8_lossy(text), scratch);
+    found.extend(
+        scratch
+            .drain(..)
+            .map(|f| ((f.class, location, String::new()), f.redacted)),
+    );
+}
+
+fn scan_json(
+    v: &serde_json::Value,
+    path: &str,
+    depth: usize,
+    budget: &mut usize,
+    location: &'static str,
+    scratch: &mut Vec<Finding>,
+    found: &mut Vec<(SensitiveKey, String)>,
+) {
+    if depth > 16 || *budget == 0 {
+        return;
+    }
+    *budget -= 1;
+    let field = |k: &str| -> String {
+        if path.is_empty() {
+            cut(k)
+        } else {
+            cut(&format!("{path}.{k}"))
+        }
+    };
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map.iter().take(512) {
+                let name = field(k);
+                match x {
+                    serde_json::Value::String(s) => classify(k, s, &name, location, scratch, found),
+                    serde_json::Value::Number(n) => {
+                        classify(k, &n.to_string(), &name, location, scratch, found)
+                    }
+                    _ => scan_json(x, &name, depth + 1, budget, location, scratch, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            let name = format!("{path}[]");
+            for x in items.iter().take(64) {
+                match x {
+                    serde_json::Value::String(s) => {
+                        let leaf = path.rsplit('.').next().unwrap_or("");
+                        classify(leaf, s, &name, location, scratch, found);
+                    }
+                    _ => scan_json(x, &name, depth + 1, budget, location, scratch, found),
+                }
+            }
+        }
+        serde_json::Value::String(s) => classify("", s, path, location, scratch, found),
+        _ => {}
+    }
+}
+
+fn classify(
+    key: &str,
+    value: &str,
+    field: &str,
+    location: &'static str,
+    scratch: &mut Vec<Finding>,
+    found: &mut Vec<(SensitiveKey, String)>,
+) {
+    scratch.clear();
+    sensitive::classify_field(key, value, scratch);
+    found.extend(
+        scratch
+            .drain(..)
+            .map(|f| ((f.class, location, field.to_string()), f.redacted)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_hosts() {
+        assert_eq!(split_target("/a/b?x=1#f"), (None, "/a/b", Some("x=1")));
+        assert_eq!(
+            split_target("http://Example.com:8080/p?q"),
+            (Some("Example.com:8080"), "/p", Some("q"))
+        );
+        assert_eq!(split_target("*"), (None, "*", None));
+        assert_eq!(split_target(""), (None, "/", None));
+        assert_eq!(
+            normalize_host(Some(b"API.Example.COM:80")).as_deref(),
+            Some("api.example.com")
+        );
+        assert_eq!(
+            normalize_host(Some(b"api.example.com:8443")).as_deref(),
+            Some("api.example.com:8443")
+        );
+        assert_eq!(
+            normalize_host(Some(b"example.com.")).as_deref(),
+            Some("example.com")
+        );
+        // hostile but single-token hosts are kept as sent (every output escapes them)
+        assert_eq!(
+            normalize_host(Some(b"<script>alert(1)</script>")).as_deref(),
+            Some("<script>alert(1)</script>")
+        );
+        assert_eq!(
+            normalize_host(Some(b"\"><img src=x onerror=alert(1)>")),
+            None
+        );
+        assert_eq!(normalize_host(Some(b"a b")), None);
+        assert_eq!(normalize_host(Some(b"")), None);
+        assert_eq!(normalize_host(None), None);
+    }
+
+    #[test]
+    fn path_param_kinds() {
+        let p = path_params(
+            "/api/v1/users/{user_id}/orders/{order_id}",
+            [
+                "scaffold",
+                "scaffold",
+                "literal",
+                "typed:integer",
+                "literal",
+                "typed:uuid",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            p,
+            vec![
+                ("user_id".to_string(), "integer"),
+                ("order_id".to_string(), "uuid")
+            ]
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Analyze: from transactions to what an API inventory records about them.
+//!
+//! Pure functions and bounded data structures over what the sensor sees on the wire. Input
+//! is attacker-controlled: nothing here panics on any input, every structure has a cap, and
+//! what a cap drops is counted.
+//!
+//! * [`sensitive`]: sensitive data detection with validation, redaction and keyed hashing.
+//! * [`segments`]: URL path segment classification and parameter naming.
+//! * [`template`]: a bounded path-template learner.
+//! * [`shape`]: JSON body shape inference and JSON Schema output.
+//! * [`form`]: shape of `application/x-www-form-urlencoded` bodies and query strings.
+//! * [`auth`]: auth scheme detection and JWT helpers.
+//!
+//! The endpoint aggregation that ties these together lives in [`inventory`].
+
+pub mod auth;
+pub mod form;
+pub mod hll;
+pub mod inventory;
+pub mod segments;
+pub mod sensitive;
+pub mod shape;
+pub mod template;
+mod util;

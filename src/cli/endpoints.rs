@@ -1,0 +1,153 @@
+//! `shadowtap endpoints`: list an inventory.
+
+use super::{EndpointsArgs, TableFormat, runtime};
+use crate::store::{EndpointRow, ListFilter, Store};
+use std::io::Write;
+
+/// Runs `shadowtap endpoints`.
+pub fn run(args: &EndpointsArgs) -> anyhow::Result<()> {
+    let rows = runtime()?.block_on(async {
+        let store = Store::open_read_only(&args.db).await?;
+        let rows = store
+            .endpoints(&ListFilter {
+                host: args.host.clone(),
+            })
+            .await?;
+        store.close().await;
+        anyhow::Ok(rows)
+    })?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        TableFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        TableFormat::Tsv => {
+            writeln!(out, "{}", COLUMNS.join("\t"))?;
+            for r in &rows {
+                writeln!(out, "{}", cells(r).join("\t"))?;
+            }
+        }
+        TableFormat::Table => {
+            let cols = [
+                "host",
+                "method",
+                "path_template",
+                "requests",
+                "errors",
+                "clients",
+                "auth",
+                "sensitive",
+                "p50_ms",
+                "p99_ms",
+                "class",
+            ];
+            let data: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.host.clone(),
+                        r.method.clone(),
+                        r.path_template.clone(),
+                        r.request_count.to_string(),
+                        r.error_count.to_string(),
+                        r.client_count.to_string(),
+                        r.auth_schemes.clone().unwrap_or_default(),
+                        r.sensitive_data.clone().unwrap_or_default(),
+                        ms(r.p50_ms),
+                        ms(r.p99_ms),
+                        r.classification.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let mut width: Vec<usize> = cols.iter().map(|c| c.len()).collect();
+            for row in &data {
+                for (w, c) in width.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count()).min(60);
+                }
+            }
+            let line = |cells: Vec<String>| {
+                cells
+                    .iter()
+                    .zip(&width)
+                    .map(|(c, w)| format!("{:<w$}", clip(c, *w), w = *w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            writeln!(
+                out,
+                "{}",
+                line(cols.iter().map(|s| s.to_string()).collect()).trim_end()
+            )?;
+            for row in data {
+                writeln!(out, "{}", line(row).trim_end())?;
+            }
+            writeln!(out, "{} endpoints", rows.len())?;
+        }
+    }
+    Ok(())
+}
+
+const COLUMNS: [&str; 17] = [
+    "id",
+    "host",
+    "method",
+    "path_template",
+    "first_seen",
+    "last_seen",
+    "request_count",
+    "error_count",
+    "client_count",
+    "auth_schemes",
+    "sensitive_data",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "documented",
+    "deprecated",
+    "classification",
+];
+
+fn cells(r: &EndpointRow) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let num = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    vec![
+        r.id.to_string(),
+        clean(&r.host),
+        clean(&r.method),
+        clean(&r.path_template),
+        r.first_seen.clone(),
+        r.last_seen.clone(),
+        r.request_count.to_string(),
+        r.error_count.to_string(),
+        r.client_count.to_string(),
+        opt(&r.auth_schemes),
+        opt(&r.sensitive_data),
+        ms(r.p50_ms),
+        ms(r.p90_ms),
+        ms(r.p99_ms),
+        num(r.documented),
+        num(r.deprecated),
+        opt(&r.classification),
+    ]
+}
+
+/// Captured strings may hold tabs or control characters: never let them break the output.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn clip(s: &str, w: usize) -> String {
+    let s = clean(s);
+    if s.chars().count() <= w {
+        s
+    } else {
+        s.chars()
+            .take(w.saturating_sub(1))
+            .chain(std::iter::once('…'))
+            .collect()
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,481 @@
+//! Writing: merging endpoint deltas and recording ingested captures.
+
+use super::{Store, StoreError};
+use crate::analyze::form::{FormShape, form_to_json_schema, merge_form};
+use crate::analyze::hll::Hll;
+use crate::analyze::inventory::{EndpointDelta, new_latency_histogram};
+use crate::analyze::shape::{self, Shape};
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use sqlx::{Row, Sqlite, Transaction};
+
+/// What a flush did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlushReport {
+    /// Endpoints created.
+    pub created: u64,
+    /// Endpoints updated.
+    pub updated: u64,
+    /// New endpoints dropped because the database holds `max_endpoints`.
+    pub dropped: u64,
+}
+
+/// A capture file as recorded after ingesting it.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureRecord {
+    /// SHA-256 of the file content, hex.
+    pub sha256: String,
+    /// Path as given.
+    pub path: String,
+    /// File size.
+    pub size_bytes: u64,
+    /// Packet time of the first and last frame (ns).
+    pub first_ts: Option<i64>,
+    /// See `first_ts`.
+    pub last_ts: Option<i64>,
+    /// Frames.
+    pub packets: u64,
+    /// Captured bytes.
+    pub bytes: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// `file` or `live:<iface>`.
+    pub source: String,
+    /// Every engine and inventory counter, as JSON.
+    pub stats_json: String,
+}
+
+fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
+    match blob {
+        Some(b) if !b.is_empty() => {
+            let h: Histogram<u32> = Deserializer::new()
+                .deserialize(&mut std::io::Cursor::new(b))
+                .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
+            let mut out = new_latency_histogram();
+            out.add(&h)
+                .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
+            Ok(out)
+        }
+        _ => Ok(new_latency_histogram()),
+    }
+}
+
+fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut out)
+        .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
+    Ok(out)
+}
+
+fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
+}
+
+impl Store {
+    /// Whether a capture with this content hash was ingested: `Some(true)` completely,
+    /// `Some(false)` partly (an interrupted ingest), `None` never.
+    pub async fn ingested(&self, sha256: &str) -> Result<Option<bool>, StoreError> {
+        let row = sqlx::query("SELECT complete FROM captures WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0) != 0))
+    }
+
+    /// Records that ingesting a capture began; returns its id.
+    pub async fn begin_capture(&self, c: &CaptureRecord) -> Result<i64, StoreError> {
+        let now = crate::time::Timestamp::now().as_nanos();
+        let id = sqlx::query(
+            "INSERT INTO captures (sha256, path, size_bytes, ingested_at, source, complete) VALUES (?, ?, ?, ?, ?, 0) RETURNING id",
+        )
+        .bind(&c.sha256)
+        .bind(&c.path)
+        .bind(c.size_bytes as i64)
+        .bind(now)
+        .bind(&c.source)
+        .fetch_one(&self.pool)
+        .await?
+        .get(0);
+        Ok(id)
+    }
+
+    /// Records that a capture was ingested completely, with its counters.
+    pub async fn finish_capture(&self, id: i64, c: &CaptureRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, bytes = ?, transactions = ?, stats_json = ?, complete = 1
+             WHERE id = ?",
+        )
+        .bind(c.first_ts)
+        .bind(c.last_ts)
+        .bind(c.packets as i64)
+        .bind(c.bytes as i64)
+        .bind(c.transactions as i64)
+        .bind(&c.stats_json)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every (host, template) known, to pin them in the template learners so that endpoints
+    /// keep their identity across ingests.
+    pub async fn known_templates(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT host, path_template FROM endpoints WHERE path_template LIKE '%{%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .collect())
+    }
+
+    /// Merges deltas into the inventory, in one short transaction.
+    pub async fn merge(&self, deltas: &[EndpointDelta]) -> Result<FlushReport, StoreError> {
+        let mut report = FlushReport::default();
+        let mut tx = self.pool.begin().await?;
+        let mut total: i64 = sqlx::query("SELECT COUNT(*) FROM endpoints")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        for d in deltas {
+            let existing = sqlx::query(
+                "SELECT id, latency_hist, clients_hll, query_shape, clients_capped FROM endpoints
+                 WHERE host = ? AND method = ? AND path_template = ?",
+            )
+            .bind(&d.key.host)
+            .bind(&d.key.method)
+            .bind(&d.key.template)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (id, hist, hll, query, capped) = match existing {
+                Some(r) => {
+                    report.updated += 1;
+                    let hist = hist_from(r.get::<Option<Vec<u8>>, _>(1))?;
+                    let hll = r
+                        .get::<Option<Vec<u8>>, _>(2)
+                        .map(|b| Hll::from_bytes(&b))
+                        .unwrap_or_default();
+                    let query: Option<String> = r.get(3);
+                    let query: FormShape = query
+                        .and_then(|q| serde_json::from_str(&q).ok())
+                        .unwrap_or_default();
+                    (
+                        r.get::<i64, _>(0),
+                        hist,
+                        hll,
+                        query,
+                        r.get::<i64, _>(4) != 0,
+                    )
+                }
+                None => {
+                    if total >= self.limits.max_endpoints {
+                        report.dropped += 1;
+                        continue;
+                    }
+                    total += 1;
+                    report.created += 1;
+                    let id: i64 = sqlx::query(
+                        "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, example_path, first_seen, last_seen)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    )
+                    .bind(&d.key.host)
+                    .bind(&d.key.method)
+                    .bind(&d.key.template)
+                    .bind(&d.rule)
+                    .bind(f64::from(d.confidence))
+                    .bind(&d.example_path)
+                    .bind(d.first_seen.as_nanos())
+                    .bind(d.last_seen.as_nanos())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .get(0);
+                    (
+                        id,
+                        new_latency_histogram(),
+                        Hll::default(),
+                        FormShape::default(),
+                        false,
+                    )
+                }
+            };
+            merge_one(
+                &mut tx,
+                id,
+                d,
+                hist,
+                hll,
+                query,
+                capped,
+                self.limits.max_clients_per_endpoint,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn merge_one(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    d: &EndpointDelta,
+    mut hist: Histogram<u32>,
+    mut hll: Hll,
+    query: FormShape,
+    mut capped: bool,
+    max_clients: i64,
+) -> Result<(), StoreError> {
+    hist.add(&d.latency)
+        .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
+    hll.merge(&d.clients_hll);
+    let query = merge_form(&query, &d.query);
+
+    // Clients, up to the per-endpoint cap.
+    let mut rows: i64 = sqlx::query("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    for (ip, c) in &d.clients {
+        let changed = sqlx::query(
+            "UPDATE endpoint_clients SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
+             WHERE endpoint_id = ? AND client = ?",
+        )
+        .bind(c.count as i64)
+        .bind(c.first_seen.as_nanos())
+        .bind(c.last_seen.as_nanos())
+        .bind(id)
+        .bind(ip.to_string())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            if rows < max_clients {
+                sqlx::query("INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)")
+                    .bind(id)
+                    .bind(ip.to_string())
+                    .bind(c.count as i64)
+                    .bind(c.first_seen.as_nanos())
+                    .bind(c.last_seen.as_nanos())
+                    .execute(&mut **tx)
+                    .await?;
+                rows += 1;
+            } else {
+                capped = true;
+            }
+        }
+    }
+    capped |= d.clients_over_cap;
+
+    sqlx::query(
+        "UPDATE endpoints SET
+            first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
+            request_count = request_count + ?, response_count = response_count + ?, error_count = error_count + ?,
+            bytes_in = bytes_in + ?, bytes_out = bytes_out + ?,
+            clients_hll = ?, clients_capped = ?, client_estimate = ?,
+            latency_hist = ?, p50_ms = ?, p90_ms = ?, p99_ms = ?, query_shape = ?
+         WHERE id = ?",
+    )
+    .bind(d.first_seen.as_nanos())
+    .bind(d.last_seen.as_nanos())
+    .bind(d.requests as i64)
+    .bind(d.responses as i64)
+    .bind(d.errors as i64)
+    .bind(d.bytes_in as i64)
+    .bind(d.bytes_out as i64)
+    .bind(hll.to_bytes())
+    .bind(i64::from(capped))
+    .bind(hll.estimate() as i64)
+    .bind(hist_bytes(&hist)?)
+    .bind(quantile_ms(&hist, 0.5))
+    .bind(quantile_ms(&hist, 0.9))
+    .bind(quantile_ms(&hist, 0.99))
+    .bind(serde_json::to_string(&query).ok())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+
+    for (status, n) in &d.status {
+        sqlx::query(
+            "INSERT INTO endpoint_status (endpoint_id, status, count) VALUES (?, ?, ?)
+             ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
+        )
+        .bind(id)
+        .bind(i64::from(*status))
+        .bind(*n as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    // Parameters: path parameters from the template, query parameters from the merged shape.
+    for (name, kind) in &d.path_params {
+        sqlx::query(
+            "INSERT INTO endpoint_params (endpoint_id, location, name, types, present) VALUES (?, 'path', ?, ?, ?)
+             ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = present + excluded.present",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(*kind)
+        .bind(d.requests as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for (name, f) in &query.fields {
+        let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
+        sqlx::query("INSERT INTO endpoint_params (endpoint_id, location, name, types, present) VALUES (?, 'query', ?, ?, ?)")
+            .bind(id)
+            .bind(name)
+            .bind(if types.is_empty() { "string".to_string() } else { types.join(",") })
+            .bind(f.present as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+
+    // Bodies.
+    for ((dir, status, ct), b) in &d.bodies {
+        let prev = sqlx::query(
+            "SELECT shape, count, samples FROM endpoint_bodies WHERE endpoint_id = ? AND direction = ? AND status = ? AND content_type = ?",
+        )
+        .bind(id)
+        .bind(dir.name())
+        .bind(i64::from(*status))
+        .bind(ct)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (prev_shape, count, samples) = match prev {
+            Some(r) => (
+                r.get::<Option<String>, _>(0),
+                r.get::<i64, _>(1),
+                r.get::<i64, _>(2),
+            ),
+            None => (None, 0, 0),
+        };
+        let count = count + b.count as i64;
+        let samples = samples + b.samples as i64;
+        let (shape_json, schema) = merged_body_shape(
+            prev_shape.as_deref(),
+            b.json.as_ref(),
+            b.form.as_ref(),
+            samples as u64,
+        );
+        sqlx::query(
+            "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (endpoint_id, direction, status, content_type)
+             DO UPDATE SET count = excluded.count, samples = excluded.samples, shape = excluded.shape, schema = excluded.schema",
+        )
+        .bind(id)
+        .bind(dir.name())
+        .bind(i64::from(*status))
+        .bind(ct)
+        .bind(count)
+        .bind(samples)
+        .bind(shape_json)
+        .bind(schema)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for ((scheme, location), (n, ok)) in &d.auth {
+        sqlx::query(
+            "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count, ok_count = ok_count + excluded.ok_count",
+        )
+        .bind(id)
+        .bind(scheme.name())
+        .bind(location)
+        .bind(*n as i64)
+        .bind(*ok as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for ((class, location, field), s) in &d.sensitive {
+        sqlx::query(
+            "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET
+                count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+                last_seen = max(last_seen, excluded.last_seen)",
+        )
+        .bind(id)
+        .bind(class.name())
+        .bind(*location)
+        .bind(field)
+        .bind(s.count as i64)
+        .bind(&s.example)
+        .bind(s.first_seen.as_nanos())
+        .bind(s.last_seen.as_nanos())
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for (minute, (n, errors)) in &d.minutes {
+        sqlx::query(
+            "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES (?, ?, ?, ?)
+             ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors",
+        )
+        .bind(id)
+        .bind(*minute)
+        .bind(*n as i64)
+        .bind(*errors as i64)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the
+/// delta's and the JSON Schema that describes it.
+fn merged_body_shape(
+    prev: Option<&str>,
+    json: Option<&Shape>,
+    form: Option<&FormShape>,
+    samples: u64,
+) -> (Option<String>, Option<String>) {
+    #[derive(serde::Serialize, serde::Deserialize, Default)]
+    struct Stored {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        json: Option<Shape>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        form: Option<FormShape>,
+    }
+    let mut st: Stored = prev
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
+    if let Some(j) = json {
+        st.json = Some(match st.json.take() {
+            Some(a) => shape::merge(&a, j),
+            None => j.clone(),
+        });
+    }
+    if let Some(f) = form {
+        st.form = Some(match st.form.take() {
+            Some(a) => merge_form(&a, f),
+            None => f.clone(),
+        });
+    }
+    let schema = if let Some(j) = &st.json {
+        Some(shape::to_json_schema(
+            j,
+            j.samples.max(samples.min(j.samples)),
+        ))
+    } else {
+        st.form.as_ref().map(|f| form_to_json_schema(f, f.samples))
+    };
+    if st.json.is_none() && st.form.is_none() {
+        return (None, None);
+    }
+    (
+        serde_json::to_string(&st).ok(),
+        schema.map(|s| s.to_string()),
+    )
+}
