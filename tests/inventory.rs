@@ -438,3 +438,109 @@ async fn ingesting_twice_counts_once_and_templates_stay_stable() {
         .collect();
     assert_eq!(before, after);
 }
+
+mod support;
+
+#[tokio::test]
+async fn a_flood_of_random_paths_stays_bounded() {
+    use shadowtap::analyze::inventory::{Inventory, InventoryConfig};
+    use shadowtap::analyze::template::TemplateConfig;
+    use shadowtap::engine::{Engine, EngineConfig};
+    use shadowtap::store::StoreLimits;
+    // 20,000 requests for random literal paths, 3 levels deep, pipelined 50 at a time on one
+    // connection.
+    let mut c = support::Conv::new("10.9.0.1:40000", "10.9.0.2:80");
+    c.handshake();
+    let mut rng = 0x1234_5678_9abc_def0u64;
+    let mut word = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (0..8)
+            .map(|i| (b'a' + ((rng >> (i * 5)) % 26) as u8) as char)
+            .collect::<String>()
+    };
+    for _ in 0..400 {
+        let mut reqs = Vec::new();
+        let mut resps = Vec::new();
+        for _ in 0..50 {
+            reqs.extend_from_slice(
+                format!(
+                    "GET /{}/{}/{} HTTP/1.1\r\nHost: flood.test\r\n\r\n",
+                    word(),
+                    word(),
+                    word()
+                )
+                .as_bytes(),
+            );
+            resps.extend_from_slice(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        }
+        c.client_send(&reqs, 60_000);
+        c.server_send(&resps, 60_000);
+    }
+    c.close();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("inv.db"))
+        .await
+        .unwrap()
+        .with_limits(StoreLimits {
+            max_endpoints: 500,
+            max_clients_per_endpoint: 10,
+        });
+    let cfg = InventoryConfig {
+        max_endpoints: 300,
+        template: TemplateConfig {
+            max_nodes: 2_000,
+            ..TemplateConfig::default()
+        },
+        ..InventoryConfig::default()
+    };
+    let mut inv = Inventory::new(cfg);
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut merged = shadowtap::store::FlushReport::default();
+    for f in &c.frames {
+        engine.packet(&shadowtap::capture::RawPacket {
+            ts: f.ts,
+            link: shadowtap::capture::LinkType::RAW,
+            orig_len: f.ip.len() as u32,
+            data: &f.ip,
+        });
+        for t in engine.drain() {
+            inv.observe(&t);
+        }
+        if inv.pending() >= 250 {
+            let r = store.merge(&inv.drain()).await.unwrap();
+            merged.created += r.created;
+            merged.dropped += r.dropped;
+        }
+    }
+    engine.finish();
+    for t in engine.drain() {
+        inv.observe(&t);
+    }
+    let r = store.merge(&inv.drain()).await.unwrap();
+    merged.created += r.created;
+    merged.dropped += r.dropped;
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM endpoints")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    eprintln!(
+        "flood: {} endpoints stored, {} dropped at the store cap, inventory {:?}",
+        n,
+        merged.dropped,
+        inv.stats()
+    );
+    assert!(n <= 500, "{n} endpoints stored");
+    assert_eq!(
+        inv.stats().transactions + inv.stats().endpoints_over_cap,
+        20_000
+    );
+    assert_eq!(inv.stats().without_request, 0);
+    // Random literals collapse into parameters long before the caps: few endpoints in the end.
+    assert!(
+        n < 50,
+        "random paths should be templated, got {n} endpoints"
+    );
+}

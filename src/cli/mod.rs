@@ -109,6 +109,9 @@ pub struct ExportArgs {
     /// Output file (a directory for csv); standard output when absent (not for csv).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Only this host (json and openapi).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// Output format of `log`.

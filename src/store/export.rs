@@ -1,1 +1,602 @@
-//! Exports (see issue)
+//! Exports of an inventory: a SQL dump, CSV files of the public views, one JSON document, and an
+//! OpenAPI 3.1 document of what was observed.
+
+use super::{Store, StoreError, iso};
+use serde_json::{Map, Value, json};
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+/// The public views, exported one CSV file each.
+pub const PUBLIC_VIEWS: [&str; 10] = [
+    "api_endpoints",
+    "api_findings",
+    "api_transitions",
+    "api_endpoint_status",
+    "api_endpoint_clients",
+    "api_parameters",
+    "api_bodies",
+    "api_auth",
+    "api_sensitive_data",
+    "api_captures",
+];
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// Writes a SQL dump that `sqlite3 new.db < dump.sql` loads: schema, rows, indexes, views.
+    pub async fn export_sql(&self, out: &mut impl Write) -> Result<(), StoreError> {
+        let w = |out: &mut dyn Write, s: &str| {
+            out.write_all(s.as_bytes())
+                .map_err(io_err(Path::new("<output>")))
+        };
+        w(
+            out,
+            "-- shadowtap inventory dump\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n",
+        )?;
+        let tables = sqlx::query("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+            .fetch_all(&self.pool)
+            .await?;
+        for t in &tables {
+            let name: String = t.get(0);
+            let sql: String = t.get(1);
+            w(out, &format!("{sql};\n"))?;
+            let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info({})",
+                quote_text(&name)
+            )))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+            if cols.is_empty() {
+                continue;
+            }
+            let select = format!(
+                "SELECT {} FROM {}",
+                cols.iter()
+                    .map(|c| format!("quote({})", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" || ',' || "),
+                quote_ident(&name)
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                let values: String = r.get(0);
+                w(
+                    out,
+                    &format!("INSERT INTO {} VALUES({values});\n", quote_ident(&name)),
+                )?;
+            }
+        }
+        let rest = sqlx::query("SELECT sql FROM sqlite_master WHERE type IN ('index', 'view', 'trigger') AND sql IS NOT NULL ORDER BY rowid")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rest {
+            let sql: String = r.get(0);
+            w(out, &format!("{sql};\n"))?;
+        }
+        w(out, "COMMIT;\n")?;
+        Ok(())
+    }
+
+    /// Writes `<view>.csv` for every public view into `dir` (created if missing).
+    pub async fn export_csv(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let mut written = Vec::new();
+        for view in PUBLIC_VIEWS {
+            let path = dir.join(format!("{view}.csv"));
+            let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info('{view}')"
+            )))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+            let select = format!(
+                "SELECT {} FROM {view}",
+                cols.iter()
+                    .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+                .fetch_all(&self.pool)
+                .await?;
+            let mut f =
+                std::io::BufWriter::new(std::fs::File::create(&path).map_err(io_err(&path))?);
+            let mut line = cols
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(",");
+            line.push_str("\r\n");
+            f.write_all(line.as_bytes()).map_err(io_err(&path))?;
+            for r in rows {
+                let mut line = (0..cols.len())
+                    .map(|i| {
+                        r.get::<Option<String>, _>(i)
+                            .map(|v| csv_field(&v))
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+                line.push_str("\r\n");
+                f.write_all(line.as_bytes()).map_err(io_err(&path))?;
+            }
+            f.flush().map_err(io_err(&path))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+
+    /// Every endpoint with its details, as one JSON document.
+    pub async fn export_json(&self, host: Option<&str>) -> Result<Value, StoreError> {
+        let mut endpoints = Vec::new();
+        for e in self
+            .endpoints(&super::ListFilter {
+                host: host.map(String::from),
+            })
+            .await?
+        {
+            let details = self.endpoint_details(e.id).await?;
+            let mut v = serde_json::to_value(&e).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+            if let (Value::Object(m), Value::Object(d)) = (&mut v, details) {
+                m.extend(d);
+            }
+            endpoints.push(v);
+        }
+        let findings = rows_as_json(self, "SELECT * FROM api_findings ORDER BY id").await?;
+        let transitions =
+            rows_as_json(self, "SELECT * FROM api_transitions ORDER BY count DESC").await?;
+        let captures = rows_as_json(self, "SELECT * FROM api_captures ORDER BY id").await?;
+        Ok(json!({
+            "generator": format!("shadowtap {}", env!("CARGO_PKG_VERSION")),
+            "endpoints": endpoints,
+            "findings": findings,
+            "transitions": transitions,
+            "captures": captures,
+        }))
+    }
+
+    /// Status counts, clients, parameters, bodies (with schemas), auth and sensitive data of one
+    /// endpoint, as a JSON object.
+    pub async fn endpoint_details(&self, id: i64) -> Result<Value, StoreError> {
+        let status = sqlx::query(
+            "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? ORDER BY status",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get::<i64, _>(0).to_string(), json!(r.get::<i64, _>(1))))
+        .collect::<Map<_, _>>();
+        let clients = sqlx::query(
+            "SELECT client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ? ORDER BY count DESC, client LIMIT 100",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| json!({"client": r.get::<String, _>(0), "count": r.get::<i64, _>(1), "first_seen": iso(r.get(2)), "last_seen": iso(r.get(3))}))
+        .collect::<Vec<_>>();
+        let params = sqlx::query("SELECT location, name, types, present FROM endpoint_params WHERE endpoint_id = ? ORDER BY location, name")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| json!({"in": r.get::<String, _>(0), "name": r.get::<String, _>(1), "types": r.get::<String, _>(2), "present": r.get::<i64, _>(3)}))
+            .collect::<Vec<_>>();
+        let bodies = sqlx::query(
+            "SELECT direction, status, content_type, count, samples, schema FROM endpoint_bodies WHERE endpoint_id = ?
+             ORDER BY direction DESC, status, content_type",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let schema: Option<String> = r.get(5);
+            json!({
+                "direction": r.get::<String, _>(0),
+                "status": r.get::<i64, _>(1),
+                "content_type": r.get::<String, _>(2),
+                "count": r.get::<i64, _>(3),
+                "samples": r.get::<i64, _>(4),
+                "schema": schema.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+            })
+        })
+        .collect::<Vec<_>>();
+        let auth = sqlx::query("SELECT scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ? ORDER BY count DESC")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| json!({"scheme": r.get::<String, _>(0), "location": r.get::<String, _>(1), "count": r.get::<i64, _>(2), "ok_count": r.get::<i64, _>(3)}))
+            .collect::<Vec<_>>();
+        let sensitive = sqlx::query(
+            "SELECT class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive WHERE endpoint_id = ?
+             ORDER BY class, location, field",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            json!({"class": r.get::<String, _>(0), "location": r.get::<String, _>(1), "field": r.get::<String, _>(2),
+                   "count": r.get::<i64, _>(3), "example": r.get::<String, _>(4), "first_seen": iso(r.get(5)), "last_seen": iso(r.get(6))})
+        })
+        .collect::<Vec<_>>();
+        Ok(
+            json!({"status": status, "clients": clients, "parameters": params, "bodies": bodies, "auth": auth, "sensitive": sensitive}),
+        )
+    }
+
+    /// An OpenAPI 3.1 document of the observed endpoints (optionally of one host).
+    pub async fn export_openapi(&self, host: Option<&str>) -> Result<Value, StoreError> {
+        let endpoints = self
+            .endpoints(&super::ListFilter {
+                host: host.map(String::from),
+            })
+            .await?;
+        let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+        let mut hosts: Vec<String> = Vec::new();
+        let mut schemes: BTreeMap<String, Value> = BTreeMap::new();
+        let mut op_ids: BTreeMap<String, u32> = BTreeMap::new();
+        for e in &endpoints {
+            if !e.path_template.starts_with('/') {
+                continue;
+            }
+            let method = e.method.to_ascii_lowercase();
+            if ![
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                continue;
+            }
+            if !hosts.contains(&e.host) {
+                hosts.push(e.host.clone());
+            }
+            let d = self.endpoint_details(e.id).await?;
+            let mut op = Map::new();
+            let base = operation_id(&method, &e.path_template);
+            let n = op_ids.entry(base.clone()).or_default();
+            *n += 1;
+            op.insert(
+                "operationId".into(),
+                json!(if *n == 1 { base } else { format!("{base}_{n}") }),
+            );
+            op.insert("tags".into(), json!([e.host]));
+            op.insert(
+                "summary".into(),
+                json!(format!("{} {} (observed)", e.method, e.path_template)),
+            );
+
+            let mut params = Vec::new();
+            for name in path_param_names(&e.path_template) {
+                let kind = d["parameters"]
+                    .as_array()
+                    .and_then(|a| {
+                        a.iter()
+                            .find(|p| p["in"] == "path" && p["name"] == name.as_str())
+                    })
+                    .and_then(|p| p["types"].as_str())
+                    .unwrap_or("string")
+                    .to_string();
+                params.push(json!({"name": name, "in": "path", "required": true, "schema": path_schema(&kind)}));
+            }
+            for p in d["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+            {
+                let present = p["present"].as_i64().unwrap_or(0);
+                params.push(json!({
+                    "name": p["name"],
+                    "in": "query",
+                    "required": present >= e.request_count && e.request_count > 0,
+                    "schema": scalar_schema(p["types"].as_str().unwrap_or("string")),
+                }));
+            }
+            if !params.is_empty() {
+                op.insert("parameters".into(), Value::Array(params));
+            }
+
+            let bodies = d["bodies"].as_array().cloned().unwrap_or_default();
+            let mut req_content = Map::new();
+            for b in bodies.iter().filter(|b| b["direction"] == "request") {
+                req_content.insert(media(&b["content_type"]), json!({"schema": b["schema"].clone().as_object().map(|_| b["schema"].clone()).unwrap_or(json!({}))}));
+            }
+            if !req_content.is_empty() {
+                op.insert("requestBody".into(), json!({"content": req_content}));
+            }
+            let mut responses = Map::new();
+            if let Some(status) = d["status"].as_object() {
+                for (code, _) in status.iter().filter(|(c, _)| c.as_str() != "0") {
+                    let mut content = Map::new();
+                    for b in bodies.iter().filter(|b| {
+                        b["direction"] == "response" && b["status"].to_string() == *code
+                    }) {
+                        content.insert(media(&b["content_type"]), json!({"schema": b["schema"].clone().as_object().map(|_| b["schema"].clone()).unwrap_or(json!({}))}));
+                    }
+                    let mut r = Map::new();
+                    r.insert("description".into(), json!(reason(code)));
+                    if !content.is_empty() {
+                        r.insert("content".into(), Value::Object(content));
+                    }
+                    responses.insert(code.clone(), Value::Object(r));
+                }
+            }
+            if responses.is_empty() {
+                responses.insert(
+                    "default".into(),
+                    json!({"description": "No response was observed"}),
+                );
+            }
+            op.insert("responses".into(), Value::Object(responses));
+
+            // Security: what the endpoint accepted (answered 2xx with).
+            let mut security = Vec::new();
+            for a in d["auth"].as_array().into_iter().flatten() {
+                let scheme = a["scheme"].as_str().unwrap_or("");
+                let location = a["location"].as_str().unwrap_or("");
+                if a["ok_count"].as_i64().unwrap_or(0) == 0 {
+                    continue;
+                }
+                match security_scheme(scheme, location) {
+                    Some((name, def)) => {
+                        schemes.insert(name.clone(), def);
+                        security.push(json!({ name: [] }));
+                    }
+                    None => security.push(json!({})),
+                }
+            }
+            if !security.is_empty() {
+                op.insert("security".into(), Value::Array(security));
+            }
+            op.insert(
+                "x-shadowtap".into(),
+                json!({
+                    "host": e.host,
+                    "request_count": e.request_count,
+                    "error_count": e.error_count,
+                    "client_count": e.client_count,
+                    "first_seen": e.first_seen,
+                    "last_seen": e.last_seen,
+                    "latency_ms": {"p50": e.p50_ms, "p90": e.p90_ms, "p99": e.p99_ms},
+                    "auth_schemes": e.auth_schemes,
+                    "sensitive_data": e.sensitive_data,
+                    "classification": e.classification,
+                }),
+            );
+            paths
+                .entry(e.path_template.clone())
+                .or_default()
+                .insert(method, Value::Object(op));
+        }
+        let mut doc = json!({
+            "openapi": "3.1.0",
+            "info": {
+                "title": "APIs observed by shadowtap",
+                "version": env!("CARGO_PKG_VERSION"),
+                "description": "Generated from traffic observed on the wire, not from source code: every operation here was called. Extensions under x-shadowtap give counts, latency and what was seen.",
+            },
+            "servers": hosts.iter().map(|h| json!({"url": format!("http://{h}")})).collect::<Vec<_>>(),
+            "paths": paths,
+        });
+        if !schemes.is_empty() {
+            doc["components"] = json!({"securitySchemes": schemes});
+        }
+        Ok(doc)
+    }
+}
+
+async fn rows_as_json(store: &Store, sql: &'static str) -> Result<Vec<Value>, StoreError> {
+    let rows = sqlx::query(sql).fetch_all(&store.pool).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            use sqlx::{Column, ValueRef};
+            let mut m = Map::new();
+            for (i, c) in r.columns().iter().enumerate() {
+                let raw = r.try_get_raw(i);
+                let v = match raw {
+                    Ok(v) if v.is_null() => Value::Null,
+                    _ => {
+                        if let Ok(n) = r.try_get::<i64, _>(i) {
+                            json!(n)
+                        } else if let Ok(f) = r.try_get::<f64, _>(i) {
+                            json!(f)
+                        } else {
+                            json!(r.try_get::<String, _>(i).unwrap_or_default())
+                        }
+                    }
+                };
+                m.insert(c.name().to_string(), v);
+            }
+            Value::Object(m)
+        })
+        .collect())
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A CSV field (RFC 4180). Cells that a spreadsheet would run as a formula are prefixed with `'`.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !s.parse::<f64>().is_ok() {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn operation_id(method: &str, template: &str) -> String {
+    let mut id = method.to_string();
+    for part in template
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+    {
+        id.push('_');
+        id.push_str(&part.to_ascii_lowercase());
+    }
+    id
+}
+
+fn path_param_names(template: &str) -> Vec<String> {
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(String::from)
+        .collect()
+}
+
+fn path_schema(kind: &str) -> Value {
+    match kind {
+        "integer" => json!({"type": "integer"}),
+        "uuid" => json!({"type": "string", "format": "uuid"}),
+        "date" => json!({"type": "string", "format": "date"}),
+        "email" => json!({"type": "string", "format": "email"}),
+        "object_id" => json!({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}),
+        "hex_digest" => json!({"type": "string", "pattern": "^[0-9a-fA-F]+$"}),
+        "ulid" => json!({"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$"}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+fn scalar_schema(types: &str) -> Value {
+    let all: Vec<&str> = types.split(',').filter(|t| !t.is_empty()).collect();
+    if all.len() != 1 {
+        return json!({"type": "string"});
+    }
+    match all[0] {
+        "integer" => json!({"type": "integer"}),
+        "number" => json!({"type": "number"}),
+        "boolean" => json!({"type": "boolean"}),
+        "date" | "date-time" | "uuid" | "email" | "ipv4" | "ipv6" => {
+            json!({"type": "string", "format": all[0]})
+        }
+        _ => json!({"type": "string"}),
+    }
+}
+
+fn media(v: &Value) -> String {
+    match v.as_str() {
+        Some("") | None => "application/octet-stream".into(),
+        Some(s) => s.to_string(),
+    }
+}
+
+fn reason(code: &str) -> String {
+    let text = match code {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "No Content",
+        "206" => "Partial Content",
+        "301" => "Moved Permanently",
+        "302" => "Found",
+        "304" => "Not Modified",
+        "400" => "Bad Request",
+        "401" => "Unauthorized",
+        "402" => "Payment Required",
+        "403" => "Forbidden",
+        "404" => "Not Found",
+        "405" => "Method Not Allowed",
+        "409" => "Conflict",
+        "422" => "Unprocessable Content",
+        "429" => "Too Many Requests",
+        "500" => "Internal Server Error",
+        "502" => "Bad Gateway",
+        "503" => "Service Unavailable",
+        _ => "Observed",
+    };
+    format!("{text} (observed)")
+}
+
+fn security_scheme(scheme: &str, location: &str) -> Option<(String, Value)> {
+    let ident: String = location
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Some(match scheme {
+        "basic" => (
+            "basicAuth".into(),
+            json!({"type": "http", "scheme": "basic"}),
+        ),
+        "digest" => (
+            "digestAuth".into(),
+            json!({"type": "http", "scheme": "digest"}),
+        ),
+        "bearer_jwt" => (
+            "bearerJwt".into(),
+            json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}),
+        ),
+        "bearer_opaque" => (
+            "bearerToken".into(),
+            json!({"type": "http", "scheme": "bearer"}),
+        ),
+        "api_key_header" => (
+            format!("apiKeyHeader_{ident}"),
+            json!({"type": "apiKey", "in": "header", "name": location}),
+        ),
+        "api_key_query" => (
+            format!("apiKeyQuery_{ident}"),
+            json!({"type": "apiKey", "in": "query", "name": location}),
+        ),
+        "cookie" => (
+            format!("cookie_{ident}"),
+            json!({"type": "apiKey", "in": "cookie", "name": location}),
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formula_safe() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1.5"), "-1.5");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            operation_id("get", "/api/v1/users/{user_id}"),
+            "get_api_v1_users_user_id"
+        );
+        assert_eq!(path_param_names("/a/{x}/b/{y_2}"), ["x", "y_2"]);
+        assert_eq!(
+            security_scheme("api_key_header", "X-API-Key").unwrap().0,
+            "apiKeyHeader_X_API_Key"
+        );
+    }
+}
