@@ -69,6 +69,10 @@ for cmd in "tcpdump -r $BIG -w /dev/null" "tshark -n -r $BIG -Y http.request -T 
     printf '%-70s %9.2f %9.1f %12.0f %8.1fx\n' "${cmd/$BIG/big.pcap}" "$t" "$(echo "$bytes/1000000/$t" | bc -l)" \
         "$(echo "$packets/$t" | bc -l)" "$(echo "$t_tshark/$t" | bc -l)"
 done
+ingest_db=$OUT/ingest.db
+t_ingest=$(best bash -c "rm -f $ingest_db $ingest_db-wal $ingest_db-shm $ingest_db.key; taskset -c 0 $BIN ingest --db $ingest_db $BIG")
+printf '%-70s %9.2f %9.1f %12.0f %8.1fx\n' "shadowtap ingest --db inv.db big.pcap (SQLite inventory)" "$t_ingest" \
+    "$(echo "$bytes/1000000/$t_ingest" | bc -l)" "$(echo "$packets/$t_ingest" | bc -l)" "$(echo "$t_tshark/$t_ingest" | bc -l)"
 rows=$("$BIN" log "$BIG" | tail -n +2 | wc -l)
 reqs=$(tshark -n -r "$BIG" -Y http.request -T fields -e http.request.uri | wc -l)
 echo "transactions: shadowtap $rows, tshark http.request $reqs"

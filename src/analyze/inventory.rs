@@ -43,6 +43,11 @@ pub struct InventoryConfig {
     pub pinned: Vec<(Option<String>, String)>,
     /// Key of the keyed hashes that stand in for credentials.
     pub hash_key: Vec<u8>,
+    /// Bodies of the first this many transactions of an endpoint per flush are all inspected
+    /// (shape, sensitive data); after that, one in `inspect_every`.
+    pub inspect_first: u64,
+    /// See `inspect_first`.
+    pub inspect_every: u64,
 }
 
 impl Default for InventoryConfig {
@@ -60,6 +65,8 @@ impl Default for InventoryConfig {
             },
             pinned: Vec::new(),
             hash_key: Vec::new(),
+            inspect_first: 64,
+            inspect_every: 16,
         }
     }
 }
@@ -89,6 +96,8 @@ pub struct InventoryStats {
     pub detail_over_cap: u64,
     /// Sensitive values found.
     pub sensitive_values: u64,
+    /// Transactions whose bodies were not inspected (sampling on busy endpoints).
+    pub bodies_sampled_out: u64,
 }
 
 /// Identity of an endpoint.
@@ -555,29 +564,39 @@ impl Inventory {
             );
         }
 
-        // Bodies.
+        // Bodies: all of the first transactions of an endpoint, then a sample, so that a busy
+        // endpoint costs little more than a quiet one.
         let mut stats = std::mem::take(&mut self.stats);
-        body(
-            d,
-            cfg,
-            &mut stats,
-            Direction::Request,
-            0,
-            req,
-            &mut found,
-            scratch,
-        );
-        if let Some(r) = t.response.as_ref() {
+        let n = d.requests;
+        if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
             body(
                 d,
                 cfg,
                 &mut stats,
-                Direction::Response,
-                status,
-                r,
+                Direction::Request,
+                0,
+                req,
                 &mut found,
                 scratch,
             );
+            if let Some(r) = t.response.as_ref() {
+                body(
+                    d,
+                    cfg,
+                    &mut stats,
+                    Direction::Response,
+                    status,
+                    r,
+                    &mut found,
+                    scratch,
+                );
+            }
+        } else {
+            stats.bodies_sampled_out += 1;
+            count_body(d, cfg, &mut stats, Direction::Request, 0, req);
+            if let Some(r) = t.response.as_ref() {
+                count_body(d, cfg, &mut stats, Direction::Response, status, r);
+            }
         }
         for (k, redacted) in found {
             stats.sensitive_values += 1;
@@ -737,6 +756,46 @@ fn path_params<'a>(
     out
 }
 
+/// Standard header fields whose values are protocol tokens, dates or sizes, never data.
+const PLAIN_HEADERS: [&str; 36] = [
+    "host",
+    "connection",
+    "keep-alive",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "content-language",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "accept-ranges",
+    "range",
+    "content-range",
+    "date",
+    "expires",
+    "last-modified",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-none-match",
+    "if-match",
+    "etag",
+    "cache-control",
+    "pragma",
+    "vary",
+    "age",
+    "server",
+    "user-agent",
+    "expect",
+    "via",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+];
+
 fn scan_headers(
     head: &crate::http::MessageHead,
     location: &'static str,
@@ -746,7 +805,7 @@ fn scan_headers(
 ) {
     for (name, value) in head.headers().take(64) {
         let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if skip.contains(&name.as_str()) {
+        if skip.contains(&name.as_str()) || PLAIN_HEADERS.contains(&name.as_str()) {
             continue;
         }
         scratch.clear();
@@ -871,6 +930,30 @@ fn body(
     }
 }
 
+/// Bytes of a free-text body (HTML, plain text, XML) scanned for sensitive data; JSON and form
+/// bodies are read up to `max_body_inspect`.
+const MAX_FREE_TEXT: usize = 16 * 1024;
+
+/// Counts a body by content type without inspecting it.
+fn count_body(
+    d: &mut EndpointDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    dir: Direction,
+    status: u16,
+    m: &HttpMessage,
+) {
+    if m.body.len == 0 {
+        return;
+    }
+    let key = (dir, status, media_type(m));
+    if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
+        stats.detail_over_cap += 1;
+        return;
+    }
+    d.bodies.entry(key).or_default().count += 1;
+}
+
 fn scan_free(
     text: &[u8],
     location: &'static str,
@@ -878,7 +961,10 @@ fn scan_free(
     found: &mut Vec<(SensitiveKey, String)>,
 ) {
     scratch.clear();
-    sensitive::scan_text(&String::from_utf8_lossy(text), scratch);
+    sensitive::scan_text(
+        &String::from_utf8_lossy(&text[..text.len().min(MAX_FREE_TEXT)]),
+        scratch,
+    );
     found.extend(
         scratch
             .drain(..)

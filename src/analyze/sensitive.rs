@@ -182,19 +182,58 @@ impl Sink<'_> {
 pub fn scan_text(text: &str, out: &mut Vec<Finding>) {
     let text = truncate_str(text, MAX_SCAN_BYTES);
     let b = text.as_bytes();
+    if b.len() < 6 {
+        return;
+    }
+    // One pass to learn which characters occur, so that each scanner runs only when what it
+    // looks for can be there (most values are plain words or numbers).
+    let (mut digits, mut upper) = (0usize, 0usize);
+    let (mut at, mut dash, mut plus, mut paren, mut ey) = (false, false, false, false, false);
+    for w in b.windows(1) {
+        match w[0] {
+            b'0'..=b'9' => digits += 1,
+            b'A'..=b'Z' => upper += 1,
+            b'@' => at = true,
+            b'-' => dash = true,
+            b'+' => plus = true,
+            b'(' => paren = true,
+            _ => {}
+        }
+    }
+    if b.len() >= 20 {
+        ey = memchr::memmem::find(b, b"eyJ").is_some();
+    }
     let mut sink = Sink {
         out,
         spans: Vec::new(),
     };
-    scan_private_keys(b, &mut sink);
-    scan_jwts(text, &mut sink);
-    scan_aws_keys(b, &mut sink);
-    scan_ibans(b, &mut sink);
-    scan_emails(b, &mut sink);
-    scan_e164(b, &mut sink);
-    scan_cards(b, &mut sink);
-    scan_dashed(b, &mut sink);
-    scan_paren_phones(b, &mut sink);
+    if dash && upper >= 10 {
+        scan_private_keys(b, &mut sink);
+    }
+    if ey && b.len() >= 20 {
+        scan_jwts(text, &mut sink);
+    }
+    if upper >= 4 && b.len() >= 20 {
+        scan_aws_keys(b, &mut sink);
+    }
+    if upper >= 2 && digits >= 2 && b.len() >= 15 {
+        scan_ibans(b, &mut sink);
+    }
+    if at {
+        scan_emails(b, &mut sink);
+    }
+    if plus && digits >= 8 {
+        scan_e164(b, &mut sink);
+    }
+    if digits >= 12 {
+        scan_cards(b, &mut sink);
+    }
+    if dash && digits >= 7 {
+        scan_dashed(b, &mut sink);
+    }
+    if paren && digits >= 10 {
+        scan_paren_phones(b, &mut sink);
+    }
 }
 
 /// Classifies a named field (JSON key, form field, query parameter, header name) and its

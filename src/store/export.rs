@@ -327,7 +327,9 @@ impl Store {
                 for (code, _) in status.iter().filter(|(c, _)| c.as_str() != "0") {
                     let mut content = Map::new();
                     for b in bodies.iter().filter(|b| {
-                        b["direction"] == "response" && b["status"].to_string() == *code
+                        b["direction"] == "response"
+                            && b["status"].as_i64().map(|s| s.to_string()).as_deref()
+                                == Some(code.as_str())
                     }) {
                         content.insert(media(&b["content_type"]), json!({"schema": b["schema"].clone().as_object().map(|_| b["schema"].clone()).unwrap_or(json!({}))}));
                     }
@@ -441,7 +443,7 @@ fn quote_text(s: &str) -> String {
 
 /// A CSV field (RFC 4180). Cells that a spreadsheet would run as a formula are prefixed with `'`.
 fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !s.parse::<f64>().is_ok() {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         format!("'{s}")
     } else {
         s.to_string()

@@ -218,6 +218,43 @@ impl Store {
     }
 }
 
+/// A value bound into a batched statement.
+enum V {
+    I(i64),
+    T(String),
+}
+
+/// `INSERT INTO <target> VALUES (...), (...) <conflict>` in chunks: one round trip to SQLite's
+/// worker thread per few hundred rows instead of one per row.
+async fn upsert(
+    tx: &mut Transaction<'_, Sqlite>,
+    target: &str,
+    conflict: &str,
+    rows: Vec<Vec<V>>,
+) -> Result<(), StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(());
+    };
+    let tuple = format!("({})", vec!["?"; width].join(", "));
+    for chunk in rows.chunks((900 / width.max(1)).max(1)) {
+        let sql = format!(
+            "INSERT INTO {target} VALUES {} {conflict}",
+            vec![tuple.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    V::I(i) => q.bind(*i),
+                    V::T(t) => q.bind(t.as_str()),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn merge_one(
     tx: &mut Transaction<'_, Sqlite>,
@@ -234,41 +271,43 @@ async fn merge_one(
     hll.merge(&d.clients_hll);
     let query = merge_form(&query, &d.query);
 
-    // Clients, up to the per-endpoint cap.
-    let mut rows: i64 = sqlx::query("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?
-        .get(0);
+    // Clients, up to the per-endpoint cap: known ones are updated, new ones added while there
+    // is room.
+    let known: std::collections::HashSet<String> =
+        sqlx::query("SELECT client FROM endpoint_clients WHERE endpoint_id = ?")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+    let mut room = max_clients - known.len() as i64;
+    let mut rows = Vec::new();
     for (ip, c) in &d.clients {
-        let changed = sqlx::query(
-            "UPDATE endpoint_clients SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
-             WHERE endpoint_id = ? AND client = ?",
-        )
-        .bind(c.count as i64)
-        .bind(c.first_seen.as_nanos())
-        .bind(c.last_seen.as_nanos())
-        .bind(id)
-        .bind(ip.to_string())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            if rows < max_clients {
-                sqlx::query("INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(ip.to_string())
-                    .bind(c.count as i64)
-                    .bind(c.first_seen.as_nanos())
-                    .bind(c.last_seen.as_nanos())
-                    .execute(&mut **tx)
-                    .await?;
-                rows += 1;
-            } else {
+        let ip = ip.to_string();
+        if !known.contains(&ip) {
+            if room <= 0 {
                 capped = true;
+                continue;
             }
+            room -= 1;
         }
+        rows.push(vec![
+            V::I(id),
+            V::T(ip),
+            V::I(c.count as i64),
+            V::I(c.first_seen.as_nanos()),
+            V::I(c.last_seen.as_nanos()),
+        ]);
     }
+    upsert(
+        tx,
+        "endpoint_clients (endpoint_id, client, count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, client) DO UPDATE SET count = count + excluded.count,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        rows,
+    )
+    .await?;
     capped |= d.clients_over_cap;
 
     sqlx::query(
@@ -299,47 +338,59 @@ async fn merge_one(
     .execute(&mut **tx)
     .await?;
 
-    for (status, n) in &d.status {
-        sqlx::query(
-            "INSERT INTO endpoint_status (endpoint_id, status, count) VALUES (?, ?, ?)
-             ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
-        )
-        .bind(id)
-        .bind(i64::from(*status))
-        .bind(*n as i64)
-        .execute(&mut **tx)
-        .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_status (endpoint_id, status, count)",
+        "ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
+        d.status
+            .iter()
+            .map(|(s, n)| vec![V::I(id), V::I(i64::from(*s)), V::I(*n as i64)])
+            .collect(),
+    )
+    .await?;
 
     // Parameters: path parameters from the template, query parameters from the merged shape.
-    for (name, kind) in &d.path_params {
-        sqlx::query(
-            "INSERT INTO endpoint_params (endpoint_id, location, name, types, present) VALUES (?, 'path', ?, ?, ?)
-             ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = present + excluded.present",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(*kind)
-        .bind(d.requests as i64)
-        .execute(&mut **tx)
-        .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_params (endpoint_id, location, name, types, present)",
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = present + excluded.present",
+        d.path_params
+            .iter()
+            .map(|(name, kind)| vec![V::I(id), V::T("path".into()), V::T(name.clone()), V::T((*kind).into()), V::I(d.requests as i64)])
+            .collect(),
+    )
+    .await?;
     sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
         .bind(id)
         .execute(&mut **tx)
         .await?;
-    for (name, f) in &query.fields {
-        let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
-        sqlx::query("INSERT INTO endpoint_params (endpoint_id, location, name, types, present) VALUES (?, 'query', ?, ?, ?)")
-            .bind(id)
-            .bind(name)
-            .bind(if types.is_empty() { "string".to_string() } else { types.join(",") })
-            .bind(f.present as i64)
-            .execute(&mut **tx)
-            .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_params (endpoint_id, location, name, types, present)",
+        "",
+        query
+            .fields
+            .iter()
+            .map(|(name, f)| {
+                let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
+                let types = if types.is_empty() {
+                    "string".to_string()
+                } else {
+                    types.join(",")
+                };
+                vec![
+                    V::I(id),
+                    V::T("query".into()),
+                    V::T(name.clone()),
+                    V::T(types),
+                    V::I(f.present as i64),
+                ]
+            })
+            .collect(),
+    )
+    .await?;
 
-    // Bodies.
+    // Bodies: their shapes are merged with the stored ones.
     for ((dir, status, ct), b) in &d.bodies {
         let prev = sqlx::query(
             "SELECT shape, count, samples FROM endpoint_bodies WHERE endpoint_id = ? AND direction = ? AND status = ? AND content_type = ?",
@@ -384,52 +435,50 @@ async fn merge_one(
         .await?;
     }
 
-    for ((scheme, location), (n, ok)) in &d.auth {
-        sqlx::query(
-            "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count, ok_count = ok_count + excluded.ok_count",
-        )
-        .bind(id)
-        .bind(scheme.name())
-        .bind(location)
-        .bind(*n as i64)
-        .bind(*ok as i64)
-        .execute(&mut **tx)
-        .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_auth (endpoint_id, scheme, location, count, ok_count)",
+        "ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count, ok_count = ok_count + excluded.ok_count",
+        d.auth
+            .iter()
+            .map(|((scheme, location), (n, ok))| {
+                vec![V::I(id), V::T(scheme.name().into()), V::T(location.clone()), V::I(*n as i64), V::I(*ok as i64)]
+            })
+            .collect(),
+    )
+    .await?;
 
-    for ((class, location, field), s) in &d.sensitive {
-        sqlx::query(
-            "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET
-                count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
-                last_seen = max(last_seen, excluded.last_seen)",
-        )
-        .bind(id)
-        .bind(class.name())
-        .bind(*location)
-        .bind(field)
-        .bind(s.count as i64)
-        .bind(&s.example)
-        .bind(s.first_seen.as_nanos())
-        .bind(s.last_seen.as_nanos())
-        .execute(&mut **tx)
-        .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET
+            count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(last_seen, excluded.last_seen)",
+        d.sensitive
+            .iter()
+            .map(|((class, location, field), s)| {
+                vec![
+                    V::I(id),
+                    V::T(class.name().into()),
+                    V::T((*location).into()),
+                    V::T(field.clone()),
+                    V::I(s.count as i64),
+                    V::T(s.example.clone()),
+                    V::I(s.first_seen.as_nanos()),
+                    V::I(s.last_seen.as_nanos()),
+                ]
+            })
+            .collect(),
+    )
+    .await?;
 
-    for (minute, (n, errors)) in &d.minutes {
-        sqlx::query(
-            "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES (?, ?, ?, ?)
-             ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors",
-        )
-        .bind(id)
-        .bind(*minute)
-        .bind(*n as i64)
-        .bind(*errors as i64)
-        .execute(&mut **tx)
-        .await?;
-    }
+    upsert(
+        tx,
+        "endpoint_minutes (endpoint_id, minute, count, errors)",
+        "ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors",
+        d.minutes.iter().map(|(m, (n, e))| vec![V::I(id), V::I(*m), V::I(*n as i64), V::I(*e as i64)]).collect(),
+    )
+    .await?;
     Ok(())
 }
 
