@@ -22,3 +22,4 @@ pub mod ingest;
 pub mod reassembly;
 pub mod store;
 pub mod time;
+pub mod web;

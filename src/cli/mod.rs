@@ -1,11 +1,13 @@
 //! The command line: argument definitions and one module per command.
 
+pub mod demo;
 pub mod endpoints;
 pub mod export;
 pub mod ingest;
 pub mod log;
 pub mod record;
 pub mod report;
+pub mod serve;
 
 use crate::decode::DefragConfig;
 use crate::engine::EngineConfig;
@@ -37,6 +39,51 @@ pub enum Command {
     Endpoints(EndpointsArgs),
     /// Export an inventory: SQL dump, CSV (one file per public view), JSON or OpenAPI 3.1.
     Export(ExportArgs),
+    /// Serve the web dashboard over an inventory (read-only; works while another process ingests).
+    Serve(ServeArgs),
+    /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
+    /// serve the dashboard: the quickest way to see what shadowtap does.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Address to listen on. Anything but a loopback address requires --auth-token-file or
+    /// --password-hash.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// File holding a bearer token that grants access (for automation; also accepted as the
+    /// login password).
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// An argon2 hash (PHC string) of the dashboard password; `shadowtap serve --hash-password`
+    /// prints one.
+    #[arg(long, value_name = "PHC", env = "SHADOWTAP_PASSWORD_HASH")]
+    pub password_hash: Option<String>,
+    /// Read a password on standard input, print its argon2 hash and exit.
+    #[arg(long)]
+    pub hash_password: bool,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to put the demo inventory (default: a fresh file under the system temp directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Directory of capture files to ingest.
+    #[arg(long, default_value = "captures", value_name = "DIR")]
+    pub captures: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Ingest and exit without serving (for scripts and tests).
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 /// Arguments of `ingest`.
@@ -272,6 +319,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Endpoints(args) => endpoints::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }
 

@@ -1,0 +1,1 @@
+//! Web: the dashboard (axum + askama), built in `src/web/`.
