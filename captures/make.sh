@@ -281,6 +281,12 @@ check_capture() {
     return 1
 }
 
+# More scenarios live in tools/scenario-<name>.sh: each defines setup_<name> and
+# clients_<name> (and optionally finish_<name>) and adds its name to ALL.
+for scenario in "$TOOLS"/scenario-*.sh; do
+    [[ -e $scenario ]] && source "$scenario"
+done
+
 main() {
     if [[ ${1:-} == --in-namespace ]]; then
         in_namespace "$2"

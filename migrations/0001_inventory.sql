@@ -30,8 +30,8 @@ CREATE TABLE endpoints (
     template_rule    TEXT NOT NULL DEFAULT '',    -- how the template was decided, per segment
     template_confidence REAL NOT NULL DEFAULT 1.0,
     example_path     TEXT NOT NULL DEFAULT '',    -- one concrete path (redacted when sensitive)
-    first_seen       INTEGER NOT NULL,
-    last_seen        INTEGER NOT NULL,
+    first_seen       INTEGER,                     -- NULL for a documented operation never called
+    last_seen        INTEGER,
     request_count    INTEGER NOT NULL DEFAULT 0,
     response_count   INTEGER NOT NULL DEFAULT 0,
     error_count      INTEGER NOT NULL DEFAULT 0,  -- responses with status >= 400

@@ -45,9 +45,16 @@ CREATE TABLE drift (
 
 CREATE VIEW api_spec_operations AS
 SELECT o.id, s.name AS spec, o.host, o.method, o.path_template, o.operation_id, o.deprecated,
-       o.endpoint_id, CASE WHEN o.endpoint_id IS NULL THEN 'dormant' ELSE 'observed' END AS status
-FROM spec_operations o JOIN specs s ON s.id = o.spec_id;
+       o.endpoint_id,
+       CASE WHEN e.request_count IS NULL OR e.request_count = 0 THEN 'dormant' ELSE 'observed' END AS status
+FROM spec_operations o JOIN specs s ON s.id = o.spec_id LEFT JOIN endpoints e ON e.id = o.endpoint_id;
 
 CREATE VIEW api_drift AS
 SELECT d.endpoint_id, e.host, e.method, e.path_template, d.kind, d.item, d.detail
 FROM drift d JOIN endpoints e ON e.id = d.endpoint_id;
+
+-- Observed host names that stand for a spec's server host (when the sensor sees internal names).
+CREATE TABLE spec_hosts (
+    observed  TEXT PRIMARY KEY,
+    spec_host TEXT NOT NULL
+) WITHOUT ROWID;

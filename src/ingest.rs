@@ -193,6 +193,11 @@ pub async fn ingest_files(
         progress(&report);
         reports.push(report);
     }
+    // Classification against imported specs and the endpoint-level findings follow the new data.
+    crate::spec::assess(store).await.map_err(|e| match e {
+        crate::spec::SpecError::Store(s) => IngestError::Store(s),
+        other => IngestError::Store(StoreError::Corrupt(other.to_string())),
+    })?;
     Ok((reports, totals, inv.stats().clone()))
 }
 

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod http;
 pub mod ingest;
 pub mod reassembly;
+pub mod spec;
 pub mod store;
 pub mod time;
 pub mod web;

@@ -11,6 +11,7 @@
 use super::auth::{self, AuthScheme};
 use super::form::{FormShape, infer_form, merge_form};
 use super::hll::Hll;
+use super::posture::{self, FindingDelta};
 use super::sensitive::{self, Finding, SensitiveClass};
 use super::shape::{self, Shape};
 use super::template::{TemplateConfig, TemplateLearner};
@@ -219,6 +220,8 @@ pub struct EndpointDelta {
     pub sensitive: HashMap<SensitiveKey, SensitiveDelta>,
     /// Calls per minute (packet time / 60 s) -> (count, errors).
     pub minutes: BTreeMap<i64, (u64, u64)>,
+    /// Posture findings, by (kind, client).
+    pub findings: HashMap<(&'static str, Option<String>), FindingDelta>,
 }
 
 /// Highest latency recorded exactly: 10 minutes (larger values are clamped).
@@ -255,6 +258,7 @@ impl EndpointDelta {
             auth: HashMap::new(),
             sensitive: HashMap::new(),
             minutes: BTreeMap::new(),
+            findings: HashMap::new(),
         }
     }
 
@@ -317,6 +321,18 @@ impl EndpointDelta {
                 None => {}
             }
         }
+        for (k, f) in other.findings {
+            match self.findings.get_mut(&k) {
+                Some(mine) => {
+                    mine.count += f.count;
+                    mine.first_seen = mine.first_seen.min(f.first_seen);
+                    mine.last_seen = mine.last_seen.max(f.last_seen);
+                }
+                None => {
+                    self.findings.insert(k, f);
+                }
+            }
+        }
         for (m, (c, e)) in other.minutes {
             let x = self.minutes.entry(m).or_default();
             x.0 += c;
@@ -348,6 +364,58 @@ pub struct Inventory {
     deltas: HashMap<EndpointKey, EndpointDelta>,
     stats: InventoryStats,
     scratch: Vec<Finding>,
+    weak_jwt: HashMap<u64, bool>,
+    rates: HashMap<(String, IpAddr), Rate>,
+}
+
+/// Seconds of the sliding window request rates are measured over.
+pub const RATE_WINDOW_SECS: i64 = 10;
+/// Principals whose rates are tracked.
+const MAX_RATE_PRINCIPALS: usize = 100_000;
+
+/// A client's request rate on one host.
+#[derive(Default)]
+struct Rate {
+    /// Requests per second within the window.
+    secs: std::collections::VecDeque<(i64, u32)>,
+    in_window: u32,
+    /// Most requests within any window.
+    peak: u32,
+    total: u64,
+    saw_429: bool,
+    reported: bool,
+    first_seen: Option<Timestamp>,
+    last_seen: Timestamp,
+    /// Its most requested endpoints.
+    top: HashMap<EndpointKey, u64>,
+}
+
+impl Rate {
+    fn add(&mut self, ts: Timestamp, key: &EndpointKey, status: u16) {
+        let sec = ts.secs();
+        self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
+        self.last_seen = self.last_seen.max(ts);
+        match self.secs.back_mut() {
+            Some((s, n)) if *s >= sec => *n += 1,
+            _ => self.secs.push_back((sec, 1)),
+        }
+        self.in_window += 1;
+        while let Some(&(s, n)) = self.secs.front() {
+            if s > sec - RATE_WINDOW_SECS {
+                break;
+            }
+            self.secs.pop_front();
+            self.in_window -= n;
+        }
+        self.peak = self.peak.max(self.in_window);
+        self.total += 1;
+        self.saw_429 |= status == 429;
+        if let Some(n) = self.top.get_mut(key) {
+            *n += 1;
+        } else if self.top.len() < 8 {
+            self.top.insert(key.clone(), 1);
+        }
+    }
 }
 
 impl Inventory {
@@ -359,6 +427,8 @@ impl Inventory {
             deltas: HashMap::new(),
             stats: InventoryStats::default(),
             scratch: Vec::new(),
+            weak_jwt: HashMap::new(),
+            rates: HashMap::new(),
         }
     }
 
@@ -469,6 +539,10 @@ impl Inventory {
             d.bytes_out += r.body.len;
             d.errors += u64::from(is_error);
         }
+        let rate_key = (d.key.host.clone(), t.orig.ip);
+        if self.rates.len() < MAX_RATE_PRINCIPALS || self.rates.contains_key(&rate_key) {
+            self.rates.entry(rate_key).or_default().add(ts, &d.key, status);
+        }
         let minute = ts.secs().div_euclid(60);
         let mm = d.minutes.entry(minute).or_default();
         mm.0 += 1;
@@ -506,8 +580,9 @@ impl Inventory {
         // Auth.
         let headers: Vec<(&[u8], &[u8])> = req.head.headers().collect();
         let ok = (200..300).contains(&status);
-        for ev in auth::detect(&headers, query, &cfg.hash_key) {
-            let e = d.auth.entry((ev.scheme, ev.location)).or_default();
+        let evidence = auth::detect(&headers, query, &cfg.hash_key);
+        for ev in &evidence {
+            let e = d.auth.entry((ev.scheme, ev.location.clone())).or_default();
             e.0 += 1;
             e.1 += u64::from(ok);
         }
@@ -567,6 +642,7 @@ impl Inventory {
         // Bodies: all of the first transactions of an endpoint, then a sample, so that a busy
         // endpoint costs little more than a quiet one.
         let mut stats = std::mem::take(&mut self.stats);
+        let mut response_text: Option<Vec<u8>> = None;
         let n = d.requests;
         if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
             body(
@@ -580,7 +656,7 @@ impl Inventory {
                 scratch,
             );
             if let Some(r) = t.response.as_ref() {
-                body(
+                response_text = body(
                     d,
                     cfg,
                     &mut stats,
@@ -596,6 +672,45 @@ impl Inventory {
             count_body(d, cfg, &mut stats, Direction::Request, 0, req);
             if let Some(r) = t.response.as_ref() {
                 count_body(d, cfg, &mut stats, Direction::Response, status, r);
+            }
+        }
+        // Posture: what this transaction shows about how the endpoint is protected.
+        let url_sensitive: Vec<(SensitiveClass, String)> =
+            found.iter().filter(|((_, loc, _), _)| *loc == "path" || *loc == "query").map(|((c, _, _), r)| (*c, r.clone())).collect();
+        // Handing out a token is what a login does, and a password in the request body is a
+        // credential: neither makes a response "sensitive data without credentials".
+        let response_sensitive: Vec<SensitiveClass> = found
+            .iter()
+            .filter(|((c, loc, _), _)| loc.starts_with("response") && !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt))
+            .map(|((c, _, _), _)| *c)
+            .collect();
+        let body_credentials = found.iter().any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
+        let mut raised = Vec::new();
+        posture::assess(
+            t,
+            posture::Context {
+                auth: &evidence,
+                query,
+                url_sensitive: &url_sensitive,
+                response_sensitive: &response_sensitive,
+                response_text: response_text.as_deref(),
+                body_credentials,
+                weak_cache: &mut self.weak_jwt,
+            },
+            &mut raised,
+        );
+        for (kind, client, detail, evidence) in raised {
+            let room = d.findings.len() < 64;
+            match d.findings.get_mut(&(kind, client.clone())) {
+                Some(f) => {
+                    f.count += 1;
+                    f.first_seen = f.first_seen.min(ts);
+                    f.last_seen = f.last_seen.max(ts);
+                }
+                None if room => {
+                    d.findings.insert((kind, client.clone()), FindingDelta { kind, client, detail, evidence, count: 1, first_seen: ts, last_seen: ts });
+                }
+                None => stats.detail_over_cap += 1,
             }
         }
         for (k, redacted) in found {
@@ -653,9 +768,61 @@ impl Inventory {
                 }
             }
         }
+        self.rate_findings(&mut out);
         let mut v: Vec<EndpointDelta> = out.into_values().collect();
         v.sort_by(|a, b| a.key.cmp(&b.key));
         v
+    }
+}
+
+impl Inventory {
+    /// `no_rate_limiting`: a client whose peak rate on a host is far above the other clients'
+    /// (at least ten times their median peak, and at least 50 requests in 10 s) and who was never
+    /// answered 429. Robust to a few busy peers; quiet when a host has no other clients.
+    fn rate_findings(&mut self, out: &mut HashMap<EndpointKey, EndpointDelta>) {
+        let mut by_host: HashMap<&str, Vec<(IpAddr, u32, u64)>> = HashMap::new();
+        for ((host, ip), r) in &self.rates {
+            by_host.entry(host.as_str()).or_default().push((*ip, r.peak, r.total));
+        }
+        let mut raise = Vec::new();
+        for (host, peers) in &by_host {
+            for &(ip, peak, total) in peers {
+                let mut others: Vec<u32> = peers.iter().filter(|(i, _, t)| *i != ip && *t >= 5).map(|(_, p, _)| *p).collect();
+                if others.is_empty() || total < 100 || peak < 50 {
+                    continue;
+                }
+                others.sort_unstable();
+                let median = others[others.len() / 2].max(1);
+                if peak >= 10 * median {
+                    raise.push((host.to_string(), ip, peak, total, median, others.len()));
+                }
+            }
+        }
+        for (host, ip, peak, total, median, peers) in raise {
+            let Some(r) = self.rates.get_mut(&(host, ip)) else { continue };
+            if r.reported || r.saw_429 {
+                continue;
+            }
+            r.reported = true;
+            let Some((key, _)) = r.top.iter().max_by_key(|(k, n)| (**n, std::cmp::Reverse((*k).clone()))) else { continue };
+            let (first, last) = (r.first_seen.unwrap_or(r.last_seen), r.last_seen);
+            let d = out.entry(key.clone()).or_insert_with(|| EndpointDelta::new(key.clone(), key.template.clone(), last));
+            d.findings.insert(
+                ("no_rate_limiting", Some(ip.to_string())),
+                FindingDelta {
+                    kind: "no_rate_limiting",
+                    client: Some(ip.to_string()),
+                    detail: format!(
+                        "{ip} sent {peak} requests within {RATE_WINDOW_SECS} s ({total} in all), {}× the median peak of the {peers} other clients ({median} per {RATE_WINDOW_SECS} s), and was never answered 429 Too Many Requests.",
+                        peak / median
+                    ),
+                    evidence: format!("peak {peak} requests / {RATE_WINDOW_SECS} s from {ip}; other clients' median {median}; no 429"),
+                    count: total,
+                    first_seen: first,
+                    last_seen: last,
+                },
+            );
+        }
     }
 }
 
@@ -856,15 +1023,15 @@ fn body(
     m: &HttpMessage,
     found: &mut Vec<(SensitiveKey, String)>,
     scratch: &mut Vec<Finding>,
-) {
+) -> Option<Vec<u8>> {
     if m.body.len == 0 {
-        return;
+        return None;
     }
     let media = media_type(m);
     let key = (dir, status, media.clone());
     if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
         stats.detail_over_cap += 1;
-        return;
+        return None;
     }
     let location = match dir {
         Direction::Request => "request_body",
@@ -873,14 +1040,14 @@ fn body(
     let b = d.bodies.entry(key).or_default();
     b.count += 1;
     if m.body.sample.is_empty() {
-        return;
+        return None;
     }
     let complete = m.body.is_complete_sample();
     let text = match m.decoded_body(cfg.max_body_inspect) {
         Ok(t) => t,
         Err(_) => {
             stats.bodies_undecodable += 1;
-            return;
+            return None;
         }
     };
     if is_json(&media) {
@@ -928,6 +1095,7 @@ fn body(
     {
         scan_free(&text, location, scratch, found);
     }
+    Some(text)
 }
 
 /// Bytes of a free-text body (HTML, plain text, XML) scanned for sensitive data; JSON and form

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod form;
 pub mod hll;
 pub mod inventory;
+pub mod posture;
 pub mod segments;
 pub mod sensitive;
 pub mod shape;

@@ -3,11 +3,13 @@
 pub mod demo;
 pub mod endpoints;
 pub mod export;
+pub mod findings;
 pub mod ingest;
 pub mod log;
 pub mod record;
 pub mod report;
 pub mod serve;
+pub mod spec;
 
 use crate::decode::DefragConfig;
 use crate::engine::EngineConfig;
@@ -39,11 +41,80 @@ pub enum Command {
     Endpoints(EndpointsArgs),
     /// Export an inventory: SQL dump, CSV (one file per public view), JSON or OpenAPI 3.1.
     Export(ExportArgs),
+    /// Import an API description (OpenAPI 3.x or Swagger 2.0), or show how the observed
+    /// inventory differs from the imported ones.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+    /// List posture findings (table, JSON or SARIF for CI pipelines).
+    Findings(FindingsArgs),
     /// Serve the web dashboard over an inventory (read-only; works while another process ingests).
     Serve(ServeArgs),
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
+}
+
+/// `spec` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Import a document (JSON or YAML) into the inventory and re-classify every endpoint.
+    Import(SpecImportArgs),
+    /// Print shadow, zombie and dormant endpoints and the drift of documented ones.
+    Diff(SpecDiffArgs),
+}
+
+/// Arguments of `spec import`.
+#[derive(Debug, Args)]
+pub struct SpecImportArgs {
+    /// Inventory database (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Observed host names that stand for the spec's server host, as OBSERVED=SPECHOST
+    /// (when the sensor sees internal names); repeatable.
+    #[arg(long = "map-host", value_name = "OBSERVED=SPECHOST")]
+    pub map_host: Vec<String>,
+    /// The document.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Arguments of `spec diff`.
+#[derive(Debug, Args)]
+pub struct SpecDiffArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output format of `findings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FindingsFormat {
+    /// A readable list.
+    Table,
+    /// A JSON array.
+    Json,
+    /// SARIF 2.1.0, for CI pipelines and code-scanning tools.
+    Sarif,
+}
+
+/// Arguments of `findings`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only findings at least this severe (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", default_value = "info")]
+    pub min_severity: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+    pub format: FindingsFormat,
 }
 
 /// Arguments of `serve`.
@@ -319,6 +390,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(&args),
         Command::Endpoints(args) => endpoints::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Spec(cmd) => spec::run(&cmd),
+        Command::Findings(args) => findings::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
     }

@@ -9,7 +9,7 @@ pub mod read;
 mod write;
 
 pub use read::{EndpointRow, ListFilter};
-pub use write::{CaptureRecord, FlushReport};
+pub use write::{CaptureRecord, FlushReport, finding_key};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

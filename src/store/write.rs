@@ -219,14 +219,20 @@ impl Store {
 }
 
 /// A value bound into a batched statement.
-enum V {
+pub(super) enum V {
     I(i64),
     T(String),
+    N,
+}
+
+/// The identity of a finding: one row per kind, endpoint and (for per-client kinds) client.
+pub fn finding_key(kind: &str, host: &str, method: &str, template: &str, client: &str) -> String {
+    format!("{kind}|{host}|{method}|{template}|{client}")
 }
 
 /// `INSERT INTO <target> VALUES (...), (...) <conflict>` in chunks: one round trip to SQLite's
 /// worker thread per few hundred rows instead of one per row.
-async fn upsert(
+pub(super) async fn upsert(
     tx: &mut Transaction<'_, Sqlite>,
     target: &str,
     conflict: &str,
@@ -247,6 +253,7 @@ async fn upsert(
                 q = match v {
                     V::I(i) => q.bind(*i),
                     V::T(t) => q.bind(t.as_str()),
+                    V::N => q.bind(None::<String>),
                 };
             }
         }
@@ -312,12 +319,12 @@ async fn merge_one(
 
     sqlx::query(
         "UPDATE endpoints SET
-            first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
-            request_count = request_count + ?, response_count = response_count + ?, error_count = error_count + ?,
-            bytes_in = bytes_in + ?, bytes_out = bytes_out + ?,
-            clients_hll = ?, clients_capped = ?, client_estimate = ?,
-            latency_hist = ?, p50_ms = ?, p90_ms = ?, p99_ms = ?, query_shape = ?
-         WHERE id = ?",
+            first_seen = coalesce(min(first_seen, ?1), ?1), last_seen = coalesce(max(last_seen, ?2), ?2),
+            request_count = request_count + ?3, response_count = response_count + ?4, error_count = error_count + ?5,
+            bytes_in = bytes_in + ?6, bytes_out = bytes_out + ?7,
+            clients_hll = ?8, clients_capped = ?9, client_estimate = ?10,
+            latency_hist = ?11, p50_ms = ?12, p90_ms = ?13, p99_ms = ?14, query_shape = ?15
+         WHERE id = ?16",
     )
     .bind(d.first_seen.as_nanos())
     .bind(d.last_seen.as_nanos())
@@ -466,6 +473,34 @@ async fn merge_one(
                     V::T(s.example.clone()),
                     V::I(s.first_seen.as_nanos()),
                     V::I(s.last_seen.as_nanos()),
+                ]
+            })
+            .collect(),
+    )
+    .await?;
+
+    upsert(
+        tx,
+        "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
+        "ON CONFLICT (dedup_key) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(last_seen, excluded.last_seen), detail = excluded.detail, evidence = excluded.evidence",
+        d.findings
+            .values()
+            .map(|f| {
+                let client = f.client.clone().unwrap_or_default();
+                vec![
+                    V::T(f.kind.into()),
+                    V::T(crate::analyze::posture::severity(f.kind).name().into()),
+                    V::T(d.key.host.clone()),
+                    V::T(d.key.method.clone()),
+                    V::T(d.key.template.clone()),
+                    if client.is_empty() { V::N } else { V::T(client.clone()) },
+                    V::T(f.detail.clone()),
+                    V::T(f.evidence.clone()),
+                    V::I(f.count as i64),
+                    V::I(f.first_seen.as_nanos()),
+                    V::I(f.last_seen.as_nanos()),
+                    V::T(finding_key(f.kind, &d.key.host, &d.key.method, &d.key.template, &client)),
                 ]
             })
             .collect(),

@@ -1,0 +1,149 @@
+//! `shadowtap findings`: posture findings as a table, JSON or SARIF.
+
+use super::{FindingsArgs, FindingsFormat, runtime};
+use crate::analyze::posture::{KINDS, Severity};
+use crate::store::Store;
+use serde_json::json;
+use sqlx::Row;
+
+/// One finding as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FindingRow {
+    /// Stable kind.
+    pub kind: String,
+    /// Severity name.
+    pub severity: String,
+    /// Host.
+    pub host: Option<String>,
+    /// Method.
+    pub method: Option<String>,
+    /// Path template.
+    pub path_template: Option<String>,
+    /// Client, for per-client findings.
+    pub client: Option<String>,
+    /// Plain words.
+    pub detail: String,
+    /// Evidence (redacted).
+    pub evidence: String,
+    /// Occurrences.
+    pub count: i64,
+    /// First seen (ISO 8601).
+    pub first_seen: String,
+    /// Last seen (ISO 8601).
+    pub last_seen: String,
+}
+
+/// Runs `shadowtap findings`.
+pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
+    let min = Severity::parse(&args.min_severity)
+        .ok_or_else(|| anyhow::anyhow!("--min-severity takes info, low, medium, high or critical"))?;
+    let rows = runtime()?.block_on(async {
+        let store = Store::open_read_only(&args.db).await?;
+        let rows = sqlx::query(
+            "SELECT kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen FROM api_findings",
+        )
+        .fetch_all(store.pool())
+        .await?;
+        store.close().await;
+        anyhow::Ok(rows)
+    })?;
+    let mut findings: Vec<FindingRow> = rows
+        .iter()
+        .map(|r| FindingRow {
+            kind: r.get(0),
+            severity: r.get(1),
+            host: r.get(2),
+            method: r.get(3),
+            path_template: r.get(4),
+            client: r.get(5),
+            detail: r.get(6),
+            evidence: r.get(7),
+            count: r.get(8),
+            first_seen: r.get(9),
+            last_seen: r.get(10),
+        })
+        .filter(|f| Severity::parse(&f.severity).unwrap_or(Severity::Info) >= min)
+        .collect();
+    findings.sort_by(|a, b| {
+        let sa = Severity::parse(&a.severity).unwrap_or(Severity::Info);
+        let sb = Severity::parse(&b.severity).unwrap_or(Severity::Info);
+        sb.cmp(&sa).then(a.kind.cmp(&b.kind)).then(a.host.cmp(&b.host)).then(a.path_template.cmp(&b.path_template))
+    });
+    match args.format {
+        FindingsFormat::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
+        FindingsFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&findings))?),
+        FindingsFormat::Table => {
+            for f in &findings {
+                let what = match (&f.method, &f.path_template) {
+                    (Some(m), Some(p)) => format!("{m} {}{p}", f.host.clone().unwrap_or_default()),
+                    _ => f.host.clone().unwrap_or_default(),
+                };
+                println!(
+                    "{:<8} {:<30} {}{}  ×{}",
+                    f.severity.to_uppercase(),
+                    f.kind,
+                    clean(&what),
+                    f.client.as_ref().map(|c| format!(" (client {c})")).unwrap_or_default(),
+                    f.count
+                );
+                println!("         {}", clean(&f.detail));
+            }
+            println!("{} findings", findings.len());
+        }
+    }
+    Ok(())
+}
+
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// SARIF 2.1.0: one rule per finding kind, one result per finding, the endpoint as a logical
+/// location.
+pub fn sarif(findings: &[FindingRow]) -> serde_json::Value {
+    let level = |s: &str| match s {
+        "critical" | "high" => "error",
+        "medium" => "warning",
+        _ => "note",
+    };
+    let rules: Vec<serde_json::Value> = KINDS
+        .iter()
+        .map(|(k, s)| {
+            json!({
+                "id": k,
+                "name": k,
+                "shortDescription": {"text": k.replace('_', " ")},
+                "defaultConfiguration": {"level": level(s.name())},
+                "properties": {"security-severity": match s { Severity::Critical => "9.5", Severity::High => "8.0", Severity::Medium => "5.5", Severity::Low => "3.0", Severity::Info => "1.0" }},
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let name = format!(
+                "{} {}{}",
+                f.method.clone().unwrap_or_default(),
+                f.host.clone().unwrap_or_default(),
+                f.path_template.clone().unwrap_or_default()
+            );
+            json!({
+                "ruleId": f.kind,
+                "ruleIndex": KINDS.iter().position(|(k, _)| *k == f.kind).unwrap_or(0),
+                "level": level(&f.severity),
+                "message": {"text": f.detail},
+                "locations": [{"logicalLocations": [{"name": name.trim(), "kind": "resource", "fullyQualifiedName": format!("http://{}{}", f.host.clone().unwrap_or_default(), f.path_template.clone().unwrap_or_default())}]}],
+                "partialFingerprints": {"shadowtap/v1": format!("{}|{}|{}|{}", f.kind, f.host.clone().unwrap_or_default(), name, f.client.clone().unwrap_or_default())},
+                "properties": {"severity": f.severity, "count": f.count, "client": f.client, "evidence": f.evidence, "first_seen": f.first_seen, "last_seen": f.last_seen},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "shadowtap", "version": env!("CARGO_PKG_VERSION"), "informationUri": "https://github.com/shadowtap/shadowtap", "rules": rules}},
+            "results": results,
+        }],
+    })
+}

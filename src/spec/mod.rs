@@ -1,0 +1,517 @@
+//! Spec: the documented inventory, held against what was observed.
+//!
+//! [`import`] stores an OpenAPI 3.0/3.1 or Swagger 2.0 document; [`assess`] then (and after
+//! every ingest) classifies each observed endpoint as `documented`, `shadow` (in no spec, or a
+//! documented path with an undocumented method) or `zombie` (documented as deprecated, or an
+//! older version such as `/v1/...` still called while its successor is documented and it is
+//! not); documented operations never called are listed as `dormant` with no requests. It also
+//! records drift (undocumented parameters, body fields, status codes, media types, missing
+//! security) and the endpoint-level posture findings.
+
+pub mod openapi;
+
+use crate::analyze::posture::severity;
+use crate::store::{Store, StoreError};
+use openapi::{ApiSpec, fit, parse};
+use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Why an import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// The document could not be read.
+    #[error(transparent)]
+    Parse(#[from] openapi::ParseError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for SpecError {
+    fn from(e: sqlx::Error) -> Self {
+        SpecError::Store(StoreError::Db(e))
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Id of the stored document.
+    pub spec_id: i64,
+    /// `info.title`.
+    pub title: String,
+    /// `info.version`.
+    pub version: String,
+    /// `openapi-3.0`, `openapi-3.1` or `swagger-2.0`.
+    pub format: String,
+    /// Operations stored.
+    pub operations: usize,
+    /// The same document was imported before (nothing new stored).
+    pub already_imported: bool,
+    /// Classification of the whole inventory afterwards.
+    pub assessment: Assessment,
+}
+
+/// Counts after [`assess`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Assessment {
+    /// Observed endpoints in a spec.
+    pub documented: u64,
+    /// Observed endpoints in no spec.
+    pub shadow: u64,
+    /// Observed endpoints documented as deprecated, or superseded by a newer version.
+    pub zombie: u64,
+    /// Documented operations never observed.
+    pub dormant: u64,
+    /// Drift items recorded.
+    pub drift: u64,
+    /// Endpoint-level findings recorded.
+    pub findings: u64,
+}
+
+/// Imports a document (JSON or YAML) and re-assesses the inventory.
+pub async fn import(store: &Store, name: &str, content: &[u8]) -> Result<ImportReport, SpecError> {
+    let spec = parse(content)?;
+    let sha = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let pool = store.pool();
+    let mut report = ImportReport {
+        title: spec.title.clone(),
+        version: spec.version.clone(),
+        format: spec.format.to_string(),
+        operations: spec.operations.len(),
+        ..Default::default()
+    };
+    if let Some(r) = sqlx::query("SELECT id FROM specs WHERE sha256 = ?").bind(&sha).fetch_optional(pool).await? {
+        report.spec_id = r.get(0);
+        report.already_imported = true;
+    } else {
+        report.spec_id = store_spec(store, name, &sha, &spec).await?;
+    }
+    report.assessment = assess(store).await?;
+    Ok(report)
+}
+
+async fn store_spec(store: &Store, name: &str, sha: &str, spec: &ApiSpec) -> Result<i64, SpecError> {
+    let mut tx = store.pool().begin().await?;
+    let servers = serde_json::to_string(&spec.servers).unwrap_or_else(|_| "[]".into());
+    let id: i64 = sqlx::query(
+        "INSERT INTO specs (name, sha256, title, version, format, servers, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(name.chars().take(200).collect::<String>())
+    .bind(sha)
+    .bind(&spec.title)
+    .bind(&spec.version)
+    .bind(spec.format)
+    .bind(servers)
+    .bind(crate::time::Timestamp::now().as_nanos())
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
+    let hosts: Vec<Option<String>> = {
+        let mut h: Vec<Option<String>> = spec.servers.iter().map(|s| s.host.clone()).collect();
+        h.sort();
+        h.dedup();
+        h
+    };
+    let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
+    for op in &spec.operations {
+        for host in &hosts {
+            sqlx::query(
+                "INSERT OR IGNORE INTO spec_operations (spec_id, host, method, path_template, operation_id, summary, deprecated, security,
+                    security_types, query_params, statuses, request_types, response_types, body_fields)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(host.as_deref())
+            .bind(&op.method)
+            .bind(&op.path)
+            .bind(&op.operation_id)
+            .bind(&op.summary)
+            .bind(i64::from(op.deprecated))
+            .bind(serde_json::to_string(&op.security).unwrap_or_else(|_| "[]".into()))
+            .bind(if op.public { String::new() } else { op.security_types.iter().cloned().collect::<Vec<_>>().join(",") })
+            .bind(json(&op.query_params))
+            .bind(json(&op.statuses))
+            .bind(json(&op.request_types))
+            .bind(json(&op.response_types))
+            .bind(json(&op.body_fields))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Records that an observed host stands for a spec's server host.
+pub async fn map_host(store: &Store, observed: &str, spec_host: &str) -> Result<(), SpecError> {
+    sqlx::query("INSERT INTO spec_hosts (observed, spec_host) VALUES (?, ?) ON CONFLICT (observed) DO UPDATE SET spec_host = excluded.spec_host")
+        .bind(observed.to_ascii_lowercase())
+        .bind(spec_host.to_ascii_lowercase())
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+struct Op {
+    id: i64,
+    host: Option<String>,
+    method: String,
+    path: String,
+    deprecated: bool,
+    security_types: Vec<String>,
+    query: BTreeSet<String>,
+    statuses: BTreeSet<String>,
+    request_types: BTreeSet<String>,
+    response_types: BTreeSet<String>,
+    body_fields: BTreeSet<String>,
+}
+
+struct Ep {
+    id: i64,
+    host: String,
+    method: String,
+    template: String,
+    requests: i64,
+    first: Option<i64>,
+    last: Option<i64>,
+    clients: i64,
+}
+
+fn set(s: String) -> BTreeSet<String> {
+    serde_json::from_str(&s).unwrap_or_default()
+}
+
+/// Kinds of finding computed over the whole inventory (replaced at every assessment).
+pub const ENDPOINT_KINDS: [&str; 4] = ["shadow_api", "zombie_api", "unauthenticated_endpoint", "auth_inconsistent"];
+
+/// Re-classifies every endpoint against the imported specs, lists dormant operations, records
+/// drift and the endpoint-level findings. Runs in one transaction.
+pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
+    let mut tx = store.pool().begin().await?;
+    let ops: Vec<Op> = sqlx::query(
+        "SELECT id, host, method, path_template, deprecated, security_types, query_params, statuses, request_types, response_types, body_fields
+         FROM spec_operations",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| Op {
+        id: r.get(0),
+        host: r.get(1),
+        method: r.get(2),
+        path: r.get(3),
+        deprecated: r.get::<i64, _>(4) != 0,
+        security_types: r.get::<String, _>(5).split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+        query: set(r.get(6)),
+        statuses: set(r.get(7)),
+        request_types: set(r.get(8)),
+        response_types: set(r.get(9)),
+        body_fields: set(r.get(10)),
+    })
+    .collect();
+    let host_map: HashMap<String, String> = sqlx::query("SELECT observed, spec_host FROM spec_hosts")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let eps: Vec<Ep> = sqlx::query(
+        "SELECT e.id, e.host, e.method, e.path_template, e.request_count, e.first_seen, e.last_seen,
+                (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id)
+         FROM endpoints e",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| Ep {
+        id: r.get(0),
+        host: r.get(1),
+        method: r.get(2),
+        template: r.get(3),
+        requests: r.get(4),
+        first: r.get(5),
+        last: r.get(6),
+        clients: r.get(7),
+    })
+    .collect();
+    let mut out = Assessment::default();
+    sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent')")
+        .execute(&mut *tx)
+        .await?;
+    // Auth seen per endpoint: scheme -> (requests, 2xx).
+    let mut auth: HashMap<i64, BTreeMap<String, (i64, i64)>> = HashMap::new();
+    for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth").fetch_all(&mut *tx).await? {
+        let e = auth.entry(r.get(0)).or_default().entry(r.get(1)).or_default();
+        e.0 += r.get::<i64, _>(2);
+        e.1 += r.get::<i64, _>(3);
+    }
+    let mut new_findings: Vec<(String, &Ep, String, String)> = Vec::new();
+    // Endpoints that answered something other than 404: the others do not exist on the server
+    // (a scanner's probes), so they are not reported as shadow or zombie APIs.
+    let routed: BTreeSet<i64> = sqlx::query("SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404)")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    // Auth consistency holds with or without a spec.
+    for e in eps.iter().filter(|e| e.requests > 0) {
+        let a = auth.get(&e.id);
+        let none_ok = a.and_then(|a| a.get("none")).map_or(0, |x| x.1);
+        let cred_ok: Vec<(&String, i64)> = a.into_iter().flatten().filter(|(s, x)| *s != "none" && x.1 > 0).map(|(s, x)| (s, x.1)).collect();
+        if none_ok > 0 && !cred_ok.is_empty() {
+            new_findings.push((
+                "auth_inconsistent".into(),
+                e,
+                format!(
+                    "Answered 2xx {none_ok} time(s) without credentials and {} time(s) with them ({}): either the credentials are not needed or the check is missing on some path.",
+                    cred_ok.iter().map(|x| x.1).sum::<i64>(),
+                    cred_ok.iter().map(|x| x.0.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                format!("2xx without credentials: {none_ok}; with: {}", cred_ok.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")),
+            ));
+        }
+    }
+
+    if !ops.is_empty() {
+        let host_ok = |op: &Op, host: &str| -> bool {
+            match &op.host {
+                None => true,
+                Some(h) => h == host || host_map.get(host).is_some_and(|m| m == h),
+            }
+        };
+        let mut matched_ops: BTreeSet<i64> = BTreeSet::new();
+        for e in eps.iter().filter(|e| e.requests > 0) {
+            let best = ops
+                .iter()
+                .filter(|o| o.method.eq_ignore_ascii_case(&e.method) && host_ok(o, &e.host))
+                .filter_map(|o| fit(&e.template, &o.path).map(|score| (score, o)))
+                .max_by_key(|(score, o)| (*score, std::cmp::Reverse(o.id)));
+            let (documented, deprecated, class) = match best {
+                Some((_, op)) => {
+                    matched_ops.insert(op.id);
+                    sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?").bind(e.id).bind(op.id).execute(&mut *tx).await?;
+                    out.drift += drift(&mut tx, e, op, auth.get(&e.id)).await?;
+                    if op.deprecated && routed.contains(&e.id) {
+                        new_findings.push((
+                            "zombie_api".into(),
+                            e,
+                            format!(
+                                "Documented as deprecated, yet called {} time(s) by {} client(s) up to {}.",
+                                e.requests,
+                                e.clients,
+                                e.last.map(crate::store::iso).unwrap_or_default()
+                            ),
+                            format!("spec operation {} {} (deprecated: true)", op.method, op.path),
+                        ));
+                        (1, 1, "zombie")
+                    } else {
+                        (1, 0, "documented")
+                    }
+                }
+                None => match successor(e, &ops, &host_ok) {
+                    Some(succ) => {
+                        if routed.contains(&e.id) {
+                            new_findings.push((
+                            "zombie_api".into(),
+                            e,
+                            format!(
+                                "An older version still called ({} time(s) by {} client(s)) although its successor {} is documented and it is not.",
+                                e.requests, e.clients, succ
+                            ),
+                            format!("successor {} {}", e.method, succ),
+                        ));
+                        }
+                        (0, 0, "zombie")
+                    }
+                    None => {
+                        let methods: Vec<&str> = ops
+                            .iter()
+                            .filter(|o| host_ok(o, &e.host) && fit(&e.template, &o.path).is_some())
+                            .map(|o| o.method.as_str())
+                            .collect();
+                        let why = if methods.is_empty() {
+                            "This path is in no imported API description.".to_string()
+                        } else {
+                            format!("The path is documented, but only for {}; {} is not.", methods.join(", "), e.method)
+                        };
+                        if routed.contains(&e.id) {
+                        new_findings.push((
+                            "shadow_api".into(),
+                            e,
+                            format!("{why} Called {} time(s) by {} client(s).", e.requests, e.clients),
+                            format!("{} {} {}", e.method, e.host, e.template),
+                        ));
+                        }
+                        (0, 0, "shadow")
+                    }
+                },
+            };
+            match class {
+                "documented" => out.documented += 1,
+                "zombie" => out.zombie += 1,
+                _ => out.shadow += 1,
+            }
+            sqlx::query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
+                .bind(documented)
+                .bind(deprecated)
+                .bind(class)
+                .bind(e.id)
+                .execute(&mut *tx)
+                .await?;
+            // Required credentials the endpoint did without.
+            if let Some((_, op)) = best {
+                let none_ok = auth.get(&e.id).and_then(|a| a.get("none")).map_or(0, |x| x.1);
+                if !op.security_types.is_empty() && none_ok > 0 {
+                    new_findings.push((
+                        "unauthenticated_endpoint".into(),
+                        e,
+                        format!(
+                            "The API description requires credentials ({}), but the endpoint answered 2xx {none_ok} time(s) to requests that carried none.",
+                            op.security_types.join(" or ")
+                        ),
+                        format!("spec security {}; 2xx without credentials: {none_ok}", op.security_types.join(",")),
+                    ));
+                }
+            }
+        }
+        // Documented operations nobody called: listed with no requests.
+        let default_host = eps.iter().filter(|e| e.requests > 0).map(|e| e.host.clone()).next();
+        for op in ops.iter().filter(|o| !matched_ops.contains(&o.id)) {
+            let host = op.host.clone().or_else(|| default_host.clone()).unwrap_or_else(|| "*".into());
+            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE id = ?").bind(op.id).execute(&mut *tx).await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count, documented, deprecated, classification)
+                 VALUES (?, ?, ?, 'spec', ?, 0, 1, ?, 'dormant')
+                 ON CONFLICT (host, method, path_template) DO UPDATE SET documented = 1, deprecated = excluded.deprecated,
+                    classification = CASE WHEN request_count = 0 THEN 'dormant' ELSE classification END
+                 RETURNING id",
+            )
+            .bind(&host)
+            .bind(&op.method)
+            .bind(&op.path)
+            .bind(&op.path)
+            .bind(i64::from(op.deprecated))
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+            sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ? AND ? IN (SELECT id FROM endpoints WHERE request_count = 0)")
+                .bind(id)
+                .bind(op.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            out.dormant += 1;
+        }
+    }
+    out.findings = new_findings.len() as u64;
+    for (kind, e, detail, evidence) in new_findings {
+        let key = crate::store::finding_key(&kind, &e.host, &e.method, &e.template, "");
+        sqlx::query(
+            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+             VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence, count = excluded.count,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        )
+        .bind(&kind)
+        .bind(severity(&kind).name())
+        .bind(&e.host)
+        .bind(&e.method)
+        .bind(&e.template)
+        .bind(detail)
+        .bind(evidence)
+        .bind(e.requests)
+        .bind(e.first.unwrap_or(0))
+        .bind(e.last.unwrap_or(0))
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// For `/v1/...` (or `/api/v2/...`), the documented path of a newer version, if any.
+fn successor(e: &Ep, ops: &[Op], host_ok: &dyn Fn(&Op, &str) -> bool) -> Option<String> {
+    let segs: Vec<&str> = e.template.split('/').collect();
+    for (i, s) in segs.iter().enumerate() {
+        let Some(n) = s.strip_prefix(['v', 'V']).and_then(|d| d.parse::<u32>().ok()) else { continue };
+        for newer in n + 1..=n + 5 {
+            let mut candidate = segs.clone();
+            let v = format!("v{newer}");
+            candidate[i] = &v;
+            let path = candidate.join("/");
+            if let Some(op) = ops.iter().find(|o| o.method.eq_ignore_ascii_case(&e.method) && host_ok(o, &e.host) && fit(&path, &o.path).is_some())
+            {
+                return Some(op.path.clone());
+            }
+        }
+    }
+    None
+}
+
+/// Records what the endpoint did that its operation does not document; returns the count.
+async fn drift(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    e: &Ep,
+    op: &Op,
+    auth: Option<&BTreeMap<String, (i64, i64)>>,
+) -> Result<u64, SpecError> {
+    let mut items: Vec<(&str, String, String)> = Vec::new();
+    for r in sqlx::query("SELECT name FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'").bind(e.id).fetch_all(&mut **tx).await? {
+        let name: String = r.get(0);
+        if !op.query.contains(&name) {
+            items.push(("undocumented_query_param", name.clone(), format!("query parameter `{name}` is not in the API description")));
+        }
+    }
+    let documented_status = |code: i64| -> bool {
+        let c = code.to_string();
+        op.statuses.contains(&c) || op.statuses.contains(&format!("{}XX", &c[..1])) || op.statuses.contains("default")
+    };
+    for r in sqlx::query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ? AND status > 0").bind(e.id).fetch_all(&mut **tx).await? {
+        let (code, n): (i64, i64) = (r.get(0), r.get(1));
+        if !documented_status(code) {
+            items.push(("undocumented_status", code.to_string(), format!("answered {code} ({n} time(s)), a status the API description does not list")));
+        }
+    }
+    for r in sqlx::query("SELECT DISTINCT direction, content_type, schema FROM endpoint_bodies WHERE endpoint_id = ?").bind(e.id).fetch_all(&mut **tx).await? {
+        let (dir, ct, schema): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
+        let documented = if dir == "request" { &op.request_types } else { &op.response_types };
+        if !ct.is_empty() && !documented.is_empty() && !documented.contains(&ct) && !documented.iter().any(|d| d == "*/*" || d.ends_with("/*") && ct.starts_with(d.trim_end_matches('*'))) {
+            items.push(("undocumented_content_type", format!("{dir} {ct}"), format!("{dir} body of type {ct} is not in the API description")));
+        }
+        if dir == "request" && !op.body_fields.is_empty() {
+            let observed: Vec<String> = schema
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+                .and_then(|v| v.get("properties").and_then(|p| p.as_object()).map(|p| p.keys().cloned().collect()))
+                .unwrap_or_default();
+            for f in observed {
+                if !op.body_fields.contains(&f) {
+                    items.push(("undocumented_body_field", f.clone(), format!("request body field `{f}` is not in the API description")));
+                }
+            }
+        }
+    }
+    if !op.security_types.is_empty() {
+        if let Some(none) = auth.and_then(|a| a.get("none")).filter(|x| x.1 > 0) {
+            items.push(("missing_security", "none".into(), format!("answered 2xx {} time(s) without the credentials the description requires", none.1)));
+        }
+    }
+    let n = items.len() as u64;
+    for (kind, item, detail) in items {
+        sqlx::query("INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail) VALUES (?, ?, ?, ?)")
+            .bind(e.id)
+            .bind(kind)
+            .bind(item)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(n)
+}
