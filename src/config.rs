@@ -6,6 +6,12 @@
 //! [[templates]]
 //! host = "api.example.com"
 //! path = "/users/{user_id}/avatar"
+//!
+//! # Call-sequence analysis (every key optional; defaults shown).
+//! [sequences]
+//! session_gap_secs = 1800   # silence that ends a principal's session
+//! baseline_secs = 3600      # packet time per host that only builds the baseline
+//! max_principals = 100000   # principals tracked at once (least recently active evicted)
 //! ```
 
 use serde::Deserialize;
@@ -21,6 +27,34 @@ pub struct PinnedTemplate {
     pub path: String,
 }
 
+/// The `[sequences]` section: call-sequence analysis.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SequencesSection {
+    /// A principal silent this long starts a new session (seconds).
+    pub session_gap_secs: Option<i64>,
+    /// Packet time, from a host's first call, during which its traffic only builds the
+    /// baseline of `novel_transition` (seconds).
+    pub baseline_secs: Option<i64>,
+    /// Principals tracked at once.
+    pub max_principals: Option<usize>,
+}
+
+impl SequencesSection {
+    /// Applies the options that are set.
+    pub fn apply(&self, cfg: &mut crate::analyze::sequence::SequenceConfig) {
+        if let Some(v) = self.session_gap_secs {
+            cfg.session_gap_secs = v.max(1);
+        }
+        if let Some(v) = self.baseline_secs {
+            cfg.baseline_secs = v.max(0);
+        }
+        if let Some(v) = self.max_principals {
+            cfg.max_principals = v.max(1);
+        }
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +62,9 @@ pub struct Config {
     /// Pinned templates.
     #[serde(default)]
     pub templates: Vec<PinnedTemplate>,
+    /// Call-sequence analysis.
+    #[serde(default)]
+    pub sequences: SequencesSection,
 }
 
 /// Why a configuration file was refused.

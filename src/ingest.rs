@@ -103,6 +103,16 @@ pub async fn inventory_for(
     for (host, template) in store.known_templates().await? {
         inv.pin(&host, &template);
     }
+    // What earlier ingests saw is the sequence baseline: their transitions are not novel, and
+    // a host's baseline period is not restarted.
+    let (transitions, hosts) = store.known_sequences().await?;
+    let seq = inv.sequences_mut();
+    for (host, first) in hosts {
+        seq.seed_host(&host, crate::time::Timestamp(first));
+    }
+    for (from, to, count) in transitions {
+        seq.seed_baseline(from, to, count);
+    }
     Ok(inv)
 }
 
@@ -146,6 +156,7 @@ pub async fn ingest_files(
                 };
                 let id = store.begin_capture(&rec).await?;
                 let mut engine = Engine::new(opts.engine.clone());
+                let inv_before = inv.stats().clone();
                 let mut src = FileSource::open(path, None)?;
                 let mut since_flush = 0u64;
                 loop {
@@ -181,8 +192,11 @@ pub async fn ingest_files(
                 rec.packets = stats.packets.packets;
                 rec.bytes = stats.packets.bytes;
                 rec.transactions = stats.http.transactions;
-                rec.stats_json =
-                    serde_json::json!({ "engine": &stats, "inventory": inv.stats() }).to_string();
+                rec.stats_json = serde_json::json!({
+                    "engine": &stats,
+                    "inventory": inventory_delta(&inv_before, inv.stats()),
+                })
+                .to_string();
                 store.finish_capture(id, &rec).await?;
                 report.packets = rec.packets;
                 report.transactions = rec.transactions;
@@ -205,6 +219,35 @@ fn add(a: &mut FlushReport, b: FlushReport) {
     a.created += b.created;
     a.updated += b.updated;
     a.dropped += b.dropped;
+    a.transitions += b.transitions;
+    a.paths += b.paths;
+}
+
+/// The inventory counters of one file: what changed while it was read.
+fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> InventoryStats {
+    let d = |a: u64, b: u64| b.saturating_sub(a);
+    let (sb, sa) = (&before.sequences, &after.sequences);
+    InventoryStats {
+        transactions: d(before.transactions, after.transactions),
+        without_request: d(before.without_request, after.without_request),
+        connect_requests: d(before.connect_requests, after.connect_requests),
+        hosts_over_cap: d(before.hosts_over_cap, after.hosts_over_cap),
+        endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
+        bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
+        bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),
+        bodies_unparsed: d(before.bodies_unparsed, after.bodies_unparsed),
+        bodies_undecodable: d(before.bodies_undecodable, after.bodies_undecodable),
+        detail_over_cap: d(before.detail_over_cap, after.detail_over_cap),
+        sensitive_values: d(before.sensitive_values, after.sensitive_values),
+        bodies_sampled_out: d(before.bodies_sampled_out, after.bodies_sampled_out),
+        sequences: crate::analyze::sequence::SequenceStats {
+            calls: d(sb.calls, sa.calls),
+            transitions: d(sb.transitions, sa.transitions),
+            sessions: d(sb.sessions, sa.sessions),
+            principals_evicted: d(sb.principals_evicted, sa.principals_evicted),
+            over_cap: d(sb.over_cap, sa.over_cap),
+        },
+    }
 }
 
 fn accumulate(total: &mut EngineStats, s: &EngineStats) {

@@ -9,7 +9,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs").join(name)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/specs")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn captures() -> PathBuf {
@@ -23,22 +28,55 @@ fn names(s: &BTreeSet<String>) -> Vec<&str> {
 #[test]
 fn openapi_30_yaml_with_refs_server_variables_and_path_level_parameters() {
     let spec = parse(&fixture("petstore-3.0.yaml")).unwrap();
-    assert_eq!((spec.format, spec.title.as_str(), spec.version.as_str()), ("openapi-3.0", "Swagger Petstore (shadowtap fixture)", "1.0.7"));
+    assert_eq!(
+        (spec.format, spec.title.as_str(), spec.version.as_str()),
+        (
+            "openapi-3.0",
+            "Swagger Petstore (shadowtap fixture)",
+            "1.0.7"
+        )
+    );
     assert_eq!(spec.servers.len(), 1);
     assert_eq!(spec.servers[0].host.as_deref(), Some("pets.eu.example.com"));
     assert_eq!(spec.servers[0].base_path, "/v1");
-    let ops: Vec<String> = spec.operations.iter().map(|o| format!("{} {}", o.method, o.path)).collect();
-    assert_eq!(ops, ["GET /v1/pets", "POST /v1/pets", "GET /v1/pets/{petId}", "DELETE /v1/pets/{petId}"]);
+    let ops: Vec<String> = spec
+        .operations
+        .iter()
+        .map(|o| format!("{} {}", o.method, o.path))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "GET /v1/pets",
+            "POST /v1/pets",
+            "GET /v1/pets/{petId}",
+            "DELETE /v1/pets/{petId}"
+        ]
+    );
     let list = &spec.operations[0];
-    assert_eq!(names(&list.query_params), ["limit", "tags"], "$ref'd and inline parameters");
-    assert!(list.public, "an empty security alternative makes auth optional");
+    assert_eq!(
+        names(&list.query_params),
+        ["limit", "tags"],
+        "$ref'd and inline parameters"
+    );
+    assert!(
+        list.public,
+        "an empty security alternative makes auth optional"
+    );
     assert_eq!(names(&list.statuses), ["200", "default"]);
     let create = &spec.operations[1];
     assert!(!create.public);
     assert_eq!(names(&create.security_types), ["api_key_header"]);
-    assert_eq!(names(&create.body_fields), ["name", "owner", "owner.email", "tag"]);
+    assert_eq!(
+        names(&create.body_fields),
+        ["name", "owner", "owner.email", "tag"]
+    );
     let show = &spec.operations[2];
-    assert_eq!(names(&show.response_types), ["application/json", "application/problem+json"], "$ref'd response");
+    assert_eq!(
+        names(&show.response_types),
+        ["application/json", "application/problem+json"],
+        "$ref'd response"
+    );
     assert!(spec.operations[3].deprecated);
 }
 
@@ -46,19 +84,44 @@ fn openapi_30_yaml_with_refs_server_variables_and_path_level_parameters() {
 fn swagger_20_json_with_base_path_definitions_and_form_data() {
     let spec = parse(&fixture("inventory-swagger-2.0.json")).unwrap();
     assert_eq!(spec.format, "swagger-2.0");
-    assert_eq!(spec.servers[0].host.as_deref(), Some("inventory.internal:8080"));
-    let ops: Vec<String> = spec.operations.iter().map(|o| format!("{} {}", o.method, o.path)).collect();
-    assert_eq!(ops, ["GET /api/items/{sku}", "PUT /api/items/{sku}", "POST /api/items/{sku}/stock"]);
+    assert_eq!(
+        spec.servers[0].host.as_deref(),
+        Some("inventory.internal:8080")
+    );
+    let ops: Vec<String> = spec
+        .operations
+        .iter()
+        .map(|o| format!("{} {}", o.method, o.path))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "GET /api/items/{sku}",
+            "PUT /api/items/{sku}",
+            "POST /api/items/{sku}/stock"
+        ]
+    );
     let get = &spec.operations[0];
-    assert_eq!(names(&get.security_types), ["bearer_jwt", "bearer_opaque"], "oauth2 is a bearer token");
+    assert_eq!(
+        names(&get.security_types),
+        ["bearer_jwt", "bearer_opaque"],
+        "oauth2 is a bearer token"
+    );
     assert_eq!(names(&get.statuses), ["200", "4XX"]);
     assert_eq!(names(&get.response_types), ["application/json"]);
     let put = &spec.operations[1];
     assert_eq!(names(&put.security_types), ["api_key_query", "basic"]);
-    assert_eq!(names(&put.query_params), ["access_token"], "a query API key is a documented parameter");
+    assert_eq!(
+        names(&put.query_params),
+        ["access_token"],
+        "a query API key is a documented parameter"
+    );
     assert_eq!(names(&put.body_fields), ["dims", "dims.w", "qty", "sku"]);
     let stock = &spec.operations[2];
-    assert_eq!(names(&stock.request_types), ["application/x-www-form-urlencoded"]);
+    assert_eq!(
+        names(&stock.request_types),
+        ["application/x-www-form-urlencoded"]
+    );
     assert_eq!(names(&stock.body_fields), ["delta"]);
 }
 
@@ -74,7 +137,11 @@ fn openapi_31_json_with_several_servers_and_security_alternatives() {
     assert_eq!(names(&list.security_types), ["bearer_jwt", "cookie"]);
     let pay = op("/billing/invoices/{id}/pay");
     assert_eq!(names(&pay.body_fields), ["card", "card.number"]);
-    assert_eq!(names(&pay.security_types), ["bearer_jwt", "bearer_opaque"], "OpenID Connect gives bearer tokens");
+    assert_eq!(
+        names(&pay.security_types),
+        ["bearer_jwt", "bearer_opaque"],
+        "OpenID Connect gives bearer tokens"
+    );
     assert!(op("/billing/health").public, "security: [] is public");
 }
 
@@ -82,9 +149,18 @@ fn openapi_31_json_with_several_servers_and_security_alternatives() {
 async fn rest_scenario_against_its_published_spec() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
-    ingest_files(&store, &[captures().join("rest_api.pcap")], &IngestOptions::default(), |_| {}).await.unwrap();
+    ingest_files(
+        &store,
+        &[captures().join("rest_api.pcap")],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
     let doc = std::fs::read(captures().join("rest_api.openapi.yaml")).unwrap();
-    let r = shadowtap::spec::import(&store, "rest_api.openapi.yaml", &doc).await.unwrap();
+    let r = shadowtap::spec::import(&store, "rest_api.openapi.yaml", &doc)
+        .await
+        .unwrap();
     assert_eq!(r.format, "openapi-3.1");
     let pool = store.pool();
     let class = |c: &'static str| async move {
@@ -110,17 +186,43 @@ async fn rest_scenario_against_its_published_spec() {
             "POST /api/v1/admin/users/{user_id}/impersonate",
         ]
     );
-    assert_eq!(class("zombie").await, ["GET /api/v1/orders/{order_id}", "GET /api/v1/products", "GET /api/v1/users/{user_id}"]);
+    assert_eq!(
+        class("zombie").await,
+        [
+            "GET /api/v1/orders/{order_id}",
+            "GET /api/v1/products",
+            "GET /api/v1/users/{user_id}"
+        ]
+    );
     assert_eq!(
         class("dormant").await,
-        ["DELETE /api/v2/users/{user_id}", "GET /api/v2/orders", "GET /api/v2/products/{product_id}/reviews", "POST /api/v1/auth/refresh"]
+        [
+            "DELETE /api/v2/users/{user_id}",
+            "GET /api/v2/orders",
+            "GET /api/v2/products/{product_id}/reviews",
+            "POST /api/v1/auth/refresh"
+        ]
     );
-    let dormant_requests: i64 =
-        sqlx::query("SELECT SUM(request_count) FROM api_endpoints WHERE classification = 'dormant'").fetch_one(pool).await.unwrap().get(0);
+    let dormant_requests: i64 = sqlx::query(
+        "SELECT SUM(request_count) FROM api_endpoints WHERE classification = 'dormant'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0);
     assert_eq!(dormant_requests, 0);
-    let documented: i64 =
-        sqlx::query("SELECT COUNT(*) FROM api_endpoints WHERE documented = 1 AND request_count > 0").fetch_one(pool).await.unwrap().get(0);
-    assert_eq!(documented, 30 + 1, "30 documented operations exercised, and one 404 probe under a documented template");
+    let documented: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM api_endpoints WHERE documented = 1 AND request_count > 0",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(
+        documented,
+        30 + 1,
+        "30 documented operations exercised, and one 404 probe under a documented template"
+    );
     // Shadow findings only for routes the server really answered (not the 404-only probes).
     let shadow: Vec<String> = sqlx::query("SELECT method || ' ' || path_template FROM api_findings WHERE kind = 'shadow_api' ORDER BY 1")
         .fetch_all(pool)
@@ -131,11 +233,17 @@ async fn rest_scenario_against_its_published_spec() {
         .collect();
     assert_eq!(shadow.len(), 4, "{shadow:?}");
     // Importing the same document again changes nothing.
-    let again = shadowtap::spec::import(&store, "copy.yaml", &doc).await.unwrap();
+    let again = shadowtap::spec::import(&store, "copy.yaml", &doc)
+        .await
+        .unwrap();
     assert!(again.already_imported);
     assert_eq!(again.assessment, r.assessment);
     // Traffic for a dormant operation later makes it documented, under the spec's template.
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM api_spec_operations WHERE status = 'dormant'").fetch_one(pool).await.unwrap().get(0);
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM api_spec_operations WHERE status = 'dormant'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 4);
 }
 
@@ -143,9 +251,18 @@ async fn rest_scenario_against_its_published_spec() {
 async fn garbage_is_refused_without_touching_the_inventory() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
-    for doc in [&b"not yaml: [unclosed"[..], b"{\"openapi\": 3}", b"swagger: '1.2'", b""] {
+    for doc in [
+        &b"not yaml: [unclosed"[..],
+        b"{\"openapi\": 3}",
+        b"swagger: '1.2'",
+        b"",
+    ] {
         assert!(shadowtap::spec::import(&store, "bad", doc).await.is_err());
     }
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM specs").fetch_one(store.pool()).await.unwrap().get(0);
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM specs")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 0);
 }

@@ -13,6 +13,9 @@ use super::form::{FormShape, infer_form, merge_form};
 use super::hll::Hll;
 use super::posture::{self, FindingDelta};
 use super::sensitive::{self, Finding, SensitiveClass};
+use super::sequence::{
+    Call, PathDelta, PathKey, SequenceConfig, SequenceStats, SequenceTracker, TransitionDelta,
+};
 use super::shape::{self, Shape};
 use super::template::{TemplateConfig, TemplateLearner};
 use super::util::percent_decode;
@@ -49,6 +52,8 @@ pub struct InventoryConfig {
     pub inspect_first: u64,
     /// See `inspect_first`.
     pub inspect_every: u64,
+    /// Call-sequence analysis (principals, sessions, transitions, behavioural findings).
+    pub sequence: SequenceConfig,
 }
 
 impl Default for InventoryConfig {
@@ -62,12 +67,14 @@ impl Default for InventoryConfig {
             max_body_inspect: 256 * 1024,
             template: TemplateConfig {
                 max_nodes: 20_000,
+                max_pins: 20_000,
                 ..TemplateConfig::default()
             },
             pinned: Vec::new(),
             hash_key: Vec::new(),
             inspect_first: 64,
             inspect_every: 16,
+            sequence: SequenceConfig::default(),
         }
     }
 }
@@ -99,6 +106,8 @@ pub struct InventoryStats {
     pub sensitive_values: u64,
     /// Transactions whose bodies were not inspected (sampling on busy endpoints).
     pub bodies_sampled_out: u64,
+    /// The call-sequence analysis.
+    pub sequences: SequenceStats,
 }
 
 /// Identity of an endpoint.
@@ -366,6 +375,18 @@ pub struct Inventory {
     scratch: Vec<Finding>,
     weak_jwt: HashMap<u64, bool>,
     rates: HashMap<(String, IpAddr), Rate>,
+    seq: SequenceTracker,
+}
+
+/// What a flush takes from the inventory.
+#[derive(Debug, Default)]
+pub struct InventoryDrain {
+    /// Endpoints, with their findings (posture and sequence findings alike).
+    pub endpoints: Vec<EndpointDelta>,
+    /// Transitions between endpoints `(from, to)`.
+    pub transitions: Vec<(EndpointKey, EndpointKey, TransitionDelta)>,
+    /// Runs of three consecutive calls.
+    pub paths: Vec<(PathKey, PathDelta)>,
 }
 
 /// Seconds of the sliding window request rates are measured over.
@@ -422,6 +443,7 @@ impl Inventory {
     /// An empty inventory.
     pub fn new(cfg: InventoryConfig) -> Inventory {
         Inventory {
+            seq: SequenceTracker::new(cfg.sequence.clone()),
             cfg,
             learners: HashMap::new(),
             deltas: HashMap::new(),
@@ -448,6 +470,11 @@ impl Inventory {
         if let Some(l) = self.learner(host) {
             let _ = l.pin(template);
         }
+    }
+
+    /// The call-sequence tracker (to seed it with what an inventory learned before).
+    pub fn sequences_mut(&mut self) -> &mut SequenceTracker {
+        &mut self.seq
     }
 
     /// Endpoints with observations not yet drained.
@@ -541,7 +568,10 @@ impl Inventory {
         }
         let rate_key = (d.key.host.clone(), t.orig.ip);
         if self.rates.len() < MAX_RATE_PRINCIPALS || self.rates.contains_key(&rate_key) {
-            self.rates.entry(rate_key).or_default().add(ts, &d.key, status);
+            self.rates
+                .entry(rate_key)
+                .or_default()
+                .add(ts, &d.key, status);
         }
         let minute = ts.secs().div_euclid(60);
         let mm = d.minutes.entry(minute).or_default();
@@ -586,6 +616,18 @@ impl Inventory {
             e.0 += 1;
             e.1 += u64::from(ok);
         }
+        self.seq.observe(Call {
+            key: &d.key,
+            path,
+            client: ip,
+            auth: &evidence,
+            fingerprint: (
+                req.head.header("user-agent").unwrap_or_default(),
+                req.head.header("accept-language").unwrap_or_default(),
+            ),
+            status,
+            ts,
+        });
 
         // Parameters and sensitive data in the URL.
         let mut found: Vec<(SensitiveKey, String)> = Vec::new();
@@ -675,16 +717,24 @@ impl Inventory {
             }
         }
         // Posture: what this transaction shows about how the endpoint is protected.
-        let url_sensitive: Vec<(SensitiveClass, String)> =
-            found.iter().filter(|((_, loc, _), _)| *loc == "path" || *loc == "query").map(|((c, _, _), r)| (*c, r.clone())).collect();
+        let url_sensitive: Vec<(SensitiveClass, String)> = found
+            .iter()
+            .filter(|((_, loc, _), _)| *loc == "path" || *loc == "query")
+            .map(|((c, _, _), r)| (*c, r.clone()))
+            .collect();
         // Handing out a token is what a login does, and a password in the request body is a
         // credential: neither makes a response "sensitive data without credentials".
         let response_sensitive: Vec<SensitiveClass> = found
             .iter()
-            .filter(|((c, loc, _), _)| loc.starts_with("response") && !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt))
+            .filter(|((c, loc, _), _)| {
+                loc.starts_with("response")
+                    && !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt)
+            })
             .map(|((c, _, _), _)| *c)
             .collect();
-        let body_credentials = found.iter().any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
+        let body_credentials = found
+            .iter()
+            .any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
         let mut raised = Vec::new();
         posture::assess(
             t,
@@ -708,7 +758,18 @@ impl Inventory {
                     f.last_seen = f.last_seen.max(ts);
                 }
                 None if room => {
-                    d.findings.insert((kind, client.clone()), FindingDelta { kind, client, detail, evidence, count: 1, first_seen: ts, last_seen: ts });
+                    d.findings.insert(
+                        (kind, client.clone()),
+                        FindingDelta {
+                            kind,
+                            client,
+                            detail,
+                            evidence,
+                            count: 1,
+                            first_seen: ts,
+                            last_seen: ts,
+                        },
+                    );
                 }
                 None => stats.detail_over_cap += 1,
             }
@@ -736,18 +797,22 @@ impl Inventory {
                 None => stats.detail_over_cap += 1,
             }
         }
+        stats.sequences = self.seq.stats().clone();
         self.stats = stats;
     }
 
     /// Takes every delta, re-templated with what the learners know now (deltas whose templates
     /// converged are merged).
-    pub fn drain(&mut self) -> Vec<EndpointDelta> {
+    pub fn drain(&mut self) -> InventoryDrain {
         let mut out: HashMap<EndpointKey, EndpointDelta> = HashMap::new();
+        let mut remap: HashMap<EndpointKey, EndpointKey> = HashMap::new();
         for (_, mut d) in self.deltas.drain() {
             if let Some(l) = self.learners.get(&d.key.host) {
                 let m = l.resolve_match(&d.raw_path);
                 if m.template != d.key.template {
+                    let old = d.key.clone();
                     d.key.template = m.template.clone();
+                    remap.insert(old, d.key.clone());
                     d.rule = m
                         .decisions
                         .iter()
@@ -769,9 +834,50 @@ impl Inventory {
             }
         }
         self.rate_findings(&mut out);
-        let mut v: Vec<EndpointDelta> = out.into_values().collect();
-        v.sort_by(|a, b| a.key.cmp(&b.key));
-        v
+        self.seq.remap(&remap);
+        let seq = self.seq.drain();
+        self.stats.sequences = self.seq.stats().clone();
+        for f in seq.findings {
+            let d = out.entry(f.endpoint.clone()).or_insert_with(|| {
+                EndpointDelta::new(f.endpoint.clone(), f.endpoint.template.clone(), f.ts)
+            });
+            let room = d.findings.len() < 64;
+            match d.findings.get_mut(&(f.kind, Some(f.principal.clone()))) {
+                Some(x) => {
+                    x.count += 1;
+                    x.first_seen = x.first_seen.min(f.ts);
+                    x.last_seen = x.last_seen.max(f.ts);
+                    x.detail = f.detail;
+                    x.evidence = f.evidence;
+                }
+                None if room => {
+                    d.findings.insert(
+                        (f.kind, Some(f.principal.clone())),
+                        FindingDelta {
+                            kind: f.kind,
+                            client: Some(f.principal),
+                            detail: f.detail,
+                            evidence: f.evidence,
+                            count: 1,
+                            first_seen: f.ts,
+                            last_seen: f.ts,
+                        },
+                    );
+                }
+                None => self.stats.detail_over_cap += 1,
+            }
+        }
+        let mut endpoints: Vec<EndpointDelta> = out.into_values().collect();
+        endpoints.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut transitions = seq.transitions;
+        transitions.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut paths = seq.paths;
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        InventoryDrain {
+            endpoints,
+            transitions,
+            paths,
+        }
     }
 }
 
@@ -782,12 +888,19 @@ impl Inventory {
     fn rate_findings(&mut self, out: &mut HashMap<EndpointKey, EndpointDelta>) {
         let mut by_host: HashMap<&str, Vec<(IpAddr, u32, u64)>> = HashMap::new();
         for ((host, ip), r) in &self.rates {
-            by_host.entry(host.as_str()).or_default().push((*ip, r.peak, r.total));
+            by_host
+                .entry(host.as_str())
+                .or_default()
+                .push((*ip, r.peak, r.total));
         }
         let mut raise = Vec::new();
         for (host, peers) in &by_host {
             for &(ip, peak, total) in peers {
-                let mut others: Vec<u32> = peers.iter().filter(|(i, _, t)| *i != ip && *t >= 5).map(|(_, p, _)| *p).collect();
+                let mut others: Vec<u32> = peers
+                    .iter()
+                    .filter(|(i, _, t)| *i != ip && *t >= 5)
+                    .map(|(_, p, _)| *p)
+                    .collect();
                 if others.is_empty() || total < 100 || peak < 50 {
                     continue;
                 }
@@ -799,14 +912,24 @@ impl Inventory {
             }
         }
         for (host, ip, peak, total, median, peers) in raise {
-            let Some(r) = self.rates.get_mut(&(host, ip)) else { continue };
+            let Some(r) = self.rates.get_mut(&(host, ip)) else {
+                continue;
+            };
             if r.reported || r.saw_429 {
                 continue;
             }
             r.reported = true;
-            let Some((key, _)) = r.top.iter().max_by_key(|(k, n)| (**n, std::cmp::Reverse((*k).clone()))) else { continue };
+            let Some((key, _)) = r
+                .top
+                .iter()
+                .max_by_key(|(k, n)| (**n, std::cmp::Reverse((*k).clone())))
+            else {
+                continue;
+            };
             let (first, last) = (r.first_seen.unwrap_or(r.last_seen), r.last_seen);
-            let d = out.entry(key.clone()).or_insert_with(|| EndpointDelta::new(key.clone(), key.template.clone(), last));
+            let d = out
+                .entry(key.clone())
+                .or_insert_with(|| EndpointDelta::new(key.clone(), key.template.clone(), last));
             d.findings.insert(
                 ("no_rate_limiting", Some(ip.to_string())),
                 FindingDelta {

@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod posture;
 pub mod segments;
 pub mod sensitive;
+pub mod sequence;
 pub mod shape;
 pub mod template;
 mod util;

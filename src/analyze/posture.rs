@@ -57,7 +57,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 16] = [
+pub const KINDS: [(&str, Severity); 20] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -65,6 +65,8 @@ pub const KINDS: [(&str, Severity); 16] = [
     ("credentials_in_url", Severity::High),
     ("unauthenticated_endpoint", Severity::High),
     ("auth_inconsistent", Severity::High),
+    ("enumeration", Severity::High),
+    ("fingerprint_change", Severity::High),
     ("cors_wildcard_credentials", Severity::High),
     ("sensitive_data_in_url", Severity::High),
     ("shadow_api", Severity::Medium),
@@ -72,13 +74,19 @@ pub const KINDS: [(&str, Severity); 16] = [
     ("basic_auth_cleartext", Severity::Medium),
     ("verbose_errors", Severity::Medium),
     ("no_rate_limiting", Severity::Medium),
+    ("novel_transition", Severity::Medium),
+    ("rate_anomaly", Severity::Medium),
     ("jwt_no_expiry", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
 ];
 
 /// The severity of a finding kind.
 pub fn severity(kind: &str) -> Severity {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, s)| *s).unwrap_or(Severity::Info)
+    KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, s)| *s)
+        .unwrap_or(Severity::Info)
 }
 
 /// A finding observed on one endpoint since the last flush.
@@ -189,8 +197,14 @@ fn digest(s: &str) -> u64 {
 }
 
 /// Runs the per-transaction checks, pushing (kind, client, detail, evidence).
-pub fn assess(t: &HttpTransaction, cx: Context<'_>, out: &mut Vec<(&'static str, Option<String>, String, String)>) {
-    let Some(req) = t.request.as_ref() else { return };
+pub fn assess(
+    t: &HttpTransaction,
+    cx: Context<'_>,
+    out: &mut Vec<(&'static str, Option<String>, String, String)>,
+) {
+    let Some(req) = t.request.as_ref() else {
+        return;
+    };
     let status = t.status().unwrap_or(0);
     let ok = (200..300).contains(&status);
     let client = t.orig.ip.to_string();
@@ -212,10 +226,11 @@ pub fn assess(t: &HttpTransaction, cx: Context<'_>, out: &mut Vec<(&'static str,
         for (name, value) in super::inventory::pairs(q) {
             let lname = name.to_ascii_lowercase();
             let jwt_value = value.starts_with("eyJ") && value.matches('.').count() == 2;
-            if (!value.is_empty() && CREDENTIAL_PARAMS.contains(&lname.as_str())) || jwt_value {
-                if !names.contains(&name) && names.len() < 8 {
-                    names.push(name);
-                }
+            if ((!value.is_empty() && CREDENTIAL_PARAMS.contains(&lname.as_str())) || jwt_value)
+                && !names.contains(&name)
+                && names.len() < 8
+            {
+                names.push(name);
             }
         }
         if !names.is_empty() {
@@ -246,16 +261,27 @@ pub fn assess(t: &HttpTransaction, cx: Context<'_>, out: &mut Vec<(&'static str,
     }
 
     // Personal data in the URL.
-    let personal: Vec<&(SensitiveClass, String)> =
-        cx.url_sensitive.iter().filter(|(c, _)| !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt)).collect();
+    let personal: Vec<&(SensitiveClass, String)> = cx
+        .url_sensitive
+        .iter()
+        .filter(|(c, _)| !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt))
+        .collect();
     if !personal.is_empty() {
         let mut classes: Vec<&str> = personal.iter().map(|(c, _)| c.name()).collect();
         classes.dedup();
         out.push((
             "sensitive_data_in_url",
             None,
-            format!("Sensitive data ({}) is part of the URL, which is logged and cached along the way.", classes.join(", ")),
-            personal.iter().take(3).map(|(c, r)| format!("{}: {r}", c.name())).collect::<Vec<_>>().join("; "),
+            format!(
+                "Sensitive data ({}) is part of the URL, which is logged and cached along the way.",
+                classes.join(", ")
+            ),
+            personal
+                .iter()
+                .take(3)
+                .map(|(c, r)| format!("{}: {r}", c.name()))
+                .collect::<Vec<_>>()
+                .join("; "),
         ));
     }
 
@@ -267,8 +293,14 @@ pub fn assess(t: &HttpTransaction, cx: Context<'_>, out: &mut Vec<(&'static str,
         out.push((
             "unauthenticated_sensitive_data",
             None,
-            format!("Answered {status} with {} to a request that carried no credentials at all.", classes.join(", ")),
-            format!("request from {client} without credentials, response {status} with {}", classes.join(", ")),
+            format!(
+                "Answered {status} with {} to a request that carried no credentials at all.",
+                classes.join(", ")
+            ),
+            format!(
+                "request from {client} without credentials, response {status} with {}",
+                classes.join(", ")
+            ),
         ));
     }
 
@@ -295,13 +327,17 @@ pub fn assess(t: &HttpTransaction, cx: Context<'_>, out: &mut Vec<(&'static str,
 }
 
 fn bearer(req: &HttpMessage) -> Option<&str> {
-    let v = std::str::from_utf8(req.head.header("authorization")?).ok()?.trim();
+    let v = std::str::from_utf8(req.head.header("authorization")?)
+        .ok()?
+        .trim();
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 fn claim_i64(info: &auth::JwtInfo, name: &str) -> Option<i64> {
-    info.claims.get(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+    info.claims
+        .get(name)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
 }
 
 fn jwt_checks(
@@ -360,7 +396,9 @@ fn jwt_checks(
         let weak = match weak_cache.get(&key) {
             Some(w) => *w,
             None => {
-                let w = WEAK_JWT_SECRETS.iter().any(|s| auth::hs256_verify(token, s.as_bytes()));
+                let w = WEAK_JWT_SECRETS
+                    .iter()
+                    .any(|s| auth::hs256_verify(token, s.as_bytes()));
                 if weak_cache.len() >= 10_000 {
                     weak_cache.clear();
                 }
@@ -405,19 +443,34 @@ pub fn stack_trace(body: &[u8]) -> Option<&'static str> {
     if has(b"goroutine ") && has(b" [running]:") {
         return Some("a Go stack trace");
     }
-    if has(b"Exception in thread \"") || (has(b"\tat ") && (has(b".java:") || has(b"(Native Method)"))) || has(b"\\tat java.") {
+    if has(b"Exception in thread \"")
+        || (has(b"\tat ") && (has(b".java:") || has(b"(Native Method)")))
+        || has(b"\\tat java.")
+    {
         return Some("a Java stack trace");
     }
-    if (has(b"    at ") || has(b"\\n    at ")) && (has(b".js:") || has(b".ts:") || has(b"node:internal")) {
+    if (has(b"    at ") || has(b"\\n    at "))
+        && (has(b".js:") || has(b".ts:") || has(b"node:internal"))
+    {
         return Some("a JavaScript stack trace");
     }
-    if has(b"Server Error in '/' Application") || has(b"System.NullReferenceException") || has(b"   at System.") {
+    if has(b"Server Error in '/' Application")
+        || has(b"System.NullReferenceException")
+        || has(b"   at System.")
+    {
         return Some("an ASP.NET error page");
     }
-    if has(b"Fatal error: ") && has(b" on line ") || has(b"Stack trace:\n#0 ") || has(b"Stack trace:\\n#0 ") {
+    if has(b"Fatal error: ") && has(b" on line ")
+        || has(b"Stack trace:\n#0 ")
+        || has(b"Stack trace:\\n#0 ")
+    {
         return Some("a PHP error with stack trace");
     }
-    if has(b"Werkzeug Debugger") || has(b"DEBUG = True") && has(b"Django") || has(b"ActionController::RoutingError") || has(b"Whoops! There was an error") {
+    if has(b"Werkzeug Debugger")
+        || has(b"DEBUG = True") && has(b"Django")
+        || has(b"ActionController::RoutingError")
+        || has(b"Whoops! There was an error")
+    {
         return Some("a framework debug page");
     }
     None
@@ -438,10 +491,23 @@ fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String
     if crate::http::head::trim(origin) != allow {
         return None;
     }
-    let origin_host = std::str::from_utf8(allow).ok()?.split("://").nth(1)?.split([':', '/']).next()?.to_ascii_lowercase();
-    let host = std::str::from_utf8(req.head.header("host")?).ok()?.split(':').next()?.to_ascii_lowercase();
+    let origin_host = std::str::from_utf8(allow)
+        .ok()?
+        .split("://")
+        .nth(1)?
+        .split([':', '/'])
+        .next()?
+        .to_ascii_lowercase();
+    let host = std::str::from_utf8(req.head.header("host")?)
+        .ok()?
+        .split(':')
+        .next()?
+        .to_ascii_lowercase();
     if allow == b"null" || !same_site(&origin_host, &host) {
-        return Some(format!("the requesting origin `{}` (reflected)", clip(&String::from_utf8_lossy(allow), 80)));
+        return Some(format!(
+            "the requesting origin `{}` (reflected)",
+            clip(&String::from_utf8_lossy(allow), 80)
+        ));
     }
     None
 }
@@ -457,9 +523,16 @@ fn same_site(a: &str, b: &str) -> bool {
 
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
-        return s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+        return s
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
     }
-    s.chars().take(n).map(|c| if c.is_control() { '?' } else { c }).chain(std::iter::once('…')).collect()
+    s.chars()
+        .take(n)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .chain(std::iter::once('…'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -468,14 +541,25 @@ mod tests {
 
     #[test]
     fn stack_traces() {
-        assert_eq!(stack_trace(b"Traceback (most recent call last):\n  File \"x.py\""), Some("a Python stack trace"));
         assert_eq!(
-            stack_trace(b"TypeError: x is undefined\n    at Object.<anonymous> (/srv/app/server.js:42:13)"),
+            stack_trace(b"Traceback (most recent call last):\n  File \"x.py\""),
+            Some("a Python stack trace")
+        );
+        assert_eq!(
+            stack_trace(
+                b"TypeError: x is undefined\n    at Object.<anonymous> (/srv/app/server.js:42:13)"
+            ),
             Some("a JavaScript stack trace")
         );
-        assert_eq!(stack_trace(b"{\"error\":\"not_found\",\"message\":\"No such user\"}"), None);
+        assert_eq!(
+            stack_trace(b"{\"error\":\"not_found\",\"message\":\"No such user\"}"),
+            None
+        );
         assert_eq!(stack_trace(b"we meet at 5 at the station"), None);
-        assert_eq!(stack_trace(b"java.lang.NullPointerException\n\tat com.acme.Foo.bar(Foo.java:10)"), Some("a Java stack trace"));
+        assert_eq!(
+            stack_trace(b"java.lang.NullPointerException\n\tat com.acme.Foo.bar(Foo.java:10)"),
+            Some("a Java stack trace")
+        );
     }
 
     #[test]

@@ -1,6 +1,138 @@
-//! `shadowtap demo`.
+//! `shadowtap demo`: ingests the bundled captures (and their OpenAPI documents) into a fresh
+//! inventory and serves the dashboard over it.
+
+use super::{DemoArgs, runtime};
+use crate::ingest::{IngestOptions, ingest_files};
+use crate::store::Store;
+use crate::web::spec_import::{self, ImportError};
+use crate::web::{self, AppState, AuthConfig};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+
+/// The default `--listen` of `demo`: when it is busy, the demo picks a free port instead.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The captures directory: as given, or the repository's when run through cargo elsewhere.
+fn captures_dir(given: &Path) -> anyhow::Result<PathBuf> {
+    if given.is_dir() {
+        return Ok(given.to_path_buf());
+    }
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    if given == Path::new("captures") && bundled.is_dir() {
+        return Ok(bundled);
+    }
+    anyhow::bail!(
+        "no captures directory at {} (run the demo from the repository root, or pass --captures DIR)",
+        given.display()
+    )
+}
+
+fn files_with(dir: &Path, suffixes: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| suffixes.iter().any(|s| n.ends_with(s)))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
 
 /// Runs `shadowtap demo`.
-pub fn run(_args: &super::DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the demo is being built")
+pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
+    let dir = captures_dir(&args.captures)?;
+    let pcaps = files_with(&dir, &[".pcap", ".pcapng"])?;
+    anyhow::ensure!(!pcaps.is_empty(), "no capture files in {}", dir.display());
+    let specs = files_with(&dir, &[".openapi.yaml", ".openapi.yml", ".openapi.json"])?;
+    let db = match &args.db {
+        Some(p) => p.clone(),
+        None => {
+            let d = std::env::temp_dir().join(format!("shadowtap-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            d.join("inventory.db")
+        }
+    };
+    // The bundled captures' own settings (their scenarios last seconds, not hours).
+    let mut opts = IngestOptions::default();
+    let config_file = dir.join("shadowtap.toml");
+    if config_file.is_file() {
+        let config = crate::config::Config::load(&config_file)?;
+        opts.inventory.pinned = config
+            .templates
+            .iter()
+            .map(|t| (t.host.clone(), t.path.clone()))
+            .collect();
+        config.sequences.apply(&mut opts.inventory.sequence);
+    }
+    runtime()?.block_on(async {
+        let started = std::time::Instant::now();
+        eprintln!(
+            "shadowtap demo: ingesting {} captures from {} into {}",
+            pcaps.len(),
+            dir.display(),
+            db.display()
+        );
+        let store = Store::open(&db).await?;
+        let (reports, _, _) = ingest_files(&store, &pcaps, &opts, |r| {
+            let name = Path::new(&r.path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| r.path.clone());
+            match r.outcome {
+                "ingested" => eprintln!(
+                    "  {name}: {} transactions, {} endpoints new",
+                    r.transactions, r.flush.created
+                ),
+                other => eprintln!("  {name}: {other}"),
+            }
+        })
+        .await?;
+        store.close().await;
+        for spec in &specs {
+            let name = spec
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let content =
+                std::fs::read(spec).with_context(|| format!("reading {}", spec.display()))?;
+            match spec_import::import_spec(&db, &name, &content).await {
+                Ok(o) => eprintln!("  {name}: {}", o.summary),
+                Err(e @ ImportError::Unavailable) => eprintln!("  {name}: not imported ({e})"),
+                Err(e) => eprintln!("  {name}: WARNING: {e}"),
+            }
+        }
+        let transactions: u64 = reports.iter().map(|r| r.transactions).sum();
+        eprintln!(
+            "shadowtap demo: {transactions} transactions ingested in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        if args.no_serve {
+            println!("{}", db.display());
+            return anyhow::Ok(());
+        }
+        let auth = AuthConfig::default();
+        let listener = match web::bind(&args.listen, &auth).await {
+            Ok(l) => l,
+            Err(e) if args.listen == DEFAULT_LISTEN => {
+                eprintln!("shadowtap demo: {e}; using a free port instead");
+                web::bind("127.0.0.1:0", &auth)
+                    .await
+                    .map_err(anyhow::Error::msg)?
+            }
+            Err(e) => anyhow::bail!(e),
+        };
+        let store = Store::open_read_only(&db).await?;
+        let state = AppState::new(store, auth).map_err(anyhow::Error::msg)?;
+        let url = web::url_of(&listener);
+        println!(
+            "shadowtap demo: open {url} (Ctrl-C stops; the inventory stays in {})",
+            db.display()
+        );
+        web::serve(listener, state, super::serve::shutdown()).await?;
+        anyhow::Ok(())
+    })
 }

@@ -35,8 +35,9 @@ pub struct FindingRow {
 
 /// Runs `shadowtap findings`.
 pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
-    let min = Severity::parse(&args.min_severity)
-        .ok_or_else(|| anyhow::anyhow!("--min-severity takes info, low, medium, high or critical"))?;
+    let min = Severity::parse(&args.min_severity).ok_or_else(|| {
+        anyhow::anyhow!("--min-severity takes info, low, medium, high or critical")
+    })?;
     let rows = runtime()?.block_on(async {
         let store = Store::open_read_only(&args.db).await?;
         let rows = sqlx::query(
@@ -67,7 +68,10 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
     findings.sort_by(|a, b| {
         let sa = Severity::parse(&a.severity).unwrap_or(Severity::Info);
         let sb = Severity::parse(&b.severity).unwrap_or(Severity::Info);
-        sb.cmp(&sa).then(a.kind.cmp(&b.kind)).then(a.host.cmp(&b.host)).then(a.path_template.cmp(&b.path_template))
+        sb.cmp(&sa)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.host.cmp(&b.host))
+            .then(a.path_template.cmp(&b.path_template))
     });
     match args.format {
         FindingsFormat::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
@@ -83,7 +87,10 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     f.severity.to_uppercase(),
                     f.kind,
                     clean(&what),
-                    f.client.as_ref().map(|c| format!(" (client {c})")).unwrap_or_default(),
+                    f.client
+                        .as_ref()
+                        .map(|c| format!(" (client {c})"))
+                        .unwrap_or_default(),
                     f.count
                 );
                 println!("         {}", clean(&f.detail));
@@ -95,7 +102,9 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
 }
 
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// SARIF 2.1.0: one rule per finding kind, one result per finding, the endpoint as a logical

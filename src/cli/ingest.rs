@@ -14,7 +14,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     };
     let mut cfg = args.engine.config();
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(64 * 1024);
-    let opts = IngestOptions {
+    let mut opts = IngestOptions {
         engine: cfg,
         inventory: InventoryConfig {
             pinned: config
@@ -26,6 +26,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         },
         ..IngestOptions::default()
     };
+    config.sequences.apply(&mut opts.inventory.sequence);
     let json = args.json;
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;

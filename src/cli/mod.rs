@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod log;
 pub mod record;
 pub mod report;
+pub mod sequences;
 pub mod serve;
 pub mod spec;
 
@@ -45,8 +46,10 @@ pub enum Command {
     /// inventory differs from the imported ones.
     #[command(subcommand)]
     Spec(SpecCommand),
-    /// List posture findings (table, JSON or SARIF for CI pipelines).
+    /// List findings, posture and behavioural (table, JSON or SARIF for CI pipelines).
     Findings(FindingsArgs),
+    /// Print the main call flows of an inventory: top transitions and three-call paths per host.
+    Sequences(SequencesArgs),
     /// Serve the web dashboard over an inventory (read-only; works while another process ingests).
     Serve(ServeArgs),
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
@@ -115,6 +118,23 @@ pub struct FindingsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
     pub format: FindingsFormat,
+}
+
+/// Arguments of `sequences`.
+#[derive(Debug, Args)]
+pub struct SequencesArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Transitions and paths listed per host.
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub top: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `serve`.
@@ -392,6 +412,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&args),
         Command::Spec(cmd) => spec::run(&cmd),
         Command::Findings(args) => findings::run(&args),
+        Command::Sequences(args) => sequences::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
     }

@@ -1,6 +1,94 @@
-//! `shadowtap serve`.
+//! `shadowtap serve`: the web dashboard over an inventory, opened read-only.
+
+use super::{ServeArgs, runtime};
+use crate::store::Store;
+use crate::web::{self, AppState, AuthConfig};
+use anyhow::Context;
+use std::io::BufRead;
 
 /// Runs `shadowtap serve`.
-pub fn run(_args: &super::ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("the dashboard is being built")
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.hash_password {
+        return hash_password();
+    }
+    let token = match &args.auth_token_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--auth-token-file {}", path.display()))?;
+            let t = text.trim().to_string();
+            anyhow::ensure!(
+                !t.is_empty(),
+                "--auth-token-file {} is empty",
+                path.display()
+            );
+            Some(t)
+        }
+        None => None,
+    };
+    let auth = AuthConfig {
+        token,
+        password_hash: args.password_hash.clone().filter(|h| !h.trim().is_empty()),
+    };
+    auth.validate().map_err(anyhow::Error::msg)?;
+    runtime()?.block_on(async {
+        let listener = web::bind(&args.listen, &auth)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let store = Store::open_read_only(&args.db).await?;
+        let state = AppState::new(store, auth.clone()).map_err(anyhow::Error::msg)?;
+        let url = web::url_of(&listener);
+        eprintln!(
+            "shadowtap: dashboard of {} (read-only) at {url}{}",
+            args.db.display(),
+            if auth.enabled() {
+                " (login required)"
+            } else {
+                ""
+            }
+        );
+        println!("{url}");
+        web::serve(listener, state, shutdown()).await?;
+        eprintln!("shadowtap: dashboard stopped");
+        anyhow::Ok(())
+    })
+}
+
+/// Reads a password on standard input and prints its argon2 PHC string.
+fn hash_password() -> anyhow::Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprintln!("Password (input is shown; end with Enter):");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "empty password");
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password is shorter than 8 characters"
+    );
+    let hash = crate::web::auth::hash_password(password).map_err(anyhow::Error::msg)?;
+    println!("{hash}");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }

@@ -95,5 +95,7 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
 }
 
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

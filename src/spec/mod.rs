@@ -74,7 +74,10 @@ pub async fn import(store: &Store, name: &str, content: &[u8]) -> Result<ImportR
     let spec = parse(content)?;
     let sha = {
         use sha2::{Digest, Sha256};
-        Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        Sha256::digest(content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let pool = store.pool();
     let mut report = ImportReport {
@@ -84,7 +87,11 @@ pub async fn import(store: &Store, name: &str, content: &[u8]) -> Result<ImportR
         operations: spec.operations.len(),
         ..Default::default()
     };
-    if let Some(r) = sqlx::query("SELECT id FROM specs WHERE sha256 = ?").bind(&sha).fetch_optional(pool).await? {
+    if let Some(r) = sqlx::query("SELECT id FROM specs WHERE sha256 = ?")
+        .bind(&sha)
+        .fetch_optional(pool)
+        .await?
+    {
         report.spec_id = r.get(0);
         report.already_imported = true;
     } else {
@@ -94,7 +101,12 @@ pub async fn import(store: &Store, name: &str, content: &[u8]) -> Result<ImportR
     Ok(report)
 }
 
-async fn store_spec(store: &Store, name: &str, sha: &str, spec: &ApiSpec) -> Result<i64, SpecError> {
+async fn store_spec(
+    store: &Store,
+    name: &str,
+    sha: &str,
+    spec: &ApiSpec,
+) -> Result<i64, SpecError> {
     let mut tx = store.pool().begin().await?;
     let servers = serde_json::to_string(&spec.servers).unwrap_or_else(|_| "[]".into());
     let id: i64 = sqlx::query(
@@ -186,7 +198,12 @@ fn set(s: String) -> BTreeSet<String> {
 }
 
 /// Kinds of finding computed over the whole inventory (replaced at every assessment).
-pub const ENDPOINT_KINDS: [&str; 4] = ["shadow_api", "zombie_api", "unauthenticated_endpoint", "auth_inconsistent"];
+pub const ENDPOINT_KINDS: [&str; 4] = [
+    "shadow_api",
+    "zombie_api",
+    "unauthenticated_endpoint",
+    "auth_inconsistent",
+];
 
 /// Re-classifies every endpoint against the imported specs, lists dormant operations, records
 /// drift and the endpoint-level findings. Runs in one transaction.
@@ -213,12 +230,13 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         body_fields: set(r.get(10)),
     })
     .collect();
-    let host_map: HashMap<String, String> = sqlx::query("SELECT observed, spec_host FROM spec_hosts")
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let host_map: HashMap<String, String> =
+        sqlx::query("SELECT observed, spec_host FROM spec_hosts")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
     let eps: Vec<Ep> = sqlx::query(
         "SELECT e.id, e.host, e.method, e.path_template, e.request_count, e.first_seen, e.last_seen,
                 (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id)
@@ -238,6 +256,11 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         clients: r.get(7),
     })
     .collect();
+    let mut eps = eps;
+    if !ops.is_empty() {
+        rename_to_spec(&mut tx, &mut eps, &ops, &host_map).await?;
+    }
+    let eps: Vec<Ep> = eps.into_iter().filter(|e| !e.template.is_empty()).collect();
     let mut out = Assessment::default();
     sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
     sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent')")
@@ -245,26 +268,40 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         .await?;
     // Auth seen per endpoint: scheme -> (requests, 2xx).
     let mut auth: HashMap<i64, BTreeMap<String, (i64, i64)>> = HashMap::new();
-    for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth").fetch_all(&mut *tx).await? {
-        let e = auth.entry(r.get(0)).or_default().entry(r.get(1)).or_default();
+    for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth")
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        let e = auth
+            .entry(r.get(0))
+            .or_default()
+            .entry(r.get(1))
+            .or_default();
         e.0 += r.get::<i64, _>(2);
         e.1 += r.get::<i64, _>(3);
     }
     let mut new_findings: Vec<(String, &Ep, String, String)> = Vec::new();
     // Endpoints that answered something other than 404: the others do not exist on the server
     // (a scanner's probes), so they are not reported as shadow or zombie APIs.
-    let routed: BTreeSet<i64> = sqlx::query("SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404)")
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let routed: BTreeSet<i64> = sqlx::query(
+        "SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404)",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
 
     // Auth consistency holds with or without a spec.
     for e in eps.iter().filter(|e| e.requests > 0) {
         let a = auth.get(&e.id);
         let none_ok = a.and_then(|a| a.get("none")).map_or(0, |x| x.1);
-        let cred_ok: Vec<(&String, i64)> = a.into_iter().flatten().filter(|(s, x)| *s != "none" && x.1 > 0).map(|(s, x)| (s, x.1)).collect();
+        let cred_ok: Vec<(&String, i64)> = a
+            .into_iter()
+            .flatten()
+            .filter(|(s, x)| *s != "none" && x.1 > 0)
+            .map(|(s, x)| (s, x.1))
+            .collect();
         if none_ok > 0 && !cred_ok.is_empty() {
             new_findings.push((
                 "auth_inconsistent".into(),
@@ -296,7 +333,11 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             let (documented, deprecated, class) = match best {
                 Some((_, op)) => {
                     matched_ops.insert(op.id);
-                    sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?").bind(e.id).bind(op.id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?")
+                        .bind(e.id)
+                        .bind(op.id)
+                        .execute(&mut *tx)
+                        .await?;
                     out.drift += drift(&mut tx, e, op, auth.get(&e.id)).await?;
                     if op.deprecated && routed.contains(&e.id) {
                         new_findings.push((
@@ -339,15 +380,22 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                         let why = if methods.is_empty() {
                             "This path is in no imported API description.".to_string()
                         } else {
-                            format!("The path is documented, but only for {}; {} is not.", methods.join(", "), e.method)
+                            format!(
+                                "The path is documented, but only for {}; {} is not.",
+                                methods.join(", "),
+                                e.method
+                            )
                         };
                         if routed.contains(&e.id) {
-                        new_findings.push((
-                            "shadow_api".into(),
-                            e,
-                            format!("{why} Called {} time(s) by {} client(s).", e.requests, e.clients),
-                            format!("{} {} {}", e.method, e.host, e.template),
-                        ));
+                            new_findings.push((
+                                "shadow_api".into(),
+                                e,
+                                format!(
+                                    "{why} Called {} time(s) by {} client(s).",
+                                    e.requests, e.clients
+                                ),
+                                format!("{} {} {}", e.method, e.host, e.template),
+                            ));
                         }
                         (0, 0, "shadow")
                     }
@@ -367,7 +415,10 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 .await?;
             // Required credentials the endpoint did without.
             if let Some((_, op)) = best {
-                let none_ok = auth.get(&e.id).and_then(|a| a.get("none")).map_or(0, |x| x.1);
+                let none_ok = auth
+                    .get(&e.id)
+                    .and_then(|a| a.get("none"))
+                    .map_or(0, |x| x.1);
                 if !op.security_types.is_empty() && none_ok > 0 {
                     new_findings.push((
                         "unauthenticated_endpoint".into(),
@@ -382,10 +433,21 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             }
         }
         // Documented operations nobody called: listed with no requests.
-        let default_host = eps.iter().filter(|e| e.requests > 0).map(|e| e.host.clone()).next();
+        let default_host = eps
+            .iter()
+            .filter(|e| e.requests > 0)
+            .map(|e| e.host.clone())
+            .next();
         for op in ops.iter().filter(|o| !matched_ops.contains(&o.id)) {
-            let host = op.host.clone().or_else(|| default_host.clone()).unwrap_or_else(|| "*".into());
-            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE id = ?").bind(op.id).execute(&mut *tx).await?;
+            let host = op
+                .host
+                .clone()
+                .or_else(|| default_host.clone())
+                .unwrap_or_else(|| "*".into());
+            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE id = ?")
+                .bind(op.id)
+                .execute(&mut *tx)
+                .await?;
             let id: i64 = sqlx::query(
                 "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count, documented, deprecated, classification)
                  VALUES (?, ?, ?, 'spec', ?, 0, 1, ?, 'dormant')
@@ -437,18 +499,118 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     Ok(out)
 }
 
+/// Gives observed endpoints the template names of the operation they match when both have
+/// parameters at the same places (`/stock/{stock_id}` becomes `/stock/{product_id}`), so the
+/// inventory speaks the spec's language and later traffic lands on the same rows.
+async fn rename_to_spec(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    eps: &mut [Ep],
+    ops: &[Op],
+    host_map: &HashMap<String, String>,
+) -> Result<(), SpecError> {
+    let same_shape = |a: &str, b: &str| openapi::pattern(a) == openapi::pattern(b);
+    for i in 0..eps.len() {
+        let e = &eps[i];
+        if e.requests == 0 || e.template.is_empty() {
+            continue;
+        }
+        let target = ops
+            .iter()
+            .filter(|o| o.method.eq_ignore_ascii_case(&e.method))
+            .filter(|o| {
+                o.host
+                    .as_ref()
+                    .is_none_or(|h| *h == e.host || host_map.get(&e.host).is_some_and(|m| m == h))
+            })
+            .find(|o| {
+                o.path != e.template && same_shape(&o.path, &e.template) && o.path.contains('{')
+            });
+        let Some(op) = target else { continue };
+        // A dormant row for the operation gives way; a row with traffic keeps both.
+        let other = eps
+            .iter()
+            .position(|x| x.host == e.host && x.method == e.method && x.template == op.path);
+        if let Some(j) = other {
+            if eps[j].requests > 0 {
+                continue;
+            }
+            let dormant = eps[j].id;
+            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE endpoint_id = ?")
+                .bind(dormant)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM endpoints WHERE id = ?")
+                .bind(dormant)
+                .execute(&mut **tx)
+                .await?;
+            eps[j].template = String::new();
+        }
+        let (id, host, method, old) = (
+            eps[i].id,
+            eps[i].host.clone(),
+            eps[i].method.clone(),
+            eps[i].template.clone(),
+        );
+        sqlx::query("UPDATE endpoints SET path_template = ? WHERE id = ?")
+            .bind(&op.path)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "UPDATE OR REPLACE findings SET path_template = ?1,
+                dedup_key = kind || '|' || host || '|' || method || '|' || ?1 || '|' || coalesce(client, '')
+             WHERE host = ?2 AND method = ?3 AND path_template = ?4",
+        )
+        .bind(&op.path)
+        .bind(&host)
+        .bind(&method)
+        .bind(&old)
+        .execute(&mut **tx)
+        .await?;
+        // Path parameter rows take the spec's names, position by position.
+        let names: Vec<&str> = op
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let old_names: Vec<String> = old
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(String::from)
+            .collect();
+        for (from, to) in old_names.iter().zip(&names) {
+            sqlx::query("UPDATE OR REPLACE endpoint_params SET name = ? WHERE endpoint_id = ? AND location = 'path' AND name = ?")
+                .bind(*to)
+                .bind(id)
+                .bind(from)
+                .execute(&mut **tx)
+                .await?;
+        }
+        eps[i].template = op.path.clone();
+    }
+    Ok(())
+}
+
 /// For `/v1/...` (or `/api/v2/...`), the documented path of a newer version, if any.
 fn successor(e: &Ep, ops: &[Op], host_ok: &dyn Fn(&Op, &str) -> bool) -> Option<String> {
     let segs: Vec<&str> = e.template.split('/').collect();
     for (i, s) in segs.iter().enumerate() {
-        let Some(n) = s.strip_prefix(['v', 'V']).and_then(|d| d.parse::<u32>().ok()) else { continue };
+        let Some(n) = s
+            .strip_prefix(['v', 'V'])
+            .and_then(|d| d.parse::<u32>().ok())
+        else {
+            continue;
+        };
         for newer in n + 1..=n + 5 {
             let mut candidate = segs.clone();
             let v = format!("v{newer}");
             candidate[i] = &v;
             let path = candidate.join("/");
-            if let Some(op) = ops.iter().find(|o| o.method.eq_ignore_ascii_case(&e.method) && host_ok(o, &e.host) && fit(&path, &o.path).is_some())
-            {
+            if let Some(op) = ops.iter().find(|o| {
+                o.method.eq_ignore_ascii_case(&e.method)
+                    && host_ok(o, &e.host)
+                    && fit(&path, &o.path).is_some()
+            }) {
                 return Some(op.path.clone());
             }
         }
@@ -464,20 +626,43 @@ async fn drift(
     auth: Option<&BTreeMap<String, (i64, i64)>>,
 ) -> Result<u64, SpecError> {
     let mut items: Vec<(&str, String, String)> = Vec::new();
-    for r in sqlx::query("SELECT name FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'").bind(e.id).fetch_all(&mut **tx).await? {
+    for r in
+        sqlx::query("SELECT name FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
+            .bind(e.id)
+            .fetch_all(&mut **tx)
+            .await?
+    {
         let name: String = r.get(0);
         if !op.query.contains(&name) {
-            items.push(("undocumented_query_param", name.clone(), format!("query parameter `{name}` is not in the API description")));
+            items.push((
+                "undocumented_query_param",
+                name.clone(),
+                format!("query parameter `{name}` is not in the API description"),
+            ));
         }
     }
     let documented_status = |code: i64| -> bool {
         let c = code.to_string();
-        op.statuses.contains(&c) || op.statuses.contains(&format!("{}XX", &c[..1])) || op.statuses.contains("default")
+        op.statuses.contains(&c)
+            || op.statuses.contains(&format!("{}XX", &c[..1]))
+            || op.statuses.contains("default")
     };
-    for r in sqlx::query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ? AND status > 0").bind(e.id).fetch_all(&mut **tx).await? {
+    for r in sqlx::query(
+        "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? AND status > 0",
+    )
+    .bind(e.id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
         let (code, n): (i64, i64) = (r.get(0), r.get(1));
         if !documented_status(code) {
-            items.push(("undocumented_status", code.to_string(), format!("answered {code} ({n} time(s)), a status the API description does not list")));
+            items.push((
+                "undocumented_status",
+                code.to_string(),
+                format!(
+                    "answered {code} ({n} time(s)), a status the API description does not list"
+                ),
+            ));
         }
     }
     for r in sqlx::query("SELECT DISTINCT direction, content_type, schema FROM endpoint_bodies WHERE endpoint_id = ?").bind(e.id).fetch_all(&mut **tx).await? {
@@ -500,18 +685,27 @@ async fn drift(
     }
     if !op.security_types.is_empty() {
         if let Some(none) = auth.and_then(|a| a.get("none")).filter(|x| x.1 > 0) {
-            items.push(("missing_security", "none".into(), format!("answered 2xx {} time(s) without the credentials the description requires", none.1)));
+            items.push((
+                "missing_security",
+                "none".into(),
+                format!(
+                    "answered 2xx {} time(s) without the credentials the description requires",
+                    none.1
+                ),
+            ));
         }
     }
     let n = items.len() as u64;
     for (kind, item, detail) in items {
-        sqlx::query("INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail) VALUES (?, ?, ?, ?)")
-            .bind(e.id)
-            .bind(kind)
-            .bind(item)
-            .bind(detail)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail) VALUES (?, ?, ?, ?)",
+        )
+        .bind(e.id)
+        .bind(kind)
+        .bind(item)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(n)
 }

@@ -78,7 +78,9 @@ pub struct ApiSpec {
     pub operations: Vec<SpecOperation>,
 }
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 const MAX_DOC: usize = 16 << 20;
 const MAX_OPERATIONS: usize = 20_000;
 
@@ -89,9 +91,15 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
     }
     let doc: Value = match serde_json::from_slice(content) {
         Ok(v) => v,
-        Err(_) => serde_yaml_ng::from_slice(content).map_err(|e| ParseError::Syntax(e.to_string()))?,
+        Err(_) => {
+            serde_yaml_ng::from_slice(content).map_err(|e| ParseError::Syntax(e.to_string()))?
+        }
     };
-    let format = if doc.get("swagger").and_then(Value::as_str).is_some_and(|v| v.starts_with('2')) {
+    let format = if doc
+        .get("swagger")
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.starts_with('2'))
+    {
         "swagger-2.0"
     } else {
         match doc.get("openapi").and_then(Value::as_str) {
@@ -101,10 +109,24 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
         }
     };
     let swagger = format == "swagger-2.0";
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").chars().take(200).collect::<String>();
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>()
+    };
     let info = doc.get("info");
-    let servers = if swagger { swagger_servers(&doc) } else { openapi_servers(doc.get("servers")) };
-    let schemes = if swagger { doc.get("securityDefinitions") } else { doc.pointer("/components/securitySchemes") };
+    let servers = if swagger {
+        swagger_servers(&doc)
+    } else {
+        openapi_servers(doc.get("servers"))
+    };
+    let schemes = if swagger {
+        doc.get("securityDefinitions")
+    } else {
+        doc.pointer("/components/securitySchemes")
+    };
     let global_security = doc.get("security");
     let global_consumes = strings(doc.get("consumes"));
     let global_produces = strings(doc.get("produces"));
@@ -121,7 +143,9 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
             let item = resolve(&doc, item);
             let path_params = item.get("parameters");
             for m in METHODS {
-                let Some(op) = item.get(m).map(|o| resolve(&doc, o)) else { continue };
+                let Some(op) = item.get(m).map(|o| resolve(&doc, o)) else {
+                    continue;
+                };
                 if operations.len() >= MAX_OPERATIONS {
                     break;
                 }
@@ -137,7 +161,9 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
                 let mut query_params: BTreeSet<String> = query_params;
                 for name in security.iter().flatten() {
                     if let Some(def) = schemes.and_then(|s| s.get(name)) {
-                        if def.get("type").and_then(Value::as_str) == Some("apiKey") && def.get("in").and_then(Value::as_str) == Some("query") {
+                        if def.get("type").and_then(Value::as_str) == Some("apiKey")
+                            && def.get("in").and_then(Value::as_str) == Some("query")
+                        {
                             if let Some(n) = def.get("name").and_then(Value::as_str) {
                                 query_params.insert(n.to_string());
                             }
@@ -154,16 +180,27 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
                             response_types.extend(content.keys().map(|k| media(k)));
                         } else if swagger && r.get("schema").is_some() {
                             let produces = strings(op.get("produces"));
-                            response_types.extend(if produces.is_empty() { global_produces.clone() } else { produces });
+                            response_types.extend(if produces.is_empty() {
+                                global_produces.clone()
+                            } else {
+                                produces
+                            });
                         }
                     }
                 }
                 let mut request_types = BTreeSet::new();
                 let mut body_fields = BTreeSet::new();
                 if swagger {
-                    if let Some(body) = params.iter().find(|p| p.get("in").and_then(Value::as_str) == Some("body")) {
+                    if let Some(body) = params
+                        .iter()
+                        .find(|p| p.get("in").and_then(Value::as_str) == Some("body"))
+                    {
                         let consumes = strings(op.get("consumes"));
-                        request_types.extend(if consumes.is_empty() { global_consumes.clone() } else { consumes });
+                        request_types.extend(if consumes.is_empty() {
+                            global_consumes.clone()
+                        } else {
+                            consumes
+                        });
                         if request_types.is_empty() {
                             request_types.insert("application/json".into());
                         }
@@ -171,10 +208,16 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
                             fields(&doc, schema, "", 0, &mut body_fields);
                         }
                     }
-                    if params.iter().any(|p| p.get("in").and_then(Value::as_str) == Some("formData")) {
+                    if params
+                        .iter()
+                        .any(|p| p.get("in").and_then(Value::as_str) == Some("formData"))
+                    {
                         let consumes = strings(op.get("consumes"));
                         request_types.extend(consumes);
-                        for p in params.iter().filter(|p| p.get("in").and_then(Value::as_str) == Some("formData")) {
+                        for p in params
+                            .iter()
+                            .filter(|p| p.get("in").and_then(Value::as_str) == Some("formData"))
+                        {
                             if let Some(n) = p.get("name").and_then(Value::as_str) {
                                 body_fields.insert(n.to_string());
                             }
@@ -196,7 +239,10 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
                         path: join(base, path),
                         operation_id: text(op.get("operationId")),
                         summary: text(op.get("summary")),
-                        deprecated: op.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
+                        deprecated: op
+                            .get("deprecated")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                         security: security.clone(),
                         security_types: security_types.clone(),
                         public,
@@ -210,13 +256,23 @@ pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
             }
         }
     }
-    Ok(ApiSpec { title: text(info.and_then(|i| i.get("title"))), version: text(info.and_then(|i| i.get("version"))), format, servers, operations })
+    Ok(ApiSpec {
+        title: text(info.and_then(|i| i.get("title"))),
+        version: text(info.and_then(|i| i.get("version"))),
+        format,
+        servers,
+        operations,
+    })
 }
 
 /// Follows local `$ref`s (`#/components/...`), at most 16 deep.
 fn resolve<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
     for _ in 0..16 {
-        match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        match v
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(pointer) => match doc.pointer(pointer) {
                 Some(target) => v = target,
                 None => return v,
@@ -228,8 +284,17 @@ fn resolve<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
 }
 
 /// Operation parameters override path-level ones with the same name and location.
-fn merged_params<'a>(doc: &'a Value, path_level: Option<&'a Value>, op_level: Option<&'a Value>) -> Vec<&'a Value> {
-    let key = |p: &Value| (p.get("name").and_then(Value::as_str).map(String::from), p.get("in").and_then(Value::as_str).map(String::from));
+fn merged_params<'a>(
+    doc: &'a Value,
+    path_level: Option<&'a Value>,
+    op_level: Option<&'a Value>,
+) -> Vec<&'a Value> {
+    let key = |p: &Value| {
+        (
+            p.get("name").and_then(Value::as_str).map(String::from),
+            p.get("in").and_then(Value::as_str).map(String::from),
+        )
+    };
     let mut out: Vec<&Value> = Vec::new();
     for list in [op_level, path_level].into_iter().flatten() {
         for p in list.as_array().into_iter().flatten().take(256) {
@@ -243,15 +308,28 @@ fn merged_params<'a>(doc: &'a Value, path_level: Option<&'a Value>, op_level: Op
 }
 
 fn strings(v: Option<&Value>) -> BTreeSet<String> {
-    v.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(media).collect()
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(media)
+        .collect()
 }
 
 fn media(s: &str) -> String {
-    s.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    s.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn join(base: &str, path: &str) -> String {
-    let mut p = format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'));
+    let mut p = format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
     while p.contains("//") {
         p = p.replace("//", "/");
     }
@@ -278,16 +356,34 @@ pub fn split_url(url: &str) -> SpecServer {
     };
     let host = host.filter(|h| !h.is_empty()).map(|h| {
         let h = h.rsplit('@').next().unwrap_or(h).to_ascii_lowercase();
-        h.strip_suffix(":80").or_else(|| h.strip_suffix(":443")).map(String::from).unwrap_or(h)
+        h.strip_suffix(":80")
+            .or_else(|| h.strip_suffix(":443"))
+            .map(String::from)
+            .unwrap_or(h)
     });
-    let path = path.split(['?', '#']).next().unwrap_or("").trim_end_matches('/').to_string();
-    SpecServer { host, base_path: path }
+    let path = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
+    SpecServer {
+        host,
+        base_path: path,
+    }
 }
 
 fn openapi_servers(servers: Option<&Value>) -> Vec<SpecServer> {
     let mut out = Vec::new();
-    for s in servers.and_then(Value::as_array).into_iter().flatten().take(64) {
-        let Some(mut url) = s.get("url").and_then(Value::as_str).map(String::from) else { continue };
+    for s in servers
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .take(64)
+    {
+        let Some(mut url) = s.get("url").and_then(Value::as_str).map(String::from) else {
+            continue;
+        };
         if let Some(vars) = s.get("variables").and_then(Value::as_object) {
             for (name, v) in vars {
                 let default = v.get("default").and_then(Value::as_str).unwrap_or("");
@@ -300,20 +396,40 @@ fn openapi_servers(servers: Option<&Value>) -> Vec<SpecServer> {
         }
     }
     if out.is_empty() {
-        out.push(SpecServer { host: None, base_path: String::new() });
+        out.push(SpecServer {
+            host: None,
+            base_path: String::new(),
+        });
     }
     out
 }
 
 fn swagger_servers(doc: &Value) -> Vec<SpecServer> {
-    let host = doc.get("host").and_then(Value::as_str).map(|h| split_url(&format!("http://{h}")).host).unwrap_or(None);
-    let base = doc.get("basePath").and_then(Value::as_str).unwrap_or("").trim_end_matches('/').to_string();
-    vec![SpecServer { host, base_path: base }]
+    let host = doc
+        .get("host")
+        .and_then(Value::as_str)
+        .map(|h| split_url(&format!("http://{h}")).host)
+        .unwrap_or(None);
+    let base = doc
+        .get("basePath")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
+    vec![SpecServer {
+        host,
+        base_path: base,
+    }]
 }
 
 /// (alternatives, satisfying shadowtap scheme names, may be called without credentials).
-fn security_of(req: Option<&Value>, schemes: Option<&Value>) -> (Vec<Vec<String>>, BTreeSet<String>, bool) {
-    let Some(list) = req.and_then(Value::as_array) else { return (Vec::new(), BTreeSet::new(), true) };
+fn security_of(
+    req: Option<&Value>,
+    schemes: Option<&Value>,
+) -> (Vec<Vec<String>>, BTreeSet<String>, bool) {
+    let Some(list) = req.and_then(Value::as_array) else {
+        return (Vec::new(), BTreeSet::new(), true);
+    };
     let mut alts = Vec::new();
     let mut types = BTreeSet::new();
     let mut public = list.is_empty();
@@ -337,11 +453,20 @@ fn scheme_types(def: Option<&Value>) -> Vec<String> {
     let Some(def) = def else { return Vec::new() };
     let ty = def.get("type").and_then(Value::as_str).unwrap_or("");
     let names: &[&str] = match ty {
-        "http" => match def.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+        "http" => match def
+            .get("scheme")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("basic") => &["basic"],
             Some("digest") => &["digest"],
             Some("bearer") => {
-                if def.get("bearerFormat").and_then(Value::as_str).is_some_and(|f| f.eq_ignore_ascii_case("jwt")) {
+                if def
+                    .get("bearerFormat")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| f.eq_ignore_ascii_case("jwt"))
+                {
                     &["bearer_jwt"]
                 } else {
                     &["bearer_jwt", "bearer_opaque"]
@@ -370,7 +495,13 @@ fn fields(doc: &Value, schema: &Value, prefix: &str, depth: usize, out: &mut BTr
     }
     let schema = resolve(doc, schema);
     for combo in ["allOf", "oneOf", "anyOf"] {
-        for s in schema.get(combo).and_then(Value::as_array).into_iter().flatten().take(16) {
+        for s in schema
+            .get(combo)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .take(16)
+        {
             fields(doc, s, prefix, depth + 1, out);
         }
     }
@@ -380,7 +511,11 @@ fn fields(doc: &Value, schema: &Value, prefix: &str, depth: usize, out: &mut BTr
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (name, sub) in props.iter().take(500) {
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             out.insert(path.clone());
             fields(doc, sub, &path, depth + 1, out);
         }
@@ -392,7 +527,13 @@ pub fn pattern(template: &str) -> Vec<Option<&str>> {
     template
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| if s.starts_with('{') && s.ends_with('}') { None } else { Some(s) })
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') {
+                None
+            } else {
+                Some(s)
+            }
+        })
         .collect()
 }
 
@@ -425,9 +566,27 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(split_url("https://API.example.com:443/v1/"), SpecServer { host: Some("api.example.com".into()), base_path: "/v1".into() });
-        assert_eq!(split_url("http://api.example.com:8080"), SpecServer { host: Some("api.example.com:8080".into()), base_path: "".into() });
-        assert_eq!(split_url("/api"), SpecServer { host: None, base_path: "/api".into() });
+        assert_eq!(
+            split_url("https://API.example.com:443/v1/"),
+            SpecServer {
+                host: Some("api.example.com".into()),
+                base_path: "/v1".into()
+            }
+        );
+        assert_eq!(
+            split_url("http://api.example.com:8080"),
+            SpecServer {
+                host: Some("api.example.com:8080".into()),
+                base_path: "".into()
+            }
+        );
+        assert_eq!(
+            split_url("/api"),
+            SpecServer {
+                host: None,
+                base_path: "/api".into()
+            }
+        );
         assert_eq!(join("/api/", "/users/{id}/"), "/api/users/{id}");
         assert_eq!(join("", "/"), "/");
     }
@@ -444,8 +603,14 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_spec() {
-        assert!(matches!(parse(b"{\"hello\": 1}"), Err(ParseError::NotOpenApi)));
-        assert!(matches!(parse(b"openapi: [unclosed"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"\xff\xfe"), Err(_)));
+        assert!(matches!(
+            parse(b"{\"hello\": 1}"),
+            Err(ParseError::NotOpenApi)
+        ));
+        assert!(matches!(
+            parse(b"openapi: [unclosed"),
+            Err(ParseError::Syntax(_))
+        ));
+        assert!(parse(b"\xff\xfe").is_err());
     }
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 10] = [
+pub const PUBLIC_VIEWS: [&str; 13] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -20,6 +20,9 @@ pub const PUBLIC_VIEWS: [&str; 10] = [
     "api_auth",
     "api_sensitive_data",
     "api_captures",
+    "api_sequence_paths",
+    "api_spec_operations",
+    "api_drift",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -159,12 +162,15 @@ impl Store {
         let findings = rows_as_json(self, "SELECT * FROM api_findings ORDER BY id").await?;
         let transitions =
             rows_as_json(self, "SELECT * FROM api_transitions ORDER BY count DESC").await?;
+        let paths =
+            rows_as_json(self, "SELECT * FROM api_sequence_paths ORDER BY count DESC").await?;
         let captures = rows_as_json(self, "SELECT * FROM api_captures ORDER BY id").await?;
         Ok(json!({
             "generator": format!("shadowtap {}", env!("CARGO_PKG_VERSION")),
             "endpoints": endpoints,
             "findings": findings,
             "transitions": transitions,
+            "sequence_paths": paths,
             "captures": captures,
         }))
     }

@@ -4,6 +4,7 @@
 //! keep working while an ingest runs. Users query the `api_*` views (see README); the tables
 //! behind them are free to change.
 
+pub mod dashboard;
 pub mod export;
 pub mod read;
 mod write;

@@ -3,11 +3,14 @@
 use super::{Store, StoreError};
 use crate::analyze::form::{FormShape, form_to_json_schema, merge_form};
 use crate::analyze::hll::Hll;
-use crate::analyze::inventory::{EndpointDelta, new_latency_histogram};
+use crate::analyze::inventory::{
+    EndpointDelta, EndpointKey, InventoryDrain, new_latency_histogram,
+};
 use crate::analyze::shape::{self, Shape};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
 
 /// What a flush did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +21,10 @@ pub struct FlushReport {
     pub updated: u64,
     /// New endpoints dropped because the database holds `max_endpoints`.
     pub dropped: u64,
+    /// Transitions merged.
+    pub transitions: u64,
+    /// Three-call paths merged.
+    pub paths: u64,
 }
 
 /// A capture file as recorded after ingesting it.
@@ -122,7 +129,10 @@ impl Store {
     /// keep their identity across ingests.
     pub async fn known_templates(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT host, path_template FROM endpoints WHERE path_template LIKE '%{%'",
+            // Parameterised templates, and every documented one (a spec's literal
+            // `/customers/lookup` must win over its `/customers/{id}`); learned literals stay
+            // free to be generalised.
+            "SELECT DISTINCT host, path_template FROM endpoints WHERE path_template LIKE '%{%' OR documented = 1",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -132,8 +142,41 @@ impl Store {
             .collect())
     }
 
-    /// Merges deltas into the inventory, in one short transaction.
-    pub async fn merge(&self, deltas: &[EndpointDelta]) -> Result<FlushReport, StoreError> {
+    /// Every transition stored, by endpoint key, with its count (to seed the sequence
+    /// baseline of a new ingest), and the first packet time of every host.
+    pub async fn known_sequences(
+        &self,
+    ) -> Result<(Vec<(EndpointKey, EndpointKey, u64)>, Vec<(String, i64)>), StoreError> {
+        let key = |r: &sqlx::sqlite::SqliteRow, i: usize| EndpointKey {
+            host: r.get(i),
+            method: r.get(i + 1),
+            template: r.get(i + 2),
+        };
+        let transitions = sqlx::query(
+            "SELECT f.host, f.method, f.path_template, t.host, t.method, t.path_template, x.count
+             FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint JOIN endpoints t ON t.id = x.to_endpoint
+             ORDER BY x.count DESC LIMIT 200000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (key(r, 0), key(r, 3), r.get::<i64, _>(6).max(0) as u64))
+        .collect();
+        let hosts = sqlx::query(
+            "SELECT host, min(first_seen) FROM endpoints WHERE request_count > 0 GROUP BY host",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+        .collect();
+        Ok((transitions, hosts))
+    }
+
+    /// Merges what a flush took from the inventory, in one short transaction.
+    pub async fn merge(&self, drain: &InventoryDrain) -> Result<FlushReport, StoreError> {
+        let deltas = &drain.endpoints;
+        let mut ids: HashMap<&EndpointKey, i64> = HashMap::with_capacity(deltas.len());
         let mut report = FlushReport::default();
         let mut tx = self.pool.begin().await?;
         let mut total: i64 = sqlx::query("SELECT COUNT(*) FROM endpoints")
@@ -201,6 +244,7 @@ impl Store {
                     )
                 }
             };
+            ids.insert(&d.key, id);
             merge_one(
                 &mut tx,
                 id,
@@ -213,15 +257,140 @@ impl Store {
             )
             .await?;
         }
+        merge_sequences(&mut tx, drain, &mut ids, &mut report).await?;
         tx.commit().await?;
         Ok(report)
     }
+}
+
+/// The id of an endpoint by key (cached for the flush); `None` when it is not stored (over the
+/// endpoint cap).
+async fn endpoint_id<'k>(
+    tx: &mut Transaction<'_, Sqlite>,
+    ids: &mut HashMap<&'k EndpointKey, i64>,
+    key: &'k EndpointKey,
+) -> Result<Option<i64>, StoreError> {
+    if let Some(id) = ids.get(key) {
+        return Ok(Some(*id));
+    }
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ?",
+    )
+    .bind(&key.host)
+    .bind(&key.method)
+    .bind(&key.template)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = id {
+        ids.insert(key, id);
+    }
+    Ok(id)
+}
+
+/// Transitions and paths: counts add up, principal sketches merge.
+async fn merge_sequences<'k>(
+    tx: &mut Transaction<'_, Sqlite>,
+    drain: &'k InventoryDrain,
+    ids: &mut HashMap<&'k EndpointKey, i64>,
+    report: &mut FlushReport,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(drain.transitions.len());
+    for (from, to, t) in &drain.transitions {
+        let (Some(f), Some(g)) = (
+            endpoint_id(tx, ids, from).await?,
+            endpoint_id(tx, ids, to).await?,
+        ) else {
+            continue;
+        };
+        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT clients_hll FROM transitions WHERE from_endpoint = ? AND to_endpoint = ?",
+        )
+        .bind(f)
+        .bind(g)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let mut hll = prev
+            .flatten()
+            .map(|b| Hll::from_bytes(&b))
+            .unwrap_or_default();
+        hll.merge(&t.principals);
+        rows.push(vec![
+            V::I(f),
+            V::I(g),
+            V::I(t.count as i64),
+            V::I(hll.estimate().max(1) as i64),
+            V::I(t.first_seen.as_nanos()),
+            V::I(t.last_seen.as_nanos()),
+            V::B(hll.to_bytes()),
+            V::I(t.gap_sum_ms.min(i64::MAX as u64) as i64),
+        ]);
+        report.transitions += 1;
+    }
+    upsert(
+        tx,
+        "transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen, clients_hll, gap_sum_ms)",
+        "ON CONFLICT (from_endpoint, to_endpoint) DO UPDATE SET count = count + excluded.count,
+            clients = excluded.clients, clients_hll = excluded.clients_hll,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+            gap_sum_ms = gap_sum_ms + excluded.gap_sum_ms",
+        rows,
+    )
+    .await?;
+    let mut rows = Vec::with_capacity(drain.paths.len());
+    for (steps, p) in &drain.paths {
+        let mut s = [0i64; 3];
+        let mut all = true;
+        for (i, k) in steps.iter().enumerate() {
+            match endpoint_id(tx, ids, k).await? {
+                Some(id) => s[i] = id,
+                None => all = false,
+            }
+        }
+        if !all {
+            continue;
+        }
+        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT clients_hll FROM sequence_paths WHERE step1 = ? AND step2 = ? AND step3 = ?",
+        )
+        .bind(s[0])
+        .bind(s[1])
+        .bind(s[2])
+        .fetch_optional(&mut **tx)
+        .await?;
+        let mut hll = prev
+            .flatten()
+            .map(|b| Hll::from_bytes(&b))
+            .unwrap_or_default();
+        hll.merge(&p.principals);
+        rows.push(vec![
+            V::I(s[0]),
+            V::I(s[1]),
+            V::I(s[2]),
+            V::I(p.count as i64),
+            V::I(hll.estimate().max(1) as i64),
+            V::B(hll.to_bytes()),
+            V::I(p.first_seen.as_nanos()),
+            V::I(p.last_seen.as_nanos()),
+        ]);
+        report.paths += 1;
+    }
+    upsert(
+        tx,
+        "sequence_paths (step1, step2, step3, count, clients, clients_hll, first_seen, last_seen)",
+        "ON CONFLICT (step1, step2, step3) DO UPDATE SET count = count + excluded.count,
+            clients = excluded.clients, clients_hll = excluded.clients_hll,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        rows,
+    )
+    .await?;
+    Ok(())
 }
 
 /// A value bound into a batched statement.
 pub(super) enum V {
     I(i64),
     T(String),
+    B(Vec<u8>),
     N,
 }
 
@@ -253,6 +422,7 @@ pub(super) async fn upsert(
                 q = match v {
                     V::I(i) => q.bind(*i),
                     V::T(t) => q.bind(t.as_str()),
+                    V::B(b) => q.bind(b.as_slice()),
                     V::N => q.bind(None::<String>),
                 };
             }

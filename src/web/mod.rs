@@ -1,1 +1,472 @@
-//! Web: the dashboard (axum + askama), built in `src/web/`.
+//! The web dashboard: server-rendered pages (axum + askama) and a JSON API over an inventory
+//! opened read-only.
+//!
+//! [`app`] builds the router from an [`AppState`]; `shadowtap serve` and `shadowtap demo` bind
+//! it with [`bind`] and run it with [`serve`]; tests call `app(state).oneshot(request)`.
+//!
+//! The dashboard displays hostile input (every string of a capture comes from the wire): askama
+//! escapes everything it prints, markup built in Rust (charts, the graph) escapes its text
+//! too, and every response carries a strict Content-Security-Policy (no inline script or style).
+//! Authentication, sessions and CSRF are in [`auth`].
+
+mod api;
+mod assets;
+pub mod auth;
+pub mod charts;
+pub mod explain;
+pub mod fmt;
+pub mod graph;
+mod pages;
+pub mod spec_import;
+
+pub use auth::{AuthConfig, check_listen};
+
+use crate::store::dashboard::{MinuteCount, Overview};
+use crate::store::{Store, StoreError};
+use auth::AuthState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest request body (a spec upload).
+pub const MAX_UPLOAD: usize = 16 << 20;
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    auth: AuthState,
+    db_label: String,
+    /// Calls per minute of the overview, with the totals they were computed at: any merge
+    /// changes the totals (requests, errors, last request), so a stale series is never shown.
+    traffic: std::sync::Mutex<Option<(TrafficKey, Arc<Vec<MinuteCount>>)>>,
+}
+
+type TrafficKey = (i64, i64, i64, Option<i64>, i64);
+
+impl AppState {
+    /// The state of a dashboard over `store` (opened read-only by `serve`).
+    pub fn new(store: Store, auth: AuthConfig) -> Result<AppState, String> {
+        let db_label = store
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                auth: AuthState::new(auth)?,
+                store,
+                db_label,
+                traffic: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn auth(&self) -> &AuthState {
+        &self.inner.auth
+    }
+
+    /// The overview, its traffic series from the cache when the inventory has not changed.
+    pub async fn overview(&self) -> Result<Overview, StoreError> {
+        let mut o = self.store().dashboard_overview().await?;
+        let t = &o.totals;
+        let key = (t.endpoints, t.calls, t.errors, t.last_seen, t.captures);
+        let cached = self
+            .inner
+            .traffic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        let minutes = match cached {
+            Some(m) => m,
+            None => {
+                let m = Arc::new(self.store().dashboard_traffic().await?);
+                *self.inner.traffic.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((key, m.clone()));
+                m
+            }
+        };
+        o.minutes = minutes.as_ref().clone();
+        Ok(o)
+    }
+}
+
+/// The session of a request, set by the guard middleware before any handler runs.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Session id (cookie `st_sid`).
+    pub sid: String,
+    /// CSRF token of the session.
+    pub csrf: String,
+    /// Logged in (or no authentication configured, or a valid bearer token).
+    pub logged_in: bool,
+    /// Authenticated by a bearer token (API).
+    pub bearer: bool,
+}
+
+/// Errors of handlers: details are logged, the client sees a generic message.
+#[derive(Debug)]
+pub enum AppError {
+    /// No such page or endpoint.
+    NotFound,
+    /// The request is malformed (the message is shown: it must not echo input).
+    BadRequest(&'static str),
+    /// The database failed.
+    Store(StoreError),
+    /// A template failed to render.
+    Render(askama::Error),
+    /// Something else failed.
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        AppError::Store(e)
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Render(e)
+    }
+}
+
+impl AppError {
+    fn status_and_message(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::NotFound => (StatusCode::NOT_FOUND, "Not found."),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            AppError::Store(e) => {
+                eprintln!("shadowtap serve: database error: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The inventory could not be read. The server log has the details.",
+                )
+            }
+            AppError::Render(e) => {
+                eprintln!("shadowtap serve: template error: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The page could not be rendered. The server log has the details.",
+                )
+            }
+            AppError::Internal(e) => {
+                eprintln!("shadowtap serve: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong. The server log has the details.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.status_and_message();
+        pages::error_page(status, message)
+    }
+}
+
+/// An [`AppError`] answered as JSON (`{"error": "..."}`), for `/api/`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.0.status_and_message();
+        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    }
+}
+
+/// The router: pages, the JSON API, static assets, login; behind the guard (sessions, auth,
+/// CSRF) and the security headers.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/endpoints", get(pages::endpoints))
+        .route("/endpoints/{id}", get(pages::endpoint))
+        .route("/findings", get(pages::findings))
+        .route("/sequences", get(pages::sequences))
+        .route(
+            "/spec",
+            get(pages::spec)
+                .post(pages::spec_upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/sensor", get(pages::sensor))
+        .route("/export", get(pages::export))
+        .route("/export/sql", get(pages::export_sql))
+        .route("/export/json", get(pages::export_json))
+        .route("/export/openapi.json", get(pages::export_openapi))
+        .route("/export/csv/{view}", get(pages::export_csv))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/static/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
+        .route("/api", get(api::index))
+        .route("/api/", get(api::index))
+        .route("/api/overview", get(api::overview))
+        .route("/api/endpoints", get(api::endpoints))
+        .route("/api/endpoints/{id}", get(api::endpoint))
+        .route("/api/findings", get(api::findings))
+        .route("/api/sequences", get(api::sequences))
+        .route(
+            "/api/spec",
+            get(api::spec)
+                .post(api::spec_upload)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/api/sensor", get(api::sensor))
+        .route("/api/export/{format}", get(api::export))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Security headers on every response.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+fn plain(status: StatusCode, message: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+/// Sessions, authentication, DNS-rebinding protection and CSRF checks, before any handler.
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let auth = state.auth();
+    let path = req.uri().path().to_string();
+    let header_str = |req: &Request, name: header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    // Without authentication only loopback clients reach the server; a page elsewhere must
+    // not reach it by rebinding its own name to 127.0.0.1.
+    if !auth.enabled() {
+        if let Some(host) = header_str(&req, header::HOST) {
+            if !auth::loopback_host(&host) {
+                return plain(
+                    StatusCode::FORBIDDEN,
+                    "This dashboard has no authentication configured and only answers requests addressed to localhost or a loopback address.\n",
+                );
+            }
+        }
+    }
+    let cookie_sid = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| auth::cookie(h, auth::COOKIE))
+        .filter(|s| AuthState::valid_sid(s))
+        .map(String::from);
+    let (sid, fresh) = match cookie_sid {
+        Some(s) => (s, false),
+        None => (auth.new_sid(), true),
+    };
+    let api = path == "/api" || path.starts_with("/api/");
+    let bearer = api
+        && header_str(&req, header::AUTHORIZATION)
+            .is_some_and(|h| auth.enabled() && auth.bearer_ok(&h));
+    let logged_in = !auth.enabled() || bearer || auth.logged_in(&sid);
+    let public = path == "/login" || path.starts_with("/static/") || path == "/favicon.ico";
+    let with_cookie = |mut resp: Response| {
+        if fresh {
+            if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&sid)) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    };
+    if !logged_in && !public {
+        if api {
+            let mut resp = (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({
+                    "error": "authentication required: send Authorization: Bearer <token>"
+                })),
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"shadowtap\""),
+            );
+            return with_cookie(resp);
+        }
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let location = format!("/login{}", fmt::query(&[("next", target)]));
+        let mut resp = StatusCode::SEE_OTHER.into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        return with_cookie(resp);
+    }
+    let mut req = req;
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !bearer {
+        // Fetch metadata: browsers say where a request comes from.
+        if let Some(site) = header_str(&req, header::HeaderName::from_static("sec-fetch-site")) {
+            if site != "same-origin" && site != "none" {
+                return with_cookie(pages::error_page(
+                    StatusCode::FORBIDDEN,
+                    "Cross-site requests are refused.",
+                ));
+            }
+        }
+        let ct = header_str(&req, header::CONTENT_TYPE).unwrap_or_default();
+        let mut token = header_str(&req, header::HeaderName::from_static("x-csrf-token"));
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_UPLOAD).await {
+            Ok(b) => b,
+            Err(_) => {
+                return with_cookie(pages::error_page(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request is too large (16 MiB at most).",
+                ));
+            }
+        };
+        if token.is_none() {
+            let ct_l = ct.to_ascii_lowercase();
+            if ct_l.starts_with("application/x-www-form-urlencoded") {
+                token = auth::form_field(&bytes, "csrf");
+            } else if ct_l.starts_with("multipart/form-data") {
+                token = auth::multipart_field(&bytes, &ct, "csrf");
+            }
+        }
+        if fresh || !token.is_some_and(|t| auth.check_csrf(&sid, &t)) {
+            let resp = if api {
+                (
+                    StatusCode::FORBIDDEN,
+                    axum::Json(serde_json::json!({
+                        "error": "CSRF token missing or invalid (send X-CSRF-Token, or authenticate with a bearer token)"
+                    })),
+                )
+                    .into_response()
+            } else {
+                pages::error_page(
+                    StatusCode::FORBIDDEN,
+                    "The form's security token is missing or has expired. Reload the page and try again.",
+                )
+            };
+            return with_cookie(resp);
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+    req.extensions_mut().insert(Session {
+        csrf: auth.csrf(&sid),
+        sid: sid.clone(),
+        logged_in,
+        bearer,
+    });
+    let resp = next.run(req).await;
+    let already = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.starts_with(&format!("{}=", auth::COOKIE)))
+    });
+    if already { resp } else { with_cookie(resp) }
+}
+
+/// Resolves `listen`, refuses a non-loopback address without authentication, and binds.
+pub async fn bind(listen: &str, auth: &AuthConfig) -> Result<tokio::net::TcpListener, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| format!("--listen {listen}: {e}"))?
+        .collect();
+    let Some(addr) = addrs.first().copied() else {
+        return Err(format!("--listen {listen}: no address"));
+    };
+    for a in &addrs {
+        check_listen(a, auth)?;
+    }
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+/// The URL users open for a listener.
+pub fn url_of(listener: &tokio::net::TcpListener) -> String {
+    match listener.local_addr() {
+        Ok(SocketAddr::V6(a)) => format!("http://[{}]:{}/", a.ip(), a.port()),
+        Ok(a) => format!("http://{a}/"),
+        Err(_) => "http://127.0.0.1/".into(),
+    }
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,207 @@
+//! Render times of the dashboard over a large inventory: 10,000 endpoints on 40 hosts (with
+//! status codes, clients, auth schemes, sensitive data and 30 minutes of per-minute counts
+//! each), 1,000 findings and 5,000 transitions, inserted directly with SQL.
+//!
+//!     cargo bench --bench dashboard            # full run
+//!     cargo bench --bench dashboard -- quick   # fewer iterations
+//!
+//! Each page is requested through `app(state).oneshot(..)` (no network), after warm-up; the
+//! report gives the median, 95th percentile and minimum of the wall time of the whole request
+//! (SQL, templates, charts).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use shadowtap::store::Store;
+use shadowtap::web::{self, AppState, AuthConfig};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const ENDPOINTS: i64 = 10_000;
+const FINDINGS: i64 = 1_000;
+const TRANSITIONS: i64 = 5_000;
+const MINUTES: i64 = 30;
+
+async fn populate(db: &Path) {
+    let store = Store::open(db).await.expect("create the database");
+    let pool = store.pool();
+    let t0 = 28_000_000i64; // minutes since the epoch (2023)
+    let ns = |m: i64| m * 60_000_000_000;
+    let statements: Vec<String> = vec![
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO endpoints (host, method, path_template, example_path, first_seen, last_seen,
+                 request_count, response_count, error_count, bytes_in, bytes_out, client_estimate,
+                 p50_ms, p90_ms, p99_ms, documented, deprecated, classification)
+             SELECT 'api' || (i % 40) || '.bench.test',
+                    CASE i % 5 WHEN 0 THEN 'GET' WHEN 1 THEN 'POST' WHEN 2 THEN 'PUT' WHEN 3 THEN 'PATCH' ELSE 'DELETE' END,
+                    '/api/v' || (i % 3 + 1) || '/resource' || (i / 40) || '/{{item_id}}/' || CASE i % 4 WHEN 0 THEN 'detail' WHEN 1 THEN 'history' WHEN 2 THEN 'export' ELSE 'items' END,
+                    '/api/v' || (i % 3 + 1) || '/resource' || (i / 40) || '/' || i || '/detail',
+                    {first} + (i % 97) * 1000000000, {last_ns} - (i % 89) * 1000000000,
+                    (i * 7919) % 5000 + 1, (i * 7919) % 5000 + 1, (i * 31) % 50, i * 10, i * 100, 0,
+                    (i % 200) / 10.0 + 0.5, (i % 200) / 5.0 + 1.0, (i % 200) / 2.0 + 2.0,
+                    i % 3 != 0, i % 17 = 0,
+                    CASE i % 4 WHEN 0 THEN 'documented' WHEN 1 THEN 'shadow' WHEN 2 THEN 'documented' ELSE CASE WHEN i % 17 = 0 THEN 'zombie' ELSE NULL END END
+             FROM n",
+            last = ENDPOINTS - 1,
+            first = ns(t0),
+            last_ns = ns(t0 + MINUTES),
+        ),
+        "INSERT INTO endpoint_status SELECT id, 200, request_count - error_count FROM endpoints".into(),
+        "INSERT INTO endpoint_status SELECT id, 404, error_count FROM endpoints WHERE error_count > 0".into(),
+        format!(
+            "WITH RECURSIVE c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k < 2)
+             INSERT INTO endpoint_clients SELECT e.id, '10.0.' || (e.id % 250) || '.' || (k + 1), 5 + k, {a}, {b} FROM endpoints e, c",
+            a = ns(t0),
+            b = ns(t0 + MINUTES)
+        ),
+        "INSERT INTO endpoint_auth SELECT id, CASE id % 4 WHEN 0 THEN 'none' WHEN 1 THEN 'bearer_jwt' WHEN 2 THEN 'api_key_header' ELSE 'basic' END, '', request_count, request_count - error_count FROM endpoints".into(),
+        format!(
+            "INSERT INTO endpoint_sensitive SELECT id, CASE id % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'credit_card' END,
+                 'response_body', 'user.contact', 3, 'a***@example.com', {a}, {b} FROM endpoints WHERE id % 10 = 0",
+            a = ns(t0),
+            b = ns(t0 + MINUTES)
+        ),
+        format!(
+            "WITH RECURSIVE m(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM m WHERE k < {last})
+             INSERT INTO endpoint_minutes SELECT e.id, {t0} + k, (e.id + k) % 40 + 1, (e.id + k) % 7 = 0 FROM endpoints e, m",
+            last = MINUTES - 1
+        ),
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+             SELECT CASE i % 6 WHEN 0 THEN 'jwt_alg_none_accepted' WHEN 1 THEN 'credentials_in_url' WHEN 2 THEN 'shadow_api'
+                        WHEN 3 THEN 'basic_auth_cleartext' WHEN 4 THEN 'jwt_long_lived' ELSE 'verbose_errors' END,
+                    CASE i % 6 WHEN 0 THEN 'critical' WHEN 1 THEN 'high' WHEN 2 THEN 'medium' WHEN 3 THEN 'medium' WHEN 4 THEN 'low' ELSE 'medium' END,
+                    e.host, e.method, e.path_template, '10.0.0.' || (i % 250),
+                    'Answered 200 to a request from `10.0.0.' || (i % 250) || '` that should have been refused.',
+                    'evidence ' || i, i % 20 + 1, {a}, {b}, 'bench-' || i
+             FROM n JOIN endpoints e ON e.id = 1 + (i * 9973) % {endpoints}",
+            last = FINDINGS - 1,
+            endpoints = ENDPOINTS,
+            a = ns(t0),
+            b = ns(t0 + MINUTES)
+        ),
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT OR IGNORE INTO transitions SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
+             FROM n JOIN endpoints a ON a.id = 1 + (i * 40) % {endpoints}
+                    JOIN endpoints b ON b.id = 1 + ((i * 40) % {endpoints} + 40 * (1 + i % 7)) % {endpoints}",
+            last = TRANSITIONS - 1,
+            endpoints = ENDPOINTS,
+            a = ns(t0),
+            b = ns(t0 + MINUTES)
+        ),
+        "ANALYZE".into(),
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .expect("populate");
+    }
+    store.close().await;
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let iterations = if quick { 5 } else { 30 };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // SHADOWTAP_BENCH_DB=path keeps the inventory for a look with sqlite3.
+    let db = std::env::var_os("SHADOWTAP_BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("bench.db"));
+    let _ = std::fs::remove_file(&db);
+    rt.block_on(async {
+        let started = Instant::now();
+        populate(&db).await;
+        let store = Store::open_read_only(&db).await.unwrap();
+        let counts: (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM endpoints), (SELECT COUNT(*) FROM findings),
+                    (SELECT COUNT(*) FROM transitions), (SELECT COUNT(*) FROM endpoint_minutes)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        println!(
+            "inventory: {} endpoints, {} findings, {} transitions, {} endpoint-minutes (built in {:.1} s)",
+            counts.0,
+            counts.1,
+            counts.2,
+            counts.3,
+            started.elapsed().as_secs_f64()
+        );
+        let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+        let pages = [
+            ("overview, cold (new dashboard each time)", "/"),
+            ("overview", "/"),
+            ("endpoints, first page", "/endpoints"),
+            ("endpoints, host filter", "/endpoints?host=api7.bench.test"),
+            ("endpoints, search + findings", "/endpoints?q=resource12&findings=yes"),
+            ("endpoints, sensitive + sort p99, page 3", "/endpoints?sensitive=any&sort=p99&page=3"),
+            ("endpoints, sort by clients", "/endpoints?sort=clients"),
+            ("endpoints, class + auth, 500 rows", "/endpoints?class=shadow&auth=api_key_header&per=500"),
+            ("endpoints, last page", "/endpoints?page=200"),
+            ("endpoint detail", "/endpoints/5000"),
+            ("findings (1,000)", "/findings"),
+            ("sequences (busiest host)", "/sequences"),
+            ("api: endpoints", "/api/endpoints"),
+            ("api: overview", "/api/overview"),
+        ];
+        println!(
+            "{:<42} {:>9} {:>9} {:>9} {:>10}",
+            "page", "median", "p95", "min", "size"
+        );
+        for (name, path) in pages {
+            let mut times = Vec::with_capacity(iterations);
+            let mut size = 0;
+            for i in 0..iterations + 2 {
+                let req = Request::get(path)
+                    .header(header::HOST, "127.0.0.1")
+                    .body(Body::empty())
+                    .unwrap();
+                // The overview caches its traffic series while the inventory does not change:
+                // a new dashboard measures the first view.
+                let app = if name.contains("cold") {
+                    let store = Store::open_read_only(&db).await.unwrap();
+                    web::app(AppState::new(store, AuthConfig::default()).unwrap())
+                } else {
+                    app.clone()
+                };
+                let t = Instant::now();
+                let resp = app.oneshot(req).await.unwrap();
+                assert_eq!(resp.status(), StatusCode::OK, "{path}");
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                let elapsed = t.elapsed();
+                size = body.len();
+                if i >= 2 {
+                    times.push(elapsed);
+                }
+            }
+            times.sort();
+            println!(
+                "{:<42} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>7} kB",
+                name,
+                ms(percentile(&times, 0.5)),
+                ms(percentile(&times, 0.95)),
+                ms(times[0]),
+                size / 1024
+            );
+        }
+    });
+}

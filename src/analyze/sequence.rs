@@ -1,0 +1,1173 @@
+//! Call sequences: who calls what, in which order, and what is unusual.
+//!
+//! A *principal* is who calls: the credential when the request carries one (a JWT's `sub`, a
+//! Basic user name, a keyed hash of an API key or session cookie), else the client address, so
+//! that users behind one NAT are told apart and one user from several addresses stays one.
+//! Each principal's calls on a host form sessions (split after `session_gap_secs` of silence);
+//! consecutive calls within a session are *transitions* between endpoint templates, and runs of
+//! three are *paths*.
+//!
+//! Detectors (each says why, in words and figures):
+//! - `enumeration`: one principal walks many distinct values of one path parameter within a
+//!   window, in particular a run of consecutive integers (the classic object-level
+//!   authorization scrape). Query parameters (paging) do not count.
+//! - `novel_transition`: after the baseline period, a transition the baseline never saw, from
+//!   an endpoint whose usual successors are well known (e.g. checkout without the cart).
+//! - `rate_anomaly`: a principal's peak rate far above its own earlier rate and its peers'
+//!   (median + median absolute deviation), unless an enumeration already explains it.
+//! - `fingerprint_change`: the same credential presented with another client fingerprint
+//!   (User-Agent, Accept-Language), or from several addresses at once.
+//!
+//! State is bounded: principals are kept in a least-recently-used table; evictions are counted.
+
+use super::auth::{AuthEvidence, AuthScheme, PrincipalHint};
+use super::hll::Hll;
+use super::inventory::EndpointKey;
+use crate::time::Timestamp;
+use lru::LruCache;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+
+/// Tunables of the sequence analysis.
+#[derive(Clone, Debug)]
+pub struct SequenceConfig {
+    /// A principal silent this long starts a new session.
+    pub session_gap_secs: i64,
+    /// Principals tracked at once (least recently active evicted beyond).
+    pub max_principals: usize,
+    /// Packet time, from a host's first call, during which its traffic only builds the baseline.
+    pub baseline_secs: i64,
+    /// A `from` endpoint needs this many baseline transitions before a new successor is novel.
+    pub novel_min_from: u64,
+    /// Window of the enumeration detector.
+    pub enum_window_secs: i64,
+    /// Distinct values of a parameter within the window, with ...
+    pub enum_min_distinct: usize,
+    /// ... a run of this many consecutive integers, raise `enumeration`.
+    pub enum_min_run: u64,
+    /// Distinct values within the window that raise it whatever the values.
+    pub enum_any_distinct: usize,
+    /// Window of the rate detector.
+    pub rate_window_secs: i64,
+    /// A peak below this many requests per window is never an anomaly.
+    pub rate_min_peak: u32,
+    /// Peak must exceed median + this many median absolute deviations of the peers' peaks...
+    pub rate_mad_factor: f64,
+    /// ... and this many times the peers' median and the principal's own earlier peak.
+    pub rate_ratio: f64,
+    /// Distinct addresses presenting one credential within `multi_addr_window_secs`.
+    pub multi_addr_min: usize,
+    /// See `multi_addr_min`.
+    pub multi_addr_window_secs: i64,
+    /// Requests with the first fingerprint before another one counts as a change.
+    pub fingerprint_min_before: u64,
+}
+
+impl Default for SequenceConfig {
+    fn default() -> Self {
+        SequenceConfig {
+            session_gap_secs: 1800,
+            max_principals: 100_000,
+            baseline_secs: 3600,
+            novel_min_from: 5,
+            enum_window_secs: 600,
+            enum_min_distinct: 20,
+            enum_min_run: 10,
+            enum_any_distinct: 200,
+            rate_window_secs: 10,
+            rate_min_peak: 60,
+            rate_mad_factor: 10.0,
+            rate_ratio: 5.0,
+            multi_addr_min: 3,
+            multi_addr_window_secs: 300,
+            fingerprint_min_before: 3,
+        }
+    }
+}
+
+/// Counters of the sequence analysis.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SequenceStats {
+    /// Calls followed.
+    pub calls: u64,
+    /// Transitions counted.
+    pub transitions: u64,
+    /// Sessions started.
+    pub sessions: u64,
+    /// Principals evicted from the table.
+    pub principals_evicted: u64,
+    /// Transitions or paths not recorded because a per-flush cap was reached.
+    pub over_cap: u64,
+}
+
+/// A transition between two endpoints since the last drain.
+#[derive(Clone, Debug)]
+pub struct TransitionDelta {
+    /// Calls.
+    pub count: u64,
+    /// Principals.
+    pub principals: Hll,
+    /// First time.
+    pub first_seen: Timestamp,
+    /// Last time.
+    pub last_seen: Timestamp,
+    /// Sum of the gaps between the two calls, in milliseconds.
+    pub gap_sum_ms: u64,
+}
+
+/// A run of three consecutive calls since the last drain.
+#[derive(Clone, Debug)]
+pub struct PathDelta {
+    /// Occurrences.
+    pub count: u64,
+    /// Principals.
+    pub principals: Hll,
+    /// First time.
+    pub first_seen: Timestamp,
+    /// Last time.
+    pub last_seen: Timestamp,
+}
+
+/// Three consecutive calls of one session.
+pub type PathKey = [EndpointKey; 3];
+
+/// What the tracker gathered since the last drain.
+#[derive(Debug, Default)]
+pub struct SequenceDrain {
+    /// Transitions `(from, to)`.
+    pub transitions: Vec<(EndpointKey, EndpointKey, TransitionDelta)>,
+    /// Runs of three calls.
+    pub paths: Vec<(PathKey, PathDelta)>,
+    /// Findings about principals.
+    pub findings: Vec<SequenceFinding>,
+}
+
+/// A finding about a principal, attached to an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequenceFinding {
+    /// `enumeration`, `novel_transition`, `rate_anomaly` or `fingerprint_change`.
+    pub kind: &'static str,
+    /// The endpoint it happened on.
+    pub endpoint: EndpointKey,
+    /// The principal (`sub:401`, `addr:10.0.0.9`, ...).
+    pub principal: String,
+    /// Plain words with figures.
+    pub detail: String,
+    /// What was seen.
+    pub evidence: String,
+    /// When.
+    pub ts: Timestamp,
+}
+
+struct Enum {
+    values: VecDeque<(Timestamp, String)>,
+    reported: bool,
+    /// Reported at the next drain, with the range walked by then.
+    pending: bool,
+}
+
+struct PrincipalState {
+    last: Option<(EndpointKey, Timestamp)>,
+    prev: Option<EndpointKey>,
+    enums: HashMap<(EndpointKey, usize), Enum>,
+    /// Requests per second in the rate window.
+    secs: VecDeque<(i64, u32)>,
+    in_window: u32,
+    /// Peak before the current window (its own baseline), and overall.
+    peak: u32,
+    peak_key: Option<EndpointKey>,
+    peak_ts: Timestamp,
+    earlier_peak: u32,
+    window_start: i64,
+    rate_reported: bool,
+    enum_reported: bool,
+    addrs: BTreeSet<IpAddr>,
+}
+
+impl PrincipalState {
+    fn new() -> Self {
+        PrincipalState {
+            last: None,
+            prev: None,
+            enums: HashMap::new(),
+            secs: VecDeque::new(),
+            in_window: 0,
+            peak: 0,
+            peak_key: None,
+            peak_ts: Timestamp(0),
+            earlier_peak: 0,
+            window_start: i64::MIN,
+            rate_reported: false,
+            enum_reported: false,
+            addrs: BTreeSet::new(),
+        }
+    }
+}
+
+struct Credential {
+    first_fp: Option<u64>,
+    first_count: u64,
+    reported: bool,
+    addrs: VecDeque<(Timestamp, IpAddr)>,
+}
+
+/// The sequence tracker.
+pub struct SequenceTracker {
+    cfg: SequenceConfig,
+    principals: LruCache<(String, String), PrincipalState, foldhash::fast::RandomState>,
+    credentials: LruCache<(String, String), Credential, foldhash::fast::RandomState>,
+    host_first: HashMap<String, Timestamp>,
+    /// Baseline transitions per host: (from, to) -> count, and per from: total.
+    baseline: HashMap<(EndpointKey, EndpointKey), u64>,
+    baseline_from: HashMap<EndpointKey, u64>,
+    transitions: HashMap<(EndpointKey, EndpointKey), TransitionDelta>,
+    paths: HashMap<PathKey, PathDelta>,
+    findings: Vec<SequenceFinding>,
+    stats: SequenceStats,
+}
+
+const MAX_TRANSITIONS: usize = 50_000;
+const MAX_PATHS: usize = 20_000;
+const MAX_BASELINE: usize = 200_000;
+
+/// One call, as the tracker needs it.
+pub struct Call<'a> {
+    /// The endpoint called.
+    pub key: &'a EndpointKey,
+    /// The raw path (to read parameter values).
+    pub path: &'a str,
+    /// Client address.
+    pub client: IpAddr,
+    /// Auth evidence of the request.
+    pub auth: &'a [AuthEvidence],
+    /// User-Agent and Accept-Language, as sent.
+    pub fingerprint: (&'a [u8], &'a [u8]),
+    /// Status (0 without response).
+    pub status: u16,
+    /// Time of the request.
+    pub ts: Timestamp,
+}
+
+/// The principal of a call: the credential when there is one, else the address.
+pub fn principal(auth: &[AuthEvidence], client: IpAddr) -> (String, bool) {
+    for a in auth.iter().filter(|a| a.scheme != AuthScheme::None) {
+        let label = match &a.principal_hint {
+            PrincipalHint::Jwt(c) => match &c.sub {
+                Some(sub) => format!("sub:{}", safe(sub)),
+                None => continue,
+            },
+            PrincipalHint::Username(u) => format!("user:{}", safe(u)),
+            PrincipalHint::KeyedHash(h) => format!("{}:{}", a.scheme.name(), &h[..h.len().min(12)]),
+            PrincipalHint::None => continue,
+        };
+        return (label, true);
+    }
+    (format!("addr:{client}"), false)
+}
+
+/// An identifier fit to show: personal data (an email used as `sub`) is redacted.
+fn safe(s: &str) -> String {
+    let mut found = Vec::new();
+    super::sensitive::scan_text(s, &mut found);
+    if let Some(f) = found.first() {
+        return f.redacted.clone();
+    }
+    s.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn fingerprint_hash(ua: &[u8], lang: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in ua.iter().chain(b"\x00").chain(lang) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl SequenceTracker {
+    /// An empty tracker.
+    pub fn new(cfg: SequenceConfig) -> SequenceTracker {
+        let cap = NonZeroUsize::new(cfg.max_principals.max(1)).unwrap_or(NonZeroUsize::MIN);
+        SequenceTracker {
+            principals: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
+            credentials: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
+            cfg,
+            host_first: HashMap::new(),
+            baseline: HashMap::new(),
+            baseline_from: HashMap::new(),
+            transitions: HashMap::new(),
+            paths: HashMap::new(),
+            findings: Vec::new(),
+            stats: SequenceStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &SequenceStats {
+        &self.stats
+    }
+
+    /// Seeds the baseline with transitions already in the inventory (earlier ingests).
+    pub fn seed_baseline(&mut self, from: EndpointKey, to: EndpointKey, count: u64) {
+        if self.baseline.len() < MAX_BASELINE {
+            *self.baseline_from.entry(from.clone()).or_default() += count;
+            *self.baseline.entry((from, to)).or_default() += count;
+        }
+    }
+
+    /// Follows one call.
+    pub fn observe(&mut self, call: Call<'_>) {
+        self.stats.calls += 1;
+        let host = call.key.host.clone();
+        let first = *self.host_first.entry(host.clone()).or_insert(call.ts);
+        let in_baseline =
+            call.ts.nanos_since(first) < self.cfg.baseline_secs.saturating_mul(1_000_000_000);
+        let (who, credentialed) = principal(call.auth, call.client);
+        if credentialed {
+            self.credential(&host, &who, &call);
+        }
+        let pkey = (host.clone(), who.clone());
+        if !self.principals.contains(&pkey)
+            && self.principals.len() >= self.cfg.max_principals.max(1)
+        {
+            self.stats.principals_evicted += 1;
+        }
+        let cfg = self.cfg.clone();
+        let st = self.principals.get_or_insert_mut(pkey, PrincipalState::new);
+        st.addrs.insert(call.client);
+        if st.addrs.len() > 16 {
+            st.addrs.pop_first();
+        }
+
+        // Sessions and transitions.
+        let mut transition: Option<(EndpointKey, u64)> = None;
+        match &st.last {
+            Some((prev, t)) if call.ts.nanos_since(*t) <= cfg.session_gap_secs * 1_000_000_000 => {
+                transition = Some((
+                    prev.clone(),
+                    (call.ts.nanos_since(*t).max(0) / 1_000_000) as u64,
+                ));
+            }
+            _ => {
+                self.stats.sessions += 1;
+                st.prev = None;
+            }
+        }
+        let path_before = match (&st.prev, &transition) {
+            (Some(p), Some((f, _))) => Some((p.clone(), f.clone())),
+            _ => None,
+        };
+        if transition.is_some() {
+            st.prev = st.last.as_ref().map(|(k, _)| k.clone());
+        }
+        st.last = Some((call.key.clone(), call.ts));
+
+        // Enumeration of path parameter values.
+        for (i, value) in param_values(&call.key.template, call.path) {
+            let e = st
+                .enums
+                .entry((call.key.clone(), i))
+                .or_insert_with(|| Enum {
+                    values: VecDeque::new(),
+                    reported: false,
+                    pending: false,
+                });
+            e.values.push_back((call.ts, value));
+            while e.values.front().is_some_and(|(t, _)| {
+                call.ts.nanos_since(*t) > cfg.enum_window_secs * 1_000_000_000
+            }) {
+                e.values.pop_front();
+            }
+            while e.values.len() > 4 * cfg.enum_any_distinct.max(64) {
+                e.values.pop_front();
+            }
+            if e.reported {
+                continue;
+            }
+            let distinct: BTreeSet<&str> = e.values.iter().map(|(_, v)| v.as_str()).collect();
+            if distinct.len() < cfg.enum_min_distinct {
+                continue;
+            }
+            let ints: BTreeSet<i64> = distinct
+                .iter()
+                .filter_map(|v| v.parse::<i64>().ok())
+                .collect();
+            let (run, lo, hi) = longest_run(&ints);
+            if run >= cfg.enum_min_run || distinct.len() >= cfg.enum_any_distinct {
+                e.reported = true;
+                e.pending = true;
+                st.enum_reported = true;
+                let _ = (lo, hi);
+            }
+        }
+        if st.enums.len() > 32 {
+            // Keep the most recently grown ones.
+            let mut keys: Vec<_> = st
+                .enums
+                .iter()
+                .map(|(k, e)| (e.values.back().map(|(t, _)| *t), k.clone()))
+                .collect();
+            keys.sort();
+            for (_, k) in keys.into_iter().take(st.enums.len() - 32) {
+                st.enums.remove(&k);
+            }
+        }
+
+        // Rate over a sliding window; the principal's own earlier peak is its baseline.
+        let sec = call.ts.secs();
+        if st.window_start == i64::MIN {
+            st.window_start = sec;
+        }
+        match st.secs.back_mut() {
+            Some((s, n)) if *s >= sec => *n += 1,
+            _ => st.secs.push_back((sec, 1)),
+        }
+        st.in_window += 1;
+        while let Some(&(s, n)) = st.secs.front() {
+            if s > sec - cfg.rate_window_secs {
+                break;
+            }
+            st.secs.pop_front();
+            st.in_window -= n;
+        }
+        if st.in_window > st.peak {
+            if sec - st.window_start >= cfg.rate_window_secs
+                && st.peak_ts.secs() < sec - cfg.rate_window_secs
+            {
+                st.earlier_peak = st.earlier_peak.max(st.peak);
+            }
+            st.peak = st.in_window;
+            st.peak_key = Some(call.key.clone());
+            st.peak_ts = call.ts;
+        }
+
+        // Transitions and 3-step paths.
+        if let Some((from, gap_ms)) = transition {
+            self.stats.transitions += 1;
+            let pair = (from.clone(), call.key.clone());
+            let phash = who.as_bytes();
+            if let Some(t) = self.transitions.get_mut(&pair) {
+                t.count += 1;
+                t.principals.insert(phash);
+                t.first_seen = t.first_seen.min(call.ts);
+                t.last_seen = t.last_seen.max(call.ts);
+                t.gap_sum_ms += gap_ms;
+            } else if self.transitions.len() < MAX_TRANSITIONS {
+                let mut principals = Hll::default();
+                principals.insert(phash);
+                self.transitions.insert(
+                    pair.clone(),
+                    TransitionDelta {
+                        count: 1,
+                        principals,
+                        first_seen: call.ts,
+                        last_seen: call.ts,
+                        gap_sum_ms: gap_ms,
+                    },
+                );
+            } else {
+                self.stats.over_cap += 1;
+            }
+            if in_baseline {
+                if self.baseline.len() < MAX_BASELINE || self.baseline.contains_key(&pair) {
+                    *self.baseline.entry(pair.clone()).or_default() += 1;
+                    *self.baseline_from.entry(from.clone()).or_default() += 1;
+                }
+            } else {
+                let seen = self.baseline.get(&pair).copied().unwrap_or(0);
+                let from_total = self.baseline_from.get(&from).copied().unwrap_or(0);
+                if seen == 0 && from_total >= cfg.novel_min_from {
+                    let mut usual: Vec<(&EndpointKey, u64)> = self
+                        .baseline
+                        .iter()
+                        .filter(|((f, _), _)| *f == from)
+                        .map(|((_, t), n)| (t, *n))
+                        .collect();
+                    usual.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                    let usual: Vec<String> = usual
+                        .iter()
+                        .take(3)
+                        .map(|(t, n)| format!("{} {} ({n})", t.method, t.template))
+                        .collect();
+                    self.findings.push(SequenceFinding {
+                        kind: "novel_transition",
+                        endpoint: call.key.clone(),
+                        principal: who.clone(),
+                        detail: format!(
+                            "{who} called {} {} right after {} {}, a step the baseline never saw: after {} {} clients went on to {} ({from_total} transitions in the baseline).",
+                            call.key.method,
+                            call.key.template,
+                            from.method,
+                            from.template,
+                            from.method,
+                            from.template,
+                            usual.join(", ")
+                        ),
+                        evidence: format!("{} {} -> {} {} by {who} from {}", from.method, from.template, call.key.method, call.key.template, call.client),
+                        ts: call.ts,
+                    });
+                    // Once per principal and transition: later repeats are no longer novel.
+                    if self.baseline.len() < MAX_BASELINE {
+                        self.baseline.insert(pair.clone(), 1);
+                    }
+                }
+            }
+            if let Some((a, b)) = path_before {
+                let pk: PathKey = [a, b, call.key.clone()];
+                if let Some(p) = self.paths.get_mut(&pk) {
+                    p.count += 1;
+                    p.principals.insert(phash);
+                    p.last_seen = p.last_seen.max(call.ts);
+                } else if self.paths.len() < MAX_PATHS {
+                    let mut principals = Hll::default();
+                    principals.insert(phash);
+                    self.paths.insert(
+                        pk,
+                        PathDelta {
+                            count: 1,
+                            principals,
+                            first_seen: call.ts,
+                            last_seen: call.ts,
+                        },
+                    );
+                } else {
+                    self.stats.over_cap += 1;
+                }
+            }
+        }
+    }
+
+    fn credential(&mut self, host: &str, who: &str, call: &Call<'_>) {
+        let fp = fingerprint_hash(call.fingerprint.0, call.fingerprint.1);
+        let cfg = &self.cfg;
+        let c = self
+            .credentials
+            .get_or_insert_mut((host.to_string(), who.to_string()), || Credential {
+                first_fp: None,
+                first_count: 0,
+                reported: false,
+                addrs: VecDeque::new(),
+            });
+        c.addrs.push_back((call.ts, call.client));
+        while c.addrs.front().is_some_and(|(t, _)| {
+            call.ts.nanos_since(*t) > cfg.multi_addr_window_secs * 1_000_000_000
+        }) || c.addrs.len() > 256
+        {
+            c.addrs.pop_front();
+        }
+        let mut finding = None;
+        match c.first_fp {
+            None => {
+                c.first_fp = Some(fp);
+                c.first_count = 1;
+            }
+            Some(f) if f == fp => c.first_count += 1,
+            Some(_) if !c.reported && c.first_count >= cfg.fingerprint_min_before => {
+                c.reported = true;
+                let ua = String::from_utf8_lossy(
+                    &call.fingerprint.0[..call.fingerprint.0.len().min(80)],
+                )
+                .replace(|ch: char| ch.is_control(), "?");
+                finding = Some((
+                    format!(
+                        "The credential of {who} was presented from {} with another client fingerprint (User-Agent `{ua}`) after {} requests with a different one: a stolen or shared credential.",
+                        call.client, c.first_count
+                    ),
+                    format!("{who}: new fingerprint from {}", call.client),
+                ));
+            }
+            Some(_) => {}
+        }
+        let distinct: BTreeSet<IpAddr> = c.addrs.iter().map(|(_, a)| *a).collect();
+        if finding.is_none() && !c.reported && distinct.len() >= cfg.multi_addr_min {
+            c.reported = true;
+            finding = Some((
+                format!(
+                    "The credential of {who} was used from {} addresses within {} s ({}): one credential in several places at once.",
+                    distinct.len(),
+                    cfg.multi_addr_window_secs,
+                    distinct
+                        .iter()
+                        .take(5)
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!("{who}: {} addresses", distinct.len()),
+            ));
+        }
+        if let Some((detail, evidence)) = finding {
+            self.findings.push(SequenceFinding {
+                kind: "fingerprint_change",
+                endpoint: call.key.clone(),
+                principal: who.to_string(),
+                detail,
+                evidence,
+                ts: call.ts,
+            });
+        }
+    }
+
+    /// Evaluates rate anomalies across principals (robust statistics over peers) and takes the
+    /// transitions, paths and findings gathered since the last drain.
+    pub fn drain(&mut self) -> SequenceDrain {
+        let cfg = self.cfg.clone();
+        // Enumerations, with the whole range walked so far.
+        for ((_, who), st) in self.principals.iter_mut() {
+            for ((key, _), e) in st.enums.iter_mut().filter(|(_, e)| e.pending) {
+                e.pending = false;
+                let distinct: BTreeSet<&str> = e.values.iter().map(|(_, v)| v.as_str()).collect();
+                let ints: BTreeSet<i64> = distinct
+                    .iter()
+                    .filter_map(|v| v.parse::<i64>().ok())
+                    .collect();
+                let (run, lo, hi) = longest_run(&ints);
+                let (t0, t1) = (
+                    e.values.front().map(|x| x.0).unwrap_or_default(),
+                    e.values.back().map(|x| x.0).unwrap_or_default(),
+                );
+                let secs = t1.nanos_since(t0) as f64 / 1e9;
+                let addrs = st
+                    .addrs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let (detail, evidence) = if run >= cfg.enum_min_run {
+                    (
+                        format!(
+                            "{who} requested {} distinct values of a path parameter within {secs:.0} s, including the consecutive run {lo}..{hi} ({run} values): walking identifiers like this is how object-level authorization holes are scraped.",
+                            distinct.len()
+                        ),
+                        format!(
+                            "{} {}: {lo}-{hi} ({run} consecutive) from {addrs}",
+                            key.method, key.template
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "{who} requested {} distinct values of a path parameter within {secs:.0} s.",
+                            distinct.len()
+                        ),
+                        format!(
+                            "{} {}: {} distinct values from {addrs}",
+                            key.method,
+                            key.template,
+                            distinct.len()
+                        ),
+                    )
+                };
+                self.findings.push(SequenceFinding {
+                    kind: "enumeration",
+                    endpoint: key.clone(),
+                    principal: who.clone(),
+                    detail,
+                    evidence,
+                    ts: t1,
+                });
+            }
+        }
+        let mut by_host: HashMap<String, Vec<u32>> = HashMap::new();
+        for ((host, _), st) in self.principals.iter() {
+            by_host.entry(host.clone()).or_default().push(st.peak);
+        }
+        let mut raise = Vec::new();
+        for ((host, who), st) in self.principals.iter() {
+            if st.rate_reported || st.enum_reported || st.peak < cfg.rate_min_peak {
+                continue;
+            }
+            let peers: Vec<u32> = by_host.get(host).cloned().unwrap_or_default();
+            if peers.len() < 3 {
+                continue;
+            }
+            // Median and MAD of the other principals' peaks.
+            let mut others = peers.clone();
+            if let Some(pos) = others.iter().position(|p| *p == st.peak) {
+                others.remove(pos);
+            }
+            others.sort_unstable();
+            let median = others[others.len() / 2] as f64;
+            let mut dev: Vec<f64> = others.iter().map(|p| (*p as f64 - median).abs()).collect();
+            dev.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            let mad = dev[dev.len() / 2].max(1.0);
+            let peak = st.peak as f64;
+            let own = st.earlier_peak.max(1) as f64;
+            if peak > median + cfg.rate_mad_factor * mad
+                && peak >= cfg.rate_ratio * median.max(1.0)
+                && peak >= cfg.rate_ratio * own
+            {
+                raise.push((
+                    host.clone(),
+                    who.clone(),
+                    st.peak,
+                    median,
+                    mad,
+                    st.earlier_peak,
+                    st.peak_key.clone(),
+                    st.peak_ts,
+                ));
+            }
+        }
+        for (host, who, peak, median, mad, own, key, ts) in raise {
+            if let Some(st) = self.principals.get_mut(&(host, who.clone())) {
+                st.rate_reported = true;
+            }
+            let Some(key) = key else { continue };
+            self.findings.push(SequenceFinding {
+                kind: "rate_anomaly",
+                endpoint: key,
+                principal: who.clone(),
+                detail: format!(
+                    "{who} made {peak} requests within {} s, against a median peak of {median:.0} (deviation {mad:.0}) for the other clients of this host and {own} for its own earlier activity.",
+                    cfg.rate_window_secs
+                ),
+                evidence: format!("peak {peak} / {} s; peers median {median:.0}, MAD {mad:.0}; own earlier peak {own}", cfg.rate_window_secs),
+                ts,
+            });
+        }
+        SequenceDrain {
+            transitions: self
+                .transitions
+                .drain()
+                .map(|((from, to), t)| (from, to, t))
+                .collect(),
+            paths: self.paths.drain().collect(),
+            findings: std::mem::take(&mut self.findings),
+        }
+    }
+
+    /// Templates that converged since they were recorded (`old -> new`, from the inventory's
+    /// re-templating at a flush): every key the tracker holds follows, so transitions recorded
+    /// before and after the change are one transition, and the baseline knows both.
+    pub fn remap(&mut self, map: &HashMap<EndpointKey, EndpointKey>) {
+        if map.is_empty() {
+            return;
+        }
+        let m = |k: &EndpointKey| map.get(k).cloned().unwrap_or_else(|| k.clone());
+        let mut transitions: HashMap<(EndpointKey, EndpointKey), TransitionDelta> =
+            HashMap::with_capacity(self.transitions.len());
+        for ((f, t), d) in self.transitions.drain() {
+            match transitions.entry((m(&f), m(&t))) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let x = o.get_mut();
+                    x.count += d.count;
+                    x.principals.merge(&d.principals);
+                    x.first_seen = x.first_seen.min(d.first_seen);
+                    x.last_seen = x.last_seen.max(d.last_seen);
+                    x.gap_sum_ms += d.gap_sum_ms;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(d);
+                }
+            }
+        }
+        self.transitions = transitions;
+        let mut paths: HashMap<PathKey, PathDelta> = HashMap::with_capacity(self.paths.len());
+        for (k, d) in self.paths.drain() {
+            match paths.entry([m(&k[0]), m(&k[1]), m(&k[2])]) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let x = o.get_mut();
+                    x.count += d.count;
+                    x.principals.merge(&d.principals);
+                    x.first_seen = x.first_seen.min(d.first_seen);
+                    x.last_seen = x.last_seen.max(d.last_seen);
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(d);
+                }
+            }
+        }
+        self.paths = paths;
+        let mut baseline = HashMap::with_capacity(self.baseline.len());
+        for ((f, t), n) in self.baseline.drain() {
+            *baseline.entry((m(&f), m(&t))).or_insert(0) += n;
+        }
+        self.baseline = baseline;
+        let mut from = HashMap::with_capacity(self.baseline_from.len());
+        for (f, n) in self.baseline_from.drain() {
+            *from.entry(m(&f)).or_insert(0) += n;
+        }
+        self.baseline_from = from;
+        for f in &mut self.findings {
+            f.endpoint = m(&f.endpoint);
+        }
+        for (_, st) in self.principals.iter_mut() {
+            if let Some((k, _)) = &mut st.last {
+                *k = m(k);
+            }
+            if let Some(k) = &mut st.prev {
+                *k = m(k);
+            }
+            if let Some(k) = &mut st.peak_key {
+                *k = m(k);
+            }
+            if st.enums.keys().any(|(k, _)| map.contains_key(k)) {
+                st.enums = std::mem::take(&mut st.enums)
+                    .into_iter()
+                    .map(|((k, i), e)| ((m(&k), i), e))
+                    .collect();
+            }
+        }
+    }
+
+    /// Marks `host` as seen since `first` (an earlier ingest): its baseline period is counted
+    /// from then, not restarted.
+    pub fn seed_host(&mut self, host: &str, first: Timestamp) {
+        let e = self.host_first.entry(host.to_string()).or_insert(first);
+        *e = (*e).min(first);
+    }
+}
+
+/// Values of the path parameters of `template` in `path`, by segment position.
+fn param_values(template: &str, path: &str) -> Vec<(usize, String)> {
+    let t: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let p: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if t.len() != p.len() {
+        return Vec::new();
+    }
+    t.iter()
+        .zip(&p)
+        .enumerate()
+        .filter(|(_, (t, _))| t.starts_with('{') && t.ends_with('}'))
+        .map(|(i, (_, v))| (i, v.chars().take(128).collect()))
+        .collect()
+}
+
+/// The longest run of consecutive integers in a set: (length, first, last).
+fn longest_run(ints: &BTreeSet<i64>) -> (u64, i64, i64) {
+    let (mut best, mut best_lo, mut best_hi) = (0u64, 0, 0);
+    let (mut len, mut lo, mut prev) = (0u64, 0i64, i64::MIN);
+    for &v in ints {
+        if prev != i64::MIN && v == prev.wrapping_add(1) {
+            len += 1;
+        } else {
+            len = 1;
+            lo = v;
+        }
+        if len > best {
+            (best, best_lo, best_hi) = (len, lo, v);
+        }
+        prev = v;
+    }
+    (best, best_lo, best_hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::auth::JwtClaims;
+
+    fn key(m: &str, t: &str) -> EndpointKey {
+        EndpointKey {
+            host: "shop.test".into(),
+            method: m.into(),
+            template: t.into(),
+        }
+    }
+
+    fn jwt(sub: &str) -> Vec<AuthEvidence> {
+        vec![AuthEvidence {
+            scheme: AuthScheme::BearerJwt,
+            location: "Authorization".into(),
+            principal_hint: PrincipalHint::Jwt(JwtClaims {
+                sub: Some(sub.into()),
+                ..Default::default()
+            }),
+        }]
+    }
+
+    fn call<'a>(
+        k: &'a EndpointKey,
+        path: &'a str,
+        ip: &str,
+        auth: &'a [AuthEvidence],
+        ua: &'a [u8],
+        secs: f64,
+    ) -> Call<'a> {
+        Call {
+            key: k,
+            path,
+            client: ip.parse().unwrap(),
+            auth,
+            fingerprint: (ua, b""),
+            status: 200,
+            ts: Timestamp((secs * 1e9) as i64),
+        }
+    }
+
+    #[test]
+    fn principals_prefer_credentials_and_redact_personal_ids() {
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(principal(&[], ip), ("addr:10.0.0.1".into(), false));
+        assert_eq!(principal(&jwt("101"), ip), ("sub:101".into(), true));
+        let (p, _) = principal(&jwt("jane.doe@example.com"), ip);
+        assert!(p.starts_with("sub:j***@"), "{p}");
+    }
+
+    #[test]
+    fn transitions_sessions_and_paths() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let (a, b, c) = (key("GET", "/a"), key("GET", "/b"), key("POST", "/c"));
+        let auth = jwt("1");
+        for (k, p, s) in [
+            (&a, "/a", 0.0),
+            (&b, "/b", 1.0),
+            (&c, "/c", 2.0),
+            (&a, "/a", 5000.0),
+            (&b, "/b", 5001.0),
+        ] {
+            t.observe(call(k, p, "10.0.0.1", &auth, b"ua", s));
+        }
+        let d = t.drain();
+        let trans: HashMap<(EndpointKey, EndpointKey), TransitionDelta> = d
+            .transitions
+            .into_iter()
+            .map(|(f, to, x)| ((f, to), x))
+            .collect();
+        let (paths, findings) = (d.paths, d.findings);
+        assert_eq!(
+            trans[&(a.clone(), b.clone())].count,
+            2,
+            "a->b twice, in two sessions"
+        );
+        assert_eq!(trans[&(b.clone(), c.clone())].count, 1);
+        assert!(
+            !trans.contains_key(&(c.clone(), a.clone())),
+            "the session ended after 30 min of silence"
+        );
+        assert_eq!(t.stats().sessions, 2);
+        assert_eq!(paths.len(), 1);
+        assert_eq!(paths[0].0, [a.clone(), b.clone(), c.clone()]);
+        assert!(findings.is_empty());
+    }
+
+    #[test]
+    fn sequential_ids_are_enumeration_and_paging_is_not() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let users = key("GET", "/users/{user_id}");
+        let products = key("GET", "/products");
+        let auth = jwt("7");
+        for page in 1..200 {
+            let path = format!("/products?page={page}");
+            t.observe(call(
+                &products,
+                &path,
+                "10.0.0.2",
+                &auth,
+                b"ua",
+                f64::from(page),
+            ));
+        }
+        // A handful of non-sequential ids is normal browsing.
+        for (i, id) in [5, 91, 17, 44, 3].iter().enumerate() {
+            let path = format!("/users/{id}");
+            t.observe(call(
+                &users,
+                &path,
+                "10.0.0.2",
+                &auth,
+                b"ua",
+                300.0 + i as f64,
+            ));
+        }
+        assert!(t.drain().findings.is_empty());
+        for id in 1000..1030 {
+            let path = format!("/users/{id}");
+            t.observe(call(
+                &users,
+                &path,
+                "10.0.0.3",
+                &jwt("9"),
+                b"ua",
+                400.0 + f64::from(id - 1000) * 0.1,
+            ));
+        }
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].kind, f[0].principal.as_str()),
+            ("enumeration", "sub:9")
+        );
+        assert!(f[0].evidence.contains("1000-1029"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn novel_transition_after_the_baseline() {
+        let cfg = SequenceConfig {
+            baseline_secs: 100,
+            ..SequenceConfig::default()
+        };
+        let mut t = SequenceTracker::new(cfg);
+        let (view, cart, checkout) = (
+            key("GET", "/products/{id}"),
+            key("POST", "/cart"),
+            key("POST", "/checkout"),
+        );
+        for u in 0..6 {
+            let auth = jwt(&format!("u{u}"));
+            let base = f64::from(u) * 5.0;
+            t.observe(call(&view, "/products/1", "10.0.0.9", &auth, b"ua", base));
+            t.observe(call(&cart, "/cart", "10.0.0.9", &auth, b"ua", base + 1.0));
+            t.observe(call(
+                &checkout,
+                "/checkout",
+                "10.0.0.9",
+                &auth,
+                b"ua",
+                base + 2.0,
+            ));
+        }
+        // A normal flow after the baseline stays quiet; skipping the cart does not.
+        let normal = jwt("late");
+        t.observe(call(
+            &view,
+            "/products/2",
+            "10.0.0.8",
+            &normal,
+            b"ua",
+            200.0,
+        ));
+        t.observe(call(&cart, "/cart", "10.0.0.8", &normal, b"ua", 201.0));
+        let skipper = jwt("skip");
+        t.observe(call(
+            &view,
+            "/products/3",
+            "10.0.0.7",
+            &skipper,
+            b"ua",
+            210.0,
+        ));
+        t.observe(call(
+            &checkout,
+            "/checkout",
+            "10.0.0.7",
+            &skipper,
+            b"ua",
+            211.0,
+        ));
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind, f[0].principal.as_str()),
+            ("novel_transition", "sub:skip")
+        );
+    }
+
+    #[test]
+    fn fingerprint_change_but_not_roaming() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let k = key("GET", "/me");
+        let roamer = jwt("roam");
+        for i in 0..5 {
+            t.observe(call(
+                &k,
+                "/me",
+                "10.0.0.1",
+                &roamer,
+                b"Mozilla/5.0",
+                f64::from(i),
+            ));
+        }
+        for i in 0..5 {
+            t.observe(call(
+                &k,
+                "/me",
+                "10.0.0.2",
+                &roamer,
+                b"Mozilla/5.0",
+                10.0 + f64::from(i),
+            ));
+        }
+        assert!(
+            t.drain().findings.is_empty(),
+            "two addresses in turn with one fingerprint: roaming"
+        );
+        let victim = jwt("103");
+        for i in 0..5 {
+            t.observe(call(
+                &k,
+                "/me",
+                "10.0.0.3",
+                &victim,
+                b"Mozilla/5.0",
+                20.0 + f64::from(i),
+            ));
+        }
+        t.observe(call(
+            &k,
+            "/me",
+            "10.0.0.66",
+            &victim,
+            b"python-requests/2.31",
+            30.0,
+        ));
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].kind, f[0].principal.as_str()),
+            ("fingerprint_change", "sub:103")
+        );
+    }
+
+    #[test]
+    fn bursts_far_above_peers_are_rate_anomalies() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let k = key("GET", "/products/{id}");
+        for u in 0..6 {
+            let auth = jwt(&format!("p{u}"));
+            for i in 0..10 {
+                t.observe(call(
+                    &k,
+                    "/products/5",
+                    "10.0.0.1",
+                    &auth,
+                    b"ua",
+                    f64::from(i) * 2.0,
+                ));
+            }
+        }
+        let burster = jwt("b");
+        for i in 0..10 {
+            t.observe(call(
+                &k,
+                "/products/5",
+                "10.0.0.2",
+                &burster,
+                b"ua",
+                f64::from(i) * 3.0,
+            ));
+        }
+        for i in 0..150 {
+            let id = [3, 7, 9][i % 3];
+            let path = format!("/products/{id}");
+            t.observe(call(
+                &k,
+                &path,
+                "10.0.0.2",
+                &burster,
+                b"ua",
+                100.0 + i as f64 * 0.03,
+            ));
+        }
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind, f[0].principal.as_str()),
+            ("rate_anomaly", "sub:b")
+        );
+    }
+
+    #[test]
+    fn runs() {
+        let s: BTreeSet<i64> = [1, 2, 3, 7, 8, 9, 10, 20].into_iter().collect();
+        assert_eq!(longest_run(&s), (4, 7, 10));
+        assert_eq!(longest_run(&BTreeSet::new()), (0, 0, 0));
+        assert_eq!(
+            param_values("/users/{id}/x", "/users/42/x"),
+            vec![(1, "42".to_string())]
+        );
+        assert!(param_values("/users/{id}", "/users/42/extra").is_empty());
+    }
+}

@@ -1,0 +1,257 @@
+//! `shadowtap sequences`: the main call flows of an inventory, per host: the busiest
+//! transitions between endpoints, the busiest three-call paths, and the behavioural findings.
+
+use super::{SequencesArgs, runtime};
+use crate::store::Store;
+use serde_json::json;
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One transition as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+struct TransitionRow {
+    from: String,
+    to: String,
+    count: i64,
+    clients: i64,
+    avg_gap_ms: Option<f64>,
+}
+
+/// One three-call path as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+struct PathRow {
+    steps: [String; 3],
+    count: i64,
+    clients: i64,
+}
+
+/// One behavioural finding as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+struct FindingRow {
+    kind: String,
+    principal: String,
+    endpoint: String,
+    detail: String,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct HostFlows {
+    transitions_total: i64,
+    transitions: Vec<TransitionRow>,
+    paths: Vec<PathRow>,
+    findings: Vec<FindingRow>,
+}
+
+/// Runs `shadowtap sequences`.
+pub fn run(args: &SequencesArgs) -> anyhow::Result<()> {
+    let hosts = runtime()?.block_on(async {
+        let store = Store::open_read_only(&args.db).await?;
+        let r = flows(&store, args.host.as_deref(), args.top).await;
+        store.close().await;
+        r
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json!(hosts))?);
+    } else if hosts.is_empty() {
+        println!(
+            "No call sequences{}: transitions need two calls of one client within a session.",
+            args.host
+                .as_deref()
+                .map(|h| format!(" for host {h}"))
+                .unwrap_or_default()
+        );
+    } else {
+        print!("{}", render(&hosts));
+    }
+    Ok(())
+}
+
+async fn flows(
+    store: &Store,
+    host: Option<&str>,
+    top: usize,
+) -> anyhow::Result<BTreeMap<String, HostFlows>> {
+    let top = top.clamp(1, 10_000) as i64;
+    let mut hosts: BTreeMap<String, HostFlows> = BTreeMap::new();
+    let totals = sqlx::query(
+        "SELECT host, SUM(count) FROM api_transitions WHERE (?1 IS NULL OR host = ?1) GROUP BY host",
+    )
+    .bind(host)
+    .fetch_all(store.pool())
+    .await?;
+    for r in totals {
+        hosts.entry(r.get(0)).or_default().transitions_total = r.get(1);
+    }
+    for h in hosts.keys().cloned().collect::<Vec<_>>() {
+        let e = hosts.get_mut(&h).expect("listed");
+        e.transitions = sqlx::query(
+            "SELECT from_method || ' ' || from_path_template, to_method || ' ' || to_path_template, count, clients, avg_gap_ms
+             FROM api_transitions WHERE host = ? ORDER BY count DESC, 1, 2 LIMIT ?",
+        )
+        .bind(&h)
+        .bind(top)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| TransitionRow {
+            from: r.get(0),
+            to: r.get(1),
+            count: r.get(2),
+            clients: r.get(3),
+            avg_gap_ms: r.get(4),
+        })
+        .collect();
+        e.paths = sqlx::query(
+            "SELECT step1_method || ' ' || step1_path_template, step2_method || ' ' || step2_path_template,
+                    step3_method || ' ' || step3_path_template, count, clients
+             FROM api_sequence_paths WHERE host = ? ORDER BY count DESC, 1, 2, 3 LIMIT ?",
+        )
+        .bind(&h)
+        .bind(top)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| PathRow {
+            steps: [r.get(0), r.get(1), r.get(2)],
+            count: r.get(3),
+            clients: r.get(4),
+        })
+        .collect();
+        e.findings = sqlx::query(
+            "SELECT kind, coalesce(client, '-'), method || ' ' || path_template, detail FROM api_findings
+             WHERE host = ? AND kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
+             ORDER BY kind, client",
+        )
+        .bind(&h)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(|r| FindingRow {
+            kind: r.get(0),
+            principal: r.get(1),
+            endpoint: r.get(2),
+            detail: r.get(3),
+        })
+        .collect();
+    }
+    Ok(hosts)
+}
+
+/// Control characters of captured strings are shown escaped: a terminal must not interpret them.
+fn clean(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn render(hosts: &BTreeMap<String, HostFlows>) -> String {
+    let mut out = String::new();
+    for (host, f) in hosts {
+        let _ = writeln!(out, "{} — {} transitions", clean(host), f.transitions_total);
+        let _ = writeln!(out, "\n  Top transitions");
+        let width = f
+            .transitions
+            .iter()
+            .map(|t| clean(&t.from).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(60);
+        for t in &f.transitions {
+            let gap = t
+                .avg_gap_ms
+                .map(|g| format!(", avg {:.0} ms apart", g))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:>7}  {:<width$}  →  {}   ({} principal{}{gap})",
+                t.count,
+                clean(&t.from),
+                clean(&t.to),
+                t.clients,
+                if t.clients == 1 { "" } else { "s" },
+            );
+        }
+        if !f.paths.is_empty() {
+            let _ = writeln!(out, "\n  Top paths (three consecutive calls)");
+            for p in &f.paths {
+                let _ = writeln!(
+                    out,
+                    "  {:>7}  {}  →  {}  →  {}   ({} principal{})",
+                    p.count,
+                    clean(&p.steps[0]),
+                    clean(&p.steps[1]),
+                    clean(&p.steps[2]),
+                    p.clients,
+                    if p.clients == 1 { "" } else { "s" },
+                );
+            }
+        }
+        if !f.findings.is_empty() {
+            let _ = writeln!(out, "\n  Unusual sequences");
+            for x in &f.findings {
+                let _ = writeln!(
+                    out,
+                    "  {:<18} {:<14} {}\n  {:18} {:14} {}",
+                    x.kind,
+                    clean(&x.principal),
+                    clean(&x.endpoint),
+                    "",
+                    "",
+                    clean(&x.detail)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_flows_with_control_characters_escaped() {
+        let mut hosts = BTreeMap::new();
+        hosts.insert(
+            "shop\x1b[31m.test".to_string(),
+            HostFlows {
+                transitions_total: 3,
+                transitions: vec![TransitionRow {
+                    from: "GET /a".into(),
+                    to: "POST /b".into(),
+                    count: 3,
+                    clients: 1,
+                    avg_gap_ms: Some(12.4),
+                }],
+                paths: vec![PathRow {
+                    steps: ["GET /a".into(), "POST /b".into(), "GET /c".into()],
+                    count: 2,
+                    clients: 2,
+                }],
+                findings: vec![],
+            },
+        );
+        let text = render(&hosts);
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(
+            text.contains("shop\\u{1b}[31m.test — 3 transitions"),
+            "{text}"
+        );
+        assert!(
+            text.contains("3  GET /a  →  POST /b   (1 principal, avg 12 ms apart)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("2  GET /a  →  POST /b  →  GET /c   (2 principals)"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,627 @@
+//! End-to-end test of the dashboard in a real headless browser (Debian's `chromium`), driven
+//! over the DevTools protocol (a websocket, JSON messages).
+//!
+//! Over the demo inventory (every capture in `captures/`, their OpenAPI documents imported,
+//! `hostile.pcap` included) it checks that every page loads with no console error, no uncaught
+//! exception and no Content-Security-Policy violation; that the endpoint filters narrow the
+//! table (form submit and the auto-submitting select); that the hostile strings never execute
+//! (`alert`, `confirm` and `prompt` are replaced by a flag before any page script runs).
+//!
+//! `SHADOWTAP_SCREENSHOTS=1` saves screenshots of the main pages to `docs/screenshots/`.
+//! Without chromium the test is skipped, unless `SHADOWTAP_REQUIRE_BROWSER=1` (CI).
+
+use serde_json::{Value, json};
+use shadowtap::ingest::{IngestOptions, ingest_files};
+use shadowtap::store::Store;
+use shadowtap::web::{self, AppState, AuthConfig};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tungstenite::{Message, WebSocket};
+
+const WIDTH: u32 = 1440;
+const HEIGHT: u32 = 900;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn find_chromium() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("SHADOWTAP_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    for name in [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ] {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The demo inventory: every capture, every OpenAPI document.
+async fn build_inventory(db: &Path) {
+    // Relative paths when run from the repository root (as cargo does), as `shadowtap demo`
+    // records them.
+    let captures = if Path::new("captures").is_dir() {
+        PathBuf::from("captures")
+    } else {
+        root().join("captures")
+    };
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&captures)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    pcaps.sort();
+    assert!(pcaps.iter().any(|p| p.ends_with("hostile.pcap")));
+    let store = Store::open(db).await.unwrap();
+    ingest_files(&store, &pcaps, &IngestOptions::default(), |_| {})
+        .await
+        .unwrap();
+    store.close().await;
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&captures)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".openapi.yaml"))
+        })
+        .collect();
+    specs.sort();
+    for s in specs {
+        let name = s.file_name().unwrap().to_string_lossy().into_owned();
+        web::spec_import::import_spec(db, &name, &std::fs::read(&s).unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+/// Starts the dashboard on 127.0.0.1:0 in a background thread; returns its base URL.
+fn start_server(db: PathBuf) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            build_inventory(&db).await;
+            let store = Store::open_read_only(&db).await.unwrap();
+            let state = AppState::new(store, AuthConfig::default()).unwrap();
+            let listener = web::bind("127.0.0.1:0", &AuthConfig::default())
+                .await
+                .unwrap();
+            tx.send(web::url_of(&listener)).unwrap();
+            web::serve(listener, state, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .expect("the dashboard did not start")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// A headless chromium, killed on drop.
+struct Browser {
+    child: Child,
+    ws_url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn launch(bin: &Path) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(bin)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--mute-audio",
+                &format!("--window-size={WIDTH},{HEIGHT}"),
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--remote-debugging-port=0",
+                "about:blank",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(i) = line.find("ws://") {
+                        let _ = tx.send(line[i..].trim().to_string());
+                        sent = true;
+                    }
+                }
+                // Keep draining so chromium never blocks on a full pipe.
+            }
+        });
+        let ws_url = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(u) => u,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("chromium did not print its DevTools address");
+            }
+        };
+        Browser {
+            child,
+            ws_url,
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What went wrong on a page, from the browser's events.
+#[derive(Debug, Default)]
+struct Problems {
+    errors: Vec<String>,
+    alerts: Vec<String>,
+}
+
+/// A DevTools protocol session on one page.
+struct Cdp {
+    ws: WebSocket<TcpStream>,
+    next_id: u64,
+    session: String,
+    events: VecDeque<Value>,
+    problems: Problems,
+}
+
+impl Cdp {
+    fn connect(url: &str) -> Cdp {
+        let rest = url.strip_prefix("ws://").unwrap();
+        let hostport = &rest[..rest.find('/').unwrap()];
+        let stream = TcpStream::connect(hostport).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let (ws, _) = tungstenite::client(url, stream).expect("DevTools websocket handshake");
+        // From now on reads poll, so waits can have deadlines.
+        ws.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut cdp = Cdp {
+            ws,
+            next_id: 0,
+            session: String::new(),
+            events: VecDeque::new(),
+            problems: Problems::default(),
+        };
+        let target = cdp.call("Target.createTarget", json!({ "url": "about:blank" }));
+        let target_id = target["targetId"].as_str().unwrap().to_string();
+        let attached = cdp.call(
+            "Target.attachToTarget",
+            json!({ "targetId": target_id, "flatten": true }),
+        );
+        cdp.session = attached["sessionId"].as_str().unwrap().to_string();
+        cdp
+    }
+
+    /// Reads one message if one arrives within the read timeout.
+    fn read(&mut self) -> Option<Value> {
+        match self.ws.read() {
+            Ok(Message::Text(t)) => serde_json::from_str(t.as_str()).ok(),
+            Ok(_) => None,
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(e) => panic!("DevTools connection: {e}"),
+        }
+    }
+
+    /// Records problems from an event and keeps it for waiters.
+    fn event(&mut self, v: Value) {
+        let method = v["method"].as_str().unwrap_or("");
+        let p = &v["params"];
+        match method {
+            "Runtime.exceptionThrown" => self.problems.errors.push(format!(
+                "exception: {}",
+                p["exceptionDetails"]["exception"]["description"]
+                    .as_str()
+                    .or(p["exceptionDetails"]["text"].as_str())
+                    .unwrap_or("?")
+            )),
+            "Runtime.consoleAPICalled" => {
+                let text: Vec<String> = p["args"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| {
+                                x["value"]
+                                    .as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| x["description"].to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let text = text.join(" ");
+                if text.starts_with("shadowtap-test: dialog") {
+                    self.problems.alerts.push(text);
+                } else if text.starts_with("shadowtap-test: csp") {
+                    self.problems.errors.push(text);
+                } else if matches!(p["type"].as_str(), Some("error" | "assert")) {
+                    self.problems.errors.push(format!("console.error: {text}"));
+                }
+            }
+            "Log.entryAdded" => {
+                let e = &p["entry"];
+                if e["level"] == "error" {
+                    self.problems.errors.push(format!(
+                        "log ({}): {} {}",
+                        e["source"].as_str().unwrap_or(""),
+                        e["text"].as_str().unwrap_or(""),
+                        e["url"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+            "Page.javascriptDialogOpening" => {
+                self.problems
+                    .alerts
+                    .push(format!("dialog: {}", p["message"]));
+                self.send_raw("Page.handleJavaScriptDialog", json!({ "accept": true }));
+            }
+            _ => {}
+        }
+        self.events.push_back(v);
+        if self.events.len() > 2000 {
+            self.events.pop_front();
+        }
+    }
+
+    fn send_raw(&mut self, method: &str, params: Value) -> u64 {
+        self.next_id += 1;
+        let mut msg = json!({ "id": self.next_id, "method": method, "params": params });
+        if !self.session.is_empty() {
+            msg["sessionId"] = json!(self.session);
+        }
+        self.ws.send(Message::text(msg.to_string())).unwrap();
+        self.next_id
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_raw(method, params);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(v) = self.read() {
+                if v["id"].as_u64() == Some(id) {
+                    if let Some(e) = v.get("error") {
+                        panic!("{method}: {e}");
+                    }
+                    return v["result"].clone();
+                }
+                if v.get("method").is_some() {
+                    self.event(v);
+                }
+            }
+        }
+        panic!("{method}: no answer in 30 s");
+    }
+
+    /// Waits for an event (after those already seen are cleared by the caller).
+    fn wait_event(&mut self, method: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.events.iter().position(|e| e["method"] == method) {
+                return self.events.remove(i).unwrap();
+            }
+            assert!(Instant::now() < deadline, "no {method} within {timeout:?}");
+            if let Some(v) = self.read() {
+                if v.get("method").is_some() {
+                    self.event(v);
+                }
+            }
+        }
+    }
+
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }),
+        );
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("evaluating {expr}: {e}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Lets late events (deferred scripts, images) arrive.
+    fn settle(&mut self) {
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            if let Some(v) = self.read() {
+                if v.get("method").is_some() {
+                    self.event(v);
+                }
+            }
+        }
+    }
+
+    /// Runs `action` (which starts a navigation) and waits for the new page to load.
+    fn navigate_by(&mut self, action: impl FnOnce(&mut Cdp)) {
+        self.events.clear();
+        action(self);
+        self.wait_event("Page.loadEventFired", Duration::from_secs(30));
+        self.settle();
+    }
+
+    fn goto(&mut self, url: &str) {
+        let url = url.to_string();
+        self.navigate_by(|c| {
+            let r = c.call("Page.navigate", json!({ "url": url }));
+            assert!(r.get("errorText").is_none(), "navigating to {url}: {r}");
+        });
+    }
+
+    fn take_problems(&mut self) -> Problems {
+        std::mem::take(&mut self.problems)
+    }
+
+    fn screenshot(&mut self, path: &Path) {
+        let height = self
+            .eval("Math.ceil(document.documentElement.scrollHeight)")
+            .as_f64()
+            .unwrap_or(HEIGHT as f64)
+            .clamp(HEIGHT as f64, 2400.0);
+        let r = self.call(
+            "Page.captureScreenshot",
+            json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": { "x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1 }
+            }),
+        );
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(r["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+/// Runs before any page script: dialogs set a flag (reported through the console), CSP
+/// violations are reported too.
+const INSTRUMENT: &str = r#"
+(() => {
+  const flag = (kind) => function (msg) { console.warn('shadowtap-test: dialog ' + kind + ' ' + String(msg)); return kind === 'confirm' ? false : null; };
+  window.alert = flag('alert');
+  window.confirm = flag('confirm');
+  window.prompt = flag('prompt');
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.warn('shadowtap-test: csp violation ' + e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || ''));
+  });
+})();
+"#;
+
+fn rows(cdp: &mut Cdp) -> u64 {
+    cdp.eval("document.querySelectorAll('#endpoint-table tbody tr').length")
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn dashboard_in_a_real_browser() {
+    let required = std::env::var("SHADOWTAP_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let Some(bin) = find_chromium() else {
+        assert!(
+            !required,
+            "SHADOWTAP_REQUIRE_BROWSER=1 but no chromium found (apt-get install -y chromium)"
+        );
+        eprintln!("browser test skipped: no chromium (apt-get install -y chromium to run it)");
+        return;
+    };
+    let shots = std::env::var("SHADOWTAP_SCREENSHOTS").is_ok_and(|v| v == "1");
+    let dir = tempfile::tempdir().unwrap();
+    let base = start_server(dir.path().join("inventory.db"));
+    let browser = Browser::launch(&bin);
+    let mut cdp = Cdp::connect(&browser.ws_url);
+    cdp.call("Page.enable", json!({}));
+    cdp.call("Runtime.enable", json!({}));
+    cdp.call("Log.enable", json!({}));
+    cdp.call(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": INSTRUMENT }),
+    );
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": false }),
+    );
+    // The harness sees what it must: a console error, a dialog, a CSP violation (an inline
+    // script added to the page is blocked).
+    cdp.goto(&format!("{base}/"));
+    cdp.eval(
+        "console.error('harness self-check'); alert('self-check'); const s = document.createElement('script'); s.textContent = 'window.inlineRan = 1'; document.body.appendChild(s); true",
+    );
+    cdp.settle();
+    assert_eq!(
+        cdp.eval("window.inlineRan === undefined"),
+        json!(true),
+        "the CSP blocks inline scripts"
+    );
+    let p = cdp.take_problems();
+    assert!(
+        p.errors.iter().any(|e| e.contains("harness self-check")),
+        "{p:?}"
+    );
+    assert!(p.alerts.iter().any(|a| a.contains("self-check")), "{p:?}");
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.contains("csp violation") || e.contains("Content Security Policy")),
+        "{p:?}"
+    );
+
+    // Endpoint ids for the detail pages, from the JSON API.
+    cdp.goto(&format!("{base}/"));
+    let ids = cdp.eval(
+        "fetch('/api/endpoints?per=500&sort=requests').then(r => r.json()).then(j => j.endpoints.map(e => [e.id, e.host, e.method, e.path_template]))",
+    );
+    let ids = ids.as_array().unwrap().clone();
+    let find = |pred: &dyn Fn(&Value) -> bool| -> i64 {
+        ids.iter()
+            .find(|e| pred(e))
+            .map(|e| e[0].as_i64().unwrap())
+            .expect("endpoint")
+    };
+    let users_me = find(&|e| e[3] == "/api/v1/users/me");
+    let busiest = ids[0][0].as_i64().unwrap();
+    let hostile: Vec<i64> = ids
+        .iter()
+        .filter(|e| {
+            let h = e[1].as_str().unwrap();
+            h.contains('<') || h.contains('"')
+        })
+        .map(|e| e[0].as_i64().unwrap())
+        .collect();
+    assert!(hostile.len() >= 4, "hostile endpoints: {hostile:?}");
+    let hostile_host = web::fmt::qs("<script>alert(1)</script>");
+
+    let mut pages: Vec<(String, Option<&str>)> = vec![
+        (format!("{base}/"), Some("overview")),
+        (format!("{base}/endpoints"), Some("endpoints")),
+        (format!("{base}/endpoints/{users_me}"), Some("endpoint")),
+        (format!("{base}/endpoints/{busiest}"), None),
+        (format!("{base}/findings"), Some("findings")),
+        (format!("{base}/sequences"), Some("sequences")),
+        (format!("{base}/spec"), Some("spec")),
+        (format!("{base}/sensor"), Some("sensor")),
+        (format!("{base}/export"), None),
+        (format!("{base}/endpoints?host={hostile_host}"), None),
+        (format!("{base}/findings?host={hostile_host}"), None),
+        (format!("{base}/sequences?host={hostile_host}"), None),
+        (format!("{base}/endpoints?per=500&sort=path"), None),
+        (format!("{base}/api/overview"), None),
+        (format!("{base}/no-such-page"), None),
+    ];
+    for id in &hostile {
+        pages.push((format!("{base}/endpoints/{id}"), None));
+    }
+    for (url, shot) in &pages {
+        cdp.goto(url);
+        let title = cdp.eval("document.title");
+        let p = cdp.take_problems();
+        // The 404 page's own resource error is expected; nothing else is.
+        let errors: Vec<&String> = p
+            .errors
+            .iter()
+            .filter(|e| !(url.ends_with("/no-such-page") && e.contains("404")))
+            .collect();
+        assert!(errors.is_empty(), "{url} ({title}): {errors:#?}");
+        assert!(p.alerts.is_empty(), "{url}: a payload ran: {:?}", p.alerts);
+        // No element came out of captured data: no <img>, no inline <script>.
+        let injected = cdp.eval(
+            "document.querySelectorAll('img, script:not([src]), iframe, object, embed').length",
+        );
+        assert_eq!(injected, json!(0), "{url}: injected elements");
+        if let (true, Some(name)) = (shots, shot) {
+            cdp.screenshot(&root().join(format!("docs/screenshots/{name}.png")));
+        }
+    }
+
+    // The hostile strings are on screen, as text.
+    cdp.goto(&format!("{base}/endpoints?per=500"));
+    let text = cdp.eval("document.body.innerText");
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("<script>alert(1)</script>"),
+        "hostile host shown as text"
+    );
+    assert!(text.contains("\"><svg/onload=alert(10)>"));
+
+    // A search narrows the table (form submit).
+    let all = rows(&mut cdp);
+    assert!(all > 20, "{all} rows");
+    cdp.navigate_by(|c| {
+        c.eval(
+            "document.getElementById('filter-q').value = 'admin'; document.getElementById('endpoint-filters').submit(); true",
+        );
+    });
+    let admin = rows(&mut cdp);
+    assert!(admin > 0 && admin < all, "search: {admin} of {all} rows");
+    let url = cdp.eval("location.search");
+    assert!(url.as_str().unwrap().contains("q=admin"), "{url}");
+    // A filter select submits itself (app.js) and narrows the table further.
+    cdp.goto(&format!("{base}/endpoints?per=500"));
+    cdp.navigate_by(|c| {
+        c.eval(
+            "const s = document.querySelector('select[name=host]'); s.value = 'api.acme.test'; s.dispatchEvent(new Event('change')); true",
+        );
+    });
+    let acme = rows(&mut cdp);
+    assert!(acme > 0 && acme < all, "host filter: {acme} of {all} rows");
+    cdp.navigate_by(|c| {
+        c.eval(
+            "const s = document.querySelector('select[name=auth]'); s.value = 'basic'; s.dispatchEvent(new Event('change')); true",
+        );
+    });
+    let basic = rows(&mut cdp);
+    assert!(
+        basic > 0 && basic < acme,
+        "auth filter: {basic} of {acme} rows"
+    );
+    // Sorting by a column header.
+    cdp.navigate_by(|c| {
+        c.eval("document.querySelector('th a.sort[href*=\"sort=errors\"]').click(); true");
+    });
+    assert!(
+        cdp.eval("location.search")
+            .as_str()
+            .unwrap()
+            .contains("sort=errors")
+    );
+
+    // The graph's hover highlight (app.js), when there is a graph.
+    cdp.goto(&format!("{base}/sequences"));
+    let has_graph = cdp.eval("!!document.getElementById('seq-graph')");
+    if has_graph == json!(true) {
+        let focused = cdp.eval(
+            "const n = document.querySelector('#seq-graph g.node'); n.dispatchEvent(new MouseEvent('mouseenter')); document.getElementById('seq-graph').classList.contains('focus')",
+        );
+        assert_eq!(focused, json!(true));
+    }
+
+    let p = cdp.take_problems();
+    assert!(p.errors.is_empty(), "{:#?}", p.errors);
+    assert!(p.alerts.is_empty(), "a payload ran: {:?}", p.alerts);
+    drop(cdp);
+    drop(browser);
+}

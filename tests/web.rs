@@ -1,0 +1,1134 @@
+//! The dashboard's handlers, through `app(state).oneshot(request)`, over an inventory ingested
+//! from `captures/rest_api.pcap` (with its OpenAPI document imported) and
+//! `captures/hostile.pcap` (HTML/JS payloads in every string).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shadowtap::ingest::{IngestOptions, ingest_files};
+use shadowtap::store::Store;
+use shadowtap::web::{self, AppState, AuthConfig};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tower::ServiceExt;
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// The payloads of `captures/hostile.pcap`, as raw markup that must never appear in a page.
+const RAW_PAYLOADS: [&str; 8] = [
+    "<script>alert(1)</script>",
+    "<script>alert(2)</script>",
+    "<script>alert(6)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=x onerror=alert(2)>",
+    "<img src=x onerror=alert(8)>",
+    "<svg/onload=alert(10)>",
+    "<svg/onload=alert(5)>",
+];
+
+fn captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+/// Builds the fixture inventory once (in its own runtime) and returns its path.
+fn fixture() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        std::thread::spawn(|| {
+            // Under target/tmp: kept for the whole test binary, removed by `cargo clean`.
+            let dir = tempfile::Builder::new()
+                .prefix("shadowtap-web-test")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .unwrap()
+                .keep();
+            let db = dir.join("inventory.db");
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(build_inventory(&db));
+            db
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+async fn build_inventory(db: &Path) {
+    let store = Store::open(db).await.unwrap();
+    let files = [
+        captures().join("rest_api.pcap"),
+        captures().join("hostile.pcap"),
+    ];
+    ingest_files(&store, &files, &IngestOptions::default(), |_| {})
+        .await
+        .unwrap();
+    // Transitions between the REST endpoints and into and out of the hostile ones, so the
+    // sequence graph has nodes with hostile labels (the sequence analysis may add more).
+    let id = |host: &'static str, method: &'static str, path: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ?",
+            )
+            .bind(host)
+            .bind(method)
+            .bind(path)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {host}{path}: {e}"))
+        }
+    };
+    let login = id("api.acme.test", "POST", "/api/v1/auth/login").await;
+    let me = id("api.acme.test", "GET", "/api/v1/users/me").await;
+    let cart = id("api.acme.test", "GET", "/api/v1/cart").await;
+    let hello = id("<script>alert(1)</script>", "GET", "/hello").await;
+    let upload = id("<script>alert(1)</script>", "POST", "/chunked/upload").await;
+    for (a, b, n) in [
+        (login, me, 5),
+        (me, cart, 3),
+        (cart, me, 1),
+        (hello, upload, 2),
+        (upload, hello, 1),
+    ] {
+        sqlx::query("INSERT OR IGNORE INTO transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen) VALUES (?, ?, ?, 1, 0, 1)")
+            .bind(a)
+            .bind(b)
+            .bind(n)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let spec = std::fs::read(captures().join("rest_api.openapi.yaml")).unwrap();
+    web::spec_import::import_spec(db, "rest_api.openapi.yaml", &spec)
+        .await
+        .unwrap();
+}
+
+async fn app_with(auth: AuthConfig) -> Router {
+    let store = Store::open_read_only(fixture()).await.unwrap();
+    web::app(AppState::new(store, auth).unwrap())
+}
+
+async fn app() -> Router {
+    app_with(AuthConfig::default()).await
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    fn cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("st_sid="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+    }
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let i = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with a CSRF token");
+        let rest = &self.body[i + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+    /// Rows of the endpoint table.
+    fn rows(&self) -> usize {
+        match self.body.find("<tbody>") {
+            Some(i) => {
+                let end = self.body[i..].find("</tbody>").unwrap() + i;
+                self.body[i..end].matches("<tr>").count()
+            }
+            None => 0,
+        }
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Resp {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn get_req(path: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "127.0.0.1:8080")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn get(app: &Router, path: &str) -> Resp {
+    send(app, get_req(path)).await
+}
+
+async fn get_ok(app: &Router, path: &str) -> Resp {
+    let r = get(app, path).await;
+    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+    r
+}
+
+fn q(s: &str) -> String {
+    shadowtap::web::fmt::qs(s)
+}
+
+async fn endpoint_id(app: &Router, search: &str, method: &str, path: &str) -> i64 {
+    let j = get_ok(app, &format!("/api/endpoints?q={}&per=500", q(search)))
+        .await
+        .json();
+    j["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == method && e["path_template"] == path)
+        .unwrap_or_else(|| panic!("no {method} {path} in {j}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_page_returns_200_with_its_content() {
+    let app = app().await;
+    let me = endpoint_id(&app, "users/me", "GET", "/api/v1/users/me").await;
+    let pages: Vec<(String, Vec<&str>)> = vec![
+        (
+            "/".into(),
+            vec![
+                "Traffic over time",
+                "Endpoints by classification",
+                "Findings by severity",
+                "Newest endpoints",
+                "api.acme.test",
+                "<svg class=\"chart\"",
+            ],
+        ),
+        (
+            "/endpoints".into(),
+            vec![
+                "/api/v1/users/{user_id}",
+                "api.acme.test",
+                "id=\"endpoint-table\"",
+            ],
+        ),
+        (
+            format!("/endpoints/{me}"),
+            vec![
+                "/api/v1/users/me",
+                "Calls over time",
+                "Latency",
+                "Status codes",
+                "Bearer JWT",
+                "us_ssn",
+                "127.0.0.",
+                "Body shapes",
+            ],
+        ),
+        (
+            "/findings".into(),
+            vec!["Unsigned tokens accepted", "What it means.", "What to do."],
+        ),
+        (
+            "/sequences".into(),
+            vec!["<svg class=\"graph\"", "Most frequent transitions"],
+        ),
+        (
+            "/spec".into(),
+            vec![
+                "Acme Shop API",
+                "Shadow endpoints",
+                "/api/v1/internal/debug",
+                "Dormant operations",
+                "/api/v1/auth/refresh",
+                "enctype=\"multipart/form-data\"",
+            ],
+        ),
+        (
+            "/sensor".into(),
+            vec!["rest_api.pcap", "hostile.pcap", "Diagnostics", "TCP gaps"],
+        ),
+        (
+            "/export".into(),
+            vec![
+                "/export/sql",
+                "/export/json",
+                "/export/openapi.json",
+                "api_endpoints.csv",
+            ],
+        ),
+    ];
+    for (path, needles) in pages {
+        let r = get_ok(&app, &path).await;
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        for n in needles {
+            assert!(r.body.contains(n), "{path} lacks {n:?}");
+        }
+    }
+    assert_eq!(
+        get(&app, "/endpoints/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/endpoints/abc").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/no-such-page").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let css = get_ok(&app, "/static/app.css").await;
+    assert!(
+        css.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
+    get_ok(&app, "/static/app.js").await;
+    get_ok(&app, "/favicon.ico").await;
+}
+
+#[tokio::test]
+async fn filters_search_sorting_and_pagination() {
+    let app = app().await;
+    let all = get_ok(&app, "/api/endpoints?per=500").await.json();
+    let total = all["total"].as_i64().unwrap();
+    assert!(total >= 39, "{total}");
+    let html = get_ok(&app, "/endpoints?per=500").await;
+    assert_eq!(html.rows() as i64, total);
+
+    // Search.
+    let admin = get_ok(&app, "/endpoints?q=admin").await;
+    assert_eq!(admin.rows(), 2, "two admin endpoints");
+    assert!(admin.body.contains("/api/v1/admin/export"));
+    assert!(admin.body.contains("2 matching the filters"));
+    // Host.
+    let acme = get_ok(&app, "/api/endpoints?host=api.acme.test&per=500")
+        .await
+        .json();
+    let acme_rows = all["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["host"] == "api.acme.test")
+        .count();
+    assert_eq!(acme["total"], acme_rows as i64);
+    assert!(
+        acme_rows >= 34,
+        "the 34 endpoints of rest_api.expected.md, and more"
+    );
+    assert!(
+        acme["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["host"] == "api.acme.test")
+    );
+    let hostile = get_ok(
+        &app,
+        &format!("/endpoints?host={}", q("<script>alert(1)</script>")),
+    )
+    .await;
+    assert_eq!(hostile.rows(), 4);
+    // Classification, auth scheme, sensitive data, findings.
+    let shadow = get_ok(
+        &app,
+        "/api/endpoints?host=api.acme.test&class=shadow&per=500",
+    )
+    .await
+    .json();
+    let shadow_paths: Vec<String> = shadow["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                e["path_template"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The four shadow APIs of rest_api.expected.md (requests to unknown routes are shadow too).
+    for known in [
+        "GET /api/v1/admin/export",
+        "GET /api/v1/internal/config",
+        "GET /api/v1/internal/debug",
+        "POST /api/v1/admin/users/{user_id}/impersonate",
+    ] {
+        assert!(
+            shadow_paths.iter().any(|p| p == known),
+            "{known} in {shadow_paths:?}"
+        );
+    }
+    assert!(!shadow_paths.iter().any(|p| p == "GET /api/v1/users/me"));
+    let dormant = get_ok(&app, "/endpoints?class=dormant").await;
+    assert!(dormant.body.contains("/api/v1/auth/refresh"));
+    assert!(!dormant.body.contains("/api/v1/users/me"));
+    let basic = get_ok(&app, "/endpoints?auth=basic&host=api.acme.test").await;
+    assert!(basic.body.contains("/api/v1/admin/export"));
+    assert!(!basic.body.contains("/api/v2/products/{product_id}"));
+    let card = get_ok(&app, "/api/endpoints?sensitive=credit_card")
+        .await
+        .json();
+    assert_eq!(card["total"], 1);
+    assert_eq!(card["endpoints"][0]["path_template"], "/api/v1/payments");
+    let with = get_ok(&app, "/api/endpoints?findings=yes&per=500")
+        .await
+        .json();
+    let without = get_ok(&app, "/api/endpoints?findings=no&per=500")
+        .await
+        .json();
+    assert!(with["total"].as_i64().unwrap() > 0);
+    assert_eq!(
+        with["total"].as_i64().unwrap() + without["total"].as_i64().unwrap(),
+        total
+    );
+    for e in with["endpoints"].as_array().unwrap() {
+        assert!(e["findings"].as_i64().unwrap() > 0);
+    }
+    // Filters combine, and the page says when nothing matches.
+    let none = get_ok(&app, "/endpoints?q=admin&auth=api_key_query").await;
+    assert_eq!(none.rows(), 0);
+    assert!(none.body.contains("No endpoint matches these filters"));
+
+    // Sorting.
+    let by_req = get_ok(&app, "/api/endpoints?sort=requests&dir=desc&per=500")
+        .await
+        .json();
+    let counts: Vec<i64> = by_req["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["request_count"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    let asc = get_ok(&app, "/api/endpoints?sort=requests&dir=asc&per=500")
+        .await
+        .json();
+    assert_eq!(
+        asc["endpoints"][0]["request_count"].as_i64().unwrap(),
+        *counts.last().unwrap()
+    );
+    let by_path = get_ok(&app, "/api/endpoints?sort=path&host=api.acme.test&per=500")
+        .await
+        .json();
+    let paths: Vec<&str> = by_path["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path_template"].as_str().unwrap())
+        .collect();
+    assert!(paths.windows(2).all(|w| w[0] <= w[1]), "{paths:?}");
+    let html = get_ok(&app, "/endpoints?sort=p99&dir=desc").await;
+    assert!(html.body.contains("aria-sort=\"descending\""));
+
+    // Pagination.
+    let p1 = get_ok(&app, "/api/endpoints?per=10").await.json();
+    let p2 = get_ok(&app, "/api/endpoints?per=10&page=2").await.json();
+    assert_eq!(p1["endpoints"].as_array().unwrap().len(), 10);
+    assert_ne!(p1["endpoints"][0]["id"], p2["endpoints"][0]["id"]);
+    assert_eq!(p2["page"], 2);
+    let page2 = get_ok(&app, "/endpoints?per=10&page=2").await;
+    assert_eq!(page2.rows(), 10);
+    assert!(
+        page2.body.contains(&format!("11–20 of {total}")),
+        "pager text"
+    );
+    assert!(page2.body.contains("rel=\"prev\""));
+    // Out-of-range and malformed parameters do not fail.
+    assert_eq!(get_ok(&app, "/endpoints?page=9999").await.rows(), 0);
+    get_ok(
+        &app,
+        "/endpoints?page=x&per=y&sort=nope&dir=sideways&findings=maybe",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn json_api_mirrors_the_pages() {
+    let app = app().await;
+    let index = get_ok(&app, "/api/").await.json();
+    assert!(index["endpoints"]["GET /api/overview"].is_string());
+
+    let o = get_ok(&app, "/api/overview").await.json();
+    let t = &o["totals"];
+    assert_eq!(t["hosts"], 3);
+    assert_eq!(t["calls"], 162);
+    let home = get_ok(&app, "/").await;
+    assert!(home.body.contains(&format!(
+        "<div class=\"kpi-value\">{}</div>",
+        t["endpoints"]
+    )));
+    assert!(
+        o["classification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["key"] == "shadow")
+    );
+
+    let me = endpoint_id(&app, "users/me", "GET", "/api/v1/users/me").await;
+    let e = get_ok(&app, &format!("/api/endpoints/{me}")).await.json();
+    assert_eq!(e["endpoint"]["request_count"], 8);
+    assert_eq!(e["endpoint"]["classification"], "documented");
+    let status: Vec<(i64, i64)> = e["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s[0].as_i64().unwrap(), s[1].as_i64().unwrap()))
+        .collect();
+    assert_eq!(status, [(200, 4), (401, 4)]);
+    assert!(e["latency"]["count"].as_u64().unwrap() >= 8);
+    assert!(!e["latency"]["bins"].as_array().unwrap().is_empty());
+    assert_eq!(
+        get(&app, "/api/endpoints/424242").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/api/endpoints/424242").await.json()["error"],
+        "Not found."
+    );
+
+    let f = get_ok(&app, "/api/findings").await.json();
+    let groups = f["groups"].as_array().unwrap();
+    assert!(groups.iter().any(|g| g["kind"] == "jwt_alg_none_accepted"
+        && g["severity"] == "critical"
+        && g["meaning"].as_str().unwrap().contains("signature")));
+    let page = get_ok(&app, "/findings").await;
+    assert!(
+        page.body
+            .contains(&format!("{} in the inventory", f["total"]))
+    );
+    let crit = get_ok(&app, "/api/findings?severity=critical").await.json();
+    assert!(
+        crit["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["severity"] == "critical")
+    );
+
+    let s = get_ok(&app, "/api/sequences?host=api.acme.test")
+        .await
+        .json();
+    assert!(s["edges"].as_array().unwrap().len() >= 3);
+    assert!(s["nodes"].as_array().unwrap().len() >= 3);
+    let spec = get_ok(&app, "/api/spec").await.json();
+    assert_eq!(spec["specs"][0]["title"], "Acme Shop API");
+    assert!(
+        spec["dormant"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["path_template"] == "/api/v1/auth/refresh")
+    );
+    let sensor = get_ok(&app, "/api/sensor").await.json();
+    assert_eq!(sensor["captures"].as_array().unwrap().len(), 2);
+    assert_eq!(sensor["totals"]["engine"]["http"]["transactions"], 162);
+
+    // Exports.
+    let sql = get_ok(&app, "/api/export/sql").await;
+    assert!(sql.body.starts_with("-- shadowtap inventory dump"));
+    let csv = get_ok(&app, "/export/csv/api_endpoints.csv").await;
+    assert!(
+        csv.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    assert!(csv.body.starts_with("id,host,method,path_template"));
+    assert_eq!(
+        get(&app, "/export/csv/sqlite_master").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let openapi = get_ok(&app, "/export/openapi.json").await.json();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3.1"));
+    let doc = get_ok(&app, "/api/export/json").await.json();
+    assert!(doc["endpoints"].as_array().unwrap().len() >= 39);
+}
+
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let app = app().await;
+    for path in [
+        "/",
+        "/endpoints",
+        "/findings",
+        "/sequences",
+        "/spec",
+        "/sensor",
+        "/export",
+        "/api/overview",
+        "/static/app.css",
+        "/nope",
+        "/api/endpoints/0",
+    ] {
+        let r = get(&app, path).await;
+        let h = |n: &str| {
+            r.headers
+                .get(n)
+                .unwrap_or_else(|| panic!("{path}: no {n}"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            h("content-security-policy"),
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "{path}"
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(h("x-frame-options"), "DENY", "{path}");
+        assert_eq!(h("referrer-policy"), "no-referrer", "{path}");
+        let cookie = h("set-cookie");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+        assert!(cookie.contains("Path=/"), "{cookie}");
+    }
+    // No inline script or style in any page: the CSP would block them.
+    for path in [
+        "/",
+        "/endpoints",
+        "/sequences",
+        "/findings",
+        "/spec",
+        "/sensor",
+    ] {
+        let r = get_ok(&app, path).await;
+        assert!(!r.body.contains("<script>"), "{path} has an inline script");
+        assert!(!r.body.contains("style="), "{path} has an inline style");
+        assert!(!r.body.contains("<style"), "{path} has a style element");
+        assert!(
+            !has_event_handler(&r.body),
+            "{path} has an event handler attribute"
+        );
+    }
+}
+
+/// Whether markup has an `on...=` attribute inside a tag.
+fn has_event_handler(html: &str) -> bool {
+    let mut in_tag = false;
+    let b = html.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'<' => in_tag = true,
+            b'>' => in_tag = false,
+            b' ' if in_tag && b[i + 1..].starts_with(b"on") => {
+                let name: Vec<u8> = b[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .copied()
+                    .collect();
+                if name.len() > 2 && b.get(i + 1 + name.len()) == Some(&b'=') {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn refuses_non_loopback_without_auth() {
+    let none = AuthConfig::default();
+    let err = web::bind("0.0.0.0:0", &none).await.unwrap_err();
+    assert!(err.contains("refusing to listen on 0.0.0.0"), "{err}");
+    assert!(
+        err.contains("--auth-token-file") && err.contains("--password-hash"),
+        "{err}"
+    );
+    let token = AuthConfig {
+        token: Some(TOKEN.into()),
+        password_hash: None,
+    };
+    assert!(web::bind("0.0.0.0:0", &token).await.is_ok());
+    assert!(web::bind("127.0.0.1:0", &none).await.is_ok());
+    // Without authentication, a request for another host name (DNS rebinding) is refused.
+    let app = app().await;
+    let r = send(
+        &app,
+        Request::get("/api/overview")
+            .header(header::HOST, "attacker.example:8080")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    for host in ["localhost:8080", "127.0.0.1", "[::1]:8080"] {
+        let r = send(
+            &app,
+            Request::get("/api/overview")
+                .header(header::HOST, host)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{host}");
+    }
+}
+
+fn form_post(path: &str, cookie: Option<&str>, body: String) -> Request<Body> {
+    let mut b = Request::post(path)
+        .header(header::HOST, "dashboard.example:8443")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn login_sessions_bearer_tokens_and_csrf() {
+    let hash = web::auth::hash_password("correct horse battery").unwrap();
+    let app = app_with(AuthConfig {
+        token: Some(TOKEN.into()),
+        password_hash: Some(hash),
+    })
+    .await;
+    let on = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "dashboard.example:8443")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Pages redirect to the login page, the API answers 401.
+    let r = send(&app, on("/endpoints?q=x")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/login?next=%2Fendpoints%3Fq%3Dx"
+    );
+    let r = send(&app, on("/api/overview")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.headers.contains_key(header::WWW_AUTHENTICATE));
+    // A bearer token opens the API (not the pages).
+    let bearer = |path: &str, token: &str| {
+        Request::get(path)
+            .header(header::HOST, "dashboard.example:8443")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&app, bearer("/api/overview", TOKEN)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, bearer("/api/overview", "wrong-token-0123456789"))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&app, bearer("/", TOKEN)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // The login page sets an anonymous session and a CSRF token tied to it.
+    let page = send(&app, on("/login?next=/findings")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let cookie = page.cookie().expect("session cookie");
+    let csrf = page.csrf();
+    let raw_cookie = page.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(raw_cookie.contains("HttpOnly") && raw_cookie.contains("SameSite=Strict"));
+    // POST without a token, with a wrong token, or without the cookie: 403.
+    for (cookie, body) in [
+        (
+            Some(cookie.as_str()),
+            "password=correct+horse+battery&next=%2F".to_string(),
+        ),
+        (
+            Some(cookie.as_str()),
+            "csrf=0000&password=correct+horse+battery".to_string(),
+        ),
+        (None, format!("csrf={csrf}&password=correct+horse+battery")),
+    ] {
+        let r = send(&app, form_post("/login", cookie, body)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // A token from another session does not work either.
+    let other = send(&app, on("/login")).await;
+    let r = send(
+        &app,
+        form_post(
+            "/login",
+            Some(&cookie),
+            format!("csrf={}&password=correct+horse+battery", other.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A cross-site form post is refused whatever it carries.
+    let mut req = form_post(
+        "/login",
+        Some(&cookie),
+        format!("csrf={csrf}&password=correct+horse+battery"),
+    );
+    req.headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    // Wrong password.
+    let r = send(
+        &app,
+        form_post(
+            "/login",
+            Some(&cookie),
+            format!("csrf={csrf}&password=nope"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Wrong password or token."));
+    // Right password: a new session id, and back to where the user was going.
+    let r = send(
+        &app,
+        form_post(
+            "/login",
+            Some(&cookie),
+            format!("csrf={csrf}&password=correct+horse+battery&next=%2Ffindings"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/findings");
+    let session = r.cookie().expect("a new session cookie");
+    assert_ne!(session, cookie, "the session id changes on login");
+    let with_session = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "dashboard.example:8443")
+            .header(header::COOKIE, session.clone())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let home = send(&app, with_session("/")).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Log out"));
+    assert_eq!(
+        send(&app, with_session("/api/overview")).await.status,
+        StatusCode::OK
+    );
+    // The old anonymous cookie is not logged in.
+    let r = send(
+        &app,
+        Request::get("/")
+            .header(header::HOST, "dashboard.example:8443")
+            .header(header::COOKIE, cookie.clone())
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // The token works as a password; open redirects are not followed.
+    let page = send(&app, on("/login")).await;
+    let r = send(
+        &app,
+        form_post(
+            "/login",
+            page.cookie().as_deref(),
+            format!(
+                "csrf={}&password={TOKEN}&next=%2F%2Fevil.example",
+                page.csrf()
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/");
+    // Logout needs the CSRF token too, then the session is gone.
+    let r = send(&app, form_post("/logout", Some(&session), String::new())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = home.csrf();
+    let r = send(
+        &app,
+        form_post("/logout", Some(&session), format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        send(&app, with_session("/")).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+/// A writable copy of the fixture, for the upload tests.
+fn copy_fixture() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inventory.db");
+    let src = fixture();
+    std::fs::copy(src, &db).unwrap();
+    for ext in ["-wal", "-shm", ".key"] {
+        let mut s = src.as_os_str().to_owned();
+        s.push(ext);
+        let mut d = db.as_os_str().to_owned();
+        d.push(ext);
+        let _ = std::fs::copy(PathBuf::from(s), PathBuf::from(d));
+    }
+    (dir, db)
+}
+
+fn multipart(csrf: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----shadowtapTestBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    if let Some(c) = csrf {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{c}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"spec\"; filename=\"petstore.yaml\"\r\nContent-Type: application/yaml\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn spec_upload_needs_the_csrf_token_and_imports() {
+    let (_dir, db) = copy_fixture();
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let page = get_ok(&app, "/spec").await;
+    let cookie = page.cookie().unwrap();
+    let csrf = page.csrf();
+    let spec = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/petstore-3.0.yaml"),
+    )
+    .unwrap();
+    let post = |ct: String, body: Vec<u8>, cookie: Option<&str>| {
+        let mut b = Request::post("/spec")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, ct);
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        b.body(Body::from(body)).unwrap()
+    };
+    // Without the token: 403, nothing imported.
+    let (ct, body) = multipart(None, &spec);
+    let r = send(&app, post(ct, body, Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (ct, body) = multipart(Some(&csrf), &spec);
+    let r = send(&app, post(ct, body, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get_ok(&app, "/api/spec").await.json()["specs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // With it: imported, and the read-only dashboard sees it.
+    let (ct, body) = multipart(Some(&csrf), &spec);
+    let r = send(&app, post(ct, body, Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("Imported"), "{}", r.body);
+    let specs = get_ok(&app, "/api/spec").await.json();
+    assert_eq!(specs["specs"].as_array().unwrap().len(), 2);
+    // Not a spec: 422 with a message, no crash.
+    let (ct, body) = multipart(Some(&csrf), b"this is not an API description");
+    let r = send(&app, post(ct, body, Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("could not be imported"));
+    // The API takes the raw document; without a bearer token it needs X-CSRF-Token.
+    let api = |csrf: Option<&str>| {
+        let mut b = Request::post("/api/spec?name=petstore.yaml")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::COOKIE, cookie.clone());
+        if let Some(c) = csrf {
+            b = b.header("x-csrf-token", c);
+        }
+        b.body(Body::from(spec.clone())).unwrap()
+    };
+    assert_eq!(send(&app, api(None)).await.status, StatusCode::FORBIDDEN);
+    let r = send(&app, api(Some(&csrf))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["report"]["already_imported"], true);
+}
+
+fn assert_no_raw_payload(path: &str, body: &str) {
+    for p in RAW_PAYLOADS {
+        assert!(!body.contains(p), "{path} contains the raw payload {p:?}");
+    }
+    // Breaking out of a quoted attribute needs a raw quote followed by the payload's tag.
+    for p in ["\"><img src=x", "\"><svg/onload", "\"><script>alert"] {
+        assert!(!body.contains(p), "{path} contains {p:?}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_strings_render_only_as_text() {
+    let app = app().await;
+    let host = "<script>alert(1)</script>";
+    let list = get_ok(&app, &format!("/api/endpoints?host={}&per=500", q(host)))
+        .await
+        .json();
+    let mut paths: Vec<String> = vec![
+        "/".into(),
+        "/endpoints".into(),
+        "/endpoints?per=500".into(),
+        format!("/endpoints?host={}", q(host)),
+        format!("/endpoints?q={}", q("<img src=x onerror=alert(1)>")),
+        format!("/endpoints?host={}", q("\"><svg/onload=alert(10)>")),
+        "/findings".into(),
+        format!("/findings?host={}", q(host)),
+        format!("/sequences?host={}", q(host)),
+        "/sequences".into(),
+        "/spec".into(),
+        "/sensor".into(),
+        "/export".into(),
+        format!("/login?next={}", q("/\"><script>alert(1)</script>")),
+        format!("/nope/{}", q("<script>alert(1)</script>")),
+    ];
+    for e in list["endpoints"].as_array().unwrap() {
+        paths.push(format!("/endpoints/{}", e["id"]));
+    }
+    assert_eq!(list["endpoints"].as_array().unwrap().len(), 4);
+    let mut escaped_seen = 0;
+    for path in &paths {
+        let r = get(&app, path).await;
+        assert!(
+            matches!(
+                r.status,
+                StatusCode::OK | StatusCode::NOT_FOUND | StatusCode::SEE_OTHER
+            ),
+            "{path}: {}",
+            r.status
+        );
+        assert_no_raw_payload(path, &r.body);
+        if let Some(location) = r.headers.get(header::LOCATION) {
+            let location = location.to_str().unwrap();
+            assert!(
+                location.starts_with('/') && !location.starts_with("//"),
+                "{location}"
+            );
+            assert!(!location.contains(['<', '>', '"']), "{location}");
+        }
+        if r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || r.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+        {
+            escaped_seen += 1;
+        }
+    }
+    assert!(
+        escaped_seen >= 8,
+        "the hostile host is shown (escaped) on most pages"
+    );
+    // Each payload is there, as text.
+    let all = get_ok(&app, "/endpoints?per=500").await.body;
+    assert!(all.contains("&#34;&#62;&#60;svg/onload=alert(10)&#62;"));
+    let upload = list["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path_template"] == "/chunked/upload")
+        .unwrap()["id"]
+        .clone();
+    let detail = get_ok(&app, &format!("/endpoints/{upload}")).await.body;
+    assert!(
+        detail.contains("&#60;script&#62;alert(2)&#60;/script&#62;"),
+        "JSON key in the schema"
+    );
+    let hello = list["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path_template"] == "/hello")
+        .unwrap()["id"]
+        .clone();
+    let findings = get_ok(&app, &format!("/endpoints/{hello}")).await.body;
+    assert!(
+        findings.contains("&#60;img src=x onerror=alert(8)&#62;"),
+        "Basic user in a finding"
+    );
+    let svg_path = list["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path_template"].as_str().unwrap().contains("svg"))
+        .unwrap()["id"]
+        .clone();
+    let params = get_ok(&app, &format!("/endpoints/{svg_path}")).await.body;
+    assert!(
+        params.contains("&#60;script&#62;alert(6)&#60;/script&#62;"),
+        "query parameter name"
+    );
+    let graph = get_ok(&app, &format!("/sequences?host={}", q(host)))
+        .await
+        .body;
+    assert!(graph.contains("<svg class=\"graph\""));
+    assert!(
+        graph.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+            || graph.contains("/chunked/upload")
+    );
+    // The JSON API carries the strings as JSON data, never as HTML.
+    let r = get_ok(&app, &format!("/api/endpoints?host={}", q(host))).await;
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(r.json()["endpoints"][0]["host"], host);
+}
+
+#[tokio::test]
+async fn an_empty_inventory_explains_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.db");
+    Store::open(&db).await.unwrap().close().await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    for (path, needle) in [
+        ("/", "No endpoints yet"),
+        ("/endpoints", "No endpoints yet"),
+        ("/findings", "No findings"),
+        ("/sequences", "No transitions recorded"),
+        ("/spec", "No spec imported: upload one."),
+        ("/sensor", "Nothing has been ingested yet"),
+        ("/export", "Download SQL"),
+    ] {
+        let r = get_ok(&app, path).await;
+        assert!(r.body.contains(needle), "{path} lacks {needle:?}");
+    }
+    for path in [
+        "/api/overview",
+        "/api/endpoints",
+        "/api/findings",
+        "/api/sequences",
+        "/api/spec",
+        "/api/sensor",
+    ] {
+        get_ok(&app, path).await.json();
+    }
+}
