@@ -1160,6 +1160,115 @@ mod tests {
     }
 
     #[test]
+    fn a_uniformly_busy_host_raises_no_rate_anomaly() {
+        // Eight equally busy batch clients: nobody is far above the others.
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let k = key("GET", "/products/{id}");
+        for u in 0..8 {
+            let auth = jwt(&format!("batch{u}"));
+            for i in 0..200 {
+                t.observe(call(
+                    &k,
+                    "/products/5",
+                    "10.0.0.1",
+                    &auth,
+                    b"ua",
+                    i as f64 * 0.05,
+                ));
+            }
+        }
+        assert!(t.drain().findings.is_empty());
+    }
+
+    #[test]
+    fn many_users_behind_one_address_are_many_principals() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let (a, b) = (key("GET", "/a"), key("GET", "/b"));
+        let (u1, u2) = (jwt("1"), jwt("2"));
+        // Interleaved calls of two users behind one NAT address: each has its own session.
+        t.observe(call(&a, "/a", "10.0.0.1", &u1, b"ua", 0.0));
+        t.observe(call(&a, "/a", "10.0.0.1", &u2, b"ua", 1.0));
+        t.observe(call(&b, "/b", "10.0.0.1", &u1, b"ua", 2.0));
+        t.observe(call(&b, "/b", "10.0.0.1", &u2, b"ua", 3.0));
+        let d = t.drain();
+        assert_eq!(d.transitions.len(), 1, "only a -> b, never a -> a");
+        assert_eq!(d.transitions[0].2.count, 2);
+        assert_eq!(d.transitions[0].2.principals.estimate(), 2);
+        assert_eq!(t.stats().sessions, 2);
+    }
+
+    #[test]
+    fn principals_are_bounded_and_evictions_counted() {
+        let cfg = SequenceConfig {
+            max_principals: 4,
+            ..SequenceConfig::default()
+        };
+        let mut t = SequenceTracker::new(cfg);
+        let k = key("GET", "/a");
+        for i in 0..10 {
+            let ip = format!("10.0.0.{i}");
+            t.observe(call(&k, "/a", &ip, &[], b"ua", f64::from(i)));
+        }
+        assert_eq!(t.principals.len(), 4);
+        assert_eq!(t.stats().principals_evicted, 6);
+        // The evicted principal starts a new session when it comes back.
+        t.observe(call(&k, "/a", "10.0.0.0", &[], b"ua", 20.0));
+        assert!(t.drain().transitions.is_empty());
+    }
+
+    #[test]
+    fn remap_follows_converged_templates() {
+        let mut t = SequenceTracker::new(SequenceConfig {
+            baseline_secs: 100,
+            ..SequenceConfig::default()
+        });
+        let auth = jwt("1");
+        let list = key("GET", "/items");
+        let literal = key("GET", "/items/abc");
+        let templ = key("GET", "/items/{item}");
+        for i in 0..6 {
+            t.observe(call(
+                &list,
+                "/items",
+                "10.0.0.1",
+                &auth,
+                b"ua",
+                f64::from(i) * 2.0,
+            ));
+            t.observe(call(
+                &literal,
+                "/items/abc",
+                "10.0.0.1",
+                &auth,
+                b"ua",
+                f64::from(i) * 2.0 + 1.0,
+            ));
+        }
+        let map: HashMap<EndpointKey, EndpointKey> =
+            [(literal.clone(), templ.clone())].into_iter().collect();
+        t.remap(&map);
+        let d = t.drain();
+        let pairs: BTreeSet<(String, String)> = d
+            .transitions
+            .iter()
+            .map(|(f, to, _)| (f.template.clone(), to.template.clone()))
+            .collect();
+        assert!(
+            pairs.contains(&("/items".into(), "/items/{item}".into())),
+            "{pairs:?}"
+        );
+        assert!(
+            !pairs
+                .iter()
+                .any(|(f, to)| f.contains("abc") || to.contains("abc"))
+        );
+        // After the baseline, the converged transition is known, not novel.
+        t.observe(call(&list, "/items", "10.0.0.1", &auth, b"ua", 200.0));
+        t.observe(call(&templ, "/items/xyz", "10.0.0.1", &auth, b"ua", 201.0));
+        assert!(t.drain().findings.is_empty());
+    }
+
+    #[test]
     fn runs() {
         let s: BTreeSet<i64> = [1, 2, 3, 7, 8, 9, 10, 20].into_iter().collect();
         assert_eq!(longest_run(&s), (4, 7, 10));

@@ -1,6 +1,6 @@
 //! `shadowtap endpoints`: list an inventory.
 
-use super::{EndpointsArgs, TableFormat, runtime};
+use super::{EndpointsArgs, TableFormat, clean, runtime};
 use crate::store::{EndpointRow, ListFilter, Store};
 use std::io::Write;
 
@@ -127,13 +127,6 @@ fn cells(r: &EndpointRow) -> Vec<String> {
         num(r.deprecated),
         opt(&r.classification),
     ]
-}
-
-/// Captured strings may hold tabs or control characters: never let them break the output.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 fn clip(s: &str, w: usize) -> String {

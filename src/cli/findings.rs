@@ -1,6 +1,6 @@
 //! `shadowtap findings`: posture findings as a table, JSON or SARIF.
 
-use super::{FindingsArgs, FindingsFormat, runtime};
+use super::{FindingsArgs, FindingsFormat, clean, runtime};
 use crate::analyze::posture::{KINDS, Severity};
 use crate::store::Store;
 use serde_json::json;
@@ -99,12 +99,6 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 /// SARIF 2.1.0: one rule per finding kind, one result per finding, the endpoint as a logical

@@ -120,6 +120,14 @@ pub struct FindingsArgs {
     pub format: FindingsFormat,
 }
 
+/// Captured strings may hold tabs, escapes or other control characters: they are shown as `?`
+/// so that they neither break the output nor drive the terminal.
+pub(crate) fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// Arguments of `sequences`.
 #[derive(Debug, Args)]
 pub struct SequencesArgs {

@@ -1,6 +1,6 @@
 //! `shadowtap spec import|diff`.
 
-use super::{SpecCommand, runtime};
+use super::{SpecCommand, clean, runtime};
 use crate::store::Store;
 use sqlx::Row;
 
@@ -92,10 +92,4 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
         }
         anyhow::Ok(())
     })
-}
-
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

@@ -547,7 +547,7 @@ pub struct GraphEdge {
 /// Transitions of one host.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Sequences {
-    /// Hosts that have transitions (edge counts), busiest first.
+    /// Hosts that have transitions (number of transitions made), busiest first.
     pub hosts: Vec<Count>,
     /// The host shown.
     pub host: Option<String>,
@@ -557,6 +557,41 @@ pub struct Sequences {
     pub edges: Vec<GraphEdge>,
     /// Transitions of the host left out (beyond the edge cap).
     pub edges_omitted: i64,
+    /// Its most frequent runs of three calls.
+    pub paths: Vec<SequencePath>,
+    /// Behavioural findings about its principals (enumeration, novel transitions, rate
+    /// anomalies, fingerprint changes).
+    pub findings: Vec<SequenceFinding>,
+}
+
+/// A run of three consecutive calls.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SequencePath {
+    /// The three endpoints: (id, method, path template).
+    pub steps: Vec<(i64, String, String)>,
+    /// Times.
+    pub count: i64,
+    /// Distinct principals.
+    pub clients: i64,
+}
+
+/// A behavioural finding about a principal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SequenceFinding {
+    /// Finding id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Severity.
+    pub severity: String,
+    /// Principal.
+    pub principal: String,
+    /// Endpoint method.
+    pub method: String,
+    /// Endpoint template.
+    pub path_template: String,
+    /// Plain words.
+    pub detail: String,
 }
 
 /// An imported spec.
@@ -1306,7 +1341,7 @@ impl Store {
     ) -> Result<Sequences, StoreError> {
         let hosts = counts(
             &sqlx::query(
-                "SELECT f.host, COUNT(*) AS n FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
+                "SELECT f.host, SUM(x.count) AS n FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
                  GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500",
             )
             .fetch_all(&self.pool)
@@ -1323,6 +1358,8 @@ impl Store {
                 nodes: Vec::new(),
                 edges: Vec::new(),
                 edges_omitted: 0,
+                paths: Vec::new(),
+                findings: Vec::new(),
             });
         };
         let all: i64 = sqlx::query_scalar(
@@ -1374,12 +1411,53 @@ impl Store {
             })
             .collect()
         };
+        let paths = sqlx::query(
+            "SELECT a.id, a.method, a.path_template, b.id, b.method, b.path_template, c.id, c.method, c.path_template,
+                    p.count, p.clients
+             FROM sequence_paths p JOIN endpoints a ON a.id = p.step1 JOIN endpoints b ON b.id = p.step2
+             JOIN endpoints c ON c.id = p.step3
+             WHERE a.host = ? ORDER BY p.count DESC, p.step1, p.step2, p.step3 LIMIT 20",
+        )
+        .bind(&h)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| SequencePath {
+            steps: (0..3)
+                .map(|i| (r.get(3 * i), r.get(3 * i + 1), r.get(3 * i + 2)))
+                .collect(),
+            count: r.get(9),
+            clients: r.get(10),
+        })
+        .collect();
+        let findings = sqlx::query(
+            "SELECT id, kind, severity, coalesce(client, ''), coalesce(method, ''), coalesce(path_template, ''), detail
+             FROM findings WHERE host = ?
+               AND kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
+             ORDER BY last_seen DESC, id LIMIT 100",
+        )
+        .bind(&h)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| SequenceFinding {
+            id: r.get(0),
+            kind: r.get(1),
+            severity: r.get(2),
+            principal: r.get(3),
+            method: r.get(4),
+            path_template: r.get(5),
+            detail: r.get(6),
+        })
+        .collect();
         Ok(Sequences {
             hosts,
             host,
             edges_omitted: all - edges.len() as i64,
             nodes,
             edges,
+            paths,
+            findings,
         })
     }
 

@@ -1162,6 +1162,8 @@ struct SequencesPage {
     nodes: usize,
     drawn: usize,
     omitted: i64,
+    paths: Vec<(Vec<TransitionView>, i64, i64)>,
+    findings: Vec<crate::store::dashboard::SequenceFinding>,
 }
 
 /// `GET /sequences`.
@@ -1239,6 +1241,28 @@ pub async fn sequences(
         nodes: nodes.len(),
         drawn: s.edges.len(),
         omitted: s.edges_omitted,
+        paths: s
+            .paths
+            .iter()
+            .map(|p| {
+                (
+                    p.steps
+                        .iter()
+                        .map(|(id, method, path)| TransitionView {
+                            href: format!("/endpoints/{id}"),
+                            method: method.clone(),
+                            path: path.clone(),
+                            host: String::new(),
+                            count: p.count,
+                            clients: p.clients,
+                        })
+                        .collect(),
+                    p.count,
+                    p.clients,
+                )
+            })
+            .collect(),
+        findings: s.findings,
         host: s.host,
     };
     render(&page)
