@@ -25,6 +25,7 @@ use super::hll::Hll;
 use super::inventory::EndpointKey;
 use crate::time::Timestamp;
 use lru::LruCache;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
@@ -160,23 +161,31 @@ pub struct SequenceFinding {
     pub ts: Timestamp,
 }
 
+/// An endpoint, interned: the tracker keeps small ids, not three strings per reference.
+type Ep = u32;
+
 struct Enum {
     values: VecDeque<(Timestamp, String)>,
+    /// Occurrences of each value within the window.
+    counts: HashMap<String, u32>,
     reported: bool,
     /// Reported at the next drain, with the range walked by then.
     pending: bool,
 }
 
 struct PrincipalState {
-    last: Option<(EndpointKey, Timestamp)>,
-    prev: Option<EndpointKey>,
-    enums: HashMap<(EndpointKey, usize), Enum>,
+    /// `sub:…`, `addr:…`: how findings name it (computed once).
+    label: String,
+    host: String,
+    last: Option<(Ep, Timestamp)>,
+    prev: Option<Ep>,
+    enums: HashMap<(Ep, usize), Enum>,
     /// Requests per second in the rate window.
     secs: VecDeque<(i64, u32)>,
     in_window: u32,
     /// Peak before the current window (its own baseline), and overall.
     peak: u32,
-    peak_key: Option<EndpointKey>,
+    peak_key: Option<Ep>,
     peak_ts: Timestamp,
     earlier_peak: u32,
     window_start: i64,
@@ -186,8 +195,10 @@ struct PrincipalState {
 }
 
 impl PrincipalState {
-    fn new() -> Self {
+    fn new(label: String, host: String) -> Self {
         PrincipalState {
+            label,
+            host,
             last: None,
             prev: None,
             enums: HashMap::new(),
@@ -212,17 +223,46 @@ struct Credential {
     addrs: VecDeque<(Timestamp, IpAddr)>,
 }
 
+/// Endpoint keys and their ids.
+#[derive(Default)]
+struct Keys {
+    ids: HashMap<EndpointKey, Ep, foldhash::fast::RandomState>,
+    names: Vec<EndpointKey>,
+}
+
+impl Keys {
+    fn intern(&mut self, k: &EndpointKey) -> Option<Ep> {
+        if let Some(id) = self.ids.get(k) {
+            return Some(*id);
+        }
+        if self.names.len() >= MAX_KEYS {
+            return None;
+        }
+        let id = self.names.len() as Ep;
+        self.names.push(k.clone());
+        self.ids.insert(k.clone(), id);
+        Some(id)
+    }
+
+    fn name(&self, id: Ep) -> &EndpointKey {
+        &self.names[id as usize]
+    }
+}
+
 /// The sequence tracker.
 pub struct SequenceTracker {
     cfg: SequenceConfig,
-    principals: LruCache<(String, String), PrincipalState, foldhash::fast::RandomState>,
-    credentials: LruCache<(String, String), Credential, foldhash::fast::RandomState>,
+    keys: Keys,
+    /// Fixed seed: principal hashes go into sketches stored across runs.
+    hasher: foldhash::fast::FixedState,
+    principals: LruCache<u64, PrincipalState, foldhash::fast::RandomState>,
+    credentials: LruCache<u64, Credential, foldhash::fast::RandomState>,
     host_first: HashMap<String, Timestamp>,
-    /// Baseline transitions per host: (from, to) -> count, and per from: total.
-    baseline: HashMap<(EndpointKey, EndpointKey), u64>,
-    baseline_from: HashMap<EndpointKey, u64>,
-    transitions: HashMap<(EndpointKey, EndpointKey), TransitionDelta>,
-    paths: HashMap<PathKey, PathDelta>,
+    /// Baseline transitions: (from, to) -> count, and per from: total.
+    baseline: HashMap<(Ep, Ep), u64>,
+    baseline_from: HashMap<Ep, u64>,
+    transitions: HashMap<(Ep, Ep), TransitionDelta>,
+    paths: HashMap<[Ep; 3], PathDelta>,
     findings: Vec<SequenceFinding>,
     stats: SequenceStats,
 }
@@ -230,6 +270,7 @@ pub struct SequenceTracker {
 const MAX_TRANSITIONS: usize = 50_000;
 const MAX_PATHS: usize = 20_000;
 const MAX_BASELINE: usize = 200_000;
+const MAX_KEYS: usize = 500_000;
 
 /// One call, as the tracker needs it.
 pub struct Call<'a> {
@@ -249,21 +290,31 @@ pub struct Call<'a> {
     pub ts: Timestamp,
 }
 
+/// The credential of a call that identifies a principal, if any.
+fn credential_of(auth: &[AuthEvidence]) -> Option<(&AuthEvidence, &str)> {
+    auth.iter()
+        .filter(|a| a.scheme != AuthScheme::None)
+        .find_map(|a| match &a.principal_hint {
+            PrincipalHint::Jwt(c) => c.sub.as_deref().map(|s| (a, s)),
+            PrincipalHint::Username(u) => Some((a, u.as_str())),
+            PrincipalHint::KeyedHash(h) => Some((a, h.as_str())),
+            PrincipalHint::None => None,
+        })
+}
+
 /// The principal of a call: the credential when there is one, else the address.
 pub fn principal(auth: &[AuthEvidence], client: IpAddr) -> (String, bool) {
-    for a in auth.iter().filter(|a| a.scheme != AuthScheme::None) {
-        let label = match &a.principal_hint {
-            PrincipalHint::Jwt(c) => match &c.sub {
-                Some(sub) => format!("sub:{}", safe(sub)),
-                None => continue,
+    match credential_of(auth) {
+        Some((a, id)) => (
+            match &a.principal_hint {
+                PrincipalHint::Jwt(_) => format!("sub:{}", safe(id)),
+                PrincipalHint::Username(_) => format!("user:{}", safe(id)),
+                _ => format!("{}:{}", a.scheme.name(), &id[..id.len().min(12)]),
             },
-            PrincipalHint::Username(u) => format!("user:{}", safe(u)),
-            PrincipalHint::KeyedHash(h) => format!("{}:{}", a.scheme.name(), &h[..h.len().min(12)]),
-            PrincipalHint::None => continue,
-        };
-        return (label, true);
+            true,
+        ),
+        None => (format!("addr:{client}"), false),
     }
-    (format!("addr:{client}"), false)
 }
 
 /// An identifier fit to show: personal data (an email used as `sub`) is redacted.
@@ -285,6 +336,22 @@ fn fingerprint_hash(ua: &[u8], lang: &[u8]) -> u64 {
     h
 }
 
+/// Adds `d` into `into`.
+fn add_transition(into: &mut TransitionDelta, d: &TransitionDelta) {
+    into.count += d.count;
+    into.principals.merge(&d.principals);
+    into.first_seen = into.first_seen.min(d.first_seen);
+    into.last_seen = into.last_seen.max(d.last_seen);
+    into.gap_sum_ms += d.gap_sum_ms;
+}
+
+fn add_path(into: &mut PathDelta, d: &PathDelta) {
+    into.count += d.count;
+    into.principals.merge(&d.principals);
+    into.first_seen = into.first_seen.min(d.first_seen);
+    into.last_seen = into.last_seen.max(d.last_seen);
+}
+
 impl SequenceTracker {
     /// An empty tracker.
     pub fn new(cfg: SequenceConfig) -> SequenceTracker {
@@ -293,6 +360,8 @@ impl SequenceTracker {
             principals: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
             credentials: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
             cfg,
+            keys: Keys::default(),
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed_7a90_5eed_7a90),
             host_first: HashMap::new(),
             baseline: HashMap::new(),
             baseline_from: HashMap::new(),
@@ -310,95 +379,141 @@ impl SequenceTracker {
 
     /// Seeds the baseline with transitions already in the inventory (earlier ingests).
     pub fn seed_baseline(&mut self, from: EndpointKey, to: EndpointKey, count: u64) {
-        if self.baseline.len() < MAX_BASELINE {
-            *self.baseline_from.entry(from.clone()).or_default() += count;
-            *self.baseline.entry((from, to)).or_default() += count;
+        if self.baseline.len() >= MAX_BASELINE {
+            return;
         }
+        let (Some(f), Some(t)) = (self.keys.intern(&from), self.keys.intern(&to)) else {
+            return;
+        };
+        *self.baseline_from.entry(f).or_default() += count;
+        *self.baseline.entry((f, t)).or_default() += count;
+    }
+
+    /// Marks `host` as seen since `first` (an earlier ingest): its baseline period is counted
+    /// from then, not restarted.
+    pub fn seed_host(&mut self, host: &str, first: Timestamp) {
+        let e = self.host_first.entry(host.to_string()).or_insert(first);
+        *e = (*e).min(first);
+    }
+
+    /// A 64-bit identity of (host, principal), computed without allocating.
+    fn principal_hash(&self, host: &str, auth: &[AuthEvidence], client: IpAddr) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        host.hash(&mut h);
+        match credential_of(auth) {
+            Some((a, id)) => {
+                (a.scheme as u8).hash(&mut h);
+                id.hash(&mut h);
+            }
+            None => {
+                0xffu8.hash(&mut h);
+                client.hash(&mut h);
+            }
+        }
+        h.finish()
     }
 
     /// Follows one call.
     pub fn observe(&mut self, call: Call<'_>) {
         self.stats.calls += 1;
-        let host = call.key.host.clone();
-        let first = *self.host_first.entry(host.clone()).or_insert(call.ts);
+        let Some(ep) = self.keys.intern(call.key) else {
+            self.stats.over_cap += 1;
+            return;
+        };
+        let host = call.key.host.as_str();
+        let first = match self.host_first.get(host) {
+            Some(t) => *t,
+            None => {
+                self.host_first.insert(host.to_string(), call.ts);
+                call.ts
+            }
+        };
         let in_baseline =
             call.ts.nanos_since(first) < self.cfg.baseline_secs.saturating_mul(1_000_000_000);
-        let (who, credentialed) = principal(call.auth, call.client);
+        let pid = self.principal_hash(host, call.auth, call.client);
+        let credentialed = credential_of(call.auth).is_some();
+        if !self.principals.contains(&pid) {
+            if self.principals.len() >= self.cfg.max_principals.max(1) {
+                self.stats.principals_evicted += 1;
+            }
+            let (label, _) = principal(call.auth, call.client);
+            self.principals
+                .put(pid, PrincipalState::new(label, host.to_string()));
+        }
         if credentialed {
-            self.credential(&host, &who, &call);
+            self.credential(pid, &call);
         }
-        let pkey = (host.clone(), who.clone());
-        if !self.principals.contains(&pkey)
-            && self.principals.len() >= self.cfg.max_principals.max(1)
-        {
-            self.stats.principals_evicted += 1;
-        }
-        let cfg = self.cfg.clone();
-        let st = self.principals.get_or_insert_mut(pkey, PrincipalState::new);
-        st.addrs.insert(call.client);
-        if st.addrs.len() > 16 {
-            st.addrs.pop_first();
+        let cfg = &self.cfg;
+        let Some(st) = self.principals.get_mut(&pid) else {
+            return;
+        };
+        if st.addrs.len() < 16 || st.addrs.contains(&call.client) {
+            st.addrs.insert(call.client);
         }
 
         // Sessions and transitions.
-        let mut transition: Option<(EndpointKey, u64)> = None;
-        match &st.last {
-            Some((prev, t)) if call.ts.nanos_since(*t) <= cfg.session_gap_secs * 1_000_000_000 => {
-                transition = Some((
-                    prev.clone(),
-                    (call.ts.nanos_since(*t).max(0) / 1_000_000) as u64,
-                ));
+        let mut transition: Option<(Ep, u64)> = None;
+        match st.last {
+            Some((prev, t))
+                if call.ts.nanos_since(t) <= cfg.session_gap_secs.saturating_mul(1_000_000_000) =>
+            {
+                transition = Some((prev, (call.ts.nanos_since(t).max(0) / 1_000_000) as u64));
             }
             _ => {
                 self.stats.sessions += 1;
                 st.prev = None;
             }
         }
-        let path_before = match (&st.prev, &transition) {
-            (Some(p), Some((f, _))) => Some((p.clone(), f.clone())),
+        let path_before = match (st.prev, transition) {
+            (Some(p), Some((f, _))) => Some((p, f)),
             _ => None,
         };
         if transition.is_some() {
-            st.prev = st.last.as_ref().map(|(k, _)| k.clone());
+            st.prev = st.last.map(|(k, _)| k);
         }
-        st.last = Some((call.key.clone(), call.ts));
+        st.last = Some((ep, call.ts));
 
         // Enumeration of path parameter values.
         for (i, value) in param_values(&call.key.template, call.path) {
-            let e = st
-                .enums
-                .entry((call.key.clone(), i))
-                .or_insert_with(|| Enum {
-                    values: VecDeque::new(),
-                    reported: false,
-                    pending: false,
-                });
+            let e = st.enums.entry((ep, i)).or_insert_with(|| Enum {
+                values: VecDeque::new(),
+                counts: HashMap::new(),
+                reported: false,
+                pending: false,
+            });
+            let new_value = {
+                let n = e.counts.entry(value.clone()).or_insert(0);
+                *n += 1;
+                *n == 1
+            };
             e.values.push_back((call.ts, value));
-            while e.values.front().is_some_and(|(t, _)| {
-                call.ts.nanos_since(*t) > cfg.enum_window_secs * 1_000_000_000
-            }) {
-                e.values.pop_front();
+            let window = cfg.enum_window_secs.saturating_mul(1_000_000_000);
+            let cap = 4 * cfg.enum_any_distinct.max(64);
+            while e
+                .values
+                .front()
+                .is_some_and(|(t, _)| call.ts.nanos_since(*t) > window)
+                || e.values.len() > cap
+            {
+                if let Some((_, v)) = e.values.pop_front()
+                    && let Some(n) = e.counts.get_mut(&v)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        e.counts.remove(&v);
+                    }
+                }
             }
-            while e.values.len() > 4 * cfg.enum_any_distinct.max(64) {
-                e.values.pop_front();
-            }
-            if e.reported {
+            if e.reported || !new_value || e.counts.len() < cfg.enum_min_distinct {
                 continue;
             }
-            let distinct: BTreeSet<&str> = e.values.iter().map(|(_, v)| v.as_str()).collect();
-            if distinct.len() < cfg.enum_min_distinct {
-                continue;
-            }
-            let ints: BTreeSet<i64> = distinct
-                .iter()
-                .filter_map(|v| v.parse::<i64>().ok())
-                .collect();
-            let (run, lo, hi) = longest_run(&ints);
-            if run >= cfg.enum_min_run || distinct.len() >= cfg.enum_any_distinct {
+            let ints: BTreeSet<i64> = e.counts.keys().filter_map(|v| v.parse().ok()).collect();
+            let (run, _, _) = longest_run(&ints);
+            if run >= cfg.enum_min_run || e.counts.len() >= cfg.enum_any_distinct {
                 e.reported = true;
                 e.pending = true;
                 st.enum_reported = true;
-                let _ = (lo, hi);
             }
         }
         if st.enums.len() > 32 {
@@ -406,7 +521,7 @@ impl SequenceTracker {
             let mut keys: Vec<_> = st
                 .enums
                 .iter()
-                .map(|(k, e)| (e.values.back().map(|(t, _)| *t), k.clone()))
+                .map(|(k, e)| (e.values.back().map(|(t, _)| *t), *k))
                 .collect();
             keys.sort();
             for (_, k) in keys.into_iter().take(st.enums.len() - 32) {
@@ -438,123 +553,147 @@ impl SequenceTracker {
                 st.earlier_peak = st.earlier_peak.max(st.peak);
             }
             st.peak = st.in_window;
-            st.peak_key = Some(call.key.clone());
+            st.peak_key = Some(ep);
             st.peak_ts = call.ts;
         }
 
         // Transitions and 3-step paths.
-        if let Some((from, gap_ms)) = transition {
-            self.stats.transitions += 1;
-            let pair = (from.clone(), call.key.clone());
-            let phash = who.as_bytes();
-            if let Some(t) = self.transitions.get_mut(&pair) {
-                t.count += 1;
-                t.principals.insert(phash);
-                t.first_seen = t.first_seen.min(call.ts);
-                t.last_seen = t.last_seen.max(call.ts);
-                t.gap_sum_ms += gap_ms;
-            } else if self.transitions.len() < MAX_TRANSITIONS {
+        let Some((from, gap_ms)) = transition else {
+            return;
+        };
+        self.stats.transitions += 1;
+        let pair = (from, ep);
+        let phash = pid.to_le_bytes();
+        if let Some(t) = self.transitions.get_mut(&pair) {
+            t.count += 1;
+            t.principals.insert(&phash);
+            t.first_seen = t.first_seen.min(call.ts);
+            t.last_seen = t.last_seen.max(call.ts);
+            t.gap_sum_ms += gap_ms;
+        } else if self.transitions.len() < MAX_TRANSITIONS {
+            let mut principals = Hll::default();
+            principals.insert(&phash);
+            self.transitions.insert(
+                pair,
+                TransitionDelta {
+                    count: 1,
+                    principals,
+                    first_seen: call.ts,
+                    last_seen: call.ts,
+                    gap_sum_ms: gap_ms,
+                },
+            );
+        } else {
+            self.stats.over_cap += 1;
+        }
+        if in_baseline {
+            if self.baseline.len() < MAX_BASELINE || self.baseline.contains_key(&pair) {
+                *self.baseline.entry(pair).or_default() += 1;
+                *self.baseline_from.entry(from).or_default() += 1;
+            }
+        } else {
+            let seen = self.baseline.get(&pair).copied().unwrap_or(0);
+            let from_total = self.baseline_from.get(&from).copied().unwrap_or(0);
+            if seen == 0 && from_total >= self.cfg.novel_min_from {
+                let label = self
+                    .principals
+                    .peek(&pid)
+                    .map(|s| s.label.clone())
+                    .unwrap_or_default();
+                self.novel(from, ep, from_total, &label, &call);
+                // Once per transition: later repeats are no longer novel.
+                if self.baseline.len() < MAX_BASELINE {
+                    self.baseline.insert(pair, 1);
+                }
+            }
+        }
+        if let Some((a, b)) = path_before {
+            let pk = [a, b, ep];
+            if let Some(p) = self.paths.get_mut(&pk) {
+                p.count += 1;
+                p.principals.insert(&phash);
+                p.last_seen = p.last_seen.max(call.ts);
+            } else if self.paths.len() < MAX_PATHS {
                 let mut principals = Hll::default();
-                principals.insert(phash);
-                self.transitions.insert(
-                    pair.clone(),
-                    TransitionDelta {
+                principals.insert(&phash);
+                self.paths.insert(
+                    pk,
+                    PathDelta {
                         count: 1,
                         principals,
                         first_seen: call.ts,
                         last_seen: call.ts,
-                        gap_sum_ms: gap_ms,
                     },
                 );
             } else {
                 self.stats.over_cap += 1;
             }
-            if in_baseline {
-                if self.baseline.len() < MAX_BASELINE || self.baseline.contains_key(&pair) {
-                    *self.baseline.entry(pair.clone()).or_default() += 1;
-                    *self.baseline_from.entry(from.clone()).or_default() += 1;
-                }
-            } else {
-                let seen = self.baseline.get(&pair).copied().unwrap_or(0);
-                let from_total = self.baseline_from.get(&from).copied().unwrap_or(0);
-                if seen == 0 && from_total >= cfg.novel_min_from {
-                    let mut usual: Vec<(&EndpointKey, u64)> = self
-                        .baseline
-                        .iter()
-                        .filter(|((f, _), _)| *f == from)
-                        .map(|((_, t), n)| (t, *n))
-                        .collect();
-                    usual.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                    let usual: Vec<String> = usual
-                        .iter()
-                        .take(3)
-                        .map(|(t, n)| format!("{} {} ({n})", t.method, t.template))
-                        .collect();
-                    self.findings.push(SequenceFinding {
-                        kind: "novel_transition",
-                        endpoint: call.key.clone(),
-                        principal: who.clone(),
-                        detail: format!(
-                            "{who} called {} {} right after {} {}, a step the baseline never saw: after {} {} clients went on to {} ({from_total} transitions in the baseline).",
-                            call.key.method,
-                            call.key.template,
-                            from.method,
-                            from.template,
-                            from.method,
-                            from.template,
-                            usual.join(", ")
-                        ),
-                        evidence: format!("{} {} -> {} {} by {who} from {}", from.method, from.template, call.key.method, call.key.template, call.client),
-                        ts: call.ts,
-                    });
-                    // Once per principal and transition: later repeats are no longer novel.
-                    if self.baseline.len() < MAX_BASELINE {
-                        self.baseline.insert(pair.clone(), 1);
-                    }
-                }
-            }
-            if let Some((a, b)) = path_before {
-                let pk: PathKey = [a, b, call.key.clone()];
-                if let Some(p) = self.paths.get_mut(&pk) {
-                    p.count += 1;
-                    p.principals.insert(phash);
-                    p.last_seen = p.last_seen.max(call.ts);
-                } else if self.paths.len() < MAX_PATHS {
-                    let mut principals = Hll::default();
-                    principals.insert(phash);
-                    self.paths.insert(
-                        pk,
-                        PathDelta {
-                            count: 1,
-                            principals,
-                            first_seen: call.ts,
-                            last_seen: call.ts,
-                        },
-                    );
-                } else {
-                    self.stats.over_cap += 1;
-                }
-            }
         }
     }
 
-    fn credential(&mut self, host: &str, who: &str, call: &Call<'_>) {
+    fn novel(&mut self, from: Ep, to: Ep, from_total: u64, who: &str, call: &Call<'_>) {
+        let mut usual: Vec<(Ep, u64)> = self
+            .baseline
+            .iter()
+            .filter(|((f, _), _)| *f == from)
+            .map(|((_, t), n)| (*t, *n))
+            .collect();
+        usual.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| self.keys.name(a.0).cmp(self.keys.name(b.0)))
+        });
+        let usual: Vec<String> = usual
+            .iter()
+            .take(3)
+            .map(|(t, n)| {
+                let k = self.keys.name(*t);
+                format!("{} {} ({n})", k.method, k.template)
+            })
+            .collect();
+        let (f, t) = (self.keys.name(from), self.keys.name(to));
+        self.findings.push(SequenceFinding {
+            kind: "novel_transition",
+            endpoint: t.clone(),
+            principal: who.to_string(),
+            detail: format!(
+                "{who} called {} {} right after {} {}, a step the baseline never saw: after {} {} clients went on to {} ({from_total} transitions in the baseline).",
+                t.method,
+                t.template,
+                f.method,
+                f.template,
+                f.method,
+                f.template,
+                usual.join(", ")
+            ),
+            evidence: format!(
+                "{} {} -> {} {} by {who} from {}",
+                f.method, f.template, t.method, t.template, call.client
+            ),
+            ts: call.ts,
+        });
+    }
+
+    fn credential(&mut self, pid: u64, call: &Call<'_>) {
         let fp = fingerprint_hash(call.fingerprint.0, call.fingerprint.1);
         let cfg = &self.cfg;
-        let c = self
-            .credentials
-            .get_or_insert_mut((host.to_string(), who.to_string()), || Credential {
-                first_fp: None,
-                first_count: 0,
-                reported: false,
-                addrs: VecDeque::new(),
-            });
+        let c = self.credentials.get_or_insert_mut(pid, || Credential {
+            first_fp: None,
+            first_count: 0,
+            reported: false,
+            addrs: VecDeque::new(),
+        });
         c.addrs.push_back((call.ts, call.client));
-        while c.addrs.front().is_some_and(|(t, _)| {
-            call.ts.nanos_since(*t) > cfg.multi_addr_window_secs * 1_000_000_000
-        }) || c.addrs.len() > 256
+        let window = cfg.multi_addr_window_secs.saturating_mul(1_000_000_000);
+        while c
+            .addrs
+            .front()
+            .is_some_and(|(t, _)| call.ts.nanos_since(*t) > window)
+            || c.addrs.len() > 256
         {
             c.addrs.pop_front();
+        }
+        if c.reported {
+            return;
         }
         let mut finding = None;
         match c.first_fp {
@@ -563,50 +702,57 @@ impl SequenceTracker {
                 c.first_count = 1;
             }
             Some(f) if f == fp => c.first_count += 1,
-            Some(_) if !c.reported && c.first_count >= cfg.fingerprint_min_before => {
-                c.reported = true;
+            Some(_) if c.first_count >= cfg.fingerprint_min_before => {
                 let ua = String::from_utf8_lossy(
                     &call.fingerprint.0[..call.fingerprint.0.len().min(80)],
                 )
                 .replace(|ch: char| ch.is_control(), "?");
                 finding = Some((
                     format!(
-                        "The credential of {who} was presented from {} with another client fingerprint (User-Agent `{ua}`) after {} requests with a different one: a stolen or shared credential.",
+                        "presented from {} with another client fingerprint (User-Agent `{ua}`) after {} requests with a different one: a stolen or shared credential.",
                         call.client, c.first_count
                     ),
-                    format!("{who}: new fingerprint from {}", call.client),
+                    format!("new fingerprint from {}", call.client),
                 ));
             }
             Some(_) => {}
         }
-        let distinct: BTreeSet<IpAddr> = c.addrs.iter().map(|(_, a)| *a).collect();
-        if finding.is_none() && !c.reported && distinct.len() >= cfg.multi_addr_min {
-            c.reported = true;
-            finding = Some((
-                format!(
-                    "The credential of {who} was used from {} addresses within {} s ({}): one credential in several places at once.",
-                    distinct.len(),
-                    cfg.multi_addr_window_secs,
-                    distinct
-                        .iter()
-                        .take(5)
-                        .map(|a| a.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                format!("{who}: {} addresses", distinct.len()),
-            ));
+        if finding.is_none() {
+            let distinct: BTreeSet<IpAddr> = c.addrs.iter().map(|(_, a)| *a).collect();
+            if distinct.len() >= cfg.multi_addr_min {
+                finding = Some((
+                    format!(
+                        "used from {} addresses within {} s ({}): one credential in several places at once.",
+                        distinct.len(),
+                        cfg.multi_addr_window_secs,
+                        distinct
+                            .iter()
+                            .take(5)
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    format!("{} addresses", distinct.len()),
+                ));
+            }
         }
-        if let Some((detail, evidence)) = finding {
-            self.findings.push(SequenceFinding {
-                kind: "fingerprint_change",
-                endpoint: call.key.clone(),
-                principal: who.to_string(),
-                detail,
-                evidence,
-                ts: call.ts,
-            });
-        }
+        let Some((detail, evidence)) = finding else {
+            return;
+        };
+        c.reported = true;
+        let who = self
+            .principals
+            .peek(&pid)
+            .map(|s| s.label.clone())
+            .unwrap_or_else(|| principal(call.auth, call.client).0);
+        self.findings.push(SequenceFinding {
+            kind: "fingerprint_change",
+            endpoint: call.key.clone(),
+            principal: who.clone(),
+            detail: format!("The credential of {who} was {detail}"),
+            evidence: format!("{who}: {evidence}"),
+            ts: call.ts,
+        });
     }
 
     /// Evaluates rate anomalies across principals (robust statistics over peers) and takes the
@@ -614,14 +760,13 @@ impl SequenceTracker {
     pub fn drain(&mut self) -> SequenceDrain {
         let cfg = self.cfg.clone();
         // Enumerations, with the whole range walked so far.
-        for ((_, who), st) in self.principals.iter_mut() {
+        for (_, st) in self.principals.iter_mut() {
+            let who = &st.label;
             for ((key, _), e) in st.enums.iter_mut().filter(|(_, e)| e.pending) {
                 e.pending = false;
-                let distinct: BTreeSet<&str> = e.values.iter().map(|(_, v)| v.as_str()).collect();
-                let ints: BTreeSet<i64> = distinct
-                    .iter()
-                    .filter_map(|v| v.parse::<i64>().ok())
-                    .collect();
+                let key = self.keys.name(*key);
+                let distinct = e.counts.len();
+                let ints: BTreeSet<i64> = e.counts.keys().filter_map(|v| v.parse().ok()).collect();
                 let (run, lo, hi) = longest_run(&ints);
                 let (t0, t1) = (
                     e.values.front().map(|x| x.0).unwrap_or_default(),
@@ -637,8 +782,7 @@ impl SequenceTracker {
                 let (detail, evidence) = if run >= cfg.enum_min_run {
                     (
                         format!(
-                            "{who} requested {} distinct values of a path parameter within {secs:.0} s, including the consecutive run {lo}..{hi} ({run} values): walking identifiers like this is how object-level authorization holes are scraped.",
-                            distinct.len()
+                            "{who} requested {distinct} distinct values of a path parameter within {secs:.0} s, including the consecutive run {lo}..{hi} ({run} values): walking identifiers like this is how object-level authorization holes are scraped."
                         ),
                         format!(
                             "{} {}: {lo}-{hi} ({run} consecutive) from {addrs}",
@@ -648,14 +792,11 @@ impl SequenceTracker {
                 } else {
                     (
                         format!(
-                            "{who} requested {} distinct values of a path parameter within {secs:.0} s.",
-                            distinct.len()
+                            "{who} requested {distinct} distinct values of a path parameter within {secs:.0} s."
                         ),
                         format!(
-                            "{} {}: {} distinct values from {addrs}",
-                            key.method,
-                            key.template,
-                            distinct.len()
+                            "{} {}: {distinct} distinct values from {addrs}",
+                            key.method, key.template
                         ),
                     )
                 };
@@ -669,28 +810,31 @@ impl SequenceTracker {
                 });
             }
         }
-        let mut by_host: HashMap<String, Vec<u32>> = HashMap::new();
-        for ((host, _), st) in self.principals.iter() {
-            by_host.entry(host.clone()).or_default().push(st.peak);
+        let mut by_host: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (_, st) in self.principals.iter() {
+            by_host.entry(st.host.as_str()).or_default().push(st.peak);
         }
         let mut raise = Vec::new();
-        for ((host, who), st) in self.principals.iter() {
+        for (pid, st) in self.principals.iter() {
             if st.rate_reported || st.enum_reported || st.peak < cfg.rate_min_peak {
                 continue;
             }
-            let peers: Vec<u32> = by_host.get(host).cloned().unwrap_or_default();
+            let peers = by_host
+                .get(st.host.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             if peers.len() < 3 {
                 continue;
             }
             // Median and MAD of the other principals' peaks.
-            let mut others = peers.clone();
+            let mut others = peers.to_vec();
             if let Some(pos) = others.iter().position(|p| *p == st.peak) {
                 others.remove(pos);
             }
             others.sort_unstable();
             let median = others[others.len() / 2] as f64;
             let mut dev: Vec<f64> = others.iter().map(|p| (*p as f64 - median).abs()).collect();
-            dev.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+            dev.sort_by(|a, b| a.total_cmp(b));
             let mad = dev[dev.len() / 2].max(1.0);
             let peak = st.peak as f64;
             let own = st.earlier_peak.max(1) as f64;
@@ -698,42 +842,43 @@ impl SequenceTracker {
                 && peak >= cfg.rate_ratio * median.max(1.0)
                 && peak >= cfg.rate_ratio * own
             {
-                raise.push((
-                    host.clone(),
-                    who.clone(),
-                    st.peak,
-                    median,
-                    mad,
-                    st.earlier_peak,
-                    st.peak_key.clone(),
-                    st.peak_ts,
-                ));
+                raise.push((*pid, median, mad));
             }
         }
-        for (host, who, peak, median, mad, own, key, ts) in raise {
-            if let Some(st) = self.principals.get_mut(&(host, who.clone())) {
-                st.rate_reported = true;
-            }
-            let Some(key) = key else { continue };
+        for (pid, median, mad) in raise {
+            let Some(st) = self.principals.peek_mut(&pid) else {
+                continue;
+            };
+            st.rate_reported = true;
+            let Some(key) = st.peak_key else { continue };
+            let (who, peak, own) = (&st.label, st.peak, st.earlier_peak);
             self.findings.push(SequenceFinding {
                 kind: "rate_anomaly",
-                endpoint: key,
+                endpoint: self.keys.name(key).clone(),
                 principal: who.clone(),
                 detail: format!(
                     "{who} made {peak} requests within {} s, against a median peak of {median:.0} (deviation {mad:.0}) for the other clients of this host and {own} for its own earlier activity.",
                     cfg.rate_window_secs
                 ),
-                evidence: format!("peak {peak} / {} s; peers median {median:.0}, MAD {mad:.0}; own earlier peak {own}", cfg.rate_window_secs),
-                ts,
+                evidence: format!(
+                    "peak {peak} / {} s; peers median {median:.0}, MAD {mad:.0}; own earlier peak {own}",
+                    cfg.rate_window_secs
+                ),
+                ts: st.peak_ts,
             });
         }
+        let keys = &self.keys;
         SequenceDrain {
             transitions: self
                 .transitions
                 .drain()
-                .map(|((from, to), t)| (from, to, t))
+                .map(|((f, t), d)| (keys.name(f).clone(), keys.name(t).clone(), d))
                 .collect(),
-            paths: self.paths.drain().collect(),
+            paths: self
+                .paths
+                .drain()
+                .map(|(p, d)| (p.map(|e| keys.name(e).clone()), d))
+                .collect(),
             findings: std::mem::take(&mut self.findings),
         }
     }
@@ -742,39 +887,51 @@ impl SequenceTracker {
     /// re-templating at a flush): every key the tracker holds follows, so transitions recorded
     /// before and after the change are one transition, and the baseline knows both.
     pub fn remap(&mut self, map: &HashMap<EndpointKey, EndpointKey>) {
-        if map.is_empty() {
+        // Old id -> the id of the new key when the new key has one already (the two merge);
+        // otherwise the old id is simply renamed.
+        let mut merged: HashMap<Ep, Ep> = HashMap::new();
+        for (old, new) in map {
+            if old == new {
+                continue;
+            }
+            let Some(o) = self.keys.ids.remove(old) else {
+                continue;
+            };
+            match self.keys.ids.get(new) {
+                Some(&n) => {
+                    merged.insert(o, n);
+                }
+                None => {
+                    self.keys.names[o as usize] = new.clone();
+                    self.keys.ids.insert(new.clone(), o);
+                }
+            }
+        }
+        for f in &mut self.findings {
+            if let Some(n) = map.get(&f.endpoint) {
+                f.endpoint = n.clone();
+            }
+        }
+        if merged.is_empty() {
             return;
         }
-        let m = |k: &EndpointKey| map.get(k).cloned().unwrap_or_else(|| k.clone());
-        let mut transitions: HashMap<(EndpointKey, EndpointKey), TransitionDelta> =
+        let m = |e: Ep| merged.get(&e).copied().unwrap_or(e);
+        let mut transitions: HashMap<(Ep, Ep), TransitionDelta> =
             HashMap::with_capacity(self.transitions.len());
         for ((f, t), d) in self.transitions.drain() {
-            match transitions.entry((m(&f), m(&t))) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let x = o.get_mut();
-                    x.count += d.count;
-                    x.principals.merge(&d.principals);
-                    x.first_seen = x.first_seen.min(d.first_seen);
-                    x.last_seen = x.last_seen.max(d.last_seen);
-                    x.gap_sum_ms += d.gap_sum_ms;
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
+            match transitions.entry((m(f), m(t))) {
+                Entry::Occupied(mut o) => add_transition(o.get_mut(), &d),
+                Entry::Vacant(v) => {
                     v.insert(d);
                 }
             }
         }
         self.transitions = transitions;
-        let mut paths: HashMap<PathKey, PathDelta> = HashMap::with_capacity(self.paths.len());
+        let mut paths: HashMap<[Ep; 3], PathDelta> = HashMap::with_capacity(self.paths.len());
         for (k, d) in self.paths.drain() {
-            match paths.entry([m(&k[0]), m(&k[1]), m(&k[2])]) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let x = o.get_mut();
-                    x.count += d.count;
-                    x.principals.merge(&d.principals);
-                    x.first_seen = x.first_seen.min(d.first_seen);
-                    x.last_seen = x.last_seen.max(d.last_seen);
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
+            match paths.entry(k.map(m)) {
+                Entry::Occupied(mut o) => add_path(o.get_mut(), &d),
+                Entry::Vacant(v) => {
                     v.insert(d);
                 }
             }
@@ -782,57 +939,52 @@ impl SequenceTracker {
         self.paths = paths;
         let mut baseline = HashMap::with_capacity(self.baseline.len());
         for ((f, t), n) in self.baseline.drain() {
-            *baseline.entry((m(&f), m(&t))).or_insert(0) += n;
+            *baseline.entry((m(f), m(t))).or_insert(0) += n;
         }
         self.baseline = baseline;
         let mut from = HashMap::with_capacity(self.baseline_from.len());
         for (f, n) in self.baseline_from.drain() {
-            *from.entry(m(&f)).or_insert(0) += n;
+            *from.entry(m(f)).or_insert(0) += n;
         }
         self.baseline_from = from;
-        for f in &mut self.findings {
-            f.endpoint = m(&f.endpoint);
-        }
         for (_, st) in self.principals.iter_mut() {
             if let Some((k, _)) = &mut st.last {
-                *k = m(k);
+                *k = m(*k);
             }
-            if let Some(k) = &mut st.prev {
-                *k = m(k);
-            }
-            if let Some(k) = &mut st.peak_key {
-                *k = m(k);
-            }
-            if st.enums.keys().any(|(k, _)| map.contains_key(k)) {
+            st.prev = st.prev.map(m);
+            st.peak_key = st.peak_key.map(m);
+            if st.enums.keys().any(|(k, _)| merged.contains_key(k)) {
                 st.enums = std::mem::take(&mut st.enums)
                     .into_iter()
-                    .map(|((k, i), e)| ((m(&k), i), e))
+                    .map(|((k, i), e)| ((m(k), i), e))
                     .collect();
             }
         }
     }
-
-    /// Marks `host` as seen since `first` (an earlier ingest): its baseline period is counted
-    /// from then, not restarted.
-    pub fn seed_host(&mut self, host: &str, first: Timestamp) {
-        let e = self.host_first.entry(host.to_string()).or_insert(first);
-        *e = (*e).min(first);
-    }
 }
 
-/// Values of the path parameters of `template` in `path`, by segment position.
+/// Values of the path parameters of `template` in `path`, by segment position (no allocation
+/// unless the template has parameters).
 fn param_values(template: &str, path: &str) -> Vec<(usize, String)> {
-    let t: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
-    let p: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if t.len() != p.len() {
+    if !template.contains('{') {
         return Vec::new();
     }
-    t.iter()
-        .zip(&p)
-        .enumerate()
-        .filter(|(_, (t, _))| t.starts_with('{') && t.ends_with('}'))
-        .map(|(i, (_, v))| (i, v.chars().take(128).collect()))
-        .collect()
+    let mut t = template.split('/').filter(|s| !s.is_empty());
+    let mut p = path.split('/').filter(|s| !s.is_empty());
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return out,
+            (Some(ts), Some(v)) => {
+                if ts.starts_with('{') && ts.ends_with('}') {
+                    out.push((i, v.chars().take(128).collect()));
+                }
+            }
+            _ => return Vec::new(),
+        }
+        i += 1;
+    }
 }
 
 /// The longest run of consecutive integers in a set: (length, first, last).
