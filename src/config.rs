@@ -12,6 +12,11 @@
 //! session_gap_secs = 1800   # silence that ends a principal's session
 //! baseline_secs = 3600      # packet time per host that only builds the baseline
 //! max_principals = 100000   # principals tracked at once (least recently active evicted)
+//!
+//! # Observed host names that stand for an API description's server host (the sensor often
+//! # sees internal names): observed = "spec host".
+//! [spec.hosts]
+//! "orders.svc.cluster.local:8080" = "api.example.com"
 //! ```
 
 use serde::Deserialize;
@@ -55,6 +60,15 @@ impl SequencesSection {
     }
 }
 
+/// The `[spec]` section.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSection {
+    /// Observed host -> the host of a spec's `servers` it stands for.
+    #[serde(default)]
+    pub hosts: std::collections::BTreeMap<String, String>,
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +79,9 @@ pub struct Config {
     /// Call-sequence analysis.
     #[serde(default)]
     pub sequences: SequencesSection,
+    /// Matching observed hosts to imported API descriptions.
+    #[serde(default)]
+    pub spec: SpecSection,
 }
 
 /// Why a configuration file was refused.
@@ -115,5 +132,12 @@ mod tests {
         assert_eq!(c.templates.len(), 2);
         assert_eq!(c.templates[1].host, None);
         assert!(toml::from_str::<Config>("[[templates]]\npaht = \"/x\"\n").is_err());
+        let c: Config = toml::from_str(
+            "[sequences]\nbaseline_secs = 19\n[spec.hosts]\n\"api.internal:8080\" = \"api.example.com\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sequences.baseline_secs, Some(19));
+        assert_eq!(c.spec.hosts["api.internal:8080"], "api.example.com");
+        assert!(toml::from_str::<Config>("[sequences]\nbaseline = 19\n").is_err());
     }
 }

@@ -76,6 +76,9 @@ pub struct SpecImportArgs {
     /// (when the sensor sees internal names); repeatable.
     #[arg(long = "map-host", value_name = "OBSERVED=SPECHOST")]
     pub map_host: Vec<String>,
+    /// Configuration file: its `[spec.hosts]` table maps observed hosts too.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// The document.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,

@@ -10,6 +10,12 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
         match cmd {
             SpecCommand::Import(args) => {
                 let store = Store::open(&args.db).await?;
+                if let Some(path) = &args.config {
+                    let config = crate::config::Config::load(path)?;
+                    for (observed, spec_host) in &config.spec.hosts {
+                        crate::spec::map_host(&store, observed, spec_host).await?;
+                    }
+                }
                 for m in &args.map_host {
                     let (observed, spec) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map-host takes OBSERVED=SPECHOST, got {m:?}"))?;
                     crate::spec::map_host(&store, observed, spec).await?;
