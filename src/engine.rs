@@ -95,6 +95,9 @@ pub struct DefragCounts {
     pub invalid: u64,
     /// Overlapping fragments.
     pub overlaps: u64,
+    /// Fragments refused because their datagram alone would not fit in the memory cap (their
+    /// datagram is also counted in `evicted`).
+    pub over_budget: u64,
 }
 
 impl From<DefragStats> for DefragCounts {
@@ -106,6 +109,7 @@ impl From<DefragStats> for DefragCounts {
             evicted: s.evicted,
             invalid: s.invalid,
             overlaps: s.overlaps,
+            over_budget: s.over_budget,
         }
     }
 }

@@ -4,10 +4,13 @@
 //! keep the bytes that arrived first (counted as overlaps). A datagram larger than 65535 bytes, one
 //! with too many pieces, or one whose fragments stop arriving is dropped and counted; when more
 //! datagrams are pending than allowed, the oldest is dropped. Memory is bounded by
-//! `max_datagrams` and `max_bytes`.
+//! `max_datagrams` and `max_bytes`: a datagram's buffer is counted against `max_bytes` before it
+//! is allocated (it spans from the datagram's start to the end of the furthest fragment seen), and
+//! the bookkeeping (one table entry and one age entry per pending datagram, at most 65 byte ranges
+//! each) holds nothing for datagrams that are gone.
 
 use crate::time::Timestamp;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 /// A fragment of an IP datagram, borrowed from its frame.
@@ -65,6 +68,9 @@ pub struct DefragStats {
     pub invalid: u64,
     /// Fragments that overlapped bytes already held.
     pub overlaps: u64,
+    /// Fragments refused because their datagram's buffer would not fit within `max_bytes` even
+    /// with every other datagram evicted (their datagram is dropped, and counted in `evicted`).
+    pub over_budget: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,6 +84,8 @@ struct Key {
 struct Pending {
     generation: u64,
     first_ts: Timestamp,
+    /// The payload from offset 0 to the end of the furthest fragment; its capacity is what is
+    /// counted against `max_bytes`.
     buf: Vec<u8>,
     /// Received byte ranges, sorted and merged.
     have: Vec<(u32, u32)>,
@@ -92,8 +100,10 @@ const MAX_PIECES: usize = 64;
 pub struct Defragmenter {
     cfg: DefragConfig,
     pending: HashMap<Key, Pending, foldhash::fast::RandomState>,
-    order: VecDeque<(Key, u64)>,
+    /// Pending datagrams by age (generation), exactly one entry per entry of `pending`.
+    order: BTreeMap<u64, Key>,
     generation: u64,
+    /// Capacity of every pending datagram's buffer.
     bytes: usize,
     stats: DefragStats,
 }
@@ -104,7 +114,7 @@ impl Defragmenter {
         Defragmenter {
             cfg,
             pending: HashMap::default(),
-            order: VecDeque::new(),
+            order: BTreeMap::new(),
             generation: 0,
             bytes: 0,
             stats: DefragStats::default(),
@@ -119,6 +129,11 @@ impl Defragmenter {
     /// Datagrams currently pending.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Bytes buffered for pending datagrams (at most `max_bytes`).
+    pub fn buffered(&self) -> usize {
+        self.bytes
     }
 
     /// Adds a fragment. Returns the protocol and payload of the datagram it completes, if any.
@@ -138,12 +153,44 @@ impl Defragmenter {
             self.drop_key(&key);
             return None;
         }
-        if !self.pending.contains_key(&key) {
+        // Checks that need what is known of the datagram so far.
+        let held = match self.pending.get(&key) {
+            Some(p) => {
+                let bad_end = if frag.more {
+                    p.total.is_some_and(|t| end > t)
+                } else {
+                    p.total.is_some_and(|t| t != end) || p.have.last().is_some_and(|r| r.1 > end)
+                };
+                if bad_end {
+                    self.stats.invalid += 1;
+                    self.drop_key(&key);
+                    return None;
+                }
+                Some(p.buf.capacity())
+            }
+            None => None,
+        };
+        // The buffer must grow to `end`: count that against max_bytes before allocating it.
+        let grow = (end as usize).saturating_sub(held.unwrap_or(0));
+        if held.is_none() {
             while self.pending.len() >= self.cfg.max_datagrams.max(1) {
-                if !self.evict_oldest() {
+                if !self.evict_oldest_except(&key) {
                     break;
                 }
             }
+        }
+        while self.bytes + grow > self.cfg.max_bytes {
+            if !self.evict_oldest_except(&key) {
+                break;
+            }
+        }
+        if self.bytes + grow > self.cfg.max_bytes {
+            self.stats.over_budget += 1;
+            self.stats.evicted += 1;
+            self.drop_key(&key);
+            return None;
+        }
+        if held.is_none() {
             self.generation += 1;
             self.pending.insert(
                 key,
@@ -155,35 +202,18 @@ impl Defragmenter {
                     total: None,
                 },
             );
-            self.order.push_back((key, self.generation));
-        }
-        while self.bytes + frag.data.len() > self.cfg.max_bytes && self.pending.len() > 1 {
-            if !self.evict_oldest_except(&key) {
-                break;
-            }
-        }
-        if self.bytes + frag.data.len() > self.cfg.max_bytes {
-            self.stats.evicted += 1;
-            self.drop_key(&key);
-            return None;
+            self.order.insert(self.generation, key);
         }
 
         let p = self.pending.get_mut(&key)?;
         if !frag.more {
-            if p.total.is_some_and(|t| t != end) || p.have.last().is_some_and(|r| r.1 > end) {
-                self.stats.invalid += 1;
-                self.drop_key(&key);
-                return None;
-            }
             p.total = Some(end);
-        } else if p.total.is_some_and(|t| end > t) {
-            self.stats.invalid += 1;
-            self.drop_key(&key);
-            return None;
         }
         if p.buf.len() < end as usize {
-            self.bytes += end as usize - p.buf.len();
+            let before = p.buf.capacity();
+            p.buf.reserve_exact(end as usize - p.buf.len());
             p.buf.resize(end as usize, 0);
+            self.bytes += p.buf.capacity() - before;
         }
         // Copy only the parts not held yet: the first copy of a byte wins.
         let mut pos = start;
@@ -216,8 +246,7 @@ impl Defragmenter {
             .total
             .is_some_and(|t| p.have.len() == 1 && p.have[0] == (0, t));
         if complete {
-            let p = self.pending.remove(&key)?;
-            self.bytes -= p.buf.len();
+            let p = self.remove(&key)?;
             self.stats.reassembled += 1;
             return Some((key.proto, p.buf));
         }
@@ -226,42 +255,24 @@ impl Defragmenter {
 
     /// Drops datagrams older than the timeout.
     pub fn expire(&mut self, now: Timestamp) {
-        while let Some(&(key, generation)) = self.order.front() {
+        while let Some((_, &key)) = self.order.first_key_value() {
             match self.pending.get(&key) {
-                Some(p) if p.generation == generation => {
-                    if now.nanos_since(p.first_ts) <= self.cfg.timeout_ns {
-                        break;
-                    }
+                Some(p) if now.nanos_since(p.first_ts) <= self.cfg.timeout_ns => break,
+                Some(_) => {
                     self.stats.timed_out += 1;
                     self.drop_key(&key);
                 }
-                _ => {}
+                // Not reached: `order` and `pending` hold the same datagrams.
+                None => {
+                    self.order.pop_first();
+                }
             }
-            self.order.pop_front();
         }
     }
 
-    fn evict_oldest(&mut self) -> bool {
-        while let Some((key, generation)) = self.order.pop_front() {
-            if self
-                .pending
-                .get(&key)
-                .is_some_and(|p| p.generation == generation)
-            {
-                self.stats.evicted += 1;
-                self.drop_key(&key);
-                return true;
-            }
-        }
-        false
-    }
-
+    /// Drops the oldest pending datagram other than `keep`; false when there is none.
     fn evict_oldest_except(&mut self, keep: &Key) -> bool {
-        let victim = self
-            .order
-            .iter()
-            .find(|(k, g)| k != keep && self.pending.get(k).is_some_and(|p| p.generation == *g))
-            .map(|(k, _)| *k);
+        let victim = self.order.values().find(|k| *k != keep).copied();
         match victim {
             Some(k) => {
                 self.stats.evicted += 1;
@@ -272,10 +283,16 @@ impl Defragmenter {
         }
     }
 
+    /// Removes a datagram from the table, the age index and the byte count.
+    fn remove(&mut self, key: &Key) -> Option<Pending> {
+        let p = self.pending.remove(key)?;
+        self.order.remove(&p.generation);
+        self.bytes -= p.buf.capacity();
+        Some(p)
+    }
+
     fn drop_key(&mut self, key: &Key) {
-        if let Some(p) = self.pending.remove(key) {
-            self.bytes -= p.buf.len();
-        }
+        self.remove(key);
     }
 }
 
@@ -376,6 +393,90 @@ mod tests {
             d.push(Timestamp(100), &f);
         }
         assert!(d.pending() <= 2);
+    }
+
+    /// IPv4 fragments as they come off the wire: a 20-byte header and `payload`.
+    fn v4_fragment(id: u16, offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
+        let len = (20 + payload.len()) as u16;
+        let flags_offset = (u16::from(more) << 13) | (offset / 8);
+        let mut pkt = vec![0x45, 0];
+        pkt.extend_from_slice(&len.to_be_bytes());
+        pkt.extend_from_slice(&id.to_be_bytes());
+        pkt.extend_from_slice(&flags_offset.to_be_bytes());
+        pkt.extend_from_slice(&[64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        pkt.extend_from_slice(payload);
+        pkt
+    }
+
+    fn push_wire(d: &mut Defragmenter, ts: Timestamp, pkt: &[u8]) -> Option<(u8, Vec<u8>)> {
+        match crate::decode::ip::parse(pkt) {
+            Ok(crate::decode::IpPacket::Fragment(f)) => d.push(ts, &f),
+            other => panic!("not a fragment: {other:?}"),
+        }
+    }
+
+    /// Fuzz finding 1: a header-only fragment at offset 65528 made a 64 KiB buffer while only its
+    /// own (zero) bytes were counted against `max_bytes`.
+    #[test]
+    fn high_offset_fragment_is_counted_before_allocating() {
+        // The fuzz reproducer: IHL 5, total length 0xffff, MF and offset 65528, no payload.
+        let pkt = [
+            0x45, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let mut d = Defragmenter::new(DefragConfig {
+            max_datagrams: 4,
+            max_bytes: 4096,
+            timeout_ns: 5_000_000_000,
+        });
+        assert_eq!(push_wire(&mut d, Timestamp(0), &pkt), None);
+        assert!(d.buffered() <= 4096, "{} bytes buffered", d.buffered());
+        assert_eq!(d.pending(), 0);
+        assert_eq!((d.stats().over_budget, d.stats().evicted), (1, 1));
+
+        // A datagram that fits is still reassembled, and a far fragment of it that would not fit
+        // drops it instead of growing past the budget.
+        let a = v4_fragment(9, 0, true, &[1; 1000]);
+        let b = v4_fragment(9, 1000, false, &[2; 1000]);
+        assert_eq!(push_wire(&mut d, Timestamp(0), &a), None);
+        let (_, out) = push_wire(&mut d, Timestamp(0), &b).unwrap();
+        assert_eq!(out.len(), 2000);
+        assert_eq!(d.buffered(), 0);
+        assert_eq!(push_wire(&mut d, Timestamp(0), &a), None);
+        assert_eq!(
+            push_wire(&mut d, Timestamp(0), &v4_fragment(9, 8000, true, &[3; 8])),
+            None
+        );
+        assert!(d.buffered() <= 4096);
+        assert_eq!(d.stats().over_budget, 2);
+    }
+
+    /// Fuzz finding 2: entries of completed datagrams stayed in the age queue behind one datagram
+    /// that had not timed out, so the queue grew with every datagram.
+    #[test]
+    fn age_index_holds_only_pending_datagrams() {
+        let mut d = Defragmenter::new(DefragConfig {
+            max_datagrams: 4,
+            max_bytes: 16 << 10,
+            timeout_ns: 30_000_000_000,
+        });
+        assert_eq!(
+            push_wire(&mut d, Timestamp(0), &v4_fragment(1, 0, true, &[0; 8])),
+            None
+        );
+        for id in 2..2002u16 {
+            let a = v4_fragment(id, 0, true, &[0; 16]);
+            let b = v4_fragment(id, 16, false, &[0; 16]);
+            assert_eq!(push_wire(&mut d, Timestamp(1), &a), None);
+            assert!(push_wire(&mut d, Timestamp(1), &b).is_some());
+        }
+        assert_eq!(d.stats().reassembled, 2000);
+        assert_eq!(d.pending(), 1);
+        assert_eq!(d.order.len(), 1, "age index holds completed datagrams");
+        // The stuck one still times out.
+        d.expire(Timestamp(31_000_000_000));
+        assert_eq!((d.pending(), d.order.len(), d.buffered()), (0, 0, 0));
+        assert_eq!(d.stats().timed_out, 1);
     }
 
     #[test]

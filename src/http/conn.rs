@@ -462,7 +462,9 @@ impl HttpConn {
         let t = &mut self.txns[pos];
         let Some(msg) = t.message(client) else { return };
         msg.body.len += data.len() as u64;
-        msg.last_ts = ts;
+        // Bytes released from the out-of-order buffer carry the (earlier) capture time of their
+        // own segment: the message's last byte is the latest seen, not the latest delivered.
+        msg.last_ts = msg.last_ts.max(ts);
         let want = limit.saturating_sub(msg.body.sample.len()).min(data.len());
         let take = want.min(room);
         if take < want {
@@ -731,5 +733,73 @@ impl FlowApp for HttpConn {
         } else {
             ctx.stats.not_http_bytes += len;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::capture::{LinkType, RawPacket};
+    use crate::engine::{Engine, EngineConfig};
+    use crate::time::Timestamp;
+    use etherparse::PacketBuilder;
+
+    /// An IPv4 TCP packet between 10.0.0.1:40000 (client) and 10.0.0.2:80.
+    fn tcp(from_client: bool, seq: u32, ack: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let (src, dst, sport, dport) = if from_client {
+            ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
+        } else {
+            ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
+        };
+        let mut b = PacketBuilder::ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+        if syn {
+            b = b.syn();
+        }
+        if !(syn && from_client) {
+            b = b.ack(ack);
+        }
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    /// Fuzz finding 7: body bytes released from the out-of-order buffer carry the capture time
+    /// of their (earlier) segment, and overwrote the message's last time: `last_ts < first_ts`.
+    #[test]
+    fn body_released_out_of_order_keeps_last_ts_after_first_ts() {
+        let head = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+        let (c, s) = (1000u32, 5000u32);
+        let frames = [
+            tcp(true, c, 0, true, b""),
+            tcp(false, s, c + 1, true, b""),
+            tcp(true, c + 1, s + 1, false, b""),
+            // The body first, past the head that is still missing.
+            tcp(true, c + 1 + head.len() as u32, s + 1, false, b"abc"),
+            tcp(true, c + 1, s + 1, false, head),
+            tcp(
+                false,
+                s + 1,
+                c + 4 + head.len() as u32,
+                false,
+                b"HTTP/1.1 204 No Content\r\n\r\n",
+            ),
+        ];
+        let mut engine = Engine::new(EngineConfig::default());
+        for (i, f) in frames.iter().enumerate() {
+            engine.packet(&RawPacket {
+                ts: Timestamp(1_000_000 * (i as i64 + 1)),
+                link: LinkType::RAW,
+                orig_len: f.len() as u32,
+                data: f,
+            });
+        }
+        engine.finish();
+        let txns: Vec<_> = engine.drain().collect();
+        assert_eq!(txns.len(), 1);
+        let req = txns[0].request.as_ref().unwrap();
+        assert_eq!(req.body.len, 3);
+        assert_eq!(req.body.sample, b"abc");
+        assert_eq!(req.first_ts, Timestamp(5_000_000));
+        assert_eq!(req.last_ts, Timestamp(5_000_000));
+        assert!(req.first_ts <= req.last_ts);
     }
 }

@@ -116,8 +116,9 @@ pub struct MessageHead {
     /// True when the request line was not `METHOD SP target SP HTTP/x.y` and was read leniently
     /// (missing target or version, a broken version).
     pub malformed_start: bool,
-    /// 1 + index of the first field of each [`KNOWN_HEADERS`] name (0: absent).
-    known: [u8; KNOWN_HEADERS.len()],
+    /// 1 + index of the first field of each [`KNOWN_HEADERS`] name (0: absent). `u32`, like the
+    /// spans: a head has fewer fields than bytes.
+    known: [u32; KNOWN_HEADERS.len()],
     /// Bit per [`KNOWN_HEADERS`] name that appears more than once.
     repeated: u16,
 }
@@ -219,8 +220,11 @@ impl MessageHead {
     /// ([`KNOWN_HEADERS`], given in lower case) are found without a scan.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         if let Some(k) = known_slot(name) {
-            let i = self.known[k];
-            return (i > 0).then(|| self.headers[usize::from(i) - 1].1.get(&self.raw));
+            let i = self.known[k] as usize;
+            return i
+                .checked_sub(1)
+                .and_then(|i| self.headers.get(i))
+                .map(|(_, v)| v.get(&self.raw));
         }
         self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
@@ -269,16 +273,17 @@ impl MessageHead {
             Err(HeadError::TooManyHeaders) => return Err(HeadError::TooManyHeaders),
             Err(_) => (lenient_headers(block, block_start, max_headers)?, true),
         };
-        let mut known = [0u8; KNOWN_HEADERS.len()];
+        let mut known = [0u32; KNOWN_HEADERS.len()];
         let mut repeated = 0u16;
-        for (i, (n, _)) in headers.iter().enumerate() {
+        // Numbered from 1 (0 is "absent"); every field gets a number, however many there are.
+        for ((n, _), nth) in headers.iter().zip(1u32..) {
             let name = n.get(raw);
             if let Some(k) = KNOWN_HEADERS
                 .iter()
                 .position(|h| h.len() == name.len() && h.as_bytes().eq_ignore_ascii_case(name))
             {
-                if known[k] == 0 && i < 255 {
-                    known[k] = (i + 1) as u8;
+                if known[k] == 0 {
+                    known[k] = nth;
                 } else {
                     repeated |= 1 << k;
                 }
@@ -555,8 +560,8 @@ pub fn find_start_in_line(line: &[u8], request: bool) -> Option<usize> {
             .map_or(0, |p| p + 1);
         (m_start < m_end && parse_request_line(&line[m_start..]).is_some()).then_some(m_start)
     } else {
-        memchr::memmem::find_iter(line, b"HTTP/1.")
-            .find(|&i| parse_status_line(&line[i..]).is_some())
+        // Any `HTTP/d.d`, as `is_start_line` and `MessageHead::parse` accept.
+        memchr::memmem::find_iter(line, b"HTTP/").find(|&i| parse_status_line(&line[i..]).is_some())
     }
 }
 
@@ -658,6 +663,31 @@ mod tests {
         assert!(MessageHead::parse(&raw, 20).is_ok());
     }
 
+    /// Fuzz finding 3: a known field after the 255th field was not indexed (and was marked as
+    /// repeated), so `header` missed it and framing fields there were ignored.
+    #[test]
+    fn known_fields_after_field_255_are_found() {
+        for lenient in [false, true] {
+            let mut raw = b"POST / HTTP/1.1\r\n".to_vec();
+            for _ in 0..255 {
+                // `a :` makes httparse refuse the block: the lenient reader is used.
+                raw.extend_from_slice(if lenient { b"a :\r\n" } else { b"a:\r\n" });
+            }
+            raw.extend_from_slice(b"Host: x\r\nContent-Length: 5\r\nA: 1\r\nhost: y\r\n\r\n");
+            let h = MessageHead::parse(&raw, 1024).unwrap();
+            assert_eq!(h.lenient, lenient);
+            assert_eq!(h.header_count(), 259);
+            assert_eq!(h.header("host"), Some(&b"x"[..]));
+            assert!(h.header_repeated("host"));
+            assert_eq!(h.header("content-length"), Some(&b"5"[..]));
+            assert!(!h.header_repeated("content-length"));
+            assert_eq!(
+                super::super::body::request_framing(&h).0,
+                super::super::body::Framing::Length(5)
+            );
+        }
+    }
+
     #[test]
     fn head_end() {
         assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nbody", 0), Some(18));
@@ -683,6 +713,35 @@ mod tests {
             find_start_in_line(b"binary \x00\x01 HTTP/1.1\n", true),
             None
         );
+    }
+
+    /// Review finding: `is_start_line` accepted any `HTTP/d.d` status line but
+    /// `find_start_in_line` looked only for `HTTP/1.`.
+    #[test]
+    fn status_line_search_agrees_with_is_start_line() {
+        for line in [
+            &b"HTTP/2.0 200 OK\r\n"[..],
+            b"HTTP/1.0 404 Not Found\r\n",
+            b"HTTP/0.9 200\n",
+            b"HTTP/2 200\r\n",
+            b"HTTP/1.1 20 OK\r\n",
+        ] {
+            let at_start = is_start_line(line.strip_suffix(b"\n").unwrap_or(line), false);
+            assert_eq!(
+                find_start_in_line(line, false) == Some(0),
+                at_start,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            let tail = b"\xff\xd9tail of a body";
+            let prefixed = [&tail[..], line].concat();
+            assert_eq!(
+                find_start_in_line(&prefixed, false),
+                at_start.then_some(tail.len()),
+                "{}",
+                String::from_utf8_lossy(&prefixed)
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! The parser is fed in-order bytes as they arrive and is pulled one [`Step`] at a time. Work is
 //! linear in the input: a head that arrives in pieces is searched for its end only in the new
 //! bytes, resynchronisation scans line by line with `memchr`, and every buffer has a cap.
+//!
+//! What the parser reports does not depend on how the stream was cut into pieces (given enough
+//! `room`): the head size cap, the check that the start of a stream looks like HTTP, and the part
+//! of a line searched while resynchronising are applied to the same bytes whether they arrive
+//! in one piece or in many.
 
 use super::body::{ChunkState, ChunkStep, Framing};
 use super::head::{
@@ -119,7 +124,9 @@ pub struct ParserLimits {
     pub max_headers: usize,
     /// Most bytes held while paused.
     pub max_paused_bytes: usize,
-    /// Longest line kept while resynchronising.
+    /// Longest line searched for a start line while resynchronising (at least 64): of a longer
+    /// line, only the last this many bytes are searched, however the line arrived. Up to twice
+    /// this is buffered while a line is incomplete.
     pub max_resync_line: usize,
 }
 
@@ -148,6 +155,9 @@ pub struct HalfParser {
     pub dropped_bytes: u64,
     /// Times resynchronisation started.
     pub resyncs: u64,
+    /// While resynchronising: the front of the current line was dropped (it was longer than
+    /// the search window).
+    line_cut: bool,
 }
 
 impl HalfParser {
@@ -173,6 +183,7 @@ impl HalfParser {
             sniff: 0,
             dropped_bytes: 0,
             resyncs: u64::from(resync),
+            line_cut: false,
         }
     }
 
@@ -213,6 +224,7 @@ impl HalfParser {
 
     fn enter_resync(&mut self) {
         self.buf.clear();
+        self.line_cut = false;
         self.state = State::Resync;
         self.resyncs += 1;
         self.info.resynced = true;
@@ -256,9 +268,26 @@ impl HalfParser {
                         return Step::NeedMore;
                     }
                     self.info.last_ts = ts;
+                    // At the very start of a stream: is this HTTP at all? Checked at most twice
+                    // (once 64 bytes of the first line are in, once the line is complete), with
+                    // checks such that the verdict is the same whether the line is read whole
+                    // or in pieces (see `first_line_plausible`).
+                    let sniffing = self.messages == 0
+                        && self.info.offset == 0
+                        && !self.info.resynced
+                        && self.sniff < 2;
                     if self.buf.is_empty() {
-                        if let Some(end) = find_head_end(input, 0) {
+                        // A head that ends within the cap is read from the input without a
+                        // copy. Only the first `max_head_bytes` are searched: a longer head goes
+                        // through the buffer below and is refused there, as in pieces.
+                        let within = &input[..input.len().min(lim.max_head_bytes)];
+                        if let Some(end) = find_head_end(within, 0) {
                             let bytes = self.consume(input, end);
+                            if sniffing && !first_line_plausible(bytes) {
+                                self.sniff = 2;
+                                self.state = State::Dead;
+                                return Step::NotHttp;
+                            }
                             return self.finish_head(bytes, lim);
                         }
                     }
@@ -266,13 +295,7 @@ impl HalfParser {
                     let cap = lim.max_head_bytes.min(old.saturating_add(room));
                     let take = input.len().min(cap + 1 - old.min(cap + 1));
                     self.buf.extend_from_slice(&input[..take]);
-                    if self.messages == 0
-                        && self.info.offset == 0
-                        && !self.info.resynced
-                        && self.sniff < 2
-                    {
-                        // At the very start of a stream: is this HTTP at all? Checked at most twice
-                        // (once 64 bytes are in, once the first line is complete).
+                    if sniffing {
                         let line_done = memchr::memchr(b'\n', &input[..take]).is_some();
                         if line_done || (self.sniff == 0 && self.buf.len() >= 64) {
                             self.sniff = if line_done { 2 } else { 1 };
@@ -284,8 +307,10 @@ impl HalfParser {
                             }
                         }
                     }
+                    // A head is at most `cap` bytes: one that ends in the byte past the cap is
+                    // too large as well.
                     match find_head_end(&self.buf, scanned) {
-                        Some(end) => {
+                        Some(end) if end <= cap => {
                             self.consume(input, end - old);
                             self.buf.truncate(end);
                             let raw = std::mem::take(&mut self.buf);
@@ -297,9 +322,9 @@ impl HalfParser {
                             }
                             return step;
                         }
-                        None => {
+                        found => {
                             self.consume(input, take);
-                            if self.buf.len() > cap || take == 0 {
+                            if found.is_some() || self.buf.len() > cap || take == 0 {
                                 self.dropped_bytes += self.buf.len() as u64;
                                 self.enter_resync();
                                 self.buf = Vec::new();
@@ -390,36 +415,54 @@ impl HalfParser {
                     if input.is_empty() {
                         return Step::NeedMore;
                     }
+                    let window = lim.max_resync_line.max(64);
                     let Some(nl) = memchr::memchr(b'\n', input) else {
                         // No line end yet: keep the tail of the line (bounded) and wait.
                         let n = input.len();
                         let piece = self.consume(input, n);
-                        self.carry(piece, lim.max_resync_line, room);
+                        self.carry(piece, window, room);
                         return Step::NeedMore;
                     };
                     let piece = self.consume(input, nl + 1);
-                    let line_start = self.offset - (self.buf.len() + piece.len()) as u64;
-                    let found = if self.buf.is_empty() {
-                        self.find_start(piece)
+                    // Only the last `window` bytes of the line are searched, whether it came
+                    // whole (`piece`) or in pieces (`buf` + `piece`).
+                    let from_piece = self.buf.is_empty() || piece.len() >= window;
+                    let dropped = if from_piece {
+                        let d = self.buf.len() + piece.len().saturating_sub(window);
+                        self.buf.clear();
+                        d
                     } else {
+                        let d = (self.buf.len() + piece.len()).saturating_sub(window);
+                        self.buf.drain(..d);
                         self.buf.extend_from_slice(piece);
-                        self.find_start(&self.buf)
+                        d
                     };
+                    let cut = self.line_cut || dropped > 0;
+                    self.line_cut = false;
+                    let line: &[u8] = if from_piece {
+                        &piece[piece.len().saturating_sub(window)..]
+                    } else {
+                        &self.buf
+                    };
+                    let line_len = line.len();
+                    let line_start = self.offset - line_len as u64;
+                    let found = self.find_start(line, cut);
+                    let skipped = dropped as u64 + found.map_or(line_len, |(at, _)| at) as u64;
+                    self.skipped += skipped;
+                    self.skipped_total += skipped;
                     match found {
                         Some((at, k)) => {
                             self.kind = Some(k);
-                            if self.buf.is_empty() {
-                                self.buf.extend_from_slice(&piece[at..]);
+                            if from_piece {
+                                self.buf
+                                    .extend_from_slice(&piece[piece.len() - line_len + at..]);
                             } else {
                                 self.buf.drain(..at);
                             }
-                            let skipped = at as u64;
-                            self.skipped += skipped;
-                            self.skipped_total += skipped;
                             self.info = HeadInfo {
                                 first_ts: ts,
                                 last_ts: ts,
-                                offset: line_start + skipped,
+                                offset: line_start + at as u64,
                                 peer_ack,
                                 resynced: true,
                             };
@@ -427,16 +470,7 @@ impl HalfParser {
                                 scanned: self.buf.len().saturating_sub(2),
                             };
                         }
-                        None => {
-                            let n = (if self.buf.is_empty() {
-                                piece.len()
-                            } else {
-                                self.buf.len()
-                            }) as u64;
-                            self.skipped += n;
-                            self.skipped_total += n;
-                            self.buf.clear();
-                        }
+                        None => self.buf.clear(),
                     }
                 }
             }
@@ -444,9 +478,15 @@ impl HalfParser {
     }
 
     /// Where a start line of this parser's kind (either, when unknown) begins within `line`.
-    fn find_start(&self, line: &[u8]) -> Option<(usize, Kind)> {
+    /// When the front of the line was `cut` off, a request line at its very start is not taken:
+    /// its method may be the tail of a longer token.
+    fn find_start(&self, line: &[u8], cut: bool) -> Option<(usize, Kind)> {
         let resp = || find_start_in_line(line, false).map(|i| (i, Kind::Response));
-        let req = || find_start_in_line(line, true).map(|i| (i, Kind::Request));
+        let req = || {
+            find_start_in_line(line, true)
+                .filter(|&i| !cut || i > 0)
+                .map(|i| (i, Kind::Request))
+        };
         match self.kind {
             Some(Kind::Request) => req(),
             Some(Kind::Response) => resp(),
@@ -454,25 +494,29 @@ impl HalfParser {
         }
     }
 
-    /// Keeps `piece` as the continuation of the current partial line; when the line grows past
-    /// `max`, its older half is dropped (a start line sits at the end of a line).
-    fn carry(&mut self, piece: &[u8], max: usize, room: usize) {
-        let max = max.min(self.buf.len().saturating_add(room)).max(64);
-        let dropped = if piece.len() >= max {
-            let d = self.buf.len() + piece.len() - max / 2;
-            self.buf.clear();
-            self.buf.extend_from_slice(&piece[piece.len() - max / 2..]);
-            d
-        } else {
+    /// Keeps `piece` as the continuation of the current partial line: at least its last
+    /// `window` bytes (fewer only when `room` is short), at most twice that, so that trimming the
+    /// front stays linear in the input.
+    fn carry(&mut self, piece: &[u8], window: usize, room: usize) {
+        let hold = window
+            .saturating_mul(2)
+            .min(self.buf.len().saturating_add(room))
+            .max(64);
+        let keep = window.min(hold);
+        let total = self.buf.len() + piece.len();
+        if total <= hold {
             self.buf.extend_from_slice(piece);
-            if self.buf.len() > max {
-                let d = self.buf.len() - max / 2;
-                self.buf.drain(..d);
-                d
-            } else {
-                0
-            }
-        };
+            return;
+        }
+        let dropped = total - keep;
+        if piece.len() >= keep {
+            self.buf.clear();
+            self.buf.extend_from_slice(&piece[piece.len() - keep..]);
+        } else {
+            self.buf.drain(..dropped);
+            self.buf.extend_from_slice(piece);
+        }
+        self.line_cut = true;
         self.skipped += dropped as u64;
         self.skipped_total += dropped as u64;
     }
@@ -578,6 +622,7 @@ impl HalfParser {
                 self.skipped += self.buf.len() as u64;
                 self.skipped_total += self.buf.len() as u64;
                 self.buf.clear();
+                self.line_cut = false;
                 GapEffect::None
             }
             State::Tunnel | State::Dead => GapEffect::None,
@@ -608,21 +653,44 @@ fn plausible_first_byte(b: u8) -> bool {
 }
 
 /// At the very start of a stream: the first line (or what there is of it) could be a start line.
+///
+/// A complete line passes when it is a status line, or when it begins with a method-like token
+/// of at most 32 bytes and is a request line (leniently read) or, broken as it may be, ends with
+/// an HTTP version (`GET/ HTTP/1.1`, `OPTIONSHTTP/1.1`: HTTP that a server answers with 400).
+/// The first 64 bytes or more of a line without its end pass when they begin with `HTTP/` or
+/// with such a token followed by a space or a slash. A complete line of 64 bytes or more passes
+/// only if its first 64 bytes pass, so the verdict does not depend on where the line was cut.
 fn first_line_plausible(buf: &[u8]) -> bool {
+    let tok = buf.iter().take_while(|&&b| is_token(b)).count();
+    let method_like = (1..=32).contains(&tok) && matches!(buf.get(tok), Some(b' ' | b'/'));
     match memchr::memchr(b'\n', buf) {
-        Some(nl) => is_request_line_lenient(&buf[..nl]) || is_start_line(&buf[..nl], false),
+        Some(nl) => {
+            let line = &buf[..nl];
+            is_start_line(line, false)
+                || (tok <= 32 && is_request_line_lenient(line))
+                || (method_like && ends_with_version(line))
+        }
         None => {
             if buf.starts_with(b"HTTP/") || b"HTTP/".starts_with(buf) {
                 return true;
             }
-            // A method token (at most 32 bytes) and then a space.
-            let tok = buf.iter().take_while(|&&b| is_token(b)).count();
             if tok == buf.len() {
                 tok <= 32
             } else {
-                tok > 0 && tok <= 32 && buf[tok] == b' '
+                method_like
             }
         }
+    }
+}
+
+/// True when `line` (with or without its CR) ends with `HTTP/d.d`.
+fn ends_with_version(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line.len().checked_sub(8).map(|i| &line[i..]) {
+        Some([b'H', b'T', b'T', b'P', b'/', maj, b'.', min]) => {
+            maj.is_ascii_digit() && min.is_ascii_digit()
+        }
+        _ => false,
     }
 }
 
@@ -643,11 +711,21 @@ mod tests {
         chunks: &[&[u8]],
         framing: impl Fn(&MessageHead) -> Framing,
     ) -> Vec<String> {
+        run_lim(p, chunks, framing, &LIM)
+    }
+
+    /// [`run`] with other limits.
+    fn run_lim(
+        p: &mut HalfParser,
+        chunks: &[&[u8]],
+        framing: impl Fn(&MessageHead) -> Framing,
+        lim: &ParserLimits,
+    ) -> Vec<String> {
         let mut out = Vec::new();
         for chunk in chunks {
             let mut input = *chunk;
             loop {
-                match p.advance(&mut input, Timestamp(0), None, &LIM, usize::MAX) {
+                match p.advance(&mut input, Timestamp(0), None, lim, usize::MAX) {
                     Step::NeedMore => break,
                     Step::Head(h, info) => {
                         out.push(format!(
@@ -669,6 +747,150 @@ mod tests {
 
     fn cl(h: &MessageHead) -> Framing {
         super::super::body::request_framing(h).0
+    }
+
+    /// Parses `stream` whole, then cut at every position and at every pair of positions, and
+    /// checks that every run gives the same steps (body pieces joined), the same offset and the
+    /// same end-of-stream effect. Returns the steps of the whole run.
+    fn same_whole_and_split(
+        kind: Option<Kind>,
+        resync: bool,
+        lim: &ParserLimits,
+        stream: &[u8],
+    ) -> Vec<String> {
+        let go = |cuts: &[usize]| {
+            let mut p = HalfParser::new(kind, resync);
+            let mut chunks = Vec::new();
+            let mut prev = 0;
+            for &c in cuts.iter().chain([stream.len()].iter()) {
+                chunks.push(&stream[prev..c]);
+                prev = c;
+            }
+            let mut steps: Vec<String> = Vec::new();
+            for s in run_lim(&mut p, &chunks, cl, lim) {
+                match (steps.last_mut(), s.strip_prefix("body ")) {
+                    (Some(last), Some(more)) if last.starts_with("body ") => last.push_str(more),
+                    _ => steps.push(s),
+                }
+            }
+            assert_eq!(p.offset, stream.len() as u64, "cuts {cuts:?}");
+            steps.push(format!("eof {:?}", p.eof()));
+            steps
+        };
+        let whole = go(&[]);
+        for a in 1..stream.len() {
+            assert_eq!(go(&[a]), whole, "cut at {a}");
+            for b in a + 1..stream.len() {
+                assert_eq!(go(&[a, b]), whole, "cut at {a} and {b}");
+            }
+        }
+        whole
+    }
+
+    /// Fuzz finding 4: a head that arrived in one piece skipped `max_head_bytes` (in pieces it
+    /// was refused), and a buffered head of `max_head_bytes + 1` bytes was accepted.
+    #[test]
+    fn head_cap_applies_whole_and_split() {
+        let lim = ParserLimits {
+            max_head_bytes: 64,
+            ..LIM
+        };
+        // The fuzz reproducer: an 80-byte value in a 64-byte cap.
+        let mut stream = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+        stream.extend(std::iter::repeat_n(b'a', 80));
+        stream.extend_from_slice(b"\r\n\r\n");
+        let steps = same_whole_and_split(Some(Kind::Request), false, &lim, &stream);
+        assert_eq!(steps, ["HeadTooLarge", "eof None"]);
+        // Exactly at the cap, and one byte past it.
+        for (len, fits) in [(64, true), (65, false)] {
+            let mut head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+            head.resize(len - 4, b'v');
+            head.extend_from_slice(b"\r\n\r\n");
+            head.extend_from_slice(b"GET /next HTTP/1.1\r\n\r\n");
+            let steps = same_whole_and_split(Some(Kind::Request), false, &lim, &head);
+            assert_eq!(steps[0] != "HeadTooLarge", fits, "{len}: {steps:?}");
+            let next = format!(
+                "head GET /next HTTP/1.1 @{len}{}",
+                if fits { "" } else { " resync" }
+            );
+            assert!(steps.contains(&next), "{len}: {steps:?}");
+        }
+    }
+
+    /// Fuzz finding 5: the "is this HTTP?" check at the start of a stream ran only on heads that
+    /// were buffered, so its verdict depended on where the stream was cut.
+    #[test]
+    fn stream_start_check_does_not_depend_on_cuts() {
+        // A first line that is no start line, ending the head at once (the fuzz reproducer).
+        let steps = same_whole_and_split(None, false, &LIM, b"A:\r\n\r\nGET /x HTTP/1.1\r\n\r\n");
+        assert_eq!(steps, ["NotHttp", "eof None"]);
+        // A method token longer than 32 bytes: refused as the whole line and as its first 64
+        // bytes alike.
+        let mut long = vec![b'X'; 40];
+        long.extend_from_slice(b" /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n");
+        assert_eq!(
+            same_whole_and_split(None, false, &LIM, &long),
+            ["NotHttp", "eof None"]
+        );
+        // A method of 32 bytes is fine, as are ordinary heads.
+        let mut ok = vec![b'X'; 32];
+        ok.extend_from_slice(b" /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n");
+        assert_eq!(same_whole_and_split(None, false, &LIM, &ok).len(), 3);
+        assert_eq!(
+            same_whole_and_split(None, false, &LIM, b"HTTP/1.1 204 No Content\r\n\r\n"),
+            ["head HTTP/1.1 204 No Content @0", "end", "eof None"]
+        );
+        // Broken request lines that are still HTTP (servers answer them with 400): a bad head,
+        // then parsing goes on, whole or cut, short or long.
+        for first in [
+            &b"GET/ HTTP/1.1"[..],
+            b"OPTIONSHTTP/1.1",
+            b"GET/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1",
+        ] {
+            let stream = [first, b"\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\n\r\n"].concat();
+            assert_eq!(
+                same_whole_and_split(None, false, &LIM, &stream),
+                [
+                    "BadHead(RequestLine)",
+                    &format!("head GET /b HTTP/1.1 @{}", first.len() + 13),
+                    "end",
+                    "eof None"
+                ],
+                "{}",
+                String::from_utf8_lossy(first)
+            );
+        }
+    }
+
+    /// Fuzz finding 6: while resynchronising, a line that came whole was searched whole, but one
+    /// that came in pieces was cut to its last `max_resync_line / 2` bytes: long start lines were
+    /// found only whole, and cutting the front off a line could invent a start line.
+    #[test]
+    fn resync_searches_the_same_bytes_whole_and_split() {
+        let lim = ParserLimits {
+            max_resync_line: 64,
+            ..LIM
+        };
+        // A start line longer than the window: missed, whole or not.
+        let mut long = b"xx\r\nGET /".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 100));
+        long.extend_from_slice(b" HTTP/1.1\r\nHost: h\r\n\r\n");
+        let steps = same_whole_and_split(Some(Kind::Request), true, &lim, &long);
+        assert!(!steps.iter().any(|s| s.starts_with("head")), "{steps:?}");
+        // Cutting the front off `\0aaa...a / HTTP/1.1` must not make `aaa...a` a method.
+        let mut junk = b"\0".to_vec();
+        junk.extend(std::iter::repeat_n(b'a', 60));
+        junk.extend_from_slice(b" / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let steps = same_whole_and_split(Some(Kind::Request), true, &lim, &junk);
+        assert!(!steps.iter().any(|s| s.starts_with("head")), "{steps:?}");
+        // A start line at the end of a long line of other bytes is found, whole or not.
+        let mut tail = vec![b'x'; 150];
+        tail.extend_from_slice(b"\xffGET /ok HTTP/1.1\r\n\r\n");
+        let steps = same_whole_and_split(None, true, &lim, &tail);
+        assert_eq!(
+            steps,
+            ["head GET /ok HTTP/1.1 @151 resync", "end", "eof None"]
+        );
     }
 
     #[test]

@@ -83,13 +83,17 @@ impl FlowKey {
 }
 
 /// A connection's id, printed the way Zeek prints its `uid` (`C` and base-62 digits). It is a
-/// hash of the key and the first packet's time, so reading the same capture twice gives the same ids.
+/// hash of the key, the first packet's time and how many connections the flow table had opened
+/// before: reading the same capture twice gives the same ids, and two connections of one table
+/// never share one, even on the same endpoints at the same time (a connection closed and
+/// reopened by a duplicated frame, a capture clock of low resolution).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FlowId(pub u64);
 
 impl FlowId {
-    /// The id of the connection `key` first seen at `ts`.
-    pub fn derive(key: &FlowKey, ts: Timestamp) -> FlowId {
+    /// The id of the connection `key` first seen at `ts`, the `nth` connection (from 0) that its
+    /// flow table opened.
+    pub fn derive(key: &FlowKey, ts: Timestamp, nth: u64) -> FlowId {
         // FNV-1a: stable across runs and Rust versions.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |bytes: &[u8]| {
@@ -106,6 +110,7 @@ impl FlowId {
             eat(&ep.port.to_be_bytes());
         }
         eat(&ts.as_nanos().to_be_bytes());
+        eat(&nth.to_be_bytes());
         FlowId(h)
     }
 }
@@ -171,6 +176,71 @@ mod tests {
         assert_eq!(k1.source(d1).port, 5555);
     }
 
+    /// Records the id of every connection opened.
+    struct Ids;
+
+    impl crate::reassembly::FlowApp for Ids {
+        type Ctx = Vec<FlowId>;
+        fn open(ctx: &mut Vec<FlowId>, meta: &FlowMeta) -> Ids {
+            ctx.push(meta.id);
+            Ids
+        }
+        fn data(
+            &mut self,
+            _: &mut Vec<FlowId>,
+            _: &FlowMeta,
+            _: Dir,
+            _: crate::reassembly::Chunk<'_>,
+        ) {
+        }
+        fn gap(&mut self, _: &mut Vec<FlowId>, _: &FlowMeta, _: Dir, _: u64, _: u64, _: Timestamp) {
+        }
+        fn eof(&mut self, _: &mut Vec<FlowId>, _: &FlowMeta, _: Dir, _: Timestamp) {}
+        fn close(
+            &mut self,
+            _: &mut Vec<FlowId>,
+            _: &FlowMeta,
+            _: Timestamp,
+            _: crate::reassembly::CloseReason,
+        ) {
+        }
+    }
+
+    /// The ids of the connections opened by `packets` (IPv4), all captured at `ts`.
+    fn ids_of(packets: &[Vec<u8>], ts: Timestamp) -> Vec<FlowId> {
+        let mut table = crate::reassembly::Reassembler::<Ids>::new(Default::default());
+        let mut ids = Vec::new();
+        for p in packets {
+            let Ok(crate::decode::IpPacket::Tcp(seg)) = crate::decode::ip::parse(p) else {
+                panic!("not TCP")
+            };
+            table.segment(&mut ids, ts, &seg);
+        }
+        ids
+    }
+
+    /// Fuzz finding 8: a connection closed by a packet and a new one opened on the same 4-tuple
+    /// by a packet with the same capture time (a duplicated frame) had the same id.
+    #[test]
+    fn reopened_connection_at_the_same_time_gets_a_new_id() {
+        // The fuzz reproducer: SYN+FIN+RST+PSH with the payload `O\n\n`, sent twice.
+        let mut pkt = Vec::new();
+        etherparse::PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1000, 65535)
+            .syn()
+            .fin()
+            .rst()
+            .psh()
+            .write(&mut pkt, b"O\n\n")
+            .unwrap();
+        let ts = Timestamp(1_700_000_000_000_000_000);
+        let ids = ids_of(&[pkt.clone(), pkt.clone()], ts);
+        assert_eq!(ids.len(), 2, "the second frame opens a second connection");
+        assert_ne!(ids[0], ids[1]);
+        // Still the same ids for the same packets.
+        assert_eq!(ids, ids_of(&[pkt.clone(), pkt], ts));
+    }
+
     #[test]
     fn ids_are_stable_and_distinct() {
         let k = FlowKey {
@@ -183,9 +253,10 @@ mod tests {
                 port: 1234,
             },
         };
-        let id = FlowId::derive(&k, Timestamp(5));
-        assert_eq!(id, FlowId::derive(&k, Timestamp(5)));
-        assert_ne!(id, FlowId::derive(&k, Timestamp(6)));
+        let id = FlowId::derive(&k, Timestamp(5), 0);
+        assert_eq!(id, FlowId::derive(&k, Timestamp(5), 0));
+        assert_ne!(id, FlowId::derive(&k, Timestamp(6), 0));
+        assert_ne!(id, FlowId::derive(&k, Timestamp(5), 1));
         let s = id.to_string();
         assert_eq!(s.len(), 12);
         assert!(s.starts_with('C'));

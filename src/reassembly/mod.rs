@@ -263,7 +263,7 @@ impl<A: FlowApp> Reassembler<A> {
             }
         }
         let meta = FlowMeta {
-            id: FlowId::derive(&key, ts),
+            id: FlowId::derive(&key, ts, self.stats.flows_opened),
             key,
             first_ts: ts,
             opener: None,

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Writes the structured seed inputs of the fuzz targets into fuzz/corpus/<target>/seed-*.
+
+Run from anywhere: `python3 fuzz/seeds.py`. The formats are described at the top of each
+target's source file in fuzz/fuzz_targets/.
+"""
+import gzip
+import os
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---- engine_stream -------------------------------------------------------------------------
+SYN, ACK, FIN, RST, PSH = 2, 4, 8, 16, 32
+
+
+def rec(to_server, flags, payload=b"", seq_delta=0, conn=0, extra=0, ack_delta=None):
+    """One engine_stream record (see the table in engine_stream.rs)."""
+    r0 = (0 if to_server else 1) | flags
+    r2 = 0
+    if ack_delta is not None:
+        r0 |= 0x40
+        r2 = ack_delta & 0xFF
+    out = b""
+    # Payloads longer than 255 bytes become several records.
+    while True:
+        piece, payload = payload[:255], payload[255:]
+        out += bytes([r0, seq_delta & 0xFF, r2, (conn & 0x0F) | extra, len(piece)]) + piece
+        seq_delta = 0
+        if not payload:
+            return out
+
+
+def handshake(conn=0):
+    return rec(True, SYN, conn=conn) + rec(False, SYN | ACK, conn=conn) + rec(True, ACK, conn=conn)
+
+
+def close(conn=0):
+    return (
+        rec(True, FIN | ACK, conn=conn)
+        + rec(False, FIN | ACK, conn=conn)
+        + rec(True, ACK, conn=conn)
+    )
+
+
+GET = b"GET /api/users/42?x=1 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: fuzz\r\n\r\n"
+RESP_CL = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 27\r\n\r\n"
+    + b'{"id":42,"name":"ada","x":1}'[:27]
+)
+RESP_CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+    b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
+)
+POST = (
+    b"POST /api/login HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: "
+    b"application/x-www-form-urlencoded\r\nContent-Length: 29\r\n\r\nuser=ada&password=hunter2&x=1"
+)
+GZ_BODY = gzip.compress(b'{"items":[1,2,3],"token":"abc"}')
+RESP_GZ = (
+    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+    + str(len(GZ_BODY)).encode()
+    + b"\r\n\r\n"
+    + GZ_BODY
+)
+
+
+def engine_seeds():
+    cfg = b"\x00"
+    write("engine_stream", "get-200-cl", cfg + handshake() + rec(True, ACK | PSH, GET)
+          + rec(False, ACK | PSH, RESP_CL) + close())
+    write("engine_stream", "get-200-chunked", cfg + handshake() + rec(True, ACK | PSH, GET)
+          + rec(False, ACK | PSH, RESP_CHUNKED[:40]) + rec(False, ACK | PSH, RESP_CHUNKED[40:])
+          + close())
+    write("engine_stream", "pipelined", cfg + handshake() + rec(True, ACK | PSH, GET + POST + GET)
+          + rec(False, ACK | PSH, RESP_CL + RESP_CHUNKED + RESP_CL) + close())
+    write("engine_stream", "gzip-body", cfg + handshake() + rec(True, ACK | PSH, GET)
+          + rec(False, ACK | PSH, RESP_GZ) + close())
+    # Mid-stream pickup, out of order and retransmitted data, a gap acknowledged, IPv6.
+    write("engine_stream", "midstream-ooo", cfg
+          + rec(True, ACK | PSH, GET, extra=0x10)
+          + rec(False, ACK | PSH, RESP_CL[30:], seq_delta=30, extra=0x10)
+          + rec(False, ACK | PSH, RESP_CL[:30], seq_delta=-30 & 0xFF, extra=0x10)
+          + rec(False, ACK | PSH, RESP_CL[:10], seq_delta=-(len(RESP_CL)) & 0xFF, extra=0x10)
+          + rec(True, ACK | PSH, GET, extra=0x10, ack_delta=100))
+    # IPv4 fragments, snap-length cuts, a duplicate, an upgrade, an RST.
+    write("engine_stream", "frag-snap-upgrade", cfg + handshake(1)
+          + rec(True, ACK | PSH, GET, conn=1, extra=0x20)
+          + rec(False, ACK | PSH, RESP_CL, conn=1, extra=0x20 | 0x80)
+          + rec(True, ACK | PSH, POST, conn=1, extra=0x40)
+          + rec(True, ACK | PSH, b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\n\r\n", conn=1, extra=0x80)
+          + rec(False, ACK | PSH, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"\r\n\x81\x05hello", conn=1)
+          + rec(True, RST, conn=1))
+    # Many connections (more than max_flows) and an idle timeout.
+    many = cfg
+    for c in range(10):
+        many += handshake(c) + rec(True, ACK | PSH, GET, conn=c)
+    many += rec(False, ACK | PSH | 0x80, RESP_CL, conn=9)
+    write("engine_stream", "many-flows", many)
+
+
+# ---- http_parser_split ---------------------------------------------------------------------
+def split_seed(name, stream, kind_resp=False, cuts=(), b1=0x16):
+    b0 = (1 if kind_resp else 0) | (len(cuts) << 2)
+    cut_bytes = b"".join(struct.pack("<H", c) for c in cuts)
+    write("http_parser_split", name, bytes([b0, b1]) + cut_bytes + stream)
+
+
+def parser_seeds():
+    split_seed("requests", GET + POST + GET, cuts=(5, 40, 100))
+    split_seed("responses", RESP_CL + RESP_CHUNKED + RESP_GZ, kind_resp=True, cuts=(3, 70, 150))
+    split_seed("resync", b"garbage\r\nmore \x00\xff junk " + GET + b"\r\n" + POST, cuts=(9, 20))
+    split_seed("interim", b"HTTP/1.1 100 Continue\r\n\r\n" + RESP_CL + b"HTTP/1.0 200 OK\r\n\r\ntail",
+               kind_resp=True, cuts=(1,))
+    split_seed("upgrade", b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n" + GET, cuts=(30,),
+               b1=0x96)
+
+
+# ---- the small decoders --------------------------------------------------------------------
+def decoder_seeds():
+    # http_head
+    for i, h in enumerate([GET, POST.split(b"\r\n\r\n")[0] + b"\r\n\r\n", RESP_CL[:70],
+                           b"GET /caf\xe9 x HTTP/1.1\r\nHost : h\r\nX: a\r\n  b\r\n\r\n",
+                           b"OPTIONS\r\n\r\n", b"junk HTTP/1.1 200 OK\r\n\r\n"]):
+        write("http_head", f"head{i}", h)
+    # http_chunked: no cut count byte means one cut point list of length 0
+    for i, body in enumerate([b"5\r\nhello\r\n6;e=1\r\n world\r\n0\r\nX: 1\r\n\r\nNEXT",
+                              b"a\r\n0123456789\r\n0\r\n\r\n", b"zz\r\n"]):
+        write("http_chunked", f"chunked{i}", bytes([2]) + struct.pack("<HH", 3, 9) + body)
+    # http_body_decode: selector, then body
+    text = b'{"hello": "world", "n": [1,2,3]}' * 20
+    write("http_body_decode", "gzip", bytes([0x40]) + gzip.compress(text))
+    write("http_body_decode", "zlib", bytes([0x41]) + zlib.compress(text))
+    raw = zlib.compressobj(wbits=-15)
+    write("http_body_decode", "deflate-raw", bytes([0x41]) + raw.compress(text) + raw.flush())
+    write("http_body_decode", "gzip-gzip", bytes([0x43]) + gzip.compress(gzip.compress(text)))
+    # brotli: one uncompressed meta-block (no encoder needed)
+    data = b"brotli sample " * 10
+    bits = []
+
+    def put(v, n):
+        bits.extend((v >> i) & 1 for i in range(n))
+
+    put(0, 1)
+    put(0, 1)
+    put(0, 2)
+    put(len(data) - 1, 16)
+    put(1, 1)
+    while len(bits) % 8:
+        bits.append(0)
+    head = bytes(sum(b << i for i, b in enumerate(bits[j:j + 8])) for j in range(0, len(bits), 8))
+    tail = bytes([0b11])
+    write("http_body_decode", "brotli", bytes([0x42]) + head + data + tail)
+    # decode_link_ip: selector 5 = RAW (one frame), selector 0x8000|0 = Ethernet, several frames
+    ip = bytes.fromhex("4500002c000100004006" "0000" "0a000001" "0a000002") + bytes.fromhex(
+        "9c400050000003e8000000005018ffff00000000") + b"GET /"[:4]
+    write("decode_link_ip", "raw-ipv4-tcp", struct.pack("<H", 5) + ip)
+    eth = b"\x00" * 12 + b"\x81\x00\x00\x01\x08\x00" + ip
+    write("decode_link_ip", "ether-vlan", struct.pack("<H", 0) + eth)
+    frag1 = bytearray(ip[:20] + ip[20:36])
+    frag1[6] = 0x20
+    frag2 = bytearray(ip[:20] + ip[36:])
+    frag2[7] = 2
+    frames = b"".join(struct.pack("<H", len(f)) + bytes(f) for f in [frag2, frag1])
+    write("decode_link_ip", "raw-fragments", struct.pack("<H", 0x8000 | 5) + frames)
+    v6 = bytes.fromhex("6000000000140600") + b"\x20\x01" + b"\x00" * 13 + b"\x01" + b"\x20\x01" + \
+        b"\x00" * 13 + b"\x02" + ip[20:40]
+    write("decode_link_ip", "sll2-ipv6", struct.pack("<H", 2) + b"\x86\xdd" + b"\x00" * 18 + v6)
+    nf = b"\x02\x00\x00\x00" + struct.pack("<HH", 4 + len(ip), 9) + ip
+    write("decode_link_ip", "nflog", struct.pack("<H", 8) + nf)
+
+
+if __name__ == "__main__":
+    engine_seeds()
+    parser_seeds()
+    decoder_seeds()
