@@ -18,6 +18,11 @@
 //! [spec.hosts]
 //! "orders.svc.cluster.local:8080" = "api.example.com"
 //! ```
+//!
+//! The sensor daemon (`shadowtap run`) reads the sections `[capture]`, `[store]`, `[web]`,
+//! `[alerts]`, `[retention]` and `[limits]`; `systemd/shadowtap.toml` documents every key.
+//! Sizes are a number of bytes or a string with a unit (`"64MiB"`, `"2G"`); durations are a
+//! number of seconds or a string with a unit (`"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"7d"`).
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -69,6 +74,222 @@ pub struct SpecSection {
     pub hosts: std::collections::BTreeMap<String, String>,
 }
 
+/// A size in bytes: a number, or a string with a unit (`k`, `M`, `G`, `T` are powers of 1000;
+/// `KiB`, `MiB`, `GiB`, `TiB` powers of 1024; `B` optional).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ByteSize, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size (e.g. 512MiB, 2G, 1048576)"))?;
+        let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "k" | "kb" => 1e3,
+            "m" | "mb" => 1e6,
+            "g" | "gb" => 1e9,
+            "t" | "tb" => 1e12,
+            "ki" | "kib" => 1024.0,
+            "mi" | "mib" => 1024.0 * 1024.0,
+            "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+            "ti" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+            _ => return Err(format!("{s:?}: unknown size unit {unit:?}")),
+        };
+        let v = n * mult;
+        if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
+            return Err(format!("{s:?} is out of range"));
+        }
+        Ok(ByteSize(v as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ByteSize, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A duration: a number of seconds, or a string with a unit (`ms`, `s`, `m`, `h`, `d`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval(pub std::time::Duration);
+
+impl std::str::FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Interval, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a duration (e.g. 500ms, 10s, 5m, 1h, 7d)"))?;
+        let secs = match unit.trim() {
+            "ms" => n / 1000.0,
+            "" | "s" => n,
+            "m" | "min" => n * 60.0,
+            "h" => n * 3600.0,
+            "d" => n * 86400.0,
+            _ => return Err(format!("{s:?}: unknown duration unit {unit:?}")),
+        };
+        std::time::Duration::try_from_secs_f64(secs)
+            .map(Interval)
+            .map_err(|_| format!("{s:?} is out of range"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Interval, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            F(f64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(Interval(std::time::Duration::from_secs(n))),
+            Raw::F(f) => std::time::Duration::try_from_secs_f64(f)
+                .map(Interval)
+                .map_err(serde::de::Error::custom),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The `[capture]` section of the daemon: where packets come from and how they are shared
+/// out to the analysis workers.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureSection {
+    /// Interfaces to capture on (one capture thread each).
+    pub interfaces: Option<Vec<String>>,
+    /// BPF filter expression, as tcpdump takes it.
+    pub bpf: Option<String>,
+    /// Bytes captured per frame.
+    pub snaplen: Option<i32>,
+    /// Promiscuous mode (needs CAP_NET_ADMIN).
+    pub promisc: Option<bool>,
+    /// Kernel capture buffer per interface.
+    pub buffer_size: Option<ByteSize>,
+    /// Analysis workers (0 or absent: one per available core).
+    pub workers: Option<usize>,
+    /// Packets queued per worker before new ones are dropped (and counted).
+    pub queue_depth: Option<usize>,
+    /// How packets are shared out: `addresses` or `flow`.
+    pub shard: Option<crate::sensor::ShardMode>,
+}
+
+/// The `[store]` section of the daemon.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// Inventory database.
+    pub db: Option<PathBuf>,
+    /// How often the workers' aggregates are merged into the database.
+    pub flush_interval: Option<Interval>,
+    /// How often endpoints are re-classified against imported specs.
+    pub assess_interval: Option<Interval>,
+    /// Endpoints kept in the database.
+    pub max_endpoints: Option<i64>,
+    /// Client rows kept per endpoint.
+    pub max_clients_per_endpoint: Option<i64>,
+}
+
+/// The `[web]` section of the daemon: the dashboard and `/metrics`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebSection {
+    /// Address to listen on; an empty string turns the dashboard off.
+    pub listen: Option<String>,
+    /// File holding a bearer token (also accepted as the login password).
+    pub auth_token_file: Option<PathBuf>,
+    /// argon2 hash (PHC string) of the dashboard password.
+    pub password_hash: Option<String>,
+}
+
+/// The `[alerts]` section of the daemon.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// `http://` URL alerts are POSTed to as JSON (none: alerts are only logged).
+    pub webhook_url: Option<String>,
+    /// File holding a bearer token sent with every POST.
+    pub webhook_token_file: Option<PathBuf>,
+    /// Timeout of one POST.
+    pub webhook_timeout: Option<Interval>,
+    /// Alert on findings at least this severe (`info` ... `critical`, or `off`).
+    pub min_severity: Option<String>,
+    /// Alert on endpoints not in the inventory before.
+    pub new_endpoints: Option<bool>,
+    /// Alert on new shadow (undocumented) and zombie (deprecated but called) APIs.
+    pub shadow_zombie: Option<bool>,
+    /// Alerts allowed per minute (token bucket refill).
+    pub rate_per_minute: Option<u32>,
+    /// Alerts allowed in a burst (token bucket size).
+    pub burst: Option<u32>,
+    /// Name of this sensor in alerts (default: the host name).
+    pub sensor_name: Option<String>,
+}
+
+/// The `[retention]` section of the daemon.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Per-client detail and samples older than this many days are deleted (0: kept).
+    pub detail_days: Option<u32>,
+    /// Database size budget: past it, the oldest detail is deleted first.
+    pub max_db_size: Option<ByteSize>,
+    /// How often retention runs.
+    pub interval: Option<Interval>,
+}
+
+/// The `[limits]` section of the daemon: the memory budget and the caps derived from it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Memory the daemon should stay under; the caps below default to shares of it.
+    pub memory_budget: Option<ByteSize>,
+    /// Connections tracked per worker.
+    pub max_flows: Option<usize>,
+    /// Idle time after which a connection is closed.
+    pub flow_timeout: Option<Interval>,
+    /// Out-of-order bytes held per direction.
+    pub max_buffered_per_dir: Option<ByteSize>,
+    /// Out-of-order bytes held per worker.
+    pub max_reassembly_memory: Option<ByteSize>,
+    /// Largest HTTP message head.
+    pub max_head_bytes: Option<ByteSize>,
+    /// Most header fields per message.
+    pub max_headers: Option<usize>,
+    /// Bytes of each body kept for analysis.
+    pub body_sample: Option<ByteSize>,
+    /// Bytes the HTTP layer holds per worker.
+    pub max_http_memory: Option<ByteSize>,
+    /// IP datagrams reassembled from fragments at once, per worker.
+    pub max_fragmented_datagrams: Option<usize>,
+    /// Hosts tracked per worker.
+    pub max_hosts: Option<usize>,
+    /// Endpoints held per worker between two flushes.
+    pub max_endpoints_per_flush: Option<usize>,
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +303,24 @@ pub struct Config {
     /// Matching observed hosts to imported API descriptions.
     #[serde(default)]
     pub spec: SpecSection,
+    /// Daemon: capture.
+    #[serde(default)]
+    pub capture: CaptureSection,
+    /// Daemon: the database.
+    #[serde(default)]
+    pub store: StoreSection,
+    /// Daemon: dashboard and metrics.
+    #[serde(default)]
+    pub web: WebSection,
+    /// Daemon: alerts.
+    #[serde(default)]
+    pub alerts: AlertsSection,
+    /// Daemon: retention.
+    #[serde(default)]
+    pub retention: RetentionSection,
+    /// Daemon: memory budget and caps.
+    #[serde(default)]
+    pub limits: LimitsSection,
 }
 
 /// Why a configuration file was refused.
@@ -139,5 +378,72 @@ mod tests {
         assert_eq!(c.sequences.baseline_secs, Some(19));
         assert_eq!(c.spec.hosts["api.internal:8080"], "api.example.com");
         assert!(toml::from_str::<Config>("[sequences]\nbaseline = 19\n").is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!("512MiB".parse::<ByteSize>(), Ok(ByteSize(512 << 20)));
+        assert_eq!("2G".parse::<ByteSize>(), Ok(ByteSize(2_000_000_000)));
+        assert_eq!("1048576".parse::<ByteSize>(), Ok(ByteSize(1 << 20)));
+        assert_eq!("1.5KiB".parse::<ByteSize>(), Ok(ByteSize(1536)));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert!("-1".parse::<ByteSize>().is_err());
+        let d = |s: &str| s.parse::<Interval>().map(|i| i.0.as_millis());
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("10s"), Ok(10_000));
+        assert_eq!(d("10"), Ok(10_000));
+        assert_eq!(d("5m"), Ok(300_000));
+        assert_eq!(d("1h"), Ok(3_600_000));
+        assert_eq!(d("7d"), Ok(604_800_000));
+        assert!(d("soon").is_err());
+        assert!(d("1e400").is_err());
+    }
+
+    #[test]
+    fn daemon_sections() {
+        let c: Config = toml::from_str(
+            r#"
+            [capture]
+            interfaces = ["eth1", "eth2"]
+            bpf = "tcp port 80"
+            buffer_size = "64MiB"
+            workers = 4
+            shard = "flow"
+            [store]
+            db = "/var/lib/shadowtap/inventory.db"
+            flush_interval = "5s"
+            [web]
+            listen = ""
+            [alerts]
+            webhook_url = "http://127.0.0.1:9000/hook"
+            min_severity = "high"
+            rate_per_minute = 30
+            [retention]
+            detail_days = 30
+            max_db_size = "2GiB"
+            [limits]
+            memory_budget = "1GiB"
+            flow_timeout = 120
+            "#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.capture.interfaces.as_deref().map(<[String]>::len),
+            Some(2)
+        );
+        assert_eq!(c.capture.buffer_size, Some(ByteSize(64 << 20)));
+        assert_eq!(c.capture.shard, Some(crate::sensor::ShardMode::Flow));
+        assert_eq!(
+            c.store.flush_interval,
+            Some(Interval(std::time::Duration::from_secs(5)))
+        );
+        assert_eq!(c.web.listen.as_deref(), Some(""));
+        assert_eq!(c.retention.max_db_size, Some(ByteSize(2 << 30)));
+        assert_eq!(
+            c.limits.flow_timeout,
+            Some(Interval(std::time::Duration::from_secs(120)))
+        );
+        assert!(toml::from_str::<Config>("[capture]\ninterface = \"eth0\"\n").is_err());
+        assert!(toml::from_str::<Config>("[capture]\nshard = \"round-robin\"\n").is_err());
     }
 }

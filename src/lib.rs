@@ -4,7 +4,8 @@
 //!
 //! [`capture`] (pcap files and live interfaces) → [`decode`] (link, IP, TCP; zero-copy) →
 //! [`reassembly`] (flow table, per-direction streams, gaps) → [`http`] (HTTP/1.x framing and
-//! transactions), driven by [`engine`]. The command line lives in [`cli`].
+//! transactions), driven by [`engine`]. The command line lives in [`cli`]; the daemon that runs
+//! all of it on a tap host, on every core, is [`sensor`].
 //!
 //! Input from the wire is attacker-controlled: no function here panics on any input, every
 //! buffer has a cap, and what a cap drops is counted.
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod http;
 pub mod ingest;
 pub mod reassembly;
+pub mod sensor;
 pub mod spec;
 pub mod store;
 pub mod time;

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod log;
 pub mod record;
 pub mod report;
+pub mod run;
 pub mod sequences;
 pub mod serve;
 pub mod spec;
@@ -52,6 +53,9 @@ pub enum Command {
     Sequences(SequencesArgs),
     /// Serve the web dashboard over an inventory (read-only; works while another process ingests).
     Serve(ServeArgs),
+    /// Run the sensor daemon: capture live on one or more interfaces, analyse on every core,
+    /// keep the inventory current, serve the dashboard and /metrics, send alerts.
+    Run(Box<RunArgs>),
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
@@ -169,6 +173,142 @@ pub struct ServeArgs {
     /// Read a password on standard input, print its argon2 hash and exit.
     #[arg(long)]
     pub hash_password: bool,
+}
+
+/// Arguments of `run`. Every option can also be set in the configuration file (the flag wins);
+/// `systemd/shadowtap.toml` documents them.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Configuration file (TOML): [capture], [store], [web], [alerts], [retention], [limits],
+    /// and the pinned templates, sequences and spec host sections of `ingest`.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Interface to capture on (repeatable: one capture thread each).
+    #[arg(short, long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+    /// BPF capture filter, as tcpdump takes it.
+    #[arg(long, value_name = "EXPR")]
+    pub bpf: Option<String>,
+    /// Bytes captured per frame [default: 262144].
+    #[arg(long, value_name = "N")]
+    pub snaplen: Option<i32>,
+    /// Promiscuous mode (needs CAP_NET_ADMIN).
+    #[arg(long)]
+    pub promisc: bool,
+    /// Kernel capture buffer per interface, e.g. 64MiB [default: 32MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_size: Option<crate::config::ByteSize>,
+    /// Inventory database (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Dashboard and /metrics address; "off" for none [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Analysis workers [default: one per available core].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// How often aggregates are merged into the database, e.g. 10s [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub flush_interval: Option<crate::config::Interval>,
+    /// Packets queued per worker before new ones are dropped (and counted) [default: from
+    /// the memory budget, at most 8192].
+    #[arg(long, value_name = "N")]
+    pub queue_depth: Option<usize>,
+    /// How packets are shared out among workers [default: addresses].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub shard: Option<crate::sensor::ShardMode>,
+    /// File holding a bearer token for the dashboard and /metrics.
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// argon2 hash (PHC string) of the dashboard password.
+    #[arg(long, value_name = "PHC", env = "SHADOWTAP_PASSWORD_HASH")]
+    pub password_hash: Option<String>,
+    /// http:// URL alerts are POSTed to as JSON.
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// File holding a bearer token sent with every webhook POST.
+    #[arg(long, value_name = "FILE")]
+    pub webhook_token_file: Option<PathBuf>,
+    /// Alert on findings at least this severe: info, low, medium, high, critical or off
+    /// [default: high].
+    #[arg(long, value_name = "SEVERITY")]
+    pub alert_min_severity: Option<String>,
+    /// Do not alert on new endpoints.
+    #[arg(long)]
+    pub no_alert_new_endpoints: bool,
+    /// Do not alert on new shadow and zombie APIs.
+    #[arg(long)]
+    pub no_alert_shadow_zombie: bool,
+    /// Alerts allowed per minute [default: 60].
+    #[arg(long, value_name = "N")]
+    pub alert_rate: Option<u32>,
+    /// Alerts allowed in a burst [default: 20].
+    #[arg(long, value_name = "N")]
+    pub alert_burst: Option<u32>,
+    /// Name of this sensor in alerts [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub sensor_name: Option<String>,
+    /// Delete per-client detail and samples older than this many days; 0 keeps them
+    /// [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    /// Database size budget, e.g. 2GiB: past it the oldest detail is deleted first.
+    #[arg(long, value_name = "SIZE")]
+    pub max_db_size: Option<crate::config::ByteSize>,
+    /// How often retention runs [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub retention_interval: Option<crate::config::Interval>,
+    /// Memory the daemon should stay under; caps default to shares of it [default: 1GiB].
+    #[arg(long, value_name = "SIZE")]
+    pub memory_budget: Option<crate::config::ByteSize>,
+    /// Connections tracked per worker [default: from the memory budget].
+    #[arg(long, value_name = "N")]
+    pub max_flows: Option<usize>,
+    /// Idle time after which a connection is closed [default: 300s].
+    #[arg(long, value_name = "DURATION")]
+    pub flow_timeout: Option<crate::config::Interval>,
+    /// Hosts tracked per worker [default: from the memory budget, at most 1024].
+    #[arg(long, value_name = "N")]
+    pub max_hosts: Option<usize>,
+    /// Endpoints held per worker between two flushes [default: from the memory budget].
+    #[arg(long, value_name = "N")]
+    pub max_endpoints_per_flush: Option<usize>,
+    /// Endpoints kept in the database [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_endpoints: Option<i64>,
+    /// Client rows kept per endpoint [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_clients_per_endpoint: Option<i64>,
+    /// How often endpoints are re-classified against imported specs [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub assess_interval: Option<crate::config::Interval>,
+    /// Timeout of one webhook POST [default: 5s].
+    #[arg(long, value_name = "DURATION")]
+    pub webhook_timeout: Option<crate::config::Interval>,
+    /// Out-of-order bytes held per direction [default: 1MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_buffered_per_dir: Option<crate::config::ByteSize>,
+    /// Out-of-order bytes held per worker [default: from the memory budget].
+    #[arg(long, value_name = "SIZE")]
+    pub max_reassembly_memory: Option<crate::config::ByteSize>,
+    /// Largest HTTP message head [default: 64KiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_head_bytes: Option<crate::config::ByteSize>,
+    /// Most header fields per message [default: 128].
+    #[arg(long, value_name = "N")]
+    pub max_headers: Option<usize>,
+    /// Bytes of each body kept for analysis [default: 64KiB].
+    #[arg(long, value_name = "SIZE")]
+    pub body_sample: Option<crate::config::ByteSize>,
+    /// Bytes the HTTP layer holds per worker [default: from the memory budget].
+    #[arg(long, value_name = "SIZE")]
+    pub max_http_memory: Option<crate::config::ByteSize>,
+    /// IP datagrams reassembled from fragments at once, per worker [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub max_fragmented_datagrams: Option<usize>,
+    /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// Arguments of `demo`.
@@ -426,6 +566,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sequences(args) => sequences::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct AppState {
 struct Inner {
     store: Store,
     auth: AuthState,
+    /// The sensor running in this process (`shadowtap run`), if any.
+    sensor: Option<Arc<dyn LiveSensor>>,
     db_label: String,
     /// Calls per minute of the overview, with the totals they were computed at: any merge
     /// changes the totals (requests, errors, last request), so a stale series is never shown.
@@ -69,6 +71,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 auth: AuthState::new(auth)?,
                 store,
+                sensor: None,
                 db_label,
                 traffic: std::sync::Mutex::new(None),
             }),
@@ -78,6 +81,20 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Adds the live numbers of a sensor running in this process (`/metrics`, Sensor page).
+    /// Call it right after [`AppState::new`], before the state is shared.
+    pub fn with_sensor(mut self, sensor: Arc<dyn LiveSensor>) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.sensor = Some(sensor);
+        }
+        self
+    }
+
+    /// The sensor running in this process, if any.
+    pub fn sensor(&self) -> Option<&Arc<dyn LiveSensor>> {
+        self.inner.sensor.as_ref()
     }
 
     fn auth(&self) -> &AuthState {
@@ -108,6 +125,32 @@ impl AppState {
         };
         o.minutes = minutes.as_ref().clone();
         Ok(o)
+    }
+}
+
+/// A sensor running in the same process as the dashboard (`shadowtap run`).
+pub trait LiveSensor: Send + Sync {
+    /// Every live number in the Prometheus text format.
+    fn prometheus(&self) -> String;
+    /// The same numbers as JSON (Sensor page, `/api/sensor`).
+    fn snapshot(&self) -> serde_json::Value;
+}
+
+/// `GET /metrics`: Prometheus text format; 404 when no sensor runs in this process.
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.sensor() {
+        Some(s) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            s.prometheus(),
+        )
+            .into_response(),
+        None => plain(
+            StatusCode::NOT_FOUND,
+            "No sensor runs in this process (metrics come with `shadowtap run`).\n",
+        ),
     }
 }
 
@@ -245,6 +288,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/sensor", get(api::sensor))
         .route("/api/export/{format}", get(api::export))
+        .route("/metrics", get(metrics))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn(security_headers))
@@ -329,7 +373,8 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         Some(s) => (s, false),
         None => (auth.new_sid(), true),
     };
-    let api = path == "/api" || path.starts_with("/api/");
+    // `/metrics` is for scrapers: bearer tokens and JSON errors, like the API.
+    let api = path == "/api" || path.starts_with("/api/") || path == "/metrics";
     let bearer = api
         && header_str(&req, header::AUTHORIZATION)
             .is_some_and(|h| auth.enabled() && auth.bearer_ok(&h));

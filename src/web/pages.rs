@@ -1659,6 +1659,102 @@ struct SensorPage {
     figures: Vec<Figure>,
     hints: Vec<Hint>,
     sections: Vec<Section>,
+    /// Live numbers of a sensor running in this process: (label, value).
+    live: Vec<(&'static str, String)>,
+}
+
+/// The live numbers shown on the Sensor page when `shadowtap run` serves it.
+pub fn live_rows(v: &Value) -> Vec<(&'static str, String)> {
+    let n = |p: &str| fmt::num(&(get(v, p) as i64));
+    let secs = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_f64)
+            .map_or("-".to_string(), |x| format!("{:.0} ms", x * 1000.0))
+    };
+    let ifaces: Vec<String> = v
+        .get("interfaces")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            format!(
+                "{}: {} packets, kernel drops {}",
+                i.get("name").and_then(Value::as_str).unwrap_or("?"),
+                fmt::num(&(get(i, "/packets") as i64)),
+                fmt::num(&((get(i, "/kernel_dropped") + get(i, "/if_dropped")) as i64))
+            )
+        })
+        .collect();
+    let workers: Vec<String> = v
+        .get("workers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|w| fmt::num(&(get(w, "/packets") as i64)))
+        .collect();
+    let uptime = v
+        .get("uptime_seconds")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0) as u64;
+    vec![
+        (
+            "Uptime",
+            format!(
+                "{}h {:02}m {:02}s",
+                uptime / 3600,
+                uptime / 60 % 60,
+                uptime % 60
+            ),
+        ),
+        ("Interfaces", ifaces.join("; ")),
+        ("Packets per worker", workers.join(" / ")),
+        ("Queue drops", n("/queue_dropped")),
+        ("Connections tracked now", n("/flows_active")),
+        ("Connections evicted", n("/flows_evicted")),
+        ("TCP gaps", n("/tcp_gaps")),
+        ("HTTP transactions", n("/transactions")),
+        ("Endpoints", n("/endpoints")),
+        ("Endpoints created since start", n("/endpoints_created")),
+        ("Flushes", n("/flushes")),
+        ("Flush errors", n("/flush_errors")),
+        ("Last flush took", secs("/flush_duration/last_seconds")),
+        ("Slowest flush", secs("/flush_duration/max_seconds")),
+        (
+            "Alerts (new endpoint, shadow, zombie, finding)",
+            format!(
+                "{} / {} / {} / {}",
+                n("/alerts/new_endpoint"),
+                n("/alerts/shadow_api"),
+                n("/alerts/zombie_api"),
+                n("/alerts/finding")
+            ),
+        ),
+        (
+            "Alerts suppressed (rate limit, duplicate, queue full)",
+            format!(
+                "{} / {} / {}",
+                n("/alerts_suppressed/rate_limit"),
+                n("/alerts_suppressed/duplicate"),
+                n("/alerts_suppressed/queue_full")
+            ),
+        ),
+        (
+            "Webhook posts (ok, failed)",
+            format!("{} / {}", n("/webhook/ok"), n("/webhook/failed")),
+        ),
+        (
+            "Database in use",
+            fmt::bytes(&(get(v, "/db/used_bytes") as i64)),
+        ),
+        (
+            "Resident memory / budget",
+            format!(
+                "{} / {}",
+                fmt::bytes(&(get(v, "/rss_bytes") as i64)),
+                fmt::bytes(&(get(v, "/memory_budget_bytes") as i64))
+            ),
+        ),
+    ]
 }
 
 /// Captures and the sum of their counters.
@@ -1682,6 +1778,10 @@ pub async fn sensor(
     let (figures, hints) = sensor_summary(captures.len(), &totals);
     let page = SensorPage {
         chrome: chrome(&state, &session, "/sensor"),
+        live: state
+            .sensor()
+            .map(|s| live_rows(&s.snapshot()))
+            .unwrap_or_default(),
         sections: sections(&totals),
         captures,
         figures,

@@ -1,0 +1,752 @@
+//! The sensor daemon (`shadowtap run`): live capture on a tap host, analysed on every core,
+//! merged into the inventory every flush interval, served by the dashboard in the same process.
+//!
+//! ```text
+//!  capture thread (per interface) ──batches, sharded──▶ bounded queue ─▶ worker 0..N-1
+//!                                                                     (Engine + Inventory)
+//!                                                                            │ drains
+//!  dashboard + /metrics ◀── SensorMetrics ◀────────────── writer task ◀──────┘
+//!                                                  (Store::merge, alerts, retention)
+//! ```
+//!
+//! - [`shard`]: which worker a frame goes to (both directions of a connection, and by default
+//!   every connection between two addresses, to the same worker).
+//! - [`pipeline`]: capture threads, batches, queues and workers.
+//! - [`writer`]: the single database writer.
+//! - [`alerts`], [`retention`], [`metrics`].
+//!
+//! Signals: SIGTERM and SIGINT stop capture (after reading what the kernel still holds), let
+//! the workers empty their queues, close open connections (their transactions are stored as
+//! partial), flush, and exit 0. SIGHUP re-reads the configuration file and applies the
+//! `[alerts]` and `[retention]` sections (command-line flags still win); everything else
+//! (interfaces, filter, workers, database, listener, limits) needs a restart, and a reload
+//! that changes it says so in the log.
+
+pub mod alerts;
+pub mod metrics;
+pub mod pipeline;
+pub mod retention;
+pub mod shard;
+pub mod writer;
+
+pub use alerts::AlertSettings;
+pub use metrics::SensorMetrics;
+pub use retention::RetentionSettings;
+pub use shard::{ShardMode, Sharder};
+
+use crate::analyze::inventory::InventoryConfig;
+use crate::analyze::posture::Severity;
+use crate::capture::{LiveOptions, LiveSource};
+use crate::config::Config;
+use crate::decode::DefragConfig;
+use crate::engine::EngineConfig;
+use crate::http::HttpConfig;
+use crate::reassembly::ReassemblyConfig;
+use crate::store::{Store, StoreLimits};
+use crate::web::AuthConfig;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+const MIB: u64 = 1 << 20;
+
+/// Errors that stop the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    /// The settings are inconsistent.
+    #[error("{0}")]
+    Config(String),
+    /// An interface could not be opened or read.
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The dashboard could not listen.
+    #[error("dashboard: {0}")]
+    Web(String),
+    /// Anything else from the system.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything the daemon runs with, resolved from the configuration file and flags.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Interfaces, one capture thread each.
+    pub interfaces: Vec<String>,
+    /// BPF filter.
+    pub bpf: Option<String>,
+    /// Bytes kept per frame.
+    pub snaplen: i32,
+    /// Promiscuous mode.
+    pub promisc: bool,
+    /// Kernel buffer per interface, bytes.
+    pub buffer_size: u64,
+    /// Analysis workers.
+    pub workers: usize,
+    /// Packets queued per worker.
+    pub queue_depth: usize,
+    /// How frames are shared out.
+    pub shard: ShardMode,
+    /// Inventory database.
+    pub db: PathBuf,
+    /// Time between flushes.
+    pub flush_interval: Duration,
+    /// Time between spec assessments.
+    pub assess_interval: Duration,
+    /// Database bounds.
+    pub store_limits: StoreLimits,
+    /// Engine limits, per worker.
+    pub engine: EngineConfig,
+    /// Inventory limits and pins, per worker.
+    pub inventory: InventoryConfig,
+    /// Dashboard address (`None`: no dashboard).
+    pub listen: Option<String>,
+    /// Dashboard authentication.
+    pub auth: AuthConfig,
+    /// Alerts.
+    pub alerts: AlertSettings,
+    /// Retention.
+    pub retention: RetentionSettings,
+    /// Memory budget, bytes.
+    pub memory_budget: u64,
+    /// Observed host -> spec host.
+    pub spec_hosts: std::collections::BTreeMap<String, String>,
+    /// Written (with the dashboard URL, or `ready`) once capture runs.
+    pub ready_file: Option<PathBuf>,
+}
+
+/// The settings SIGHUP reloads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reloadable {
+    /// Alerts.
+    pub alerts: AlertSettings,
+    /// Retention.
+    pub retention: RetentionSettings,
+}
+
+/// Produces the reloadable settings again (re-reading the file), for SIGHUP; also returns the
+/// full settings so that changes needing a restart can be named.
+pub type Reloader = Box<dyn Fn() -> Result<Settings, String> + Send + Sync>;
+
+fn read_secret(path: &std::path::Path, what: &str) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    let t = text.trim().to_string();
+    if t.is_empty() {
+        return Err(format!("{what} {} is empty", path.display()));
+    }
+    Ok(t)
+}
+
+impl Settings {
+    /// Resolves a configuration (file with flags laid over it): defaults, the caps derived from
+    /// the memory budget, secrets read from their files.
+    pub fn from_config(c: &Config) -> Result<Settings, String> {
+        let interfaces = c.capture.interfaces.clone().unwrap_or_default();
+        if interfaces.is_empty() || interfaces.iter().any(|i| i.trim().is_empty()) {
+            return Err("no interface: set [capture] interfaces or --interface".into());
+        }
+        let db = c
+            .store
+            .db
+            .clone()
+            .ok_or("no database: set [store] db or --db")?;
+        let workers = match c.capture.workers.unwrap_or(0) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, 256);
+        let buffer_size = c.capture.buffer_size.map_or(32 * MIB, |b| b.0);
+        if buffer_size > i32::MAX as u64 {
+            return Err("[capture] buffer_size must be below 2 GiB".into());
+        }
+        let snaplen = c.capture.snaplen.unwrap_or(262_144);
+        if !(64..=262_144).contains(&snaplen) {
+            return Err("[capture] snaplen must be between 64 and 262144".into());
+        }
+        let budget = c.limits.memory_budget.map_or(1024 * MIB, |b| b.0);
+        // Fixed costs: the kernel rings mapped into the process, the runtime, SQLite, the web.
+        let rings = interfaces.len() as u64 * buffer_size;
+        let base = 48 * MIB;
+        let left = budget.saturating_sub(rings + base);
+        let per_packet = (pipeline::BATCH_BYTES / pipeline::BATCH_PACKETS) as u64;
+        let queue_depth = match c.capture.queue_depth {
+            Some(q) => q.max(pipeline::BATCH_PACKETS),
+            None => ((left / 8 / workers as u64 / per_packet) as usize).clamp(256, 8192),
+        };
+        let queues =
+            workers as u64 * (queue_depth as u64 + 4 * pipeline::BATCH_PACKETS as u64) * per_packet;
+        let per_worker = left.saturating_sub(queues) / workers as u64;
+        if per_worker < 16 * MIB {
+            return Err(format!(
+                "[limits] memory_budget of {} MiB is too small for {} interface(s) with {} MiB buffers, {workers} workers and queues of {queue_depth} packets: raise it, or lower buffer_size, workers or queue_depth",
+                budget / MIB,
+                interfaces.len(),
+                buffer_size / MIB
+            ));
+        }
+        let l = &c.limits;
+        let share = |div: u64| (per_worker / div) as usize;
+        let engine = EngineConfig {
+            defrag: DefragConfig {
+                max_datagrams: l.max_fragmented_datagrams.unwrap_or(1024).max(1),
+                ..DefragConfig::default()
+            },
+            reassembly: ReassemblyConfig {
+                max_flows: l
+                    .max_flows
+                    .unwrap_or((share(8) / 2048).clamp(1024, 262_144))
+                    .max(1),
+                idle_timeout_ns: l.flow_timeout.map_or(300_000_000_000, |d| {
+                    d.0.as_nanos().min(i64::MAX as u128) as i64
+                }),
+                max_buffered_per_dir: l.max_buffered_per_dir.map_or(1 << 20, |b| b.0 as usize),
+                max_buffered_total: l
+                    .max_reassembly_memory
+                    .map_or(share(4).min(512 << 20), |b| b.0 as usize),
+                ..ReassemblyConfig::default()
+            },
+            http: HttpConfig {
+                max_head_bytes: l.max_head_bytes.map_or(64 * 1024, |b| b.0 as usize),
+                max_headers: l.max_headers.unwrap_or(128),
+                body_sample_bytes: l.body_sample.map_or(64 * 1024, |b| b.0 as usize),
+                max_memory: l
+                    .max_http_memory
+                    .map_or(share(4).min(256 << 20), |b| b.0 as usize),
+                ..HttpConfig::default()
+            },
+        };
+        let mut inventory = InventoryConfig {
+            pinned: c
+                .templates
+                .iter()
+                .map(|t| (t.host.clone(), t.path.clone()))
+                .collect(),
+            max_hosts: l
+                .max_hosts
+                .unwrap_or((share(8) / (64 * 1024)).clamp(16, 1024))
+                .max(1),
+            max_endpoints: l
+                .max_endpoints_per_flush
+                .unwrap_or((share(8) / (16 * 1024)).clamp(256, 50_000))
+                .max(1),
+            ..InventoryConfig::default()
+        };
+        c.sequences.apply(&mut inventory.sequence);
+        let listen = match c.web.listen.as_deref() {
+            None => Some("127.0.0.1:8080".to_string()),
+            Some(s) if s.trim().is_empty() || s.trim() == "off" => None,
+            Some(s) => Some(s.trim().to_string()),
+        };
+        let auth = AuthConfig {
+            token: match &c.web.auth_token_file {
+                Some(p) => Some(read_secret(p, "auth_token_file")?),
+                None => None,
+            },
+            password_hash: c.web.password_hash.clone().filter(|h| !h.trim().is_empty()),
+        };
+        auth.validate()?;
+        let r = Self::reloadable(c)?;
+        let flush_interval = c
+            .store
+            .flush_interval
+            .map_or(Duration::from_secs(10), |d| d.0);
+        if flush_interval < Duration::from_millis(100) {
+            return Err("[store] flush_interval must be at least 100ms".into());
+        }
+        Ok(Settings {
+            interfaces,
+            bpf: c.capture.bpf.clone().filter(|b| !b.trim().is_empty()),
+            snaplen,
+            promisc: c.capture.promisc.unwrap_or(false),
+            buffer_size,
+            workers,
+            queue_depth,
+            shard: c.capture.shard.unwrap_or_default(),
+            db,
+            flush_interval,
+            assess_interval: c
+                .store
+                .assess_interval
+                .map_or(Duration::from_secs(60), |d| d.0),
+            store_limits: StoreLimits {
+                max_endpoints: c.store.max_endpoints.unwrap_or(100_000).max(1),
+                max_clients_per_endpoint: c.store.max_clients_per_endpoint.unwrap_or(1000).max(0),
+            },
+            engine,
+            inventory,
+            listen,
+            auth,
+            alerts: r.alerts,
+            retention: r.retention,
+            memory_budget: budget,
+            spec_hosts: c.spec.hosts.clone(),
+            ready_file: None,
+        })
+    }
+
+    /// The `[alerts]` and `[retention]` sections alone.
+    pub fn reloadable(c: &Config) -> Result<Reloadable, String> {
+        let a = &c.alerts;
+        let min_severity = match a.min_severity.as_deref().map(str::trim) {
+            None => Some(Severity::High),
+            Some("off" | "none" | "") => None,
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                format!(
+                    "[alerts] min_severity {s:?}: expected info, low, medium, high, critical or off"
+                )
+            })?),
+        };
+        let defaults = AlertSettings::default();
+        let alerts = AlertSettings {
+            webhook: match a.webhook_url.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(u) => Some(u.parse()?),
+            },
+            token: match &a.webhook_token_file {
+                Some(p) => Some(read_secret(p, "webhook_token_file")?),
+                None => None,
+            },
+            timeout: a.webhook_timeout.map_or(defaults.timeout, |d| d.0),
+            min_severity,
+            new_endpoints: a.new_endpoints.unwrap_or(true),
+            shadow_zombie: a.shadow_zombie.unwrap_or(true),
+            rate_per_minute: a.rate_per_minute.unwrap_or(defaults.rate_per_minute),
+            burst: a.burst.unwrap_or(defaults.burst).max(1),
+            sensor: a
+                .sensor_name
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or(defaults.sensor),
+        };
+        let r = &c.retention;
+        let retention = RetentionSettings {
+            detail_days: r.detail_days.unwrap_or(30),
+            max_db_bytes: r.max_db_size.map_or(0, |b| b.0),
+            interval: r
+                .interval
+                .map_or(Duration::from_secs(3600), |d| d.0)
+                .max(Duration::from_secs(1)),
+        };
+        Ok(Reloadable { alerts, retention })
+    }
+
+    /// What differs from `new` that a reload cannot apply (restart needed).
+    pub fn restart_needed(&self, new: &Settings) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let mut check = |name, differs: bool| {
+            if differs {
+                out.push(name);
+            }
+        };
+        check("interfaces", self.interfaces != new.interfaces);
+        check("bpf", self.bpf != new.bpf);
+        check("snaplen", self.snaplen != new.snaplen);
+        check("promisc", self.promisc != new.promisc);
+        check("buffer_size", self.buffer_size != new.buffer_size);
+        check("workers", self.workers != new.workers);
+        check("queue_depth", self.queue_depth != new.queue_depth);
+        check("shard", self.shard != new.shard);
+        check("db", self.db != new.db);
+        check("flush_interval", self.flush_interval != new.flush_interval);
+        check("listen", self.listen != new.listen);
+        check(
+            "auth",
+            self.auth.token != new.auth.token || self.auth.password_hash != new.auth.password_hash,
+        );
+        check("memory_budget", self.memory_budget != new.memory_budget);
+        out
+    }
+
+    fn live_options(&self, interface: &str) -> LiveOptions {
+        LiveOptions {
+            interface: interface.to_string(),
+            bpf: self.bpf.clone(),
+            snaplen: self.snaplen,
+            promisc: self.promisc,
+            buffer_size: self.buffer_size as i32,
+            read_timeout_ms: 100,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Frames read.
+    pub packets: u64,
+    /// Frames dropped at full queues.
+    pub queue_dropped: u64,
+    /// Frames the kernel dropped.
+    pub kernel_dropped: u64,
+    /// Transactions found.
+    pub transactions: u64,
+    /// Endpoints created.
+    pub endpoints_created: u64,
+    /// Flush rounds.
+    pub flushes: u64,
+    /// Merges that failed.
+    pub flush_errors: u64,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT (`Ok`) or a capture failure (`Err`, after flushing).
+pub fn run(settings: Settings, reload: Reloader) -> Result<Summary, SensorError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("shadowtap-rt")
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(settings, reload))
+}
+
+async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, SensorError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Handlers first: a signal during start-up is then seen by the loop below instead of
+    // killing the process half-started.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let s = settings;
+    let store = Store::open(&s.db)
+        .await?
+        .with_limits(s.store_limits.clone());
+    for (observed, spec_host) in &s.spec_hosts {
+        crate::spec::map_host(&store, observed, spec_host)
+            .await
+            .map_err(|e| SensorError::Config(e.to_string()))?;
+    }
+    let mut inventories = Vec::with_capacity(s.workers);
+    for _ in 0..s.workers {
+        inventories.push(crate::ingest::inventory_for(&store, s.inventory.clone()).await?);
+    }
+    // Open every interface before anything starts: a wrong name or a missing capability is
+    // reported at once.
+    let mut sources = Vec::new();
+    for i in &s.interfaces {
+        sources.push(LiveSource::open(&s.live_options(i))?);
+    }
+    let batches_per_queue = (s.queue_depth / pipeline::BATCH_PACKETS).max(1);
+    let metrics = Arc::new(SensorMetrics::new(
+        &s.interfaces,
+        s.workers,
+        (batches_per_queue * pipeline::BATCH_PACKETS) as u64,
+        s.memory_budget,
+    ));
+    metrics
+        .db_budget_bytes
+        .store(s.retention.max_db_bytes, Ordering::Relaxed);
+    // The dashboard, on a read-only connection, with the live numbers.
+    let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
+    let mut web_task = None;
+    let mut url = None;
+    if let Some(listen) = &s.listen {
+        let listener = crate::web::bind(listen, &s.auth)
+            .await
+            .map_err(SensorError::Web)?;
+        let ro = Store::open_read_only(&s.db).await?;
+        let state = crate::web::AppState::new(ro, s.auth.clone())
+            .map_err(SensorError::Web)?
+            .with_sensor(metrics.clone());
+        url = Some(crate::web::url_of(&listener));
+        let mut rx = web_stop_rx.clone();
+        web_task = Some(tokio::spawn(crate::web::serve(
+            listener,
+            state,
+            async move {
+                let _ = rx.wait_for(|v| *v).await;
+            },
+        )));
+    }
+
+    let started_ns = crate::time::Timestamp::now().as_nanos();
+    let source = format!("live:{}", s.interfaces.join(","));
+    let capture_id = store
+        .begin_capture(&crate::store::CaptureRecord {
+            sha256: format!(
+                "{source}:{}:{started_ns}:{}",
+                alerts::host_name(),
+                std::process::id()
+            ),
+            path: source.clone(),
+            source: source.clone(),
+            ..Default::default()
+        })
+        .await?;
+    let detector = alerts::Detector::start(&store).await?;
+
+    // Queues, workers, writer.
+    let pool = Arc::new(pipeline::Pool::new(s.workers * (batches_per_queue + 4)));
+    let epoch = Arc::new(AtomicU64::new(0));
+    let pins = Arc::new(pipeline::PinLog::default());
+    let (report_tx, report_rx) = tokio::sync::mpsc::channel(s.workers.max(1));
+    let mut queues = Vec::new();
+    let mut workers = Vec::new();
+    for (id, inventory) in inventories.into_iter().enumerate() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(batches_per_queue);
+        queues.push(tx);
+        let task = pipeline::WorkerTask {
+            id,
+            queue: rx,
+            pool: pool.clone(),
+            engine: s.engine.clone(),
+            inventory,
+            out: report_tx.clone(),
+            epoch: epoch.clone(),
+            metrics: metrics.clone(),
+            pins: pins.clone(),
+        };
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("shadowtap-w{id}"))
+                .spawn(move || pipeline::worker_loop(task))?,
+        );
+    }
+    drop(report_tx);
+    let (reload_tx, reload_rx) = tokio::sync::watch::channel(Reloadable {
+        alerts: s.alerts.clone(),
+        retention: s.retention.clone(),
+    });
+    let writer = writer::Writer {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        epoch,
+        pins,
+        detector,
+        alerter: alerts::Alerter::new(s.alerts.clone(), metrics.clone()),
+        retention: s.retention.clone(),
+        workers: s.workers,
+        flush_interval: s.flush_interval,
+        assess_interval: s.assess_interval,
+        capture_id,
+        started_ns,
+    };
+    let writer_task = tokio::spawn(writer.run(report_rx, reload_rx));
+
+    // Capture threads.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let sharder = Sharder::new(s.shard);
+    let mut captures = Vec::new();
+    for (index, source) in sources.into_iter().enumerate() {
+        let task = pipeline::CaptureTask {
+            source,
+            index,
+            queues: queues.clone(),
+            pool: pool.clone(),
+            sharder: sharder.clone(),
+            stop: stop.clone(),
+            metrics: metrics.clone(),
+            grace: Duration::from_millis(300),
+        };
+        let fatal = fatal_tx.clone();
+        let name = s.interfaces[index].clone();
+        captures.push(
+            std::thread::Builder::new()
+                .name(format!("shadowtap-c{index}"))
+                .spawn(move || {
+                    if let Err(e) = pipeline::capture_loop(task) {
+                        let _ = fatal.send(format!("capture on {name} stopped: {e}"));
+                    }
+                })?,
+        );
+    }
+    drop(queues);
+    drop(fatal_tx);
+
+    eprintln!(
+        "shadowtap: level=info msg=\"capturing\" interfaces=\"{}\" workers={} shard={} queue_depth={} flush_interval_ms={} db=\"{}\" memory_budget_mib={} max_flows_per_worker={}{}",
+        s.interfaces.join(","),
+        s.workers,
+        s.shard.name(),
+        s.queue_depth,
+        s.flush_interval.as_millis(),
+        s.db.display(),
+        s.memory_budget / MIB,
+        s.engine.reassembly.max_flows,
+        url.as_deref()
+            .map(|u| format!(" dashboard=\"{u}\" metrics=\"{u}metrics\""))
+            .unwrap_or_default()
+    );
+    if let Some(path) = &s.ready_file {
+        std::fs::write(path, format!("{}\n", url.as_deref().unwrap_or("ready")))?;
+    }
+
+    // Wait for a signal or a capture failure; SIGHUP reloads.
+    let mut failure = None;
+    let mut current = s.clone();
+    loop {
+        tokio::select! {
+            _ = term.recv() => { eprintln!("shadowtap: level=info msg=\"SIGTERM: stopping\""); break; }
+            _ = int.recv() => { eprintln!("shadowtap: level=info msg=\"SIGINT: stopping\""); break; }
+            _ = hup.recv() => match reload() {
+                Ok(new) => {
+                    let restart = current.restart_needed(&new);
+                    let _ = reload_tx.send(Reloadable { alerts: new.alerts.clone(), retention: new.retention.clone() });
+                    metrics.reloads.fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "shadowtap: level=info msg=\"SIGHUP: alerts and retention reloaded\"{}",
+                        if restart.is_empty() { String::new() } else {
+                            format!(" restart_needed=\"{}\"", restart.join(","))
+                        }
+                    );
+                    current.alerts = new.alerts;
+                    current.retention = new.retention;
+                }
+                Err(e) => {
+                    metrics.reload_errors.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("shadowtap: level=error msg=\"SIGHUP: configuration refused; the running settings stay\" error=\"{}\"", e.replace('"', "'"));
+                }
+            },
+            f = fatal_rx.recv() => {
+                if let Some(f) = f {
+                    eprintln!("shadowtap: level=error msg=\"{}\"", f.replace('"', "'"));
+                    failure = Some(f);
+                    break;
+                }
+                // Every capture thread ended without error (cannot happen live): stop too.
+                break;
+            }
+        }
+    }
+
+    // Shutdown: capture stops after reading what the kernel holds; workers empty their queues
+    // and finish; the writer merges their last reports.
+    stop.store(true, Ordering::SeqCst);
+    let joined = tokio::task::spawn_blocking(move || {
+        for c in captures {
+            let _ = c.join();
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    let _ = joined.await;
+    let (ws, alerter) = writer_task
+        .await
+        .map_err(|e| SensorError::Config(format!("writer task: {e}")))?;
+    drop(reload_tx);
+    let _ = web_stop_tx.send(true);
+    if let Some(t) = web_task {
+        let _ = t.await;
+    }
+    let _ = tokio::task::spawn_blocking(move || alerter.close(Duration::from_secs(5))).await;
+    store.close().await;
+
+    let totals = metrics.totals_json();
+    let g = |p: &str| totals.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+    let summary = Summary {
+        packets: metrics
+            .interfaces
+            .iter()
+            .map(|m| m.packets.load(Ordering::Relaxed))
+            .sum(),
+        queue_dropped: metrics.queue_dropped(),
+        kernel_dropped: g("/engine/capture/dropped") + g("/engine/capture/if_dropped"),
+        transactions: g("/engine/http/transactions"),
+        endpoints_created: metrics.endpoints_created.load(Ordering::Relaxed),
+        flushes: ws.flushes,
+        flush_errors: ws.errors,
+    };
+    eprintln!(
+        "shadowtap: level=info msg=\"stopped\" packets={} transactions={} endpoints_created={} flushes={} flush_errors={} queue_dropped={} kernel_dropped={}",
+        summary.packets,
+        summary.transactions,
+        summary.endpoints_created,
+        summary.flushes,
+        summary.flush_errors,
+        summary.queue_dropped,
+        summary.kernel_dropped
+    );
+    match failure {
+        Some(f) => Err(SensorError::Config(f)),
+        None => Ok(summary),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml: &str) -> Config {
+        toml::from_str(toml).unwrap()
+    }
+
+    #[test]
+    fn the_example_configuration_parses() {
+        let c: Config = toml::from_str(include_str!("../../systemd/shadowtap.toml")).unwrap();
+        let s = Settings::from_config(&c).unwrap();
+        assert_eq!(s.interfaces, vec!["eth1"]);
+        assert_eq!(s.flush_interval, Duration::from_secs(10));
+        assert_eq!(s.memory_budget, 1 << 30);
+        assert_eq!(s.shard, ShardMode::Addresses);
+        assert_eq!(s.retention.detail_days, 30);
+    }
+
+    #[test]
+    fn settings_need_an_interface_and_a_database() {
+        assert!(
+            Settings::from_config(&config(""))
+                .unwrap_err()
+                .contains("interface")
+        );
+        assert!(
+            Settings::from_config(&config("[capture]\ninterfaces = [\"lo\"]\n"))
+                .unwrap_err()
+                .contains("database")
+        );
+    }
+
+    #[test]
+    fn caps_follow_the_memory_budget() {
+        let base = "[capture]\ninterfaces = [\"lo\"]\nworkers = 2\nbuffer_size = \"8MiB\"\n[store]\ndb = \"x.db\"\n";
+        let small = Settings::from_config(&config(&format!(
+            "{base}[limits]\nmemory_budget = \"192MiB\"\n"
+        )))
+        .unwrap();
+        let big = Settings::from_config(&config(&format!(
+            "{base}[limits]\nmemory_budget = \"4GiB\"\n"
+        )))
+        .unwrap();
+        assert!(small.engine.reassembly.max_flows < big.engine.reassembly.max_flows);
+        assert!(small.inventory.max_endpoints < big.inventory.max_endpoints);
+        assert!(small.engine.http.max_memory < big.engine.http.max_memory);
+        assert!(small.queue_depth <= big.queue_depth);
+        assert_eq!(small.workers, 2);
+        // Explicit caps win.
+        let set = Settings::from_config(&config(&format!(
+            "{base}[limits]\nmemory_budget = \"192MiB\"\nmax_flows = 77\nmax_hosts = 5\n"
+        )))
+        .unwrap();
+        assert_eq!(set.engine.reassembly.max_flows, 77);
+        assert_eq!(set.inventory.max_hosts, 5);
+        // Too small to run at all.
+        let err = Settings::from_config(&config(&format!(
+            "{base}[limits]\nmemory_budget = \"40MiB\"\n"
+        )))
+        .unwrap_err();
+        assert!(err.contains("too small"), "{err}");
+    }
+
+    #[test]
+    fn reloadable_sections_and_restart_notes() {
+        let a = Settings::from_config(&config(
+            "[capture]\ninterfaces = [\"lo\"]\n[store]\ndb = \"x.db\"\n[alerts]\nmin_severity = \"off\"\n",
+        ))
+        .unwrap();
+        assert_eq!(a.alerts.min_severity, None);
+        assert_eq!(a.listen.as_deref(), Some("127.0.0.1:8080"));
+        let b = Settings::from_config(&config(
+            "[capture]\ninterfaces = [\"eth0\"]\n[store]\ndb = \"x.db\"\n[web]\nlisten = \"\"\n[alerts]\nmin_severity = \"critical\"\nwebhook_url = \"http://127.0.0.1:1/x\"\n[retention]\ndetail_days = 7\n",
+        ))
+        .unwrap();
+        assert_eq!(b.alerts.min_severity, Some(Severity::Critical));
+        assert_eq!(b.retention.detail_days, 7);
+        assert_eq!(b.listen, None);
+        assert_eq!(a.restart_needed(&b), vec!["interfaces", "listen"]);
+        assert!(Settings::reloadable(&config("[alerts]\nmin_severity = \"urgent\"\n")).is_err());
+        assert!(Settings::reloadable(&config("[alerts]\nwebhook_url = \"https://x/\"\n")).is_err());
+    }
+}

@@ -1,0 +1,721 @@
+//! The sensor daemon (`shadowtap run`) end to end, on loopback with real servers and clients:
+//! exact counts after SIGTERM, kill -9 during heavy traffic, a flood within the memory budget,
+//! and webhook alerts.
+//!
+//! Needs CAP_NET_RAW (CI runs as root). Without it every test says so and passes, unless
+//! `SHADOWTAP_REQUIRE_LIVE=1` is set (as `.ci/run` does), in which case they fail. The tests
+//! run one at a time (they share the loopback interface and two cores).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shadowtap");
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn can_capture() -> bool {
+    Command::new(BIN)
+        .args([
+            "record",
+            "--interface",
+            "lo",
+            "--write",
+            "/dev/null",
+            "--count",
+            "0",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Returns false (and says why) when live capture is not permitted and not required.
+fn live_or_skip() -> bool {
+    if can_capture() {
+        return true;
+    }
+    assert!(
+        std::env::var("SHADOWTAP_REQUIRE_LIVE").as_deref() != Ok("1"),
+        "live capture on lo is required here but not permitted (needs CAP_NET_RAW)"
+    );
+    eprintln!("skipped: no permission to capture on lo (needs CAP_NET_RAW)");
+    false
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `shadowtap run`.
+struct Daemon {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, name: &str, args: &[&str]) -> Daemon {
+        let ready = dir.join(format!("{name}.ready"));
+        let log = dir.join(format!("{name}.log"));
+        let _ = std::fs::remove_file(&ready);
+        let child = Command::new(BIN)
+            .arg("run")
+            .args(args)
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut d = Daemon {
+            child,
+            url: String::new(),
+            log,
+        };
+        let start = Instant::now();
+        while !ready.exists() {
+            if let Ok(Some(status)) = d.child.try_wait() {
+                panic!("shadowtap run exited early ({status}):\n{}", d.log_text());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not ready:\n{}",
+                d.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d.url = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+        d
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// GET a path of the dashboard.
+    fn get(&self, path: &str) -> String {
+        let addr = self
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    fn metric(&self, name_and_labels: &str) -> f64 {
+        let text = self.get("/metrics");
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name_and_labels)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or_else(|| panic!("no metric {name_and_labels} in:\n{text}"))
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.log_text());
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("shadowtap run did not stop:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(self) -> String {
+        self.signal("-TERM");
+        let (status, log) = self.wait(Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "exit status {status}:\n{log}");
+        log
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A small HTTP/1.1 server (keep-alive, Content-Length bodies), a thread per connection.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    std::thread::spawn(move || serve_conn(c));
+                }
+            }
+        });
+        Server { port, stop }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve_conn(c: TcpStream) {
+    let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut r = BufReader::new(c);
+    loop {
+        let mut len = 0usize;
+        let mut close = false;
+        let mut first = true;
+        loop {
+            let mut line = String::new();
+            match r.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            let l = line.to_ascii_lowercase();
+            if first {
+                first = false;
+                close |= l.ends_with("http/1.0\r\n");
+            }
+            if let Some(v) = l.strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            close |= l.starts_with("connection:") && l.contains("close");
+        }
+        let mut body = vec![0u8; len];
+        if r.read_exact(&mut body).is_err() {
+            return;
+        }
+        let payload = r#"{"id": 42, "ok": true}"#;
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{payload}",
+            payload.len(),
+            if close { "Connection: close\r\n" } else { "" }
+        );
+        if r.get_mut().write_all(resp.as_bytes()).is_err() || close {
+            return;
+        }
+    }
+}
+
+/// One request on a fresh connection; the whole response is read.
+fn request(port: u16, host: &str, path: &str) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    if write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: daemon-test\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).is_ok() && out.starts_with(b"HTTP/1.")
+}
+
+/// SUM(request_count) and PRAGMA integrity_check of a database.
+fn inventory(db: &Path) -> (i64, String) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = shadowtap::store::Store::open_read_only(db).await.unwrap();
+            let n: Option<i64> = sqlx::query_scalar("SELECT sum(request_count) FROM endpoints")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            store.close().await;
+            (n.unwrap_or(0), check)
+        })
+}
+
+fn base_args<'a>(db: &'a str, bpf: &'a str) -> Vec<&'a str> {
+    vec![
+        "--interface",
+        "lo",
+        "--bpf",
+        bpf,
+        "--db",
+        db,
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "2",
+    ]
+}
+
+/// A real server (Python's http.server) and real clients exchange N transactions while the
+/// daemon captures; after SIGTERM the inventory holds exactly N requests.
+#[test]
+fn live_end_to_end_counts_every_transaction_once() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("index.html"), "<html>hello</html>\n".repeat(50)).unwrap();
+    std::fs::write(www.join("data.json"), r#"{"id": 42, "name": "shadowtap"}"#).unwrap();
+    let port = free_port();
+    let mut python = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 is needed for the live test");
+    wait_until("the python server", Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    // The probe connections above are not HTTP; only what follows counts.
+    std::thread::sleep(Duration::from_millis(200));
+    let db = dir.path().join("e2e.db");
+    let bpf = format!("tcp port {port}");
+    let mut args = base_args(db.to_str().unwrap(), &bpf);
+    args.extend(["--flush-interval", "1s"]);
+    let d = Daemon::start(dir.path(), "e2e", &args);
+
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 60;
+    let ok = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let ok = ok.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let path = match i % 4 {
+                        0 => "/index.html".to_string(),
+                        1 => format!("/data.json?client={t}&i={i}"),
+                        2 => format!("/items/{}", 1000 + i),
+                        _ => "/".to_string(),
+                    };
+                    if request(port, &format!("127.0.0.1:{port}"), &path) {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let n = ok.load(Ordering::SeqCst) as i64;
+    assert_eq!(n, (THREADS * PER_THREAD) as i64, "every request answered");
+    let dropped = d.metric("shadowtap_cap_drops_total{cap=\"queue_full\"}");
+    // SIGTERM right away: the daemon must still read what the kernel holds.
+    let log = d.stop();
+    let _ = python.kill();
+    let _ = python.wait();
+    assert_eq!(dropped, 0.0);
+    assert!(log.contains("msg=\"stopped\""), "{log}");
+    assert!(log.contains("kernel_dropped=0"), "{log}");
+    let (stored, check) = inventory(&db);
+    assert_eq!(check, "ok");
+    assert_eq!(stored, n, "none lost, none doubled:\n{log}");
+    eprintln!(
+        "live end to end: {n} transactions stored exactly in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// kill -9 during heavy traffic, restart: the database opens, passes integrity_check, and
+/// what is lost is no more than one flush interval (plus the pipeline's latency).
+#[test]
+fn kill_9_loses_at_most_one_flush_interval() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let port = server.port;
+    let db = dir.path().join("crash.db");
+    let bpf = format!("tcp port {port}");
+    let mut args = base_args(db.to_str().unwrap(), &bpf);
+    args.extend(["--flush-interval", "1s"]);
+    let d = Daemon::start(dir.path(), "crash", &args);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let done: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            let (stop, done) = (stop.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    i += 1;
+                    let path = format!("/orders/{}/lines?page={}", t * 100_000 + i, i % 7);
+                    let host = format!("shop-{}.test", i % 5);
+                    if request(port, &host, &path) {
+                        done.lock().unwrap().push(Instant::now());
+                    }
+                    // About 2000 requests a second in all: heavy, with no drops.
+                    std::thread::sleep(Duration::from_micros(1500));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(4500));
+    let drops = d.metric("shadowtap_cap_drops_total{cap=\"queue_full\"}")
+        + d.metric("shadowtap_capture_kernel_dropped_total{interface=\"lo\"}");
+    let flushes = d.metric("shadowtap_flushes_total");
+    d.signal("-KILL");
+    let killed = Instant::now();
+    let (status, _) = d.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), None, "killed by a signal");
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    assert_eq!(
+        drops, 0.0,
+        "no drops before the kill, so every loss is the crash's"
+    );
+    assert!(flushes >= 2.0, "flushed before the kill: {flushes}");
+
+    // Restart on the same database: it opens (the WAL is recovered), runs, stops cleanly.
+    let again = Daemon::start(dir.path(), "restart", &args);
+    again.stop();
+    let (stored, check) = inventory(&db);
+    assert_eq!(check, "ok");
+    let times = done.lock().unwrap().clone();
+    let before_kill = times.iter().filter(|t| **t < killed).count() as i64;
+    // One flush interval, plus the pipeline's latency (pcap block timeout, batching, merge).
+    let window = Duration::from_millis(1000 + 1000);
+    let in_last_window = times
+        .iter()
+        .filter(|t| **t < killed && killed.duration_since(**t) <= window)
+        .count() as i64;
+    let lost = before_kill - stored;
+    eprintln!(
+        "kill -9: {before_kill} transactions completed before the kill, {stored} stored, {lost} lost; {in_last_window} completed in the last {} ms ({:.1} s)",
+        window.as_millis(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(stored > 0, "flushes before the kill were kept");
+    assert!(stored <= times.len() as i64, "nothing doubled");
+    assert!(
+        lost <= in_last_window,
+        "lost {lost}, more than the {in_last_window} of the last flush interval"
+    );
+}
+
+/// A burst of many thousand short connections with random paths and hosts, and more idle
+/// connections than the flow cap, keeps RSS under the memory budget; the caps show in /metrics.
+#[test]
+fn flood_stays_within_the_memory_budget() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start();
+    let port = server.port;
+    // Idle connections land here and are never answered.
+    let sink = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sink_port = sink.local_addr().unwrap().port();
+    let held: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    {
+        let held = held.clone();
+        std::thread::spawn(move || {
+            for c in sink.incoming().flatten() {
+                held.lock().unwrap().push(c);
+            }
+        });
+    }
+    let db = dir.path().join("flood.db");
+    let bpf = format!("tcp port {port} or tcp port {sink_port}");
+    let budget_mib = 192u64;
+    let budget = format!("{budget_mib}MiB");
+    let mut args = base_args(db.to_str().unwrap(), &bpf);
+    args.extend([
+        "--flush-interval",
+        "1s",
+        "--memory-budget",
+        &budget,
+        "--buffer-size",
+        "16MiB",
+        "--max-flows",
+        "400",
+        "--max-hosts",
+        "64",
+    ]);
+    let d = Daemon::start(dir.path(), "flood", &args);
+    let pid = d.pid();
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::SeqCst) {
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                    if let Some(kb) = s
+                        .lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1))
+                        .and_then(|v| v.parse::<u64>().ok())
+                    {
+                        peak.fetch_max(kb * 1024, Ordering::SeqCst);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    // 1200 idle connections with half a request head each: more than the 2 x 400 flow cap.
+    let mut idle = Vec::new();
+    for i in 0..1200 {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", sink_port)) {
+            let _ = write!(s, "GET /idle/{i} HTTP/1.1\r\nHost: idle.test\r\nX-Pad: ");
+            idle.push(s);
+        }
+    }
+    // Then many thousand short connections, random paths, 300 host names.
+    const FLOOD: u64 = 8000;
+    let ok = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let ok = ok.clone();
+            std::thread::spawn(move || {
+                let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ t;
+                for _ in 0..FLOOD / 8 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let path = format!(
+                        "/r/{:x}/{}/{}",
+                        x >> 20,
+                        x % 1000,
+                        ["a", "b", "c"][(x % 3) as usize]
+                    );
+                    let host = format!("h{}.flood.test", x % 300);
+                    if request(port, &host, &path) {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Let a flush or two merge what the burst left.
+    std::thread::sleep(Duration::from_millis(2500));
+    let evicted = d.metric("shadowtap_cap_drops_total{cap=\"max_flows\"}");
+    let hosts = d.metric("shadowtap_cap_drops_total{cap=\"inventory_hosts\"}");
+    let rss_metric = d.metric("process_resident_memory_bytes");
+    let tx = d.metric("shadowtap_http_transactions_total");
+    sampling.store(false, Ordering::SeqCst);
+    sampler.join().unwrap();
+    drop(idle);
+    d.stop();
+    let peak = peak.load(Ordering::SeqCst);
+    eprintln!(
+        "flood: {} connections + {} idle, {tx} transactions, peak RSS {} MiB of a {budget_mib} MiB budget, {evicted} flows evicted, {hosts} transactions over the host cap ({:.1} s)",
+        ok.load(Ordering::SeqCst),
+        held.lock().unwrap().len(),
+        peak >> 20,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(ok.load(Ordering::SeqCst) >= FLOOD * 9 / 10);
+    assert!(peak > 0 && peak < budget_mib << 20, "peak RSS {peak}");
+    assert!(rss_metric > 0.0 && rss_metric < (budget_mib << 20) as f64);
+    assert!(evicted > 0.0, "the flow cap shows in the metrics");
+    assert!(hosts > 0.0, "the host cap shows in the metrics");
+}
+
+/// A local receiver gets one alert per new endpoint: not repeated by later traffic to the
+/// same endpoint, nor after a restart.
+#[test]
+fn webhook_receives_deduplicated_new_endpoint_alerts() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!(
+        "http://127.0.0.1:{}/alerts",
+        receiver.local_addr().unwrap().port()
+    );
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    {
+        let got = got.clone();
+        std::thread::spawn(move || {
+            for c in receiver.incoming().flatten() {
+                let mut r = BufReader::new(c);
+                let mut len = 0usize;
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                assert!(line.starts_with("POST /alerts HTTP/1.1"), "{line}");
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    if h == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0u8; len];
+                r.read_exact(&mut body).unwrap();
+                let _ = r
+                    .get_mut()
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                got.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+            }
+        });
+    }
+    let server = Server::start();
+    let port = server.port;
+    let db = dir.path().join("alerts.db");
+    let bpf = format!("tcp port {port}");
+    let mut args = base_args(db.to_str().unwrap(), &bpf);
+    args.extend([
+        "--flush-interval",
+        "500ms",
+        "--webhook-url",
+        &hook,
+        "--alert-min-severity",
+        "off",
+        "--sensor-name",
+        "test-tap",
+    ]);
+    let d = Daemon::start(dir.path(), "alerts", &args);
+    for _ in 0..2 {
+        assert!(request(port, "api.test", "/alpha"));
+    }
+    assert!(request(port, "api.test", "/beta?x=1"));
+    wait_until("two alerts", Duration::from_secs(15), || {
+        got.lock().unwrap().len() >= 2
+    });
+    // The same endpoints again, over more flushes: no new alert.
+    for _ in 0..3 {
+        assert!(request(port, "api.test", "/alpha"));
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    let log = d.stop();
+    assert!(log.contains("msg=\"alert\" type=\"new_endpoint\""), "{log}");
+    // A restart does not alert again for what the inventory knows.
+    let d = Daemon::start(dir.path(), "alerts2", &args);
+    assert!(request(port, "api.test", "/alpha"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = d.metric("shadowtap_alerts_total{type=\"new_endpoint\"}");
+    // SIGHUP reloads alerts and retention (here: the same flags, no file).
+    d.signal("-HUP");
+    wait_until("the reload", Duration::from_secs(10), || {
+        d.metric("shadowtap_reloads_total") >= 1.0
+    });
+    let log = d.stop();
+    assert!(
+        log.contains("SIGHUP: alerts and retention reloaded"),
+        "{log}"
+    );
+    assert_eq!(sent, 0.0);
+    let alerts = got.lock().unwrap().clone();
+    let mut paths: Vec<&str> = alerts
+        .iter()
+        .map(|a| a["path_template"].as_str().unwrap_or(""))
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["/alpha", "/beta"], "{alerts:#?}");
+    for a in &alerts {
+        assert_eq!(a["type"], "new_endpoint");
+        assert_eq!(a["sensor"], "test-tap");
+        assert_eq!(a["host"], "api.test");
+        assert_eq!(a["method"], "GET");
+        assert!(a["endpoint_id"].as_i64().is_some());
+        assert!(a["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+    let (stored, check) = inventory(&db);
+    assert_eq!(check, "ok");
+    assert_eq!(stored, 7);
+    eprintln!(
+        "webhook: {} deduplicated alerts ({:.1} s)",
+        alerts.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
