@@ -217,7 +217,9 @@ impl JwtInfo {
     }
 }
 
-fn epoch_seconds(v: &Value) -> Option<i64> {
+/// A NumericDate claim (`exp`, `iat`) in seconds: a number (fractions dropped) or a string of
+/// digits, as JWT libraries accept it.
+pub(crate) fn epoch_seconds(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| {
             let f = n.as_f64()?;

@@ -403,7 +403,8 @@ struct Rate {
     /// Most requests within any window.
     peak: u32,
     total: u64,
-    saw_429: bool,
+    /// Answered 429, or told of a rate limit (`RateLimit-*`, `X-RateLimit-*` headers).
+    limited: bool,
     reported: bool,
     first_seen: Option<Timestamp>,
     last_seen: Timestamp,
@@ -412,7 +413,7 @@ struct Rate {
 }
 
 impl Rate {
-    fn add(&mut self, ts: Timestamp, key: &EndpointKey, status: u16) {
+    fn add(&mut self, ts: Timestamp, key: &EndpointKey, status: u16, limit_advertised: bool) {
         let sec = ts.secs();
         self.first_seen = Some(self.first_seen.map_or(ts, |f| f.min(ts)));
         self.last_seen = self.last_seen.max(ts);
@@ -430,7 +431,7 @@ impl Rate {
         }
         self.peak = self.peak.max(self.in_window);
         self.total += 1;
-        self.saw_429 |= status == 429;
+        self.limited |= status == 429 || limit_advertised;
         if let Some(n) = self.top.get_mut(key) {
             *n += 1;
         } else if self.top.len() < 8 {
@@ -568,10 +569,11 @@ impl Inventory {
         }
         let rate_key = (d.key.host.clone(), t.orig.ip);
         if self.rates.len() < MAX_RATE_PRINCIPALS || self.rates.contains_key(&rate_key) {
+            let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
             self.rates
                 .entry(rate_key)
                 .or_default()
-                .add(ts, &d.key, status);
+                .add(ts, &d.key, status, advertised);
         }
         let minute = ts.secs().div_euclid(60);
         let mm = d.minutes.entry(minute).or_default();
@@ -915,7 +917,7 @@ impl Inventory {
             let Some(r) = self.rates.get_mut(&(host, ip)) else {
                 continue;
             };
-            if r.reported || r.saw_429 {
+            if r.reported || r.limited {
                 continue;
             }
             r.reported = true;
@@ -936,10 +938,10 @@ impl Inventory {
                     kind: "no_rate_limiting",
                     client: Some(ip.to_string()),
                     detail: format!(
-                        "{ip} sent {peak} requests within {RATE_WINDOW_SECS} s ({total} in all), {}× the median peak of the {peers} other clients ({median} per {RATE_WINDOW_SECS} s), and was never answered 429 Too Many Requests.",
+                        "{ip} sent {peak} requests within {RATE_WINDOW_SECS} s ({total} in all), {}× the median peak of the {peers} other clients ({median} per {RATE_WINDOW_SECS} s), and was never answered 429 Too Many Requests nor told of a rate limit.",
                         peak / median
                     ),
-                    evidence: format!("peak {peak} requests / {RATE_WINDOW_SECS} s from {ip}; other clients' median {median}; no 429"),
+                    evidence: format!("peak {peak} requests / {RATE_WINDOW_SECS} s from {ip}; other clients' median {median}; no 429, no rate-limit headers"),
                     count: total,
                     first_seen: first,
                     last_seen: last,
@@ -947,6 +949,19 @@ impl Inventory {
             );
         }
     }
+}
+
+/// Whether a response tells its client of a rate limit: the IETF `RateLimit`/`RateLimit-Policy`
+/// fields (and the draft's `RateLimit-Limit`/`-Remaining`) or the common `X-RateLimit-*` and
+/// `X-Rate-Limit-*` ones. A server that counts a client's requests limits them.
+fn advertises_rate_limit(resp: &HttpMessage) -> bool {
+    resp.head.headers().any(|(name, _)| {
+        let n = name.to_ascii_lowercase();
+        n == b"ratelimit"
+            || n.starts_with(b"ratelimit-")
+            || n.starts_with(b"x-ratelimit-")
+            || n.starts_with(b"x-rate-limit-")
+    })
 }
 
 /// Splits a request target into (host of an absolute-form target, path, query).
@@ -1367,6 +1382,71 @@ mod tests {
         assert_eq!(normalize_host(Some(b"a b")), None);
         assert_eq!(normalize_host(Some(b"")), None);
         assert_eq!(normalize_host(None), None);
+    }
+
+    /// Three clients at one request a second and one at fifty a second; `limit(i)` says
+    /// whether the fast client's i-th answer was 429 or advertised a limit.
+    fn rate_kinds(limit: impl Fn(usize) -> (u16, bool)) -> Vec<(&'static str, Option<String>)> {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        let key = EndpointKey {
+            host: "api.shop.test".into(),
+            method: "GET".into(),
+            template: "/stock/{id}".into(),
+        };
+        let t0 = 1_700_000_000_000_000_000i64;
+        for p in 1..=3u8 {
+            let ip = IpAddr::from([10, 0, 0, p]);
+            for i in 0..6 {
+                inv.rates.entry((key.host.clone(), ip)).or_default().add(
+                    Timestamp(t0 + i * 1_000_000_000),
+                    &key,
+                    200,
+                    false,
+                );
+            }
+        }
+        let fast = IpAddr::from([10, 0, 0, 66]);
+        for i in 0..120usize {
+            let (status, advertised) = limit(i);
+            inv.rates.entry((key.host.clone(), fast)).or_default().add(
+                Timestamp(t0 + i as i64 * 20_000_000),
+                &key,
+                status,
+                advertised,
+            );
+        }
+        let mut out = HashMap::new();
+        inv.rate_findings(&mut out);
+        out.values()
+            .flat_map(|d| d.findings.keys().map(|(k, c)| (*k, c.clone())))
+            .collect()
+    }
+
+    #[test]
+    fn rate_limiting_is_judged_by_429s_and_rate_limit_headers() {
+        assert_eq!(
+            rate_kinds(|_| (200, false)),
+            [("no_rate_limiting", Some("10.0.0.66".to_string()))]
+        );
+        assert!(rate_kinds(|i| if i < 60 { (200, false) } else { (429, false) }).is_empty());
+        assert!(rate_kinds(|_| (200, true)).is_empty());
+        let head = |raw: &[u8]| HttpMessage {
+            head: crate::http::head::MessageHead::parse(raw, 64).expect("head"),
+            first_ts: Timestamp::default(),
+            last_ts: Timestamp::default(),
+            body: crate::http::Body::default(),
+        };
+        for h in [
+            "RateLimit: limit=100, remaining=50, reset=5",
+            "RateLimit-Policy: 100;w=60",
+            "X-RateLimit-Remaining: 880",
+            "x-rate-limit-limit: 1000",
+        ] {
+            let raw = format!("HTTP/1.1 200 OK\r\n{h}\r\n\r\n");
+            assert!(advertises_rate_limit(&head(raw.as_bytes())), "{h}");
+        }
+        let plain = head(b"HTTP/1.1 200 OK\r\nRetry-After: 10\r\nX-Rate: 3\r\n\r\n");
+        assert!(!advertises_rate_limit(&plain));
     }
 
     #[test]

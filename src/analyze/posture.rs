@@ -147,6 +147,11 @@ pub const WEAK_JWT_SECRETS: [&str; 32] = [
 /// A JWT longer-lived than this (exp - iat) is reported.
 pub const LONG_LIVED_SECS: i64 = 30 * 86_400;
 
+/// Clock skew servers are allowed when they check `exp` (Microsoft.IdentityModel's default, the
+/// largest common one): a token accepted within this time after its `exp` is not reported as
+/// expired.
+pub const EXPIRY_LEEWAY_SECS: i64 = 300;
+
 /// Query parameter names that carry credentials.
 const CREDENTIAL_PARAMS: [&str; 18] = [
     "api_key",
@@ -334,10 +339,10 @@ fn bearer(req: &HttpMessage) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// A time claim in seconds since the epoch, read as [`auth::JwtInfo::summary`] reads it: a
+/// number, or a numeric string (which libraries such as PyJWT accept and check).
 fn claim_i64(info: &auth::JwtInfo, name: &str) -> Option<i64> {
-    info.claims
-        .get(name)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+    info.claims.get(name).and_then(auth::epoch_seconds)
 }
 
 fn jwt_checks(
@@ -364,17 +369,17 @@ fn jwt_checks(
     let exp = claim_i64(info, "exp");
     let iat = claim_i64(info, "iat");
     match exp {
-        Some(exp) if exp < now => out.push((
+        Some(exp) if exp < now.saturating_sub(EXPIRY_LEEWAY_SECS) => out.push((
             "jwt_expired_accepted",
             None,
             format!(
                 "Answered {status} to a JWT that had expired {} before the request: the server does not check `exp`.",
-                human_secs(now - exp)
+                human_secs(now.saturating_sub(exp))
             ),
             format!("{shape} exp {} < request time {}", Timestamp::from_parts(exp, 0).iso8601(), ts.iso8601()),
         )),
         Some(exp) => {
-            let life = exp - iat.unwrap_or(now);
+            let life = exp.saturating_sub(iat.unwrap_or(now));
             if life > LONG_LIVED_SECS {
                 out.push((
                     "jwt_long_lived",
@@ -486,6 +491,10 @@ fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String
     if allow == b"*" {
         return Some("every origin (`*`)".into());
     }
+    // Sandboxed frames and local files send `Origin: null`: allowing it allows anyone.
+    if allow.eq_ignore_ascii_case(b"null") {
+        return Some("the `null` origin (any sandboxed frame or local file)".into());
+    }
     // An origin echoed back from a request: fine for the site's own origins, a hole for others.
     let origin = req.head.header("origin")?;
     if crate::http::head::trim(origin) != allow {
@@ -503,7 +512,7 @@ fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String
         .split(':')
         .next()?
         .to_ascii_lowercase();
-    if allow == b"null" || !same_site(&origin_host, &host) {
+    if !same_site(&origin_host, &host) {
         return Some(format!(
             "the requesting origin `{}` (reflected)",
             clip(&String::from_utf8_lossy(allow), 80)
@@ -567,6 +576,87 @@ mod tests {
         assert!(same_site("app.shop.test", "api.shop.test"));
         assert!(!same_site("evil.example", "api.shop.test"));
         assert!(!same_site("", "api.shop.test"));
+    }
+
+    fn hs256(claims: &str) -> (String, auth::JwtInfo) {
+        use base64::Engine as _;
+        use hmac::{KeyInit, Mac};
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let input = format!("{}.{}", b64(br#"{"alg":"HS256"}"#), b64(claims.as_bytes()));
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"a-long-random-key")
+            .expect("hmac key");
+        mac.update(input.as_bytes());
+        let token = format!("{input}.{}", b64(&mac.finalize().into_bytes()));
+        let info = auth::decode_jwt(&token).expect("decodes");
+        (token, info)
+    }
+
+    fn jwt_kinds(claims: &str, now: i64) -> Vec<&'static str> {
+        let (token, info) = hs256(claims);
+        let mut out = Vec::new();
+        let mut cache = HashMap::new();
+        let ts = Timestamp::from_parts(now, 0);
+        jwt_checks(&token, &info, ts, 200, "10.0.0.1", &mut cache, &mut out);
+        out.into_iter().map(|(k, ..)| k).collect()
+    }
+
+    #[test]
+    fn jwt_expiry_is_judged_at_packet_time_with_clock_skew() {
+        let now = 1_700_000_000;
+        let t = |claims: String| jwt_kinds(&claims, now);
+        assert_eq!(
+            t(format!(r#"{{"iat":{},"exp":{}}}"#, now - 4500, now - 3600)),
+            ["jwt_expired_accepted"]
+        );
+        // Expired seconds ago: within the skew servers allow.
+        assert!(t(format!(r#"{{"iat":{},"exp":{}}}"#, now - 930, now - 30)).is_empty());
+        assert!(t(format!(r#"{{"iat":{},"exp":{}}}"#, now - 60, now + 840)).is_empty());
+        // `exp` as a numeric string is an expiry, not a missing one.
+        assert!(t(format!(r#"{{"iat":"{}","exp":"{}"}}"#, now - 60, now + 840)).is_empty());
+        assert_eq!(
+            t(format!(r#"{{"exp":"{}"}}"#, now - 3600)),
+            ["jwt_expired_accepted"]
+        );
+        assert_eq!(t(r#"{"iat":1}"#.to_string()), ["jwt_no_expiry"]);
+        // Extreme values do not overflow.
+        assert_eq!(
+            t(format!(r#"{{"exp":{}}}"#, i64::MIN)),
+            ["jwt_expired_accepted"]
+        );
+        assert_eq!(
+            t(format!(r#"{{"iat":{},"exp":{}}}"#, i64::MIN, i64::MAX)),
+            ["jwt_long_lived"]
+        );
+    }
+
+    fn message(raw: &[u8]) -> HttpMessage {
+        HttpMessage {
+            head: crate::http::head::MessageHead::parse(raw, 64).expect("head"),
+            first_ts: Timestamp::default(),
+            last_ts: Timestamp::default(),
+            body: crate::http::Body::default(),
+        }
+    }
+
+    #[test]
+    fn cors_origins() {
+        let cors = |origin: &str, allow: &str| {
+            let req = message(
+                format!("GET /me HTTP/1.1\r\nHost: api.shop.test\r\nOrigin: {origin}\r\n\r\n")
+                    .as_bytes(),
+            );
+            let resp = message(
+                format!("HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: {allow}\r\nAccess-Control-Allow-Credentials: true\r\n\r\n")
+                    .as_bytes(),
+            );
+            cors_with_credentials(&req, &resp)
+        };
+        assert!(cors("https://app.shop.test", "*").is_some());
+        assert!(cors("https://evil.example", "https://evil.example").is_some());
+        assert!(cors("null", "null").is_some());
+        assert!(cors("https://app.shop.test", "null").is_some());
+        assert!(cors("https://app.shop.test", "https://app.shop.test").is_none());
+        assert!(cors("https://evil.example", "https://app.shop.test").is_none());
     }
 
     #[test]

@@ -281,10 +281,12 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         e.1 += r.get::<i64, _>(3);
     }
     let mut new_findings: Vec<(String, &Ep, String, String)> = Vec::new();
-    // Endpoints that answered something other than 404: the others do not exist on the server
-    // (a scanner's probes), so they are not reported as shadow or zombie APIs.
+    // Endpoints that answered something other than "no such route" (404 Not Found, 405 Method
+    // Not Allowed, 410 Gone, 501 Not Implemented): the others are not served (a scanner's
+    // probes, a method the route lacks, a version switched off), so they are not reported as
+    // shadow or zombie APIs.
     let routed: BTreeSet<i64> = sqlx::query(
-        "SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404)",
+        "SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404, 405, 410, 501)",
     )
     .fetch_all(&mut *tx)
     .await?
@@ -324,6 +326,9 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             }
         };
         let mut matched_ops: BTreeSet<i64> = BTreeSet::new();
+        // Endpoints whose operation asks for no credential (`security: []`, or an empty
+        // alternative making them optional).
+        let mut documented_public: BTreeSet<i64> = BTreeSet::new();
         for e in eps.iter().filter(|e| e.requests > 0) {
             let best = ops
                 .iter()
@@ -333,6 +338,9 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             let (documented, deprecated, class) = match best {
                 Some((_, op)) => {
                     matched_ops.insert(op.id);
+                    if op.security_types.is_empty() {
+                        documented_public.insert(e.id);
+                    }
                     sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?")
                         .bind(e.id)
                         .bind(op.id)
@@ -371,6 +379,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                         }
                         (0, 0, "zombie")
                     }
+                    None if implied_method(e, &ops, &host_ok) => (1, 0, "documented"),
                     None => {
                         let methods: Vec<&str> = ops
                             .iter()
@@ -432,6 +441,11 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 }
             }
         }
+        // A route documented as public answering with and without credentials does what its
+        // description says (browsers send their session cookie to public routes too).
+        new_findings.retain(|(kind, e, _, _)| {
+            kind != "auth_inconsistent" || !documented_public.contains(&e.id)
+        });
         // Documented operations nobody called: listed with no requests.
         let default_host = eps
             .iter()
@@ -591,6 +605,21 @@ async fn rename_to_spec(
     Ok(())
 }
 
+/// Whether an endpoint no operation documents is implied by the operations of its path: HEAD is
+/// GET without the body (servers answer it for every GET route), and OPTIONS is answered by the
+/// HTTP stack itself (CORS preflight); API descriptions list neither.
+fn implied_method(e: &Ep, ops: &[Op], host_ok: &dyn Fn(&Op, &str) -> bool) -> bool {
+    let head = e.method.eq_ignore_ascii_case("HEAD");
+    if !head && !e.method.eq_ignore_ascii_case("OPTIONS") {
+        return false;
+    }
+    ops.iter().any(|o| {
+        (!head || o.method.eq_ignore_ascii_case("GET"))
+            && host_ok(o, &e.host)
+            && fit(&e.template, &o.path).is_some()
+    })
+}
+
 /// For `/v1/...` (or `/api/v2/...`), the documented path of a newer version, if any.
 fn successor(e: &Ep, ops: &[Op], host_ok: &dyn Fn(&Op, &str) -> bool) -> Option<String> {
     let segs: Vec<&str> = e.template.split('/').collect();
@@ -708,4 +737,195 @@ async fn drift(
         .await?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: Shop, version: '1'}
+servers: [{url: 'http://api.shop.test'}]
+security: [{bearerAuth: []}]
+components: {securitySchemes: {bearerAuth: {type: http, scheme: bearer, bearerFormat: JWT}}}
+paths:
+  /products:
+    get: {security: [], responses: {'200': {description: ok}}}
+  /catalog/{item_id}:
+    get: {security: [{}, {bearerAuth: []}], responses: {'200': {description: ok}}}
+  /orders/{order_id}:
+    get: {responses: {'200': {description: ok}}}
+  /search:
+    get: {deprecated: true, security: [], responses: {'200': {description: ok}}}
+"#;
+
+    /// An observed endpoint of `api.shop.test`: (status, count) and (auth scheme, requests, 2xx).
+    async fn observed(
+        store: &Store,
+        method: &str,
+        template: &str,
+        statuses: &[(i64, i64)],
+        auth: &[(&str, i64, i64)],
+    ) {
+        let id: i64 = sqlx::query(
+            "INSERT INTO endpoints (host, method, path_template, first_seen, last_seen, request_count)
+             VALUES ('api.shop.test', ?, ?, 1, 2, ?) RETURNING id",
+        )
+        .bind(method)
+        .bind(template)
+        .bind(statuses.iter().map(|s| s.1).sum::<i64>())
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get(0);
+        for (status, count) in statuses {
+            sqlx::query(
+                "INSERT INTO endpoint_status (endpoint_id, status, count) VALUES (?, ?, ?)",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(count)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        for (scheme, count, ok) in auth {
+            sqlx::query("INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count) VALUES (?, ?, '', ?, ?)")
+                .bind(id)
+                .bind(scheme)
+                .bind(count)
+                .bind(ok)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+    }
+
+    /// (kind, "METHOD template") of every endpoint-level finding, sorted.
+    async fn findings(store: &Store) -> Vec<(String, String)> {
+        sqlx::query("SELECT kind, method || ' ' || path_template FROM findings ORDER BY 1, 2")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    async fn class(store: &Store, method: &str, template: &str) -> Option<String> {
+        sqlx::query_scalar(
+            "SELECT classification FROM endpoints WHERE method = ? AND path_template = ?",
+        )
+        .bind(method)
+        .bind(template)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn routes_the_server_does_not_serve_are_not_shadow_or_zombie_apis() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        observed(
+            &store,
+            "DELETE",
+            "/products",
+            &[(405, 2)],
+            &[("none", 2, 0)],
+        )
+        .await;
+        observed(&store, "GET", "/search", &[(410, 3)], &[("none", 3, 0)]).await;
+        observed(&store, "PATCH", "/admin", &[(501, 1)], &[("none", 1, 0)]).await;
+        observed(
+            &store,
+            "GET",
+            "/internal",
+            &[(200, 1)],
+            &[("bearer_jwt", 1, 1)],
+        )
+        .await;
+        import(&store, "shop.yaml", SPEC.as_bytes()).await.unwrap();
+        assert_eq!(
+            findings(&store).await,
+            pairs(&[("shadow_api", "GET /internal")])
+        );
+    }
+
+    #[tokio::test]
+    async fn head_and_options_on_documented_paths_are_documented() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        observed(&store, "HEAD", "/products", &[(200, 2)], &[("none", 2, 2)]).await;
+        observed(
+            &store,
+            "OPTIONS",
+            "/orders/{order_id}",
+            &[(204, 4)],
+            &[("none", 4, 4)],
+        )
+        .await;
+        observed(
+            &store,
+            "OPTIONS",
+            "/nowhere",
+            &[(204, 1)],
+            &[("none", 1, 1)],
+        )
+        .await;
+        observed(
+            &store,
+            "HEAD",
+            "/orders/{id}/items",
+            &[(200, 1)],
+            &[("none", 1, 1)],
+        )
+        .await;
+        import(&store, "shop.yaml", SPEC.as_bytes()).await.unwrap();
+        assert_eq!(
+            class(&store, "HEAD", "/products").await.as_deref(),
+            Some("documented")
+        );
+        assert_eq!(
+            class(&store, "OPTIONS", "/orders/{order_id}")
+                .await
+                .as_deref(),
+            Some("documented")
+        );
+        assert_eq!(
+            findings(&store).await,
+            pairs(&[
+                ("shadow_api", "HEAD /orders/{id}/items"),
+                ("shadow_api", "OPTIONS /nowhere"),
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn auth_inconsistent_is_not_raised_on_routes_documented_as_public() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let mixed: &[(&str, i64, i64)] = &[("none", 2, 2), ("cookie", 1, 1)];
+        observed(&store, "GET", "/products", &[(200, 3)], mixed).await;
+        observed(&store, "GET", "/catalog/{item_id}", &[(200, 3)], mixed).await;
+        observed(&store, "GET", "/orders/{order_id}", &[(200, 3)], mixed).await;
+        // Without a description every mixed endpoint is inconsistent.
+        assess(&store).await.unwrap();
+        assert_eq!(findings(&store).await.len(), 3);
+        import(&store, "shop.yaml", SPEC.as_bytes()).await.unwrap();
+        assert_eq!(
+            findings(&store).await,
+            pairs(&[
+                ("auth_inconsistent", "GET /orders/{order_id}"),
+                ("unauthenticated_endpoint", "GET /orders/{order_id}"),
+            ])
+        );
+    }
 }

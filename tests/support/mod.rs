@@ -323,3 +323,16 @@ pub fn status(code: u16, body: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// Writes raw IP frames into a classic pcap file (Ethernet link layer), in capture-time order
+/// (frames of several conversations may be given one conversation after another).
+pub fn write_pcap(path: &std::path::Path, frames: &[Frame]) {
+    let mut sorted: Vec<&Frame> = frames.iter().collect();
+    sorted.sort_by_key(|f| f.ts);
+    let mut w = shadowtap::capture::PcapWriter::create(path, LinkType::ETHERNET, 262_144).unwrap();
+    for f in sorted {
+        let data = wrap(LinkType::ETHERNET, &f.ip);
+        w.write(f.ts, &data, data.len() as u32).unwrap();
+    }
+    w.finish().unwrap();
+}
