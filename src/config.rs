@@ -228,10 +228,12 @@ pub struct WebSection {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsSection {
-    /// `http://` URL alerts are POSTed to as JSON (none: alerts are only logged).
+    /// `http://` or `https://` URL alerts are POSTed to as JSON (none: alerts are only logged).
     pub webhook_url: Option<String>,
     /// File holding a bearer token sent with every POST.
     pub webhook_token_file: Option<PathBuf>,
+    /// PEM bundle of the CAs trusted for an `https://` webhook, instead of the system store.
+    pub webhook_ca_file: Option<PathBuf>,
     /// Timeout of one POST.
     pub webhook_timeout: Option<Interval>,
     /// Alert on findings at least this severe (`info` ... `critical`, or `off`).

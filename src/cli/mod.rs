@@ -223,12 +223,17 @@ pub struct RunArgs {
     /// argon2 hash (PHC string) of the dashboard password.
     #[arg(long, value_name = "PHC", env = "SHADOWTAP_PASSWORD_HASH")]
     pub password_hash: Option<String>,
-    /// http:// URL alerts are POSTed to as JSON.
+    /// http:// or https:// URL alerts are POSTed to as JSON (https verifies the server
+    /// against the system trust store, or --webhook-ca-file).
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
     /// File holding a bearer token sent with every webhook POST.
     #[arg(long, value_name = "FILE")]
     pub webhook_token_file: Option<PathBuf>,
+    /// PEM bundle of the CAs trusted for an https:// webhook, used instead of the system
+    /// trust store (private CA).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
     /// Alert on findings at least this severe: info, low, medium, high, critical or off
     /// [default: high].
     #[arg(long, value_name = "SEVERITY")]

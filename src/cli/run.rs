@@ -41,6 +41,7 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
     set(&mut c.web.password_hash, &args.password_hash);
     set(&mut c.alerts.webhook_url, &args.webhook_url);
     set(&mut c.alerts.webhook_token_file, &args.webhook_token_file);
+    set(&mut c.alerts.webhook_ca_file, &args.webhook_ca_file);
     set(&mut c.alerts.webhook_timeout, &args.webhook_timeout);
     set(&mut c.alerts.min_severity, &args.alert_min_severity);
     if args.no_alert_new_endpoints {

@@ -10,7 +10,13 @@
 //! [`Alerter`] deduplicates (an alert key is sent once per process; a bounded memory of keys),
 //! rate-limits with a token bucket (suppressed alerts are counted, and a summary line says how
 //! many), logs, and hands alerts to the webhook thread over a bounded queue. The webhook client
-//! is a small HTTP/1.1 client for `http://` URLs: one POST per alert, retried with backoff.
+//! is a small blocking HTTP/1.1 client for `http://` and `https://` URLs: one POST per alert,
+//! retried with backoff. HTTPS is rustls (ring provider) over the same `TcpStream`; the server
+//! certificate is verified against the system trust store (`rustls-native-certs`: on Debian
+//! `/etc/ssl/certs/ca-certificates.crt` and `/etc/ssl/certs`, or `SSL_CERT_FILE`) or, when
+//! `webhook_ca_file` is set, against that PEM bundle alone; the host name is checked (an IP
+//! address in the URL must be in the certificate). Verification cannot be turned off. The request
+//! (and its bearer token) is written only once the handshake, and so the verification, succeeded.
 //!
 //! ```json
 //! {"type": "new_endpoint", "sensor": "tap-1", "time": "2025-01-01T12:00:00.000000000Z",
@@ -23,12 +29,16 @@
 use super::metrics::SensorMetrics;
 use crate::analyze::posture::Severity;
 use crate::store::{Store, StoreError};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
 use sqlx::Row;
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -43,6 +53,8 @@ pub struct AlertSettings {
     pub webhook: Option<WebhookUrl>,
     /// Bearer token sent with every POST.
     pub token: Option<String>,
+    /// PEM bundle of the CAs trusted for an `https://` webhook, instead of the system store.
+    pub ca_file: Option<PathBuf>,
     /// Timeout of one POST (connect, write, read).
     pub timeout: Duration,
     /// Findings at least this severe raise an alert; `None`: findings raise none.
@@ -64,6 +76,7 @@ impl Default for AlertSettings {
         AlertSettings {
             webhook: None,
             token: None,
+            ca_file: None,
             timeout: Duration::from_secs(5),
             min_severity: Some(Severity::High),
             new_endpoints: true,
@@ -92,12 +105,14 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "shadowtap".into())
 }
 
-/// A parsed `http://host[:port]/path` URL.
+/// A parsed `http://host[:port]/path` or `https://host[:port]/path` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookUrl {
+    /// `https://`: TLS, with the certificate verified for `host`.
+    pub tls: bool,
     /// Host name or address (IPv6 without brackets).
     pub host: String,
-    /// Port (80 when absent).
+    /// Port (80, or 443 for `https://`, when absent).
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
@@ -105,19 +120,33 @@ pub struct WebhookUrl {
     pub text: String,
 }
 
+impl WebhookUrl {
+    /// The URL for logs: scheme, host and port only. The path and query stay out, because some
+    /// receivers (Slack-style incoming webhooks) put their secret there.
+    pub fn for_log(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        if self.host.contains(':') {
+            format!("{scheme}://[{}]:{}/…", self.host, self.port)
+        } else {
+            format!("{scheme}://{}:{}/…", self.host, self.port)
+        }
+    }
+}
+
 impl std::str::FromStr for WebhookUrl {
     type Err = String;
     fn from_str(s: &str) -> Result<WebhookUrl, String> {
         let t = s.trim();
-        let Some(rest) = t.strip_prefix("http://") else {
-            return Err(if t.starts_with("https://") {
-                format!(
-                    "webhook {t:?}: HTTPS is not built in; point it at an http:// receiver (a local relay can forward to HTTPS)"
-                )
-            } else {
-                format!("webhook {t:?}: expected an http:// URL")
-            });
+        let (tls, rest) = if let Some(rest) = t.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = t.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(format!(
+                "webhook {t:?}: expected an http:// or https:// URL"
+            ));
         };
+        let default_port = if tls { 443 } else { 80 };
         if t.chars().any(|c| c.is_control() || c == ' ') {
             return Err(format!("webhook {t:?}: invalid characters"));
         }
@@ -141,7 +170,7 @@ impl std::str::FromStr for WebhookUrl {
                 .ok_or_else(|| format!("webhook {t:?}: bad IPv6 address"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| format!("webhook {t:?}: bad port"))?,
-                None if after.is_empty() => 80,
+                None if after.is_empty() => default_port,
                 None => return Err(format!("webhook {t:?}: bad address")),
             };
             (h.to_string(), port)
@@ -151,13 +180,20 @@ impl std::str::FromStr for WebhookUrl {
                     h.to_string(),
                     p.parse().map_err(|_| format!("webhook {t:?}: bad port"))?,
                 ),
-                None => (authority.to_string(), 80),
+                None => (authority.to_string(), default_port),
             }
         };
         if host.is_empty() {
             return Err(format!("webhook {t:?}: no host"));
         }
+        // The name the certificate must hold (an IP address is checked as one).
+        if tls && ServerName::try_from(host.as_str()).is_err() {
+            return Err(format!(
+                "webhook {t:?}: {host:?} is neither a DNS name nor an IP address"
+            ));
+        }
         Ok(WebhookUrl {
+            tls,
             host,
             port,
             path,
@@ -284,18 +320,59 @@ const RECENT_KEYS: usize = 200_000;
 /// Alerts waiting for the webhook.
 const WEBHOOK_QUEUE: usize = 1024;
 
-/// One POST for the webhook thread: body, where, token, timeout.
-type Delivery = (Value, WebhookUrl, Option<String>, Duration);
+/// The TLS client for an `https://` webhook, or why there is none (logged when it was built,
+/// and given as the reason of every failed delivery).
+type Tls = Result<Arc<ClientConfig>, String>;
+
+/// One POST for the webhook thread.
+struct Delivery {
+    body: Value,
+    url: WebhookUrl,
+    token: Option<String>,
+    timeout: Duration,
+    /// For `https://` URLs.
+    tls: Option<Tls>,
+}
 
 /// Deduplicates, rate-limits, logs and queues alerts.
 pub struct Alerter {
     settings: AlertSettings,
+    /// Built from the settings when the webhook is `https://` (at start and on reload, so a
+    /// SIGHUP picks up a renewed CA file or system store).
+    tls: Option<Tls>,
     bucket: TokenBucket,
     recent: Recent,
     metrics: Arc<SensorMetrics>,
     webhook: Option<(SyncSender<Delivery>, std::thread::JoinHandle<()>)>,
     suppressed_since_log: u64,
     last_summary: Instant,
+}
+
+/// The TLS client for `settings`' webhook when it is `https://`; the outcome is logged.
+fn tls_for(settings: &AlertSettings) -> Option<Tls> {
+    if !settings.webhook.as_ref().is_some_and(|u| u.tls) {
+        return None;
+    }
+    let source = settings.ca_file.as_ref().map_or_else(
+        || "the system trust store".to_string(),
+        |p| p.display().to_string(),
+    );
+    Some(match tls_client(settings.ca_file.as_deref()) {
+        Ok((config, roots)) => {
+            eprintln!(
+                "shadowtap: level=info msg=\"webhook TLS trust roots loaded\" roots={roots} source=\"{}\"",
+                source.replace('"', "'")
+            );
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!(
+                "shadowtap: level=error msg=\"webhook TLS trust roots unavailable: https deliveries will fail\" error=\"{}\"",
+                e.replace('"', "'")
+            );
+            Err(e)
+        }
+    })
 }
 
 impl Alerter {
@@ -309,6 +386,7 @@ impl Alerter {
             .ok();
         Alerter {
             bucket: TokenBucket::new(settings.rate_per_minute, settings.burst, Instant::now()),
+            tls: tls_for(&settings),
             settings,
             recent: Recent::new(RECENT_KEYS),
             metrics,
@@ -331,6 +409,7 @@ impl Alerter {
             self.bucket =
                 TokenBucket::new(settings.rate_per_minute, settings.burst, Instant::now());
         }
+        self.tls = tls_for(&settings);
         self.settings = settings;
     }
 
@@ -363,12 +442,13 @@ impl Alerter {
         }
         eprintln!("{}", log_line(&body));
         if let (Some(url), Some((tx, _))) = (&self.settings.webhook, &self.webhook) {
-            match tx.try_send((
+            match tx.try_send(Delivery {
                 body,
-                url.clone(),
-                self.settings.token.clone(),
-                self.settings.timeout,
-            )) {
+                url: url.clone(),
+                token: self.settings.token.clone(),
+                timeout: self.settings.timeout,
+                tls: self.tls.clone(),
+            }) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     self.metrics.alerts_queue_full.fetch_add(1, R);
@@ -452,26 +532,42 @@ pub fn log_line(body: &Value) -> String {
 }
 
 fn webhook_loop(rx: Receiver<Delivery>, metrics: Arc<SensorMetrics>) {
-    while let Ok((body, url, token, timeout)) = rx.recv() {
-        let payload = body.to_string();
+    while let Ok(d) = rx.recv() {
+        let payload = d.body.to_string();
+        let tls = match &d.tls {
+            None => Ok(None),
+            Some(Ok(config)) => Ok(Some(config)),
+            Some(Err(e)) => Err(e.clone()),
+        };
         let mut ok = false;
         let mut last_err = String::new();
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(500 << attempt));
-            }
-            match post_json(&url, token.as_deref(), &payload, timeout) {
-                Ok(status) if (200..300).contains(&status) => {
-                    ok = true;
-                    break;
+        match tls {
+            Err(e) => last_err = e,
+            Ok(tls) => {
+                for attempt in 0..3u32 {
+                    if attempt > 0 {
+                        std::thread::sleep(Duration::from_millis(500 << attempt));
+                    }
+                    match post_json(&d.url, tls, d.token.as_deref(), &payload, d.timeout) {
+                        Ok(status) if (200..300).contains(&status) => {
+                            ok = true;
+                            break;
+                        }
+                        // A 4xx will not get better by retrying.
+                        Ok(status) if (400..500).contains(&status) && status != 429 => {
+                            last_err = format!("HTTP {status}");
+                            break;
+                        }
+                        Ok(status) => last_err = format!("HTTP {status}"),
+                        Err(e) => {
+                            last_err = e.reason;
+                            // Nor will a certificate that does not verify.
+                            if e.permanent {
+                                break;
+                            }
+                        }
+                    }
                 }
-                // A 4xx will not get better by retrying.
-                Ok(status) if (400..500).contains(&status) && status != 429 => {
-                    last_err = format!("HTTP {status}");
-                    break;
-                }
-                Ok(status) => last_err = format!("HTTP {status}"),
-                Err(e) => last_err = e,
             }
         }
         if ok {
@@ -480,20 +576,55 @@ fn webhook_loop(rx: Receiver<Delivery>, metrics: Arc<SensorMetrics>) {
             metrics.webhook_failed.fetch_add(1, R);
             eprintln!(
                 "shadowtap: level=error msg=\"webhook delivery failed\" url=\"{}\" error=\"{}\"",
-                url.text,
+                d.url.for_log(),
                 last_err.replace('"', "'")
             );
         }
     }
 }
 
-/// POSTs `payload` as JSON; returns the response status.
+/// Why a POST failed. The reason names the host, address or file concerned, never the token.
+#[derive(Debug)]
+pub struct PostError {
+    /// What went wrong (DNS, connect, TLS handshake, certificate, send, answer).
+    pub reason: String,
+    /// Trying again will not help (the TLS handshake failed: certificate, name, protocol).
+    pub permanent: bool,
+}
+
+impl From<String> for PostError {
+    fn from(reason: String) -> PostError {
+        PostError {
+            reason,
+            permanent: false,
+        }
+    }
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// POSTs `payload` as JSON; returns the response status. `tls` is required for `https://`
+/// URLs: the request is written only after the handshake verified the server's certificate.
 pub fn post_json(
     url: &WebhookUrl,
+    tls: Option<&Arc<ClientConfig>>,
     token: Option<&str>,
     payload: &str,
     timeout: Duration,
-) -> Result<u16, String> {
+) -> Result<u16, PostError> {
+    let permanent = |reason: String| PostError {
+        reason,
+        permanent: true,
+    };
+    let tls = match (url.tls, tls) {
+        (true, None) => return Err(permanent("https:// without a TLS client".into())),
+        (true, Some(config)) => Some(config),
+        (false, _) => None,
+    };
     let addrs: Vec<_> = (url.host.as_str(), url.port)
         .to_socket_addrs()
         .map_err(|e| format!("resolving {}: {e}", url.host))?
@@ -509,17 +640,46 @@ pub fn post_json(
             Err(e) => err = format!("connecting to {a}: {e}"),
         }
     }
-    let mut s = stream.ok_or(err)?;
+    let s = stream.ok_or(err)?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     s.set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
+    let Some(config) = tls else {
+        return exchange(s, url, token, payload);
+    };
+    let name = ServerName::try_from(url.host.clone())
+        .map_err(|e| permanent(format!("TLS server name {:?}: {e}", url.host)))?;
+    let conn = ClientConnection::new(config.clone(), name)
+        .map_err(|e| permanent(format!("TLS with {}: {e}", url.host)))?;
+    let mut tls = StreamOwned::new(conn, s);
+    while tls.conn.is_handshaking() {
+        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+            // Errors of rustls itself (certificate, name, protocol) come wrapped in the I/O
+            // error; they will happen again. Timeouts and resets may not.
+            let from_tls = e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>());
+            return Err(PostError {
+                reason: format!("TLS handshake with {}: {e}", url.host),
+                permanent: from_tls,
+            });
+        }
+    }
+    exchange(tls, url, token, payload)
+}
+
+/// Writes the request on an open connection and reads the status line of the answer.
+fn exchange(
+    mut s: impl Read + Write,
+    url: &WebhookUrl,
+    token: Option<&str>,
+    payload: &str,
+) -> Result<u16, PostError> {
     let host = if url.host.contains(':') {
         format!("[{}]", url.host)
     } else {
         url.host.clone()
     };
-    let host = if url.port == 80 {
+    let host = if url.port == if url.tls { 443 } else { 80 } {
         host
     } else {
         format!("{host}:{}", url.port)
@@ -535,6 +695,7 @@ pub fn post_json(
     );
     s.write_all(head.as_bytes())
         .and_then(|()| s.write_all(payload.as_bytes()))
+        .and_then(|()| s.flush())
         .map_err(|e| format!("sending: {e}"))?;
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 512];
@@ -553,8 +714,59 @@ pub fn post_json(
         parts.next().and_then(|c| c.parse::<u16>().ok()),
     ) {
         (Some(v), Some(code)) if v.starts_with("HTTP/") => Ok(code),
-        _ => Err("no HTTP status line in the answer".into()),
+        _ => Err("no HTTP status line in the answer".to_string().into()),
     }
+}
+
+/// A rustls client (ring provider, TLS 1.2 and 1.3, no client certificate) trusting the CAs of
+/// `ca_file` (PEM) when given, else those of the system store; with the number of roots.
+pub fn tls_client(ca_file: Option<&Path>) -> Result<(Arc<ClientConfig>, usize), String> {
+    let mut roots = RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in load_ca_file(path)? {
+                roots.add(cert).map_err(|e| {
+                    format!(
+                        "webhook_ca_file {}: a certificate is not usable as a CA: {e}",
+                        path.display()
+                    )
+                })?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            // Files that do not parse are skipped as long as some roots are found: a system
+            // store often holds a few odd files.
+            let (added, _rejected) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err(match found.errors.first() {
+                    Some(e) => format!("no CA certificates in the system trust store ({e})"),
+                    None => "no CA certificates in the system trust store (install ca-certificates, or set webhook_ca_file)".into(),
+                });
+            }
+        }
+    }
+    let n = roots.len();
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok((Arc::new(config), n))
+}
+
+/// The certificates of a PEM bundle (other PEM sections are skipped); at least one.
+pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let what = |e: &dyn std::fmt::Display| format!("webhook_ca_file {}: {e}", path.display());
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| what(&e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| what(&e))?;
+    if certs.is_empty() {
+        return Err(what(&"no CERTIFICATE in the file (PEM expected)"));
+    }
+    Ok(certs)
 }
 
 /// Finds what is new in the store since the last look.
@@ -730,16 +942,41 @@ mod tests {
         );
         let u: WebhookUrl = "http://[::1]:8080/a".parse().unwrap();
         assert_eq!((u.host.as_str(), u.port), ("::1", 8080));
-        assert!(
-            "https://hooks.example.com/x"
-                .parse::<WebhookUrl>()
-                .unwrap_err()
-                .contains("HTTPS")
-        );
+        assert!(!u.tls);
         assert!("http://user:pw@h/x".parse::<WebhookUrl>().is_err());
         assert!("http://h:99999/".parse::<WebhookUrl>().is_err());
         assert!("http:///x".parse::<WebhookUrl>().is_err());
         assert!("ftp://h/".parse::<WebhookUrl>().is_err());
+    }
+
+    #[test]
+    fn parses_https_webhook_urls() {
+        let u: WebhookUrl = "https://hooks.example.com".parse().unwrap();
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.path.as_str()),
+            (true, "hooks.example.com", 443, "/")
+        );
+        let u: WebhookUrl = "https://siem.internal:8443/in/shadowtap?src=tap1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.path.as_str()),
+            (true, "siem.internal", 8443, "/in/shadowtap?src=tap1")
+        );
+        let u: WebhookUrl = "https://[::1]/x".parse().unwrap();
+        assert_eq!(
+            (u.tls, u.host.as_str(), u.port, u.path.as_str()),
+            (true, "::1", 443, "/x")
+        );
+        let u: WebhookUrl = "https://127.0.0.1:9443".parse().unwrap();
+        assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 9443));
+        assert!("https://user:pw@h/x".parse::<WebhookUrl>().is_err());
+        assert!("https://h:0x1/".parse::<WebhookUrl>().is_err());
+        assert!("https:///x".parse::<WebhookUrl>().is_err());
+        // Not a name a certificate can hold.
+        let err = "https://bad..name/x".parse::<WebhookUrl>().unwrap_err();
+        assert!(err.contains("DNS name"), "{err}");
+        assert!("HTTPS://h/".parse::<WebhookUrl>().is_err());
     }
 
     #[test]
@@ -852,6 +1089,377 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let url: WebhookUrl = format!("http://127.0.0.1:{port}/").parse().unwrap();
-        assert!(post_json(&url, None, "{}", Duration::from_secs(1)).is_err());
+        let err = post_json(&url, None, None, "{}", Duration::from_secs(1)).unwrap_err();
+        assert!(err.reason.contains("connecting to"), "{err}");
+        assert!(!err.permanent);
+    }
+
+    type Issuer = rcgen::CertifiedIssuer<'static, rcgen::KeyPair>;
+
+    /// A CA generated for the test.
+    fn test_ca(name: &str) -> Issuer {
+        let mut params = rcgen::CertificateParams::default();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+    }
+
+    /// A server presenting a certificate for `names` (DNS names or IP addresses) issued by `ca`.
+    fn server_config(ca: &Issuer, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let cert = rcgen::CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &**ca)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key.into())
+        .unwrap();
+        Arc::new(config)
+    }
+
+    /// `ca`'s certificate in a PEM file, and the client trusting it alone.
+    fn trusting(ca: &Issuer) -> (tempfile::TempDir, PathBuf, Arc<ClientConfig>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca.pem()).unwrap();
+        let (client, roots) = tls_client(Some(&path)).unwrap();
+        assert_eq!(roots, 1);
+        (dir, path, client)
+    }
+
+    /// The server end of a test connection: keeps every byte that came over the wire.
+    struct Tap {
+        sock: std::net::TcpStream,
+        raw: Vec<u8>,
+    }
+
+    impl Read for Tap {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.sock.read(buf)?;
+            self.raw.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    impl Write for Tap {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.sock.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.sock.flush()
+        }
+    }
+
+    /// What a test receiver got on one connection.
+    struct Received {
+        /// Head lines and body of the request, or why there was none.
+        request: Result<(Vec<String>, String), String>,
+        /// Everything that came over the wire (TLS records).
+        raw: Vec<u8>,
+    }
+
+    fn read_request(s: impl Read) -> Result<(Vec<String>, String), String> {
+        let mut r = std::io::BufReader::new(s);
+        let mut head = Vec::new();
+        let mut len = 0usize;
+        loop {
+            let mut line = String::new();
+            r.read_line(&mut line).map_err(|e| e.to_string())?;
+            if line.is_empty() {
+                return Err("closed within the head".into());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            let line = line.trim_end().to_string();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().map_err(|_| "bad Content-Length")?;
+            }
+            head.push(line);
+        }
+        let mut body = vec![0u8; len];
+        r.read_exact(&mut body).map_err(|e| e.to_string())?;
+        Ok((head, String::from_utf8(body).map_err(|e| e.to_string())?))
+    }
+
+    /// A TLS receiver on 127.0.0.1 answering 204; stops after `most` connections or after
+    /// `wait`, whichever comes first.
+    fn tls_receiver(
+        config: Arc<rustls::ServerConfig>,
+        most: usize,
+        wait: Duration,
+    ) -> (u16, std::thread::JoinHandle<Vec<Received>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + wait;
+            let mut got = Vec::new();
+            while got.len() < most && Instant::now() < deadline {
+                let sock = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                };
+                sock.set_nonblocking(false).unwrap();
+                sock.set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = StreamOwned::new(
+                    conn,
+                    Tap {
+                        sock,
+                        raw: Vec::new(),
+                    },
+                );
+                let request = read_request(&mut tls);
+                if request.is_ok() {
+                    tls.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                    tls.conn.send_close_notify();
+                    tls.flush().unwrap();
+                }
+                got.push(Received {
+                    request,
+                    raw: std::mem::take(&mut tls.sock.raw),
+                });
+            }
+            got
+        });
+        (port, handle)
+    }
+
+    fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn https_webhook_posts_over_verified_tls() {
+        let ca = test_ca("shadowtap test CA");
+        let (_dir, ca_file, client) = trusting(&ca);
+        let (port, receiver) = tls_receiver(
+            server_config(&ca, &["localhost", "127.0.0.1"]),
+            2,
+            Duration::from_secs(30),
+        );
+        // By name (SNI and name check: localhost).
+        let url: WebhookUrl = format!("https://localhost:{port}/hook?x=1")
+            .parse()
+            .unwrap();
+        let payload = r#"{"type":"new_endpoint","endpoint_id":42}"#;
+        let status = post_json(
+            &url,
+            Some(&client),
+            Some("s3cret"),
+            payload,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(status, 204);
+        // By address, through the alerter and webhook_ca_file (IP address in the certificate).
+        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
+        let settings = AlertSettings {
+            webhook: Some(format!("https://127.0.0.1:{port}/alerts").parse().unwrap()),
+            token: Some("s3cret".into()),
+            ca_file: Some(ca_file),
+            sensor: "test-sensor".into(),
+            ..AlertSettings::default()
+        };
+        let mut a = Alerter::new(settings, metrics.clone());
+        a.emit(Alert {
+            kind: AlertKind::NewEndpoint,
+            key: "7".into(),
+            body: json!({"host": "h", "endpoint_id": 7}),
+        });
+        a.close(Duration::from_secs(20));
+        let got = receiver.join().unwrap();
+        assert_eq!(got.len(), 2);
+        let (head, body) = got[0].request.as_ref().unwrap();
+        assert_eq!(head[0], "POST /hook?x=1 HTTP/1.1");
+        assert!(
+            head.contains(&format!("Host: localhost:{port}")),
+            "{head:?}"
+        );
+        assert!(head.contains(&"Authorization: Bearer s3cret".to_string()));
+        assert!(head.contains(&"Content-Type: application/json".to_string()));
+        assert_eq!(body, payload);
+        let (head, body) = got[1].request.as_ref().unwrap();
+        assert_eq!(head[0], "POST /alerts HTTP/1.1");
+        assert!(head.contains(&"Authorization: Bearer s3cret".to_string()));
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            (&v["type"], &v["sensor"], &v["endpoint_id"]),
+            (&json!("new_endpoint"), &json!("test-sensor"), &json!(7))
+        );
+        assert_eq!(metrics.webhook_ok.load(R), 1);
+        assert_eq!(metrics.webhook_failed.load(R), 0);
+        // Nothing in clear on the wire.
+        for r in &got {
+            assert!(!r.raw.is_empty());
+            assert!(!holds(&r.raw, b"s3cret") && !holds(&r.raw, b"endpoint_id"));
+            assert!(!holds(&r.raw, b"POST /"));
+        }
+    }
+
+    #[test]
+    fn https_webhook_refuses_unverified_servers() {
+        let ca = test_ca("shadowtap test CA");
+        let (_dir, ca_file, client) = trusting(&ca);
+        let payload = r#"{"type":"finding"}"#;
+        let wait = Duration::from_secs(30);
+        // A certificate from the trusted CA, but for another name.
+        let (port, receiver) = tls_receiver(server_config(&ca, &["other.example"]), 1, wait);
+        let url: WebhookUrl = format!("https://localhost:{port}/hook").parse().unwrap();
+        let err = post_json(
+            &url,
+            Some(&client),
+            Some("s3cret"),
+            payload,
+            Duration::from_secs(10),
+        )
+        .unwrap_err();
+        assert!(err.permanent, "{err}");
+        assert!(
+            err.reason.contains("certificate not valid for name"),
+            "{err}"
+        );
+        assert!(err.reason.contains("localhost"), "{err}");
+        assert!(!err.reason.contains("s3cret"));
+        let got = receiver.join().unwrap();
+        assert!(got[0].request.is_err(), "the receiver read a request");
+        assert!(!holds(&got[0].raw, b"s3cret"));
+        // The right name (and address), from a CA that is not trusted.
+        let rogue = test_ca("rogue CA");
+        let (port, receiver) =
+            tls_receiver(server_config(&rogue, &["localhost", "127.0.0.1"]), 1, wait);
+        let url: WebhookUrl = format!("https://127.0.0.1:{port}/hook").parse().unwrap();
+        let err = post_json(
+            &url,
+            Some(&client),
+            Some("s3cret"),
+            payload,
+            Duration::from_secs(10),
+        )
+        .unwrap_err();
+        assert!(err.permanent, "{err}");
+        assert!(err.reason.contains("certificate: UnknownIssuer"), "{err}");
+        let got = receiver.join().unwrap();
+        assert!(got[0].request.is_err(), "the receiver read a request");
+        assert!(!holds(&got[0].raw, b"s3cret"));
+        // Through the alerter, an impostor CA with the trusted CA's name: counted as failed and
+        // not retried (a retry would come after 1 s; the receiver waits 3 s for more).
+        let impostor = test_ca("shadowtap test CA");
+        let (port, receiver) = tls_receiver(
+            server_config(&impostor, &["127.0.0.1"]),
+            3,
+            Duration::from_secs(3),
+        );
+        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
+        let settings = AlertSettings {
+            webhook: Some(format!("https://127.0.0.1:{port}/hook").parse().unwrap()),
+            token: Some("s3cret".into()),
+            ca_file: Some(ca_file),
+            ..AlertSettings::default()
+        };
+        let mut a = Alerter::new(settings, metrics.clone());
+        a.emit(Alert {
+            kind: AlertKind::NewEndpoint,
+            key: "1".into(),
+            body: json!({"endpoint_id": 1}),
+        });
+        a.close(Duration::from_secs(20));
+        let got = receiver.join().unwrap();
+        assert_eq!(got.len(), 1, "certificate failures are not retried");
+        assert!(got[0].request.is_err());
+        assert_eq!(metrics.webhook_failed.load(R), 1);
+        assert_eq!(metrics.webhook_ok.load(R), 0);
+    }
+
+    #[test]
+    fn https_without_a_tls_client_does_not_connect() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url: WebhookUrl = format!("https://127.0.0.1:{port}/x").parse().unwrap();
+        let err = post_json(&url, None, Some("s3cret"), "{}", Duration::from_secs(1)).unwrap_err();
+        assert!(err.permanent && err.reason.contains("TLS"), "{err}");
+        assert!(listener.accept().is_err(), "no connection was made");
+    }
+
+    #[test]
+    fn ca_files_are_pem_certificates() {
+        let ca = test_ca("shadowtap test CA");
+        let dir = tempfile::tempdir().unwrap();
+        // Other sections (a key) are skipped; two certificates make two roots.
+        let mixed = dir.path().join("mixed.pem");
+        let other = test_ca("second CA");
+        std::fs::write(
+            &mixed,
+            format!("{}{}{}", ca.key().serialize_pem(), ca.pem(), other.pem()),
+        )
+        .unwrap();
+        assert_eq!(load_ca_file(&mixed).unwrap().len(), 2);
+        assert_eq!(tls_client(Some(&mixed)).unwrap().1, 2);
+        let key_only = dir.path().join("key.pem");
+        std::fs::write(&key_only, ca.key().serialize_pem()).unwrap();
+        let err = tls_client(Some(&key_only)).unwrap_err();
+        assert!(
+            err.contains("no CERTIFICATE") && err.contains("key.pem"),
+            "{err}"
+        );
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let err = tls_client(Some(&broken)).unwrap_err();
+        assert!(err.contains("broken.pem"), "{err}");
+        let err = tls_client(Some(&dir.path().join("none.pem"))).unwrap_err();
+        assert!(err.contains("none.pem"), "{err}");
+    }
+
+    #[test]
+    fn system_trust_store_is_read() {
+        // Debian's bundle (ca-certificates), found by rustls-native-certs through openssl-probe;
+        // SSL_CERT_FILE / SSL_CERT_DIR would replace it.
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if !bundle.exists()
+            || std::env::var_os("SSL_CERT_FILE").is_some()
+            || std::env::var_os("SSL_CERT_DIR").is_some()
+        {
+            return;
+        }
+        let in_bundle = load_ca_file(bundle).unwrap().len();
+        let (_, roots) = tls_client(None).unwrap();
+        assert!(
+            roots >= in_bundle * 9 / 10 && in_bundle > 0,
+            "{roots} roots, {in_bundle} in the bundle"
+        );
+    }
+
+    #[test]
+    fn logged_urls_leave_out_path_and_query() {
+        let u: WebhookUrl = "https://hooks.example.com/services/T0/B0/SECRET?x=1"
+            .parse()
+            .unwrap();
+        assert_eq!(u.for_log(), "https://hooks.example.com:443/…");
+        let u: WebhookUrl = "http://[::1]:9000/k".parse().unwrap();
+        assert_eq!(u.for_log(), "http://[::1]:9000/…");
     }
 }

@@ -301,15 +301,31 @@ impl Settings {
             })?),
         };
         let defaults = AlertSettings::default();
+        let webhook: Option<alerts::WebhookUrl> = match a.webhook_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(u.parse()?),
+        };
+        let ca_file = a
+            .webhook_ca_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty());
+        if let Some(p) = &ca_file {
+            if !webhook.as_ref().is_some_and(|u| u.tls) {
+                return Err(format!(
+                    "[alerts] webhook_ca_file {}: only used with an https:// webhook_url",
+                    p.display()
+                ));
+            }
+            // Read now so that a bad bundle stops the start (or the reload), not the first alert.
+            alerts::tls_client(Some(p))?;
+        }
         let alerts = AlertSettings {
-            webhook: match a.webhook_url.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(u) => Some(u.parse()?),
-            },
+            webhook,
             token: match &a.webhook_token_file {
                 Some(p) => Some(read_secret(p, "webhook_token_file")?),
                 None => None,
             },
+            ca_file,
             timeout: a.webhook_timeout.map_or(defaults.timeout, |d| d.0),
             min_severity,
             new_endpoints: a.new_endpoints.unwrap_or(true),
@@ -747,6 +763,39 @@ mod tests {
         assert_eq!(b.listen, None);
         assert_eq!(a.restart_needed(&b), vec!["interfaces", "listen"]);
         assert!(Settings::reloadable(&config("[alerts]\nmin_severity = \"urgent\"\n")).is_err());
-        assert!(Settings::reloadable(&config("[alerts]\nwebhook_url = \"https://x/\"\n")).is_err());
+        assert!(Settings::reloadable(&config("[alerts]\nwebhook_url = \"ftp://x/\"\n")).is_err());
+    }
+
+    #[test]
+    fn https_webhook_and_ca_file() {
+        let r = Settings::reloadable(&config(
+            "[alerts]\nwebhook_url = \"https://hooks.example.com/x\"\n",
+        ))
+        .unwrap();
+        let url = r.alerts.webhook.unwrap();
+        assert!(url.tls);
+        assert_eq!(url.port, 443);
+        assert_eq!(r.alerts.ca_file, None);
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let with_ca = |url: &str, ca: &std::path::Path| {
+            Settings::reloadable(&config(&format!(
+                "[alerts]\nwebhook_url = \"{url}\"\nwebhook_ca_file = \"{}\"\n",
+                ca.display()
+            )))
+        };
+        // A CA file that cannot be read stops the start, not the first alert.
+        let err = with_ca("https://h/x", &missing).unwrap_err();
+        assert!(
+            err.contains("webhook_ca_file") && err.contains("missing.pem"),
+            "{err}"
+        );
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "just text\n").unwrap();
+        let err = with_ca("https://h/x", &not_pem).unwrap_err();
+        assert!(err.contains("no CERTIFICATE"), "{err}");
+        // Only meaningful for https.
+        let err = with_ca("http://h/x", &not_pem).unwrap_err();
+        assert!(err.contains("https://"), "{err}");
     }
 }
