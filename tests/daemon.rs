@@ -14,46 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shadowtap");
+#[path = "support/live.rs"]
+mod live;
+use live::{BIN, free_port, live_or_skip};
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn can_capture() -> bool {
-    Command::new(BIN)
-        .args([
-            "record",
-            "--interface",
-            "lo",
-            "--write",
-            "/dev/null",
-            "--count",
-            "0",
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-/// Returns false (and says why) when live capture is not permitted and not required.
-fn live_or_skip() -> bool {
-    if can_capture() {
-        return true;
-    }
-    assert!(
-        std::env::var("SHADOWTAP_REQUIRE_LIVE").as_deref() != Ok("1"),
-        "live capture on lo is required here but not permitted (needs CAP_NET_RAW)"
-    );
-    eprintln!("skipped: no permission to capture on lo (needs CAP_NET_RAW)");
-    false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -378,6 +342,13 @@ fn live_end_to_end_counts_every_transaction_once() {
     let n = ok.load(Ordering::SeqCst) as i64;
     assert_eq!(n, (THREADS * PER_THREAD) as i64, "every request answered");
     let dropped = d.metric("shadowtap_cap_drops_total{cap=\"queue_full\"}");
+    // The JSON API carries the same live numbers as /metrics.
+    let api = d.get("/api/sensor");
+    assert!(api.starts_with("HTTP/1.1 200"), "{api}");
+    assert!(
+        api.contains("\"live\":{") && api.contains("\"interfaces\":[{"),
+        "{api}"
+    );
     // SIGTERM right away: the daemon must still read what the kernel holds.
     let log = d.stop();
     let _ = python.kill();

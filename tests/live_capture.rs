@@ -5,37 +5,13 @@
 //! `SHADOWTAP_REQUIRE_LIVE=1` is set (as `.ci/run` does), in which case it fails.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shadowtap");
-
-fn can_capture() -> bool {
-    Command::new(BIN)
-        .args([
-            "record",
-            "--interface",
-            "lo",
-            "--write",
-            "/dev/null",
-            "--count",
-            "0",
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "support/live.rs"]
+mod live;
+use live::{BIN, free_port, live_or_skip};
 
 fn interrupt(child: &Child) {
     let _ = Command::new("kill")
@@ -62,12 +38,7 @@ fn rows(tsv: &str) -> Vec<String> {
 
 #[test]
 fn live_capture_matches_the_recorded_file() {
-    if !can_capture() {
-        assert!(
-            std::env::var("SHADOWTAP_REQUIRE_LIVE").as_deref() != Ok("1"),
-            "live capture on lo is required here but not permitted (needs CAP_NET_RAW)"
-        );
-        eprintln!("skipped: no permission to capture on lo (needs CAP_NET_RAW)");
+    if !live_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@
 
 use crate::analyze::inventory::InventoryStats;
 use crate::engine::EngineStats;
+use crate::web::sum_json;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -265,8 +266,8 @@ impl SensorMetrics {
         for w in &self.workers {
             let snap = w.snapshot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((es, is)) = snap.as_ref() {
-                add_json(&mut e, &serde_json::to_value(es).unwrap_or(Value::Null));
-                add_json(&mut i, &serde_json::to_value(is).unwrap_or(Value::Null));
+                sum_json(&mut e, &serde_json::to_value(es).unwrap_or(Value::Null));
+                sum_json(&mut i, &serde_json::to_value(is).unwrap_or(Value::Null));
             }
         }
         let sum = |f: fn(&InterfaceMetrics) -> &AtomicU64| -> u64 {
@@ -821,31 +822,6 @@ fn label(s: &str) -> String {
         }
     }
     out
-}
-
-/// Adds every number of `b` into `a` (objects merged key by key).
-pub fn add_json(a: &mut Value, b: &Value) {
-    match (a, b) {
-        (Value::Object(am), Value::Object(bm)) => {
-            for (k, v) in bm {
-                match am.get_mut(k) {
-                    Some(x) => add_json(x, v),
-                    None => {
-                        am.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (a @ Value::Number(_), Value::Number(b)) => {
-            let s = a
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_add(b.as_u64().unwrap_or(0));
-            *a = Value::from(s);
-        }
-        (a @ Value::Null, b) => *a = b.clone(),
-        _ => {}
-    }
 }
 
 /// This process's resident set size (`VmRSS` of `/proc/self/status`).

@@ -31,7 +31,7 @@ pub async fn index() -> ApiResult {
             "GET /api/sequences": "the transition graph of a host; parameter host",
             "GET /api/spec": "imported specs, coverage, dormant operations, shadow endpoints, drift",
             "POST /api/spec?name=<file name>": "import an OpenAPI document (the request body)",
-            "GET /api/sensor": "ingested captures, summed counters and diagnostics",
+            "GET /api/sensor": "live sensor numbers (under shadowtap run), ingested captures, summed counters and diagnostics",
             "GET /api/export/{format}": "sql, json, openapi, or csv-<view> (e.g. csv-api_endpoints)",
         }
     }))
@@ -155,11 +155,13 @@ pub async fn spec_upload(
     }
 }
 
-/// `GET /api/sensor`.
+/// `GET /api/sensor`: `live` holds the running sensor's numbers (the same as `/metrics`) when
+/// the dashboard is served by `shadowtap run`, and is null otherwise.
 pub async fn sensor(State(state): State<AppState>) -> ApiResult {
     let (captures, totals) = pages::sensor_data(&state).await?;
     let (figures, hints) = pages::sensor_summary(captures.len(), &totals);
     ok(json!({
+        "live": state.sensor().map(|s| s.snapshot()),
         "figures": figures,
         "diagnostics": hints,
         "totals": totals,
