@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/live.rs"]
 mod live;
-use live::{BIN, free_port, live_or_skip};
+use live::{BIN, free_port, live_or_skip, python_server};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -290,20 +290,7 @@ fn live_end_to_end_counts_every_transaction_once() {
     std::fs::write(www.join("index.html"), "<html>hello</html>\n".repeat(50)).unwrap();
     std::fs::write(www.join("data.json"), r#"{"id": 42, "name": "shadowtap"}"#).unwrap();
     let port = free_port();
-    let mut python = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(&www)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 is needed for the live test");
+    let mut python = python_server(port, &www);
     wait_until("the python server", Duration::from_secs(10), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/live.rs"]
 mod live;
-use live::{BIN, free_port, live_or_skip};
+use live::{BIN, free_port, live_or_skip, python_server};
 
 fn interrupt(child: &Child) {
     let _ = Command::new("kill")
@@ -50,20 +50,7 @@ fn live_capture_matches_the_recorded_file() {
     let filter = format!("tcp port {port}");
 
     // A real HTTP server: Python's http.server.
-    let mut server = Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(&www)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 is needed for the live test");
+    let mut server = python_server(port, &www);
 
     // The live log and a recording of the same traffic.
     let ready = dir.path().join("ready");

@@ -50,3 +50,21 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A real HTTP server, Python's `http.server`, serving `dir` on 127.0.0.1:`port`.
+pub fn python_server(port: u16, dir: &std::path::Path) -> std::process::Child {
+    Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 is needed for the live test")
+}
