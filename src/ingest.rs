@@ -5,12 +5,14 @@
 //! `flush_every` transactions, so the dashboard keeps reading meanwhile.
 
 use crate::analyze::inventory::{Inventory, InventoryConfig, InventoryStats};
+use crate::analyze::template::book::TemplateBook;
 use crate::capture::{FileSource, Next, PacketSource};
 use crate::engine::{Engine, EngineConfig, EngineStats};
 use crate::store::{CaptureRecord, FlushReport, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Options of an ingest.
 #[derive(Clone, Debug)]
@@ -92,17 +94,32 @@ pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
     ))
 }
 
-/// Prepares an inventory for `store`: the hash key, and every template learned before pinned
-/// so that endpoints keep their identity across ingests.
-pub async fn inventory_for(
+/// Prepares an inventory for `store`: the hash key, the pinned and documented templates, and
+/// every template learned before as a seed, so that endpoints keep their identity across
+/// ingests.
+pub async fn inventory_for(store: &Store, cfg: InventoryConfig) -> Result<Inventory, StoreError> {
+    let book = Arc::new(TemplateBook::new(cfg.template.clone(), cfg.max_hosts));
+    for (host, template) in store.pinned_templates().await? {
+        book.pin(host.as_deref(), &template);
+    }
+    for (host, template, rules) in store.known_templates().await? {
+        book.seed(&host, &template, &rules);
+    }
+    let mut inv = inventory_with_book(store, cfg, book).await?;
+    inv.set_reports_book(true);
+    Ok(inv)
+}
+
+/// Like [`inventory_for`], learning templates in `book` (prepared by an earlier call, whose
+/// inventory's [`Inventory::book`] it is): the sensor daemon's workers share one book, so that
+/// they all name an endpoint alike.
+pub async fn inventory_with_book(
     store: &Store,
     mut cfg: InventoryConfig,
+    book: Arc<TemplateBook>,
 ) -> Result<Inventory, StoreError> {
     cfg.hash_key = crate::store::hash_key(store.path())?;
-    let mut inv = Inventory::new(cfg);
-    for (host, template) in store.known_templates().await? {
-        inv.pin(&host, &template);
-    }
+    let mut inv = Inventory::with_book(cfg, book);
     // What earlier ingests saw is the sequence baseline: their transitions are not novel, and
     // a host's baseline period is not restarted.
     let (transitions, hosts) = store.known_sequences().await?;
@@ -232,6 +249,7 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         without_request: d(before.without_request, after.without_request),
         connect_requests: d(before.connect_requests, after.connect_requests),
         hosts_over_cap: d(before.hosts_over_cap, after.hosts_over_cap),
+        hosts_evicted: d(before.hosts_evicted, after.hosts_evicted),
         endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
         bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
         bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),

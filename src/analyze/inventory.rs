@@ -17,13 +17,15 @@ use super::sequence::{
     Call, PathDelta, PathKey, SequenceConfig, SequenceStats, SequenceTracker, TransitionDelta,
 };
 use super::shape::{self, Shape};
-use super::template::{TemplateConfig, TemplateLearner};
+use super::template::book::TemplateBook;
+use super::template::{Observation, TemplateConfig, TemplateMatch};
 use super::util::percent_decode;
 use crate::http::{HttpMessage, HttpTransaction};
 use crate::time::Timestamp;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Bounds of the inventory.
 #[derive(Clone, Debug)]
@@ -88,8 +90,11 @@ pub struct InventoryStats {
     pub without_request: u64,
     /// CONNECT requests (proxy tunnels, not API endpoints).
     pub connect_requests: u64,
-    /// Transactions dropped because `max_hosts` hosts are tracked already.
+    /// Transactions of hosts refused a template learner (`max_hosts` busy hosts are learned
+    /// already): templated by value types alone.
     pub hosts_over_cap: u64,
+    /// Template learners evicted (junk or idle hosts) to make room for a new host.
+    pub hosts_evicted: u64,
     /// Transactions dropped because the delta holds `max_endpoints` endpoints.
     pub endpoints_over_cap: u64,
     /// Host headers that were unusable (the server address was used).
@@ -189,6 +194,9 @@ pub struct EndpointDelta {
     pub rule: String,
     /// Lowest confidence among the template's segments.
     pub confidence: f32,
+    /// Per segment: the rule, the confidence and the evidence weighed (JSON array, see
+    /// [`explain_json`]).
+    pub explain: String,
     /// One concrete path (the template itself when the path carried sensitive data).
     pub example_path: String,
     /// A raw path, used to re-template when the learner changed its mind.
@@ -247,6 +255,7 @@ impl EndpointDelta {
             key,
             rule: String::new(),
             confidence: 1.0,
+            explain: String::new(),
             example_path: String::new(),
             raw_path,
             first_seen: ts,
@@ -369,7 +378,9 @@ impl BodyDelta {
 /// The inventory aggregator.
 pub struct Inventory {
     cfg: InventoryConfig,
-    learners: HashMap<String, TemplateLearner>,
+    book: Arc<TemplateBook>,
+    /// This inventory reports the book's counters (one per book: workers share it).
+    reports_book: bool,
     deltas: HashMap<EndpointKey, EndpointDelta>,
     stats: InventoryStats,
     scratch: Vec<Finding>,
@@ -387,6 +398,11 @@ pub struct InventoryDrain {
     pub transitions: Vec<(EndpointKey, EndpointKey, TransitionDelta)>,
     /// Runs of three consecutive calls.
     pub paths: Vec<(PathKey, PathDelta)>,
+    /// Hosts whose templates changed since the last drain: endpoints stored under their old
+    /// templates are re-templated with [`InventoryDrain::book`].
+    pub changed_hosts: Vec<String>,
+    /// The template learners the deltas were templated with.
+    pub book: Option<Arc<TemplateBook>>,
 }
 
 /// Seconds of the sliding window request rates are measured over.
@@ -443,10 +459,30 @@ impl Rate {
 impl Inventory {
     /// An empty inventory.
     pub fn new(cfg: InventoryConfig) -> Inventory {
+        let book = Arc::new(TemplateBook::new(cfg.template.clone(), cfg.max_hosts));
+        let mut inv = Inventory::with_book(cfg, book);
+        inv.reports_book = true;
+        inv
+    }
+
+    /// Whether this inventory reports the counters of its template book (exactly one of the
+    /// inventories sharing a book should).
+    pub fn set_reports_book(&mut self, yes: bool) {
+        self.reports_book = yes;
+    }
+
+    /// An empty inventory that learns templates in `book`, shared with other inventories
+    /// (the daemon's workers) so that they all name an endpoint alike. The configuration's
+    /// pins are added to the book.
+    pub fn with_book(cfg: InventoryConfig, book: Arc<TemplateBook>) -> Inventory {
+        for (h, t) in &cfg.pinned {
+            book.pin(h.as_deref(), t);
+        }
         Inventory {
             seq: SequenceTracker::new(cfg.sequence.clone()),
             cfg,
-            learners: HashMap::new(),
+            book,
+            reports_book: false,
             deltas: HashMap::new(),
             stats: InventoryStats::default(),
             scratch: Vec::new(),
@@ -465,12 +501,21 @@ impl Inventory {
         &self.cfg
     }
 
-    /// Pins `template` for `host` (a template learned earlier, or from a spec): it wins over
-    /// learning from then on.
+    /// Pins `template` for `host` (from a spec or the user): it wins over learning from then
+    /// on.
     pub fn pin(&mut self, host: &str, template: &str) {
-        if let Some(l) = self.learner(host) {
-            let _ = l.pin(template);
-        }
+        self.book.pin(Some(host), template);
+    }
+
+    /// Teaches the learner of `host` a template learned in an earlier run, with its stored
+    /// per-segment rules (see [`crate::analyze::template::TemplateLearner::seed`]).
+    pub fn seed(&mut self, host: &str, template: &str, rules: &str) {
+        self.book.seed(host, template, rules);
+    }
+
+    /// The template learners.
+    pub fn book(&self) -> &Arc<TemplateBook> {
+        &self.book
     }
 
     /// The call-sequence tracker (to seed it with what an inventory learned before).
@@ -481,22 +526,6 @@ impl Inventory {
     /// Endpoints with observations not yet drained.
     pub fn pending(&self) -> usize {
         self.deltas.len()
-    }
-
-    fn learner(&mut self, host: &str) -> Option<&mut TemplateLearner> {
-        if !self.learners.contains_key(host) {
-            if self.learners.len() >= self.cfg.max_hosts {
-                return None;
-            }
-            let mut l = TemplateLearner::with_config(self.cfg.template.clone());
-            for (h, t) in &self.cfg.pinned {
-                if h.as_deref().is_none_or(|h| h.eq_ignore_ascii_case(host)) {
-                    let _ = l.pin(t);
-                }
-            }
-            self.learners.insert(host.to_string(), l);
-        }
-        self.learners.get_mut(host)
     }
 
     /// Folds one transaction in.
@@ -525,11 +554,15 @@ impl Inventory {
             }
         };
         let ts = t.ts();
-        let Some(learner) = self.learner(&host) else {
-            self.stats.hosts_over_cap += 1;
-            return;
-        };
-        let m = learner.observe(path);
+        let status = t.status().unwrap_or(0);
+        let m = self.book.observe(
+            &host,
+            Observation {
+                path,
+                method: &method,
+            },
+            (200..400).contains(&status),
+        );
         let key = EndpointKey {
             host,
             method,
@@ -546,20 +579,12 @@ impl Inventory {
             .entry(key.clone())
             .or_insert_with(|| EndpointDelta::new(key, path.to_string(), ts));
         if d.rule.is_empty() {
-            d.rule = m
-                .decisions
-                .iter()
-                .map(|x| x.rule)
-                .collect::<Vec<_>>()
-                .join("/");
-            d.confidence = m.decisions.iter().map(|x| x.confidence).fold(1.0, f32::min);
-            d.path_params = path_params(&m.template, m.decisions.iter().map(|x| x.rule));
+            set_template(d, &m);
         }
         d.first_seen = d.first_seen.min(ts);
         d.last_seen = d.last_seen.max(ts);
         d.requests += 1;
         d.bytes_in += req.body.len;
-        let status = t.status().unwrap_or(0);
         *d.status.entry(status).or_default() += 1;
         let is_error = status >= 400;
         if let Some(r) = t.response.as_ref() {
@@ -687,6 +712,7 @@ impl Inventory {
         // endpoint costs little more than a quiet one.
         let mut stats = std::mem::take(&mut self.stats);
         let mut response_text: Option<Vec<u8>> = None;
+        let mut response_shape: Option<u64> = None;
         let n = d.requests;
         if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
             body(
@@ -698,6 +724,7 @@ impl Inventory {
                 req,
                 &mut found,
                 scratch,
+                &mut None,
             );
             if let Some(r) = t.response.as_ref() {
                 response_text = body(
@@ -709,6 +736,7 @@ impl Inventory {
                     r,
                     &mut found,
                     scratch,
+                    &mut response_shape,
                 );
             }
         } else {
@@ -717,6 +745,9 @@ impl Inventory {
             if let Some(r) = t.response.as_ref() {
                 count_body(d, cfg, &mut stats, Direction::Response, status, r);
             }
+        }
+        if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
+            self.book.note_shape(&d.key.host, path, fp);
         }
         // Posture: what this transaction shows about how the endpoint is protected.
         let url_sensitive: Vec<(SensitiveClass, String)> = found
@@ -808,24 +839,25 @@ impl Inventory {
     pub fn drain(&mut self) -> InventoryDrain {
         let mut out: HashMap<EndpointKey, EndpointDelta> = HashMap::new();
         let mut remap: HashMap<EndpointKey, EndpointKey> = HashMap::new();
+        self.book.settle();
+        if self.reports_book {
+            let b = self.book.stats();
+            self.stats.hosts_over_cap = b.hosts_over_cap;
+            self.stats.hosts_evicted = b.hosts_evicted;
+        }
         for (_, mut d) in self.deltas.drain() {
-            if let Some(l) = self.learners.get(&d.key.host) {
-                let m = l.resolve_match(&d.raw_path);
+            if let Some(m) = self.book.resolve(&d.key.host, &d.raw_path) {
                 if m.template != d.key.template {
                     let old = d.key.clone();
                     d.key.template = m.template.clone();
                     remap.insert(old, d.key.clone());
-                    d.rule = m
-                        .decisions
-                        .iter()
-                        .map(|x| x.rule)
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    d.confidence = m.decisions.iter().map(|x| x.confidence).fold(1.0, f32::min);
-                    d.path_params = path_params(&m.template, m.decisions.iter().map(|x| x.rule));
+                    set_template(&mut d, &m);
                     if d.example_path.contains('{') {
                         d.example_path = m.template;
                     }
+                } else {
+                    // Same template, possibly decided anew: keep the latest explanation.
+                    set_template(&mut d, &m);
                 }
             }
             match out.get_mut(&d.key) {
@@ -879,6 +911,8 @@ impl Inventory {
             endpoints,
             transitions,
             paths,
+            changed_hosts: self.book.take_changed(),
+            book: Some(self.book.clone()),
         }
     }
 }
@@ -1036,15 +1070,11 @@ pub fn pairs(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
 }
 
 /// Names and value kinds of a template's parameters (`/users/{user_id}` -> `user_id`, `integer`).
-fn path_params<'a>(
-    template: &str,
-    rules: impl Iterator<Item = &'a str>,
-) -> Vec<(String, &'static str)> {
-    let segs = template.split('/').filter(|s| !s.is_empty());
-    let mut out = Vec::new();
-    for (seg, rule) in segs.zip(rules) {
-        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let kind = match rule.strip_prefix("typed:") {
+pub fn path_params(m: &TemplateMatch) -> Vec<(String, &'static str)> {
+    m.params()
+        .into_iter()
+        .map(|(name, d)| {
+            let kind = match d.rule.strip_prefix("typed:") {
                 Some("integer") => "integer",
                 Some("uuid") => "uuid",
                 Some("ulid") => "ulid",
@@ -1052,13 +1082,45 @@ fn path_params<'a>(
                 Some("hex_digest") => "hex_digest",
                 Some("date") => "date",
                 Some("email") => "email",
-                Some(_) => "string",
-                None => "string",
+                _ => "string",
             };
-            out.push((name.to_string(), kind));
-        }
-    }
-    out
+            (name.to_string(), kind)
+        })
+        .collect()
+}
+
+/// Records how a delta's template was decided.
+fn set_template(d: &mut EndpointDelta, m: &TemplateMatch) {
+    d.rule = m.rules();
+    d.confidence = m.confidence();
+    d.path_params = path_params(m);
+    d.explain = explain_json(m);
+}
+
+/// Per segment of a template: `{"segment", "param", "rule", "confidence", "why", "evidence"}`
+/// (`why` and `evidence` when the position was weighed), as a JSON array.
+pub fn explain_json(m: &TemplateMatch) -> String {
+    let items: Vec<serde_json::Value> = m
+        .segments()
+        .into_iter()
+        .map(|(seg, d)| {
+            let mut o = serde_json::json!({
+                "segment": seg,
+                "param": d.param,
+                "rule": d.rule,
+                "confidence": (f64::from(d.confidence) * 100.0).round() / 100.0,
+            });
+            if let (Some(ev), Some(map)) = (d.evidence, o.as_object_mut()) {
+                map.insert("why".into(), ev.describe().into());
+                map.insert(
+                    "evidence".into(),
+                    serde_json::to_value(ev).unwrap_or_default(),
+                );
+            }
+            o
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
 }
 
 /// Standard header fields whose values are protocol tokens, dates or sizes, never data.
@@ -1161,6 +1223,7 @@ fn body(
     m: &HttpMessage,
     found: &mut Vec<(SensitiveKey, String)>,
     scratch: &mut Vec<Finding>,
+    structure: &mut Option<u64>,
 ) -> Option<Vec<u8>> {
     if m.body.len == 0 {
         return None;
@@ -1191,6 +1254,9 @@ fn body(
     if is_json(&media) {
         match serde_json::from_slice::<serde_json::Value>(&text) {
             Ok(v) => {
+                if dir == Direction::Response && (200..300).contains(&status) {
+                    *structure = shape::fingerprint(&v);
+                }
                 let s = shape::infer(&v);
                 b.json = Some(match b.json.take() {
                     Some(prev) => shape::merge(&prev, &s),
@@ -1451,24 +1517,36 @@ mod tests {
 
     #[test]
     fn path_param_kinds() {
-        let p = path_params(
-            "/api/v1/users/{user_id}/orders/{order_id}",
-            [
-                "scaffold",
-                "scaffold",
-                "literal",
-                "typed:integer",
-                "literal",
-                "typed:uuid",
-            ]
-            .into_iter(),
-        );
+        let mut l = crate::analyze::template::TemplateLearner::new();
+        let m = l.observe("/api/v1/users/42/orders/3f0c6b1e-9a4e-4c1b-8f3a-2b6d5e7c9a10.json");
+        assert_eq!(m.template, "/api/v1/users/{user_id}/orders/{order_id}.json");
         assert_eq!(
-            p,
+            path_params(&m),
             vec![
                 ("user_id".to_string(), "integer"),
                 ("order_id".to_string(), "uuid")
             ]
         );
+        let explain: serde_json::Value = serde_json::from_str(&explain_json(&m)).unwrap();
+        let segs: Vec<&str> = explain
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["segment"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            segs,
+            [
+                "api",
+                "v1",
+                "users",
+                "{user_id}",
+                "orders",
+                "{order_id}",
+                ".json"
+            ]
+        );
+        assert_eq!(explain[5]["rule"], "typed:uuid");
+        assert_eq!(explain[6]["rule"], "suffix");
     }
 }

@@ -352,6 +352,10 @@ fn is_version(s: &str) -> bool {
         Some(b'v' | b'V') => {
             let rest = b.get(1..).unwrap_or(&[]);
             let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+            // `v20190125`: a dated version.
+            if digits == 8 && rest.len() == 8 {
+                return std::str::from_utf8(rest).is_ok_and(is_compact_date);
+            }
             if digits == 0 || digits > 4 {
                 return false;
             }
@@ -398,6 +402,24 @@ fn is_ulid(b: &[u8]) -> bool {
         && b.iter().all(|&c| crockford(c))
         && (lower || upper)
         && b.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// A prefixed identifier: a short type prefix and an opaque id with digits
+/// (`cus_9s8dKq2LzX1f`, `pi_3MtwBw...`, `ch_1A2b3C`, Twilio's `AC` + 32 hex digits).
+fn is_prefixed_id(b: &[u8]) -> bool {
+    if let Some(us) = b.iter().position(|&c| c == b'_') {
+        let (prefix, rest) = (&b[..us], &b[us + 1..]);
+        return (2..=8).contains(&prefix.len())
+            && prefix.iter().all(u8::is_ascii_alphabetic)
+            && rest.len() >= 8
+            && rest.iter().all(u8::is_ascii_alphanumeric)
+            && rest.iter().any(u8::is_ascii_digit);
+    }
+    b.len() == 34
+        && b[..2].iter().all(u8::is_ascii_uppercase)
+        && b[2..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 fn is_base64_token(b: &[u8]) -> bool {
@@ -551,6 +573,9 @@ fn classify_decoded(s: &str) -> SegmentKind {
     if b.len() > MAX_CLASSIFY_LEN {
         // Nothing this long is a route word.
         return SegmentKind::Base64Token;
+    }
+    if is_prefixed_id(b) {
+        return SegmentKind::MixedAlnum;
     }
     if is_base64_token(b) {
         return SegmentKind::Base64Token;

@@ -723,6 +723,49 @@ pub fn to_json_schema(shape: &Shape, samples: u64) -> Value {
     node_schema(&shape.root, base, 0)
 }
 
+/// A fingerprint of a JSON document's structure: a hash of its key paths two levels deep
+/// (array elements read through their first element), independent of key order and
+/// values; `None` when it has fewer than three key paths (too little to tell documents
+/// apart). Responses of one endpoint share it; responses of different resources rarely do.
+pub fn fingerprint(v: &serde_json::Value) -> Option<u64> {
+    use std::hash::{BuildHasher, Hasher};
+    fn walk(v: &serde_json::Value, prefix: &str, depth: usize, out: &mut Vec<String>) {
+        let (v, prefix) = match v {
+            serde_json::Value::Array(items) => match items.first() {
+                Some(first) => (first, format!("{prefix}[]")),
+                None => return,
+            },
+            _ => (v, prefix.to_string()),
+        };
+        if let serde_json::Value::Object(map) = v {
+            if depth >= 2 {
+                return;
+            }
+            for (k, x) in map.iter().take(64) {
+                if out.len() >= 256 {
+                    return;
+                }
+                let key: String = k.chars().take(64).collect();
+                let p = format!("{prefix}.{key}");
+                walk(x, &p, depth + 1, out);
+                out.push(p);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(v, "", 0, &mut paths);
+    if paths.len() < 3 {
+        return None;
+    }
+    paths.sort_unstable();
+    let mut h = foldhash::fast::FixedState::with_seed(0x5a9e).build_hasher();
+    for p in &paths {
+        h.write(p.as_bytes());
+        h.write_u8(0);
+    }
+    Some(h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,37 +1,44 @@
-//! A bounded path-template learner.
+//! A bounded path-template learner that decides from evidence.
 //!
-//! [`TemplateLearner`] turns concrete request paths (`/api/v1/users/42/orders/7`) into
-//! endpoint templates (`/api/v1/users/{user_id}/orders/{order_id}`). It combines the typed
-//! segment classifiers of [`super::segments`] with cardinality learned in a trie:
+//! [`TemplateLearner`] turns concrete request paths (`/repos/rust-lang/rustup/issues/42`)
+//! into endpoint templates (`/repos/{repo}/{repo2}/issues/{issue_id}`). It keeps a trie of
+//! the path segments one host was asked for and decides, position by position, whether the
+//! literal siblings there are route words or values of one parameter:
 //!
 //! 1. **Pinned** templates ([`TemplateLearner::pin`]) win over everything else.
-//! 2. **Typed** segments (integers, UUIDs, dates, hashes, ...) become parameters at once.
-//! 3. **Scaffold** words (`api`, `v1`) and **known literals** (`me`, `search`, `latest`)
-//!    always stay literal.
-//! 4. Other literals are literal until their trie node has too many distinct, rarely seen
-//!    siblings: more than [`TemplateConfig::promote_distinct`] distinct values of which at
-//!    least [`TemplateConfig::promote_rare_fraction`] were seen at most
-//!    [`TemplateConfig::rare_hits`] times, or more than
-//!    [`TemplateConfig::promote_distinct_all_rare`] distinct values all seen that rarely.
-//!    Then the node **collapses**: its literal children (and their subtrees) are merged
-//!    into a single parameter child, and every later literal at that position maps to it.
-//!    A handful of frequently seen siblings (`/users`, `/orders`, `/products`) stays literal.
+//! 2. **Typed** segments (integers, UUIDs, hashes, prefixed ids, dates, e-mails, ...) are
+//!    parameters at once ([`super::segments`]); a typed value that never varies across a
+//!    large volume with a subtree of routes below it (a bot token in the base path) is a
+//!    literal (rule `constant`); a small integer where versions sit (`/1/members`,
+//!    `/rest/api/3`) is a version until three different ones are seen.
+//! 3. **Versions** and **scaffold** words (`v1`, `2015-03-31`, `api`) always stay literal;
+//!    **self references** (`me`, `self`, `current`) too.
+//! 4. Every other literal waits for evidence: when the siblings at a position change
+//!    (new siblings or sub-paths), the position is weighed by [`evidence::decide`] —
+//!    vocabulary, shared structure below the siblings, context, openness of the set,
+//!    methods and response shapes — and, when its siblings are values, the position
+//!    **collapses**: those siblings (and their subtrees) merge into one parameter child, and
+//!    later unknown literals there map to it. Siblings that stay literal next to a
+//!    parameter: self references, versions, and route words whose sub-paths are unlike the
+//!    values' (`/v1/projects` beside `/v1/{name}`). Known route words (`search`, `default`)
+//!    merge along when their position collapses.
 //!
-//! **One learner per host.** The method is deliberately not part of the key: `GET` and
-//! `DELETE /users/42` are the same resource shape and must share one template; callers key
-//! endpoints as (host, method, template). Memory is bounded per learner, so the caller
-//! bounds the number of hosts.
+//! Decisions are monotone: a position that collapsed stays collapsed, so a template only
+//! ever becomes more general (the store merges the rows of the specific templates into it,
+//! see `store::Store::merge`). Positions are weighed at thresholds of sibling counts while
+//! traffic arrives (so a flood of values collapses early), and every position whose
+//! neighbourhood changed is weighed again by [`TemplateLearner::settle`], which callers run
+//! before they take templates out (at every flush).
+//!
+//! **One learner per host.** The method is not part of the key: `GET` and `DELETE
+//! /users/42` are the same resource and share one template (callers key endpoints as host,
+//! method, template), and the methods seen are evidence (POST-only children are actions).
 //!
 //! **Consistency.** [`TemplateLearner::observe`] returns the template as decided *at that
-//! moment*: `/users/alice` may come back literal before the sibling count reaches the
-//! threshold. Nothing is lost, because a collapse merges the literal's subtree into the
-//! parameter; callers that buffer observations call [`TemplateLearner::resolve`] when they
-//! flush, which re-templates a path with the final state (and never changes the learner).
-//! Right after `observe(p)`, `resolve(p)` returns the same template and decisions; later,
-//! it reflects every collapse since (a literal that has since been merged comes back as the
-//! parameter). `resolve` does not learn: a literal never seen at its position comes back
-//! literal (what `observe` would return), except below a node that hit the node cap, where
-//! it comes back as a parameter (rule `capped`), as `observe` rendered it.
+//! moment*. Callers that buffer observations call [`TemplateLearner::resolve`] when they
+//! flush (after [`TemplateLearner::settle`]), which re-templates a path with the final state
+//! and never changes the learner; [`TemplateLearner::retemplate`] maps a stored template to
+//! the current one.
 //!
 //! **Bounds** (all in [`TemplateConfig`], all counted in [`TemplateStats`]):
 //! * at most `max_nodes` trie nodes; when a new literal finds the arena full, the node it
@@ -45,30 +52,57 @@
 //!   `truncated`);
 //! * literal segments longer than `max_segment_len` bytes (after ASCII-safe encoding)
 //!   become parameters (rule `oversize`);
-//! * at most `max_pins` pinned templates.
+//! * at most `max_pins` pinned templates; a weighing looks at most [`MAX_DESC`] sub-path
+//!   labels per sibling and three levels down, so its cost is bounded by the sibling count.
 //!
 //! **Normalisation.** The query string and fragment are stripped; an absolute-form target
 //! (`http://host/path`) is reduced to its path; empty segments (`//`, trailing `/`) and `.`
-//! are dropped and `..` removes the previous segment. Segments are percent-decoded for
-//! classification; literals in templates are re-encoded so that only unreserved and
-//! sub-delimiter ASCII characters appear raw (`{`, `}`, `%`, spaces and non-ASCII bytes are
-//! `%XX`), so a literal can never look like a parameter.
+//! are dropped and `..` removes the previous segment. A format suffix (`.json`, `.xml`,
+//! ...) or a custom-method suffix (`:cancel`) is split from its segment and learned as a
+//! child of it, so `/posts/123.json` becomes `/posts/{post_id}.json` and
+//! `/v1/{name}:cancel` keeps its verb. Segments are percent-decoded for classification;
+//! literals in templates are re-encoded so that only unreserved and sub-delimiter ASCII
+//! characters appear raw (`{`, `}`, `%`, spaces and non-ASCII bytes are `%XX`), so a literal
+//! can never look like a parameter.
 //!
-//! Decision rules reported per segment: `pinned`, `typed:<kind>` (kind names from
-//! [`SegmentKind::name`]), `cardinality`, `overflow`, `capped`, `oversize`, `truncated`,
-//! `literal`, `known_literal`, `scaffold`.
+//! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
+//! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
+//! `structure`, `openness`, `collection`, `shape`, `items`, `single_value` for parameters;
+//! `words`, `actions`, `collections`, `top_level`, `single_value` for literals), `constant`,
+//! `versions` (three or more small integers in version position), `group` (a literal
+//! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
+//! weighed), `known_literal`, `scaffold`.
+
+pub mod book;
+pub mod evidence;
+pub mod vocab;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::segments::{
-    SegmentKind, classify_at, is_known_literal, is_param_like, is_scaffold, param_name,
-};
+use super::segments::{SegmentKind, classify_at, is_param_like, is_scaffold, param_name};
 use super::util::percent_decode_bytes;
+use evidence::{ChildView, Context, Evidence, Verdict, method_bits};
 
-/// Limits and thresholds of a [`TemplateLearner`].
+/// Sub-path labels looked at per sibling when a position is weighed.
+pub const MAX_DESC: usize = 64;
+/// Levels below a sibling whose labels are looked at.
+const DESC_DEPTH: u8 = 3;
+/// A typed parameter that saw one value this many times, with this many literal children,
+/// is a constant (rule `constant`).
+const CONSTANT_HITS: u64 = 50;
+const CONSTANT_CHILDREN: usize = 3;
+/// Literals remembered per position as aliases of its typed parameter.
+const MAX_ALIASES: usize = 32;
+/// Small integers in version position become a parameter from this many distinct values.
+const VERSION_INTS: usize = 3;
+/// A position is weighed while traffic arrives when its literal sibling count reaches this
+/// number, and each doubling after it.
+const ONLINE_FIRST: u32 = 128;
+
+/// Limits of a [`TemplateLearner`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TemplateConfig {
     /// Maximum trie nodes (including the root). Default 100 000.
@@ -79,16 +113,6 @@ pub struct TemplateConfig {
     pub max_segments: usize,
     /// Maximum bytes of an (encoded) literal segment. Default 256.
     pub max_segment_len: usize,
-    /// Collapse when more than this many distinct literal siblings exist and enough of them
-    /// are rare. Default 20.
-    pub promote_distinct: usize,
-    /// Fraction of rare siblings needed for the `promote_distinct` rule. Default 0.5.
-    pub promote_rare_fraction: f32,
-    /// Collapse when more than this many distinct literal siblings exist and all are rare.
-    /// Default 10.
-    pub promote_distinct_all_rare: usize,
-    /// A sibling seen at most this many times is rare. Default 2.
-    pub rare_hits: u64,
     /// Maximum pinned templates. Default 1024.
     pub max_pins: usize,
 }
@@ -100,10 +124,6 @@ impl Default for TemplateConfig {
             max_children: 1000,
             max_segments: 32,
             max_segment_len: 256,
-            promote_distinct: 20,
-            promote_rare_fraction: 0.5,
-            promote_distinct_all_rare: 10,
-            rare_hits: 2,
             max_pins: 1024,
         }
     }
@@ -112,11 +132,33 @@ impl Default for TemplateConfig {
 /// How one template segment was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Decision {
-    /// `pinned`, `typed:<kind>`, `cardinality`, `overflow`, `capped`, `oversize`,
-    /// `truncated`, `literal`, `known_literal` or `scaffold`.
+    /// The rule (see the module docs).
     pub rule: &'static str,
+    /// The segment is a parameter.
+    pub param: bool,
     /// Confidence in the decision, 0.0-1.0.
     pub confidence: f32,
+    /// What was weighed at this position, when it was weighed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+impl Decision {
+    fn plain(rule: &'static str, confidence: f32) -> Decision {
+        Decision {
+            rule,
+            param: false,
+            confidence,
+            evidence: None,
+        }
+    }
+
+    fn param(rule: &'static str, confidence: f32) -> Decision {
+        Decision {
+            param: true,
+            ..Decision::plain(rule, confidence)
+        }
+    }
 }
 
 /// The template of one path and how each of its segments was decided.
@@ -124,8 +166,78 @@ pub struct Decision {
 pub struct TemplateMatch {
     /// The template, e.g. `/api/v1/users/{user_id}/orders/{order_id}`; `/` for the root.
     pub template: String,
-    /// One decision per template segment, in order.
+    /// One decision per template segment, in order (a format or method suffix has its own).
     pub decisions: Vec<Decision>,
+}
+
+impl TemplateMatch {
+    /// The per-segment rules joined with `/` (`scaffold/literal/typed:integer`).
+    pub fn rules(&self) -> String {
+        let mut s = String::new();
+        for (i, d) in self.decisions.iter().enumerate() {
+            if i > 0 {
+                s.push('/');
+            }
+            s.push_str(d.rule);
+        }
+        s
+    }
+
+    /// The template's segments with their decisions: `{name}` for a parameter, the text of
+    /// a literal, and a format or method suffix (`.json`, `:cancel`) as its own segment.
+    pub fn segments(&self) -> Vec<(&str, &Decision)> {
+        let mut out = Vec::with_capacity(self.decisions.len());
+        let mut ds = self.decisions.iter().peekable();
+        for seg in self.template.split('/').filter(|s| !s.is_empty()) {
+            let Some(d) = ds.next() else { break };
+            let glued = ds.peek().is_some_and(|n| n.rule == "suffix");
+            let cut = if glued {
+                let close = if seg.starts_with('{') {
+                    seg.find('}')
+                } else {
+                    None
+                };
+                let from = close.map_or(0, |c| c + 1);
+                seg[from..]
+                    .rfind(['.', ':'])
+                    .map(|i| i + from)
+                    .filter(|&i| i > 0)
+            } else {
+                None
+            };
+            match cut {
+                Some(i) => {
+                    out.push((&seg[..i], d));
+                    if let Some(s) = ds.next() {
+                        out.push((&seg[i..], s));
+                    }
+                }
+                None => out.push((seg, d)),
+            }
+        }
+        out
+    }
+
+    /// Names of the template's parameters with the decision of each, in order.
+    pub fn params(&self) -> Vec<(&str, &Decision)> {
+        self.segments()
+            .into_iter()
+            .filter(|(_, d)| d.param)
+            .filter_map(|(s, d)| {
+                s.strip_prefix('{')
+                    .and_then(|x| x.strip_suffix('}'))
+                    .map(|n| (n, d))
+            })
+            .collect()
+    }
+
+    /// The lowest segment confidence (1.0 for the root).
+    pub fn confidence(&self) -> f32 {
+        self.decisions
+            .iter()
+            .map(|d| d.confidence)
+            .fold(1.0, f32::min)
+    }
 }
 
 /// Counters of a [`TemplateLearner`]; every cap has one.
@@ -147,16 +259,23 @@ pub struct TemplateStats {
     pub child_overflows: u64,
     /// Nodes collapsed to free memory at `max_nodes`.
     pub cap_collapses: u64,
-    /// Nodes collapsed by the cardinality rule.
+    /// Positions weighed.
+    pub evaluations: u64,
+    /// Positions that collapsed on evidence.
     pub promotions: u64,
     /// Nodes merged away by collapses.
     pub merged_nodes: u64,
+    /// Typed parameters turned into literals (rule `constant`).
+    pub constants: u64,
     /// Paths longer than `max_segments`.
     pub truncated_paths: u64,
     /// Segments longer than `max_segment_len`.
     pub oversize_segments: u64,
     /// Pins rejected (invalid or over `max_pins`).
     pub pins_rejected: u64,
+    /// Changes to the templates (collapses, constants, seeds): callers re-template stored
+    /// endpoints when this moved.
+    pub generation: u64,
 }
 
 /// Why [`TemplateLearner::pin`] refused a template.
@@ -177,40 +296,102 @@ pub enum PinError {
     DuplicateParam(String),
 }
 
+/// One observation: the request path, and what else tells templates apart.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    /// Request target (path, optionally with query, or absolute form).
+    pub path: &'a str,
+    /// Request method.
+    pub method: &'a str,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Origin {
     #[default]
     Typed,
-    Cardinality,
+    /// Collapsed on evidence; the verdict is stored on the node.
+    Evidence,
+    /// Three or more small integers in version position.
+    Versions,
+    /// From a template learned earlier (`seed`).
+    Seeded,
+    /// Literal siblings built like the typed parameter beside them (rule `like_typed`).
+    Alike,
     Overflow,
     Capped,
     Oversize,
+}
+
+/// Node flags.
+mod flag {
+    /// A version label (`v1`, `2015-03-31`).
+    pub const VERSION: u16 = 256;
+    /// Has a version child: an API group or product name (`/apis/apps/v1`).
+    pub const GROUP: u16 = 64;
+    /// Has a child kept by the `constant` rule.
+    pub const HOLDS_CONSTANT: u16 = 128;
+    /// Version or scaffold word: never merged, never weighed.
+    pub const FORCED: u16 = 1;
+    /// A known route word: weighed with its siblings, merges along.
+    pub const KNOWN: u16 = 2;
+    /// A small integer in version position.
+    pub const VINT: u16 = 4;
+    /// A format or method suffix, glued to the previous segment.
+    pub const GLUE: u16 = 8;
+    /// A typed value kept as a literal (rule `constant`).
+    pub const CONSTANT: u16 = 16;
+    /// A self reference (`me`, `self`, `current`): literal even next to a parameter.
+    pub const SELF: u16 = 32;
+    /// Kept literal when its position collapsed (its sub-paths are unlike the values').
+    pub const KEPT: u16 = 512;
+    /// Small integers in version position here are a parameter (three or more were seen).
+    pub const INTS: u16 = 1024;
 }
 
 #[derive(Debug, Default)]
 struct Node {
     /// Literal text (ASCII-safe); `None` for the root and parameter nodes.
     label: Option<Arc<str>>,
-    /// A scaffold / known / version literal: exempt from cardinality.
-    forced: bool,
+    flags: u16,
+    parent: u32,
     /// Name of a parameter node.
     param_name: Option<Arc<str>>,
     /// Kind a parameter node was created for.
     param_kind: Option<SegmentKind>,
     children: HashMap<Arc<str>, u32>,
     param: Option<u32>,
-    /// Set once literals here map to the parameter child.
+    /// Set once unknown literals here map to the parameter child.
     collapsed: Option<Origin>,
-    collapse_distinct: u32,
+    /// The last verdict on this position.
+    verdict: Option<Verdict>,
     hits: u64,
     ends: u64,
     rest_ends: u64,
-    /// Non-forced literal children.
+    /// Methods of requests that ended here.
+    methods: u8,
+    /// GET response structure seen here, and whether another one was seen too.
+    shape: Option<u64>,
+    /// Cached word score of the label (NaN until computed).
+    word: f32,
+    /// Literal children that are neither forced nor glued.
     untyped: u32,
-    /// Non-forced literal children seen more than `rare_hits` times.
-    frequent: u32,
+    /// Typed parameter: the first value seen (for the `constant` rule), and whether others
+    /// were seen.
+    first_value: Option<Box<str>>,
+    many_values: bool,
+    /// Literals merged into the typed parameter beside them (`subid` next to UUIDs): they
+    /// map to the parameter. At most [`MAX_ALIASES`].
+    aliases: Vec<Arc<str>>,
+    /// The neighbourhood changed since this position was last weighed.
+    dirty: bool,
     /// An allocation below this node was refused at `max_nodes` at least once.
     capped: bool,
+}
+
+impl Node {
+    fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
 }
 
 #[derive(Debug, Default)]
@@ -230,18 +411,13 @@ enum Cursor {
 
 /// What one segment wants to be, before looking at the trie.
 enum Plan {
-    Param {
-        kind: SegmentKind,
-        origin: Origin,
-    },
-    Literal {
-        key: String,
-        forced: Option<&'static str>,
-    },
+    Param { kind: SegmentKind, origin: Origin },
+    Literal { key: String, flags: u16 },
 }
 
 enum Part {
     Literal(String),
+    Glued(String),
     Param(Arc<str>),
 }
 
@@ -286,10 +462,19 @@ fn render(parts: &[Part]) -> String {
     let mut used: Vec<&str> = Vec::new();
     let mut out = String::new();
     for part in parts {
-        out.push('/');
         match part {
-            Part::Literal(s) => out.push_str(s),
+            Part::Literal(s) => {
+                out.push('/');
+                out.push_str(s);
+            }
+            Part::Glued(s) => {
+                if out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(s);
+            }
             Part::Param(name) => {
+                out.push('/');
                 let n = used.iter().filter(|u| **u == &**name).count();
                 used.push(name);
                 out.push('{');
@@ -304,13 +489,52 @@ fn render(parts: &[Part]) -> String {
     out
 }
 
+/// A path segment, and whether it is a suffix glued to the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seg<'a> {
+    raw: &'a str,
+    glue: bool,
+}
+
 struct SplitPath<'a> {
-    segments: Vec<&'a str>,
+    segments: Vec<Seg<'a>>,
     truncated: bool,
 }
 
+/// Format suffixes split from a segment (`123.json`).
+const FORMAT_SUFFIXES: &[&str] = &[
+    "json", "xml", "csv", "yaml", "yml", "html", "htm", "txt", "atom", "rss", "jsonl", "ndjson",
+    "geojson",
+];
+
+/// Splits a format suffix (`.json`) or a custom-method suffix (`:cancel`) off a segment.
+fn split_suffix(s: &str) -> (&str, Option<&str>) {
+    if let Some(dot) = s.rfind('.') {
+        let (stem, ext) = (&s[..dot], &s[dot + 1..]);
+        if !stem.is_empty()
+            && !stem.contains('.')
+            && FORMAT_SUFFIXES.iter().any(|f| f.eq_ignore_ascii_case(ext))
+        {
+            return (stem, Some(&s[dot..]));
+        }
+    }
+    if let Some(colon) = s.rfind(':') {
+        let (stem, verb) = (&s[..colon], &s[colon + 1..]);
+        let b = verb.as_bytes();
+        if !stem.is_empty()
+            && !stem.contains(':')
+            && b.first().is_some_and(u8::is_ascii_alphabetic)
+            && b.len() <= 64
+            && b.iter().all(u8::is_ascii_alphanumeric)
+        {
+            return (stem, Some(&s[colon..]));
+        }
+    }
+    (s, None)
+}
+
 /// Strips query/fragment and scheme/authority, drops empty and `.` segments, applies `..`,
-/// and keeps at most `max` segments.
+/// splits suffixes, and keeps at most `max` segments.
 fn split_path(path: &str, max: usize) -> SplitPath<'_> {
     let end = path.find(['?', '#']).unwrap_or(path.len());
     let mut p = path.get(..end).unwrap_or("");
@@ -320,21 +544,35 @@ fn split_path(path: &str, max: usize) -> SplitPath<'_> {
         let rest = p.get(after..).unwrap_or("");
         p = rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("");
     }
-    let mut segments: Vec<&str> = Vec::new();
+    let mut raw: Vec<&str> = Vec::new();
     let mut truncated = false;
     for seg in p.split('/') {
         match seg {
             "" | "." => {}
             ".." => {
-                segments.pop();
+                raw.pop();
             }
             s => {
-                if segments.len() >= max {
+                if raw.len() >= max {
                     truncated = true;
                     break;
                 }
-                segments.push(s);
+                raw.push(s);
             }
+        }
+    }
+    let mut segments = Vec::with_capacity(raw.len() + 1);
+    for s in raw {
+        let (stem, suffix) = split_suffix(s);
+        segments.push(Seg {
+            raw: stem,
+            glue: false,
+        });
+        if let Some(suf) = suffix {
+            segments.push(Seg {
+                raw: suf,
+                glue: true,
+            });
         }
     }
     SplitPath {
@@ -393,6 +631,44 @@ fn typed_confidence(kind: SegmentKind) -> f32 {
     }
 }
 
+/// Words after which the next segment is a top-level resource name.
+const TOP_WORDS: &[&str] = &["api", "apis", "rest", "rpc", "_api", "gateway", "gw"];
+/// Self references: literal even next to a parameter.
+const SELF_WORDS: &[&str] = &["me", "my", "mine", "self", "current", "myself"];
+
+fn is_top_word(s: &str) -> bool {
+    TOP_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+fn is_self_word(s: &str) -> bool {
+    SELF_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// A small integer (one or two digits) in version position: `/1/members`, `/rest/api/3`.
+fn is_version_int(raw: &str, index: usize, prev: Option<&str>) -> bool {
+    let b = raw.as_bytes();
+    (1..=2).contains(&b.len())
+        && b.iter().all(u8::is_ascii_digit)
+        && (index == 0
+            || prev
+                .is_some_and(|p| is_scaffold(p) || classify_at(p, 1, None) == SegmentKind::Version))
+}
+
+/// Stable 64-bit hash of a sub-path label at a depth (for set operations).
+fn label_hash(depth: u8, label: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x7e3a_91c4).build_hasher();
+    h.write_u8(depth);
+    h.write(label.as_bytes());
+    h.finish()
+}
+
+/// Whether a label counts as structure when positions are weighed: not a version, not a
+/// format suffix, not a generic route word.
+fn structural_label(label: &str, flags: u16) -> bool {
+    flags & (flag::FORCED | flag::KNOWN | flag::SELF) == 0 && !label.starts_with('.')
+}
+
 const ROOT: u32 = 0;
 
 /// A bounded path-template learner for one host (see the module docs).
@@ -404,6 +680,8 @@ pub struct TemplateLearner {
     pins: Vec<PinNode>,
     pin_count: usize,
     stats: TemplateStats,
+    /// Some position is dirty.
+    unsettled: bool,
 }
 
 impl Default for TemplateLearner {
@@ -424,9 +702,6 @@ impl TemplateLearner {
         cfg.max_children = cfg.max_children.max(1);
         cfg.max_segments = cfg.max_segments.max(1);
         cfg.max_segment_len = cfg.max_segment_len.max(1);
-        if !cfg.promote_rare_fraction.is_finite() {
-            cfg.promote_rare_fraction = 0.5;
-        }
         let stats = TemplateStats {
             nodes: 1,
             peak_nodes: 1,
@@ -434,11 +709,15 @@ impl TemplateLearner {
         };
         TemplateLearner {
             cfg,
-            nodes: vec![Some(Node::default())],
+            nodes: vec![Some(Node {
+                word: f32::NAN,
+                ..Node::default()
+            })],
             free: Vec::new(),
             pins: vec![PinNode::default()],
             pin_count: 0,
             stats,
+            unsettled: false,
         }
     }
 
@@ -455,6 +734,11 @@ impl TemplateLearner {
     /// Live trie nodes (including the root); never more than `max_nodes`.
     pub fn node_count(&self) -> usize {
         self.stats.nodes
+    }
+
+    /// Changes to the templates so far (see [`TemplateStats::generation`]).
+    pub fn generation(&self) -> u64 {
+        self.stats.generation
     }
 
     // -----------------------------------------------------------------------------------
@@ -474,22 +758,45 @@ impl TemplateLearner {
         r
     }
 
-    fn pin_inner(&mut self, template: &str) -> Result<(), PinError> {
-        let split = split_path(template, self.cfg.max_segments);
-        if split.truncated {
+    /// Pinned templates.
+    pub fn pin_count(&self) -> usize {
+        self.pin_count
+    }
+
+    /// The pinned template `path` matches, if any (no learning, no trie).
+    pub fn pinned_match(&self, path: &str) -> Option<TemplateMatch> {
+        self.pinned(&split_path(path, self.cfg.max_segments))
+    }
+
+    /// Checks a template's syntax as [`TemplateLearner::pin`] would, without pinning it.
+    pub fn check_template(&self, template: &str) -> Result<(), PinError> {
+        self.pin_segments(template).map(|_| ())
+    }
+
+    fn pin_segments(&self, template: &str) -> Result<Vec<PinSeg>, PinError> {
+        let end = template.find(['?', '#']).unwrap_or(template.len());
+        let raw: Vec<&str> = template[..end]
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        if raw.len() > self.cfg.max_segments {
             return Err(PinError::TooLong);
         }
-        enum PinSeg {
-            Lit(String),
-            Param(String),
-        }
-        let mut segs = Vec::with_capacity(split.segments.len());
-        let mut names: Vec<&str> = Vec::new();
-        for s in &split.segments {
+        let mut segs = Vec::with_capacity(raw.len());
+        let mut names: Vec<String> = Vec::new();
+        for s in raw {
             if s.len() > self.cfg.max_segment_len {
                 return Err(PinError::TooLong);
             }
-            if let Some(inner) = s.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            // `{id}.json` and `{name}:cancel`: a parameter with a glued suffix.
+            let (stem, suffix) = match s.strip_prefix('{').and_then(|x| x.find('}')) {
+                Some(close) => {
+                    let (a, b) = s.split_at(close + 2);
+                    (a, (!b.is_empty()).then_some(b))
+                }
+                None => split_suffix(s),
+            };
+            if let Some(inner) = stem.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
                 let valid = !inner.is_empty()
                     && inner.len() <= 64
                     && inner
@@ -498,22 +805,33 @@ impl TemplateLearner {
                 if !valid {
                     return Err(PinError::InvalidSegment(super::util::sanitize(s, 64)));
                 }
-                if names.contains(&inner) {
+                if names.iter().any(|n| n == inner) {
                     return Err(PinError::DuplicateParam(inner.to_string()));
                 }
-                names.push(inner);
+                names.push(inner.to_string());
                 segs.push(PinSeg::Param(inner.to_string()));
-            } else if s.contains(['{', '}']) {
+            } else if stem.contains(['{', '}']) {
                 return Err(PinError::InvalidSegment(super::util::sanitize(s, 64)));
             } else {
-                segs.push(PinSeg::Lit(literal_key(s)));
+                segs.push(PinSeg::Lit(literal_key(stem)));
+            }
+            if let Some(suf) = suffix {
+                if suf.contains(['{', '}']) {
+                    return Err(PinError::InvalidSegment(super::util::sanitize(s, 64)));
+                }
+                segs.push(PinSeg::Glue(literal_key(suf)));
             }
         }
+        Ok(segs)
+    }
+
+    fn pin_inner(&mut self, template: &str) -> Result<(), PinError> {
+        let segs = self.pin_segments(template)?;
         // Already pinned (same literals, parameters in the same places)?
         let mut walk = Some(0usize);
         for seg in &segs {
             walk = walk.and_then(|w| self.pins.get(w)).and_then(|n| match seg {
-                PinSeg::Lit(key) => n.literals.get(key).copied(),
+                PinSeg::Lit(key) | PinSeg::Glue(key) => n.literals.get(key).copied(),
                 PinSeg::Param(_) => n.param.as_ref().map(|(_, i)| *i),
             });
         }
@@ -531,7 +849,7 @@ impl TemplateLearner {
             let next_id = self.pins.len();
             let node = self.pins.get_mut(cur).ok_or(PinError::TooMany)?;
             cur = match seg {
-                PinSeg::Lit(key) => match node.literals.get(&key) {
+                PinSeg::Lit(key) | PinSeg::Glue(key) => match node.literals.get(&key) {
                     Some(&n) => n,
                     None => {
                         node.literals.insert(key, next_id);
@@ -560,26 +878,38 @@ impl TemplateLearner {
     }
 
     /// Depth-first pin match, literals first. Each pin node is visited at most once.
-    fn match_pin(&self, node: usize, keys: &[String], depth: usize, out: &mut Vec<Part>) -> bool {
+    fn match_pin(
+        &self,
+        node: usize,
+        keys: &[(String, bool)],
+        depth: usize,
+        out: &mut Vec<Part>,
+    ) -> bool {
         let Some(pn) = self.pins.get(node) else {
             return false;
         };
-        let Some(key) = keys.get(depth) else {
+        let Some((key, glue)) = keys.get(depth) else {
             return pn.terminal;
         };
         if let Some(&n) = pn.literals.get(key) {
-            out.push(Part::Literal(key.clone()));
+            out.push(if *glue {
+                Part::Glued(key.clone())
+            } else {
+                Part::Literal(key.clone())
+            });
             if self.match_pin(n, keys, depth + 1, out) {
                 return true;
             }
             out.pop();
         }
         if let Some((name, n)) = &pn.param {
-            out.push(Part::Param(Arc::from(name.as_str())));
-            if self.match_pin(*n, keys, depth + 1, out) {
-                return true;
+            if !*glue {
+                out.push(Part::Param(Arc::from(name.as_str())));
+                if self.match_pin(*n, keys, depth + 1, out) {
+                    return true;
+                }
+                out.pop();
             }
-            out.pop();
         }
         false
     }
@@ -588,22 +918,16 @@ impl TemplateLearner {
         if self.pin_count == 0 || split.truncated {
             return None;
         }
-        let keys: Vec<String> = split.segments.iter().map(|s| literal_key(s)).collect();
+        let keys: Vec<(String, bool)> = split
+            .segments
+            .iter()
+            .map(|s| (literal_key(s.raw), s.glue))
+            .collect();
         let mut parts = Vec::with_capacity(keys.len());
         if !self.match_pin(0, &keys, 0, &mut parts) {
             return None;
         }
-        let decisions = vec![
-            Decision {
-                rule: "pinned",
-                confidence: 1.0
-            };
-            parts.len()
-        ];
-        Some(TemplateMatch {
-            template: render(&parts),
-            decisions,
-        })
+        Some(pinned_match(&parts))
     }
 
     // -----------------------------------------------------------------------------------
@@ -649,10 +973,39 @@ impl TemplateLearner {
         Some(node)
     }
 
+    /// Marks `id` and its ancestors up to the levels whose weighing looks at it as dirty.
+    fn touch(&mut self, id: u32) {
+        let mut cur = id;
+        for _ in 0..=(DESC_DEPTH + 1) {
+            let Some(n) = self.node_mut(cur) else {
+                return;
+            };
+            n.dirty = true;
+            if cur == ROOT {
+                break;
+            }
+            cur = n.parent;
+        }
+        self.unsettled = true;
+    }
+
     // -----------------------------------------------------------------------------------
     // Planning (shared by observe and resolve).
 
-    fn plan(&self, raw: &str, index: usize, prev_raw: Option<&str>) -> Plan {
+    fn plan(&self, seg: Seg<'_>, index: usize, prev_raw: Option<&str>) -> Plan {
+        if seg.glue {
+            return Plan::Literal {
+                key: literal_key(seg.raw),
+                flags: flag::GLUE,
+            };
+        }
+        let raw = seg.raw;
+        if is_version_int(raw, index, prev_raw) {
+            return Plan::Literal {
+                key: literal_key(raw),
+                flags: flag::VINT,
+            };
+        }
         let kind = classify_at(raw, index, prev_raw);
         if is_param_like(kind) {
             return Plan::Param {
@@ -669,69 +1022,81 @@ impl TemplateLearner {
         }
         let decoded = percent_decode_bytes(raw, false);
         let decoded = std::str::from_utf8(&decoded).unwrap_or("");
-        let forced = if kind == SegmentKind::Version || is_scaffold(decoded) {
-            Some("scaffold")
-        } else if is_known_literal(decoded) {
-            Some("known_literal")
+        let flags = if kind == SegmentKind::Version {
+            flag::FORCED | flag::VERSION
+        } else if is_top_word(decoded) {
+            flag::FORCED
+        } else if is_scaffold(decoded) {
+            // `prod`, `data`, `public`: route words that are also common values.
+            flag::KNOWN
+        } else if is_self_word(decoded) {
+            flag::SELF | flag::FORCED
+        } else if super::segments::is_known_literal(decoded) {
+            flag::KNOWN
         } else {
-            None
+            0
         };
-        Plan::Literal { key, forced }
+        Plan::Literal { key, flags }
     }
 
     fn param_decision(&self, origin: Origin, kind: SegmentKind, at: Option<&Node>) -> Decision {
         match origin {
-            Origin::Typed => Decision {
-                rule: typed_rule(kind),
-                confidence: typed_confidence(kind),
+            Origin::Typed => Decision::param(typed_rule(kind), typed_confidence(kind)),
+            Origin::Evidence => match at.and_then(|n| n.verdict) {
+                Some(v) => Decision {
+                    rule: v.rule,
+                    param: true,
+                    confidence: v.confidence,
+                    evidence: Some(v.evidence),
+                },
+                None => Decision::param("structure", 0.6),
             },
-            Origin::Cardinality => {
-                let distinct = at.map_or(0, |n| n.collapse_distinct) as f32;
-                let scale = (2 * self.cfg.promote_distinct.max(1)) as f32;
-                Decision {
-                    rule: "cardinality",
-                    confidence: (0.6 + 0.4 * (distinct / scale).min(1.0)).min(0.99),
-                }
-            }
-            Origin::Overflow => Decision {
-                rule: "overflow",
-                confidence: 0.9,
-            },
-            Origin::Capped => Decision {
-                rule: "capped",
-                confidence: 0.3,
-            },
-            Origin::Oversize => Decision {
-                rule: "oversize",
-                confidence: 0.8,
-            },
+            Origin::Versions => Decision::param("versions", 0.8),
+            Origin::Seeded => Decision::param("seeded", 0.9),
+            Origin::Alike => Decision::param("like_typed", 0.8),
+            Origin::Overflow => Decision::param("overflow", 0.9),
+            Origin::Capped => Decision::param("capped", 0.3),
+            Origin::Oversize => Decision::param("oversize", 0.8),
         }
     }
 
     fn literal_decision(
         &self,
-        parent: &Node,
+        parent: Option<&Node>,
         child: Option<&Node>,
-        forced: Option<&'static str>,
+        flags: u16,
     ) -> Decision {
-        match forced {
-            Some("known_literal") => Decision {
-                rule: "known_literal",
-                confidence: 0.95,
+        if flags & flag::GLUE != 0 {
+            return Decision::plain("suffix", 0.95);
+        }
+        if flags & flag::SELF != 0 {
+            return Decision::plain("known_literal", 0.95);
+        }
+        if flags & flag::FORCED != 0 {
+            return Decision::plain("scaffold", 0.99);
+        }
+        if child.is_some_and(|c| c.has(flag::CONSTANT)) {
+            return Decision::plain("constant", 0.85);
+        }
+        if child.is_some_and(|c| c.has(flag::GROUP)) {
+            return Decision::plain("group", 0.9);
+        }
+        match parent.and_then(|p| p.verdict) {
+            Some(v) if !v.param => Decision {
+                rule: v.rule,
+                param: false,
+                confidence: v.confidence,
+                evidence: Some(v.evidence),
             },
-            Some(rule) => Decision {
-                rule,
-                confidence: 0.99,
+            // Kept literal next to a parameter.
+            Some(v) => Decision {
+                rule: "literal",
+                param: false,
+                confidence: (1.0 - v.confidence).max(0.3),
+                evidence: Some(v.evidence),
             },
-            None => {
-                let frequent = child.is_some_and(|c| c.hits > self.cfg.rare_hits);
-                let base = if frequent { 0.9 } else { 0.6 };
-                let crowd = parent.untyped as f32 / self.cfg.promote_distinct.max(1) as f32;
-                Decision {
-                    rule: "literal",
-                    confidence: (base - 0.3 * crowd.min(1.0)).clamp(0.1, 0.95),
-                }
-            }
+            None if flags & flag::KNOWN != 0 => Decision::plain("known_literal", 0.9),
+            None => Decision::plain("literal", 0.5),
         }
     }
 
@@ -743,11 +1108,19 @@ impl TemplateLearner {
     // -----------------------------------------------------------------------------------
     // Observe.
 
-    /// Learns from one request path and returns its template as of now (see the module docs
-    /// for how earlier observations are re-mapped).
+    /// Learns from one request path (any method) and returns its template as of now.
     pub fn observe(&mut self, path: &str) -> TemplateMatch {
+        self.observe_with(Observation {
+            path,
+            method: "GET",
+        })
+    }
+
+    /// Learns from one observation and returns its template as of now (see the module docs
+    /// for how earlier observations are re-mapped).
+    pub fn observe_with(&mut self, obs: Observation<'_>) -> TemplateMatch {
         self.stats.observations += 1;
-        let split = split_path(path, self.cfg.max_segments);
+        let split = split_path(obs.path, self.cfg.max_segments);
         if split.truncated {
             self.stats.truncated_paths += 1;
         }
@@ -761,8 +1134,9 @@ impl TemplateLearner {
             root.hits += 1;
         }
         let mut prev_raw: Option<&str> = None;
-        for (i, raw) in split.segments.iter().enumerate() {
-            let plan = self.plan(raw, i, prev_raw);
+        let mut index = 0usize;
+        for seg in &split.segments {
+            let plan = self.plan(*seg, index, prev_raw);
             if let Plan::Param {
                 origin: Origin::Oversize,
                 ..
@@ -771,31 +1145,65 @@ impl TemplateLearner {
                 self.stats.oversize_segments += 1;
             }
             cur = match cur {
-                Some(id) => self.step_mut(id, plan, &mut out),
+                Some(id) => self.step_mut(id, plan, seg.raw, &mut out),
                 None => {
                     self.step_detached(plan, &mut out, true);
                     None
                 }
             };
-            prev_raw = Some(raw);
+            if !seg.glue {
+                prev_raw = Some(seg.raw);
+                index += 1;
+            }
         }
-        if let Some(node) = cur.and_then(|id| self.node_mut(id)) {
-            if split.truncated {
-                node.rest_ends += 1;
-            } else {
-                node.ends += 1;
+        let bit = method_bits::of(obs.method);
+        if let Some(id) = cur {
+            let mut new_method = false;
+            if let Some(node) = self.node_mut(id) {
+                if split.truncated {
+                    node.rest_ends += 1;
+                } else {
+                    node.ends += 1;
+                }
+                new_method = node.methods & bit == 0;
+                node.methods |= bit;
+            }
+            if new_method {
+                let parent = self.node(id).map_or(ROOT, |n| n.parent);
+                self.touch(parent);
             }
         }
         if split.truncated {
             out.push(
                 Part::Param(Arc::from("rest")),
-                Decision {
-                    rule: "truncated",
-                    confidence: 1.0,
-                },
+                Decision::param("truncated", 1.0),
             );
         }
         out.finish()
+    }
+
+    /// Records the structure of a GET response to `path` (a hash of its JSON key paths, see
+    /// `analyze::shape::fingerprint`): siblings that answer alike are values of one
+    /// parameter. Does not learn the path.
+    pub fn note_shape(&mut self, path: &str, shape: u64) {
+        let split = split_path(path, self.cfg.max_segments);
+        if split.truncated {
+            return;
+        }
+        let Cursor::At(id) = self.walk_ro(&split) else {
+            return;
+        };
+        let changed = match self.node_mut(id) {
+            Some(n) if n.shape.is_none() => {
+                n.shape = Some(shape);
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            let parent = self.node(id).map_or(ROOT, |n| n.parent);
+            self.touch(parent);
+        }
     }
 
     /// Renders a segment when there is no trie node (the node cap was hit earlier).
@@ -806,17 +1214,15 @@ impl TemplateLearner {
                 let d = self.param_decision(origin, kind, None);
                 out.push(Part::Param(name), d);
             }
-            Plan::Literal {
-                key,
-                forced: Some(rule),
-            } => {
-                let d = Decision {
-                    rule,
-                    confidence: if rule == "known_literal" { 0.95 } else { 0.99 },
-                };
-                out.push(Part::Literal(key), d);
+            Plan::Literal { key, flags } if flags & (flag::FORCED | flag::GLUE) != 0 => {
+                let d = self.literal_decision(None, None, flags);
+                if flags & flag::GLUE != 0 {
+                    out.push(Part::Glued(key), d);
+                } else {
+                    out.push(Part::Literal(key), d);
+                }
             }
-            Plan::Literal { forced: None, .. } => {
+            Plan::Literal { .. } => {
                 if count {
                     self.stats.capped_segments += 1;
                 }
@@ -836,11 +1242,14 @@ impl TemplateLearner {
         let p = self.alloc(Node {
             param_name: Some(name),
             param_kind: Some(kind),
+            parent: id,
+            word: f32::NAN,
             ..Node::default()
         })?;
         if let Some(node) = self.node_mut(id) {
             node.param = Some(p);
         }
+        self.touch(id);
         Some(p)
     }
 
@@ -850,13 +1259,28 @@ impl TemplateLearner {
         id: u32,
         kind: SegmentKind,
         origin: Origin,
+        value: Option<&str>,
         out: &mut Rendered,
     ) -> Option<u32> {
         let decision = self.param_decision(origin, kind, self.node(id));
+        let max_len = self.cfg.max_segment_len;
         match self.ensure_param(id, kind) {
             Some(p) => {
                 let name = self.node_mut(p).map(|n| {
                     n.hits += 1;
+                    if let (Origin::Typed, Some(v)) = (origin, value) {
+                        match &n.first_value {
+                            None if !n.many_values && v.len() <= max_len => {
+                                n.first_value = Some(Box::from(v));
+                            }
+                            Some(f) if &**f != v => {
+                                n.first_value = None;
+                                n.many_values = true;
+                            }
+                            None if v.len() > max_len => n.many_values = true,
+                            _ => {}
+                        }
+                    }
                     n.param_name.clone()
                 });
                 let name = name
@@ -876,48 +1300,68 @@ impl TemplateLearner {
         }
     }
 
-    fn step_mut(&mut self, id: u32, plan: Plan, out: &mut Rendered) -> Option<u32> {
-        let (key, forced) = match plan {
-            Plan::Param { kind, origin } => return self.goto_param(id, kind, origin, out),
-            Plan::Literal { key, forced } => (key, forced),
+    fn step_mut(&mut self, id: u32, plan: Plan, raw: &str, out: &mut Rendered) -> Option<u32> {
+        let (key, flags) = match plan {
+            Plan::Param { kind, origin } => {
+                // A typed value kept as a literal (rule `constant`).
+                let constant = self
+                    .node(id)
+                    .filter(|n| n.has(flag::HOLDS_CONSTANT))
+                    .and_then(|n| n.children.get(literal_key(raw).as_str()).copied())
+                    .filter(|c| self.node(*c).is_some_and(|c| c.has(flag::CONSTANT)));
+                if let Some(c) = constant {
+                    let d = self.literal_decision(self.node(id), self.node(c), flag::CONSTANT);
+                    if let Some(n) = self.node_mut(c) {
+                        n.hits += 1;
+                    }
+                    out.push(Part::Literal(literal_key(raw)), d);
+                    return Some(c);
+                }
+                return self.goto_param(id, kind, origin, Some(raw), out);
+            }
+            Plan::Literal { key, flags } => (key, flags),
         };
         let node = self.node(id)?;
-        if forced.is_none() {
-            if let Some(origin) = node.collapsed {
-                return self.goto_param(id, SegmentKind::Literal, origin, out);
-            }
-        }
         if let Some(&c) = node.children.get(key.as_str()) {
-            let rare = self.cfg.rare_hits;
-            let before = self.node(c).map_or(0, |n| n.hits);
             if let Some(child) = self.node_mut(c) {
                 child.hits += 1;
             }
-            if forced.is_none() && before <= rare && before + 1 > rare {
-                if let Some(node) = self.node_mut(id) {
-                    node.frequent += 1;
-                }
+            let d = self.literal_decision(self.node(id), self.node(c), flags);
+            if flags & flag::GLUE != 0 {
+                out.push(Part::Glued(key), d);
+            } else {
+                out.push(Part::Literal(key), d);
             }
-            let d = match (self.node(id), self.node(c)) {
-                (Some(p), child) => self.literal_decision(p, child, forced),
-                (None, _) => Decision {
-                    rule: "literal",
-                    confidence: 0.5,
-                },
-            };
-            out.push(Part::Literal(key), d);
             return Some(c);
+        }
+        let mergeable = flags & (flag::FORCED | flag::GLUE) == 0;
+        if flags & flag::VINT != 0 && node.has(flag::INTS) {
+            return self.goto_param(id, SegmentKind::Integer, Origin::Versions, None, out);
+        }
+        if mergeable && node.aliases.iter().any(|a| **a == *key) {
+            return self.goto_param(id, SegmentKind::Literal, Origin::Alike, None, out);
+        }
+        if mergeable {
+            if let Some(origin) = node.collapsed {
+                return self.goto_param(id, SegmentKind::Literal, origin, None, out);
+            }
         }
         if node.children.len() >= self.cfg.max_children {
             self.stats.child_overflows += 1;
-            self.collapse(id, Origin::Overflow);
-            return self.goto_param(id, SegmentKind::Literal, Origin::Overflow, out);
+            self.collapse_all(id, Origin::Overflow);
+            if mergeable {
+                return self.goto_param(id, SegmentKind::Literal, Origin::Overflow, None, out);
+            }
+            self.step_detached(Plan::Literal { key, flags }, out, false);
+            return None;
         }
         let label: Arc<str> = Arc::from(key.as_str());
         let created = self.alloc(Node {
             label: Some(label.clone()),
-            forced: forced.is_some(),
+            flags,
+            parent: id,
             hits: 1,
+            word: f32::NAN,
             ..Node::default()
         });
         let Some(c) = created else {
@@ -928,133 +1372,446 @@ impl TemplateLearner {
             if let Some(node) = self.node_mut(id) {
                 node.capped = true;
             }
-            if forced.is_some() {
-                self.step_detached(Plan::Literal { key, forced }, out, true);
+            if !mergeable {
+                self.step_detached(Plan::Literal { key, flags }, out, true);
                 return None;
             }
             self.stats.capped_segments += 1;
             let has_literals = self.node(id).is_some_and(|n| n.untyped > 0);
             if has_literals {
                 self.stats.cap_collapses += 1;
-                self.collapse(id, Origin::Capped);
+                self.collapse_all(id, Origin::Capped);
             }
             let existing = self.node(id).and_then(|n| n.param);
             return match existing {
-                Some(_) => self.goto_param(id, SegmentKind::Literal, Origin::Capped, out),
+                Some(_) => self.goto_param(id, SegmentKind::Literal, Origin::Capped, None, out),
                 None => {
-                    self.step_detached(Plan::Literal { key, forced }, out, false);
+                    self.step_detached(Plan::Literal { key, flags }, out, false);
                     None
                 }
             };
         };
-        let rare = self.cfg.rare_hits;
+        let mut weigh_now = false;
         if let Some(node) = self.node_mut(id) {
             node.children.insert(label, c);
-            if forced.is_none() {
+            if flags & flag::VERSION != 0 {
+                node.flags |= flag::GROUP;
+            }
+            if flags & (flag::FORCED | flag::GLUE) == 0 {
                 node.untyped += 1;
-                if 1 > rare {
-                    node.frequent += 1;
-                }
+                let u = node.untyped;
+                weigh_now = u >= ONLINE_FIRST && u.is_power_of_two();
             }
         }
-        if forced.is_none() && self.should_promote(id) {
-            self.stats.promotions += 1;
-            self.collapse(id, Origin::Cardinality);
-            // The new child was merged into the parameter, hits included.
-            let decision =
-                self.param_decision(Origin::Cardinality, SegmentKind::Literal, self.node(id));
-            let p = self.node(id).and_then(|n| n.param);
-            let name = p
-                .and_then(|p| self.node(p))
-                .and_then(|n| n.param_name.clone())
-                .unwrap_or_else(|| Self::detached_name(out.last_literal(), SegmentKind::Literal));
-            out.push(Part::Param(name), decision);
-            return p;
+        self.touch(id);
+        if weigh_now {
+            self.evaluate(id);
+            // The new child may have merged into (or become) the parameter.
+            if self.node(c).is_none_or(|n| n.label.is_none()) {
+                let origin = self
+                    .node(id)
+                    .and_then(|n| n.collapsed)
+                    .unwrap_or(Origin::Evidence);
+                let decision = self.param_decision(origin, SegmentKind::Literal, self.node(id));
+                let p = self.node(id).and_then(|n| n.param);
+                let name = p
+                    .and_then(|p| self.node(p))
+                    .and_then(|n| n.param_name.clone())
+                    .unwrap_or_else(|| {
+                        Self::detached_name(out.last_literal(), SegmentKind::Literal)
+                    });
+                out.push(Part::Param(name), decision);
+                return p;
+            }
         }
-        let d = match (self.node(id), self.node(c)) {
-            (Some(p), child) => self.literal_decision(p, child, forced),
-            (None, _) => Decision {
-                rule: "literal",
-                confidence: 0.5,
-            },
-        };
-        out.push(Part::Literal(key), d);
+        let d = self.literal_decision(self.node(id), self.node(c), flags);
+        if flags & flag::GLUE != 0 {
+            out.push(Part::Glued(key), d);
+        } else {
+            out.push(Part::Literal(key), d);
+        }
         Some(c)
     }
 
-    fn should_promote(&self, id: u32) -> bool {
-        let Some(n) = self.node(id) else {
-            return false;
-        };
-        if n.collapsed.is_some() {
+    // -----------------------------------------------------------------------------------
+    // Weighing positions.
+
+    /// Weighs every position whose neighbourhood changed since it was last weighed, from the
+    /// root down (a collapse above concentrates the evidence below). Returns whether any
+    /// template changed. Callers run it before taking templates out.
+    pub fn settle(&mut self) -> bool {
+        if !self.unsettled {
             return false;
         }
-        let distinct = n.untyped as usize;
-        let rare = distinct.saturating_sub(n.frequent as usize);
-        (distinct > self.cfg.promote_distinct
-            && rare as f32 >= self.cfg.promote_rare_fraction * distinct as f32)
-            || (distinct > self.cfg.promote_distinct_all_rare && n.frequent == 0)
+        let before = self.stats.generation;
+        let mut stack = vec![ROOT];
+        let mut guard = 0usize;
+        while let Some(id) = stack.pop() {
+            guard += 1;
+            if guard > 4 * self.cfg.max_nodes + 16 {
+                break;
+            }
+            if self.node(id).is_some_and(|n| n.dirty) {
+                self.evaluate(id);
+            }
+            if let Some(n) = self.node(id) {
+                stack.extend(n.children.values().copied());
+                stack.extend(n.param);
+            }
+        }
+        self.unsettled = false;
+        self.stats.generation != before
+    }
+
+    /// Whether some position waits to be weighed.
+    pub fn unsettled(&self) -> bool {
+        self.unsettled
+    }
+
+    fn word_of(&mut self, id: u32) -> f32 {
+        let Some(n) = self.node(id) else {
+            return 0.0;
+        };
+        if !n.word.is_nan() {
+            return n.word;
+        }
+        let w = n.label.as_deref().map_or(0.0, |l| {
+            let decoded = percent_decode_bytes(l, false);
+            let s = std::str::from_utf8(&decoded).unwrap_or("");
+            vocab::word_score(s).score
+        });
+        if let Some(n) = self.node_mut(id) {
+            n.word = w;
+        }
+        w
+    }
+
+    /// Descendant labels of `id` to [`DESC_DEPTH`] levels (at most [`MAX_DESC`]).
+    fn desc(&self, id: u32) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(u32, u8)> = vec![(id, 1)];
+        while let Some((n, d)) = stack.pop() {
+            if d > DESC_DEPTH || out.len() >= MAX_DESC {
+                continue;
+            }
+            let Some(node) = self.node(n) else { continue };
+            for (k, &c) in &node.children {
+                if out.len() >= MAX_DESC {
+                    break;
+                }
+                let flags = self.node(c).map_or(0, |c| c.flags);
+                if structural_label(k, flags) {
+                    out.push(label_hash(d, k));
+                }
+                stack.push((c, d + 1));
+            }
+            if let Some(p) = node.param {
+                stack.push((p, d + 1));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn context(&mut self, id: u32) -> Context {
+        let Some(n) = self.node(id) else {
+            return Context::Other;
+        };
+        if id == ROOT {
+            return Context::Top;
+        }
+        let Some(label) = n.label.clone() else {
+            return Context::Param;
+        };
+        if n.has(flag::VINT) || is_version_label(&label) || is_top_word(&label) {
+            return Context::Top;
+        }
+        if self.word_of(id) >= evidence::WORD {
+            if label.ends_with(['s', 'S']) {
+                Context::Plural
+            } else {
+                Context::Noun
+            }
+        } else {
+            Context::Other
+        }
+    }
+
+    fn view(&mut self, c: u32) -> ChildView {
+        let word = self.word_of(c);
+        let desc = self.desc(c);
+        let Some(n) = self.node(c) else {
+            return ChildView::default();
+        };
+        let collection = n
+            .param
+            .and_then(|p| self.node(p))
+            .is_some_and(|p| p.param_kind.is_some_and(is_param_like) && 2 * p.hits >= n.hits);
+        ChildView {
+            word,
+            hits: n.hits,
+            desc,
+            methods: n.methods,
+            collection,
+            shape: n.shape,
+            leaf: n.children.is_empty() && n.param.is_none(),
+        }
+    }
+
+    /// Weighs the position below `id` (see [`evidence`]) and collapses it when its literal
+    /// siblings are values.
+    fn evaluate(&mut self, id: u32) {
+        self.stats.evaluations += 1;
+        if let Some(n) = self.node_mut(id) {
+            n.dirty = false;
+        }
+        self.constant_rule(id);
+        let Some(node) = self.node(id) else { return };
+        let kids: Vec<(Arc<str>, u32)> =
+            node.children.iter().map(|(k, c)| (k.clone(), *c)).collect();
+        let collapsed = node.collapsed.is_some();
+        let mut cands: Vec<u32> = Vec::new();
+        let mut vints: Vec<u32> = Vec::new();
+        for (_, c) in &kids {
+            let Some(cn) = self.node(*c) else { continue };
+            if cn.has(flag::FORCED | flag::GLUE | flag::CONSTANT | flag::KEPT) {
+                continue;
+            }
+            if cn.has(flag::VINT) {
+                vints.push(*c);
+                continue;
+            }
+            // Followed by a version: an API group or product name.
+            if cn.has(flag::GROUP) {
+                continue;
+            }
+            cands.push(*c);
+        }
+        if vints.len() >= VERSION_INTS {
+            if let Some(n) = self.node_mut(id) {
+                n.flags |= flag::INTS;
+            }
+            self.merge_children(id, &vints, Origin::Versions);
+        }
+        if collapsed {
+            let origin = self
+                .node(id)
+                .and_then(|n| n.collapsed)
+                .unwrap_or(Origin::Evidence);
+            self.merge_children(id, &cands, origin);
+            return;
+        }
+        // Literal siblings built like the typed parameter beside them are its values
+        // (`/subscriptions/subid/...` next to `/subscriptions/{uuid}/...`).
+        let typed = node_param_typed(self, id);
+        if let Some((p, p_hits)) = typed {
+            let pd = self.desc(p);
+            if pd.len() >= 2 {
+                let mut alike = Vec::new();
+                for &c in &cands {
+                    let d = self.desc(c);
+                    let hits = self.node(c).map_or(0, |n| n.hits);
+                    let inside = d.iter().filter(|x| pd.binary_search(x).is_ok()).count();
+                    if d.len() >= 2 && inside * 5 >= d.len() * 4 && hits * 4 <= p_hits {
+                        alike.push(c);
+                    }
+                }
+                if !alike.is_empty() {
+                    cands.retain(|c| !alike.contains(c));
+                    self.merge_children(id, &alike, Origin::Alike);
+                }
+            }
+        }
+        if cands.is_empty() {
+            return;
+        }
+        let ctx = self.context(id);
+        let mut all = Vec::with_capacity(cands.len());
+        let mut core = Vec::with_capacity(cands.len());
+        for &c in &cands {
+            let v = self.view(c);
+            if !self.node(c).is_some_and(|n| n.has(flag::KNOWN)) {
+                core.push(v.clone());
+            }
+            all.push(v);
+        }
+        let verdict = evidence::decide(ctx, &core, &all);
+        let was_param = self
+            .node(id)
+            .and_then(|n| n.verdict)
+            .is_some_and(|v| v.param);
+        if let Some(n) = self.node_mut(id) {
+            n.verdict = Some(verdict);
+        }
+        if verdict.param && !was_param {
+            // Siblings whose sub-paths share nothing with the values' stay literal
+            // (`/v1/projects/{p}/zones` beside `/v1/{name}/clusters`).
+            let mut victims = Vec::with_capacity(cands.len());
+            let descs: Vec<&[u64]> = all.iter().map(|v| v.desc.as_slice()).collect();
+            for (i, &c) in cands.iter().enumerate() {
+                let v = &all[i];
+                if !v.desc.is_empty() && v.word >= evidence::WORD {
+                    let shared = v
+                        .desc
+                        .iter()
+                        .filter(|x| {
+                            descs
+                                .iter()
+                                .enumerate()
+                                .any(|(j, d)| j != i && d.binary_search(x).is_ok())
+                        })
+                        .count();
+                    if shared == 0 {
+                        if let Some(n) = self.node_mut(c) {
+                            n.flags |= flag::KEPT;
+                        }
+                        continue;
+                    }
+                }
+                victims.push(c);
+            }
+            self.stats.promotions += 1;
+            if let Some(n) = self.node_mut(id) {
+                n.collapsed = Some(Origin::Evidence);
+            }
+            self.merge_children(id, &victims, Origin::Evidence);
+            self.stats.generation += 1;
+        }
+    }
+
+    /// A typed parameter that saw only one value over a large volume, with a subtree of
+    /// routes below it, is a literal (a token in a base path).
+    fn constant_rule(&mut self, id: u32) {
+        let Some(p) = self.node(id).and_then(|n| n.param) else {
+            return;
+        };
+        let Some(pn) = self.node(p) else { return };
+        if pn.many_values
+            || pn.hits < CONSTANT_HITS
+            || pn.children.len() < CONSTANT_CHILDREN
+            || !pn.param_kind.is_some_and(is_param_like)
+        {
+            return;
+        }
+        let Some(value) = pn.first_value.as_deref().map(literal_key) else {
+            return;
+        };
+        if self
+            .node(id)
+            .is_some_and(|n| n.children.contains_key(value.as_str()))
+        {
+            return;
+        }
+        let label: Arc<str> = Arc::from(value.as_str());
+        if let Some(pn) = self.node_mut(p) {
+            pn.label = Some(label.clone());
+            pn.param_name = None;
+            pn.param_kind = None;
+            pn.flags |= flag::CONSTANT;
+            pn.word = f32::NAN;
+        }
+        if let Some(n) = self.node_mut(id) {
+            n.param = None;
+            n.children.insert(label, p);
+            n.flags |= flag::HOLDS_CONSTANT;
+        }
+        self.stats.constants += 1;
+        self.stats.generation += 1;
     }
 
     // -----------------------------------------------------------------------------------
     // Collapse and merge.
 
-    /// Makes `id` map all non-forced literals to its parameter child, merging the existing
-    /// non-forced literal children (and subtrees) into it. Never allocates: without a
-    /// parameter child, one of the children is converted into it.
-    fn collapse(&mut self, id: u32, origin: Origin) {
-        let Some(node) = self.node(id) else {
-            return;
-        };
+    /// Makes `id` map every mergeable literal to its parameter child, merging all its
+    /// mergeable literal children (the caps' last resort).
+    fn collapse_all(&mut self, id: u32, origin: Origin) {
+        let Some(node) = self.node(id) else { return };
         if node.collapsed.is_some() {
             return;
         }
-        let mut movers: Vec<(Arc<str>, u32)> = node
+        let victims: Vec<u32> = node
             .children
+            .values()
+            .copied()
+            .filter(|c| {
+                self.node(*c)
+                    .is_some_and(|n| !n.has(flag::FORCED | flag::GLUE))
+            })
+            .collect();
+        if let Some(n) = self.node_mut(id) {
+            n.collapsed = Some(origin);
+        }
+        self.merge_children(id, &victims, origin);
+        self.stats.generation += 1;
+    }
+
+    /// Merges the literal children `victims` of `id` (and their subtrees) into its
+    /// parameter child. Never allocates: without a parameter child, the most seen victim is
+    /// converted into it.
+    fn merge_children(&mut self, id: u32, victims: &[u32], origin: Origin) {
+        if victims.is_empty() {
+            return;
+        }
+        let mut movers: Vec<(Arc<str>, u32, u64)> = victims
             .iter()
-            .filter(|(_, c)| self.node(**c).is_some_and(|n| !n.forced))
-            .map(|(k, c)| (k.clone(), *c))
+            .filter_map(|&c| {
+                let n = self.node(c)?;
+                Some((n.label.clone()?, c, n.hits))
+            })
             .collect();
         // Deterministic order: most-seen first (it becomes the parameter if none exists).
-        movers.sort_by(|a, b| {
-            let ha = self.node(a.1).map_or(0, |n| n.hits);
-            let hb = self.node(b.1).map_or(0, |n| n.hits);
-            hb.cmp(&ha).then_with(|| a.0.cmp(&b.0))
-        });
-        let parent_label = node.label.clone();
-        let mut param = node.param;
+        movers.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let parent_label = self.node(id).and_then(|n| n.label.clone());
+        let mut param = self.node(id).and_then(|n| n.param);
+        let remember = origin == Origin::Alike;
         if let Some(node) = self.node_mut(id) {
-            node.collapsed = Some(origin);
-            node.collapse_distinct = node.untyped;
-            for (k, _) in &movers {
+            for (k, _, _) in &movers {
                 node.children.remove(k);
+                if remember {
+                    if node.aliases.len() < MAX_ALIASES {
+                        node.aliases.push(k.clone());
+                    } else if node.collapsed.is_none() {
+                        // That many: the literals here are values.
+                        node.collapsed = Some(Origin::Alike);
+                    }
+                }
             }
-            node.untyped = 0;
-            node.frequent = 0;
+            node.untyped = node.untyped.saturating_sub(movers.len() as u32);
         }
-        for (_, c) in movers {
+        for (_, c, _) in movers {
             match param {
                 Some(p) => self.merge_into(p, c),
                 None => {
-                    self.adopt_as_param(id, c, parent_label.as_deref());
+                    self.adopt_as_param(id, c, parent_label.as_deref(), origin);
                     param = Some(c);
                 }
             }
         }
         if let Some(p) = param {
+            self.touch(p);
             self.maybe_fix(p);
         }
+        self.touch(id);
+        self.stats.generation += 1;
     }
 
     /// Turns literal node `c` into the parameter child of `parent`.
-    fn adopt_as_param(&mut self, parent: u32, c: u32, parent_label: Option<&str>) {
-        let name: Arc<str> = Arc::from(param_name(parent_label, SegmentKind::Literal));
+    fn adopt_as_param(&mut self, parent: u32, c: u32, parent_label: Option<&str>, origin: Origin) {
+        let kind = match origin {
+            Origin::Typed | Origin::Alike => SegmentKind::MixedAlnum,
+            Origin::Versions => SegmentKind::Integer,
+            _ => SegmentKind::Literal,
+        };
+        let name: Arc<str> = Arc::from(param_name(parent_label, kind));
         let mut grandchild = None;
         if let Some(n) = self.node_mut(c) {
             n.label = None;
-            n.forced = false;
+            n.flags = 0;
             n.param_name = Some(name);
             n.param_kind = Some(SegmentKind::Literal);
+            n.word = f32::NAN;
+            n.many_values = true;
             grandchild = n.param;
         }
         // `c`'s own parameter child was named after `c`'s literal, which is gone.
@@ -1081,6 +1838,14 @@ impl TemplateLearner {
             d.hits += s.hits;
             d.ends += s.ends;
             d.rest_ends += s.rest_ends;
+            d.methods |= s.methods;
+            if d.shape.is_none() {
+                d.shape = s.shape;
+            }
+            if d.label.is_none() {
+                d.many_values = true;
+                d.first_value = None;
+            }
         }
         if let Some(sp) = s.param {
             match self.node(dst).and_then(|n| n.param) {
@@ -1094,6 +1859,7 @@ impl TemplateLearner {
                     let name: Arc<str> = Arc::from(param_name(dst_label.as_deref(), kind));
                     if let Some(n) = self.node_mut(sp) {
                         n.param_name = Some(name);
+                        n.parent = dst;
                     }
                     if let Some(d) = self.node_mut(dst) {
                         d.param = Some(sp);
@@ -1101,59 +1867,185 @@ impl TemplateLearner {
                 }
             }
         }
-        let rare = self.cfg.rare_hits;
         for (key, sc) in s.children {
-            let Some((sc_forced, sc_hits)) = self.node(sc).map(|n| (n.forced, n.hits)) else {
+            let Some(sc_flags) = self.node(sc).map(|n| n.flags) else {
                 continue;
             };
             let Some(d) = self.node(dst) else {
                 return;
             };
-            if d.collapsed.is_some() && !sc_forced {
-                match d.param {
+            let mergeable = sc_flags & (flag::FORCED | flag::GLUE) == 0;
+            let (d_collapsed, d_param) = (d.collapsed, d.param);
+            let existing = d.children.get(&key).copied();
+            if d_collapsed.is_some() && mergeable && existing.is_none() {
+                match d_param {
                     Some(dp) => self.merge_into(dp, sc),
-                    None => self.adopt_as_param(dst, sc, dst_label.as_deref()),
-                }
-            } else if let Some(&dc) = d.children.get(&key) {
-                let before = self.node(dc).map_or(0, |n| n.hits);
-                self.merge_into(dc, sc);
-                let after = self.node(dc).map_or(0, |n| n.hits);
-                let dc_forced = self.node(dc).is_some_and(|n| n.forced);
-                if !dc_forced && before <= rare && after > rare {
-                    if let Some(d) = self.node_mut(dst) {
-                        d.frequent += 1;
+                    None => {
+                        if let Some(n) = self.node_mut(sc) {
+                            n.parent = dst;
+                        }
+                        let origin = d_collapsed.unwrap_or(Origin::Evidence);
+                        self.adopt_as_param(dst, sc, dst_label.as_deref(), origin);
                     }
                 }
-            } else if let Some(d) = self.node_mut(dst) {
-                d.children.insert(key, sc);
-                if !sc_forced {
-                    d.untyped += 1;
-                    if sc_hits > rare {
-                        d.frequent += 1;
+            } else if let Some(dc) = existing {
+                self.merge_into(dc, sc);
+            } else {
+                if let Some(n) = self.node_mut(sc) {
+                    n.parent = dst;
+                }
+                let version = sc_flags & flag::VERSION != 0;
+                if let Some(d) = self.node_mut(dst) {
+                    d.children.insert(key, sc);
+                    if mergeable {
+                        d.untyped += 1;
+                    }
+                    if version {
+                        d.flags |= flag::GROUP;
                     }
                 }
             }
         }
         if let Some(origin) = s.collapsed {
-            self.collapse(dst, origin);
+            if self.node(dst).is_some_and(|n| n.collapsed.is_none()) {
+                if let Some(v) = s.verdict {
+                    if let Some(d) = self.node_mut(dst) {
+                        d.verdict = Some(v);
+                    }
+                }
+                self.collapse_all(dst, origin);
+            }
         }
+        self.touch(dst);
         self.maybe_fix(dst);
     }
 
-    /// Applies the child cap and the cardinality rule to `id` after a merge.
+    /// Applies the child cap to `id` after a merge.
     fn maybe_fix(&mut self, id: u32) {
         let Some(n) = self.node(id) else {
             return;
         };
-        if n.collapsed.is_some() {
-            return;
-        }
-        if n.children.len() > self.cfg.max_children {
+        if n.collapsed.is_none() && n.children.len() > self.cfg.max_children {
             self.stats.child_overflows += 1;
-            self.collapse(id, Origin::Overflow);
-        } else if self.should_promote(id) {
-            self.stats.promotions += 1;
-            self.collapse(id, Origin::Cardinality);
+            self.collapse_all(id, Origin::Overflow);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Seeds.
+
+    /// Teaches the learner a template learned before (from the store): `{name}` segments
+    /// become parameter positions, so the same traffic gets the same template after a
+    /// restart. `rules` are the stored per-segment rules (`typed:integer/structure/...`):
+    /// a parameter that was decided on evidence makes its position collapse again; a typed
+    /// one only creates the parameter. Unlike a pin, a seed is learning: later evidence can
+    /// still generalise further.
+    pub fn seed(&mut self, template: &str, rules: &str) {
+        let Ok(segs) = self.pin_segments(template) else {
+            return;
+        };
+        let rules: Vec<&str> = rules.split('/').collect();
+        let mut cur = ROOT;
+        for (i, seg) in segs.iter().enumerate() {
+            let rule = rules.get(i).copied().unwrap_or("");
+            let next = match seg {
+                PinSeg::Param(_) => {
+                    let typed = rule.starts_with("typed:") || rule.is_empty();
+                    let kind = if typed {
+                        SegmentKind::MixedAlnum
+                    } else {
+                        SegmentKind::Literal
+                    };
+                    if !typed {
+                        let already = self.node(cur).is_some_and(|n| n.collapsed.is_some());
+                        if !already {
+                            if let Some(n) = self.node_mut(cur) {
+                                n.collapsed = Some(Origin::Seeded);
+                            }
+                            let victims: Vec<u32> = self
+                                .node(cur)
+                                .map(|n| {
+                                    n.children
+                                        .values()
+                                        .copied()
+                                        .filter(|c| {
+                                            self.node(*c)
+                                                .is_some_and(|c| !c.has(flag::FORCED | flag::GLUE))
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            self.merge_children(cur, &victims, Origin::Seeded);
+                            self.stats.generation += 1;
+                        }
+                    }
+                    let fresh = self.node(cur).is_some_and(|n| n.param.is_none());
+                    let p = self.ensure_param(cur, kind);
+                    if let (true, Some(p), PinSeg::Param(name)) = (fresh, p, seg) {
+                        if let Some(n) = self.node_mut(p) {
+                            n.param_name = Some(Arc::from(name.as_str()));
+                        }
+                    }
+                    p
+                }
+                PinSeg::Lit(key) | PinSeg::Glue(key) => {
+                    let existing = self
+                        .node(cur)
+                        .and_then(|n| n.children.get(key.as_str()).copied());
+                    match existing {
+                        Some(c) => Some(c),
+                        None => {
+                            let collapsed = self.node(cur).and_then(|n| n.collapsed);
+                            let glue = matches!(seg, PinSeg::Glue(_));
+                            if collapsed.is_some() && !glue && !is_version_label(key) {
+                                self.node(cur).and_then(|n| n.param)
+                            } else {
+                                let decoded = percent_decode_bytes(key, false);
+                                let decoded = std::str::from_utf8(&decoded).unwrap_or("");
+                                let flags = if glue {
+                                    flag::GLUE
+                                } else if is_version_label(key) {
+                                    flag::FORCED | flag::VERSION
+                                } else if is_top_word(decoded) {
+                                    flag::FORCED
+                                } else if is_scaffold(decoded) {
+                                    flag::KNOWN
+                                } else if is_self_word(decoded) {
+                                    flag::SELF | flag::FORCED
+                                } else if super::segments::is_known_literal(decoded) {
+                                    flag::KNOWN
+                                } else {
+                                    0
+                                };
+                                let label: Arc<str> = Arc::from(key.as_str());
+                                let c = self.alloc(Node {
+                                    label: Some(label.clone()),
+                                    flags,
+                                    parent: cur,
+                                    word: f32::NAN,
+                                    ..Node::default()
+                                });
+                                if let Some(c) = c {
+                                    if let Some(n) = self.node_mut(cur) {
+                                        n.children.insert(label, c);
+                                        if flags & (flag::FORCED | flag::GLUE) == 0 {
+                                            n.untyped += 1;
+                                        }
+                                        if flags & flag::VERSION != 0 {
+                                            n.flags |= flag::GROUP;
+                                        }
+                                    }
+                                }
+                                c
+                            }
+                        }
+                    }
+                }
+            };
+            match next {
+                Some(n) => cur = n,
+                None => return,
+            }
         }
     }
 
@@ -1175,27 +2067,143 @@ impl TemplateLearner {
         let mut out = Rendered::new();
         let mut cur = Cursor::At(ROOT);
         let mut prev_raw: Option<&str> = None;
-        for (i, raw) in split.segments.iter().enumerate() {
-            let plan = self.plan(raw, i, prev_raw);
+        let mut index = 0usize;
+        for seg in &split.segments {
+            let plan = self.plan(*seg, index, prev_raw);
             cur = match cur {
-                Cursor::At(id) => self.step_ro(id, plan, &mut out),
+                Cursor::At(id) => self.step_ro(id, plan, seg.raw, &mut out),
                 Cursor::Detached { capped } => {
                     self.step_detached_ro(plan, &mut out, capped);
                     Cursor::Detached { capped }
                 }
             };
-            prev_raw = Some(raw);
+            if !seg.glue {
+                prev_raw = Some(seg.raw);
+                index += 1;
+            }
         }
         if split.truncated {
             out.push(
                 Part::Param(Arc::from("rest")),
-                Decision {
-                    rule: "truncated",
-                    confidence: 1.0,
-                },
+                Decision::param("truncated", 1.0),
             );
         }
         out.finish()
+    }
+
+    fn walk_ro(&self, split: &SplitPath<'_>) -> Cursor {
+        let mut out = Rendered::new();
+        let mut cur = Cursor::At(ROOT);
+        let mut prev_raw: Option<&str> = None;
+        let mut index = 0usize;
+        for seg in &split.segments {
+            let plan = self.plan(*seg, index, prev_raw);
+            cur = match cur {
+                Cursor::At(id) => self.step_ro(id, plan, seg.raw, &mut out),
+                d => return d,
+            };
+            if !seg.glue {
+                prev_raw = Some(seg.raw);
+                index += 1;
+            }
+        }
+        cur
+    }
+
+    /// Maps a template stored earlier (`/users/alice/repos`, `/{token}/sendMessage`) to the
+    /// current template of the same endpoint, without learning. `example` is a concrete
+    /// path of the endpoint when one is known: where the stored template has a parameter
+    /// that is now a literal (rule `constant`), the example's value decides. `None` when
+    /// the stored template is still current.
+    pub fn retemplate(&self, template: &str, example: Option<&str>) -> Option<TemplateMatch> {
+        let segs = self.pin_segments(template).ok()?;
+        if let Some(ex) = example.filter(|e| !e.contains(['{', '}'])) {
+            // The example must be an instance of the stored template.
+            let split = split_path(ex, self.cfg.max_segments);
+            let fits = split.segments.len() == segs.len()
+                && split.segments.iter().zip(&segs).all(|(s, p)| match p {
+                    PinSeg::Lit(k) | PinSeg::Glue(k) => literal_key(s.raw) == *k,
+                    PinSeg::Param(_) => !s.glue,
+                });
+            if fits {
+                let m = self.resolve_match(ex);
+                return (m.template != template).then_some(m);
+            }
+        }
+        let mut out = Rendered::new();
+        let mut cur = Cursor::At(ROOT);
+        let mut parts_pin: Vec<(String, bool)> = Vec::new();
+        for seg in &segs {
+            match seg {
+                PinSeg::Param(name) => {
+                    parts_pin.push((format!("{{{name}}}"), false));
+                    cur = match cur {
+                        Cursor::At(id) => {
+                            let n = self.node(id);
+                            match n.and_then(|n| n.param) {
+                                Some(p) => {
+                                    let origin =
+                                        n.and_then(|n| n.collapsed).unwrap_or(Origin::Typed);
+                                    let d = self.param_decision(origin, SegmentKind::Literal, n);
+                                    let name = self
+                                        .node(p)
+                                        .and_then(|pn| pn.param_name.clone())
+                                        .unwrap_or_else(|| Arc::from(name.as_str()));
+                                    out.push(Part::Param(name), d);
+                                    Cursor::At(p)
+                                }
+                                None => {
+                                    out.push(
+                                        Part::Param(Arc::from(name.as_str())),
+                                        Decision::param("seeded", 0.5),
+                                    );
+                                    Cursor::Detached { capped: false }
+                                }
+                            }
+                        }
+                        Cursor::Detached { capped } => {
+                            out.push(
+                                Part::Param(Arc::from(name.as_str())),
+                                Decision::param("seeded", 0.5),
+                            );
+                            Cursor::Detached { capped }
+                        }
+                    };
+                }
+                PinSeg::Lit(key) | PinSeg::Glue(key) => {
+                    let glue = matches!(seg, PinSeg::Glue(_));
+                    parts_pin.push((key.clone(), glue));
+                    let seg = Seg { raw: key, glue };
+                    let plan = match self.plan(seg, 1, None) {
+                        // A literal in a stored template is a literal, whatever it looks
+                        // like now (it was decided once).
+                        Plan::Param { .. } => Plan::Literal {
+                            key: key.clone(),
+                            flags: 0,
+                        },
+                        p => p,
+                    };
+                    cur = match cur {
+                        Cursor::At(id) => self.step_ro(id, plan, key, &mut out),
+                        Cursor::Detached { capped } => {
+                            self.step_detached_ro(plan, &mut out, capped);
+                            Cursor::Detached { capped }
+                        }
+                    };
+                }
+            }
+        }
+        // Pins first.
+        if self.pin_count > 0 {
+            let mut parts = Vec::new();
+            let keys: Vec<(String, bool)> = parts_pin;
+            if self.match_pin(0, &keys, 0, &mut parts) {
+                let m = pinned_match(&parts);
+                return (m.template != template).then_some(m);
+            }
+        }
+        let m = out.finish();
+        (m.template != template).then_some(m)
     }
 
     /// Renders a segment with no trie node: below a node that hit the cap, exactly as
@@ -1206,26 +2214,21 @@ impl TemplateLearner {
                 let name = Self::detached_name(out.last_literal(), kind);
                 out.push(Part::Param(name), self.param_decision(origin, kind, None));
             }
-            Plan::Literal {
-                key,
-                forced: Some(rule),
-            } => {
-                let d = Decision {
-                    rule,
-                    confidence: if rule == "known_literal" { 0.95 } else { 0.99 },
-                };
-                out.push(Part::Literal(key), d);
+            Plan::Literal { key, flags } if flags & (flag::FORCED | flag::GLUE) != 0 => {
+                let d = self.literal_decision(None, None, flags);
+                if flags & flag::GLUE != 0 {
+                    out.push(Part::Glued(key), d);
+                } else {
+                    out.push(Part::Literal(key), d);
+                }
             }
-            Plan::Literal { forced: None, key } => {
+            Plan::Literal { key, flags } => {
                 if capped {
                     let name = Self::detached_name(out.last_literal(), SegmentKind::Literal);
                     let d = self.param_decision(Origin::Capped, SegmentKind::Literal, None);
                     out.push(Part::Param(name), d);
                 } else {
-                    let d = Decision {
-                        rule: "literal",
-                        confidence: 0.5,
-                    };
+                    let d = self.literal_decision(None, None, flags);
                     out.push(Part::Literal(key), d);
                 }
             }
@@ -1256,32 +2259,57 @@ impl TemplateLearner {
         }
     }
 
-    fn step_ro(&self, id: u32, plan: Plan, out: &mut Rendered) -> Cursor {
-        let (key, forced) = match plan {
-            Plan::Param { kind, origin } => return self.goto_param_ro(id, kind, origin, out),
-            Plan::Literal { key, forced } => (key, forced),
-        };
+    fn step_ro(&self, id: u32, plan: Plan, raw: &str, out: &mut Rendered) -> Cursor {
         let Some(node) = self.node(id) else {
             return Cursor::Detached { capped: true };
         };
-        if forced.is_none() {
+        let (key, flags) = match plan {
+            Plan::Param { kind, origin } => {
+                let key = if node.has(flag::HOLDS_CONSTANT) {
+                    literal_key(raw)
+                } else {
+                    String::new()
+                };
+                if let Some(&c) = node.children.get(key.as_str()) {
+                    if self.node(c).is_some_and(|c| c.has(flag::CONSTANT)) {
+                        let d = self.literal_decision(Some(node), self.node(c), flag::CONSTANT);
+                        out.push(Part::Literal(key), d);
+                        return Cursor::At(c);
+                    }
+                }
+                return self.goto_param_ro(id, kind, origin, out);
+            }
+            Plan::Literal { key, flags } => (key, flags),
+        };
+        if let Some(&c) = node.children.get(key.as_str()) {
+            let d = self.literal_decision(Some(node), self.node(c), flags);
+            if flags & flag::GLUE != 0 {
+                out.push(Part::Glued(key), d);
+            } else {
+                out.push(Part::Literal(key), d);
+            }
+            return Cursor::At(c);
+        }
+        let mergeable = flags & (flag::FORCED | flag::GLUE) == 0;
+        if flags & flag::VINT != 0 && node.has(flag::INTS) {
+            return self.goto_param_ro(id, SegmentKind::Integer, Origin::Versions, out);
+        }
+        if mergeable && node.aliases.iter().any(|a| **a == *key) {
+            return self.goto_param_ro(id, SegmentKind::Literal, Origin::Alike, out);
+        }
+        if mergeable {
             if let Some(origin) = node.collapsed {
                 return self.goto_param_ro(id, SegmentKind::Literal, origin, out);
             }
         }
-        if let Some(&c) = node.children.get(key.as_str()) {
-            let d = self.literal_decision(node, self.node(c), forced);
-            out.push(Part::Literal(key), d);
-            return Cursor::At(c);
-        }
-        if node.children.len() >= self.cfg.max_children {
+        if mergeable && node.children.len() >= self.cfg.max_children {
             return self.goto_param_ro(id, SegmentKind::Literal, Origin::Overflow, out);
         }
         let capped = node.capped;
-        if forced.is_none() && capped && node.param.is_some() {
+        if mergeable && capped && node.param.is_some() {
             return self.goto_param_ro(id, SegmentKind::Literal, Origin::Capped, out);
         }
-        self.step_detached_ro(Plan::Literal { key, forced }, out, capped);
+        self.step_detached_ro(Plan::Literal { key, flags }, out, capped);
         Cursor::Detached { capped }
     }
 
@@ -1311,11 +2339,16 @@ impl TemplateLearner {
             out.push((render(parts), n.rest_ends));
             parts.pop();
         }
-        if depth > self.cfg.max_segments {
+        if depth > 2 * self.cfg.max_segments {
             return;
         }
         for (key, &c) in &n.children {
-            parts.push(Part::Literal(key.to_string()));
+            let glue = self.node(c).is_some_and(|c| c.has(flag::GLUE));
+            parts.push(if glue {
+                Part::Glued(key.to_string())
+            } else {
+                Part::Literal(key.to_string())
+            });
             self.collect(c, parts, out, depth + 1);
             parts.pop();
         }
@@ -1331,535 +2364,94 @@ impl TemplateLearner {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules(m: &TemplateMatch) -> Vec<&'static str> {
-        m.decisions.iter().map(|d| d.rule).collect()
-    }
-
-    /// Deterministic xorshift for floods.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn word(&mut self, len: usize) -> String {
-            (0..len)
-                .map(|_| char::from(b'a' + (self.next() % 26) as u8))
-                .collect()
-        }
-    }
-
-    #[test]
-    fn typed_params_immediately() {
-        let mut l = TemplateLearner::new();
-        let m = l.observe("/api/v1/users/12345/orders/3f0c6b1e-9a4e-4c1b-8f3a-2b6d5e7c9a10");
-        assert_eq!(m.template, "/api/v1/users/{user_id}/orders/{order_id}");
-        assert_eq!(
-            rules(&m),
-            [
-                "scaffold",
-                "scaffold",
-                "literal",
-                "typed:integer",
-                "literal",
-                "typed:uuid"
-            ]
-        );
-        assert!(
-            m.decisions
-                .iter()
-                .all(|d| (0.0..=1.0).contains(&d.confidence))
-        );
-        assert_eq!(
-            l.observe("/files/d41d8cd98f00b204e9800998ecf8427e")
-                .template,
-            "/files/{file_hash}"
-        );
-        assert_eq!(
-            l.observe("/reports/2024-03-01").template,
-            "/reports/{report_date}"
-        );
-        assert_eq!(
-            l.observe("/objects/507f1f77bcf86cd799439011").template,
-            "/objects/{object_id}"
-        );
-    }
-
-    #[test]
-    fn root_and_normalisation() {
-        let mut l = TemplateLearner::new();
-        assert_eq!(l.observe("/").template, "/");
-        assert_eq!(l.observe("").template, "/");
-        assert_eq!(
-            l.observe("/users//42/?x=1#frag").template,
-            "/users/{user_id}"
-        );
-        assert_eq!(l.observe("/users/./42/../43").template, "/users/{user_id}");
-        assert_eq!(
-            l.observe("http://example.com/users/42?q").template,
-            "/users/{user_id}"
-        );
-        assert_eq!(l.observe("HTTPS://example.com").template, "/");
-        assert_eq!(
-            l.observe("/a%20b/{x}/caf%C3%A9/%7Bid%7D").template,
-            "/a%20b/%7Bx%7D/caf%C3%A9/%7Bid%7D"
-        );
-        // Raw and encoded forms of the same segment share a node.
-        let n = l.node_count();
-        l.observe("/café");
-        l.observe("/caf%c3%a9");
-        assert_eq!(l.node_count(), n + 1);
-    }
-
-    #[test]
-    fn known_literals_and_scaffold_stay() {
-        let mut l = TemplateLearner::new();
-        let m = l.observe("/api/users/me");
-        assert_eq!(m.template, "/api/users/me");
-        assert_eq!(rules(&m), ["scaffold", "literal", "known_literal"]);
-        l.observe("/api/users/42");
-        assert_eq!(l.resolve("/api/users/me"), "/api/users/me");
-        assert_eq!(l.resolve("/api/users/43"), "/api/users/{user_id}");
-    }
-
-    #[test]
-    fn cardinality_promotes_rare_siblings() {
-        let mut l = TemplateLearner::new();
-        let names: Vec<String> = (0..30)
-            .map(|i| format!("user{}", ["alice", "bob", "carol"][i % 3].repeat(1 + i / 3)))
-            .collect();
-        let first = l.observe(&format!("/people/{}/profile", names[0]));
-        assert_eq!(first.template, format!("/people/{}/profile", names[0]));
-        let mut last = first;
-        for n in &names[1..] {
-            last = l.observe(&format!("/people/{n}/profile"));
-        }
-        assert_eq!(last.template, "/people/{person}/profile");
-        assert_eq!(rules(&last)[1], "cardinality");
-        // Earlier observations re-map with resolve.
-        assert_eq!(
-            l.resolve(&format!("/people/{}/profile", names[0])),
-            "/people/{person}/profile"
-        );
-        assert_eq!(
-            l.observe("/people/zed/profile").template,
-            "/people/{person}/profile"
-        );
-        assert!(l.stats().promotions >= 1);
-        assert!(l.stats().merged_nodes >= 10);
-        assert_eq!(
-            l.templates(),
-            [("/people/{person}/profile".to_string(), 31)]
-        );
-    }
-
-    #[test]
-    fn stable_siblings_stay_literal() {
-        let mut l = TemplateLearner::new();
-        let resources = [
-            "users",
-            "orders",
-            "products",
-            "carts",
-            "invoices",
-            "payments",
-            "shipments",
-            "reviews",
-            "coupons",
-            "vendors",
-            "warehouses",
-            "regions",
-            "teams",
-            "projects",
-        ];
-        // Realistic traffic repeats popular endpoints before new ones show up.
-        for r in resources {
-            for _ in 0..3 {
-                l.observe(&format!("/shop/{r}"));
+impl TemplateLearner {
+    /// The trie as indented text, with each position's verdict (for debugging and for
+    /// `shadowtap template list --explain`); at most `max_lines` lines.
+    pub fn dump(&self, max_lines: usize) -> String {
+        let mut out = String::new();
+        let mut lines = 0usize;
+        let mut stack: Vec<(u32, usize, String)> = vec![(ROOT, 0, "/".to_string())];
+        while let Some((id, depth, label)) = stack.pop() {
+            if lines >= max_lines {
+                out.push_str("...\n");
+                break;
+            }
+            let Some(n) = self.node(id) else { continue };
+            let verdict = n
+                .verdict
+                .map(|v| {
+                    format!(
+                        " [{} {} {:.2}: {}]",
+                        if v.param { "param" } else { "literal" },
+                        v.rule,
+                        v.confidence,
+                        v.evidence.describe()
+                    )
+                })
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{}{} hits={} ends={}{}{}\n",
+                "  ".repeat(depth),
+                label,
+                n.hits,
+                n.ends,
+                if n.collapsed.is_some() {
+                    " collapsed"
+                } else {
+                    ""
+                },
+                verdict
+            ));
+            lines += 1;
+            let mut kids: Vec<(&Arc<str>, &u32)> = n.children.iter().collect();
+            kids.sort();
+            if let Some(p) = n.param {
+                let name = self
+                    .node(p)
+                    .and_then(|pn| pn.param_name.clone())
+                    .unwrap_or_else(|| Arc::from("param"));
+                stack.push((p, depth + 1, format!("{{{name}}}")));
+            }
+            for (k, c) in kids.into_iter().rev() {
+                stack.push((*c, depth + 1, k.to_string()));
             }
         }
-        for r in resources {
-            assert_eq!(l.resolve(&format!("/shop/{r}")), format!("/shop/{r}"));
-        }
-        // Many more frequently-seen resources still do not collapse.
-        let more: Vec<String> = (0..10)
-            .map(|i| format!("extra{}", "x".repeat(i + 1)))
-            .collect();
-        for _ in 0..3 {
-            for r in &more {
-                l.observe(&format!("/shop/{r}"));
-            }
-        }
-        assert_eq!(l.resolve("/shop/users"), "/shop/users");
-        assert_eq!(l.stats().promotions, 0);
-    }
-
-    #[test]
-    fn observe_matches_resolve_immediately() {
-        let mut l = TemplateLearner::new();
-        let mut rng = Rng(7);
-        for i in 0..2000 {
-            let path = match i % 5 {
-                0 => format!("/api/v2/items/{}/detail", rng.word(5)),
-                1 => format!("/api/v2/items/{}", rng.next() % 1000),
-                2 => format!("/static/{}.js", rng.word(3)),
-                3 => "/api/v2/items/search".to_string(),
-                _ => format!("/x/{}/{}/{}", rng.word(2), rng.word(2), rng.word(2)),
-            };
-            let m = l.observe(&path);
-            assert_eq!(m, l.resolve_match(&path), "{path}");
-        }
-        assert_eq!(l.resolve("/api/v2/items/search"), "/api/v2/items/search");
-        // The parameter was created for an integer first, so it keeps that name.
-        assert_eq!(
-            l.resolve("/api/v2/items/abcde/detail"),
-            "/api/v2/items/{item_id}/detail"
-        );
-    }
-
-    #[test]
-    fn collapse_merges_subtrees_and_renames_params() {
-        let mut l = TemplateLearner::new();
-        for i in 0..15 {
-            l.observe(&format!("/repos/name{}/issues/{}", "q".repeat(i + 1), i));
-        }
-        // The typed child created under the first literal was renamed after the merge.
-        assert_eq!(
-            l.resolve("/repos/anything/issues/99"),
-            "/repos/{repo}/issues/{issue_id}"
-        );
-        let t = l.templates();
-        assert_eq!(t, [("/repos/{repo}/issues/{issue_id}".to_string(), 15)]);
-    }
-
-    #[test]
-    fn adopted_parameter_renames_its_child() {
-        let mut l = TemplateLearner::new();
-        // The first (most seen) literal becomes the parameter; its typed child was
-        // named after it and must not keep that name.
-        for _ in 0..3 {
-            l.observe("/people/alice/42");
-        }
-        for i in 0..21 {
-            l.observe(&format!("/people/name{}/{}", "x".repeat(i + 1), i));
-        }
-        assert_eq!(l.resolve("/people/alice/42"), "/people/{person}/{id}");
-        assert_eq!(l.templates(), [("/people/{person}/{id}".to_string(), 24)]);
-    }
-
-    #[test]
-    fn resolve_of_unseen_paths_keeps_literals() {
-        let l = TemplateLearner::new();
-        assert_eq!(l.resolve("/users/42/settings"), "/users/{user_id}/settings");
-        let mut l = TemplateLearner::new();
-        l.observe("/users/42");
-        assert_eq!(
-            l.resolve("/users/42/orders/7"),
-            "/users/{user_id}/orders/{order_id}"
-        );
-        assert_eq!(l.stats().nodes, 3, "resolve does not learn");
-    }
-
-    #[test]
-    fn pinned_templates_win() {
-        let mut l = TemplateLearner::new();
-        l.pin("/users/{id}/avatar").expect("pin");
-        l.pin("/users/me/avatar").expect("pin");
-        let m = l.observe("/users/42/avatar");
-        assert_eq!(m.template, "/users/{id}/avatar");
-        assert_eq!(rules(&m), ["pinned", "pinned", "pinned"]);
-        assert_eq!(
-            l.observe("/users/alice/avatar").template,
-            "/users/{id}/avatar"
-        );
-        assert_eq!(l.observe("/users/me/avatar").template, "/users/me/avatar");
-        assert_eq!(l.observe("/users/42").template, "/users/{user_id}");
-        assert_eq!(l.resolve("/users/x/avatar"), "/users/{id}/avatar");
-        assert_eq!(l.stats().pinned_matches, 3);
-        assert_eq!(
-            l.pin("/a/{b c}"),
-            Err(PinError::InvalidSegment("{b c}".into()))
-        );
-        assert_eq!(
-            l.pin("/a/{x}/{x}"),
-            Err(PinError::DuplicateParam("x".into()))
-        );
-        assert_eq!(l.pin("/a/b{"), Err(PinError::InvalidSegment("b{".into())));
-        assert_eq!(l.pin(&"/a".repeat(40)), Err(PinError::TooLong));
-        assert_eq!(l.stats().pins_rejected, 4);
-        let mut small = TemplateLearner::with_config(TemplateConfig {
-            max_pins: 1,
-            ..TemplateConfig::default()
-        });
-        assert!(small.pin("/a").is_ok());
-        assert!(
-            small.pin("/a").is_ok(),
-            "re-pinning the same template is free"
-        );
-        assert_eq!(small.pin("/b"), Err(PinError::TooMany));
-    }
-
-    #[test]
-    fn long_paths_and_segments() {
-        let mut l = TemplateLearner::new();
-        let path = "/seg".repeat(50);
-        let m = l.observe(&path);
-        assert_eq!(m.template, format!("{}/{{rest}}", "/seg".repeat(32)));
-        assert_eq!(*rules(&m).last().unwrap_or(&""), "truncated");
-        assert_eq!(l.stats().truncated_paths, 1);
-        assert_eq!(l.resolve(&path), m.template);
-        let long = format!("/files/{}", "a".repeat(300));
-        let m = l.observe(&long);
-        assert_eq!(m.template, "/files/{file}");
-        assert_eq!(rules(&m)[1], "oversize");
-        assert_eq!(l.stats().oversize_segments, 1);
-        assert!(l.templates().iter().any(|(t, _)| t.ends_with("{rest}")));
-    }
-
-    #[test]
-    fn repeated_param_names_are_numbered() {
-        let mut l = TemplateLearner::new();
-        assert_eq!(l.observe("/42/43/44").template, "/{id}/{id2}/{id3}");
-    }
-
-    #[test]
-    fn children_cap_collapses_node() {
-        let cfg = TemplateConfig {
-            max_children: 5,
-            promote_distinct: 1000,
-            promote_distinct_all_rare: 1000,
-            ..TemplateConfig::default()
-        };
-        let mut l = TemplateLearner::with_config(cfg);
-        for w in ["aa", "bb", "cc", "dd", "ee"] {
-            for _ in 0..3 {
-                assert_eq!(l.observe(&format!("/k/{w}")).template, format!("/k/{w}"));
-            }
-        }
-        let m = l.observe("/k/ff");
-        assert_eq!(m.template, "/k/{k}");
-        assert_eq!(rules(&m)[1], "overflow");
-        assert_eq!(l.stats().child_overflows, 1);
-        assert_eq!(l.resolve("/k/aa"), "/k/{k}");
-        // Known literals survive the collapse.
-        assert_eq!(l.observe("/k/search").template, "/k/search");
-    }
-
-    #[test]
-    fn node_cap_is_respected_and_consistent() {
-        let cfg = TemplateConfig {
-            max_nodes: 10,
-            promote_distinct: 1000,
-            promote_distinct_all_rare: 1000,
-            ..TemplateConfig::default()
-        };
-        let mut l = TemplateLearner::with_config(cfg);
-        for i in 0..30 {
-            let p = format!("/w{}/x{}", "a".repeat(i % 7 + 1), "b".repeat(i % 5 + 1));
-            let m = l.observe(&p);
-            assert_eq!(m, l.resolve_match(&p), "{p}");
-            assert!(l.node_count() <= 10);
-        }
-        assert!(l.stats().node_cap_hits > 0);
-        assert!(l.stats().capped_segments > 0);
-        let m = l.observe("/zzzz/api/12");
-        assert_eq!(m.template, "/{param}/api/{id}");
-        assert_eq!(rules(&m), ["capped", "scaffold", "typed:integer"]);
-    }
-
-    #[test]
-    fn flood_of_random_paths_stays_bounded() {
-        // Thresholds off, so only the hard caps bound memory.
-        let cfg = TemplateConfig {
-            max_nodes: 500,
-            max_children: 100,
-            promote_distinct: usize::MAX,
-            promote_distinct_all_rare: usize::MAX,
-            ..TemplateConfig::default()
-        };
-        let mut l = TemplateLearner::with_config(cfg);
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        for _ in 0..1_000_000 {
-            let depth = 1 + (rng.next() % 6) as usize;
-            let mut p = String::new();
-            for _ in 0..depth {
-                p.push('/');
-                let len = 3 + (rng.next() % 6) as usize;
-                p.push_str(&rng.word(len));
-            }
-            l.observe(&p);
-            assert!(l.node_count() <= 500);
-        }
-        let s = l.stats().clone();
-        assert_eq!(s.observations, 1_000_000);
-        assert!(s.peak_nodes <= 500);
-        assert!(s.child_overflows > 0);
-        assert!(s.node_cap_hits > 0, "{s:?}");
-        assert!(s.cap_collapses > 0, "{s:?}");
-        assert!(l.nodes.len() <= 500, "arena never grows past the cap");
-        assert!(l.templates().len() <= 500);
-    }
-
-    #[test]
-    fn flood_with_default_config_stays_under_cap() {
-        let mut l = TemplateLearner::new();
-        let mut rng = Rng(0xdead_beef);
-        for i in 0..1_000_000u64 {
-            let depth = 1 + (rng.next() % 8) as usize;
-            let mut p = String::new();
-            for d in 0..depth {
-                p.push('/');
-                match (rng.next() + d as u64) % 4 {
-                    0 => p.push_str(&(rng.next() % 100_000).to_string()),
-                    1 => p.push_str(["api", "v1", "users", "orders", "me"][(i % 5) as usize]),
-                    _ => {
-                        let len = 2 + (rng.next() % 10) as usize;
-                        p.push_str(&rng.word(len));
-                    }
-                }
-            }
-            l.observe(&p);
-        }
-        let s = l.stats();
-        assert!(s.peak_nodes <= 100_000, "{s:?}");
-        assert!(l.nodes.len() <= 100_000);
-    }
-
-    #[test]
-    fn flood_with_default_thresholds_collapses_early() {
-        let mut l = TemplateLearner::new();
-        let mut rng = Rng(42);
-        for _ in 0..200_000 {
-            let p = format!("/api/{}/{}", rng.word(6), rng.word(6));
-            l.observe(&p);
-        }
-        assert!(l.node_count() < 20, "nodes: {}", l.node_count());
-        assert_eq!(l.resolve("/api/foobar/bazqux"), "/api/{param}/{param2}");
-    }
-
-    #[test]
-    fn hostile_paths() {
-        let mut l = TemplateLearner::new();
-        for p in [
-            "",
-            "?",
-            "#",
-            "//////",
-            "/..",
-            "/../../..",
-            "/%",
-            "/%%%",
-            "/%FF%FE",
-            "/\u{0}/\u{7f}",
-            "http://",
-            "https://host",
-            "/{}/{x}/}{",
-            "*",
-        ] {
-            let m = l.observe(p);
-            assert!(m.template.starts_with('/'), "{p}: {}", m.template);
-            assert!(m.template.is_ascii(), "{p}");
-            assert_eq!(m, l.resolve_match(p), "{p}");
-        }
-        let huge = format!("/{}", "a/".repeat(100_000));
-        assert!(l.observe(&huge).template.ends_with("{rest}"));
-        let wide = format!("/{}", "x".repeat(1_000_000));
-        assert_eq!(l.observe(&wide).template, "/{token}");
-    }
-
-    /// Deterministic pseudo-random strings over an alphabet of troublesome characters.
-    fn fuzz_inputs(seed: u64, n: usize) -> Vec<String> {
-        const ALPHABET: &[&str] = &[
-            "a",
-            "Z",
-            "0",
-            "1",
-            "4",
-            "9",
-            "-",
-            " ",
-            ".",
-            "+",
-            "(",
-            ")",
-            "@",
-            "%",
-            "%2",
-            "%41",
-            "/",
-            "//",
-            "?",
-            "#",
-            "=",
-            "&",
-            ";",
-            ":",
-            "_",
-            "{",
-            "}",
-            "[]",
-            "é",
-            "\u{0}",
-            "\n",
-            "eyJ",
-            "AKIA",
-            "DE89",
-            "-----BEGIN ",
-            "PRIVATE KEY-----",
-            "4111",
-            "123-45-",
-            "\"",
-        ];
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        (0..n)
-            .map(|_| {
-                let len = (next() % 40) as usize;
-                (0..len)
-                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn random_inputs_never_panic() {
-        let mut l = TemplateLearner::with_config(TemplateConfig {
-            max_nodes: 500,
-            max_children: 20,
-            ..TemplateConfig::default()
-        });
-        let _ = l.pin("/users/{id}");
-        for s in fuzz_inputs(4, 20_000) {
-            let m = l.observe(&s);
-            assert!(
-                m.template.starts_with('/') && m.template.is_ascii(),
-                "{s:?} -> {}",
-                m.template
-            );
-            assert_eq!(m, l.resolve_match(&s), "{s:?}");
-            let _ = l.pin(&s);
-        }
-        assert!(l.node_count() <= 500);
-        let _ = l.templates();
-    }
-
-    #[test]
-    fn learner_is_send_and_sync() {
-        fn check<T: Send + Sync>() {}
-        check::<TemplateLearner>();
+        out
     }
 }
+
+fn pinned_match(parts: &[Part]) -> TemplateMatch {
+    let decisions = parts
+        .iter()
+        .map(|p| match p {
+            Part::Literal(_) => Decision::plain("pinned", 1.0),
+            Part::Glued(_) => Decision::plain("suffix", 1.0),
+            Part::Param(_) => Decision::param("pinned", 1.0),
+        })
+        .collect();
+    TemplateMatch {
+        template: render(parts),
+        decisions,
+    }
+}
+
+enum PinSeg {
+    Lit(String),
+    Glue(String),
+    Param(String),
+}
+
+fn is_version_label(label: &str) -> bool {
+    classify_at(label, 1, None) == SegmentKind::Version
+}
+
+/// The typed parameter child of `id` and its hits, when there is one.
+fn node_param_typed(l: &TemplateLearner, id: u32) -> Option<(u32, u64)> {
+    let p = l.node(id)?.param?;
+    let pn = l.node(p)?;
+    (pn.param_kind.is_some_and(is_param_like) && l.node(id)?.collapsed.is_none())
+        .then_some((p, pn.hits))
+}
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,7 @@ pub mod run;
 pub mod sequences;
 pub mod serve;
 pub mod spec;
+pub mod template;
 
 use crate::decode::DefragConfig;
 use crate::engine::EngineConfig;
@@ -47,6 +48,10 @@ pub enum Command {
     /// inventory differs from the imported ones.
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Pin, unpin and list endpoint templates: correct what the template learner decided
+    /// (merge paths into one endpoint, or keep a literal apart from a parameter) and see why.
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// List findings, posture and behavioural (table, JSON or SARIF for CI pipelines).
     Findings(FindingsArgs),
     /// Print the main call flows of an inventory: top transitions and three-call paths per host.
@@ -68,6 +73,55 @@ pub enum SpecCommand {
     Import(SpecImportArgs),
     /// Print shadow, zombie and dormant endpoints and the drift of documented ones.
     Diff(SpecDiffArgs),
+}
+
+/// `template` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Pin templates (`/users/{id}`, `/users/me`): they win over learning from now on, and the
+    /// stored endpoints they cover are merged into them at once (endpoints are never split:
+    /// a literal pin beside a learned parameter applies to later traffic).
+    Pin(TemplatePinArgs),
+    /// Remove pins (stored endpoints keep their templates).
+    Unpin(TemplatePinArgs),
+    /// List the pins, and with --learned the learned templates with the evidence for each
+    /// parameter.
+    List(TemplateListArgs),
+}
+
+/// Arguments of `template pin` and `template unpin`.
+#[derive(Debug, Args)]
+pub struct TemplatePinArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host (default: every host).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Templates, with `{name}` parameters (`/repos/{owner}/{repo}`, `/posts/{id}.json`).
+    #[arg(value_name = "TEMPLATE", required = true)]
+    pub templates: Vec<String>,
+}
+
+/// Arguments of `template list`.
+#[derive(Debug, Args)]
+pub struct TemplateListArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host (learned templates).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Also list learned templates, busiest first, with the rule and evidence of each
+    /// parameter.
+    #[arg(long)]
+    pub learned: bool,
+    /// Learned templates listed at most.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub limit: i64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `spec import`.
@@ -567,6 +621,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Endpoints(args) => endpoints::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Spec(cmd) => spec::run(&cmd),
+        Command::Template(cmd) => template::run(&cmd),
         Command::Findings(args) => findings::run(&args),
         Command::Sequences(args) => sequences::run(&args),
         Command::Serve(args) => serve::run(&args),

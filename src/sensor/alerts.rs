@@ -804,15 +804,13 @@ impl Detector {
         })
     }
 
-    /// What appeared since the last call, under `settings`: the alerts, and the parameterised
-    /// templates of the new endpoints (shared with every worker).
+    /// What appeared since the last call, under `settings`: the alerts.
     pub async fn detect(
         &mut self,
         store: &Store,
         settings: &AlertSettings,
-    ) -> Result<(Vec<Alert>, Vec<(String, String)>), StoreError> {
+    ) -> Result<Vec<Alert>, StoreError> {
         let mut out = Vec::new();
-        let mut pins = Vec::new();
         loop {
             let rows = sqlx::query(
                 "SELECT id, host, method, path_template, first_seen, classification, request_count
@@ -829,9 +827,6 @@ impl Detector {
                 let requests: i64 = r.get(6);
                 let (host, method, template): (String, String, String) =
                     (r.get(1), r.get(2), r.get(3));
-                if template.contains('{') {
-                    pins.push((host.clone(), template.clone()));
-                }
                 if !settings.new_endpoints || requests == 0 {
                     continue;
                 }
@@ -919,7 +914,7 @@ impl Detector {
                 break;
             }
         }
-        Ok((out, pins))
+        Ok(out)
     }
 }
 

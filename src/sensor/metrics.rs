@@ -574,7 +574,10 @@ impl SensorMetrics {
             ("http_headers", g("/engine/http/too_many_headers")),
             ("http_pending", g("/engine/http/pending_overflow")),
             ("fragments", g("/engine/defrag/evicted")),
-            ("inventory_hosts", g("/inventory/hosts_over_cap")),
+            (
+                "inventory_hosts",
+                g("/inventory/hosts_over_cap") + g("/inventory/hosts_evicted"),
+            ),
             ("inventory_endpoints", g("/inventory/endpoints_over_cap")),
             ("inventory_detail", g("/inventory/detail_over_cap")),
             (

@@ -100,7 +100,7 @@ pub struct Settings {
     pub store_limits: StoreLimits,
     /// Engine limits, per worker.
     pub engine: EngineConfig,
-    /// Inventory limits and pins, per worker.
+    /// Inventory limits and pins (the workers share one template book).
     pub inventory: InventoryConfig,
     /// Dashboard address (`None`: no dashboard).
     pub listen: Option<String>,
@@ -434,9 +434,16 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
             .await
             .map_err(|e| SensorError::Config(e.to_string()))?;
     }
+    // One template book for every worker: they name each endpoint alike, as one ingest of
+    // the same traffic does.
     let mut inventories = Vec::with_capacity(s.workers);
-    for _ in 0..s.workers {
-        inventories.push(crate::ingest::inventory_for(&store, s.inventory.clone()).await?);
+    let first = crate::ingest::inventory_for(&store, s.inventory.clone()).await?;
+    let book = first.book().clone();
+    inventories.push(first);
+    for _ in 1..s.workers {
+        inventories.push(
+            crate::ingest::inventory_with_book(&store, s.inventory.clone(), book.clone()).await?,
+        );
     }
     // Open every interface before anything starts: a wrong name or a missing capability is
     // reported at once.
@@ -496,7 +503,6 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     // Queues, workers, writer.
     let pool = Arc::new(pipeline::Pool::new(s.workers * (batches_per_queue + 4)));
     let epoch = Arc::new(AtomicU64::new(0));
-    let pins = Arc::new(pipeline::PinLog::default());
     let (report_tx, report_rx) = tokio::sync::mpsc::channel(s.workers.max(1));
     let mut queues = Vec::new();
     let mut workers = Vec::new();
@@ -512,7 +518,6 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
             out: report_tx.clone(),
             epoch: epoch.clone(),
             metrics: metrics.clone(),
-            pins: pins.clone(),
         };
         workers.push(
             std::thread::Builder::new()
@@ -529,7 +534,6 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         store: store.clone(),
         metrics: metrics.clone(),
         epoch,
-        pins,
         detector,
         alerter: alerts::Alerter::new(s.alerts.clone(), metrics.clone()),
         retention: s.retention.clone(),

@@ -313,35 +313,6 @@ pub struct Report {
     pub last: bool,
 }
 
-/// Templates learned anywhere (the store's parameterised templates), shared with every
-/// worker so that all of them name an endpoint alike. Append-only, bounded.
-#[derive(Debug, Default)]
-pub struct PinLog {
-    entries: Mutex<Vec<(String, String)>>,
-}
-
-/// Templates the pin log holds at most.
-const MAX_PINS: usize = 200_000;
-
-impl PinLog {
-    /// Adds templates.
-    pub fn extend(&self, pins: impl IntoIterator<Item = (String, String)>) {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        for p in pins {
-            if e.len() >= MAX_PINS {
-                break;
-            }
-            e.push(p);
-        }
-    }
-
-    /// Templates from index `from` on.
-    fn since(&self, from: usize) -> Vec<(String, String)> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.get(from..).map(<[_]>::to_vec).unwrap_or_default()
-    }
-}
-
 /// What a worker needs.
 pub struct WorkerTask {
     /// Index.
@@ -360,8 +331,6 @@ pub struct WorkerTask {
     pub epoch: Arc<AtomicU64>,
     /// Counters.
     pub metrics: Arc<SensorMetrics>,
-    /// Shared templates.
-    pub pins: Arc<PinLog>,
 }
 
 /// Runs a worker until its queue closes, then finishes and sends its last report.
@@ -375,13 +344,11 @@ pub fn worker_loop(t: WorkerTask) {
         out,
         epoch,
         metrics,
-        pins,
     } = t;
     let mut engine = Engine::new(cfg);
     let wm = &metrics.workers[id];
     let mut seen_epoch = epoch.load(R);
     let mut deferred_epoch = u64::MAX;
-    let mut pin_cursor = 0usize;
     let mut last_tick = Instant::now();
     let publish = |engine: &Engine, inv: &Inventory| {
         *wm.snapshot.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -416,7 +383,6 @@ pub fn worker_loop(t: WorkerTask) {
         if e != seen_epoch {
             match out.try_reserve() {
                 Ok(permit) => {
-                    apply_pins(&pins, &mut pin_cursor, &mut inventory);
                     let drain = inventory.drain();
                     let stats = engine.stats();
                     publish(&engine, &inventory);
@@ -445,7 +411,6 @@ pub fn worker_loop(t: WorkerTask) {
     for tx in engine.drain() {
         inventory.observe(&tx);
     }
-    apply_pins(&pins, &mut pin_cursor, &mut inventory);
     let drain = inventory.drain();
     publish(&engine, &inventory);
     let _ = out.blocking_send(Report {
@@ -456,14 +421,6 @@ pub fn worker_loop(t: WorkerTask) {
         inventory: inventory.stats().clone(),
         last: true,
     });
-}
-
-fn apply_pins(pins: &PinLog, cursor: &mut usize, inv: &mut Inventory) {
-    let new = pins.since(*cursor);
-    *cursor += new.len();
-    for (host, template) in new {
-        inv.pin(&host, &template);
-    }
 }
 
 #[cfg(test)]
@@ -503,19 +460,5 @@ mod tests {
         pool.put(Batch::default());
         assert_eq!(pool.free.lock().unwrap().len(), 2);
         assert!(pool.get().is_empty());
-    }
-
-    #[test]
-    fn pin_log_is_bounded_and_read_from_a_cursor() {
-        let log = PinLog::default();
-        log.extend([("h".to_string(), "/a/{id}".to_string())]);
-        let mut inv = Inventory::new(Default::default());
-        let mut cursor = 0;
-        apply_pins(&log, &mut cursor, &mut inv);
-        assert_eq!(cursor, 1);
-        apply_pins(&log, &mut cursor, &mut inv);
-        assert_eq!(cursor, 1);
-        log.extend((0..MAX_PINS + 5).map(|i| ("h".to_string(), format!("/{i}"))));
-        assert_eq!(log.since(0).len(), MAX_PINS);
     }
 }

@@ -9,7 +9,7 @@
 use super::Reloadable;
 use super::alerts::{Alerter, Detector};
 use super::metrics::SensorMetrics;
-use super::pipeline::{PinLog, Report};
+use super::pipeline::Report;
 use super::retention::{self, RetentionSettings};
 use crate::store::{Store, StoreError};
 use sqlx::Row;
@@ -28,7 +28,6 @@ pub struct Writer {
     /// Raised every flush interval; workers answer it.
     pub epoch: Arc<AtomicU64>,
     /// Shared templates.
-    pub pins: Arc<PinLog>,
     /// New rows since the last look.
     pub detector: Detector,
     /// Alert delivery.
@@ -181,8 +180,7 @@ impl Writer {
         }
         let settings = self.alerter.settings().clone();
         match self.detector.detect(&self.store, &settings).await {
-            Ok((alerts, pins)) => {
-                self.pins.extend(pins);
+            Ok(alerts) => {
                 for a in alerts {
                     self.alerter.emit(a);
                 }

@@ -7,9 +7,11 @@
 pub mod dashboard;
 pub mod export;
 pub mod read;
+mod retemplate;
 mod write;
 
 pub use read::{EndpointRow, ListFilter};
+pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use write::{CaptureRecord, FlushReport, finding_key};
 
 use sqlx::SqlitePool;

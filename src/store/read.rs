@@ -40,6 +40,13 @@ pub struct EndpointRow {
     pub deprecated: Option<i64>,
     /// documented | shadow | zombie | dormant.
     pub classification: Option<String>,
+    /// How the template was decided, one rule per segment (`/`-joined).
+    pub template_rule: String,
+    /// Lowest confidence among the template's segments.
+    pub template_confidence: f64,
+    /// Per segment: rule, confidence, and the evidence weighed (`segment`, `param`, `rule`,
+    /// `confidence`, `why`, `evidence`).
+    pub template_explain: serde_json::Value,
 }
 
 /// Filters for [`Store::endpoints`].
@@ -53,9 +60,11 @@ impl Store {
     /// Endpoints from the `api_endpoints` view, by host and path.
     pub async fn endpoints(&self, filter: &ListFilter) -> Result<Vec<EndpointRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, host, method, path_template, first_seen, last_seen, request_count, error_count, client_count,
-                    auth_schemes, sensitive_data, p50_ms, p90_ms, p99_ms, documented, deprecated, classification
-             FROM api_endpoints WHERE (?1 IS NULL OR host = ?1) ORDER BY host, path_template, method",
+            "SELECT a.id, a.host, a.method, a.path_template, a.first_seen, a.last_seen, a.request_count, a.error_count,
+                    a.client_count, a.auth_schemes, a.sensitive_data, a.p50_ms, a.p90_ms, a.p99_ms, a.documented,
+                    a.deprecated, a.classification, e.template_rule, e.template_confidence, e.template_explain
+             FROM api_endpoints a JOIN endpoints e ON e.id = a.id
+             WHERE (?1 IS NULL OR a.host = ?1) ORDER BY a.host, a.path_template, a.method",
         )
         .bind(filter.host.as_deref())
         .fetch_all(&self.pool)
@@ -80,6 +89,10 @@ impl Store {
                 documented: r.get(14),
                 deprecated: r.get(15),
                 classification: r.get(16),
+                template_rule: r.get(17),
+                template_confidence: r.get(18),
+                template_explain: serde_json::from_str(&r.get::<String, _>(19))
+                    .unwrap_or(serde_json::Value::Array(Vec::new())),
             })
             .collect())
     }

@@ -25,6 +25,10 @@ pub struct FlushReport {
     pub transitions: u64,
     /// Three-call paths merged.
     pub paths: u64,
+    /// Stored endpoints given a more general template.
+    pub retemplated: u64,
+    /// Of them, merged into an existing endpoint.
+    pub merged: u64,
 }
 
 /// A capture file as recorded after ingesting it.
@@ -52,7 +56,7 @@ pub struct CaptureRecord {
     pub stats_json: String,
 }
 
-fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
+pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
     match blob {
         Some(b) if !b.is_empty() => {
             let h: Histogram<u32> = Deserializer::new()
@@ -67,7 +71,7 @@ fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
     }
 }
 
-fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
+pub(super) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
     V2Serializer::new()
         .serialize(h, &mut out)
@@ -75,7 +79,7 @@ fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+pub(super) fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
 
@@ -125,20 +129,42 @@ impl Store {
         Ok(())
     }
 
-    /// Every (host, template) known, to pin them in the template learners so that endpoints
-    /// keep their identity across ingests.
-    pub async fn known_templates(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// Templates learned in earlier runs, to seed the template learners so that the same
+    /// traffic gets the same templates after a restart: (host, template, per-segment rules)
+    /// of every observed endpoint with a parameter.
+    pub async fn known_templates(&self) -> Result<Vec<(String, String, String)>, StoreError> {
         let rows = sqlx::query(
-            // Parameterised templates, and every documented one (a spec's literal
-            // `/customers/lookup` must win over its `/customers/{id}`); learned literals stay
-            // free to be generalised.
-            "SELECT DISTINCT host, path_template FROM endpoints WHERE path_template LIKE '%{%' OR documented = 1",
+            "SELECT host, path_template, min(template_rule) FROM endpoints
+             WHERE path_template LIKE '%{%' AND request_count > 0 AND coalesce(documented, 0) = 0
+             GROUP BY host, path_template",
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+            .map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<String, _>(1),
+                    r.get::<String, _>(2),
+                )
+            })
+            .collect())
+    }
+
+    /// Templates that win over learning: every documented one (a spec's literal
+    /// `/customers/lookup` must win over its `/customers/{id}`) and the users' pins
+    /// (`shadowtap template pin`): (host, or `None` for every host, template).
+    pub async fn pinned_templates(&self) -> Result<Vec<(Option<String>, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT host, path_template FROM endpoints WHERE documented = 1
+             UNION SELECT nullif(host, ''), path_template FROM template_pins",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<Option<String>, _>(0), r.get::<String, _>(1)))
             .collect())
     }
 
@@ -196,6 +222,18 @@ impl Store {
             let (id, hist, hll, query, capped) = match existing {
                 Some(r) => {
                     report.updated += 1;
+                    if !d.explain.is_empty() && !d.rule.is_empty() {
+                        sqlx::query(
+                            "UPDATE endpoints SET template_rule = ?, template_confidence = ?, template_explain = ?
+                             WHERE id = ? AND coalesce(documented, 0) = 0",
+                        )
+                        .bind(&d.rule)
+                        .bind(f64::from(d.confidence))
+                        .bind(&d.explain)
+                        .bind(r.get::<i64, _>(0))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     let hist = hist_from(r.get::<Option<Vec<u8>>, _>(1))?;
                     let hll = r
                         .get::<Option<Vec<u8>>, _>(2)
@@ -221,14 +259,15 @@ impl Store {
                     total += 1;
                     report.created += 1;
                     let id: i64 = sqlx::query(
-                        "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, example_path, first_seen, last_seen)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, template_explain, example_path, first_seen, last_seen)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     )
                     .bind(&d.key.host)
                     .bind(&d.key.method)
                     .bind(&d.key.template)
                     .bind(&d.rule)
                     .bind(f64::from(d.confidence))
+                    .bind(if d.explain.is_empty() { "[]" } else { d.explain.as_str() })
                     .bind(&d.example_path)
                     .bind(d.first_seen.as_nanos())
                     .bind(d.last_seen.as_nanos())
@@ -258,6 +297,19 @@ impl Store {
             .await?;
         }
         merge_sequences(&mut tx, drain, &mut ids, &mut report).await?;
+        if let Some(book) = drain.book.as_deref() {
+            if !drain.changed_hosts.is_empty() {
+                let r = super::retemplate::retemplate_hosts(
+                    &mut tx,
+                    book,
+                    &drain.changed_hosts,
+                    self.limits.max_clients_per_endpoint,
+                )
+                .await?;
+                report.retemplated += r.renamed + r.merged;
+                report.merged += r.merged;
+            }
+        }
         tx.commit().await?;
         Ok(report)
     }
@@ -387,7 +439,7 @@ async fn merge_sequences<'k>(
 }
 
 /// A value bound into a batched statement.
-pub(super) enum V {
+pub(crate) enum V {
     I(i64),
     T(String),
     B(Vec<u8>),
@@ -689,7 +741,7 @@ async fn merge_one(
 
 /// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the
 /// delta's and the JSON Schema that describes it.
-fn merged_body_shape(
+pub(super) fn merged_body_shape(
     prev: Option<&str>,
     json: Option<&Shape>,
     form: Option<&FormShape>,

@@ -1,0 +1,449 @@
+//! Is a path position a parameter? The evidence and the decision.
+//!
+//! The template learner asks this question of every trie node whose children include
+//! literal segments that are not typed values (`/repos/rust-lang`, `/repos/facebook`, ...):
+//! do these siblings name different resources, or are they values of one parameter? The
+//! answer weighs what real APIs do, each signal measured over the siblings:
+//!
+//! * **Vocabulary** ([`super::vocab`]): route words read as words (`backupRuns`, `sslCerts`);
+//!   values read as names and identifiers (`alice38`, `Nova-Granite`, `next.js`).
+//! * **Structure**: values are interchangeable, so the segments below them recur (every
+//!   `repos/X/Y` has `issues`, `pulls`): each sibling's descendant labels (to three levels)
+//!   are mostly shared with other siblings. Generic route words (`search`, `count`) and
+//!   format suffixes (`.json`) are not counted, and a sibling followed by a version
+//!   (`/apis/apps/v1`) names an API group, not a value.
+//! * **Context**: the root and the segment after a version or `api` hold resource names;
+//!   a plural collection word (`users`) is usually followed by an item; the segment after a
+//!   parameter is usually a sub-resource.
+//! * **Openness**: values keep arriving (many are seen once); a vocabulary is closed.
+//! * **Methods**: POST-only children are actions (`/servers/{id}/actions/reboot`); children
+//!   updated or deleted one by one (PUT, PATCH, DELETE) are items; a child that is itself
+//!   followed by typed ids (`/dcim/devices/{id}`) is a collection name.
+//! * **Response shape**: siblings whose GET responses share one JSON structure are one
+//!   endpoint.
+//!
+//! [`decide`] is deterministic and pure: the same siblings give the same verdict, whatever
+//! the order traffic arrived in.
+
+use serde::Serialize;
+
+/// Where a position sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Context {
+    /// The root, or right after a version (`v1`, `2015-03-31`) or `api`/`rest`/`rpc`.
+    Top,
+    /// Right after a parameter.
+    Param,
+    /// Right after a plural word (`users`, `repos`).
+    Plural,
+    /// Right after another vocabulary word (`issue`, `settings`).
+    Noun,
+    /// Right after a literal that does not read as a word.
+    Other,
+}
+
+impl Context {
+    /// Stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Top => "top",
+            Context::Param => "param",
+            Context::Plural => "plural",
+            Context::Noun => "noun",
+            Context::Other => "other",
+        }
+    }
+}
+
+/// Method bits of [`ChildView::methods`].
+pub mod method_bits {
+    /// GET.
+    pub const GET: u8 = 1;
+    /// POST.
+    pub const POST: u8 = 2;
+    /// PUT.
+    pub const PUT: u8 = 4;
+    /// PATCH.
+    pub const PATCH: u8 = 8;
+    /// DELETE.
+    pub const DELETE: u8 = 16;
+    /// Anything else (HEAD, OPTIONS, extension methods).
+    pub const OTHER: u8 = 32;
+
+    /// The bit of a method token.
+    pub fn of(method: &str) -> u8 {
+        match method {
+            "GET" => GET,
+            "POST" => POST,
+            "PUT" => PUT,
+            "PATCH" => PATCH,
+            "DELETE" => DELETE,
+            _ => OTHER,
+        }
+    }
+}
+
+/// What the decision needs to know about one sibling.
+#[derive(Debug, Clone, Default)]
+pub struct ChildView {
+    /// Word score of the segment (see [`super::vocab::word_score`]).
+    pub word: f32,
+    /// Requests through it.
+    pub hits: u64,
+    /// Hashes of its descendant labels (depth and text), sorted and deduplicated; generic
+    /// words, versions and format suffixes left out.
+    pub desc: Vec<u64>,
+    /// Methods of requests that ended at it.
+    pub methods: u8,
+    /// Followed by typed ids carrying at least half of its traffic: a collection name.
+    pub collection: bool,
+    /// Its GET responses' JSON structure, when one was seen.
+    pub shape: Option<u64>,
+    /// Has no children at all.
+    pub leaf: bool,
+}
+
+/// The measurements behind a verdict (shown to users as the template's explanation).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Evidence {
+    /// Literal siblings weighed.
+    pub siblings: u32,
+    /// Share of siblings that do not read as words.
+    pub nonwords: f32,
+    /// Mean word score.
+    pub wordiness: f32,
+    /// Siblings with descendants.
+    pub with_subtrees: u32,
+    /// Mean share of a sibling's descendant labels that other siblings also have.
+    pub shared_structure: f32,
+    /// Labels that at least half of the siblings with descendants have.
+    pub common_labels: u32,
+    /// Share of siblings seen once.
+    pub seen_once: f32,
+    /// Share of siblings (with a known GET response) that share the commonest response shape.
+    pub same_shape: f32,
+    /// Siblings with a known response shape.
+    pub shaped: u32,
+    /// Share of siblings updated or deleted one by one (PUT, PATCH, DELETE).
+    pub item_methods: f32,
+    /// Share of siblings only ever POSTed to.
+    pub post_only: f32,
+    /// Share of siblings followed by typed ids (collection names).
+    pub collections: f32,
+}
+
+impl Evidence {
+    /// One line for people: what was weighed.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("{} siblings", self.siblings)];
+        parts.push(format!(
+            "{:.0}% read as names or ids",
+            self.nonwords * 100.0
+        ));
+        if self.with_subtrees >= 2 {
+            parts.push(format!(
+                "{:.0}% of their sub-paths shared ({} common)",
+                self.shared_structure * 100.0,
+                self.common_labels
+            ));
+        }
+        if self.seen_once > 0.0 {
+            parts.push(format!("{:.0}% seen once", self.seen_once * 100.0));
+        }
+        if self.shaped >= 3 {
+            parts.push(format!(
+                "{:.0}% share one response shape",
+                self.same_shape * 100.0
+            ));
+        }
+        if self.post_only >= 0.5 {
+            parts.push("POST-only (actions)".into());
+        }
+        if self.collections >= 0.2 {
+            parts.push("followed by ids (collections)".into());
+        }
+        if self.item_methods >= 0.5 {
+            parts.push("updated/deleted one by one (items)".into());
+        }
+        parts.join(", ")
+    }
+}
+
+/// The verdict on a position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    /// The siblings are values of one parameter.
+    pub param: bool,
+    /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
+    /// `items`, `single_value` (a parameter); `words`, `actions`, `collections`,
+    /// `closed_vocabulary`, `top_level` (literals).
+    pub rule: &'static str,
+    /// Confidence in the verdict, 0-1.
+    pub confidence: f32,
+    /// What was weighed.
+    pub evidence: Evidence,
+}
+
+/// Below this word score a segment reads as a name or identifier.
+pub const NONWORD: f32 = 0.45;
+/// At or above this word score a segment reads as vocabulary.
+pub const WORD: f32 = 0.7;
+
+fn frac(k: usize, n: usize) -> f32 {
+    if n == 0 { 0.0 } else { k as f32 / n as f32 }
+}
+
+/// Share of each set's elements found in at least one other set, averaged; and the elements
+/// found in at least half of the sets (at least two).
+fn structure(sets: &[&[u64]]) -> (f32, u32, f32) {
+    if sets.len() < 2 {
+        return (0.0, 0, 0.0);
+    }
+    let mut count: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    for s in sets {
+        for &x in *s {
+            *count.entry(x).or_insert(0) += 1;
+        }
+    }
+    let mut shared_sum = 0.0f32;
+    for s in sets {
+        let shared = s
+            .iter()
+            .filter(|x| count.get(x).is_some_and(|&c| c >= 2))
+            .count();
+        shared_sum += frac(shared, s.len());
+    }
+    let need = ((sets.len() as f32) * 0.5).max(2.0);
+    let core: std::collections::HashSet<u64> = count
+        .iter()
+        .filter(|(_, c)| **c as f32 >= need)
+        .map(|(x, _)| *x)
+        .collect();
+    let covered = sets
+        .iter()
+        .filter(|s| s.iter().any(|x| core.contains(x)))
+        .count();
+    (
+        shared_sum / sets.len() as f32,
+        core.len().min(u32::MAX as usize) as u32,
+        frac(covered, sets.len()),
+    )
+}
+
+/// Measures the siblings (`all`: every literal sibling weighed, known route words included).
+pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
+    use method_bits::*;
+    let n = all.len();
+    let with: Vec<&[u64]> = all
+        .iter()
+        .filter(|c| !c.desc.is_empty())
+        .map(|c| c.desc.as_slice())
+        .collect();
+    let (shared, common, coverage) = structure(&with);
+    let shapes: Vec<u64> = all.iter().filter_map(|c| c.shape).collect();
+    let same_shape = if shapes.len() >= 3 {
+        let mut counts: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        for s in &shapes {
+            *counts.entry(*s).or_insert(0) += 1;
+        }
+        frac(counts.values().copied().max().unwrap_or(0), shapes.len())
+    } else {
+        0.0
+    };
+    let ev = Evidence {
+        siblings: n.min(u32::MAX as usize) as u32,
+        nonwords: frac(all.iter().filter(|c| c.word < NONWORD).count(), n),
+        wordiness: if n == 0 {
+            0.0
+        } else {
+            all.iter().map(|c| c.word).sum::<f32>() / n as f32
+        },
+        with_subtrees: with.len().min(u32::MAX as usize) as u32,
+        shared_structure: shared,
+        common_labels: common,
+        seen_once: frac(all.iter().filter(|c| c.hits <= 1).count(), n),
+        same_shape,
+        shaped: shapes.len().min(u32::MAX as usize) as u32,
+        item_methods: frac(
+            all.iter()
+                .filter(|c| c.methods & (PUT | PATCH | DELETE) != 0)
+                .count(),
+            n,
+        ),
+        post_only: frac(all.iter().filter(|c| c.methods == POST).count(), n),
+        collections: frac(all.iter().filter(|c| c.collection).count(), n),
+    };
+    (ev, coverage)
+}
+
+fn verdict(param: bool, rule: &'static str, confidence: f32, evidence: Evidence) -> Verdict {
+    Verdict {
+        param,
+        rule,
+        confidence: confidence.clamp(0.05, 0.99),
+        evidence,
+    }
+}
+
+/// Decides whether the siblings `core` (literal siblings that are not known route words)
+/// are values of one parameter; `all` adds the known route words (`search`, `default`),
+/// which collapse along when the others do. See the module docs for the signals.
+pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView]) -> Verdict {
+    let (ev, coverage) = measure(all);
+    let n = core.len();
+    if n == 0 {
+        return verdict(false, "words", 0.6, ev);
+    }
+    if n == 1 {
+        // One value seen: a name under a collection (`/orgs/acme-corp`), not a subtree of
+        // routes below one constant (`/providers/Microsoft.Network/...`).
+        let c = &core[0];
+        let small = c.desc.len() <= 4;
+        let param = all.len() == 1
+            && small
+            && c.word < NONWORD
+            && (ctx == Context::Plural
+                || (matches!(ctx, Context::Noun | Context::Other) && c.leaf));
+        return if param {
+            verdict(true, "single_value", 0.55, ev)
+        } else {
+            verdict(false, "single_value", 0.5, ev)
+        };
+    }
+    let nwd = ev.with_subtrees as usize;
+    let nonword_values = ev.nonwords >= 0.5 && ev.nonwords * all.len() as f32 >= 2.0;
+    let open = ev.seen_once;
+    let rich = ev.common_labels;
+    let cont = ev.shared_structure;
+    // Many siblings, many seen once: values keep arriving.
+    if n >= 16 && open >= 0.3 && ctx != Context::Top {
+        return verdict(true, "openness", 0.6 + 0.3 * open, ev);
+    }
+    match ctx {
+        Context::Top => {
+            let interchangeable = nwd >= 6
+                && ((cont >= 0.9 && open >= 0.1) || (coverage >= 0.9 && rich >= 3))
+                && (n >= 32 || ev.wordiness < 0.9);
+            if interchangeable {
+                return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
+            }
+            if nonword_values && n >= 8 && open >= 0.2 {
+                return verdict(true, "vocabulary", 0.6 + 0.3 * ev.nonwords, ev);
+            }
+            verdict(false, "top_level", 0.7 + 0.2 * ev.wordiness, ev)
+        }
+        Context::Param => {
+            if nonword_values && (nwd < 3 || cont >= 0.8) {
+                return verdict(true, "vocabulary", 0.6 + 0.3 * ev.nonwords, ev);
+            }
+            if nwd >= 3 && (cont >= 0.9 || (coverage >= 0.9 && rich >= 3)) {
+                return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
+            }
+            verdict(false, "words", 0.6 + 0.3 * (1.0 - ev.nonwords), ev)
+        }
+        Context::Plural | Context::Noun | Context::Other => {
+            if nonword_values {
+                return verdict(true, "vocabulary", 0.6 + 0.3 * ev.nonwords, ev);
+            }
+            if ev.post_only >= 0.5 {
+                return verdict(false, "actions", 0.6 + 0.3 * ev.post_only, ev);
+            }
+            if ev.collections >= 0.2 {
+                return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);
+            }
+            if nwd < 3 && ev.shaped >= 3 && ev.same_shape >= 0.6 {
+                return verdict(true, "shape", 0.5 + 0.4 * ev.same_shape, ev);
+            }
+            if nwd == 2 && n == 2 && cont >= 0.99 && rich >= 3 {
+                return verdict(true, "structure", 0.55, ev);
+            }
+            if nwd >= 3 {
+                let th = if ctx == Context::Plural { 0.7 } else { 0.85 };
+                if cont >= th || (coverage >= 0.9 && rich >= 2) {
+                    return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
+                }
+                return verdict(false, "words", 0.5 + 0.4 * (1.0 - cont), ev);
+            }
+            if n >= 8 && ev.item_methods >= 0.5 {
+                return verdict(true, "items", 0.5 + 0.3 * ev.item_methods, ev);
+            }
+            if ctx == Context::Plural && n >= 4 {
+                return verdict(true, "collection", 0.55, ev);
+            }
+            verdict(false, "words", 0.6 + 0.3 * ev.wordiness, ev)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_bits::*;
+    use super::*;
+
+    fn child(word: f32, hits: u64, desc: &[u64]) -> ChildView {
+        ChildView {
+            word,
+            hits,
+            desc: desc.to_vec(),
+            methods: GET,
+            leaf: desc.is_empty(),
+            ..ChildView::default()
+        }
+    }
+
+    #[test]
+    fn words_at_the_top_stay_literal() {
+        let kids: Vec<ChildView> = (0..40).map(|i| child(1.0, 1 + i % 3, &[i])).collect();
+        let v = decide(Context::Top, &kids, &kids);
+        assert!(!v.param, "{v:?}");
+    }
+
+    #[test]
+    fn names_sharing_subtrees_are_values() {
+        let kids: Vec<ChildView> = (0..6).map(|i| child(0.3, 5 + i, &[1, 2, 3])).collect();
+        let v = decide(Context::Plural, &kids, &kids);
+        assert!(v.param);
+        assert_eq!(v.rule, "vocabulary");
+        let words: Vec<ChildView> = (0..6).map(|i| child(1.0, 5 + i, &[1, 2, 3])).collect();
+        let v = decide(Context::Plural, &words, &words);
+        assert!(v.param);
+        assert_eq!(v.rule, "structure");
+    }
+
+    #[test]
+    fn actions_and_collections_stay_literal() {
+        let mut kids: Vec<ChildView> = (0..6).map(|i| child(1.0, 5 + i, &[])).collect();
+        for k in &mut kids {
+            k.methods = POST;
+        }
+        let v = decide(Context::Plural, &kids, &kids);
+        assert!(!v.param);
+        assert_eq!(v.rule, "actions");
+        for k in &mut kids {
+            k.methods = GET | DELETE;
+            k.collection = true;
+        }
+        let v = decide(Context::Plural, &kids, &kids);
+        assert_eq!(v.rule, "collections");
+    }
+
+    #[test]
+    fn a_single_name_under_a_collection() {
+        let one = [child(0.2, 3, &[])];
+        assert!(decide(Context::Plural, &one, &one).param);
+        let word = [child(1.0, 3, &[])];
+        assert!(!decide(Context::Plural, &word, &word).param);
+        let big = [child(0.2, 300, &[1, 2, 3, 4, 5, 6])];
+        assert!(!decide(Context::Plural, &big, &big).param);
+    }
+
+    #[test]
+    fn evidence_text() {
+        let kids: Vec<ChildView> = (0..4).map(|i| child(0.3, 1, &[i, 9])).collect();
+        let (ev, _) = measure(&kids);
+        let s = ev.describe();
+        assert!(s.starts_with("4 siblings"), "{s}");
+        assert!(s.contains("100% read as names"), "{s}");
+    }
+}

@@ -1,0 +1,731 @@
+use super::*;
+
+fn rules(m: &TemplateMatch) -> Vec<&'static str> {
+    m.decisions.iter().map(|d| d.rule).collect()
+}
+
+/// Deterministic xorshift for traffic and floods.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// Zipf-ish pick: small indices far more often.
+    fn zipf(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
+    }
+    fn word(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from(b'a' + (self.next() % 26) as u8))
+            .collect()
+    }
+}
+
+const OWNERS: &[&str] = &[
+    "rust-lang",
+    "facebook",
+    "torvalds",
+    "acme-corp",
+    "octo-org",
+    "kubernetes-sigs",
+    "zed-ind",
+    "alice38",
+    "Nova-Granite",
+    "brave_turing",
+    "vercel",
+    "jdoe",
+    "m-smith",
+    "hashicorp",
+];
+const REPOS: &[&str] = &[
+    "rustup",
+    "next.js",
+    "react-native",
+    "linux",
+    "my-project-123",
+    "cargo",
+    "terraform",
+    "docs-site",
+    "api-gateway",
+    "awesome-python",
+    "dotfiles",
+    "infra-live",
+];
+const USERS: &[&str] = &[
+    "alice38", "octocat", "jdoe", "m-smith", "bob_k", "carol.w", "dave-ops", "erin77", "frank",
+    "gwen-sec", "heidi", "ivan-dev", "judy42", "mallory", "niaj", "olivia-r", "peggy", "rupert99",
+    "sybil", "trent-qa", "victor_w", "walter",
+];
+
+fn settled(l: &mut TemplateLearner, path: &str) -> String {
+    l.settle();
+    l.resolve(path)
+}
+
+#[test]
+fn typed_params_immediately() {
+    let mut l = TemplateLearner::new();
+    let m = l.observe("/api/v1/users/12345/orders/3f0c6b1e-9a4e-4c1b-8f3a-2b6d5e7c9a10");
+    assert_eq!(m.template, "/api/v1/users/{user_id}/orders/{order_id}");
+    assert_eq!(
+        rules(&m),
+        [
+            "scaffold",
+            "scaffold",
+            "literal",
+            "typed:integer",
+            "literal",
+            "typed:uuid"
+        ]
+    );
+    assert!(
+        m.decisions
+            .iter()
+            .all(|d| (0.0..=1.0).contains(&d.confidence))
+    );
+    assert_eq!(
+        l.observe("/files/d41d8cd98f00b204e9800998ecf8427e")
+            .template,
+        "/files/{file_hash}"
+    );
+    assert_eq!(
+        l.observe("/reports/2024-03-01").template,
+        "/reports/{report_date}"
+    );
+    assert_eq!(
+        l.observe("/objects/507f1f77bcf86cd799439011").template,
+        "/objects/{object_id}"
+    );
+}
+
+#[test]
+fn root_and_normalisation() {
+    let mut l = TemplateLearner::new();
+    assert_eq!(l.observe("/").template, "/");
+    assert_eq!(l.observe("").template, "/");
+    assert_eq!(
+        l.observe("/users//42/?x=1#frag").template,
+        "/users/{user_id}"
+    );
+    assert_eq!(l.observe("/users/./42/../43").template, "/users/{user_id}");
+    assert_eq!(
+        l.observe("http://example.com/users/42?q").template,
+        "/users/{user_id}"
+    );
+    assert_eq!(l.observe("HTTPS://example.com").template, "/");
+    assert_eq!(
+        l.observe("/a%20b/{x}/caf%C3%A9/%7Bid%7D").template,
+        "/a%20b/%7Bx%7D/caf%C3%A9/%7Bid%7D"
+    );
+    // Raw and encoded forms of the same segment share a node.
+    let n = l.node_count();
+    l.observe("/café");
+    l.observe("/caf%c3%a9");
+    assert_eq!(l.node_count(), n + 1);
+}
+
+#[test]
+fn format_and_method_suffixes_are_their_own_segments() {
+    let mut l = TemplateLearner::new();
+    assert_eq!(
+        l.observe("/posts/123.json").template,
+        "/posts/{post_id}.json"
+    );
+    let m = l.observe("/2010-04-01/Accounts/AC1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d/Calls.json");
+    assert_eq!(m.template, "/2010-04-01/Accounts/{account_id}/Calls.json");
+    assert_eq!(
+        m.segments().iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        ["2010-04-01", "Accounts", "{account_id}", "Calls", ".json"]
+    );
+    assert_eq!(
+        l.observe("/v1/projects/4242/instances/i-98765:start")
+            .template,
+        "/v1/projects/{project_id}/instances/{instance_id}:start"
+    );
+    // Not suffixes: file names, times, addresses.
+    assert_eq!(l.observe("/docs/README.md").template, "/docs/README.md");
+    assert_eq!(l.observe("/at/12:30").template, "/at/12:30");
+    assert_eq!(l.observe("/robots.txt").template, "/robots.txt");
+}
+
+#[test]
+fn constant_version_segments_stay_literal() {
+    // Jira: /rest/api/3/... and Trello: /1/... with a large subtree below.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(11);
+    for i in 0..3000 {
+        let id = 10_000 + rng.below(5000);
+        let p = match i % 6 {
+            0 => format!("/rest/api/3/issue/{id}"),
+            1 => format!("/rest/api/3/issue/{id}/comment"),
+            2 => format!("/rest/api/3/project/{}", rng.below(40)),
+            3 => "/rest/api/3/myself".to_string(),
+            4 => format!("/rest/api/3/user/search?query={}", rng.word(4)),
+            _ => format!("/rest/api/3/issue/{id}/transitions"),
+        };
+        l.observe(&p);
+    }
+    assert_eq!(
+        settled(&mut l, "/rest/api/3/issue/12345/comment"),
+        "/rest/api/3/issue/{issue_id}/comment"
+    );
+    let mut t = TemplateLearner::new();
+    for i in 0..500 {
+        t.observe(&format!("/1/members/{}", 500 + i % 77));
+        t.observe(&format!("/1/boards/{:024x}/cards", 0xabc0_0000_u64 + i));
+    }
+    assert_eq!(settled(&mut t, "/1/members/77"), "/1/members/{member_id}");
+    // Three distinct small integers in that position are a parameter after all.
+    let mut p = TemplateLearner::new();
+    for v in ["1", "2", "3", "4"] {
+        for _ in 0..5 {
+            p.observe(&format!("/{v}/status"));
+        }
+    }
+    assert_eq!(settled(&mut p, "/7/status"), "/{id}/status");
+}
+
+#[test]
+fn many_resource_names_at_the_root_stay_literal() {
+    // 40 resource names at the root (CourtListener-like), most of them rarely called.
+    let names = [
+        "attorney",
+        "case",
+        "judge",
+        "court",
+        "docket",
+        "opinion",
+        "cluster",
+        "audio",
+        "person",
+        "position",
+        "school",
+        "education",
+        "politician",
+        "party",
+        "source",
+        "retention",
+        "alias",
+        "search",
+        "tag",
+        "visualization",
+        "citation",
+        "recap",
+        "document",
+        "entry",
+        "originating",
+        "fjc",
+        "financial",
+        "disclosure",
+        "investment",
+        "gift",
+        "debt",
+        "agreement",
+        "reimbursement",
+        "spouse",
+        "income",
+        "alert",
+        "memo",
+        "upload",
+        "fund",
+        "appellate",
+    ];
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(3);
+    for _ in 0..2000 {
+        let n = names[rng.zipf(names.len())];
+        if rng.below(3) == 0 {
+            l.observe(&format!("/{n}/"));
+        } else {
+            l.observe(&format!("/{n}/{}/", 1 + rng.below(100_000)));
+        }
+    }
+    l.settle();
+    for n in names {
+        assert_eq!(
+            l.resolve(&format!("/{n}/12")),
+            format!("/{n}/{{{}}}", param_name(Some(n), SegmentKind::Integer))
+        );
+    }
+}
+
+#[test]
+fn sub_resources_and_api_groups_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let subs = [
+        "backupRuns",
+        "databases",
+        "sslCerts",
+        "users",
+        "operations",
+        "flags",
+        "tiers",
+        "restoreBackup",
+        "listServerCas",
+        "rotateServerCa",
+        "startReplica",
+        "stopReplica",
+    ];
+    let mut rng = Rng(5);
+    for _ in 0..800 {
+        let inst = format!("db-{}", rng.word(6));
+        let s = subs[rng.zipf(subs.len())];
+        l.observe(&format!(
+            "/v1/projects/{}/instances/{inst}/{s}",
+            rng.word(5)
+        ));
+    }
+    assert_eq!(
+        settled(&mut l, "/v1/projects/abc/instances/db-xyz/sslCerts"),
+        "/v1/projects/{project}/instances/{instance}/sslCerts"
+    );
+    let mut k = TemplateLearner::new();
+    let groups = [
+        "apps",
+        "batch",
+        "storage.k8s.io",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "policy",
+        "autoscaling",
+    ];
+    let kinds = [
+        "deployments",
+        "jobs",
+        "cronjobs",
+        "ingresses",
+        "roles",
+        "statefulsets",
+    ];
+    for i in 0..600 {
+        let g = groups[i % groups.len()];
+        let kind = kinds[(i / 7) % kinds.len()];
+        let ns = [
+            "default",
+            "kube-system",
+            "payments",
+            "checkout",
+            "monitoring",
+            "ingress-nginx",
+            "cert-manager",
+            "team-a",
+            "argocd",
+            "logging",
+        ][(i * 7 / 3) % 10];
+        k.observe(&format!(
+            "/apis/{g}/v1/namespaces/{ns}/{kind}/web-{}",
+            rng.word(5)
+        ));
+        k.observe(&format!("/apis/{g}/v1/{kind}"));
+    }
+    k.settle();
+    assert_eq!(
+        k.resolve("/apis/batch/v1/namespaces/prod/jobs/web-abc"),
+        "/apis/batch/v1/namespaces/{namespace}/jobs/{job}"
+    );
+    assert_eq!(
+        k.resolve("/apis/apps/v1/deployments"),
+        "/apis/apps/v1/deployments"
+    );
+}
+
+#[test]
+fn busy_string_slugs_become_parameters() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(9);
+    let subs = [
+        "issues", "pulls", "contents", "branches", "commits", "releases", "tags",
+    ];
+    for _ in 0..3000 {
+        let o = OWNERS[rng.zipf(OWNERS.len())];
+        let r = REPOS[rng.zipf(REPOS.len())];
+        match rng.below(4) {
+            0 => l.observe(&format!("/repos/{o}/{r}")),
+            1 => l.observe(&format!("/repos/{o}/{r}/{}", subs[rng.zipf(subs.len())])),
+            2 => l.observe(&format!("/repos/{o}/{r}/issues/{}", 1 + rng.below(900))),
+            _ => l.observe(&format!(
+                "/orgs/{o}/members/{}",
+                USERS[rng.zipf(USERS.len())]
+            )),
+        };
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/repos/rust-lang/rustup/issues/42"),
+        "/repos/{repo}/{param}/issues/{issue_id}"
+    );
+    assert_eq!(
+        l.resolve("/repos/neworg/newrepo/pulls"),
+        "/repos/{repo}/{param}/pulls"
+    );
+    assert_eq!(
+        l.resolve("/orgs/acme/members/alice38"),
+        "/orgs/{org}/members/{member}"
+    );
+    let m = l.resolve_match("/orgs/acme/members/alice38");
+    assert!(m.decisions[1].evidence.is_some(), "{m:?}");
+    assert!(m.decisions[1].param);
+}
+
+#[test]
+fn literal_siblings_survive_next_to_parameters() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(21);
+    for _ in 0..1500 {
+        let u = USERS[rng.zipf(USERS.len())];
+        l.observe(&format!("/users/{u}"));
+        l.observe(&format!("/users/{u}/repos"));
+        if rng.below(5) == 0 {
+            l.observe("/users/me");
+        }
+        l.observe(&format!("/gists/{:032x}", rng.next()));
+        if rng.below(7) == 0 {
+            l.observe("/gists/public");
+            l.observe("/gists/starred");
+        }
+        l.observe(&format!("/api/issues/{}", rng.below(9000)));
+        if rng.below(9) == 0 {
+            l.observe("/api/issues/new");
+        }
+    }
+    l.settle();
+    assert_eq!(l.resolve("/users/me"), "/users/me");
+    assert_eq!(l.resolve("/users/zed"), "/users/{user}");
+    assert_eq!(l.resolve("/gists/public"), "/gists/public");
+    assert_eq!(l.resolve("/gists/starred"), "/gists/starred");
+    assert_eq!(
+        l.resolve("/gists/0123456789abcdef0123456789abcdef"),
+        "/gists/{gist_hash}"
+    );
+    assert_eq!(l.resolve("/api/issues/new"), "/api/issues/new");
+    assert_eq!(l.resolve("/api/issues/7"), "/api/issues/{issue_id}");
+}
+
+#[test]
+fn actions_and_collections_under_a_word_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(4);
+    let actions = [
+        "assign",
+        "unassign",
+        "change_dns_ptr",
+        "change_protection",
+        "reboot",
+        "poweroff",
+    ];
+    let colls = [
+        "devices",
+        "interfaces",
+        "racks",
+        "sites",
+        "cables",
+        "regions",
+        "platforms",
+        "locations",
+    ];
+    for _ in 0..1500 {
+        let a = actions[rng.zipf(actions.len())];
+        l.observe_with(Observation {
+            path: &format!("/v1/servers/{}/actions/{a}", rng.below(999)),
+            method: "POST",
+        });
+        let c = colls[rng.zipf(colls.len())];
+        let id = rng.below(5000);
+        l.observe_with(Observation {
+            path: &format!("/api/dcim/{c}/{id}"),
+            method: "GET",
+        });
+        l.observe_with(Observation {
+            path: &format!("/api/dcim/{c}/{id}"),
+            method: "DELETE",
+        });
+        l.observe_with(Observation {
+            path: &format!("/api/dcim/{c}"),
+            method: "GET",
+        });
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v1/servers/1/actions/reboot"),
+        "/v1/servers/{server_id}/actions/reboot"
+    );
+    assert_eq!(l.resolve("/api/dcim/racks/5"), "/api/dcim/racks/{rack_id}");
+}
+
+#[test]
+fn a_constant_token_in_the_base_path_is_literal() {
+    let mut l = TemplateLearner::new();
+    let methods = [
+        "sendMessage",
+        "getUpdates",
+        "getMe",
+        "setWebhook",
+        "answerCallbackQuery",
+        "sendPhoto",
+    ];
+    for i in 0..300 {
+        l.observe(&format!(
+            "/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/{}",
+            methods[i % methods.len()]
+        ));
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/getMe"),
+        "/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/getMe"
+    );
+    assert_eq!(l.stats().constants, 1);
+    // The stored template of before maps to the literal one, through its example.
+    let m = l
+        .retemplate(
+            "/{id}/getMe",
+            Some("/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/getMe"),
+        )
+        .unwrap();
+    assert_eq!(
+        m.template,
+        "/bot123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/getMe"
+    );
+}
+
+#[test]
+fn retemplate_maps_stored_templates_forward() {
+    let mut l = TemplateLearner::new();
+    l.observe("/people/alice/profile");
+    l.settle();
+    assert_eq!(l.resolve("/people/alice/profile"), "/people/alice/profile");
+    let g = l.generation();
+    let mut rng = Rng(77);
+    for _ in 0..200 {
+        l.observe(&format!("/people/{}{}/profile", rng.word(4), rng.word(3)));
+    }
+    l.settle();
+    assert!(l.generation() > g);
+    let m = l.retemplate("/people/alice/profile", None).unwrap();
+    assert_eq!(m.template, "/people/{person}/profile");
+    assert!(l.retemplate("/people/{person}/profile", None).is_none());
+    // Unknown positions stay as they are.
+    assert!(l.retemplate("/other/thing", None).is_none());
+}
+
+#[test]
+fn seeds_restore_parameters_without_pinning() {
+    let mut l = TemplateLearner::new();
+    l.seed(
+        "/orgs/{org}/members/{member}",
+        "literal/vocabulary/literal/structure",
+    );
+    assert_eq!(
+        l.observe("/orgs/acme/members/zed").template,
+        "/orgs/{org}/members/{member}"
+    );
+    // A typed seed keeps its name and leaves string siblings alone.
+    l.seed("/items/{item_id}", "literal/typed:integer");
+    assert_eq!(l.observe("/items/42").template, "/items/{item_id}");
+    assert_eq!(l.observe("/items/search").template, "/items/search");
+}
+
+#[test]
+fn pinned_templates_win() {
+    let mut l = TemplateLearner::new();
+    l.pin("/users/{id}/avatar").unwrap();
+    l.pin("/users/me/avatar").unwrap();
+    l.pin("/posts/{post}.json").unwrap();
+    assert_eq!(
+        l.observe("/users/alice/avatar").template,
+        "/users/{id}/avatar"
+    );
+    assert_eq!(l.observe("/users/me/avatar").template, "/users/me/avatar");
+    assert_eq!(
+        l.observe("/posts/hello-world.json").template,
+        "/posts/{post}.json"
+    );
+    assert_eq!(
+        rules(&l.observe("/users/bob/avatar")),
+        ["pinned", "pinned", "pinned"]
+    );
+    assert_eq!(
+        l.pin("/a/{x}/{x}"),
+        Err(PinError::DuplicateParam("x".into()))
+    );
+    assert!(matches!(
+        l.pin("/a/{b c}"),
+        Err(PinError::InvalidSegment(_))
+    ));
+    assert!(matches!(l.pin("/a/x{y}"), Err(PinError::InvalidSegment(_))));
+    let mut small = TemplateLearner::with_config(TemplateConfig {
+        max_pins: 1,
+        ..TemplateConfig::default()
+    });
+    small.pin("/a").unwrap();
+    small.pin("/a").unwrap();
+    assert_eq!(small.pin("/b"), Err(PinError::TooMany));
+    assert_eq!(small.stats().pins_rejected, 1);
+}
+
+#[test]
+fn observe_matches_resolve_after_settling() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(7);
+    let mut paths = Vec::new();
+    for i in 0..3000 {
+        let path = match i % 5 {
+            0 => format!("/api/v2/items/{}/detail", rng.word(5)),
+            1 => format!("/api/v2/items/{}", rng.next() % 1000),
+            2 => format!("/static/{}.js", rng.word(3)),
+            3 => "/api/v2/items/search".to_string(),
+            _ => format!("/x/{}/{}/{}", rng.word(2), rng.word(2), rng.word(2)),
+        };
+        l.observe(&path);
+        paths.push(path);
+    }
+    l.settle();
+    for p in &paths {
+        let r = l.resolve_match(p);
+        assert_eq!(l.observe(p).template, r.template, "{p}");
+    }
+}
+
+#[test]
+fn long_paths_and_segments() {
+    let cfg = TemplateConfig {
+        max_segments: 4,
+        max_segment_len: 16,
+        ..TemplateConfig::default()
+    };
+    let mut l = TemplateLearner::with_config(cfg);
+    let m = l.observe("/a/b/c/d/e/f/g");
+    assert_eq!(m.template, "/a/b/c/d/{rest}");
+    assert_eq!(rules(&m).last(), Some(&"truncated"));
+    let long = "x".repeat(40);
+    let m = l.observe(&format!("/files/{long}"));
+    assert_eq!(m.template, "/files/{file}");
+    assert_eq!(rules(&m)[1], "oversize");
+    assert_eq!(l.stats().truncated_paths, 1);
+    assert_eq!(l.stats().oversize_segments, 1);
+}
+
+#[test]
+fn children_cap_collapses_node() {
+    let mut l = TemplateLearner::with_config(TemplateConfig {
+        max_children: 50,
+        ..TemplateConfig::default()
+    });
+    for i in 0..60 {
+        l.observe(&format!(
+            "/t/{}",
+            "kw".repeat(1 + i % 30) + &"z".repeat(i / 30)
+        ));
+    }
+    assert!(l.stats().child_overflows >= 1);
+    assert_eq!(l.resolve("/t/anything"), "/t/{t}");
+}
+
+#[test]
+fn node_cap_is_respected_and_consistent() {
+    let mut l = TemplateLearner::with_config(TemplateConfig {
+        max_nodes: 64,
+        ..TemplateConfig::default()
+    });
+    let mut rng = Rng(99);
+    for _ in 0..5000 {
+        let p = format!("/{}/{}/{}", rng.word(3), rng.word(3), rng.word(3));
+        let m = l.observe(&p);
+        assert!(l.node_count() <= 64);
+        assert!(m.template.len() <= 3 * 16 + 8, "{}", m.template);
+    }
+    assert!(l.stats().node_cap_hits > 0);
+    l.settle();
+    assert!(l.node_count() <= 64);
+}
+
+#[test]
+fn flood_of_random_paths_stays_bounded_and_collapses() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(1234);
+    for _ in 0..50_000 {
+        let p = format!("/{}/{}/{}", rng.word(8), rng.word(8), rng.word(8));
+        l.observe(&p);
+    }
+    l.settle();
+    assert!(l.node_count() < 5_000, "{:?}", l.stats());
+    assert_eq!(l.resolve("/aaaa/bbbb/cccc"), "/{param}/{param2}/{param3}");
+}
+
+#[test]
+fn hostile_paths() {
+    let mut l = TemplateLearner::new();
+    for p in [
+        "/%",
+        "/%zz",
+        "/%00/%FF",
+        "/{}",
+        "/{{x}}",
+        "/..",
+        "/../../..",
+        "//////",
+        "/a/./../b",
+        "/\u{202e}/evil",
+        "/ü/😀",
+        "/.json",
+        "/:x",
+        "/a:",
+        "/a.",
+        "/{id}.json",
+    ] {
+        let m = l.observe(p);
+        assert!(m.template.starts_with('/'));
+        assert!(!m.template.contains("{}"), "{p} -> {}", m.template);
+        l.settle();
+        let _ = l.resolve_match(p);
+        let _ = l.retemplate(p, Some(p));
+    }
+    let long = "/a".repeat(10_000);
+    let m = l.observe(&long);
+    assert!(m.template.len() < 200);
+}
+
+#[test]
+fn random_inputs_never_panic() {
+    let mut l = TemplateLearner::with_config(TemplateConfig {
+        max_nodes: 500,
+        max_children: 20,
+        ..TemplateConfig::default()
+    });
+    let mut rng = Rng(42);
+    let alphabet: Vec<char> = "/.%{}:?#aZ09-_ é😀\u{202e}".chars().collect();
+    for i in 0..20_000 {
+        let len = rng.below(40);
+        let p: String = (0..len)
+            .map(|_| alphabet[rng.below(alphabet.len())])
+            .collect();
+        let method = ["GET", "POST", "DELETE", "X"][i % 4];
+        l.observe_with(Observation { path: &p, method });
+        if i % 997 == 0 {
+            l.settle();
+            let _ = l.dump(50);
+        }
+        let _ = l.resolve_match(&p);
+        let _ = l.retemplate(&p, None);
+        if i % 13 == 0 {
+            l.note_shape(&p, rng.next());
+        }
+    }
+    assert!(l.node_count() <= 500);
+}
+
+#[test]
+fn learner_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<TemplateLearner>();
+    check::<book::TemplateBook>();
+}

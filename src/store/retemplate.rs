@@ -1,0 +1,739 @@
+//! Re-templating stored endpoints when the template learner changes its mind.
+//!
+//! The learner only ever generalises (`/users/alice` → `/users/{user}`), so a stored row is
+//! either renamed (no row has the new template yet) or merged into the row that has it:
+//! counts, status codes, clients, latency histograms, the distinct-client sketch, query and
+//! body shapes, auth schemes, sensitive data, per-minute counts, findings, transitions and
+//! three-call paths add up, first/last seen widen, and spec links follow. The merged row's
+//! id is recorded in `endpoint_aliases`, so `/endpoints/{old id}` still leads to the
+//! survivor. Nothing is lost and nothing is counted twice.
+
+use super::write::{V, finding_key, hist_bytes, hist_from, merged_body_shape, quantile_ms, upsert};
+use super::{Store, StoreError};
+use crate::analyze::form::{FormShape, merge_form};
+use crate::analyze::hll::Hll;
+use crate::analyze::template::TemplateMatch;
+use crate::analyze::template::book::TemplateBook;
+use sqlx::{Row, Sqlite, Transaction};
+
+/// Rows looked at per host and flush (the endpoint cap bounds it anyway).
+const MAX_ROWS_PER_HOST: i64 = 200_000;
+
+/// What re-templating did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RetemplateReport {
+    /// Rows given a new template (no row had it yet).
+    pub renamed: u64,
+    /// Rows merged into the row with the new template.
+    pub merged: u64,
+}
+
+/// Re-templates the stored endpoints of `hosts` with `book` (inside the caller's
+/// transaction).
+pub(super) async fn retemplate_hosts(
+    tx: &mut Transaction<'_, Sqlite>,
+    book: &TemplateBook,
+    hosts: &[String],
+    max_clients: i64,
+) -> Result<RetemplateReport, StoreError> {
+    let mut report = RetemplateReport::default();
+    for host in hosts {
+        let rows = sqlx::query(
+            "SELECT id, method, path_template, example_path FROM endpoints
+             WHERE host = ? AND coalesce(documented, 0) = 0 AND request_count > 0
+             ORDER BY id LIMIT ?",
+        )
+        .bind(host)
+        .bind(MAX_ROWS_PER_HOST)
+        .fetch_all(&mut **tx)
+        .await?;
+        for r in rows {
+            let id: i64 = r.get(0);
+            let method: String = r.get(1);
+            let template: String = r.get(2);
+            let example: String = r.get(3);
+            let Some(m) = book.retemplate(host, &template, Some(&example)) else {
+                continue;
+            };
+            // The row may be gone already (merged as the target of an earlier move).
+            let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if alive.is_none() {
+                continue;
+            }
+            if move_endpoint(tx, id, host, &method, &template, &m, max_clients).await? {
+                report.merged += 1;
+            } else {
+                report.renamed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Gives endpoint `id` (stored as `host method template`) the template of `m`: renames it, or
+/// merges it into the row that has that template already. Returns whether it merged.
+pub(super) async fn move_endpoint(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    host: &str,
+    method: &str,
+    template: &str,
+    m: &TemplateMatch,
+    max_clients: i64,
+) -> Result<bool, StoreError> {
+    let target: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ? AND id != ?",
+    )
+    .bind(host)
+    .bind(method)
+    .bind(&m.template)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let explain = crate::analyze::inventory::explain_json(m);
+    match target {
+        None => {
+            sqlx::query(
+                "UPDATE endpoints SET path_template = ?, template_rule = ?, template_confidence = ?,
+                    template_explain = ?, example_path = CASE WHEN example_path LIKE '%{%' THEN ? ELSE example_path END
+                 WHERE id = ?",
+            )
+            .bind(&m.template)
+            .bind(m.rules())
+            .bind(f64::from(m.confidence()))
+            .bind(&explain)
+            .bind(&m.template)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            rekey_findings(tx, host, method, template, &m.template).await?;
+            rewrite_path_params(tx, id, m).await?;
+            Ok(false)
+        }
+        Some(to) => {
+            merge_rows(tx, id, to, max_clients).await?;
+            rekey_findings(tx, host, method, template, &m.template).await?;
+            rewrite_path_params(tx, to, m).await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO endpoint_aliases (old_id, new_id, host, method, old_template, merged_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(to)
+            .bind(host)
+            .bind(method)
+            .bind(template)
+            .bind(crate::time::Timestamp::now().as_nanos())
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE endpoint_aliases SET new_id = ? WHERE new_id = ?")
+                .bind(to)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM endpoints WHERE id = ?")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Adds row `from` into row `to`: the endpoint's counters and every detail table.
+async fn merge_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    from: i64,
+    to: i64,
+    max_clients: i64,
+) -> Result<(), StoreError> {
+    let q = "SELECT first_seen, last_seen, request_count, response_count, error_count, bytes_in, bytes_out,
+                    clients_hll, clients_capped, latency_hist, query_shape
+             FROM endpoints WHERE id = ?";
+    let (Some(a), Some(b)) = (
+        sqlx::query(q).bind(from).fetch_optional(&mut **tx).await?,
+        sqlx::query(q).bind(to).fetch_optional(&mut **tx).await?,
+    ) else {
+        return Ok(());
+    };
+    let opt_min = |x: Option<i64>, y: Option<i64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    let opt_max = |x: Option<i64>, y: Option<i64>| match (x, y) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    let mut hll = b
+        .get::<Option<Vec<u8>>, _>(7)
+        .map(|x| Hll::from_bytes(&x))
+        .unwrap_or_default();
+    if let Some(x) = a.get::<Option<Vec<u8>>, _>(7) {
+        hll.merge(&Hll::from_bytes(&x));
+    }
+    let mut hist = hist_from(b.get::<Option<Vec<u8>>, _>(9))?;
+    hist.add(hist_from(a.get::<Option<Vec<u8>>, _>(9))?)
+        .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
+    let shape = |r: &sqlx::sqlite::SqliteRow| -> FormShape {
+        r.get::<Option<String>, _>(10)
+            .and_then(|q| serde_json::from_str(&q).ok())
+            .unwrap_or_default()
+    };
+    let query = merge_form(&shape(&b), &shape(&a));
+    let capped = a.get::<i64, _>(8) != 0 || b.get::<i64, _>(8) != 0;
+    sqlx::query(
+        "UPDATE endpoints SET first_seen = ?, last_seen = ?,
+            request_count = request_count + ?, response_count = response_count + ?, error_count = error_count + ?,
+            bytes_in = bytes_in + ?, bytes_out = bytes_out + ?,
+            clients_hll = ?, clients_capped = ?, client_estimate = ?,
+            latency_hist = ?, p50_ms = ?, p90_ms = ?, p99_ms = ?, query_shape = ?
+         WHERE id = ?",
+    )
+    .bind(opt_min(a.get(0), b.get(0)))
+    .bind(opt_max(a.get(1), b.get(1)))
+    .bind(a.get::<i64, _>(2))
+    .bind(a.get::<i64, _>(3))
+    .bind(a.get::<i64, _>(4))
+    .bind(a.get::<i64, _>(5))
+    .bind(a.get::<i64, _>(6))
+    .bind(hll.to_bytes())
+    .bind(i64::from(capped))
+    .bind(hll.estimate() as i64)
+    .bind(hist_bytes(&hist)?)
+    .bind(quantile_ms(&hist, 0.5))
+    .bind(quantile_ms(&hist, 0.9))
+    .bind(quantile_ms(&hist, 0.99))
+    .bind(serde_json::to_string(&query).ok())
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+
+    // Detail tables whose rows add up.
+    for sql in [
+        "INSERT INTO endpoint_status (endpoint_id, status, count)
+         SELECT ?1, status, count FROM endpoint_status WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
+        "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count)
+         SELECT ?1, scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count,
+            ok_count = ok_count + excluded.ok_count",
+        "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
+         SELECT ?1, class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
+         WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET count = count + excluded.count,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors)
+         SELECT ?1, minute, count, errors FROM endpoint_minutes WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors",
+        "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
+         SELECT ?1, client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, client) DO UPDATE SET count = count + excluded.count,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        "INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail)
+         SELECT ?1, kind, item, detail FROM drift WHERE endpoint_id = ?2",
+        "UPDATE spec_operations SET endpoint_id = ?1 WHERE endpoint_id = ?2",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to)
+            .bind(from)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // The per-endpoint client cap holds after a merge too: the least active go, and the
+    // sketch still counts them.
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")
+        .bind(to)
+        .fetch_one(&mut **tx)
+        .await?;
+    if n > max_clients {
+        sqlx::query(
+            "DELETE FROM endpoint_clients WHERE endpoint_id = ?1 AND client IN (
+                SELECT client FROM endpoint_clients WHERE endpoint_id = ?1
+                ORDER BY count ASC, last_seen ASC LIMIT ?2)",
+        )
+        .bind(to)
+        .bind(n - max_clients)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE endpoints SET clients_capped = 1 WHERE id = ?")
+            .bind(to)
+            .execute(&mut **tx)
+            .await?;
+    }
+
+    // Body shapes merge per (direction, status, content type).
+    let bodies = sqlx::query(
+        "SELECT direction, status, content_type, count, samples, shape FROM endpoint_bodies WHERE endpoint_id = ?",
+    )
+    .bind(from)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in bodies {
+        let (dir, status, ct): (String, i64, String) = (r.get(0), r.get(1), r.get(2));
+        let prev = sqlx::query(
+            "SELECT count, samples, shape FROM endpoint_bodies
+             WHERE endpoint_id = ? AND direction = ? AND status = ? AND content_type = ?",
+        )
+        .bind(to)
+        .bind(&dir)
+        .bind(status)
+        .bind(&ct)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let theirs: Option<String> = r.get(5);
+        let (count, samples, shape_json, schema) = match prev {
+            None => {
+                let (s, schema) = merged_body_shape_json(None, theirs.as_deref());
+                (r.get::<i64, _>(3), r.get::<i64, _>(4), s, schema)
+            }
+            Some(p) => {
+                let mine: Option<String> = p.get(2);
+                let (s, schema) = merged_body_shape_json(mine.as_deref(), theirs.as_deref());
+                (
+                    p.get::<i64, _>(0) + r.get::<i64, _>(3),
+                    p.get::<i64, _>(1) + r.get::<i64, _>(4),
+                    s,
+                    schema,
+                )
+            }
+        };
+        sqlx::query(
+            "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (endpoint_id, direction, status, content_type)
+             DO UPDATE SET count = excluded.count, samples = excluded.samples, shape = excluded.shape, schema = excluded.schema",
+        )
+        .bind(to)
+        .bind(&dir)
+        .bind(status)
+        .bind(&ct)
+        .bind(count)
+        .bind(samples)
+        .bind(shape_json)
+        .bind(schema)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    move_sequences(tx, from, to).await?;
+    Ok(())
+}
+
+/// Two stored body shapes (`{"json": ..}` / `{"form": ..}`) merged, with their schema.
+fn merged_body_shape_json(
+    mine: Option<&str>,
+    theirs: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize, Default)]
+    struct Stored {
+        #[serde(default)]
+        json: Option<crate::analyze::shape::Shape>,
+        #[serde(default)]
+        form: Option<FormShape>,
+    }
+    let theirs: Stored = theirs
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let samples = theirs.json.as_ref().map_or(0, |j| j.samples);
+    merged_body_shape(mine, theirs.json.as_ref(), theirs.form.as_ref(), samples)
+}
+
+/// Transitions and three-call paths that name `from` now name `to` (rows that collide add
+/// up, their client sketches merge).
+async fn move_sequences(
+    tx: &mut Transaction<'_, Sqlite>,
+    from: i64,
+    to: i64,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT from_endpoint, to_endpoint, count, first_seen, last_seen, clients_hll, gap_sum_ms
+         FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1",
+    )
+    .bind(from)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    for r in rows {
+        let swap = |x: i64| if x == from { to } else { x };
+        let (f, t): (i64, i64) = (swap(r.get(0)), swap(r.get(1)));
+        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT clients_hll FROM transitions WHERE from_endpoint = ? AND to_endpoint = ?",
+        )
+        .bind(f)
+        .bind(t)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let mut hll = prev
+            .flatten()
+            .map(|b| Hll::from_bytes(&b))
+            .unwrap_or_default();
+        if let Some(b) = r.get::<Option<Vec<u8>>, _>(5) {
+            hll.merge(&Hll::from_bytes(&b));
+        }
+        upsert(
+            tx,
+            "transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen, clients_hll, gap_sum_ms)",
+            "ON CONFLICT (from_endpoint, to_endpoint) DO UPDATE SET count = count + excluded.count,
+                clients = excluded.clients, clients_hll = excluded.clients_hll,
+                first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+                gap_sum_ms = gap_sum_ms + excluded.gap_sum_ms",
+            vec![vec![
+                V::I(f),
+                V::I(t),
+                V::I(r.get(2)),
+                V::I(hll.estimate().max(1) as i64),
+                V::I(r.get(3)),
+                V::I(r.get(4)),
+                V::B(hll.to_bytes()),
+                V::I(r.get(6)),
+            ]],
+        )
+        .await?;
+    }
+    let rows = sqlx::query(
+        "SELECT step1, step2, step3, count, clients_hll, first_seen, last_seen FROM sequence_paths
+         WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1",
+    )
+    .bind(from)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM sequence_paths WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    for r in rows {
+        let swap = |x: i64| if x == from { to } else { x };
+        let s = [swap(r.get(0)), swap(r.get(1)), swap(r.get(2))];
+        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+            "SELECT clients_hll FROM sequence_paths WHERE step1 = ? AND step2 = ? AND step3 = ?",
+        )
+        .bind(s[0])
+        .bind(s[1])
+        .bind(s[2])
+        .fetch_optional(&mut **tx)
+        .await?;
+        let mut hll = prev
+            .flatten()
+            .map(|b| Hll::from_bytes(&b))
+            .unwrap_or_default();
+        if let Some(b) = r.get::<Option<Vec<u8>>, _>(4) {
+            hll.merge(&Hll::from_bytes(&b));
+        }
+        upsert(
+            tx,
+            "sequence_paths (step1, step2, step3, count, clients, clients_hll, first_seen, last_seen)",
+            "ON CONFLICT (step1, step2, step3) DO UPDATE SET count = count + excluded.count,
+                clients = excluded.clients, clients_hll = excluded.clients_hll,
+                first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+            vec![vec![
+                V::I(s[0]),
+                V::I(s[1]),
+                V::I(s[2]),
+                V::I(r.get(3)),
+                V::I(hll.estimate().max(1) as i64),
+                V::B(hll.to_bytes()),
+                V::I(r.get(5)),
+                V::I(r.get(6)),
+            ]],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Findings of (host, method, old template) move to the new template; rows that collide add
+/// up.
+async fn rekey_findings(
+    tx: &mut Transaction<'_, Sqlite>,
+    host: &str,
+    method: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, kind, coalesce(client, ''), count, first_seen, last_seen FROM findings
+         WHERE host = ? AND method = ? AND path_template = ?",
+    )
+    .bind(host)
+    .bind(method)
+    .bind(old)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        let id: i64 = r.get(0);
+        let kind: String = r.get(1);
+        let client: String = r.get(2);
+        let key = finding_key(&kind, host, method, new, &client);
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM findings WHERE dedup_key = ?")
+                .bind(&key)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match existing {
+            Some(other) if other != id => {
+                sqlx::query(
+                    "UPDATE findings SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
+                     WHERE id = ?",
+                )
+                .bind(r.get::<i64, _>(3))
+                .bind(r.get::<i64, _>(4))
+                .bind(r.get::<i64, _>(5))
+                .bind(other)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM findings WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            _ => {
+                sqlx::query("UPDATE findings SET path_template = ?, dedup_key = ? WHERE id = ?")
+                    .bind(new)
+                    .bind(&key)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The path parameters of `m` replace the endpoint's stored ones.
+async fn rewrite_path_params(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    m: &TemplateMatch,
+) -> Result<(), StoreError> {
+    let requests: i64 = sqlx::query_scalar("SELECT request_count FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or(0);
+    sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'path'")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let rows: Vec<Vec<V>> = crate::analyze::inventory::path_params(m)
+        .into_iter()
+        .map(|(name, kind)| {
+            vec![
+                V::I(id),
+                V::T("path".into()),
+                V::T(name),
+                V::T(kind.into()),
+                V::I(requests),
+            ]
+        })
+        .collect();
+    upsert(
+        tx,
+        "endpoint_params (endpoint_id, location, name, types, present)",
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = excluded.present",
+        rows,
+    )
+    .await
+}
+
+impl Store {
+    /// Re-templates the stored endpoints of `hosts` with `book` in one transaction (for
+    /// `shadowtap template pin`, which changes templates outside an ingest).
+    pub async fn retemplate(
+        &self,
+        book: &TemplateBook,
+        hosts: &[String],
+    ) -> Result<RetemplateReport, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r =
+            retemplate_hosts(&mut tx, book, hosts, self.limits.max_clients_per_endpoint).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// The endpoint an id leads to: itself, or the survivor it was merged into.
+    pub async fn resolve_endpoint_id(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if alive.is_some() {
+            return Ok(alive);
+        }
+        Ok(
+            sqlx::query_scalar("SELECT new_id FROM endpoint_aliases WHERE old_id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
+
+/// A template pinned by a user.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PinRow {
+    /// The host it applies to (`None`: every host).
+    pub host: Option<String>,
+    /// The template.
+    pub path_template: String,
+    /// When it was pinned (ISO 8601).
+    pub created_at: String,
+}
+
+/// A learned template of a host, with how it was decided.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct LearnedTemplateRow {
+    /// Host.
+    pub host: String,
+    /// Template.
+    pub path_template: String,
+    /// Methods seen on it.
+    pub methods: String,
+    /// Requests, all methods.
+    pub requests: i64,
+    /// Per-segment rules (`/`-joined).
+    pub template_rule: String,
+    /// Lowest segment confidence.
+    pub confidence: f64,
+    /// Per-segment explanation (JSON array).
+    pub explain: String,
+}
+
+impl Store {
+    /// Pins a template (`host` `None`: every host). Returns false when it was pinned already.
+    pub async fn add_pin(&self, host: Option<&str>, template: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT OR IGNORE INTO template_pins (host, path_template, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(host.unwrap_or(""))
+        .bind(template)
+        .bind(crate::time::Timestamp::now().as_nanos())
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Removes a pin. Returns false when there was none.
+    pub async fn remove_pin(&self, host: Option<&str>, template: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("DELETE FROM template_pins WHERE host = ? AND path_template = ?")
+            .bind(host.unwrap_or(""))
+            .bind(template)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// The users' pins.
+    pub async fn pins(&self) -> Result<Vec<PinRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT host, path_template, created_at FROM api_template_pins ORDER BY host, path_template",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PinRow {
+                host: r.get(0),
+                path_template: r.get(1),
+                created_at: r.get::<Option<String>, _>(2).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Gives every stored endpoint (of `host`, or of every host) that a pin of `learner`
+    /// matches the pinned template: a pin with parameters merges the rows of the paths it
+    /// covers. Rows are never split: a literal pin beside a learned parameter applies to the
+    /// traffic that comes after it.
+    pub async fn apply_pins(
+        &self,
+        learner: &crate::analyze::template::TemplateLearner,
+        host: Option<&str>,
+    ) -> Result<RetemplateReport, StoreError> {
+        let mut report = RetemplateReport::default();
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, host, method, path_template, example_path FROM endpoints
+             WHERE (?1 IS NULL OR host = ?1) AND coalesce(documented, 0) = 0 AND request_count > 0
+             ORDER BY id",
+        )
+        .bind(host)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in rows {
+            let id: i64 = r.get(0);
+            let (h, method, template, example): (String, String, String, String) =
+                (r.get(1), r.get(2), r.get(3), r.get(4));
+            let probe = if example.is_empty() || example.contains(['{', '}']) {
+                &template
+            } else {
+                &example
+            };
+            let Some(m) = learner.pinned_match(probe) else {
+                continue;
+            };
+            if m.template == template {
+                continue;
+            }
+            let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if alive.is_none() {
+                continue;
+            }
+            if move_endpoint(
+                &mut tx,
+                id,
+                &h,
+                &method,
+                &template,
+                &m,
+                self.limits.max_clients_per_endpoint,
+            )
+            .await?
+            {
+                report.merged += 1;
+            } else {
+                report.renamed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Learned templates (of `host`, or every host), with how they were decided: one row
+    /// per (host, template), busiest first.
+    pub async fn learned_templates(
+        &self,
+        host: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LearnedTemplateRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT host, path_template, group_concat(method, ','), sum(request_count),
+                    max(template_rule), min(template_confidence), max(template_explain)
+             FROM endpoints WHERE (?1 IS NULL OR host = ?1) AND request_count > 0
+             GROUP BY host, path_template ORDER BY sum(request_count) DESC, host, path_template LIMIT ?2",
+        )
+        .bind(host)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| LearnedTemplateRow {
+                host: r.get(0),
+                path_template: r.get(1),
+                methods: r.get::<Option<String>, _>(2).unwrap_or_default(),
+                requests: r.get::<Option<i64>, _>(3).unwrap_or(0),
+                template_rule: r.get::<Option<String>, _>(4).unwrap_or_default(),
+                confidence: r.get::<Option<f64>, _>(5).unwrap_or(1.0),
+                explain: r.get::<Option<String>, _>(6).unwrap_or_else(|| "[]".into()),
+            })
+            .collect())
+    }
+}

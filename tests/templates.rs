@@ -1,0 +1,251 @@
+//! Endpoint templates end to end: when the learner changes its mind between flushes, the
+//! store merges the rows of the specific templates into the general one (counts, clients,
+//! status codes, findings, transitions), `/endpoints/{old id}` still leads to the survivor,
+//! pins correct the learner, and two ingests of the same traffic agree.
+
+mod support;
+
+use shadowtap::analyze::inventory::{Inventory, InventoryConfig};
+use shadowtap::capture::{LinkType, RawPacket};
+use shadowtap::engine::{Engine, EngineConfig};
+use shadowtap::store::Store;
+use sqlx::Row;
+use support::Conv;
+
+/// Requests from one client, each on its own keep-alive connection, answered 200 with a
+/// small JSON body.
+fn traffic(paths: &[String], client: &str) -> Vec<support::Frame> {
+    let mut c = Conv::new(&format!("{client}:40000"), "10.0.0.1:80");
+    c.handshake();
+    for p in paths {
+        let req = format!(
+            "GET {p} HTTP/1.1\r\nHost: api.people.test\r\nUser-Agent: t/1\r\nAuthorization: Bearer opaque-token-123456\r\n\r\n"
+        );
+        let body = r#"{"name":"x","email_verified":true,"followers":3}"#;
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        c.exchange(req.as_bytes(), resp.as_bytes(), 1400);
+        c.wait_us(20_000);
+    }
+    c.close();
+    c.frames
+}
+
+fn feed(engine: &mut Engine, inv: &mut Inventory, frames: &[support::Frame]) {
+    for f in frames {
+        engine.packet(&RawPacket {
+            ts: f.ts,
+            link: LinkType::RAW,
+            orig_len: f.ip.len() as u32,
+            data: &f.ip,
+        });
+        for t in engine.drain() {
+            inv.observe(&t);
+        }
+    }
+}
+
+fn names(n: usize, seed: u64) -> Vec<String> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (0..7)
+                .map(|i| char::from(b'a' + ((x >> (i * 5)) % 26) as u8))
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rows_merge_when_the_learner_generalises() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+    let mut inv = shadowtap::ingest::inventory_for(&store, InventoryConfig::default())
+        .await
+        .unwrap();
+    let mut engine = Engine::new(EngineConfig::default());
+    // Flush 1: one person, seen a few times, stays literal (no evidence yet).
+    let first: Vec<String> = (0..3)
+        .map(|_| "/people/alice/profile".to_string())
+        .collect();
+    feed(&mut engine, &mut inv, &traffic(&first, "10.1.0.1"));
+    let r = store.merge(&inv.drain()).await.unwrap();
+    assert_eq!(r.created, 1);
+    let old_id: i64 = sqlx::query_scalar(
+        "SELECT id FROM api_endpoints WHERE path_template = '/people/alice/profile'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    // Flush 2: many people: the position collapses and the stored row merges in.
+    let many: Vec<String> = names(60, 0x1234_5678)
+        .into_iter()
+        .map(|n| format!("/people/{n}/profile"))
+        .collect();
+    feed(&mut engine, &mut inv, &traffic(&many, "10.1.0.2"));
+    engine.finish();
+    for t in engine.drain() {
+        inv.observe(&t);
+    }
+    let r = store.merge(&inv.drain()).await.unwrap();
+    assert_eq!(r.merged, 1, "{r:?}");
+    let rows = sqlx::query(
+        "SELECT id, path_template, request_count, client_count FROM api_endpoints WHERE host = 'api.people.test'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    let (id, template, requests, clients): (i64, String, i64, i64) = (
+        rows[0].get(0),
+        rows[0].get(1),
+        rows[0].get(2),
+        rows[0].get(3),
+    );
+    assert_eq!(template, "/people/{person}/profile");
+    assert_eq!(requests, 63);
+    assert_eq!(clients, 2);
+    let statuses: i64 =
+        sqlx::query_scalar("SELECT sum(count) FROM api_endpoint_status WHERE endpoint_id = ?")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(statuses, 63);
+    // The old id leads to the survivor; the merge is recorded in the public view.
+    assert_eq!(store.resolve_endpoint_id(old_id).await.unwrap(), Some(id));
+    let merged: (i64, String) = sqlx::query_as(
+        "SELECT new_id, old_path_template FROM api_endpoint_merges WHERE old_id = ?",
+    )
+    .bind(old_id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(merged, (id, "/people/alice/profile".to_string()));
+    // The explanation says why.
+    let explain: String = sqlx::query_scalar("SELECT template_explain FROM endpoints WHERE id = ?")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&explain).unwrap();
+    assert_eq!(v[1]["segment"], "{person}");
+    assert_eq!(v[1]["param"], true);
+    assert!(v[1]["why"].as_str().unwrap().contains("siblings"), "{v}");
+}
+
+#[tokio::test]
+async fn pins_merge_stored_rows_and_win_afterwards() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("p.db")).await.unwrap();
+    let mut inv = shadowtap::ingest::inventory_for(&store, InventoryConfig::default())
+        .await
+        .unwrap();
+    let mut engine = Engine::new(EngineConfig::default());
+    let paths: Vec<String> = ["alpha", "beta"]
+        .iter()
+        .map(|p| format!("/teams/{p}/roster"))
+        .collect();
+    feed(&mut engine, &mut inv, &traffic(&paths, "10.2.0.1"));
+    engine.finish();
+    for t in engine.drain() {
+        inv.observe(&t);
+    }
+    store.merge(&inv.drain()).await.unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_endpoints")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(before, 2, "two words, two literal endpoints");
+    let mut learner = shadowtap::analyze::template::TemplateLearner::new();
+    learner.pin("/teams/{team}/roster").unwrap();
+    store
+        .add_pin(Some("api.people.test"), "/teams/{team}/roster")
+        .await
+        .unwrap();
+    let r = store
+        .apply_pins(&learner, Some("api.people.test"))
+        .await
+        .unwrap();
+    assert_eq!((r.renamed, r.merged), (1, 1));
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT path_template, request_count FROM api_endpoints")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows, [("/teams/{team}/roster".to_string(), 2)]);
+    // The next ingest honours the pin.
+    let inv2 = shadowtap::ingest::inventory_for(&store, InventoryConfig::default())
+        .await
+        .unwrap();
+    let m = inv2.book().observe(
+        "api.people.test",
+        shadowtap::analyze::template::Observation {
+            path: "/teams/delta/roster",
+            method: "GET",
+        },
+        true,
+    );
+    assert_eq!(m.template, "/teams/{team}/roster");
+}
+
+#[tokio::test]
+async fn the_same_traffic_split_across_workers_gives_the_same_inventory() {
+    // The daemon's workers each see a share of the connections but learn in one shared
+    // book: the inventory equals a single inventory's.
+    let people: Vec<String> = names(80, 0xabcdef)
+        .into_iter()
+        .map(|n| format!("/people/{n}/profile"))
+        .collect();
+    let (a, b) = people.split_at(40);
+    let fa = traffic(a, "10.3.0.1");
+    let fb = traffic(b, "10.3.0.2");
+
+    async fn inventory_of(parts: &[&[support::Frame]], shared: bool) -> Vec<(String, i64)> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).await.unwrap();
+        let first = shadowtap::ingest::inventory_for(&store, InventoryConfig::default())
+            .await
+            .unwrap();
+        let mut invs = vec![first];
+        for _ in 1..parts.len() {
+            let inv = if shared {
+                let book = invs[0].book().clone();
+                shadowtap::ingest::inventory_with_book(&store, InventoryConfig::default(), book)
+                    .await
+                    .unwrap()
+            } else {
+                shadowtap::ingest::inventory_for(&store, InventoryConfig::default())
+                    .await
+                    .unwrap()
+            };
+            invs.push(inv);
+        }
+        for (inv, frames) in invs.iter_mut().zip(parts) {
+            let mut engine = Engine::new(EngineConfig::default());
+            feed(&mut engine, inv, frames);
+            engine.finish();
+            for t in engine.drain() {
+                inv.observe(&t);
+            }
+        }
+        for inv in &mut invs {
+            store.merge(&inv.drain()).await.unwrap();
+        }
+        sqlx::query_as(
+            "SELECT path_template, request_count FROM api_endpoints ORDER BY path_template",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    }
+    let whole = inventory_of(&[&[fa.clone(), fb.clone()].concat()], true).await;
+    let split = inventory_of(&[&fa, &fb], true).await;
+    assert_eq!(whole, [("/people/{person}/profile".to_string(), 80)]);
+    assert_eq!(split, whole);
+}
