@@ -264,6 +264,9 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
             sessions: d(sb.sessions, sa.sessions),
             principals_evicted: d(sb.principals_evicted, sa.principals_evicted),
             over_cap: d(sb.over_cap, sa.over_cap),
+            enum_sketches_over_cap: d(sb.enum_sketches_over_cap, sa.enum_sketches_over_cap),
+            stitched: d(sb.stitched, sa.stitched),
+            logins_evicted: d(sb.logins_evicted, sa.logins_evicted),
         },
     }
 }

@@ -149,3 +149,21 @@ fn rest_api() {
     assert_eq!(clients.len(), 7);
     assert_eq!(stats.http.no_response + stats.http.no_request, 0);
 }
+
+#[test]
+fn forge() {
+    // The client side of a reverse proxy (nginx in front of forge_server.py): eight personas,
+    // keep-alive connections, gzip from nginx for the clients that ask for it.
+    let (txs, stats) = check("forge");
+    assert_eq!(txs.len(), expected("forge").len());
+    let clients: std::collections::BTreeSet<_> = txs.iter().map(|t| t.orig.ip).collect();
+    assert_eq!(clients.len(), 8);
+    assert!(txs.iter().all(|t| t.resp.port == 8090));
+    assert!(stats.tcp.flows_opened < txs.len() as u64 / 4, "keep-alive");
+    assert_eq!(stats.http.no_response + stats.http.no_request, 0);
+    assert!(txs.iter().all(|t| {
+        t.response
+            .as_ref()
+            .is_some_and(|r| r.head.header("server") == Some(b"nginx".as_slice()))
+    }));
+}

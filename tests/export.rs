@@ -114,7 +114,7 @@ async fn openapi_document_is_valid_and_describes_what_was_seen() {
         "basicAuth",
         "bearerJwt",
         "bearerToken",
-        "apiKeyHeader_X_API_Key",
+        "apiKeyHeader_x_api_key",
         "apiKeyQuery_api_key",
         "cookie_acme_session",
     ] {

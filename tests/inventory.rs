@@ -544,3 +544,81 @@ async fn a_flood_of_random_paths_stays_bounded() {
         "random paths should be templated, got {n} endpoints"
     );
 }
+
+/// Auth names end to end: GitHub's `Authorization: token <opaque>` is a bearer token
+/// (`bearer_opaque`; `token <jwt>` is `bearer_jwt`), never an API key header, and a header is
+/// one `api_auth` row whatever case the clients write its name in.
+#[tokio::test]
+async fn auth_locations_are_canonical_and_github_tokens_are_bearer_tokens() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let jwt = format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+        b64(r#"{"sub":"octocat","exp":4102444800}"#),
+        b64("not-a-real-signature-but-base64url")
+    );
+    let opaque = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+    let calls: [(&str, &str, String); 6] = [
+        ("10.7.0.1", "Authorization", format!("token {opaque}")),
+        ("10.7.0.2", "authorization", format!("Bearer {opaque}")),
+        ("10.7.0.3", "AUTHORIZATION", format!("token {jwt}")),
+        ("10.7.0.4", "Authorization", format!("Bearer {jwt}")),
+        ("10.7.0.5", "X-API-Key", "key-5f2b9c1d7e3a".to_string()),
+        ("10.7.0.6", "x-api-key", "key-5f2b9c1d7e3a".to_string()),
+    ];
+    let mut frames = Vec::new();
+    for (i, (client, header, value)) in calls.iter().enumerate() {
+        let mut c = support::Conv::new(&format!("{client}:4100{i}"), "10.7.0.100:80");
+        c.clock += i as i64 * 1_000_000_000;
+        c.handshake();
+        c.exchange(
+            format!(
+                "GET /user/repos HTTP/1.1\r\nHost: api.github.test\r\nUser-Agent: gh/2.40\r\n{header}: {value}\r\n\r\n"
+            )
+            .as_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]",
+            1400,
+        );
+        c.close();
+        frames.extend(c.frames);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("auth.pcap");
+    support::write_pcap(&pcap, &frames);
+    let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
+    ingest_files(&store, &[&pcap], &IngestOptions::default(), |_| {})
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query(
+        "SELECT a.scheme, a.location, a.count, a.ok_count FROM api_auth a
+         JOIN api_endpoints e ON e.id = a.endpoint_id
+         WHERE e.path_template = '/user/repos' ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+    .collect();
+    assert_eq!(
+        rows,
+        [
+            ("api_key_header".into(), "x-api-key".into(), 2, 2),
+            ("bearer_jwt".into(), "authorization".into(), 2, 2),
+            ("bearer_opaque".into(), "authorization".into(), 2, 2),
+        ]
+    );
+    let schemes: String = sqlx::query_scalar(
+        "SELECT auth_schemes FROM api_endpoints WHERE path_template = '/user/repos'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(!schemes.contains("none"), "{schemes}");
+    // The credentials themselves are nowhere in the database.
+    let mut dump = Vec::new();
+    store.export_sql(&mut dump).await.unwrap();
+    let dump = String::from_utf8_lossy(&dump);
+    assert!(!dump.contains(opaque) && !dump.contains(&jwt));
+}

@@ -547,8 +547,8 @@ async fn shadow_api_fires_for_undocumented_routes_and_methods() {
     inv.assert_no_secret(&token_parts(&token));
 }
 
-/// A scanner's probes that the server answers 404 are not APIs: classified `shadow` (they were
-/// seen) but no finding; documented operations are quiet.
+/// A scanner's probes that the server answers 404 are not APIs: classified `probe` and no
+/// `shadow_api`; the scanner is reported (`scanner_probe`); documented operations are quiet.
 #[tokio::test]
 async fn shadow_api_is_quiet_for_documented_routes_and_404_probes() {
     let mut cap = Capture::new();
@@ -583,13 +583,137 @@ async fn shadow_api_is_quiet_for_documented_routes_and_404_probes() {
         ],
     );
     let inv = analyse(&cap, true).await;
-    inv.assert_quiet();
+    inv.assert_kinds(&["scanner_probe"]);
+    assert_eq!(
+        inv.of("scanner_probe")[0].client.as_deref(),
+        Some("10.0.0.66")
+    );
     assert_eq!(
         inv.classification("GET", "/api/v2/products/{product_id}")
             .await
             .as_deref(),
         Some("documented")
     );
+    assert_eq!(
+        inv.classification("GET", "/.env").await.as_deref(),
+        Some("probe")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// scanner_probe: a client trying paths that are no API (never answered with success).
+
+/// A scanner's probes (`/.env`, `/.git/config`, `/wp-login.php`, `/phpmyadmin/`,
+/// `/actuator/env`) answered 403 or 404 are no shadow APIs, not even those a 403 shows to be
+/// routed: they stay in the inventory, classified `probe`, and the probing client is reported
+/// once, as `scanner_probe`, with the paths it tried. An undocumented route that answered with
+/// success, or that three clients were refused on, is a shadow API as before.
+#[tokio::test]
+async fn scanner_probe_fires_for_the_probing_client_instead_of_shadow_api() {
+    let key = "ops_key_7f3c9a1e5b2d8c4f";
+    let mut cap = Capture::new();
+    cap.connection(
+        "10.0.0.2",
+        0,
+        1000,
+        &[
+            (get("/api/health", &[]), ok_json(&json!({"status": "ok"}))),
+            (
+                get("/api/internal/metrics", &[("X-API-Key", key)]),
+                ok_json(&json!({"requests_total": 48213})),
+            ),
+        ],
+    );
+    let refused = |status: u16| {
+        response(
+            status,
+            &[],
+            "text/html",
+            "<html><body><h1>Request refused</h1></body></html>",
+        )
+    };
+    let probes = [
+        ("/.env", 404),
+        ("/.git/config", 403),
+        ("/wp-login.php", 404),
+        ("/phpmyadmin/", 403),
+        ("/actuator/env", 403),
+    ];
+    let mut calls: Vec<(Vec<u8>, Vec<u8>)> = probes
+        .iter()
+        .map(|(path, status)| {
+            (
+                request(
+                    "GET",
+                    path,
+                    &[("User-Agent", "Mozilla/5.0 zgrab/0.x")],
+                    None,
+                ),
+                refused(*status),
+            )
+        })
+        .collect();
+    // The scanner also got the health check: a served route is no probe.
+    calls.push((get("/api/health", &[]), ok_json(&json!({"status": "ok"}))));
+    cap.connection("10.0.0.66", 2000, 150, &calls);
+    // Three clients refused on the same undocumented route: that is an API (a shadow one).
+    for (i, client) in ["10.0.0.3", "10.0.0.4", "10.0.0.5"].iter().enumerate() {
+        cap.call(
+            client,
+            4000 + i as i64 * 500,
+            get("/api/v2/legacy/export", &[]),
+            refused(403),
+        );
+    }
+    for with_spec in [true, false] {
+        let inv = analyse(&cap, with_spec).await;
+        if with_spec {
+            inv.assert_kinds(&["scanner_probe", "shadow_api"]);
+            assert_eq!(
+                inv.endpoints("shadow_api"),
+                ["GET /api/internal/metrics", "GET /api/v2/legacy/export"]
+            );
+            for (path, _) in &probes[..2] {
+                assert_eq!(
+                    inv.classification("GET", path).await.as_deref(),
+                    Some("probe"),
+                    "{path}"
+                );
+            }
+        } else {
+            inv.assert_kinds(&["scanner_probe"]);
+            assert_eq!(inv.classification("GET", "/.git/config").await, None);
+        }
+        let found = inv.of("scanner_probe");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = found[0];
+        assert_eq!(f.client.as_deref(), Some("10.0.0.66"));
+        assert_eq!(f.count, 5);
+        assert!(f.evidence.starts_with("5 probed paths: "), "{}", f.evidence);
+        for p in [
+            "/.env",
+            "/.git/config",
+            "/wp-login.php",
+            "/phpmyadmin",
+            "/actuator/env",
+        ] {
+            assert!(
+                f.evidence.contains(&format!("GET {p}")),
+                "{p}: {}",
+                f.evidence
+            );
+        }
+        assert!(f.detail.contains("403 ×3, 404 ×2"), "{}", f.detail);
+        // The probes are traffic: still in the inventory.
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_endpoints WHERE path_template IN ('/.env', '/.git/config', '/wp-login.php', '/actuator/env')",
+        )
+        .fetch_one(inv.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(n, 4);
+        inv.assert_no_secret(&[key]);
+    }
 }
 
 /// HTTP plumbing on documented paths is not an undocumented API: `DELETE` refused with

@@ -173,19 +173,28 @@ async fn rest_scenario_against_its_published_spec() {
             .map(|r| r.get::<String, _>(0))
             .collect::<Vec<_>>()
     };
-    // Ground truth: captures/rest_api.expected.md (plus the two 404-only probes, which are
-    // undocumented requests too).
+    // Ground truth: captures/rest_api.expected.md. The scanner's two 404-only requests that
+    // match no documented template are probes, not shadow APIs.
     assert_eq!(
         class("shadow").await,
         [
-            "GET /.env",
             "GET /api/v1/admin/export",
             "GET /api/v1/internal/config",
             "GET /api/v1/internal/debug",
-            "GET /api/v3/users/{user_id}",
             "POST /api/v1/admin/users/{user_id}/impersonate",
         ]
     );
+    assert_eq!(
+        class("probe").await,
+        ["GET /.env", "GET /api/v3/users/{user_id}"]
+    );
+    assert_eq!((r.assessment.shadow, r.assessment.probes), (4, 2));
+    let probing: Vec<String> =
+        sqlx::query_scalar("SELECT client FROM api_findings WHERE kind = 'scanner_probe'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(probing, ["127.0.0.7"], "the scanner persona");
     assert_eq!(
         class("zombie").await,
         [

@@ -9,8 +9,73 @@
 use shadowtap::analyze::template::{Observation, TemplateLearner};
 use std::collections::BTreeSet;
 
+/// Resident memory of this process, bytes (Linux).
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// `--memory N`: fills learners of the default inventory size (20,000 nodes) with hostile
+/// traffic (distinct random paths, four segments, no position ever collapsing... until the
+/// node cap does) and prints the memory per learner: the per-host bound.
+fn memory(hosts: usize) {
+    use shadowtap::analyze::template::TemplateConfig;
+    let before = rss();
+    let mut learners = Vec::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..hosts {
+        let mut l = TemplateLearner::with_config(TemplateConfig {
+            max_nodes: 20_000,
+            max_pins: 20_000,
+            ..TemplateConfig::default()
+        });
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let w = |k: u64| -> String {
+                (0..9)
+                    .map(|j| char::from(b'a' + ((k >> (j * 5)) % 26) as u8))
+                    .collect()
+            };
+            let p = format!(
+                "/{}/{}/{}/{}",
+                ["api", "svc", "data"][(i % 3) as usize],
+                w(x % 97),
+                w(x >> 7),
+                w(x >> 19)
+            );
+            l.observe_with(Observation {
+                path: &p,
+                method: "GET",
+            });
+            if i % 20_000 == 0 {
+                l.settle();
+            }
+        }
+        l.settle();
+        learners.push(l);
+    }
+    let after = rss();
+    let nodes: usize = learners.iter().map(|l| l.node_count()).sum();
+    println!(
+        "{hosts} learners, {nodes} nodes: {:.1} MiB, {:.0} bytes per node, {:.1} MiB per learner",
+        (after - before) as f64 / 1048576.0,
+        (after - before) as f64 / nodes.max(1) as f64,
+        (after - before) as f64 / 1048576.0 / hosts as f64
+    );
+}
+
 fn main() {
-    let dir = std::env::args().nth(1).expect("usage: template_learn DIR");
+    let mut args = std::env::args().skip(1);
+    let first = args.next().expect("usage: template_learn DIR | --memory N");
+    if first == "--memory" {
+        memory(args.next().and_then(|n| n.parse().ok()).unwrap_or(8));
+        return;
+    }
+    let dir = first;
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("read dir")
         .filter_map(|e| e.ok())

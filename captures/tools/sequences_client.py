@@ -13,7 +13,8 @@ on every run. Every request names the status it needs and the run fails otherwis
 
 `truth` derives the ground truth from what the clients did (never from shadowtap):
 - the transitions (consecutive calls of one principal, principal = the JWT's `sub` when the
-  request carries a token, else the client address), with counts;
+  request carries a token, else the client address; a `sub:` session that starts right after a
+  login from the same address and User-Agent continues from that login), with counts;
 - the findings, from an independent evaluation of the recorded calls with the rules written
   in ../sequences.md; it writes them only when that evaluation finds exactly the designed rows
   (EXPECTED below), and fails otherwise;
@@ -76,6 +77,7 @@ EXPECTED = [
 
 # Rules of the independent evaluation (see ../sequences.md).
 SESSION_GAP = 1800.0
+STITCH_WINDOW = 300.0
 ENUM_WINDOW, ENUM_MIN_DISTINCT, ENUM_MIN_RUN = 600.0, 20, 10
 NOVEL_MIN_FROM = 5
 FP_MIN_BEFORE, MULTI_ADDR_MIN, MULTI_ADDR_WINDOW = 3, 3, 300.0
@@ -357,15 +359,38 @@ def endpoint(r):
     return f"{r['method']} {r['template']}"
 
 
+def issues_credential(r):
+    """A call without a token whose answer hands one out: the login (200 with access_token)."""
+    return r["principal"].startswith("addr:") and r["template"] == "/api/login" and r["status"] == 200
+
+
 def sessions(recs):
-    """principal -> list of sessions (lists of records in send order)."""
+    """principal -> list of sessions (lists of records in send order).
+
+    Sessions across the login boundary: a `sub:` principal's session that starts within
+    STITCH_WINDOW of a login from the same address and User-Agent (and within SESSION_GAP of
+    the last token-less call of that address and User-Agent) begins with that token-less call,
+    so the step from the login to the first call with the token is a transition; each login is
+    used once. The address principal keeps its own calls."""
     by = defaultdict(list)
+    pending = {}  # (addr, ua) -> [login time, last token-less record since]
     for r in recs:
-        s = by[r["principal"]]
+        who, key = r["principal"], (r["addr"], r["ua"])
+        s = by[who]
         if s and r["vt"] - s[-1][-1]["vt"] <= SESSION_GAP:
             s[-1].append(r)
         else:
-            s.append([r])
+            p = pending.get(key) if who.startswith("sub:") else None
+            if p and r["vt"] - p[0] <= STITCH_WINDOW and r["vt"] - p[1]["vt"] <= SESSION_GAP:
+                s.append([p[1], r])
+                del pending[key]
+            else:
+                s.append([r])
+        if who.startswith("addr:"):
+            if issues_credential(r):
+                pending[key] = [r["vt"], r]
+            elif key in pending:
+                pending[key][1] = r
     return by
 
 

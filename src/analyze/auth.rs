@@ -11,8 +11,9 @@
 //! * API keys, opaque bearer tokens and session cookies give a [`keyed_hash`] of the value.
 //!
 //! Recognised places (all names ASCII case-insensitive):
-//! * `Authorization: Basic` → `basic`; `Bearer` → `bearer_jwt` when the token decodes as a
-//!   JWT, else `bearer_opaque`; `Digest` → `digest`; any other scheme, or a bare token, →
+//! * `Authorization: Basic` → `basic`; `Bearer` (and GitHub's `token`, which is the same
+//!   thing under another name) → `bearer_jwt` when the token decodes as a JWT, else
+//!   `bearer_opaque`; `Digest` → `digest`; any other scheme, or a bare token, →
 //!   `api_key_header` (for AWS SigV4 the hash is of the access key id in `Credential=`, so
 //!   it correlates across requests).
 //! * API key headers: `x-api-key`, `api-key`, `apikey`, `x-apikey`, `x-api-token`,
@@ -25,6 +26,12 @@
 //!   `x-amz-signature` → `api_key_query`. Signed URLs are included because the request *is*
 //!   authenticated by its query string; their hash changes per request, so it does not
 //!   correlate principals.
+//!
+//! Locations are canonical: a header is named in lower case (`authorization`, `x-api-key`,
+//! whatever case the client sent), so one header is one `api_auth` row; cookie and query
+//! parameter names are case-sensitive on the wire and kept as sent. (Inventories written
+//! before this rule may still hold rows with the header names as sent; they are not
+//! rewritten.)
 //!
 //! When nothing is found the result is a single evidence with scheme `none`. At most
 //! [`MAX_EVIDENCE`] evidences are returned, and the number of headers, cookies and query
@@ -166,8 +173,8 @@ pub enum PrincipalHint {
 pub struct AuthEvidence {
     /// The scheme.
     pub scheme: AuthScheme,
-    /// Where it was found: header name as sent (`X-API-Key`, `Authorization`), cookie name
-    /// (`sessionid`) or query parameter name (`api_key`); empty for `none`.
+    /// Where it was found: header name in lower case (`x-api-key`, `authorization`), cookie
+    /// name (`sessionid`) or query parameter name (`api_key`) as sent; empty for `none`.
     pub location: String,
     /// A safe hint at the principal.
     pub principal_hint: PrincipalHint,
@@ -397,7 +404,7 @@ impl Collector<'_> {
                 .map(PrincipalHint::Username)
                 .unwrap_or_else(|| self.hash(rest));
             self.push(AuthScheme::Basic, name, hint);
-        } else if scheme.eq_ignore_ascii_case("bearer") {
+        } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
             match decode_jwt(rest) {
                 Some(info) => self.push(
                     AuthScheme::BearerJwt,
@@ -559,14 +566,18 @@ pub fn detect(
         );
         let name = name.trim();
         if name.eq_ignore_ascii_case("authorization") {
-            c.authorization(name, &value);
+            c.authorization("authorization", &value);
         } else if name.eq_ignore_ascii_case("cookie") {
             c.cookies(&value);
-        } else if API_KEY_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        } else if let Some(h) = API_KEY_HEADERS
+            .iter()
+            .find(|h| h.eq_ignore_ascii_case(name))
+        {
             let v = value.trim();
             if !v.is_empty() {
                 let hint = c.jwt_or_hash(v);
-                c.push(AuthScheme::ApiKeyHeader, name, hint);
+                // The canonical (lower-case) name, whatever case the client sent.
+                c.push(AuthScheme::ApiKeyHeader, h, hint);
             }
         }
     }
@@ -783,10 +794,67 @@ mod tests {
     }
 
     #[test]
+    fn github_token_scheme_is_a_bearer_token() {
+        // GitHub's `Authorization: token <opaque>` is a bearer token under another name.
+        let ev = run(
+            &[(
+                "Authorization",
+                "token ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            )],
+            None,
+        );
+        assert_eq!(schemes(&ev), [AuthScheme::BearerOpaque]);
+        assert_eq!(ev[0].location, "authorization");
+        assert_eq!(
+            ev[0].principal_hint,
+            PrincipalHint::KeyedHash(keyed_hash(KEY, b"ghp_16C7e42F292c6912E7710c838347Ae178B4a"))
+        );
+        assert_no_leak(&ev, "ghp_16C7e42F292c6912E7710c838347Ae178B4a");
+        // The same credential sent as `Bearer` is the same principal.
+        let bearer = run(
+            &[(
+                "authorization",
+                "Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            )],
+            None,
+        );
+        assert_eq!(bearer, ev);
+        // `Token <jwt>`: claims, like `Bearer <jwt>`.
+        let t = token();
+        let ev = run(&[("AUTHORIZATION", &format!("Token {t}"))], None);
+        assert_eq!(schemes(&ev), [AuthScheme::BearerJwt]);
+        assert!(
+            matches!(&ev[0].principal_hint, PrincipalHint::Jwt(c) if c.sub.as_deref() == Some("user-42"))
+        );
+        assert_no_leak(&ev, &t);
+    }
+
+    #[test]
+    fn header_locations_are_canonical_lower_case() {
+        for name in [
+            "Authorization",
+            "authorization",
+            "AUTHORIZATION",
+            "aUtHoRiZaTiOn",
+        ] {
+            let ev = run(&[(name, "Bearer abc123opaque")], None);
+            assert_eq!(ev[0].location, "authorization", "{name}");
+        }
+        for name in ["X-API-Key", "x-api-key", "X-Api-Key", "X-API-KEY"] {
+            let ev = run(&[(name, "k-123")], None);
+            assert_eq!(ev[0].location, "x-api-key", "{name}");
+        }
+        // Cookie and query parameter names are case-sensitive: kept as sent.
+        let ev = run(&[("Cookie", "JSESSIONID=q1")], Some("API_KEY=k"));
+        assert_eq!(ev[0].location, "JSESSIONID");
+        assert_eq!(ev[1].location, "API_KEY");
+    }
+
+    #[test]
     fn unknown_authorization_scheme_is_api_key_header() {
-        let ev = run(&[("Authorization", "Token abcdef123456")], None);
+        let ev = run(&[("Authorization", "Key abcdef123456")], None);
         assert_eq!(schemes(&ev), [AuthScheme::ApiKeyHeader]);
-        assert_eq!(ev[0].location, "Authorization");
+        assert_eq!(ev[0].location, "authorization");
         assert_no_leak(&ev, "abcdef123456");
         let ev = run(&[("Authorization", "rawkeyvalue")], None);
         assert_eq!(schemes(&ev), [AuthScheme::ApiKeyHeader]);
@@ -813,7 +881,7 @@ mod tests {
             schemes(&ev),
             [AuthScheme::ApiKeyHeader, AuthScheme::ApiKeyHeader]
         );
-        assert_eq!(ev[0].location, "X-API-Key");
+        assert_eq!(ev[0].location, "x-api-key");
         assert_eq!(ev[1].location, "x-auth-token");
         assert_eq!(
             ev[0].principal_hint,

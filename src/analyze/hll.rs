@@ -18,15 +18,17 @@ impl Default for Hll {
 }
 
 impl Hll {
-    /// Adds an item (any bytes).
-    pub fn insert(&mut self, item: &[u8]) {
+    /// Adds an item (any bytes); true when the sketch changed (the estimate may have moved).
+    pub fn insert(&mut self, item: &[u8]) -> bool {
         let h = hash64(item);
         let idx = (h >> (64 - P)) as usize;
         let rest = (h << P) | (1 << (P - 1));
         let rank = rest.leading_zeros() as u8 + 1;
         if self.regs[idx] < rank {
             self.regs[idx] = rank;
+            return true;
         }
+        false
     }
 
     /// Merges another sketch into this one.
@@ -100,6 +102,15 @@ mod tests {
             };
             assert!(err < 0.1, "n={n} estimate={e}");
         }
+    }
+
+    #[test]
+    fn insert_says_when_the_sketch_changed() {
+        let mut h = Hll::default();
+        assert!(h.insert(b"alice"));
+        assert!(!h.insert(b"alice"), "the same item twice changes nothing");
+        let changed = (0..100u32).filter(|i| h.insert(&i.to_le_bytes())).count();
+        assert!(changed > 90, "{changed}");
     }
 
     #[test]

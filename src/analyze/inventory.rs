@@ -563,6 +563,7 @@ impl Inventory {
             },
             (200..400).contains(&status),
         );
+        let integer_params = integer_positions(&m);
         let key = EndpointKey {
             host,
             method,
@@ -643,18 +644,6 @@ impl Inventory {
             e.0 += 1;
             e.1 += u64::from(ok);
         }
-        self.seq.observe(Call {
-            key: &d.key,
-            path,
-            client: ip,
-            auth: &evidence,
-            fingerprint: (
-                req.head.header("user-agent").unwrap_or_default(),
-                req.head.header("accept-language").unwrap_or_default(),
-            ),
-            status,
-            ts,
-        });
 
         // Parameters and sensitive data in the URL.
         let mut found: Vec<(SensitiveKey, String)> = Vec::new();
@@ -749,6 +738,29 @@ impl Inventory {
         if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
             self.book.note_shape(&d.key.host, path, fp);
         }
+        // Call sequences (after the bodies: a login is known by what its response hands out).
+        let anonymous = evidence.iter().all(|a| a.scheme == AuthScheme::None);
+        let issues_credential = anonymous
+            && t.response.as_ref().is_some_and(|r| {
+                // Logins are POSTs: other methods are judged on the bodies inspected anyway.
+                let decode = !matches!(d.key.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+                let max = if decode { cfg.max_body_inspect } else { 0 };
+                issues_credential(r, status, response_text.as_deref(), max)
+            });
+        self.seq.observe(Call {
+            key: &d.key,
+            path,
+            client: ip,
+            auth: &evidence,
+            fingerprint: (
+                req.head.header("user-agent").unwrap_or_default(),
+                req.head.header("accept-language").unwrap_or_default(),
+            ),
+            status,
+            ts,
+            integer_params,
+            issues_credential,
+        });
         // Posture: what this transaction shows about how the endpoint is protected.
         let url_sensitive: Vec<(SensitiveClass, String)> = found
             .iter()
@@ -1087,6 +1099,99 @@ pub fn path_params(m: &TemplateMatch) -> Vec<(String, &'static str)> {
             (name.to_string(), kind)
         })
         .collect()
+}
+
+/// Template segment positions (bit `i` for segment `i` of the template split at `/`, below
+/// 64) of the parameters the learner typed as integers (rule `typed:integer`).
+fn integer_positions(m: &TemplateMatch) -> u64 {
+    let mut bits = 0u64;
+    let mut i = 0usize;
+    for (_, d) in m.segments() {
+        if d.rule == "suffix" {
+            // A format or method suffix is part of the previous template segment.
+            continue;
+        }
+        if d.param && d.rule == "typed:integer" && i < 64 {
+            bits |= 1 << i;
+        }
+        i += 1;
+    }
+    bits
+}
+
+/// Whether a response (to a request without credentials) hands out a credential, as a login
+/// does: a 2xx/3xx answer setting a cookie whose name looks like a session's (not deleting
+/// it), or a JSON body with a token field (a session-like name, see
+/// [`auth::is_session_cookie_name`], holding a string of at least 16 characters) at the top
+/// level or one level down (`{"data": {"token": ...}}`; paging cursors such as
+/// `next_page_token` do not count). `text` is the decoded body when it was inspected already;
+/// otherwise a JSON body is decoded here within `max_inspect` bytes (0: not at all).
+pub fn issues_credential(
+    r: &HttpMessage,
+    status: u16,
+    text: Option<&[u8]>,
+    max_inspect: usize,
+) -> bool {
+    if !(200..400).contains(&status) {
+        return false;
+    }
+    let cookie = r.head.header_all("set-cookie").take(32).any(|v| {
+        let v = String::from_utf8_lossy(&v[..v.len().min(4096)]);
+        let mut attrs = v.split(';');
+        let Some((name, value)) = attrs.next().and_then(|p| p.split_once('=')) else {
+            return false;
+        };
+        let value = value.trim().trim_matches('"');
+        let deleted = value.is_empty()
+            || value.eq_ignore_ascii_case("deleted")
+            || attrs.any(|a| {
+                a.trim()
+                    .to_ascii_lowercase()
+                    .strip_prefix("max-age=")
+                    .and_then(|n| n.trim().parse::<i64>().ok())
+                    .is_some_and(|n| n <= 0)
+            });
+        !deleted && auth::is_session_cookie_name(name.trim())
+    });
+    if cookie {
+        return true;
+    }
+    if r.body.len == 0 || !is_json(&media_type(r)) {
+        return false;
+    }
+    let decoded;
+    let text = match text {
+        Some(t) => t,
+        None if max_inspect == 0 => return false,
+        None => match r.decoded_body(max_inspect) {
+            Ok(t) => {
+                decoded = t;
+                &decoded[..]
+            }
+            Err(_) => return false,
+        },
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return false;
+    };
+    fn has_token(v: &serde_json::Value, depth: u8) -> bool {
+        let Some(o) = v.as_object() else {
+            return false;
+        };
+        o.iter().take(64).any(|(k, v)| match v {
+            serde_json::Value::String(s) => {
+                let k = k.to_ascii_lowercase();
+                s.len() >= 16
+                    && auth::is_session_cookie_name(&k)
+                    && !["page", "next", "cursor", "continuation", "sync"]
+                        .iter()
+                        .any(|w| k.contains(w))
+            }
+            serde_json::Value::Object(_) if depth > 0 => has_token(v, depth - 1),
+            _ => false,
+        })
+    }
+    has_token(&v, 1)
 }
 
 /// Records how a delta's template was decided.
@@ -1486,6 +1591,109 @@ mod tests {
         out.values()
             .flat_map(|d| d.findings.keys().map(|(k, c)| (*k, c.clone())))
             .collect()
+    }
+
+    fn response(raw: &str) -> HttpMessage {
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        HttpMessage {
+            head: crate::http::head::MessageHead::parse(format!("{head}\r\n\r\n").as_bytes(), 64)
+                .expect("head"),
+            first_ts: Timestamp::default(),
+            last_ts: Timestamp::default(),
+            body: crate::http::Body {
+                len: body.len() as u64,
+                sample: body.as_bytes().to_vec(),
+                gap_bytes: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn logins_are_known_by_the_credential_they_hand_out() {
+        let issues = |status: u16, raw: &str, decode: bool| {
+            issues_credential(&response(raw), status, None, if decode { 65536 } else { 0 })
+        };
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJlLW9mLWl0";
+        // A session cookie set, on any answer that is not a refusal.
+        for cookie in [
+            "sessionid=8f2b1c9d7e; Path=/; HttpOnly",
+            "connect.sid=s%3Aabc.def; Path=/",
+            "JSESSIONID=\"q1w2e3\"; Secure",
+        ] {
+            let raw = format!(
+                "HTTP/1.1 302 Found\r\nSet-Cookie: theme=dark\r\nSet-Cookie: {cookie}\r\n\r\n"
+            );
+            assert!(issues(302, &raw, false), "{cookie}");
+            assert!(!issues(401, &raw, false), "{cookie} refused");
+        }
+        // Not a session, or a logout.
+        for cookie in [
+            "theme=dark",
+            "csrftoken=abcdef",
+            "sessionid=; Max-Age=0",
+            "sessionid=deleted; Path=/",
+            "session=x; max-age=0",
+        ] {
+            let raw = format!("HTTP/1.1 200 OK\r\nSet-Cookie: {cookie}\r\n\r\n");
+            assert!(!issues(200, &raw, false), "{cookie}");
+        }
+        // A token in a JSON body, at the top or one level down.
+        let json = |body: &str| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        for body in [
+            format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600}}"#),
+            r#"{"data":{"session_token":"0123456789abcdef0123"}}"#.to_string(),
+            r#"{"token":"ghs_16C7e42F292c6912E7710c838347Ae178B4a"}"#.to_string(),
+        ] {
+            assert!(issues(200, &json(&body), true), "{body}");
+            // Not decoded here (a GET): only a body inspected already counts.
+            assert!(!issues(200, &json(&body), false), "{body}");
+            assert!(issues_credential(
+                &response(&json(&body)),
+                200,
+                Some(body.as_bytes()),
+                0
+            ));
+        }
+        for body in [
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"next_page_token":"0123456789abcdef0123","items":[]}"#,
+            r#"{"csrf_token":"0123456789abcdef0123"}"#,
+            r#"{"a":{"b":{"token":"0123456789abcdef0123"}}}"#,
+            r#"["access_token"]"#,
+            "not json",
+        ] {
+            assert!(!issues(200, &json(body), true), "{body}");
+        }
+    }
+
+    #[test]
+    fn integer_positions_follow_the_learner() {
+        let book = TemplateBook::new(TemplateConfig::default(), 4);
+        let m = book.observe(
+            "h",
+            Observation {
+                path: "/users/42/orders/7",
+                method: "GET",
+            },
+            true,
+        );
+        let segs: Vec<&str> = m.template.split('/').filter(|s| !s.is_empty()).collect();
+        let bits = integer_positions(&m);
+        for (i, seg) in segs.iter().enumerate() {
+            assert_eq!(
+                bits & (1 << i) != 0,
+                seg.starts_with('{'),
+                "{} {}",
+                m.template,
+                m.rules()
+            );
+        }
+        assert_ne!(bits, 0, "{}", m.rules());
     }
 
     #[test]

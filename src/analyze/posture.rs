@@ -6,8 +6,9 @@
 //! by their location, personal data by its redacted form).
 //!
 //! Per-transaction checks live here ([`assess`]); checks that need the whole inventory
-//! (shadow and zombie APIs, endpoints whose spec requires credentials but answered without,
-//! inconsistent authentication, missing rate limiting) run over the store.
+//! (shadow and zombie APIs, scanner probes, endpoints whose spec requires credentials but
+//! answered without, inconsistent authentication, missing rate limiting) run over the store
+//! (see [`crate::spec`]).
 
 use super::auth::{self, AuthEvidence, AuthScheme};
 use super::sensitive::SensitiveClass;
@@ -57,7 +58,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 20] = [
+pub const KINDS: [(&str, Severity); 21] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -71,6 +72,7 @@ pub const KINDS: [(&str, Severity); 20] = [
     ("sensitive_data_in_url", Severity::High),
     ("shadow_api", Severity::Medium),
     ("zombie_api", Severity::Medium),
+    ("scanner_probe", Severity::Medium),
     ("basic_auth_cleartext", Severity::Medium),
     ("verbose_errors", Severity::Medium),
     ("no_rate_limiting", Severity::Medium),
@@ -663,6 +665,7 @@ mod tests {
     fn severities_are_known() {
         assert_eq!(severity("jwt_alg_none_accepted"), Severity::Critical);
         assert_eq!(severity("shadow_api"), Severity::Medium);
+        assert_eq!(severity("scanner_probe"), Severity::Medium);
         assert_eq!(severity("unknown"), Severity::Info);
         assert!(Severity::Critical > Severity::Low);
         assert_eq!(Severity::parse("high"), Some(Severity::High));

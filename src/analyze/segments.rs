@@ -512,6 +512,13 @@ pub fn classify(segment: &str) -> SegmentKind {
 /// `/api/2024-01-01/...`) — is a [`SegmentKind::Version`].
 pub fn classify_at(segment: &str, index: usize, prev: Option<&str>) -> SegmentKind {
     let kind = classify(segment);
+    let version_position =
+        index == 0 || prev.is_some_and(|p| SCAFFOLD.iter().any(|w| w.eq_ignore_ascii_case(p)));
+    if kind == SegmentKind::Version && !version_position && is_release_number(segment) {
+        // `/repos/{o}/{r}/branches/4.22.16`, `/tags/v4.27.8`: a release tag, not the API's
+        // version.
+        return SegmentKind::MixedAlnum;
+    }
     if kind == SegmentKind::Date {
         let version_position =
             index == 0 || prev.is_some_and(|p| SCAFFOLD.iter().any(|w| w.eq_ignore_ascii_case(p)));
@@ -521,6 +528,27 @@ pub fn classify_at(segment: &str, index: usize, prev: Option<&str>) -> SegmentKi
         }
     }
     kind
+}
+
+/// A release number rather than an API version: a bare dotted number (`1.2`, `4.22.16`) or
+/// a `v` with three parts (`v4.27.8`).
+fn is_release_number(s: &str) -> bool {
+    match s.strip_prefix(['v', 'V']) {
+        Some(rest) => rest.split('.').count() >= 3,
+        None => s.contains('.'),
+    }
+}
+
+/// `sha256:<hex>` and the like: a content digest.
+fn is_prefixed_digest(s: &str) -> bool {
+    let Some((algo, hex)) = s.split_once(':') else {
+        return false;
+    };
+    ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(algo))
+        && (32..=128).contains(&hex.len())
+        && hex.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn classify_decoded(s: &str) -> SegmentKind {
@@ -548,6 +576,9 @@ fn classify_decoded(s: &str) -> SegmentKind {
     }
     if is_uuid(s) {
         return SegmentKind::Uuid;
+    }
+    if is_prefixed_digest(s) {
+        return SegmentKind::HexDigest;
     }
     if is_date(s) || is_rfc3339_datetime(s) || is_date_shaped(b) {
         return SegmentKind::Date;
@@ -580,7 +611,7 @@ fn classify_decoded(s: &str) -> SegmentKind {
     if is_base64_token(b) {
         return SegmentKind::Base64Token;
     }
-    if is_mixed_alnum(b) {
+    if is_mixed_alnum(b) && !super::template::vocab::digits_are_words(s) {
         return SegmentKind::MixedAlnum;
     }
     SegmentKind::Literal

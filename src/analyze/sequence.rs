@@ -7,10 +7,55 @@
 //! consecutive calls within a session are *transitions* between endpoint templates, and runs of
 //! three are *paths*.
 //!
+//! Sessions across the login boundary (principal stitching): a login is anonymous (its request
+//! carries no credential yet) and the calls after it carry the credential it handed out, so
+//! browsing and buying would be two principals and the step between them lost. A call without
+//! credentials whose response hands one out ([`Call::issues_credential`]: a `Set-Cookie` with a
+//! session-like name, or a JSON body with a token field) opens a *pending login* keyed by host,
+//! client address and User-Agent; later anonymous calls from that address and User-Agent move
+//! its end. When a credential principal starts a session (no call within `session_gap_secs`)
+//! from the same address and User-Agent within `stitch_window_secs` of the login, its session
+//! continues the anonymous one: its first transition is `last anonymous call -> first call with
+//! the credential` (`GET /products/{id}/reviews -> POST /cart/items` when the reviews page set
+//! the session cookie; `POST /login -> ...` after a login form), the 3-step path through it is
+//! counted, no new session is counted, and the pending login is consumed (one credential per
+//! login). The address principal keeps its own calls as before, so rates and enumeration are
+//! still judged per address. Limits: users behind one NAT address with the same User-Agent who
+//! log in within the window are not told apart (the first credential seen takes the anonymous
+//! prefix); a credential first used from another address or client (an app handing its token
+//! to a web view) is not stitched; a login whose response the sensor did not see, or that
+//! hands its credential out in another form, is not recognised; stitching is per host. Pending
+//! logins are a bounded least-recently-used table (`max_pending_logins`); evictions
+//! (`logins_evicted`) and stitches (`stitched`) are counted.
+//!
 //! Detectors (each says why, in words and figures):
-//! - `enumeration`: one principal walks many distinct values of one path parameter within a
-//!   window, in particular a run of consecutive integers (the classic object-level
-//!   authorization scrape). Query parameters (paging) do not count.
+//! - `enumeration`: one principal walks many distinct values of one path parameter within
+//!   `enum_window_secs`. Query parameters (paging) do not count. Two rules:
+//!   * integer identifiers: at least `enum_min_distinct` distinct integers with a run of
+//!     `enum_min_run` consecutive ones (the classic object-level authorization scrape), or
+//!     `enum_any_distinct` distinct integers whatever they are. Kept exactly (the integers, not
+//!     the text), the evidence names the range walked.
+//!   * string identifiers (user names, slugs, gist ids: a parameter the template learner did not
+//!     type `typed:integer`, or a literal in one of the last two segments that the learner may
+//!     still turn into one): per (principal, endpoint, position) a distinct-value sketch (the
+//!     hashes of up to 64 values exactly, then a HyperLogLog) with the window's statuses, and
+//!     per (endpoint, position) a norm: how many distinct values principals ask for per window
+//!     (a histogram in powers of two). It fires when, within one window, the principal asked
+//!     for at least `enum_str_min_distinct` distinct values of which at least
+//!     `enum_str_not_found_share` were answered 404/410 (guessing names to learn which exist),
+//!     or for at least `enum_str_norm_min_distinct` and `enum_str_norm_factor` times the norm
+//!     of the other principals (at least `enum_str_min_peers` of them; the norm is the upper
+//!     end of their median's power-of-two bucket), or for `enum_any_distinct` whatever the
+//!     answers. A client reading a few dozen repositories of its organisation with 200s stays
+//!     quiet; one asking for a hundred user names, most of them unknown, does not. The finding
+//!     is reported once the endpoint's template has a parameter at that position (a literal
+//!     waits for the learner; until then nothing is said). Raw values are never kept or shown:
+//!     findings give counts only. Windows are tumbling (they start at the principal's first
+//!     call on the endpoint), so a walk split across two windows needs the threshold in one.
+//!     Memory: at most 32 sketches per principal (the least recently grown dropped),
+//!     `max_string_sketches` in all and `max_string_hlls` of them beyond 64 values (1 KiB
+//!     each), 100 000 norms of 64 bytes; what a cap refuses is counted
+//!     (`enum_sketches_over_cap`).
 //! - `novel_transition`: after the baseline period, a transition the baseline never saw, from
 //!   an endpoint whose usual successors are well known (e.g. checkout without the cart).
 //! - `rate_anomaly`: a principal's peak rate far above its own earlier rate and its peers'
@@ -63,6 +108,27 @@ pub struct SequenceConfig {
     pub multi_addr_window_secs: i64,
     /// Requests with the first fingerprint before another one counts as a change.
     pub fingerprint_min_before: u64,
+    /// String identifiers: distinct values within the window that, mostly answered 404/410,
+    /// raise `enumeration` ...
+    pub enum_str_min_distinct: usize,
+    /// ... with at least this share of the window's requests answered 404 or 410.
+    pub enum_str_not_found_share: f64,
+    /// String identifiers: distinct values within the window that raise `enumeration` when
+    /// they are also `enum_str_norm_factor` times the other principals' norm on the endpoint.
+    pub enum_str_norm_min_distinct: usize,
+    /// See `enum_str_norm_min_distinct`.
+    pub enum_str_norm_factor: f64,
+    /// Other principals (windows) an endpoint's norm needs before it is trusted.
+    pub enum_str_min_peers: usize,
+    /// String sketches (principal, endpoint, position) kept at once, all principals together.
+    pub max_string_sketches: usize,
+    /// Of them, sketches past 64 distinct values (a 1 KiB HyperLogLog each).
+    pub max_string_hlls: usize,
+    /// A credential principal starting a session this soon after an anonymous login from the
+    /// same address and User-Agent continues that session (0: never).
+    pub stitch_window_secs: i64,
+    /// Anonymous logins waiting for their credential (least recently active evicted beyond).
+    pub max_pending_logins: usize,
 }
 
 impl Default for SequenceConfig {
@@ -83,6 +149,15 @@ impl Default for SequenceConfig {
             multi_addr_min: 3,
             multi_addr_window_secs: 300,
             fingerprint_min_before: 3,
+            enum_str_min_distinct: 30,
+            enum_str_not_found_share: 0.5,
+            enum_str_norm_min_distinct: 50,
+            enum_str_norm_factor: 10.0,
+            enum_str_min_peers: 5,
+            max_string_sketches: 200_000,
+            max_string_hlls: 4096,
+            stitch_window_secs: 300,
+            max_pending_logins: 50_000,
         }
     }
 }
@@ -100,6 +175,13 @@ pub struct SequenceStats {
     pub principals_evicted: u64,
     /// Transitions or paths not recorded because a per-flush cap was reached.
     pub over_cap: u64,
+    /// String-identifier sketches (or norms) not created, or not grown past 64 values, because
+    /// of a cap.
+    pub enum_sketches_over_cap: u64,
+    /// Credential sessions that continued an anonymous session after a login.
+    pub stitched: u64,
+    /// Pending anonymous logins evicted before a credential followed them.
+    pub logins_evicted: u64,
 }
 
 /// A transition between two endpoints since the last drain.
@@ -164,13 +246,158 @@ pub struct SequenceFinding {
 /// An endpoint, interned: the tracker keeps small ids, not three strings per reference.
 type Ep = u32;
 
+/// Integer values of one path parameter by one principal, within the window (exactly).
 struct Enum {
-    values: VecDeque<(Timestamp, String)>,
+    values: VecDeque<(Timestamp, i64)>,
     /// Occurrences of each value within the window.
-    counts: HashMap<String, u32>,
+    counts: HashMap<i64, u32>,
     reported: bool,
     /// Reported at the next drain, with the range walked by then.
     pending: bool,
+}
+
+/// Hashes of distinct values kept exactly before a string sketch becomes a HyperLogLog.
+const STR_EXACT: usize = 64;
+/// String sketches per principal (the least recently grown are dropped beyond).
+const STR_PER_PRINCIPAL: usize = 32;
+/// Endpoint norms tracked.
+const MAX_NORMS: usize = 100_000;
+/// Buckets of a norm: distinct values per principal and window in powers of two (1, 2-3, 4-7,
+/// ...; the last one open).
+const NORM_BUCKETS: usize = 16;
+
+/// Per (endpoint, position): principal windows by the number of distinct values asked for.
+type Norm = [u32; NORM_BUCKETS];
+
+/// Why a string enumeration was raised.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum StrWhy {
+    /// Mostly answered 404/410.
+    NotFound,
+    /// Far above the other principals' norm: `peers` windows, median at most `norm` values.
+    Norm { peers: u64, norm: u64 },
+    /// More distinct values than `enum_any_distinct`.
+    Many,
+}
+
+/// The figures of a string sketch's window when it was judged (and while it lasts).
+#[derive(Clone, Copy, Debug)]
+struct StrSnap {
+    distinct: u64,
+    estimated: bool,
+    requests: u32,
+    not_found: u32,
+    ok: u32,
+    t0: Timestamp,
+    t1: Timestamp,
+    why: StrWhy,
+}
+
+/// Distinct values of one string path parameter (or of a literal in identifier position) by
+/// one principal within a window: hashes only, never the values.
+struct StrEnum {
+    /// The endpoint of the latest call (the finding is attached to it).
+    ep: Ep,
+    /// Segment position in the template.
+    pos: usize,
+    /// Start of the (tumbling) window and latest call.
+    start: Timestamp,
+    last: Timestamp,
+    /// Hashes of the values, exactly, up to [`STR_EXACT`] ...
+    exact: Vec<u64>,
+    /// ... then a sketch.
+    hll: Option<Box<Hll>>,
+    /// The sketch's estimate (recomputed when it changes).
+    estimate: u64,
+    /// The exact set is full and no sketch could be had (counted once).
+    saturated: bool,
+    requests: u32,
+    not_found: u32,
+    ok: u32,
+    /// Bucket of the endpoint's norm this window is counted in.
+    bucket: Option<u8>,
+    reported: bool,
+    /// Reported at a drain, once the template has a parameter at `pos`.
+    pending: bool,
+    snap: Option<StrSnap>,
+}
+
+impl StrEnum {
+    fn new(ep: Ep, pos: usize, ts: Timestamp) -> StrEnum {
+        StrEnum {
+            ep,
+            pos,
+            start: ts,
+            last: ts,
+            exact: Vec::new(),
+            hll: None,
+            estimate: 0,
+            saturated: false,
+            requests: 0,
+            not_found: 0,
+            ok: 0,
+            bucket: None,
+            reported: false,
+            pending: false,
+            snap: None,
+        }
+    }
+
+    fn distinct(&self) -> u64 {
+        if self.hll.is_some() {
+            self.estimate
+        } else {
+            self.exact.len() as u64
+        }
+    }
+
+    fn snapshot(&self, why: StrWhy) -> StrSnap {
+        StrSnap {
+            distinct: self.distinct(),
+            estimated: self.hll.is_some(),
+            requests: self.requests,
+            not_found: self.not_found,
+            ok: self.ok,
+            t0: self.start,
+            t1: self.last,
+            why,
+        }
+    }
+}
+
+/// The norm bucket of a number of distinct values (at least 1).
+fn norm_bucket(distinct: u64) -> u8 {
+    ((63 - distinct.max(1).leading_zeros()) as usize).min(NORM_BUCKETS - 1) as u8
+}
+
+/// The other principals' windows of a norm (without `own`) and the upper end of their median's
+/// bucket, when there are at least `min_peers` of them.
+fn norm_of_others(norm: &Norm, own: Option<u8>, min_peers: usize) -> Option<(u64, u64)> {
+    let mut h = *norm;
+    if let Some(b) = own {
+        h[b as usize] = h[b as usize].saturating_sub(1);
+    }
+    let total: u64 = h.iter().map(|&n| u64::from(n)).sum();
+    if total == 0 || total < min_peers as u64 {
+        return None;
+    }
+    let target = (total - 1) / 2;
+    let mut cum = 0u64;
+    for (b, &n) in h.iter().enumerate() {
+        cum += u64::from(n);
+        if cum > target {
+            return Some((total, (1u64 << (b + 1)) - 1));
+        }
+    }
+    None
+}
+
+/// An anonymous login waiting for its credential: the latest anonymous call of its address and
+/// User-Agent since (and the one before), and when the credential was handed out.
+struct PendingLogin {
+    last: (Ep, Timestamp),
+    prev: Option<Ep>,
+    login: Timestamp,
 }
 
 struct PrincipalState {
@@ -179,7 +406,12 @@ struct PrincipalState {
     host: String,
     last: Option<(Ep, Timestamp)>,
     prev: Option<Ep>,
+    /// Hash of the User-Agent of the last call (an address principal's calls may come from
+    /// several clients behind one NAT).
+    last_ua: u64,
     enums: HashMap<(Ep, usize), Enum>,
+    /// String sketches by (endpoint pattern, position) key, see [`pattern_key`].
+    strs: HashMap<u64, StrEnum>,
     /// Requests per second in the rate window.
     secs: VecDeque<(i64, u32)>,
     in_window: u32,
@@ -201,7 +433,9 @@ impl PrincipalState {
             host,
             last: None,
             prev: None,
+            last_ua: 0,
             enums: HashMap::new(),
+            strs: HashMap::new(),
             secs: VecDeque::new(),
             in_window: 0,
             peak: 0,
@@ -265,6 +499,13 @@ pub struct SequenceTracker {
     paths: HashMap<[Ep; 3], PathDelta>,
     findings: Vec<SequenceFinding>,
     stats: SequenceStats,
+    /// Norms of string parameters, by (endpoint pattern, position) key.
+    norms: HashMap<u64, Norm>,
+    /// String sketches alive, and of them HyperLogLogs.
+    str_sketches: usize,
+    str_hlls: usize,
+    /// Anonymous logins by (host, address, User-Agent).
+    logins: LruCache<u64, PendingLogin, foldhash::fast::RandomState>,
 }
 
 const MAX_TRANSITIONS: usize = 50_000;
@@ -288,6 +529,12 @@ pub struct Call<'a> {
     pub status: u16,
     /// Time of the request.
     pub ts: Timestamp,
+    /// Template segment positions (bit `i` for segment `i`, below 64) of the path parameters
+    /// the template learner typed as integers (`typed:integer`): left to the integer rule.
+    pub integer_params: u64,
+    /// The response handed out a credential (a session-like `Set-Cookie`, a token in a JSON
+    /// body): a login, see the module docs.
+    pub issues_credential: bool,
 }
 
 /// The credential of a call that identifies a principal, if any.
@@ -356,6 +603,7 @@ impl SequenceTracker {
     /// An empty tracker.
     pub fn new(cfg: SequenceConfig) -> SequenceTracker {
         let cap = NonZeroUsize::new(cfg.max_principals.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let cfg_logins = cfg.max_pending_logins.max(1);
         SequenceTracker {
             principals: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
             credentials: LruCache::with_hasher(cap, foldhash::fast::RandomState::default()),
@@ -369,6 +617,13 @@ impl SequenceTracker {
             paths: HashMap::new(),
             findings: Vec::new(),
             stats: SequenceStats::default(),
+            norms: HashMap::new(),
+            str_sketches: 0,
+            str_hlls: 0,
+            logins: LruCache::with_hasher(
+                NonZeroUsize::new(cfg_logins).unwrap_or(NonZeroUsize::MIN),
+                foldhash::fast::RandomState::default(),
+            ),
         }
     }
 
@@ -414,6 +669,24 @@ impl SequenceTracker {
         h.finish()
     }
 
+    /// The key of a pending login: host, client address and User-Agent.
+    fn login_key(&self, host: &str, client: IpAddr, ua: &[u8]) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        0x10u8.hash(&mut h);
+        host.hash(&mut h);
+        client.hash(&mut h);
+        ua.hash(&mut h);
+        h.finish()
+    }
+
+    /// Gives back what an evicted principal held (its string sketches).
+    fn release(&mut self, st: &PrincipalState) {
+        self.str_sketches = self.str_sketches.saturating_sub(st.strs.len());
+        let hlls = st.strs.values().filter(|e| e.hll.is_some()).count();
+        self.str_hlls = self.str_hlls.saturating_sub(hlls);
+    }
+
     /// Follows one call.
     pub fn observe(&mut self, call: Call<'_>) {
         self.stats.calls += 1;
@@ -434,16 +707,42 @@ impl SequenceTracker {
         let pid = self.principal_hash(host, call.auth, call.client);
         let credentialed = credential_of(call.auth).is_some();
         if !self.principals.contains(&pid) {
-            if self.principals.len() >= self.cfg.max_principals.max(1) {
-                self.stats.principals_evicted += 1;
-            }
             let (label, _) = principal(call.auth, call.client);
-            self.principals
-                .put(pid, PrincipalState::new(label, host.to_string()));
+            if let Some((old, st)) = self
+                .principals
+                .push(pid, PrincipalState::new(label, host.to_string()))
+                && old != pid
+            {
+                self.stats.principals_evicted += 1;
+                self.release(&st);
+            }
         }
         if credentialed {
             self.credential(pid, &call);
         }
+        let gap = self.cfg.session_gap_secs.saturating_mul(1_000_000_000);
+
+        // A credential principal starting a session right after an anonymous login of its
+        // address and User-Agent continues that session (see the module docs).
+        let login_key = self.login_key(host, call.client, call.fingerprint.0);
+        let mut stitched: Option<PendingLogin> = None;
+        if credentialed && self.cfg.stitch_window_secs > 0 {
+            let fresh = self
+                .principals
+                .peek(&pid)
+                .is_none_or(|st| st.last.is_none_or(|(_, t)| call.ts.nanos_since(t) > gap));
+            let window = self.cfg.stitch_window_secs.saturating_mul(1_000_000_000);
+            if fresh
+                && self.logins.peek(&login_key).is_some_and(|l| {
+                    let since = call.ts.nanos_since(l.login);
+                    (0..=window).contains(&since) && call.ts.nanos_since(l.last.1) <= gap
+                })
+            {
+                stitched = self.logins.pop(&login_key);
+                self.stats.stitched += 1;
+            }
+        }
+
         let cfg = &self.cfg;
         let Some(st) = self.principals.get_mut(&pid) else {
             return;
@@ -451,13 +750,15 @@ impl SequenceTracker {
         if st.addrs.len() < 16 || st.addrs.contains(&call.client) {
             st.addrs.insert(call.client);
         }
+        if let Some(l) = &stitched {
+            st.last = Some(l.last);
+            st.prev = l.prev;
+        }
 
         // Sessions and transitions.
         let mut transition: Option<(Ep, u64)> = None;
         match st.last {
-            Some((prev, t))
-                if call.ts.nanos_since(t) <= cfg.session_gap_secs.saturating_mul(1_000_000_000) =>
-            {
+            Some((prev, t)) if call.ts.nanos_since(t) <= gap => {
                 transition = Some((prev, (call.ts.nanos_since(t).max(0) / 1_000_000) as u64));
             }
             _ => {
@@ -473,9 +774,34 @@ impl SequenceTracker {
             st.prev = st.last.map(|(k, _)| k);
         }
         st.last = Some((ep, call.ts));
+        let ua = fingerprint_hash(call.fingerprint.0, b"");
+        let same_client = std::mem::replace(&mut st.last_ua, ua) == ua;
 
-        // Enumeration of path parameter values.
+        // Anonymous logins and the anonymous calls after them, by address and User-Agent.
+        if !credentialed && cfg.stitch_window_secs > 0 {
+            if call.issues_credential {
+                let pending = PendingLogin {
+                    last: (ep, call.ts),
+                    // The call before, when the same client (User-Agent) made it.
+                    prev: st.prev.filter(|_| same_client),
+                    login: call.ts,
+                };
+                if let Some((old, _)) = self.logins.push(login_key, pending)
+                    && old != login_key
+                {
+                    self.stats.logins_evicted += 1;
+                }
+            } else if let Some(l) = self.logins.get_mut(&login_key) {
+                l.prev = Some(l.last.0);
+                l.last = (ep, call.ts);
+            }
+        }
+
+        // Enumeration of path parameter values: integers exactly (runs) ...
         for (i, value) in param_values(&call.key.template, call.path) {
+            let Ok(value) = value.parse::<i64>() else {
+                continue;
+            };
             let e = st.enums.entry((ep, i)).or_insert_with(|| Enum {
                 values: VecDeque::new(),
                 counts: HashMap::new(),
@@ -483,7 +809,7 @@ impl SequenceTracker {
                 pending: false,
             });
             let new_value = {
-                let n = e.counts.entry(value.clone()).or_insert(0);
+                let n = e.counts.entry(value).or_insert(0);
                 *n += 1;
                 *n == 1
             };
@@ -508,7 +834,7 @@ impl SequenceTracker {
             if e.reported || !new_value || e.counts.len() < cfg.enum_min_distinct {
                 continue;
             }
-            let ints: BTreeSet<i64> = e.counts.keys().filter_map(|v| v.parse().ok()).collect();
+            let ints: BTreeSet<i64> = e.counts.keys().copied().collect();
             let (run, _, _) = longest_run(&ints);
             if run >= cfg.enum_min_run || e.counts.len() >= cfg.enum_any_distinct {
                 e.reported = true;
@@ -527,6 +853,18 @@ impl SequenceTracker {
             for (_, k) in keys.into_iter().take(st.enums.len() - 32) {
                 st.enums.remove(&k);
             }
+        }
+
+        // ... and string identifiers as sketches.
+        let positions = string_positions(&self.hasher, &call);
+        if !positions.is_empty() {
+            let counts = StrCounts {
+                sketches: &mut self.str_sketches,
+                hlls: &mut self.str_hlls,
+                norms: &mut self.norms,
+                stats: &mut self.stats,
+            };
+            track_strings(st, counts, cfg, ep, &call, &positions);
         }
 
         // Rate over a sliding window; the principal's own earlier peak is its baseline.
@@ -766,7 +1104,7 @@ impl SequenceTracker {
                 e.pending = false;
                 let key = self.keys.name(*key);
                 let distinct = e.counts.len();
-                let ints: BTreeSet<i64> = e.counts.keys().filter_map(|v| v.parse().ok()).collect();
+                let ints: BTreeSet<i64> = e.counts.keys().copied().collect();
                 let (run, lo, hi) = longest_run(&ints);
                 let (t0, t1) = (
                     e.values.front().map(|x| x.0).unwrap_or_default(),
@@ -807,6 +1145,77 @@ impl SequenceTracker {
                     detail,
                     evidence,
                     ts: t1,
+                });
+            }
+        }
+        // String identifiers, once the endpoint's template has a parameter at the position.
+        let window = cfg.enum_window_secs;
+        for (_, st) in self.principals.iter_mut() {
+            let PrincipalState {
+                label: who,
+                strs,
+                enums,
+                addrs,
+                enum_reported,
+                ..
+            } = st;
+            for e in strs.values_mut().filter(|e| e.pending) {
+                let key = self.keys.name(e.ep);
+                let Some(param) = key
+                    .template
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .nth(e.pos)
+                    .filter(|s| is_param(s))
+                else {
+                    // A literal the learner has not generalised (yet): nothing to say.
+                    continue;
+                };
+                e.pending = false;
+                let Some(snap) = e.snap else { continue };
+                if let Some(x) = enums.get_mut(&(e.ep, e.pos)) {
+                    if x.reported {
+                        // Already reported as a walk over integers.
+                        continue;
+                    }
+                    x.reported = true;
+                }
+                *enum_reported = true;
+                let secs = snap.t1.nanos_since(snap.t0) as f64 / 1e9;
+                let distinct = if snap.estimated {
+                    format!("about {}", snap.distinct)
+                } else {
+                    snap.distinct.to_string()
+                };
+                let addrs = addrs
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let why = match snap.why {
+                    StrWhy::NotFound => format!(
+                        "{} of the {} requests were answered 404/410: guessing identifiers (user names, slugs) to learn which exist is enumeration.",
+                        snap.not_found, snap.requests
+                    ),
+                    StrWhy::Norm { peers, norm } => format!(
+                        "far beyond the other callers of this endpoint ({peers} principal windows of {window} s, median at most {norm} distinct values): walking identifiers like this is how objects are scraped."
+                    ),
+                    StrWhy::Many => {
+                        "far more objects than a client reads: walking identifiers like this is how objects are scraped.".to_string()
+                    }
+                };
+                self.findings.push(SequenceFinding {
+                    kind: "enumeration",
+                    endpoint: key.clone(),
+                    principal: who.clone(),
+                    detail: format!(
+                        "{who} requested {distinct} distinct values of the path parameter {param} within {secs:.0} s; {why}"
+                    ),
+                    evidence: format!(
+                        "{} {}: {distinct} distinct values of {param} in {} requests ({} answered 404/410, {} 2xx) from {addrs}",
+                        key.method, key.template, snap.requests, snap.not_found, snap.ok
+                    ),
+                    ts: snap.t1,
                 });
             }
         }
@@ -953,11 +1362,238 @@ impl SequenceTracker {
             }
             st.prev = st.prev.map(m);
             st.peak_key = st.peak_key.map(m);
+            for e in st.strs.values_mut() {
+                e.ep = m(e.ep);
+            }
             if st.enums.keys().any(|(k, _)| merged.contains_key(k)) {
                 st.enums = std::mem::take(&mut st.enums)
                     .into_iter()
                     .map(|((k, i), e)| ((m(k), i), e))
                     .collect();
+            }
+        }
+        for (_, l) in self.logins.iter_mut() {
+            l.last.0 = m(l.last.0);
+            l.prev = l.prev.map(m);
+        }
+    }
+}
+
+/// Whether a template segment is a parameter (`{name}`, the whole segment).
+fn is_param(seg: &str) -> bool {
+    seg.len() >= 2 && seg.starts_with('{') && seg.ends_with('}')
+}
+
+/// The key of a string sketch or norm: host, method and the template's segments with the one at
+/// `pos` left out and parameter names erased, so `/users/alice` (a literal the learner has not
+/// generalised yet), `/users/{user}` and `/users/{username}` share the key of position 1.
+fn pattern_key(
+    hasher: &foldhash::fast::FixedState,
+    key: &EndpointKey,
+    segs: &[&str],
+    pos: usize,
+) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = hasher.build_hasher();
+    key.host.hash(&mut h);
+    key.method.hash(&mut h);
+    segs.len().hash(&mut h);
+    pos.hash(&mut h);
+    for (j, seg) in segs.iter().enumerate() {
+        if j == pos {
+            continue;
+        }
+        if is_param(seg) { "{}" } else { seg }.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The string-identifier positions of a call: `(key, position, hash of the value)` for every
+/// parameter not typed as an integer and for a literal in one of the last two segments (never
+/// the first). Nothing when the path and the template do not line up.
+fn string_positions(
+    hasher: &foldhash::fast::FixedState,
+    call: &Call<'_>,
+) -> Vec<(u64, usize, u64)> {
+    use std::hash::BuildHasher;
+    let template = call.key.template.as_str();
+    let segs: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    if segs.is_empty() || segs.len() > 64 {
+        return Vec::new();
+    }
+    let n = segs.len();
+    if call.path.split('/').filter(|s| !s.is_empty()).count() != n {
+        return Vec::new();
+    }
+    let values = call.path.split('/').filter(|s| !s.is_empty());
+    let mut out = Vec::new();
+    for ((i, seg), value) in segs.iter().enumerate().zip(values) {
+        let candidate = if is_param(seg) {
+            call.integer_params & (1u64 << i) == 0
+        } else {
+            i >= 1 && i + 2 >= n && !seg.contains('{')
+        };
+        if candidate {
+            let value = value.as_bytes();
+            let value = &value[..value.len().min(256)];
+            out.push((
+                pattern_key(hasher, call.key, &segs, i),
+                i,
+                hasher.hash_one(value),
+            ));
+        }
+    }
+    out
+}
+
+/// The tracker's counters and tables a principal's string sketches update.
+struct StrCounts<'a> {
+    sketches: &'a mut usize,
+    hlls: &'a mut usize,
+    norms: &'a mut HashMap<u64, Norm>,
+    stats: &'a mut SequenceStats,
+}
+
+/// Folds one call into a principal's string sketches and judges them (see the module docs).
+fn track_strings(
+    st: &mut PrincipalState,
+    c: StrCounts<'_>,
+    cfg: &SequenceConfig,
+    ep: Ep,
+    call: &Call<'_>,
+    positions: &[(u64, usize, u64)],
+) {
+    let window = cfg.enum_window_secs.saturating_mul(1_000_000_000);
+    let ts = call.ts;
+    for &(key, pos, value) in positions {
+        let e = match st.strs.entry(key) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                if *c.sketches >= cfg.max_string_sketches {
+                    c.stats.enum_sketches_over_cap += 1;
+                    continue;
+                }
+                *c.sketches += 1;
+                v.insert(StrEnum::new(ep, pos, ts))
+            }
+        };
+        e.ep = ep;
+        if ts.nanos_since(e.start) > window {
+            // A new window; the norm keeps the old one's count.
+            if e.hll.take().is_some() {
+                *c.hlls = c.hlls.saturating_sub(1);
+            }
+            e.exact.clear();
+            e.estimate = 0;
+            e.saturated = false;
+            e.requests = 0;
+            e.not_found = 0;
+            e.ok = 0;
+            e.bucket = None;
+            e.start = ts;
+        }
+        e.last = e.last.max(ts);
+        e.requests = e.requests.saturating_add(1);
+        e.not_found = e
+            .not_found
+            .saturating_add(u32::from(matches!(call.status, 404 | 410)));
+        e.ok =
+            e.ok.saturating_add(u32::from((200..300).contains(&call.status)));
+        let grew = match &mut e.hll {
+            Some(h) => {
+                let changed = h.insert(&value.to_le_bytes());
+                if changed {
+                    e.estimate = h.estimate();
+                }
+                changed
+            }
+            None if e.exact.contains(&value) => false,
+            None if e.exact.len() < STR_EXACT => {
+                e.exact.push(value);
+                true
+            }
+            None if *c.hlls < cfg.max_string_hlls => {
+                let mut h = Box::new(Hll::default());
+                for v in e.exact.iter().chain([&value]) {
+                    h.insert(&v.to_le_bytes());
+                }
+                e.estimate = h.estimate();
+                e.exact = Vec::new();
+                e.hll = Some(h);
+                *c.hlls += 1;
+                true
+            }
+            None => {
+                if !e.saturated {
+                    e.saturated = true;
+                    c.stats.enum_sketches_over_cap += 1;
+                }
+                false
+            }
+        };
+        let distinct = e.distinct();
+        // The endpoint's norm counts this window by its distinct values so far.
+        let bucket = norm_bucket(distinct);
+        if (grew || e.bucket.is_none()) && e.bucket != Some(bucket) {
+            if c.norms.len() < MAX_NORMS || c.norms.contains_key(&key) {
+                let norm = c.norms.entry(key).or_default();
+                if let Some(old) = e.bucket.filter(|b| (*b as usize) < NORM_BUCKETS) {
+                    norm[old as usize] = norm[old as usize].saturating_sub(1);
+                }
+                norm[bucket as usize] = norm[bucket as usize].saturating_add(1);
+                e.bucket = Some(bucket);
+            } else if e.bucket.is_none() {
+                c.stats.enum_sketches_over_cap += 1;
+                e.bucket = Some(u8::MAX);
+            }
+        }
+        if e.reported {
+            // Keep the figures of the reported window up to date until the drain.
+            if let Some(snap) = e.snap.filter(|s| e.pending && s.t0 == e.start) {
+                e.snap = Some(e.snapshot(snap.why));
+            }
+            continue;
+        }
+        if distinct
+            < cfg
+                .enum_str_min_distinct
+                .min(cfg.enum_str_norm_min_distinct) as u64
+        {
+            continue;
+        }
+        let not_found_share = f64::from(e.not_found) / f64::from(e.requests.max(1));
+        let why = if distinct >= cfg.enum_str_min_distinct as u64
+            && not_found_share >= cfg.enum_str_not_found_share
+        {
+            Some(StrWhy::NotFound)
+        } else if distinct >= cfg.enum_any_distinct as u64 {
+            Some(StrWhy::Many)
+        } else if distinct >= cfg.enum_str_norm_min_distinct as u64 {
+            let own = e.bucket.filter(|b| (*b as usize) < NORM_BUCKETS);
+            c.norms
+                .get(&key)
+                .and_then(|n| norm_of_others(n, own, cfg.enum_str_min_peers))
+                .filter(|(_, norm)| distinct as f64 >= cfg.enum_str_norm_factor * *norm as f64)
+                .map(|(peers, norm)| StrWhy::Norm { peers, norm })
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            e.reported = true;
+            e.pending = true;
+            e.snap = Some(e.snapshot(why));
+        }
+    }
+    if st.strs.len() > STR_PER_PRINCIPAL {
+        // Keep the most recently grown ones.
+        let mut keys: Vec<(Timestamp, u64)> = st.strs.iter().map(|(k, e)| (e.last, *k)).collect();
+        keys.sort_unstable();
+        for (_, k) in keys.into_iter().take(st.strs.len() - STR_PER_PRINCIPAL) {
+            if let Some(e) = st.strs.remove(&k) {
+                *c.sketches = c.sketches.saturating_sub(1);
+                if e.hll.is_some() {
+                    *c.hlls = c.hlls.saturating_sub(1);
+                }
             }
         }
     }
@@ -1022,7 +1658,7 @@ mod tests {
     fn jwt(sub: &str) -> Vec<AuthEvidence> {
         vec![AuthEvidence {
             scheme: AuthScheme::BearerJwt,
-            location: "Authorization".into(),
+            location: "authorization".into(),
             principal_hint: PrincipalHint::Jwt(JwtClaims {
                 sub: Some(sub.into()),
                 ..Default::default()
@@ -1046,7 +1682,389 @@ mod tests {
             fingerprint: (ua, b""),
             status: 200,
             ts: Timestamp((secs * 1e9) as i64),
+            integer_params: 0,
+            issues_credential: false,
         }
+    }
+
+    fn cookie(hash: &str) -> Vec<AuthEvidence> {
+        vec![AuthEvidence {
+            scheme: AuthScheme::Cookie,
+            location: "session".into(),
+            principal_hint: PrincipalHint::KeyedHash(hash.into()),
+        }]
+    }
+
+    /// A call answered `status`.
+    fn answered(c: Call<'_>, status: u16) -> Call<'_> {
+        Call { status, ..c }
+    }
+
+    fn transitions_of(d: &SequenceDrain) -> BTreeSet<(String, String, u64)> {
+        d.transitions
+            .iter()
+            .map(|(f, t, x)| {
+                (
+                    format!("{} {}", f.method, f.template),
+                    format!("{} {}", t.method, t.template),
+                    x.count,
+                )
+            })
+            .collect()
+    }
+
+    /// `n` user names, none of them a word of the tests' assertions.
+    fn names(n: usize, prefix: &str) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i:03}x")).collect()
+    }
+
+    #[test]
+    fn string_identifiers_mostly_not_found_are_enumeration() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let users = key("GET", "/users/{username}");
+        let auth = jwt("scout");
+        // 60 user names in two minutes, 50 of them unknown.
+        for (i, name) in names(60, "guess").iter().enumerate() {
+            let path = format!("/users/{name}");
+            let status = if i % 6 == 0 { 200 } else { 404 };
+            let c = call(&users, &path, "10.0.0.5", &auth, b"ua", i as f64 * 2.0);
+            t.observe(answered(c, status));
+        }
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind, f[0].principal.as_str()),
+            ("enumeration", "sub:scout")
+        );
+        assert_eq!(f[0].endpoint, users);
+        assert!(f[0].detail.contains("{username}"), "{}", f[0].detail);
+        assert!(f[0].detail.contains("404/410"), "{}", f[0].detail);
+        assert!(
+            f[0].evidence.contains("distinct values"),
+            "{}",
+            f[0].evidence
+        );
+        // Counts, never the names.
+        for name in names(60, "guess") {
+            assert!(
+                !f[0].detail.contains(&name) && !f[0].evidence.contains(&name),
+                "{f:?}"
+            );
+        }
+        // Once per principal and endpoint.
+        for i in 0..40 {
+            let path = format!("/users/more{i}");
+            let c = call(
+                &users,
+                &path,
+                "10.0.0.5",
+                &auth,
+                b"ua",
+                200.0 + f64::from(i),
+            );
+            t.observe(answered(c, 404));
+        }
+        assert!(t.drain().findings.is_empty());
+    }
+
+    #[test]
+    fn string_identifiers_far_beyond_the_norm_are_enumeration_a_busy_reader_is_not() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let repos = key("GET", "/repos/{owner}/{repo}");
+        // Ten ordinary clients read one to four repositories each.
+        for u in 0..10u32 {
+            let auth = jwt(&format!("dev{u}"));
+            for r in 0..=(u % 4) {
+                let path = format!("/repos/acme/project-{r}");
+                t.observe(call(
+                    &repos,
+                    &path,
+                    "10.0.1.1",
+                    &auth,
+                    b"ua",
+                    f64::from(u * 10 + r),
+                ));
+            }
+        }
+        // A busy CI bot reads 30 repositories of its organisation over an hour, all 200.
+        let bot = jwt("ci-bot");
+        for r in 0..30u32 {
+            let path = format!("/repos/acme/service-{r}");
+            t.observe(call(
+                &repos,
+                &path,
+                "10.0.1.2",
+                &bot,
+                b"ua",
+                200.0 + f64::from(r) * 120.0,
+            ));
+        }
+        assert!(t.drain().findings.is_empty());
+        // A scraper reads 80 repositories in five minutes, all 200: 80 against a norm of 3.
+        let scraper = jwt("scraper");
+        for r in 0..80u32 {
+            let path = format!("/repos/acme/secret-{r}");
+            t.observe(call(
+                &repos,
+                &path,
+                "10.0.1.3",
+                &scraper,
+                b"ua",
+                5000.0 + f64::from(r) * 3.0,
+            ));
+        }
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].principal, "sub:scraper");
+        assert!(f[0].detail.contains("{repo}"), "{}", f[0].detail);
+        assert!(f[0].detail.contains("median at most"), "{}", f[0].detail);
+        assert!(!f[0].evidence.contains("secret-"), "{}", f[0].evidence);
+    }
+
+    #[test]
+    fn integer_parameters_are_left_to_the_run_rule() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let orders = key("GET", "/orders/{order_id}");
+        let auth = jwt("o");
+        // 60 scattered ids, all 404: typed as integers by the learner, no run: quiet.
+        for i in 0..60i64 {
+            let path = format!("/orders/{}", 1000 + i * 7);
+            let c = Call {
+                integer_params: 1 << 1,
+                ..call(&orders, &path, "10.0.0.6", &auth, b"ua", i as f64)
+            };
+            t.observe(answered(c, 404));
+        }
+        assert!(t.drain().findings.is_empty());
+        assert_eq!(t.str_sketches, 0, "no sketch for integer positions");
+    }
+
+    #[test]
+    fn literals_are_reported_once_the_learner_makes_them_a_parameter() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let auth = jwt("lit");
+        let mut literal_keys = HashMap::new();
+        for (i, name) in names(40, "who").iter().enumerate() {
+            let path = format!("/users/{name}");
+            let k = key("GET", &path);
+            let c = call(&k, &path, "10.0.0.7", &auth, b"ua", i as f64);
+            t.observe(answered(c, 404));
+            literal_keys.insert(k, key("GET", "/users/{user}"));
+        }
+        // Still literals: nothing to say yet.
+        assert!(t.drain().findings.is_empty());
+        // The learner generalises them.
+        t.remap(&literal_keys);
+        let f = t.drain().findings;
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].endpoint, key("GET", "/users/{user}"));
+        assert!(f[0].detail.contains("{user}"), "{}", f[0].detail);
+        // A first-level literal is never a candidate, nor the root.
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        for (i, name) in names(40, "top").iter().enumerate() {
+            let path = format!("/{name}");
+            let k = key("GET", &path);
+            t.observe(answered(
+                call(&k, &path, "10.0.0.8", &auth, b"ua", i as f64),
+                404,
+            ));
+        }
+        assert_eq!(t.str_sketches, 0);
+    }
+
+    #[test]
+    fn string_sketches_are_bounded_and_counted() {
+        let cfg = SequenceConfig {
+            max_string_sketches: 3,
+            max_string_hlls: 1,
+            ..SequenceConfig::default()
+        };
+        let mut t = SequenceTracker::new(cfg);
+        let auth = jwt("b");
+        for (i, ep) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let k = key("GET", &format!("/{ep}/{{name}}"));
+            let path = format!("/{ep}/x");
+            t.observe(call(&k, &path, "10.0.0.9", &auth, b"ua", i as f64));
+        }
+        assert_eq!(t.str_sketches, 3);
+        assert_eq!(t.stats().enum_sketches_over_cap, 2);
+        // Past 64 values a sketch becomes a HyperLogLog, within its own cap.
+        let a = key("GET", "/a/{name}");
+        for (i, name) in names(100, "v").iter().enumerate() {
+            let path = format!("/a/{name}");
+            t.observe(call(&a, &path, "10.0.0.9", &auth, b"ua", 10.0 + i as f64));
+        }
+        assert_eq!(t.str_hlls, 1);
+        let b = key("GET", "/b/{name}");
+        for (i, name) in names(100, "w").iter().enumerate() {
+            let path = format!("/b/{name}");
+            t.observe(call(&b, &path, "10.0.0.9", &auth, b"ua", 200.0 + i as f64));
+        }
+        assert_eq!(t.str_hlls, 1);
+        assert_eq!(
+            t.stats().enum_sketches_over_cap,
+            3,
+            "the exact set saturated once"
+        );
+        // Evicted principals give their sketches back.
+        let mut t = SequenceTracker::new(SequenceConfig {
+            max_principals: 2,
+            ..SequenceConfig::default()
+        });
+        for u in 0..5 {
+            let k = key("GET", "/u/{name}");
+            t.observe(call(
+                &k,
+                "/u/x",
+                "10.0.0.9",
+                &jwt(&format!("p{u}")),
+                b"ua",
+                f64::from(u),
+            ));
+        }
+        assert_eq!(t.str_sketches, 2);
+    }
+
+    #[test]
+    fn a_login_links_the_anonymous_session_to_the_credential() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let (product, reviews, cart, checkout) = (
+            key("GET", "/products/{id}"),
+            key("GET", "/products/{id}/reviews"),
+            key("POST", "/cart/items"),
+            key("POST", "/checkout"),
+        );
+        let session = cookie("k:7f3a");
+        let ua: &[u8] = b"Mozilla/5.0 Firefox/125.0";
+        t.observe(call(&product, "/products/7", "10.0.0.20", &[], ua, 0.0));
+        // The reviews page sets the session cookie.
+        t.observe(Call {
+            issues_credential: true,
+            ..call(&reviews, "/products/7/reviews", "10.0.0.20", &[], ua, 5.0)
+        });
+        t.observe(call(&cart, "/cart/items", "10.0.0.20", &session, ua, 40.0));
+        t.observe(call(
+            &checkout,
+            "/checkout",
+            "10.0.0.20",
+            &session,
+            ua,
+            50.0,
+        ));
+        let d = t.drain();
+        let got = transitions_of(&d);
+        assert!(
+            got.contains(&(
+                "GET /products/{id}/reviews".into(),
+                "POST /cart/items".into(),
+                1
+            )),
+            "{got:?}"
+        );
+        assert!(got.contains(&("POST /cart/items".into(), "POST /checkout".into(), 1)));
+        let paths: Vec<[String; 3]> = d
+            .paths
+            .iter()
+            .map(|(p, _)| p.clone().map(|k| format!("{} {}", k.method, k.template)))
+            .collect();
+        assert!(
+            paths.contains(&[
+                "GET /products/{id}/reviews".to_string(),
+                "POST /cart/items".to_string(),
+                "POST /checkout".to_string()
+            ]),
+            "{paths:?}"
+        );
+        assert_eq!(t.stats().stitched, 1);
+        assert_eq!(t.stats().sessions, 1, "one session across the login");
+    }
+
+    #[test]
+    fn stitching_needs_the_same_address_and_user_agent_soon_after_a_login() {
+        let (login, me) = (key("POST", "/login"), key("GET", "/me"));
+        let ua: &[u8] = b"App/1.0";
+        let run = |ip: &str, agent: &[u8], at: f64| {
+            let mut t = SequenceTracker::new(SequenceConfig::default());
+            t.observe(Call {
+                issues_credential: true,
+                ..call(&login, "/login", "10.0.0.30", &[], ua, 0.0)
+            });
+            t.observe(call(&me, "/me", ip, &jwt("u1"), agent, at));
+            (transitions_of(&t.drain()), t.stats().stitched)
+        };
+        let linked = ("POST /login".to_string(), "GET /me".to_string(), 1);
+        let (got, n) = run("10.0.0.30", ua, 2.0);
+        assert!(got.contains(&linked) && n == 1, "{got:?}");
+        // Another address, another User-Agent, or long after the login: two principals.
+        assert_eq!(run("10.0.0.31", ua, 2.0), (BTreeSet::new(), 0));
+        assert_eq!(run("10.0.0.30", b"Other/2.0", 2.0), (BTreeSet::new(), 0));
+        assert_eq!(run("10.0.0.30", ua, 1000.0), (BTreeSet::new(), 0));
+        // Disabled.
+        let mut t = SequenceTracker::new(SequenceConfig {
+            stitch_window_secs: 0,
+            ..SequenceConfig::default()
+        });
+        t.observe(Call {
+            issues_credential: true,
+            ..call(&login, "/login", "10.0.0.30", &[], ua, 0.0)
+        });
+        t.observe(call(&me, "/me", "10.0.0.30", &jwt("u1"), ua, 1.0));
+        assert!(t.drain().transitions.is_empty());
+    }
+
+    #[test]
+    fn one_login_links_one_credential_and_nat_users_stay_apart() {
+        let mut t = SequenceTracker::new(SequenceConfig::default());
+        let (home, login, me) = (key("GET", "/"), key("POST", "/login"), key("GET", "/me"));
+        let (chrome, firefox): (&[u8], &[u8]) = (b"Chrome/124", b"Firefox/125");
+        // Two users behind one NAT address, each with its own browser, log in in turn.
+        t.observe(call(&home, "/", "10.0.0.40", &[], chrome, 0.0));
+        t.observe(call(&home, "/", "10.0.0.40", &[], firefox, 1.0));
+        t.observe(Call {
+            issues_credential: true,
+            ..call(&login, "/login", "10.0.0.40", &[], chrome, 2.0)
+        });
+        t.observe(Call {
+            issues_credential: true,
+            ..call(&login, "/login", "10.0.0.40", &[], firefox, 3.0)
+        });
+        t.observe(call(&me, "/me", "10.0.0.40", &jwt("a"), chrome, 4.0));
+        t.observe(call(&me, "/me", "10.0.0.40", &jwt("b"), firefox, 5.0));
+        // A third credential from the Chrome: the login was taken already.
+        t.observe(call(&me, "/me", "10.0.0.40", &jwt("c"), chrome, 6.0));
+        let d = t.drain();
+        let got = transitions_of(&d);
+        let login_me = d
+            .transitions
+            .iter()
+            .find(|(f, to, _)| *f == login && *to == me)
+            .map(|(_, _, x)| (x.count, x.principals.estimate()));
+        assert_eq!(login_me, Some((2, 2)), "{got:?}");
+        assert_eq!(t.stats().stitched, 2);
+        // The address principal keeps its own calls.
+        assert!(got.contains(&("POST /login".into(), "POST /login".into(), 1)));
+    }
+
+    #[test]
+    fn pending_logins_are_bounded_and_evictions_counted() {
+        let mut t = SequenceTracker::new(SequenceConfig {
+            max_pending_logins: 2,
+            ..SequenceConfig::default()
+        });
+        let (login, me) = (key("POST", "/login"), key("GET", "/me"));
+        for i in 0..5 {
+            let ip = format!("10.0.1.{i}");
+            t.observe(Call {
+                issues_credential: true,
+                ..call(&login, "/login", &ip, &[], b"ua", f64::from(i))
+            });
+        }
+        assert_eq!(t.logins.len(), 2);
+        assert_eq!(t.stats().logins_evicted, 3);
+        // The evicted ones are simply not stitched.
+        t.observe(call(&me, "/me", "10.0.1.0", &jwt("x"), b"ua", 10.0));
+        t.observe(call(&me, "/me", "10.0.1.4", &jwt("y"), b"ua", 11.0));
+        assert_eq!(t.stats().stitched, 1);
     }
 
     #[test]

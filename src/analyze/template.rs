@@ -94,6 +94,8 @@ const DESC_DEPTH: u8 = 3;
 /// is a constant (rule `constant`).
 const CONSTANT_HITS: u64 = 50;
 const CONSTANT_CHILDREN: usize = 3;
+/// Sub-collection words remembered as analogies.
+const MAX_ANALOGIES: usize = 4096;
 /// Literals remembered per position as aliases of its typed parameter.
 const MAX_ALIASES: usize = 32;
 /// Small integers in version position become a parameter from this many distinct values.
@@ -346,6 +348,9 @@ mod flag {
     pub const KEPT: u16 = 512;
     /// Small integers in version position here are a parameter (three or more were seen).
     pub const INTS: u16 = 1024;
+    /// A parameter whose values are file names (`README.md`, `package.json`): a format
+    /// suffix after it is part of the value, not a segment of its own.
+    pub const FILES: u16 = 2048;
 }
 
 #[derive(Debug, Default)]
@@ -363,10 +368,10 @@ struct Node {
     /// Set once unknown literals here map to the parameter child.
     collapsed: Option<Origin>,
     /// The last verdict on this position.
-    verdict: Option<Verdict>,
+    verdict: Option<Box<Verdict>>,
     hits: u64,
     ends: u64,
-    rest_ends: u64,
+    rest_ends: u32,
     /// Methods of requests that ended here.
     methods: u8,
     /// GET response structure seen here, and whether another one was seen too.
@@ -381,7 +386,7 @@ struct Node {
     many_values: bool,
     /// Literals merged into the typed parameter beside them (`subid` next to UUIDs): they
     /// map to the parameter. At most [`MAX_ALIASES`].
-    aliases: Vec<Arc<str>>,
+    aliases: Option<Box<[Arc<str>]>>,
     /// The neighbourhood changed since this position was last weighed.
     dirty: bool,
     /// An allocation below this node was refused at `max_nodes` at least once.
@@ -525,7 +530,7 @@ fn split_suffix(s: &str) -> (&str, Option<&str>) {
             && !stem.contains(':')
             && b.first().is_some_and(u8::is_ascii_alphabetic)
             && b.len() <= 64
-            && b.iter().all(u8::is_ascii_alphanumeric)
+            && b.iter().all(u8::is_ascii_alphabetic)
         {
             return (stem, Some(&s[colon..]));
         }
@@ -682,6 +687,13 @@ pub struct TemplateLearner {
     stats: TemplateStats,
     /// Some position is dirty.
     unsettled: bool,
+    /// Sub-collection words followed by a parameter under some item (`secrets` in
+    /// `/namespaces/{ns}/secrets/{name}`): evidence for the same word elsewhere. At most
+    /// [`MAX_ANALOGIES`].
+    analogies: std::collections::HashSet<Arc<str>>,
+    /// Top-level resource names (literal children of the root, of a version, of `api`),
+    /// lower case. At most [`MAX_ANALOGIES`].
+    resource_names: std::collections::HashSet<Arc<str>>,
 }
 
 impl Default for TemplateLearner {
@@ -718,6 +730,8 @@ impl TemplateLearner {
             pin_count: 0,
             stats,
             unsettled: false,
+            analogies: std::collections::HashSet::new(),
+            resource_names: std::collections::HashSet::new(),
         }
     }
 
@@ -1024,6 +1038,9 @@ impl TemplateLearner {
         let decoded = std::str::from_utf8(&decoded).unwrap_or("");
         let flags = if kind == SegmentKind::Version {
             flag::FORCED | flag::VERSION
+        } else if decoded.starts_with('$') {
+            // OData system segments: `$count`, `$value`, `$ref`, `$batch`, `$metadata`.
+            flag::FORCED
         } else if is_top_word(decoded) {
             flag::FORCED
         } else if is_scaffold(decoded) {
@@ -1042,7 +1059,7 @@ impl TemplateLearner {
     fn param_decision(&self, origin: Origin, kind: SegmentKind, at: Option<&Node>) -> Decision {
         match origin {
             Origin::Typed => Decision::param(typed_rule(kind), typed_confidence(kind)),
-            Origin::Evidence => match at.and_then(|n| n.verdict) {
+            Origin::Evidence => match at.and_then(|n| n.verdict.as_deref().copied()) {
                 Some(v) => Decision {
                     rule: v.rule,
                     param: true,
@@ -1081,7 +1098,7 @@ impl TemplateLearner {
         if child.is_some_and(|c| c.has(flag::GROUP)) {
             return Decision::plain("group", 0.9);
         }
-        match parent.and_then(|p| p.verdict) {
+        match parent.and_then(|p| p.verdict.as_deref().copied()) {
             Some(v) if !v.param => Decision {
                 rule: v.rule,
                 param: false,
@@ -1161,7 +1178,7 @@ impl TemplateLearner {
             let mut new_method = false;
             if let Some(node) = self.node_mut(id) {
                 if split.truncated {
-                    node.rest_ends += 1;
+                    node.rest_ends = node.rest_ends.saturating_add(1);
                 } else {
                     node.ends += 1;
                 }
@@ -1322,6 +1339,9 @@ impl TemplateLearner {
             Plan::Literal { key, flags } => (key, flags),
         };
         let node = self.node(id)?;
+        if flags & flag::GLUE != 0 && node.has(flag::FILES) && key.starts_with('.') {
+            return Some(id);
+        }
         if let Some(&c) = node.children.get(key.as_str()) {
             if let Some(child) = self.node_mut(c) {
                 child.hits += 1;
@@ -1338,7 +1358,12 @@ impl TemplateLearner {
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param(id, SegmentKind::Integer, Origin::Versions, None, out);
         }
-        if mergeable && node.aliases.iter().any(|a| **a == *key) {
+        if mergeable
+            && node
+                .aliases
+                .as_deref()
+                .is_some_and(|a| a.iter().any(|a| **a == *key))
+        {
             return self.goto_param(id, SegmentKind::Literal, Origin::Alike, None, out);
         }
         if mergeable {
@@ -1444,6 +1469,24 @@ impl TemplateLearner {
             return false;
         }
         let before = self.stats.generation;
+        let analogies = self.analogies.len();
+        self.settle_pass(|n| n.dirty);
+        if self.analogies.len() != analogies {
+            // A sub-collection word learned in one part of the tree decides for the same
+            // word in parts visited before it.
+            let words = self.analogies.clone();
+            self.settle_pass(|n| {
+                n.collapsed.is_none()
+                    && n.label
+                        .as_deref()
+                        .is_some_and(|l| words.contains(l.to_ascii_lowercase().as_str()))
+            });
+        }
+        self.unsettled = false;
+        self.stats.generation != before
+    }
+
+    fn settle_pass(&mut self, pick: impl Fn(&Node) -> bool) {
         let mut stack = vec![ROOT];
         let mut guard = 0usize;
         while let Some(id) = stack.pop() {
@@ -1451,7 +1494,7 @@ impl TemplateLearner {
             if guard > 4 * self.cfg.max_nodes + 16 {
                 break;
             }
-            if self.node(id).is_some_and(|n| n.dirty) {
+            if self.node(id).is_some_and(&pick) {
                 self.evaluate(id);
             }
             if let Some(n) = self.node(id) {
@@ -1459,8 +1502,6 @@ impl TemplateLearner {
                 stack.extend(n.param);
             }
         }
-        self.unsettled = false;
-        self.stats.generation != before
     }
 
     /// Whether some position waits to be weighed.
@@ -1548,6 +1589,10 @@ impl TemplateLearner {
             .param
             .and_then(|p| self.node(p))
             .is_some_and(|p| p.param_kind.is_some_and(is_param_like) && 2 * p.hits >= n.hits);
+        let resource_name = n.label.as_deref().is_some_and(|l| {
+            self.resource_names
+                .contains(l.to_ascii_lowercase().as_str())
+        });
         ChildView {
             word,
             hits: n.hits,
@@ -1556,6 +1601,7 @@ impl TemplateLearner {
             collection,
             shape: n.shape,
             leaf: n.children.is_empty() && n.param.is_none(),
+            resource_name,
         }
     }
 
@@ -1623,10 +1669,26 @@ impl TemplateLearner {
                 }
             }
         }
+        self.learn_analogy(id);
         if cands.is_empty() {
             return;
         }
         let ctx = self.context(id);
+        if ctx == Context::Top && self.resource_names.len() < MAX_ANALOGIES {
+            for &c in &cands {
+                if let Some(l) = self.node(c).and_then(|n| n.label.clone()) {
+                    self.resource_names
+                        .insert(Arc::from(l.to_ascii_lowercase().as_str()));
+                }
+            }
+        }
+        // Evidence from the same word elsewhere, not from this position's own parameter
+        // (`/gists/public` stays literal beside `/gists/{id}`).
+        let own_param = self.node(id).and_then(|n| n.param).is_some();
+        let analogous = !own_param
+            && self
+                .sub_collection_word(id)
+                .is_some_and(|w| self.analogies.contains(&w));
         let mut all = Vec::with_capacity(cands.len());
         let mut core = Vec::with_capacity(cands.len());
         for &c in &cands {
@@ -1636,13 +1698,13 @@ impl TemplateLearner {
             }
             all.push(v);
         }
-        let verdict = evidence::decide(ctx, &core, &all);
+        let verdict = evidence::decide(ctx, &core, &all, analogous);
         let was_param = self
             .node(id)
-            .and_then(|n| n.verdict)
+            .and_then(|n| n.verdict.as_deref())
             .is_some_and(|v| v.param);
         if let Some(n) = self.node_mut(id) {
-            n.verdict = Some(verdict);
+            n.verdict = Some(Box::new(verdict));
         }
         if verdict.param && !was_param {
             // Siblings whose sub-paths share nothing with the values' stay literal
@@ -1675,8 +1737,46 @@ impl TemplateLearner {
             if let Some(n) = self.node_mut(id) {
                 n.collapsed = Some(Origin::Evidence);
             }
+            let files = victims
+                .iter()
+                .filter(|c| {
+                    self.node(**c)
+                        .and_then(|n| n.label.as_deref())
+                        .is_some_and(is_file_name)
+                })
+                .count();
             self.merge_children(id, &victims, Origin::Evidence);
+            if files * 2 >= victims.len().max(1) {
+                self.fold_suffixes(id);
+            }
             self.stats.generation += 1;
+            self.learn_analogy(id);
+        }
+    }
+
+    /// The label of `id` (lower case) when it is a sub-collection word: a literal right
+    /// after a parameter (`secrets` in `/namespaces/{ns}/secrets`).
+    fn sub_collection_word(&self, id: u32) -> Option<Arc<str>> {
+        let n = self.node(id)?;
+        let label = n.label.as_deref()?;
+        let parent = self.node(n.parent)?;
+        (n.parent != id && parent.label.is_none() && parent.param_name.is_some())
+            .then(|| Arc::from(label.to_ascii_lowercase().as_str()))
+    }
+
+    /// Remembers `id`'s word when it is a sub-collection followed by a parameter (typed with
+    /// several values, or collapsed on evidence).
+    fn learn_analogy(&mut self, id: u32) {
+        let Some(word) = self.sub_collection_word(id) else {
+            return;
+        };
+        let Some(n) = self.node(id) else { return };
+        let holds_values = n.collapsed == Some(Origin::Evidence)
+            || n.param
+                .and_then(|p| self.node(p))
+                .is_some_and(|p| p.param_kind.is_some_and(is_param_like) && p.many_values);
+        if holds_values && self.analogies.len() < MAX_ANALOGIES {
+            self.analogies.insert(word);
         }
     }
 
@@ -1718,6 +1818,40 @@ impl TemplateLearner {
         }
         self.stats.constants += 1;
         self.stats.generation += 1;
+    }
+
+    /// The parameter below `id` holds file names: its format suffixes (`.json` of
+    /// `package.json`) are part of the values.
+    fn fold_suffixes(&mut self, id: u32) {
+        let Some(p) = self.node(id).and_then(|n| n.param) else {
+            return;
+        };
+        let glued: Vec<u32> = self
+            .node(p)
+            .map(|n| {
+                n.children
+                    .iter()
+                    .filter(|(k, c)| {
+                        k.starts_with('.') && self.node(**c).is_some_and(|c| c.has(flag::GLUE))
+                    })
+                    .map(|(_, c)| *c)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(n) = self.node_mut(p) {
+            n.flags |= flag::FILES;
+            for g in &glued {
+                n.children.retain(|_, c| c != g);
+            }
+        }
+        for g in glued {
+            let hits = self.node(g).map_or(0, |n| n.hits);
+            self.merge_into(p, g);
+            // The suffix's requests were counted at the parameter already.
+            if let Some(n) = self.node_mut(p) {
+                n.hits = n.hits.saturating_sub(hits);
+            }
+        }
     }
 
     // -----------------------------------------------------------------------------------
@@ -1769,8 +1903,12 @@ impl TemplateLearner {
             for (k, _, _) in &movers {
                 node.children.remove(k);
                 if remember {
-                    if node.aliases.len() < MAX_ALIASES {
-                        node.aliases.push(k.clone());
+                    let len = node.aliases.as_deref().map_or(0, <[_]>::len);
+                    if len < MAX_ALIASES {
+                        let mut v: Vec<Arc<str>> =
+                            node.aliases.take().map(Vec::from).unwrap_or_default();
+                        v.push(k.clone());
+                        node.aliases = Some(v.into_boxed_slice());
                     } else if node.collapsed.is_none() {
                         // That many: the literals here are values.
                         node.collapsed = Some(Origin::Alike);
@@ -1837,7 +1975,7 @@ impl TemplateLearner {
         if let Some(d) = self.node_mut(dst) {
             d.hits += s.hits;
             d.ends += s.ends;
-            d.rest_ends += s.rest_ends;
+            d.rest_ends = d.rest_ends.saturating_add(s.rest_ends);
             d.methods |= s.methods;
             if d.shape.is_none() {
                 d.shape = s.shape;
@@ -2281,6 +2419,9 @@ impl TemplateLearner {
             }
             Plan::Literal { key, flags } => (key, flags),
         };
+        if flags & flag::GLUE != 0 && node.has(flag::FILES) && key.starts_with('.') {
+            return Cursor::At(id);
+        }
         if let Some(&c) = node.children.get(key.as_str()) {
             let d = self.literal_decision(Some(node), self.node(c), flags);
             if flags & flag::GLUE != 0 {
@@ -2294,7 +2435,12 @@ impl TemplateLearner {
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param_ro(id, SegmentKind::Integer, Origin::Versions, out);
         }
-        if mergeable && node.aliases.iter().any(|a| **a == *key) {
+        if mergeable
+            && node
+                .aliases
+                .as_deref()
+                .is_some_and(|a| a.iter().any(|a| **a == *key))
+        {
             return self.goto_param_ro(id, SegmentKind::Literal, Origin::Alike, out);
         }
         if mergeable {
@@ -2336,7 +2482,7 @@ impl TemplateLearner {
         }
         if n.rest_ends > 0 {
             parts.push(Part::Param(Arc::from("rest")));
-            out.push((render(parts), n.rest_ends));
+            out.push((render(parts), u64::from(n.rest_ends)));
             parts.pop();
         }
         if depth > 2 * self.cfg.max_segments {
@@ -2379,6 +2525,7 @@ impl TemplateLearner {
             let Some(n) = self.node(id) else { continue };
             let verdict = n
                 .verdict
+                .as_deref()
                 .map(|v| {
                     format!(
                         " [{} {} {:.2}: {}]",
@@ -2441,8 +2588,18 @@ enum PinSeg {
     Param(String),
 }
 
+/// A file name: a stem and an extension (`README.md`, `package.json`, `Cargo.toml`).
+fn is_file_name(label: &str) -> bool {
+    label.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && (1..=5).contains(&ext.len())
+            && ext.bytes().all(|c| c.is_ascii_alphanumeric())
+            && ext.bytes().any(|c| c.is_ascii_alphabetic())
+    })
+}
+
 fn is_version_label(label: &str) -> bool {
-    classify_at(label, 1, None) == SegmentKind::Version
+    classify_at(label, 0, None) == SegmentKind::Version
 }
 
 /// The typed parameter child of `id` and its hits, when there is one.

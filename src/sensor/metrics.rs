@@ -584,7 +584,12 @@ impl SensorMetrics {
                 "sequence_principals",
                 g("/inventory/sequences/principals_evicted"),
             ),
-            ("sequence_tracker", g("/inventory/sequences/over_cap")),
+            (
+                "sequence_tracker",
+                g("/inventory/sequences/over_cap")
+                    + g("/inventory/sequences/enum_sketches_over_cap")
+                    + g("/inventory/sequences/logins_evicted"),
+            ),
             ("store_endpoints", self.endpoints_dropped.load(R)),
             ("alerts_rate_limited", self.alerts_rate_limited.load(R)),
             ("webhook_queue", self.alerts_queue_full.load(R)),

@@ -7,6 +7,19 @@
 //! not); documented operations never called are listed as `dormant` with no requests. It also
 //! records drift (undocumented parameters, body fields, status codes, media types, missing
 //! security) and the endpoint-level posture findings.
+//!
+//! Scanner probes are not APIs: an endpoint only ever refused (4xx: 404, 403, 401, 405, ...)
+//! or not answered, to requests without credentials, by at most [`PROBE_MAX_CLIENTS`] clients
+//! at most [`PROBE_MAX_TRIES`] times each (`/.env`, `/.git/config`, `/wp-login.php`,
+//! `/actuator/env` tried once by a scanner) is a *probe*. (A 5xx says the route exists and
+//! failed; a request with credentials that is refused is an authorization failure of a
+//! client, not a scan.) It stays in the inventory (it is traffic) but is never classified
+//! `shadow` or `zombie` (its classification is `probe`) nor counted as one, and raises no
+//! `shadow_api`. Instead, a client that tried at least [`PROBE_MIN_PATHS`] probes gets one
+//! `scanner_probe` finding (medium), listing the paths it probed (at most [`PROBE_LIST`],
+//! sanitised) and their number. An endpoint ever answered with success (2xx, 3xx), or called by
+//! three or more clients, is not a probe. Probes are judged with or without an API description; only
+//! the classification needs one.
 
 pub mod openapi;
 
@@ -67,6 +80,10 @@ pub struct Assessment {
     pub drift: u64,
     /// Endpoint-level findings recorded.
     pub findings: u64,
+    /// Observed endpoints in no spec that are scanner probes (not shadow APIs).
+    pub probes: u64,
+    /// Clients reported as `scanner_probe`.
+    pub probing_clients: u64,
 }
 
 /// Imports a document (JSON or YAML) and re-assesses the inventory.
@@ -198,12 +215,184 @@ fn set(s: String) -> BTreeSet<String> {
 }
 
 /// Kinds of finding computed over the whole inventory (replaced at every assessment).
-pub const ENDPOINT_KINDS: [&str; 4] = [
+pub const ENDPOINT_KINDS: [&str; 5] = [
     "shadow_api",
     "zombie_api",
     "unauthenticated_endpoint",
     "auth_inconsistent",
+    "scanner_probe",
 ];
+
+/// A probe was tried by at most this many clients (three or more make it traffic of an API).
+pub const PROBE_MAX_CLIENTS: usize = 2;
+/// ... each at most this many times.
+pub const PROBE_MAX_TRIES: i64 = 2;
+/// A client is reported as `scanner_probe` from this many probes.
+pub const PROBE_MIN_PATHS: usize = 2;
+/// Paths listed in a `scanner_probe` finding.
+pub const PROBE_LIST: usize = 10;
+
+/// One client's share of a probe: (client, requests, first seen, last seen).
+type ProbeClient = (String, i64, i64, i64);
+
+/// Scanner probes: endpoint id -> its clients (see the module docs).
+async fn probes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+) -> Result<BTreeMap<i64, Vec<ProbeClient>>, SpecError> {
+    let mut out: BTreeMap<i64, Vec<ProbeClient>> = BTreeMap::new();
+    let rows = sqlx::query(
+        "SELECT e.id, e.client_estimate, c.client, c.count, c.first_seen, c.last_seen
+         FROM endpoints e JOIN endpoint_clients c ON c.endpoint_id = e.id
+         WHERE e.request_count > 0 AND e.clients_capped = 0
+           AND NOT EXISTS (SELECT 1 FROM endpoint_status s WHERE s.endpoint_id = e.id
+                           AND s.status <> 0 AND (s.status < 400 OR s.status > 499))
+           AND NOT EXISTS (SELECT 1 FROM endpoint_auth a WHERE a.endpoint_id = e.id
+                           AND a.scheme <> 'none')",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut estimate: HashMap<i64, i64> = HashMap::new();
+    for r in rows {
+        let id: i64 = r.get(0);
+        estimate.insert(id, r.get(1));
+        out.entry(id)
+            .or_default()
+            .push((r.get(2), r.get(3), r.get(4), r.get(5)));
+    }
+    out.retain(|id, clients| {
+        let estimated = estimate.get(id).copied().unwrap_or(0);
+        let n = clients
+            .len()
+            .max(usize::try_from(estimated).unwrap_or(usize::MAX));
+        n <= PROBE_MAX_CLIENTS && clients.iter().all(|c| c.1 <= PROBE_MAX_TRIES)
+    });
+    Ok(out)
+}
+
+/// A path fit to list in a finding: control characters replaced, cut to 100 characters.
+fn listed(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(100)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if s.chars().count() > 100 {
+        out.push('…');
+    }
+    out
+}
+
+/// The `scanner_probe` findings: one per client that tried at least [`PROBE_MIN_PATHS`]
+/// probes. Returns how many clients were reported.
+async fn probing_clients(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    eps: &[Ep],
+    probes: &BTreeMap<i64, Vec<ProbeClient>>,
+) -> Result<u64, SpecError> {
+    let by_id: HashMap<i64, &Ep> = eps.iter().map(|e| (e.id, e)).collect();
+    // Client -> its probes: (endpoint, requests, first, last).
+    type Tried<'a> = Vec<(&'a Ep, i64, i64, i64)>;
+    let mut by_client: BTreeMap<&str, Tried<'_>> = BTreeMap::new();
+    for (id, clients) in probes {
+        let Some(e) = by_id.get(id) else { continue };
+        for (client, n, first, last) in clients {
+            by_client
+                .entry(client.as_str())
+                .or_default()
+                .push((e, *n, *first, *last));
+        }
+    }
+    let mut reported = 0;
+    for (client, mut tried) in by_client {
+        if tried.len() < PROBE_MIN_PATHS {
+            continue;
+        }
+        tried.sort_by(|a, b| {
+            (&a.0.host, &a.0.template, &a.0.method).cmp(&(&b.0.host, &b.0.template, &b.0.method))
+        });
+        let mut hosts: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &tried {
+            *hosts.entry(t.0.host.as_str()).or_default() += 1;
+        }
+        // The most probed host (the first by name among equals).
+        let host = hosts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(h, _)| h.to_string());
+        let mut statuses: BTreeMap<i64, i64> = BTreeMap::new();
+        for t in &tried {
+            for r in sqlx::query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ?")
+                .bind(t.0.id)
+                .fetch_all(&mut **tx)
+                .await?
+            {
+                *statuses.entry(r.get(0)).or_default() += r.get::<i64, _>(1);
+            }
+        }
+        let answers = statuses
+            .iter()
+            .filter(|(s, _)| **s != 0)
+            .chain(statuses.get_key_value(&0))
+            .map(|(s, n)| {
+                if *s == 0 {
+                    format!("no answer ×{n}")
+                } else {
+                    format!("{s} ×{n}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let requests: i64 = tried.iter().map(|t| t.1).sum();
+        let first = tried.iter().map(|t| t.2).min().unwrap_or(0);
+        let last = tried.iter().map(|t| t.3).max().unwrap_or(0);
+        let many_hosts = hosts.len() > 1;
+        let mut list: Vec<String> = tried
+            .iter()
+            .take(PROBE_LIST)
+            .map(|t| {
+                let path = listed(&t.0.template);
+                if many_hosts {
+                    format!("{} {}{path}", t.0.method, listed(&t.0.host))
+                } else {
+                    format!("{} {path}", t.0.method)
+                }
+            })
+            .collect();
+        if tried.len() > PROBE_LIST {
+            list.push(format!("and {} more", tried.len() - PROBE_LIST));
+        }
+        let on = if many_hosts {
+            format!("{} hosts", hosts.len())
+        } else {
+            listed(host.as_deref().unwrap_or_default())
+        };
+        let detail = format!(
+            "{client} tried {} paths on {on} that were never answered with success ({answers}) and that hardly any other client tried: probing for exposed files, consoles and admin pages, not calling an API. The paths stay in the inventory (classified `probe` against an API description), not as shadow APIs.",
+            tried.len()
+        );
+        let evidence = format!("{} probed paths: {}", tried.len(), list.join(", "));
+        let key = crate::store::finding_key("scanner_probe", "", "", "", client);
+        sqlx::query(
+            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+             VALUES ('scanner_probe', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (dedup_key) DO UPDATE SET host = excluded.host, detail = excluded.detail, evidence = excluded.evidence,
+                count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        )
+        .bind(severity("scanner_probe").name())
+        .bind(host)
+        .bind(client)
+        .bind(detail)
+        .bind(evidence)
+        .bind(requests)
+        .bind(first)
+        .bind(last)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+        reported += 1;
+    }
+    Ok(reported)
+}
 
 /// Re-classifies every endpoint against the imported specs, lists dormant operations, records
 /// drift and the endpoint-level findings. Runs in one transaction.
@@ -263,9 +452,12 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     let eps: Vec<Ep> = eps.into_iter().filter(|e| !e.template.is_empty()).collect();
     let mut out = Assessment::default();
     sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent')")
+    // ENDPOINT_KINDS.
+    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe')")
         .execute(&mut *tx)
         .await?;
+    let probes = probes(&mut tx).await?;
+    out.probing_clients = probing_clients(&mut tx, &eps, &probes).await?;
     // Auth seen per endpoint: scheme -> (requests, 2xx).
     let mut auth: HashMap<i64, BTreeMap<String, (i64, i64)>> = HashMap::new();
     for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth")
@@ -364,6 +556,10 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                         (1, 0, "documented")
                     }
                 }
+                // A scanner's probe is no API: neither shadow nor zombie.
+                None if probes.contains_key(&e.id) && !implied_method(e, &ops, &host_ok) => {
+                    (0, 0, "probe")
+                }
                 None => match successor(e, &ops, &host_ok) {
                     Some(succ) => {
                         if routed.contains(&e.id) {
@@ -413,6 +609,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             match class {
                 "documented" => out.documented += 1,
                 "zombie" => out.zombie += 1,
+                "probe" => out.probes += 1,
                 _ => out.shadow += 1,
             }
             sqlx::query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
@@ -857,6 +1054,200 @@ paths:
             findings(&store).await,
             pairs(&[("shadow_api", "GET /internal")])
         );
+    }
+
+    /// An observed endpoint of `api.shop.test` answered `statuses`, called by `clients`
+    /// (address, requests).
+    async fn called_by(
+        store: &Store,
+        method: &str,
+        template: &str,
+        statuses: &[(i64, i64)],
+        clients: &[(&str, i64)],
+    ) {
+        observed(store, method, template, statuses, &[("none", 1, 0)]).await;
+        for (client, n) in clients {
+            sqlx::query(
+                "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
+                 SELECT id, ?, ?, 10, 20 FROM endpoints WHERE method = ? AND path_template = ?",
+            )
+            .bind(client)
+            .bind(n)
+            .bind(method)
+            .bind(template)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        sqlx::query(
+            "UPDATE endpoints SET client_estimate = ? WHERE method = ? AND path_template = ?",
+        )
+        .bind(clients.len() as i64)
+        .bind(method)
+        .bind(template)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn scanner_probes_are_not_shadow_apis_their_clients_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        let scanner = "10.0.0.66";
+        called_by(&store, "GET", "/.env", &[(404, 1)], &[(scanner, 1)]).await;
+        called_by(&store, "GET", "/.git/config", &[(403, 1)], &[(scanner, 1)]).await;
+        called_by(&store, "GET", "/actuator/env", &[(403, 2)], &[(scanner, 2)]).await;
+        called_by(&store, "POST", "/phpmyadmin/", &[(0, 1)], &[(scanner, 1)]).await;
+        // One probe only: not a probing client, still not a shadow API.
+        called_by(
+            &store,
+            "GET",
+            "/wp-login.php",
+            &[(403, 1)],
+            &[("10.0.0.67", 1)],
+        )
+        .await;
+        // Served, or called by three clients, or tried again and again: not probes.
+        called_by(
+            &store,
+            "GET",
+            "/internal",
+            &[(200, 1), (403, 1)],
+            &[(scanner, 2)],
+        )
+        .await;
+        called_by(
+            &store,
+            "GET",
+            "/legacy",
+            &[(403, 3)],
+            &[("10.0.0.2", 1), ("10.0.0.3", 1), ("10.0.0.4", 1)],
+        )
+        .await;
+        called_by(&store, "GET", "/admin", &[(403, 3)], &[("10.0.0.5", 3)]).await;
+        // A route that crashed exists; a refused credential is an authorization failure.
+        called_by(&store, "GET", "/crash", &[(500, 1)], &[(scanner, 1)]).await;
+        called_by(&store, "GET", "/vault", &[(401, 1)], &[(scanner, 1)]).await;
+        sqlx::query("UPDATE endpoint_auth SET scheme = 'bearer_jwt' WHERE endpoint_id = (SELECT id FROM endpoints WHERE path_template = '/vault')")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // Without a description: the probing client is reported, nothing is classified.
+        let a = assess(&store).await.unwrap();
+        assert_eq!((a.probes, a.probing_clients), (0, 1));
+        assert_eq!(class(&store, "GET", "/.env").await, None);
+        import(&store, "shop.yaml", SPEC.as_bytes()).await.unwrap();
+        let a = assess(&store).await.unwrap();
+        assert_eq!((a.probes, a.probing_clients, a.shadow), (5, 1, 5));
+        for (m, t) in [
+            ("GET", "/.env"),
+            ("GET", "/.git/config"),
+            ("GET", "/actuator/env"),
+            ("POST", "/phpmyadmin/"),
+            ("GET", "/wp-login.php"),
+        ] {
+            assert_eq!(
+                class(&store, m, t).await.as_deref(),
+                Some("probe"),
+                "{m} {t}"
+            );
+        }
+        for (m, t) in [
+            ("GET", "/internal"),
+            ("GET", "/legacy"),
+            ("GET", "/admin"),
+            ("GET", "/crash"),
+            ("GET", "/vault"),
+        ] {
+            assert_eq!(
+                class(&store, m, t).await.as_deref(),
+                Some("shadow"),
+                "{m} {t}"
+            );
+        }
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> =
+            sqlx::query(
+                "SELECT kind, host, path_template, client, detail, evidence, count FROM findings ORDER BY kind, path_template",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+            .collect();
+        let kinds: Vec<(&str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.0.as_str(), r.2.as_deref().or(r.3.as_deref())))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("scanner_probe", Some(scanner)),
+                ("shadow_api", Some("/admin")),
+                ("shadow_api", Some("/crash")),
+                ("shadow_api", Some("/internal")),
+                ("shadow_api", Some("/legacy")),
+                ("shadow_api", Some("/vault")),
+            ]
+        );
+        let probe = &rows[0];
+        assert_eq!(probe.1.as_deref(), Some("api.shop.test"));
+        assert_eq!(probe.6, 5, "five probing requests");
+        assert_eq!(
+            probe.5,
+            "4 probed paths: GET /.env, GET /.git/config, GET /actuator/env, POST /phpmyadmin/"
+        );
+        assert!(
+            probe.4.contains("403 ×3, 404 ×1, no answer ×1"),
+            "{}",
+            probe.4
+        );
+        // Replaced, not duplicated, at the next assessment.
+        assess(&store).await.unwrap();
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE kind = 'scanner_probe'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn a_probe_list_is_bounded_and_sanitised() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+        for i in 0..25 {
+            called_by(
+                &store,
+                "GET",
+                &format!("/probe{i:02}\u{1b}[31m"),
+                &[(404, 1)],
+                &[("10.0.0.9", 1)],
+            )
+            .await;
+        }
+        assess(&store).await.unwrap();
+        let evidence: String =
+            sqlx::query_scalar("SELECT evidence FROM findings WHERE kind = 'scanner_probe'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert!(
+            evidence.starts_with("25 probed paths: GET /probe00?[31m, "),
+            "{evidence}"
+        );
+        assert!(evidence.ends_with(", and 15 more"), "{evidence}");
+        assert!(!evidence.contains('\u{1b}'));
     }
 
     #[tokio::test]

@@ -455,6 +455,23 @@ pub struct SpecOperation {
     pub endpoint_id: Option<i64>,
 }
 
+/// How one segment of an endpoint's template was decided.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateSegment {
+    /// The segment (`users`, `{user_id}`, `.json`).
+    pub segment: String,
+    /// A parameter.
+    pub param: bool,
+    /// The rule (see `analyze::template`).
+    pub rule: String,
+    /// Confidence, 0-1.
+    pub confidence: f64,
+    /// What was weighed at this position, for people (empty when it was not weighed).
+    pub why: String,
+    /// The measurements (JSON object, `null` when not weighed).
+    pub evidence: serde_json::Value,
+}
+
 /// Everything about one endpoint.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EndpointDetail {
@@ -464,6 +481,8 @@ pub struct EndpointDetail {
     pub template_rule: String,
     /// Confidence of the template.
     pub template_confidence: f64,
+    /// Per segment: rule, confidence and the evidence weighed.
+    pub template_segments: Vec<TemplateSegment>,
     /// A concrete path (redacted when sensitive).
     pub example_path: String,
     /// Responses.
@@ -1071,13 +1090,23 @@ impl Store {
         Ok(())
     }
 
+    /// The endpoint an id leads to when the row was merged into another (see
+    /// `endpoint_aliases`), `None` when it was not.
+    pub async fn merged_into(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        match self.resolve_endpoint_id(id).await? {
+            Some(to) if to != id => Ok(Some(to)),
+            _ => Ok(None),
+        }
+    }
+
     /// Everything about one endpoint, `None` when there is no such endpoint.
     pub async fn dashboard_endpoint(&self, id: i64) -> Result<Option<EndpointDetail>, StoreError> {
         let Some(endpoint) = self.endpoint_rows(&[id]).await?.pop() else {
             return Ok(None);
         };
         let e = sqlx::query(
-            "SELECT template_rule, template_confidence, example_path, response_count, bytes_in, bytes_out, p90_ms, latency_hist
+            "SELECT template_rule, template_confidence, example_path, response_count, bytes_in, bytes_out, p90_ms, latency_hist,
+                    template_explain
              FROM endpoints WHERE id = ?",
         )
         .bind(id)
@@ -1243,6 +1272,7 @@ impl Store {
             endpoint,
             template_rule: e.get(0),
             template_confidence: e.get(1),
+            template_segments: template_segments(&e.get::<String, _>(8)),
             example_path: e.get(2),
             response_count: e.get(3),
             bytes_in: e.get(4),
@@ -1633,4 +1663,23 @@ fn csv_field(s: &str) -> String {
     } else {
         s
     }
+}
+/// Reads a stored template explanation (see `analyze::inventory::explain_json`).
+fn template_segments(json: &str) -> Vec<TemplateSegment> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| TemplateSegment {
+            segment: x["segment"].as_str().unwrap_or("").to_string(),
+            param: x["param"].as_bool().unwrap_or(false),
+            rule: x["rule"].as_str().unwrap_or("").to_string(),
+            confidence: x["confidence"].as_f64().unwrap_or(0.0),
+            why: x["why"].as_str().unwrap_or("").to_string(),
+            evidence: x
+                .get("evidence")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        })
+        .collect()
 }

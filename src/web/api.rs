@@ -62,6 +62,9 @@ pub async fn endpoints(
 /// `GET /api/endpoints/{id}`.
 pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    // A merged endpoint answers as its survivor, which says so.
+    let merged_from = id;
+    let id = state.store().merged_into(id).await?.unwrap_or(id);
     let e = state
         .store()
         .dashboard_endpoint(id)
@@ -71,6 +74,9 @@ pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> 
     let mut v = serde_json::to_value(&e).map_err(|x| AppError::Internal(x.to_string()))?;
     if let Value::Object(m) = &mut v {
         m.insert("latency".into(), json!(latency));
+        if merged_from != id {
+            m.insert("merged_from".into(), json!(merged_from));
+        }
     }
     ok(v)
 }

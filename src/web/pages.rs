@@ -879,6 +879,10 @@ pub async fn endpoint(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    // An endpoint merged into a more general template lives on under the survivor's id.
+    if let Some(to) = state.store().merged_into(id).await? {
+        return Ok(Redirect::permanent(&format!("/endpoints/{to}")).into_response());
+    }
     let e = state
         .store()
         .dashboard_endpoint(id)

@@ -102,6 +102,8 @@ pub struct ChildView {
     pub shape: Option<u64>,
     /// Has no children at all.
     pub leaf: bool,
+    /// The same word is a top-level resource name of this API.
+    pub resource_name: bool,
 }
 
 /// The measurements behind a verdict (shown to users as the template's explanation).
@@ -176,7 +178,7 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `single_value` (a parameter); `words`, `actions`, `collections`,
+    /// `items`, `single_value`, `analogy` (a parameter); `words`, `actions`, `collections`,
     /// `closed_vocabulary`, `top_level` (literals).
     pub rule: &'static str,
     /// Confidence in the verdict, 0-1.
@@ -289,11 +291,30 @@ fn verdict(param: bool, rule: &'static str, confidence: f32, evidence: Evidence)
 /// Decides whether the siblings `core` (literal siblings that are not known route words)
 /// are values of one parameter; `all` adds the known route words (`search`, `default`),
 /// which collapse along when the others do. See the module docs for the signals.
-pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView]) -> Verdict {
+///
+/// `analogous`: the same sub-collection word is followed by a parameter under another item
+/// of this API (`/namespaces/{ns}/secrets/{name}` decides for
+/// `/watch/namespaces/{ns}/secrets/...`): then its siblings are values unless they are
+/// actions or collections.
+pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bool) -> Verdict {
     let (ev, coverage) = measure(all);
     let n = core.len();
     if n == 0 {
         return verdict(false, "words", 0.6, ev);
+    }
+    // Most siblings are resource names of this API (they sit at its top level too):
+    // `/enterprise/stats/{gists,orgs,pulls,users}`.
+    let named = core.iter().filter(|c| c.resource_name).count();
+    if n >= 2 && ctx != Context::Top && named * 2 >= n {
+        return verdict(false, "resource_names", 0.7, ev);
+    }
+    if analogous
+        && ctx != Context::Top
+        && ev.post_only < 0.5
+        && ev.collections < 0.2
+        && core.iter().all(|c| c.desc.len() <= 4)
+    {
+        return verdict(true, "analogy", 0.7, ev);
     }
     if n == 1 {
         // One value seen: a name under a collection (`/orgs/acme-corp`), not a subtree of
@@ -316,15 +337,17 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView]) -> Verdict {
     let open = ev.seen_once;
     let rich = ev.common_labels;
     let cont = ev.shared_structure;
-    // Many siblings, many seen once: values keep arriving.
+    // Many siblings, many seen once: values keep arriving (not actions, not collections,
+    // and not right after a parameter, where sub-resources sit).
     if n >= 16 && open >= 0.3 && ctx != Context::Top {
         return verdict(true, "openness", 0.6 + 0.3 * open, ev);
     }
     match ctx {
         Context::Top => {
             let interchangeable = nwd >= 6
-                && ((cont >= 0.9 && open >= 0.1) || (coverage >= 0.9 && rich >= 3))
-                && (n >= 32 || ev.wordiness < 0.9);
+                && (((cont >= 0.9 && open >= 0.1) || (coverage >= 0.9 && rich >= 3))
+                    && (n >= 32 || ev.wordiness < 0.9)
+                    || (cont >= 0.9 && open >= 0.5));
             if interchangeable {
                 return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
             }
@@ -395,18 +418,18 @@ mod tests {
     #[test]
     fn words_at_the_top_stay_literal() {
         let kids: Vec<ChildView> = (0..40).map(|i| child(1.0, 1 + i % 3, &[i])).collect();
-        let v = decide(Context::Top, &kids, &kids);
+        let v = decide(Context::Top, &kids, &kids, false);
         assert!(!v.param, "{v:?}");
     }
 
     #[test]
     fn names_sharing_subtrees_are_values() {
         let kids: Vec<ChildView> = (0..6).map(|i| child(0.3, 5 + i, &[1, 2, 3])).collect();
-        let v = decide(Context::Plural, &kids, &kids);
+        let v = decide(Context::Plural, &kids, &kids, false);
         assert!(v.param);
         assert_eq!(v.rule, "vocabulary");
         let words: Vec<ChildView> = (0..6).map(|i| child(1.0, 5 + i, &[1, 2, 3])).collect();
-        let v = decide(Context::Plural, &words, &words);
+        let v = decide(Context::Plural, &words, &words, false);
         assert!(v.param);
         assert_eq!(v.rule, "structure");
     }
@@ -417,25 +440,25 @@ mod tests {
         for k in &mut kids {
             k.methods = POST;
         }
-        let v = decide(Context::Plural, &kids, &kids);
+        let v = decide(Context::Plural, &kids, &kids, false);
         assert!(!v.param);
         assert_eq!(v.rule, "actions");
         for k in &mut kids {
             k.methods = GET | DELETE;
             k.collection = true;
         }
-        let v = decide(Context::Plural, &kids, &kids);
+        let v = decide(Context::Plural, &kids, &kids, false);
         assert_eq!(v.rule, "collections");
     }
 
     #[test]
     fn a_single_name_under_a_collection() {
         let one = [child(0.2, 3, &[])];
-        assert!(decide(Context::Plural, &one, &one).param);
+        assert!(decide(Context::Plural, &one, &one, false).param);
         let word = [child(1.0, 3, &[])];
-        assert!(!decide(Context::Plural, &word, &word).param);
+        assert!(!decide(Context::Plural, &word, &word, false).param);
         let big = [child(0.2, 300, &[1, 2, 3, 4, 5, 6])];
-        assert!(!decide(Context::Plural, &big, &big).param);
+        assert!(!decide(Context::Plural, &big, &big, false).param);
     }
 
     #[test]

@@ -163,6 +163,36 @@ pub fn classify_token(t: &str) -> TokenClass {
     TokenClass::Unknown
 }
 
+/// Whether every separator-delimited piece of `s` that holds a digit is a technical word
+/// (`k8s`, `oauth2`, `ipv6`, `s3`) or a version (`v1`, `v2beta1`): then the digits are
+/// part of words, not of an identifier (`admissionregistration.k8s.io`, `oauth2`).
+pub fn digits_are_words(s: &str) -> bool {
+    if s.len() > 128 || !s.is_ascii() {
+        return false;
+    }
+    let mut any = false;
+    for piece in s.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if !piece.bytes().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        any = true;
+        let p = piece.to_ascii_lowercase();
+        let version = p.strip_prefix('v').is_some_and(|r| {
+            let d = r.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=3).contains(&d)
+                && ["", "alpha", "beta"].iter().any(|w| {
+                    r[d..]
+                        .strip_prefix(w)
+                        .is_some_and(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.len() <= 2)
+                })
+        });
+        if !(lists().tech.contains(p.as_str()) || version) {
+            return false;
+        }
+    }
+    any
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Case {
     Lower,
@@ -288,6 +318,12 @@ pub fn word_score(s: &str) -> WordScore {
         .collect();
     let tech = &lists().tech;
     let toks = tokens(s);
+    // `Microsoft.Web`, `Google.Cloud.Storage`: a dotted PascalCase namespace, whose names
+    // are the vendor's and product's, is a route word.
+    let dotted_namespace = s.contains('.')
+        && !s.contains(['-', '_'])
+        && s.split('.')
+            .all(|p| p.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
     let (mut letters, mut word_letters) = (0f32, 0f32);
     let (mut alpha, mut words, mut names, mut caps) = (0u8, 0u8, 0u8, 0u8);
     let mut digits = false;
@@ -328,6 +364,10 @@ pub fn word_score(s: &str) -> WordScore {
             TokenClass::Compound => {
                 words = words.saturating_add(1);
                 0.8
+            }
+            TokenClass::Name if dotted_namespace => {
+                words = words.saturating_add(1);
+                1.0
             }
             TokenClass::Name => {
                 names = names.saturating_add(1);
