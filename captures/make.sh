@@ -296,7 +296,7 @@ check_capture() {
     rows=$(($(wc -l <"$HERE/$name.expected.tsv") - 1))
     log "  $name.pcap: $size bytes, $rows transactions expected"
     ((size < 200 * 1024)) || log "  WARNING: $name.pcap is larger than 200 KiB"
-    if "$SHADOWTAP" log --format tsv "$HERE/$name.pcap" 2>"$HERE/.check.err" |
+    if "$SHADOWTAP" log --unredacted --format tsv "$HERE/$name.pcap" 2>"$HERE/.check.err" |
         python3 "$TOOLS/compare.py" "$HERE/$name.expected.tsv" >&2; then
         rm -f "$HERE/.check.err"
         return 0

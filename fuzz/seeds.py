@@ -181,7 +181,57 @@ def decoder_seeds():
     write("decode_link_ip", "nflog", struct.pack("<H", 8) + nf)
 
 
+def spec_seeds():
+    """spec_import: small API descriptions in JSON and YAML, and the shapes the pre-scan must
+    read like libyaml does (block scalars, quotes, comments, anchors), and hostile ones cut
+    small (deep nesting, alias fan-out)."""
+    yaml = b"""openapi: 3.0.3
+info: {title: 'Seed: [YAML]', version: "1.0"}
+servers:
+  - url: https://api.example.com/v1
+paths:
+  /users/{id}:
+    parameters:
+      - {name: id, in: path, required: true}
+    get:
+      description: |
+        Returns a user. [not a list {not a map
+          indented more
+      responses:
+        '200':
+          description: ok # a comment [
+          content:
+            application/json:
+              schema: &user
+                type: object
+                properties:
+                  email: {type: string}
+    put:
+      requestBody:
+        content:
+          application/json:
+            schema: *user
+      responses:
+        default: {description: "error \" [" }
+"""
+    write("spec_import", "openapi-yaml", yaml)
+    json = (b'{"swagger": "2.0", "info": {"title": "Seed [JSON]", "version": "1"}, '
+            b'"host": "api.example.com", "basePath": "/api", "paths": {"/items": {"get": '
+            b'{"parameters": [{"name": "q", "in": "query"}], "responses": {"200": '
+            b'{"description": "a \\"[{\\" b"}}}}}}')
+    write("spec_import", "swagger-json", json)
+    write("spec_import", "deep-json", b'{"a":' * 200 + b'1' + b'}' * 200)
+    write("spec_import", "deep-yaml-flow", b"a: " + b"[" * 200 + b"]" * 200 + b"\n")
+    write("spec_import", "deep-yaml-block", b"".join(b"  " * i + b"k:\n" for i in range(150)))
+    write("spec_import", "compact-sequences", b"- " * 200 + b"x\n")
+    laughs = b"a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + b"".join(
+        b"a%d: &a%d [%s]\n" % (i, i, b", ".join([b"*a%d" % (i - 1)] * 10)) for i in range(1, 7))
+    write("spec_import", "alias-fan-out", laughs)
+    write("spec_import", "utf16", b"\xff\xfe" + "openapi: 3.0.0\npaths: {}\n".encode("utf-16-le"))
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
     decoder_seeds()
+    spec_seeds()

@@ -222,6 +222,13 @@ pub struct WebSection {
     pub auth_token_file: Option<PathBuf>,
     /// argon2 hash (PHC string) of the dashboard password.
     pub password_hash: Option<String>,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-Proto` and
+    /// `X-Forwarded-For` are believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Always mark the session cookie `Secure`.
+    pub cookie_secure: Option<bool>,
+    /// Accept OpenAPI uploads on the dashboard.
+    pub allow_spec_upload: Option<bool>,
 }
 
 /// The `[alerts]` section of the daemon.

@@ -238,6 +238,10 @@ fn add(a: &mut FlushReport, b: FlushReport) {
     a.dropped += b.dropped;
     a.transitions += b.transitions;
     a.paths += b.paths;
+    a.retemplated += b.retemplated;
+    a.merged += b.merged;
+    a.evicted += b.evicted;
+    a.sequences_trimmed += b.sequences_trimmed;
 }
 
 /// The inventory counters of one file: what changed while it was read.
@@ -251,6 +255,8 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         hosts_over_cap: d(before.hosts_over_cap, after.hosts_over_cap),
         hosts_evicted: d(before.hosts_evicted, after.hosts_evicted),
         endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
+        endpoints_evicted: d(before.endpoints_evicted, after.endpoints_evicted),
+        methods_folded: d(before.methods_folded, after.methods_folded),
         bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
         bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),
         bodies_unparsed: d(before.bodies_unparsed, after.bodies_unparsed),

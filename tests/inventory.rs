@@ -486,6 +486,7 @@ async fn a_flood_of_random_paths_stays_bounded() {
         .with_limits(StoreLimits {
             max_endpoints: 500,
             max_clients_per_endpoint: 10,
+            ..StoreLimits::default()
         });
     let cfg = InventoryConfig {
         max_endpoints: 300,

@@ -137,6 +137,54 @@ async fn rows_merge_when_the_learner_generalises() {
     assert_eq!(v[1]["segment"], "{person}");
     assert_eq!(v[1]["param"], true);
     assert!(v[1]["why"].as_str().unwrap().contains("siblings"), "{v}");
+
+    // The dashboard: the old page redirects, the JSON answers as the survivor, and the
+    // endpoint page explains the template.
+    use tower::ServiceExt;
+    let path = store.path().to_path_buf();
+    store.close().await;
+    let ro = Store::open_read_only(&path).await.unwrap();
+    let app = shadowtap::web::app(
+        shadowtap::web::AppState::new(ro, shadowtap::web::AuthConfig::default()).unwrap(),
+    );
+    let get = |uri: String| {
+        axum::http::Request::get(uri)
+            .header("host", "127.0.0.1:8080")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let resp = app
+        .clone()
+        .oneshot(get(format!("/endpoints/{old_id}")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), axum::http::StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        resp.headers()["location"].to_str().unwrap(),
+        format!("/endpoints/{id}")
+    );
+    let resp = app
+        .clone()
+        .oneshot(get(format!("/api/endpoints/{old_id}")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), axum::http::StatusCode::OK);
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["merged_from"], old_id);
+    assert_eq!(json["endpoint"]["id"], id);
+    assert_eq!(json["template_segments"][1]["param"], true);
+    let resp = app.oneshot(get(format!("/endpoints/{id}"))).await.unwrap();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    let html = String::from_utf8_lossy(&body);
+    assert!(
+        html.contains("{person}") && html.contains("siblings"),
+        "explanation on the page"
+    );
 }
 
 #[tokio::test]

@@ -254,7 +254,7 @@ async fn every_page_returns_200_with_its_content() {
                 "/api/v1/internal/debug",
                 "Dormant operations",
                 "/api/v1/auth/refresh",
-                "enctype=\"multipart/form-data\"",
+                "Uploads are turned off",
             ],
         ),
         (
@@ -666,7 +666,7 @@ async fn refuses_non_loopback_without_auth() {
     );
     let token = AuthConfig {
         token: Some(TOKEN.into()),
-        password_hash: None,
+        ..AuthConfig::default()
     };
     assert!(web::bind("0.0.0.0:0", &token).await.is_ok());
     assert!(web::bind("127.0.0.1:0", &none).await.is_ok());
@@ -710,6 +710,7 @@ async fn login_sessions_bearer_tokens_and_csrf() {
     let app = app_with(AuthConfig {
         token: Some(TOKEN.into()),
         password_hash: Some(hash),
+        ..AuthConfig::default()
     })
     .await;
     let on = |path: &str| {
@@ -917,7 +918,16 @@ fn multipart(csrf: Option<&str>, file: &[u8]) -> (String, Vec<u8>) {
 async fn spec_upload_needs_the_csrf_token_and_imports() {
     let (_dir, db) = copy_fixture();
     let store = Store::open_read_only(&db).await.unwrap();
-    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let app = web::app(
+        AppState::new(
+            store,
+            AuthConfig {
+                allow_spec_upload: true,
+                ..AuthConfig::default()
+            },
+        )
+        .unwrap(),
+    );
     let page = get_ok(&app, "/spec").await;
     let cookie = page.cookie().unwrap();
     let csrf = page.csrf();
@@ -1131,4 +1141,471 @@ async fn an_empty_inventory_explains_itself() {
     ] {
         get_ok(&app, path).await.json();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication hardening: per-address throttling, Secure cookies behind a TLS proxy, token
+// files, spec uploads only when allowed.
+
+/// A request from `peer` (the address axum's connect info gives the guard).
+fn from(peer: &str, mut req: Request<Body>) -> Request<Body> {
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+fn token_app_config() -> AuthConfig {
+    AuthConfig {
+        token: Some(TOKEN.into()),
+        ..AuthConfig::default()
+    }
+}
+
+/// A login attempt from `peer` with `password`, on a fresh anonymous session of that peer.
+async fn login_from(app: &Router, peer: &str, password: &str) -> Resp {
+    let page = send(
+        app,
+        from(
+            peer,
+            Request::get("/login")
+                .header(header::HOST, "dashboard.example:8443")
+                .body(Body::empty())
+                .unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    send(
+        app,
+        from(
+            peer,
+            form_post(
+                "/login",
+                page.cookie().as_deref(),
+                format!("csrf={}&password={password}", page.csrf()),
+            ),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn failed_logins_throttle_only_their_own_address() {
+    let app = app_with(token_app_config()).await;
+    let attacker = "203.0.113.66:40000";
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(login_from(&app, attacker, "wrong-password-guess").await);
+    }
+    // Five free failures, a sixth that starts the wait, then 429 with Retry-After.
+    for r in &statuses[..6] {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    assert!(
+        statuses[5].body.contains("Try again in 1 second"),
+        "{}",
+        statuses[5].body
+    );
+    for r in &statuses[6..] {
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert!(
+            r.body
+                .contains("Too many failed attempts from your address")
+        );
+        assert!(r.headers.contains_key(header::RETRY_AFTER));
+    }
+    // The right password from the throttled address waits too (it is not even checked).
+    let r = login_from(&app, attacker, TOKEN).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not locked out: it logs in at once.
+    let r = login_from(&app, "198.51.100.7:50000", TOKEN).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers[header::LOCATION], "/");
+    // Another IPv6 host too, but not the attacker's neighbours in its /64.
+    let v6 = "[2001:db8:1:2::10]:40000";
+    for _ in 0..6 {
+        login_from(&app, v6, "wrong").await;
+    }
+    assert_eq!(
+        login_from(&app, "[2001:db8:1:2::99]:1", TOKEN).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&app, "[2001:db8:1:3::10]:1", TOKEN).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn bearer_token_guesses_are_throttled_per_address() {
+    let app = app_with(token_app_config()).await;
+    let bearer = |peer: &str, token: &str| {
+        from(
+            peer,
+            Request::get("/api/overview")
+                .header(header::HOST, "dashboard.example:8443")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    let guesser = "192.0.2.10:1234";
+    for i in 0..6 {
+        let r = send(
+            &app,
+            bearer(guesser, &format!("guess-{i}-0123456789abcdef")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}: {}", r.body);
+    }
+    // After 6 failures: 429, even with the right token, with Retry-After and a JSON error.
+    for token in ["guess-6-0123456789abcdef", TOKEN] {
+        let r = send(&app, bearer(guesser, token)).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+        assert!(r.headers.contains_key(header::RETRY_AFTER));
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("Too many failed attempts")
+        );
+    }
+    // A scraper elsewhere is not affected; requests without a token are not guesses.
+    assert_eq!(
+        send(&app, bearer("192.0.2.11:1234", TOKEN)).await.status,
+        StatusCode::OK
+    );
+    for _ in 0..10 {
+        let r = send(
+            &app,
+            from(
+                "192.0.2.12:1",
+                Request::get("/api/overview")
+                    .header(header::HOST, "dashboard.example:8443")
+                    .body(Body::empty())
+                    .unwrap(),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        send(&app, bearer("192.0.2.12:1", TOKEN)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled() {
+    let app = app_with(AuthConfig {
+        trusted_proxies: web::auth::parse_proxies(&["10.0.0.1"]).unwrap(),
+        ..token_app_config()
+    })
+    .await;
+    let via = |peer: &str, xff: &str, token: &str| {
+        from(
+            peer,
+            Request::get("/api/overview")
+                .header(header::HOST, "dashboard.example")
+                .header("x-forwarded-for", xff)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    for _ in 0..6 {
+        send(
+            &app,
+            via("10.0.0.1:5000", "203.0.113.5", "wrong-token-0123456789"),
+        )
+        .await;
+    }
+    assert_eq!(
+        send(&app, via("10.0.0.1:5000", "203.0.113.5", TOKEN))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Other clients of the same proxy are not.
+    assert_eq!(
+        send(&app, via("10.0.0.1:5000", "203.0.113.6", TOKEN))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // A client that is no proxy cannot pick its address with X-Forwarded-For.
+    for i in 0..6 {
+        send(
+            &app,
+            via(
+                "198.51.100.20:1",
+                &format!("192.0.2.{i}"),
+                "wrong-token-0123456789",
+            ),
+        )
+        .await;
+    }
+    assert_eq!(
+        send(&app, via("198.51.100.20:1", "192.0.2.99", TOKEN))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// The raw `Set-Cookie` header of the session cookie.
+fn raw_session_cookie(r: &Resp) -> String {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("st_sid="))
+        .unwrap_or_else(|| panic!("no session cookie: {:?}", r.headers))
+        .to_string()
+}
+
+#[tokio::test]
+async fn session_cookie_is_secure_behind_a_trusted_tls_proxy_or_with_the_flag() {
+    let page = |peer: &str, proto: Option<&str>| {
+        let mut b = Request::get("/login").header(header::HOST, "dashboard.example");
+        if let Some(p) = proto {
+            b = b.header("x-forwarded-proto", p);
+        }
+        from(peer, b.body(Body::empty()).unwrap())
+    };
+    let proxied = app_with(AuthConfig {
+        trusted_proxies: web::auth::parse_proxies(&["10.0.0.0/30"]).unwrap(),
+        ..token_app_config()
+    })
+    .await;
+    // From the trusted proxy, over HTTPS: Secure (login page, and the session opened at login).
+    let r = send(&proxied, page("10.0.0.2:443", Some("https"))).await;
+    let raw = raw_session_cookie(&r);
+    assert!(
+        raw.contains("; Secure") && raw.contains("HttpOnly"),
+        "{raw}"
+    );
+    let mut login = form_post(
+        "/login",
+        r.cookie().as_deref(),
+        format!("csrf={}&password={TOKEN}", r.csrf()),
+    );
+    login
+        .headers_mut()
+        .insert("x-forwarded-proto", "https".parse().unwrap());
+    let r = send(&proxied, from("10.0.0.2:443", login)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(raw_session_cookie(&r).contains("; Secure"));
+    // The proxy over plain HTTP, or anyone else claiming HTTPS: not Secure.
+    for (peer, proto) in [
+        ("10.0.0.2:80", Some("http")),
+        ("10.0.0.2:80", None),
+        ("198.51.100.1:1", Some("https")),
+        ("10.0.0.9:1", Some("https")),
+    ] {
+        let r = send(&proxied, page(peer, proto)).await;
+        assert!(
+            !raw_session_cookie(&r).contains("Secure"),
+            "{peer} {proto:?}"
+        );
+    }
+    // Without trusted proxies the header is never believed.
+    let plain = app_with(token_app_config()).await;
+    let r = send(&plain, page("127.0.0.1:1", Some("https"))).await;
+    assert!(!raw_session_cookie(&r).contains("Secure"));
+    // --cookie-secure: always, also without authentication.
+    for cfg in [
+        AuthConfig {
+            cookie_secure: true,
+            ..token_app_config()
+        },
+        AuthConfig {
+            cookie_secure: true,
+            ..AuthConfig::default()
+        },
+    ] {
+        let app = app_with(cfg).await;
+        let r = send(
+            &app,
+            from(
+                "127.0.0.1:1",
+                Request::get("/login")
+                    .header(header::HOST, "127.0.0.1:8080")
+                    .body(Body::empty())
+                    .unwrap(),
+            ),
+        )
+        .await;
+        assert!(raw_session_cookie(&r).contains("; Secure"));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn token_files_readable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("dashboard.token");
+    std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let db = dir.path().join("inventory.db");
+    let bin = env!("CARGO_BIN_EXE_shadowtap");
+    let serve = std::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--auth-token-file")
+        .arg(&token)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success(), "{err}");
+    assert!(
+        err.contains("permissions 0644 are too open") && err.contains("chmod 600"),
+        "{err}"
+    );
+    // The daemon reads it the same way (and says so before it opens any interface).
+    let run = std::process::Command::new(bin)
+        .args([
+            "run",
+            "--interface",
+            "lo",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("--auth-token-file")
+        .arg(&token)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(err.contains("permissions 0644 are too open"), "{err}");
+    // A file only its owner can read is fine: serve gets past it (and then fails on the
+    // missing database directory instead).
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let serve = std::process::Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("missing/inventory.db"))
+        .arg("--auth-token-file")
+        .arg(&token)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success());
+    assert!(!err.contains("too open"), "{err}");
+}
+
+#[tokio::test]
+async fn spec_upload_is_refused_without_allow_spec_upload() {
+    let (_dir, db) = copy_fixture();
+    let spec = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/specs/petstore-3.0.yaml"),
+    )
+    .unwrap();
+    // Unauthenticated (loopback), no flag: no form, and both upload routes answer 403.
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let page = get_ok(&app, "/spec").await;
+    assert!(!page.body.contains("name=\"spec\""), "no upload form");
+    assert!(page.body.contains("Uploads are turned off"));
+    assert_eq!(
+        get_ok(&app, "/api/spec").await.json()["upload_allowed"],
+        false
+    );
+    // (No form, so no CSRF token to take from the page: the refusal comes before that check.)
+    let cookie = page.cookie().unwrap();
+    let csrf = "0".repeat(64);
+    let (ct, body) = multipart(Some(&csrf), &spec);
+    let r = send(
+        &app,
+        Request::post("/spec")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::COOKIE, cookie.clone())
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("--allow-spec-upload"), "{}", r.body);
+    let r = send(
+        &app,
+        Request::post("/api/spec?name=petstore.yaml")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .body(Body::from(spec.clone()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-spec-upload")
+    );
+    // Authenticated, no flag: a valid bearer token does not make it writable either.
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, token_app_config()).unwrap());
+    let upload = |app: &Router| {
+        let app = app.clone();
+        let spec = spec.clone();
+        async move {
+            send(
+                &app,
+                Request::post("/api/spec?name=petstore.yaml")
+                    .header(header::HOST, "dashboard.example")
+                    .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                    .body(Body::from(spec))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(upload(&app).await.status, StatusCode::FORBIDDEN);
+    // Nothing was imported.
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    assert_eq!(
+        get_ok(&app, "/api/spec").await.json()["specs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // With the flag, the same upload imports.
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(
+        AppState::new(
+            store,
+            AuthConfig {
+                allow_spec_upload: true,
+                ..token_app_config()
+            },
+        )
+        .unwrap(),
+    );
+    let r = upload(&app).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        get_ok_bearer(&app, "/api/spec").await["upload_allowed"],
+        true
+    );
+}
+
+async fn get_ok_bearer(app: &Router, path: &str) -> Value {
+    let r = send(
+        app,
+        Request::get(path)
+            .header(header::HOST, "dashboard.example")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares `shadowtap log --format tsv` (stdin) with an expected-transactions TSV.
 
-    shadowtap log --format tsv X.pcap | compare.py X.expected.tsv
+    shadowtap log --unredacted --format tsv X.pcap | compare.py X.expected.tsv
 
 Both are compared on the columns of the expected file (method, uri, status_code,
 request_body_len, response_body_len), row by row in order. Prints the differences and exits 1

@@ -95,8 +95,13 @@ pub struct InventoryStats {
     pub hosts_over_cap: u64,
     /// Template learners evicted (junk or idle hosts) to make room for a new host.
     pub hosts_evicted: u64,
-    /// Transactions dropped because the delta holds `max_endpoints` endpoints.
+    /// Transactions dropped because the delta holds `max_endpoints` endpoints with evidence.
     pub endpoints_over_cap: u64,
+    /// Deltas of a request or two never answered with success, dropped at `max_endpoints` to
+    /// make room for an endpoint that answered.
+    pub endpoints_evicted: u64,
+    /// Requests whose method token is not a registered method (folded into `OTHER`).
+    pub methods_folded: u64,
     /// Host headers that were unusable (the server address was used).
     pub bad_host_headers: u64,
     /// Bodies whose shape was read.
@@ -539,10 +544,16 @@ impl Inventory {
             self.stats.connect_requests += 1;
             return;
         }
-        let method: String =
-            String::from_utf8_lossy(&method_bytes[..method_bytes.len().min(32)]).into_owned();
+        let method = fold_method(method_bytes);
+        if method == OTHER_METHOD {
+            self.stats.methods_folded += 1;
+        }
         let target = String::from_utf8_lossy(req.head.target()).into_owned();
         let (target_host, path, query) = split_target(&target);
+        // `user:password@` in the Host header or an absolute-form target: a credential in the
+        // URL, reported as such and never stored (normalize_host drops it).
+        let userinfo =
+            has_userinfo(req.head.header("host")) || has_userinfo(target_host.map(str::as_bytes));
         let host = match normalize_host(req.head.header("host").or(target_host.map(str::as_bytes)))
         {
             Some(h) => h,
@@ -570,8 +581,30 @@ impl Inventory {
             template: m.template.clone(),
         };
         if !self.deltas.contains_key(&key) && self.deltas.len() >= self.cfg.max_endpoints {
-            self.stats.endpoints_over_cap += 1;
-            return;
+            // Kept by evidence: a delta of a request or two never answered with success makes
+            // room for an endpoint that was; a junk request finds no room.
+            let junk = |d: &EndpointDelta| {
+                d.requests <= 2 && !d.status.keys().any(|s| (200..400).contains(s))
+            };
+            let victim = if (200..400).contains(&status) {
+                self.deltas
+                    .iter()
+                    .take(256)
+                    .find(|(_, d)| junk(d))
+                    .map(|(k, _)| k.clone())
+            } else {
+                None
+            };
+            match victim {
+                Some(v) => {
+                    self.deltas.remove(&v);
+                    self.stats.endpoints_evicted += 1;
+                }
+                None => {
+                    self.stats.endpoints_over_cap += 1;
+                    return;
+                }
+            }
         }
         self.stats.transactions += 1;
         let cfg = &self.cfg;
@@ -786,6 +819,7 @@ impl Inventory {
             posture::Context {
                 auth: &evidence,
                 query,
+                userinfo,
                 url_sensitive: &url_sensitive,
                 response_sensitive: &response_sensitive,
                 response_text: response_text.as_deref(),
@@ -1029,11 +1063,16 @@ pub fn split_target(target: &str) -> (Option<&str>, &str, Option<&str>) {
     (host, path, query)
 }
 
-/// Lower-cases a Host value and removes the default port; `None` when it cannot be a host
+/// Lower-cases a Host value, drops user information (`user:password@`, a credential, never
+/// stored: see [`has_userinfo`]) and removes the default port; `None` when it cannot be a host
 /// (empty, longer than 255 bytes, spaces or control characters). Other odd bytes are kept: the
 /// inventory tells what clients sent, and every output escapes it.
 pub fn normalize_host(value: Option<&[u8]>) -> Option<String> {
     let v = super::super::http::head::trim(value?);
+    let v = match memchr::memrchr(b'@', v) {
+        Some(i) => v.get(i + 1..).unwrap_or_default(),
+        None => v,
+    };
     if v.is_empty() || v.len() > 255 || v.iter().any(|&b| b <= b' ' || b == 0x7f) {
         return None;
     }
@@ -1045,6 +1084,12 @@ pub fn normalize_host(value: Option<&[u8]>) -> Option<String> {
         h.pop();
     }
     Some(h)
+}
+
+/// Whether a Host value (or the authority of an absolute-form target) carries user information
+/// (`alice:secret@api.example`).
+pub fn has_userinfo(value: Option<&[u8]>) -> bool {
+    value.is_some_and(|v| memchr::memchr(b'@', v).is_some())
 }
 
 fn endpoint_address(t: &HttpTransaction) -> String {
@@ -1192,6 +1237,65 @@ pub fn issues_credential(
         })
     }
     has_token(&v, 1)
+}
+
+/// The method bucket of unregistered method tokens: attacker-chosen tokens cannot make an
+/// endpoint each.
+pub const OTHER_METHOD: &str = "OTHER";
+
+/// Registered HTTP methods (RFC 9110, RFC 5789, WebDAV and its extensions, and a few common
+/// extension methods); every other token is [`OTHER_METHOD`].
+const METHODS: &[&str] = &[
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    "CONNECT",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "REPORT",
+    "MKCALENDAR",
+    "SEARCH",
+    "ACL",
+    "BIND",
+    "UNBIND",
+    "REBIND",
+    "MKACTIVITY",
+    "CHECKOUT",
+    "CHECKIN",
+    "MERGE",
+    "VERSION-CONTROL",
+    "UPDATE",
+    "LABEL",
+    "MKWORKSPACE",
+    "UNCHECKOUT",
+    "BASELINE-CONTROL",
+    "ORDERPATCH",
+    "MKREDIRECTREF",
+    "UPDATEREDIRECTREF",
+    "PURGE",
+    "LINK",
+    "UNLINK",
+    "QUERY",
+];
+
+/// The method an endpoint is keyed by: the token when it is a registered method, else
+/// [`OTHER_METHOD`].
+pub fn fold_method(token: &[u8]) -> String {
+    METHODS
+        .iter()
+        .find(|m| m.as_bytes() == token)
+        .map_or(OTHER_METHOD, |m| *m)
+        .to_string()
 }
 
 /// Records how a delta's template was decided.
@@ -1553,6 +1657,14 @@ mod tests {
         assert_eq!(normalize_host(Some(b"a b")), None);
         assert_eq!(normalize_host(Some(b"")), None);
         assert_eq!(normalize_host(None), None);
+        // User information is a credential, never part of the host.
+        assert_eq!(
+            normalize_host(Some(b"alice:Pa55w0rd@API.example:80")).as_deref(),
+            Some("api.example")
+        );
+        assert_eq!(normalize_host(Some(b"alice:pw@")), None);
+        assert!(has_userinfo(Some(b"alice:pw@api.example")));
+        assert!(!has_userinfo(Some(b"api.example")));
     }
 
     /// Three clients at one request a second and one at fifty a second; `limit(i)` says

@@ -10,6 +10,7 @@
 //! * [`shape`]: JSON body shape inference and JSON Schema output.
 //! * [`form`]: shape of `application/x-www-form-urlencoded` bodies and query strings.
 //! * [`auth`]: auth scheme detection and JWT helpers.
+//! * [`redact`]: secrets redacted in place in text an output prints (`shadowtap log`).
 //!
 //! The endpoint aggregation that ties these together lives in [`inventory`].
 
@@ -18,6 +19,7 @@ pub mod form;
 pub mod hll;
 pub mod inventory;
 pub mod posture;
+pub mod redact;
 pub mod segments;
 pub mod sensitive;
 pub mod sequence;

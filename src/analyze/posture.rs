@@ -182,6 +182,9 @@ pub struct Context<'a> {
     pub auth: &'a [AuthEvidence],
     /// Raw query string.
     pub query: Option<&'a str>,
+    /// The Host header or an absolute-form target carried user information
+    /// (`user:password@host`).
+    pub userinfo: bool,
     /// Sensitive data found in the URL (path and query).
     pub url_sensitive: &'a [(SensitiveClass, String)],
     /// Sensitive data found in the response (classes).
@@ -227,9 +230,10 @@ pub fn assess(
         }
     }
 
-    // Credentials in the query string.
+    // Credentials in the URL: in the query string, or in the user information of the Host
+    // header or an absolute-form target (never stored: the host drops it).
+    let mut names: Vec<String> = Vec::new();
     if let Some(q) = cx.query {
-        let mut names: Vec<String> = Vec::new();
         for (name, value) in super::inventory::pairs(q) {
             let lname = name.to_ascii_lowercase();
             let jwt_value = value.starts_with("eyJ") && value.matches('.').count() == 2;
@@ -240,17 +244,41 @@ pub fn assess(
                 names.push(name);
             }
         }
+    }
+    if !names.is_empty() || cx.userinfo {
+        let mut places = Vec::new();
+        let mut evidence = Vec::new();
+        if cx.userinfo {
+            places.push("the URL's user information (`user:password@host`)".to_string());
+            evidence.push("userinfo [redacted]@".to_string());
+        }
         if !names.is_empty() {
-            out.push((
-                "credentials_in_url",
-                None,
-                format!(
-                    "Credentials travel in the query string ({}): URLs end up in server logs, proxy logs, browser history and Referer headers.",
-                    names.iter().map(|n| format!("`{}`", clip(n, 40))).collect::<Vec<_>>().join(", ")
-                ),
-                format!("parameter {} from {client}, answered {status}", names.iter().map(|n| clip(n, 40)).collect::<Vec<_>>().join(", ")),
+            places.push(format!(
+                "the query string ({})",
+                names
+                    .iter()
+                    .map(|n| format!("`{}`", clip(n, 40)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            evidence.push(format!(
+                "parameter {}",
+                names
+                    .iter()
+                    .map(|n| clip(n, 40))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
+        out.push((
+            "credentials_in_url",
+            None,
+            format!(
+                "Credentials travel in {}: URLs end up in server logs, proxy logs, browser history and Referer headers.",
+                places.join(" and ")
+            ),
+            format!("{} from {client}, answered {status}", evidence.join(", ")),
+        ));
     }
 
     // Basic credentials over plain HTTP: whoever can see this traffic has the password.

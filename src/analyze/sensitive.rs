@@ -180,10 +180,44 @@ impl Sink<'_> {
 /// Linear in the length of `text` (of which at most [`MAX_SCAN_BYTES`] are scanned); appends
 /// at most [`MAX_FINDINGS_PER_CALL`] findings.
 pub fn scan_text(text: &str, out: &mut Vec<Finding>) {
+    scan_into(text, out);
+}
+
+/// A [`Finding`] and where it was found: `text[start..end]`, byte offsets into the text given
+/// to [`scan_text_located`] or the value given to [`classify_field_located`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// First byte of the sensitive value.
+    pub start: usize,
+    /// One past its last byte.
+    pub end: usize,
+    /// What it is, redacted.
+    pub finding: Finding,
+}
+
+/// [`scan_text`] that also tells where each finding is (for outputs that print the text with
+/// the findings replaced by their redacted forms). Same findings, same order, same bounds.
+pub fn scan_text_located(text: &str, out: &mut Vec<Located>) {
+    let mut found = Vec::new();
+    let spans = scan_into(text, &mut found);
+    out.extend(
+        spans
+            .into_iter()
+            .zip(found)
+            .map(|((start, end), finding)| Located {
+                start,
+                end,
+                finding,
+            }),
+    );
+}
+
+/// The scanners of [`scan_text`]; returns the span of every finding appended, in order.
+fn scan_into(text: &str, out: &mut Vec<Finding>) -> Vec<(usize, usize)> {
     let text = truncate_str(text, MAX_SCAN_BYTES);
     let b = text.as_bytes();
     if b.len() < 6 {
-        return;
+        return Vec::new();
     }
     // One pass to learn which characters occur, so that each scanner runs only when what it
     // looks for can be there (most values are plain words or numbers).
@@ -234,6 +268,7 @@ pub fn scan_text(text: &str, out: &mut Vec<Finding>) {
     if paren && digits >= 10 {
         scan_paren_phones(b, &mut sink);
     }
+    sink.spans
 }
 
 /// Classifies a named field (JSON key, form field, query parameter, header name) and its
@@ -254,16 +289,48 @@ pub fn scan_text(text: &str, out: &mut Vec<Finding>) {
 /// When a hint matches the whole value only that finding is reported; otherwise the value is
 /// scanned with [`scan_text`].
 pub fn classify_field(name: &str, value: &str, out: &mut Vec<Finding>) {
+    match field_hint(name, value) {
+        FieldHint::Nothing => {}
+        FieldHint::Whole(f) => out.push(f),
+        FieldHint::Scan => scan_text(value, out),
+    }
+}
+
+/// [`classify_field`] that also tells where each finding is in `value`: a finding the name
+/// decided (a password field, a hinted card, phone or SSN) spans the whole value.
+pub fn classify_field_located(name: &str, value: &str, out: &mut Vec<Located>) {
+    match field_hint(name, value) {
+        FieldHint::Nothing => {}
+        FieldHint::Whole(finding) => out.push(Located {
+            start: 0,
+            end: value.len(),
+            finding,
+        }),
+        FieldHint::Scan => scan_text_located(value, out),
+    }
+}
+
+/// What the name of a field decides about its value.
+enum FieldHint {
+    /// Nothing to report (an empty password).
+    Nothing,
+    /// The whole value is this finding.
+    Whole(Finding),
+    /// The value must be scanned.
+    Scan,
+}
+
+fn field_hint(name: &str, value: &str) -> FieldHint {
     let hints = NameHints::of(name);
     let v = value.trim();
     if hints.password {
         if !v.is_empty() {
-            out.push(Finding {
+            return FieldHint::Whole(Finding {
                 class: SensitiveClass::Password,
                 redacted: "[redacted]".to_string(),
             });
         }
-        return;
+        return FieldHint::Nothing;
     }
     let hinted = if hints.ssn {
         loose_ssn(v).map(|r| (SensitiveClass::UsSsn, r))
@@ -284,11 +351,10 @@ pub fn classify_field(name: &str, value: &str, out: &mut Vec<Finding>) {
             None
         }
     });
-    if let Some((class, redacted)) = hinted {
-        out.push(Finding { class, redacted });
-        return;
+    match hinted {
+        Some((class, redacted)) => FieldHint::Whole(Finding { class, redacted }),
+        None => FieldHint::Scan,
     }
-    scan_text(value, out);
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -114,7 +114,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             println!("{}", db.display());
             return anyhow::Ok(());
         }
-        let auth = AuthConfig::default();
+        let auth = AuthConfig {
+            allow_spec_upload: args.allow_spec_upload,
+            ..AuthConfig::default()
+        };
         let listener = match web::bind(&args.listen, &auth).await {
             Ok(l) => l,
             Err(e) if args.listen == DEFAULT_LISTEN => {

@@ -1,6 +1,13 @@
 //! `shadowtap log`: one row per HTTP transaction, as TSV (Zeek's http.log columns) or JSON lines.
+//!
+//! Secrets are redacted in every format unless `--unredacted` is given
+//! ([`crate::analyze::redact`]): the user information of the `Host` header and of absolute-form
+//! targets, credential query parameters, and every value the inventory would store only in
+//! redacted form (JWTs, card numbers, AWS keys, passwords, e-mail addresses, ...) in the target,
+//! the User-Agent, the reason phrase and the content types.
 
 use super::{LogArgs, LogFormat, StatsFormat, interrupt_flag, report};
+use crate::analyze::redact;
 use crate::capture::{FileSource, LiveOptions, LiveSource, Next, PacketSource};
 use crate::engine::Engine;
 use crate::http::HttpTransaction;
@@ -103,9 +110,84 @@ pub fn cells(t: &HttpTransaction) -> [Cell<'_>; 20] {
     ]
 }
 
-/// A transaction's values in column order as text (`None` is unset), as the TSV shows them.
+/// The redacted text of column `column` (captured bytes `bytes`), or `None` when the column
+/// holds nothing to redact.
+pub fn redact_cell(column: usize, bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(bytes);
+    let redacted = match COLUMNS.get(column).copied() {
+        Some("host") => redact::host(&text),
+        Some("uri") => redact::target(&text),
+        Some("user_agent" | "status_msg" | "req_content_type" | "resp_content_type") => {
+            redact::text(&text)
+        }
+        _ => return None,
+    };
+    match redacted {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(o) => Some(o.into_bytes()),
+    }
+}
+
+/// Redacted replacements for the cells that need one (see [`redact_cell`]).
+fn redactions(cells: &[Cell<'_>; 20]) -> [Option<Vec<u8>>; 20] {
+    let mut out: [Option<Vec<u8>>; 20] = Default::default();
+    for (i, c) in cells.iter().enumerate() {
+        if let Cell::Bytes(b) = c {
+            out[i] = redact_cell(i, b);
+        }
+    }
+    out
+}
+
+/// Values of one column seen lately and their redactions: hosts, user agents, reason phrases
+/// and content types repeat from row to row, and scanning them again each time would cost as
+/// much as the rest of a row.
+#[derive(Default)]
+struct RedactionCache {
+    map: std::collections::HashMap<Vec<u8>, Option<Vec<u8>>, foldhash::fast::RandomState>,
+}
+
+impl RedactionCache {
+    /// Values remembered per column (the cache is emptied when full).
+    const MAX: usize = 4096;
+    /// Longer values are not remembered.
+    const MAX_VALUE: usize = 512;
+
+    fn get(&mut self, column: usize, bytes: &[u8]) -> Option<Vec<u8>> {
+        if bytes.len() > Self::MAX_VALUE {
+            return redact_cell(column, bytes);
+        }
+        if let Some(r) = self.map.get(bytes) {
+            return r.clone();
+        }
+        let r = redact_cell(column, bytes);
+        if self.map.len() >= Self::MAX {
+            self.map.clear();
+        }
+        self.map.insert(bytes.to_vec(), r.clone());
+        r
+    }
+}
+
+/// Whether the values of a column repeat enough to be worth caching.
+fn cached_column(column: usize) -> bool {
+    matches!(
+        COLUMNS.get(column).copied(),
+        Some("host" | "user_agent" | "status_msg" | "req_content_type" | "resp_content_type")
+    )
+}
+
+/// A transaction's values in column order as text (`None` is unset), as the TSV shows them
+/// (redacted).
 pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
-    cells(t).map(|c| match c {
+    let mut cells = cells(t);
+    let red = redactions(&cells);
+    for (c, r) in cells.iter_mut().zip(&red) {
+        if let Some(r) = r {
+            *c = Cell::Bytes(r);
+        }
+    }
+    cells.map(|c| match c {
         Cell::Unset => None,
         other => {
             let mut buf = Vec::new();
@@ -212,6 +294,8 @@ pub struct RowWriter<W: Write> {
     out: W,
     format: LogFormat,
     line: Vec<u8>,
+    redact: bool,
+    caches: [RedactionCache; 20],
 }
 
 impl<W: Write> RowWriter<W> {
@@ -224,14 +308,39 @@ impl<W: Write> RowWriter<W> {
             out,
             format,
             line: Vec::with_capacity(1024),
+            redact: true,
+            caches: Default::default(),
         })
+    }
+
+    /// Prints secrets as captured (`--unredacted`); rows are redacted otherwise.
+    pub fn unredacted(mut self) -> Self {
+        self.redact = false;
+        self
     }
 
     /// Writes one transaction.
     pub fn write(&mut self, t: &HttpTransaction) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let cells = cells(t);
+        let mut cells = cells(t);
+        let mut red: [Option<Vec<u8>>; 20] = Default::default();
+        if self.redact {
+            for (i, c) in cells.iter().enumerate() {
+                if let Cell::Bytes(b) = c {
+                    red[i] = if cached_column(i) {
+                        self.caches[i].get(i, b)
+                    } else {
+                        redact_cell(i, b)
+                    };
+                }
+            }
+        }
+        for (c, r) in cells.iter_mut().zip(&red) {
+            if let Some(r) = r {
+                *c = Cell::Bytes(r);
+            }
+        }
         match self.format {
             LogFormat::Tsv => {
                 for (i, cell) in cells.into_iter().enumerate() {
@@ -295,6 +404,12 @@ pub fn run(args: &LogArgs) -> anyhow::Result<()> {
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         args.format,
     )?;
+    if args.unredacted {
+        eprintln!(
+            "shadowtap: warning: --unredacted: passwords, tokens, API keys, card numbers and other secrets are printed as captured; keep this output as safe as the capture itself"
+        );
+        rows = rows.unredacted();
+    }
     let result = match &args.source.interface {
         Some(iface) => live(args, iface, &mut engine, &mut rows),
         None => files(args, &mut engine, &mut rows),

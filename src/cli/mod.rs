@@ -227,6 +227,18 @@ pub struct ServeArgs {
     /// Read a password on standard input, print its argon2 hash and exit.
     #[arg(long)]
     pub hash_password: bool,
+    /// Address or network (CIDR) of a reverse proxy in front of the dashboard, repeatable: its
+    /// `X-Forwarded-Proto: https` makes the session cookie `Secure`, and its `X-Forwarded-For`
+    /// names the client (login throttling is per client). Nobody else's are believed.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    pub trusted_proxies: Vec<String>,
+    /// Always mark the session cookie `Secure` (the dashboard is reached over HTTPS).
+    #[arg(long)]
+    pub cookie_secure: bool,
+    /// Accept OpenAPI uploads on the Spec page and `POST /api/spec` (they write to the
+    /// inventory); without it the dashboard is read-only.
+    #[arg(long)]
+    pub allow_spec_upload: bool,
 }
 
 /// Arguments of `run`. Every option can also be set in the configuration file (the flag wins);
@@ -277,6 +289,16 @@ pub struct RunArgs {
     /// argon2 hash (PHC string) of the dashboard password.
     #[arg(long, value_name = "PHC", env = "SHADOWTAP_PASSWORD_HASH")]
     pub password_hash: Option<String>,
+    /// Address or network (CIDR) of a reverse proxy in front of the dashboard, repeatable:
+    /// its `X-Forwarded-Proto` and `X-Forwarded-For` are believed [default: none].
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    pub trusted_proxies: Vec<String>,
+    /// Always mark the dashboard's session cookie `Secure` (reached over HTTPS).
+    #[arg(long)]
+    pub cookie_secure: bool,
+    /// Accept OpenAPI uploads on the dashboard (they write to the inventory).
+    #[arg(long)]
+    pub allow_spec_upload: bool,
     /// http:// or https:// URL alerts are POSTed to as JSON (https verifies the server
     /// against the system trust store, or --webhook-ca-file).
     #[arg(long, value_name = "URL")]
@@ -385,6 +407,9 @@ pub struct DemoArgs {
     /// Ingest and exit without serving (for scripts and tests).
     #[arg(long)]
     pub no_serve: bool,
+    /// Accept OpenAPI uploads on the dashboard (they write to the demo inventory).
+    #[arg(long)]
+    pub allow_spec_upload: bool,
 }
 
 /// Arguments of `ingest`.
@@ -578,6 +603,11 @@ pub struct LogArgs {
     /// At the end, print to stderr what happened to every packet and byte.
     #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
     pub stats: Option<StatsFormat>,
+    /// Print secrets as captured, for forensics: credentials in the target and the Host
+    /// header, JWTs, card numbers, API keys and other sensitive values are redacted otherwise
+    /// (the same rules as the inventory). Prints a warning to standard error.
+    #[arg(long)]
+    pub unredacted: bool,
     /// Engine limits.
     #[command(flatten)]
     pub engine: EngineArgs,

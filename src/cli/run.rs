@@ -39,6 +39,15 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
     set(&mut c.web.listen, &args.listen);
     set(&mut c.web.auth_token_file, &args.auth_token_file);
     set(&mut c.web.password_hash, &args.password_hash);
+    if !args.trusted_proxies.is_empty() {
+        c.web.trusted_proxies = Some(args.trusted_proxies.clone());
+    }
+    if args.cookie_secure {
+        c.web.cookie_secure = Some(true);
+    }
+    if args.allow_spec_upload {
+        c.web.allow_spec_upload = Some(true);
+    }
     set(&mut c.alerts.webhook_url, &args.webhook_url);
     set(&mut c.alerts.webhook_token_file, &args.webhook_token_file);
     set(&mut c.alerts.webhook_ca_file, &args.webhook_ca_file);
@@ -135,6 +144,41 @@ mod tests {
         assert_eq!(
             s.alerts.min_severity,
             Some(crate::analyze::posture::Severity::Medium)
+        );
+    }
+
+    #[test]
+    fn dashboard_hardening_options_from_the_file_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[capture]\ninterfaces = [\"lo\"]\n[store]\ndb = \"a.db\"\n[web]\ntrusted_proxies = [\"10.0.0.1\", \"fd00::/8\"]\ncookie_secure = true\n",
+        )
+        .unwrap();
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["shadowtap", "run", "--config", path.to_str().unwrap()];
+            argv.extend_from_slice(extra);
+            let cli = super::super::Cli::try_parse_from(argv).unwrap();
+            let super::super::Command::Run(args) = cli.command else {
+                panic!("not run");
+            };
+            Settings::from_config(&effective_config(&args).unwrap())
+        };
+        let s = parse(&[]).unwrap();
+        assert_eq!(s.auth.trusted_proxies.len(), 2);
+        assert!(s.auth.cookie_secure);
+        assert!(!s.auth.allow_spec_upload, "uploads are off by default");
+        let s = parse(&["--trusted-proxy", "192.0.2.1", "--allow-spec-upload"]).unwrap();
+        assert_eq!(
+            s.auth.trusted_proxies,
+            crate::web::auth::parse_proxies(&["192.0.2.1"]).unwrap()
+        );
+        assert!(s.auth.allow_spec_upload);
+        let err = parse(&["--trusted-proxy", "proxy.example"]).unwrap_err();
+        assert!(
+            err.contains("trusted_proxies") && err.contains("proxy.example"),
+            "{err}"
         );
     }
 }

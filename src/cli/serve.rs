@@ -3,7 +3,6 @@
 use super::{ServeArgs, runtime};
 use crate::store::Store;
 use crate::web::{self, AppState, AuthConfig};
-use anyhow::Context;
 use std::io::BufRead;
 
 /// Runs `shadowtap serve`.
@@ -12,22 +11,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         return hash_password();
     }
     let token = match &args.auth_token_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("--auth-token-file {}", path.display()))?;
-            let t = text.trim().to_string();
-            anyhow::ensure!(
-                !t.is_empty(),
-                "--auth-token-file {} is empty",
-                path.display()
-            );
-            Some(t)
-        }
+        Some(path) => Some(
+            web::auth::read_token_file(path, "--auth-token-file").map_err(anyhow::Error::msg)?,
+        ),
         None => None,
     };
     let auth = AuthConfig {
         token,
         password_hash: args.password_hash.clone().filter(|h| !h.trim().is_empty()),
+        trusted_proxies: web::auth::parse_proxies(&args.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?,
+        cookie_secure: args.cookie_secure,
+        allow_spec_upload: args.allow_spec_upload,
     };
     auth.validate().map_err(anyhow::Error::msg)?;
     runtime()?.block_on(async {
@@ -38,8 +33,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let state = AppState::new(store, auth.clone()).map_err(anyhow::Error::msg)?;
         let url = web::url_of(&listener);
         eprintln!(
-            "shadowtap: dashboard of {} (read-only) at {url}{}",
+            "shadowtap: dashboard of {} ({}) at {url}{}",
             args.db.display(),
+            if auth.allow_spec_upload {
+                "spec uploads allowed"
+            } else {
+                "read-only"
+            },
             if auth.enabled() {
                 " (login required)"
             } else {

@@ -9,6 +9,9 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         match cmd {
             SpecCommand::Import(args) => {
+                // At most the size limit is read (a device or a huge file is refused), before
+                // the database is touched.
+                let content = crate::spec::read_bounded(&args.file, crate::spec::bounds::MAX_DOC)?;
                 let store = Store::open(&args.db).await?;
                 if let Some(path) = &args.config {
                     let config = crate::config::Config::load(path)?;
@@ -20,9 +23,8 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
                     let (observed, spec) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map-host takes OBSERVED=SPECHOST, got {m:?}"))?;
                     crate::spec::map_host(&store, observed, spec).await?;
                 }
-                let content = std::fs::read(&args.file)?;
                 let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let r = crate::spec::import(&store, &name, &content).await?;
+                let r = crate::spec::import(&store, &name, &content).await.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
                 let a = &r.assessment;
                 println!(
                     "{}: {} {} ({}), {} operations{}",

@@ -166,6 +166,10 @@ pub struct SensorMetrics {
     pub endpoints_created: AtomicU64,
     /// New endpoints dropped because the database holds `max_endpoints`.
     pub endpoints_dropped: AtomicU64,
+    /// Endpoints of no evidence evicted at the store's endpoint cap.
+    pub endpoints_evicted: AtomicU64,
+    /// Transitions and three-call paths deleted at their caps.
+    pub sequences_trimmed: AtomicU64,
     /// Findings in the database by severity (info, low, medium, high, critical).
     pub findings: [AtomicI64; 5],
     /// Alerts raised, by [`ALERT_TYPES`].
@@ -240,6 +244,8 @@ impl SensorMetrics {
             endpoints: AtomicI64::new(0),
             endpoints_created: AtomicU64::new(0),
             endpoints_dropped: AtomicU64::new(0),
+            endpoints_evicted: AtomicU64::new(0),
+            sequences_trimmed: AtomicU64::new(0),
             findings: std::array::from_fn(|_| AtomicI64::new(0)),
             alerts: zeros(),
             alerts_rate_limited: AtomicU64::new(0),
@@ -591,6 +597,8 @@ impl SensorMetrics {
                     + g("/inventory/sequences/logins_evicted"),
             ),
             ("store_endpoints", self.endpoints_dropped.load(R)),
+            ("store_endpoints_evicted", self.endpoints_evicted.load(R)),
+            ("store_sequences", self.sequences_trimmed.load(R)),
             ("alerts_rate_limited", self.alerts_rate_limited.load(R)),
             ("webhook_queue", self.alerts_queue_full.load(R)),
         ];
@@ -893,7 +901,7 @@ mod tests {
         // With authentication, a scraper uses the bearer token.
         let auth = AuthConfig {
             token: Some("tok-0123456789abcdef".into()),
-            password_hash: None,
+            ..AuthConfig::default()
         };
         let guarded = app(AppState::new(store, auth)
             .unwrap()

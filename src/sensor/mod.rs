@@ -243,10 +243,16 @@ impl Settings {
         };
         let auth = AuthConfig {
             token: match &c.web.auth_token_file {
-                Some(p) => Some(read_secret(p, "auth_token_file")?),
+                Some(p) => Some(crate::web::auth::read_token_file(p, "auth_token_file")?),
                 None => None,
             },
             password_hash: c.web.password_hash.clone().filter(|h| !h.trim().is_empty()),
+            trusted_proxies: crate::web::auth::parse_proxies(
+                c.web.trusted_proxies.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| format!("[web] trusted_proxies: {e}"))?,
+            cookie_secure: c.web.cookie_secure.unwrap_or(false),
+            allow_spec_upload: c.web.allow_spec_upload.unwrap_or(false),
         };
         auth.validate()?;
         let r = Self::reloadable(c)?;
@@ -275,6 +281,7 @@ impl Settings {
             store_limits: StoreLimits {
                 max_endpoints: c.store.max_endpoints.unwrap_or(100_000).max(1),
                 max_clients_per_endpoint: c.store.max_clients_per_endpoint.unwrap_or(1000).max(0),
+                ..StoreLimits::default()
             },
             engine,
             inventory,
@@ -369,10 +376,7 @@ impl Settings {
         check("db", self.db != new.db);
         check("flush_interval", self.flush_interval != new.flush_interval);
         check("listen", self.listen != new.listen);
-        check(
-            "auth",
-            self.auth.token != new.auth.token || self.auth.password_hash != new.auth.password_hash,
-        );
+        check("auth", self.auth != new.auth);
         check("memory_budget", self.memory_budget != new.memory_budget);
         out
     }

@@ -160,6 +160,133 @@ async fn oldest_detail(store: &Store) -> Result<Option<i64>, StoreError> {
     .min())
 }
 
+/// Detail never deleted to hold the size budget: the last ten minutes.
+const KEEP_RECENT_NS: i64 = 600 * 1_000_000_000;
+
+/// What holding the size budget did after a flush.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BudgetReport {
+    /// Bytes of pages in use after it.
+    pub used_bytes: u64,
+    /// Detail rows deleted (as in [`RetentionReport::deleted`]).
+    pub deleted: [u64; 4],
+    /// Transitions and three-call paths deleted (the least used).
+    pub sequences_trimmed: u64,
+    /// Endpoints of no evidence deleted (a request or two, never answered with success).
+    pub endpoints_evicted: u64,
+    /// New rows are refused until the database is back under 85% of the budget.
+    pub closed: bool,
+}
+
+/// Keeps the pages in use under `max_bytes` while traffic flows (run after every flush; cheap
+/// when under budget: three PRAGMAs). Above 90% of the budget it deletes, in order, the oldest
+/// detail (half of the window kept at a time, at most a day, never the last ten minutes), half of the transitions and three-call paths (the least used), and
+/// endpoints of least evidence (called once, or twice and never answered with success; the
+/// oldest first); above 95% it stops admitting new transitions, paths and client rows and
+/// admits a new endpoint only in place of one of least evidence, and only when it was
+/// answered with success or called more than twice (existing rows still update, what is
+/// refused is counted), until the database is back under 85%.
+pub async fn hold_budget(
+    store: &Store,
+    max_bytes: u64,
+    now_ns: i64,
+) -> Result<BudgetReport, StoreError> {
+    let mut r = BudgetReport::default();
+    let (mut used, _) = db_size(store).await?;
+    if max_bytes == 0 {
+        store.set_admit_new(true);
+        r.used_bytes = used;
+        return Ok(r);
+    }
+    let high = max_bytes / 10 * 9;
+    let target = max_bytes / 10 * 8;
+    if used > high {
+        // Oldest detail first: half of what is kept at a time (at most a day), never the
+        // last ten minutes.
+        for _ in 0..64 {
+            if used <= target {
+                break;
+            }
+            let Some(oldest) = oldest_detail(store).await? else {
+                break;
+            };
+            let cutoff = oldest
+                .saturating_add((now_ns.saturating_sub(oldest) / 2).clamp(0, NS_PER_DAY))
+                .min(now_ns.saturating_sub(KEEP_RECENT_NS));
+            if cutoff <= oldest {
+                break;
+            }
+            let d = age_out(store, cutoff).await?;
+            for (a, b) in r.deleted.iter_mut().zip(d) {
+                *a += b;
+            }
+            used = db_size(store).await?.0;
+            if d.iter().all(|&n| n == 0) {
+                break;
+            }
+        }
+    }
+    if used > high {
+        for (table, which) in [
+            (
+                "transitions",
+                "(from_endpoint, to_endpoint) IN (SELECT from_endpoint, to_endpoint FROM transitions ORDER BY count ASC, last_seen ASC LIMIT ?)",
+            ),
+            (
+                "sequence_paths",
+                "(step1, step2, step3) IN (SELECT step1, step2, step3 FROM sequence_paths ORDER BY count ASC, last_seen ASC LIMIT ?)",
+            ),
+        ] {
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(store.pool())
+                    .await?;
+            if n > 0 {
+                let d = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE {which}"
+                )))
+                .bind((n + 1) / 2)
+                .execute(store.pool())
+                .await?;
+                r.sequences_trimmed += d.rows_affected();
+            }
+        }
+        used = db_size(store).await?.0;
+    }
+    for _ in 0..100 {
+        if used <= high {
+            break;
+        }
+        let d = sqlx::query(
+            "DELETE FROM endpoints WHERE id IN (SELECT e.id FROM endpoints e
+                WHERE coalesce(e.documented, 0) = 0 AND (e.request_count = 1 OR (e.request_count = 2
+                  AND NOT EXISTS (SELECT 1 FROM endpoint_status s WHERE s.endpoint_id = e.id AND s.status BETWEEN 200 AND 399)))
+                ORDER BY e.request_count, e.last_seen LIMIT 1000)",
+        )
+        .execute(store.pool())
+        .await?;
+        r.endpoints_evicted += d.rows_affected();
+        if d.rows_affected() == 0 {
+            break;
+        }
+        sqlx::query("DELETE FROM transitions WHERE from_endpoint NOT IN (SELECT id FROM endpoints) OR to_endpoint NOT IN (SELECT id FROM endpoints)")
+            .execute(store.pool())
+            .await?;
+        sqlx::query("DELETE FROM sequence_paths WHERE step1 NOT IN (SELECT id FROM endpoints) OR step2 NOT IN (SELECT id FROM endpoints) OR step3 NOT IN (SELECT id FROM endpoints)")
+            .execute(store.pool())
+            .await?;
+        used = db_size(store).await?.0;
+    }
+    if used > max_bytes / 100 * 95 {
+        store.set_admit_new(false);
+    } else if used < max_bytes / 100 * 85 {
+        store.set_admit_new(true);
+    }
+    r.closed = !store.admits_new();
+    r.used_bytes = used;
+    Ok(r)
+}
+
 /// One retention pass at wall time `now_ns`.
 pub async fn run(
     store: &Store,

@@ -69,6 +69,7 @@ impl Writer {
         mut rx: tokio::sync::mpsc::Receiver<Report>,
         mut reload: tokio::sync::watch::Receiver<Reloadable>,
     ) -> (WriterSummary, Alerter) {
+        self.store.set_budget_bytes(self.retention.max_db_bytes);
         let start = tokio::time::Instant::now();
         let mut tick = tokio::time::interval_at(start + self.flush_interval, self.flush_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -126,6 +127,7 @@ impl Writer {
                         retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     }
                     self.retention = new.retention;
+                    self.store.set_budget_bytes(self.retention.max_db_bytes);
                     self.alerter.reload(new.alerts);
                 }
             }
@@ -149,7 +151,11 @@ impl Writer {
 
     async fn merge(&mut self, rep: Report) {
         let d = &rep.drain;
-        if d.endpoints.is_empty() && d.transitions.is_empty() && d.paths.is_empty() {
+        if d.endpoints.is_empty()
+            && d.transitions.is_empty()
+            && d.paths.is_empty()
+            && d.changed_hosts.is_empty()
+        {
             return;
         }
         let t = Instant::now();
@@ -158,6 +164,10 @@ impl Writer {
                 self.metrics.merge_seconds.observe(t.elapsed());
                 self.metrics.endpoints_created.fetch_add(f.created, R);
                 self.metrics.endpoints_dropped.fetch_add(f.dropped, R);
+                self.metrics.endpoints_evicted.fetch_add(f.evicted, R);
+                self.metrics
+                    .sequences_trimmed
+                    .fetch_add(f.sequences_trimmed, R);
             }
             Err(e) => {
                 self.metrics.flush_errors.fetch_add(1, R);
@@ -172,6 +182,7 @@ impl Writer {
 
     async fn close_round(&mut self, round: &mut Round, last_assess: &mut Instant, last: bool) {
         round.open = false;
+        self.hold_budget().await;
         if last || last_assess.elapsed() >= self.assess_interval {
             *last_assess = Instant::now();
             if let Err(e) = crate::spec::assess(&self.store).await {
@@ -262,6 +273,36 @@ impl Writer {
             .execute(self.store.pool())
             .await?;
         Ok(())
+    }
+
+    /// The size budget, checked after every flush round (see `retention::hold_budget`).
+    async fn hold_budget(&mut self) {
+        let budget = self.retention.max_db_bytes;
+        self.store.set_budget_bytes(budget);
+        if budget == 0 {
+            self.store.set_admit_new(true);
+            return;
+        }
+        let now = crate::time::Timestamp::now().as_nanos();
+        match retention::hold_budget(&self.store, budget, now).await {
+            Ok(r) => {
+                self.metrics.db_used_bytes.store(r.used_bytes, R);
+                self.metrics.db_over_budget.store(u64::from(r.closed), R);
+                for (m, v) in self.metrics.retention_deleted.iter().zip(r.deleted) {
+                    m.fetch_add(v, R);
+                }
+                self.metrics
+                    .sequences_trimmed
+                    .fetch_add(r.sequences_trimmed, R);
+                self.metrics
+                    .endpoints_evicted
+                    .fetch_add(r.endpoints_evicted, R);
+            }
+            Err(e) => eprintln!(
+                "shadowtap: level=error msg=\"holding the database size budget failed\" error=\"{}\"",
+                e.to_string().replace('"', "'")
+            ),
+        }
     }
 
     async fn retention(&mut self) {

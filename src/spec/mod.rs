@@ -21,11 +21,14 @@
 //! three or more clients, is not a probe. Probes are judged with or without an API description; only
 //! the classification needs one.
 
+pub mod bounds;
 pub mod openapi;
+
+pub use bounds::{SpecLimits, read_bounded};
 
 use crate::analyze::posture::severity;
 use crate::store::{Store, StoreError};
-use openapi::{ApiSpec, fit, parse};
+use openapi::{ApiSpec, fit};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -86,9 +89,27 @@ pub struct Assessment {
     pub probing_clients: u64,
 }
 
-/// Imports a document (JSON or YAML) and re-assesses the inventory.
+/// Imports a document (JSON or YAML) and re-assesses the inventory, within the default
+/// [`SpecLimits`]: the document is parsed off the async runtime, after its size and depth are
+/// checked, within a time budget (see [`bounds`]).
 pub async fn import(store: &Store, name: &str, content: &[u8]) -> Result<ImportReport, SpecError> {
-    let spec = parse(content)?;
+    import_with(store, name, content, &SpecLimits::default()).await
+}
+
+/// [`import`] within other limits.
+pub async fn import_with(
+    store: &Store,
+    name: &str,
+    content: &[u8],
+    limits: &SpecLimits,
+) -> Result<ImportReport, SpecError> {
+    if content.len() > limits.max_bytes {
+        return Err(openapi::ParseError::TooLarge {
+            limit: limits.max_bytes,
+        }
+        .into());
+    }
+    let spec = bounds::parse_bounded(content.to_vec(), limits).await?;
     let sha = {
         use sha2::{Digest, Sha256};
         Sha256::digest(content)

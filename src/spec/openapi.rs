@@ -6,6 +6,7 @@
 //! (bounded), path-level parameters are merged into operations, and server URLs with variables
 //! are expanded with their defaults.
 
+use super::bounds::{Refused, SpecLimits, check_nesting, to_utf8};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -18,9 +19,55 @@ pub enum ParseError {
     /// Not an OpenAPI 3.x or Swagger 2.0 document.
     #[error("not an OpenAPI 3.x or Swagger 2.0 document (no `openapi: 3.x` or `swagger: \"2.0\"`)")]
     NotOpenApi,
-    /// Larger than accepted.
-    #[error("document too large ({0} bytes; the limit is 16 MiB)")]
-    TooLarge(usize),
+    /// Larger than accepted (refused before it is parsed, or read whole).
+    #[error("document too large: more than {}, the limit; not parsed", size_text(*limit))]
+    TooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// Nested deeper than accepted (found by a pre-scan, before parsing).
+    #[error(
+        "document nested too deeply: more than {limit} levels at line {line}; not parsed (API descriptions nest far less)"
+    )]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+        /// 1-based line where the limit was passed.
+        line: usize,
+    },
+    /// More nodes than accepted (found by the pre-scan, before parsing).
+    #[error(
+        "document too large: more than {limit} nodes (keys, values, items) by line {line}, the limit; not parsed"
+    )]
+    TooManyNodes {
+        /// The limit.
+        limit: usize,
+        /// 1-based line where the limit was passed.
+        line: usize,
+    },
+    /// The parse took longer than its budget.
+    #[error("parsing the document took longer than {secs} s, the limit; refused")]
+    TimedOut {
+        /// The budget, seconds.
+        secs: f64,
+    },
+    /// Another document was still being parsed when the budget ran out.
+    #[error("another document is still being parsed (waited {secs} s); try again later")]
+    Busy {
+        /// The budget, seconds.
+        secs: f64,
+    },
+}
+
+/// `16 MiB`, `1000 bytes`.
+fn size_text(n: usize) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// A server: the host it answers on (when the URL names one) and the base path.
@@ -81,14 +128,34 @@ pub struct ApiSpec {
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
-const MAX_DOC: usize = 16 << 20;
 const MAX_OPERATIONS: usize = 20_000;
 
-/// Parses a document (JSON or YAML).
+/// Parses a document (JSON or YAML) within the default [`SpecLimits`] of size and depth, on
+/// the calling thread (async code uses [`super::bounds::parse_bounded`]).
 pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
-    if content.len() > MAX_DOC {
-        return Err(ParseError::TooLarge(content.len()));
+    parse_checked(content, &SpecLimits::default())
+}
+
+/// Parses a document after checking its size and nesting depth against `limits` (linear
+/// pre-scan; see [`super::bounds`]). The time budget is not applied here.
+pub fn parse_checked(content: &[u8], limits: &SpecLimits) -> Result<ApiSpec, ParseError> {
+    if content.len() > limits.max_bytes {
+        return Err(ParseError::TooLarge {
+            limit: limits.max_bytes,
+        });
     }
+    let content = to_utf8(content);
+    let content: &[u8] = &content;
+    check_nesting(content, limits.max_depth, limits.max_nodes).map_err(|e| match e {
+        Refused::TooDeep { line } => ParseError::TooDeep {
+            limit: limits.max_depth,
+            line,
+        },
+        Refused::TooManyNodes { line } => ParseError::TooManyNodes {
+            limit: limits.max_nodes,
+            line,
+        },
+    })?;
     let doc: Value = match serde_json::from_slice(content) {
         Ok(v) => v,
         Err(_) => {

@@ -6,10 +6,13 @@
 
 pub mod dashboard;
 pub mod export;
+mod key;
+pub mod marker;
 pub mod read;
 mod retemplate;
 mod write;
 
+pub use key::key_path;
 pub use read::{EndpointRow, ListFilter};
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use write::{CaptureRecord, FlushReport, finding_key};
@@ -40,6 +43,15 @@ pub enum StoreError {
     /// Stored data that cannot be read back (a corrupt blob).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// A file refused as it is (another application's database, an unsafe or corrupt key
+    /// file); the reason says what to do.
+    #[error("{}: {reason}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 /// Bounds of the store.
@@ -49,6 +61,10 @@ pub struct StoreLimits {
     pub max_endpoints: i64,
     /// Client rows per endpoint (all clients are still counted by a sketch).
     pub max_clients_per_endpoint: i64,
+    /// Transition rows kept; beyond, the least used (fewest calls, then oldest) go.
+    pub max_transitions: i64,
+    /// Three-call path rows kept; beyond, the least used go.
+    pub max_sequence_paths: i64,
 }
 
 impl Default for StoreLimits {
@@ -56,6 +72,8 @@ impl Default for StoreLimits {
         StoreLimits {
             max_endpoints: 100_000,
             max_clients_per_endpoint: 1000,
+            max_transitions: 200_000,
+            max_sequence_paths: 200_000,
         }
     }
 }
@@ -66,11 +84,19 @@ pub struct Store {
     pool: SqlitePool,
     path: PathBuf,
     limits: StoreLimits,
+    /// New rows (endpoints, transitions, paths) are admitted; cleared while the database is
+    /// over its size budget (existing rows still update). Shared by clones.
+    admit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The size budget in bytes of pages in use (0: none), set by the sensor daemon. Shared
+    /// by clones.
+    budget: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
     /// Opens (creating it if missing) a database for writing and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        // Another application's database is refused before anything is written to it.
+        let kind = marker::check(path).await?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -83,10 +109,15 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        if kind != marker::Kind::Marked {
+            marker::mark(&pool).await?;
+        }
         Ok(Store {
             pool,
             path: path.to_path_buf(),
             limits: StoreLimits::default(),
+            admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
     }
 
@@ -110,11 +141,37 @@ impl Store {
             .max_connections(8)
             .connect_with(opts)
             .await?;
+        marker::check_read_only(path, &pool).await?;
         Ok(Store {
             pool,
             path: path.to_path_buf(),
             limits: StoreLimits::default(),
+            admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
         })
+    }
+
+    /// Admits new rows or not (see the size budget in `sensor::retention`): when not, merges
+    /// still update what exists and count what they could not add.
+    pub fn set_admit_new(&self, yes: bool) {
+        self.admit.store(yes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets the size budget (bytes of pages in use, 0: none): merges add new rows only while
+    /// the database fits in 90% of it.
+    pub fn set_budget_bytes(&self, bytes: u64) {
+        self.budget
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The size budget (0: none).
+    pub fn budget_bytes(&self) -> u64 {
+        self.budget.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether new rows are admitted.
+    pub fn admits_new(&self) -> bool {
+        self.admit.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the bounds.
@@ -141,56 +198,11 @@ impl Store {
 
 /// The key for keyed hashes of credentials, kept next to the database in `<db>.key` (mode
 /// 0600) and created on first use: the database itself never holds it, so a dump or an export
-/// cannot be used to test guesses of a captured secret.
+/// cannot be used to test guesses of a captured secret. A key file that is a symbolic link, is
+/// not owned by the user running shadowtap, is open to group or others, or does not hold a key
+/// is refused (see [`key`]), never replaced.
 pub fn hash_key(db: &Path) -> Result<Vec<u8>, StoreError> {
-    let mut path = db.as_os_str().to_owned();
-    path.push(".key");
-    let path = PathBuf::from(path);
-    let io = |source| StoreError::Io {
-        path: path.clone(),
-        source,
-    };
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Some(key) = hex_decode(text.trim()) {
-            if key.len() >= 16 {
-                return Ok(key);
-            }
-        }
-    }
-    let mut key = vec![0u8; 32];
-    {
-        use std::io::Read;
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut key))
-            .map_err(io)?;
-    }
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io)?;
-        f.write_all(hex.as_bytes()).map_err(io)?;
-    }
-    #[cfg(not(unix))]
-    std::fs::write(&path, hex).map_err(io)?;
-    Ok(key)
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    key::load_or_create(db)
 }
 
 /// ISO 8601 text of a stored ns time.

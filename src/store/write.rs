@@ -19,8 +19,14 @@ pub struct FlushReport {
     pub created: u64,
     /// Endpoints updated.
     pub updated: u64,
-    /// New endpoints dropped because the database holds `max_endpoints`.
+    /// New endpoints dropped because the database holds `max_endpoints` endpoints that all
+    /// have real traffic.
     pub dropped: u64,
+    /// Endpoints of no evidence (a request or two, never answered with success) evicted to
+    /// make room for new ones at `max_endpoints`.
+    pub evicted: u64,
+    /// Transitions and three-call paths deleted at their caps (the least used).
+    pub sequences_trimmed: u64,
     /// Transitions merged.
     pub transitions: u64,
     /// Three-call paths merged.
@@ -209,6 +215,10 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .get(0);
+        // Under a size budget, what one flush may add (bytes, estimated per new row); when
+        // it is spent the flush behaves as over budget.
+        let (mut room, per_endpoint) = self.room(&mut tx, total).await?;
+        let mut evictions = 0u32;
         for d in deltas {
             let existing = sqlx::query(
                 "SELECT id, latency_hist, clients_hll, query_shape, clients_capped FROM endpoints
@@ -252,9 +262,48 @@ impl Store {
                     )
                 }
                 None => {
-                    if total >= self.limits.max_endpoints {
+                    let success = d.status.keys().any(|s| (200..400).contains(s));
+                    let junk = d.requests <= 2 && !success;
+                    // Over the size budget, new rows come only in place of junk, and only
+                    // with more evidence than it (a second call): one call in place of
+                    // another would be churn.
+                    let closed = !self.admits_new() || room < per_endpoint;
+                    room -= per_endpoint;
+                    if closed && (junk || d.requests <= 1) {
                         report.dropped += 1;
                         continue;
+                    }
+                    if total >= self.limits.max_endpoints || closed {
+                        // Room is made by evidence: an endpoint with a request or two that was
+                        // never answered with success goes before an endpoint with traffic.
+                        let victim = if junk || evictions >= MAX_EVICTIONS_PER_FLUSH {
+                            None
+                        } else {
+                            evictions += 1;
+                            evictable_endpoint(&mut tx, &d.key.host, d.requests, success).await?
+                        };
+                        match victim {
+                            Some(v) => {
+                                sqlx::query("DELETE FROM endpoints WHERE id = ?")
+                                    .bind(v)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                sqlx::query("DELETE FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1")
+                                    .bind(v)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                sqlx::query("DELETE FROM sequence_paths WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1")
+                                    .bind(v)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                total -= 1;
+                                report.evicted += 1;
+                            }
+                            None => {
+                                report.dropped += 1;
+                                continue;
+                            }
+                        }
                     }
                     total += 1;
                     report.created += 1;
@@ -284,19 +333,30 @@ impl Store {
                 }
             };
             ids.insert(&d.key, id);
-            merge_one(
-                &mut tx,
-                id,
-                d,
-                hist,
-                hll,
-                query,
-                capped,
-                self.limits.max_clients_per_endpoint,
-            )
-            .await?;
+            // Over the size budget, no new client rows (the sketch still counts them).
+            let max_clients = if self.admits_new() && room > 0 {
+                self.limits.max_clients_per_endpoint
+            } else {
+                0
+            };
+            merge_one(&mut tx, id, d, hist, hll, query, capped, max_clients).await?;
         }
-        merge_sequences(&mut tx, drain, &mut ids, &mut report).await?;
+        let admit = self.admits_new() && room > 0;
+        merge_sequences(&mut tx, drain, &mut ids, &mut report, admit).await?;
+        report.sequences_trimmed += trim(
+            &mut tx,
+            "transitions",
+            "(from_endpoint, to_endpoint) IN (SELECT from_endpoint, to_endpoint FROM transitions ORDER BY count ASC, last_seen ASC LIMIT ?)",
+            self.limits.max_transitions,
+        )
+        .await?;
+        report.sequences_trimmed += trim(
+            &mut tx,
+            "sequence_paths",
+            "(step1, step2, step3) IN (SELECT step1, step2, step3 FROM sequence_paths ORDER BY count ASC, last_seen ASC LIMIT ?)",
+            self.limits.max_sequence_paths,
+        )
+        .await?;
         if let Some(book) = drain.book.as_deref() {
             if !drain.changed_hosts.is_empty() {
                 let r = super::retemplate::retemplate_hosts(
@@ -313,6 +373,125 @@ impl Store {
         tx.commit().await?;
         Ok(report)
     }
+}
+
+/// Bytes a new endpoint row and its detail rows take at least (for the size budget); the
+/// estimate used is the larger of this and what an endpoint takes in the database so far.
+const NEW_ENDPOINT_BYTES: i64 = 2048;
+
+impl Store {
+    /// What the next flush may add under the size budget: half of what is left below 90% of
+    /// it (so that an estimate off by up to 2x cannot overshoot, and the room shrinks
+    /// geometrically as the budget fills), and the bytes a new endpoint is expected to take
+    /// (measured on the database: pages in use per endpoint). `i64::MAX` without a budget.
+    async fn room(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        endpoints: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        let budget = self.budget_bytes();
+        if budget == 0 {
+            return Ok((i64::MAX, NEW_ENDPOINT_BYTES));
+        }
+        let mut v = [0i64; 3];
+        for (i, p) in ["page_size", "page_count", "freelist_count"]
+            .iter()
+            .enumerate()
+        {
+            v[i] = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {p}")))
+                .fetch_one(&mut **tx)
+                .await?;
+        }
+        let used = (v[1] - v[2]).max(0) * v[0].max(0);
+        // With few endpoints the schema's own pages dominate; twice the floor until then.
+        let per = if endpoints >= 64 {
+            (used / endpoints).max(NEW_ENDPOINT_BYTES)
+        } else {
+            2 * NEW_ENDPOINT_BYTES
+        };
+        Ok((((budget / 10 * 9) as i64 - used) / 2, per))
+    }
+}
+
+/// Evictions one flush may make (each looks over the whole table); new endpoints beyond them
+/// are dropped and counted.
+const MAX_EVICTIONS_PER_FLUSH: u32 = 256;
+
+/// An endpoint that may go to make room (at `max_endpoints` or over the size budget) for a new
+/// one of `host` called `requests` times, `success` when answered 2xx/3xx. Never a documented
+/// one. First one of less evidence (fewer calls, or as many and never answered with
+/// success), taken from the host that holds the most endpoints; failing that, when `host`
+/// holds fewer endpoints than that host less one, the least called and longest unseen endpoint
+/// of that host: a fair share per host, so that traffic that looks real (answered, called
+/// often) spread over many names cannot keep a new host out. The caller admits only new
+/// endpoints of two calls or more here.
+async fn evictable_endpoint(
+    tx: &mut Transaction<'_, Sqlite>,
+    host: &str,
+    requests: u64,
+    success: bool,
+) -> Result<Option<i64>, StoreError> {
+    let weaker: Option<i64> = sqlx::query_scalar(
+        "WITH c AS (SELECT e.id, e.host, e.request_count, e.last_seen,
+                           EXISTS (SELECT 1 FROM endpoint_status s WHERE s.endpoint_id = e.id
+                                   AND s.status BETWEEN 200 AND 399) AS ok
+                    FROM endpoints e
+                    WHERE coalesce(e.documented, 0) = 0 AND e.request_count <= ?1),
+              h AS (SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host)
+         SELECT c.id FROM c JOIN h ON h.host = c.host
+         WHERE c.request_count < ?1 OR (?2 AND NOT c.ok)
+         ORDER BY h.n DESC, c.ok, c.request_count, c.last_seen LIMIT 1",
+    )
+    .bind(i64::try_from(requests).unwrap_or(i64::MAX))
+    .bind(success)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if weaker.is_some() || !success {
+        return Ok(weaker);
+    }
+    let mine: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE host = ?")
+        .bind(host)
+        .fetch_one(&mut **tx)
+        .await?;
+    let largest: Option<(String, i64)> = sqlx::query_as(
+        "SELECT host, COUNT(*) AS n FROM endpoints WHERE coalesce(documented, 0) = 0
+         GROUP BY host ORDER BY n DESC LIMIT 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    match largest {
+        Some((big, n)) if mine + 1 < n => Ok(sqlx::query_scalar(
+            "SELECT id FROM endpoints WHERE host = ? AND coalesce(documented, 0) = 0
+             ORDER BY request_count, last_seen LIMIT 1",
+        )
+        .bind(big)
+        .fetch_optional(&mut **tx)
+        .await?),
+        _ => Ok(None),
+    }
+}
+
+/// Deletes the least used rows of `table` beyond `cap` (`which` selects them, its `?` is the
+/// number to delete). Returns the rows deleted.
+async fn trim(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    which: &str,
+    cap: i64,
+) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut **tx)
+        .await?;
+    if n <= cap {
+        return Ok(0);
+    }
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM {table} WHERE {which}"
+    )))
+    .bind(n - cap)
+    .execute(&mut **tx)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 /// The id of an endpoint by key (cached for the flush); `None` when it is not stored (over the
@@ -345,6 +524,7 @@ async fn merge_sequences<'k>(
     drain: &'k InventoryDrain,
     ids: &mut HashMap<&'k EndpointKey, i64>,
     report: &mut FlushReport,
+    admit: bool,
 ) -> Result<(), StoreError> {
     let mut rows = Vec::with_capacity(drain.transitions.len());
     for (from, to, t) in &drain.transitions {
@@ -361,6 +541,10 @@ async fn merge_sequences<'k>(
         .bind(g)
         .fetch_optional(&mut **tx)
         .await?;
+        if prev.is_none() && !admit {
+            report.sequences_trimmed += 1;
+            continue;
+        }
         let mut hll = prev
             .flatten()
             .map(|b| Hll::from_bytes(&b))
@@ -409,6 +593,10 @@ async fn merge_sequences<'k>(
         .bind(s[2])
         .fetch_optional(&mut **tx)
         .await?;
+        if prev.is_none() && !admit {
+            report.sequences_trimmed += 1;
+            continue;
+        }
         let mut hll = prev
             .flatten()
             .map(|b| Hll::from_bytes(&b))
@@ -515,6 +703,21 @@ async fn merge_one(
     for (ip, c) in &d.clients {
         let ip = ip.to_string();
         if !known.contains(&ip) {
+            if room <= 0 && c.count >= 2 {
+                // Kept by evidence: a client seen once, longest ago, makes room for a busier
+                // one (the sketch still counts both).
+                let gone = sqlx::query(
+                    "DELETE FROM endpoint_clients WHERE endpoint_id = ?1 AND client = (
+                        SELECT client FROM endpoint_clients WHERE endpoint_id = ?1 AND count = 1
+                        ORDER BY last_seen LIMIT 1)",
+                )
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                room += gone as i64;
+                capped = true;
+            }
             if room <= 0 {
                 capped = true;
                 continue;

@@ -119,6 +119,10 @@ pub async fn spec(State(state): State<AppState>) -> ApiResult {
     let mut v = serde_json::to_value(&s).map_err(|x| AppError::Internal(x.to_string()))?;
     if let Value::Object(m) = &mut v {
         m.insert("import_available".into(), json!(spec_import::AVAILABLE));
+        m.insert(
+            "upload_allowed".into(),
+            json!(state.auth().spec_upload_allowed()),
+        );
     }
     ok(v)
 }

@@ -36,7 +36,7 @@ pub fn explain(kind: &str) -> Explanation {
         ),
         "credentials_in_url" => (
             "Credentials in the URL",
-            "An API key, password or token travels in the query string. URLs are written to web server and proxy logs, browser history and `Referer` headers, where the credential leaks.",
+            "An API key, password or token travels in the query string, or a user name and password in the URL's user information (`user:password@host`). URLs are written to web server and proxy logs, browser history and `Referer` headers, where the credential leaks.",
             "Move the credential into a header (e.g. `Authorization` or `X-API-Key`) and rotate the keys that were sent this way.",
         ),
         "unauthenticated_endpoint" => (

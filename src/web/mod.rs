@@ -29,12 +29,12 @@ use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// Largest request body (a spec upload).
@@ -147,7 +147,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            s.prometheus(),
+            s.prometheus() + &state.auth().throttle().prometheus(),
         )
             .into_response(),
         None => plain(
@@ -168,6 +168,19 @@ pub struct Session {
     pub logged_in: bool,
     /// Authenticated by a bearer token (API).
     pub bearer: bool,
+    /// The client's address (the connection's, or from `X-Forwarded-For` behind a trusted
+    /// proxy; `::` when unknown), the key of login throttling.
+    pub client: IpAddr,
+    /// The dashboard is reached over HTTPS (`--cookie-secure`, or a trusted proxy said so):
+    /// session cookies are `Secure`.
+    pub secure: bool,
+}
+
+impl Session {
+    /// The `Set-Cookie` value for session id `sid`, `Secure` when the request came over HTTPS.
+    pub fn set_cookie(&self, sid: &str) -> String {
+        auth::set_cookie(sid, self.secure)
+    }
 }
 
 /// Errors of handlers: details are logged, the client sees a generic message.
@@ -364,6 +377,16 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
             }
         }
     }
+    // Who is asking, and over what: the connection's address, or what a trusted proxy says.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (client, secure) = auth.client_of(
+        peer,
+        header_str(&req, header::HeaderName::from_static("x-forwarded-for")).as_deref(),
+        header_str(&req, header::HeaderName::from_static("x-forwarded-proto")).as_deref(),
+    );
     let cookie_sid = req
         .headers()
         .get_all(header::COOKIE)
@@ -378,19 +401,28 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     };
     // `/metrics` is for scrapers: bearer tokens and JSON errors, like the API.
     let api = path == "/api" || path.starts_with("/api/") || path == "/metrics";
-    let bearer = api
-        && header_str(&req, header::AUTHORIZATION)
-            .is_some_and(|h| auth.enabled() && auth.bearer_ok(&h));
-    let logged_in = !auth.enabled() || bearer || auth.logged_in(&sid);
-    let public = path == "/login" || path.starts_with("/static/") || path == "/favicon.ico";
     let with_cookie = |mut resp: Response| {
         if fresh {
-            if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&sid)) {
+            if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&sid, secure)) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }
         }
         resp
     };
+    // A bearer token is a guess like a login: throttled per client address.
+    let authorization = header_str(&req, header::AUTHORIZATION).filter(|_| api && auth.enabled());
+    let mut bearer = false;
+    if let Some(h) = authorization {
+        if let Err(wait) = auth.throttle().check(client) {
+            return with_cookie(too_many_attempts(wait));
+        }
+        bearer = auth.bearer_ok(&h);
+        if !bearer {
+            auth.throttle().fail(client, auth::FailureKind::Bearer);
+        }
+    }
+    let logged_in = !auth.enabled() || bearer || auth.logged_in(&sid);
+    let public = path == "/login" || path.starts_with("/static/") || path == "/favicon.ico";
     if !logged_in && !public {
         if api {
             let mut resp = (
@@ -416,6 +448,24 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         if let Ok(v) = HeaderValue::from_str(&location) {
             resp.headers_mut().insert(header::LOCATION, v);
         }
+        return with_cookie(resp);
+    }
+    // Spec uploads are the dashboard's only writes: refused unless allowed, before the body
+    // is read.
+    if *req.method() == Method::POST
+        && (path == "/spec" || path == "/api/spec")
+        && !auth.spec_upload_allowed()
+    {
+        const OFF: &str = "Spec upload is turned off: this dashboard is read-only. Start it with --allow-spec-upload to import OpenAPI documents here, or use `shadowtap spec import`.";
+        let resp = if api {
+            (
+                StatusCode::FORBIDDEN,
+                axum::Json(serde_json::json!({ "error": OFF })),
+            )
+                .into_response()
+        } else {
+            pages::error_page(StatusCode::FORBIDDEN, OFF)
+        };
         return with_cookie(resp);
     }
     let mut req = req;
@@ -473,6 +523,8 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         sid: sid.clone(),
         logged_in,
         bearer,
+        client,
+        secure,
     });
     let resp = next.run(req).await;
     let already = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
@@ -480,6 +532,21 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
             .is_ok_and(|s| s.starts_with(&format!("{}=", auth::COOKIE)))
     });
     if already { resp } else { with_cookie(resp) }
+}
+
+/// 429 with `Retry-After` (whole seconds, rounded up) and a JSON error: the client's address
+/// has to wait after too many failed authentications (the login page says it in its own way).
+fn too_many_attempts(wait: std::time::Duration) -> Response {
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({ "error": pages::wait_message(wait) })),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(pages::ceil_secs(wait)),
+    );
+    resp
 }
 
 /// Resolves `listen`, refuses a non-loopback address without authentication, and binds.
@@ -514,7 +581,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address of every connection: login and bearer throttling are per client.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

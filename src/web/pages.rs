@@ -1285,6 +1285,8 @@ struct SpecPage {
     class_bar: Svg,
     message: Option<(bool, String)>,
     available: bool,
+    /// Uploads accepted (`--allow-spec-upload`).
+    upload_allowed: bool,
 }
 
 async fn spec_page(
@@ -1321,6 +1323,7 @@ async fn spec_page(
         s,
         message,
         available: spec_import::AVAILABLE,
+        upload_allowed: state.auth().spec_upload_allowed(),
     })
 }
 
@@ -1906,7 +1909,7 @@ struct LoginPage {
     asset: String,
     csrf: String,
     next: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 /// Query of the login page.
@@ -1972,7 +1975,7 @@ pub async fn login(
     if !state.auth().enabled() {
         return Ok(Redirect::to(&next).into_response());
     }
-    let fail = |status: StatusCode, error: &'static str| -> Result<Response, AppError> {
+    let fail = |status: StatusCode, error: String| -> Result<Response, AppError> {
         let page = LoginPage {
             asset: assets::VERSION.clone(),
             csrf: session.csrf.clone(),
@@ -1981,11 +1984,13 @@ pub async fn login(
         };
         Ok((status, Html(page.render()?)).into_response())
     };
-    if state.auth().throttled() {
-        return fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed attempts. Wait a minute and try again.",
-        );
+    // Throttled per client address: one client's failures never lock out another.
+    let throttle = state.auth().throttle();
+    if let Err(wait) = throttle.check(session.client) {
+        let mut resp = fail(StatusCode::TOO_MANY_REQUESTS, wait_message(wait))?;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(ceil_secs(wait)));
+        return Ok(resp);
     }
     let st = state.clone();
     let password = form.password;
@@ -1993,16 +1998,36 @@ pub async fn login(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     if !ok {
-        return fail(StatusCode::UNAUTHORIZED, "Wrong password or token.");
+        return match throttle.fail(session.client, super::auth::FailureKind::Login) {
+            Some(wait) => fail(
+                StatusCode::UNAUTHORIZED,
+                format!("Wrong password or token. {}", wait_message(wait)),
+            ),
+            None => fail(StatusCode::UNAUTHORIZED, "Wrong password or token.".into()),
+        };
     }
     // A new session id on login (no session fixation).
     state.auth().close_session(&session.sid);
     let sid = state.auth().open_session();
     let mut resp = Redirect::to(&next).into_response();
-    if let Ok(v) = HeaderValue::from_str(&super::auth::set_cookie(&sid)) {
+    if let Ok(v) = HeaderValue::from_str(&session.set_cookie(&sid)) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// Whole seconds of a wait, rounded up.
+pub(crate) fn ceil_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// "Too many failed attempts ..." with the wait.
+pub(crate) fn wait_message(wait: std::time::Duration) -> String {
+    let secs = ceil_secs(wait);
+    format!(
+        "Too many failed attempts from your address. Try again in {secs} second{}.",
+        if secs == 1 { "" } else { "s" }
+    )
 }
 
 /// `POST /logout` (CSRF checked by the guard).
@@ -2012,7 +2037,7 @@ pub async fn logout(
 ) -> Response {
     state.auth().close_session(&session.sid);
     let mut resp = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&super::auth::set_cookie(&state.auth().new_sid())) {
+    if let Ok(v) = HeaderValue::from_str(&session.set_cookie(&state.auth().new_sid())) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
