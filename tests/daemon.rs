@@ -795,3 +795,133 @@ fn size_budget_holds_under_a_sustained_flood() {
         ]
     );
 }
+
+/// A database that briefly refuses writes (its file system full) loses no flush: failed
+/// merges are kept and retried once it has room again; every request is counted once. Then
+/// the file is deleted under the daemon: it notices, says so at error level, raises a
+/// `sensor_health` alert and sets `shadowtap_db_file_missing`.
+#[test]
+fn flushes_survive_a_full_disk_and_a_deleted_database_is_reported() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs to fill");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    let server = Server::start();
+    let port = server.port;
+    let db = mnt.join("inv.db");
+    let bpf = format!("tcp port {port}");
+    let mut args = base_args(db.to_str().unwrap(), &bpf);
+    args.extend(["--flush-interval", "500ms"]);
+    let d = Daemon::start(dir.path(), "full", &args);
+    let mut sent = 0u64;
+    for i in 0..20 {
+        assert!(request(
+            port,
+            "api.full.test",
+            &format!("/warmup/{}", i % 4)
+        ));
+        sent += 1;
+    }
+    wait_until("the first flush", Duration::from_secs(20), || {
+        d.metric("shadowtap_endpoints_created_total") >= 1.0
+    });
+    // Fill the file system.
+    let filler = mnt.join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0x5au8; 16 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    // New endpoints need pages: these merges fail until there is room.
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+    ];
+    for round in 0..6 {
+        for (i, w) in words.iter().enumerate() {
+            for k in 0..3 {
+                let path = format!("/{w}/{}/items/{k}", round * 8 + i);
+                assert!(request(port, "api.full.test", &path));
+                sent += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_until("a failed merge", Duration::from_secs(20), || {
+        d.metric("shadowtap_flush_errors_total") >= 1.0
+    });
+    assert!(d.metric("shadowtap_flush_pending") >= 1.0);
+    std::fs::remove_file(&filler).unwrap();
+    let start = Instant::now();
+    while d.metric("shadowtap_flush_pending") != 0.0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the kept flushes were not merged:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(d.metric("shadowtap_flush_retried_total") >= 1.0);
+    assert_eq!(d.metric("shadowtap_flushes_lost_total"), 0.0);
+    let total = || -> i64 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let store = shadowtap::store::Store::open_read_only(&db).await.unwrap();
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT coalesce(sum(request_count), 0) FROM api_endpoints WHERE host = 'api.full.test'",
+                )
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+                store.close().await;
+                n
+            })
+    };
+    wait_until("every request counted", Duration::from_secs(10), || {
+        total() == sent as i64
+    });
+
+    // Deleted under the daemon.
+    assert_eq!(d.metric("shadowtap_db_file_missing"), 0.0);
+    std::fs::remove_file(&db).unwrap();
+    assert!(request(port, "api.full.test", "/after/delete"));
+    wait_until("the deletion noticed", Duration::from_secs(20), || {
+        d.metric("shadowtap_db_file_missing") == 1.0
+    });
+    assert_eq!(
+        d.metric("shadowtap_alerts_total{type=\"sensor_health\"}"),
+        1.0
+    );
+    let log = d.stop();
+    assert!(
+        log.contains("type=\"sensor_health\"") && log.contains("was deleted"),
+        "{log}"
+    );
+    assert!(
+        log.contains("merge failed; the flush is kept and retried"),
+        "{log}"
+    );
+    assert!(log.contains("every kept flush is merged"), "{log}");
+}

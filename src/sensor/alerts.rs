@@ -213,6 +213,9 @@ pub enum AlertKind {
     ZombieApi,
     /// A finding at or above the configured severity.
     Finding,
+    /// The sensor itself cannot keep the inventory (its database file was deleted or
+    /// replaced, or flushes are being lost); always sent, whatever the settings.
+    SensorHealth,
 }
 
 impl AlertKind {
@@ -223,6 +226,7 @@ impl AlertKind {
             AlertKind::ShadowApi => "shadow_api",
             AlertKind::ZombieApi => "zombie_api",
             AlertKind::Finding => "finding",
+            AlertKind::SensorHealth => "sensor_health",
         }
     }
 
@@ -232,6 +236,7 @@ impl AlertKind {
             AlertKind::ShadowApi => 1,
             AlertKind::ZombieApi => 2,
             AlertKind::Finding => 3,
+            AlertKind::SensorHealth => 4,
         }
     }
 }

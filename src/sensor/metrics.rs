@@ -135,7 +135,13 @@ impl Histogram {
 }
 
 /// Kinds of alert, as counted.
-pub const ALERT_TYPES: [&str; 4] = ["new_endpoint", "shadow_api", "zombie_api", "finding"];
+pub const ALERT_TYPES: [&str; 5] = [
+    "new_endpoint",
+    "shadow_api",
+    "zombie_api",
+    "finding",
+    "sensor_health",
+];
 
 /// Everything the daemon counts, shared by every thread.
 #[derive(Debug)]
@@ -152,8 +158,18 @@ pub struct SensorMetrics {
     pub memory_budget: u64,
     /// Flush rounds completed.
     pub flushes: AtomicU64,
-    /// Merges that failed (the data of that worker's flush is lost; the next ones go on).
+    /// Merges that failed (the flush is kept and retried, see `flush_pending`).
     pub flush_errors: AtomicU64,
+    /// Flushes waiting to be retried after a failed merge (gauge; at most
+    /// `writer::MAX_PENDING`).
+    pub flush_pending: AtomicU64,
+    /// Failed flushes merged on a later try.
+    pub flush_retried: AtomicU64,
+    /// Flushes given up on: the retry buffer was full (the oldest goes), or still failing at
+    /// exit.
+    pub flushes_lost: AtomicU64,
+    /// The database file is no longer the one opened (deleted or replaced): 1, else 0.
+    pub db_file_missing: AtomicU64,
     /// Wall time of the last completed flush round, ms since the epoch.
     pub last_flush_ms: AtomicU64,
     /// Duration of whole flush rounds (every worker's merge, then alerts and bookkeeping).
@@ -173,7 +189,7 @@ pub struct SensorMetrics {
     /// Findings in the database by severity (info, low, medium, high, critical).
     pub findings: [AtomicI64; 5],
     /// Alerts raised, by [`ALERT_TYPES`].
-    pub alerts: [AtomicU64; 4],
+    pub alerts: [AtomicU64; 5],
     /// Alerts not sent: rate limit.
     pub alerts_rate_limited: AtomicU64,
     /// Alerts not sent: already sent.
@@ -238,6 +254,10 @@ impl SensorMetrics {
             memory_budget,
             flushes: AtomicU64::new(0),
             flush_errors: AtomicU64::new(0),
+            flush_pending: AtomicU64::new(0),
+            flush_retried: AtomicU64::new(0),
+            flushes_lost: AtomicU64::new(0),
+            db_file_missing: AtomicU64::new(0),
             last_flush_ms: AtomicU64::new(0),
             flush_seconds: Histogram::default(),
             merge_seconds: Histogram::default(),
@@ -549,8 +569,32 @@ impl SensorMetrics {
             (
                 "shadowtap_flush_errors_total",
                 "counter",
-                "Worker merges that failed.",
+                "Worker merges that failed (kept and retried).",
                 self.flush_errors.load(R),
+            ),
+            (
+                "shadowtap_flush_pending",
+                "gauge",
+                "Failed flushes waiting to be retried.",
+                self.flush_pending.load(R),
+            ),
+            (
+                "shadowtap_flush_retried_total",
+                "counter",
+                "Failed flushes merged on a later try.",
+                self.flush_retried.load(R),
+            ),
+            (
+                "shadowtap_flushes_lost_total",
+                "counter",
+                "Flushes given up on (retry buffer full, or still failing at exit).",
+                self.flushes_lost.load(R),
+            ),
+            (
+                "shadowtap_db_file_missing",
+                "gauge",
+                "1 when the database file was deleted or replaced since it was opened.",
+                self.db_file_missing.load(R),
             ),
         ] {
             family(name, kind, help, &one(v));
@@ -784,6 +828,10 @@ impl SensorMetrics {
             },
             "flushes": self.flushes.load(R),
             "flush_errors": self.flush_errors.load(R),
+            "flush_pending": self.flush_pending.load(R),
+            "flush_retried": self.flush_retried.load(R),
+            "flushes_lost": self.flushes_lost.load(R),
+            "db_file_missing": self.db_file_missing.load(R) != 0,
             "last_flush_unix_ms": (last > 0).then_some(last),
             "flush_duration": self.flush_seconds.json(),
             "merge_duration": self.merge_seconds.json(),

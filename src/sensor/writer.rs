@@ -7,17 +7,39 @@
 //! since their last merge: one flush interval.
 
 use super::Reloadable;
-use super::alerts::{Alerter, Detector};
+use super::alerts::{Alert, AlertKind, Alerter, Detector};
 use super::metrics::SensorMetrics;
 use super::pipeline::Report;
 use super::retention::{self, RetentionSettings};
 use crate::store::{Store, StoreError};
 use sqlx::Row;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const R: Ordering = Ordering::Relaxed;
+
+/// Failed flushes kept for a retry (each is bounded by the per-flush caps); beyond them the
+/// oldest is given up on, counted in `flushes_lost`.
+pub const MAX_PENDING: usize = 32;
+
+/// What keeps flushes from being lost: the failed ones waiting for a retry, and the identity
+/// of the database file (device, inode) to notice it being deleted or replaced.
+#[derive(Default)]
+struct Durability {
+    pending: VecDeque<Report>,
+    file: Option<(u64, u64)>,
+    missing: bool,
+    episodes: u32,
+    last_warned: Option<Instant>,
+}
+
+/// Device and inode of a file.
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
 
 /// What the writer needs.
 pub struct Writer {
@@ -87,11 +109,15 @@ impl Writer {
         };
         let mut done = 0usize;
         let mut reload_open = true;
+        let mut dur = Durability {
+            file: identity(self.store.path()),
+            ..Durability::default()
+        };
         loop {
             tokio::select! {
                 _ = tick.tick() => {
                     if round.open {
-                        self.close_round(&mut round, &mut last_assess, false).await;
+                        self.close_round(&mut dur, &mut round, &mut last_assess, false).await;
                     }
                     round.epoch = self.epoch.fetch_add(1, R) + 1;
                     round.started = Instant::now();
@@ -102,7 +128,7 @@ impl Writer {
                     Some(rep) => {
                         let answers_round = rep.epoch == round.epoch;
                         let last = rep.last;
-                        self.merge(rep).await;
+                        self.merge(&mut dur, rep).await;
                         if last {
                             done += 1;
                         }
@@ -110,7 +136,7 @@ impl Writer {
                             round.answered += 1;
                         }
                         if round.open && round.answered >= self.workers {
-                            self.close_round(&mut round, &mut last_assess, false).await;
+                            self.close_round(&mut dur, &mut round, &mut last_assess, false).await;
                         }
                     }
                     None => break,
@@ -134,7 +160,9 @@ impl Writer {
         }
         // Every worker has finished: last round, with a spec assessment.
         round.open = true;
-        self.close_round(&mut round, &mut last_assess, true).await;
+        self.close_round(&mut dur, &mut round, &mut last_assess, true)
+            .await;
+        self.give_up(&mut dur);
         if let Err(e) = self.finish_capture().await {
             eprintln!(
                 "shadowtap: level=error msg=\"recording the end of the capture failed\" error=\"{e}\""
@@ -149,7 +177,7 @@ impl Writer {
         )
     }
 
-    async fn merge(&mut self, rep: Report) {
+    async fn merge(&mut self, dur: &mut Durability, rep: Report) {
         let d = &rep.drain;
         if d.endpoints.is_empty()
             && d.transitions.is_empty()
@@ -158,30 +186,157 @@ impl Writer {
         {
             return;
         }
-        let t = Instant::now();
-        match self.store.merge(d).await {
-            Ok(f) => {
-                self.metrics.merge_seconds.observe(t.elapsed());
-                self.metrics.endpoints_created.fetch_add(f.created, R);
-                self.metrics.endpoints_dropped.fetch_add(f.dropped, R);
-                self.metrics.endpoints_evicted.fetch_add(f.evicted, R);
-                self.metrics
-                    .sequences_trimmed
-                    .fetch_add(f.sequences_trimmed, R);
-            }
-            Err(e) => {
-                self.metrics.flush_errors.fetch_add(1, R);
-                eprintln!(
-                    "shadowtap: level=error msg=\"merge failed; this worker's flush is lost\" worker={} error=\"{}\"",
-                    rep.worker,
-                    e.to_string().replace('"', "'")
-                );
-            }
+        // Failed flushes first, in their order.
+        self.retry(dur).await;
+        if !dur.pending.is_empty() {
+            self.keep(dur, rep);
+            return;
+        }
+        if let Err(e) = self.try_merge(&rep).await {
+            self.metrics.flush_errors.fetch_add(1, R);
+            eprintln!(
+                "shadowtap: level=error msg=\"merge failed; the flush is kept and retried\" worker={} pending={} error=\"{}\"",
+                rep.worker,
+                dur.pending.len() + 1,
+                e.to_string().replace('"', "'")
+            );
+            self.keep(dur, rep);
         }
     }
 
-    async fn close_round(&mut self, round: &mut Round, last_assess: &mut Instant, last: bool) {
+    /// Merges one drain.
+    async fn try_merge(&mut self, rep: &Report) -> Result<(), StoreError> {
+        let t = Instant::now();
+        let f = self.store.merge(&rep.drain).await?;
+        self.metrics.merge_seconds.observe(t.elapsed());
+        self.metrics.endpoints_created.fetch_add(f.created, R);
+        self.metrics.endpoints_dropped.fetch_add(f.dropped, R);
+        self.metrics.endpoints_evicted.fetch_add(f.evicted, R);
+        self.metrics
+            .sequences_trimmed
+            .fetch_add(f.sequences_trimmed, R);
+        Ok(())
+    }
+
+    /// Keeps a failed flush for a retry; over [`MAX_PENDING`] the oldest is given up on.
+    fn keep(&mut self, dur: &mut Durability, rep: Report) {
+        dur.pending.push_back(rep);
+        while dur.pending.len() > MAX_PENDING {
+            if let Some(old) = dur.pending.pop_front() {
+                self.metrics.flushes_lost.fetch_add(1, R);
+                eprintln!(
+                    "shadowtap: level=error msg=\"the database has refused flushes for too long; the oldest kept flush is lost\" worker={} kept={MAX_PENDING}",
+                    old.worker
+                );
+            }
+        }
+        self.metrics
+            .flush_pending
+            .store(dur.pending.len() as u64, R);
+    }
+
+    /// Merges the kept flushes, in order, until one fails again.
+    async fn retry(&mut self, dur: &mut Durability) {
+        let had = dur.pending.len();
+        while let Some(rep) = dur.pending.pop_front() {
+            if self.try_merge(&rep).await.is_err() {
+                dur.pending.push_front(rep);
+                break;
+            }
+            self.metrics.flush_retried.fetch_add(1, R);
+        }
+        self.metrics
+            .flush_pending
+            .store(dur.pending.len() as u64, R);
+        if had > 0 && dur.pending.is_empty() {
+            eprintln!(
+                "shadowtap: level=info msg=\"the database accepts flushes again; every kept flush is merged\" retried={had}"
+            );
+        }
+    }
+
+    /// At exit: what could still not be merged is lost, and said so.
+    fn give_up(&mut self, dur: &mut Durability) {
+        if !dur.pending.is_empty() {
+            self.metrics
+                .flushes_lost
+                .fetch_add(dur.pending.len() as u64, R);
+            eprintln!(
+                "shadowtap: level=error msg=\"flushes could not be merged before exit and are lost\" lost={}",
+                dur.pending.len()
+            );
+            dur.pending.clear();
+            self.metrics.flush_pending.store(0, R);
+        }
+    }
+
+    /// Notices the database file being deleted or replaced under the sensor: SQLite goes on
+    /// writing to the file it opened, which nobody can read and which disappears at exit.
+    /// Logged at error level (every minute while it lasts), a `sensor_health` alert, and the
+    /// `db_file_missing` gauge.
+    fn watch_file(&mut self, dur: &mut Durability) {
+        let now = identity(self.store.path());
+        let missing = dur.file.is_some() && now != dur.file;
+        self.metrics.db_file_missing.store(u64::from(missing), R);
+        if !missing {
+            if dur.missing {
+                eprintln!(
+                    "shadowtap: level=info msg=\"the database file is back\" db=\"{}\"",
+                    self.store.path().display()
+                );
+            }
+            dur.missing = false;
+            return;
+        }
+        let due = dur
+            .last_warned
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60));
+        if !dur.missing || due {
+            let what = if now.is_none() {
+                "deleted"
+            } else {
+                "replaced by another file"
+            };
+            let summary = format!(
+                "the database file {} was {what}; the inventory is written to the file that was opened, which nothing can read and which is lost when shadowtap stops: restore the file from a backup or restart shadowtap (with the file gone it starts a new inventory)",
+                self.store.path().display()
+            );
+            eprintln!(
+                "shadowtap: level=error msg=\"{}\"",
+                summary.replace('"', "'")
+            );
+            if !dur.missing {
+                dur.episodes += 1;
+                self.alerter.emit(Alert {
+                    kind: AlertKind::SensorHealth,
+                    key: format!(
+                        "db_file_missing|{}|{}",
+                        self.store.path().display(),
+                        dur.episodes
+                    ),
+                    body: serde_json::json!({
+                        "severity": "critical",
+                        "summary": summary,
+                        "condition": "db_file_missing",
+                        "db": self.store.path().display().to_string(),
+                    }),
+                });
+            }
+            dur.last_warned = Some(Instant::now());
+        }
+        dur.missing = true;
+    }
+
+    async fn close_round(
+        &mut self,
+        dur: &mut Durability,
+        round: &mut Round,
+        last_assess: &mut Instant,
+        last: bool,
+    ) {
         round.open = false;
+        self.retry(dur).await;
+        self.watch_file(dur);
         self.hold_budget().await;
         if last || last_assess.elapsed() >= self.assess_interval {
             *last_assess = Instant::now();

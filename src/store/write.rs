@@ -205,12 +205,31 @@ impl Store {
         Ok((transitions, hosts))
     }
 
-    /// Merges what a flush took from the inventory, in one short transaction.
+    /// Merges what a flush took from the inventory, in one short transaction. When it fails
+    /// (disk full, I/O error), the transaction is rolled back and its connection closed, not
+    /// returned to the pool: after an error SQLite may have rolled the transaction back by
+    /// itself, and a connection whose idea of its transaction state is wrong could hold the
+    /// write lock for good. The caller may retry the same drain.
     pub async fn merge(&self, drain: &InventoryDrain) -> Result<FlushReport, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        match self.merge_on(&mut conn, drain).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let _ = sqlx::Connection::close(conn.detach()).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn merge_on(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<Sqlite>,
+        drain: &InventoryDrain,
+    ) -> Result<FlushReport, StoreError> {
         let deltas = &drain.endpoints;
         let mut ids: HashMap<&EndpointKey, i64> = HashMap::with_capacity(deltas.len());
         let mut report = FlushReport::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut **conn).await?;
         let mut total: i64 = sqlx::query("SELECT COUNT(*) FROM endpoints")
             .fetch_one(&mut *tx)
             .await?
