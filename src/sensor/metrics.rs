@@ -629,6 +629,11 @@ impl SensorMetrics {
                 g("/inventory/hosts_over_cap") + g("/inventory/hosts_evicted"),
             ),
             ("inventory_endpoints", g("/inventory/endpoints_over_cap")),
+            (
+                "inventory_endpoints_evicted",
+                g("/inventory/endpoints_evicted"),
+            ),
+            ("inventory_methods_folded", g("/inventory/methods_folded")),
             ("inventory_detail", g("/inventory/detail_over_cap")),
             (
                 "sequence_principals",
