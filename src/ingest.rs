@@ -1,7 +1,8 @@
 //! Ingest: capture files through the engine and the inventory into the store.
 //!
 //! One capture file is ingested once: its content hash is recorded, and a file already
-//! recorded is skipped. Observations are merged in short transactions every
+//! recorded is skipped; one whose ingest was interrupted is finished where its last committed
+//! flush ended (see `store::progress`). Observations are merged in short transactions every
 //! `flush_every` transactions, so the dashboard keeps reading meanwhile.
 
 use crate::analyze::inventory::{Inventory, InventoryConfig, InventoryStats};
@@ -23,6 +24,9 @@ pub struct IngestOptions {
     pub inventory: InventoryConfig,
     /// Merge into the store after this many transactions.
     pub flush_every: u64,
+    /// Ingest files again from their start even when they were ingested before, completely
+    /// or in part (their traffic is counted again).
+    pub force: bool,
 }
 
 impl Default for IngestOptions {
@@ -31,6 +35,7 @@ impl Default for IngestOptions {
             engine: EngineConfig::default(),
             inventory: InventoryConfig::default(),
             flush_every: 20_000,
+            force: false,
         }
     }
 }
@@ -40,9 +45,12 @@ impl Default for IngestOptions {
 pub struct FileReport {
     /// The path as given.
     pub path: String,
-    /// `ingested`, `skipped` (already ingested) or `incomplete` (an earlier ingest was
-    /// interrupted: not ingested again, to avoid counting part of it twice).
+    /// `ingested`, `skipped` (already ingested) or `resumed` (an earlier ingest was
+    /// interrupted; this one finished it, counting only what the earlier one had not).
     pub outcome: &'static str,
+    /// For `resumed`: the packets whose transactions the interrupted ingest had committed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<u64>,
     /// Frames read.
     pub packets: u64,
     /// Bytes of the file.
@@ -53,6 +61,9 @@ pub struct FileReport {
     pub flush: FlushReport,
     /// Seconds spent.
     pub seconds: f64,
+    /// Every engine counter of the file and the inventory counters of what it added
+    /// (`{"engine": .., "inventory": ..}`, as stored with the capture); null when skipped.
+    pub stats: serde_json::Value,
 }
 
 /// Errors of an ingest.
@@ -64,6 +75,14 @@ pub enum IngestError {
     /// A capture file could not be read.
     #[error(transparent)]
     Capture(#[from] crate::capture::CaptureError),
+    /// A file that is not a pcap or pcapng capture.
+    #[error("{path}: not a pcap or pcapng capture file ({reason})")]
+    NotCapture {
+        /// The file.
+        path: String,
+        /// What it holds instead.
+        reason: String,
+    },
     /// A capture file could not be hashed.
     #[error("{path}: {source}")]
     Io {
@@ -133,13 +152,75 @@ pub async fn inventory_with_book(
     Ok(inv)
 }
 
+/// Capture file signatures: pcap (microsecond and nanosecond, either byte order) and pcapng.
+const CAPTURE_MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x0a, 0x0d, 0x0d, 0x0a],
+];
+
+/// Checks that `path` starts like a pcap or pcapng file, so that nothing else is ever recorded
+/// as a capture.
+pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
+    let shown = || path.display().to_string();
+    let mut f = std::fs::File::open(path).map_err(|source| IngestError::Io {
+        path: shown(),
+        source,
+    })?;
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(IngestError::Io {
+                    path: shown(),
+                    source,
+                });
+            }
+        }
+    }
+    if n == 4 && CAPTURE_MAGICS.contains(&head) {
+        return Ok(());
+    }
+    let reason = if n == 0 {
+        "empty file".to_string()
+    } else {
+        format!(
+            "starts with {}",
+            head[..n]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    Err(IngestError::NotCapture {
+        path: shown(),
+        reason,
+    })
+}
+
 /// Ingests capture files in order.
+///
+/// Every file is checked to be a pcap or pcapng capture before anything is written. A file
+/// ingested before is skipped (unless [`IngestOptions::force`]); a file whose earlier ingest
+/// was interrupted is finished: it is replayed from its start, and only the transactions
+/// completed after the packets its committed flushes covered are counted (see
+/// `store::progress`).
 pub async fn ingest_files(
     store: &Store,
     files: &[impl AsRef<Path>],
     opts: &IngestOptions,
     mut progress: impl FnMut(&FileReport),
 ) -> Result<(Vec<FileReport>, EngineStats, InventoryStats), IngestError> {
+    for path in files {
+        check_capture_file(path.as_ref())?;
+    }
     let mut inv = inventory_for(store, opts.inventory.clone()).await?;
     let mut reports = Vec::new();
     let mut totals = EngineStats::default();
@@ -154,72 +235,112 @@ pub async fn ingest_files(
         let mut report = FileReport {
             path: shown.clone(),
             outcome: "ingested",
+            resumed_after: None,
             packets: 0,
             bytes: size,
             transactions: 0,
             flush: FlushReport::default(),
             seconds: 0.0,
+            stats: serde_json::Value::Null,
         };
-        match store.ingested(&sha).await? {
-            Some(true) => report.outcome = "skipped",
-            Some(false) => report.outcome = "incomplete",
+        let mut rec = CaptureRecord {
+            sha256: sha,
+            path: shown,
+            size_bytes: size,
+            source: "file".into(),
+            ..Default::default()
+        };
+        let state = store.capture_state(&rec.sha256).await?;
+        let (id, skip) = match state {
+            Some(s) if s.complete && !opts.force => {
+                report.outcome = "skipped";
+                report.seconds = started.elapsed().as_secs_f64();
+                progress(&report);
+                reports.push(report);
+                continue;
+            }
+            Some(s) if !opts.force => {
+                report.outcome = "resumed";
+                report.resumed_after = Some(s.committed_packets);
+                (s.id, s.committed_packets)
+            }
+            Some(s) => {
+                // --force: counted again from the start, in the same row.
+                store.restart_capture(s.id, &rec).await?;
+                (s.id, 0)
+            }
             None => {
-                let mut rec = CaptureRecord {
-                    sha256: sha,
-                    path: shown,
-                    size_bytes: size,
-                    source: "file".into(),
-                    ..Default::default()
-                };
-                let id = store.begin_capture(&rec).await?;
-                let mut engine = Engine::new(opts.engine.clone());
-                let inv_before = inv.stats().clone();
-                let mut src = FileSource::open(path, None)?;
-                let mut since_flush = 0u64;
-                loop {
-                    let pkt = match src.next_packet() {
-                        Ok(Next::Packet(p)) => p,
-                        Ok(Next::Idle) => continue,
-                        Ok(Next::End) => break,
-                        Err(e) => {
-                            // A truncated file: keep what was read before the damage.
-                            eprintln!("shadowtap: {e}");
-                            break;
-                        }
-                    };
-                    let ts = pkt.ts.as_nanos();
-                    rec.first_ts = Some(rec.first_ts.map_or(ts, |f| f.min(ts)));
-                    rec.last_ts = Some(rec.last_ts.map_or(ts, |l| l.max(ts)));
-                    engine.packet(&pkt);
-                    for t in engine.drain() {
-                        inv.observe(&t);
-                        since_flush += 1;
-                    }
-                    if since_flush >= opts.flush_every {
-                        add(&mut report.flush, store.merge(&inv.drain()).await?);
-                        since_flush = 0;
-                    }
+                // Opened before the row is written: a file libpcap refuses leaves no trace.
+                FileSource::open(path, None)?;
+                (store.begin_capture(&rec).await?, 0)
+            }
+        };
+        let mut src = FileSource::open(path, None)?;
+        let mut engine = Engine::new(opts.engine.clone());
+        let inv_before = inv.stats().clone();
+        let mut since_flush = 0u64;
+        // Packets read; transactions completed while it is at most `skip` were merged by the
+        // interrupted ingest and are not counted again.
+        let mut read = 0u64;
+        loop {
+            let pkt = match src.next_packet() {
+                Ok(Next::Packet(p)) => p,
+                Ok(Next::Idle) => continue,
+                Ok(Next::End) => break,
+                Err(e) => {
+                    // A truncated file: keep what was read before the damage.
+                    eprintln!("shadowtap: {e}");
+                    break;
                 }
-                engine.finish();
-                for t in engine.drain() {
+            };
+            read += 1;
+            let ts = pkt.ts.as_nanos();
+            rec.first_ts = Some(rec.first_ts.map_or(ts, |f| f.min(ts)));
+            rec.last_ts = Some(rec.last_ts.map_or(ts, |l| l.max(ts)));
+            engine.packet(&pkt);
+            let counted = read > skip;
+            for t in engine.drain() {
+                if counted {
                     inv.observe(&t);
+                    since_flush += 1;
                 }
-                add(&mut report.flush, store.merge(&inv.drain()).await?);
-                let stats = engine.stats();
-                rec.packets = stats.packets.packets;
-                rec.bytes = stats.packets.bytes;
-                rec.transactions = stats.http.transactions;
-                rec.stats_json = serde_json::json!({
-                    "engine": &stats,
-                    "inventory": inventory_delta(&inv_before, inv.stats()),
-                })
-                .to_string();
-                store.finish_capture(id, &rec).await?;
-                report.packets = rec.packets;
-                report.transactions = rec.transactions;
-                accumulate(&mut totals, &stats);
+            }
+            if since_flush >= opts.flush_every {
+                add(
+                    &mut report.flush,
+                    store
+                        .merge_recording(&inv.drain(), Some((id, read)))
+                        .await?,
+                );
+                since_flush = 0;
             }
         }
+        // What the end of the file completes counts as one packet more than the file has.
+        engine.finish();
+        let end = read + 1;
+        for t in engine.drain() {
+            if end > skip {
+                inv.observe(&t);
+            }
+        }
+        add(
+            &mut report.flush,
+            store.merge_recording(&inv.drain(), Some((id, end))).await?,
+        );
+        let stats = engine.stats();
+        rec.packets = stats.packets.packets;
+        rec.bytes = stats.packets.bytes;
+        rec.transactions = stats.http.transactions;
+        let file_stats = serde_json::json!({
+            "engine": &stats,
+            "inventory": inventory_delta(&inv_before, inv.stats()),
+        });
+        rec.stats_json = file_stats.to_string();
+        store.finish_capture(id, &rec).await?;
+        report.packets = rec.packets;
+        report.transactions = rec.transactions;
+        report.stats = file_stats;
+        accumulate(&mut totals, &stats);
         report.seconds = started.elapsed().as_secs_f64();
         progress(&report);
         reports.push(report);
@@ -232,7 +353,8 @@ pub async fn ingest_files(
     Ok((reports, totals, inv.stats().clone()))
 }
 
-fn add(a: &mut FlushReport, b: FlushReport) {
+/// Adds what flush `b` did to `a`.
+pub(crate) fn add(a: &mut FlushReport, b: FlushReport) {
     a.created += b.created;
     a.updated += b.updated;
     a.dropped += b.dropped;

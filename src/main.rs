@@ -4,8 +4,25 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = shadowtap::cli::Cli::parse();
+    if cli.command.prints_for_pipes() {
+        // Rust ignores SIGPIPE, so `shadowtap spec diff | head -1` would panic in `println!`
+        // once `head` is gone. Commands that only print end the Unix way instead: quietly,
+        // killed by SIGPIPE. The daemon, the dashboard and `log` (which finishes its
+        // `--stats` after a closed pipe) keep ignoring it.
+        //
+        // SAFETY: set once at start, before any thread exists and before anything else
+        // installs a handler; SIG_DFL is a plain disposition, not a handler of ours.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            )
+        };
+    }
     match shadowtap::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Output to a reader that went away (a pipe closed early): nothing to say.
+        Err(e) if shadowtap::cli::is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("shadowtap: {e:#}");
             std::process::ExitCode::FAILURE

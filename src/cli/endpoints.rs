@@ -43,17 +43,17 @@ pub fn run(args: &EndpointsArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|r| {
                     vec![
-                        r.host.clone(),
-                        r.method.clone(),
-                        r.path_template.clone(),
+                        clean(&r.host),
+                        clean(&r.method),
+                        clean(&r.path_template),
                         r.request_count.to_string(),
                         r.error_count.to_string(),
                         r.client_count.to_string(),
-                        r.auth_schemes.clone().unwrap_or_default(),
-                        r.sensitive_data.clone().unwrap_or_default(),
+                        clean(r.auth_schemes.as_deref().unwrap_or_default()),
+                        clean(r.sensitive_data.as_deref().unwrap_or_default()),
                         ms(r.p50_ms),
                         ms(r.p99_ms),
-                        r.classification.clone().unwrap_or_default(),
+                        clean(r.classification.as_deref().unwrap_or_default()),
                     ]
                 })
                 .collect();
@@ -130,9 +130,8 @@ fn cells(r: &EndpointRow) -> Vec<String> {
 }
 
 fn clip(s: &str, w: usize) -> String {
-    let s = clean(s);
     if s.chars().count() <= w {
-        s
+        s.to_string()
     } else {
         s.chars()
             .take(w.saturating_sub(1))

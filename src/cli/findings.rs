@@ -89,7 +89,7 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     clean(&what),
                     f.client
                         .as_ref()
-                        .map(|c| format!(" (client {c})"))
+                        .map(|c| format!(" (client {})", clean(c)))
                         .unwrap_or_default(),
                     f.count
                 );

@@ -1,10 +1,12 @@
 //! `shadowtap ingest`: capture files into an inventory.
 
-use super::{IngestArgs, runtime};
+use super::{IngestArgs, StatsFormat, report, runtime};
 use crate::analyze::inventory::InventoryConfig;
 use crate::config::Config;
 use crate::ingest::{IngestOptions, ingest_files};
-use crate::store::Store;
+use crate::store::{FlushReport, Store};
+use crate::web::sum_json;
+use std::io::Write;
 
 /// Runs `shadowtap ingest`.
 pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
@@ -27,6 +29,8 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         ..IngestOptions::default()
     };
     config.sequences.apply(&mut opts.inventory.sequence);
+    opts.flush_every = args.flush_every;
+    opts.force = args.force;
     let json = args.json;
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;
@@ -34,9 +38,20 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
             crate::spec::map_host(&store, observed, spec_host).await?;
         }
         let (reports, _, inv) = ingest_files(&store, &args.files, &opts, |r| {
-            if !json {
-                match r.outcome {
-                    "ingested" => eprintln!(
+            if json {
+                return;
+            }
+            match r.outcome {
+                "skipped" => eprintln!("{}: already ingested (same content), skipped (--force ingests it again)", r.path),
+                outcome => {
+                    if outcome == "resumed" {
+                        eprintln!(
+                            "{}: resumed after packet {} (an earlier ingest was interrupted)",
+                            r.path,
+                            r.resumed_after.unwrap_or(0)
+                        );
+                    }
+                    eprintln!(
                         "{}: {} packets, {} transactions, {} endpoints new, {} updated{} ({:.2} s, {:.0} MB/s)",
                         r.path,
                         r.packets,
@@ -46,15 +61,42 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
                         if r.flush.dropped > 0 { format!(", {} dropped (endpoint cap)", r.flush.dropped) } else { String::new() },
                         r.seconds,
                         r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
-                    ),
-                    "skipped" => eprintln!("{}: already ingested (same content), skipped", r.path),
-                    _ => eprintln!("{}: an earlier ingest of this file was interrupted; not ingested again", r.path),
+                    )
                 }
             }
         })
         .await?;
+        // What this run did, summed over the files it read.
+        let mut engine = serde_json::Value::Null;
+        let mut inventory = serde_json::Value::Null;
+        let mut flush = FlushReport::default();
+        for r in &reports {
+            sum_json(&mut engine, &r.stats["engine"]);
+            sum_json(&mut inventory, &r.stats["inventory"]);
+            crate::ingest::add(&mut flush, r.flush.clone());
+        }
         if json {
-            println!("{}", serde_json::json!({ "files": reports, "inventory": inv }));
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", serde_json::json!({ "files": reports, "inventory": inv }))?;
+        }
+        let mut err = std::io::stderr().lock();
+        match args.stats {
+            Some(StatsFormat::Text) => report::write_ingest_text(&mut err, &engine, &inventory, &flush)?,
+            Some(StatsFormat::Json) => writeln!(
+                err,
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "engine": engine,
+                    "inventory": inventory,
+                    "store": flush,
+                    "caps": report::cap_drops(&engine, &inventory, &flush),
+                }))?
+            )?,
+            None => {
+                if let Some(w) = report::cap_warning(&report::cap_drops(&engine, &inventory, &flush)) {
+                    writeln!(err, "shadowtap: {w}")?;
+                }
+            }
         }
         store.close().await;
         anyhow::Ok(())

@@ -197,14 +197,18 @@ pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
     })
 }
 
-/// Bytes as text: valid UTF-8 is kept, control bytes, DEL and invalid bytes become `\xNN`.
+/// Bytes as text: valid UTF-8 is kept, control bytes, DEL and invalid bytes become `\xNN`,
+/// and the invisible formatting characters that reorder or hide text (bidirectional
+/// overrides, isolates and marks, zero-width characters) `\u{202e}`.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len());
-    escape_into(&mut out, bytes);
+    escape_into(&mut out, bytes, true);
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+/// See [`escape`]; `invisible`: also escape the invisible formatting characters (TSV; JSON
+/// lines keep them as characters).
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8], invisible: bool) {
     if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
         out.extend_from_slice(bytes);
         return;
@@ -216,6 +220,8 @@ fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
                 for b in c.encode_utf8(&mut tmp).bytes() {
                     let _ = write!(out, "\\x{b:02x}");
                 }
+            } else if invisible && super::is_invisible_format(c) {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             } else {
                 let mut tmp = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
@@ -234,7 +240,7 @@ fn write_plain(out: &mut Vec<u8>, cell: Cell<'_>, json_escape: bool) {
         Cell::Bytes(b) => {
             if json_escape {
                 let mut tmp = Vec::with_capacity(b.len());
-                escape_into(&mut tmp, b);
+                escape_into(&mut tmp, b, false);
                 for &c in &tmp {
                     match c {
                         b'"' => out.extend_from_slice(b"\\\""),
@@ -243,7 +249,7 @@ fn write_plain(out: &mut Vec<u8>, cell: Cell<'_>, json_escape: bool) {
                     }
                 }
             } else {
-                escape_into(out, b);
+                escape_into(out, b, true);
             }
         }
         Cell::Num(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),

@@ -38,7 +38,7 @@ pub enum Command {
     /// Write what an interface captures to a pcap file (to make captures for tests and demos).
     Record(RecordArgs),
     /// Add capture files to an inventory database (created if missing); a file already
-    /// ingested is skipped.
+    /// ingested is skipped (unless --force), an interrupted ingest is finished.
     Ingest(IngestArgs),
     /// List the endpoints of an inventory.
     Endpoints(EndpointsArgs),
@@ -64,6 +64,33 @@ pub enum Command {
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
+}
+
+impl Command {
+    /// Whether the command only prints (to a terminal, a file or a pipe) and ends: when a
+    /// pipe it prints into closes early, it may simply die of SIGPIPE, as Unix tools do.
+    /// Not the daemon, the dashboard and `demo` (servers), nor `log`, which handles a closed
+    /// pipe itself and still prints `--stats`.
+    pub fn prints_for_pipes(&self) -> bool {
+        matches!(
+            self,
+            Command::Ingest(_)
+                | Command::Endpoints(_)
+                | Command::Export(_)
+                | Command::Spec(_)
+                | Command::Template(_)
+                | Command::Findings(_)
+                | Command::Sequences(_)
+        )
+    }
+}
+
+/// Whether an error is output to a reader that went away (EPIPE): the command ends quietly.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `spec` subcommands.
@@ -181,12 +208,44 @@ pub struct FindingsArgs {
     pub format: FindingsFormat,
 }
 
-/// Captured strings may hold tabs, escapes or other control characters: they are shown as `?`
-/// so that they neither break the output nor drive the terminal.
+/// Text of captured (or imported) strings for text and table outputs. Control characters
+/// (C0, DEL, C1: tabs, newlines, terminal escapes) and the invisible formatting characters
+/// that reorder or hide text (bidirectional embeddings, overrides and isolates U+202A–202E
+/// and U+2066–2069, marks U+200E/U+200F/U+061C, zero-width characters, line and paragraph
+/// separators, BOM) are shown escaped, as `\u{202e}`: visible, so that a host or path
+/// can neither break a row, drive the terminal, nor read as something it is not. JSON
+/// output escapes by itself, and CSV export quotes (see `store::export`).
 pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    use std::fmt::Write as _;
+    if !s.chars().any(needs_escape) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
+}
+
+/// The formatting characters [`clean`] escapes besides controls: bidirectional embeddings,
+/// overrides, isolates and marks, zero-width characters, line and paragraph separators, BOM.
+pub(crate) fn is_invisible_format(c: char) -> bool {
+    matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// Arguments of `sequences`.
@@ -427,6 +486,21 @@ pub struct IngestArgs {
     /// Print a JSON report instead of text.
     #[arg(long)]
     pub json: bool,
+    /// At the end, print to stderr what happened to every packet and byte, what the
+    /// inventory and the store did, and every cap that dropped something. Without it, a
+    /// one-line warning still names the caps that dropped something.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "FORMAT")]
+    pub stats: Option<StatsFormat>,
+    /// Ingest the files again from their start even if they were ingested before, completely
+    /// or in part: their traffic is counted again. Without it, a file already ingested is
+    /// skipped and one whose ingest was interrupted (killed) is finished where its last
+    /// committed flush ended.
+    #[arg(long)]
+    pub force: bool,
+    /// Merge into the database after this many transactions (an interrupted ingest resumes
+    /// after the last merge).
+    #[arg(long, default_value_t = 20_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub flush_every: u64,
     /// Engine limits.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -681,4 +755,26 @@ pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         flag
     })
     .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn clean_escapes_controls_and_bidi_visibly() {
+        assert_eq!(clean("/users/{id}"), "/users/{id}");
+        assert_eq!(clean("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
+        assert_eq!(clean("a\tb\nc\x1b[31m"), "a\\u{9}b\\u{a}c\\u{1b}[31m");
+        assert_eq!(clean("x\u{85}\u{9b}"), "x\\u{85}\\u{9b}");
+        assert_eq!(clean("/admin\u{202e}gpj.exe"), "/admin\\u{202e}gpj.exe");
+        for c in [
+            '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{2066}',
+            '\u{2067}', '\u{2068}', '\u{2069}', '\u{061c}', '\u{200b}', '\u{feff}', '\u{2028}',
+        ] {
+            let out = clean(&format!("a{c}b"));
+            assert!(out.is_ascii(), "{c:?} -> {out}");
+            assert_eq!(out, format!("a\\u{{{:x}}}b", u32::from(c)));
+        }
+    }
 }

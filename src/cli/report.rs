@@ -6,20 +6,7 @@ use std::io::{self, Write};
 /// Writes the readable report.
 pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
     let v = serde_json::to_value(s).map_err(io::Error::other)?;
-    let sections = [
-        ("packets", "packets and decoding"),
-        ("defrag", "IP fragments"),
-        ("tcp", "TCP reassembly"),
-        ("http", "HTTP"),
-        ("capture", "live capture (kernel)"),
-    ];
-    for (key, title) in sections {
-        let Some(section) = v.get(key).filter(|x| !x.is_null()) else {
-            continue;
-        };
-        writeln!(out, "== {title} ==")?;
-        write_object(out, section, 0)?;
-    }
+    write_engine_sections(out, &v)?;
     writeln!(out, "== now ==")?;
     writeln!(out, "  {:<34} {:>14}", "flows tracked", group(s.flows_now))?;
     writeln!(
@@ -36,6 +23,187 @@ pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
     )?;
     if let Some(hint) = hint(s) {
         writeln!(out, "note: {hint}")?;
+    }
+    Ok(())
+}
+
+/// Writes the engine's sections of a report (the JSON of [`EngineStats`], or a sum of them).
+fn write_engine_sections(out: &mut impl Write, v: &serde_json::Value) -> io::Result<()> {
+    let sections = [
+        ("packets", "packets and decoding"),
+        ("defrag", "IP fragments"),
+        ("tcp", "TCP reassembly"),
+        ("http", "HTTP"),
+        ("capture", "live capture (kernel)"),
+    ];
+    for (key, title) in sections {
+        let Some(section) = v.get(key).filter(|x| !x.is_null()) else {
+            continue;
+        };
+        writeln!(out, "== {title} ==")?;
+        write_object(out, section, 0)?;
+    }
+    Ok(())
+}
+
+/// A cap that dropped something.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CapDrop {
+    /// The cap, named as in the daemon's `shadowtap_cap_drops_total{cap}`.
+    pub cap: &'static str,
+    /// What it dropped.
+    pub what: &'static str,
+    /// How many.
+    pub count: u64,
+}
+
+/// The caps of an ingest that dropped something: `engine` and `inventory` are the JSON of
+/// [`EngineStats`] and [`crate::analyze::inventory::InventoryStats`] (or sums of them),
+/// `flush` what the store's merges did.
+pub fn cap_drops(
+    engine: &serde_json::Value,
+    inventory: &serde_json::Value,
+    flush: &crate::store::FlushReport,
+) -> Vec<CapDrop> {
+    let e = |p: &str| engine.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+    let i = |p: &str| inventory.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+    let all = [
+        ("max_flows", "connections evicted", e("/tcp/flows_evicted")),
+        (
+            "reassembly_buffer",
+            "holes given up on (--max-buffered-per-dir, --max-reassembly-memory)",
+            e("/tcp/gaps_buffer_cap"),
+        ),
+        (
+            "http_memory_bytes",
+            "bytes not kept (--max-http-memory)",
+            e("/http/memory_cap_bytes"),
+        ),
+        (
+            "http_head_size",
+            "message heads too large (--max-head-bytes)",
+            e("/http/heads_too_large"),
+        ),
+        (
+            "http_headers",
+            "heads with too many fields (--max-headers)",
+            e("/http/too_many_headers"),
+        ),
+        (
+            "http_pending",
+            "transactions flushed early (too many pending on a connection)",
+            e("/http/pending_overflow"),
+        ),
+        (
+            "fragments",
+            "fragmented datagrams dropped (--max-fragmented-datagrams)",
+            e("/defrag/evicted"),
+        ),
+        (
+            "inventory_hosts",
+            "transactions of hosts without a template learner, and learners evicted",
+            i("/hosts_over_cap") + i("/hosts_evicted"),
+        ),
+        (
+            "inventory_endpoints",
+            "transactions dropped at the endpoints held per flush",
+            i("/endpoints_over_cap"),
+        ),
+        (
+            "inventory_endpoints_evicted",
+            "endpoints of no evidence evicted from a flush",
+            i("/endpoints_evicted"),
+        ),
+        (
+            "inventory_detail",
+            "body shapes, sensitive entries or clients not recorded",
+            i("/detail_over_cap"),
+        ),
+        (
+            "sequence_principals",
+            "principals evicted",
+            i("/sequences/principals_evicted"),
+        ),
+        (
+            "sequence_tracker",
+            "transitions, paths, sketches or logins not recorded",
+            i("/sequences/over_cap")
+                + i("/sequences/enum_sketches_over_cap")
+                + i("/sequences/logins_evicted"),
+        ),
+        (
+            "store_endpoints",
+            "new endpoints not stored (endpoint cap or size budget)",
+            flush.dropped,
+        ),
+        (
+            "store_endpoints_evicted",
+            "stored endpoints of no evidence evicted",
+            flush.evicted,
+        ),
+        (
+            "store_sequences",
+            "transitions and paths trimmed",
+            flush.sequences_trimmed,
+        ),
+    ];
+    all.into_iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(cap, what, count)| CapDrop { cap, what, count })
+        .collect()
+}
+
+/// The one-line warning of caps that dropped something (`None` when none did).
+pub fn cap_warning(caps: &[CapDrop]) -> Option<String> {
+    (!caps.is_empty()).then(|| {
+        format!(
+            "warning: caps dropped data: {} (--stats tells more)",
+            caps.iter()
+                .map(|c| format!("{} {}", c.cap, group(c.count)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Writes the readable report of an ingest: the engine's counters (summed over the files
+/// read), the inventory's, the store's merges, and the caps that dropped something.
+pub fn write_ingest_text(
+    out: &mut impl Write,
+    engine: &serde_json::Value,
+    inventory: &serde_json::Value,
+    flush: &crate::store::FlushReport,
+) -> io::Result<()> {
+    if engine.is_null() {
+        return writeln!(
+            out,
+            "no capture was read: every file was ingested before (--force reads them again)"
+        );
+    }
+    write_engine_sections(out, engine)?;
+    writeln!(out, "== inventory ==")?;
+    write_object(out, inventory, 0)?;
+    writeln!(out, "== store ==")?;
+    write_object(
+        out,
+        &serde_json::to_value(flush).map_err(io::Error::other)?,
+        0,
+    )?;
+    writeln!(out, "== caps that dropped something ==")?;
+    let caps = cap_drops(engine, inventory, flush);
+    if caps.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for c in &caps {
+        writeln!(out, "  {:<28} {:>14}  {}", c.cap, group(c.count), c.what)?;
+    }
+    if engine
+        .pointer("/http/transactions")
+        .and_then(|v| v.as_u64())
+        == Some(0)
+        && engine.pointer("/packets/packets").is_some()
+    {
+        writeln!(out, "note: no HTTP transaction was found (see above)")?;
     }
     Ok(())
 }

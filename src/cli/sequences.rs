@@ -228,7 +228,10 @@ mod tests {
         );
         let text = render(&hosts);
         assert!(!text.contains('\x1b'), "{text}");
-        assert!(text.contains("shop?[31m.test — 3 transitions"), "{text}");
+        assert!(
+            text.contains("shop\\u{1b}[31m.test — 3 transitions"),
+            "{text}"
+        );
         assert!(
             text.contains("3  GET /a  →  POST /b   (1 principal, avg 12 ms apart)"),
             "{text}"

@@ -29,8 +29,8 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
                 println!(
                     "{}: {} {} ({}), {} operations{}",
                     args.file.display(),
-                    if r.title.is_empty() { "(untitled)" } else { &r.title },
-                    r.version,
+                    if r.title.is_empty() { "(untitled)".to_string() } else { clean(&r.title) },
+                    clean(&r.version),
                     r.format,
                     r.operations,
                     if r.already_imported { " (already imported)" } else { "" }

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod export;
 mod key;
 pub mod marker;
+pub mod progress;
 pub mod read;
 mod retemplate;
 mod write;

@@ -211,8 +211,19 @@ impl Store {
     /// itself, and a connection whose idea of its transaction state is wrong could hold the
     /// write lock for good. The caller may retry the same drain.
     pub async fn merge(&self, drain: &InventoryDrain) -> Result<FlushReport, StoreError> {
+        self.merge_recording(drain, None).await
+    }
+
+    /// [`Store::merge`], recording in the same transaction that the flushes of capture
+    /// `progress.0` now cover its first `progress.1` packets (`captures.committed_packets`):
+    /// an ingest killed at any point resumes exactly where its last commit ends.
+    pub async fn merge_recording(
+        &self,
+        drain: &InventoryDrain,
+        progress: Option<(i64, u64)>,
+    ) -> Result<FlushReport, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        match self.merge_on(&mut conn, drain).await {
+        match self.merge_on(&mut conn, drain, progress).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 let _ = sqlx::Connection::close(conn.detach()).await;
@@ -225,6 +236,7 @@ impl Store {
         &self,
         conn: &mut sqlx::pool::PoolConnection<Sqlite>,
         drain: &InventoryDrain,
+        progress: Option<(i64, u64)>,
     ) -> Result<FlushReport, StoreError> {
         let deltas = &drain.endpoints;
         let mut ids: HashMap<&EndpointKey, i64> = HashMap::with_capacity(deltas.len());
@@ -388,6 +400,13 @@ impl Store {
                 report.retemplated += r.renamed + r.merged;
                 report.merged += r.merged;
             }
+        }
+        if let Some((capture, packets)) = progress {
+            sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
+                .bind(i64::try_from(packets).unwrap_or(i64::MAX))
+                .bind(capture)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(report)
