@@ -568,20 +568,21 @@ impl Scan<'_> {
                     });
                 }
                 b'&' | b'!' => {
-                    // An anchor or a tag, then the node (maybe on the next line).
+                    // An anchor or a tag, then the node (maybe on the next line). An anchor's
+                    // name ends where libyaml ends it (letters, digits, `-`, `_`): what follows
+                    // (`&a: value`, an empty key) is read, not skipped.
                     if c == b'&' {
                         self.anchor();
-                    }
-                    while !self.blankz(self.i) {
-                        self.i += 1;
+                    } else {
+                        while !self.blankz(self.i) {
+                            self.i += 1;
+                        }
                     }
                     continue;
                 }
                 b'*' => {
+                    // The alias's name ends as an anchor's; `*a: value` is a key.
                     self.alias()?;
-                    while !self.blankz(self.i) {
-                        self.i += 1;
-                    }
                 }
                 _ => {
                     // A plain scalar; up to `: ` it is a key.
@@ -1045,6 +1046,18 @@ mod tests {
         assert_eq!(depth("a: |\n    x\n  b: [[[1]]]\n"), 5);
         assert_eq!(depth("- |\n  x\n- [[1]]\n"), 4);
         assert_eq!(depth("a: |2\n    [[[[\nb: 1\n"), 1);
+    }
+
+    #[test]
+    fn anchor_and_alias_names_end_where_libyaml_ends_them() {
+        // Found by the fuzz target: `&a: 1` anchors an empty key, and the lines after it are
+        // counted; `*a: {...}` is a key whose value is counted too.
+        let doc = "&penapi: 3.03\nfn.io: {ttile: 'x', version: \"1.0\"}\nsehrvers:\n  - url: h\n";
+        let v: serde_json::Value = serde_yaml_ng::from_str(doc).unwrap();
+        let m = check_nesting(doc.as_bytes(), 128, usize::MAX).unwrap();
+        assert!(2 * m.nodes + 2 >= 14, "{} nodes counted for {v}", m.nodes);
+        let m = check_nesting(b"a: &x 1\nb:\n  *x : [[[[[1]]]]]\n", 128, usize::MAX).unwrap();
+        assert!(m.depth >= 6, "depth {}", m.depth);
     }
 
     #[test]
