@@ -364,6 +364,8 @@ pub(crate) fn add(a: &mut FlushReport, b: FlushReport) {
     a.merged += b.merged;
     a.evicted += b.evicted;
     a.sequences_trimmed += b.sequences_trimmed;
+    a.clients_dropped += b.clients_dropped;
+    a.clients_evicted += b.clients_evicted;
 }
 
 /// The inventory counters of one file: what changed while it was read.
@@ -379,6 +381,8 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
         endpoints_evicted: d(before.endpoints_evicted, after.endpoints_evicted),
         methods_folded: d(before.methods_folded, after.methods_folded),
+        rates_over_cap: d(before.rates_over_cap, after.rates_over_cap),
+        rates_evicted: d(before.rates_evicted, after.rates_evicted),
         bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
         bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),
         bodies_unparsed: d(before.bodies_unparsed, after.bodies_unparsed),

@@ -298,3 +298,58 @@ async fn the_size_budget_holds_under_a_flood_and_real_traffic_still_gets_in() {
     );
     real_api_is_whole(&store).await;
 }
+
+/// Many one-time clients of an endpoint fill its client rows up to the cap, and what does not
+/// fit is counted (`store_clients`); a repeat client evicts a one-time one
+/// (`store_clients_evicted`); the distinct-client estimate still counts everyone.
+#[tokio::test]
+async fn client_rows_at_their_cap_are_counted() {
+    let mut frames = Vec::new();
+    for i in 0..60u32 {
+        frames.extend(conversation(
+            &format!("10.9.{}.{}", i / 250, i % 250 + 1),
+            &[get("api.real.test", "/v1/health")],
+            200,
+        ));
+    }
+    // A busy client arrives last.
+    frames.extend(conversation(
+        "10.8.0.1",
+        &(0..5)
+            .map(|_| get("api.real.test", "/v1/health"))
+            .collect::<Vec<_>>(),
+        200,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("in.pcap");
+    write_pcap(&pcap, &frames);
+    let store = Store::open(&dir.path().join("inv.db"))
+        .await
+        .unwrap()
+        .with_limits(StoreLimits {
+            max_clients_per_endpoint: 20,
+            ..StoreLimits::default()
+        });
+    let opts = IngestOptions {
+        flush_every: 10,
+        ..IngestOptions::default()
+    };
+    let (reports, _, _) = ingest_files(&store, &[pcap], &opts, |_| {}).await.unwrap();
+    let f = &reports[0].flush;
+    assert_eq!(f.clients_dropped, 40, "{f:?}");
+    assert_eq!(f.clients_evicted, 1, "{f:?}");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM endpoint_clients").await,
+        20
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count FROM endpoint_clients WHERE client = '10.8.0.1'"
+        )
+        .await,
+        5
+    );
+    let estimate = count(&store, "SELECT client_estimate FROM endpoints").await;
+    assert!((58..=64).contains(&estimate), "{estimate}");
+}

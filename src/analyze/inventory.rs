@@ -102,6 +102,11 @@ pub struct InventoryStats {
     pub endpoints_evicted: u64,
     /// Requests whose method token is not a registered method (folded into `OTHER`).
     pub methods_folded: u64,
+    /// Requests of a (host, client) pair not rate-tracked: the tracker held
+    /// `MAX_RATE_PRINCIPALS` pairs active in the last minute.
+    pub rates_over_cap: u64,
+    /// Rate-tracked pairs idle for a minute, forgotten to make room.
+    pub rates_evicted: u64,
     /// Host headers that were unusable (the server address was used).
     pub bad_host_headers: u64,
     /// Bodies whose shape was read.
@@ -391,6 +396,8 @@ pub struct Inventory {
     scratch: Vec<Finding>,
     weak_jwt: HashMap<u64, bool>,
     rates: HashMap<(String, IpAddr), Rate>,
+    /// Packet time of the last sweep of idle rate pairs (ns).
+    rates_swept: i64,
     seq: SequenceTracker,
 }
 
@@ -412,8 +419,10 @@ pub struct InventoryDrain {
 
 /// Seconds of the sliding window request rates are measured over.
 pub const RATE_WINDOW_SECS: i64 = 10;
-/// Principals whose rates are tracked.
+/// (Host, client) pairs whose rates are tracked.
 const MAX_RATE_PRINCIPALS: usize = 100_000;
+/// A full rate tracker forgets pairs idle this long (packet time), at most once per this long.
+const RATE_SWEEP_NS: i64 = 60 * 1_000_000_000;
 
 /// A client's request rate on one host.
 #[derive(Default)]
@@ -493,6 +502,7 @@ impl Inventory {
             scratch: Vec::new(),
             weak_jwt: HashMap::new(),
             rates: HashMap::new(),
+            rates_swept: i64::MIN / 2,
         }
     }
 
@@ -627,12 +637,27 @@ impl Inventory {
             d.errors += u64::from(is_error);
         }
         let rate_key = (d.key.host.clone(), t.orig.ip);
+        if self.rates.len() >= MAX_RATE_PRINCIPALS
+            && !self.rates.contains_key(&rate_key)
+            && ts.as_nanos().saturating_sub(self.rates_swept) >= RATE_SWEEP_NS
+        {
+            // Full: pairs idle for a minute that never came near a finding make room (at most
+            // one sweep a minute, so the cost stays linear).
+            self.rates_swept = ts.as_nanos();
+            let idle = ts.as_nanos().saturating_sub(RATE_SWEEP_NS);
+            let before = self.rates.len();
+            self.rates
+                .retain(|_, r| r.last_seen.as_nanos() >= idle || r.total >= 100 || r.reported);
+            self.stats.rates_evicted += (before - self.rates.len()) as u64;
+        }
         if self.rates.len() < MAX_RATE_PRINCIPALS || self.rates.contains_key(&rate_key) {
             let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
             self.rates
                 .entry(rate_key)
                 .or_default()
                 .add(ts, &d.key, status, advertised);
+        } else {
+            self.stats.rates_over_cap += 1;
         }
         let minute = ts.secs().div_euclid(60);
         let mm = d.minutes.entry(minute).or_default();
@@ -977,19 +1002,30 @@ impl Inventory {
         }
         let mut raise = Vec::new();
         for (host, peers) in &by_host {
+            // The peaks of the peers with some traffic, sorted once: the median of the others
+            // is read from it with the client's own peak left out (no quadratic pass over a
+            // host with many clients).
+            let mut sorted: Vec<u32> = peers
+                .iter()
+                .filter(|(_, _, t)| *t >= 5)
+                .map(|(_, p, _)| *p)
+                .collect();
+            sorted.sort_unstable();
             for &(ip, peak, total) in peers {
-                let mut others: Vec<u32> = peers
-                    .iter()
-                    .filter(|(i, _, t)| *i != ip && *t >= 5)
-                    .map(|(_, p, _)| *p)
-                    .collect();
-                if others.is_empty() || total < 100 || peak < 50 {
+                if total < 100 || peak < 50 {
                     continue;
                 }
-                others.sort_unstable();
-                let median = others[others.len() / 2].max(1);
+                // This client is in `sorted` (total >= 5): the others are `sorted` without one
+                // copy of its peak.
+                let others = sorted.len() - 1;
+                if others == 0 {
+                    continue;
+                }
+                let own = sorted.partition_point(|&p| p < peak);
+                let k = others / 2;
+                let median = if k < own { sorted[k] } else { sorted[k + 1] }.max(1);
                 if peak >= 10 * median {
-                    raise.push((host.to_string(), ip, peak, total, median, others.len()));
+                    raise.push((host.to_string(), ip, peak, total, median, others));
                 }
             }
         }

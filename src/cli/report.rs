@@ -132,6 +132,11 @@ pub fn cap_drops(
                 + i("/sequences/logins_evicted"),
         ),
         (
+            "rate_tracker",
+            "requests of (host, client) pairs not rate-tracked, or idle pairs forgotten",
+            i("/rates_over_cap") + i("/rates_evicted"),
+        ),
+        (
             "store_endpoints",
             "new endpoints not stored (endpoint cap or size budget)",
             flush.dropped,
@@ -145,6 +150,16 @@ pub fn cap_drops(
             "store_sequences",
             "transitions and paths trimmed",
             flush.sequences_trimmed,
+        ),
+        (
+            "store_clients",
+            "client rows not stored at the per-endpoint cap (the sketch counts them)",
+            flush.clients_dropped,
+        ),
+        (
+            "store_clients_evicted",
+            "one-time clients evicted for busier ones",
+            flush.clients_evicted,
         ),
     ];
     all.into_iter()

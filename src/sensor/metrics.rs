@@ -186,6 +186,10 @@ pub struct SensorMetrics {
     pub endpoints_evicted: AtomicU64,
     /// Transitions and three-call paths deleted at their caps.
     pub sequences_trimmed: AtomicU64,
+    /// Client rows not stored at `max_clients_per_endpoint` (or over the size budget).
+    pub clients_dropped: AtomicU64,
+    /// Client rows of one-time clients evicted for busier ones.
+    pub clients_evicted: AtomicU64,
     /// Findings in the database by severity (info, low, medium, high, critical).
     pub findings: [AtomicI64; 5],
     /// Alerts raised, by [`ALERT_TYPES`].
@@ -266,6 +270,8 @@ impl SensorMetrics {
             endpoints_dropped: AtomicU64::new(0),
             endpoints_evicted: AtomicU64::new(0),
             sequences_trimmed: AtomicU64::new(0),
+            clients_dropped: AtomicU64::new(0),
+            clients_evicted: AtomicU64::new(0),
             findings: std::array::from_fn(|_| AtomicI64::new(0)),
             alerts: zeros(),
             alerts_rate_limited: AtomicU64::new(0),
@@ -634,6 +640,10 @@ impl SensorMetrics {
                 g("/inventory/endpoints_evicted"),
             ),
             ("inventory_methods_folded", g("/inventory/methods_folded")),
+            (
+                "rate_tracker",
+                g("/inventory/rates_over_cap") + g("/inventory/rates_evicted"),
+            ),
             ("inventory_detail", g("/inventory/detail_over_cap")),
             (
                 "sequence_principals",
@@ -648,6 +658,8 @@ impl SensorMetrics {
             ("store_endpoints", self.endpoints_dropped.load(R)),
             ("store_endpoints_evicted", self.endpoints_evicted.load(R)),
             ("store_sequences", self.sequences_trimmed.load(R)),
+            ("store_clients", self.clients_dropped.load(R)),
+            ("store_clients_evicted", self.clients_evicted.load(R)),
             ("alerts_rate_limited", self.alerts_rate_limited.load(R)),
             ("webhook_queue", self.alerts_queue_full.load(R)),
         ];

@@ -215,6 +215,8 @@ impl Writer {
         self.metrics
             .sequences_trimmed
             .fetch_add(f.sequences_trimmed, R);
+        self.metrics.clients_dropped.fetch_add(f.clients_dropped, R);
+        self.metrics.clients_evicted.fetch_add(f.clients_evicted, R);
         Ok(())
     }
 

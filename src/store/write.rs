@@ -27,6 +27,11 @@ pub struct FlushReport {
     pub evicted: u64,
     /// Transitions and three-call paths deleted at their caps (the least used).
     pub sequences_trimmed: u64,
+    /// Client rows not stored: the endpoint holds `max_clients_per_endpoint` clients (or the
+    /// size budget is closed); the distinct-client sketch still counts them.
+    pub clients_dropped: u64,
+    /// Client rows of a client seen once evicted for a busier client at that cap.
+    pub clients_evicted: u64,
     /// Transitions merged.
     pub transitions: u64,
     /// Three-call paths merged.
@@ -370,7 +375,10 @@ impl Store {
             } else {
                 0
             };
-            merge_one(&mut tx, id, d, hist, hll, query, capped, max_clients).await?;
+            let (dropped, evicted) =
+                merge_one(&mut tx, id, d, hist, hll, query, capped, max_clients).await?;
+            report.clients_dropped += dropped;
+            report.clients_evicted += evicted;
         }
         let admit = self.admits_new() && room > 0;
         merge_sequences(&mut tx, drain, &mut ids, &mut report, admit).await?;
@@ -720,7 +728,8 @@ async fn merge_one(
     query: FormShape,
     mut capped: bool,
     max_clients: i64,
-) -> Result<(), StoreError> {
+) -> Result<(u64, u64), StoreError> {
+    let (mut clients_dropped, mut clients_evicted) = (0u64, 0u64);
     hist.add(&d.latency)
         .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
     hll.merge(&d.clients_hll);
@@ -754,10 +763,12 @@ async fn merge_one(
                 .await?
                 .rows_affected();
                 room += gone as i64;
+                clients_evicted += gone;
                 capped = true;
             }
             if room <= 0 {
                 capped = true;
+                clients_dropped += 1;
                 continue;
             }
             room -= 1;
@@ -977,7 +988,7 @@ async fn merge_one(
         d.minutes.iter().map(|(m, (n, e))| vec![V::I(id), V::I(*m), V::I(*n as i64), V::I(*e as i64)]).collect(),
     )
     .await?;
-    Ok(())
+    Ok((clients_dropped, clients_evicted))
 }
 
 /// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the
