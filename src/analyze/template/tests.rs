@@ -729,3 +729,48 @@ fn learner_is_send_and_sync() {
     check::<TemplateLearner>();
     check::<book::TemplateBook>();
 }
+
+#[test]
+fn a_constant_sub_collection_under_many_parents_is_literal() {
+    // `python2Packages` reads as an identifier (a digit inside), but it is the same under every
+    // automation account: a route word.
+    let mut l = TemplateLearner::new();
+    let accounts = [
+        "prod-venus-3",
+        "qa-lead-5",
+        "plan-staging",
+        "qa-atlas-6",
+        "ops-orbit-2",
+        "dev-cloud-9",
+        "stage-nova-1",
+        "edge-pilot-4",
+    ];
+    let packages = [
+        "staging-castle-1",
+        "prod-segment-9",
+        "asset-test",
+        "numpy-2",
+        "six-1",
+    ];
+    for i in 0..400 {
+        let a = accounts[i % accounts.len()];
+        let base = format!(
+            "/subscriptions/{:08x}-f5fc-40b5-bdc3-22c7081765be/resourceGroups/rg-{}/providers/Microsoft.Automation/automationAccounts/{a}/python2Packages",
+            i * 7919,
+            i % 3
+        );
+        if i % 3 == 0 {
+            l.observe(&base);
+        } else {
+            l.observe(&format!("{base}/{}", packages[(i / 3) % packages.len()]));
+        }
+    }
+    let t = settled(
+        &mut l,
+        "/subscriptions/0000abcd-f5fc-40b5-bdc3-22c7081765be/resourceGroups/rg-1/providers/Microsoft.Automation/automationAccounts/qa-lead-5/python2Packages/six-1",
+    );
+    assert!(
+        t.contains("/automationAccounts/{automation_account}/python2Packages/{"),
+        "{t}"
+    );
+}
