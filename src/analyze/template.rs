@@ -1787,19 +1787,9 @@ impl TemplateLearner {
             return;
         };
         let Some(pn) = self.node(p) else { return };
-        // The same value under a position of many values (`/accounts/{a}/python2Packages`
-        // for every account) is a route word whatever it looks like: an identifier would
-        // differ from parent to parent.
-        let under_values = self.node(id).is_some_and(|n| {
-            id != ROOT
-                && n.label.is_none()
-                && (n.many_values || !n.param_kind.is_some_and(is_param_like))
-        });
-        let subtree = pn.children.len() >= CONSTANT_CHILDREN
-            || (under_values && (pn.param.is_some() || !pn.children.is_empty() || pn.ends > 0));
         if pn.many_values
             || pn.hits < CONSTANT_HITS
-            || !subtree
+            || pn.children.len() < CONSTANT_CHILDREN
             || !pn.param_kind.is_some_and(is_param_like)
         {
             return;
@@ -1991,22 +1981,8 @@ impl TemplateLearner {
                 d.shape = s.shape;
             }
             if d.label.is_none() {
-                // One value on both sides (the same typed value under every merged parent,
-                // `python2Packages` under each account) stays one value: the `constant` rule
-                // reads it. Anything else is many.
-                let src_value = match (&s.label, s.many_values, &s.first_value) {
-                    (Some(l), _, _) => Some(&**l),
-                    (None, false, Some(v)) => Some(&**v),
-                    _ => None,
-                };
-                let same = !d.many_values
-                    && d.first_value
-                        .as_deref()
-                        .is_some_and(|v| Some(v) == src_value);
-                if !same {
-                    d.many_values = true;
-                    d.first_value = None;
-                }
+                d.many_values = true;
+                d.first_value = None;
             }
         }
         if let Some(sp) = s.param {
