@@ -234,7 +234,7 @@ pub struct EndpointDelta {
     /// Clients not remembered individually.
     pub clients_over_cap: bool,
     /// Latency (request end to response start) in microseconds.
-    pub latency: Histogram<u32>,
+    pub latency: Latency,
     /// Query-string shape.
     pub query: FormShape,
     /// Path parameters: name and the kind of value the classifier saw.
@@ -259,6 +259,79 @@ pub fn new_latency_histogram() -> Histogram<u32> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 2).expect("static bounds are valid")
 }
 
+/// Latencies kept as samples until there are [`Latency::FEW`] of them, then as a histogram: a
+/// histogram takes about 13 KB, and most endpoints of a flush (junk above all) have a call or
+/// two, so a flush of 20,000 one-call endpoints holds kilobytes, not 250 MB.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    few: Vec<u32>,
+    hist: Option<Box<Histogram<u32>>>,
+}
+
+impl Latency {
+    /// Samples kept before a histogram is made.
+    pub const FEW: usize = 16;
+
+    /// Records one latency (µs, within `1..=MAX_LATENCY_US`).
+    pub fn record(&mut self, us: u64) {
+        let us = us.clamp(1, MAX_LATENCY_US);
+        match &mut self.hist {
+            Some(h) => {
+                let _ = h.record(us);
+            }
+            None if self.few.len() < Self::FEW => self.few.push(us as u32),
+            None => {
+                let mut h = Box::new(new_latency_histogram());
+                for &v in &self.few {
+                    let _ = h.record(u64::from(v));
+                }
+                let _ = h.record(us);
+                self.few = Vec::new();
+                self.hist = Some(h);
+            }
+        }
+    }
+
+    /// Adds `other`'s latencies.
+    pub fn merge(&mut self, other: &Latency) {
+        for &v in &other.few {
+            self.record(u64::from(v));
+        }
+        if let Some(o) = &other.hist {
+            let h = self.hist.get_or_insert_with(|| {
+                let mut h = Box::new(new_latency_histogram());
+                for &v in &self.few {
+                    let _ = h.record(u64::from(v));
+                }
+                h
+            });
+            self.few = Vec::new();
+            let _ = h.add(&**o);
+        }
+    }
+
+    /// Adds these latencies to a histogram (of [`new_latency_histogram`]'s bounds).
+    pub fn add_to(&self, h: &mut Histogram<u32>) -> Result<(), hdrhistogram::AdditionError> {
+        for &v in &self.few {
+            let _ = h.record(u64::from(v));
+        }
+        match &self.hist {
+            Some(o) => h.add(&**o),
+            None => Ok(()),
+        }
+    }
+
+    /// Latencies recorded.
+    pub fn len(&self) -> u64 {
+        self.few.len() as u64 + self.hist.as_ref().map_or(0, |h| h.len())
+    }
+
+    /// None recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl EndpointDelta {
     fn new(key: EndpointKey, raw_path: String, ts: Timestamp) -> EndpointDelta {
         EndpointDelta {
@@ -279,7 +352,7 @@ impl EndpointDelta {
             clients: HashMap::new(),
             clients_hll: Hll::default(),
             clients_over_cap: false,
-            latency: new_latency_histogram(),
+            latency: Latency::default(),
             query: FormShape::default(),
             path_params: Vec::new(),
             bodies: HashMap::new(),
@@ -318,7 +391,7 @@ impl EndpointDelta {
         }
         self.clients_over_cap |= other.clients_over_cap;
         self.clients_hll.merge(&other.clients_hll);
-        let _ = self.latency.add(&other.latency);
+        self.latency.merge(&other.latency);
         self.query = merge_form(&self.query, &other.query);
         for (k, b) in other.bodies {
             let room = self.bodies.len() < cfg.max_bodies;
@@ -665,7 +738,7 @@ impl Inventory {
         mm.1 += u64::from(is_error);
         if let Some(ns) = t.latency_ns() {
             let us = (ns / 1000).clamp(1, MAX_LATENCY_US as i64) as u64;
-            let _ = d.latency.record(us);
+            d.latency.record(us);
         }
         // Clients.
         let ip = t.orig.ip;
@@ -1659,6 +1732,27 @@ fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_samples_become_a_histogram_with_the_same_quantiles() {
+        let values: Vec<u64> = (0..100).map(|i| 1 + i * i * 37 % 900_000).collect();
+        let mut plain = new_latency_histogram();
+        let (mut a, mut b) = (Latency::default(), Latency::default());
+        for (i, &v) in values.iter().enumerate() {
+            plain.record(v).unwrap();
+            if i % 3 == 0 { a.record(v) } else { b.record(v) }
+        }
+        let mut small = Latency::default();
+        small.record(5);
+        assert!(small.hist.is_none(), "a few samples are kept as they are");
+        a.merge(&b);
+        assert_eq!(a.len(), 100);
+        let mut h = new_latency_histogram();
+        a.add_to(&mut h).unwrap();
+        for q in [0.5, 0.9, 0.99] {
+            assert_eq!(h.value_at_quantile(q), plain.value_at_quantile(q));
+        }
+    }
 
     #[test]
     fn targets_and_hosts() {

@@ -730,7 +730,8 @@ async fn merge_one(
     max_clients: i64,
 ) -> Result<(u64, u64), StoreError> {
     let (mut clients_dropped, mut clients_evicted) = (0u64, 0u64);
-    hist.add(&d.latency)
+    d.latency
+        .add_to(&mut hist)
         .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
     hll.merge(&d.clients_hll);
     let query = merge_form(&query, &d.query);
