@@ -383,6 +383,8 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         methods_folded: d(before.methods_folded, after.methods_folded),
         rates_over_cap: d(before.rates_over_cap, after.rates_over_cap),
         rates_evicted: d(before.rates_evicted, after.rates_evicted),
+        template_node_cap: d(before.template_node_cap, after.template_node_cap),
+        template_truncated: d(before.template_truncated, after.template_truncated),
         bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
         bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),
         bodies_unparsed: d(before.bodies_unparsed, after.bodies_unparsed),

@@ -107,6 +107,12 @@ pub struct InventoryStats {
     pub rates_over_cap: u64,
     /// Rate-tracked pairs idle for a minute, forgotten to make room.
     pub rates_evicted: u64,
+    /// Template learners (every host): node allocations refused at `max_nodes` (the segment
+    /// is rendered as a parameter), and positions collapsed past `max_children`.
+    pub template_node_cap: u64,
+    /// Template learners: paths cut at `max_segments` and segments longer than
+    /// `max_segment_len`.
+    pub template_truncated: u64,
     /// Host headers that were unusable (the server address was used).
     pub bad_host_headers: u64,
     /// Bodies whose shape was read.
@@ -988,6 +994,9 @@ impl Inventory {
             let b = self.book.stats();
             self.stats.hosts_over_cap = b.hosts_over_cap;
             self.stats.hosts_evicted = b.hosts_evicted;
+            self.stats.template_node_cap = b.learners.node_cap_hits + b.learners.child_overflows;
+            self.stats.template_truncated =
+                b.learners.truncated_paths + b.learners.oversize_segments;
         }
         for (_, mut d) in self.deltas.drain() {
             if let Some(m) = self.book.resolve(&d.key.host, &d.raw_path) {

@@ -132,6 +132,16 @@ pub fn cap_drops(
                 + i("/sequences/logins_evicted"),
         ),
         (
+            "template_nodes",
+            "template learner nodes refused at max_nodes or positions collapsed at max_children",
+            i("/template_node_cap"),
+        ),
+        (
+            "template_truncated",
+            "paths cut at max_segments or segments longer than max_segment_len",
+            i("/template_truncated"),
+        ),
+        (
             "rate_tracker",
             "requests of (host, client) pairs not rate-tracked, or idle pairs forgotten",
             i("/rates_over_cap") + i("/rates_evicted"),

@@ -644,6 +644,8 @@ impl SensorMetrics {
                 "rate_tracker",
                 g("/inventory/rates_over_cap") + g("/inventory/rates_evicted"),
             ),
+            ("template_nodes", g("/inventory/template_node_cap")),
+            ("template_truncated", g("/inventory/template_truncated")),
             ("inventory_detail", g("/inventory/detail_over_cap")),
             (
                 "sequence_principals",

@@ -61,6 +61,10 @@ struct HostState {
 struct Shard {
     hosts: HashMap<String, HostState>,
     evicted: u64,
+    /// Cap counters of the learners evicted from this shard (so that the book's counters
+    /// never go down): node cap hits, child overflows, truncated paths, oversize segments,
+    /// pins rejected.
+    gone: [u64; 5],
 }
 
 /// Per-host learners shared by every worker (see the module docs).
@@ -159,7 +163,18 @@ impl TemplateBook {
                 };
                 match evict {
                     Some(v) => {
-                        shard.hosts.remove(&v);
+                        if let Some(old) = shard.hosts.remove(&v) {
+                            let t = old.learner.stats();
+                            for (g, n) in shard.gone.iter_mut().zip([
+                                t.node_cap_hits,
+                                t.child_overflows,
+                                t.truncated_paths,
+                                t.oversize_segments,
+                                t.pins_rejected,
+                            ]) {
+                                *g += n;
+                            }
+                        }
                         shard.evicted += 1;
                     }
                     None => return None,
@@ -317,6 +332,12 @@ impl TemplateBook {
             let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             out.hosts += shard.hosts.len();
             out.hosts_evicted += shard.evicted;
+            let l = &mut out.learners;
+            l.node_cap_hits += shard.gone[0];
+            l.child_overflows += shard.gone[1];
+            l.truncated_paths += shard.gone[2];
+            l.oversize_segments += shard.gone[3];
+            l.pins_rejected += shard.gone[4];
             for s in shard.hosts.values() {
                 let t = s.learner.stats();
                 out.nodes += t.nodes;
@@ -371,6 +392,21 @@ mod tests {
                 .map(|m| m.template),
             Some("/users/{user_id}".to_string())
         );
+    }
+
+    #[test]
+    fn cap_counters_survive_the_eviction_of_their_learner() {
+        let book = TemplateBook::new(TemplateConfig::default(), 2);
+        let long = format!("/{}", vec!["a"; 100].join("/"));
+        book.observe("long.test", obs(&long), false);
+        assert_eq!(book.stats().learners.truncated_paths, 1);
+        // Junk hosts push the learner of long.test out; its count stays.
+        for i in 0..50 {
+            book.observe(&format!("junk{i}.test"), obs("/x"), false);
+        }
+        let st = book.stats();
+        assert!(st.hosts_evicted > 0, "{st:?}");
+        assert_eq!(st.learners.truncated_paths, 1, "{st:?}");
     }
 
     #[test]
