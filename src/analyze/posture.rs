@@ -154,8 +154,8 @@ pub const LONG_LIVED_SECS: i64 = 30 * 86_400;
 /// expired.
 pub const EXPIRY_LEEWAY_SECS: i64 = 300;
 
-/// Query parameter names that carry credentials.
-const CREDENTIAL_PARAMS: [&str; 18] = [
+/// Query parameter names that carry credentials (`credentials_in_url`; `redact` adds more).
+pub(crate) const CREDENTIAL_PARAMS: [&str; 18] = [
     "api_key",
     "apikey",
     "api-key",

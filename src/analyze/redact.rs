@@ -29,29 +29,11 @@ pub const REDACTED: &str = "[redacted]";
 /// Longest text looked at (longer text is redacted as a whole).
 const MAX_TEXT: usize = 64 * 1024;
 
-/// Query parameter names that carry credentials (compared ASCII case-insensitively): those the
-/// auth analysis reports as `api_key_query` and those the posture analysis reports as
-/// `credentials_in_url`, and a few more of the same kind.
-const CREDENTIAL_PARAMS: &[&str] = &[
-    "api_key",
-    "apikey",
-    "api-key",
-    "key",
-    "access_token",
-    "token",
-    "auth",
-    "auth_token",
-    "id_token",
-    "refresh_token",
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "client_secret",
-    "session",
-    "sessionid",
+/// Query parameter names that carry credentials beyond those the posture analysis reports as
+/// `credentials_in_url` (`posture::CREDENTIAL_PARAMS`; compared ASCII
+/// case-insensitively): the store and `log` redact both.
+const MORE_CREDENTIAL_PARAMS: &[&str] = &[
     "session_id",
-    "jwt",
     "sig",
     "signature",
     "x-amz-signature",
@@ -63,11 +45,13 @@ const CREDENTIAL_PARAMS: &[&str] = &[
     "code_verifier",
 ];
 
-/// Whether a query parameter named `name` carries a credential: one of the names above, or a
+/// Whether a query parameter named `name` carries a credential: one of the names above or of
+/// posture's list, or a
 /// name ending in `token`, `secret`, `apikey`, `api_key`, `api-key`, `password` or `signature`.
 pub fn is_credential_param(name: &str) -> bool {
     let n = name.trim().to_ascii_lowercase();
-    CREDENTIAL_PARAMS.contains(&n.as_str())
+    super::posture::CREDENTIAL_PARAMS.contains(&n.as_str())
+        || MORE_CREDENTIAL_PARAMS.contains(&n.as_str())
         || [
             "token",
             "secret",

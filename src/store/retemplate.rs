@@ -167,13 +167,7 @@ async fn merge_rows(
         (Some(x), Some(y)) => Some(x.max(y)),
         (x, y) => x.or(y),
     };
-    let mut hll = b
-        .get::<Option<Vec<u8>>, _>(7)
-        .map(|x| Hll::from_bytes(&x))
-        .unwrap_or_default();
-    if let Some(x) = a.get::<Option<Vec<u8>>, _>(7) {
-        hll.merge(&Hll::from_bytes(&x));
-    }
+    let hll = union(b.get(7), a.get(7));
     let mut hist = hist_from(b.get::<Option<Vec<u8>>, _>(9))?;
     hist.add(hist_from(a.get::<Option<Vec<u8>>, _>(9))?)
         .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
@@ -369,13 +363,7 @@ async fn move_sequences(
         .bind(t)
         .fetch_optional(&mut **tx)
         .await?;
-        let mut hll = prev
-            .flatten()
-            .map(|b| Hll::from_bytes(&b))
-            .unwrap_or_default();
-        if let Some(b) = r.get::<Option<Vec<u8>>, _>(5) {
-            hll.merge(&Hll::from_bytes(&b));
-        }
+        let hll = union(prev.flatten(), r.get(5));
         upsert(
             tx,
             "transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen, clients_hll, gap_sum_ms)",
@@ -418,13 +406,7 @@ async fn move_sequences(
         .bind(s[2])
         .fetch_optional(&mut **tx)
         .await?;
-        let mut hll = prev
-            .flatten()
-            .map(|b| Hll::from_bytes(&b))
-            .unwrap_or_default();
-        if let Some(b) = r.get::<Option<Vec<u8>>, _>(4) {
-            hll.merge(&Hll::from_bytes(&b));
-        }
+        let hll = union(prev.flatten(), r.get(4));
         upsert(
             tx,
             "sequence_paths (step1, step2, step3, count, clients, clients_hll, first_seen, last_seen)",
@@ -736,4 +718,13 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The union of two stored distinct-count sketches (either may be missing).
+fn union(a: Option<Vec<u8>>, b: Option<Vec<u8>>) -> Hll {
+    let mut hll = a.map(|b| Hll::from_bytes(&b)).unwrap_or_default();
+    if let Some(b) = b {
+        hll.merge(&Hll::from_bytes(&b));
+    }
+    hll
 }
