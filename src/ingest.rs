@@ -381,7 +381,6 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
         endpoints_evicted: d(before.endpoints_evicted, after.endpoints_evicted),
         methods_folded: d(before.methods_folded, after.methods_folded),
-        rates_over_cap: d(before.rates_over_cap, after.rates_over_cap),
         rates_evicted: d(before.rates_evicted, after.rates_evicted),
         template_node_cap: d(before.template_node_cap, after.template_node_cap),
         template_truncated: d(before.template_truncated, after.template_truncated),
@@ -392,6 +391,10 @@ fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> Inventory
         detail_over_cap: d(before.detail_over_cap, after.detail_over_cap),
         sensitive_values: d(before.sensitive_values, after.sensitive_values),
         bodies_sampled_out: d(before.bodies_sampled_out, after.bodies_sampled_out),
+        // Gauges: what is held at the end.
+        rate_pairs: after.rate_pairs,
+        principals: after.principals,
+        principal_bytes: after.principal_bytes,
         sequences: crate::analyze::sequence::SequenceStats {
             calls: d(sb.calls, sa.calls),
             transitions: d(sb.transitions, sa.transitions),

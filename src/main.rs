@@ -2,7 +2,15 @@
 
 use clap::Parser;
 
+/// Heap profiling build (`--features dhat-heap`): every allocation is recorded, and the profile
+/// is written to `dhat-heap.json` when `main` returns (the daemon returns on SIGTERM).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOC: dhat::Alloc = dhat::Alloc;
+
 fn main() -> std::process::ExitCode {
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let cli = shadowtap::cli::Cli::parse();
     if cli.command.prints_for_pipes() {
         // Rust ignores SIGPIPE, so `shadowtap spec diff | head -1` would panic in `println!`

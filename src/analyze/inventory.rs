@@ -8,6 +8,8 @@
 //! sensitive fields per endpoint, and the template learners; every cap is counted in
 //! [`InventoryStats`].
 
+use lru::LruCache;
+
 use super::auth::{self, AuthScheme};
 use super::form::{FormShape, infer_form, merge_form};
 use super::hll::Hll;
@@ -56,6 +58,9 @@ pub struct InventoryConfig {
     pub inspect_every: u64,
     /// Call-sequence analysis (principals, sessions, transitions, behavioural findings).
     pub sequence: SequenceConfig,
+    /// (Host, client) pairs whose request rates are tracked; the least recently seen pair is
+    /// forgotten beyond (about [`RATE_PAIR_BYTES`] each).
+    pub max_rate_pairs: usize,
 }
 
 impl Default for InventoryConfig {
@@ -77,6 +82,7 @@ impl Default for InventoryConfig {
             inspect_first: 64,
             inspect_every: 16,
             sequence: SequenceConfig::default(),
+            max_rate_pairs: 100_000,
         }
     }
 }
@@ -102,10 +108,8 @@ pub struct InventoryStats {
     pub endpoints_evicted: u64,
     /// Requests whose method token is not a registered method (folded into `OTHER`).
     pub methods_folded: u64,
-    /// Requests of a (host, client) pair not rate-tracked: the tracker held
-    /// `MAX_RATE_PRINCIPALS` pairs active in the last minute.
-    pub rates_over_cap: u64,
-    /// Rate-tracked pairs idle for a minute, forgotten to make room.
+    /// Rate-tracked (host, client) pairs forgotten, least recently seen first, to keep
+    /// `max_rate_pairs`.
     pub rates_evicted: u64,
     /// Template learners (every host): node allocations refused at `max_nodes` (the segment
     /// is rendered as a parameter), and positions collapsed past `max_children`.
@@ -127,6 +131,12 @@ pub struct InventoryStats {
     pub sensitive_values: u64,
     /// Transactions whose bodies were not inspected (sampling on busy endpoints).
     pub bodies_sampled_out: u64,
+    /// Now (a gauge, not a count): (host, client) pairs rate-tracked.
+    pub rate_pairs: u64,
+    /// Now: principals of the call-sequence analysis, and their memory as estimated.
+    pub principals: u64,
+    /// See `principals`.
+    pub principal_bytes: u64,
     /// The call-sequence analysis.
     pub sequences: SequenceStats,
 }
@@ -474,9 +484,7 @@ pub struct Inventory {
     stats: InventoryStats,
     scratch: Vec<Finding>,
     weak_jwt: HashMap<u64, bool>,
-    rates: HashMap<(String, IpAddr), Rate>,
-    /// Packet time of the last sweep of idle rate pairs (ns).
-    rates_swept: i64,
+    rates: LruCache<(String, IpAddr), Rate, foldhash::fast::RandomState>,
     seq: SequenceTracker,
 }
 
@@ -498,10 +506,12 @@ pub struct InventoryDrain {
 
 /// Seconds of the sliding window request rates are measured over.
 pub const RATE_WINDOW_SECS: i64 = 10;
-/// (Host, client) pairs whose rates are tracked.
-const MAX_RATE_PRINCIPALS: usize = 100_000;
-/// A full rate tracker forgets pairs idle this long (packet time), at most once per this long.
-const RATE_SWEEP_NS: i64 = 60 * 1_000_000_000;
+/// Memory of one rate-tracked (host, client) pair at most, table and list entry included:
+/// what the daemon divides its share of the memory budget by (measured by
+/// `rate_pairs_stay_within_their_bytes`).
+pub const RATE_PAIR_BYTES: usize = 1024;
+/// Endpoints a rate-tracked pair remembers as candidates for its most requested one.
+const RATE_TOP: usize = 2;
 
 /// A client's request rate on one host.
 #[derive(Default)]
@@ -517,8 +527,9 @@ struct Rate {
     reported: bool,
     first_seen: Option<Timestamp>,
     last_seen: Timestamp,
-    /// Its most requested endpoints.
-    top: HashMap<EndpointKey, u64>,
+    /// Its most requested endpoint: the frequent-items summary of Misra and Gries with
+    /// [`RATE_TOP`] counters (an endpoint asked for more than a third of the time is in it).
+    top: Vec<(EndpointKey, u64)>,
 }
 
 impl Rate {
@@ -541,12 +552,34 @@ impl Rate {
         self.peak = self.peak.max(self.in_window);
         self.total += 1;
         self.limited |= status == 429 || limit_advertised;
-        if let Some(n) = self.top.get_mut(key) {
+        if let Some((_, n)) = self.top.iter_mut().find(|(k, _)| k == key) {
             *n += 1;
-        } else if self.top.len() < 8 {
-            self.top.insert(key.clone(), 1);
+        } else if self.top.len() < RATE_TOP {
+            self.top.push((key.clone(), 1));
+        } else {
+            for (_, n) in &mut self.top {
+                *n -= 1;
+            }
+            self.top.retain(|(_, n)| *n > 0);
         }
     }
+}
+
+/// The rate of a (host, client) pair, made when new; the least recently seen pairs are
+/// forgotten (and counted) to keep at most `max` (a busy client stays: every call refreshes it).
+fn track_rate<'a>(
+    rates: &'a mut LruCache<(String, IpAddr), Rate, foldhash::fast::RandomState>,
+    max: usize,
+    evicted: &mut u64,
+    key: (String, IpAddr),
+) -> &'a mut Rate {
+    if !rates.contains(&key) {
+        while rates.len() >= max.max(1) {
+            rates.pop_lru();
+            *evicted += 1;
+        }
+    }
+    rates.get_or_insert_mut(key, Rate::default)
 }
 
 impl Inventory {
@@ -580,8 +613,7 @@ impl Inventory {
             stats: InventoryStats::default(),
             scratch: Vec::new(),
             weak_jwt: HashMap::new(),
-            rates: HashMap::new(),
-            rates_swept: i64::MIN / 2,
+            rates: LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 
@@ -715,29 +747,14 @@ impl Inventory {
             d.bytes_out += r.body.len;
             d.errors += u64::from(is_error);
         }
-        let rate_key = (d.key.host.clone(), t.orig.ip);
-        if self.rates.len() >= MAX_RATE_PRINCIPALS
-            && !self.rates.contains_key(&rate_key)
-            && ts.as_nanos().saturating_sub(self.rates_swept) >= RATE_SWEEP_NS
-        {
-            // Full: pairs idle for a minute that never came near a finding make room (at most
-            // one sweep a minute, so the cost stays linear).
-            self.rates_swept = ts.as_nanos();
-            let idle = ts.as_nanos().saturating_sub(RATE_SWEEP_NS);
-            let before = self.rates.len();
-            self.rates
-                .retain(|_, r| r.last_seen.as_nanos() >= idle || r.total >= 100 || r.reported);
-            self.stats.rates_evicted += (before - self.rates.len()) as u64;
-        }
-        if self.rates.len() < MAX_RATE_PRINCIPALS || self.rates.contains_key(&rate_key) {
-            let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
-            self.rates
-                .entry(rate_key)
-                .or_default()
-                .add(ts, &d.key, status, advertised);
-        } else {
-            self.stats.rates_over_cap += 1;
-        }
+        let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
+        track_rate(
+            &mut self.rates,
+            cfg.max_rate_pairs,
+            &mut self.stats.rates_evicted,
+            (d.key.host.clone(), t.orig.ip),
+        )
+        .add(ts, &d.key, status, advertised);
         let minute = ts.secs().div_euclid(60);
         let mm = d.minutes.entry(minute).or_default();
         mm.0 += 1;
@@ -981,6 +998,9 @@ impl Inventory {
             }
         }
         stats.sequences = self.seq.stats().clone();
+        stats.rate_pairs = self.rates.len() as u64;
+        stats.principals = self.seq.principals() as u64;
+        stats.principal_bytes = self.seq.principal_bytes() as u64;
         self.stats = stats;
     }
 
@@ -1112,17 +1132,14 @@ impl Inventory {
             }
         }
         for (host, ip, peak, total, median, peers) in raise {
-            let Some(r) = self.rates.get_mut(&(host, ip)) else {
+            let Some(r) = self.rates.peek_mut(&(host, ip)) else {
                 continue;
             };
             if r.reported || r.limited {
                 continue;
             }
             r.reported = true;
-            let Some((key, _)) = r
-                .top
-                .iter()
-                .max_by_key(|(k, n)| (**n, std::cmp::Reverse((*k).clone())))
+            let Some((key, _)) = r.top.iter().max_by_key(|(k, n)| (*n, std::cmp::Reverse(k)))
             else {
                 continue;
             };
@@ -1806,6 +1823,46 @@ mod tests {
         assert!(!has_userinfo(Some(b"api.example")));
     }
 
+    /// A stream of new (host, client) pairs keeps `max_rate_pairs` pairs, the least recently
+    /// seen forgotten and counted, within [`RATE_PAIR_BYTES`] each of real memory; a busy
+    /// client stays.
+    #[test]
+    fn rate_pairs_stay_within_their_bytes() {
+        let max = 5_000;
+        let mut rates = LruCache::unbounded_with_hasher(foldhash::fast::RandomState::default());
+        let mut evicted = 0;
+        let base = crate::testalloc::held();
+        let busy = IpAddr::from([192, 0, 2, 1]);
+        let mut peak = 0isize;
+        for i in 0..50_000u32 {
+            let host = format!("api{}.example.test", i % 7);
+            let ip = IpAddr::from((0x0a00_0000 + i).to_be_bytes());
+            for j in 0..4u32 {
+                let k = EndpointKey {
+                    host: host.clone(),
+                    method: "GET".into(),
+                    template: format!("/api/v1/resource{}/{{id}}", (i + j) % 5),
+                };
+                let ts = Timestamp(i64::from(i) * 100_000_000 + i64::from(j) * 1_000_000);
+                track_rate(&mut rates, max, &mut evicted, (host.clone(), ip))
+                    .add(ts, &k, 200, false);
+                if j == 0 {
+                    let h = "api0.example.test".to_string();
+                    track_rate(&mut rates, max, &mut evicted, (h, busy)).add(ts, &k, 200, false);
+                }
+            }
+            peak = peak.max(crate::testalloc::held() - base);
+        }
+        eprintln!("rate pairs: {peak} bytes for {max} pairs");
+        assert_eq!(rates.len(), max);
+        assert_eq!(evicted, 50_001 - max as u64);
+        assert!(rates.contains(&("api0.example.test".to_string(), busy)));
+        assert!(
+            (peak as usize) <= max * RATE_PAIR_BYTES,
+            "{peak} bytes for {max} pairs"
+        );
+    }
+
     /// Three clients at one request a second and one at fifty a second; `limit(i)` says
     /// whether the fast client's i-th answer was 429 or advertised a limit.
     fn rate_kinds(limit: impl Fn(usize) -> (u16, bool)) -> Vec<(&'static str, Option<String>)> {
@@ -1819,7 +1876,7 @@ mod tests {
         for p in 1..=3u8 {
             let ip = IpAddr::from([10, 0, 0, p]);
             for i in 0..6 {
-                inv.rates.entry((key.host.clone(), ip)).or_default().add(
+                track_rate(&mut inv.rates, 100, &mut 0, (key.host.clone(), ip)).add(
                     Timestamp(t0 + i * 1_000_000_000),
                     &key,
                     200,
@@ -1830,7 +1887,7 @@ mod tests {
         let fast = IpAddr::from([10, 0, 0, 66]);
         for i in 0..120usize {
             let (status, advertised) = limit(i);
-            inv.rates.entry((key.host.clone(), fast)).or_default().add(
+            track_rate(&mut inv.rates, 100, &mut 0, (key.host.clone(), fast)).add(
                 Timestamp(t0 + i as i64 * 20_000_000),
                 &key,
                 status,

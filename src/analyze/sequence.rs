@@ -129,7 +129,34 @@ pub struct SequenceConfig {
     pub stitch_window_secs: i64,
     /// Anonymous logins waiting for their credential (least recently active evicted beyond).
     pub max_pending_logins: usize,
+    /// Memory of the principals' state (sessions, enumeration windows, string sketches, rate
+    /// windows, credential addresses), estimated from the sizes of their collections: the least
+    /// recently active principals are evicted beyond (`principals_evicted`).
+    pub max_principal_bytes: usize,
+    /// Endpoints known to the tracker (interned once, about [`KEY_BYTES`] each); calls to
+    /// further endpoints are not followed (`over_cap`).
+    pub max_keys: usize,
+    /// Baseline transitions (from, to) kept for `novel_transition`.
+    pub max_baseline: usize,
+    /// Norms of string parameters (endpoint, position), 100 bytes each.
+    pub max_norms: usize,
+    /// Transitions and 3-step paths held between two drains.
+    pub max_transitions: usize,
+    /// See `max_transitions`.
+    pub max_paths: usize,
 }
+
+/// Memory of one interned endpoint key at most (two copies of the key and their table and
+/// vector slots), for dividing a memory share into `max_keys`.
+pub const KEY_BYTES: usize = 512;
+/// Memory of one baseline transition (table slots of `baseline` and `baseline_from`).
+pub const BASELINE_BYTES: usize = 64;
+/// Memory of one transition or path held until the drain, with a small principal sketch.
+pub const TRANSITION_BYTES: usize = 256;
+/// Memory of one norm.
+pub const NORM_BYTES: usize = 128;
+/// Memory of one pending login.
+pub const LOGIN_BYTES: usize = 128;
 
 impl Default for SequenceConfig {
     fn default() -> Self {
@@ -158,6 +185,12 @@ impl Default for SequenceConfig {
             max_string_hlls: 4096,
             stitch_window_secs: 300,
             max_pending_logins: 50_000,
+            max_principal_bytes: 256 << 20,
+            max_keys: 500_000,
+            max_baseline: 200_000,
+            max_norms: 100_000,
+            max_transitions: 50_000,
+            max_paths: 20_000,
         }
     }
 }
@@ -260,8 +293,6 @@ struct Enum {
 const STR_EXACT: usize = 64;
 /// String sketches per principal (the least recently grown are dropped beyond).
 const STR_PER_PRINCIPAL: usize = 32;
-/// Endpoint norms tracked.
-const MAX_NORMS: usize = 100_000;
 /// Buckets of a norm: distinct values per principal and window in powers of two (1, 2-3, 4-7,
 /// ...; the last one open).
 const NORM_BUCKETS: usize = 16;
@@ -424,6 +455,8 @@ struct PrincipalState {
     rate_reported: bool,
     enum_reported: bool,
     addrs: BTreeSet<IpAddr>,
+    /// Its memory, with its credential's, as last estimated (see [`principal_bytes`]).
+    bytes: usize,
 }
 
 impl PrincipalState {
@@ -446,8 +479,47 @@ impl PrincipalState {
             rate_reported: false,
             enum_reported: false,
             addrs: BTreeSet::new(),
+            bytes: 0,
         }
     }
+}
+
+/// Bytes of a hash table of `cap` entries of type `T` (hashbrown: buckets a power of two at
+/// most 7/8 full, one control byte each).
+fn table_bytes<T>(cap: usize) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let buckets = (cap * 8 / 7).next_power_of_two();
+    buckets * (size_of::<T>() + 1)
+}
+
+/// Memory a principal holds, with its credential's: its record in the least-recently-used
+/// table and the heap of every collection it owns, from their capacities (an allocator's own
+/// rounding aside). What `max_principal_bytes` is held to.
+fn principal_bytes(st: &PrincipalState, cred: Option<&Credential>) -> usize {
+    // The LRU entry (key, value, two links), its table slot, and the two strings.
+    let mut n = size_of::<PrincipalState>() + 40 + st.label.capacity() + st.host.capacity();
+    n += st.secs.capacity() * size_of::<(i64, u32)>();
+    // A B-tree node holds up to 11 addresses: count a node per address beyond the first.
+    n += st.addrs.len().div_ceil(11) * (11 * size_of::<IpAddr>() + 16);
+    n += table_bytes::<((Ep, usize), Enum)>(st.enums.capacity());
+    for e in st.enums.values() {
+        n += e.values.capacity() * size_of::<(Timestamp, i64)>();
+        n += table_bytes::<(i64, u32)>(e.counts.capacity());
+    }
+    n += table_bytes::<(u64, StrEnum)>(st.strs.capacity());
+    for e in st.strs.values() {
+        n += e.exact.capacity() * size_of::<u64>();
+        n += e
+            .hll
+            .as_ref()
+            .map_or(0, |h| size_of::<Hll>() + h.heap_bytes());
+    }
+    if let Some(c) = cred {
+        n += size_of::<Credential>() + 40 + c.addrs.capacity() * size_of::<(Timestamp, IpAddr)>();
+    }
+    n
 }
 
 struct Credential {
@@ -465,11 +537,11 @@ struct Keys {
 }
 
 impl Keys {
-    fn intern(&mut self, k: &EndpointKey) -> Option<Ep> {
+    fn intern(&mut self, k: &EndpointKey, max: usize) -> Option<Ep> {
         if let Some(id) = self.ids.get(k) {
             return Some(*id);
         }
-        if self.names.len() >= MAX_KEYS {
+        if self.names.len() >= max {
             return None;
         }
         let id = self.names.len() as Ep;
@@ -506,12 +578,14 @@ pub struct SequenceTracker {
     str_hlls: usize,
     /// Anonymous logins by (host, address, User-Agent).
     logins: LruCache<u64, PendingLogin, foldhash::fast::RandomState>,
+    /// Memory of all principals, as last estimated, and the principal whose estimate is due.
+    principal_bytes: usize,
+    touched: Option<u64>,
 }
 
-const MAX_TRANSITIONS: usize = 50_000;
-const MAX_PATHS: usize = 20_000;
-const MAX_BASELINE: usize = 200_000;
-const MAX_KEYS: usize = 500_000;
+/// Addresses a credential remembers within `multi_addr_window_secs` (the finding needs
+/// `multi_addr_min` of them, and names five).
+const CREDENTIAL_ADDRS: usize = 64;
 
 /// One call, as the tracker needs it.
 pub struct Call<'a> {
@@ -624,6 +698,39 @@ impl SequenceTracker {
                 NonZeroUsize::new(cfg_logins).unwrap_or(NonZeroUsize::MIN),
                 foldhash::fast::RandomState::default(),
             ),
+            principal_bytes: 0,
+            touched: None,
+        }
+    }
+
+    /// Memory the principals hold now, as estimated (at most `max_principal_bytes`, give or
+    /// take the growth of the principal of the latest call).
+    pub fn principal_bytes(&self) -> usize {
+        self.principal_bytes
+    }
+
+    /// Principals tracked now.
+    pub fn principals(&self) -> usize {
+        self.principals.len()
+    }
+
+    /// Re-estimates the principal of the previous call, then evicts the least recently active
+    /// principals while all of them hold more than `max_principal_bytes`.
+    fn account(&mut self) {
+        if let Some(pid) = self.touched.take()
+            && let Some(st) = self.principals.peek_mut(&pid)
+        {
+            let n = principal_bytes(st, self.credentials.peek(&pid));
+            self.principal_bytes = self.principal_bytes.saturating_sub(st.bytes) + n;
+            st.bytes = n;
+        }
+        while self.principal_bytes > self.cfg.max_principal_bytes && self.principals.len() > 1 {
+            let Some((pid, st)) = self.principals.pop_lru() else {
+                break;
+            };
+            self.stats.principals_evicted += 1;
+            self.release(&st);
+            self.credentials.pop(&pid);
         }
     }
 
@@ -634,10 +741,13 @@ impl SequenceTracker {
 
     /// Seeds the baseline with transitions already in the inventory (earlier ingests).
     pub fn seed_baseline(&mut self, from: EndpointKey, to: EndpointKey, count: u64) {
-        if self.baseline.len() >= MAX_BASELINE {
+        if self.baseline.len() >= self.cfg.max_baseline {
             return;
         }
-        let (Some(f), Some(t)) = (self.keys.intern(&from), self.keys.intern(&to)) else {
+        let (Some(f), Some(t)) = (
+            self.keys.intern(&from, self.cfg.max_keys),
+            self.keys.intern(&to, self.cfg.max_keys),
+        ) else {
             return;
         };
         *self.baseline_from.entry(f).or_default() += count;
@@ -680,8 +790,9 @@ impl SequenceTracker {
         h.finish()
     }
 
-    /// Gives back what an evicted principal held (its string sketches).
+    /// Gives back what an evicted principal held (its memory, its string sketches).
     fn release(&mut self, st: &PrincipalState) {
+        self.principal_bytes = self.principal_bytes.saturating_sub(st.bytes);
         self.str_sketches = self.str_sketches.saturating_sub(st.strs.len());
         let hlls = st.strs.values().filter(|e| e.hll.is_some()).count();
         self.str_hlls = self.str_hlls.saturating_sub(hlls);
@@ -689,8 +800,9 @@ impl SequenceTracker {
 
     /// Follows one call.
     pub fn observe(&mut self, call: Call<'_>) {
+        self.account();
         self.stats.calls += 1;
-        let Some(ep) = self.keys.intern(call.key) else {
+        let Some(ep) = self.keys.intern(call.key, self.cfg.max_keys) else {
             self.stats.over_cap += 1;
             return;
         };
@@ -743,6 +855,7 @@ impl SequenceTracker {
             }
         }
 
+        self.touched = Some(pid);
         let cfg = &self.cfg;
         let Some(st) = self.principals.get_mut(&pid) else {
             return;
@@ -908,7 +1021,7 @@ impl SequenceTracker {
             t.first_seen = t.first_seen.min(call.ts);
             t.last_seen = t.last_seen.max(call.ts);
             t.gap_sum_ms += gap_ms;
-        } else if self.transitions.len() < MAX_TRANSITIONS {
+        } else if self.transitions.len() < self.cfg.max_transitions {
             let mut principals = Hll::default();
             principals.insert(&phash);
             self.transitions.insert(
@@ -925,7 +1038,7 @@ impl SequenceTracker {
             self.stats.over_cap += 1;
         }
         if in_baseline {
-            if self.baseline.len() < MAX_BASELINE || self.baseline.contains_key(&pair) {
+            if self.baseline.len() < self.cfg.max_baseline || self.baseline.contains_key(&pair) {
                 *self.baseline.entry(pair).or_default() += 1;
                 *self.baseline_from.entry(from).or_default() += 1;
             }
@@ -940,7 +1053,7 @@ impl SequenceTracker {
                     .unwrap_or_default();
                 self.novel(from, ep, from_total, &label, &call);
                 // Once per transition: later repeats are no longer novel.
-                if self.baseline.len() < MAX_BASELINE {
+                if self.baseline.len() < self.cfg.max_baseline {
                     self.baseline.insert(pair, 1);
                 }
             }
@@ -951,7 +1064,7 @@ impl SequenceTracker {
                 p.count += 1;
                 p.principals.insert(&phash);
                 p.last_seen = p.last_seen.max(call.ts);
-            } else if self.paths.len() < MAX_PATHS {
+            } else if self.paths.len() < self.cfg.max_paths {
                 let mut principals = Hll::default();
                 principals.insert(&phash);
                 self.paths.insert(
@@ -1026,7 +1139,7 @@ impl SequenceTracker {
             .addrs
             .front()
             .is_some_and(|(t, _)| call.ts.nanos_since(*t) > window)
-            || c.addrs.len() > 256
+            || c.addrs.len() > CREDENTIAL_ADDRS
         {
             c.addrs.pop_front();
         }
@@ -1535,7 +1648,7 @@ fn track_strings(
         // The endpoint's norm counts this window by its distinct values so far.
         let bucket = norm_bucket(distinct);
         if (grew || e.bucket.is_none()) && e.bucket != Some(bucket) {
-            if c.norms.len() < MAX_NORMS || c.norms.contains_key(&key) {
+            if c.norms.len() < cfg.max_norms || c.norms.contains_key(&key) {
                 let norm = c.norms.entry(key).or_default();
                 if let Some(old) = e.bucket.filter(|b| (*b as usize) < NORM_BUCKETS) {
                     norm[old as usize] = norm[old as usize].saturating_sub(1);
@@ -1716,6 +1829,106 @@ mod tests {
     /// `n` user names, none of them a word of the tests' assertions.
     fn names(n: usize, prefix: &str) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i:03}x")).collect()
+    }
+
+    /// A stream of new endpoints (and string values on them) keeps the interned keys,
+    /// transitions, paths, baseline and norms within their caps, and within the bytes per entry
+    /// the daemon divides its share by.
+    #[test]
+    fn sequence_tables_stay_within_their_caps() {
+        let cfg = SequenceConfig {
+            max_keys: 2_000,
+            max_transitions: 500,
+            max_paths: 500,
+            max_baseline: 1_000,
+            max_norms: 300,
+            baseline_secs: 1_000_000,
+            ..SequenceConfig::default()
+        };
+        let budget = 2_000 * KEY_BYTES
+            + 1_000 * TRANSITION_BYTES
+            + 1_000 * BASELINE_BYTES
+            + 300 * NORM_BYTES;
+        let mut t = SequenceTracker::new(cfg);
+        let base = crate::testalloc::held();
+        let auth = jwt("walker");
+        let mut peak = 0isize;
+        for i in 0..20_000u32 {
+            let k = key("GET", &format!("/r{i}/items/{{item}}"));
+            let path = format!("/r{i}/items/name{i}x");
+            t.observe(call(&k, &path, "10.0.0.9", &auth, b"ua", f64::from(i)));
+            peak = peak.max(crate::testalloc::held() - base);
+        }
+        assert_eq!(t.keys.names.len(), 2_000);
+        assert!(t.transitions.len() <= 500 && t.paths.len() <= 500);
+        assert!(t.baseline.len() <= 1_000);
+        assert!(t.norms.len() <= 300, "{}", t.norms.len());
+        assert!(t.stats().over_cap > 0);
+        // The one principal's own state is bounded apart (`max_principal_bytes`).
+        let own = t.principal_bytes() as isize;
+        assert!(
+            peak - own <= budget as isize,
+            "{peak} bytes ({own} of them the principal's) > {budget}"
+        );
+    }
+
+    /// A stream of new principals, each walking integer ids and names on two endpoints (the
+    /// state that grows fastest), keeps the principals within `max_principal_bytes` by the
+    /// tracker's estimate and by what the allocator really holds.
+    #[test]
+    fn principals_stay_within_their_bytes() {
+        let max = 4 << 20;
+        let cfg = SequenceConfig {
+            max_principal_bytes: max,
+            max_principals: 50_000,
+            ..SequenceConfig::default()
+        };
+        let orders = key("GET", "/orders/{order_id}");
+        let users = key("GET", "/users/{user}");
+        let mut t = SequenceTracker::new(cfg);
+        let tables = crate::testalloc::held();
+        let (mut peak_est, mut peak_held) = (0usize, 0isize);
+        for i in 0..40_000u32 {
+            let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            let auth = if i % 2 == 0 {
+                jwt(&format!("u{i}"))
+            } else {
+                Vec::new()
+            };
+            for j in 0..12u32 {
+                let secs = f64::from(i) * 0.01 + f64::from(j) * 0.001;
+                let path = format!("/orders/{}", i * 12 + j);
+                let c = Call {
+                    integer_params: 1 << 1,
+                    ..call(&orders, &path, &ip, &auth, b"ua", secs)
+                };
+                t.observe(answered(c, 404));
+                let path = format!("/users/n{j}x{i}");
+                t.observe(answered(call(&users, &path, &ip, &auth, b"ua", secs), 404));
+            }
+            if i % 1000 == 999 {
+                peak_est = peak_est.max(t.principal_bytes());
+                peak_held = peak_held.max(crate::testalloc::held() - tables);
+                t.drain();
+            }
+        }
+        eprintln!(
+            "principals: estimate peak {peak_est}, held peak {peak_held}, bound {max}, {} kept",
+            t.principals()
+        );
+        assert!(peak_est <= max + 16 * 1024, "estimate {peak_est} > {max}");
+        // What the allocator holds beyond the preallocated tables: the principals, plus the
+        // interned keys, norms and findings (small here).
+        assert!(
+            peak_held as usize <= max + max / 4,
+            "held {peak_held} > {max} + 25%"
+        );
+        assert!(
+            peak_held as usize >= max / 2,
+            "the estimate is not far above the truth: held {peak_held}"
+        );
+        assert!(t.stats().principals_evicted > 30_000, "{:?}", t.stats());
+        assert!(t.principals() < 40_000);
     }
 
     #[test]

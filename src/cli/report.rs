@@ -144,7 +144,7 @@ pub fn cap_drops(
         (
             "rate_tracker",
             "requests of (host, client) pairs not rate-tracked, or idle pairs forgotten",
-            i("/rates_over_cap") + i("/rates_evicted"),
+            i("/rates_evicted"),
         ),
         (
             "store_endpoints",

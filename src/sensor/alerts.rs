@@ -775,15 +775,16 @@ pub fn load_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
 }
 
 /// Finds what is new in the store since the last look.
-#[derive(Debug, Default)]
 pub struct Detector {
     last_endpoint: i64,
     last_finding: i64,
-    seen_findings: HashSet<u64>,
+    /// The identities of the latest findings (about 30 bytes each).
+    seen_findings: Recent,
 }
 
-/// Finding identities remembered (beyond, a re-created finding may alert again).
-const SEEN_FINDINGS: usize = 1_000_000;
+/// Finding identities remembered, the oldest forgotten beyond (a finding deleted by retention
+/// and created again alerts again only if it is older than that many findings).
+const SEEN_FINDINGS: usize = 100_000;
 /// Rows looked at per detection pass.
 const DETECT_BATCH: i64 = 5000;
 
@@ -801,11 +802,14 @@ impl Detector {
                 .bind(SEEN_FINDINGS as i64)
                 .fetch_all(store.pool())
                 .await?;
-        let h = foldhash::fast::FixedState::with_seed(0xf1d);
+        let mut seen_findings = Recent::new(SEEN_FINDINGS);
+        for k in keys.iter().rev() {
+            seen_findings.insert(k);
+        }
         Ok(Detector {
             last_endpoint,
             last_finding,
-            seen_findings: keys.iter().map(|k| h.hash_one(k)).collect(),
+            seen_findings,
         })
     }
 
@@ -855,7 +859,6 @@ impl Detector {
                 break;
             }
         }
-        let h = foldhash::fast::FixedState::with_seed(0xf1d);
         loop {
             let rows = sqlx::query(
                 "SELECT id, kind, severity, host, method, path_template, client, detail, evidence, count,
@@ -871,11 +874,8 @@ impl Detector {
                 let id: i64 = r.get(0);
                 self.last_finding = self.last_finding.max(id);
                 let key: String = r.get(12);
-                if !self.seen_findings.insert(h.hash_one(&key)) {
+                if !self.seen_findings.insert(&key) {
                     continue;
-                }
-                if self.seen_findings.len() > SEEN_FINDINGS {
-                    self.seen_findings.clear();
                 }
                 let kind: String = r.get(1);
                 let severity: String = r.get(2);

@@ -640,10 +640,7 @@ impl SensorMetrics {
                 g("/inventory/endpoints_evicted"),
             ),
             ("inventory_methods_folded", g("/inventory/methods_folded")),
-            (
-                "rate_tracker",
-                g("/inventory/rates_over_cap") + g("/inventory/rates_evicted"),
-            ),
+            ("rate_tracker", g("/inventory/rates_evicted")),
             ("template_nodes", g("/inventory/template_node_cap")),
             ("template_truncated", g("/inventory/template_truncated")),
             ("inventory_detail", g("/inventory/detail_over_cap")),
@@ -665,6 +662,20 @@ impl SensorMetrics {
             ("alerts_rate_limited", self.alerts_rate_limited.load(R)),
             ("webhook_queue", self.alerts_queue_full.load(R)),
         ];
+        family(
+            "shadowtap_analysis_state",
+            "gauge",
+            "Long-lived analysis state held now, all workers: rate-tracked (host, client) pairs, call-sequence principals, and the principals' memory in bytes as estimated.",
+            &[
+                ("structure=\"rate_pairs\"", g("/inventory/rate_pairs")),
+                ("structure=\"principals\"", g("/inventory/principals")),
+                (
+                    "structure=\"principal_bytes\"",
+                    g("/inventory/principal_bytes"),
+                ),
+            ]
+            .map(|(l, v)| (l.to_string(), v as f64)),
+        );
         family(
             "shadowtap_cap_drops_total",
             "counter",

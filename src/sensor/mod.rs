@@ -141,6 +141,30 @@ fn read_secret(path: &std::path::Path, what: &str) -> Result<String, String> {
     Ok(t)
 }
 
+/// Divides a worker's share of the memory budget for long-lived analysis state among its
+/// structures, each capped by count at its own cost per entry (see docs/daemon.md, "Memory"):
+/// half to the principals of the call-sequence analysis (held to their estimated bytes), a
+/// quarter to the (host, client) rate pairs, the last quarter to pending logins, interned
+/// endpoints, transitions and paths between flushes, baseline transitions and norms. Never
+/// above the defaults of `ingest`.
+fn analysis_shares(inv: &mut InventoryConfig, bytes: usize) {
+    use crate::analyze::inventory::RATE_PAIR_BYTES;
+    use crate::analyze::sequence as sq;
+    let d = InventoryConfig::default();
+    let (ds, s) = (&d.sequence, &mut inv.sequence);
+    let rest = bytes / 4;
+    s.max_principal_bytes = (bytes / 2).clamp(256 << 10, ds.max_principal_bytes);
+    // The table is allocated whole: about one slot per 512 bytes of principals.
+    s.max_principals = (s.max_principal_bytes / 512).clamp(256, ds.max_principals);
+    inv.max_rate_pairs = (bytes / 4 / RATE_PAIR_BYTES).clamp(256, d.max_rate_pairs);
+    s.max_pending_logins = (rest / 4 / sq::LOGIN_BYTES).clamp(64, ds.max_pending_logins);
+    s.max_keys = (rest / 4 / sq::KEY_BYTES).clamp(256, ds.max_keys);
+    s.max_transitions = (rest / 8 / sq::TRANSITION_BYTES).clamp(256, ds.max_transitions);
+    s.max_paths = (rest / 8 / sq::TRANSITION_BYTES).clamp(256, ds.max_paths);
+    s.max_baseline = (rest / 8 / sq::BASELINE_BYTES).clamp(256, ds.max_baseline);
+    s.max_norms = (rest / 8 / sq::NORM_BYTES).clamp(256, ds.max_norms);
+}
+
 impl Settings {
     /// Resolves a configuration (file with flags laid over it): defaults, the caps derived from
     /// the memory budget, secrets read from their files.
@@ -235,6 +259,7 @@ impl Settings {
                 .max(1),
             ..InventoryConfig::default()
         };
+        analysis_shares(&mut inventory, share(8));
         c.sequences.apply(&mut inventory.sequence);
         let listen = match c.web.listen.as_deref() {
             None => Some("127.0.0.1:8080".to_string()),
@@ -581,7 +606,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     drop(fatal_tx);
 
     eprintln!(
-        "shadowtap: level=info msg=\"capturing\" interfaces=\"{}\" workers={} shard={} queue_depth={} flush_interval_ms={} db=\"{}\" memory_budget_mib={} max_flows_per_worker={}{}",
+        "shadowtap: level=info msg=\"capturing\" interfaces=\"{}\" workers={} shard={} queue_depth={} flush_interval_ms={} db=\"{}\" memory_budget_mib={} max_flows_per_worker={} principal_kib_per_worker={} rate_pairs_per_worker={}{}",
         s.interfaces.join(","),
         s.workers,
         s.shard.name(),
@@ -590,6 +615,8 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         s.db.display(),
         s.memory_budget / MIB,
         s.engine.reassembly.max_flows,
+        s.inventory.sequence.max_principal_bytes >> 10,
+        s.inventory.max_rate_pairs,
         url.as_deref()
             .map(|u| format!(" dashboard=\"{u}\" metrics=\"{u}metrics\""))
             .unwrap_or_default()
