@@ -65,15 +65,16 @@ evictions() { # every eviction/cap counter that moved, as name=value
 }
 
 CURVE=$OUT/rss.tsv
-printf "t_s\trss_mib\n" >"$CURVE"
+printf "t_s\trss_mib\tanon_mib\tfile_mib\n" >"$CURVE"
 printf "%7s %8s %6s %12s %12s %9s  %s\n" t_s rss_mib budget packets transactions endpoints caps_moved
 start=$(date +%s)
 while :; do
     now=$(date +%s); t=$(( now - start ))
     (( t >= DURATION )) && break
     kill -0 "$DPID" 2>/dev/null || { echo "daemon exited early:" >&2; tail -20 "$OUT/daemon.log" >&2; exit 1; }
-    rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status")
-    printf "%d\t%.1f\n" "$t" "$(echo "$rss_kib / 1024" | bc -l)" >>"$CURVE"
+    # RSS, and its anonymous (heap) and file-backed (binary, kernel ring) parts.
+    read -r rss_kib anon_kib file_kib < <(awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print r, a, f }' "/proc/$DPID/status")
+    printf "%d\t%.1f\t%.1f\t%.1f\n" "$t" "$(echo "$rss_kib / 1024" | bc -l)" "$(echo "$anon_kib / 1024" | bc -l)" "$(echo "$file_kib / 1024" | bc -l)" >>"$CURVE"
     if (( t % SAMPLE == 0 )); then
         m=$(metrics)
         printf "%7d %8.1f %5.0f%% %12s %12s %9s  %s\n" "$t" "$(echo "$rss_kib / 1024" | bc -l)" \
@@ -106,4 +107,7 @@ END {
 grep 'msg="stopped"' "$OUT/daemon.log" | tail -1 || true
 echo "inventory afterwards ($OUT/soak.db):"
 "$BIN" endpoints --db "$OUT/soak.db" 2>/dev/null | head -40
+echo "findings afterwards, by kind (the capture's own, plus per-client ones of the ever-new addresses):"
+"$BIN" findings --db "$OUT/soak.db" --format json 2>/dev/null |
+    python3 -c 'import collections, json, sys; c = collections.Counter(f["kind"] for f in json.load(sys.stdin)); print("  " + ", ".join(f"{k} {n}" for k, n in sorted(c.items())))' || true
 echo "curve: $CURVE; replay: $(grep -E 'Actual|Rated' "$OUT/tcpreplay.log" | tr '\n' ' ')"
