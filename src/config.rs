@@ -193,7 +193,7 @@ pub struct CaptureSection {
     /// Packets queued per worker before new ones are dropped (and counted).
     pub queue_depth: Option<usize>,
     /// How packets are shared out: `addresses` or `flow`.
-    pub shard: Option<crate::sensor::ShardMode>,
+    pub shard: Option<ShardMode>,
 }
 
 /// The `[store]` section of the daemon.
@@ -367,6 +367,29 @@ impl Config {
     }
 }
 
+/// How the daemon shares frames out among its workers (`[capture] shard`, `--shard`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardMode {
+    /// By the pair of IP addresses: keeps every connection of a client to a server (and so
+    /// its call sequences) on one worker.
+    #[default]
+    Addresses,
+    /// By addresses and ports: the most even spread, but one client's connections may be
+    /// analysed by different workers.
+    Flow,
+}
+
+impl ShardMode {
+    /// The stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShardMode::Addresses => "addresses",
+            ShardMode::Flow => "flow",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,7 +464,7 @@ mod tests {
             Some(2)
         );
         assert_eq!(c.capture.buffer_size, Some(ByteSize(64 << 20)));
-        assert_eq!(c.capture.shard, Some(crate::sensor::ShardMode::Flow));
+        assert_eq!(c.capture.shard, Some(ShardMode::Flow));
         assert_eq!(
             c.store.flush_interval,
             Some(Interval(std::time::Duration::from_secs(5)))

@@ -29,7 +29,7 @@ impl Rng {
 fn words(n: usize) -> Vec<String> {
     std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/analyze/template/english.txt"
+        "/src/analyze/vocab/english.txt"
     ))
     .unwrap()
     .lines()

@@ -715,7 +715,7 @@ fn size_budget_holds_under_a_sustained_flood() {
     let words: Arc<Vec<String>> = Arc::new(
         std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/src/analyze/template/english.txt"
+            "/src/analyze/vocab/english.txt"
         ))
         .unwrap()
         .lines()

@@ -50,6 +50,8 @@ const SEQUENCE_KINDS: [&str; 4] = [
 struct Capture {
     frames: Vec<Frame>,
     port: u16,
+    /// Request/response exchanges written: every one must come out as a transaction.
+    exchanges: u64,
 }
 
 impl Capture {
@@ -57,6 +59,7 @@ impl Capture {
         Capture {
             frames: Vec::new(),
             port: 40_000,
+            exchanges: 0,
         }
     }
 
@@ -70,6 +73,7 @@ impl Capture {
         for (request, response) in calls {
             c.exchange(request, response, 1400);
             c.wait_us(gap_ms * 1000);
+            self.exchanges += 1;
         }
         c.close();
         self.frames.append(&mut c.frames);
@@ -380,6 +384,25 @@ async fn analyse(cap: &Capture, with_spec: bool) -> Inventory {
         .await
         .unwrap();
     assert_eq!(reports[0].outcome, "ingested");
+    // A quiet case must be quiet about traffic that was there: every exchange written was
+    // decoded into a transaction and attributed to an endpoint.
+    assert!(
+        cap.exchanges > 0,
+        "a capture without traffic proves nothing"
+    );
+    assert_eq!(
+        reports[0].transactions, cap.exchanges,
+        "transactions decoded from the capture"
+    );
+    let attributed: i64 =
+        sqlx::query_scalar("SELECT coalesce(sum(request_count), 0) FROM endpoints")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        attributed as u64, cap.exchanges,
+        "requests counted on endpoints"
+    );
     let findings = sqlx::query(
         "SELECT kind, method, path_template, client, detail, evidence, count FROM api_findings ORDER BY kind, method, path_template",
     )

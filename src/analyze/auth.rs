@@ -41,17 +41,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD_PAD_INDIFFERENT, URL_SAFE_NO_PAD_INDIFFERENT};
-use hmac::{Hmac, KeyInit, Mac};
+use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use sha2::Sha256;
 
-use super::sensitive::keyed_hash;
+pub(crate) use super::secret::epoch_seconds;
+pub use super::secret::{JwtClaims, JwtInfo, MAX_JWT_LEN, decode_jwt, hs256_verify, keyed_hash};
 use super::util::{percent_decode, sanitize, truncate_str};
 
-/// Tokens longer than this are not decoded as JWTs.
-pub const MAX_JWT_LEN: usize = 16 * 1024;
 /// At most this many evidences are returned by [`detect`].
 pub const MAX_EVIDENCE: usize = 16;
 const MAX_HEADERS: usize = 256;
@@ -136,24 +132,6 @@ impl FromStr for AuthScheme {
     }
 }
 
-/// The safe subset of a JWT: selected claims and header fields, typed. Strings are
-/// sanitised (control characters replaced) and cut to 128 characters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JwtClaims {
-    /// `sub` claim (numbers are rendered as strings).
-    pub sub: Option<String>,
-    /// `iss` claim.
-    pub iss: Option<String>,
-    /// `exp` claim, seconds since the epoch.
-    pub exp: Option<i64>,
-    /// `iat` claim, seconds since the epoch.
-    pub iat: Option<i64>,
-    /// Header `alg`.
-    pub alg: Option<String>,
-    /// Header `kid`.
-    pub kid: Option<String>,
-}
-
 /// Who or what the credentials belong to, without the credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,128 +156,6 @@ pub struct AuthEvidence {
     pub location: String,
     /// A safe hint at the principal.
     pub principal_hint: PrincipalHint,
-}
-
-/// A decoded (not verified) JWS compact token. It holds the full claims, which may be
-/// personal data: keep it out of logs and reports, and use [`JwtInfo::summary`] for output.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JwtInfo {
-    /// The JOSE header (always has a string `alg`).
-    pub header: Map<String, Value>,
-    /// The payload claims.
-    pub claims: Map<String, Value>,
-}
-
-impl JwtInfo {
-    /// The header `alg`.
-    pub fn alg(&self) -> Option<&str> {
-        self.header.get("alg").and_then(Value::as_str)
-    }
-
-    /// The header `kid`.
-    pub fn kid(&self) -> Option<&str> {
-        self.header.get("kid").and_then(Value::as_str)
-    }
-
-    /// The safe subset of header and claims.
-    pub fn summary(&self) -> JwtClaims {
-        let text = |v: Option<&Value>| -> Option<String> {
-            match v? {
-                Value::String(s) => Some(sanitize(s, MAX_HINT_CHARS)),
-                _ => None,
-            }
-        };
-        let sub = match self.claims.get("sub") {
-            Some(Value::Number(n)) => Some(n.to_string()),
-            other => text(other),
-        };
-        JwtClaims {
-            sub,
-            iss: text(self.claims.get("iss")),
-            exp: self.claims.get("exp").and_then(epoch_seconds),
-            iat: self.claims.get("iat").and_then(epoch_seconds),
-            alg: text(self.header.get("alg")),
-            kid: text(self.header.get("kid")),
-        }
-    }
-}
-
-/// A NumericDate claim (`exp`, `iat`) in seconds: a number (fractions dropped) or a string of
-/// digits, as JWT libraries accept it.
-pub(crate) fn epoch_seconds(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            let f = n.as_f64()?;
-            // Saturating float-to-int cast; NaN cannot come out of JSON.
-            (f.is_finite() && f.abs() < 9.0e18).then_some(f as i64)
-        }),
-        Value::String(s) if s.len() <= 19 => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn b64url_json_object(segment: &str) -> Option<Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD_INDIFFERENT.decode(segment).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
-fn is_b64url(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')
-}
-
-/// Decodes a JWS compact token without verifying it: three base64url segments separated by
-/// dots, the first two JSON objects, the header with a string `alg`; the signature segment
-/// must be base64url (it may be empty, as with `alg: none`). `None` for anything else,
-/// including tokens over [`MAX_JWT_LEN`].
-pub fn decode_jwt(token: &str) -> Option<JwtInfo> {
-    let token = token.trim();
-    if token.len() > MAX_JWT_LEN {
-        return None;
-    }
-    let mut parts = token.split('.');
-    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || h.is_empty() || p.is_empty() || !s.bytes().all(is_b64url) {
-        return None;
-    }
-    let header = b64url_json_object(h)?;
-    if !header.get("alg").is_some_and(Value::is_string) {
-        return None;
-    }
-    let claims = b64url_json_object(p)?;
-    Some(JwtInfo { header, claims })
-}
-
-/// Whether `token` is a JWT with header `alg: HS256` whose signature is the HMAC-SHA256 of
-/// `header.payload` under `secret` (constant-time comparison). Meant for a weak-secret
-/// check; false for any other algorithm or malformed token.
-pub fn hs256_verify(token: &str, secret: &[u8]) -> bool {
-    let token = token.trim();
-    let Some(info) = decode_jwt(token) else {
-        return false;
-    };
-    if info.alg() != Some("HS256") {
-        return false;
-    }
-    let Some(dot) = token.rfind('.') else {
-        return false;
-    };
-    let (Some(signing_input), Some(sig_b64)) = (token.get(..dot), token.get(dot + 1..)) else {
-        return false;
-    };
-    let Ok(sig) = URL_SAFE_NO_PAD_INDIFFERENT.decode(sig_b64) else {
-        return false;
-    };
-    if sig.len() != 32 {
-        return false;
-    }
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret) else {
-        return false;
-    };
-    mac.update(signing_input.as_bytes());
-    mac.verify_slice(&sig).is_ok()
 }
 
 /// Whether a cookie name looks like it carries a session or auth token: `session`, `sess`,
@@ -597,6 +453,8 @@ pub fn detect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
 
     const KEY: &[u8] = b"test-key";
 
@@ -1045,70 +903,13 @@ mod tests {
         }
     }
 
-    /// Deterministic pseudo-random strings over an alphabet of troublesome characters.
-    fn fuzz_inputs(seed: u64, n: usize) -> Vec<String> {
-        const ALPHABET: &[&str] = &[
-            "a",
-            "Z",
-            "0",
-            "1",
-            "4",
-            "9",
-            "-",
-            " ",
-            ".",
-            "+",
-            "(",
-            ")",
-            "@",
-            "%",
-            "%2",
-            "%41",
-            "/",
-            "//",
-            "?",
-            "#",
-            "=",
-            "&",
-            ";",
-            ":",
-            "_",
-            "{",
-            "}",
-            "[]",
-            "é",
-            "\u{0}",
-            "\n",
-            "eyJ",
-            "AKIA",
-            "DE89",
-            "-----BEGIN ",
-            "PRIVATE KEY-----",
-            "4111",
-            "123-45-",
-            "\"",
-        ];
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        (0..n)
-            .map(|_| {
-                let len = (next() % 40) as usize;
-                (0..len)
-                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn random_inputs_never_panic() {
-        let inputs = fuzz_inputs(2, 5_000);
-        for s in &inputs {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+        /// Strings over an alphabet of troublesome characters (shared with the other
+        /// analyzers' tests): no panic, bounded output.
+        #[test]
+        fn random_inputs_never_panic(s in crate::analyze::testinput::troublesome()) {
+            let s = &s;
             let _ = decode_jwt(s);
             let _ = hs256_verify(s, b"k");
             let _ = is_session_cookie_name(s);
@@ -1125,6 +926,7 @@ mod tests {
             for scheme in ["Basic ", "Bearer ", "Digest "] {
                 let _ = run(&[("Authorization", &format!("{scheme}{s}"))], None);
             }
+
         }
     }
 }

@@ -11,6 +11,7 @@
 use lru::LruCache;
 
 use super::auth::{self, AuthScheme};
+pub use super::endpoint::EndpointKey;
 use super::form::{FormShape, infer_form, merge_form};
 use super::hll::Hll;
 use super::posture::{self, FindingDelta};
@@ -21,6 +22,7 @@ use super::sequence::{
 use super::shape::{self, Shape};
 use super::template::book::TemplateBook;
 use super::template::{Observation, TemplateConfig, TemplateMatch};
+pub use super::util::pairs;
 use super::util::percent_decode;
 use crate::http::{HttpMessage, HttpTransaction};
 use crate::time::Timestamp;
@@ -139,17 +141,6 @@ pub struct InventoryStats {
     pub principal_bytes: u64,
     /// The call-sequence analysis.
     pub sequences: SequenceStats,
-}
-
-/// Identity of an endpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct EndpointKey {
-    /// Normalised host (lower case, default port removed) or `address:port`.
-    pub host: String,
-    /// Request method as sent.
-    pub method: String,
-    /// Path template, e.g. `/api/v1/users/{user_id}`.
-    pub template: String,
 }
 
 /// Per-client counts within a delta.
@@ -1244,21 +1235,6 @@ fn cut_to(s: &str, n: usize) -> String {
         end -= 1;
     }
     s[..end].to_string()
-}
-
-/// Decoded (name, value) pairs of a query string or form body (at most 256).
-pub fn pairs(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    input
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .take(256)
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                percent_decode(n, true).into_owned(),
-                percent_decode(v, true).into_owned(),
-            )
-        })
 }
 
 /// Names and value kinds of a template's parameters (`/users/{user_id}` -> `user_id`, `integer`).

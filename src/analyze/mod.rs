@@ -15,14 +15,19 @@
 //! The endpoint aggregation that ties these together lives in [`inventory`].
 
 pub mod auth;
+pub mod endpoint;
 pub mod form;
 pub mod hll;
 pub mod inventory;
 pub mod posture;
 pub mod redact;
+pub mod secret;
 pub mod segments;
 pub mod sensitive;
 pub mod sequence;
 pub mod shape;
 pub mod template;
+#[cfg(test)]
+mod testinput;
 mod util;
+pub mod vocab;

@@ -234,7 +234,7 @@ pub fn assess(
     // header or an absolute-form target (never stored: the host drops it).
     let mut names: Vec<String> = Vec::new();
     if let Some(q) = cx.query {
-        for (name, value) in super::inventory::pairs(q) {
+        for (name, value) in super::util::pairs(q) {
             let lname = name.to_ascii_lowercase();
             let jwt_value = value.starts_with("eyJ") && value.matches('.').count() == 2;
             if ((!value.is_empty() && CREDENTIAL_PARAMS.contains(&lname.as_str())) || jwt_value)

@@ -66,8 +66,8 @@
 //! State is bounded: principals are kept in a least-recently-used table; evictions are counted.
 
 use super::auth::{AuthEvidence, AuthScheme, PrincipalHint};
+use super::endpoint::EndpointKey;
 use super::hll::Hll;
-use super::inventory::EndpointKey;
 use crate::time::Timestamp;
 use lru::LruCache;
 use std::collections::hash_map::Entry;

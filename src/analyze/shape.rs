@@ -997,75 +997,19 @@ mod tests {
         assert_eq!(back, s);
     }
 
-    /// Deterministic pseudo-random strings over an alphabet of troublesome characters.
-    fn fuzz_inputs(seed: u64, n: usize) -> Vec<String> {
-        const ALPHABET: &[&str] = &[
-            "a",
-            "Z",
-            "0",
-            "1",
-            "4",
-            "9",
-            "-",
-            " ",
-            ".",
-            "+",
-            "(",
-            ")",
-            "@",
-            "%",
-            "%2",
-            "%41",
-            "/",
-            "//",
-            "?",
-            "#",
-            "=",
-            "&",
-            ";",
-            ":",
-            "_",
-            "{",
-            "}",
-            "[]",
-            "é",
-            "\u{0}",
-            "\n",
-            "eyJ",
-            "AKIA",
-            "DE89",
-            "-----BEGIN ",
-            "PRIVATE KEY-----",
-            "4111",
-            "123-45-",
-            "\"",
-        ];
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        (0..n)
-            .map(|_| {
-                let len = (next() % 40) as usize;
-                (0..len)
-                    .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn random_inputs_never_panic() {
-        for s in fuzz_inputs(5, 5_000) {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+        /// Strings over an alphabet of troublesome characters (shared with the other
+        /// analyzers' tests): no panic, bounded output.
+        #[test]
+        fn random_inputs_never_panic(s in crate::analyze::testinput::troublesome()) {
             let _ = detect_format(&s);
             let v = json!({ s.clone(): [s.clone(), {"k": s.clone()}], "n": s.len() });
             let shape = infer(&v);
             let merged = merge(&shape, &infer(&json!(s)));
             let _ = to_json_schema(&merged, merged.samples);
             let _ = merged.fields();
+
         }
     }
 }

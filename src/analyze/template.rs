@@ -75,7 +75,6 @@
 
 pub mod book;
 pub mod evidence;
-pub mod vocab;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -1519,7 +1518,7 @@ impl TemplateLearner {
         let w = n.label.as_deref().map_or(0.0, |l| {
             let decoded = percent_decode_bytes(l, false);
             let s = std::str::from_utf8(&decoded).unwrap_or("");
-            vocab::word_score(s).score
+            super::vocab::word_score(s).score
         });
         if let Some(n) = self.node_mut(id) {
             n.word = w;

@@ -292,6 +292,21 @@ pub(crate) fn name_tokens(name: &str) -> Vec<String> {
     tokens
 }
 
+/// Decoded (name, value) pairs of a query string or form body (at most 256).
+pub fn pairs(input: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    input
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .take(256)
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                percent_decode(n, true).into_owned(),
+                percent_decode(v, true).into_owned(),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //!
 //! * `english.txt`: the lower-case words of SCOWL size 50 (Kevin Atkinson's Spell Checker
 //!   Oriented Word Lists, as packaged by Debian in `wamerican` 2020.12.07; 63,849 words,
-//!   inflections included). Licence: permissive, see `SCOWL-LICENSE` beside it.
+//!   inflections included). Licence: permissive, see `vocab/SCOWL-LICENSE`.
 //! * `names.txt`: the capitalised entries of the same list that are not also common words
 //!   (first names, surnames, places, brands: `alice`, `turing`, `microsoft`; 9,024).
 //! * `tech.txt`: computing words and abbreviations that dictionaries lack (`oauth2`, `jwks`,
@@ -25,9 +25,9 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-static ENGLISH: &str = include_str!("english.txt");
-static NAMES: &str = include_str!("names.txt");
-static TECH: &str = include_str!("tech.txt");
+static ENGLISH: &str = include_str!("vocab/english.txt");
+static NAMES: &str = include_str!("vocab/names.txt");
+static TECH: &str = include_str!("vocab/tech.txt");
 
 struct Lists {
     english: HashSet<&'static str>,

@@ -18,31 +18,9 @@
 //! IP (or too short to tell) get key 0.
 
 use crate::capture::LinkType;
+pub use crate::config::ShardMode;
 use crate::decode::LinkPayload;
 use std::hash::{BuildHasher, Hasher};
-
-/// How frames are shared out among workers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ShardMode {
-    /// By the pair of IP addresses: keeps every connection of a client to a server (and so
-    /// its call sequences) on one worker.
-    #[default]
-    Addresses,
-    /// By addresses and ports: the most even spread, but one client's connections may be
-    /// analysed by different workers.
-    Flow,
-}
-
-impl ShardMode {
-    /// The stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ShardMode::Addresses => "addresses",
-            ShardMode::Flow => "flow",
-        }
-    }
-}
 
 /// A symmetric hash of a frame's endpoints, seeded once per process so that senders cannot
 /// aim all their traffic at one worker.

@@ -5,7 +5,7 @@
 //! do these siblings name different resources, or are they values of one parameter? The
 //! answer weighs what real APIs do, each signal measured over the siblings:
 //!
-//! * **Vocabulary** ([`super::vocab`]): route words read as words (`backupRuns`, `sslCerts`);
+//! * **Vocabulary** ([`crate::analyze::vocab`]): route words read as words (`backupRuns`, `sslCerts`);
 //!   values read as names and identifiers (`alice38`, `Nova-Granite`, `next.js`).
 //! * **Structure**: values are interchangeable, so the segments below them recur (every
 //!   `repos/X/Y` has `issues`, `pulls`): each sibling's descendant labels (to three levels)
@@ -87,7 +87,7 @@ pub mod method_bits {
 /// What the decision needs to know about one sibling.
 #[derive(Debug, Clone, Default)]
 pub struct ChildView {
-    /// Word score of the segment (see [`super::vocab::word_score`]).
+    /// Word score of the segment (see [`crate::analyze::vocab::word_score`]).
     pub word: f32,
     /// Requests through it.
     pub hits: u64,
