@@ -766,6 +766,30 @@ mod tests {
         assert!(small.engine.http.max_memory < big.engine.http.max_memory);
         assert!(small.queue_depth <= big.queue_depth);
         assert_eq!(small.workers, 2);
+        // Long-lived analysis state follows the budget too, and all of it together stays
+        // within the eighth of a worker's share it is given.
+        for s in [&small, &big] {
+            let (i, q) = (&s.inventory, &s.inventory.sequence);
+            let held = q.max_principal_bytes
+                + i.max_rate_pairs * crate::analyze::inventory::RATE_PAIR_BYTES
+                + q.max_pending_logins * crate::analyze::sequence::LOGIN_BYTES
+                + q.max_keys * crate::analyze::sequence::KEY_BYTES
+                + (q.max_transitions + q.max_paths) * crate::analyze::sequence::TRANSITION_BYTES
+                + q.max_baseline * crate::analyze::sequence::BASELINE_BYTES
+                + q.max_norms * crate::analyze::sequence::NORM_BYTES;
+            let per_worker = (s.memory_budget - 8 * MIB - 48 * MIB) / 2;
+            assert!(
+                (held as u64) <= per_worker / 8,
+                "{held} bytes of analysis state > {} ({} MiB budget)",
+                per_worker / 8,
+                s.memory_budget / MIB
+            );
+        }
+        let (si, bi) = (&small.inventory, &big.inventory);
+        assert!(si.sequence.max_principal_bytes < bi.sequence.max_principal_bytes);
+        assert!(si.max_rate_pairs < bi.max_rate_pairs);
+        assert!(si.sequence.max_keys < bi.sequence.max_keys);
+        assert!(si.sequence.max_principals < bi.sequence.max_principals);
         // Explicit caps win.
         let set = Settings::from_config(&config(&format!(
             "{base}[limits]\nmemory_budget = \"192MiB\"\nmax_flows = 77\nmax_hosts = 5\n"
