@@ -54,8 +54,7 @@
 //!     call on the endpoint), so a walk split across two windows needs the threshold in one.
 //!     Memory: at most 32 sketches per principal (the least recently grown dropped),
 //!     `max_string_sketches` in all and `max_string_hlls` of them beyond 64 values (1 KiB
-//!     each), 100 000 norms of 64 bytes; what a cap refuses is counted
-//!     (`enum_sketches_over_cap`).
+//!     each), `max_norms` norms; what a cap refuses is counted (`enum_sketches_over_cap`).
 //! - `novel_transition`: after the baseline period, a transition the baseline never saw, from
 //!   an endpoint whose usual successors are well known (e.g. checkout without the cart).
 //! - `rate_anomaly`: a principal's peak rate far above its own earlier rate and its peers'
@@ -63,7 +62,11 @@
 //! - `fingerprint_change`: the same credential presented with another client fingerprint
 //!   (User-Agent, Accept-Language), or from several addresses at once.
 //!
-//! State is bounded: principals are kept in a least-recently-used table; evictions are counted.
+//! State is bounded: principals are kept in a least-recently-used table, by count
+//! (`max_principals`) and by the memory they hold (`max_principal_bytes`, estimated from the
+//! capacities of each principal's collections); evictions are counted. Interned endpoints,
+//! baseline transitions, norms, pending logins and the transitions and paths held until a drain
+//! have caps of their own; the daemon derives all of them from its memory budget.
 
 use super::auth::{AuthEvidence, AuthScheme, PrincipalHint};
 use super::endpoint::EndpointKey;
@@ -138,7 +141,7 @@ pub struct SequenceConfig {
     pub max_keys: usize,
     /// Baseline transitions (from, to) kept for `novel_transition`.
     pub max_baseline: usize,
-    /// Norms of string parameters (endpoint, position), 100 bytes each.
+    /// Norms of string parameters (endpoint, position), about [`NORM_BYTES`] each.
     pub max_norms: usize,
     /// Transitions and 3-step paths held between two drains.
     pub max_transitions: usize,
