@@ -19,9 +19,16 @@
 //!    methods and response shapes — and, when its siblings are values, the position
 //!    **collapses**: those siblings (and their subtrees) merge into one parameter child, and
 //!    later unknown literals there map to it. Siblings that stay literal next to a
-//!    parameter: self references, versions, and route words whose sub-paths are unlike the
-//!    values' (`/v1/projects` beside `/v1/{name}`). Known route words (`search`, `default`)
-//!    merge along when their position collapses.
+//!    parameter: self references, versions, route words whose sub-paths are unlike the
+//!    values' (`/v1/projects` beside `/v1/{name}`), route words requested themselves where
+//!    the values are only passed through (`GET /bets/freebets` beside `PUT
+//!    /bets/{id}/cashin`), and words beside values that are all host names
+//!    (`/domains/purchase` beside `/domains/{domain}`). Known route words (`search`,
+//!    `default`) merge along when their position collapses.
+//!
+//! **Determinism.** Positions are weighed in label order and sub-paths are compared by
+//! bottom-k sketches of their label hashes, so the same traffic gives the same templates
+//! in every run and every worker, whatever order hash maps store children in.
 //!
 //! Decisions are monotone: a position that collapsed stays collapsed, so a template only
 //! ever becomes more general (the store merges the rows of the specific templates into it,
@@ -52,8 +59,9 @@
 //!   `truncated`);
 //! * literal segments longer than `max_segment_len` bytes (after ASCII-safe encoding)
 //!   become parameters (rule `oversize`);
-//! * at most `max_pins` pinned templates; a weighing looks at most [`MAX_DESC`] sub-path
-//!   labels per sibling and three levels down, so its cost is bounded by the sibling count.
+//! * at most `max_pins` pinned templates; a weighing visits at most `DESC_VISITS` (512) nodes
+//!   three levels down per sibling and keeps [`MAX_DESC`] sub-path labels, so its cost is
+//!   bounded by the sibling count.
 //!
 //! **Normalisation.** The query string and fragment are stripped; an absolute-form target
 //! (`http://host/path`) is reduced to its path; empty segments (`//`, trailing `/`) and `.`
@@ -67,7 +75,8 @@
 //!
 //! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
-//! `structure`, `openness`, `collection`, `shape`, `items`, `single_value` for parameters;
+//! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
+//! `analogy` for parameters;
 //! `words`, `actions`, `collections`, `top_level`, `single_value` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
@@ -89,6 +98,8 @@ use evidence::{ChildView, Context, Evidence, Verdict, method_bits};
 pub const MAX_DESC: usize = 64;
 /// Levels below a sibling whose labels are looked at.
 const DESC_DEPTH: u8 = 3;
+/// Nodes visited to collect one position's descendant labels.
+const DESC_VISITS: usize = 512;
 /// A typed parameter that saw one value this many times, with this many literal children,
 /// is a constant (rule `constant`).
 const CONSTANT_HITS: u64 = 50;
@@ -1497,8 +1508,12 @@ impl TemplateLearner {
                 self.evaluate(id);
             }
             if let Some(n) = self.node(id) {
-                stack.extend(n.children.values().copied());
+                // Label order, so that positions are weighed in the same order in every run.
+                let mut kids: Vec<(&Arc<str>, u32)> =
+                    n.children.iter().map(|(k, &c)| (k, c)).collect();
+                kids.sort_unstable_by(|a, b| b.0.cmp(a.0));
                 stack.extend(n.param);
+                stack.extend(kids.into_iter().map(|(_, c)| c));
             }
         }
     }
@@ -1526,31 +1541,38 @@ impl TemplateLearner {
         w
     }
 
-    /// Descendant labels of `id` to [`DESC_DEPTH`] levels (at most [`MAX_DESC`]).
+    /// Descendant labels of `id` to [`DESC_DEPTH`] levels, as the [`MAX_DESC`] smallest
+    /// label hashes (a bottom-k sketch: two siblings' sketches estimate how much of their
+    /// sub-paths they share, whatever order their children were stored in). At most
+    /// [`DESC_VISITS`] nodes are visited, breadth first in label order.
     fn desc(&self, id: u32) -> Vec<u64> {
         let mut out = Vec::new();
-        let mut stack: Vec<(u32, u8)> = vec![(id, 1)];
-        while let Some((n, d)) = stack.pop() {
-            if d > DESC_DEPTH || out.len() >= MAX_DESC {
+        let mut queue: std::collections::VecDeque<(u32, u8)> = [(id, 1)].into();
+        let mut visits = 0usize;
+        let mut kids: Vec<(&Arc<str>, u32)> = Vec::new();
+        while let Some((n, d)) = queue.pop_front() {
+            if d > DESC_DEPTH || visits >= DESC_VISITS {
                 continue;
             }
+            visits += 1;
             let Some(node) = self.node(n) else { continue };
-            for (k, &c) in &node.children {
-                if out.len() >= MAX_DESC {
-                    break;
-                }
+            kids.clear();
+            kids.extend(node.children.iter().map(|(k, &c)| (k, c)));
+            kids.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for &(k, c) in &kids {
                 let flags = self.node(c).map_or(0, |c| c.flags);
                 if structural_label(k, flags) {
                     out.push(label_hash(d, k));
                 }
-                stack.push((c, d + 1));
+                queue.push_back((c, d + 1));
             }
             if let Some(p) = node.param {
-                stack.push((p, d + 1));
+                queue.push_back((p, d + 1));
             }
         }
         out.sort_unstable();
         out.dedup();
+        out.truncate(MAX_DESC);
         out
     }
 
@@ -1592,15 +1614,42 @@ impl TemplateLearner {
             self.resource_names
                 .contains(l.to_ascii_lowercase().as_str())
         });
+        let format = n.label.as_deref().is_some_and(evidence::is_format_word);
+        let host = n
+            .label
+            .as_deref()
+            .is_some_and(super::segments::is_domain_name);
+        let action = n.label.as_deref().is_some_and(super::vocab::is_action);
+        let (hits, methods, shape) = (n.hits, n.methods, n.shape);
+        let leaf = n.children.is_empty() && n.param.is_none();
+        // A plural route word below, itself followed by values: `c` sits between two
+        // collections.
+        let grand: Vec<u32> = n
+            .children
+            .values()
+            .copied()
+            .filter(|&g| {
+                self.node(g).is_some_and(|g| {
+                    g.param.is_some()
+                        && !g.has(flag::FORCED | flag::KNOWN | flag::GLUE)
+                        && g.label.as_deref().is_some_and(|l| l.ends_with(['s', 'S']))
+                })
+            })
+            .collect();
+        let nested = grand.into_iter().any(|g| self.word_of(g) >= evidence::WORD);
         ChildView {
             word,
-            hits: n.hits,
+            hits,
             desc,
-            methods: n.methods,
+            methods,
             collection,
-            shape: n.shape,
-            leaf: n.children.is_empty() && n.param.is_none(),
+            shape,
+            leaf,
             resource_name,
+            format,
+            nested,
+            host,
+            action,
         }
     }
 
@@ -1613,8 +1662,9 @@ impl TemplateLearner {
         }
         self.constant_rule(id);
         let Some(node) = self.node(id) else { return };
-        let kids: Vec<(Arc<str>, u32)> =
+        let mut kids: Vec<(Arc<str>, u32)> =
             node.children.iter().map(|(k, c)| (k.clone(), *c)).collect();
+        kids.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let collapsed = node.collapsed.is_some();
         let mut cands: Vec<u32> = Vec::new();
         let mut vints: Vec<u32> = Vec::new();
@@ -1710,8 +1760,43 @@ impl TemplateLearner {
             // (`/v1/projects/{p}/zones` beside `/v1/{name}/clusters`).
             let mut victims = Vec::with_capacity(cands.len());
             let descs: Vec<&[u64]> = all.iter().map(|v| v.desc.as_slice()).collect();
+            // Values are requested alike: where the values are only ever passed through
+            // (`PUT /bets/{id}/cashin`), a word requested itself (`GET /bets/freebets`)
+            // names a resource.
+            let (mut value_methods, mut values, mut value_hits) = (0u8, 0usize, 0u64);
+            for v in all.iter().filter(|v| v.word < evidence::NONWORD) {
+                value_methods |= v.methods;
+                values += 1;
+                value_hits += v.hits;
+            }
+            // Only where names and ids are most siblings (words are the exception), and a
+            // typed parameter beside them holds values too.
+            let mostly_values = values * 2 >= all.len();
+            if let Some(p) = self
+                .node(id)
+                .and_then(|n| n.param)
+                .and_then(|p| self.node(p))
+            {
+                value_methods |= p.methods;
+                values += 1;
+                value_hits += p.hits;
+            }
+            let pass_through =
+                mostly_values && values >= 3 && value_hits >= 10 && value_methods == 0;
+            // Values that are all host names (`/domains/example.com`) leave the words beside
+            // them (`/domains/purchase`, `/domains/agreements`) literal.
+            let hosts = all.iter().filter(|v| v.host).count();
+            let host_values = hosts >= 2 && hosts * 5 >= values * 4;
             for (i, &c) in cands.iter().enumerate() {
                 let v = &all[i];
+                let by_method =
+                    pass_through && v.word >= evidence::WORD && v.hits >= 5 && v.methods != 0;
+                if by_method || (host_values && !v.host && v.word >= evidence::WORD) {
+                    if let Some(n) = self.node_mut(c) {
+                        n.flags |= flag::KEPT;
+                    }
+                    continue;
+                }
                 if !v.desc.is_empty() && v.word >= evidence::WORD {
                     let shared = v
                         .desc
@@ -1863,10 +1948,11 @@ impl TemplateLearner {
         if node.collapsed.is_some() {
             return;
         }
-        let victims: Vec<u32> = node
-            .children
-            .values()
-            .copied()
+        let mut kids: Vec<(&Arc<str>, u32)> = node.children.iter().map(|(k, &c)| (k, c)).collect();
+        kids.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let victims: Vec<u32> = kids
+            .into_iter()
+            .map(|(_, c)| c)
             .filter(|c| {
                 self.node(*c)
                     .is_some_and(|n| !n.has(flag::FORCED | flag::GLUE))
@@ -2004,7 +2090,9 @@ impl TemplateLearner {
                 }
             }
         }
-        for (key, sc) in s.children {
+        let mut moved: Vec<(Arc<str>, u32)> = s.children.into_iter().collect();
+        moved.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, sc) in moved {
             let Some(sc_flags) = self.node(sc).map(|n| n.flags) else {
                 continue;
             };

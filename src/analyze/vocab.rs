@@ -290,6 +290,103 @@ pub struct WordScore {
     pub digits: bool,
 }
 
+/// Verbs that name an operation when a route segment starts or ends with them (`create`,
+/// `carbon_calculate`, `validateAddress`): a segment built on one is an action, not a value.
+const ACTION_VERBS: &[&str] = &[
+    "add",
+    "approve",
+    "archive",
+    "assign",
+    "authorize",
+    "calculate",
+    "cancel",
+    "check",
+    "clone",
+    "close",
+    "compute",
+    "confirm",
+    "copy",
+    "create",
+    "deactivate",
+    "delete",
+    "disable",
+    "download",
+    "enable",
+    "estimate",
+    "evaluate",
+    "execute",
+    "export",
+    "fetch",
+    "find",
+    "generate",
+    "get",
+    "import",
+    "index",
+    "invite",
+    "list",
+    "lookup",
+    "merge",
+    "move",
+    "preview",
+    "publish",
+    "purge",
+    "query",
+    "refresh",
+    "register",
+    "reject",
+    "remove",
+    "rename",
+    "resend",
+    "reset",
+    "restart",
+    "restore",
+    "resume",
+    "retry",
+    "revoke",
+    "run",
+    "search",
+    "send",
+    "set",
+    "show",
+    "start",
+    "stop",
+    "submit",
+    "suspend",
+    "sync",
+    "transfer",
+    "trigger",
+    "unassign",
+    "unpublish",
+    "update",
+    "upload",
+    "upsert",
+    "validate",
+    "verify",
+];
+
+/// Whether `s` starts or ends with an action verb (`create`, `carbon_calculate`).
+pub fn is_action(s: &str) -> bool {
+    if s.len() > 64 {
+        return false;
+    }
+    let toks = tokens(s);
+    let hit = |t: Option<&Token<'_>>| {
+        t.is_some_and(|t| {
+            !t.digits
+                && ACTION_VERBS
+                    .binary_search(&t.text.to_ascii_lowercase().as_str())
+                    .is_ok()
+        })
+    };
+    hit(toks.first()) || hit(toks.last())
+}
+
+/// `v1`, `v20`: a version written as one piece of a compound segment.
+fn is_version_piece(p: &str) -> bool {
+    p.strip_prefix('v')
+        .is_some_and(|d| (1..=3).contains(&d.len()) && d.bytes().all(|c| c.is_ascii_digit()))
+}
+
 /// Scores a (percent-decoded) segment; see the module docs.
 pub fn word_score(s: &str) -> WordScore {
     let none = WordScore {
@@ -304,9 +401,21 @@ pub fn word_score(s: &str) -> WordScore {
         return none;
     }
     let lower = s.to_ascii_lowercase();
+    // `Microsoft.Web`, `Google.Cloud.Storage`: a dotted PascalCase namespace, whose names
+    // are the vendor's and product's, is a route word
+    // (`Microsoft.Sql` too, though `.sql` ends file names).
+    let dotted_namespace = s.contains('.')
+        && !s.contains(['-', '_'])
+        && s.split('.')
+            .all(|p| p.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+    // A host name (`docker.fr`, `mail.acme.co.uk`): a value, unless the structure says
+    // otherwise (`/apis/networking.k8s.io/v1` names an API group).
+    if super::segments::is_domain_name(s) {
+        return WordScore { score: 0.1, ..none };
+    }
     // A file name (`README.md`, `report-2024.pdf`, `next.js`): a value.
     if let Some((stem, ext)) = lower.rsplit_once('.') {
-        if !stem.is_empty() && FILE_EXTENSIONS.contains(&ext) {
+        if !stem.is_empty() && FILE_EXTENSIONS.contains(&ext) && !dotted_namespace {
             return WordScore { score: 0.2, ..none };
         }
     }
@@ -318,12 +427,6 @@ pub fn word_score(s: &str) -> WordScore {
         .collect();
     let tech = &lists().tech;
     let toks = tokens(s);
-    // `Microsoft.Web`, `Google.Cloud.Storage`: a dotted PascalCase namespace, whose names
-    // are the vendor's and product's, is a route word.
-    let dotted_namespace = s.contains('.')
-        && !s.contains(['-', '_'])
-        && s.split('.')
-            .all(|p| p.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
     let (mut letters, mut word_letters) = (0f32, 0f32);
     let (mut alpha, mut words, mut names, mut caps) = (0u8, 0u8, 0u8, 0u8);
     let mut digits = false;
@@ -334,7 +437,10 @@ pub fn word_score(s: &str) -> WordScore {
             if i > 0 {
                 piece_idx += 1;
             }
-            piece_is_tech = pieces.get(piece_idx).is_some_and(|p| tech.contains(p));
+            // A version piece (`reviews-v1`, `users_v2`) is part of the route word.
+            piece_is_tech = pieces
+                .get(piece_idx)
+                .is_some_and(|p| tech.contains(p) || (piece_idx > 0 && is_version_piece(p)));
         }
         if t.digits {
             if !piece_is_tech {
@@ -365,7 +471,7 @@ pub fn word_score(s: &str) -> WordScore {
                 words = words.saturating_add(1);
                 0.8
             }
-            TokenClass::Name if dotted_namespace => {
+            TokenClass::Name | TokenClass::Unknown if dotted_namespace => {
                 words = words.saturating_add(1);
                 1.0
             }
@@ -437,9 +543,33 @@ mod tests {
             "schemas",
             "chat.postMessage",
             "volumeattachments",
+            "Microsoft.Sql",
+            "Microsoft.DBforPostgreSQL",
+            "reviews-v1",
+            "users_v2",
         ] {
             let w = word_score(s);
             assert!(w.score >= 0.75, "{s}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn action_verbs() {
+        assert!(
+            ACTION_VERBS.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
+        for s in [
+            "create",
+            "carbon_calculate",
+            "validateAddress",
+            "show",
+            "bulk-delete",
+        ] {
+            assert!(is_action(s), "{s}");
+        }
+        for s in ["users", "carbon_stats", "network-sphinx", "alice38", ""] {
+            assert!(!is_action(s), "{s}");
         }
     }
 

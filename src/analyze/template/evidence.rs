@@ -21,6 +21,12 @@
 //!   followed by typed ids (`/dcim/devices/{id}`) is a collection name.
 //! * **Response shape**: siblings whose GET responses share one JSON structure are one
 //!   endpoint.
+//! * **Formats and verbs**: siblings that all name data formats (`JSON`, `XML`) are one
+//!   `{format}` parameter; siblings most of which start or end with an action verb
+//!   (`show`, `create`, `carbon_calculate`) are operations.
+//! * **Nesting**: one name-like value between two collections
+//!   (`/servers/test-document-9/failoverGroups/{id}`) is an item, however large the subtree
+//!   below it.
 //!
 //! [`decide`] is deterministic and pure: the same siblings give the same verdict, whatever
 //! the order traffic arrived in.
@@ -104,6 +110,27 @@ pub struct ChildView {
     pub leaf: bool,
     /// The same word is a top-level resource name of this API.
     pub resource_name: bool,
+    /// Names a data format (`json`, `XML`, `csv`): siblings that all do select a
+    /// representation (`/scores/{format}/Games`).
+    pub format: bool,
+    /// Followed by a sub-collection word (`/servers/test-document-9/failoverGroups`): the
+    /// segment is an item between two collections.
+    pub nested: bool,
+    /// Reads as a host name (`docker.fr`).
+    pub host: bool,
+    /// Starts or ends with an action verb (`create`, `carbon_calculate`).
+    pub action: bool,
+}
+
+/// Data format names that select a representation when they stand alone in a segment.
+const FORMAT_WORDS: &[&str] = &[
+    "json", "xml", "csv", "tsv", "yaml", "yml", "html", "txt", "text", "rss", "atom", "jsonp",
+    "geojson", "kml", "gpx", "ndjson", "jsonl", "protobuf", "msgpack",
+];
+
+/// Whether `segment` names a data format (see [`ChildView::format`]).
+pub fn is_format_word(segment: &str) -> bool {
+    FORMAT_WORDS.iter().any(|w| w.eq_ignore_ascii_case(segment))
 }
 
 /// The measurements behind a verdict (shown to users as the template's explanation).
@@ -178,8 +205,8 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `single_value`, `analogy` (a parameter); `words`, `actions`, `collections`,
-    /// `closed_vocabulary`, `top_level` (literals).
+    /// `items`, `single_value`, `analogy`, `formats` (a parameter); `words`, `actions`,
+    /// `collections`, `resource_names`, `closed_vocabulary`, `top_level` (literals).
     pub rule: &'static str,
     /// Confidence in the verdict, 0-1.
     pub confidence: f32,
@@ -316,16 +343,21 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     {
         return verdict(true, "analogy", 0.7, ev);
     }
+    // Two or more format names side by side: one `{format}` parameter, whatever sits
+    // below (`/scores/JSON/Games`, `/scores/XML/Games`).
+    if n >= 2 && core.iter().all(|c| c.format) {
+        return verdict(true, "formats", 0.8, ev);
+    }
     if n == 1 {
         // One value seen: a name under a collection (`/orgs/acme-corp`), not a subtree of
-        // routes below one constant (`/providers/Microsoft.Network/...`).
+        // routes below one constant (`/providers/Microsoft.Network/...`) — unless another
+        // collection follows it (`/servers/test-document-9/failoverGroups`).
         let c = &core[0];
         let small = c.desc.len() <= 4;
         let param = all.len() == 1
-            && small
             && c.word < NONWORD
-            && (ctx == Context::Plural
-                || (matches!(ctx, Context::Noun | Context::Other) && c.leaf));
+            && ((ctx == Context::Plural && (small || c.nested))
+                || (matches!(ctx, Context::Noun | Context::Other) && c.leaf && small));
         return if param {
             verdict(true, "single_value", 0.55, ev)
         } else {
@@ -371,6 +403,12 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             }
             if ev.post_only >= 0.5 {
                 return verdict(false, "actions", 0.6 + 0.3 * ev.post_only, ev);
+            }
+            // Operations named by verbs (`show`, `create`, `carbon_calculate`): most of
+            // the siblings (a verb in a value, `start_date`, is the exception).
+            let actions = core.iter().filter(|c| c.action).count();
+            if actions * 3 >= n * 2 {
+                return verdict(false, "actions", 0.6 + 0.3 * frac(actions, n), ev);
             }
             if ev.collections >= 0.2 {
                 return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);

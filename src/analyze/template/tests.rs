@@ -729,3 +729,191 @@ fn learner_is_send_and_sync() {
     check::<TemplateLearner>();
     check::<book::TemplateBook>();
 }
+
+#[test]
+fn format_names_side_by_side_are_one_parameter() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(77);
+    let ops = [
+        "Games",
+        "Players",
+        "AllTeams",
+        "Stadiums",
+        "Standings",
+        "News",
+        "Injuries",
+        "Teams",
+    ];
+    for _ in 0..2000 {
+        let fmt = if rng.below(3) == 0 { "XML" } else { "JSON" };
+        let op = ops[rng.zipf(ops.len())];
+        l.observe(&format!(
+            "/v3/nhl/scores/{fmt}/{op}/{}",
+            2000 + rng.below(25)
+        ));
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v3/nhl/scores/XML/Players/2020"),
+        l.resolve("/v3/nhl/scores/JSON/Players/2020")
+    );
+    let t = l.resolve("/v3/nhl/scores/JSON/Players/2020");
+    assert!(
+        t.starts_with("/v3/nhl/scores/{") && t.contains("/Players/"),
+        "{t}"
+    );
+}
+
+#[test]
+fn one_item_between_two_collections_is_a_value() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(5);
+    for _ in 0..800 {
+        let fg = format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            rng.next() as u32,
+            rng.below(99)
+        );
+        let (method, tail) = match rng.below(4) {
+            0 => ("GET", String::new()),
+            1 => ("DELETE", format!("/{fg}")),
+            2 => ("POST", format!("/{fg}/failover")),
+            _ => ("GET", format!("/{fg}")),
+        };
+        l.observe_with(Observation {
+            path: &format!("/providers/Microsoft.Sql/servers/test-document-9/failoverGroups{tail}"),
+            method,
+        });
+    }
+    l.settle();
+    let t = l.resolve("/providers/Microsoft.Sql/servers/test-document-9/failoverGroups");
+    assert_eq!(
+        t,
+        "/providers/Microsoft.Sql/servers/{server}/failoverGroups"
+    );
+}
+
+#[test]
+fn words_requested_where_values_only_pass_through_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(9);
+    for _ in 0..1500 {
+        match rng.below(6) {
+            0 | 1 => {
+                l.observe_with(Observation {
+                    path: "/v2/bets/freebets",
+                    method: "GET",
+                });
+            }
+            2 => {
+                l.observe_with(Observation {
+                    path: "/v2/bets/betslips",
+                    method: "POST",
+                });
+            }
+            3 => {
+                l.observe_with(Observation {
+                    path: "/v2/bets/history",
+                    method: "GET",
+                });
+            }
+            _ => {
+                let id = format!("Qm{}X{}", rng.word(6), rng.word(3));
+                l.observe_with(Observation {
+                    path: &format!("/v2/bets/{id}/cashin"),
+                    method: "PUT",
+                });
+            }
+        }
+    }
+    l.settle();
+    assert_eq!(l.resolve("/v2/bets/freebets"), "/v2/bets/freebets");
+    assert_eq!(l.resolve("/v2/bets/betslips"), "/v2/bets/betslips");
+    assert_eq!(l.resolve("/v2/bets/history"), "/v2/bets/history");
+    assert_eq!(
+        l.resolve("/v2/bets/QmzzzXyy/cashin"),
+        "/v2/bets/{bet}/cashin"
+    );
+}
+
+#[test]
+fn host_names_are_values_and_words_beside_them_are_not() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(31);
+    let tlds = ["com", "fr", "io", "co.uk", "net"];
+    for _ in 0..1200 {
+        let host = format!("{}.{}", rng.word(5), tlds[rng.below(tlds.len())]);
+        l.observe(&format!("/v1/domains/{host}"));
+        if rng.below(3) == 0 {
+            l.observe(&format!("/v1/domains/{host}/records"));
+        }
+        if rng.below(8) == 0 {
+            l.observe("/v1/domains/purchase");
+            l.observe("/v1/domains/agreements");
+        }
+    }
+    l.settle();
+    assert_eq!(l.resolve("/v1/domains/docker.fr"), "/v1/domains/{domain}");
+    assert_eq!(l.resolve("/v1/domains/purchase"), "/v1/domains/purchase");
+    assert_eq!(
+        l.resolve("/v1/domains/agreements"),
+        "/v1/domains/agreements"
+    );
+}
+
+#[test]
+fn operations_named_by_verbs_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(12);
+    let ops = [
+        "show",
+        "carbon_calculate",
+        "create",
+        "crypto_calculate",
+        "index",
+        "carbon_stats",
+    ];
+    for _ in 0..600 {
+        l.observe(&format!("/api/v1/donations/{}", ops[rng.zipf(ops.len())]));
+    }
+    l.settle();
+    for op in ops {
+        let p = format!("/api/v1/donations/{op}");
+        assert_eq!(l.resolve(&p), p);
+    }
+}
+
+#[test]
+fn the_same_traffic_gives_the_same_templates_in_every_learner() {
+    // Many siblings with large sub-trees: the learner's verdicts must not depend on the
+    // order its hash maps happen to store children in.
+    let mut paths = Vec::new();
+    let mut rng = Rng(2024);
+    for _ in 0..6000 {
+        let g = rng.zipf(40);
+        let sub = rng.zipf(30);
+        let leaf = rng.zipf(12);
+        paths.push(format!(
+            "/v1.0/groups/g{g}x/{}/{}/{}",
+            [
+                "sites", "events", "members", "drives", "calendar", "onenote"
+            ][sub % 6],
+            rng.word(1 + sub % 3),
+            ["items", "fields", "pages", "columns"][leaf % 4],
+        ));
+    }
+    let learn = || {
+        let mut l = TemplateLearner::new();
+        for p in &paths {
+            l.observe(p);
+        }
+        l.settle();
+        let mut t = l.templates();
+        t.sort();
+        t
+    };
+    let first = learn();
+    for _ in 0..3 {
+        assert_eq!(learn(), first);
+    }
+}
