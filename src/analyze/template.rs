@@ -67,8 +67,9 @@
 //! (`http://host/path`) is reduced to its path; empty segments (`//`, trailing `/`) and `.`
 //! are dropped and `..` removes the previous segment. A format suffix (`.json`, `.xml`,
 //! ...) or a custom-method suffix (`:cancel`) is split from its segment and learned as a
-//! child of it, so `/posts/123.json` becomes `/posts/{post_id}.json` and
-//! `/v1/{name}:cancel` keeps its verb. Segments are percent-decoded for classification;
+//! child of it, so `/posts/123.json` becomes `/posts/{post_id}.json` (or
+//! `/posts/{post_id}.{format}` once `.xml` is seen there too) and `/v1/{name}:cancel` keeps
+//! its verb. Segments are percent-decoded for classification;
 //! literals in templates are re-encoded so that only unreserved and sub-delimiter ASCII
 //! characters appear raw (`{`, `}`, `%`, spaces and non-ASCII bytes are `%XX`), so a literal
 //! can never look like a parameter.
@@ -76,7 +77,7 @@
 //! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
 //! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
-//! `analogy` for parameters;
+//! `analogy` for parameters; `format_suffix` for `.{format}`;
 //! `words`, `actions`, `collections`, `top_level`, `single_value` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
@@ -202,7 +203,9 @@ impl TemplateMatch {
         let mut ds = self.decisions.iter().peekable();
         for seg in self.template.split('/').filter(|s| !s.is_empty()) {
             let Some(d) = ds.next() else { break };
-            let glued = ds.peek().is_some_and(|n| n.rule == "suffix");
+            let glued = ds
+                .peek()
+                .is_some_and(|n| n.rule == "suffix" || n.rule == "format_suffix");
             let cut = if glued {
                 let close = if seg.starts_with('{') {
                     seg.find('}')
@@ -236,7 +239,8 @@ impl TemplateMatch {
             .into_iter()
             .filter(|(_, d)| d.param)
             .filter_map(|(s, d)| {
-                s.strip_prefix('{')
+                s.trim_start_matches('.')
+                    .strip_prefix('{')
                     .and_then(|x| x.strip_suffix('}'))
                     .map(|n| (n, d))
             })
@@ -390,6 +394,8 @@ struct Node {
     word: f32,
     /// Literal children that are neither forced nor glued.
     untyped: u32,
+    /// Format suffix children (`.json`, `.xml`); from two on they render `.{format}`.
+    formats: u8,
     /// Typed parameter: the first value seen (for the `constant` rule), and whether others
     /// were seen.
     first_value: Option<Box<str>>,
@@ -469,6 +475,20 @@ impl Rendered {
     }
 }
 
+/// A suffix below `parent`: a format suffix where two or more were seen at that position
+/// (`/sites/{id}.json`, `/sites/{id}.xml`) is one `.{format}` parameter (rule
+/// `format_suffix`); anything else as it is.
+fn glued_part(parent: Option<&Node>, key: String, d: Decision) -> (Part, Decision) {
+    if key.starts_with('.') && parent.is_some_and(|p| p.formats >= 2) {
+        (
+            Part::Glued(".{format}".to_string()),
+            Decision::param("format_suffix", 0.8),
+        )
+    } else {
+        (Part::Glued(key), d)
+    }
+}
+
 /// Joins parts into a template, numbering repeated parameter names (`{id}`, `{id2}`).
 fn render(parts: &[Part]) -> String {
     if parts.is_empty() {
@@ -519,7 +539,7 @@ struct SplitPath<'a> {
 /// Format suffixes split from a segment (`123.json`).
 const FORMAT_SUFFIXES: &[&str] = &[
     "json", "xml", "csv", "yaml", "yml", "html", "htm", "txt", "atom", "rss", "jsonl", "ndjson",
-    "geojson",
+    "geojson", "kml", "kmz", "gml", "gpx",
 ];
 
 /// Splits a format suffix (`.json`) or a custom-method suffix (`:cancel`) off a segment.
@@ -1358,7 +1378,8 @@ impl TemplateLearner {
             }
             let d = self.literal_decision(self.node(id), self.node(c), flags);
             if flags & flag::GLUE != 0 {
-                out.push(Part::Glued(key), d);
+                let (part, d) = glued_part(self.node(id), key, d);
+                out.push(part, d);
             } else {
                 out.push(Part::Literal(key), d);
             }
@@ -1428,6 +1449,9 @@ impl TemplateLearner {
         };
         let mut weigh_now = false;
         if let Some(node) = self.node_mut(id) {
+            if flags & flag::GLUE != 0 && label.starts_with('.') {
+                node.formats = node.formats.saturating_add(1);
+            }
             node.children.insert(label, c);
             if flags & flag::VERSION != 0 {
                 node.flags |= flag::GROUP;
@@ -1461,7 +1485,8 @@ impl TemplateLearner {
         }
         let d = self.literal_decision(self.node(id), self.node(c), flags);
         if flags & flag::GLUE != 0 {
-            out.push(Part::Glued(key), d);
+            let (part, d) = glued_part(self.node(id), key, d);
+            out.push(part, d);
         } else {
             out.push(Part::Literal(key), d);
         }
@@ -2121,6 +2146,9 @@ impl TemplateLearner {
                 }
                 let version = sc_flags & flag::VERSION != 0;
                 if let Some(d) = self.node_mut(dst) {
+                    if sc_flags & flag::GLUE != 0 && key.starts_with('.') {
+                        d.formats = d.formats.saturating_add(1);
+                    }
                     d.children.insert(key, sc);
                     if mergeable {
                         d.untyped += 1;
@@ -2252,6 +2280,9 @@ impl TemplateLearner {
                                 });
                                 if let Some(c) = c {
                                     if let Some(n) = self.node_mut(cur) {
+                                        if flags & flag::GLUE != 0 && label.starts_with('.') {
+                                            n.formats = n.formats.saturating_add(1);
+                                        }
                                         n.children.insert(label, c);
                                         if flags & (flag::FORCED | flag::GLUE) == 0 {
                                             n.untyped += 1;
@@ -2512,7 +2543,8 @@ impl TemplateLearner {
         if let Some(&c) = node.children.get(key.as_str()) {
             let d = self.literal_decision(Some(node), self.node(c), flags);
             if flags & flag::GLUE != 0 {
-                out.push(Part::Glued(key), d);
+                let (part, d) = glued_part(Some(node), key, d);
+                out.push(part, d);
             } else {
                 out.push(Part::Literal(key), d);
             }
@@ -2578,7 +2610,7 @@ impl TemplateLearner {
         for (key, &c) in &n.children {
             let glue = self.node(c).is_some_and(|c| c.has(flag::GLUE));
             parts.push(if glue {
-                Part::Glued(key.to_string())
+                glued_part(Some(n), key.to_string(), Decision::plain("suffix", 1.0)).0
             } else {
                 Part::Literal(key.to_string())
             });

@@ -917,3 +917,27 @@ fn the_same_traffic_gives_the_same_templates_in_every_learner() {
         assert_eq!(learn(), first);
     }
 }
+
+#[test]
+fn format_suffixes_seen_side_by_side_are_one_parameter() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(8);
+    for _ in 0..400 {
+        let ext = ["json", "xml", "geojson"][rng.below(3)];
+        l.observe(&format!("/sites/{}.{ext}", rng.below(90_000)));
+        l.observe("/feeds/latest.atom");
+    }
+    l.settle();
+    let m = l.resolve_match("/sites/123.xml");
+    assert_eq!(m.template, "/sites/{site_id}.{format}");
+    let params: Vec<&str> = m.params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(params, ["site_id", "format"]);
+    assert_eq!(l.resolve("/sites/7.json"), "/sites/{site_id}.{format}");
+    // One format seen: the suffix stays literal.
+    assert_eq!(l.resolve("/feeds/latest.atom"), "/feeds/latest.atom");
+    let templates: Vec<String> = l.templates().into_iter().map(|(t, _)| t).collect();
+    assert!(
+        templates.contains(&"/sites/{site_id}.{format}".to_string()),
+        "{templates:?}"
+    );
+}
