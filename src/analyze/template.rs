@@ -59,7 +59,7 @@
 //!   `truncated`);
 //! * literal segments longer than `max_segment_len` bytes (after ASCII-safe encoding)
 //!   become parameters (rule `oversize`);
-//! * at most `max_pins` pinned templates; a weighing visits at most `DESC_VISITS` (512) nodes
+//! * at most `max_pins` pinned templates; a weighing visits at most `DESC_VISITS` (256) nodes
 //!   three levels down per sibling and keeps [`MAX_DESC`] sub-path labels, so its cost is
 //!   bounded by the sibling count.
 //!
@@ -100,7 +100,7 @@ pub const MAX_DESC: usize = 64;
 /// Levels below a sibling whose labels are looked at.
 const DESC_DEPTH: u8 = 3;
 /// Nodes visited to collect one position's descendant labels.
-const DESC_VISITS: usize = 512;
+const DESC_VISITS: usize = 256;
 /// A typed parameter that saw one value this many times, with this many literal children,
 /// is a constant (rule `constant`).
 const CONSTANT_HITS: u64 = 50;
