@@ -1748,14 +1748,6 @@ impl TemplateLearner {
             return;
         }
         let ctx = self.context(id);
-        if ctx == Context::Top && self.resource_names.len() < MAX_ANALOGIES {
-            for &c in &cands {
-                if let Some(l) = self.node(c).and_then(|n| n.label.clone()) {
-                    self.resource_names
-                        .insert(Arc::from(l.to_ascii_lowercase().as_str()));
-                }
-            }
-        }
         // Evidence from the same word elsewhere, not from this position's own parameter
         // (`/gists/public` stays literal beside `/gists/{id}`).
         let own_param = self.node(id).and_then(|n| n.param).is_some();
@@ -1773,6 +1765,19 @@ impl TemplateLearner {
             all.push(v);
         }
         let verdict = evidence::decide(ctx, &core, &all, analogous);
+        // Words that stay literal at a top level are this API's resource names (values
+        // there, `/apis/{owner}`, are not).
+        if ctx == Context::Top && !verdict.param {
+            for (&c, v) in cands.iter().zip(&all) {
+                if self.resource_names.len() >= MAX_ANALOGIES || v.word < evidence::WORD {
+                    continue;
+                }
+                if let Some(l) = self.node(c).and_then(|n| n.label.clone()) {
+                    self.resource_names
+                        .insert(Arc::from(l.to_ascii_lowercase().as_str()));
+                }
+            }
+        }
         let was_param = self
             .node(id)
             .and_then(|n| n.verdict.as_deref())

@@ -430,6 +430,16 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
                 return verdict(true, "items", 0.5 + 0.3 * ev.item_methods, ev);
             }
             if ctx == Context::Plural && n >= 4 {
+                // A few words each requested many times, none new, not updated or deleted
+                // one by one: a closed vocabulary of routes (`/spots/day`, `/spots/week`,
+                // `/spots/year`), not values arriving.
+                if open == 0.0
+                    && ev.nonwords < 0.25
+                    && ev.item_methods < 0.5
+                    && core.iter().all(|c| c.hits >= 20)
+                {
+                    return verdict(false, "closed_vocabulary", 0.6, ev);
+                }
                 return verdict(true, "collection", 0.55, ev);
             }
             verdict(false, "words", 0.6 + 0.3 * ev.wordiness, ev)

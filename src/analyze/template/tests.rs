@@ -941,3 +941,33 @@ fn format_suffixes_seen_side_by_side_are_one_parameter() {
         "{templates:?}"
     );
 }
+
+#[test]
+fn a_closed_vocabulary_of_busy_words_stays_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(41);
+    let periods = ["week", "day", "year", "month"];
+    for _ in 0..3000 {
+        l.observe(&format!(
+            "/api/v1/spots/{}",
+            periods[rng.zipf(periods.len())]
+        ));
+    }
+    l.settle();
+    for p in periods {
+        let path = format!("/api/v1/spots/{p}");
+        assert_eq!(l.resolve(&path), path);
+    }
+    // The same words arriving as values (new ones keep coming) are a parameter.
+    let mut l = TemplateLearner::new();
+    for i in 0..3000 {
+        let w = format!(
+            "{}{}",
+            periods[i % 4],
+            "abcdefghijklmnopqrstuvwxyz".as_bytes()[i % 26] as char
+        );
+        l.observe(&format!("/api/v1/spots/{w}"));
+    }
+    l.settle();
+    assert_eq!(l.resolve("/api/v1/spots/dayq"), "/api/v1/spots/{spot}");
+}
