@@ -539,41 +539,6 @@ fn is_release_number(s: &str) -> bool {
     }
 }
 
-/// Top-level domains common enough to mark a dotted lower-case segment as a host name
-/// (`example.com`, `mail.acme.co.uk`). Suffixes that are also common file extensions (`sh`,
-/// `md`, `pl`, `py`, `rs`) are left out: `install.sh` is a file, not a host.
-const TLDS: &[&str] = &[
-    "com", "net", "org", "io", "co", "uk", "de", "fr", "nl", "be", "ch", "at", "it", "es", "se",
-    "no", "dk", "fi", "cz", "ru", "jp", "cn", "kr", "in", "au", "nz", "ca", "us", "eu", "br", "mx",
-    "ar", "za", "biz", "dev", "app", "cloud", "xyz", "tv", "edu", "gov", "mil", "int", "ai",
-    "tech", "online", "site", "store", "ie", "pt", "gr", "hu", "ro", "tr", "il", "sg", "hk", "tw",
-];
-
-/// A host name: two or more dot-separated labels of lower-case letters, digits and dashes,
-/// the last a common top-level domain (`docker.fr`, `blog.pytorch.co.uk`). Upper-case
-/// dotted names (`Microsoft.Network`) are vendor namespaces, not hosts. Not a type of its
-/// own: API groups are host names too (`/apis/networking.k8s.io/v1`), so a host name only
-/// reads as a value (see [`crate::analyze::vocab::word_score`]) and the evidence decides.
-pub(crate) fn is_domain_name(s: &str) -> bool {
-    if s.len() > 253 || !s.contains('.') {
-        return false;
-    }
-    let labels: Vec<&str> = s.split('.').collect();
-    let Some(tld) = labels.last() else {
-        return false;
-    };
-    labels.len() >= 2
-        && TLDS.contains(tld)
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        })
-}
-
 /// `sha256:<hex>` and the like: a content digest.
 fn is_prefixed_digest(s: &str) -> bool {
     let Some((algo, hex)) = s.split_once(':') else {
@@ -917,29 +882,6 @@ mod tests {
         ] {
             assert_eq!(classify(s), Literal, "{s}");
             assert!(!is_param_like(classify(s)), "{s}");
-        }
-    }
-
-    #[test]
-    fn host_names() {
-        for s in [
-            "docker.fr",
-            "blog.pytorch.co.uk",
-            "example.com",
-            "mail-1.acme.io",
-        ] {
-            assert!(is_domain_name(s), "{s}");
-        }
-        for s in [
-            "Example.com",
-            "-bad.com",
-            "a..com",
-            ".com",
-            "example.invalidtld",
-            "files.info",
-            "install.sh",
-        ] {
-            assert!(!is_domain_name(s), "{s}");
         }
     }
 

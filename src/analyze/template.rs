@@ -1640,10 +1640,7 @@ impl TemplateLearner {
                 .contains(l.to_ascii_lowercase().as_str())
         });
         let format = n.label.as_deref().is_some_and(evidence::is_format_word);
-        let host = n
-            .label
-            .as_deref()
-            .is_some_and(super::segments::is_domain_name);
+        let host = n.label.as_deref().is_some_and(super::vocab::is_domain_name);
         let action = n.label.as_deref().is_some_and(super::vocab::is_action);
         let (hits, methods, shape) = (n.hits, n.methods, n.shape);
         let leaf = n.children.is_empty() && n.param.is_none();

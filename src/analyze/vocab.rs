@@ -290,6 +290,41 @@ pub struct WordScore {
     pub digits: bool,
 }
 
+/// Top-level domains common enough to mark a dotted lower-case segment as a host name
+/// (`example.com`, `mail.acme.co.uk`). Suffixes that are also common file extensions (`sh`,
+/// `md`, `pl`, `py`, `rs`) are left out: `install.sh` is a file, not a host.
+const TLDS: &[&str] = &[
+    "com", "net", "org", "io", "co", "uk", "de", "fr", "nl", "be", "ch", "at", "it", "es", "se",
+    "no", "dk", "fi", "cz", "ru", "jp", "cn", "kr", "in", "au", "nz", "ca", "us", "eu", "br", "mx",
+    "ar", "za", "biz", "dev", "app", "cloud", "xyz", "tv", "edu", "gov", "mil", "int", "ai",
+    "tech", "online", "site", "store", "ie", "pt", "gr", "hu", "ro", "tr", "il", "sg", "hk", "tw",
+];
+
+/// A host name: two or more dot-separated labels of lower-case letters, digits and dashes,
+/// the last a common top-level domain (`docker.fr`, `blog.pytorch.co.uk`). Upper-case
+/// dotted names (`Microsoft.Network`) are vendor namespaces, not hosts. Not a type of its
+/// own: API groups are host names too (`/apis/networking.k8s.io/v1`), so a host name only
+/// reads as a value (see [`word_score`]) and the evidence decides.
+pub fn is_domain_name(s: &str) -> bool {
+    if s.len() > 253 || !s.contains('.') {
+        return false;
+    }
+    let labels: Vec<&str> = s.split('.').collect();
+    let Some(tld) = labels.last() else {
+        return false;
+    };
+    labels.len() >= 2
+        && TLDS.contains(tld)
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        })
+}
+
 /// Verbs that name an operation when a route segment starts or ends with them (`create`,
 /// `carbon_calculate`, `validateAddress`): a segment built on one is an action, not a value.
 const ACTION_VERBS: &[&str] = &[
@@ -410,7 +445,7 @@ pub fn word_score(s: &str) -> WordScore {
             .all(|p| p.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
     // A host name (`docker.fr`, `mail.acme.co.uk`): a value, unless the structure says
     // otherwise (`/apis/networking.k8s.io/v1` names an API group).
-    if super::segments::is_domain_name(s) {
+    if is_domain_name(s) {
         return WordScore { score: 0.1, ..none };
     }
     // A file name (`README.md`, `report-2024.pdf`, `next.js`): a value.
@@ -550,6 +585,29 @@ mod tests {
         ] {
             let w = word_score(s);
             assert!(w.score >= 0.75, "{s}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn host_names() {
+        for s in [
+            "docker.fr",
+            "blog.pytorch.co.uk",
+            "example.com",
+            "mail-1.acme.io",
+        ] {
+            assert!(is_domain_name(s), "{s}");
+        }
+        for s in [
+            "Example.com",
+            "-bad.com",
+            "a..com",
+            ".com",
+            "example.invalidtld",
+            "files.info",
+            "install.sh",
+        ] {
+            assert!(!is_domain_name(s), "{s}");
         }
     }
 
