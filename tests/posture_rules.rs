@@ -16,7 +16,8 @@ mod support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shadowtap::ingest::{IngestOptions, ingest_files};

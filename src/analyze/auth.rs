@@ -41,12 +41,19 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_PAD_INDIFFERENT;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use super::secret::epoch_seconds;
 pub use super::secret::{JwtClaims, JwtInfo, MAX_JWT_LEN, decode_jwt, hs256_verify, keyed_hash};
 use super::util::{percent_decode, sanitize, truncate_str};
+
+/// Standard base64 that accepts input with or without padding (Basic credentials as sent).
+const STANDARD_PAD_INDIFFERENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// At most this many evidences are returned by [`detect`].
 pub const MAX_EVIDENCE: usize = 16;
@@ -453,7 +460,8 @@ pub fn detect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hmac::{Hmac, KeyInit, Mac};
+    use hmac::digest::KeyInit;
+    use hmac::{Hmac, Mac};
     use sha2::Sha256;
 
     const KEY: &[u8] = b"test-key";

@@ -610,7 +610,8 @@ mod tests {
 
     fn hs256(claims: &str) -> (String, auth::JwtInfo) {
         use base64::Engine as _;
-        use hmac::{KeyInit, Mac};
+        use hmac::Mac;
+        use hmac::digest::KeyInit;
         let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         let input = format!("{}.{}", b64(br#"{"alg":"HS256"}"#), b64(claims.as_bytes()));
         let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"a-long-random-key")

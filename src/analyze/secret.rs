@@ -3,13 +3,21 @@
 //! and the posture checks; it depends on no other analysis.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD_INDIFFERENT;
-use hmac::{Hmac, KeyInit, Mac};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use super::util::{sanitize, to_hex};
+
+/// URL-safe base64 that accepts input with or without padding (JWT segments as sent).
+const URL_SAFE_NO_PAD_INDIFFERENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// Tokens longer than this are not decoded as JWTs.
 pub const MAX_JWT_LEN: usize = 16 * 1024;

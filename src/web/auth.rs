@@ -18,7 +18,8 @@
 //! - Spec uploads (the only writes) need [`AuthConfig::allow_spec_upload`].
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
+use hmac::digest::KeyInit;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroUsize;
