@@ -4,6 +4,9 @@
 //! `cargo bench --bench analyze` runs them. Inputs are built here from fixed seeds, so runs
 //! compare; each group reports elements (paths, calls) or bytes per second.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use shadowtap::analyze::auth::AuthEvidence;
 use shadowtap::analyze::endpoint::EndpointKey;
@@ -14,24 +17,7 @@ use shadowtap::analyze::template::TemplateLearner;
 use shadowtap::time::Timestamp;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
-
-/// Deterministic xorshift.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use support::Rng;
 
 const OWNERS: &[&str] = &[
     "rust-lang",

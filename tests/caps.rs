@@ -6,24 +6,7 @@ mod support;
 use shadowtap::analyze::inventory::InventoryConfig;
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::{Store, StoreLimits};
-use support::{Conv, Frame, write_pcap};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn word(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'a' + (self.next() % 26) as u8))
-            .collect()
-    }
-}
+use support::{Conv, Frame, Rng, write_pcap};
 
 /// English words (the learner keeps them literal at the top level: distinct endpoints).
 fn words(n: usize) -> Vec<String> {

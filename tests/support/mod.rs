@@ -336,3 +336,30 @@ pub fn write_pcap(path: &std::path::Path, frames: &[Frame]) {
     }
     w.finish().unwrap();
 }
+
+/// Deterministic xorshift for generated traffic (tests and benches compare run to run).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A value below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// `n` random lower-case letters.
+    pub fn word(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'a' + (self.next() % 26) as u8))
+            .collect()
+    }
+}
