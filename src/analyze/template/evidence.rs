@@ -371,7 +371,11 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     let cont = ev.shared_structure;
     // Many siblings, many seen once: values keep arriving (not actions, not collections,
     // and not right after a parameter, where sub-resources sit).
-    if n >= 16 && open >= 0.3 && ctx != Context::Top {
+    // Words of which some, not all, are followed by typed ids are distinct routes (the
+    // values of one parameter continue alike), however many there are:
+    // `/spaces/{id}/folders/{id}`, `/spaces/{id}/persons/{id}`, `/spaces/{id}/settings`.
+    let word_collections = (0.2..=0.7).contains(&ev.collections) && ev.nonwords < 0.25;
+    if n >= 16 && open >= 0.3 && ctx != Context::Top && !word_collections {
         return verdict(true, "openness", 0.6 + 0.3 * open, ev);
     }
     match ctx {
@@ -497,6 +501,34 @@ mod tests {
         }
         let v = decide(Context::Plural, &kids, &kids, false);
         assert_eq!(v.rule, "collections");
+    }
+
+    #[test]
+    fn many_routes_after_an_item_are_not_values_arriving() {
+        // `/spaces/{id}/folders/{id}`, `/spaces/{id}/persons/{id}`, `/spaces/{id}/settings`:
+        // twenty words, half seen once, some followed by ids and others not.
+        let kids: Vec<ChildView> = (0..20u64)
+            .map(|i| {
+                let mut c = child(1.0, if i % 2 == 0 { 1 } else { 9 }, &[i]);
+                c.collection = i % 5 < 2;
+                c
+            })
+            .collect();
+        let v = decide(Context::Param, &kids, &kids, false);
+        assert!(!v.param, "{v:?}");
+        // The same words all followed by ids continue alike: values of one parameter
+        // (`/finduuid/carter-partners/{id}`, `/finduuid/ruby-mars/{id}`, ...).
+        let values: Vec<ChildView> = kids
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.collection = true;
+                c
+            })
+            .collect();
+        let v = decide(Context::Param, &values, &values, false);
+        assert!(v.param, "{v:?}");
+        assert_eq!(v.rule, "openness");
     }
 
     #[test]
