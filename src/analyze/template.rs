@@ -1642,7 +1642,7 @@ impl TemplateLearner {
         let format = n.label.as_deref().is_some_and(evidence::is_format_word);
         let host = n.label.as_deref().is_some_and(super::vocab::is_domain_name);
         let action = n.label.as_deref().is_some_and(super::vocab::is_action);
-        let (hits, methods, shape) = (n.hits, n.methods, n.shape);
+        let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
         let leaf = n.children.is_empty() && n.param.is_none();
         // A plural route word below, itself followed by values: `c` sits between two
         // collections.
@@ -1662,6 +1662,7 @@ impl TemplateLearner {
         ChildView {
             word,
             hits,
+            ends,
             desc,
             methods,
             collection,

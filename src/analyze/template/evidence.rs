@@ -97,6 +97,8 @@ pub struct ChildView {
     pub word: f32,
     /// Requests through it.
     pub hits: u64,
+    /// Requests that ended at it.
+    pub ends: u64,
     /// Hashes of its descendant labels (depth and text), sorted and deduplicated; generic
     /// words, versions and format suffixes left out.
     pub desc: Vec<u64>,
@@ -306,6 +308,23 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
     (ev, coverage)
 }
 
+/// Requests ending at a sibling before its methods say something about it.
+const METHOD_EVIDENCE: u64 = 20;
+
+/// Two siblings, each the end of many requests, never share a method (`POST
+/// /kassen/{id}/abschluss` only, `GET /kassen/{id}/dep` only): distinct operations. The
+/// values of one parameter are all called the way that parameter's operations are.
+fn distinct_methods(core: &[ChildView]) -> bool {
+    let busy: Vec<u8> = core
+        .iter()
+        .filter(|c| c.ends >= METHOD_EVIDENCE && c.methods != 0)
+        .map(|c| c.methods)
+        .collect();
+    busy.iter()
+        .enumerate()
+        .any(|(i, a)| busy[i + 1..].iter().any(|b| a & b == 0))
+}
+
 fn verdict(param: bool, rule: &'static str, confidence: f32, evidence: Evidence) -> Verdict {
     Verdict {
         param,
@@ -379,6 +398,11 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         return verdict(true, "openness", 0.6 + 0.3 * open, ev);
     }
     match ctx {
+        Context::Param | Context::Plural | Context::Noun | Context::Other
+            if distinct_methods(core) =>
+        {
+            verdict(false, "methods", 0.7, ev)
+        }
         Context::Top => {
             let interchangeable = nwd >= 6
                 && (((cont >= 0.9 && open >= 0.1) || (coverage >= 0.9 && rich >= 3))
@@ -529,6 +553,33 @@ mod tests {
         let v = decide(Context::Param, &values, &values, false);
         assert!(v.param, "{v:?}");
         assert_eq!(v.rule, "openness");
+    }
+
+    #[test]
+    fn siblings_called_in_disjoint_ways_are_operations() {
+        // `/kassen/{id}/abschluss` (POST), `/kassen/{id}/dep` (GET), `/kassen/{id}/belege`:
+        // names the word list does not know, each requested many times.
+        let mut kids: Vec<ChildView> = (0..4u64).map(|_| child(0.2, 300, &[])).collect();
+        for (i, k) in kids.iter_mut().enumerate() {
+            k.ends = 300;
+            k.methods = if i == 0 { POST } else { GET };
+        }
+        for ctx in [Context::Param, Context::Plural] {
+            let v = decide(ctx, &kids, &kids, false);
+            assert!(!v.param, "{v:?}");
+            assert_eq!(v.rule, "methods");
+        }
+        // Values of one parameter share its operations' methods.
+        for k in &mut kids {
+            k.methods = GET | POST;
+        }
+        assert!(decide(Context::Param, &kids, &kids, false).param);
+        // A few requests say nothing yet.
+        kids[0].methods = POST;
+        for k in &mut kids {
+            k.ends = 5;
+        }
+        assert!(decide(Context::Param, &kids, &kids, false).param);
     }
 
     #[test]
