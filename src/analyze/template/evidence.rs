@@ -414,6 +414,17 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             if nonword_values && n >= 8 && open >= 0.2 {
                 return verdict(true, "vocabulary", 0.6 + 0.3 * ev.nonwords, ev);
             }
+            // Most of many top-level names updated or deleted one by one, and reading as
+            // names, standing alone or continuing alike: items (`PUT /v1/Brave-Lyra`,
+            // `DELETE /v1/address_rule`). Resource words each with its own sub-paths
+            // (`DELETE /dashboard/?q=...`, `/dashboard/{id}/charts`) stay literal.
+            if n >= 8
+                && ev.item_methods >= 0.5
+                && ev.collections < 0.2
+                && (ev.nonwords >= 0.25 || nwd * 2 < n || cont >= 0.8)
+            {
+                return verdict(true, "items", 0.5 + 0.3 * ev.item_methods, ev);
+            }
             verdict(false, "top_level", 0.7 + 0.2 * ev.wordiness, ev)
         }
         Context::Param => {
@@ -580,6 +591,28 @@ mod tests {
             k.ends = 5;
         }
         assert!(decide(Context::Param, &kids, &kids, false).param);
+    }
+
+    #[test]
+    fn top_level_names_updated_one_by_one_are_items() {
+        let mut kids: Vec<ChildView> = (0..12u64)
+            .map(|i| child(if i % 2 == 0 { 0.2 } else { 0.9 }, 40, &[]))
+            .collect();
+        for k in &mut kids {
+            k.methods = GET | PUT | DELETE;
+        }
+        let v = decide(Context::Top, &kids, &kids, false);
+        assert!(v.param, "{v:?}");
+        assert_eq!(v.rule, "items");
+        // Words, each with sub-paths of its own: resources with bulk operations.
+        let words: Vec<ChildView> = (0..12u64)
+            .map(|i| {
+                let mut c = child(1.0, 40, &[i * 10, i * 10 + 1]);
+                c.methods = GET | DELETE;
+                c
+            })
+            .collect();
+        assert!(!decide(Context::Top, &words, &words, false).param);
     }
 
     #[test]
