@@ -186,11 +186,38 @@ pub fn digits_are_words(s: &str) -> bool {
                         .is_some_and(|t| t.bytes().all(|c| c.is_ascii_digit()) && t.len() <= 2)
                 })
         });
-        if !(lists().tech.contains(p.as_str()) || version) {
+        if !(lists().tech.contains(p.as_str()) || version || words_around_digits(piece)) {
             return false;
         }
     }
     any
+}
+
+/// Whether `piece` is words with a short number inside, in camelCase: two or more letter
+/// tokens of three or more letters that are all words, one of them capitalized after the
+/// first, and digit runs of at most two (`python2Packages`, `route53Domains`).
+/// Identifiers mix letters and digits without that (`a1b2c3`, `alice42`, `blue7green`).
+fn words_around_digits(piece: &str) -> bool {
+    let toks = tokens(piece);
+    let mut letters = 0;
+    for t in &toks {
+        if t.digits {
+            if t.text.len() > 2 {
+                return false;
+            }
+            continue;
+        }
+        let l = t.text.to_ascii_lowercase();
+        if l.len() < 3 || !is_word(&l) {
+            return false;
+        }
+        letters += 1;
+    }
+    letters >= 2
+        && toks
+            .iter()
+            .skip(1)
+            .any(|t| t.text.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -585,6 +612,16 @@ mod tests {
         ] {
             let w = word_score(s);
             assert!(w.score >= 0.75, "{s}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn digits_between_words() {
+        for s in ["python2Packages", "route53Domains", "oauth2", "reviews-v1"] {
+            assert!(digits_are_words(s), "{s}");
+        }
+        for s in ["alice42", "a1b2c3", "user123abc", "zone1", "blue7green"] {
+            assert!(!digits_are_words(s), "{s}");
         }
     }
 
