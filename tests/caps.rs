@@ -142,7 +142,7 @@ async fn rotating_endpoints_cannot_grow_transitions_without_limit() {
     assert!(transitions <= 3000, "{transitions}");
     assert!(paths <= 3000, "{paths}");
     real_api_is_whole(&store).await;
-    let used = shadowtap::sensor::retention::db_size(&store)
+    let used = shadowtap::store::retention::db_size(&store)
         .await
         .unwrap()
         .0;
@@ -225,7 +225,7 @@ async fn junk_endpoints_make_room_for_real_ones() {
 
 #[tokio::test]
 async fn the_size_budget_holds_under_a_flood_and_real_traffic_still_gets_in() {
-    use shadowtap::sensor::retention::{db_size, hold_budget};
+    use shadowtap::store::retention::{db_size, hold_budget};
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("b.db")).await.unwrap();
     let mut inv = shadowtap::ingest::inventory_for(&store, InventoryConfig::default())

@@ -704,7 +704,7 @@ fn size_budget_holds_under_a_sustained_flood() {
                 let Ok(store) = shadowtap::store::Store::open_read_only(db).await else {
                     return 0;
                 };
-                let u = shadowtap::sensor::retention::db_size(&store)
+                let u = shadowtap::store::retention::db_size(&store)
                     .await
                     .map_or(0, |(u, _)| u);
                 store.close().await;

@@ -2,36 +2,8 @@
 
 use super::{FindingsArgs, FindingsFormat, clean, runtime};
 use crate::analyze::posture::{KINDS, Severity};
-use crate::store::Store;
+use crate::store::{FindingListing, Store};
 use serde_json::json;
-use sqlx::Row;
-
-/// One finding as listed.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct FindingRow {
-    /// Stable kind.
-    pub kind: String,
-    /// Severity name.
-    pub severity: String,
-    /// Host.
-    pub host: Option<String>,
-    /// Method.
-    pub method: Option<String>,
-    /// Path template.
-    pub path_template: Option<String>,
-    /// Client, for per-client findings.
-    pub client: Option<String>,
-    /// Plain words.
-    pub detail: String,
-    /// Evidence (redacted).
-    pub evidence: String,
-    /// Occurrences.
-    pub count: i64,
-    /// First seen (ISO 8601).
-    pub first_seen: String,
-    /// Last seen (ISO 8601).
-    pub last_seen: String,
-}
 
 /// Runs `shadowtap findings`.
 pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
@@ -40,29 +12,12 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
     })?;
     let rows = runtime()?.block_on(async {
         let store = Store::open_read_only(&args.db).await?;
-        let rows = sqlx::query(
-            "SELECT kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen FROM api_findings",
-        )
-        .fetch_all(store.pool())
-        .await?;
+        let rows = store.findings_listing().await?;
         store.close().await;
         anyhow::Ok(rows)
     })?;
-    let mut findings: Vec<FindingRow> = rows
-        .iter()
-        .map(|r| FindingRow {
-            kind: r.get(0),
-            severity: r.get(1),
-            host: r.get(2),
-            method: r.get(3),
-            path_template: r.get(4),
-            client: r.get(5),
-            detail: r.get(6),
-            evidence: r.get(7),
-            count: r.get(8),
-            first_seen: r.get(9),
-            last_seen: r.get(10),
-        })
+    let mut findings: Vec<FindingListing> = rows
+        .into_iter()
         .filter(|f| Severity::parse(&f.severity).unwrap_or(Severity::Info) >= min)
         .collect();
     findings.sort_by(|a, b| {
@@ -103,7 +58,7 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
 
 /// SARIF 2.1.0: one rule per finding kind, one result per finding, the endpoint as a logical
 /// location.
-pub fn sarif(findings: &[FindingRow]) -> serde_json::Value {
+pub fn sarif(findings: &[FindingListing]) -> serde_json::Value {
     let level = |s: &str| match s {
         "critical" | "high" => "error",
         "medium" => "warning",

@@ -2,52 +2,16 @@
 //! transitions between endpoints, the busiest three-call paths, and the behavioural findings.
 
 use super::{SequencesArgs, clean, runtime};
-use crate::store::Store;
+use crate::store::{HostFlows, Store};
 use serde_json::json;
-use sqlx::Row;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-/// One transition as listed.
-#[derive(Clone, Debug, serde::Serialize)]
-struct TransitionRow {
-    from: String,
-    to: String,
-    count: i64,
-    clients: i64,
-    avg_gap_ms: Option<f64>,
-}
-
-/// One three-call path as listed.
-#[derive(Clone, Debug, serde::Serialize)]
-struct PathRow {
-    steps: [String; 3],
-    count: i64,
-    clients: i64,
-}
-
-/// One behavioural finding as listed.
-#[derive(Clone, Debug, serde::Serialize)]
-struct FindingRow {
-    kind: String,
-    principal: String,
-    endpoint: String,
-    detail: String,
-}
-
-#[derive(Debug, Default, serde::Serialize)]
-struct HostFlows {
-    transitions_total: i64,
-    transitions: Vec<TransitionRow>,
-    paths: Vec<PathRow>,
-    findings: Vec<FindingRow>,
-}
 
 /// Runs `shadowtap sequences`.
 pub fn run(args: &SequencesArgs) -> anyhow::Result<()> {
     let hosts = runtime()?.block_on(async {
         let store = Store::open_read_only(&args.db).await?;
-        let r = flows(&store, args.host.as_deref(), args.top).await;
+        let r = store.flows(args.host.as_deref(), args.top).await;
         store.close().await;
         r
     })?;
@@ -65,77 +29,6 @@ pub fn run(args: &SequencesArgs) -> anyhow::Result<()> {
         print!("{}", render(&hosts));
     }
     Ok(())
-}
-
-async fn flows(
-    store: &Store,
-    host: Option<&str>,
-    top: usize,
-) -> anyhow::Result<BTreeMap<String, HostFlows>> {
-    let top = top.clamp(1, 10_000) as i64;
-    let mut hosts: BTreeMap<String, HostFlows> = BTreeMap::new();
-    let totals = sqlx::query(
-        "SELECT host, SUM(count) FROM api_transitions WHERE (?1 IS NULL OR host = ?1) GROUP BY host",
-    )
-    .bind(host)
-    .fetch_all(store.pool())
-    .await?;
-    for r in totals {
-        hosts.entry(r.get(0)).or_default().transitions_total = r.get(1);
-    }
-    for h in hosts.keys().cloned().collect::<Vec<_>>() {
-        let e = hosts.get_mut(&h).expect("listed");
-        e.transitions = sqlx::query(
-            "SELECT from_method || ' ' || from_path_template, to_method || ' ' || to_path_template, count, clients, avg_gap_ms
-             FROM api_transitions WHERE host = ? ORDER BY count DESC, 1, 2 LIMIT ?",
-        )
-        .bind(&h)
-        .bind(top)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| TransitionRow {
-            from: r.get(0),
-            to: r.get(1),
-            count: r.get(2),
-            clients: r.get(3),
-            avg_gap_ms: r.get(4),
-        })
-        .collect();
-        e.paths = sqlx::query(
-            "SELECT step1_method || ' ' || step1_path_template, step2_method || ' ' || step2_path_template,
-                    step3_method || ' ' || step3_path_template, count, clients
-             FROM api_sequence_paths WHERE host = ? ORDER BY count DESC, 1, 2, 3 LIMIT ?",
-        )
-        .bind(&h)
-        .bind(top)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| PathRow {
-            steps: [r.get(0), r.get(1), r.get(2)],
-            count: r.get(3),
-            clients: r.get(4),
-        })
-        .collect();
-        e.findings = sqlx::query(
-            "SELECT kind, coalesce(client, '-'), method || ' ' || path_template, detail FROM api_findings
-             WHERE host = ? AND kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
-             ORDER BY kind, client",
-        )
-        .bind(&h)
-        .fetch_all(store.pool())
-        .await?
-        .iter()
-        .map(|r| FindingRow {
-            kind: r.get(0),
-            principal: r.get(1),
-            endpoint: r.get(2),
-            detail: r.get(3),
-        })
-        .collect();
-    }
-    Ok(hosts)
 }
 
 fn render(hosts: &BTreeMap<String, HostFlows>) -> String {

@@ -2,7 +2,6 @@
 
 use super::{SpecCommand, clean, runtime};
 use crate::store::Store;
-use sqlx::Row;
 
 /// Runs a `spec` subcommand.
 pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
@@ -43,55 +42,31 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
             }
             SpecCommand::Diff(args) => {
                 let store = Store::open_read_only(&args.db).await?;
-                let pool = store.pool();
-                let specs: i64 = sqlx::query("SELECT COUNT(*) FROM specs").fetch_one(pool).await?.get(0);
-                let rows = sqlx::query(
-                    "SELECT classification, method, host, path_template, request_count FROM api_endpoints
-                     WHERE classification IN ('shadow', 'zombie', 'dormant') AND (?1 IS NULL OR host = ?1)
-                     ORDER BY CASE classification WHEN 'shadow' THEN 0 WHEN 'zombie' THEN 1 ELSE 2 END, host, path_template, method",
-                )
-                .bind(args.host.as_deref())
-                .fetch_all(pool)
-                .await?;
-                let drift = sqlx::query(
-                    "SELECT method, host, path_template, kind, item, detail FROM api_drift WHERE (?1 IS NULL OR host = ?1)
-                     ORDER BY host, path_template, method, kind, item",
-                )
-                .bind(args.host.as_deref())
-                .fetch_all(pool)
-                .await?;
+                let diff = store.spec_diff(args.host.as_deref()).await?;
                 if args.json {
-                    let classes: Vec<serde_json::Value> = rows
-                        .iter()
-                        .map(|r| serde_json::json!({"classification": r.get::<String, _>(0), "method": r.get::<String, _>(1), "host": r.get::<String, _>(2), "path_template": r.get::<String, _>(3), "request_count": r.get::<i64, _>(4)}))
-                        .collect();
-                    let drift: Vec<serde_json::Value> = drift
-                        .iter()
-                        .map(|r| serde_json::json!({"method": r.get::<String, _>(0), "host": r.get::<String, _>(1), "path_template": r.get::<String, _>(2), "kind": r.get::<String, _>(3), "item": r.get::<String, _>(4), "detail": r.get::<String, _>(5)}))
-                        .collect();
-                    println!("{}", serde_json::json!({"specs": specs, "endpoints": classes, "drift": drift}));
+                    println!("{}", serde_json::to_string(&diff)?);
                 } else {
-                    if specs == 0 {
+                    if diff.specs == 0 {
                         println!("No API description imported: run `shadowtap spec import --db {} FILE`.", args.db.display());
                     }
-                    for r in &rows {
+                    for r in &diff.endpoints {
                         println!(
                             "{:<8} {:<7} {}{}  ({} requests)",
-                            r.get::<String, _>(0),
-                            clean(&r.get::<String, _>(1)),
-                            clean(&r.get::<String, _>(2)),
-                            clean(&r.get::<String, _>(3)),
-                            r.get::<i64, _>(4)
+                            r.classification,
+                            clean(&r.method),
+                            clean(&r.host),
+                            clean(&r.path_template),
+                            r.request_count
                         );
                     }
-                    for r in &drift {
+                    for r in &diff.drift {
                         println!(
                             "drift    {:<7} {}{}  {}: {}",
-                            clean(&r.get::<String, _>(0)),
-                            clean(&r.get::<String, _>(1)),
-                            clean(&r.get::<String, _>(2)),
-                            r.get::<String, _>(3),
-                            clean(&r.get::<String, _>(5))
+                            clean(&r.method),
+                            clean(&r.host),
+                            clean(&r.path_template),
+                            r.kind,
+                            clean(&r.detail)
                         );
                     }
                 }

@@ -33,7 +33,6 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::{Value, json};
-use sqlx::Row;
 use std::collections::{HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::io::{Read, Write};
@@ -791,17 +790,8 @@ const DETECT_BATCH: i64 = 5000;
 impl Detector {
     /// Starts from the store as it is: nothing there now is new.
     pub async fn start(store: &Store) -> Result<Detector, StoreError> {
-        let last_endpoint: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM endpoints")
-            .fetch_one(store.pool())
-            .await?;
-        let last_finding: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM findings")
-            .fetch_one(store.pool())
-            .await?;
-        let keys: Vec<String> =
-            sqlx::query_scalar("SELECT dedup_key FROM findings ORDER BY id DESC LIMIT ?")
-                .bind(SEEN_FINDINGS as i64)
-                .fetch_all(store.pool())
-                .await?;
+        let (last_endpoint, last_finding) = store.last_ids().await?;
+        let keys = store.recent_finding_keys(SEEN_FINDINGS).await?;
         let mut seen_findings = Recent::new(SEEN_FINDINGS);
         for k in keys.iter().rev() {
             seen_findings.insert(k);
@@ -821,37 +811,28 @@ impl Detector {
     ) -> Result<Vec<Alert>, StoreError> {
         let mut out = Vec::new();
         loop {
-            let rows = sqlx::query(
-                "SELECT id, host, method, path_template, first_seen, classification, request_count
-                 FROM endpoints WHERE id > ? ORDER BY id LIMIT ?",
-            )
-            .bind(self.last_endpoint)
-            .bind(DETECT_BATCH)
-            .fetch_all(store.pool())
-            .await?;
+            let rows = store
+                .endpoints_after(self.last_endpoint, DETECT_BATCH)
+                .await?;
             let n = rows.len() as i64;
-            for r in &rows {
-                let id: i64 = r.get(0);
-                self.last_endpoint = self.last_endpoint.max(id);
-                let requests: i64 = r.get(6);
-                let (host, method, template): (String, String, String) =
-                    (r.get(1), r.get(2), r.get(3));
-                if !settings.new_endpoints || requests == 0 {
+            for r in rows {
+                self.last_endpoint = self.last_endpoint.max(r.id);
+                if !settings.new_endpoints || r.request_count == 0 {
                     continue;
                 }
-                let first: Option<i64> = r.get(4);
+                let (host, method, template) = (r.host, r.method, r.path_template);
                 out.push(Alert {
                     kind: AlertKind::NewEndpoint,
-                    key: id.to_string(),
+                    key: r.id.to_string(),
                     body: json!({
                         "severity": "info",
                         "summary": format!("new endpoint {method} {host}{template}"),
-                        "endpoint_id": id,
+                        "endpoint_id": r.id,
                         "host": host,
                         "method": method,
                         "path_template": template,
-                        "first_seen": first.map(crate::store::iso),
-                        "classification": r.get::<Option<String>, _>(5),
+                        "first_seen": r.first_seen.map(crate::store::iso),
+                        "classification": r.classification,
                     }),
                 });
             }
@@ -860,25 +841,16 @@ impl Detector {
             }
         }
         loop {
-            let rows = sqlx::query(
-                "SELECT id, kind, severity, host, method, path_template, client, detail, evidence, count,
-                        first_seen, last_seen, dedup_key
-                 FROM findings WHERE id > ? ORDER BY id LIMIT ?",
-            )
-            .bind(self.last_finding)
-            .bind(DETECT_BATCH)
-            .fetch_all(store.pool())
-            .await?;
+            let rows = store
+                .findings_after(self.last_finding, DETECT_BATCH)
+                .await?;
             let n = rows.len() as i64;
-            for r in &rows {
-                let id: i64 = r.get(0);
-                self.last_finding = self.last_finding.max(id);
-                let key: String = r.get(12);
-                if !self.seen_findings.insert(&key) {
+            for r in rows {
+                self.last_finding = self.last_finding.max(r.id);
+                if !self.seen_findings.insert(&r.dedup_key) {
                     continue;
                 }
-                let kind: String = r.get(1);
-                let severity: String = r.get(2);
+                let (kind, severity) = (r.kind, r.severity);
                 let alert_kind = match kind.as_str() {
                     "shadow_api" if settings.shadow_zombie => AlertKind::ShadowApi,
                     "zombie_api" if settings.shadow_zombie => AlertKind::ZombieApi,
@@ -887,12 +859,10 @@ impl Detector {
                         _ => continue,
                     },
                 };
-                let host: Option<String> = r.get(3);
-                let method: Option<String> = r.get(4);
-                let template: Option<String> = r.get(5);
+                let (host, method, template) = (r.host, r.method, r.path_template);
                 out.push(Alert {
                     kind: alert_kind,
-                    key,
+                    key: r.dedup_key,
                     body: json!({
                         "severity": severity,
                         "kind": kind,
@@ -902,16 +872,16 @@ impl Detector {
                             host.as_deref().unwrap_or(""),
                             template.as_deref().unwrap_or("")
                         ),
-                        "finding_id": id,
+                        "finding_id": r.id,
                         "host": host,
                         "method": method,
                         "path_template": template,
-                        "client": r.get::<Option<String>, _>(6),
-                        "detail": r.get::<String, _>(7),
-                        "evidence": r.get::<String, _>(8),
-                        "count": r.get::<i64, _>(9),
-                        "first_seen": crate::store::iso(r.get(10)),
-                        "last_seen": crate::store::iso(r.get(11)),
+                        "client": r.client,
+                        "detail": r.detail,
+                        "evidence": r.evidence,
+                        "count": r.count,
+                        "first_seen": crate::store::iso(r.first_seen),
+                        "last_seen": crate::store::iso(r.last_seen),
                     }),
                 });
             }

@@ -13,7 +13,8 @@
 //!   every connection between two addresses, to the same worker).
 //! - [`pipeline`]: capture threads, batches, queues and workers.
 //! - [`writer`]: the single database writer.
-//! - [`alerts`], [`retention`], [`metrics`].
+//! - [`alerts`], [`metrics`]; the retention passes it schedules are
+//!   [`crate::store::retention`].
 //!
 //! Signals: SIGTERM and SIGINT stop capture (after reading what the kernel still holds), let
 //! the workers empty their queues, close open connections (their transactions are stored as
@@ -25,13 +26,12 @@
 pub mod alerts;
 pub mod metrics;
 pub mod pipeline;
-pub mod retention;
 pub mod shard;
 pub mod writer;
 
+pub use crate::store::retention::RetentionSettings;
 pub use alerts::AlertSettings;
 pub use metrics::SensorMetrics;
-pub use retention::RetentionSettings;
 pub use shard::{ShardMode, Sharder};
 
 use crate::analyze::inventory::InventoryConfig;

@@ -10,9 +10,8 @@ use super::Reloadable;
 use super::alerts::{Alert, AlertKind, Alerter, Detector};
 use super::metrics::SensorMetrics;
 use super::pipeline::Report;
-use super::retention::{self, RetentionSettings};
-use crate::store::{Store, StoreError};
-use sqlx::Row;
+use crate::store::retention::{self, RetentionSettings};
+use crate::store::{CaptureRecord, Store, StoreError};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -374,26 +373,14 @@ impl Writer {
     }
 
     async fn gauges(&self) -> Result<(), StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE request_count > 0")
-            .fetch_one(self.store.pool())
-            .await?;
-        self.metrics.endpoints.store(n, R);
-        let mut by = [0i64; 5];
-        for r in sqlx::query("SELECT severity, COUNT(*) FROM findings GROUP BY severity")
-            .fetch_all(self.store.pool())
-            .await?
+        let counts = self.store.inventory_counts().await?;
+        self.metrics.endpoints.store(counts.endpoints, R);
+        for (m, v) in self
+            .metrics
+            .findings
+            .iter()
+            .zip(counts.findings_by_severity)
         {
-            let i = match r.get::<String, _>(0).as_str() {
-                "info" => 0,
-                "low" => 1,
-                "medium" => 2,
-                "high" => 3,
-                "critical" => 4,
-                _ => continue,
-            };
-            by[i] = r.get(1);
-        }
-        for (m, v) in self.metrics.findings.iter().zip(by) {
             m.store(v, R);
         }
         let (used, file) = retention::db_size(&self.store).await?;
@@ -403,33 +390,30 @@ impl Writer {
     }
 
     /// The live capture's row: counters so far (the Sensor page sums these).
-    async fn update_capture(&self) -> Result<(), StoreError> {
+    fn capture_record(&self) -> CaptureRecord {
         let stats = self.metrics.totals_json();
-        let g = |p: &str| stats.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0) as i64;
-        sqlx::query(
-            "UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, bytes = ?, size_bytes = ?, transactions = ?, stats_json = ?
-             WHERE id = ?",
-        )
-        .bind(self.started_ns)
-        .bind(crate::time::Timestamp::now().as_nanos())
-        .bind(g("/engine/packets/packets"))
-        .bind(g("/engine/packets/bytes"))
-        .bind(g("/engine/packets/bytes"))
-        .bind(g("/engine/http/transactions"))
-        .bind(stats.to_string())
-        .bind(self.capture_id)
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
+        let g = |p: &str| stats.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+        CaptureRecord {
+            first_ts: Some(self.started_ns),
+            last_ts: Some(crate::time::Timestamp::now().as_nanos()),
+            packets: g("/engine/packets/packets"),
+            bytes: g("/engine/packets/bytes"),
+            transactions: g("/engine/http/transactions"),
+            stats_json: stats.to_string(),
+            ..CaptureRecord::default()
+        }
+    }
+
+    async fn update_capture(&self) -> Result<(), StoreError> {
+        self.store
+            .update_live_capture(self.capture_id, &self.capture_record(), false)
+            .await
     }
 
     async fn finish_capture(&self) -> Result<(), StoreError> {
-        self.update_capture().await?;
-        sqlx::query("UPDATE captures SET complete = 1 WHERE id = ?")
-            .bind(self.capture_id)
-            .execute(self.store.pool())
-            .await?;
-        Ok(())
+        self.store
+            .update_live_capture(self.capture_id, &self.capture_record(), true)
+            .await
     }
 
     /// The size budget, checked after every flush round (see `retention::hold_budget`).

@@ -4,17 +4,25 @@
 //! keep working while an ingest runs. Users query the `api_*` views (see README); the tables
 //! behind them are free to change.
 
+mod changes;
 pub mod dashboard;
 pub mod export;
+mod flows;
 mod key;
 pub mod marker;
 pub mod progress;
 pub mod read;
 mod retemplate;
+pub mod retention;
 mod write;
 
+pub use changes::{NewEndpointRow, NewFindingRow};
+pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
 pub use key::key_path;
-pub use read::{EndpointRow, ListFilter};
+pub use read::{
+    ClassifiedEndpoint, DriftListing, EndpointRow, FindingListing, InventoryCounts, ListFilter,
+    SpecDiff,
+};
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use write::{CaptureRecord, FlushReport, finding_key};
 

@@ -56,7 +56,150 @@ pub struct ListFilter {
     pub host: Option<String>,
 }
 
+/// One finding as the public view `api_findings` lists it (times in ISO 8601): what
+/// `shadowtap findings` prints.
+#[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
+pub struct FindingListing {
+    /// Stable kind.
+    pub kind: String,
+    /// Severity name.
+    pub severity: String,
+    /// Host.
+    pub host: Option<String>,
+    /// Method.
+    pub method: Option<String>,
+    /// Path template.
+    pub path_template: Option<String>,
+    /// Client, for per-client findings.
+    pub client: Option<String>,
+    /// Plain words.
+    pub detail: String,
+    /// Evidence (redacted).
+    pub evidence: String,
+    /// Occurrences.
+    pub count: i64,
+    /// First seen (ISO 8601).
+    pub first_seen: String,
+    /// Last seen (ISO 8601).
+    pub last_seen: String,
+}
+
+/// An endpoint the imported API description does not account for as documented.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct ClassifiedEndpoint {
+    /// shadow, zombie or dormant.
+    pub classification: String,
+    /// Method.
+    pub method: String,
+    /// Host.
+    pub host: String,
+    /// Path template.
+    pub path_template: String,
+    /// Requests seen.
+    pub request_count: i64,
+}
+
+/// One difference between traffic and the API description (the public view `api_drift`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct DriftListing {
+    /// Method.
+    pub method: String,
+    /// Host.
+    pub host: String,
+    /// Path template.
+    pub path_template: String,
+    /// What differs (`undocumented_status`, `undocumented_param`, ...).
+    pub kind: String,
+    /// The status, parameter or field concerned.
+    pub item: String,
+    /// In words.
+    pub detail: String,
+}
+
+/// What `shadowtap spec diff` shows.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SpecDiff {
+    /// API descriptions imported.
+    pub specs: i64,
+    /// Shadow, zombie and dormant endpoints (shadow first).
+    pub endpoints: Vec<ClassifiedEndpoint>,
+    /// Drift items.
+    pub drift: Vec<DriftListing>,
+}
+
+/// Headline counts of the inventory (the daemon's gauges).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InventoryCounts {
+    /// Endpoints called at least once.
+    pub endpoints: i64,
+    /// Findings by severity: info, low, medium, high, critical.
+    pub findings_by_severity: [i64; 5],
+}
+
 impl Store {
+    /// Shadow, zombie and dormant endpoints and drift (`host`: only that one).
+    pub async fn spec_diff(&self, host: Option<&str>) -> Result<SpecDiff, StoreError> {
+        let specs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM specs")
+            .fetch_one(&self.pool)
+            .await?;
+        let endpoints = sqlx::query_as(
+            "SELECT classification, method, host, path_template, request_count FROM api_endpoints
+             WHERE classification IN ('shadow', 'zombie', 'dormant') AND (?1 IS NULL OR host = ?1)
+             ORDER BY CASE classification WHEN 'shadow' THEN 0 WHEN 'zombie' THEN 1 ELSE 2 END, host, path_template, method",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        let drift = sqlx::query_as(
+            "SELECT method, host, path_template, kind, item, detail FROM api_drift WHERE (?1 IS NULL OR host = ?1)
+             ORDER BY host, path_template, method, kind, item",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(SpecDiff {
+            specs,
+            endpoints,
+            drift,
+        })
+    }
+
+    /// Every finding, as the public view `api_findings` lists it.
+    pub async fn findings_listing(&self) -> Result<Vec<FindingListing>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen FROM api_findings",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Endpoints called at least once, and findings by severity.
+    pub async fn inventory_counts(&self) -> Result<InventoryCounts, StoreError> {
+        let endpoints: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM endpoints WHERE request_count > 0")
+                .fetch_one(&self.pool)
+                .await?;
+        let mut findings_by_severity = [0i64; 5];
+        for r in sqlx::query("SELECT severity, COUNT(*) FROM findings GROUP BY severity")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let i = match r.get::<String, _>(0).as_str() {
+                "info" => 0,
+                "low" => 1,
+                "medium" => 2,
+                "high" => 3,
+                "critical" => 4,
+                _ => continue,
+            };
+            findings_by_severity[i] = r.get(1);
+        }
+        Ok(InventoryCounts {
+            endpoints,
+            findings_by_severity,
+        })
+    }
+
     /// Endpoints from the `api_endpoints` view, by host and path.
     pub async fn endpoints(&self, filter: &ListFilter) -> Result<Vec<EndpointRow>, StoreError> {
         let rows = sqlx::query(

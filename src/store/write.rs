@@ -140,6 +140,33 @@ impl Store {
         Ok(())
     }
 
+    /// Updates a live capture's row with its counters so far (`size_bytes` follows the bytes
+    /// seen: a live source has no file), and marks it complete when `complete`.
+    pub async fn update_live_capture(
+        &self,
+        id: i64,
+        c: &CaptureRecord,
+        complete: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, bytes = ?, size_bytes = ?, transactions = ?, stats_json = ?,
+                    complete = max(complete, ?)
+             WHERE id = ?",
+        )
+        .bind(c.first_ts)
+        .bind(c.last_ts)
+        .bind(c.packets as i64)
+        .bind(c.bytes as i64)
+        .bind(c.bytes as i64)
+        .bind(c.transactions as i64)
+        .bind(&c.stats_json)
+        .bind(i64::from(complete))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Templates learned in earlier runs, to seed the template learners so that the same
     /// traffic gets the same templates after a restart: (host, template, per-segment rules)
     /// of every observed endpoint with a parameter.

@@ -19,7 +19,7 @@
 //! Deletes run in short transactions (one day of minutes, or a range of 1000 endpoints'
 //! clients, per statement), so the dashboard and the writer are never held up for long.
 
-use crate::store::{Store, StoreError};
+use super::{Store, StoreError};
 use std::time::Duration;
 
 /// Retention settings (reloaded on SIGHUP).

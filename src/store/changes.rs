@@ -1,0 +1,111 @@
+//! What is new in the store since a given row: the reads behind the daemon's alerts
+//! (`sensor::alerts::Detector`). Rows come back in id order, in batches, so a detector can
+//! resume from the last id it saw.
+
+use super::{Store, StoreError};
+
+/// An endpoint row as the alerting needs it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct NewEndpointRow {
+    /// `endpoints.id`.
+    pub id: i64,
+    /// Host.
+    pub host: String,
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path_template: String,
+    /// Packet time of the first request (ns).
+    pub first_seen: Option<i64>,
+    /// Against the imported API description: documented, shadow, zombie, dormant.
+    pub classification: Option<String>,
+    /// Requests seen (0: only known from the API description).
+    pub request_count: i64,
+}
+
+/// A finding row as the alerting needs it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct NewFindingRow {
+    /// `findings.id`.
+    pub id: i64,
+    /// Finding kind (`shadow_api`, `enumeration`, ...).
+    pub kind: String,
+    /// Severity name.
+    pub severity: String,
+    /// Host, when tied to one.
+    pub host: Option<String>,
+    /// Method, when tied to an endpoint.
+    pub method: Option<String>,
+    /// Path template, when tied to an endpoint.
+    pub path_template: Option<String>,
+    /// Client, for per-client findings.
+    pub client: Option<String>,
+    /// What was found (redacted).
+    pub detail: String,
+    /// Evidence (redacted).
+    pub evidence: String,
+    /// Times seen.
+    pub count: i64,
+    /// Packet time of the first and last sighting (ns).
+    pub first_seen: i64,
+    /// See `first_seen`.
+    pub last_seen: i64,
+    /// The finding's identity (see [`super::finding_key`]).
+    pub dedup_key: String,
+}
+
+impl Store {
+    /// The highest endpoint and finding ids (0 when empty).
+    pub async fn last_ids(&self) -> Result<(i64, i64), StoreError> {
+        let e: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM endpoints")
+            .fetch_one(&self.pool)
+            .await?;
+        let f: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM findings")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((e, f))
+    }
+
+    /// The identities of the latest `limit` findings, newest first.
+    pub async fn recent_finding_keys(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT dedup_key FROM findings ORDER BY id DESC LIMIT ?")
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Up to `limit` endpoints with an id above `after`, in id order.
+    pub async fn endpoints_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<NewEndpointRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, host, method, path_template, first_seen, classification, request_count
+             FROM endpoints WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Up to `limit` findings with an id above `after`, in id order.
+    pub async fn findings_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<NewFindingRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, severity, host, method, path_template, client, detail, evidence, count,
+                    first_seen, last_seen, dedup_key
+             FROM findings WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
