@@ -9,6 +9,9 @@
 //! report gives the median, 95th percentile and minimum of the wall time of the whole request
 //! (SQL, templates, charts).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -25,7 +28,7 @@ const MINUTES: i64 = 30;
 
 async fn populate(db: &Path) {
     let store = Store::open(db).await.expect("create the database");
-    let pool = store.pool();
+    let pool = &support::sql(&store).await;
     let t0 = 28_000_000i64; // minutes since the epoch (2023)
     let ns = |m: i64| m * 60_000_000_000;
     let statements: Vec<String> = vec![
@@ -135,7 +138,7 @@ fn main() {
             "SELECT (SELECT COUNT(*) FROM endpoints), (SELECT COUNT(*) FROM findings),
                     (SELECT COUNT(*) FROM transitions), (SELECT COUNT(*) FROM endpoint_minutes)",
         )
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
         println!(

@@ -346,10 +346,12 @@ pub async fn ingest_files(
         reports.push(report);
     }
     // Classification against imported specs and the endpoint-level findings follow the new data.
-    crate::spec::assess(store).await.map_err(|e| match e {
-        crate::spec::SpecError::Store(s) => IngestError::Store(s),
-        other => IngestError::Store(StoreError::Corrupt(other.to_string())),
-    })?;
+    crate::store::spec::assess(store)
+        .await
+        .map_err(|e| match e {
+            crate::store::spec::SpecError::Store(s) => IngestError::Store(s),
+            other => IngestError::Store(StoreError::Corrupt(other.to_string())),
+        })?;
     Ok((reports, totals, inv.stats().clone()))
 }
 

@@ -22,9 +22,9 @@ pub mod decode;
 pub mod engine;
 pub mod http;
 pub mod ingest;
+pub mod openapi;
 pub mod reassembly;
 pub mod sensor;
-pub mod spec;
 pub mod store;
 #[cfg(test)]
 #[allow(unsafe_code)]

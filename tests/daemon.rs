@@ -6,6 +6,8 @@
 //! `SHADOWTAP_REQUIRE_LIVE=1` is set (as `.ci/run` does), in which case they fail. The tests
 //! run one at a time (they share the loopback interface and two cores).
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -248,11 +250,11 @@ fn inventory(db: &Path) -> (i64, String) {
         .block_on(async {
             let store = shadowtap::store::Store::open_read_only(db).await.unwrap();
             let n: Option<i64> = sqlx::query_scalar("SELECT sum(request_count) FROM endpoints")
-                .fetch_one(store.pool())
+                .fetch_one(&support::sql(&store).await)
                 .await
                 .unwrap();
             let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-                .fetch_one(store.pool())
+                .fetch_one(&support::sql(&store).await)
                 .await
                 .unwrap();
             store.close().await;
@@ -780,7 +782,7 @@ fn size_budget_holds_under_a_sustained_flood() {
             let r = sqlx::query_as(
                 "SELECT path_template, request_count FROM api_endpoints WHERE host = 'api.real.test' ORDER BY 1",
             )
-            .fetch_all(store.pool())
+            .fetch_all(&support::sql(&store).await)
             .await
             .unwrap();
             store.close().await;
@@ -892,7 +894,7 @@ fn flushes_survive_a_full_disk_and_a_deleted_database_is_reported() {
                 let n: i64 = sqlx::query_scalar(
                     "SELECT coalesce(sum(request_count), 0) FROM api_endpoints WHERE host = 'api.full.test'",
                 )
-                .fetch_one(store.pool())
+                .fetch_one(&support::sql(&store).await)
                 .await
                 .unwrap();
                 store.close().await;

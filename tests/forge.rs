@@ -5,6 +5,8 @@
 //! `forge_client.py truth` from the server's route table and the client log, never from
 //! shadowtap: one row per operation the clients called, with the request count.
 
+mod support;
+
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use sqlx::Row;
@@ -78,7 +80,7 @@ async fn learned() -> BTreeMap<(String, String), (i64, String)> {
     .await
     .unwrap();
     let hosts: Vec<String> = sqlx::query_scalar("SELECT DISTINCT host FROM api_endpoints")
-        .fetch_all(store.pool())
+        .fetch_all(&support::sql(&store).await)
         .await
         .unwrap();
     assert_eq!(hosts, [HOST], "every request names Host: {HOST}");
@@ -87,7 +89,7 @@ async fn learned() -> BTreeMap<(String, String), (i64, String)> {
          ORDER BY path_template, method",
     )
     .bind(HOST)
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     let mut out = BTreeMap::new();

@@ -2,6 +2,8 @@
 //! parser, a key file planted or tampered with next to the database, and a database of another
 //! application given as the inventory. Every input is generated here.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -286,7 +288,7 @@ async fn another_applications_database_is_refused_untouched() {
     assert!(o.status.success(), "{}", stderr(&o));
     let store = Store::open_read_only(&ours).await.unwrap();
     let id: i32 = sqlx::query_scalar("PRAGMA application_id")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     assert_eq!(id, shadowtap::store::marker::APPLICATION_ID);

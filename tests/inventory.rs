@@ -173,7 +173,7 @@ async fn rest_api_inventory_matches_ground_truth() {
         })
         .await
         .unwrap();
-    let pool = store.pool();
+    let pool = &support::sql(&store).await;
 
     // Endpoints that only ever answered 404 are requests the router rejected (a scanner's
     // probes): they are in the inventory, and are kept out of the template comparison.
@@ -523,7 +523,7 @@ async fn a_flood_of_random_paths_stays_bounded() {
     merged.created += r.created;
     merged.dropped += r.dropped;
     let n: i64 = sqlx::query("SELECT COUNT(*) FROM endpoints")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap()
         .get(0);
@@ -596,7 +596,7 @@ async fn auth_locations_are_canonical_and_github_tokens_are_bearer_tokens() {
          JOIN api_endpoints e ON e.id = a.endpoint_id
          WHERE e.path_template = '/user/repos' ORDER BY 1, 2",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap()
     .iter()
@@ -613,7 +613,7 @@ async fn auth_locations_are_canonical_and_github_tokens_are_bearer_tokens() {
     let schemes: String = sqlx::query_scalar(
         "SELECT auth_schemes FROM api_endpoints WHERE path_template = '/user/repos'",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     assert!(!schemes.contains("none"), "{schemes}");

@@ -2,6 +2,8 @@
 //! that really accepts the bad tokens, real clients, and its published OpenAPI document) must
 //! raise exactly the expected findings, no more, whichever comes first: the spec or the traffic.
 
+mod support;
+
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use sqlx::Row;
@@ -38,7 +40,7 @@ fn expected() -> BTreeSet<Row4> {
 
 async fn import_spec(store: &Store) {
     let yaml = std::fs::read(captures().join("posture.openapi.yaml")).unwrap();
-    shadowtap::spec::import(store, "posture.openapi.yaml", &yaml)
+    shadowtap::store::spec::import(store, "posture.openapi.yaml", &yaml)
         .await
         .unwrap();
 }
@@ -58,7 +60,7 @@ async fn findings(store: &Store) -> (BTreeSet<Row4>, Vec<(String, String)>) {
     let rows = sqlx::query(
         "SELECT kind, method, path_template, coalesce(client, '-'), detail, evidence FROM api_findings",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     let mut set = BTreeSet::new();
@@ -148,7 +150,7 @@ async fn traffic_first_then_spec_gives_the_same_findings() {
     let templates: Vec<String> = sqlx::query_scalar(
         "SELECT path_template FROM api_endpoints WHERE path_template LIKE '/api/v2/orders/%' ORDER BY 1",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(templates, ["/api/v2/orders/{order_id}"]);

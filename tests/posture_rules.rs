@@ -377,7 +377,7 @@ async fn analyse(cap: &Capture, with_spec: bool) -> Inventory {
     write_pcap(&pcap, &cap.frames);
     let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
     if with_spec {
-        shadowtap::spec::import(&store, "shop.openapi.yaml", SPEC.as_bytes())
+        shadowtap::store::spec::import(&store, "shop.openapi.yaml", SPEC.as_bytes())
             .await
             .unwrap();
     }
@@ -397,7 +397,7 @@ async fn analyse(cap: &Capture, with_spec: bool) -> Inventory {
     );
     let attributed: i64 =
         sqlx::query_scalar("SELECT coalesce(sum(request_count), 0) FROM endpoints")
-            .fetch_one(store.pool())
+            .fetch_one(&support::sql(&store).await)
             .await
             .unwrap();
     assert_eq!(
@@ -407,7 +407,7 @@ async fn analyse(cap: &Capture, with_spec: bool) -> Inventory {
     let findings = sqlx::query(
         "SELECT kind, method, path_template, client, detail, evidence, count FROM api_findings ORDER BY kind, method, path_template",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap()
     .into_iter()
@@ -497,7 +497,7 @@ impl Inventory {
         .bind(HOST)
         .bind(method)
         .bind(template)
-        .fetch_one(self.store.pool())
+        .fetch_one(&support::sql(&self.store).await)
         .await
         .unwrap()
     }
@@ -732,7 +732,7 @@ async fn scanner_probe_fires_for_the_probing_client_instead_of_shadow_api() {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM api_endpoints WHERE path_template IN ('/.env', '/.git/config', '/wp-login.php', '/actuator/env')",
         )
-        .fetch_one(inv.store.pool())
+        .fetch_one(&support::sql(&inv.store).await)
         .await
         .unwrap();
         assert_eq!(n, 4);

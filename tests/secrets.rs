@@ -200,7 +200,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     assert!(tables.len() > 10, "{tables:?}");
@@ -208,7 +208,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
     for t in tables {
         let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
             .bind(&t)
-            .fetch_all(store.pool())
+            .fetch_all(&support::sql(&store).await)
             .await
             .unwrap();
         for c in cols {
@@ -217,7 +217,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
                 "SELECT count(*) FROM \"{t}\" WHERE instr(CAST(\"{c}\" AS BLOB), CAST(?1 AS BLOB)) > 0 OR instr(lower(CAST(\"{c}\" AS TEXT)), lower(?1)) > 0"
             )))
             .bind(needle)
-            .fetch_one(store.pool())
+            .fetch_one(&support::sql(&store).await)
             .await
             .unwrap();
             if n > 0 {
@@ -265,14 +265,14 @@ async fn host_userinfo_never_reaches_the_database_or_the_dashboard() {
     }
     assert!(tables_holding(&store, "alice:").await.is_empty());
     let hosts: Vec<String> = sqlx::query_scalar("SELECT DISTINCT host FROM api_endpoints")
-        .fetch_all(store.pool())
+        .fetch_all(&support::sql(&store).await)
         .await
         .unwrap();
     assert_eq!(hosts, ["api.example"]);
     let profile: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM api_endpoints WHERE host = 'api.example' AND path_template = '/v1/profile'",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(profile, 1);
@@ -280,7 +280,7 @@ async fn host_userinfo_never_reaches_the_database_or_the_dashboard() {
     let findings: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT path_template, detail, evidence FROM api_findings WHERE kind = 'credentials_in_url' ORDER BY 1",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     let paths: Vec<&str> = findings.iter().map(|f| f.0.as_str()).collect();
@@ -311,7 +311,7 @@ async fn host_userinfo_never_reaches_the_database_or_the_dashboard() {
     // Nor does any page, API answer or export of the dashboard.
     let app = web::app(AppState::new(store.clone(), AuthConfig::default()).unwrap());
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM api_endpoints")
-        .fetch_all(store.pool())
+        .fetch_all(&support::sql(&store).await)
         .await
         .unwrap();
     let mut paths: Vec<String> = [

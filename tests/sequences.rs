@@ -45,7 +45,7 @@ async fn transitions_match_the_ground_truth() {
         "SELECT from_method, from_path_template, to_method, to_path_template, count, clients, host
          FROM api_transitions ORDER BY 1, 2, 3, 4",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     let got: Vec<Vec<String>> = rows
@@ -66,7 +66,7 @@ async fn transitions_match_the_ground_truth() {
     want.sort();
     assert_eq!(got, want);
     let total: i64 = sqlx::query_scalar("SELECT SUM(count) FROM api_transitions")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     // 404 requests of 24 principals (24 sessions): 380 transitions between their calls, and
@@ -74,7 +74,7 @@ async fn transitions_match_the_ground_truth() {
     // User-Agent right after it: one session across the login boundary).
     assert_eq!(total, 392, "404 requests, 24 sessions, 12 logins");
     let paths: i64 = sqlx::query_scalar("SELECT SUM(count) FROM api_sequence_paths")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     // A session of n calls has n - 2 three-call paths; ten principals made a single call (a
@@ -91,7 +91,7 @@ async fn findings_name_exactly_the_misbehaving_principals() {
          WHERE kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
          ORDER BY kind, client",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     let got: BTreeSet<(String, String)> = rows
@@ -135,7 +135,7 @@ async fn the_default_baseline_of_an_hour_raises_no_novel_transition() {
     let (_dir, store) = ingested(&IngestOptions::default()).await;
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM api_findings WHERE kind = 'novel_transition'")
-            .fetch_one(store.pool())
+            .fetch_one(&support::sql(&store).await)
             .await
             .unwrap();
     assert_eq!(n, 0);
@@ -149,21 +149,21 @@ async fn a_later_ingest_continues_the_baseline_of_earlier_ones() {
     opts.flush_every = 7;
     let (_dir, store) = ingested(&opts).await;
     let total: i64 = sqlx::query_scalar("SELECT SUM(count) FROM api_transitions")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     assert_eq!(total, 392);
     let clients: i64 = sqlx::query_scalar(
         "SELECT clients FROM api_transitions WHERE from_path_template = '/api/products' AND to_path_template = '/api/products/{product_id}'",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(clients, 12, "principal sketches merge across flushes");
     let kinds: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT kind FROM api_findings WHERE kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change') ORDER BY 1",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(
@@ -300,7 +300,7 @@ async fn sequence_findings(store: &Store) -> Vec<(String, String, String, String
          WHERE kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
          ORDER BY 1, 2",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap()
     .iter()
@@ -553,7 +553,7 @@ async fn a_login_joins_anonymous_browsing_and_the_session_that_follows() {
     let got: BTreeSet<(String, String, i64)> = sqlx::query(
         "SELECT from_method || ' ' || from_path_template, to_method || ' ' || to_path_template, count FROM api_transitions",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap()
     .iter()
@@ -574,7 +574,7 @@ async fn a_login_joins_anonymous_browsing_and_the_session_that_follows() {
         "SELECT COUNT(*) FROM api_sequence_paths WHERE step1_path_template LIKE '/products/%/reviews'
          AND step2_path_template = '/cart/items' AND step3_path_template = '/checkout'",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(paths, 1);

@@ -1,8 +1,10 @@
 //! Importing API descriptions of different styles, and holding the observed inventory against
 //! the REST scenario's published OpenAPI document.
 
+mod support;
+
 use shadowtap::ingest::{IngestOptions, ingest_files};
-use shadowtap::spec::openapi::parse;
+use shadowtap::openapi::parse;
 use shadowtap::store::Store;
 use sqlx::Row;
 use std::collections::BTreeSet;
@@ -158,11 +160,11 @@ async fn rest_scenario_against_its_published_spec() {
     .await
     .unwrap();
     let doc = std::fs::read(captures().join("rest_api.openapi.yaml")).unwrap();
-    let r = shadowtap::spec::import(&store, "rest_api.openapi.yaml", &doc)
+    let r = shadowtap::store::spec::import(&store, "rest_api.openapi.yaml", &doc)
         .await
         .unwrap();
     assert_eq!(r.format, "openapi-3.1");
-    let pool = store.pool();
+    let pool = &support::sql(&store).await;
     let class = |c: &'static str| async move {
         sqlx::query("SELECT method || ' ' || path_template FROM api_endpoints WHERE classification = ? ORDER BY 1")
             .bind(c)
@@ -242,7 +244,7 @@ async fn rest_scenario_against_its_published_spec() {
         .collect();
     assert_eq!(shadow.len(), 4, "{shadow:?}");
     // Importing the same document again changes nothing.
-    let again = shadowtap::spec::import(&store, "copy.yaml", &doc)
+    let again = shadowtap::store::spec::import(&store, "copy.yaml", &doc)
         .await
         .unwrap();
     assert!(again.already_imported);
@@ -266,10 +268,14 @@ async fn garbage_is_refused_without_touching_the_inventory() {
         b"swagger: '1.2'",
         b"",
     ] {
-        assert!(shadowtap::spec::import(&store, "bad", doc).await.is_err());
+        assert!(
+            shadowtap::store::spec::import(&store, "bad", doc)
+                .await
+                .is_err()
+        );
     }
     let n: i64 = sqlx::query("SELECT COUNT(*) FROM specs")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap()
         .get(0);

@@ -79,7 +79,7 @@ async fn rows_merge_when_the_learner_generalises() {
     let old_id: i64 = sqlx::query_scalar(
         "SELECT id FROM api_endpoints WHERE path_template = '/people/alice/profile'",
     )
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     // Flush 2: many people: the position collapses and the stored row merges in.
@@ -97,7 +97,7 @@ async fn rows_merge_when_the_learner_generalises() {
     let rows = sqlx::query(
         "SELECT id, path_template, request_count, client_count FROM api_endpoints WHERE host = 'api.people.test'",
     )
-    .fetch_all(store.pool())
+    .fetch_all(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(rows.len(), 1);
@@ -113,7 +113,7 @@ async fn rows_merge_when_the_learner_generalises() {
     let statuses: i64 =
         sqlx::query_scalar("SELECT sum(count) FROM api_endpoint_status WHERE endpoint_id = ?")
             .bind(id)
-            .fetch_one(store.pool())
+            .fetch_one(&support::sql(&store).await)
             .await
             .unwrap();
     assert_eq!(statuses, 63);
@@ -123,14 +123,14 @@ async fn rows_merge_when_the_learner_generalises() {
         "SELECT new_id, old_path_template FROM api_endpoint_merges WHERE old_id = ?",
     )
     .bind(old_id)
-    .fetch_one(store.pool())
+    .fetch_one(&support::sql(&store).await)
     .await
     .unwrap();
     assert_eq!(merged, (id, "/people/alice/profile".to_string()));
     // The explanation says why.
     let explain: String = sqlx::query_scalar("SELECT template_explain FROM endpoints WHERE id = ?")
         .bind(id)
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&explain).unwrap();
@@ -206,7 +206,7 @@ async fn pins_merge_stored_rows_and_win_afterwards() {
     }
     store.merge(&inv.drain()).await.unwrap();
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_endpoints")
-        .fetch_one(store.pool())
+        .fetch_one(&support::sql(&store).await)
         .await
         .unwrap();
     assert_eq!(before, 2, "two words, two literal endpoints");
@@ -223,7 +223,7 @@ async fn pins_merge_stored_rows_and_win_afterwards() {
     assert_eq!((r.renamed, r.merged), (1, 1));
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT path_template, request_count FROM api_endpoints")
-            .fetch_all(store.pool())
+            .fetch_all(&support::sql(&store).await)
             .await
             .unwrap();
     assert_eq!(rows, [("/teams/{team}/roster".to_string(), 2)]);
@@ -288,7 +288,7 @@ async fn the_same_traffic_split_across_workers_gives_the_same_inventory() {
         sqlx::query_as(
             "SELECT path_template, request_count FROM api_endpoints ORDER BY path_template",
         )
-        .fetch_all(store.pool())
+        .fetch_all(&support::sql(&store).await)
         .await
         .unwrap()
     }

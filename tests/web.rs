@@ -2,6 +2,8 @@
 //! from `captures/rest_api.pcap` (with its OpenAPI document imported) and
 //! `captures/hostile.pcap` (HTML/JS payloads in every string).
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -65,8 +67,9 @@ async fn build_inventory(db: &Path) {
         .unwrap();
     // Transitions between the REST endpoints and into and out of the hostile ones, so the
     // sequence graph has nodes with hostile labels (the sequence analysis may add more).
+    let sql = support::sql(&store).await;
     let id = |host: &'static str, method: &'static str, path: &'static str| {
-        let pool = store.pool().clone();
+        let pool = sql.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
                 "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ?",
@@ -95,7 +98,7 @@ async fn build_inventory(db: &Path) {
             .bind(a)
             .bind(b)
             .bind(n)
-            .execute(store.pool())
+            .execute(&sql)
             .await
             .unwrap();
     }

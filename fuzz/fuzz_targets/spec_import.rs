@@ -1,5 +1,5 @@
-//! API descriptions (JSON and YAML, as uploaded): `spec::openapi::parse_checked`, and the
-//! pre-scan `spec::bounds::check_nesting` held against what the parsers build.
+//! API descriptions (JSON and YAML, as uploaded): `openapi::parse_checked`, and the
+//! pre-scan `openapi::bounds::check_nesting` held against what the parsers build.
 //!
 //! Input: the document, as it is (UTF-8, UTF-16 with a byte order mark, or anything).
 //!
@@ -14,8 +14,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use shadowtap::spec::bounds::{SpecLimits, check_nesting, to_utf8};
-use shadowtap::spec::openapi::{ParseError, parse_checked};
+use shadowtap::openapi::bounds::{SpecLimits, check_nesting, to_utf8};
+use shadowtap::openapi::{ParseError, parse_checked};
 use std::time::Duration;
 
 const LIMITS: SpecLimits = SpecLimits {

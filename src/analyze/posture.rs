@@ -8,7 +8,7 @@
 //! Per-transaction checks live here ([`assess`]); checks that need the whole inventory
 //! (shadow and zombie APIs, scanner probes, endpoints whose spec requires credentials but
 //! answered without, inconsistent authentication, missing rate limiting) run over the store
-//! (see [`crate::spec`]).
+//! (see [`crate::store::spec`]).
 
 use super::auth::{self, AuthEvidence, AuthScheme};
 use super::sensitive::SensitiveClass;

@@ -35,7 +35,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;
         for (observed, spec_host) in &config.spec.hosts {
-            crate::spec::map_host(&store, observed, spec_host).await?;
+            crate::store::spec::map_host(&store, observed, spec_host).await?;
         }
         let (reports, _, inv) = ingest_files(&store, &args.files, &opts, |r| {
             if json {

@@ -96,6 +96,7 @@ fn render(hosts: &BTreeMap<String, HostFlows>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{PathRow, TransitionRow};
 
     #[test]
     fn renders_flows_with_control_characters_escaped() {

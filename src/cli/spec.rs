@@ -10,20 +10,20 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
             SpecCommand::Import(args) => {
                 // At most the size limit is read (a device or a huge file is refused), before
                 // the database is touched.
-                let content = crate::spec::read_bounded(&args.file, crate::spec::bounds::MAX_DOC)?;
+                let content = crate::store::spec::read_bounded(&args.file, crate::openapi::bounds::MAX_DOC)?;
                 let store = Store::open(&args.db).await?;
                 if let Some(path) = &args.config {
                     let config = crate::config::Config::load(path)?;
                     for (observed, spec_host) in &config.spec.hosts {
-                        crate::spec::map_host(&store, observed, spec_host).await?;
+                        crate::store::spec::map_host(&store, observed, spec_host).await?;
                     }
                 }
                 for m in &args.map_host {
                     let (observed, spec) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map-host takes OBSERVED=SPECHOST, got {m:?}"))?;
-                    crate::spec::map_host(&store, observed, spec).await?;
+                    crate::store::spec::map_host(&store, observed, spec).await?;
                 }
                 let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let r = crate::spec::import(&store, &name, &content).await.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+                let r = crate::store::spec::import(&store, &name, &content).await.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
                 let a = &r.assessment;
                 println!(
                     "{}: {} {} ({}), {} operations{}",

@@ -459,7 +459,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         .await?
         .with_limits(s.store_limits.clone());
     for (observed, spec_host) in &s.spec_hosts {
-        crate::spec::map_host(&store, observed, spec_host)
+        crate::store::spec::map_host(&store, observed, spec_host)
             .await
             .map_err(|e| SensorError::Config(e.to_string()))?;
     }

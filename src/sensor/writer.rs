@@ -341,7 +341,7 @@ impl Writer {
         self.hold_budget().await;
         if last || last_assess.elapsed() >= self.assess_interval {
             *last_assess = Instant::now();
-            if let Err(e) = crate::spec::assess(&self.store).await {
+            if let Err(e) = crate::store::spec::assess(&self.store).await {
                 eprintln!("shadowtap: level=error msg=\"spec assessment failed\" error=\"{e}\"");
             }
         }

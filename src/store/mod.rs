@@ -14,6 +14,7 @@ pub mod progress;
 pub mod read;
 mod retemplate;
 pub mod retention;
+pub mod spec;
 mod write;
 
 pub use changes::{NewEndpointRow, NewFindingRow};
@@ -189,8 +190,9 @@ impl Store {
         self
     }
 
-    /// The connection pool, for queries of other modules.
-    pub fn pool(&self) -> &SqlitePool {
+    /// The connection pool: the store's own (every query lives in this module, so that a
+    /// second backend slots in behind the same methods).
+    pub(in crate::store) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 

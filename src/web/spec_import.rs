@@ -4,8 +4,8 @@
 //! The dashboard holds the inventory read-only; an import opens a separate writable store for
 //! the call and closes it, and the read-only pool sees the result on its next query.
 
-use crate::spec::{ImportReport, SpecError};
 use crate::store::Store;
+use crate::store::spec::{ImportReport, SpecError};
 use std::path::Path;
 
 /// What an import did.
@@ -37,7 +37,7 @@ pub enum ImportError {
 pub const AVAILABLE: bool = true;
 
 /// Imports `content` (a YAML or JSON document named `name`) into the inventory at `db`, through
-/// [`crate::spec::import`] on a writable store opened for the call.
+/// [`crate::store::spec::import`] on a writable store opened for the call.
 pub async fn import_spec(
     db: &Path,
     name: &str,
@@ -46,7 +46,7 @@ pub async fn import_spec(
     let store = Store::open(db)
         .await
         .map_err(|e| ImportError::Store(e.to_string()))?;
-    let result = crate::spec::import(&store, name, content).await;
+    let result = crate::store::spec::import(&store, name, content).await;
     store.close().await;
     let report = result.map_err(|e| match e {
         SpecError::Store(e) => ImportError::Store(e.to_string()),

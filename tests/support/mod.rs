@@ -363,3 +363,16 @@ impl Rng {
             .collect()
     }
 }
+
+/// A connection pool of its own on `store`'s database file, for tests that read (or seed)
+/// tables directly: the store keeps its own pool to itself.
+pub async fn sql(store: &shadowtap::store::Store) -> sqlx::SqlitePool {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(store.path())
+        .busy_timeout(std::time::Duration::from_secs(10));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .expect("open the store's database file")
+}

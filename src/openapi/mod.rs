@@ -6,7 +6,9 @@
 //! (bounded), path-level parameters are merged into operations, and server URLs with variables
 //! are expanded with their defaults.
 
-use super::bounds::{Refused, SpecLimits, check_nesting, to_utf8};
+pub mod bounds;
+
+use bounds::{Refused, SpecLimits, check_nesting, to_utf8};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -131,13 +133,13 @@ const METHODS: [&str; 8] = [
 const MAX_OPERATIONS: usize = 20_000;
 
 /// Parses a document (JSON or YAML) within the default [`SpecLimits`] of size and depth, on
-/// the calling thread (async code uses [`super::bounds::parse_bounded`]).
+/// the calling thread (async code uses [`bounds::parse_bounded`]).
 pub fn parse(content: &[u8]) -> Result<ApiSpec, ParseError> {
     parse_checked(content, &SpecLimits::default())
 }
 
 /// Parses a document after checking its size and nesting depth against `limits` (linear
-/// pre-scan; see [`super::bounds`]). The time budget is not applied here.
+/// pre-scan; see [`bounds`]). The time budget is not applied here.
 pub fn parse_checked(content: &[u8], limits: &SpecLimits) -> Result<ApiSpec, ParseError> {
     if content.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {

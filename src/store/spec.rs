@@ -21,14 +21,11 @@
 //! three or more clients, is not a probe. Probes are judged with or without an API description; only
 //! the classification needs one.
 
-pub mod bounds;
-pub mod openapi;
+pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
-pub use bounds::{SpecLimits, read_bounded};
-
+use super::{Store, StoreError};
 use crate::analyze::posture::severity;
-use crate::store::{Store, StoreError};
-use openapi::{ApiSpec, fit};
+use crate::openapi::{self, ApiSpec, bounds, fit};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

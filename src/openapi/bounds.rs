@@ -13,7 +13,7 @@
 //! The parse then runs on a blocking thread ([`parse_bounded`]), one document at a time, within
 //! a time budget: the async runtime that serves the dashboard and `/metrics` never runs it.
 
-use super::openapi::{ApiSpec, ParseError, parse_checked};
+use super::{ApiSpec, ParseError, parse_checked};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
