@@ -1,0 +1,424 @@
+//! The Endpoints page (`GET /endpoints`, `templates/endpoints.html`): the filterable, sortable,
+//! paged endpoint list, its query parameters ([`EndpointParams`], shared with the JSON API)
+//! and the facet options of its filters.
+
+use super::{Chrome, Opt, chrome, endpoints_link, nonempty, render};
+use crate::store::dashboard::{Count, EndpointListRow, EndpointQuery, Facets, SortKey};
+use crate::web::charts::{self, Svg};
+use crate::web::fmt;
+use crate::web::{AppError, AppState, Session};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+/// Query parameters of the endpoint list (all optional; unknown values are ignored).
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+pub struct EndpointParams {
+    /// Search.
+    pub q: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// Classification.
+    pub class: Option<String>,
+    /// Auth scheme.
+    pub auth: Option<String>,
+    /// Sensitive data (`any`, `none` or a class).
+    pub sensitive: Option<String>,
+    /// `yes` or `no`.
+    pub findings: Option<String>,
+    /// Sort key.
+    pub sort: Option<String>,
+    /// `asc` or `desc`.
+    pub dir: Option<String>,
+    /// Page (from 1).
+    pub page: Option<String>,
+    /// Rows per page.
+    pub per: Option<String>,
+}
+
+impl EndpointParams {
+    /// The store query, the page number and rows per page.
+    pub fn to_query(&self) -> (EndpointQuery, i64, i64) {
+        let sort = self
+            .sort
+            .as_deref()
+            .and_then(SortKey::parse)
+            .unwrap_or_default();
+        let desc = match self.dir.as_deref() {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => sort.default_desc(),
+        };
+        let per = self
+            .per
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(50)
+            .clamp(10, 500);
+        let page = self
+            .page
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+            .clamp(1, 1_000_000);
+        let q = EndpointQuery {
+            q: nonempty(&self.q),
+            host: nonempty(&self.host),
+            classification: nonempty(&self.class),
+            auth: nonempty(&self.auth),
+            sensitive: nonempty(&self.sensitive),
+            has_findings: match self.findings.as_deref() {
+                Some("yes") => Some(true),
+                Some("no") => Some(false),
+                _ => None,
+            },
+            sort,
+            desc,
+            offset: (page - 1) * per,
+            limit: per,
+        };
+        (q, page, per)
+    }
+
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let v = |s: &Option<String>| nonempty(s).unwrap_or_default();
+        vec![
+            ("q", v(&self.q)),
+            ("host", v(&self.host)),
+            ("class", v(&self.class)),
+            ("auth", v(&self.auth)),
+            ("sensitive", v(&self.sensitive)),
+            ("findings", v(&self.findings)),
+            ("sort", v(&self.sort)),
+            ("dir", v(&self.dir)),
+            ("per", v(&self.per)),
+            ("page", v(&self.page)),
+        ]
+    }
+
+    /// This list's URL with some parameters replaced (an empty value removes one).
+    fn link(&self, changes: &[(&str, String)]) -> String {
+        let mut pairs = self.pairs();
+        for (k, v) in changes {
+            if let Some(p) = pairs.iter_mut().find(|p| p.0 == *k) {
+                p.1 = v.clone();
+            }
+        }
+        endpoints_link(&pairs)
+    }
+
+    fn filtered(&self) -> bool {
+        [
+            &self.q,
+            &self.host,
+            &self.class,
+            &self.auth,
+            &self.sensitive,
+            &self.findings,
+        ]
+        .iter()
+        .any(|v| nonempty(v).is_some())
+    }
+}
+
+/// A column header.
+pub struct Header {
+    /// Text.
+    pub label: &'static str,
+    /// Sort link (None: not sortable).
+    pub href: Option<String>,
+    /// `asc`/`desc` when the list is sorted by it.
+    pub sorted: &'static str,
+    /// Numeric column.
+    pub num: bool,
+    /// Tooltip.
+    pub title: &'static str,
+}
+
+/// A link of the pager.
+pub struct PageLink {
+    /// Text.
+    pub label: String,
+    /// Target (None: the current page or a gap).
+    pub href: Option<String>,
+    /// The current page.
+    pub current: bool,
+}
+
+/// An endpoint row with its sparkline.
+pub struct RowView {
+    /// The row.
+    pub r: EndpointListRow,
+    /// Activity sparkline.
+    pub spark: Svg,
+    /// Link to the endpoint.
+    pub href: String,
+    /// Link to its host's endpoints.
+    pub host_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "endpoints.html")]
+struct EndpointsPage {
+    chrome: Chrome,
+    q: String,
+    hosts: Vec<Opt>,
+    classes: Vec<Opt>,
+    auths: Vec<Opt>,
+    sensitive: Vec<Opt>,
+    findings: Vec<Opt>,
+    pers: Vec<Opt>,
+    headers: Vec<Header>,
+    rows: Vec<RowView>,
+    total: i64,
+    from: i64,
+    to: i64,
+    pager: Vec<PageLink>,
+    prev: Option<String>,
+    next: Option<String>,
+    filtered: bool,
+    sort: String,
+    dir: String,
+}
+
+fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -> Vec<Opt> {
+    let cur = nonempty(current);
+    let mut out = vec![Opt {
+        value: String::new(),
+        label: any.to_string(),
+        selected: cur.is_none(),
+    }];
+    let mut found = cur.is_none();
+    for (value, label) in values {
+        let selected = cur.as_deref() == Some(value.as_str());
+        found |= selected;
+        out.push(Opt {
+            value,
+            label,
+            selected,
+        });
+    }
+    if !found {
+        // A value from the URL that no endpoint has (any more): keep it visible.
+        let v = cur.unwrap_or_default();
+        out.push(Opt {
+            label: format!("{v} (none)"),
+            value: v,
+            selected: true,
+        });
+    }
+    out
+}
+
+fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 6] {
+    let with_count = |c: &Count, name: String| (c.key.clone(), format!("{name} ({})", c.count));
+    [
+        options(
+            &p.host,
+            "All hosts",
+            facets
+                .hosts
+                .iter()
+                .map(|c| with_count(c, fmt::trunc(&c.key, 60)))
+                .collect(),
+        ),
+        options(
+            &p.class,
+            "Any classification",
+            facets
+                .classifications
+                .iter()
+                .map(|c| with_count(c, c.key.clone()))
+                .collect(),
+        ),
+        options(
+            &p.auth,
+            "Any auth",
+            facets
+                .auth
+                .iter()
+                .map(|c| with_count(c, fmt::auth_name(&c.key)))
+                .collect(),
+        ),
+        options(
+            &p.sensitive,
+            "Sensitive data: any or none",
+            std::iter::once(("any".to_string(), "With sensitive data".to_string()))
+                .chain(std::iter::once((
+                    "none".to_string(),
+                    "Without sensitive data".to_string(),
+                )))
+                .chain(
+                    facets
+                        .sensitive
+                        .iter()
+                        .map(|c| with_count(c, c.key.replace('_', " "))),
+                )
+                .collect(),
+        ),
+        options(
+            &p.findings,
+            "Findings: any",
+            vec![
+                ("yes".into(), "With findings".into()),
+                ("no".into(), "Without findings".into()),
+            ],
+        ),
+        options(
+            &p.per,
+            "50 per page",
+            ["25", "100", "250", "500"]
+                .iter()
+                .map(|n| (n.to_string(), format!("{n} per page")))
+                .collect(),
+        ),
+    ]
+}
+
+/// `GET /endpoints`.
+pub async fn endpoints(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(p): Query<EndpointParams>,
+) -> Result<Response, AppError> {
+    let (q, page, per) = p.to_query();
+    let list = state.store().dashboard_endpoints(&q, 24).await?;
+    let facets = state.store().dashboard_facets().await?;
+    let pages = ((list.total + per - 1) / per).max(1);
+    let cols: [(&str, Option<SortKey>, bool, &str); 13] = [
+        ("Method", Some(SortKey::Method), false, "HTTP method"),
+        (
+            "Endpoint",
+            Some(SortKey::Path),
+            false,
+            "Host and path template",
+        ),
+        (
+            "Class",
+            None,
+            false,
+            "Classification against the imported spec",
+        ),
+        ("Auth", None, false, "Authentication schemes seen"),
+        ("Sensitive", None, false, "Sensitive data classes seen"),
+        ("Requests", Some(SortKey::Requests), true, "Requests"),
+        (
+            "Errors",
+            Some(SortKey::Errors),
+            true,
+            "Responses with status 400 or more",
+        ),
+        (
+            "Clients",
+            Some(SortKey::Clients),
+            true,
+            "Distinct client addresses",
+        ),
+        ("p50", Some(SortKey::P50), true, "Median latency"),
+        ("p99", Some(SortKey::P99), true, "99th percentile latency"),
+        (
+            "Findings",
+            Some(SortKey::Findings),
+            true,
+            "Findings about the endpoint",
+        ),
+        (
+            "Activity",
+            None,
+            false,
+            "Calls over the inventory's time range",
+        ),
+        ("Last seen", Some(SortKey::LastSeen), true, "Last request"),
+    ];
+    let headers = cols
+        .iter()
+        .map(|(label, key, num, title)| {
+            let sorted = match key {
+                Some(k) if *k == q.sort => {
+                    if q.desc {
+                        "desc"
+                    } else {
+                        "asc"
+                    }
+                }
+                _ => "",
+            };
+            Header {
+                label,
+                href: key.map(|k| {
+                    let dir = if k == q.sort {
+                        if q.desc { "asc" } else { "desc" }
+                    } else if k.default_desc() {
+                        "desc"
+                    } else {
+                        "asc"
+                    };
+                    p.link(&[
+                        ("sort", k.name().to_string()),
+                        ("dir", dir.to_string()),
+                        ("page", String::new()),
+                    ])
+                }),
+                sorted,
+                num: *num,
+                title,
+            }
+        })
+        .collect();
+    let page_link =
+        |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);
+    let mut pager = Vec::new();
+    let mut last = 0;
+    for n in 1..=pages {
+        if n == 1 || n == pages || (n - page).abs() <= 2 {
+            if last != 0 && n != last + 1 {
+                pager.push(PageLink {
+                    label: "…".into(),
+                    href: None,
+                    current: false,
+                });
+            }
+            pager.push(PageLink {
+                label: n.to_string(),
+                href: (n != page).then(|| page_link(n)),
+                current: n == page,
+            });
+            last = n;
+        }
+    }
+    let rows: Vec<RowView> = list
+        .rows
+        .into_iter()
+        .map(|r| RowView {
+            spark: charts::sparkline(&r.activity, 96, 22),
+            href: format!("/endpoints/{}", r.id),
+            host_href: p.link(&[("host", r.host.clone()), ("page", String::new())]),
+            r,
+        })
+        .collect();
+    let [hosts, classes, auths, sensitive, findings, pers] = facet_options(&p, &facets);
+    let page_view = EndpointsPage {
+        chrome: chrome(&state, &session, "/endpoints"),
+        q: nonempty(&p.q).unwrap_or_default(),
+        hosts,
+        classes,
+        auths,
+        sensitive,
+        findings,
+        pers,
+        headers,
+        from: if list.total == 0 { 0 } else { q.offset + 1 },
+        to: q.offset + rows.len() as i64,
+        rows,
+        total: list.total,
+        prev: (page > 1).then(|| page_link(page - 1)),
+        next: (page < pages).then(|| page_link(page + 1)),
+        pager,
+        filtered: p.filtered(),
+        sort: nonempty(&p.sort).unwrap_or_default(),
+        dir: nonempty(&p.dir).unwrap_or_default(),
+    };
+    render(&page_view)
+}

@@ -1,0 +1,213 @@
+//! The HTML pages: one handler and one askama template struct per page, one file per page.
+//!
+//! This module owns the page handlers the router mounts and the view types their templates
+//! (`templates/*.html`) read: each submodule serves one template, and this file holds what they
+//! share (the frame of every page, key figures, legends, bars, finding views, small helpers).
+//! Pages read the inventory through [`Store`](crate::store::Store) methods only: no SQL here.
+//!
+//! Templates receive the store's plain data and call the helpers of [`super::fmt`] to format
+//! it; askama escapes everything printed. The only values printed unescaped are
+//! [`Svg`](super::charts::Svg)s, built by `charts` and `graph`, which escape their own text.
+
+mod endpoint;
+mod endpoints;
+mod error;
+mod export;
+mod findings;
+mod login;
+mod overview;
+mod sensor;
+mod sequences;
+mod spec;
+
+pub use endpoint::{endpoint, latency};
+pub use endpoints::{EndpointParams, endpoints};
+pub use error::{error_page, not_found};
+pub use export::{
+    csv_view, export, export_csv, export_json, export_openapi, export_sql, json_doc, openapi_doc,
+    sql_dump,
+};
+pub use findings::{FindingParams, findings, group_findings};
+pub(crate) use login::{ceil_secs, wait_message};
+pub use login::{login, login_form, logout};
+pub use overview::overview;
+pub use sensor::{sensor, sensor_data, sensor_summary, sum_json};
+pub use sequences::{MAX_EDGES, SequenceParams, sequences};
+pub use spec::{spec, spec_upload};
+
+use super::charts::Bar;
+use super::explain;
+use super::fmt;
+use super::{AppError, AppState, Session, assets};
+use crate::store::dashboard::{Count, FindingRow};
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/// A link of the navigation bar.
+pub struct NavItem {
+    /// Target.
+    pub href: &'static str,
+    /// Text.
+    pub label: &'static str,
+    /// The current page.
+    pub active: bool,
+}
+
+/// What every page's frame needs.
+pub struct Chrome {
+    /// Navigation.
+    pub nav: Vec<NavItem>,
+    /// CSRF token for forms.
+    pub csrf: String,
+    /// Authentication is on (show the logout button).
+    pub auth: bool,
+    /// Asset version (cache busting).
+    pub asset: String,
+    /// Inventory file name.
+    pub db: String,
+    /// shadowtap's version.
+    pub version: &'static str,
+}
+
+const NAV: [(&str, &str); 8] = [
+    ("/", "Overview"),
+    ("/endpoints", "Endpoints"),
+    ("/findings", "Findings"),
+    ("/sequences", "Sequences"),
+    ("/spec", "Spec"),
+    ("/sensor", "Sensor"),
+    ("/export", "Export"),
+    ("/api/", "API"),
+];
+
+fn chrome(state: &AppState, session: &Session, active: &str) -> Chrome {
+    Chrome {
+        nav: NAV
+            .iter()
+            .filter(|(h, _)| *h != "/api/")
+            .map(|(href, label)| NavItem {
+                href,
+                label,
+                active: *href == active,
+            })
+            .collect(),
+        csrf: session.csrf.clone(),
+        auth: state.auth().enabled() && session.logged_in,
+        asset: assets::VERSION.clone(),
+        db: state.inner.db_label.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+fn render<T: Template>(t: &T) -> Result<Response, AppError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// A key figure.
+pub struct Kpi {
+    /// Label.
+    pub label: &'static str,
+    /// Value, formatted.
+    pub value: String,
+    /// A line under it.
+    pub sub: String,
+    /// Link.
+    pub href: Option<String>,
+    /// Tone: `""`, `warn`, `bad`, `good`.
+    pub tone: &'static str,
+}
+
+fn kpi(label: &'static str, value: String, sub: String) -> Kpi {
+    Kpi {
+        label,
+        value,
+        sub,
+        href: None,
+        tone: "",
+    }
+}
+
+/// An option of a `<select>`.
+pub struct Opt {
+    /// Value.
+    pub value: String,
+    /// Text.
+    pub label: String,
+    /// Selected.
+    pub selected: bool,
+}
+
+/// A legend entry.
+pub struct Legend {
+    /// Text.
+    pub label: String,
+    /// Count.
+    pub count: i64,
+    /// Share of the total.
+    pub pct: String,
+    /// CSS class suffix (fixed set).
+    pub class: &'static str,
+    /// Link.
+    pub href: String,
+}
+
+fn legend(counts: &[Count], link: impl Fn(&str) -> String) -> Vec<Legend> {
+    let total: i64 = counts.iter().map(|c| c.count).sum();
+    counts
+        .iter()
+        .map(|c| Legend {
+            label: c.key.clone(),
+            count: c.count,
+            pct: fmt::pct(&c.count, &total),
+            class: fmt::badge(&c.key),
+            href: link(&c.key),
+        })
+        .collect()
+}
+
+fn bars(counts: &[Count], link: impl Fn(&str) -> Option<String>) -> Vec<Bar> {
+    counts
+        .iter()
+        .map(|c| Bar {
+            label: c.key.clone(),
+            value: c.count,
+            class: fmt::badge(&c.key),
+            href: link(&c.key),
+        })
+        .collect()
+}
+
+/// A finding, ready to show.
+pub struct FindingView {
+    /// The finding.
+    pub f: FindingRow,
+    /// Title of its kind.
+    pub title: &'static str,
+    /// Its detail split into text and code runs.
+    pub detail: Vec<(bool, String)>,
+    /// Link to its endpoint.
+    pub href: Option<String>,
+}
+
+fn finding_view(f: FindingRow) -> FindingView {
+    FindingView {
+        title: explain::explain(&f.kind).title,
+        detail: fmt::code_runs(&f.detail),
+        href: f.endpoint_id.map(|id| format!("/endpoints/{id}")),
+        f,
+    }
+}
+
+fn endpoints_link(pairs: &[(&str, String)]) -> String {
+    format!("/endpoints{}", fmt::query(pairs))
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(512).collect())
+}
