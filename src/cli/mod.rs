@@ -742,16 +742,23 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// A flag raised by SIGINT/SIGTERM, installed once.
+/// A flag raised by SIGINT, SIGTERM or SIGHUP, installed once (for the synchronous
+/// commands, `record` and `log`; async code waits on `tokio::signal`, which sits on the same
+/// `signal-hook` registry).
 pub fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     use std::sync::atomic::AtomicBool;
     use std::sync::{Arc, OnceLock};
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
-        let f = flag.clone();
-        // If a handler cannot be installed, Ctrl-C simply ends the process the default way.
-        let _ = ctrlc::set_handler(move || f.store(true, std::sync::atomic::Ordering::SeqCst));
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // If a handler cannot be installed, the signal ends the process the default way.
+            let _ = signal_hook::flag::register(sig, flag.clone());
+        }
         flag
     })
     .clone()
