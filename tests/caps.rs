@@ -65,7 +65,7 @@ async fn ingest(
 
 async fn count(store: &Store, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&support::sql(&store).await)
+        .fetch_one(&support::sql(store).await)
         .await
         .unwrap()
 }
@@ -91,7 +91,7 @@ async fn real_api_is_whole(store: &Store) {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT path_template, request_count FROM api_endpoints WHERE host = 'api.real.test' ORDER BY 1",
     )
-    .fetch_all(&support::sql(&store).await)
+    .fetch_all(&support::sql(store).await)
     .await
     .unwrap();
     assert_eq!(

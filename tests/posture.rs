@@ -60,7 +60,7 @@ async fn findings(store: &Store) -> (BTreeSet<Row4>, Vec<(String, String)>) {
     let rows = sqlx::query(
         "SELECT kind, method, path_template, coalesce(client, '-'), detail, evidence FROM api_findings",
     )
-    .fetch_all(&support::sql(&store).await)
+    .fetch_all(&support::sql(store).await)
     .await
     .unwrap();
     let mut set = BTreeSet::new();

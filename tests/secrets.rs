@@ -200,7 +200,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     )
-    .fetch_all(&support::sql(&store).await)
+    .fetch_all(&support::sql(store).await)
     .await
     .unwrap();
     assert!(tables.len() > 10, "{tables:?}");
@@ -208,7 +208,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
     for t in tables {
         let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
             .bind(&t)
-            .fetch_all(&support::sql(&store).await)
+            .fetch_all(&support::sql(store).await)
             .await
             .unwrap();
         for c in cols {
@@ -217,7 +217,7 @@ async fn tables_holding(store: &Store, needle: &str) -> Vec<String> {
                 "SELECT count(*) FROM \"{t}\" WHERE instr(CAST(\"{c}\" AS BLOB), CAST(?1 AS BLOB)) > 0 OR instr(lower(CAST(\"{c}\" AS TEXT)), lower(?1)) > 0"
             )))
             .bind(needle)
-            .fetch_one(&support::sql(&store).await)
+            .fetch_one(&support::sql(store).await)
             .await
             .unwrap();
             if n > 0 {

@@ -300,7 +300,7 @@ async fn sequence_findings(store: &Store) -> Vec<(String, String, String, String
          WHERE kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
          ORDER BY 1, 2",
     )
-    .fetch_all(&support::sql(&store).await)
+    .fetch_all(&support::sql(store).await)
     .await
     .unwrap()
     .iter()
