@@ -3,6 +3,13 @@
 //! Writers merge [`EndpointDelta`]s in short transactions, so readers (the dashboard, `sqlite3`)
 //! keep working while an ingest runs. Users query the `api_*` views (see README); the tables
 //! behind them are free to change.
+//!
+//! What it owns: every SQL statement of the program. Other modules call `Store` methods and get
+//! typed rows back ([`read`] for the CLI listings, [`dashboard`] for the pages and the JSON
+//! API, [`changes`] for the alerts, [`flows`] for call sequences, [`export`], [`retention`],
+//! [`spec`] for the assessment against API descriptions); the pool stays private, so a second
+//! backend implements these methods and nothing else. What it may not touch: capture, HTTP
+//! or the analyses' state — it stores what `analyze` hands it ([`EndpointDelta`]).
 
 mod changes;
 pub mod dashboard;
