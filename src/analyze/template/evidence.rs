@@ -313,7 +313,9 @@ const METHOD_EVIDENCE: u64 = 20;
 
 /// Two siblings, each the end of many requests, never share a method (`POST
 /// /kassen/{id}/abschluss` only, `GET /kassen/{id}/dep` only): distinct operations. The
-/// values of one parameter are all called the way that parameter's operations are.
+/// values of one parameter are all called the way that parameter's operations are (asked
+/// only of siblings that do not continue alike: values next to an action word,
+/// `/plans/{name}` beside `/plans/resourceReadBegin`, share their sub-paths).
 fn distinct_methods(core: &[ChildView]) -> bool {
     let busy: Vec<u8> = core
         .iter()
@@ -393,13 +395,14 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     // Words of which some, not all, are followed by typed ids are distinct routes (the
     // values of one parameter continue alike), however many there are:
     // `/spaces/{id}/folders/{id}`, `/spaces/{id}/persons/{id}`, `/spaces/{id}/settings`.
-    let word_collections = (0.2..=0.7).contains(&ev.collections) && ev.nonwords < 0.25;
+    let word_collections =
+        (0.2..=0.7).contains(&ev.collections) && ev.nonwords < 0.25 && ev.shared_structure < 0.5;
     if n >= 16 && open >= 0.3 && ctx != Context::Top && !word_collections {
         return verdict(true, "openness", 0.6 + 0.3 * open, ev);
     }
     match ctx {
         Context::Param | Context::Plural | Context::Noun | Context::Other
-            if distinct_methods(core) =>
+            if cont < 0.5 && distinct_methods(core) =>
         {
             verdict(false, "methods", 0.7, ev)
         }
@@ -564,6 +567,18 @@ mod tests {
         let v = decide(Context::Param, &values, &values, false);
         assert!(v.param, "{v:?}");
         assert_eq!(v.rule, "openness");
+        // ... and so do words some of which are followed by ids when all continue with the
+        // same sub-paths (`/packages/adventure-works/{v}/jcr:content`, ...).
+        let alike: Vec<ChildView> = kids
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.desc = vec![1, 2];
+                c
+            })
+            .collect();
+        let v = decide(Context::Param, &alike, &alike, false);
+        assert!(v.param, "{v:?}");
     }
 
     #[test]
@@ -580,6 +595,17 @@ mod tests {
             assert!(!v.param, "{v:?}");
             assert_eq!(v.rule, "methods");
         }
+        // Siblings that continue alike are values, whatever their methods (an action word
+        // beside them does not make them operations).
+        let alike: Vec<ChildView> = kids
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.desc = vec![1, 2];
+                c
+            })
+            .collect();
+        assert!(decide(Context::Param, &alike, &alike, false).param);
         // Values of one parameter share its operations' methods.
         for k in &mut kids {
             k.methods = GET | POST;
