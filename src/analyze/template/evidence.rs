@@ -577,8 +577,10 @@ mod tests {
                 c
             })
             .collect();
-        let v = decide(Context::Param, &alike, &alike, false);
-        assert!(v.param, "{v:?}");
+        for ctx in [Context::Param, Context::Plural] {
+            let v = decide(ctx, &alike, &alike, false);
+            assert!(v.param, "{ctx:?}: {v:?}");
+        }
     }
 
     #[test]
