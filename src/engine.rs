@@ -24,7 +24,8 @@ pub struct EngineConfig {
 }
 
 /// Per link type counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LinkCount {
     /// Frames.
     pub packets: u64,
@@ -32,8 +33,11 @@ pub struct LinkCount {
     pub bytes: u64,
 }
 
+crate::counters!(LinkCount { packets, bytes });
+
 /// What happened to every packet before TCP reassembly.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PacketStats {
     /// Frames read.
     pub packets: u64,
@@ -59,8 +63,23 @@ pub struct PacketStats {
     pub tcp: u64,
 }
 
+crate::counters!(PacketStats {
+    packets,
+    bytes,
+    wire_bytes,
+    truncated_frames,
+    by_link,
+    decode_errors,
+    not_ip,
+    ipv4,
+    ipv6,
+    not_tcp,
+    tcp,
+});
+
 /// Everything the engine counts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EngineStats {
     /// Link, IP and transport decoding.
     pub packets: PacketStats,
@@ -80,8 +99,11 @@ pub struct EngineStats {
     pub capture: Option<CaptureCounts>,
 }
 
+crate::counters!(EngineStats { packets, defrag, tcp, http, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now });
+
 /// Serializable copy of [`DefragStats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DefragCounts {
     /// Fragments received.
     pub fragments: u64,
@@ -100,6 +122,16 @@ pub struct DefragCounts {
     pub over_budget: u64,
 }
 
+crate::counters!(DefragCounts {
+    fragments,
+    reassembled,
+    timed_out,
+    evicted,
+    invalid,
+    overlaps,
+    over_budget
+});
+
 impl From<DefragStats> for DefragCounts {
     fn from(s: DefragStats) -> Self {
         DefragCounts {
@@ -115,7 +147,8 @@ impl From<DefragStats> for DefragCounts {
 }
 
 /// Serializable copy of [`SourceStats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CaptureCounts {
     /// Frames the kernel handed over.
     pub received: u64,
@@ -123,7 +156,16 @@ pub struct CaptureCounts {
     pub dropped: u64,
     /// Frames dropped by the interface.
     pub if_dropped: u64,
+    /// Frames the daemon dropped at full worker queues (0 for other sources).
+    pub queue_dropped: u64,
 }
+
+crate::counters!(CaptureCounts {
+    received,
+    dropped,
+    if_dropped,
+    queue_dropped
+});
 
 impl From<SourceStats> for CaptureCounts {
     fn from(s: SourceStats) -> Self {
@@ -131,6 +173,7 @@ impl From<SourceStats> for CaptureCounts {
             received: s.received,
             dropped: s.dropped,
             if_dropped: s.if_dropped,
+            queue_dropped: 0,
         }
     }
 }

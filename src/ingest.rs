@@ -8,6 +8,7 @@
 use crate::analyze::inventory::{Inventory, InventoryConfig, InventoryStats};
 use crate::analyze::template::book::TemplateBook;
 use crate::capture::{FileSource, Next, PacketSource};
+use crate::counters::Counters;
 use crate::engine::{Engine, EngineConfig, EngineStats};
 use crate::store::{CaptureRecord, FlushReport, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -40,6 +41,19 @@ impl Default for IngestOptions {
     }
 }
 
+/// The counters recorded with one capture (`captures.stats_json`, summed on the Sensor page):
+/// every engine counter and what the inventory did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RunStats {
+    /// Packets, TCP, HTTP (and the kernel's counters of a live capture).
+    pub engine: EngineStats,
+    /// Transactions analysed, caps and evictions.
+    pub inventory: InventoryStats,
+}
+
+crate::counters!(RunStats { engine, inventory });
+
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct FileReport {
@@ -63,7 +77,7 @@ pub struct FileReport {
     pub seconds: f64,
     /// Every engine counter of the file and the inventory counters of what it added
     /// (`{"engine": .., "inventory": ..}`, as stored with the capture); null when skipped.
-    pub stats: serde_json::Value,
+    pub stats: Option<RunStats>,
 }
 
 /// Errors of an ingest.
@@ -241,7 +255,7 @@ pub async fn ingest_files(
             transactions: 0,
             flush: FlushReport::default(),
             seconds: 0.0,
-            stats: serde_json::Value::Null,
+            stats: None,
         };
         let mut rec = CaptureRecord {
             sha256: sha,
@@ -331,16 +345,16 @@ pub async fn ingest_files(
         rec.packets = stats.packets.packets;
         rec.bytes = stats.packets.bytes;
         rec.transactions = stats.http.transactions;
-        let file_stats = serde_json::json!({
-            "engine": &stats,
-            "inventory": inventory_delta(&inv_before, inv.stats()),
-        });
-        rec.stats_json = file_stats.to_string();
+        let file_stats = RunStats {
+            engine: stats.clone(),
+            inventory: inv.stats().since(&inv_before),
+        };
+        rec.stats_json = serde_json::to_string(&file_stats).unwrap_or_default();
         store.finish_capture(id, &rec).await?;
         report.packets = rec.packets;
         report.transactions = rec.transactions;
-        report.stats = file_stats;
-        accumulate(&mut totals, &stats);
+        report.stats = Some(file_stats);
+        totals += &stats;
         report.seconds = started.elapsed().as_secs_f64();
         progress(&report);
         reports.push(report);
@@ -368,52 +382,4 @@ pub(crate) fn add(a: &mut FlushReport, b: FlushReport) {
     a.sequences_trimmed += b.sequences_trimmed;
     a.clients_dropped += b.clients_dropped;
     a.clients_evicted += b.clients_evicted;
-}
-
-/// The inventory counters of one file: what changed while it was read.
-fn inventory_delta(before: &InventoryStats, after: &InventoryStats) -> InventoryStats {
-    let d = |a: u64, b: u64| b.saturating_sub(a);
-    let (sb, sa) = (&before.sequences, &after.sequences);
-    InventoryStats {
-        transactions: d(before.transactions, after.transactions),
-        without_request: d(before.without_request, after.without_request),
-        connect_requests: d(before.connect_requests, after.connect_requests),
-        hosts_over_cap: d(before.hosts_over_cap, after.hosts_over_cap),
-        hosts_evicted: d(before.hosts_evicted, after.hosts_evicted),
-        endpoints_over_cap: d(before.endpoints_over_cap, after.endpoints_over_cap),
-        endpoints_evicted: d(before.endpoints_evicted, after.endpoints_evicted),
-        methods_folded: d(before.methods_folded, after.methods_folded),
-        rates_evicted: d(before.rates_evicted, after.rates_evicted),
-        template_node_cap: d(before.template_node_cap, after.template_node_cap),
-        template_truncated: d(before.template_truncated, after.template_truncated),
-        bad_host_headers: d(before.bad_host_headers, after.bad_host_headers),
-        bodies_parsed: d(before.bodies_parsed, after.bodies_parsed),
-        bodies_unparsed: d(before.bodies_unparsed, after.bodies_unparsed),
-        bodies_undecodable: d(before.bodies_undecodable, after.bodies_undecodable),
-        detail_over_cap: d(before.detail_over_cap, after.detail_over_cap),
-        sensitive_values: d(before.sensitive_values, after.sensitive_values),
-        bodies_sampled_out: d(before.bodies_sampled_out, after.bodies_sampled_out),
-        // Gauges: what is held at the end.
-        rate_pairs: after.rate_pairs,
-        principals: after.principals,
-        principal_bytes: after.principal_bytes,
-        sequences: crate::analyze::sequence::SequenceStats {
-            calls: d(sb.calls, sa.calls),
-            transitions: d(sb.transitions, sa.transitions),
-            sessions: d(sb.sessions, sa.sessions),
-            principals_evicted: d(sb.principals_evicted, sa.principals_evicted),
-            over_cap: d(sb.over_cap, sa.over_cap),
-            enum_sketches_over_cap: d(sb.enum_sketches_over_cap, sa.enum_sketches_over_cap),
-            stitched: d(sb.stitched, sa.stitched),
-            logins_evicted: d(sb.logins_evicted, sa.logins_evicted),
-        },
-    }
-}
-
-fn accumulate(total: &mut EngineStats, s: &EngineStats) {
-    total.packets.packets += s.packets.packets;
-    total.packets.bytes += s.packets.bytes;
-    total.http.transactions += s.http.transactions;
-    total.tcp.gaps += s.tcp.gaps;
-    total.tcp.flows_opened += s.tcp.flows_opened;
 }

@@ -18,6 +18,7 @@ pub mod analyze;
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod counters;
 pub mod decode;
 pub mod engine;
 pub mod http;

@@ -90,7 +90,8 @@ impl Default for InventoryConfig {
 }
 
 /// Counters of the inventory.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct InventoryStats {
     /// Transactions attributed to an endpoint.
     pub transactions: u64,
@@ -142,6 +143,13 @@ pub struct InventoryStats {
     /// The call-sequence analysis.
     pub sequences: SequenceStats,
 }
+
+crate::counters!(InventoryStats {
+    transactions, without_request, connect_requests, hosts_over_cap, hosts_evicted, endpoints_over_cap,
+    endpoints_evicted, methods_folded, rates_evicted, template_node_cap, template_truncated,
+    bad_host_headers, bodies_parsed, bodies_unparsed, bodies_undecodable, detail_over_cap,
+    sensitive_values, bodies_sampled_out, sequences,
+} gauges { rate_pairs, principals, principal_bytes });
 
 /// Per-client counts within a delta.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

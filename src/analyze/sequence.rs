@@ -199,7 +199,8 @@ impl Default for SequenceConfig {
 }
 
 /// Counters of the sequence analysis.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SequenceStats {
     /// Calls followed.
     pub calls: u64,
@@ -219,6 +220,17 @@ pub struct SequenceStats {
     /// Pending anonymous logins evicted before a credential followed them.
     pub logins_evicted: u64,
 }
+
+crate::counters!(SequenceStats {
+    calls,
+    transitions,
+    sessions,
+    principals_evicted,
+    over_cap,
+    enum_sketches_over_cap,
+    stitched,
+    logins_evicted,
+});
 
 /// A transition between two endpoints since the last drain.
 #[derive(Clone, Debug)]

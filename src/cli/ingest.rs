@@ -5,7 +5,6 @@ use crate::analyze::inventory::InventoryConfig;
 use crate::config::Config;
 use crate::ingest::{IngestOptions, ingest_files};
 use crate::store::{FlushReport, Store};
-use crate::web::sum_json;
 use std::io::Write;
 
 /// Runs `shadowtap ingest`.
@@ -67,14 +66,17 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         })
         .await?;
         // What this run did, summed over the files it read.
-        let mut engine = serde_json::Value::Null;
-        let mut inventory = serde_json::Value::Null;
+        let mut total: Option<crate::ingest::RunStats> = None;
         let mut flush = FlushReport::default();
         for r in &reports {
-            sum_json(&mut engine, &r.stats["engine"]);
-            sum_json(&mut inventory, &r.stats["inventory"]);
+            crate::counters::Counters::add(&mut total, &r.stats);
             crate::ingest::add(&mut flush, r.flush.clone());
         }
+        // Null when no file was read (all skipped).
+        let (engine, inventory) = match &total {
+            Some(t) => (serde_json::to_value(&t.engine)?, serde_json::to_value(&t.inventory)?),
+            None => (serde_json::Value::Null, serde_json::Value::Null),
+        };
         if json {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", serde_json::json!({ "files": reports, "inventory": inv }))?;

@@ -50,7 +50,8 @@ impl Default for HttpConfig {
 }
 
 /// Counters of the HTTP layer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HttpStats {
     /// Request heads read.
     pub requests: u64,
@@ -113,6 +114,39 @@ pub struct HttpStats {
     /// Payload bytes of connections that are not HTTP, not parsed.
     pub not_http_bytes: u64,
 }
+
+crate::counters!(HttpStats {
+    requests,
+    responses,
+    interim_responses,
+    transactions,
+    no_request,
+    no_response,
+    pipelined,
+    upgrades,
+    connects,
+    bad_heads,
+    heads_too_large,
+    too_many_headers,
+    malformed_request_lines,
+    lenient_heads,
+    bad_chunked,
+    bad_content_length,
+    ambiguous_length,
+    resyncs,
+    resync_skipped_bytes,
+    body_gaps,
+    lost_heads,
+    truncated_messages,
+    samples_truncated,
+    memory_cap_bytes,
+    pending_overflow,
+    ack_paired,
+    not_http_flows,
+    role_swaps,
+    tunnel_bytes,
+    not_http_bytes,
+});
 
 /// Conditions attached to a transaction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -56,7 +56,8 @@ impl Default for ReassemblyConfig {
 }
 
 /// Counters of reassembly.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReassemblyStats {
     /// TCP segments processed.
     pub segments: u64,
@@ -114,6 +115,14 @@ pub struct ReassemblyStats {
     /// Payload bytes in them.
     pub ignored_bytes: u64,
 }
+
+crate::counters!(ReassemblyStats {
+    segments, payload_bytes, segments_without_flow, flows_opened, flows_midstream, flows_closed_fin,
+    flows_closed_rst, flows_timed_out, flows_evicted, flows_reused, in_order_segments,
+    out_of_order_segments, retransmitted_segments, retransmitted_bytes, overlap_conflicts,
+    truncated_segments, gaps, gap_bytes, gaps_acked_unseen, gaps_buffer_cap, gaps_at_close, cap_flushes,
+    ignored_segments, ignored_bytes,
+} gauges { flows_open_at_end, flows_peak, peak_buffered_bytes });
 
 /// Why a connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

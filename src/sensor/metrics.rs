@@ -6,8 +6,8 @@
 //! next to the specific counters.
 
 use crate::analyze::inventory::InventoryStats;
-use crate::engine::EngineStats;
-use crate::web::sum_json;
+use crate::engine::{CaptureCounts, EngineStats};
+use crate::ingest::RunStats;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -290,33 +290,40 @@ impl SensorMetrics {
         }
     }
 
-    /// Engine and inventory counters summed over the workers, as JSON (`{"engine", "inventory"}`
-    /// with the kernel counters in `engine.capture`), the shape the Sensor page reads.
-    pub fn totals_json(&self) -> Value {
-        let mut e = Value::Object(Default::default());
-        let mut i = Value::Object(Default::default());
+    /// Engine and inventory counters summed over the workers.
+    pub fn totals(&self) -> (EngineStats, InventoryStats) {
+        let mut engine = EngineStats::default();
+        let mut inventory = InventoryStats::default();
         for w in &self.workers {
             let snap = w.snapshot.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((es, is)) = snap.as_ref() {
-                sum_json(&mut e, &serde_json::to_value(es).unwrap_or(Value::Null));
-                sum_json(&mut i, &serde_json::to_value(is).unwrap_or(Value::Null));
+                engine += es;
+                inventory += is;
             }
         }
+        (engine, inventory)
+    }
+
+    /// Engine and inventory counters summed over the workers, as JSON (`{"engine", "inventory"}`
+    /// with the kernel counters in `engine.capture`), the shape the Sensor page reads.
+    pub fn totals_json(&self) -> Value {
+        serde_json::to_value(self.run_stats()).unwrap_or(Value::Null)
+    }
+
+    /// [`Self::totals`] with the kernel and queue counters of the interfaces, as recorded
+    /// with the live capture.
+    pub fn run_stats(&self) -> RunStats {
+        let (mut engine, inventory) = self.totals();
         let sum = |f: fn(&InterfaceMetrics) -> &AtomicU64| -> u64 {
             self.interfaces.iter().map(|m| f(m).load(R)).sum()
         };
-        if let Value::Object(m) = &mut e {
-            m.insert(
-                "capture".into(),
-                json!({
-                    "received": sum(|m| &m.kernel_received),
-                    "dropped": sum(|m| &m.kernel_dropped),
-                    "if_dropped": sum(|m| &m.if_dropped),
-                    "queue_dropped": self.queue_dropped(),
-                }),
-            );
-        }
-        json!({ "engine": e, "inventory": i })
+        engine.capture = Some(CaptureCounts {
+            received: sum(|m| &m.kernel_received),
+            dropped: sum(|m| &m.kernel_dropped),
+            if_dropped: sum(|m| &m.if_dropped),
+            queue_dropped: self.queue_dropped(),
+        });
+        RunStats { engine, inventory }
     }
 
     /// Packets dropped at full worker queues.
@@ -332,8 +339,7 @@ impl SensorMetrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn prometheus(&self) -> String {
         let mut o = String::with_capacity(16 * 1024);
-        let t = self.totals_json();
-        let g = |p: &str| get(&t, p);
+        let (e, i) = self.totals();
         let mut family = |name: &str, kind: &str, help: &str, rows: &[(String, f64)]| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (labels, v) in rows {
@@ -447,28 +453,25 @@ impl SensorMetrics {
             "Worker flushes postponed because the writer was busy.",
             &per_w(&|w| w.flush_deferred.load(R) as f64),
         );
-        let http_parse_errors = g("/engine/http/bad_heads")
-            + g("/engine/http/malformed_request_lines")
-            + g("/engine/http/bad_chunked")
-            + g("/engine/http/bad_content_length")
-            + g("/engine/http/heads_too_large")
-            + g("/engine/http/too_many_headers");
-        let decode_errors: u64 = t
-            .pointer("/engine/packets/decode_errors")
-            .and_then(Value::as_object)
-            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+        let http_parse_errors = e.http.bad_heads
+            + e.http.malformed_request_lines
+            + e.http.bad_chunked
+            + e.http.bad_content_length
+            + e.http.heads_too_large
+            + e.http.too_many_headers;
+        let decode_errors: u64 = e.packets.decode_errors.values().sum();
         for (name, kind, help, v) in [
             (
                 "shadowtap_packets_analysed_total",
                 "counter",
                 "Frames analysed (all workers).",
-                g("/engine/packets/packets"),
+                e.packets.packets,
             ),
             (
                 "shadowtap_bytes_analysed_total",
                 "counter",
                 "Captured bytes analysed (all workers).",
-                g("/engine/packets/bytes"),
+                e.packets.bytes,
             ),
             (
                 "shadowtap_decode_errors_total",
@@ -480,67 +483,67 @@ impl SensorMetrics {
                 "shadowtap_tcp_segments_total",
                 "counter",
                 "TCP segments.",
-                g("/engine/tcp/segments"),
+                e.tcp.segments,
             ),
             (
                 "shadowtap_flows_opened_total",
                 "counter",
                 "TCP connections tracked.",
-                g("/engine/tcp/flows_opened"),
+                e.tcp.flows_opened,
             ),
             (
                 "shadowtap_flows_active",
                 "gauge",
                 "TCP connections tracked now.",
-                g("/engine/flows_now"),
+                e.flows_now,
             ),
             (
                 "shadowtap_flows_evicted_total",
                 "counter",
                 "Connections evicted to stay within max_flows.",
-                g("/engine/tcp/flows_evicted"),
+                e.tcp.flows_evicted,
             ),
             (
                 "shadowtap_flows_timed_out_total",
                 "counter",
                 "Connections closed after idling past flow_timeout.",
-                g("/engine/tcp/flows_timed_out"),
+                e.tcp.flows_timed_out,
             ),
             (
                 "shadowtap_tcp_gaps_total",
                 "counter",
                 "Holes in TCP streams (missed segments).",
-                g("/engine/tcp/gaps"),
+                e.tcp.gaps,
             ),
             (
                 "shadowtap_tcp_gap_bytes_total",
                 "counter",
                 "Bytes in those holes.",
-                g("/engine/tcp/gap_bytes"),
+                e.tcp.gap_bytes,
             ),
             (
                 "shadowtap_reassembly_buffered_bytes",
                 "gauge",
                 "Out-of-order bytes held now.",
-                g("/engine/reassembly_bytes_now"),
+                e.reassembly_bytes_now,
             ),
             (
                 "shadowtap_http_buffered_bytes",
                 "gauge",
                 "Bytes held by the HTTP layer now.",
-                g("/engine/http_bytes_now"),
+                e.http_bytes_now,
             ),
             (
                 "shadowtap_http_transactions_total",
                 "counter",
                 "HTTP request/response pairs found.",
-                g("/engine/http/transactions"),
+                e.http.transactions,
             ),
             (
                 "shadowtap_http_partial_transactions_total",
                 "counter",
                 "Transactions emitted without their response.",
-                g("/engine/http/no_response"),
+                e.http.no_response,
             ),
             (
                 "shadowtap_http_parse_errors_total",
@@ -552,7 +555,7 @@ impl SensorMetrics {
                 "shadowtap_inventory_transactions_total",
                 "counter",
                 "Transactions attributed to an endpoint.",
-                g("/inventory/transactions"),
+                i.transactions,
             ),
             (
                 "shadowtap_endpoints",
@@ -623,36 +626,27 @@ impl SensorMetrics {
         );
         let caps: Vec<(&str, u64)> = vec![
             ("queue_full", self.queue_dropped()),
-            ("max_flows", g("/engine/tcp/flows_evicted")),
-            ("reassembly_buffer", g("/engine/tcp/gaps_buffer_cap")),
-            ("http_memory_bytes", g("/engine/http/memory_cap_bytes")),
-            ("http_head_size", g("/engine/http/heads_too_large")),
-            ("http_headers", g("/engine/http/too_many_headers")),
-            ("http_pending", g("/engine/http/pending_overflow")),
-            ("fragments", g("/engine/defrag/evicted")),
-            (
-                "inventory_hosts",
-                g("/inventory/hosts_over_cap") + g("/inventory/hosts_evicted"),
-            ),
-            ("inventory_endpoints", g("/inventory/endpoints_over_cap")),
-            (
-                "inventory_endpoints_evicted",
-                g("/inventory/endpoints_evicted"),
-            ),
-            ("inventory_methods_folded", g("/inventory/methods_folded")),
-            ("rate_tracker", g("/inventory/rates_evicted")),
-            ("template_nodes", g("/inventory/template_node_cap")),
-            ("template_truncated", g("/inventory/template_truncated")),
-            ("inventory_detail", g("/inventory/detail_over_cap")),
-            (
-                "sequence_principals",
-                g("/inventory/sequences/principals_evicted"),
-            ),
+            ("max_flows", e.tcp.flows_evicted),
+            ("reassembly_buffer", e.tcp.gaps_buffer_cap),
+            ("http_memory_bytes", e.http.memory_cap_bytes),
+            ("http_head_size", e.http.heads_too_large),
+            ("http_headers", e.http.too_many_headers),
+            ("http_pending", e.http.pending_overflow),
+            ("fragments", e.defrag.evicted),
+            ("inventory_hosts", i.hosts_over_cap + i.hosts_evicted),
+            ("inventory_endpoints", i.endpoints_over_cap),
+            ("inventory_endpoints_evicted", i.endpoints_evicted),
+            ("inventory_methods_folded", i.methods_folded),
+            ("rate_tracker", i.rates_evicted),
+            ("template_nodes", i.template_node_cap),
+            ("template_truncated", i.template_truncated),
+            ("inventory_detail", i.detail_over_cap),
+            ("sequence_principals", i.sequences.principals_evicted),
             (
                 "sequence_tracker",
-                g("/inventory/sequences/over_cap")
-                    + g("/inventory/sequences/enum_sketches_over_cap")
-                    + g("/inventory/sequences/logins_evicted"),
+                i.sequences.over_cap
+                    + i.sequences.enum_sketches_over_cap
+                    + i.sequences.logins_evicted,
             ),
             ("store_endpoints", self.endpoints_dropped.load(R)),
             ("store_endpoints_evicted", self.endpoints_evicted.load(R)),
@@ -667,12 +661,9 @@ impl SensorMetrics {
             "gauge",
             "Long-lived analysis state held now, all workers: rate-tracked (host, client) pairs, call-sequence principals, and the principals' memory in bytes as estimated.",
             &[
-                ("structure=\"rate_pairs\"", g("/inventory/rate_pairs")),
-                ("structure=\"principals\"", g("/inventory/principals")),
-                (
-                    "structure=\"principal_bytes\"",
-                    g("/inventory/principal_bytes"),
-                ),
+                ("structure=\"rate_pairs\"", i.rate_pairs),
+                ("structure=\"principals\"", i.principals),
+                ("structure=\"principal_bytes\"", i.principal_bytes),
             ]
             .map(|(l, v)| (l.to_string(), v as f64)),
         );
@@ -803,8 +794,7 @@ impl SensorMetrics {
 
     /// The live numbers as JSON, for the Sensor page and `/api/sensor`.
     pub fn snapshot(&self) -> Value {
-        let t = self.totals_json();
-        let g = |p: &str| get(&t, p);
+        let (e, i) = self.totals();
         let ifs: Vec<Value> = self
             .interfaces
             .iter()
@@ -845,10 +835,10 @@ impl SensorMetrics {
             "workers": workers,
             "queue_capacity": self.queue_capacity,
             "queue_dropped": self.queue_dropped(),
-            "flows_active": g("/engine/flows_now"),
-            "flows_evicted": g("/engine/tcp/flows_evicted"),
-            "tcp_gaps": g("/engine/tcp/gaps"),
-            "transactions": g("/engine/http/transactions"),
+            "flows_active": e.flows_now,
+            "flows_evicted": e.tcp.flows_evicted,
+            "tcp_gaps": e.tcp.gaps,
+            "transactions": e.http.transactions,
             "endpoints": self.endpoints.load(R),
             "endpoints_created": self.endpoints_created.load(R),
             "findings": {
@@ -873,7 +863,7 @@ impl SensorMetrics {
             },
             "webhook": { "ok": self.webhook_ok.load(R), "failed": self.webhook_failed.load(R) },
             "inventory_caps": {
-                "hosts": g("/inventory/hosts_over_cap"), "endpoints": g("/inventory/endpoints_over_cap"), "detail": g("/inventory/detail_over_cap"),
+                "hosts": i.hosts_over_cap, "endpoints": i.endpoints_over_cap, "detail": i.detail_over_cap,
             },
             "db": {
                 "used_bytes": self.db_used_bytes.load(R),
@@ -897,10 +887,6 @@ impl crate::web::LiveSensor for SensorMetrics {
     fn snapshot(&self) -> Value {
         SensorMetrics::snapshot(self)
     }
-}
-
-fn get(v: &Value, path: &str) -> u64 {
-    v.pointer(path).and_then(Value::as_u64).unwrap_or(0)
 }
 
 /// A label value escaped for the exposition format.
@@ -1006,6 +992,79 @@ mod tests {
         assert!(s.contains("x_seconds_bucket{le=\"0.005\"} 3\n"), "{s}");
         assert!(s.contains("x_seconds_bucket{le=\"+Inf\"} 5\n"), "{s}");
         assert!(s.contains("x_seconds_count 5\n"), "{s}");
+    }
+
+    /// The metric families of `/metrics`, in order: a contract for existing dashboards and
+    /// alert rules (add names; never rename or drop one).
+    const METRIC_NAMES: &[&str] = &[
+        "shadowtap_start_time_seconds",
+        "shadowtap_workers",
+        "shadowtap_capture_packets_total",
+        "shadowtap_capture_bytes_total",
+        "shadowtap_capture_kernel_received_total",
+        "shadowtap_capture_kernel_dropped_total",
+        "shadowtap_capture_interface_dropped_total",
+        "shadowtap_capture_errors_total",
+        "shadowtap_queue_packets",
+        "shadowtap_queue_capacity_packets",
+        "shadowtap_queue_dropped_packets_total",
+        "shadowtap_worker_packets_total",
+        "shadowtap_flush_deferred_total",
+        "shadowtap_packets_analysed_total",
+        "shadowtap_bytes_analysed_total",
+        "shadowtap_decode_errors_total",
+        "shadowtap_tcp_segments_total",
+        "shadowtap_flows_opened_total",
+        "shadowtap_flows_active",
+        "shadowtap_flows_evicted_total",
+        "shadowtap_flows_timed_out_total",
+        "shadowtap_tcp_gaps_total",
+        "shadowtap_tcp_gap_bytes_total",
+        "shadowtap_reassembly_buffered_bytes",
+        "shadowtap_http_buffered_bytes",
+        "shadowtap_http_transactions_total",
+        "shadowtap_http_partial_transactions_total",
+        "shadowtap_http_parse_errors_total",
+        "shadowtap_inventory_transactions_total",
+        "shadowtap_endpoints",
+        "shadowtap_endpoints_created_total",
+        "shadowtap_flushes_total",
+        "shadowtap_flush_errors_total",
+        "shadowtap_flush_pending",
+        "shadowtap_flush_retried_total",
+        "shadowtap_flushes_lost_total",
+        "shadowtap_db_file_missing",
+        "shadowtap_last_flush_timestamp_seconds",
+        "shadowtap_findings",
+        "shadowtap_analysis_state",
+        "shadowtap_cap_drops_total",
+        "shadowtap_alerts_total",
+        "shadowtap_alerts_suppressed_total",
+        "shadowtap_webhook_posts_total",
+        "shadowtap_retention_runs_total",
+        "shadowtap_retention_deleted_rows_total",
+        "shadowtap_db_used_bytes",
+        "shadowtap_db_file_bytes",
+        "shadowtap_db_budget_bytes",
+        "shadowtap_db_over_budget",
+        "shadowtap_memory_budget_bytes",
+        "process_resident_memory_bytes",
+        "shadowtap_reloads_total",
+        "shadowtap_reload_errors_total",
+        "shadowtap_flush_duration_seconds",
+        "shadowtap_store_merge_duration_seconds",
+    ];
+
+    #[test]
+    fn metric_names_are_a_contract() {
+        let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);
+        let text = m.prometheus();
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .collect();
+        assert_eq!(names, METRIC_NAMES);
     }
 
     #[test]

@@ -391,15 +391,14 @@ impl Writer {
 
     /// The live capture's row: counters so far (the Sensor page sums these).
     fn capture_record(&self) -> CaptureRecord {
-        let stats = self.metrics.totals_json();
-        let g = |p: &str| stats.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+        let (engine, _) = self.metrics.totals();
         CaptureRecord {
             first_ts: Some(self.started_ns),
             last_ts: Some(crate::time::Timestamp::now().as_nanos()),
-            packets: g("/engine/packets/packets"),
-            bytes: g("/engine/packets/bytes"),
-            transactions: g("/engine/http/transactions"),
-            stats_json: stats.to_string(),
+            packets: engine.packets.packets,
+            bytes: engine.packets.bytes,
+            transactions: engine.http.transactions,
+            stats_json: self.metrics.totals_json().to_string(),
             ..CaptureRecord::default()
         }
     }

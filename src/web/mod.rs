@@ -20,8 +20,6 @@ mod pages;
 pub mod spec_import;
 
 /// Sums the numbers of JSON documents of the same shape (capture counters, worker counters).
-pub(crate) use pages::sum_json;
-
 pub use auth::{AuthConfig, check_listen};
 
 use crate::store::dashboard::{MinuteCount, Overview};

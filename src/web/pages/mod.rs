@@ -31,7 +31,7 @@ pub use findings::{FindingParams, findings, group_findings};
 pub(crate) use login::{ceil_secs, wait_message};
 pub use login::{login, login_form, logout};
 pub use overview::overview;
-pub use sensor::{sensor, sensor_data, sensor_summary, sum_json};
+pub use sensor::{sensor, sensor_data, sensor_summary};
 pub use sequences::{MAX_EDGES, SequenceParams, sequences};
 pub use spec::{spec, spec_upload};
 

@@ -1,51 +1,20 @@
 //! The Sensor page (`GET /sensor`, `templates/sensor.html`): the captures ingested, their
-//! summed counters ([`sum_json`], [`sensor_data`]), key figures and diagnostics
+//! summed counters ([`sensor_data`], typed: [`RunStats`]), key figures and diagnostics
 //! ([`sensor_summary`]), counters by section and, under `shadowtap run`, live numbers.
 
 use super::{Chrome, chrome, render};
+use crate::ingest::RunStats;
 use crate::web::fmt;
 use crate::web::{AppError, AppState, Session};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::Value;
-
-/// Sums the numbers of JSON documents of the same shape.
-pub fn sum_json(acc: &mut Value, v: &Value) {
-    match (acc, v) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, bv) in b {
-                match a.get_mut(k) {
-                    Some(av) => sum_json(av, bv),
-                    None => {
-                        a.insert(k.clone(), bv.clone());
-                    }
-                }
-            }
-        }
-        (a @ Value::Number(_), Value::Number(b)) => {
-            let s = a
-                .as_u64()
-                .unwrap_or(0)
-                .saturating_add(b.as_u64().unwrap_or(0));
-            *a = Value::from(s);
-        }
-        (a @ Value::Null, b) => *a = b.clone(),
-        _ => {}
-    }
-}
 
 fn get(v: &Value, path: &str) -> u64 {
     v.pointer(path).and_then(Value::as_u64).unwrap_or(0)
-}
-
-fn sum_of(v: &Value, path: &str) -> u64 {
-    match v.pointer(path) {
-        Some(Value::Object(m)) => m.values().map(|x| sum_of(x, "")).sum(),
-        Some(x) => x.as_u64().unwrap_or(0),
-        None => 0,
-    }
 }
 
 /// A key sensor figure.
@@ -71,26 +40,25 @@ pub struct Hint {
 }
 
 /// The sensor's figures and diagnostics over summed counters.
-pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint>) {
-    let g = |p: &str| get(totals, p);
-    let parse_errors = g("/engine/http/bad_heads")
-        + g("/engine/http/malformed_request_lines")
-        + g("/engine/http/bad_chunked")
-        + g("/engine/http/bad_content_length")
-        + g("/engine/http/heads_too_large")
-        + g("/engine/http/too_many_headers");
-    let drops = g("/engine/capture/dropped") + g("/engine/capture/if_dropped");
-    let decode_errors = sum_of(totals, "/engine/packets/decode_errors");
+pub fn sensor_summary(captures: usize, t: &RunStats) -> (Vec<Figure>, Vec<Hint>) {
+    let parse_errors = t.engine.http.bad_heads
+        + t.engine.http.malformed_request_lines
+        + t.engine.http.bad_chunked
+        + t.engine.http.bad_content_length
+        + t.engine.http.heads_too_large
+        + t.engine.http.too_many_headers;
+    let drops = t.engine.capture.map_or(0, |c| c.dropped + c.if_dropped);
+    let decode_errors = t.engine.packets.decode_errors.values().sum::<u64>();
     let figures = vec![
         Figure {
             label: "Packets",
-            value: g("/engine/packets/packets"),
+            value: t.engine.packets.packets,
             help: "frames read from captures or the interface",
             bad_if_nonzero: false,
         },
         Figure {
             label: "Bytes",
-            value: g("/engine/packets/bytes"),
+            value: t.engine.packets.bytes,
             help: "bytes of those frames",
             bad_if_nonzero: false,
         },
@@ -102,19 +70,19 @@ pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint
         },
         Figure {
             label: "TCP gaps",
-            value: g("/engine/tcp/gaps"),
+            value: t.engine.tcp.gaps,
             help: "holes in TCP streams (missed segments)",
             bad_if_nonzero: true,
         },
         Figure {
             label: "Flows",
-            value: g("/engine/tcp/flows_opened"),
+            value: t.engine.tcp.flows_opened,
             help: "TCP connections tracked",
             bad_if_nonzero: false,
         },
         Figure {
             label: "Evictions",
-            value: g("/engine/tcp/flows_evicted"),
+            value: t.engine.tcp.flows_evicted,
             help: "connections dropped to stay within --max-flows",
             bad_if_nonzero: true,
         },
@@ -126,15 +94,15 @@ pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint
         },
         Figure {
             label: "HTTP transactions",
-            value: g("/engine/http/transactions"),
+            value: t.engine.http.transactions,
             help: "request/response pairs found",
             bad_if_nonzero: false,
         },
     ];
     let mut hints = Vec::new();
-    let packets = g("/engine/packets/packets");
-    let tcp_payload = g("/engine/tcp/payload_bytes");
-    let tx = g("/engine/http/transactions");
+    let packets = t.engine.packets.packets;
+    let tcp_payload = t.engine.tcp.payload_bytes;
+    let tx = t.engine.http.transactions;
     if captures == 0 {
         hints.push(Hint {
             level: "bad",
@@ -147,7 +115,7 @@ pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint
             level: "bad",
             text: "The captures hold no packets. Check the interface and the BPF filter used to record them.".into(),
         });
-    } else if g("/engine/packets/tcp") == 0 {
+    } else if t.engine.packets.tcp == 0 {
         hints.push(Hint {
             level: "bad",
             text: "No TCP in the captures: the filter or the mirror port does not carry the API traffic.".into(),
@@ -158,12 +126,12 @@ pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint
             text: "TCP data but no HTTP/1.x transactions. The traffic is probably encrypted (TLS) or HTTP/2: shadowtap reads cleartext HTTP/1.x, so tap where TLS is already terminated (between the load balancer and the backends).".into(),
         });
     }
-    if g("/engine/http/not_http_flows") > 0 && tx > 0 {
+    if t.engine.http.not_http_flows > 0 && tx > 0 {
         hints.push(Hint {
             level: "info",
             text: format!(
                 "{} connections did not carry HTTP/1.x (TLS, HTTP/2 or other protocols) and were skipped.",
-                fmt::num(&(g("/engine/http/not_http_flows") as i64))
+                fmt::num(&(t.engine.http.not_http_flows as i64))
             ),
         });
     }
@@ -176,33 +144,33 @@ pub fn sensor_summary(captures: usize, totals: &Value) -> (Vec<Figure>, Vec<Hint
             ),
         });
     }
-    if g("/engine/tcp/gaps") > 0 {
+    if t.engine.tcp.gaps > 0 {
         hints.push(Hint {
             level: "warn",
             text: format!(
                 "{} gaps in TCP streams ({} bytes missed): transactions around them may be lost. On a mirror port this is usually oversubscription.",
-                fmt::num(&(g("/engine/tcp/gaps") as i64)),
-                fmt::num(&(g("/engine/tcp/gap_bytes") as i64))
+                fmt::num(&(t.engine.tcp.gaps as i64)),
+                fmt::num(&(t.engine.tcp.gap_bytes as i64))
             ),
         });
     }
-    if g("/engine/tcp/flows_midstream") > 0 {
+    if t.engine.tcp.flows_midstream > 0 {
         hints.push(Hint {
             level: "info",
             text: format!(
                 "{} connections were already open when capture started (joined mid-stream).",
-                fmt::num(&(g("/engine/tcp/flows_midstream") as i64))
+                fmt::num(&(t.engine.tcp.flows_midstream as i64))
             ),
         });
     }
-    if g("/engine/tcp/flows_evicted") > 0 {
+    if t.engine.tcp.flows_evicted > 0 {
         hints.push(Hint {
             level: "warn",
             text: "Connections were evicted to respect --max-flows: raise it if memory allows."
                 .into(),
         });
     }
-    let over = g("/inventory/endpoints_over_cap") + g("/inventory/hosts_over_cap");
+    let over = t.inventory.endpoints_over_cap + t.inventory.hosts_over_cap;
     if over > 0 {
         hints.push(Hint {
             level: "warn",
@@ -383,14 +351,17 @@ pub fn live_rows(v: &Value) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Captures and the sum of their counters.
+/// Captures and the sum of their counters (a capture row whose counters do not read as
+/// [`RunStats`] adds nothing).
 pub async fn sensor_data(
     state: &AppState,
-) -> Result<(Vec<crate::store::dashboard::CaptureRow>, Value), AppError> {
+) -> Result<(Vec<crate::store::dashboard::CaptureRow>, RunStats), AppError> {
     let captures = state.store().dashboard_captures().await?;
-    let mut totals = Value::Object(Default::default());
+    let mut totals = RunStats::default();
     for c in &captures {
-        sum_json(&mut totals, &c.stats);
+        if let Ok(s) = RunStats::deserialize(&c.stats) {
+            totals += &s;
+        }
     }
     Ok((captures, totals))
 }
@@ -408,10 +379,49 @@ pub async fn sensor(
             .sensor()
             .map(|s| live_rows(&s.snapshot()))
             .unwrap_or_default(),
-        sections: sections(&totals),
+        sections: sections(&serde_json::to_value(&totals).unwrap_or(Value::Null)),
         captures,
         figures,
         hints,
     };
     render(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_counters_sum_by_type() {
+        // A file ingest and a live capture as their rows store them (older rows may lack
+        // fields: they count as zero).
+        let file: Value = serde_json::json!({
+            "engine": {"packets": {"packets": 10, "decode_errors": {"ipv4": 2}},
+                       "http": {"transactions": 4, "bad_heads": 1}, "capture": null},
+            "inventory": {"transactions": 4, "endpoints_over_cap": 1}
+        });
+        let live: Value = serde_json::json!({
+            "engine": {"packets": {"packets": 5, "decode_errors": {"ipv4": 1, "tcp": 3}},
+                       "http": {"transactions": 2},
+                       "capture": {"received": 7, "dropped": 1, "if_dropped": 0, "queue_dropped": 2}},
+            "inventory": {"transactions": 2}
+        });
+        let mut t = RunStats::default();
+        for v in [&file, &live] {
+            t += &RunStats::deserialize(v).unwrap();
+        }
+        assert_eq!(t.engine.packets.packets, 15);
+        assert_eq!(t.engine.http.transactions, 6);
+        assert_eq!(t.engine.packets.decode_errors.values().sum::<u64>(), 6);
+        assert_eq!(t.engine.capture.map(|c| c.queue_dropped), Some(2));
+        let (figures, hints) = sensor_summary(2, &t);
+        let fig = |l: &str| {
+            figures
+                .iter()
+                .find(|f| f.label.contains(l))
+                .map(|f| f.value)
+        };
+        assert_eq!(fig("HTTP transactions"), Some(6));
+        assert!(hints.iter().any(|h| h.text.contains("cap")), "{hints:?}");
+    }
 }
