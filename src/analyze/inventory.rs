@@ -210,6 +210,51 @@ pub struct SensitiveDelta {
 /// Where sensitive data was seen.
 pub type SensitiveKey = (SensitiveClass, &'static str, String);
 
+/// Findings kept per endpoint and drain (further kinds or clients are counted as over cap).
+const MAX_ENDPOINT_FINDINGS: usize = 64;
+
+/// Something seen a number of times between two instants (a client, a kind of sensitive data,
+/// a finding): what the capped maps of a delta hold.
+pub trait Sighting {
+    /// Adds `other`'s sightings (the first description is kept).
+    fn absorb(&mut self, other: &Self);
+}
+
+macro_rules! sighting {
+    ($t:ty) => {
+        impl Sighting for $t {
+            fn absorb(&mut self, other: &Self) {
+                self.count += other.count;
+                self.first_seen = self.first_seen.min(other.first_seen);
+                self.last_seen = self.last_seen.max(other.last_seen);
+            }
+        }
+    };
+}
+sighting!(ClientDelta);
+sighting!(SensitiveDelta);
+sighting!(FindingDelta);
+
+/// Merges `v` into the entry of `key` in a map held to `cap` entries: absorbed when the key
+/// is there, inserted when there is room; `false` when the map is full (refused: the caller
+/// counts it).
+pub fn merge_capped<K: Eq + std::hash::Hash, V: Sighting>(
+    map: &mut HashMap<K, V>,
+    key: K,
+    v: V,
+    cap: usize,
+) -> bool {
+    if let Some(mine) = map.get_mut(&key) {
+        mine.absorb(&v);
+        return true;
+    }
+    if map.len() >= cap {
+        return false;
+    }
+    map.insert(key, v);
+    true
+}
+
 /// Everything observed of one endpoint since the last drain.
 #[derive(Clone, Debug)]
 pub struct EndpointDelta {
@@ -391,17 +436,8 @@ impl EndpointDelta {
             *self.status.entry(k).or_default() += v;
         }
         for (ip, c) in other.clients {
-            let room = self.clients.len() < cfg.max_clients;
-            match self.clients.get_mut(&ip) {
-                Some(mine) => {
-                    mine.count += c.count;
-                    mine.first_seen = mine.first_seen.min(c.first_seen);
-                    mine.last_seen = mine.last_seen.max(c.last_seen);
-                }
-                None if room => {
-                    self.clients.insert(ip, c);
-                }
-                None => self.clients_over_cap = true,
+            if !merge_capped(&mut self.clients, ip, c, cfg.max_clients) {
+                self.clients_over_cap = true;
             }
         }
         self.clients_over_cap |= other.clients_over_cap;
@@ -424,30 +460,10 @@ impl EndpointDelta {
             e.1 += ok;
         }
         for (k, s) in other.sensitive {
-            let room = self.sensitive.len() < cfg.max_sensitive;
-            match self.sensitive.get_mut(&k) {
-                Some(mine) => {
-                    mine.count += s.count;
-                    mine.first_seen = mine.first_seen.min(s.first_seen);
-                    mine.last_seen = mine.last_seen.max(s.last_seen);
-                }
-                None if room => {
-                    self.sensitive.insert(k, s);
-                }
-                None => {}
-            }
+            merge_capped(&mut self.sensitive, k, s, cfg.max_sensitive);
         }
         for (k, f) in other.findings {
-            match self.findings.get_mut(&k) {
-                Some(mine) => {
-                    mine.count += f.count;
-                    mine.first_seen = mine.first_seen.min(f.first_seen);
-                    mine.last_seen = mine.last_seen.max(f.last_seen);
-                }
-                None => {
-                    self.findings.insert(k, f);
-                }
-            }
+            merge_capped(&mut self.findings, k, f, usize::MAX);
         }
         for (m, (c, e)) in other.minutes {
             let x = self.minutes.entry(m).or_default();
@@ -653,6 +669,40 @@ impl Inventory {
         self.deltas.len()
     }
 
+    /// Whether a transaction of `key` (answered with `status`) may be counted: always when
+    /// its endpoint is held; under the endpoint cap, when there is room or when a delta of no
+    /// evidence (a request or two, never answered with success) makes room for an endpoint
+    /// that was answered with success. A refusal is counted.
+    fn admit(&mut self, key: &EndpointKey, status: u16) -> bool {
+        if !self.deltas.contains_key(key) && self.deltas.len() >= self.cfg.max_endpoints {
+            // Kept by evidence: a delta of a request or two never answered with success makes
+            // room for an endpoint that was; a junk request finds no room.
+            let junk = |d: &EndpointDelta| {
+                d.requests <= 2 && !d.status.keys().any(|s| (200..400).contains(s))
+            };
+            let victim = if (200..400).contains(&status) {
+                self.deltas
+                    .iter()
+                    .take(256)
+                    .find(|(_, d)| junk(d))
+                    .map(|(k, _)| k.clone())
+            } else {
+                None
+            };
+            match victim {
+                Some(v) => {
+                    self.deltas.remove(&v);
+                    self.stats.endpoints_evicted += 1;
+                }
+                None => {
+                    self.stats.endpoints_over_cap += 1;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// Folds one transaction in.
     pub fn observe(&mut self, t: &HttpTransaction) {
         let Some(req) = t.request.as_ref() else {
@@ -700,31 +750,8 @@ impl Inventory {
             method,
             template: m.template.clone(),
         };
-        if !self.deltas.contains_key(&key) && self.deltas.len() >= self.cfg.max_endpoints {
-            // Kept by evidence: a delta of a request or two never answered with success makes
-            // room for an endpoint that was; a junk request finds no room.
-            let junk = |d: &EndpointDelta| {
-                d.requests <= 2 && !d.status.keys().any(|s| (200..400).contains(s))
-            };
-            let victim = if (200..400).contains(&status) {
-                self.deltas
-                    .iter()
-                    .take(256)
-                    .find(|(_, d)| junk(d))
-                    .map(|(k, _)| k.clone())
-            } else {
-                None
-            };
-            match victim {
-                Some(v) => {
-                    self.deltas.remove(&v);
-                    self.stats.endpoints_evicted += 1;
-                }
-                None => {
-                    self.stats.endpoints_over_cap += 1;
-                    return;
-                }
-            }
+        if !self.admit(&key, status) {
+            return;
         }
         self.stats.transactions += 1;
         let cfg = &self.cfg;
@@ -735,17 +762,7 @@ impl Inventory {
         if d.rule.is_empty() {
             set_template(d, &m);
         }
-        d.first_seen = d.first_seen.min(ts);
-        d.last_seen = d.last_seen.max(ts);
-        d.requests += 1;
-        d.bytes_in += req.body.len;
-        *d.status.entry(status).or_default() += 1;
-        let is_error = status >= 400;
-        if let Some(r) = t.response.as_ref() {
-            d.responses += 1;
-            d.bytes_out += r.body.len;
-            d.errors += u64::from(is_error);
-        }
+        count_traffic(d, t, status);
         let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
         track_rate(
             &mut self.rates,
@@ -754,37 +771,16 @@ impl Inventory {
             (d.key.host.clone(), t.orig.ip),
         )
         .add(ts, &d.key, status, advertised);
-        let minute = ts.secs().div_euclid(60);
-        let mm = d.minutes.entry(minute).or_default();
-        mm.0 += 1;
-        mm.1 += u64::from(is_error);
-        if let Some(ns) = t.latency_ns() {
-            let us = (ns / 1000).clamp(1, MAX_LATENCY_US as i64) as u64;
-            d.latency.record(us);
-        }
         // Clients.
         let ip = t.orig.ip;
-        let room = d.clients.len() < cfg.max_clients;
-        match d.clients.get_mut(&ip) {
-            Some(c) => {
-                c.count += 1;
-                c.first_seen = c.first_seen.min(ts);
-                c.last_seen = c.last_seen.max(ts);
-            }
-            None if room => {
-                d.clients.insert(
-                    ip,
-                    ClientDelta {
-                        count: 1,
-                        first_seen: ts,
-                        last_seen: ts,
-                    },
-                );
-            }
-            None => {
-                d.clients_over_cap = true;
-                self.stats.detail_over_cap += 1;
-            }
+        let once = ClientDelta {
+            count: 1,
+            first_seen: ts,
+            last_seen: ts,
+        };
+        if !merge_capped(&mut d.clients, ip, once, cfg.max_clients) {
+            d.clients_over_cap = true;
+            self.stats.detail_over_cap += 1;
         }
         d.clients_hll.insert(ip.to_string().as_bytes());
 
@@ -801,29 +797,7 @@ impl Inventory {
         // Parameters and sensitive data in the URL.
         let mut found: Vec<(SensitiveKey, String)> = Vec::new();
         let scratch = &mut self.scratch;
-        if let Some(q) = query {
-            d.query = merge_form(&d.query, &infer_form(q));
-            for (name, value) in pairs(q) {
-                scratch.clear();
-                sensitive::classify_field(&name, &value, scratch);
-                found.extend(
-                    scratch
-                        .drain(..)
-                        .map(|f| ((f.class, "query", cut(&name)), f.redacted)),
-                );
-            }
-        }
-        let mut path_sensitive = false;
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            scratch.clear();
-            sensitive::scan_text(&percent_decode(seg, false), scratch);
-            path_sensitive |= !scratch.is_empty();
-            found.extend(
-                scratch
-                    .drain(..)
-                    .map(|f| ((f.class, "path", String::new()), f.redacted)),
-            );
-        }
+        let path_sensitive = scan_url(d, path, query, scratch, &mut found);
         if d.example_path.is_empty() {
             d.example_path = if path_sensitive {
                 d.key.template.clone()
@@ -853,41 +827,8 @@ impl Inventory {
         // Bodies: all of the first transactions of an endpoint, then a sample, so that a busy
         // endpoint costs little more than a quiet one.
         let mut stats = std::mem::take(&mut self.stats);
-        let mut response_text: Option<Vec<u8>> = None;
-        let mut response_shape: Option<u64> = None;
-        let n = d.requests;
-        if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
-            body(
-                d,
-                cfg,
-                &mut stats,
-                Direction::Request,
-                0,
-                req,
-                &mut found,
-                scratch,
-                &mut None,
-            );
-            if let Some(r) = t.response.as_ref() {
-                response_text = body(
-                    d,
-                    cfg,
-                    &mut stats,
-                    Direction::Response,
-                    status,
-                    r,
-                    &mut found,
-                    scratch,
-                    &mut response_shape,
-                );
-            }
-        } else {
-            stats.bodies_sampled_out += 1;
-            count_body(d, cfg, &mut stats, Direction::Request, 0, req);
-            if let Some(r) = t.response.as_ref() {
-                count_body(d, cfg, &mut stats, Direction::Response, status, r);
-            }
-        }
+        let (response_text, response_shape) =
+            inspect_bodies(d, cfg, &mut stats, t, status, &mut found, scratch);
         if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
             self.book.note_shape(&d.key.host, path, fp);
         }
@@ -915,85 +856,39 @@ impl Inventory {
             issues_credential,
         });
         // Posture: what this transaction shows about how the endpoint is protected.
-        let url_sensitive: Vec<(SensitiveClass, String)> = found
-            .iter()
-            .filter(|((_, loc, _), _)| *loc == "path" || *loc == "query")
-            .map(|((c, _, _), r)| (*c, r.clone()))
-            .collect();
-        // Handing out a token is what a login does, and a password in the request body is a
-        // credential: neither makes a response "sensitive data without credentials".
-        let response_sensitive: Vec<SensitiveClass> = found
-            .iter()
-            .filter(|((c, loc, _), _)| {
-                loc.starts_with("response")
-                    && !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt)
-            })
-            .map(|((c, _, _), _)| *c)
-            .collect();
-        let body_credentials = found
-            .iter()
-            .any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
-        let mut raised = Vec::new();
-        posture::assess(
+        let raised = judge(
             t,
-            posture::Context {
-                auth: &evidence,
-                query,
-                userinfo,
-                url_sensitive: &url_sensitive,
-                response_sensitive: &response_sensitive,
-                response_text: response_text.as_deref(),
-                body_credentials,
-                weak_cache: &mut self.weak_jwt,
-            },
-            &mut raised,
+            &evidence,
+            query,
+            userinfo,
+            &found,
+            response_text.as_deref(),
+            &mut self.weak_jwt,
         );
         for (kind, client, detail, evidence) in raised {
-            let room = d.findings.len() < 64;
-            match d.findings.get_mut(&(kind, client.clone())) {
-                Some(f) => {
-                    f.count += 1;
-                    f.first_seen = f.first_seen.min(ts);
-                    f.last_seen = f.last_seen.max(ts);
-                }
-                None if room => {
-                    d.findings.insert(
-                        (kind, client.clone()),
-                        FindingDelta {
-                            kind,
-                            client,
-                            detail,
-                            evidence,
-                            count: 1,
-                            first_seen: ts,
-                            last_seen: ts,
-                        },
-                    );
-                }
-                None => stats.detail_over_cap += 1,
+            let once = FindingDelta {
+                kind,
+                client: client.clone(),
+                detail,
+                evidence,
+                count: 1,
+                first_seen: ts,
+                last_seen: ts,
+            };
+            if !merge_capped(&mut d.findings, (kind, client), once, MAX_ENDPOINT_FINDINGS) {
+                stats.detail_over_cap += 1;
             }
         }
         for (k, redacted) in found {
             stats.sensitive_values += 1;
-            let room = d.sensitive.len() < cfg.max_sensitive;
-            match d.sensitive.get_mut(&k) {
-                Some(s) => {
-                    s.count += 1;
-                    s.first_seen = s.first_seen.min(ts);
-                    s.last_seen = s.last_seen.max(ts);
-                }
-                None if room => {
-                    d.sensitive.insert(
-                        k,
-                        SensitiveDelta {
-                            count: 1,
-                            example: redacted,
-                            first_seen: ts,
-                            last_seen: ts,
-                        },
-                    );
-                }
-                None => stats.detail_over_cap += 1,
+            let once = SensitiveDelta {
+                count: 1,
+                example: redacted,
+                first_seen: ts,
+                last_seen: ts,
+            };
+            if !merge_capped(&mut d.sensitive, k, once, cfg.max_sensitive) {
+                stats.detail_over_cap += 1;
             }
         }
         stats.sequences = self.seq.stats().clone();
@@ -1491,6 +1386,169 @@ const PLAIN_HEADERS: [&str; 36] = [
     "sec-fetch-site",
 ];
 
+/// Counts a transaction into its endpoint's totals: times, requests and responses, bytes,
+/// status codes, errors, the per-minute series and the latency.
+fn count_traffic(d: &mut EndpointDelta, t: &HttpTransaction, status: u16) {
+    let ts = t.ts();
+    let Some(req) = t.request.as_ref() else {
+        return;
+    };
+    d.first_seen = d.first_seen.min(ts);
+    d.last_seen = d.last_seen.max(ts);
+    d.requests += 1;
+    d.bytes_in += req.body.len;
+    *d.status.entry(status).or_default() += 1;
+    let is_error = status >= 400;
+    if let Some(r) = t.response.as_ref() {
+        d.responses += 1;
+        d.bytes_out += r.body.len;
+        d.errors += u64::from(is_error);
+    }
+    let minute = ts.secs().div_euclid(60);
+    let mm = d.minutes.entry(minute).or_default();
+    mm.0 += 1;
+    mm.1 += u64::from(is_error);
+    if let Some(ns) = t.latency_ns() {
+        let us = (ns / 1000).clamp(1, MAX_LATENCY_US as i64) as u64;
+        d.latency.record(us);
+    }
+}
+
+/// Reads the bodies of a transaction when its endpoint is inspected this time (all of its
+/// first transactions, then one in `inspect_every`), or only counts them: the response text
+/// read (for the posture rules) and its JSON structure's fingerprint.
+fn inspect_bodies(
+    d: &mut EndpointDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    t: &HttpTransaction,
+    status: u16,
+    found: &mut Vec<(SensitiveKey, String)>,
+    scratch: &mut Vec<Finding>,
+) -> (Option<Vec<u8>>, Option<u64>) {
+    let Some(req) = t.request.as_ref() else {
+        return (None, None);
+    };
+    let mut response_text: Option<Vec<u8>> = None;
+    let mut response_shape: Option<u64> = None;
+    let n = d.requests;
+    if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
+        body(
+            d,
+            cfg,
+            stats,
+            Direction::Request,
+            0,
+            req,
+            found,
+            scratch,
+            &mut None,
+        );
+        if let Some(r) = t.response.as_ref() {
+            response_text = body(
+                d,
+                cfg,
+                stats,
+                Direction::Response,
+                status,
+                r,
+                found,
+                scratch,
+                &mut response_shape,
+            );
+        }
+    } else {
+        stats.bodies_sampled_out += 1;
+        count_body(d, cfg, stats, Direction::Request, 0, req);
+        if let Some(r) = t.response.as_ref() {
+            count_body(d, cfg, stats, Direction::Response, status, r);
+        }
+    }
+    (response_text, response_shape)
+}
+
+/// The posture findings one transaction raises: (kind, client, detail, evidence).
+fn judge(
+    t: &HttpTransaction,
+    evidence: &[super::auth::AuthEvidence],
+    query: Option<&str>,
+    userinfo: bool,
+    found: &[(SensitiveKey, String)],
+    response_text: Option<&[u8]>,
+    weak_cache: &mut HashMap<u64, bool>,
+) -> Vec<(&'static str, Option<String>, String, String)> {
+    let url_sensitive: Vec<(SensitiveClass, String)> = found
+        .iter()
+        .filter(|((_, loc, _), _)| *loc == "path" || *loc == "query")
+        .map(|((c, _, _), r)| (*c, r.clone()))
+        .collect();
+    // Handing out a token is what a login does, and a password in the request body is a
+    // credential: neither makes a response "sensitive data without credentials".
+    let response_sensitive: Vec<SensitiveClass> = found
+        .iter()
+        .filter(|((c, loc, _), _)| {
+            loc.starts_with("response")
+                && !matches!(c, SensitiveClass::Password | SensitiveClass::Jwt)
+        })
+        .map(|((c, _, _), _)| *c)
+        .collect();
+    let body_credentials = found
+        .iter()
+        .any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
+    let mut raised = Vec::new();
+    posture::assess(
+        t,
+        posture::Context {
+            auth: evidence,
+            query,
+            userinfo,
+            url_sensitive: &url_sensitive,
+            response_sensitive: &response_sensitive,
+            response_text,
+            body_credentials,
+            weak_cache,
+        },
+        &mut raised,
+    );
+    raised
+}
+
+/// Reads the query's parameters into the delta and scans the query and the path for
+/// sensitive values (into `found`); whether the path holds one (then the example path is the
+/// template, not the path).
+fn scan_url(
+    d: &mut EndpointDelta,
+    path: &str,
+    query: Option<&str>,
+    scratch: &mut Vec<Finding>,
+    found: &mut Vec<(SensitiveKey, String)>,
+) -> bool {
+    if let Some(q) = query {
+        d.query = merge_form(&d.query, &infer_form(q));
+        for (name, value) in pairs(q) {
+            scratch.clear();
+            sensitive::classify_field(&name, &value, scratch);
+            found.extend(
+                scratch
+                    .drain(..)
+                    .map(|f| ((f.class, "query", cut(&name)), f.redacted)),
+            );
+        }
+    }
+    let mut path_sensitive = false;
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        scratch.clear();
+        sensitive::scan_text(&percent_decode(seg, false), scratch);
+        path_sensitive |= !scratch.is_empty();
+        found.extend(
+            scratch
+                .drain(..)
+                .map(|f| ((f.class, "path", String::new()), f.redacted)),
+        );
+    }
+    path_sensitive
+}
+
 fn scan_headers(
     head: &crate::http::MessageHead,
     location: &'static str,
@@ -1742,6 +1800,27 @@ fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_maps_absorb_insert_and_refuse() {
+        let seen = |n: u64, a: i64, b: i64| ClientDelta {
+            count: n,
+            first_seen: Timestamp(a),
+            last_seen: Timestamp(b),
+        };
+        let mut m: HashMap<u8, ClientDelta> = HashMap::new();
+        assert!(merge_capped(&mut m, 1, seen(1, 50, 50), 2));
+        assert!(merge_capped(&mut m, 1, seen(2, 10, 20), 2));
+        assert_eq!(m[&1], seen(3, 10, 50));
+        assert!(merge_capped(&mut m, 2, seen(1, 5, 5), 2));
+        // Full: a new key is refused, a known one still counts.
+        assert!(!merge_capped(&mut m, 3, seen(1, 5, 5), 2));
+        assert!(merge_capped(&mut m, 2, seen(1, 90, 90), 2));
+        assert_eq!(
+            (m.len(), m[&2].count, m[&2].last_seen),
+            (2, 2, Timestamp(90))
+        );
+    }
 
     #[test]
     fn latency_samples_become_a_histogram_with_the_same_quantiles() {
