@@ -311,20 +311,21 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
 /// Requests ending at a sibling before its methods say something about it.
 const METHOD_EVIDENCE: u64 = 20;
 
-/// Two siblings, each the end of many requests, never share a method (`POST
-/// /kassen/{id}/abschluss` only, `GET /kassen/{id}/dep` only): distinct operations. The
-/// values of one parameter are all called the way that parameter's operations are (asked
-/// only of siblings that do not continue alike: values next to an action word,
-/// `/plans/{name}` beside `/plans/resourceReadBegin`, share their sub-paths).
+/// An action beside a resource: one sibling, the end of many requests, only ever POSTed to
+/// (`POST /kassen/{id}/abschluss`), another only ever read or changed without a POST (`GET
+/// /kassen/{id}/dep`). Values of one parameter may each be called one way (a user only
+/// deleted, another only read: `/members/dave99`, `/members/alice38`), so other disjoint
+/// methods say nothing; an operation named by a POST-only word does. Asked only of siblings
+/// that do not continue alike (values next to an action word, `/plans/{name}` beside
+/// `/plans/resourceReadBegin`, share their sub-paths).
 fn distinct_methods(core: &[ChildView]) -> bool {
-    let busy: Vec<u8> = core
-        .iter()
-        .filter(|c| c.ends >= METHOD_EVIDENCE && c.methods != 0)
-        .map(|c| c.methods)
-        .collect();
-    busy.iter()
-        .enumerate()
-        .any(|(i, a)| busy[i + 1..].iter().any(|b| a & b == 0))
+    use method_bits::POST;
+    let busy = || {
+        core.iter()
+            .filter(|c| c.ends >= METHOD_EVIDENCE && c.methods != 0)
+            .map(|c| c.methods)
+    };
+    busy().any(|m| m == POST) && busy().any(|m| m & POST == 0)
 }
 
 fn verdict(param: bool, rule: &'static str, confidence: f32, evidence: Evidence) -> Verdict {
@@ -608,6 +609,18 @@ mod tests {
             })
             .collect();
         assert!(decide(Context::Param, &alike, &alike, false).param);
+        // Values each called one way, none only POSTed to (`/members/alice38` only read,
+        // `/members/dave99` only deleted, each hundreds of times): values still.
+        let names: Vec<ChildView> = kids
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, mut c)| {
+                c.methods = [GET, DELETE, PUT, GET][i];
+                c
+            })
+            .collect();
+        assert!(decide(Context::Plural, &names, &names, false).param);
         // Values of one parameter share its operations' methods.
         for k in &mut kids {
             k.methods = GET | POST;
