@@ -1,0 +1,69 @@
+//! The sensor page's capture list: ingested captures, newest first, with their counters.
+
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+/// One ingested capture.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaptureRow {
+    /// Capture id.
+    pub id: i64,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Path as given.
+    pub path: String,
+    /// File size.
+    pub size_bytes: i64,
+    /// When ingested (ns, wall clock).
+    pub ingested_at: i64,
+    /// First frame (ns).
+    pub first_ts: Option<i64>,
+    /// Last frame (ns).
+    pub last_ts: Option<i64>,
+    /// Frames.
+    pub packets: i64,
+    /// Bytes.
+    pub bytes: i64,
+    /// HTTP transactions.
+    pub transactions: i64,
+    /// `file` or `live:<iface>`.
+    pub source: String,
+    /// Finished (0 while in progress or interrupted).
+    pub complete: bool,
+    /// Every counter, `{"engine": ..., "inventory": ...}`.
+    pub stats: Value,
+}
+
+impl Store {
+    /// Ingested captures, newest first (at most 1000), with their counters.
+    pub async fn dashboard_captures(&self) -> Result<Vec<CaptureRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, sha256, path, size_bytes, ingested_at, first_ts, last_ts, packets, bytes, transactions, source, complete, stats_json
+             FROM captures ORDER BY id DESC LIMIT 1000",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let stats: String = r.get(12);
+            CaptureRow {
+                id: r.get(0),
+                sha256: r.get(1),
+                path: r.get(2),
+                size_bytes: r.get(3),
+                ingested_at: r.get(4),
+                first_ts: r.get(5),
+                last_ts: r.get(6),
+                packets: r.get(7),
+                bytes: r.get(8),
+                transactions: r.get(9),
+                source: r.get(10),
+                complete: r.get::<i64, _>(11) != 0,
+                stats: serde_json::from_str(&stats).unwrap_or(Value::Null),
+            }
+        })
+        .collect())
+    }
+}

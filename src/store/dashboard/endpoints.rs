@@ -1,0 +1,460 @@
+//! The endpoint list page: its filters, sort orders and pagination ([`EndpointQuery`],
+//! [`SortKey`]), the values its filters offer ([`Facets`]), and the page of rows itself, each
+//! filtered and sorted in SQL.
+
+use super::{Count, counts};
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Sort orders of the endpoint list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// Host, path, method.
+    Path,
+    /// Method, then path.
+    Method,
+    /// Requests (the default: busiest first).
+    #[default]
+    Requests,
+    /// Error responses.
+    Errors,
+    /// Distinct clients.
+    Clients,
+    /// Median latency.
+    P50,
+    /// 99th percentile latency.
+    P99,
+    /// First request.
+    FirstSeen,
+    /// Last request.
+    LastSeen,
+    /// Number of findings.
+    Findings,
+}
+
+impl SortKey {
+    /// Every key, in column order.
+    pub const ALL: [SortKey; 10] = [
+        SortKey::Path,
+        SortKey::Method,
+        SortKey::Requests,
+        SortKey::Errors,
+        SortKey::Clients,
+        SortKey::P50,
+        SortKey::P99,
+        SortKey::FirstSeen,
+        SortKey::LastSeen,
+        SortKey::Findings,
+    ];
+
+    /// The name used in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Path => "path",
+            SortKey::Method => "method",
+            SortKey::Requests => "requests",
+            SortKey::Errors => "errors",
+            SortKey::Clients => "clients",
+            SortKey::P50 => "p50",
+            SortKey::P99 => "p99",
+            SortKey::FirstSeen => "first_seen",
+            SortKey::LastSeen => "last_seen",
+            SortKey::Findings => "findings",
+        }
+    }
+
+    /// Parses a URL name.
+    pub fn parse(s: &str) -> Option<SortKey> {
+        SortKey::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Whether the natural direction is descending (counts, latencies, times).
+    pub fn default_desc(self) -> bool {
+        !matches!(self, SortKey::Path | SortKey::Method)
+    }
+
+    fn expr(self) -> &'static str {
+        match self {
+            SortKey::Path => "e.host",
+            SortKey::Method => "e.method",
+            SortKey::Requests => "e.request_count",
+            SortKey::Errors => "e.error_count",
+            SortKey::Clients => CLIENT_COUNT,
+            SortKey::P50 => "e.p50_ms",
+            SortKey::P99 => "e.p99_ms",
+            SortKey::FirstSeen => "e.first_seen",
+            SortKey::LastSeen => "e.last_seen",
+            SortKey::Findings => "IFNULL(fc.k, 0)",
+        }
+    }
+}
+
+const CLIENT_COUNT: &str = "(CASE WHEN e.clients_capped = 1 THEN e.client_estimate \
+     ELSE (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id) END)";
+
+/// Findings per endpoint, joined on the endpoint's identity (indexed by its UNIQUE key).
+const FINDINGS_CTE: &str = "WITH fc AS MATERIALIZED (
+    SELECT e.id AS endpoint_id, COUNT(*) AS k FROM findings f
+    JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
+    GROUP BY e.id)";
+
+/// Filters, sort and page of the endpoint list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointQuery {
+    /// Substring of the host, method, path template or example path (case-insensitive).
+    pub q: Option<String>,
+    /// Only this host.
+    pub host: Option<String>,
+    /// Only this classification (`unclassified`: none yet).
+    pub classification: Option<String>,
+    /// Only endpoints that saw this auth scheme (`none` included).
+    pub auth: Option<String>,
+    /// `any`: endpoints with sensitive data; `none`: without; otherwise this class.
+    pub sensitive: Option<String>,
+    /// Only endpoints with (true) or without (false) findings.
+    pub has_findings: Option<bool>,
+    /// Sort key.
+    pub sort: SortKey,
+    /// Descending.
+    pub desc: bool,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows per page.
+    pub limit: i64,
+}
+
+impl Default for EndpointQuery {
+    fn default() -> Self {
+        EndpointQuery {
+            q: None,
+            host: None,
+            classification: None,
+            auth: None,
+            sensitive: None,
+            has_findings: None,
+            sort: SortKey::Requests,
+            desc: true,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// One row of the endpoint list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointListRow {
+    /// Endpoint id.
+    pub id: i64,
+    /// Host.
+    pub host: String,
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path_template: String,
+    /// First request (ns).
+    pub first_seen: Option<i64>,
+    /// Last request (ns).
+    pub last_seen: Option<i64>,
+    /// Requests.
+    pub request_count: i64,
+    /// Responses with status >= 400.
+    pub error_count: i64,
+    /// Distinct clients.
+    pub client_count: i64,
+    /// Auth schemes seen, comma-separated.
+    pub auth_schemes: Option<String>,
+    /// Sensitive data classes seen, comma-separated.
+    pub sensitive_data: Option<String>,
+    /// Median latency (ms).
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency (ms).
+    pub p99_ms: Option<f64>,
+    /// documented | shadow | zombie | dormant.
+    pub classification: Option<String>,
+    /// Deprecated in the spec.
+    pub deprecated: Option<i64>,
+    /// Findings about it.
+    pub findings: i64,
+    /// Calls per time bucket over the inventory's whole time range (a sparkline).
+    pub activity: Vec<i64>,
+}
+
+/// A page of the endpoint list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointList {
+    /// The rows of this page.
+    pub rows: Vec<EndpointListRow>,
+    /// Rows matching the filters, over all pages.
+    pub total: i64,
+}
+
+/// Values of the endpoint list's filters.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Facets {
+    /// Hosts, with their endpoint counts (busiest first, at most 500).
+    pub hosts: Vec<Count>,
+    /// Classifications present.
+    pub classifications: Vec<Count>,
+    /// Auth schemes present.
+    pub auth: Vec<Count>,
+    /// Sensitive data classes present.
+    pub sensitive: Vec<Count>,
+}
+
+/// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+fn like_pattern(s: &str) -> String {
+    let mut p = String::with_capacity(s.len() + 2);
+    p.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+impl Store {
+    /// The values the endpoint filters offer.
+    pub async fn dashboard_facets(&self) -> Result<Facets, StoreError> {
+        let hosts = counts(
+            &sqlx::query(
+                "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 500",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
+        let classifications = self.classification_counts().await?;
+        let auth = counts(
+            &sqlx::query(
+                "SELECT scheme, COUNT(DISTINCT endpoint_id) FROM endpoint_auth GROUP BY scheme ORDER BY scheme",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
+        let sensitive = counts(
+            &sqlx::query(
+                "SELECT class, COUNT(DISTINCT endpoint_id) FROM endpoint_sensitive GROUP BY class ORDER BY class",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
+        Ok(Facets {
+            hosts,
+            classifications,
+            auth,
+            sensitive,
+        })
+    }
+
+    /// A page of endpoints: filters and sort in SQL, then the page's details in one query and
+    /// its activity in another (no query per row).
+    pub async fn dashboard_endpoints(
+        &self,
+        query: &EndpointQuery,
+        activity_buckets: usize,
+    ) -> Result<EndpointList, StoreError> {
+        let mut conds: Vec<&'static str> = Vec::new();
+        let mut binds: Vec<Bind> = Vec::new();
+        if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+            conds.push(
+                "(e.path_template LIKE ? ESCAPE '\\' OR e.host LIKE ? ESCAPE '\\' OR e.method LIKE ? ESCAPE '\\' OR e.example_path LIKE ? ESCAPE '\\')",
+            );
+            let p = like_pattern(q);
+            for _ in 0..4 {
+                binds.push(Bind::Text(p.clone()));
+            }
+        }
+        if let Some(h) = &query.host {
+            conds.push("e.host = ?");
+            binds.push(Bind::Text(h.clone()));
+        }
+        match query.classification.as_deref() {
+            None => {}
+            Some("unclassified") => conds.push("e.classification IS NULL"),
+            Some(c) => {
+                conds.push("e.classification = ?");
+                binds.push(Bind::Text(c.to_string()));
+            }
+        }
+        if let Some(a) = &query.auth {
+            conds.push("EXISTS (SELECT 1 FROM endpoint_auth a WHERE a.endpoint_id = e.id AND a.scheme = ?)");
+            binds.push(Bind::Text(a.clone()));
+        }
+        match query.sensitive.as_deref() {
+            None => {}
+            Some("any") => {
+                conds.push("EXISTS (SELECT 1 FROM endpoint_sensitive s WHERE s.endpoint_id = e.id)")
+            }
+            Some("none") => conds
+                .push("NOT EXISTS (SELECT 1 FROM endpoint_sensitive s WHERE s.endpoint_id = e.id)"),
+            Some(c) => {
+                conds.push("EXISTS (SELECT 1 FROM endpoint_sensitive s WHERE s.endpoint_id = e.id AND s.class = ?)");
+                binds.push(Bind::Text(c.to_string()));
+            }
+        }
+        match query.has_findings {
+            None => {}
+            Some(true) => conds.push("fc.k IS NOT NULL"),
+            Some(false) => conds.push("fc.k IS NULL"),
+        }
+        let where_sql = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let from = "FROM endpoints e LEFT JOIN fc ON fc.endpoint_id = e.id";
+        let total: i64 = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{FINDINGS_CTE} SELECT COUNT(*) {from} {where_sql}"
+            ))),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .get(0);
+        let dir = if query.desc { "DESC" } else { "ASC" };
+        let key = query.sort.expr();
+        let tie = match query.sort {
+            SortKey::Path => format!("e.path_template {dir}, e.method {dir}"),
+            SortKey::Method => "e.host, e.path_template".to_string(),
+            _ => "e.host, e.path_template, e.method".to_string(),
+        };
+        let mut page_binds = binds;
+        page_binds.push(Bind::Int(query.limit.clamp(1, 1000)));
+        page_binds.push(Bind::Int(query.offset.max(0)));
+        let ids: Vec<i64> = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{FINDINGS_CTE} SELECT e.id {from} {where_sql}
+                 ORDER BY {key} {dir} NULLS LAST, {tie} LIMIT ? OFFSET ?"
+            ))),
+            &page_binds,
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        let mut rows = self.endpoint_rows(&ids).await?;
+        if activity_buckets > 0 && !rows.is_empty() {
+            self.fill_activity(&mut rows, activity_buckets).await?;
+        }
+        Ok(EndpointList { rows, total })
+    }
+
+    /// Rows for these ids, in this order.
+    pub(super) async fn endpoint_rows(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<EndpointListRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT e.id, e.host, e.method, e.path_template, e.first_seen, e.last_seen, e.request_count, e.error_count,
+                    {CLIENT_COUNT},
+                    (SELECT group_concat(scheme, ',') FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme)),
+                    (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
+                    e.p50_ms, e.p99_ms, e.classification, e.deprecated,
+                    (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template)
+             FROM endpoints e WHERE e.id IN ({list})"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_id: HashMap<i64, EndpointListRow> = rows
+            .iter()
+            .map(|r| {
+                let row = EndpointListRow {
+                    id: r.get(0),
+                    host: r.get(1),
+                    method: r.get(2),
+                    path_template: r.get(3),
+                    first_seen: r.get(4),
+                    last_seen: r.get(5),
+                    request_count: r.get(6),
+                    error_count: r.get(7),
+                    client_count: r.get(8),
+                    auth_schemes: r.get(9),
+                    sensitive_data: r.get(10),
+                    p50_ms: r.get(11),
+                    p99_ms: r.get(12),
+                    classification: r.get(13),
+                    deprecated: r.get(14),
+                    findings: r.get(15),
+                    activity: Vec::new(),
+                };
+                (row.id, row)
+            })
+            .collect();
+        Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
+    }
+
+    async fn fill_activity(
+        &self,
+        rows: &mut [EndpointListRow],
+        buckets: usize,
+    ) -> Result<(), StoreError> {
+        let range = sqlx::query(
+            "SELECT MIN(first_seen), MAX(last_seen) FROM endpoints WHERE first_seen IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let (Some(lo), Some(hi)): (Option<i64>, Option<i64>) = (range.get(0), range.get(1)) else {
+            return Ok(());
+        };
+        let (lo, hi) = (lo.div_euclid(60_000_000_000), hi.div_euclid(60_000_000_000));
+        let span = (hi - lo + 1).max(1);
+        let list = rows
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let minutes = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT endpoint_id, minute, count FROM endpoint_minutes WHERE endpoint_id IN ({list})"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        for r in rows.iter_mut() {
+            r.activity = vec![0; buckets];
+        }
+        for m in &minutes {
+            let id: i64 = m.get(0);
+            let minute: i64 = m.get(1);
+            let count: i64 = m.get(2);
+            if let Some(&i) = index.get(&id) {
+                let b = ((minute - lo).clamp(0, span - 1) as i128 * buckets as i128 / span as i128)
+                    as usize;
+                rows[i].activity[b.min(buckets - 1)] += count;
+            }
+        }
+        Ok(())
+    }
+}

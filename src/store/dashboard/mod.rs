@@ -1,0 +1,247 @@
+//! Read queries of the web dashboard: filtered, sorted and paginated lists and aggregates, each
+//! computed in SQL (a page of endpoints costs a handful of queries whatever the inventory's size).
+//!
+//! The structs here are plain data (serialised as-is by the dashboard's JSON API); times are
+//! integer nanoseconds since the Unix epoch, as stored.
+//!
+//! This module owns the reads behind the dashboard pages and the JSON API, returned as typed
+//! rows; it may not touch HTML or HTTP (rendering and routing belong to `crate::web`). It is
+//! split by the page each read serves; this file holds the row types and helpers several pages
+//! share, and re-exports every page's rows so `crate::store::dashboard::X` names them all.
+
+mod captures;
+mod csv;
+mod endpoint;
+mod endpoints;
+mod findings;
+mod overview;
+mod sequences;
+mod spec;
+
+pub use captures::CaptureRow;
+pub use endpoint::{
+    Auth, Body, Client, EndpointDetail, Param, Sensitive, TemplateSegment, Transition,
+};
+pub use endpoints::{EndpointList, EndpointListRow, EndpointQuery, Facets, SortKey};
+pub use findings::FindingQuery;
+pub use overview::{Overview, Totals};
+pub use sequences::{GraphEdge, GraphNode, SequenceFinding, SequencePath, Sequences};
+pub use spec::{SpecRow, SpecSummary};
+
+use super::{Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+/// A label and a count.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Count {
+    /// The label (a host, a classification, a severity ...).
+    pub key: String,
+    /// How many.
+    pub count: i64,
+}
+
+/// Calls in one minute.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct MinuteCount {
+    /// Minutes since the Unix epoch.
+    pub minute: i64,
+    /// Requests.
+    pub count: i64,
+    /// Of them, answered with status >= 400.
+    pub errors: i64,
+}
+
+/// An endpoint in short.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointBrief {
+    /// Endpoint id.
+    pub id: i64,
+    /// Host.
+    pub host: String,
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path_template: String,
+    /// First request (ns); `None` for a documented operation never called.
+    pub first_seen: Option<i64>,
+    /// Requests.
+    pub request_count: i64,
+    /// documented | shadow | zombie | dormant, `None` before a spec is imported.
+    pub classification: Option<String>,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRow {
+    /// Finding id.
+    pub id: i64,
+    /// Kind (`jwt_alg_none_accepted` ...).
+    pub kind: String,
+    /// info | low | medium | high | critical.
+    pub severity: String,
+    /// Host of the endpoint concerned.
+    pub host: Option<String>,
+    /// Method of the endpoint concerned.
+    pub method: Option<String>,
+    /// Path template of the endpoint concerned.
+    pub path_template: Option<String>,
+    /// Client concerned.
+    pub client: Option<String>,
+    /// What was observed, in words.
+    pub detail: String,
+    /// Evidence (redacted).
+    pub evidence: String,
+    /// Occurrences.
+    pub count: i64,
+    /// First occurrence (ns).
+    pub first_seen: i64,
+    /// Last occurrence (ns).
+    pub last_seen: i64,
+    /// The endpoint's id, when it is in the inventory.
+    pub endpoint_id: Option<i64>,
+}
+
+/// What observed traffic did that the spec does not say.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Drift {
+    /// Endpoint id.
+    pub endpoint_id: i64,
+    /// Host.
+    pub host: String,
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path_template: String,
+    /// Kind.
+    pub kind: String,
+    /// The parameter, field, status, content type or scheme.
+    pub item: String,
+    /// Words.
+    pub detail: String,
+}
+
+/// A documented operation that matches an endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpecOperation {
+    /// Operation id.
+    pub id: i64,
+    /// Spec name.
+    pub spec: String,
+    /// Host, when the spec says.
+    pub host: Option<String>,
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path_template: String,
+    /// operationId.
+    pub operation_id: String,
+    /// Summary.
+    pub summary: String,
+    /// Deprecated.
+    pub deprecated: bool,
+    /// Matched endpoint.
+    pub endpoint_id: Option<i64>,
+}
+
+fn severity_rank_sql(col: &str) -> String {
+    format!(
+        "CASE {col} WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END"
+    )
+}
+
+const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id";
+
+const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template";
+
+fn finding_row(r: &SqliteRow) -> FindingRow {
+    FindingRow {
+        id: r.get(0),
+        kind: r.get(1),
+        severity: r.get(2),
+        host: r.get(3),
+        method: r.get(4),
+        path_template: r.get(5),
+        client: r.get(6),
+        detail: r.get(7),
+        evidence: r.get(8),
+        count: r.get(9),
+        first_seen: r.get(10),
+        last_seen: r.get(11),
+        endpoint_id: r.get(12),
+    }
+}
+
+fn brief_row(r: &SqliteRow) -> EndpointBrief {
+    EndpointBrief {
+        id: r.get(0),
+        host: r.get(1),
+        method: r.get(2),
+        path_template: r.get(3),
+        first_seen: r.get(4),
+        request_count: r.get(5),
+        classification: r.get(6),
+    }
+}
+
+fn counts(rows: &[SqliteRow]) -> Vec<Count> {
+    rows.iter()
+        .map(|r| Count {
+            key: r.get(0),
+            count: r.get(1),
+        })
+        .collect()
+}
+
+impl Store {
+    async fn classification_counts(&self) -> Result<Vec<Count>, StoreError> {
+        Ok(counts(
+            &sqlx::query(
+                "SELECT IFNULL(classification, 'unclassified') AS c, COUNT(*) FROM endpoints
+                 GROUP BY c ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
+                 WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 ELSE 4 END, c",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        ))
+    }
+
+    async fn drift(&self, endpoint: Option<i64>, limit: i64) -> Result<Vec<Drift>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT d.endpoint_id, e.host, e.method, e.path_template, d.kind, d.item, d.detail
+             FROM drift d JOIN endpoints e ON e.id = d.endpoint_id
+             WHERE (?1 IS NULL OR d.endpoint_id = ?1)
+             ORDER BY e.host, e.path_template, e.method, d.kind, d.item LIMIT ?2",
+        )
+        .bind(endpoint)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Drift {
+            endpoint_id: r.get(0),
+            host: r.get(1),
+            method: r.get(2),
+            path_template: r.get(3),
+            kind: r.get(4),
+            item: r.get(5),
+            detail: r.get(6),
+        })
+        .collect())
+    }
+}
+
+fn spec_operation(r: &SqliteRow) -> SpecOperation {
+    SpecOperation {
+        id: r.get(0),
+        spec: r.get(1),
+        host: r.get(2),
+        method: r.get(3),
+        path_template: r.get(4),
+        operation_id: r.get(5),
+        summary: r.get(6),
+        deprecated: r.get::<i64, _>(7) != 0,
+        endpoint_id: r.get(8),
+    }
+}
