@@ -447,8 +447,9 @@ fn quote_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A CSV field (RFC 4180). Cells that a spreadsheet would run as a formula are prefixed with `'`.
-fn csv_field(s: &str) -> String {
+/// A CSV field (RFC 4180). Cells that a spreadsheet would run as a formula are prefixed with `'`
+/// (the one CSV writer: `export --format csv` and the dashboard's CSV downloads).
+pub(super) fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
         format!("'{s}")
     } else {

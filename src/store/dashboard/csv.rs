@@ -1,6 +1,7 @@
 //! CSV downloads of the dashboard: one public view (`api_*`) at a time, formatted as
 //! `export --format csv` writes it.
 
+use crate::store::export::csv_field;
 use crate::store::{Store, StoreError};
 use sqlx::Row;
 
@@ -50,20 +51,5 @@ impl Store {
             out.push_str("\r\n");
         }
         Ok(Some(out))
-    }
-}
-
-/// A CSV cell, as `export --format csv` writes it: quoted when needed, and a leading `=`, `+`,
-/// `-`, `@` of a non-number defused so a spreadsheet does not run it as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
