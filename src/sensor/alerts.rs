@@ -845,9 +845,9 @@ impl Detector {
                 .findings_after(self.last_finding, DETECT_BATCH)
                 .await?;
             let n = rows.len() as i64;
-            for r in rows {
+            for (r, dedup_key) in rows {
                 self.last_finding = self.last_finding.max(r.id);
-                if !self.seen_findings.insert(&r.dedup_key) {
+                if !self.seen_findings.insert(&dedup_key) {
                     continue;
                 }
                 let (kind, severity) = (r.kind, r.severity);
@@ -862,7 +862,7 @@ impl Detector {
                 let (host, method, template) = (r.host, r.method, r.path_template);
                 out.push(Alert {
                     kind: alert_kind,
-                    key: r.dedup_key,
+                    key: dedup_key,
                     body: json!({
                         "severity": severity,
                         "kind": kind,

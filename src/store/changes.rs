@@ -1,7 +1,8 @@
 //! What is new in the store since a given row: the reads behind the daemon's alerts
 //! (`sensor::alerts::Detector`). Rows come back in id order, in batches, so a detector can
-//! resume from the last id it saw.
+//! resume from the last id it saw; findings as the dashboard's [`FindingRow`].
 
+use super::dashboard::FindingRow;
 use super::{Store, StoreError};
 
 /// An endpoint row as the alerting needs it.
@@ -21,37 +22,6 @@ pub struct NewEndpointRow {
     pub classification: Option<String>,
     /// Requests seen (0: only known from the API description).
     pub request_count: i64,
-}
-
-/// A finding row as the alerting needs it.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
-pub struct NewFindingRow {
-    /// `findings.id`.
-    pub id: i64,
-    /// Finding kind (`shadow_api`, `enumeration`, ...).
-    pub kind: String,
-    /// Severity name.
-    pub severity: String,
-    /// Host, when tied to one.
-    pub host: Option<String>,
-    /// Method, when tied to an endpoint.
-    pub method: Option<String>,
-    /// Path template, when tied to an endpoint.
-    pub path_template: Option<String>,
-    /// Client, for per-client findings.
-    pub client: Option<String>,
-    /// What was found (redacted).
-    pub detail: String,
-    /// Evidence (redacted).
-    pub evidence: String,
-    /// Times seen.
-    pub count: i64,
-    /// Packet time of the first and last sighting (ns).
-    pub first_seen: i64,
-    /// See `first_seen`.
-    pub last_seen: i64,
-    /// The finding's identity (see [`super::finding_key`]).
-    pub dedup_key: String,
 }
 
 impl Store {
@@ -92,20 +62,22 @@ impl Store {
         .await?)
     }
 
-    /// Up to `limit` findings with an id above `after`, in id order.
+    /// Up to `limit` findings with an id above `after`, in id order, each with its identity
+    /// (see [`super::finding_key`]).
     pub async fn findings_after(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<NewFindingRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, kind, severity, host, method, path_template, client, detail, evidence, count,
-                    first_seen, last_seen, dedup_key
-             FROM findings WHERE id > ? ORDER BY id LIMIT ?",
-        )
+    ) -> Result<Vec<(FindingRow, String)>, StoreError> {
+        use super::dashboard::{FINDING_COLUMNS, FINDING_JOIN, finding_row};
+        use sqlx::Row;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FINDING_COLUMNS}, f.dedup_key {FINDING_JOIN} WHERE f.id > ? ORDER BY f.id LIMIT ?"
+        )))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows.iter().map(|r| (finding_row(r), r.get(13))).collect())
     }
 }

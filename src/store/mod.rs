@@ -24,7 +24,7 @@ pub mod retention;
 pub mod spec;
 mod write;
 
-pub use changes::{NewEndpointRow, NewFindingRow};
+pub use changes::NewEndpointRow;
 pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
 pub use key::key_path;
 pub use read::{

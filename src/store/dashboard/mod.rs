@@ -151,11 +151,11 @@ fn severity_rank_sql(col: &str) -> String {
     )
 }
 
-const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id";
+pub(in crate::store) const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id";
 
-const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template";
+pub(in crate::store) const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template";
 
-fn finding_row(r: &SqliteRow) -> FindingRow {
+pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {
     FindingRow {
         id: r.get(0),
         kind: r.get(1),
