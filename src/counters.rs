@@ -4,8 +4,13 @@
 //! added to a type without being listed in its [`counters!`](crate::counters!) line does not
 //! compile (no counter silently left out of a sum).
 //!
-//! What it owns: the arithmetic of counters. What it may not touch: where counters come from
-//! or how they are shown (JSON, Prometheus, pages).
+//! The same line gives every type a typed walk over its counters by name
+//! ([`Counters::entries`]), which the text report, the Sensor page and `/metrics` read instead
+//! of a JSON rendering looked up by string paths: a renamed field is renamed everywhere.
+//!
+//! What it owns: the arithmetic of counters, their names, and what a cap dropped
+//! ([`CapDrop`]). What it may not touch: where counters come from or how they are shown
+//! (JSON, Prometheus, pages).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +21,76 @@ pub trait Counters: Sized {
     /// What changed since `before`: the difference of each counter (never below zero), the
     /// current value of each gauge.
     fn since(&self, before: &Self) -> Self;
+    /// Pushes this value onto `out` under `name`: a number as [`Entry::Count`], a struct or a
+    /// map as an [`Entry::Group`] of its fields or keys (an absent `Option` pushes nothing).
+    fn visit<'a>(&'a self, name: &'a str, out: &mut Vec<Entry<'a>>);
+
+    /// The fields of a struct (the keys of a map), in the order its `counters!` line lists
+    /// them, counters before gauges.
+    fn entries(&self) -> Vec<Entry<'_>> {
+        let mut out = Vec::new();
+        self.visit("", &mut out);
+        match out.pop() {
+            Some(Entry::Group(_, children)) => children,
+            Some(count) => vec![count],
+            None => Vec::new(),
+        }
+    }
+}
+
+/// A counter, or a group of them, by name: what [`Counters::entries`] walks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry<'a> {
+    /// One number.
+    Count(&'a str, u64),
+    /// The fields of a struct or the keys of a map.
+    Group(&'a str, Vec<Entry<'a>>),
+}
+
+impl<'a> Entry<'a> {
+    /// The name of the counter or group.
+    pub fn name(&self) -> &'a str {
+        match self {
+            Entry::Count(n, _) | Entry::Group(n, _) => n,
+        }
+    }
+
+    /// Every number under this entry with its dotted name (`tcp.gaps`,
+    /// `decode_errors.ipv4`), `prefix` first.
+    pub fn flatten(&self, prefix: &str, out: &mut Vec<(String, u64)>) {
+        let name = match (prefix.is_empty(), self.name().is_empty()) {
+            (_, true) => prefix.to_string(),
+            (true, false) => self.name().to_string(),
+            (false, false) => format!("{prefix}.{}", self.name()),
+        };
+        match self {
+            Entry::Count(_, v) => out.push((name, *v)),
+            Entry::Group(_, children) => {
+                for c in children {
+                    c.flatten(&name, out);
+                }
+            }
+        }
+    }
+}
+
+/// What one cap of the pipeline dropped: named as in the daemon's
+/// `shadowtap_cap_drops_total{cap}`, the same in `ingest --stats` and on the Sensor page.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CapDrop {
+    /// The cap.
+    pub cap: &'static str,
+    /// What it dropped.
+    pub what: &'static str,
+    /// How many.
+    pub count: u64,
+}
+
+impl CapDrop {
+    /// A cap and its count.
+    pub const fn new(cap: &'static str, what: &'static str, count: u64) -> CapDrop {
+        CapDrop { cap, what, count }
+    }
 }
 
 impl Counters for u64 {
@@ -24,6 +99,9 @@ impl Counters for u64 {
     }
     fn since(&self, before: &Self) -> Self {
         self.saturating_sub(*before)
+    }
+    fn visit<'a>(&'a self, name: &'a str, out: &mut Vec<Entry<'a>>) {
+        out.push(Entry::Count(name, *self));
     }
 }
 
@@ -47,6 +125,13 @@ impl<V: Counters + Clone + Default> Counters for BTreeMap<String, V> {
             })
             .collect()
     }
+    fn visit<'a>(&'a self, name: &'a str, out: &mut Vec<Entry<'a>>) {
+        let mut children = Vec::with_capacity(self.len());
+        for (k, v) in self {
+            v.visit(k, &mut children);
+        }
+        out.push(Entry::Group(name, children));
+    }
 }
 
 /// Counters that a source may not have (the kernel's, of a live capture).
@@ -62,6 +147,11 @@ impl<T: Counters + Clone> Counters for Option<T> {
         match (self, before) {
             (Some(a), Some(b)) => Some(a.since(b)),
             (a, _) => a.clone(),
+        }
+    }
+    fn visit<'a>(&'a self, name: &'a str, out: &mut Vec<Entry<'a>>) {
+        if let Some(v) = self {
+            v.visit(name, out);
         }
     }
 }
@@ -82,6 +172,16 @@ macro_rules! counters {
                     $( $f: $crate::counters::Counters::since(&self.$f, &before.$f), )*
                     $($( $g: self.$g, )*)?
                 }
+            }
+            fn visit<'a>(
+                &'a self,
+                name: &'a str,
+                out: &mut Vec<$crate::counters::Entry<'a>>,
+            ) {
+                let mut fields = Vec::new();
+                $( $crate::counters::Counters::visit(&self.$f, stringify!($f), &mut fields); )*
+                $($( fields.push($crate::counters::Entry::Count(stringify!($g), self.$g)); )*)?
+                out.push($crate::counters::Entry::Group(name, fields));
             }
         }
         impl ::std::ops::AddAssign<&$t> for $t {
@@ -142,5 +242,39 @@ mod tests {
         );
         // A counter that went down (a restart) counts as zero, not as a wrap.
         assert_eq!(before.since(&after).inner.hits, 0);
+    }
+
+    #[test]
+    fn entries_walk_fields_by_name_in_listed_order() {
+        let o = outer(1, &[("b", 2), ("a", 3)], None, 4);
+        let e = o.entries();
+        assert_eq!(
+            e,
+            vec![
+                Entry::Group(
+                    "inner",
+                    vec![
+                        Entry::Count("hits", 1),
+                        Entry::Group("by_kind", vec![Entry::Count("a", 3), Entry::Count("b", 2)]),
+                    ]
+                ),
+                // `kernel` is absent: nothing; the gauge comes after the counters.
+                Entry::Count("held_now", 4),
+            ]
+        );
+        let mut flat = Vec::new();
+        for x in &e {
+            x.flatten("", &mut flat);
+        }
+        let flat: Vec<(&str, u64)> = flat.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            flat,
+            [
+                ("inner.hits", 1),
+                ("inner.by_kind.a", 3),
+                ("inner.by_kind.b", 2),
+                ("held_now", 4)
+            ]
+        );
     }
 }

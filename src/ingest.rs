@@ -8,7 +8,7 @@
 use crate::analyze::inventory::{Inventory, InventoryConfig, InventoryStats};
 use crate::analyze::template::book::TemplateBook;
 use crate::capture::{FileSource, Next, PacketSource};
-use crate::counters::Counters;
+use crate::counters::{CapDrop, Counters};
 use crate::engine::{Engine, EngineConfig, EngineStats};
 use crate::store::{CaptureRecord, FlushReport, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -53,6 +53,98 @@ pub struct RunStats {
 }
 
 crate::counters!(RunStats { engine, inventory });
+
+impl RunStats {
+    /// Every cap of the engine and the inventory, with what it dropped (zero included), in
+    /// the order `/metrics` lists them.
+    pub fn cap_drops(&self) -> Vec<CapDrop> {
+        let (e, i) = (&self.engine, &self.inventory);
+        let q = &i.sequences;
+        vec![
+            CapDrop::new("max_flows", "connections evicted", e.tcp.flows_evicted),
+            CapDrop::new(
+                "reassembly_buffer",
+                "holes given up on (--max-buffered-per-dir, --max-reassembly-memory)",
+                e.tcp.gaps_buffer_cap,
+            ),
+            CapDrop::new(
+                "http_memory_bytes",
+                "bytes not kept (--max-http-memory)",
+                e.http.memory_cap_bytes,
+            ),
+            CapDrop::new(
+                "http_head_size",
+                "message heads too large (--max-head-bytes)",
+                e.http.heads_too_large,
+            ),
+            CapDrop::new(
+                "http_headers",
+                "heads with too many fields (--max-headers)",
+                e.http.too_many_headers,
+            ),
+            CapDrop::new(
+                "http_pending",
+                "transactions flushed early (too many pending on a connection)",
+                e.http.pending_overflow,
+            ),
+            CapDrop::new(
+                "fragments",
+                "fragmented datagrams dropped (--max-fragmented-datagrams)",
+                e.defrag.evicted,
+            ),
+            CapDrop::new(
+                "inventory_hosts",
+                "transactions of hosts without a template learner, and learners evicted",
+                i.hosts_over_cap + i.hosts_evicted,
+            ),
+            CapDrop::new(
+                "inventory_endpoints",
+                "transactions dropped at the endpoints held per flush",
+                i.endpoints_over_cap,
+            ),
+            CapDrop::new(
+                "inventory_endpoints_evicted",
+                "endpoints of no evidence evicted from a flush",
+                i.endpoints_evicted,
+            ),
+            CapDrop::new(
+                "inventory_methods_folded",
+                "requests of unregistered methods counted under OTHER",
+                i.methods_folded,
+            ),
+            CapDrop::new(
+                "rate_tracker",
+                "requests of (host, client) pairs not rate-tracked, or idle pairs forgotten",
+                i.rates_evicted,
+            ),
+            CapDrop::new(
+                "template_nodes",
+                "template learner nodes refused at max_nodes or positions collapsed at max_children",
+                i.template_node_cap,
+            ),
+            CapDrop::new(
+                "template_truncated",
+                "paths cut at max_segments or segments longer than max_segment_len",
+                i.template_truncated,
+            ),
+            CapDrop::new(
+                "inventory_detail",
+                "body shapes, sensitive entries or clients not recorded",
+                i.detail_over_cap,
+            ),
+            CapDrop::new(
+                "sequence_principals",
+                "principals evicted",
+                q.principals_evicted,
+            ),
+            CapDrop::new(
+                "sequence_tracker",
+                "transitions, paths, sketches or logins not recorded",
+                q.over_cap + q.enum_sketches_over_cap + q.logins_evicted,
+            ),
+        ]
+    }
+}
 
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -320,12 +412,9 @@ pub async fn ingest_files(
                 }
             }
             if since_flush >= opts.flush_every {
-                add(
-                    &mut report.flush,
-                    store
-                        .merge_recording(&inv.drain(), Some((id, read)))
-                        .await?,
-                );
+                report.flush += &store
+                    .merge_recording(&inv.drain(), Some((id, read)))
+                    .await?;
                 since_flush = 0;
             }
         }
@@ -337,10 +426,7 @@ pub async fn ingest_files(
                 inv.observe(&t);
             }
         }
-        add(
-            &mut report.flush,
-            store.merge_recording(&inv.drain(), Some((id, end))).await?,
-        );
+        report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;
         let stats = engine.stats();
         rec.packets = stats.packets.packets;
         rec.bytes = stats.packets.bytes;
@@ -367,19 +453,4 @@ pub async fn ingest_files(
             other => IngestError::Store(StoreError::Corrupt(other.to_string())),
         })?;
     Ok((reports, totals, inv.stats().clone()))
-}
-
-/// Adds what flush `b` did to `a`.
-pub(crate) fn add(a: &mut FlushReport, b: FlushReport) {
-    a.created += b.created;
-    a.updated += b.updated;
-    a.dropped += b.dropped;
-    a.transitions += b.transitions;
-    a.paths += b.paths;
-    a.retemplated += b.retemplated;
-    a.merged += b.merged;
-    a.evicted += b.evicted;
-    a.sequences_trimmed += b.sequences_trimmed;
-    a.clients_dropped += b.clients_dropped;
-    a.clients_evicted += b.clients_evicted;
 }

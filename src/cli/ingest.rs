@@ -70,32 +70,29 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         let mut flush = FlushReport::default();
         for r in &reports {
             crate::counters::Counters::add(&mut total, &r.stats);
-            crate::ingest::add(&mut flush, r.flush.clone());
+            flush += &r.flush;
         }
-        // Null when no file was read (all skipped).
-        let (engine, inventory) = match &total {
-            Some(t) => (serde_json::to_value(&t.engine)?, serde_json::to_value(&t.inventory)?),
-            None => (serde_json::Value::Null, serde_json::Value::Null),
-        };
+        // No totals when no file was read (all skipped).
+        let caps = total.as_ref().map(|t| report::cap_drops(t, &flush)).unwrap_or_default();
         if json {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", serde_json::json!({ "files": reports, "inventory": inv }))?;
         }
         let mut err = std::io::stderr().lock();
         match args.stats {
-            Some(StatsFormat::Text) => report::write_ingest_text(&mut err, &engine, &inventory, &flush)?,
+            Some(StatsFormat::Text) => report::write_ingest_text(&mut err, total.as_ref(), &flush)?,
             Some(StatsFormat::Json) => writeln!(
                 err,
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
-                    "engine": engine,
-                    "inventory": inventory,
+                    "engine": total.as_ref().map(|t| &t.engine),
+                    "inventory": total.as_ref().map(|t| &t.inventory),
                     "store": flush,
-                    "caps": report::cap_drops(&engine, &inventory, &flush),
+                    "caps": caps,
                 }))?
             )?,
             None => {
-                if let Some(w) = report::cap_warning(&report::cap_drops(&engine, &inventory, &flush)) {
+                if let Some(w) = report::cap_warning(&caps) {
                     writeln!(err, "shadowtap: {w}")?;
                 }
             }

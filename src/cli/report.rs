@@ -1,12 +1,14 @@
 //! The `--stats` report: every counter of every stage, and a hint when nothing came out.
 
+use crate::counters::{CapDrop, Counters, Entry};
 use crate::engine::EngineStats;
+use crate::ingest::RunStats;
+use crate::store::FlushReport;
 use std::io::{self, Write};
 
 /// Writes the readable report.
 pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
-    let v = serde_json::to_value(s).map_err(io::Error::other)?;
-    write_engine_sections(out, &v)?;
+    write_engine_sections(out, s)?;
     writeln!(out, "== now ==")?;
     writeln!(out, "  {:<34} {:>14}", "flows tracked", group(s.flows_now))?;
     writeln!(
@@ -27,154 +29,36 @@ pub fn write_text(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the engine's sections of a report (the JSON of [`EngineStats`], or a sum of them).
-fn write_engine_sections(out: &mut impl Write, v: &serde_json::Value) -> io::Result<()> {
-    let sections = [
-        ("packets", "packets and decoding"),
-        ("defrag", "IP fragments"),
-        ("tcp", "TCP reassembly"),
-        ("http", "HTTP"),
-        ("capture", "live capture (kernel)"),
-    ];
-    for (key, title) in sections {
-        let Some(section) = v.get(key).filter(|x| !x.is_null()) else {
+/// Writes the engine's sections of a report ([`EngineStats`], or a sum of them).
+fn write_engine_sections(out: &mut impl Write, s: &EngineStats) -> io::Result<()> {
+    let title = |name: &str| match name {
+        "packets" => Some("packets and decoding"),
+        "defrag" => Some("IP fragments"),
+        "tcp" => Some("TCP reassembly"),
+        "http" => Some("HTTP"),
+        "capture" => Some("live capture (kernel)"),
+        _ => None,
+    };
+    for section in s.entries() {
+        // The gauges ("now") have their own section; an absent `capture` has no entry.
+        let (Entry::Group(name, fields), Some(title)) = (&section, title(section.name())) else {
             continue;
         };
+        debug_assert!(!name.is_empty());
         writeln!(out, "== {title} ==")?;
-        write_object(out, section, 0)?;
+        write_entries(out, fields, 0)?;
     }
     Ok(())
 }
 
-/// A cap that dropped something.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct CapDrop {
-    /// The cap, named as in the daemon's `shadowtap_cap_drops_total{cap}`.
-    pub cap: &'static str,
-    /// What it dropped.
-    pub what: &'static str,
-    /// How many.
-    pub count: u64,
-}
-
-/// The caps of an ingest that dropped something: `engine` and `inventory` are the JSON of
-/// [`EngineStats`] and [`crate::analyze::inventory::InventoryStats`] (or sums of them),
-/// `flush` what the store's merges did.
-pub fn cap_drops(
-    engine: &serde_json::Value,
-    inventory: &serde_json::Value,
-    flush: &crate::store::FlushReport,
-) -> Vec<CapDrop> {
-    let e = |p: &str| engine.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
-    let i = |p: &str| inventory.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
-    let all = [
-        ("max_flows", "connections evicted", e("/tcp/flows_evicted")),
-        (
-            "reassembly_buffer",
-            "holes given up on (--max-buffered-per-dir, --max-reassembly-memory)",
-            e("/tcp/gaps_buffer_cap"),
-        ),
-        (
-            "http_memory_bytes",
-            "bytes not kept (--max-http-memory)",
-            e("/http/memory_cap_bytes"),
-        ),
-        (
-            "http_head_size",
-            "message heads too large (--max-head-bytes)",
-            e("/http/heads_too_large"),
-        ),
-        (
-            "http_headers",
-            "heads with too many fields (--max-headers)",
-            e("/http/too_many_headers"),
-        ),
-        (
-            "http_pending",
-            "transactions flushed early (too many pending on a connection)",
-            e("/http/pending_overflow"),
-        ),
-        (
-            "fragments",
-            "fragmented datagrams dropped (--max-fragmented-datagrams)",
-            e("/defrag/evicted"),
-        ),
-        (
-            "inventory_hosts",
-            "transactions of hosts without a template learner, and learners evicted",
-            i("/hosts_over_cap") + i("/hosts_evicted"),
-        ),
-        (
-            "inventory_endpoints",
-            "transactions dropped at the endpoints held per flush",
-            i("/endpoints_over_cap"),
-        ),
-        (
-            "inventory_endpoints_evicted",
-            "endpoints of no evidence evicted from a flush",
-            i("/endpoints_evicted"),
-        ),
-        (
-            "inventory_detail",
-            "body shapes, sensitive entries or clients not recorded",
-            i("/detail_over_cap"),
-        ),
-        (
-            "sequence_principals",
-            "principals evicted",
-            i("/sequences/principals_evicted"),
-        ),
-        (
-            "sequence_tracker",
-            "transitions, paths, sketches or logins not recorded",
-            i("/sequences/over_cap")
-                + i("/sequences/enum_sketches_over_cap")
-                + i("/sequences/logins_evicted"),
-        ),
-        (
-            "template_nodes",
-            "template learner nodes refused at max_nodes or positions collapsed at max_children",
-            i("/template_node_cap"),
-        ),
-        (
-            "template_truncated",
-            "paths cut at max_segments or segments longer than max_segment_len",
-            i("/template_truncated"),
-        ),
-        (
-            "rate_tracker",
-            "requests of (host, client) pairs not rate-tracked, or idle pairs forgotten",
-            i("/rates_evicted"),
-        ),
-        (
-            "store_endpoints",
-            "new endpoints not stored (endpoint cap or size budget)",
-            flush.dropped,
-        ),
-        (
-            "store_endpoints_evicted",
-            "stored endpoints of no evidence evicted",
-            flush.evicted,
-        ),
-        (
-            "store_sequences",
-            "transitions and paths trimmed",
-            flush.sequences_trimmed,
-        ),
-        (
-            "store_clients",
-            "client rows not stored at the per-endpoint cap (the sketch counts them)",
-            flush.clients_dropped,
-        ),
-        (
-            "store_clients_evicted",
-            "one-time clients evicted for busier ones",
-            flush.clients_evicted,
-        ),
-    ];
-    all.into_iter()
-        .filter(|(_, _, n)| *n > 0)
-        .map(|(cap, what, count)| CapDrop { cap, what, count })
+/// The caps of an ingest that dropped something: the engine's and the inventory's (`stats`,
+/// summed over the files read) and the store's merges (`flush`).
+pub fn cap_drops(stats: &RunStats, flush: &FlushReport) -> Vec<CapDrop> {
+    stats
+        .cap_drops()
+        .into_iter()
+        .chain(flush.cap_drops())
+        .filter(|c| c.count > 0)
         .collect()
 }
 
@@ -192,83 +76,64 @@ pub fn cap_warning(caps: &[CapDrop]) -> Option<String> {
 }
 
 /// Writes the readable report of an ingest: the engine's counters (summed over the files
-/// read), the inventory's, the store's merges, and the caps that dropped something.
+/// read; `None` when every file was skipped), the inventory's, the store's merges, and the
+/// caps that dropped something.
 pub fn write_ingest_text(
     out: &mut impl Write,
-    engine: &serde_json::Value,
-    inventory: &serde_json::Value,
-    flush: &crate::store::FlushReport,
+    stats: Option<&RunStats>,
+    flush: &FlushReport,
 ) -> io::Result<()> {
-    if engine.is_null() {
+    let Some(stats) = stats else {
         return writeln!(
             out,
             "no capture was read: every file was ingested before (--force reads them again)"
         );
-    }
-    write_engine_sections(out, engine)?;
+    };
+    write_engine_sections(out, &stats.engine)?;
     writeln!(out, "== inventory ==")?;
-    write_object(out, inventory, 0)?;
+    write_entries(out, &stats.inventory.entries(), 0)?;
     writeln!(out, "== store ==")?;
-    write_object(
-        out,
-        &serde_json::to_value(flush).map_err(io::Error::other)?,
-        0,
-    )?;
+    write_entries(out, &flush.entries(), 0)?;
     writeln!(out, "== caps that dropped something ==")?;
-    let caps = cap_drops(engine, inventory, flush);
+    let caps = cap_drops(stats, flush);
     if caps.is_empty() {
         writeln!(out, "  none")?;
     }
     for c in &caps {
         writeln!(out, "  {:<28} {:>14}  {}", c.cap, group(c.count), c.what)?;
     }
-    if engine
-        .pointer("/http/transactions")
-        .and_then(|v| v.as_u64())
-        == Some(0)
-        && engine.pointer("/packets/packets").is_some()
-    {
+    if stats.engine.http.transactions == 0 {
         writeln!(out, "note: no HTTP transaction was found (see above)")?;
     }
     Ok(())
 }
 
-fn write_object(out: &mut impl Write, v: &serde_json::Value, depth: usize) -> io::Result<()> {
-    let Some(obj) = v.as_object() else {
-        return Ok(());
-    };
+/// One line per counter; a group of counters only (a map by kind) on one line; a group of
+/// groups under a heading, indented.
+fn write_entries(out: &mut impl Write, entries: &[Entry<'_>], depth: usize) -> io::Result<()> {
     let pad = "  ".repeat(depth + 1);
-    for (k, val) in obj {
-        let label = k.replace('_', " ");
-        match val {
-            serde_json::Value::Number(n) => {
-                let text = n.as_u64().map(group).unwrap_or_else(|| n.to_string());
-                writeln!(
-                    out,
-                    "{pad}{label:<width$} {text:>14}",
-                    width = 34usize.saturating_sub(depth * 2)
-                )?;
-            }
-            serde_json::Value::Object(m) if m.is_empty() => {
-                writeln!(
-                    out,
-                    "{pad}{label:<width$} {:>14}",
-                    "none",
-                    width = 34usize.saturating_sub(depth * 2)
-                )?;
-            }
-            serde_json::Value::Object(m) if m.values().all(|x| x.is_number()) => {
-                let items: Vec<String> = m
+    let width = 34usize.saturating_sub(depth * 2);
+    for e in entries {
+        let label = e.name().replace('_', " ");
+        match e {
+            Entry::Count(_, n) => writeln!(out, "{pad}{label:<width$} {:>14}", group(*n))?,
+            Entry::Group(_, items) => {
+                let counts: Vec<String> = items
                     .iter()
-                    .map(|(k, n)| format!("{k} {}", n.as_u64().map(group).unwrap_or_default()))
+                    .filter_map(|x| match x {
+                        Entry::Count(k, n) => Some(format!("{k} {}", group(*n))),
+                        Entry::Group(..) => None,
+                    })
                     .collect();
-                writeln!(out, "{pad}{label}: {}", items.join(", "))?;
+                if items.is_empty() {
+                    writeln!(out, "{pad}{label:<width$} {:>14}", "none")?;
+                } else if counts.len() == items.len() {
+                    writeln!(out, "{pad}{label}: {}", counts.join(", "))?;
+                } else {
+                    writeln!(out, "{pad}{label}:")?;
+                    write_entries(out, items, depth + 1)?;
+                }
             }
-            serde_json::Value::Object(_) => {
-                writeln!(out, "{pad}{label}:")?;
-                write_object(out, val, depth + 1)?;
-            }
-            other => writeln!(out, "{pad}{label:<34} {other}")?,
         }
     }
     Ok(())

@@ -8,8 +8,11 @@
 use crate::analyze::inventory::InventoryStats;
 use crate::engine::{CaptureCounts, EngineStats};
 use crate::ingest::RunStats;
-use serde_json::{Value, json};
-use std::fmt::Write as _;
+use crate::store::FlushReport;
+use crate::web::live::{
+    AlertsSuppressed, DbSize, FindingCounts, HistogramSnapshot, InterfaceSnapshot, InventoryCaps,
+    SensorSnapshot, WebhookCounts, WorkerSnapshot,
+};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -96,41 +99,19 @@ impl Histogram {
         self.count.load(R)
     }
 
-    /// An upper bound of the `q` quantile from the buckets (seconds), if any observation.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        let n = self.count();
-        if n == 0 {
-            return None;
-        }
-        let rank = (q * n as f64).ceil().max(1.0) as u64;
-        for (b, c) in BUCKETS.iter().zip(&self.counts) {
-            if c.load(R) >= rank {
-                return Some(*b);
-            }
-        }
-        Some(self.max_us.load(R) as f64 / 1e6)
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for (b, c) in BUCKETS.iter().zip(&self.counts) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", c.load(R));
-        }
-        let n = self.count();
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {n}");
-        let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(R) as f64 / 1e6);
-        let _ = writeln!(out, "{name}_count {n}");
-    }
-
-    fn json(&self) -> Value {
-        json!({
-            "count": self.count(),
-            "sum_seconds": self.sum_us.load(R) as f64 / 1e6,
-            "last_seconds": self.last_us.load(R) as f64 / 1e6,
-            "max_seconds": self.max_us.load(R) as f64 / 1e6,
-            "p50_seconds_le": self.quantile(0.5),
-            "p99_seconds_le": self.quantile(0.99),
-        })
+    /// The histogram read now.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        HistogramSnapshot::new(
+            BUCKETS
+                .iter()
+                .zip(&self.counts)
+                .map(|(b, c)| (*b, c.load(R)))
+                .collect(),
+            self.count(),
+            self.sum_us.load(R) as f64 / 1e6,
+            self.last_us.load(R) as f64 / 1e6,
+            self.max_us.load(R) as f64 / 1e6,
+        )
     }
 }
 
@@ -304,12 +285,6 @@ impl SensorMetrics {
         (engine, inventory)
     }
 
-    /// Engine and inventory counters summed over the workers, as JSON (`{"engine", "inventory"}`
-    /// with the kernel counters in `engine.capture`), the shape the Sensor page reads.
-    pub fn totals_json(&self) -> Value {
-        serde_json::to_value(self.run_stats()).unwrap_or(Value::Null)
-    }
-
     /// [`Self::totals`] with the kernel and queue counters of the interfaces, as recorded
     /// with the live capture.
     pub fn run_stats(&self) -> RunStats {
@@ -336,572 +311,120 @@ impl SensorMetrics {
         self.started.elapsed().as_secs_f64()
     }
 
-    /// Prometheus text exposition format (version 0.0.4).
-    pub fn prometheus(&self) -> String {
-        let mut o = String::with_capacity(16 * 1024);
-        let (e, i) = self.totals();
-        let mut family = |name: &str, kind: &str, help: &str, rows: &[(String, f64)]| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, v) in rows {
-                if labels.is_empty() {
-                    let _ = writeln!(o, "{name} {v}");
-                } else {
-                    let _ = writeln!(o, "{name}{{{labels}}} {v}");
-                }
-            }
-        };
-        let one = |v: u64| vec![(String::new(), v as f64)];
-        let per_if = |f: fn(&InterfaceMetrics) -> &AtomicU64| -> Vec<(String, f64)> {
-            self.interfaces
+    /// Every number, read now: what `/metrics`, the Sensor page and `/api/sensor` show.
+    pub fn snapshot(&self) -> SensorSnapshot {
+        let totals = self.run_stats();
+        let e = &totals.engine;
+        let i = &totals.inventory;
+        let last = self.last_flush_ms.load(R);
+        let findings = |n: usize| self.findings[n].load(R);
+        SensorSnapshot {
+            uptime_seconds: self.uptime(),
+            start_time_seconds: self.started_unix,
+            interfaces: self
+                .interfaces
                 .iter()
-                .map(|m| {
-                    (
-                        format!("interface=\"{}\"", label(&m.name)),
-                        f(m).load(R) as f64,
-                    )
+                .map(|m| InterfaceSnapshot {
+                    name: m.name.clone(),
+                    packets: m.packets.load(R),
+                    bytes: m.bytes.load(R),
+                    kernel_received: m.kernel_received.load(R),
+                    kernel_dropped: m.kernel_dropped.load(R),
+                    if_dropped: m.if_dropped.load(R),
+                    errors: m.errors.load(R),
                 })
-                .collect()
-        };
-        family(
-            "shadowtap_start_time_seconds",
-            "gauge",
-            "Start time of the sensor, seconds since the Unix epoch.",
-            &[(String::new(), self.started_unix)],
-        );
-        family(
-            "shadowtap_workers",
-            "gauge",
-            "Analysis workers.",
-            &one(self.workers.len() as u64),
-        );
-        family(
-            "shadowtap_capture_packets_total",
-            "counter",
-            "Frames read from the interface.",
-            &per_if(|m| &m.packets),
-        );
-        family(
-            "shadowtap_capture_bytes_total",
-            "counter",
-            "Captured bytes read from the interface.",
-            &per_if(|m| &m.bytes),
-        );
-        family(
-            "shadowtap_capture_kernel_received_total",
-            "counter",
-            "Frames the kernel handed to libpcap (pcap ps_recv).",
-            &per_if(|m| &m.kernel_received),
-        );
-        family(
-            "shadowtap_capture_kernel_dropped_total",
-            "counter",
-            "Frames the kernel dropped because the capture buffer was full (pcap ps_drop).",
-            &per_if(|m| &m.kernel_dropped),
-        );
-        family(
-            "shadowtap_capture_interface_dropped_total",
-            "counter",
-            "Frames the interface or driver dropped (pcap ps_ifdrop).",
-            &per_if(|m| &m.if_dropped),
-        );
-        family(
-            "shadowtap_capture_errors_total",
-            "counter",
-            "Capture read errors (the interface's capture stopped).",
-            &per_if(|m| &m.errors),
-        );
-        let per_w = |f: &dyn Fn(&WorkerMetrics) -> f64| -> Vec<(String, f64)> {
-            self.workers
+                .collect(),
+            workers: self
+                .workers
                 .iter()
-                .enumerate()
-                .map(|(i, w)| (format!("worker=\"{i}\""), f(w)))
-                .collect()
-        };
-        family(
-            "shadowtap_queue_packets",
-            "gauge",
-            "Packets waiting in a worker's queue.",
-            &per_w(&|w| w.queued.load(R).max(0) as f64),
-        );
-        family(
-            "shadowtap_queue_capacity_packets",
-            "gauge",
-            "Capacity of each worker's queue.",
-            &one(self.queue_capacity),
-        );
-        family(
-            "shadowtap_queue_dropped_packets_total",
-            "counter",
-            "Packets dropped because a worker's queue was full.",
-            &per_w(&|w| w.queue_dropped.load(R) as f64),
-        );
-        family(
-            "shadowtap_worker_packets_total",
-            "counter",
-            "Frames analysed by a worker.",
-            &per_w(&|w| {
-                w.snapshot
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .map_or(0.0, |(e, _)| e.packets.packets as f64)
-            }),
-        );
-        family(
-            "shadowtap_flush_deferred_total",
-            "counter",
-            "Worker flushes postponed because the writer was busy.",
-            &per_w(&|w| w.flush_deferred.load(R) as f64),
-        );
-        let http_parse_errors = e.http.bad_heads
-            + e.http.malformed_request_lines
-            + e.http.bad_chunked
-            + e.http.bad_content_length
-            + e.http.heads_too_large
-            + e.http.too_many_headers;
-        let decode_errors: u64 = e.packets.decode_errors.values().sum();
-        for (name, kind, help, v) in [
-            (
-                "shadowtap_packets_analysed_total",
-                "counter",
-                "Frames analysed (all workers).",
-                e.packets.packets,
-            ),
-            (
-                "shadowtap_bytes_analysed_total",
-                "counter",
-                "Captured bytes analysed (all workers).",
-                e.packets.bytes,
-            ),
-            (
-                "shadowtap_decode_errors_total",
-                "counter",
-                "Frames that did not decode.",
-                decode_errors,
-            ),
-            (
-                "shadowtap_tcp_segments_total",
-                "counter",
-                "TCP segments.",
-                e.tcp.segments,
-            ),
-            (
-                "shadowtap_flows_opened_total",
-                "counter",
-                "TCP connections tracked.",
-                e.tcp.flows_opened,
-            ),
-            (
-                "shadowtap_flows_active",
-                "gauge",
-                "TCP connections tracked now.",
-                e.flows_now,
-            ),
-            (
-                "shadowtap_flows_evicted_total",
-                "counter",
-                "Connections evicted to stay within max_flows.",
-                e.tcp.flows_evicted,
-            ),
-            (
-                "shadowtap_flows_timed_out_total",
-                "counter",
-                "Connections closed after idling past flow_timeout.",
-                e.tcp.flows_timed_out,
-            ),
-            (
-                "shadowtap_tcp_gaps_total",
-                "counter",
-                "Holes in TCP streams (missed segments).",
-                e.tcp.gaps,
-            ),
-            (
-                "shadowtap_tcp_gap_bytes_total",
-                "counter",
-                "Bytes in those holes.",
-                e.tcp.gap_bytes,
-            ),
-            (
-                "shadowtap_reassembly_buffered_bytes",
-                "gauge",
-                "Out-of-order bytes held now.",
-                e.reassembly_bytes_now,
-            ),
-            (
-                "shadowtap_http_buffered_bytes",
-                "gauge",
-                "Bytes held by the HTTP layer now.",
-                e.http_bytes_now,
-            ),
-            (
-                "shadowtap_http_transactions_total",
-                "counter",
-                "HTTP request/response pairs found.",
-                e.http.transactions,
-            ),
-            (
-                "shadowtap_http_partial_transactions_total",
-                "counter",
-                "Transactions emitted without their response.",
-                e.http.no_response,
-            ),
-            (
-                "shadowtap_http_parse_errors_total",
-                "counter",
-                "Malformed HTTP messages.",
-                http_parse_errors,
-            ),
-            (
-                "shadowtap_inventory_transactions_total",
-                "counter",
-                "Transactions attributed to an endpoint.",
-                i.transactions,
-            ),
-            (
-                "shadowtap_endpoints",
-                "gauge",
-                "Endpoints in the inventory.",
-                self.endpoints.load(R).max(0) as u64,
-            ),
-            (
-                "shadowtap_endpoints_created_total",
-                "counter",
-                "Endpoints created since start.",
-                self.endpoints_created.load(R),
-            ),
-            (
-                "shadowtap_flushes_total",
-                "counter",
-                "Flush rounds completed.",
-                self.flushes.load(R),
-            ),
-            (
-                "shadowtap_flush_errors_total",
-                "counter",
-                "Worker merges that failed (kept and retried).",
-                self.flush_errors.load(R),
-            ),
-            (
-                "shadowtap_flush_pending",
-                "gauge",
-                "Failed flushes waiting to be retried.",
-                self.flush_pending.load(R),
-            ),
-            (
-                "shadowtap_flush_retried_total",
-                "counter",
-                "Failed flushes merged on a later try.",
-                self.flush_retried.load(R),
-            ),
-            (
-                "shadowtap_flushes_lost_total",
-                "counter",
-                "Flushes given up on (retry buffer full, or still failing at exit).",
-                self.flushes_lost.load(R),
-            ),
-            (
-                "shadowtap_db_file_missing",
-                "gauge",
-                "1 when the database file was deleted or replaced since it was opened.",
-                self.db_file_missing.load(R),
-            ),
-        ] {
-            family(name, kind, help, &one(v));
-        }
-        family(
-            "shadowtap_last_flush_timestamp_seconds",
-            "gauge",
-            "Wall time of the last completed flush round.",
-            &[(String::new(), self.last_flush_ms.load(R) as f64 / 1000.0)],
-        );
-        let sev = ["info", "low", "medium", "high", "critical"];
-        family(
-            "shadowtap_findings",
-            "gauge",
-            "Findings in the inventory by severity.",
-            &sev.iter()
-                .zip(&self.findings)
-                .map(|(s, v)| (format!("severity=\"{s}\""), v.load(R).max(0) as f64))
-                .collect::<Vec<_>>(),
-        );
-        let caps: Vec<(&str, u64)> = vec![
-            ("queue_full", self.queue_dropped()),
-            ("max_flows", e.tcp.flows_evicted),
-            ("reassembly_buffer", e.tcp.gaps_buffer_cap),
-            ("http_memory_bytes", e.http.memory_cap_bytes),
-            ("http_head_size", e.http.heads_too_large),
-            ("http_headers", e.http.too_many_headers),
-            ("http_pending", e.http.pending_overflow),
-            ("fragments", e.defrag.evicted),
-            ("inventory_hosts", i.hosts_over_cap + i.hosts_evicted),
-            ("inventory_endpoints", i.endpoints_over_cap),
-            ("inventory_endpoints_evicted", i.endpoints_evicted),
-            ("inventory_methods_folded", i.methods_folded),
-            ("rate_tracker", i.rates_evicted),
-            ("template_nodes", i.template_node_cap),
-            ("template_truncated", i.template_truncated),
-            ("inventory_detail", i.detail_over_cap),
-            ("sequence_principals", i.sequences.principals_evicted),
-            (
-                "sequence_tracker",
-                i.sequences.over_cap
-                    + i.sequences.enum_sketches_over_cap
-                    + i.sequences.logins_evicted,
-            ),
-            ("store_endpoints", self.endpoints_dropped.load(R)),
-            ("store_endpoints_evicted", self.endpoints_evicted.load(R)),
-            ("store_sequences", self.sequences_trimmed.load(R)),
-            ("store_clients", self.clients_dropped.load(R)),
-            ("store_clients_evicted", self.clients_evicted.load(R)),
-            ("alerts_rate_limited", self.alerts_rate_limited.load(R)),
-            ("webhook_queue", self.alerts_queue_full.load(R)),
-        ];
-        family(
-            "shadowtap_analysis_state",
-            "gauge",
-            "Long-lived analysis state held now, all workers: rate-tracked (host, client) pairs, call-sequence principals, and the principals' memory in bytes as estimated.",
-            &[
-                ("structure=\"rate_pairs\"", i.rate_pairs),
-                ("structure=\"principals\"", i.principals),
-                ("structure=\"principal_bytes\"", i.principal_bytes),
-            ]
-            .map(|(l, v)| (l.to_string(), v as f64)),
-        );
-        family(
-            "shadowtap_cap_drops_total",
-            "counter",
-            "What each cap dropped (packets, connections, bytes, transactions, endpoints or alerts, by cap).",
-            &caps
-                .iter()
-                .map(|(c, v)| (format!("cap=\"{c}\""), *v as f64))
-                .collect::<Vec<_>>(),
-        );
-        family(
-            "shadowtap_alerts_total",
-            "counter",
-            "Alerts raised, by type.",
-            &ALERT_TYPES
+                .map(|w| WorkerSnapshot {
+                    packets: w
+                        .snapshot
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .as_ref()
+                        .map_or(0, |(e, _)| e.packets.packets),
+                    queued: w.queued.load(R).max(0) as u64,
+                    queue_dropped: w.queue_dropped.load(R),
+                    flush_deferred: w.flush_deferred.load(R),
+                })
+                .collect(),
+            queue_capacity: self.queue_capacity,
+            queue_dropped: self.queue_dropped(),
+            flows_active: e.flows_now,
+            flows_evicted: e.tcp.flows_evicted,
+            tcp_gaps: e.tcp.gaps,
+            transactions: e.http.transactions,
+            endpoints: self.endpoints.load(R),
+            endpoints_created: self.endpoints_created.load(R),
+            findings: FindingCounts {
+                info: findings(0),
+                low: findings(1),
+                medium: findings(2),
+                high: findings(3),
+                critical: findings(4),
+            },
+            flushes: self.flushes.load(R),
+            flush_errors: self.flush_errors.load(R),
+            flush_pending: self.flush_pending.load(R),
+            flush_retried: self.flush_retried.load(R),
+            flushes_lost: self.flushes_lost.load(R),
+            db_file_missing: self.db_file_missing.load(R) != 0,
+            last_flush_unix_ms: (last > 0).then_some(last),
+            flush_duration: self.flush_seconds.snapshot(),
+            merge_duration: self.merge_seconds.snapshot(),
+            alerts: ALERT_TYPES
                 .iter()
                 .zip(&self.alerts)
-                .map(|(t, v)| (format!("type=\"{t}\""), v.load(R) as f64))
-                .collect::<Vec<_>>(),
-        );
-        family(
-            "shadowtap_alerts_suppressed_total",
-            "counter",
-            "Alerts not sent, by reason.",
-            &[
-                (
-                    "reason=\"rate_limit\"".into(),
-                    self.alerts_rate_limited.load(R) as f64,
-                ),
-                (
-                    "reason=\"duplicate\"".into(),
-                    self.alerts_duplicate.load(R) as f64,
-                ),
-                (
-                    "reason=\"queue_full\"".into(),
-                    self.alerts_queue_full.load(R) as f64,
-                ),
-            ],
-        );
-        family(
-            "shadowtap_webhook_posts_total",
-            "counter",
-            "Webhook deliveries, by result.",
-            &[
-                ("result=\"ok\"".into(), self.webhook_ok.load(R) as f64),
-                (
-                    "result=\"failed\"".into(),
-                    self.webhook_failed.load(R) as f64,
-                ),
-            ],
-        );
-        family(
-            "shadowtap_retention_runs_total",
-            "counter",
-            "Retention passes.",
-            &one(self.retention_runs.load(R)),
-        );
-        family(
-            "shadowtap_retention_deleted_rows_total",
-            "counter",
-            "Rows deleted by retention, by table.",
-            &RETENTION_TABLES
+                .map(|(t, v)| (t.to_string(), v.load(R)))
+                .collect(),
+            alerts_suppressed: AlertsSuppressed {
+                rate_limit: self.alerts_rate_limited.load(R),
+                duplicate: self.alerts_duplicate.load(R),
+                queue_full: self.alerts_queue_full.load(R),
+            },
+            webhook: WebhookCounts {
+                ok: self.webhook_ok.load(R),
+                failed: self.webhook_failed.load(R),
+            },
+            inventory_caps: InventoryCaps {
+                hosts: i.hosts_over_cap,
+                endpoints: i.endpoints_over_cap,
+                detail: i.detail_over_cap,
+            },
+            db: DbSize {
+                used_bytes: self.db_used_bytes.load(R),
+                file_bytes: self.db_file_bytes.load(R),
+                budget_bytes: self.db_budget_bytes.load(R),
+                over_budget: self.db_over_budget.load(R) != 0,
+            },
+            retention_runs: self.retention_runs.load(R),
+            retention_deleted: RETENTION_TABLES
                 .iter()
                 .zip(&self.retention_deleted)
-                .map(|(t, v)| (format!("table=\"{t}\""), v.load(R) as f64))
-                .collect::<Vec<_>>(),
-        );
-        for (name, help, v) in [
-            (
-                "shadowtap_db_used_bytes",
-                "Database pages in use.",
-                self.db_used_bytes.load(R),
-            ),
-            (
-                "shadowtap_db_file_bytes",
-                "Database file and write-ahead log on disk.",
-                self.db_file_bytes.load(R),
-            ),
-            (
-                "shadowtap_db_budget_bytes",
-                "Database size budget (0: none).",
-                self.db_budget_bytes.load(R),
-            ),
-            (
-                "shadowtap_db_over_budget",
-                "1 while the database is over budget with no detail left to age out.",
-                self.db_over_budget.load(R),
-            ),
-            (
-                "shadowtap_memory_budget_bytes",
-                "Configured memory budget.",
-                self.memory_budget,
-            ),
-            (
-                "process_resident_memory_bytes",
-                "Resident set size.",
-                rss_bytes().unwrap_or(0),
-            ),
-        ] {
-            family(name, "gauge", help, &one(v));
+                .map(|(t, v)| (t.to_string(), v.load(R)))
+                .collect(),
+            rss_bytes: rss_bytes(),
+            memory_budget_bytes: self.memory_budget,
+            reloads: self.reloads.load(R),
+            reload_errors: self.reload_errors.load(R),
+            store: FlushReport {
+                dropped: self.endpoints_dropped.load(R),
+                evicted: self.endpoints_evicted.load(R),
+                sequences_trimmed: self.sequences_trimmed.load(R),
+                clients_dropped: self.clients_dropped.load(R),
+                clients_evicted: self.clients_evicted.load(R),
+                ..FlushReport::default()
+            },
+            totals,
         }
-        family(
-            "shadowtap_reloads_total",
-            "counter",
-            "SIGHUP reloads applied.",
-            &one(self.reloads.load(R)),
-        );
-        family(
-            "shadowtap_reload_errors_total",
-            "counter",
-            "SIGHUP reloads refused.",
-            &one(self.reload_errors.load(R)),
-        );
-        self.flush_seconds.render(
-            &mut o,
-            "shadowtap_flush_duration_seconds",
-            "Duration of a flush round: every worker's merge, alerts and bookkeeping.",
-        );
-        self.merge_seconds.render(
-            &mut o,
-            "shadowtap_store_merge_duration_seconds",
-            "Duration of one store transaction (one worker's merge).",
-        );
-        o
-    }
-
-    /// The live numbers as JSON, for the Sensor page and `/api/sensor`.
-    pub fn snapshot(&self) -> Value {
-        let (e, i) = self.totals();
-        let ifs: Vec<Value> = self
-            .interfaces
-            .iter()
-            .map(|m| {
-                json!({
-                    "name": m.name,
-                    "packets": m.packets.load(R),
-                    "bytes": m.bytes.load(R),
-                    "kernel_received": m.kernel_received.load(R),
-                    "kernel_dropped": m.kernel_dropped.load(R),
-                    "if_dropped": m.if_dropped.load(R),
-                    "errors": m.errors.load(R),
-                })
-            })
-            .collect();
-        let workers: Vec<Value> = self
-            .workers
-            .iter()
-            .map(|w| {
-                let packets = w
-                    .snapshot
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .map_or(0, |(e, _)| e.packets.packets);
-                json!({
-                    "packets": packets,
-                    "queued": w.queued.load(R).max(0),
-                    "queue_dropped": w.queue_dropped.load(R),
-                    "flush_deferred": w.flush_deferred.load(R),
-                })
-            })
-            .collect();
-        let last = self.last_flush_ms.load(R);
-        json!({
-            "uptime_seconds": self.uptime(),
-            "interfaces": ifs,
-            "workers": workers,
-            "queue_capacity": self.queue_capacity,
-            "queue_dropped": self.queue_dropped(),
-            "flows_active": e.flows_now,
-            "flows_evicted": e.tcp.flows_evicted,
-            "tcp_gaps": e.tcp.gaps,
-            "transactions": e.http.transactions,
-            "endpoints": self.endpoints.load(R),
-            "endpoints_created": self.endpoints_created.load(R),
-            "findings": {
-                "info": self.findings[0].load(R), "low": self.findings[1].load(R),
-                "medium": self.findings[2].load(R), "high": self.findings[3].load(R),
-                "critical": self.findings[4].load(R),
-            },
-            "flushes": self.flushes.load(R),
-            "flush_errors": self.flush_errors.load(R),
-            "flush_pending": self.flush_pending.load(R),
-            "flush_retried": self.flush_retried.load(R),
-            "flushes_lost": self.flushes_lost.load(R),
-            "db_file_missing": self.db_file_missing.load(R) != 0,
-            "last_flush_unix_ms": (last > 0).then_some(last),
-            "flush_duration": self.flush_seconds.json(),
-            "merge_duration": self.merge_seconds.json(),
-            "alerts": ALERT_TYPES.iter().zip(&self.alerts).map(|(t, v)| (t.to_string(), json!(v.load(R)))).collect::<serde_json::Map<_, _>>(),
-            "alerts_suppressed": {
-                "rate_limit": self.alerts_rate_limited.load(R),
-                "duplicate": self.alerts_duplicate.load(R),
-                "queue_full": self.alerts_queue_full.load(R),
-            },
-            "webhook": { "ok": self.webhook_ok.load(R), "failed": self.webhook_failed.load(R) },
-            "inventory_caps": {
-                "hosts": i.hosts_over_cap, "endpoints": i.endpoints_over_cap, "detail": i.detail_over_cap,
-            },
-            "db": {
-                "used_bytes": self.db_used_bytes.load(R),
-                "file_bytes": self.db_file_bytes.load(R),
-                "budget_bytes": self.db_budget_bytes.load(R),
-                "over_budget": self.db_over_budget.load(R) != 0,
-            },
-            "retention_deleted": RETENTION_TABLES.iter().zip(&self.retention_deleted).map(|(t, v)| (t.to_string(), json!(v.load(R)))).collect::<serde_json::Map<_, _>>(),
-            "rss_bytes": rss_bytes(),
-            "memory_budget_bytes": self.memory_budget,
-            "reloads": self.reloads.load(R),
-        })
     }
 }
 
 impl crate::web::LiveSensor for SensorMetrics {
-    fn prometheus(&self) -> String {
-        SensorMetrics::prometheus(self)
-    }
-
-    fn snapshot(&self) -> Value {
+    fn snapshot(&self) -> SensorSnapshot {
         SensorMetrics::snapshot(self)
     }
-}
-
-/// A label value escaped for the exposition format.
-fn label(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// This process's resident set size (`VmRSS` of `/proc/self/status`).
@@ -980,18 +503,31 @@ mod tests {
     #[test]
     fn histogram_buckets_and_quantiles() {
         let h = Histogram::default();
-        assert_eq!(h.quantile(0.5), None);
+        assert_eq!(h.snapshot().p50_seconds_le, None);
         for ms in [2, 3, 4, 40, 2000] {
             h.observe(Duration::from_millis(ms));
         }
         assert_eq!(h.count(), 5);
-        assert_eq!(h.quantile(0.5), Some(0.005));
-        assert_eq!(h.quantile(1.0), Some(2.5));
-        let mut s = String::new();
-        h.render(&mut s, "x_seconds", "test");
-        assert!(s.contains("x_seconds_bucket{le=\"0.005\"} 3\n"), "{s}");
-        assert!(s.contains("x_seconds_bucket{le=\"+Inf\"} 5\n"), "{s}");
-        assert!(s.contains("x_seconds_count 5\n"), "{s}");
+        let snap = h.snapshot();
+        assert_eq!(snap.p50_seconds_le, Some(0.005));
+        assert_eq!(snap.p99_seconds_le, Some(2.5));
+        let m = SensorMetrics::new(&[], 1, 8, 1 << 30);
+        for ms in [2, 3, 4, 40, 2000] {
+            m.flush_seconds.observe(Duration::from_millis(ms));
+        }
+        let s = prometheus(&m);
+        let name = "shadowtap_flush_duration_seconds";
+        assert!(
+            s.contains(&format!("{name}_bucket{{le=\"0.005\"}} 3\n")),
+            "{s}"
+        );
+        assert!(s.contains(&format!("{name}_bucket{{le=\"1\"}} 4\n")), "{s}");
+        assert!(
+            s.contains(&format!("{name}_bucket{{le=\"+Inf\"}} 5\n")),
+            "{s}"
+        );
+        assert!(s.contains(&format!("{name}_count 5\n")), "{s}");
+        assert!(s.contains(&format!("{name}_sum 2.049\n")), "{s}");
     }
 
     /// The metric families of `/metrics`, in order: a contract for existing dashboards and
@@ -1053,18 +589,40 @@ mod tests {
         "shadowtap_reload_errors_total",
         "shadowtap_flush_duration_seconds",
         "shadowtap_store_merge_duration_seconds",
+        "shadowtap_dashboard_auth_failures_total",
+        "shadowtap_dashboard_auth_throttled_total",
+        "shadowtap_dashboard_auth_throttle_evicted_total",
+        "shadowtap_dashboard_auth_throttle_addresses",
     ];
+
+    /// `/metrics` as the dashboard serves it.
+    fn prometheus(m: &SensorMetrics) -> String {
+        crate::web::live::exposition(m.snapshot(), crate::web::auth::ThrottleStats::default())
+    }
 
     #[test]
     fn metric_names_are_a_contract() {
         let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);
-        let text = m.prometheus();
+        let text = prometheus(&m);
         let names: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("# TYPE "))
             .filter_map(|l| l.split(' ').next())
             .collect();
         assert_eq!(names, METRIC_NAMES);
+    }
+
+    /// The HELP texts are part of the contract: the fixture holds every `# HELP` line as the
+    /// hand-written exposition printed it before `prometheus-client` encoded it.
+    #[test]
+    fn metric_help_texts_are_a_contract() {
+        let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);
+        let text = prometheus(&m);
+        let help: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+        let want: Vec<&str> = include_str!("../../tests/fixtures/metrics-help.txt")
+            .lines()
+            .collect();
+        assert_eq!(help, want);
     }
 
     #[test]
@@ -1082,7 +640,7 @@ mod tests {
                 ..Default::default()
             },
         ));
-        let text = m.prometheus();
+        let text = prometheus(&m);
         assert!(text.contains("shadowtap_capture_packets_total{interface=\"eth\\\"0\"} 10\n"));
         assert!(text.contains("shadowtap_queue_dropped_packets_total{worker=\"1\"} 3\n"));
         assert!(text.contains("shadowtap_cap_drops_total{cap=\"queue_full\"} 3\n"));
@@ -1097,7 +655,7 @@ mod tests {
             assert!(value.parse::<f64>().is_ok(), "{line}");
             assert!(name.starts_with("shadowtap_") || name.starts_with("process_"));
         }
-        let snap = m.snapshot();
+        let snap = serde_json::to_value(m.snapshot()).unwrap();
         assert_eq!(snap["queue_dropped"], 3);
         assert_eq!(snap["flows_active"], 4);
     }

@@ -686,8 +686,8 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     let _ = tokio::task::spawn_blocking(move || alerter.close(Duration::from_secs(5))).await;
     store.close().await;
 
-    let totals = metrics.totals_json();
-    let g = |p: &str| totals.pointer(p).and_then(|v| v.as_u64()).unwrap_or(0);
+    let totals = metrics.run_stats();
+    let capture = totals.engine.capture.unwrap_or_default();
     let summary = Summary {
         packets: metrics
             .interfaces
@@ -695,8 +695,8 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
             .map(|m| m.packets.load(Ordering::Relaxed))
             .sum(),
         queue_dropped: metrics.queue_dropped(),
-        kernel_dropped: g("/engine/capture/dropped") + g("/engine/capture/if_dropped"),
-        transactions: g("/engine/http/transactions"),
+        kernel_dropped: capture.dropped + capture.if_dropped,
+        transactions: totals.engine.http.transactions,
         endpoints_created: metrics.endpoints_created.load(Ordering::Relaxed),
         flushes: ws.flushes,
         flush_errors: ws.errors,

@@ -398,7 +398,7 @@ impl Writer {
             packets: engine.packets.packets,
             bytes: engine.packets.bytes,
             transactions: engine.http.transactions,
-            stats_json: self.metrics.totals_json().to_string(),
+            stats_json: serde_json::to_string(&self.metrics.run_stats()).unwrap_or_default(),
             ..CaptureRecord::default()
         }
     }

@@ -42,6 +42,54 @@ pub struct FlushReport {
     pub merged: u64,
 }
 
+crate::counters!(FlushReport {
+    created,
+    updated,
+    dropped,
+    evicted,
+    sequences_trimmed,
+    clients_dropped,
+    clients_evicted,
+    transitions,
+    paths,
+    retemplated,
+    merged,
+});
+
+impl FlushReport {
+    /// The store's caps, with what they dropped (zero included).
+    pub fn cap_drops(&self) -> Vec<crate::counters::CapDrop> {
+        use crate::counters::CapDrop;
+        vec![
+            CapDrop::new(
+                "store_endpoints",
+                "new endpoints not stored (endpoint cap or size budget)",
+                self.dropped,
+            ),
+            CapDrop::new(
+                "store_endpoints_evicted",
+                "stored endpoints of no evidence evicted",
+                self.evicted,
+            ),
+            CapDrop::new(
+                "store_sequences",
+                "transitions and paths trimmed",
+                self.sequences_trimmed,
+            ),
+            CapDrop::new(
+                "store_clients",
+                "client rows not stored at the per-endpoint cap (the sketch counts them)",
+                self.clients_dropped,
+            ),
+            CapDrop::new(
+                "store_clients_evicted",
+                "one-time clients evicted for busier ones",
+                self.clients_evicted,
+            ),
+        ]
+    }
+}
+
 /// A capture file as recorded after ingesting it.
 #[derive(Clone, Debug, Default)]
 pub struct CaptureRecord {

@@ -490,6 +490,40 @@ pub struct ThrottleStats {
     pub addresses: u64,
 }
 
+/// The dashboard's authentication counters on `/metrics`.
+impl prometheus_client::collector::Collector for ThrottleStats {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> std::fmt::Result {
+        let mut f = super::live::Families::new(&mut encoder);
+        f.counters(
+            "shadowtap_dashboard_auth_failures",
+            "Failed dashboard authentications.",
+            "kind",
+            [
+                ("login", self.login_failures),
+                ("bearer", self.bearer_failures),
+            ],
+        )?;
+        f.counter(
+            "shadowtap_dashboard_auth_throttled",
+            "Authentication attempts refused (429) while their address had to wait.",
+            self.refused,
+        )?;
+        f.counter(
+            "shadowtap_dashboard_auth_throttle_evicted",
+            "Addresses evicted from the full throttle table.",
+            self.evicted,
+        )?;
+        f.gauge(
+            "shadowtap_dashboard_auth_throttle_addresses",
+            "Client addresses with failed authentications remembered.",
+            self.addresses,
+        )
+    }
+}
+
 impl Throttle {
     /// A throttle remembering at most `capacity` addresses.
     pub fn new(capacity: usize) -> Throttle {
@@ -583,27 +617,6 @@ impl Throttle {
             evicted: self.evicted.load(Ordering::Relaxed),
             addresses: self.table.lock().unwrap_or_else(|e| e.into_inner()).len() as u64,
         }
-    }
-
-    /// The counters in the Prometheus text format.
-    pub fn prometheus(&self) -> String {
-        let s = self.stats();
-        format!(
-            "# HELP shadowtap_dashboard_auth_failures_total Failed dashboard authentications.\n\
-             # TYPE shadowtap_dashboard_auth_failures_total counter\n\
-             shadowtap_dashboard_auth_failures_total{{kind=\"login\"}} {}\n\
-             shadowtap_dashboard_auth_failures_total{{kind=\"bearer\"}} {}\n\
-             # HELP shadowtap_dashboard_auth_throttled_total Authentication attempts refused (429) while their address had to wait.\n\
-             # TYPE shadowtap_dashboard_auth_throttled_total counter\n\
-             shadowtap_dashboard_auth_throttled_total {}\n\
-             # HELP shadowtap_dashboard_auth_throttle_evicted_total Addresses evicted from the full throttle table.\n\
-             # TYPE shadowtap_dashboard_auth_throttle_evicted_total counter\n\
-             shadowtap_dashboard_auth_throttle_evicted_total {}\n\
-             # HELP shadowtap_dashboard_auth_throttle_addresses Client addresses with failed authentications remembered.\n\
-             # TYPE shadowtap_dashboard_auth_throttle_addresses gauge\n\
-             shadowtap_dashboard_auth_throttle_addresses {}\n",
-            s.login_failures, s.bearer_failures, s.refused, s.evicted, s.addresses
-        )
     }
 }
 

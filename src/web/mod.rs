@@ -16,11 +16,12 @@ pub mod charts;
 pub mod explain;
 pub mod fmt;
 pub mod graph;
+pub mod live;
 mod pages;
 pub mod spec_import;
 
-/// Sums the numbers of JSON documents of the same shape (capture counters, worker counters).
 pub use auth::{AuthConfig, check_listen};
+pub use live::{LiveSensor, SensorSnapshot};
 
 use crate::store::dashboard::{MinuteCount, Overview};
 use crate::store::{Store, StoreError};
@@ -129,23 +130,12 @@ impl AppState {
     }
 }
 
-/// A sensor running in the same process as the dashboard (`shadowtap run`).
-pub trait LiveSensor: Send + Sync {
-    /// Every live number in the Prometheus text format.
-    fn prometheus(&self) -> String;
-    /// The same numbers as JSON (Sensor page, `/api/sensor`).
-    fn snapshot(&self) -> serde_json::Value;
-}
-
 /// `GET /metrics`: Prometheus text format; 404 when no sensor runs in this process.
 async fn metrics(State(state): State<AppState>) -> Response {
     match state.sensor() {
         Some(s) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            s.prometheus() + &state.auth().throttle().prometheus(),
+            [(header::CONTENT_TYPE, live::CONTENT_TYPE)],
+            live::exposition(s.snapshot(), state.auth().throttle().stats()),
         )
             .into_response(),
         None => plain(

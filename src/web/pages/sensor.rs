@@ -3,19 +3,16 @@
 //! ([`sensor_summary`]), counters by section and, under `shadowtap run`, live numbers.
 
 use super::{Chrome, chrome, render};
+use crate::counters::{Counters, Entry};
 use crate::ingest::RunStats;
 use crate::web::fmt;
+use crate::web::live::SensorSnapshot;
 use crate::web::{AppError, AppState, Session};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::Value;
-
-fn get(v: &Value, path: &str) -> u64 {
-    v.pointer(path).and_then(Value::as_u64).unwrap_or(0)
-}
 
 /// A key sensor figure.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -201,37 +198,24 @@ pub struct Section {
     pub rows: Vec<(String, u64)>,
 }
 
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, u64)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, x, out);
+fn sections(totals: &RunStats) -> Vec<Section> {
+    let mut out = Vec::new();
+    let mut push = |name: &str, entry: Option<&Entry<'_>>| {
+        let mut rows = Vec::new();
+        if let Some(Entry::Group(_, fields)) = entry {
+            for f in fields {
+                f.flatten("", &mut rows);
             }
         }
-        Value::Number(n) => out.push((prefix.to_string(), n.as_u64().unwrap_or(0))),
-        _ => {}
-    }
-}
-
-fn sections(totals: &Value) -> Vec<Section> {
-    let mut out = Vec::new();
-    let mut push = |name: &str, v: Option<&Value>| {
-        if let Some(v) = v {
-            let mut rows = Vec::new();
-            flatten("", v, &mut rows);
-            if !rows.is_empty() {
-                out.push(Section {
-                    name: name.to_string(),
-                    rows,
-                });
-            }
+        if !rows.is_empty() {
+            out.push(Section {
+                name: name.to_string(),
+                rows,
+            });
         }
     };
+    let engine = totals.engine.entries();
+    let find = |key: &str| engine.iter().find(|e| e.name() == key);
     for (name, key) in [
         ("Packets", "packets"),
         ("TCP", "tcp"),
@@ -239,9 +223,10 @@ fn sections(totals: &Value) -> Vec<Section> {
         ("IP fragments", "defrag"),
         ("Live capture", "capture"),
     ] {
-        push(name, totals.pointer(&format!("/engine/{key}")));
+        push(name, find(key));
     }
-    push("Inventory", totals.get("inventory"));
+    let inventory = Entry::Group("inventory", totals.inventory.entries());
+    push("Inventory", Some(&inventory));
     out
 }
 
@@ -258,38 +243,31 @@ struct SensorPage {
 }
 
 /// The live numbers shown on the Sensor page when `shadowtap run` serves it.
-pub fn live_rows(v: &Value) -> Vec<(&'static str, String)> {
-    let n = |p: &str| fmt::num(&(get(v, p) as i64));
-    let secs = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_f64)
-            .map_or("-".to_string(), |x| format!("{:.0} ms", x * 1000.0))
+pub fn live_rows(v: &SensorSnapshot) -> Vec<(&'static str, String)> {
+    let n = |x: u64| fmt::num(&(x as i64));
+    let secs = |x: f64, count: u64| {
+        if count == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0} ms", x * 1000.0)
+        }
     };
     let ifaces: Vec<String> = v
-        .get("interfaces")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+        .interfaces
+        .iter()
         .map(|i| {
             format!(
                 "{}: {} packets, kernel drops {}",
-                i.get("name").and_then(Value::as_str).unwrap_or("?"),
-                fmt::num(&(get(i, "/packets") as i64)),
-                fmt::num(&((get(i, "/kernel_dropped") + get(i, "/if_dropped")) as i64))
+                i.name,
+                n(i.packets),
+                n(i.kernel_dropped + i.if_dropped)
             )
         })
         .collect();
-    let workers: Vec<String> = v
-        .get("workers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|w| fmt::num(&(get(w, "/packets") as i64)))
-        .collect();
-    let uptime = v
-        .get("uptime_seconds")
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0) as u64;
+    let workers: Vec<String> = v.workers.iter().map(|w| n(w.packets)).collect();
+    let uptime = v.uptime_seconds as u64;
+    let alert = |t: &str| n(v.alerts.get(t).copied().unwrap_or(0));
+    let s = &v.alerts_suppressed;
     vec![
         (
             "Uptime",
@@ -302,50 +280,53 @@ pub fn live_rows(v: &Value) -> Vec<(&'static str, String)> {
         ),
         ("Interfaces", ifaces.join("; ")),
         ("Packets per worker", workers.join(" / ")),
-        ("Queue drops", n("/queue_dropped")),
-        ("Connections tracked now", n("/flows_active")),
-        ("Connections evicted", n("/flows_evicted")),
-        ("TCP gaps", n("/tcp_gaps")),
-        ("HTTP transactions", n("/transactions")),
-        ("Endpoints", n("/endpoints")),
-        ("Endpoints created since start", n("/endpoints_created")),
-        ("Flushes", n("/flushes")),
-        ("Flush errors", n("/flush_errors")),
-        ("Last flush took", secs("/flush_duration/last_seconds")),
-        ("Slowest flush", secs("/flush_duration/max_seconds")),
+        ("Queue drops", n(v.queue_dropped)),
+        ("Connections tracked now", n(v.flows_active)),
+        ("Connections evicted", n(v.flows_evicted)),
+        ("TCP gaps", n(v.tcp_gaps)),
+        ("HTTP transactions", n(v.transactions)),
+        ("Endpoints", fmt::num(&v.endpoints)),
+        ("Endpoints created since start", n(v.endpoints_created)),
+        ("Flushes", n(v.flushes)),
+        ("Flush errors", n(v.flush_errors)),
+        (
+            "Last flush took",
+            secs(v.flush_duration.last_seconds, v.flush_duration.count),
+        ),
+        (
+            "Slowest flush",
+            secs(v.flush_duration.max_seconds, v.flush_duration.count),
+        ),
         (
             "Alerts (new endpoint, shadow, zombie, finding)",
             format!(
                 "{} / {} / {} / {}",
-                n("/alerts/new_endpoint"),
-                n("/alerts/shadow_api"),
-                n("/alerts/zombie_api"),
-                n("/alerts/finding")
+                alert("new_endpoint"),
+                alert("shadow_api"),
+                alert("zombie_api"),
+                alert("finding")
             ),
         ),
         (
             "Alerts suppressed (rate limit, duplicate, queue full)",
             format!(
                 "{} / {} / {}",
-                n("/alerts_suppressed/rate_limit"),
-                n("/alerts_suppressed/duplicate"),
-                n("/alerts_suppressed/queue_full")
+                n(s.rate_limit),
+                n(s.duplicate),
+                n(s.queue_full)
             ),
         ),
         (
             "Webhook posts (ok, failed)",
-            format!("{} / {}", n("/webhook/ok"), n("/webhook/failed")),
+            format!("{} / {}", n(v.webhook.ok), n(v.webhook.failed)),
         ),
-        (
-            "Database in use",
-            fmt::bytes(&(get(v, "/db/used_bytes") as i64)),
-        ),
+        ("Database in use", fmt::bytes(&(v.db.used_bytes as i64))),
         (
             "Resident memory / budget",
             format!(
                 "{} / {}",
-                fmt::bytes(&(get(v, "/rss_bytes") as i64)),
-                fmt::bytes(&(get(v, "/memory_budget_bytes") as i64))
+                fmt::bytes(&(v.rss_bytes.unwrap_or(0) as i64)),
+                fmt::bytes(&(v.memory_budget_bytes as i64))
             ),
         ),
     ]
@@ -379,7 +360,7 @@ pub async fn sensor(
             .sensor()
             .map(|s| live_rows(&s.snapshot()))
             .unwrap_or_default(),
-        sections: sections(&serde_json::to_value(&totals).unwrap_or(Value::Null)),
+        sections: sections(&totals),
         captures,
         figures,
         hints,
@@ -390,6 +371,7 @@ pub async fn sensor(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn stored_counters_sum_by_type() {
