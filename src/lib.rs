@@ -5,7 +5,8 @@
 //! [`capture`] (pcap files and live interfaces) → [`decode`] (link, IP, TCP; zero-copy) →
 //! [`reassembly`] (flow table, per-direction streams, gaps) → [`http`] (HTTP/1.x framing and
 //! transactions), driven by [`engine`]. The command line lives in [`cli`]; the daemon that runs
-//! all of it on a tap host, on every core, is [`sensor`].
+//! all of it on a tap host, on every core, is [`sensor`]. Log events (`tracing`) go where
+//! [`logging`] sends them: the journal under systemd, a logfmt line on stderr otherwise.
 //!
 //! Input from the wire is attacker-controlled: no function here panics on any input, every
 //! buffer has a cap, and what a cap drops is counted.
@@ -23,6 +24,7 @@ pub mod decode;
 pub mod engine;
 pub mod http;
 pub mod ingest;
+pub mod logging;
 pub mod openapi;
 pub mod reassembly;
 pub mod sensor;

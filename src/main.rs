@@ -27,6 +27,9 @@ fn main() -> std::process::ExitCode {
             )
         };
     }
+    // Log events (the daemon's): the journal under systemd, logfmt on stderr otherwise;
+    // filtered by SHADOWTAP_LOG. What commands print for their user is not logging.
+    shadowtap::logging::init();
     match shadowtap::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // Output to a reader that went away (a pipe closed early): nothing to say.

@@ -605,21 +605,20 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     drop(queues);
     drop(fatal_tx);
 
-    eprintln!(
-        "shadowtap: level=info msg=\"capturing\" interfaces=\"{}\" workers={} shard={} queue_depth={} flush_interval_ms={} db=\"{}\" memory_budget_mib={} max_flows_per_worker={} principal_kib_per_worker={} rate_pairs_per_worker={}{}",
-        s.interfaces.join(","),
-        s.workers,
-        s.shard.name(),
-        s.queue_depth,
-        s.flush_interval.as_millis(),
-        s.db.display(),
-        s.memory_budget / MIB,
-        s.engine.reassembly.max_flows,
-        s.inventory.sequence.max_principal_bytes >> 10,
-        s.inventory.max_rate_pairs,
-        url.as_deref()
-            .map(|u| format!(" dashboard=\"{u}\" metrics=\"{u}metrics\""))
-            .unwrap_or_default()
+    tracing::info!(
+        interfaces = s.interfaces.join(","),
+        workers = s.workers,
+        shard = s.shard.name(),
+        queue_depth = s.queue_depth,
+        flush_interval_ms = s.flush_interval.as_millis(),
+        db = %s.db.display(),
+        memory_budget_mib = s.memory_budget / MIB,
+        max_flows_per_worker = s.engine.reassembly.max_flows,
+        principal_kib_per_worker = s.inventory.sequence.max_principal_bytes >> 10,
+        rate_pairs_per_worker = s.inventory.max_rate_pairs,
+        dashboard = url.as_deref(),
+        metrics = url.as_deref().map(|u| format!("{u}metrics")),
+        "capturing"
     );
     if let Some(path) = &s.ready_file {
         std::fs::write(path, format!("{}\n", url.as_deref().unwrap_or("ready")))?;
@@ -630,30 +629,28 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     let mut current = s.clone();
     loop {
         tokio::select! {
-            _ = term.recv() => { eprintln!("shadowtap: level=info msg=\"SIGTERM: stopping\""); break; }
-            _ = int.recv() => { eprintln!("shadowtap: level=info msg=\"SIGINT: stopping\""); break; }
+            _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = hup.recv() => match reload() {
                 Ok(new) => {
                     let restart = current.restart_needed(&new);
                     let _ = reload_tx.send(Reloadable { alerts: new.alerts.clone(), retention: new.retention.clone() });
                     metrics.reloads.fetch_add(1, Ordering::Relaxed);
-                    eprintln!(
-                        "shadowtap: level=info msg=\"SIGHUP: alerts and retention reloaded\"{}",
-                        if restart.is_empty() { String::new() } else {
-                            format!(" restart_needed=\"{}\"", restart.join(","))
-                        }
+                    tracing::info!(
+                        restart_needed = (!restart.is_empty()).then(|| restart.join(",")),
+                        "SIGHUP: alerts and retention reloaded"
                     );
                     current.alerts = new.alerts;
                     current.retention = new.retention;
                 }
                 Err(e) => {
                     metrics.reload_errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("shadowtap: level=error msg=\"SIGHUP: configuration refused; the running settings stay\" error=\"{}\"", e.replace('"', "'"));
+                    tracing::error!(error = e, "SIGHUP: configuration refused; the running settings stay");
                 }
             },
             f = fatal_rx.recv() => {
                 if let Some(f) = f {
-                    eprintln!("shadowtap: level=error msg=\"{}\"", f.replace('"', "'"));
+                    tracing::error!("{f}");
                     failure = Some(f);
                     break;
                 }
@@ -701,15 +698,15 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         flushes: ws.flushes,
         flush_errors: ws.errors,
     };
-    eprintln!(
-        "shadowtap: level=info msg=\"stopped\" packets={} transactions={} endpoints_created={} flushes={} flush_errors={} queue_dropped={} kernel_dropped={}",
-        summary.packets,
-        summary.transactions,
-        summary.endpoints_created,
-        summary.flushes,
-        summary.flush_errors,
-        summary.queue_dropped,
-        summary.kernel_dropped
+    tracing::info!(
+        packets = summary.packets,
+        transactions = summary.transactions,
+        endpoints_created = summary.endpoints_created,
+        flushes = summary.flushes,
+        flush_errors = summary.flush_errors,
+        queue_dropped = summary.queue_dropped,
+        kernel_dropped = summary.kernel_dropped,
+        "stopped"
     );
     match failure {
         Some(f) => Err(SensorError::Config(f)),

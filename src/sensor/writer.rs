@@ -163,9 +163,7 @@ impl Writer {
             .await;
         self.give_up(&mut dur);
         if let Err(e) = self.finish_capture().await {
-            eprintln!(
-                "shadowtap: level=error msg=\"recording the end of the capture failed\" error=\"{e}\""
-            );
+            tracing::error!(error = %e, "recording the end of the capture failed");
         }
         (
             WriterSummary {
@@ -193,11 +191,11 @@ impl Writer {
         }
         if let Err(e) = self.try_merge(&rep).await {
             self.metrics.flush_errors.fetch_add(1, R);
-            eprintln!(
-                "shadowtap: level=error msg=\"merge failed; the flush is kept and retried\" worker={} pending={} error=\"{}\"",
-                rep.worker,
-                dur.pending.len() + 1,
-                e.to_string().replace('"', "'")
+            tracing::error!(
+                worker = rep.worker,
+                pending = dur.pending.len() + 1,
+                error = %e,
+                "merge failed; the flush is kept and retried"
             );
             self.keep(dur, rep);
         }
@@ -225,9 +223,10 @@ impl Writer {
         while dur.pending.len() > MAX_PENDING {
             if let Some(old) = dur.pending.pop_front() {
                 self.metrics.flushes_lost.fetch_add(1, R);
-                eprintln!(
-                    "shadowtap: level=error msg=\"the database has refused flushes for too long; the oldest kept flush is lost\" worker={} kept={MAX_PENDING}",
-                    old.worker
+                tracing::error!(
+                    worker = old.worker,
+                    kept = MAX_PENDING,
+                    "the database has refused flushes for too long; the oldest kept flush is lost"
                 );
             }
         }
@@ -250,8 +249,9 @@ impl Writer {
             .flush_pending
             .store(dur.pending.len() as u64, R);
         if had > 0 && dur.pending.is_empty() {
-            eprintln!(
-                "shadowtap: level=info msg=\"the database accepts flushes again; every kept flush is merged\" retried={had}"
+            tracing::info!(
+                retried = had,
+                "the database accepts flushes again; every kept flush is merged"
             );
         }
     }
@@ -262,9 +262,9 @@ impl Writer {
             self.metrics
                 .flushes_lost
                 .fetch_add(dur.pending.len() as u64, R);
-            eprintln!(
-                "shadowtap: level=error msg=\"flushes could not be merged before exit and are lost\" lost={}",
-                dur.pending.len()
+            tracing::error!(
+                lost = dur.pending.len(),
+                "flushes could not be merged before exit and are lost"
             );
             dur.pending.clear();
             self.metrics.flush_pending.store(0, R);
@@ -281,9 +281,9 @@ impl Writer {
         self.metrics.db_file_missing.store(u64::from(missing), R);
         if !missing {
             if dur.missing {
-                eprintln!(
-                    "shadowtap: level=info msg=\"the database file is back\" db=\"{}\"",
-                    self.store.path().display()
+                tracing::info!(
+                    db = %self.store.path().display(),
+                    "the database file is back"
                 );
             }
             dur.missing = false;
@@ -302,10 +302,7 @@ impl Writer {
                 "the database file {} was {what}; the inventory is written to the file that was opened, which nothing can read and which is lost when shadowtap stops: restore the file from a backup or restart shadowtap (with the file gone it starts a new inventory)",
                 self.store.path().display()
             );
-            eprintln!(
-                "shadowtap: level=error msg=\"{}\"",
-                summary.replace('"', "'")
-            );
+            tracing::error!("{summary}");
             if !dur.missing {
                 dur.episodes += 1;
                 self.alerter.emit(Alert {
@@ -342,7 +339,7 @@ impl Writer {
         if last || last_assess.elapsed() >= self.assess_interval {
             *last_assess = Instant::now();
             if let Err(e) = crate::store::spec::assess(&self.store).await {
-                eprintln!("shadowtap: level=error msg=\"spec assessment failed\" error=\"{e}\"");
+                tracing::error!(error = %e, "spec assessment failed");
             }
         }
         let settings = self.alerter.settings().clone();
@@ -352,17 +349,13 @@ impl Writer {
                     self.alerter.emit(a);
                 }
             }
-            Err(e) => {
-                eprintln!("shadowtap: level=error msg=\"alert detection failed\" error=\"{e}\"")
-            }
+            Err(e) => tracing::error!(error = %e, "alert detection failed"),
         }
         if let Err(e) = self.gauges().await {
-            eprintln!("shadowtap: level=error msg=\"reading store gauges failed\" error=\"{e}\"");
+            tracing::error!(error = %e, "reading store gauges failed");
         }
         if let Err(e) = self.update_capture().await {
-            eprintln!(
-                "shadowtap: level=error msg=\"updating the capture record failed\" error=\"{e}\""
-            );
+            tracing::error!(error = %e, "updating the capture record failed");
         }
         self.metrics.flush_seconds.observe(round.started.elapsed());
         self.metrics.flushes.fetch_add(1, R);
@@ -438,10 +431,7 @@ impl Writer {
                     .endpoints_evicted
                     .fetch_add(r.endpoints_evicted, R);
             }
-            Err(e) => eprintln!(
-                "shadowtap: level=error msg=\"holding the database size budget failed\" error=\"{}\"",
-                e.to_string().replace('"', "'")
-            ),
+            Err(e) => tracing::error!(error = %e, "holding the database size budget failed"),
         }
     }
 
@@ -465,18 +455,18 @@ impl Writer {
                     .store(u64::from(r.over_budget), R);
                 let deleted: u64 = r.deleted.iter().sum();
                 if deleted > 0 || r.over_budget {
-                    eprintln!(
-                        "shadowtap: level=info msg=\"retention\" clients={} minutes={} sensitive={} client_findings={} used_bytes={} over_budget={}",
-                        r.deleted[0],
-                        r.deleted[1],
-                        r.deleted[2],
-                        r.deleted[3],
-                        r.used_bytes,
-                        r.over_budget
+                    tracing::info!(
+                        clients = r.deleted[0],
+                        minutes = r.deleted[1],
+                        sensitive = r.deleted[2],
+                        client_findings = r.deleted[3],
+                        used_bytes = r.used_bytes,
+                        over_budget = r.over_budget,
+                        "retention"
                     );
                 }
             }
-            Err(e) => eprintln!("shadowtap: level=error msg=\"retention failed\" error=\"{e}\""),
+            Err(e) => tracing::error!(error = %e, "retention failed"),
         }
     }
 }
