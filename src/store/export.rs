@@ -98,49 +98,67 @@ impl Store {
         let mut written = Vec::new();
         for view in PUBLIC_VIEWS {
             let path = dir.join(format!("{view}.csv"));
-            let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT name FROM pragma_table_info('{view}')"
-            )))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.get::<String, _>(0))
-            .collect();
-            let select = format!(
-                "SELECT {} FROM {view}",
-                cols.iter()
-                    .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(select))
-                .fetch_all(&self.pool)
-                .await?;
-            let mut f =
-                std::io::BufWriter::new(std::fs::File::create(&path).map_err(io_err(&path))?);
-            let mut line = cols
-                .iter()
-                .map(|c| csv_field(c))
-                .collect::<Vec<_>>()
-                .join(",");
-            line.push_str("\r\n");
-            f.write_all(line.as_bytes()).map_err(io_err(&path))?;
-            for r in rows {
-                let mut line = (0..cols.len())
-                    .map(|i| {
-                        r.get::<Option<String>, _>(i)
-                            .map(|v| csv_field(&v))
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",");
-                line.push_str("\r\n");
-                f.write_all(line.as_bytes()).map_err(io_err(&path))?;
-            }
-            f.flush().map_err(io_err(&path))?;
+            let f = std::fs::File::create(&path).map_err(io_err(&path))?;
+            self.write_view_csv(view, std::io::BufWriter::new(f))
+                .await
+                .map_err(|e| match e {
+                    StoreError::Io { source, .. } => io_err(&path)(source),
+                    other => other,
+                })?;
             written.push(path);
         }
         Ok(written)
+    }
+
+    /// Writes one public view (`view` must be one of [`PUBLIC_VIEWS`]) as CSV to `out`: RFC 4180
+    /// with CRLF line ends, a header row of the column names, NULL as an empty field, and
+    /// cells a spreadsheet would run as a formula prefixed with `'` (the one CSV writer:
+    /// `export --format csv` and the dashboard's CSV downloads).
+    pub(super) async fn write_view_csv(
+        &self,
+        view: &str,
+        out: impl std::io::Write,
+    ) -> Result<(), StoreError> {
+        debug_assert!(PUBLIC_VIEWS.contains(&view), "{view} is not a public view");
+        let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM pragma_table_info({})",
+            quote_text(view)
+        )))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+        let select = format!(
+            "SELECT {} FROM {}",
+            cols.iter()
+                .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            quote_ident(view)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+            .fetch_all(&self.pool)
+            .await?;
+        let csv_err = |e: csv::Error| StoreError::Io {
+            path: view.into(),
+            source: std::io::Error::other(e),
+        };
+        let mut w = csv_writer(out);
+        w.write_record(cols.iter().map(|c| formula_safe(c).into_owned()))
+            .map_err(csv_err)?;
+        for r in rows {
+            w.write_record((0..cols.len()).map(|i| {
+                r.get::<Option<String>, _>(i)
+                    .map(|v| formula_safe(&v).into_owned())
+                    .unwrap_or_default()
+            }))
+            .map_err(csv_err)?;
+        }
+        w.flush().map_err(|e| StoreError::Io {
+            path: view.into(),
+            source: e,
+        })
     }
 
     /// Every endpoint with its details, as one JSON document.
@@ -447,18 +465,20 @@ fn quote_text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A CSV field (RFC 4180). Cells that a spreadsheet would run as a formula are prefixed with `'`
-/// (the one CSV writer: `export --format csv` and the dashboard's CSV downloads).
-pub(super) fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
+/// The CSV dialect of every export: RFC 4180, CRLF line ends, quotes only where needed.
+fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+/// A cell as a spreadsheet may open it: one it would run as a formula (starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return, and not a number) gets a leading `'`.
+fn formula_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
+        format!("'{s}").into()
     } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+        s.into()
     }
 }
 
@@ -589,11 +609,21 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_formula_safe() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1.5"), "-1.5");
+        let line = |fields: &[&str]| {
+            let mut w = csv_writer(Vec::new());
+            w.write_record(fields.iter().map(|f| formula_safe(f).into_owned()))
+                .unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        assert_eq!(line(&["plain", "", "x"]), "plain,,x\r\n");
+        assert_eq!(line(&["a,b", "two\nlines"]), "\"a,b\",\"two\nlines\"\r\n");
+        assert_eq!(line(&["say \"hi\"", "1"]), "\"say \"\"hi\"\"\",1\r\n");
+        assert_eq!(
+            line(&["=HYPERLINK(\"x\")", "@SUM(A1)"]),
+            "\"'=HYPERLINK(\"\"x\"\")\",'@SUM(A1)\r\n"
+        );
+        assert_eq!(line(&["-1.5", "+3"]), "-1.5,+3\r\n");
+        assert_eq!(line(&["-cmd", "\tx"]), "'-cmd,'\tx\r\n");
     }
 
     #[test]
