@@ -13,7 +13,8 @@
 //!   every connection between two addresses, to the same worker).
 //! - [`pipeline`]: capture threads, batches, queues and workers.
 //! - [`writer`]: the single database writer.
-//! - [`alerts`], [`metrics`]; the retention passes it schedules are
+//! - [`alerts`] (what is new, deduplicated and rate-limited) and [`webhook`] (its delivery),
+//!   [`metrics`]; the retention passes it schedules are
 //!   [`crate::store::retention`].
 //!
 //! Signals: SIGTERM and SIGINT stop capture (after reading what the kernel still holds), let
@@ -27,6 +28,7 @@ pub mod alerts;
 pub mod metrics;
 pub mod pipeline;
 pub mod shard;
+pub mod webhook;
 pub mod writer;
 
 pub use crate::store::retention::RetentionSettings;
@@ -333,7 +335,7 @@ impl Settings {
             })?),
         };
         let defaults = AlertSettings::default();
-        let webhook: Option<alerts::WebhookUrl> = match a.webhook_url.as_deref().map(str::trim) {
+        let webhook: Option<webhook::WebhookUrl> = match a.webhook_url.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(u) => Some(u.parse()?),
         };
@@ -349,12 +351,17 @@ impl Settings {
                 ));
             }
             // Read now so that a bad bundle stops the start (or the reload), not the first alert.
-            alerts::tls_client(Some(p))?;
+            webhook::tls_client(Some(p))?;
         }
         let alerts = AlertSettings {
             webhook,
             token: match &a.webhook_token_file {
-                Some(p) => Some(read_secret(p, "webhook_token_file")?),
+                Some(p) => {
+                    let token = read_secret(p, "webhook_token_file")?;
+                    webhook::check_token(&token)
+                        .map_err(|e| format!("webhook_token_file {}: {e}", p.display()))?;
+                    Some(token)
+                }
                 None => None,
             },
             ca_file,
