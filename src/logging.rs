@@ -359,6 +359,12 @@ fn invisible_layout(c: char) -> bool {
     )
 }
 
+/// What `emit` logs, as the logfmt lines of standard error (for the tests of modules that log).
+#[cfg(test)]
+pub(crate) fn logged(emit: impl FnOnce()) -> String {
+    tests::logged(emit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,7 +402,7 @@ mod tests {
         String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
     }
 
-    fn logged(emit: impl FnOnce()) -> String {
+    pub(super) fn logged(emit: impl FnOnce()) -> String {
         logged_with("trace", emit)
     }
 

@@ -296,7 +296,7 @@ impl Alerter {
                 json!(crate::time::Timestamp::now().iso8601().to_string()),
             );
         }
-        eprintln!("{}", log_line(&body));
+        log_alert(&body);
         if let (Some(url), Some((tx, _))) = (&self.settings.webhook, &self.webhook) {
             match tx.try_send(Delivery {
                 body,
@@ -318,9 +318,11 @@ impl Alerter {
         if self.suppressed_since_log > 0
             && (force || now.duration_since(self.last_summary) >= Duration::from_secs(60))
         {
-            eprintln!(
-                "shadowtap: level=warn msg=\"alerts suppressed by the rate limit\" suppressed={} rate_per_minute={} burst={}",
-                self.suppressed_since_log, self.settings.rate_per_minute, self.settings.burst
+            tracing::warn!(
+                suppressed = self.suppressed_since_log,
+                rate_per_minute = self.settings.rate_per_minute,
+                burst = self.settings.burst,
+                "alerts suppressed by the rate limit"
             );
             self.suppressed_since_log = 0;
             self.last_summary = now;
@@ -339,52 +341,35 @@ impl Alerter {
             if handle.is_finished() {
                 let _ = handle.join();
             } else {
-                eprintln!("shadowtap: level=warn msg=\"webhook deliveries still pending at exit\"");
+                tracing::warn!("webhook deliveries still pending at exit");
             }
         }
     }
 }
 
-/// `shadowtap: level=warn msg="alert" type=... key="value" ...`: one line, values quoted and
-/// escaped (they come from the wire).
-pub fn log_line(body: &Value) -> String {
-    let mut out = String::from("shadowtap: level=warn msg=\"alert\"");
-    if let Value::Object(m) = body {
-        for key in [
-            "type",
-            "severity",
-            "kind",
-            "host",
-            "method",
-            "path_template",
-            "client",
-            "endpoint_id",
-            "finding_id",
-            "summary",
-        ] {
-            match m.get(key) {
-                Some(Value::String(s)) => {
-                    out.push(' ');
-                    out.push_str(key);
-                    out.push_str("=\"");
-                    for c in s.chars().take(300) {
-                        match c {
-                            '"' => out.push_str("\\\""),
-                            '\\' => out.push_str("\\\\"),
-                            c if c.is_control() => out.push('?'),
-                            c => out.push(c),
-                        }
-                    }
-                    out.push('"');
-                }
-                Some(Value::Number(n)) => {
-                    out.push_str(&format!(" {key}={n}"));
-                }
-                _ => {}
-            }
-        }
-    }
-    out
+/// Logs an alert (a `warn` event `alert` with its type, severity, kind, host, method, path
+/// template, client, endpoint and finding ids and summary, those it has). Its strings come
+/// from the wire: each is cut at 300 characters, and the log's sink escapes them.
+fn log_alert(body: &Value) {
+    let text = |key: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .map(|s| s.char_indices().nth(300).map_or(s, |(end, _)| &s[..end]))
+    };
+    let id = |key: &str| body.get(key).and_then(Value::as_i64);
+    tracing::warn!(
+        r#type = text("type"),
+        severity = text("severity"),
+        kind = text("kind"),
+        host = text("host"),
+        method = text("method"),
+        path_template = text("path_template"),
+        client = text("client"),
+        endpoint_id = id("endpoint_id"),
+        finding_id = id("finding_id"),
+        summary = text("summary"),
+        "alert"
+    );
 }
 
 /// Finds what is new in the store since the last look.
@@ -539,12 +524,19 @@ mod tests {
 
     #[test]
     fn log_lines_escape_wire_strings() {
-        let line = log_line(&json!({
-            "type": "new_endpoint", "host": "evil\"\n host=x", "endpoint_id": 7
-        }));
+        let long = "x".repeat(400);
+        let line = crate::logging::logged(|| {
+            log_alert(&json!({
+                "type": "new_endpoint", "host": "evil\"\n host=x", "endpoint_id": 7,
+                "summary": long,
+            }))
+        });
         assert_eq!(
             line,
-            "shadowtap: level=warn msg=\"alert\" type=\"new_endpoint\" host=\"evil\\\"? host=x\" endpoint_id=7"
+            format!(
+                "shadowtap: level=warn msg=\"alert\" type=\"new_endpoint\" host=\"evil\\\"\\n host=x\" endpoint_id=7 summary=\"{}\"\n",
+                "x".repeat(300)
+            )
         );
     }
 

@@ -248,16 +248,13 @@ pub(super) fn tls_for(webhook: Option<&WebhookUrl>, ca_file: Option<&Path>) -> O
     );
     Some(match tls_client(ca_file) {
         Ok((config, roots)) => {
-            eprintln!(
-                "shadowtap: level=info msg=\"webhook TLS trust roots loaded\" roots={roots} source=\"{}\"",
-                source.replace('"', "'")
-            );
+            tracing::info!(roots, source, "webhook TLS trust roots loaded");
             Ok(config)
         }
         Err(e) => {
-            eprintln!(
-                "shadowtap: level=error msg=\"webhook TLS trust roots unavailable: https deliveries will fail\" error=\"{}\"",
-                e.replace('"', "'")
+            tracing::error!(
+                error = e,
+                "webhook TLS trust roots unavailable: https deliveries will fail"
             );
             Err(e)
         }
@@ -418,10 +415,10 @@ pub(super) fn webhook_loop(rx: Receiver<Delivery>, metrics: Arc<SensorMetrics>) 
             }
             Err(last_err) => {
                 metrics.webhook_failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "shadowtap: level=error msg=\"webhook delivery failed\" url=\"{}\" error=\"{}\"",
-                    d.url.for_log(),
-                    last_err.replace('"', "'")
+                tracing::error!(
+                    url = d.url.for_log(),
+                    error = last_err,
+                    "webhook delivery failed"
                 );
             }
         }

@@ -204,21 +204,21 @@ impl AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Not found."),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             AppError::Store(e) => {
-                eprintln!("shadowtap serve: database error: {e}");
+                tracing::error!(error = %e, "dashboard: database error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The inventory could not be read. The server log has the details.",
                 )
             }
             AppError::Render(e) => {
-                eprintln!("shadowtap serve: template error: {e}");
+                tracing::error!(error = %e, "dashboard: template error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The page could not be rendered. The server log has the details.",
                 )
             }
             AppError::Internal(e) => {
-                eprintln!("shadowtap serve: {e}");
+                tracing::error!(error = %e, "dashboard: internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong. The server log has the details.",

@@ -108,7 +108,7 @@ pub async fn spec_upload(
             match spec_import::import_spec(state.store().path(), &name, &bytes).await {
                 Ok(o) => (true, o.summary),
                 Err(e @ ImportError::Store(_)) => {
-                    eprintln!("shadowtap serve: spec import: {e}");
+                    tracing::error!(error = %e, "dashboard: spec import failed");
                     (
                         false,
                         "The inventory could not be written (is the database file writable by the dashboard?). The server log has the details.".to_string(),
