@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 13] = [
+pub const PUBLIC_VIEWS: [&str; 15] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -23,6 +23,8 @@ pub const PUBLIC_VIEWS: [&str; 13] = [
     "api_sequence_paths",
     "api_spec_operations",
     "api_drift",
+    "api_tls_services",
+    "api_tls_clients",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

@@ -1,0 +1,368 @@
+//! Encrypted services: merging the TLS inventory's deltas (`tls_services`, `tls_clients`) in
+//! the flush's transaction, and reading them back as typed rows (`shadowtap tls`, the JSON API,
+//! the dashboard).
+
+use super::{Store, StoreError};
+use crate::analyze::tls::TlsServiceDelta;
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::BTreeMap;
+
+/// Distinct names kept per counted map of a stored service (versions, ciphers, ALPN).
+const MAX_NAMES: usize = 64;
+
+/// Adds `add` to the counted map stored as JSON in `stored`, keeping at most [`MAX_NAMES`]
+/// names (the busiest); returns the new JSON.
+fn merge_counts(stored: &str, add: &BTreeMap<String, u64>) -> String {
+    let mut m: BTreeMap<String, u64> = serde_json::from_str(stored).unwrap_or_default();
+    for (k, v) in add {
+        *m.entry(k.clone()).or_default() += v;
+    }
+    if m.len() > MAX_NAMES {
+        let mut by_count: Vec<(String, u64)> = m.into_iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        by_count.truncate(MAX_NAMES);
+        m = by_count.into_iter().collect();
+    }
+    serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
+}
+
+/// Merges the TLS services of one flush; client rows stop at `max_clients` per service.
+/// Returns the client rows not stored.
+pub(super) async fn merge_tls(
+    tx: &mut Transaction<'_, Sqlite>,
+    services: &[TlsServiceDelta],
+    max_clients: i64,
+) -> Result<u64, StoreError> {
+    let mut dropped = 0u64;
+    for d in services {
+        let server_ip = d.key.server_ip.to_string();
+        let existing = sqlx::query(
+            "SELECT id, versions, ciphers, alpn_offered, alpn_selected FROM tls_services
+             WHERE server_ip = ? AND server_port = ? AND sni = ?",
+        )
+        .bind(&server_ip)
+        .bind(i64::from(d.key.server_port))
+        .bind(&d.key.sni)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (versions, ciphers, offered, selected) = match &existing {
+            Some(r) => (
+                merge_counts(r.get::<&str, _>(1), &d.versions),
+                merge_counts(r.get::<&str, _>(2), &d.ciphers),
+                merge_counts(r.get::<&str, _>(3), &d.alpn_offered),
+                merge_counts(r.get::<&str, _>(4), &d.alpn_selected),
+            ),
+            None => (
+                merge_counts("{}", &d.versions),
+                merge_counts("{}", &d.ciphers),
+                merge_counts("{}", &d.alpn_offered),
+                merge_counts("{}", &d.alpn_selected),
+            ),
+        };
+        let id: i64 = match existing {
+            Some(r) => {
+                let id: i64 = r.get(0);
+                sqlx::query(
+                    "UPDATE tls_services SET
+                        first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
+                        handshakes = handshakes + ?, incomplete = incomplete + ?,
+                        resumed = resumed + ?, client_bytes = client_bytes + ?,
+                        server_bytes = server_bytes + ?, versions = ?, ciphers = ?,
+                        alpn_offered = ?, alpn_selected = ?,
+                        version = coalesce(?, version), cipher = coalesce(?, cipher)
+                     WHERE id = ?",
+                )
+                .bind(d.first_seen.as_nanos())
+                .bind(d.last_seen.as_nanos())
+                .bind(d.handshakes as i64)
+                .bind(d.incomplete as i64)
+                .bind(d.resumed as i64)
+                .bind(d.client_bytes as i64)
+                .bind(d.server_bytes as i64)
+                .bind(&versions)
+                .bind(&ciphers)
+                .bind(&offered)
+                .bind(&selected)
+                .bind(&d.version)
+                .bind(&d.cipher)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+                id
+            }
+            None => sqlx::query(
+                "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+                    handshakes, incomplete, resumed, client_bytes, server_bytes, versions, ciphers,
+                    alpn_offered, alpn_selected, version, cipher)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(d.key.host())
+            .bind(&d.key.sni)
+            .bind(&server_ip)
+            .bind(i64::from(d.key.server_port))
+            .bind(d.first_seen.as_nanos())
+            .bind(d.last_seen.as_nanos())
+            .bind(d.handshakes as i64)
+            .bind(d.incomplete as i64)
+            .bind(d.resumed as i64)
+            .bind(d.client_bytes as i64)
+            .bind(d.server_bytes as i64)
+            .bind(&versions)
+            .bind(&ciphers)
+            .bind(&offered)
+            .bind(&selected)
+            .bind(&d.version)
+            .bind(&d.cipher)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0),
+        };
+        if let Some(c) = &d.cert {
+            sqlx::query(
+                "UPDATE tls_services SET cert_subject = ?, cert_issuer = ?, cert_sans = ?,
+                    cert_not_before = ?, cert_not_after = ?, cert_key = ?, cert_self_signed = ?,
+                    cert_chain_len = ?, cert_sha256 = ?
+                 WHERE id = ?",
+            )
+            .bind(&c.subject)
+            .bind(&c.issuer)
+            .bind(serde_json::to_string(&c.sans).unwrap_or_else(|_| "[]".into()))
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(&c.key)
+            .bind(i64::from(c.self_signed))
+            .bind(i64::from(c.chain_len))
+            .bind(&c.sha256)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let mut held: i64 = sqlx::query("SELECT COUNT(*) FROM tls_clients WHERE service_id = ?")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0);
+        let mut clients: Vec<_> = d.clients.iter().collect();
+        clients.sort_by(|a, b| a.0.cmp(b.0));
+        for ((ip, ja4, ja4s), c) in clients {
+            let updated = sqlx::query(
+                "UPDATE tls_clients SET handshakes = handshakes + ?,
+                    first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
+                 WHERE service_id = ? AND client = ? AND ja4 = ? AND ja4s = ?",
+            )
+            .bind(c.handshakes as i64)
+            .bind(c.first_seen.as_nanos())
+            .bind(c.last_seen.as_nanos())
+            .bind(id)
+            .bind(ip.to_string())
+            .bind(ja4)
+            .bind(ja4s)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                continue;
+            }
+            if held >= max_clients {
+                dropped += 1;
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO tls_clients (service_id, client, ja4, ja4s, handshakes, first_seen, last_seen)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(ip.to_string())
+            .bind(ja4)
+            .bind(ja4s)
+            .bind(c.handshakes as i64)
+            .bind(c.first_seen.as_nanos())
+            .bind(c.last_seen.as_nanos())
+            .execute(&mut **tx)
+            .await?;
+            held += 1;
+        }
+    }
+    Ok(dropped)
+}
+
+/// One encrypted service as listed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TlsServiceRow {
+    /// Row id.
+    pub id: i64,
+    /// The SNI, or the server address without one.
+    pub host: String,
+    /// The SNI ("" without one).
+    pub sni: String,
+    /// Server address.
+    pub server_ip: String,
+    /// Server port.
+    pub server_port: i64,
+    /// First handshake (ISO 8601).
+    pub first_seen: String,
+    /// Last event.
+    pub last_seen: String,
+    /// ClientHellos.
+    pub handshakes: i64,
+    /// Connections without a server hello.
+    pub incomplete: i64,
+    /// Resumed sessions.
+    pub resumed: i64,
+    /// Bytes after the handshake, client to server.
+    pub client_bytes: i64,
+    /// Bytes after the handshake, server to client.
+    pub server_bytes: i64,
+    /// Distinct client addresses.
+    pub client_count: i64,
+    /// Distinct JA4 fingerprints.
+    pub ja4_count: i64,
+    /// The latest negotiated version.
+    pub version: Option<String>,
+    /// The latest chosen cipher suite.
+    pub cipher: Option<String>,
+    /// Negotiated versions with their handshakes.
+    pub versions: BTreeMap<String, i64>,
+    /// Chosen cipher suites with their handshakes.
+    pub ciphers: BTreeMap<String, i64>,
+    /// ALPN protocols offered.
+    pub alpn_offered: BTreeMap<String, i64>,
+    /// ALPN protocols selected.
+    pub alpn_selected: BTreeMap<String, i64>,
+    /// Certificate subject (TLS ≤ 1.2).
+    pub cert_subject: Option<String>,
+    /// Certificate issuer.
+    pub cert_issuer: Option<String>,
+    /// Certificate names.
+    pub cert_sans: Vec<String>,
+    /// Certificate validity start (ISO 8601).
+    pub cert_not_before: Option<String>,
+    /// Certificate validity end (ISO 8601).
+    pub cert_not_after: Option<String>,
+    /// Key type and size.
+    pub cert_key: Option<String>,
+    /// Self-signed.
+    pub cert_self_signed: Option<bool>,
+}
+
+/// One (client, JA4) of a service as listed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TlsClientRow {
+    /// The service's row id.
+    pub service_id: i64,
+    /// The service's host.
+    pub host: String,
+    /// Client address.
+    pub client: String,
+    /// JA4 of its ClientHello.
+    pub ja4: String,
+    /// JA4S of the server's answer.
+    pub ja4s: String,
+    /// Handshakes.
+    pub handshakes: i64,
+    /// First handshake (ISO 8601).
+    pub first_seen: String,
+    /// Last handshake.
+    pub last_seen: String,
+}
+
+fn counts(json: Option<String>) -> BTreeMap<String, i64> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Encrypted services, busiest first (`host`: only those of this host).
+    pub async fn tls_services(&self, host: Option<&str>) -> Result<Vec<TlsServiceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, host, sni, server_ip, server_port, first_seen, last_seen, handshakes,
+                incomplete, resumed, client_bytes, server_bytes, client_count, ja4_count, version,
+                cipher, versions, ciphers, alpn_offered, alpn_selected, cert_subject, cert_issuer,
+                cert_sans, cert_not_before, cert_not_after, cert_key, cert_self_signed
+             FROM api_tls_services WHERE ?1 IS NULL OR host = ?1
+             ORDER BY handshakes DESC, host, server_port",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TlsServiceRow {
+                id: r.get(0),
+                host: r.get(1),
+                sni: r.get(2),
+                server_ip: r.get(3),
+                server_port: r.get(4),
+                first_seen: r.get(5),
+                last_seen: r.get(6),
+                handshakes: r.get(7),
+                incomplete: r.get(8),
+                resumed: r.get(9),
+                client_bytes: r.get(10),
+                server_bytes: r.get(11),
+                client_count: r.get(12),
+                ja4_count: r.get(13),
+                version: r.get(14),
+                cipher: r.get(15),
+                versions: counts(r.get(16)),
+                ciphers: counts(r.get(17)),
+                alpn_offered: counts(r.get(18)),
+                alpn_selected: counts(r.get(19)),
+                cert_subject: r.get(20),
+                cert_issuer: r.get(21),
+                cert_sans: r
+                    .get::<Option<String>, _>(22)
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
+                cert_not_before: r.get(23),
+                cert_not_after: r.get(24),
+                cert_key: r.get(25),
+                cert_self_signed: r.get::<Option<i64>, _>(26).map(|v| v != 0),
+            })
+            .collect())
+    }
+
+    /// The clients of the encrypted services (`host`: only those of this host), busiest first.
+    pub async fn tls_clients(&self, host: Option<&str>) -> Result<Vec<TlsClientRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT service_id, host, client, ja4, ja4s, handshakes, first_seen, last_seen
+             FROM api_tls_clients WHERE ?1 IS NULL OR host = ?1
+             ORDER BY handshakes DESC, host, client, ja4",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TlsClientRow {
+                service_id: r.get(0),
+                host: r.get(1),
+                client: r.get(2),
+                ja4: r.get(3),
+                ja4s: r.get(4),
+                handshakes: r.get(5),
+                first_seen: r.get(6),
+                last_seen: r.get(7),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_maps_add_and_keep_the_busiest() {
+        let add: BTreeMap<String, u64> = [("TLS 1.3".to_string(), 2)].into();
+        assert_eq!(
+            merge_counts(r#"{"TLS 1.2":1,"TLS 1.3":3}"#, &add),
+            r#"{"TLS 1.2":1,"TLS 1.3":5}"#
+        );
+        assert_eq!(merge_counts("not json", &add), r#"{"TLS 1.3":2}"#);
+        let many: BTreeMap<String, u64> = (0..100).map(|i| (format!("p{i:03}"), i)).collect();
+        let kept: BTreeMap<String, u64> = serde_json::from_str(&merge_counts("{}", &many)).unwrap();
+        assert_eq!(kept.len(), MAX_NAMES);
+        assert!(kept.contains_key("p099") && !kept.contains_key("p000"));
+    }
+}
