@@ -4,6 +4,7 @@
 #
 #   captures/make.sh                 every capture
 #   captures/make.sh keepalive ...   only these
+#   captures/make.sh tls             a group: only the TLS captures (tls13 tls12 tls_weak)
 #   captures/make.sh --list          the names
 #
 # Environment:
@@ -11,7 +12,8 @@
 #   KEEP_WORK=1 keep each capture's scratch directory (server logs, client log) for debugging
 #   STRICT=1    exit non-zero when shadowtap's transactions disagree with <name>.expected.tsv
 #
-# Needs root (network and PID namespaces, packet capture), nginx, node, python3, curl, iproute2.
+# Needs root (network and PID namespaces, packet capture), nginx, node, python3, curl, iproute2;
+# the TLS captures also openssl, tshark and the Python packages requests and ja4plus.
 # See README.md.
 set -euo pipefail
 
@@ -19,6 +21,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 TOOLS=$HERE/tools
 ALL=(keepalive pipelined chunked continue upgrade connect rest_api forge)
+# Names that stand for several captures (scenario files add theirs).
+declare -A GROUP=()
 
 SHADOWTAP=${SHADOWTAP:-target/release/shadowtap}
 [[ $SHADOWTAP == /* ]] || SHADOWTAP=$ROOT/$SHADOWTAP
@@ -290,8 +294,13 @@ in_namespace() {
 }
 
 # Compares shadowtap's transactions with the expected ones (reported; fatal only with STRICT=1).
+# A scenario may bring its own check_<name>.
 check_capture() {
     local name=$1 size rows
+    if declare -F "check_$name" >/dev/null; then
+        "check_$name"
+        return
+    fi
     size=$(stat -c %s "$HERE/$name.pcap")
     rows=$(($(wc -l <"$HERE/$name.expected.tsv") - 1))
     log "  $name.pcap: $size bytes, $rows transactions expected"
@@ -307,7 +316,8 @@ check_capture() {
 }
 
 # More scenarios live in tools/scenario-<name>.sh: each defines setup_<name> and
-# clients_<name> (and optionally finish_<name>) and adds its name to ALL.
+# clients_<name> (optionally finish_<name>; prereq_<name>, run once outside the namespace before
+# any capture; check_<name>, instead of check_capture's comparison) and adds its name to ALL.
 for scenario in "$TOOLS"/scenario-*.sh; do
     [[ -e $scenario ]] && source "$scenario"
 done
@@ -322,7 +332,7 @@ main() {
         return
     fi
     if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return
     fi
     [[ $EUID -eq 0 ]] || die "needs root (network namespaces and packet capture)"
@@ -332,12 +342,23 @@ main() {
     done
     [[ -x $SHADOWTAP ]] || die "no shadowtap binary at $SHADOWTAP (cargo build --release, or set SHADOWTAP)"
 
-    local names=("$@") n ok known
+    local names=() n ok known
+    for n in "$@"; do
+        if [[ -n ${GROUP[$n]:-} ]]; then
+            # shellcheck disable=SC2206
+            names+=(${GROUP[$n]})
+        else
+            names+=("$n")
+        fi
+    done
     [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
     for n in "${names[@]}"; do
         known=0
         for c in "${ALL[@]}"; do [[ $n == "$c" ]] && known=1; done
-        [[ $known == 1 ]] || die "unknown capture '$n' (known: ${ALL[*]})"
+        [[ $known == 1 ]] || die "unknown capture '$n' (known: ${ALL[*]}; groups: ${!GROUP[*]})"
+    done
+    for n in "${names[@]}"; do
+        if declare -F "prereq_$n" >/dev/null; then "prereq_$n"; fi
     done
 
     local failed=()
