@@ -1,15 +1,18 @@
-//! The packet-to-transaction engine: decode → reassembly → HTTP, synchronous and pure.
+//! The packet-to-transaction engine: decode → reassembly → (TLS | HTTP), synchronous and pure.
 //!
 //! [`Engine::packet`] takes one captured frame; transactions come out of [`Engine::drain`] as
-//! they complete. Nothing here blocks, allocates per byte, or trusts its input: every stage has
+//! they complete, the TLS layer's handshakes and traffic out of [`Engine::drain_tls`] (a
+//! connection's first bytes decide its layer: `dispatch`). Nothing here blocks, allocates per byte, or trusts its input: every stage has
 //! caps, and every packet and byte is accounted for in [`EngineStats`].
 
 use crate::capture::{LinkType, RawPacket, SourceStats};
 use crate::decode::frag::DefragStats;
 use crate::decode::{self, DecodeError, DefragConfig, Defragmenter, IpPacket, LinkPayload};
-use crate::http::{HttpConfig, HttpConn, HttpCtx, HttpStats, HttpTransaction};
+use crate::dispatch::{Conn, Layers};
+use crate::http::{HttpConfig, HttpCtx, HttpStats, HttpTransaction};
 use crate::reassembly::{Reassembler, ReassemblyConfig, ReassemblyStats};
 use crate::time::Timestamp;
+use crate::tls::{TlsConfig, TlsCtx, TlsEvent, TlsStats};
 use std::collections::BTreeMap;
 
 /// Configuration of every stage.
@@ -21,6 +24,8 @@ pub struct EngineConfig {
     pub reassembly: ReassemblyConfig,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// TLS handshake limits.
+    pub tls: TlsConfig,
 }
 
 /// Per link type counters.
@@ -89,17 +94,21 @@ pub struct EngineStats {
     pub tcp: ReassemblyStats,
     /// HTTP parsing.
     pub http: HttpStats,
+    /// TLS handshakes.
+    pub tls: TlsStats,
     /// Connections tracked now.
     pub flows_now: u64,
     /// Bytes held out of order now.
     pub reassembly_bytes_now: u64,
     /// Bytes held by the HTTP layer now.
     pub http_bytes_now: u64,
+    /// Bytes held by the TLS layer now (handshake messages in progress).
+    pub tls_bytes_now: u64,
     /// Kernel counters of a live source.
     pub capture: Option<CaptureCounts>,
 }
 
-crate::counters!(EngineStats { packets, defrag, tcp, http, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now });
+crate::counters!(EngineStats { packets, defrag, tcp, http, tls, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now, tls_bytes_now });
 
 /// Serializable copy of [`DefragStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -181,8 +190,8 @@ impl From<SourceStats> for CaptureCounts {
 /// The engine.
 pub struct Engine {
     defrag: Defragmenter,
-    tcp: Reassembler<HttpConn>,
-    http: HttpCtx,
+    tcp: Reassembler<Conn>,
+    layers: Layers,
     packets: PacketStats,
     links: Vec<(LinkType, LinkCount)>,
     capture: Option<CaptureCounts>,
@@ -194,7 +203,10 @@ impl Engine {
         Engine {
             defrag: Defragmenter::new(cfg.defrag),
             tcp: Reassembler::new(cfg.reassembly),
-            http: HttpCtx::new(cfg.http),
+            layers: Layers {
+                http: HttpCtx::new(cfg.http),
+                tls: TlsCtx::new(cfg.tls),
+            },
             packets: PacketStats::default(),
             links: Vec::new(),
             capture: None,
@@ -242,7 +254,7 @@ impl Engine {
         match decode::ip::parse(ip) {
             Ok(IpPacket::Tcp(seg)) => {
                 self.packets.tcp += 1;
-                self.tcp.segment(&mut self.http, pkt.ts, &seg);
+                self.tcp.segment(&mut self.layers, pkt.ts, &seg);
             }
             Ok(IpPacket::Fragment(frag)) => {
                 if let Some((proto, datagram)) = self.defrag.push(pkt.ts, &frag) {
@@ -250,7 +262,7 @@ impl Engine {
                         match decode::ip::tcp(frag.src, frag.dst, &datagram, 0) {
                             Ok(seg) => {
                                 self.packets.tcp += 1;
-                                self.tcp.segment(&mut self.http, pkt.ts, &seg);
+                                self.tcp.segment(&mut self.layers, pkt.ts, &seg);
                             }
                             Err(e) => self.decode_error(&e),
                         }
@@ -279,18 +291,24 @@ impl Engine {
 
     /// Lets packet time advance without a packet (live capture): closes idle connections.
     pub fn tick(&mut self, now: Timestamp) {
-        self.tcp.expire(&mut self.http, now);
+        self.tcp.expire(&mut self.layers, now);
         self.defrag.expire(now);
     }
 
     /// Ends every connection, emitting what is pending (end of input or shutdown).
     pub fn finish(&mut self) {
-        self.tcp.finish(&mut self.http);
+        self.tcp.finish(&mut self.layers);
     }
 
     /// Takes the transactions completed so far.
     pub fn drain(&mut self) -> std::vec::Drain<'_, HttpTransaction> {
-        self.http.out.drain(..)
+        self.layers.http.out.drain(..)
+    }
+
+    /// Takes the TLS layer's events so far (handshakes, and each TLS connection's traffic at
+    /// its close). A caller that does not want them must still take them.
+    pub fn drain_tls(&mut self) -> std::vec::Drain<'_, TlsEvent> {
+        self.layers.tls.out.drain(..)
     }
 
     /// Records a live source's kernel counters for [`Engine::stats`].
@@ -310,10 +328,12 @@ impl Engine {
             packets,
             defrag: self.defrag.stats().into(),
             tcp: self.tcp.stats(),
-            http: self.http.stats,
+            http: self.layers.http.stats,
+            tls: self.layers.tls.stats,
             flows_now: self.tcp.flow_count() as u64,
             reassembly_bytes_now: self.tcp.buffered_bytes() as u64,
-            http_bytes_now: self.http.memory() as u64,
+            http_bytes_now: self.layers.http.memory() as u64,
+            tls_bytes_now: self.layers.tls.memory() as u64,
             capture: self.capture,
         }
     }

@@ -93,6 +93,11 @@ impl RunStats {
                 e.defrag.evicted,
             ),
             CapDrop::new(
+                "tls_handshake",
+                "TLS handshake messages not read (over 64 KiB, or the TLS layer's memory full)",
+                e.tls.handshake_too_large + e.tls.memory_cap_drops,
+            ),
+            CapDrop::new(
                 "inventory_hosts",
                 "transactions of hosts without a template learner, and learners evicted",
                 i.hosts_over_cap + i.hosts_evicted,
@@ -131,6 +136,11 @@ impl RunStats {
                 "inventory_detail",
                 "body shapes, sensitive entries or clients not recorded",
                 i.detail_over_cap,
+            ),
+            CapDrop::new(
+                "inventory_tls",
+                "TLS services, clients or names not recorded per flush",
+                i.tls.services_over_cap + i.tls.clients_over_cap + i.tls.names_over_cap,
             ),
             CapDrop::new(
                 "sequence_principals",
@@ -411,6 +421,11 @@ pub async fn ingest_files(
                     since_flush += 1;
                 }
             }
+            for ev in engine.drain_tls() {
+                if counted {
+                    inv.observe_tls(&ev);
+                }
+            }
             if since_flush >= opts.flush_every {
                 report.flush += &store
                     .merge_recording(&inv.drain(), Some((id, read)))
@@ -424,6 +439,11 @@ pub async fn ingest_files(
         for t in engine.drain() {
             if end > skip {
                 inv.observe(&t);
+            }
+        }
+        for ev in engine.drain_tls() {
+            if end > skip {
+                inv.observe_tls(&ev);
             }
         }
         report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;

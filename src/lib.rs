@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod counters;
 pub mod decode;
+pub mod dispatch;
 pub mod engine;
 pub mod http;
 pub mod ingest;
@@ -33,4 +34,5 @@ pub mod store;
 #[allow(unsafe_code)]
 mod testalloc;
 pub mod time;
+pub mod tls;
 pub mod web;

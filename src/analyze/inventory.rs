@@ -22,10 +22,12 @@ use super::sequence::{
 use super::shape::{self, Shape};
 use super::template::book::TemplateBook;
 use super::template::{Observation, TemplateConfig, TemplateMatch};
+use super::tls::{TlsInventory, TlsInventoryConfig, TlsInventoryStats, TlsServiceDelta};
 pub use super::util::pairs;
 use super::util::percent_decode;
 use crate::http::{HttpMessage, HttpTransaction};
 use crate::time::Timestamp;
+use crate::tls::TlsEvent;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -63,6 +65,8 @@ pub struct InventoryConfig {
     /// (Host, client) pairs whose request rates are tracked; the least recently seen pair is
     /// forgotten beyond (about [`RATE_PAIR_BYTES`] each).
     pub max_rate_pairs: usize,
+    /// Caps of the TLS inventory.
+    pub tls: TlsInventoryConfig,
 }
 
 impl Default for InventoryConfig {
@@ -85,6 +89,7 @@ impl Default for InventoryConfig {
             inspect_every: 16,
             sequence: SequenceConfig::default(),
             max_rate_pairs: 100_000,
+            tls: TlsInventoryConfig::default(),
         }
     }
 }
@@ -142,13 +147,15 @@ pub struct InventoryStats {
     pub principal_bytes: u64,
     /// The call-sequence analysis.
     pub sequences: SequenceStats,
+    /// The TLS inventory (encrypted services from their handshakes).
+    pub tls: TlsInventoryStats,
 }
 
 crate::counters!(InventoryStats {
     transactions, without_request, connect_requests, hosts_over_cap, hosts_evicted, endpoints_over_cap,
     endpoints_evicted, methods_folded, rates_evicted, template_node_cap, template_truncated,
     bad_host_headers, bodies_parsed, bodies_unparsed, bodies_undecodable, detail_over_cap,
-    sensitive_values, bodies_sampled_out, sequences,
+    sensitive_values, bodies_sampled_out, sequences, tls,
 } gauges { rate_pairs, principals, principal_bytes });
 
 /// Per-client counts within a delta.
@@ -501,6 +508,7 @@ pub struct Inventory {
     weak_jwt: HashMap<u64, bool>,
     rates: LruCache<(String, IpAddr), Rate, foldhash::fast::RandomState>,
     seq: SequenceTracker,
+    tls: TlsInventory,
 }
 
 /// What a flush takes from the inventory.
@@ -517,6 +525,8 @@ pub struct InventoryDrain {
     pub changed_hosts: Vec<String>,
     /// The template learners the deltas were templated with.
     pub book: Option<Arc<TemplateBook>>,
+    /// Encrypted services, from their TLS handshakes.
+    pub tls: Vec<TlsServiceDelta>,
 }
 
 /// Seconds of the sliding window request rates are measured over.
@@ -621,6 +631,7 @@ impl Inventory {
         }
         Inventory {
             seq: SequenceTracker::new(cfg.sequence.clone()),
+            tls: TlsInventory::new(cfg.tls),
             cfg,
             book,
             reports_book: false,
@@ -980,7 +991,14 @@ impl Inventory {
             paths,
             changed_hosts: self.book.take_changed(),
             book: Some(self.book.clone()),
+            tls: self.tls.drain(),
         }
+    }
+
+    /// Records one event of the TLS layer (a handshake, or a TLS connection's traffic).
+    pub fn observe_tls(&mut self, ev: &TlsEvent) {
+        self.tls.observe(ev);
+        self.stats.tls = self.tls.stats().clone();
     }
 }
 

@@ -29,5 +29,6 @@ pub mod shape;
 pub mod template;
 #[cfg(test)]
 mod testinput;
+pub mod tls;
 mod util;
 pub mod vocab;

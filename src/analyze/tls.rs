@@ -254,12 +254,13 @@ impl TlsInventory {
                     count(&mut d.alpn_selected, a, 1, cfg.max_names, &mut names_over);
                 }
                 if let Some(v) = h.version {
-                    let name = crate::tls::version_name(v);
+                    let name = crate::tls::names::version_name(v);
                     count(&mut d.versions, &name, 1, cfg.max_names, &mut names_over);
-                    d.version = Some(name);
+                    d.version = Some(name.into_owned());
                 }
                 if let Some(c) = h.cipher {
-                    let name = crate::tls::cipher_name(c);
+                    let name = crate::tls::names::cipher_suite_name(c)
+                        .map_or_else(|| format!("0x{c:04x}"), str::to_string);
                     count(&mut d.ciphers, &name, 1, cfg.max_names, &mut names_over);
                     d.cipher = Some(name);
                 }

@@ -424,6 +424,8 @@ pub fn run(args: &LogArgs) -> anyhow::Result<()> {
     for t in engine.drain() {
         write_row(&mut rows, &t)?;
     }
+    // The log lists HTTP transactions; TLS handshakes are for the inventory (`ingest`).
+    engine.drain_tls().for_each(drop);
     rows.flush().or_else(ignore_broken_pipe)?;
     if let Some(fmt) = args.stats {
         let stats = engine.stats();
@@ -470,6 +472,7 @@ fn files<W: Write>(
             for t in engine.drain() {
                 write_row(rows, &t)?;
             }
+            engine.drain_tls().for_each(drop);
         }
     }
     Ok(())
@@ -510,6 +513,7 @@ fn live<W: Write>(
             write_row(rows, &t)?;
             wrote = true;
         }
+        engine.drain_tls().for_each(drop);
         if wrote {
             rows.flush().or_else(ignore_broken_pipe)?;
         }

@@ -13,6 +13,7 @@ pub mod sequences;
 pub mod serve;
 pub mod spec;
 pub mod template;
+pub mod tls;
 
 use crate::decode::DefragConfig;
 use crate::engine::EngineConfig;
@@ -56,6 +57,9 @@ pub enum Command {
     Findings(FindingsArgs),
     /// Print the main call flows of an inventory: top transitions and three-call paths per host.
     Sequences(SequencesArgs),
+    /// List the encrypted services of an inventory (from TLS handshakes, no keys needed):
+    /// versions, cipher suites, ALPN, certificates, and clients with their JA4 fingerprints.
+    Tls(TlsArgs),
     /// Serve the web dashboard over an inventory (read-only; works while another process ingests).
     Serve(ServeArgs),
     /// Run the sensor daemon: capture live on one or more interfaces, analyse on every core,
@@ -81,6 +85,7 @@ impl Command {
                 | Command::Template(_)
                 | Command::Findings(_)
                 | Command::Sequences(_)
+                | Command::Tls(_)
         )
     }
 }
@@ -260,6 +265,23 @@ pub struct SequencesArgs {
     /// Transitions and paths listed per host.
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub top: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `tls`.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// Only this host (SNI, or server address without one).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Clients listed per service.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub clients: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -661,6 +683,7 @@ impl EngineArgs {
                 max_memory: self.max_http_memory,
                 ..HttpConfig::default()
             },
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }
@@ -728,6 +751,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Template(cmd) => template::run(&cmd),
         Command::Findings(args) => findings::run(&args),
         Command::Sequences(args) => sequences::run(&args),
+        Command::Tls(args) => tls::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Run(args) => run::run(&args),

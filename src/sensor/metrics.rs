@@ -161,16 +161,9 @@ pub struct SensorMetrics {
     pub endpoints: AtomicI64,
     /// Endpoints created by this process.
     pub endpoints_created: AtomicU64,
-    /// New endpoints dropped because the database holds `max_endpoints`.
-    pub endpoints_dropped: AtomicU64,
-    /// Endpoints of no evidence evicted at the store's endpoint cap.
-    pub endpoints_evicted: AtomicU64,
-    /// Transitions and three-call paths deleted at their caps.
-    pub sequences_trimmed: AtomicU64,
-    /// Client rows not stored at `max_clients_per_endpoint` (or over the size budget).
-    pub clients_dropped: AtomicU64,
-    /// Client rows of one-time clients evicted for busier ones.
-    pub clients_evicted: AtomicU64,
+    /// What the store's merges and retention did since start (the caps' drops and evictions
+    /// among it: `FlushReport::cap_drops`).
+    pub store: Mutex<FlushReport>,
     /// Findings in the database by severity (info, low, medium, high, critical).
     pub findings: [AtomicI64; 5],
     /// Alerts raised, by [`ALERT_TYPES`].
@@ -248,11 +241,7 @@ impl SensorMetrics {
             merge_seconds: Histogram::default(),
             endpoints: AtomicI64::new(0),
             endpoints_created: AtomicU64::new(0),
-            endpoints_dropped: AtomicU64::new(0),
-            endpoints_evicted: AtomicU64::new(0),
-            sequences_trimmed: AtomicU64::new(0),
-            clients_dropped: AtomicU64::new(0),
-            clients_evicted: AtomicU64::new(0),
+            store: Mutex::new(FlushReport::default()),
             findings: std::array::from_fn(|_| AtomicI64::new(0)),
             alerts: zeros(),
             alerts_rate_limited: AtomicU64::new(0),
@@ -408,14 +397,7 @@ impl SensorMetrics {
             memory_budget_bytes: self.memory_budget,
             reloads: self.reloads.load(R),
             reload_errors: self.reload_errors.load(R),
-            store: FlushReport {
-                dropped: self.endpoints_dropped.load(R),
-                evicted: self.endpoints_evicted.load(R),
-                sequences_trimmed: self.sequences_trimmed.load(R),
-                clients_dropped: self.clients_dropped.load(R),
-                clients_evicted: self.clients_evicted.load(R),
-                ..FlushReport::default()
-            },
+            store: self.store.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             totals,
         }
     }
@@ -561,6 +543,11 @@ mod tests {
         "shadowtap_http_transactions_total",
         "shadowtap_http_partial_transactions_total",
         "shadowtap_http_parse_errors_total",
+        "shadowtap_tls_connections_total",
+        "shadowtap_tls_handshakes_total",
+        "shadowtap_tls_handshakes_incomplete_total",
+        "shadowtap_tls_parse_errors_total",
+        "shadowtap_tls_buffered_bytes",
         "shadowtap_inventory_transactions_total",
         "shadowtap_endpoints",
         "shadowtap_endpoints_created_total",
@@ -613,7 +600,8 @@ mod tests {
     }
 
     /// The HELP texts are part of the contract: the fixture holds every `# HELP` line as the
-    /// hand-written exposition printed it before `prometheus-client` encoded it.
+    /// hand-written exposition printed it before `prometheus-client` encoded it, and the lines
+    /// of the families added since (TLS).
     #[test]
     fn metric_help_texts_are_a_contract() {
         let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);

@@ -45,6 +45,7 @@ use crate::engine::EngineConfig;
 use crate::http::HttpConfig;
 use crate::reassembly::ReassemblyConfig;
 use crate::store::{Store, StoreLimits};
+use crate::tls::TlsConfig;
 use crate::web::AuthConfig;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -239,10 +240,16 @@ impl Settings {
                 max_head_bytes: l.max_head_bytes.map_or(64 * 1024, |b| b.0 as usize),
                 max_headers: l.max_headers.unwrap_or(128),
                 body_sample_bytes: l.body_sample.map_or(64 * 1024, |b| b.0 as usize),
+                // A quarter of the worker's share goes to the two protocol layers: three
+                // sixteenths to HTTP, one to TLS handshakes in progress.
                 max_memory: l
                     .max_http_memory
-                    .map_or(share(4).min(256 << 20), |b| b.0 as usize),
+                    .map_or((share(16) * 3).min(256 << 20), |b| b.0 as usize),
                 ..HttpConfig::default()
+            },
+            tls: TlsConfig {
+                max_memory: share(16).min(64 << 20),
+                ..TlsConfig::default()
             },
         };
         let mut inventory = InventoryConfig {

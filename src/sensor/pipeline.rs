@@ -363,6 +363,9 @@ pub fn worker_loop(t: WorkerTask) {
                     for tx in engine.drain() {
                         inventory.observe(&tx);
                     }
+                    for ev in engine.drain_tls() {
+                        inventory.observe_tls(&ev);
+                    }
                 }
                 pool.put(batch);
             }
@@ -376,6 +379,9 @@ pub fn worker_loop(t: WorkerTask) {
             engine.tick(Timestamp::now());
             for tx in engine.drain() {
                 inventory.observe(&tx);
+            }
+            for ev in engine.drain_tls() {
+                inventory.observe_tls(&ev);
             }
             publish(&engine, &inventory);
         }
@@ -410,6 +416,9 @@ pub fn worker_loop(t: WorkerTask) {
     engine.finish();
     for tx in engine.drain() {
         inventory.observe(&tx);
+    }
+    for ev in engine.drain_tls() {
+        inventory.observe_tls(&ev);
     }
     let drain = inventory.drain();
     publish(&engine, &inventory);

@@ -207,13 +207,7 @@ impl Writer {
         let f = self.store.merge(&rep.drain).await?;
         self.metrics.merge_seconds.observe(t.elapsed());
         self.metrics.endpoints_created.fetch_add(f.created, R);
-        self.metrics.endpoints_dropped.fetch_add(f.dropped, R);
-        self.metrics.endpoints_evicted.fetch_add(f.evicted, R);
-        self.metrics
-            .sequences_trimmed
-            .fetch_add(f.sequences_trimmed, R);
-        self.metrics.clients_dropped.fetch_add(f.clients_dropped, R);
-        self.metrics.clients_evicted.fetch_add(f.clients_evicted, R);
+        *self.metrics.store.lock().unwrap_or_else(|p| p.into_inner()) += &f;
         Ok(())
     }
 
@@ -424,12 +418,9 @@ impl Writer {
                 for (m, v) in self.metrics.retention_deleted.iter().zip(r.deleted) {
                     m.fetch_add(v, R);
                 }
-                self.metrics
-                    .sequences_trimmed
-                    .fetch_add(r.sequences_trimmed, R);
-                self.metrics
-                    .endpoints_evicted
-                    .fetch_add(r.endpoints_evicted, R);
+                let mut store = self.metrics.store.lock().unwrap_or_else(|p| p.into_inner());
+                store.sequences_trimmed += r.sequences_trimmed;
+                store.evicted += r.endpoints_evicted;
             }
             Err(e) => tracing::error!(error = %e, "holding the database size budget failed"),
         }

@@ -22,6 +22,7 @@ pub mod read;
 mod retemplate;
 pub mod retention;
 pub mod spec;
+pub mod tls;
 mod write;
 
 pub use changes::NewEndpointRow;
@@ -82,6 +83,8 @@ pub struct StoreLimits {
     pub max_transitions: i64,
     /// Three-call path rows kept; beyond, the least used go.
     pub max_sequence_paths: i64,
+    /// Encrypted services (`tls_services`) kept; new ones beyond are counted and dropped.
+    pub max_tls_services: i64,
 }
 
 impl Default for StoreLimits {
@@ -91,6 +94,7 @@ impl Default for StoreLimits {
             max_clients_per_endpoint: 1000,
             max_transitions: 200_000,
             max_sequence_paths: 200_000,
+            max_tls_services: 20_000,
         }
     }
 }

@@ -26,14 +26,42 @@ fn merge_counts(stored: &str, add: &BTreeMap<String, u64>) -> String {
     serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
 }
 
-/// Merges the TLS services of one flush; client rows stop at `max_clients` per service.
-/// Returns the client rows not stored.
+/// The store's caps on encrypted services.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TlsLimits {
+    /// Services kept.
+    pub max_services: i64,
+    /// Client rows per service.
+    pub max_clients: i64,
+    /// New rows are admitted (false while the database is over its size budget).
+    pub admit_new: bool,
+}
+
+/// What a merge of TLS services left out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct TlsMerge {
+    /// New services not stored.
+    pub services_dropped: u64,
+    /// Client rows not stored.
+    pub clients_dropped: u64,
+}
+
+/// Merges the TLS services of one flush: new services stop at `max_services` (or when new
+/// rows are not admitted), client rows at `max_clients` per service.
 pub(super) async fn merge_tls(
     tx: &mut Transaction<'_, Sqlite>,
     services: &[TlsServiceDelta],
-    max_clients: i64,
-) -> Result<u64, StoreError> {
-    let mut dropped = 0u64;
+    limits: TlsLimits,
+) -> Result<TlsMerge, StoreError> {
+    let mut out = TlsMerge::default();
+    if services.is_empty() {
+        return Ok(out);
+    }
+    let mut total: i64 = sqlx::query("SELECT COUNT(*) FROM tls_services")
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    let max_clients = limits.max_clients;
     for d in services {
         let server_ip = d.key.server_ip.to_string();
         let existing = sqlx::query(
@@ -90,6 +118,11 @@ pub(super) async fn merge_tls(
                 .await?;
                 id
             }
+            None if !limits.admit_new || total >= limits.max_services => {
+                out.services_dropped += 1;
+                out.clients_dropped += d.clients.len() as u64;
+                continue;
+            }
             None => sqlx::query(
                 "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
                     handshakes, incomplete, resumed, client_bytes, server_bytes, versions, ciphers,
@@ -114,8 +147,11 @@ pub(super) async fn merge_tls(
             .bind(&d.version)
             .bind(&d.cipher)
             .fetch_one(&mut **tx)
-            .await?
-            .get(0),
+            .await
+            .map(|r| {
+                total += 1;
+                r.get(0)
+            })?,
         };
         if let Some(c) = &d.cert {
             sqlx::query(
@@ -163,8 +199,8 @@ pub(super) async fn merge_tls(
             if updated > 0 {
                 continue;
             }
-            if held >= max_clients {
-                dropped += 1;
+            if held >= max_clients || !limits.admit_new {
+                out.clients_dropped += 1;
                 continue;
             }
             sqlx::query(
@@ -183,7 +219,7 @@ pub(super) async fn merge_tls(
             held += 1;
         }
     }
-    Ok(dropped)
+    Ok(out)
 }
 
 /// One encrypted service as listed.

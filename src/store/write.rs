@@ -40,6 +40,10 @@ pub struct FlushReport {
     pub retemplated: u64,
     /// Of them, merged into an existing endpoint.
     pub merged: u64,
+    /// New encrypted services not stored (`max_tls_services`, or the size budget).
+    pub tls_services_dropped: u64,
+    /// Client rows of encrypted services not stored at the per-service cap.
+    pub tls_clients_dropped: u64,
 }
 
 crate::counters!(FlushReport {
@@ -54,6 +58,8 @@ crate::counters!(FlushReport {
     paths,
     retemplated,
     merged,
+    tls_services_dropped,
+    tls_clients_dropped,
 });
 
 impl FlushReport {
@@ -85,6 +91,16 @@ impl FlushReport {
                 "store_clients_evicted",
                 "one-time clients evicted for busier ones",
                 self.clients_evicted,
+            ),
+            CapDrop::new(
+                "store_tls_services",
+                "new encrypted services not stored (max_tls_services or size budget)",
+                self.tls_services_dropped,
+            ),
+            CapDrop::new(
+                "store_tls_clients",
+                "client rows of encrypted services not stored at the per-service cap",
+                self.tls_clients_dropped,
             ),
         ]
     }
@@ -484,6 +500,18 @@ impl Store {
                 report.merged += r.merged;
             }
         }
+        let tls = super::tls::merge_tls(
+            &mut tx,
+            &drain.tls,
+            super::tls::TlsLimits {
+                max_services: self.limits.max_tls_services,
+                max_clients: self.limits.max_clients_per_endpoint,
+                admit_new: self.admits_new(),
+            },
+        )
+        .await?;
+        report.tls_services_dropped += tls.services_dropped;
+        report.tls_clients_dropped += tls.clients_dropped;
         if let Some((capture, packets)) = progress {
             sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
                 .bind(i64::try_from(packets).unwrap_or(i64::MAX))

@@ -103,7 +103,8 @@ pub struct SensorSnapshot {
     pub reloads: u64,
     /// SIGHUP reloads refused.
     pub reload_errors: u64,
-    /// What the store's merges dropped or evicted at their caps (the other fields stay zero).
+    /// What the store's merges and retention did since start (created, updated, and what
+    /// their caps dropped or evicted).
     pub store: FlushReport,
     /// Engine and inventory counters summed over the workers, with the kernel's and the
     /// queues' drops in `engine.capture`.
@@ -551,6 +552,40 @@ impl Collector for SensorSnapshot {
                 K::Counter,
                 "Malformed HTTP messages.",
                 http_parse_errors,
+            ),
+            (
+                "shadowtap_tls_connections",
+                K::Counter,
+                "Connections read as TLS (counted at their close).",
+                e.tls.connections,
+            ),
+            (
+                "shadowtap_tls_handshakes",
+                K::Counter,
+                "TLS handshakes read to their server hello.",
+                e.tls.handshakes,
+            ),
+            (
+                "shadowtap_tls_handshakes_incomplete",
+                K::Counter,
+                "TLS connections closed before their server hello.",
+                e.tls.handshakes_incomplete,
+            ),
+            (
+                "shadowtap_tls_parse_errors",
+                K::Counter,
+                "TLS records and handshake messages that did not parse.",
+                e.tls.bad_records
+                    + e.tls.bad_client_hellos
+                    + e.tls.bad_server_hellos
+                    + e.tls.bad_certificate_messages
+                    + e.tls.bad_certificates,
+            ),
+            (
+                "shadowtap_tls_buffered_bytes",
+                K::Gauge,
+                "Bytes held by the TLS layer now (handshake messages in progress).",
+                e.tls_bytes_now,
             ),
             (
                 "shadowtap_inventory_transactions",

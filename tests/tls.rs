@@ -1,0 +1,191 @@
+//! End to end over the real TLS captures (`captures/tls13.pcap`, `tls12.pcap`, `tls_weak.pcap`,
+//! made by `captures/make.sh tls` with curl, Python and openssl clients against nginx): without
+//! the key logs, the inventory holds every encrypted service with the versions, cipher suites,
+//! JA4 and JA4S that the reference (`<name>.expected-tls.tsv`: tshark for the handshake fields,
+//! the `ja4plus` package for the fingerprints) read on every connection, and no transaction
+//! is invented from ciphertext.
+
+use shadowtap::ingest::{IngestOptions, ingest_files};
+use shadowtap::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+/// One connection as the reference read it.
+struct Expected {
+    server_port: i64,
+    /// The SNI, or the server address without one.
+    host: String,
+    version: String,
+    cipher: String,
+    ja4: String,
+    ja4s: String,
+    resumed: bool,
+}
+
+fn expected(name: &str) -> Vec<Expected> {
+    let text =
+        std::fs::read_to_string(captures().join(format!("{name}.expected-tls.tsv"))).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (server, sni, version, cipher, ja4, ja4s, resumed) = (
+        col("server"),
+        col("sni"),
+        col("version"),
+        col("cipher"),
+        col("ja4"),
+        col("ja4s"),
+        col("resumed"),
+    );
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let (ip, port) = f[server].rsplit_once(':').unwrap();
+            Expected {
+                server_port: port.parse().unwrap(),
+                host: if f[sni] == "-" { ip } else { f[sni] }.to_string(),
+                // tshark writes `TLSv1.2`; the inventory `TLS 1.2`.
+                version: f[version].replace("TLSv", "TLS "),
+                cipher: f[cipher].to_string(),
+                ja4: f[ja4].to_string(),
+                ja4s: f[ja4s].to_string(),
+                resumed: f[resumed] == "yes",
+            }
+        })
+        .collect()
+}
+
+async fn ingest(name: &str) -> (tempfile::TempDir, Store, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
+    let (reports, _, _) = ingest_files(
+        &store,
+        &[captures().join(format!("{name}.pcap"))],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let transactions = reports[0].transactions;
+    (dir, store, transactions)
+}
+
+/// (server port, host, version) → handshakes, and the same for cipher suites.
+type Mix = BTreeMap<(i64, String, String), i64>;
+
+async fn check(name: &str, transactions_in_clear: u64) {
+    let want = expected(name);
+    assert!(!want.is_empty(), "{name}: a reference without connections");
+    let (_dir, store, transactions) = ingest(name).await;
+    assert_eq!(
+        transactions, transactions_in_clear,
+        "{name}: transactions are only those sent in clear"
+    );
+
+    // Every (service, JA4, JA4S) with its handshakes.
+    let mut want_clients: BTreeMap<(i64, String, String, String), i64> = BTreeMap::new();
+    let (mut want_versions, mut want_ciphers) = (Mix::new(), Mix::new());
+    let mut want_resumed: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    for e in &want {
+        *want_clients
+            .entry((e.server_port, e.host.clone(), e.ja4.clone(), e.ja4s.clone()))
+            .or_default() += 1;
+        *want_versions
+            .entry((e.server_port, e.host.clone(), e.version.clone()))
+            .or_default() += 1;
+        *want_ciphers
+            .entry((e.server_port, e.host.clone(), e.cipher.clone()))
+            .or_default() += 1;
+        *want_resumed
+            .entry((e.server_port, e.host.clone()))
+            .or_default() += i64::from(e.resumed);
+    }
+    let services = store.tls_services(None).await.unwrap();
+    let clients = store.tls_clients(None).await.unwrap();
+    let port_of: BTreeMap<i64, i64> = services.iter().map(|s| (s.id, s.server_port)).collect();
+    let mut got_clients = BTreeMap::new();
+    for c in &clients {
+        *got_clients
+            .entry((
+                port_of[&c.service_id],
+                c.host.clone(),
+                c.ja4.clone(),
+                c.ja4s.clone(),
+            ))
+            .or_default() += c.handshakes;
+    }
+    assert_eq!(
+        got_clients, want_clients,
+        "{name}: JA4 and JA4S per service"
+    );
+    let (mut got_versions, mut got_ciphers) = (Mix::new(), Mix::new());
+    let mut got_resumed = BTreeMap::new();
+    for s in &services {
+        for (v, n) in &s.versions {
+            got_versions.insert((s.server_port, s.host.clone(), v.clone()), *n);
+        }
+        for (c, n) in &s.ciphers {
+            got_ciphers.insert((s.server_port, s.host.clone(), c.clone()), *n);
+        }
+        got_resumed.insert((s.server_port, s.host.clone()), s.resumed);
+        assert_eq!(
+            s.incomplete, 0,
+            "{name}: every handshake got its server hello"
+        );
+    }
+    assert_eq!(got_versions, want_versions, "{name}: negotiated versions");
+    assert_eq!(got_ciphers, want_ciphers, "{name}: chosen cipher suites");
+    assert_eq!(got_resumed, want_resumed, "{name}: resumed sessions");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn tls13_services_and_fingerprints_match_the_reference() {
+    check("tls13", 0).await;
+}
+
+#[tokio::test]
+async fn tls12_services_and_fingerprints_match_the_reference() {
+    check("tls12", 0).await;
+    // TLS ≤ 1.2 shows the server certificate.
+    let (_dir, store, _) = ingest("tls12").await;
+    let services = store.tls_services(Some("api.tls.test")).await.unwrap();
+    let s = &services[0];
+    assert!(
+        s.cert_subject
+            .as_deref()
+            .unwrap()
+            .contains("CN=api.tls.test"),
+        "{s:?}"
+    );
+    assert_eq!(s.cert_sans, ["api.tls.test"]);
+    assert_eq!(s.cert_not_after.as_deref(), Some("2034-01-01T00:00:00Z"));
+    assert_eq!(s.cert_key.as_deref(), Some("rsa 2048"));
+    assert_eq!(s.cert_self_signed, Some(false));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn weak_tls_services_match_the_reference() {
+    // Three requests were sent in clear on port 80.
+    check("tls_weak", 3).await;
+    let (_dir, store, _) = ingest("tls_weak").await;
+    let services = store.tls_services(None).await.unwrap();
+    let expired = services
+        .iter()
+        .find(|s| s.host == "expired.tls.test")
+        .unwrap();
+    assert_eq!(expired.cert_self_signed, Some(true));
+    assert_eq!(
+        expired.cert_not_after.as_deref(),
+        Some("2021-01-01T00:00:00Z")
+    );
+    let no_sni = services.iter().find(|s| s.sni.is_empty()).unwrap();
+    assert_eq!(no_sni.host, no_sni.server_ip);
+    store.close().await;
+}
