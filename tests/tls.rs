@@ -5,6 +5,8 @@
 //! the `ja4plus` package for the fingerprints) read on every connection, and no transaction
 //! is invented from ciphertext.
 
+mod support;
+
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use std::collections::BTreeMap;
@@ -147,6 +149,14 @@ async fn check(name: &str, transactions_in_clear: u64) {
 #[tokio::test]
 async fn tls13_services_and_fingerprints_match_the_reference() {
     check("tls13", 0).await;
+    // Modern versions and suites, valid names: nothing to report.
+    let (_dir, store, _) = ingest("tls13").await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_findings")
+        .fetch_one(&support::sql(&store).await)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    store.close().await;
 }
 
 #[tokio::test]
@@ -187,5 +197,28 @@ async fn weak_tls_services_match_the_reference() {
     );
     let no_sni = services.iter().find(|s| s.sni.is_empty()).unwrap();
     assert_eq!(no_sni.host, no_sni.server_ip);
+    // What the scenario put on the wire on purpose, each judged once (see captures/README.md).
+    let findings: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, host FROM api_findings WHERE kind LIKE 'tls_%' OR kind = 'cleartext_and_tls'
+         ORDER BY kind, host",
+    )
+    .fetch_all(&support::sql(&store).await)
+    .await
+    .unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|(k, h)| (k.as_str(), h.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("cleartext_and_tls", "api.tls.test"),
+            ("tls_certificate_expired", "expired.tls.test"),
+            ("tls_legacy_version", "legacy.tls.test"),
+            ("tls_name_mismatch", "shop.tls.test"),
+            ("tls_no_sni", "127.0.0.1"),
+            ("tls_weak_cipher", "legacy.tls.test"),
+        ]
+    );
     store.close().await;
 }

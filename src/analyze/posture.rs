@@ -58,7 +58,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 21] = [
+pub const KINDS: [(&str, Severity); 28] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -70,6 +70,11 @@ pub const KINDS: [(&str, Severity); 21] = [
     ("fingerprint_change", Severity::High),
     ("cors_wildcard_credentials", Severity::High),
     ("sensitive_data_in_url", Severity::High),
+    ("tls_legacy_version", Severity::High),
+    ("tls_weak_cipher", Severity::High),
+    ("tls_certificate_expired", Severity::High),
+    ("tls_name_mismatch", Severity::High),
+    ("cleartext_and_tls", Severity::High),
     ("shadow_api", Severity::Medium),
     ("zombie_api", Severity::Medium),
     ("scanner_probe", Severity::Medium),
@@ -79,7 +84,9 @@ pub const KINDS: [(&str, Severity); 21] = [
     ("novel_transition", Severity::Medium),
     ("rate_anomaly", Severity::Medium),
     ("jwt_no_expiry", Severity::Medium),
+    ("tls_self_signed", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
+    ("tls_no_sni", Severity::Low),
 ];
 
 /// The severity of a finding kind.

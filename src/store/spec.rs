@@ -84,6 +84,8 @@ pub struct Assessment {
     pub probes: u64,
     /// Clients reported as `scanner_probe`.
     pub probing_clients: u64,
+    /// Findings on encrypted services (`store::tls::TLS_KINDS`).
+    pub tls_findings: u64,
 }
 
 /// Imports a document (JSON or YAML) and re-assesses the inventory, within the default
@@ -476,6 +478,10 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         .await?;
     let probes = probes(&mut tx).await?;
     out.probing_clients = probing_clients(&mut tx, &eps, &probes).await?;
+    out.tls_findings = super::tls::assess_tls(&mut tx).await.map_err(|e| match e {
+        StoreError::Db(d) => SpecError::from(d),
+        other => SpecError::Store(other),
+    })?;
     // Auth seen per endpoint: scheme -> (requests, 2xx).
     let mut auth: HashMap<i64, BTreeMap<String, (i64, i64)>> = HashMap::new();
     for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth")

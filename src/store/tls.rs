@@ -402,3 +402,334 @@ mod tests {
         assert!(kept.contains_key("p099") && !kept.contains_key("p000"));
     }
 }
+
+/// The finding kinds judged on encrypted services (recomputed from the stored services at
+/// every assessment).
+pub const TLS_KINDS: [&str; 7] = [
+    "tls_legacy_version",
+    "tls_weak_cipher",
+    "tls_certificate_expired",
+    "tls_name_mismatch",
+    "cleartext_and_tls",
+    "tls_self_signed",
+    "tls_no_sni",
+];
+
+/// Whether certificate name `pattern` (a DNS SAN, possibly `*.example.com`) covers `host`
+/// (RFC 6125: a wildcard stands for exactly one whole left-most label).
+pub fn name_covers(pattern: &str, host: &str) -> bool {
+    let (p, h) = (
+        pattern.trim_end_matches('.').to_ascii_lowercase(),
+        host.trim_end_matches('.').to_ascii_lowercase(),
+    );
+    match p.strip_prefix("*.") {
+        Some(rest) => h
+            .split_once('.')
+            .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+        None => p == h,
+    }
+}
+
+/// A finding judged on one service.
+struct TlsFinding {
+    kind: &'static str,
+    host: String,
+    /// `address:port` of the service ("" for host-wide findings): part of its identity.
+    server: String,
+    client: Option<String>,
+    detail: String,
+    evidence: String,
+    count: i64,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+/// `"TLS 1.0"`, `"SSL 3.0"`: a version no longer fit for use (RFC 8996).
+fn legacy_version(name: &str) -> bool {
+    matches!(name, "SSL 2.0" | "SSL 3.0" | "TLS 1.0" | "TLS 1.1")
+}
+
+/// Why a cipher suite (IANA name) is weak, if it is: no encryption or authentication, export
+/// strength, a broken cipher, or CBC with a SHA-1 MAC (Lucky13-class padding oracles).
+pub fn weak_cipher(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_uppercase();
+    if n.contains("_NULL_") || n.ends_with("_NULL") || n.contains("WITH_NULL") {
+        Some("no encryption")
+    } else if n.contains("EXPORT") {
+        Some("export-grade")
+    } else if n.contains("_anon_") || n.contains("_ANON_") {
+        Some("no server authentication")
+    } else if n.contains("RC4") {
+        Some("RC4")
+    } else if n.contains("3DES") || n.contains("_DES_") || n.contains("DES40") {
+        Some("DES/3DES")
+    } else if n.contains("_CBC_") && n.ends_with("_SHA") {
+        Some("CBC with SHA-1")
+    } else {
+        None
+    }
+}
+
+/// Recomputes the findings on encrypted services: legacy versions and weak suites negotiated,
+/// certificates expired (or not yet valid) when served, names not covering the SNI,
+/// self-signed certificates of services with several clients, handshakes without SNI, and
+/// hosts that take credentials in clear HTTP while they also speak TLS. Returns how many.
+pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, StoreError> {
+    let kinds = TLS_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM findings WHERE kind IN ({kinds})"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    let rows = sqlx::query(
+        "SELECT s.id, s.host, s.sni, s.server_ip, s.server_port, s.first_seen, s.last_seen,
+            s.handshakes, s.versions, s.ciphers, s.cert_subject, s.cert_sans, s.cert_not_before,
+            s.cert_not_after, s.cert_self_signed,
+            (SELECT COUNT(DISTINCT c.client) FROM tls_clients c WHERE c.service_id = s.id)
+         FROM tls_services s ORDER BY s.id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out: Vec<TlsFinding> = Vec::new();
+    for r in &rows {
+        let host: String = r.get(1);
+        let sni: String = r.get(2);
+        let server = format!("{}:{}", r.get::<String, _>(3), r.get::<i64, _>(4));
+        let (first, last): (i64, i64) = (r.get(5), r.get(6));
+        let handshakes: i64 = r.get(7);
+        let versions = counts(r.get(8));
+        let ciphers = counts(r.get(9));
+        let subject: Option<String> = r.get(10);
+        let sans: Vec<String> = r
+            .get::<Option<String>, _>(11)
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        let (not_before, not_after): (Option<i64>, Option<i64>) = (r.get(12), r.get(13));
+        let self_signed = r.get::<Option<i64>, _>(14) == Some(1);
+        let clients: i64 = r.get(15);
+        let mut push = |kind, detail: String, evidence: String, count: i64| {
+            out.push(TlsFinding {
+                kind,
+                host: host.clone(),
+                server: server.clone(),
+                client: None,
+                detail,
+                evidence,
+                count,
+                first_seen: first,
+                last_seen: last,
+            });
+        };
+        let legacy: Vec<(&String, &i64)> =
+            versions.iter().filter(|(v, _)| legacy_version(v)).collect();
+        if !legacy.is_empty() {
+            let n = legacy.iter().map(|(_, n)| **n).sum();
+            let list = legacy
+                .iter()
+                .map(|(v, n)| format!("{v} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            push(
+                "tls_legacy_version",
+                format!(
+                    "{server} negotiated {list}: versions deprecated by RFC 8996 (no AEAD suites, weak handshake hashes); the server should accept TLS 1.2 and 1.3 only."
+                ),
+                format!("negotiated: {list}"),
+                n,
+            );
+        }
+        let weak: Vec<(String, &'static str, i64)> = ciphers
+            .iter()
+            .filter_map(|(c, n)| weak_cipher(c).map(|why| (c.clone(), why, *n)))
+            .collect();
+        if !weak.is_empty() {
+            let list = weak
+                .iter()
+                .map(|(c, why, n)| format!("{c} ({why}) ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            push(
+                "tls_weak_cipher",
+                format!(
+                    "{server} chose weak cipher suites: {list}. Prefer ECDHE with AES-GCM or ChaCha20-Poly1305."
+                ),
+                format!("chosen: {list}"),
+                weak.iter().map(|w| w.2).sum(),
+            );
+        }
+        let (seen_first, seen_last) = (first / 1_000_000_000, last / 1_000_000_000);
+        if let (Some(nb), Some(na)) = (not_before, not_after) {
+            let subj = subject.clone().unwrap_or_default();
+            if na < seen_last {
+                push(
+                    "tls_certificate_expired",
+                    format!(
+                        "{server} served a certificate ({subj}) that had expired: valid until {}, served until {}.",
+                        iso(na),
+                        iso(seen_last)
+                    ),
+                    format!("not_after {}", iso(na)),
+                    handshakes,
+                );
+            } else if nb > seen_first {
+                push(
+                    "tls_certificate_expired",
+                    format!(
+                        "{server} served a certificate ({subj}) that was not yet valid: valid from {}, served from {}.",
+                        iso(nb),
+                        iso(seen_first)
+                    ),
+                    format!("not_before {}", iso(nb)),
+                    handshakes,
+                );
+            }
+            if self_signed && clients >= 2 {
+                push(
+                    "tls_self_signed",
+                    format!(
+                        "{server} presents a self-signed certificate ({subj}) to {clients} clients: they can only accept it by skipping verification (or pinning it), which also accepts an impostor."
+                    ),
+                    format!("{clients} clients"),
+                    handshakes,
+                );
+            }
+            if !sni.is_empty() && !sans.iter().any(|n| name_covers(n, &sni)) {
+                push(
+                    "tls_name_mismatch",
+                    format!(
+                        "{server} answered the name {sni} with a certificate for {}: clients that verify refuse it, clients that connect anyway do not verify.",
+                        if sans.is_empty() {
+                            subj.clone()
+                        } else {
+                            sans.join(", ")
+                        }
+                    ),
+                    format!("SNI {sni}; names {}", sans.join(", ")),
+                    handshakes,
+                );
+            }
+        }
+        if sni.is_empty() && handshakes > 0 {
+            push(
+                "tls_no_sni",
+                format!(
+                    "{handshakes} handshake(s) to {server} without SNI: the client cannot be checked against a name (and name-based routing and policies do not apply)."
+                ),
+                String::new(),
+                handshakes,
+            );
+        }
+    }
+    // Credentials sent in clear to a host that also speaks TLS.
+    let clear = sqlx::query(
+        "SELECT e.host, group_concat(DISTINCT a.scheme), SUM(a.count), MIN(e.first_seen), MAX(e.last_seen)
+         FROM endpoints e JOIN endpoint_auth a ON a.endpoint_id = e.id
+         WHERE a.scheme <> 'none'
+           AND (e.host IN (SELECT host FROM tls_services)
+                OR substr(e.host, 1, instr(e.host || ':', ':') - 1) IN (SELECT host FROM tls_services))
+         GROUP BY e.host ORDER BY e.host",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in clear {
+        let host: String = r.get(0);
+        let schemes: String = r.get(1);
+        out.push(TlsFinding {
+            kind: "cleartext_and_tls",
+            host: host.clone(),
+            server: String::new(),
+            client: None,
+            detail: format!("{host} takes credentials ({schemes}) over cleartext HTTP although it also speaks TLS: anyone on the path reads them. Redirect HTTP to HTTPS before any credential is sent, and set HSTS."),
+            evidence: format!("credentials in clear: {schemes}"),
+            count: r.get(2),
+            first_seen: r.get(3),
+            last_seen: r.get(4),
+        });
+    }
+    let n = out.len() as u64;
+    for f in out {
+        let key = super::finding_key(
+            f.kind,
+            &f.host,
+            "",
+            &f.server,
+            f.client.as_deref().unwrap_or(""),
+        );
+        sqlx::query(
+            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+             VALUES (?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence,
+                count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        )
+        .bind(f.kind)
+        .bind(crate::analyze::posture::severity(f.kind).name())
+        .bind(&f.host)
+        .bind(&f.client)
+        .bind(&f.detail)
+        .bind(&f.evidence)
+        .bind(f.count)
+        .bind(f.first_seen)
+        .bind(f.last_seen)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(n)
+}
+
+/// Unix seconds as ISO 8601.
+fn iso(secs: i64) -> String {
+    crate::time::Timestamp::from_parts(secs, 0)
+        .iso8601()
+        .to_string()
+}
+
+#[cfg(test)]
+mod judge_tests {
+    use super::*;
+
+    #[test]
+    fn certificate_names_cover_by_rfc_6125() {
+        assert!(name_covers("api.tls.test", "API.tls.test."));
+        assert!(name_covers("*.tls.test", "api.tls.test"));
+        assert!(!name_covers("*.tls.test", "tls.test"));
+        assert!(!name_covers("*.tls.test", "a.b.tls.test"));
+        assert!(!name_covers("www.other.test", "shop.tls.test"));
+    }
+
+    #[test]
+    fn weak_suites_and_versions() {
+        assert_eq!(
+            weak_cipher("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+            Some("CBC with SHA-1")
+        );
+        assert_eq!(weak_cipher("TLS_RSA_WITH_RC4_128_SHA"), Some("RC4"));
+        assert_eq!(
+            weak_cipher("TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+            Some("DES/3DES")
+        );
+        assert_eq!(
+            weak_cipher("TLS_RSA_WITH_NULL_SHA256"),
+            Some("no encryption")
+        );
+        assert_eq!(
+            weak_cipher("TLS_RSA_EXPORT_WITH_RC4_40_MD5"),
+            Some("export-grade")
+        );
+        assert_eq!(
+            weak_cipher("TLS_DH_anon_WITH_AES_128_CBC_SHA"),
+            Some("no server authentication")
+        );
+        assert_eq!(weak_cipher("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"), None);
+        assert_eq!(weak_cipher("TLS_AES_128_GCM_SHA256"), None);
+        assert_eq!(
+            weak_cipher("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+            None
+        );
+        assert!(legacy_version("TLS 1.1") && !legacy_version("TLS 1.2"));
+    }
+}
