@@ -4,9 +4,11 @@
 //!
 //! [`capture`] (pcap files and live interfaces) → [`decode`] (link, IP, TCP; zero-copy) →
 //! [`reassembly`] (flow table, per-direction streams, gaps) → [`http`] (HTTP/1.x framing and
-//! transactions), driven by [`engine`]. The command line lives in [`cli`]; the daemon that runs
-//! all of it on a tap host, on every core, is [`sensor`]. Log events (`tracing`) go where
-//! [`logging`] sends them: the journal under systemd, a logfmt line on stderr otherwise.
+//! transactions), driven by [`engine`]. [`tls`] reads the handshakes of encrypted connections
+//! (inventory facts, JA4 fingerprints, certificates; no keys, no decryption). The command line
+//! lives in [`cli`]; the daemon that runs all of it on a tap host, on every core, is
+//! [`sensor`]. Log events (`tracing`) go where [`logging`] sends them: the journal under
+//! systemd, a logfmt line on stderr otherwise.
 //!
 //! Input from the wire is attacker-controlled: no function here panics on any input, every
 //! buffer has a cap, and what a cap drops is counted.

@@ -22,7 +22,7 @@
 use super::hello::{
     CertSummary, ClientHello, MAX_ALPN_BYTES, ServerHello, capped, certificate_list,
 };
-use super::record::{Mode, RecordReader, Step};
+use super::record::{HEADER_LEN, Mode, RecordReader, Step};
 use super::{TlsConfig, TlsEvent, TlsHandshake, TlsSession, TlsStats, ja4};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
@@ -400,7 +400,9 @@ impl FlowApp for TlsConn {
                 if self.readers[i].counts().records == 0 && !self.is_tls() {
                     // The first header of this direction is not TLS, and nothing was.
                     ctx.stats.not_tls += 1;
+                    ctx.stats.not_tls_bytes += (HEADER_LEN + input.len()) as u64;
                     self.st.dead = true;
+                    break;
                 } else {
                     ctx.stats.bad_records += 1;
                 }
@@ -413,9 +415,6 @@ impl FlowApp for TlsConn {
             }
             self.apply();
             self.account(ctx);
-        }
-        if self.st.dead {
-            ctx.stats.not_tls_bytes += input.len() as u64;
         }
         // TLS 1.2 and older: application data after the ServerHello means the handshake is
         // over even if its ChangeCipherSpec was not seen.
@@ -676,7 +675,7 @@ mod tests {
         (
             "sclient_tls13_psk_early",
             "t13d041200_16476d049b0b_2226a1d1dedf",
-            "t130200_1302_a56c5b993250",
+            "t130300_1302_0ee26285a86f",
         ),
         (
             "sclient_tls13_hrr",
@@ -766,7 +765,7 @@ mod tests {
         assert_eq!(h.sni.as_deref(), Some("expired.test"));
         assert_eq!(h.alpn_offered, ["http/1.1"]);
         assert_eq!(h.alpn_selected.as_deref(), Some("http/1.1"));
-        assert_eq!(h.versions_offered, [0x0304, 0x0303]);
+        assert_eq!(h.versions_offered, [0x0304, 0x0303, 0x0302, 0x0301]);
         assert_eq!(h.version, Some(0x0303));
         assert_eq!(h.cipher, Some(0xc030));
         assert!(!h.resumed && !h.early_data && !h.hello_retry && !h.client_certificate);
@@ -774,7 +773,7 @@ mod tests {
         // openssl x509 -noout -subject -issuer -serial -fingerprint -sha256 -dates -ext
         // subjectAltName -text on the certificate the server was given.
         let c = h.certificate.as_ref().unwrap();
-        assert_eq!(c.subject, "O=shadowtap test, CN=expired.test");
+        assert_eq!(c.subject, "CN=expired.test,O=shadowtap test");
         assert_eq!(c.issuer, c.subject);
         assert_eq!(c.sans, ["expired.test", "127.0.0.1"]);
         assert_eq!(c.not_before, 1_577_836_800); // 2020-01-01T00:00:00Z
@@ -798,8 +797,8 @@ mod tests {
         assert_eq!(h.chain_len, 2);
         assert_eq!(h.alpn_offered, Vec::<String>::new());
         let c = h.certificate.as_ref().unwrap();
-        assert_eq!(c.subject, "O=shadowtap test, CN=api.shadowtap.test");
-        assert_eq!(c.issuer, "O=shadowtap test, CN=shadowtap test CA");
+        assert_eq!(c.subject, "CN=api.shadowtap.test,O=shadowtap test");
+        assert_eq!(c.issuer, "CN=shadowtap test CA,O=shadowtap test");
         assert_eq!(c.sans, ["api.shadowtap.test", "*.shadowtap.test"]);
         assert_eq!((c.key_type.as_str(), c.key_bits), ("ec", 256));
         assert!(!c.self_signed);
@@ -927,6 +926,267 @@ mod tests {
             assert_eq!(stats.app_bytes, client_bytes + server_bytes);
             assert_eq!(*ts, Timestamp(1001));
             assert_eq!(stats.connections, 1);
+        }
+    }
+
+    /// A handshake message of type `t`.
+    fn message(t: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = vec![t];
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// `payload` in records of type `t` of at most 16384 bytes.
+    fn records(t: u8, payload: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for part in payload.chunks(16384) {
+            v.extend_from_slice(&[t, 3, 1]);
+            v.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            v.extend_from_slice(part);
+        }
+        v
+    }
+
+    /// A TLS 1.2 ClientHello body with these cipher suites and extensions (type, content).
+    fn client_hello(ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&[0x42; 32]);
+        b.push(0);
+        b.extend_from_slice(&((ciphers.len() * 2) as u16).to_be_bytes());
+        for c in ciphers {
+            b.extend_from_slice(&c.to_be_bytes());
+        }
+        b.extend_from_slice(&[1, 0]);
+        let mut e = Vec::new();
+        for (t, data) in exts {
+            e.extend_from_slice(&t.to_be_bytes());
+            e.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            e.extend_from_slice(data);
+        }
+        b.extend_from_slice(&(e.len() as u16).to_be_bytes());
+        b.extend_from_slice(&e);
+        b
+    }
+
+    fn sni_ext(name: &[u8]) -> (u16, Vec<u8>) {
+        let mut v = ((name.len() + 3) as u16).to_be_bytes().to_vec();
+        v.push(0);
+        v.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        v.extend_from_slice(name);
+        (0, v)
+    }
+
+    #[test]
+    fn ten_thousand_cipher_suites_in_two_records() {
+        let ciphers: Vec<u16> = (0..10_000u32)
+            .map(|i| ((i * 7919 + 13) % 65536) as u16)
+            .collect();
+        let exts = [
+            sni_ext(b"big.test"),
+            (13, vec![0, 4, 4, 3, 8, 4]),
+            (16, vec![0, 3, 2, b'h', b'2']),
+        ];
+        let hello = records(22, &message(1, &client_hello(&ciphers, &exts)));
+        assert!(hello.len() > 20_000);
+        let segs: Segments = vec![(true, hello)];
+        let (whole, stats) = run(&segs);
+        // ja4plus 1.4.0, `generate_ja4` on the same lists (version 0x0303, extensions
+        // 0000,000d,0010, signature algorithms 0403,0804, ALPN h2).
+        let h = &handshake(&whole).hello;
+        assert_eq!(
+            h.ja4.as_deref(),
+            Some("t12d9903h2_19f02d88c4f3_ef95ca21a004")
+        );
+        assert!(!h.complete && !h.server_hello);
+        assert_eq!(stats.handshakes_incomplete, 1);
+        let (split, _) = run_with(&segs, 1, Some(Dir::AtoB), TlsConfig::default());
+        assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn handshake_message_over_the_cap() {
+        // A ClientHello that declares 100 000 bytes: refused at its header, nothing buffered.
+        let mut body = client_hello(&[0x1301], &[]);
+        body.resize(100_000, 0);
+        let segs: Segments = vec![(true, records(22, &message(1, &body)))];
+        for piece in [1, 1000, usize::MAX] {
+            let (events, stats) = run_with(&segs, piece, Some(Dir::AtoB), TlsConfig::default());
+            assert_eq!(stats.handshake_too_large, 1);
+            assert_eq!(stats.client_hellos, 0);
+            assert!(matches!(
+                events[..],
+                [TlsEvent::Traffic {
+                    client_bytes: 0,
+                    ..
+                }]
+            ));
+        }
+        // A server Certificate over a 512-byte cap: no certificate, the rest of the handshake
+        // is still read and reported when the client's ChangeCipherSpec comes.
+        let cfg = TlsConfig {
+            max_handshake_bytes: 512,
+            ..TlsConfig::default()
+        };
+        let (events, stats) = run_with(&fixture("sclient_tls12_chain"), 3, Some(Dir::AtoB), cfg);
+        let h = &handshake(&events).hello;
+        assert!(h.complete && h.server_hello);
+        assert_eq!((h.certificate.as_ref(), h.chain_len), (None, 0));
+        assert_eq!(stats.handshake_too_large, 1);
+        assert_eq!(h.ja4s.as_deref(), Some("t120400_c02c_12a20535f9be"));
+    }
+
+    #[test]
+    fn memory_cap_across_connections() {
+        let cfg = TlsConfig {
+            max_memory: 100,
+            ..TlsConfig::default()
+        };
+        // The ClientHello comes in 10-byte pieces, so it has to be buffered: refused.
+        // So does the server's: no hello is read, only the traffic is reported.
+        let (events, stats) = run_with(&fixture("curl_tls12_sni"), 10, Some(Dir::AtoB), cfg);
+        assert_eq!(stats.memory_cap_drops, 2);
+        assert_eq!(stats.client_hellos + stats.server_hellos, 0);
+        assert!(matches!(events[..], [TlsEvent::Traffic { .. }]));
+    }
+
+    #[test]
+    fn garbage_after_the_hello_loses_only_that_direction() {
+        let mut segs = fixture("curl_tls12_sni");
+        segs[0]
+            .1
+            .extend_from_slice(b"\x00\x01garbage that is not a record header");
+        let (events, stats) = run(&segs);
+        assert_eq!(stats.bad_records, 1);
+        let h = &handshake(&events).hello;
+        // The ClientHello was read; the client's ChangeCipherSpec was not (lost framing), so
+        // the server's reports the handshake.
+        assert_eq!(h.ja4.as_deref(), Some(REFERENCE[0].1));
+        assert!(h.complete && !h.resumed && h.certificate.is_some());
+        let Some(TlsEvent::Traffic { client_bytes, .. }) = events.last() else {
+            panic!()
+        };
+        assert!(*client_bytes > 36, "the client's bytes counted unframed");
+    }
+
+    #[test]
+    fn gap_in_the_server_stream() {
+        let segs = fixture("sclient_tls12_chain");
+        let mut ctx = TlsCtx::new(TlsConfig::default());
+        let m = meta(Some(Dir::AtoB));
+        let mut conn = TlsConn::open(&mut ctx, &m);
+        let chunk = |data| Chunk {
+            offset: 0,
+            data,
+            ts: Timestamp(5),
+            peer_ack: None,
+        };
+        conn.data(&mut ctx, &m, Dir::AtoB, chunk(&segs[0].1));
+        conn.gap(&mut ctx, &m, Dir::BtoA, 0, 1200, Timestamp(6));
+        for (c, b) in &segs[2..] {
+            let dir = if *c { Dir::AtoB } else { Dir::BtoA };
+            conn.data(&mut ctx, &m, dir, chunk(b));
+        }
+        conn.close(&mut ctx, &m, Timestamp(9), CloseReason::Rst);
+        assert_eq!((ctx.stats.gaps, ctx.stats.gap_bytes), (1, 1200));
+        let h = &handshake(&ctx.out).hello;
+        assert!(h.client_hello && !h.server_hello && !h.complete);
+        assert_eq!(h.ja4.as_deref(), Some(REFERENCE[3].1));
+    }
+
+    #[test]
+    fn not_tls_is_given_up() {
+        let segs: Segments = vec![
+            (true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            (false, b"HTTP/1.1 200 OK\r\n\r\n".to_vec()),
+        ];
+        let mut ctx = TlsCtx::new(TlsConfig::default());
+        let m = meta(Some(Dir::AtoB));
+        let mut conn = TlsConn::open(&mut ctx, &m);
+        for (c, b) in &segs {
+            let dir = if *c { Dir::AtoB } else { Dir::BtoA };
+            let chunk = Chunk {
+                offset: 0,
+                data: b,
+                ts: Timestamp(5),
+                peer_ack: None,
+            };
+            conn.data(&mut ctx, &m, dir, chunk);
+        }
+        assert!(!conn.wants_data());
+        conn.ignored(&mut ctx, Dir::AtoB, 10);
+        conn.close(&mut ctx, &m, Timestamp(9), CloseReason::Fin);
+        assert!(ctx.out.is_empty());
+        assert_eq!(ctx.stats.not_tls, 1);
+        assert_eq!(ctx.stats.connections, 0);
+        assert_eq!(ctx.stats.not_tls_bytes, 27 + 19 + 10);
+    }
+
+    #[test]
+    fn sslv2_client_hello_is_counted_and_ignored() {
+        let v2 = vec![0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10];
+        let (events, stats) = run(&vec![(true, v2)]);
+        assert!(events.is_empty());
+        assert_eq!(stats.sslv2_client_hellos, 1);
+    }
+
+    #[test]
+    fn every_truncation_of_the_captures() {
+        for (name, step) in [
+            ("curl_tls12_sni", 1),
+            ("sclient_tls13_hrr", 5),
+            ("chromium_tls13_grease", 11),
+        ] {
+            let segs = fixture(name);
+            let total: usize = segs.iter().map(|(_, b)| b.len()).sum();
+            for cut in (0..total).step_by(step) {
+                let mut left = cut;
+                let mut part = Segments::new();
+                for (c, b) in &segs {
+                    let n = b.len().min(left);
+                    part.push((*c, b[..n].to_vec()));
+                    left -= n;
+                }
+                let (events, _) = run(&part);
+                let handshakes = events
+                    .iter()
+                    .filter(|e| matches!(e, TlsEvent::Handshake(_)))
+                    .count();
+                assert!(handshakes <= 1 && events.len() <= 2, "{name} cut at {cut}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Random segments, alone or after a real ClientHello: no panic, one event of each kind
+        /// at most, memory within the caps and all freed at close.
+        #[test]
+        fn random_bytes_are_harmless(
+            prefix in any::<bool>(),
+            segs in proptest::collection::vec(
+                (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300)), 0..12),
+            piece in 1usize..64,
+        ) {
+            let mut all = if prefix { fixture("python_tls13_alpn")[..1].to_vec() } else { Segments::new() };
+            all.extend(segs);
+            let cfg = TlsConfig { max_handshake_bytes: 256, ..TlsConfig::default() };
+            let (events, _) = run_with(&all, piece, Some(Dir::AtoB), cfg);
+            prop_assert!(events.len() <= 2);
+        }
+
+        /// Record-shaped random input (valid headers, random handshake payloads).
+        #[test]
+        fn random_records_are_harmless(
+            recs in proptest::collection::vec(
+                (any::<bool>(), 20u8..25, proptest::collection::vec(any::<u8>(), 0..200)), 0..16),
+            piece in 1usize..32,
+        ) {
+            let segs: Segments = recs.iter().map(|(c, t, p)| (*c, records(*t, p))).collect();
+            let cfg = TlsConfig { max_handshake_bytes: 128, ..TlsConfig::default() };
+            let (events, _) = run_with(&segs, piece, Some(Dir::AtoB), cfg);
+            prop_assert!(events.len() <= 2);
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use sha2::{Digest, Sha256};
 use tls_parser::{TlsExtension, TlsMessageHandshake};
-use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate, X509Name};
 use x509_parser::public_key::PublicKey;
 
 /// Longest server name kept, in bytes (the DNS limit).
@@ -270,7 +270,8 @@ pub fn certificate_list(body: &[u8]) -> Result<(u32, Option<&[u8]>), ParseError>
 /// What a certificate says, for an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertSummary {
-    /// Subject name (RFC 4514 style, as x509-parser prints it), at most [`MAX_NAME_BYTES`].
+    /// Subject name in RFC 4514 form (`CN=api.example,O=Example`: last RDN first), at most
+    /// [`MAX_NAME_BYTES`].
     pub subject: String,
     /// Issuer name, the same way.
     pub issuer: String,
@@ -303,8 +304,8 @@ impl CertSummary {
         let (_, cert) = X509Certificate::from_der(der).map_err(|_| ParseError::Certificate)?;
         let mut cut = 0;
         let tbs = &cert.tbs_certificate;
-        let subject = capped(tbs.subject.to_string().as_bytes(), MAX_NAME_BYTES, &mut cut);
-        let issuer = capped(tbs.issuer.to_string().as_bytes(), MAX_NAME_BYTES, &mut cut);
+        let subject = capped(rfc4514(&tbs.subject).as_bytes(), MAX_NAME_BYTES, &mut cut);
+        let issuer = capped(rfc4514(&tbs.issuer).as_bytes(), MAX_NAME_BYTES, &mut cut);
         let mut sans = Vec::new();
         if let Ok(Some(san)) = tbs.subject_alternative_name() {
             for name in &san.value.general_names {
@@ -358,6 +359,82 @@ fn ip_text(b: &[u8]) -> Option<String> {
     <[u8; 16]>::try_from(b)
         .ok()
         .map(|v6| std::net::Ipv6Addr::from(v6).to_string())
+}
+
+/// A distinguished name in RFC 4514 form: RDNs last first, joined by `,`; attributes of one RDN
+/// joined by `+`; types by their short names (`CN`, `O`, `OU`, `C`, `L`, `ST`, `DC`, ...) or
+/// dotted OIDs; values escaped, or `#` and hex for values that are not strings.
+fn rfc4514(name: &X509Name<'_>) -> String {
+    use x509_parser::asn1_rs::Tag;
+    let registry = x509_parser::objects::oid_registry();
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    let mut out = String::new();
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, attr) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            match x509_parser::objects::oid2abbrev(attr.attr_type(), registry) {
+                Ok(abbrev) => out.push_str(abbrev),
+                Err(_) => out.push_str(&attr.attr_type().to_id_string()),
+            }
+            out.push('=');
+            let value = attr.attr_value();
+            let text = match value.tag() {
+                Tag::BmpString => {
+                    let units = value
+                        .data
+                        .chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]));
+                    Some(
+                        char::decode_utf16(units)
+                            .map(|c| c.unwrap_or('\u{fffd}'))
+                            .collect(),
+                    )
+                }
+                Tag::NumericString
+                | Tag::PrintableString
+                | Tag::Utf8String
+                | Tag::Ia5String
+                | Tag::VisibleString
+                | Tag::T61String
+                | Tag::GeneralString
+                | Tag::GraphicString => Some(String::from_utf8_lossy(value.data).into_owned()),
+                _ => None,
+            };
+            match text {
+                Some(t) => escape_4514(&t, &mut out),
+                None => {
+                    out.push('#');
+                    out.push_str(&hex(value.data));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends an attribute value with RFC 4514 section 2.4 escapes.
+fn escape_4514(value: &str, out: &mut String) {
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        match c {
+            ',' | '+' | '"' | '\\' | '<' | '>' | ';' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | ' ' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' if i == last => out.push_str("\\ "),
+            '\0' => out.push_str("\\00"),
+            _ => out.push(c),
+        }
+    }
 }
 
 /// True unless the certificate names an authority key id that is not its own subject key id.
@@ -452,6 +529,9 @@ mod tests {
         assert_eq!(capped(&[b'a', 0xff, b'b'], 64, &mut cut), "a\u{fffd}b");
         assert_eq!(cut, 1);
         assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+        let mut out = String::new();
+        escape_4514(" a,b+c\\d#e ", &mut out);
+        assert_eq!(out, "\\ a\\,b\\+c\\\\d#e\\ ");
     }
 
     #[test]

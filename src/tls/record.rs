@@ -306,16 +306,16 @@ impl RecordReader {
     /// Reads handshake bytes `piece` (all within the current record): returns how many were
     /// used, and a message or a cap when there is one.
     fn handshake_bytes<'a>(&mut self, piece: &'a [u8], room: usize) -> (usize, Option<HsStep<'a>>) {
-        if self.hs.is_empty() {
-            if let [t, a, b, c, ..] = *piece {
-                let need = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
-                if need > self.max {
-                    return (0, Some(self.too_large(need)));
-                }
-                if need <= piece.len() {
-                    self.counts.handshake_bytes += need as u64;
-                    return (need, Some(HsStep::Whole(t, &piece[4..need])));
-                }
+        if self.hs.is_empty()
+            && let [t, a, b, c, ..] = *piece
+        {
+            let need = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
+            if need > self.max {
+                return (0, Some(self.too_large(need)));
+            }
+            if need <= piece.len() {
+                self.counts.handshake_bytes += need as u64;
+                return (need, Some(HsStep::Whole(t, &piece[4..need])));
             }
         }
         let want = if self.hs_need == 0 { 4 } else { self.hs_need };
@@ -465,6 +465,7 @@ mod tests {
         let mut input = &stream[..20];
         assert_eq!(r.next(&mut input, 10), Some(Step::NoMemory { len: 54 }));
         assert_eq!(r.held(), 0);
+        assert_eq!(r.next(&mut input, 10), None);
         let mut input = &stream[20..];
         assert_eq!(r.next(&mut input, 10), None);
         assert_eq!(r.counts().handshake_bytes, 54);
