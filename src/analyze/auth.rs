@@ -207,12 +207,14 @@ const API_KEY_PARAMS: &[&str] = &[
     "x-amz-signature",
 ];
 
-struct Collector<'k> {
+struct Collector<'k, 'v> {
     key: &'k [u8],
     out: Vec<AuthEvidence>,
+    /// The transaction's view, whose bearer token is decoded once for every analysis.
+    view: Option<&'k RequestView<'v>>,
 }
 
-impl Collector<'_> {
+impl Collector<'_, '_> {
     fn full(&self) -> bool {
         self.out.len() >= MAX_EVIDENCE
     }
@@ -258,7 +260,16 @@ impl Collector<'_> {
                 .unwrap_or_else(|| self.hash(rest));
             self.push(AuthScheme::Basic, name, hint);
         } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-            match decode_jwt(rest) {
+            // The view's bearer token, decoded once, when it is this one.
+            let decoded;
+            let info = match self.view.filter(|v| v.bearer() == Some(rest)) {
+                Some(v) => v.bearer_jwt(),
+                None => {
+                    decoded = decode_jwt(rest);
+                    decoded.as_ref()
+                }
+            };
+            match info {
                 Some(info) => self.push(
                     AuthScheme::BearerJwt,
                     name,
@@ -441,23 +452,25 @@ pub fn detect(
 ) -> Vec<AuthEvidence> {
     let fields = request::credentials(headers.iter().copied());
     let pairs = query.map(Pairs::parse);
-    detect_in(&fields, pairs.as_ref(), hash_key)
+    detect_in(&fields, pairs.as_ref(), hash_key, None)
 }
 
 /// [`detect`] on a transaction's parsed view: its credential fields and query pairs, parsed
 /// once for every analysis.
 pub fn detect_request(v: &RequestView<'_>, hash_key: &[u8]) -> Vec<AuthEvidence> {
-    detect_in(v.credentials(), v.query_pairs(), hash_key)
+    detect_in(v.credentials(), v.query_pairs(), hash_key, Some(v))
 }
 
 fn detect_in(
     fields: &[Credential<'_>],
     query: Option<&Pairs<'_>>,
     hash_key: &[u8],
+    view: Option<&RequestView<'_>>,
 ) -> Vec<AuthEvidence> {
     let mut c = Collector {
         key: hash_key,
         out: Vec::new(),
+        view,
     };
     // Every field that could carry credentials, in order, among the first
     // `request::MAX_CREDENTIAL_FIELDS`.

@@ -221,10 +221,8 @@ pub fn assess(
 
     // JWTs presented as bearer tokens, judged only when the endpoint accepted them.
     if ok {
-        if let Some(token) = bearer(req) {
-            if let Some(info) = auth::decode_jwt(token) {
-                jwt_checks(token, &info, ts, status, &client, cx.weak_cache, out);
-            }
+        if let (Some(token), Some(info)) = (v.bearer(), v.bearer_jwt()) {
+            jwt_checks(token, info, ts, status, &client, cx.weak_cache, out);
         }
     }
 
@@ -357,14 +355,6 @@ pub fn assess(
             ));
         }
     }
-}
-
-fn bearer<'a>(req: &MessageView<'a>) -> Option<&'a str> {
-    let v = std::str::from_utf8(req.head().header("authorization")?)
-        .ok()?
-        .trim();
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// A time claim in seconds since the epoch, read as [`auth::JwtInfo::summary`] reads it: a

@@ -12,7 +12,8 @@
 //! * per message, its header fields named in one pass ([`Field`], [`FieldName`]): the ones the
 //!   analyses read (User-Agent, Accept-Language, Origin, Set-Cookie, CORS, rate-limit fields),
 //!   the standard fields that never carry data, and the fields that carry credentials, in the
-//!   order auth detection reads them ([`Credential`]);
+//!   order auth detection reads them ([`Credential`]); the bearer token and its JWT decoding
+//!   (unverified), which auth detection and the posture checks both read;
 //! * per message, the media type, the body sample with its content coding undone (within the
 //!   limit it is given, the bound of [`crate::http::body::decode`]) and that text parsed as JSON.
 //!
@@ -30,6 +31,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
+use super::secret::{JwtInfo, decode_jwt};
 use super::util::percent_decode;
 use crate::http::body::{self, BodyDecodeError};
 use crate::http::{HttpMessage, HttpTransaction, MessageHead};
@@ -500,6 +502,7 @@ pub struct RequestView<'a> {
     pub query: Option<&'a str>,
     pairs: OnceCell<Option<Pairs<'a>>>,
     credentials: OnceCell<Vec<Credential<'a>>>,
+    bearer_jwt: OnceCell<Option<JwtInfo>>,
 }
 
 impl<'a> RequestView<'a> {
@@ -517,6 +520,7 @@ impl<'a> RequestView<'a> {
             query,
             pairs: OnceCell::new(),
             credentials: OnceCell::new(),
+            bearer_jwt: OnceCell::new(),
         })
     }
 
@@ -549,6 +553,24 @@ impl<'a> RequestView<'a> {
     pub fn query_pairs(&self) -> Option<&Pairs<'a>> {
         self.pairs
             .get_or_init(|| self.query.map(Pairs::parse))
+            .as_ref()
+    }
+
+    /// The token of the first `Authorization` field when it is UTF-8 and its scheme is `Bearer`
+    /// (`Bearer <token>`, one space after the scheme, white space around trimmed).
+    pub fn bearer(&self) -> Option<&'a str> {
+        let v = std::str::from_utf8(self.request.head().header("authorization")?)
+            .ok()?
+            .trim();
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    }
+
+    /// The [`bearer`](Self::bearer) token decoded as a JWT (not verified), decoded on first
+    /// use, once.
+    pub fn bearer_jwt(&self) -> Option<&JwtInfo> {
+        self.bearer_jwt
+            .get_or_init(|| self.bearer().and_then(decode_jwt))
             .as_ref()
     }
 
@@ -764,6 +786,9 @@ mod tests {
                 (CredentialField::Cookie, b"b=2"),
             ]
         );
+        // The bearer token of the first Authorization field (not a JWT here).
+        assert_eq!(v.bearer(), Some("x"));
+        assert!(v.bearer_jwt().is_none());
         // The first of a repeated field is the one the head indexes.
         assert_eq!(
             v.request.first(FieldName::Authorization),
@@ -802,6 +827,34 @@ mod tests {
             })
             .collect();
         assert!(credentials(many.into_iter()).is_empty());
+    }
+
+    #[test]
+    fn bearer_jwts_decode_once() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3IiwiZXhwIjoxfQ.c2lnbmF0dXJl";
+        let req = format!("GET / HTTP/1.1\r\naUTHORIZATION:  bearer  {token} \r\n\r\n");
+        let t = txn(req.as_bytes(), None);
+        let text = target_text(t.request.as_ref().expect("request"));
+        let v = RequestView::new(&t, &text, 0).expect("view");
+        assert_eq!(v.bearer(), Some(token));
+        let info = v.bearer_jwt().expect("a JWT");
+        assert_eq!(info.alg(), Some("HS256"));
+        assert!(std::ptr::eq(info, v.bearer_jwt().expect("a JWT")));
+        for auth in ["Basic eA==", "Bearer", "Bearer\tabc", "token abc"] {
+            let req = format!("GET / HTTP/1.1\r\nAuthorization: {auth}\r\n\r\n");
+            let t = txn(req.as_bytes(), None);
+            let text = target_text(t.request.as_ref().expect("request"));
+            let v = RequestView::new(&t, &text, 0).expect("view");
+            assert_eq!(v.bearer(), None, "{auth}");
+        }
+        // Not UTF-8: no token (auth detection reads such a field lossily, on its own).
+        let t = txn(
+            b"GET / HTTP/1.1\r\nAuthorization: Bearer \xff\r\n\r\n",
+            None,
+        );
+        let text = target_text(t.request.as_ref().expect("request"));
+        let v = RequestView::new(&t, &text, 0).expect("view");
+        assert_eq!(v.bearer(), None);
     }
 
     #[test]
@@ -900,5 +953,47 @@ mod tests {
         assert_eq!(v.method(), b"GET");
         assert!(v.credentials().is_empty());
         assert!(v.query_pairs().is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_requests_never_panic(
+            target in crate::analyze::testinput::troublesome(),
+            name in crate::analyze::testinput::troublesome(),
+            value in crate::analyze::testinput::troublesome(),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            coding in proptest::sample::select(vec!["gzip", "br", "deflate", "identity", "zstd"]),
+            limit in 0usize..512,
+        ) {
+            let req = format!(
+                "POST /{target} HTTP/1.1\r\n{name}: {value}\r\nContent-Encoding: {coding}\r\nContent-Type: application/json\r\n\r\n"
+            );
+            let resp = format!("HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\n{name}: {value}\r\n\r\n");
+            let (Ok(qh), Ok(rh)) = (
+                MessageHead::parse(req.as_bytes(), 128),
+                MessageHead::parse(resp.as_bytes(), 128),
+            ) else {
+                return Ok(());
+            };
+            let mut t = txn(b"GET / HTTP/1.1\r\n\r\n", Some((b"HTTP/1.1 200 OK\r\n\r\n", b"")));
+            for (m, h) in [(t.request.as_mut(), qh), (t.response.as_mut(), rh)] {
+                if let Some(m) = m {
+                    m.head = h;
+                    m.body = Body { len: body.len() as u64, sample: body.clone(), gap_bytes: 0 };
+                }
+            }
+            let text = target_text(t.request.as_ref().expect("request"));
+            let v = RequestView::new(&t, &text, limit).expect("view");
+            let _ = (v.host(), v.user_agent(), v.accept_language(), v.bearer(), v.bearer_jwt());
+            let _ = v.query_pairs().map(|q| q.first().count());
+            let _ = v.credentials().len();
+            for m in std::iter::once(&v.request).chain(v.response.as_ref()) {
+                let _ = (m.media_type(), m.has_rate_limit_field(), m.all(FieldName::SetCookie).count());
+                if let Ok(d) = m.decoded() {
+                    proptest::prop_assert!(d.len() <= limit);
+                }
+                let _ = m.json();
+            }
+        }
     }
 }
