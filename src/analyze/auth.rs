@@ -36,7 +36,12 @@
 //! When nothing is found the result is a single evidence with scheme `none`. At most
 //! [`MAX_EVIDENCE`] evidences are returned, and the number of headers, cookies and query
 //! parameters looked at is capped.
+//!
+//! Which fields carry credentials and the decoded query pairs come from
+//! [`super::request`] ([`detect_request`] reads a transaction's view, parsed once for every
+//! analysis); what they mean is decided here.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -45,6 +50,7 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 
+use super::request::{self, Credential, CredentialField, Pairs, RequestView};
 pub(crate) use super::secret::epoch_seconds;
 pub use super::secret::{JwtClaims, JwtInfo, MAX_JWT_LEN, decode_jwt, hs256_verify, keyed_hash};
 use super::util::{percent_decode, sanitize, truncate_str};
@@ -57,7 +63,6 @@ const STANDARD_PAD_INDIFFERENT: GeneralPurpose = GeneralPurpose::new(
 
 /// At most this many evidences are returned by [`detect`].
 pub const MAX_EVIDENCE: usize = 16;
-const MAX_HEADERS: usize = 256;
 const MAX_COOKIES: usize = 64;
 const MAX_QUERY_PAIRS: usize = 256;
 const MAX_VALUE_LEN: usize = 16 * 1024;
@@ -187,21 +192,6 @@ pub fn is_session_cookie_name(name: &str) -> bool {
             .any(|t| matches!(t.as_str(), "sid" | "auth" | "authn" | "sso" | "remember"))
 }
 
-const API_KEY_HEADERS: &[&str] = &[
-    "x-api-key",
-    "api-key",
-    "apikey",
-    "x-apikey",
-    "x-api-token",
-    "api-token",
-    "x-auth-token",
-    "x-access-token",
-    "x-token",
-    "x-goog-api-key",
-    "ocp-apim-subscription-key",
-    "x-functions-key",
-];
-
 const API_KEY_PARAMS: &[&str] = &[
     "api_key",
     "apikey",
@@ -217,12 +207,14 @@ const API_KEY_PARAMS: &[&str] = &[
     "x-amz-signature",
 ];
 
-struct Collector<'k> {
+struct Collector<'k, 'v> {
     key: &'k [u8],
     out: Vec<AuthEvidence>,
+    /// The transaction's view, whose bearer token is decoded once for every analysis.
+    view: Option<&'k RequestView<'v>>,
 }
 
-impl Collector<'_> {
+impl Collector<'_, '_> {
     fn full(&self) -> bool {
         self.out.len() >= MAX_EVIDENCE
     }
@@ -268,7 +260,16 @@ impl Collector<'_> {
                 .unwrap_or_else(|| self.hash(rest));
             self.push(AuthScheme::Basic, name, hint);
         } else if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
-            match decode_jwt(rest) {
+            // The view's bearer token, decoded once, when it is this one.
+            let decoded;
+            let info = match self.view.filter(|v| v.bearer() == Some(rest)) {
+                Some(v) => v.bearer_jwt(),
+                None => {
+                    decoded = decode_jwt(rest);
+                    decoded.as_ref()
+                }
+            };
+            match info {
                 Some(info) => self.push(
                     AuthScheme::BearerJwt,
                     name,
@@ -314,7 +315,33 @@ impl Collector<'_> {
         }
     }
 
-    fn query(&mut self, query: &str) {
+    fn query(&mut self, q: &Pairs<'_>) {
+        if !q.is_plain() {
+            // A leading `?` or a `#fragment`: read the text as a whole (never so for a query
+            // that the target was split into).
+            return self.query_text(q.raw);
+        }
+        for p in &q.pairs {
+            // The first MAX_QUERY_PAIRS pieces (empty ones carry nothing).
+            if p.piece >= MAX_QUERY_PAIRS || self.full() {
+                return;
+            }
+            // Names and values as decoded already, unless they are longer than read here.
+            let name = if p.raw_name.len() <= 128 {
+                Cow::Borrowed(&*p.name)
+            } else {
+                percent_decode(truncate_str(p.raw_name, 128), true)
+            };
+            let value = if p.raw_value.len() <= MAX_VALUE_LEN {
+                Cow::Borrowed(&*p.value)
+            } else {
+                percent_decode(truncate_str(p.raw_value, MAX_VALUE_LEN), true)
+            };
+            self.query_param(&name, &value);
+        }
+    }
+
+    fn query_text(&mut self, query: &str) {
         let query = query.strip_prefix('?').unwrap_or(query);
         let query = query.split('#').next().unwrap_or("");
         for pair in query.split('&').take(MAX_QUERY_PAIRS) {
@@ -323,21 +350,31 @@ impl Collector<'_> {
             }
             let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = percent_decode(truncate_str(raw_name, 128), true);
-            if !API_KEY_PARAMS
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(name.trim()))
-            {
+            if !is_key_param(&name) {
                 continue;
             }
             let value = percent_decode(truncate_str(raw_value, MAX_VALUE_LEN), true);
-            let value = value.trim();
-            if value.is_empty() {
-                continue;
-            }
-            let hint = self.jwt_or_hash(value);
-            self.push(AuthScheme::ApiKeyQuery, name.trim(), hint);
+            self.query_param(&name, &value);
         }
     }
+
+    fn query_param(&mut self, name: &str, value: &str) {
+        if !is_key_param(name) {
+            return;
+        }
+        let value = value.trim();
+        if value.is_empty() {
+            return;
+        }
+        let hint = self.jwt_or_hash(value);
+        self.push(AuthScheme::ApiKeyQuery, name.trim(), hint);
+    }
+}
+
+fn is_key_param(name: &str) -> bool {
+    API_KEY_PARAMS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name.trim()))
 }
 
 /// The username of a Basic credential (`base64(user:pass)`); the password is dropped.
@@ -413,34 +450,49 @@ pub fn detect(
     query: Option<&str>,
     hash_key: &[u8],
 ) -> Vec<AuthEvidence> {
+    let fields = request::credentials(headers.iter().copied());
+    let pairs = query.map(Pairs::parse);
+    detect_in(&fields, pairs.as_ref(), hash_key, None)
+}
+
+/// [`detect`] on a transaction's parsed view: its credential fields and query pairs, parsed
+/// once for every analysis.
+pub fn detect_request(v: &RequestView<'_>, hash_key: &[u8]) -> Vec<AuthEvidence> {
+    detect_in(v.credentials(), v.query_pairs(), hash_key, Some(v))
+}
+
+fn detect_in(
+    fields: &[Credential<'_>],
+    query: Option<&Pairs<'_>>,
+    hash_key: &[u8],
+    view: Option<&RequestView<'_>>,
+) -> Vec<AuthEvidence> {
     let mut c = Collector {
         key: hash_key,
         out: Vec::new(),
+        view,
     };
-    for &(raw_name, raw_value) in headers.iter().take(MAX_HEADERS) {
+    // Every field that could carry credentials, in order, among the first
+    // `request::MAX_CREDENTIAL_FIELDS`.
+    for f in fields {
         if c.full() {
             break;
         }
-        let name = String::from_utf8_lossy(raw_name.get(..raw_name.len().min(128)).unwrap_or(&[]));
         let value = String::from_utf8_lossy(
-            raw_value
-                .get(..raw_value.len().min(MAX_VALUE_LEN))
+            f.value
+                .get(..f.value.len().min(MAX_VALUE_LEN))
                 .unwrap_or(&[]),
         );
-        let name = name.trim();
-        if name.eq_ignore_ascii_case("authorization") {
-            c.authorization("authorization", &value);
-        } else if name.eq_ignore_ascii_case("cookie") {
-            c.cookies(&value);
-        } else if let Some(h) = API_KEY_HEADERS
-            .iter()
-            .find(|h| h.eq_ignore_ascii_case(name))
-        {
-            let v = value.trim();
-            if !v.is_empty() {
-                let hint = c.jwt_or_hash(v);
-                // The canonical (lower-case) name, whatever case the client sent.
-                c.push(AuthScheme::ApiKeyHeader, h, hint);
+        match f.field {
+            CredentialField::Authorization => c.authorization("authorization", &value),
+            CredentialField::Cookie => c.cookies(&value),
+            CredentialField::ApiKey(h) => {
+                let v = value.trim();
+                if !v.is_empty() {
+                    let hint = c.jwt_or_hash(v);
+                    // The canonical (lower-case) name, whatever case the client sent.
+                    c.push(AuthScheme::ApiKeyHeader, h, hint);
+                }
             }
         }
     }

@@ -4,7 +4,8 @@
 //! records, per field name, the scalar types its values looked like ([`ScalarType`]), how
 //! often it was present, how often empty, and whether it repeated within one sample
 //! (`tag=a&tag=b`, or PHP-style `tag[]=a`). [`merge_form`] folds samples together and
-//! [`form_to_json_schema`] renders a JSON Schema object.
+//! [`form_to_json_schema`] renders a JSON Schema object. [`infer_form_pairs`] reads pairs
+//! split and decoded already ([`super::request::Pairs`], shared with the other analyses).
 //!
 //! Value typing ([`infer_scalar`]): `true`/`false` (any case) → boolean; decimal integers
 //! without leading zeros (`0`, `42`, `-7`, at most 18 digits) → integer, so zip codes and
@@ -19,11 +20,13 @@
 //! per sample, names cut to [`MAX_FORM_KEY_LEN`] bytes, values longer than
 //! [`MAX_FORM_VALUE_INSPECT`] bytes typed as strings without inspection; all counted.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::request::Pairs;
 use super::util::{is_date, is_rfc3339_datetime, is_uuid, percent_decode, truncate_str};
 
 /// Fields per [`FormShape`].
@@ -226,25 +229,37 @@ pub struct FormShape {
 pub fn infer_form(input: &str) -> FormShape {
     let input = input.strip_prefix('?').unwrap_or(input);
     let input = input.split('#').next().unwrap_or("");
+    infer_pairs(&Pairs::parse(input))
+}
+
+/// [`infer_form`] of text split and decoded already ([`Pairs::parse`]; a query of a transaction's
+/// [`super::request::RequestView`], or a form body).
+pub fn infer_form_pairs(p: &Pairs<'_>) -> FormShape {
+    if p.is_plain() {
+        infer_pairs(p)
+    } else {
+        infer_form(p.raw)
+    }
+}
+
+// The form's cap is the pairs' cap: what `Pairs` leaves undecoded is what the form skips.
+const _: () = assert!(super::request::MAX_PAIRS == MAX_FORM_PAIRS);
+
+fn infer_pairs(p: &Pairs<'_>) -> FormShape {
     let mut shape = FormShape {
         samples: 1,
         ..FormShape::default()
     };
+    shape.caps.pairs_skipped = p.beyond;
     // Fields seen in this sample, to detect repeats (bounded by MAX_FORM_FIELDS).
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-    let mut pairs = 0usize;
-    for pair in input.split('&') {
-        if pair.is_empty() {
-            continue;
-        }
-        if pairs >= MAX_FORM_PAIRS {
-            shape.caps.pairs_skipped += 1;
-            continue;
-        }
-        pairs += 1;
-        let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-        // Decode at most a bounded prefix of the name.
-        let name = percent_decode(truncate_str(raw_name, MAX_FORM_KEY_LEN * 3), true);
+    for pair in &p.pairs {
+        // The name decoded already, unless only a bounded prefix of it is read here.
+        let name = if pair.raw_name.len() <= MAX_FORM_KEY_LEN * 3 {
+            Cow::Borrowed(&*pair.name)
+        } else {
+            percent_decode(truncate_str(pair.raw_name, MAX_FORM_KEY_LEN * 3), true)
+        };
         if name.len() > MAX_FORM_KEY_LEN {
             shape.caps.keys_truncated += 1;
         }
@@ -257,15 +272,15 @@ pub fn infer_form(input: &str) -> FormShape {
         if name.is_empty() {
             continue;
         }
-        let kind = if raw_value.len() > MAX_FORM_VALUE_INSPECT * 3 {
+        let kind = if pair.raw_value.len() > MAX_FORM_VALUE_INSPECT * 3 {
             shape.caps.values_uninspected += 1;
             Some(ScalarType::String)
         } else {
-            let value = percent_decode(raw_value, true);
+            let value = &pair.value;
             if value.len() > MAX_FORM_VALUE_INSPECT {
                 shape.caps.values_uninspected += 1;
             }
-            infer_scalar(&value)
+            infer_scalar(value)
         };
         if !shape.fields.contains_key(&name) && shape.fields.len() >= MAX_FORM_FIELDS {
             shape.caps.fields_dropped += 1;

@@ -12,9 +12,11 @@ use lru::LruCache;
 
 use super::auth::{self, AuthScheme};
 pub use super::endpoint::EndpointKey;
-use super::form::{FormShape, infer_form, merge_form};
+use super::form::{FormShape, infer_form_pairs, merge_form};
 use super::hll::Hll;
 use super::posture::{self, FindingDelta};
+pub use super::request::split_target;
+use super::request::{self, FieldName, MessageView, Pairs, RequestView};
 use super::sensitive::{self, Finding, SensitiveClass};
 use super::sequence::{
     Call, PathDelta, PathKey, SequenceConfig, SequenceStats, SequenceTracker, TransitionDelta,
@@ -25,7 +27,7 @@ use super::template::{Observation, TemplateConfig, TemplateMatch};
 use super::tls::{TlsInventory, TlsInventoryConfig, TlsInventoryStats, TlsServiceDelta};
 pub use super::util::pairs;
 use super::util::percent_decode;
-use crate::http::{HttpMessage, HttpTransaction};
+use crate::http::HttpTransaction;
 use crate::time::Timestamp;
 use crate::tls::TlsEvent;
 use hdrhistogram::Histogram;
@@ -714,39 +716,46 @@ impl Inventory {
         true
     }
 
-    /// Folds one transaction in.
+    /// Folds one transaction in. Its request (and response) is parsed once, into the
+    /// [`RequestView`] every analysis below reads.
     pub fn observe(&mut self, t: &HttpTransaction) {
         let Some(req) = t.request.as_ref() else {
             self.stats.without_request += 1;
             return;
         };
-        let method_bytes = req.head.method();
-        if method_bytes.eq_ignore_ascii_case(b"CONNECT") {
+        if req.head.method().eq_ignore_ascii_case(b"CONNECT") {
             self.stats.connect_requests += 1;
             return;
         }
-        let method = fold_method(method_bytes);
+        let target = request::target_text(req);
+        let Some(v) = RequestView::new(t, &target, self.cfg.max_body_inspect) else {
+            return;
+        };
+        self.observe_view(&v);
+    }
+
+    fn observe_view(&mut self, v: &RequestView<'_>) {
+        let t = v.txn;
+        let method = fold_method(v.method());
         if method == OTHER_METHOD {
             self.stats.methods_folded += 1;
         }
-        let target = String::from_utf8_lossy(req.head.target()).into_owned();
-        let (target_host, path, query) = split_target(&target);
+        let (target_host, path) = (v.target_host, v.path);
         // `user:password@` in the Host header or an absolute-form target: a credential in the
         // URL, reported as such and never stored (normalize_host drops it).
-        let userinfo =
-            has_userinfo(req.head.header("host")) || has_userinfo(target_host.map(str::as_bytes));
-        let host = match normalize_host(req.head.header("host").or(target_host.map(str::as_bytes)))
-        {
+        let host_header = v.host();
+        let userinfo = has_userinfo(host_header) || has_userinfo(target_host.map(str::as_bytes));
+        let host = match normalize_host(host_header.or(target_host.map(str::as_bytes))) {
             Some(h) => h,
             None => {
-                if req.head.header("host").is_some() {
+                if host_header.is_some() {
                     self.stats.bad_host_headers += 1;
                 }
                 endpoint_address(t)
             }
         };
         let ts = t.ts();
-        let status = t.status().unwrap_or(0);
+        let status = v.status();
         let m = self.book.observe(
             &host,
             Observation {
@@ -774,7 +783,14 @@ impl Inventory {
             set_template(d, &m);
         }
         count_traffic(d, t, status);
-        let advertised = t.response.as_ref().is_some_and(advertises_rate_limit);
+        // A response that tells its client of a rate limit (the IETF `RateLimit` and
+        // `RateLimit-Policy` fields, the draft's `RateLimit-Limit`/`-Remaining`, the common
+        // `X-RateLimit-*` and `X-Rate-Limit-*`): a server that counts a client's requests limits
+        // them.
+        let advertised = v
+            .response
+            .as_ref()
+            .is_some_and(MessageView::has_rate_limit_field);
         track_rate(
             &mut self.rates,
             cfg.max_rate_pairs,
@@ -796,9 +812,8 @@ impl Inventory {
         d.clients_hll.insert(ip.to_string().as_bytes());
 
         // Auth.
-        let headers: Vec<(&[u8], &[u8])> = req.head.headers().collect();
         let ok = (200..300).contains(&status);
-        let evidence = auth::detect(&headers, query, &cfg.hash_key);
+        let evidence = auth::detect_request(v, &cfg.hash_key);
         for ev in &evidence {
             let e = d.auth.entry((ev.scheme, ev.location.clone())).or_default();
             e.0 += 1;
@@ -808,7 +823,7 @@ impl Inventory {
         // Parameters and sensitive data in the URL.
         let mut found: Vec<(SensitiveKey, String)> = Vec::new();
         let scratch = &mut self.scratch;
-        let path_sensitive = scan_url(d, path, query, scratch, &mut found);
+        let path_sensitive = scan_url(d, path, v.query_pairs(), scratch, &mut found);
         if d.example_path.is_empty() {
             d.example_path = if path_sensitive {
                 d.key.template.clone()
@@ -819,17 +834,21 @@ impl Inventory {
 
         // Headers (credentials are reported as auth, not scanned as data).
         scan_headers(
-            &req.head,
+            &v.request,
             "request_header",
-            &["authorization", "proxy-authorization", "cookie"],
+            &[
+                FieldName::Authorization,
+                FieldName::ProxyAuthorization,
+                FieldName::Cookie,
+            ],
             scratch,
             &mut found,
         );
-        if let Some(r) = t.response.as_ref() {
+        if let Some(r) = v.response.as_ref() {
             scan_headers(
-                &r.head,
+                r,
                 "response_header",
-                &["set-cookie"],
+                &[FieldName::SetCookie],
                 scratch,
                 &mut found,
             );
@@ -839,18 +858,17 @@ impl Inventory {
         // endpoint costs little more than a quiet one.
         let mut stats = std::mem::take(&mut self.stats);
         let (response_text, response_shape) =
-            inspect_bodies(d, cfg, &mut stats, t, status, &mut found, scratch);
+            inspect_bodies(d, cfg, &mut stats, v, status, &mut found, scratch);
         if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
             self.book.note_shape(&d.key.host, path, fp);
         }
         // Call sequences (after the bodies: a login is known by what its response hands out).
         let anonymous = evidence.iter().all(|a| a.scheme == AuthScheme::None);
         let issues_credential = anonymous
-            && t.response.as_ref().is_some_and(|r| {
+            && v.response.as_ref().is_some_and(|r| {
                 // Logins are POSTs: other methods are judged on the bodies inspected anyway.
                 let decode = !matches!(d.key.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-                let max = if decode { cfg.max_body_inspect } else { 0 };
-                issues_credential(r, status, response_text.as_deref(), max)
+                issues_credential(r, status, decode)
             });
         self.seq.observe(Call {
             key: &d.key,
@@ -858,8 +876,8 @@ impl Inventory {
             client: ip,
             auth: &evidence,
             fingerprint: (
-                req.head.header("user-agent").unwrap_or_default(),
-                req.head.header("accept-language").unwrap_or_default(),
+                v.user_agent().unwrap_or_default(),
+                v.accept_language().unwrap_or_default(),
             ),
             status,
             ts,
@@ -868,12 +886,11 @@ impl Inventory {
         });
         // Posture: what this transaction shows about how the endpoint is protected.
         let raised = judge(
-            t,
+            v,
             &evidence,
-            query,
             userinfo,
             &found,
-            response_text.as_deref(),
+            response_text,
             &mut self.weak_jwt,
         );
         for (kind, client, detail, evidence) in raised {
@@ -1078,38 +1095,6 @@ impl Inventory {
     }
 }
 
-/// Whether a response tells its client of a rate limit: the IETF `RateLimit`/`RateLimit-Policy`
-/// fields (and the draft's `RateLimit-Limit`/`-Remaining`) or the common `X-RateLimit-*` and
-/// `X-Rate-Limit-*` ones. A server that counts a client's requests limits them.
-fn advertises_rate_limit(resp: &HttpMessage) -> bool {
-    resp.head.headers().any(|(name, _)| {
-        let n = name.to_ascii_lowercase();
-        n == b"ratelimit"
-            || n.starts_with(b"ratelimit-")
-            || n.starts_with(b"x-ratelimit-")
-            || n.starts_with(b"x-rate-limit-")
-    })
-}
-
-/// Splits a request target into (host of an absolute-form target, path, query).
-pub fn split_target(target: &str) -> (Option<&str>, &str, Option<&str>) {
-    let (host, rest) = match target.find("://") {
-        Some(i) if target[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
-            let after = &target[i + 3..];
-            let end = after.find(['/', '?']).unwrap_or(after.len());
-            (Some(&after[..end]), &after[end..])
-        }
-        _ => (None, target),
-    };
-    let rest = rest.split('#').next().unwrap_or("");
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
-    };
-    let path = if path.is_empty() { "/" } else { path };
-    (host, path, query)
-}
-
 /// Lower-cases a Host value, drops user information (`user:password@`, a credential, never
 /// stored: see [`has_userinfo`]) and removes the default port; `None` when it cannot be a host
 /// (empty, longer than 255 bytes, spaces or control characters). Other odd bytes are kept: the
@@ -1201,18 +1186,13 @@ fn integer_positions(m: &TemplateMatch) -> u64 {
 /// it), or a JSON body with a token field (a session-like name, see
 /// [`auth::is_session_cookie_name`], holding a string of at least 16 characters) at the top
 /// level or one level down (`{"data": {"token": ...}}`; paging cursors such as
-/// `next_page_token` do not count). `text` is the decoded body when it was inspected already;
-/// otherwise a JSON body is decoded here within `max_inspect` bytes (0: not at all).
-pub fn issues_credential(
-    r: &HttpMessage,
-    status: u16,
-    text: Option<&[u8]>,
-    max_inspect: usize,
-) -> bool {
+/// `next_page_token` do not count). A JSON body is read when it was decoded already (inspected),
+/// or when `decode` allows decoding it here (within the view's limit).
+pub fn issues_credential(r: &MessageView<'_>, status: u16, decode: bool) -> bool {
     if !(200..400).contains(&status) {
         return false;
     }
-    let cookie = r.head.header_all("set-cookie").take(32).any(|v| {
+    let cookie = r.all(FieldName::SetCookie).take(32).any(|v| {
         let v = String::from_utf8_lossy(&v[..v.len().min(4096)]);
         let mut attrs = v.split(';');
         let Some((name, value)) = attrs.next().and_then(|p| p.split_once('=')) else {
@@ -1233,22 +1213,13 @@ pub fn issues_credential(
     if cookie {
         return true;
     }
-    if r.body.len == 0 || !is_json(&media_type(r)) {
+    if r.message.body.len == 0 || !is_json(r.media_type()) {
         return false;
     }
-    let decoded;
-    let text = match text {
-        Some(t) => t,
-        None if max_inspect == 0 => return false,
-        None => match r.decoded_body(max_inspect) {
-            Ok(t) => {
-                decoded = t;
-                &decoded[..]
-            }
-            Err(_) => return false,
-        },
-    };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(text) else {
+    if !decode && !r.is_decoded() {
+        return false;
+    }
+    let Some(v) = r.json() else {
         return false;
     };
     fn has_token(v: &serde_json::Value, depth: u8) -> bool {
@@ -1268,7 +1239,7 @@ pub fn issues_credential(
             _ => false,
         })
     }
-    has_token(&v, 1)
+    has_token(v, 1)
 }
 
 /// The method bucket of unregistered method tokens: attacker-chosen tokens cannot make an
@@ -1364,46 +1335,6 @@ pub fn explain_json(m: &TemplateMatch) -> String {
     serde_json::Value::Array(items).to_string()
 }
 
-/// Standard header fields whose values are protocol tokens, dates or sizes, never data.
-const PLAIN_HEADERS: [&str; 36] = [
-    "host",
-    "connection",
-    "keep-alive",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "content-language",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "accept-charset",
-    "accept-ranges",
-    "range",
-    "content-range",
-    "date",
-    "expires",
-    "last-modified",
-    "if-modified-since",
-    "if-unmodified-since",
-    "if-none-match",
-    "if-match",
-    "etag",
-    "cache-control",
-    "pragma",
-    "vary",
-    "age",
-    "server",
-    "user-agent",
-    "expect",
-    "via",
-    "sec-fetch-mode",
-    "sec-fetch-site",
-];
-
 /// Counts a transaction into its endpoint's totals: times, requests and responses, bytes,
 /// status codes, errors, the per-minute series and the latency.
 fn count_traffic(d: &mut EndpointDelta, t: &HttpTransaction, status: u16) {
@@ -1435,19 +1366,17 @@ fn count_traffic(d: &mut EndpointDelta, t: &HttpTransaction, status: u16) {
 /// Reads the bodies of a transaction when its endpoint is inspected this time (all of its
 /// first transactions, then one in `inspect_every`), or only counts them: the response text
 /// read (for the posture rules) and its JSON structure's fingerprint.
-fn inspect_bodies(
+fn inspect_bodies<'v>(
     d: &mut EndpointDelta,
     cfg: &InventoryConfig,
     stats: &mut InventoryStats,
-    t: &HttpTransaction,
+    v: &'v RequestView<'_>,
     status: u16,
     found: &mut Vec<(SensitiveKey, String)>,
     scratch: &mut Vec<Finding>,
-) -> (Option<Vec<u8>>, Option<u64>) {
-    let Some(req) = t.request.as_ref() else {
-        return (None, None);
-    };
-    let mut response_text: Option<Vec<u8>> = None;
+) -> (Option<&'v [u8]>, Option<u64>) {
+    let req = &v.request;
+    let mut response_text: Option<&[u8]> = None;
     let mut response_shape: Option<u64> = None;
     let n = d.requests;
     if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
@@ -1462,7 +1391,7 @@ fn inspect_bodies(
             scratch,
             &mut None,
         );
-        if let Some(r) = t.response.as_ref() {
+        if let Some(r) = v.response.as_ref() {
             response_text = body(
                 d,
                 cfg,
@@ -1478,7 +1407,7 @@ fn inspect_bodies(
     } else {
         stats.bodies_sampled_out += 1;
         count_body(d, cfg, stats, Direction::Request, 0, req);
-        if let Some(r) = t.response.as_ref() {
+        if let Some(r) = v.response.as_ref() {
             count_body(d, cfg, stats, Direction::Response, status, r);
         }
     }
@@ -1487,9 +1416,8 @@ fn inspect_bodies(
 
 /// The posture findings one transaction raises: (kind, client, detail, evidence).
 fn judge(
-    t: &HttpTransaction,
+    v: &RequestView<'_>,
     evidence: &[super::auth::AuthEvidence],
-    query: Option<&str>,
     userinfo: bool,
     found: &[(SensitiveKey, String)],
     response_text: Option<&[u8]>,
@@ -1515,10 +1443,9 @@ fn judge(
         .any(|((c, loc, _), _)| *c == SensitiveClass::Password && *loc == "request_body");
     let mut raised = Vec::new();
     posture::assess(
-        t,
+        v,
         posture::Context {
             auth: evidence,
-            query,
             userinfo,
             url_sensitive: &url_sensitive,
             response_sensitive: &response_sensitive,
@@ -1537,19 +1464,19 @@ fn judge(
 fn scan_url(
     d: &mut EndpointDelta,
     path: &str,
-    query: Option<&str>,
+    query: Option<&Pairs<'_>>,
     scratch: &mut Vec<Finding>,
     found: &mut Vec<(SensitiveKey, String)>,
 ) -> bool {
     if let Some(q) = query {
-        d.query = merge_form(&d.query, &infer_form(q));
-        for (name, value) in pairs(q) {
+        d.query = merge_form(&d.query, &infer_form_pairs(q));
+        for (name, value) in q.first() {
             scratch.clear();
-            sensitive::classify_field(&name, &value, scratch);
+            sensitive::classify_field(name, value, scratch);
             found.extend(
                 scratch
                     .drain(..)
-                    .map(|f| ((f.class, "query", cut(&name)), f.redacted)),
+                    .map(|f| ((f.class, "query", cut(name)), f.redacted)),
             );
         }
     }
@@ -1567,18 +1494,23 @@ fn scan_url(
     path_sensitive
 }
 
+/// Scans the first 64 header fields of a message for sensitive values (into `found`), but for
+/// the plain ones (protocol tokens, dates, sizes) and those of `skip`.
 fn scan_headers(
-    head: &crate::http::MessageHead,
+    m: &MessageView<'_>,
     location: &'static str,
-    skip: &[&str],
+    skip: &[FieldName],
     scratch: &mut Vec<Finding>,
     found: &mut Vec<(SensitiveKey, String)>,
 ) {
-    for (name, value) in head.headers().take(64) {
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if skip.contains(&name.as_str()) || PLAIN_HEADERS.contains(&name.as_str()) {
+    for f in m.fields().iter().take(64) {
+        if f.known.is_plain() || skip.contains(&f.known) {
             continue;
         }
+        let (name, value) = (
+            String::from_utf8_lossy(f.name).to_ascii_lowercase(),
+            f.value,
+        );
         scratch.clear();
         sensitive::classify_field(
             &name,
@@ -1593,23 +1525,6 @@ fn scan_headers(
     }
 }
 
-/// The media type of a message, lower case, without parameters.
-pub fn media_type(m: &HttpMessage) -> String {
-    m.head
-        .header("content-type")
-        .map(|v| {
-            let v = String::from_utf8_lossy(v);
-            let main = v
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            cut_to(&main, 100)
-        })
-        .unwrap_or_default()
-}
-
 fn is_json(media: &str) -> bool {
     media == "application/json"
         || media.ends_with("+json")
@@ -1617,23 +1532,27 @@ fn is_json(media: &str) -> bool {
         || media.ends_with("/json-rpc")
 }
 
+/// Inspects one body: its shape (JSON or form) and sensitive data (into `found`); the decoded
+/// text when it could be decoded, and the JSON structure's fingerprint in `structure` (a 2xx
+/// response).
 #[allow(clippy::too_many_arguments)]
-fn body(
+fn body<'v>(
     d: &mut EndpointDelta,
     cfg: &InventoryConfig,
     stats: &mut InventoryStats,
     dir: Direction,
     status: u16,
-    m: &HttpMessage,
+    mv: &'v MessageView<'_>,
     found: &mut Vec<(SensitiveKey, String)>,
     scratch: &mut Vec<Finding>,
     structure: &mut Option<u64>,
-) -> Option<Vec<u8>> {
+) -> Option<&'v [u8]> {
+    let m = mv.message;
     if m.body.len == 0 {
         return None;
     }
-    let media = media_type(m);
-    let key = (dir, status, media.clone());
+    let media = mv.media_type();
+    let key = (dir, status, media.to_string());
     if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
         stats.detail_over_cap += 1;
         return None;
@@ -1648,20 +1567,18 @@ fn body(
         return None;
     }
     let complete = m.body.is_complete_sample();
-    let text = match m.decoded_body(cfg.max_body_inspect) {
-        Ok(t) => t,
-        Err(_) => {
-            stats.bodies_undecodable += 1;
-            return None;
-        }
+    // Decoded within `cfg.max_body_inspect` (the view's limit).
+    let Ok(text) = mv.decoded() else {
+        stats.bodies_undecodable += 1;
+        return None;
     };
-    if is_json(&media) {
-        match serde_json::from_slice::<serde_json::Value>(&text) {
-            Ok(v) => {
+    if is_json(media) {
+        match mv.json() {
+            Some(v) => {
                 if dir == Direction::Response && (200..300).contains(&status) {
-                    *structure = shape::fingerprint(&v);
+                    *structure = shape::fingerprint(v);
                 }
-                let s = shape::infer(&v);
+                let s = shape::infer(v);
                 b.json = Some(match b.json.take() {
                     Some(prev) => shape::merge(&prev, &s),
                     None => s,
@@ -1669,16 +1586,17 @@ fn body(
                 b.samples += 1;
                 stats.bodies_parsed += 1;
                 let mut budget = 4096usize;
-                scan_json(&v, "", 0, &mut budget, location, scratch, found);
+                scan_json(v, "", 0, &mut budget, location, scratch, found);
             }
-            Err(_) => {
+            None => {
                 stats.bodies_unparsed += 1;
-                scan_free(&text, location, scratch, found);
+                scan_free(text, location, scratch, found);
             }
         }
     } else if media == "application/x-www-form-urlencoded" {
-        let s = String::from_utf8_lossy(&text);
-        let f = infer_form(&s);
+        let s = String::from_utf8_lossy(text);
+        let parsed = Pairs::parse(&s);
+        let f = infer_form_pairs(&parsed);
         b.form = Some(match b.form.take() {
             Some(prev) => merge_form(&prev, &f),
             None => f,
@@ -1687,13 +1605,13 @@ fn body(
             b.samples += 1;
             stats.bodies_parsed += 1;
         }
-        for (name, value) in pairs(&s) {
+        for (name, value) in parsed.first() {
             scratch.clear();
-            sensitive::classify_field(&name, &value, scratch);
+            sensitive::classify_field(name, value, scratch);
             found.extend(
                 scratch
                     .drain(..)
-                    .map(|f| ((f.class, location, cut(&name)), f.redacted)),
+                    .map(|f| ((f.class, location, cut(name)), f.redacted)),
             );
         }
     } else if media.starts_with("text/")
@@ -1701,7 +1619,7 @@ fn body(
         || media.is_empty()
         || media.ends_with("javascript")
     {
-        scan_free(&text, location, scratch, found);
+        scan_free(text, location, scratch, found);
     }
     Some(text)
 }
@@ -1717,12 +1635,12 @@ fn count_body(
     stats: &mut InventoryStats,
     dir: Direction,
     status: u16,
-    m: &HttpMessage,
+    m: &MessageView<'_>,
 ) {
-    if m.body.len == 0 {
+    if m.message.body.len == 0 {
         return;
     }
-    let key = (dir, status, media_type(m));
+    let key = (dir, status, m.media_type().to_string());
     if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
         stats.detail_over_cap += 1;
         return;
@@ -1818,6 +1736,7 @@ fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::HttpMessage;
 
     #[test]
     fn capped_maps_absorb_insert_and_refuse() {
@@ -2000,7 +1919,7 @@ mod tests {
     #[test]
     fn logins_are_known_by_the_credential_they_hand_out() {
         let issues = |status: u16, raw: &str, decode: bool| {
-            issues_credential(&response(raw), status, None, if decode { 65536 } else { 0 })
+            issues_credential(&MessageView::new(&response(raw), 65536), status, decode)
         };
         let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJlLW9mLWl0";
         // A session cookie set, on any answer that is not a refusal.
@@ -2041,12 +1960,11 @@ mod tests {
             assert!(issues(200, &json(&body), true), "{body}");
             // Not decoded here (a GET): only a body inspected already counts.
             assert!(!issues(200, &json(&body), false), "{body}");
-            assert!(issues_credential(
-                &response(&json(&body)),
-                200,
-                Some(body.as_bytes()),
-                0
-            ));
+            // Inspected already (decoded): read though not decoded here.
+            let r = response(&json(&body));
+            let inspected = MessageView::new(&r, 65536);
+            assert_eq!(inspected.decoded().ok(), Some(body.as_bytes()));
+            assert!(issues_credential(&inspected, 200, false));
         }
         for body in [
             r#"{"token_type":"Bearer"}"#,
@@ -2110,6 +2028,9 @@ mod tests {
         }
         let plain = head(b"HTTP/1.1 200 OK\r\nRetry-After: 10\r\nX-Rate: 3\r\n\r\n");
         assert!(!advertises_rate_limit(&plain));
+        fn advertises_rate_limit(r: &HttpMessage) -> bool {
+            MessageView::new(r, 0).has_rate_limit_field()
+        }
     }
 
     #[test]

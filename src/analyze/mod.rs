@@ -11,6 +11,9 @@
 //! * [`form`]: shape of `application/x-www-form-urlencoded` bodies and query strings.
 //! * [`auth`]: auth scheme detection and JWT helpers.
 //! * [`redact`]: secrets redacted in place in text an output prints (`shadowtap log`).
+//! * [`request`]: the parsed view of a transaction (target, query pairs, named header fields,
+//!   credentials, media types, decoded bodies and their JSON) that every analysis shares,
+//!   parsed once.
 //!
 //! The endpoint aggregation that ties these together lives in [`inventory`].
 
@@ -21,6 +24,7 @@ pub mod hll;
 pub mod inventory;
 pub mod posture;
 pub mod redact;
+pub mod request;
 pub mod secret;
 pub mod segments;
 pub mod sensitive;

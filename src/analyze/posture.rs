@@ -11,8 +11,8 @@
 //! (see [`crate::store::spec`]).
 
 use super::auth::{self, AuthEvidence, AuthScheme};
+use super::request::{FieldName, MessageView, RequestView};
 use super::sensitive::SensitiveClass;
-use crate::http::{HttpMessage, HttpTransaction};
 use crate::time::Timestamp;
 use std::collections::HashMap;
 
@@ -187,8 +187,6 @@ pub(crate) const CREDENTIAL_PARAMS: [&str; 18] = [
 pub struct Context<'a> {
     /// Auth evidence of the request.
     pub auth: &'a [AuthEvidence],
-    /// Raw query string.
-    pub query: Option<&'a str>,
     /// The Host header or an absolute-form target carried user information
     /// (`user:password@host`).
     pub userinfo: bool,
@@ -213,16 +211,16 @@ fn digest(s: &str) -> u64 {
     h
 }
 
-/// Runs the per-transaction checks, pushing (kind, client, detail, evidence).
+/// Runs the per-transaction checks on a transaction's parsed view, pushing (kind, client,
+/// detail, evidence).
 pub fn assess(
-    t: &HttpTransaction,
+    v: &RequestView<'_>,
     cx: Context<'_>,
     out: &mut Vec<(&'static str, Option<String>, String, String)>,
 ) {
-    let Some(req) = t.request.as_ref() else {
-        return;
-    };
-    let status = t.status().unwrap_or(0);
+    let t = v.txn;
+    let req = &v.request;
+    let status = v.status();
     let ok = (200..300).contains(&status);
     let client = t.orig.ip.to_string();
     let ts = t.ts();
@@ -230,25 +228,23 @@ pub fn assess(
 
     // JWTs presented as bearer tokens, judged only when the endpoint accepted them.
     if ok {
-        if let Some(token) = bearer(req) {
-            if let Some(info) = auth::decode_jwt(token) {
-                jwt_checks(token, &info, ts, status, &client, cx.weak_cache, out);
-            }
+        if let (Some(token), Some(info)) = (v.bearer(), v.bearer_jwt()) {
+            jwt_checks(token, info, ts, status, &client, cx.weak_cache, out);
         }
     }
 
     // Credentials in the URL: in the query string, or in the user information of the Host
     // header or an absolute-form target (never stored: the host drops it).
     let mut names: Vec<String> = Vec::new();
-    if let Some(q) = cx.query {
-        for (name, value) in super::util::pairs(q) {
+    if let Some(q) = v.query_pairs() {
+        for (name, value) in q.first() {
             let lname = name.to_ascii_lowercase();
             let jwt_value = value.starts_with("eyJ") && value.matches('.').count() == 2;
             if ((!value.is_empty() && CREDENTIAL_PARAMS.contains(&lname.as_str())) || jwt_value)
-                && !names.contains(&name)
+                && !names.iter().any(|n| n == name)
                 && names.len() < 8
             {
-                names.push(name);
+                names.push(name.to_string());
             }
         }
     }
@@ -346,7 +342,7 @@ pub fn assess(
         ));
     }
 
-    if let Some(resp) = t.response.as_ref() {
+    if let Some(resp) = v.response.as_ref() {
         if let Some(text) = cx.response_text {
             if let Some(what) = stack_trace(text) {
                 out.push((
@@ -366,14 +362,6 @@ pub fn assess(
             ));
         }
     }
-}
-
-fn bearer(req: &HttpMessage) -> Option<&str> {
-    let v = std::str::from_utf8(req.head.header("authorization")?)
-        .ok()?
-        .trim();
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// A time claim in seconds since the epoch, read as [`auth::JwtInfo::summary`] reads it: a
@@ -519,12 +507,12 @@ pub fn stack_trace(body: &[u8]) -> Option<&'static str> {
 }
 
 /// `Some(description)` when a response lets another origin read it with credentials.
-fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String> {
-    let creds = resp.head.header("access-control-allow-credentials")?;
+fn cors_with_credentials(req: &MessageView<'_>, resp: &MessageView<'_>) -> Option<String> {
+    let creds = resp.first(FieldName::AllowCredentials)?;
     if !crate::http::head::trim(creds).eq_ignore_ascii_case(b"true") {
         return None;
     }
-    let allow = crate::http::head::trim(resp.head.header("access-control-allow-origin")?);
+    let allow = crate::http::head::trim(resp.first(FieldName::AllowOrigin)?);
     if allow == b"*" {
         return Some("every origin (`*`)".into());
     }
@@ -533,7 +521,7 @@ fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String
         return Some("the `null` origin (any sandboxed frame or local file)".into());
     }
     // An origin echoed back from a request: fine for the site's own origins, a hole for others.
-    let origin = req.head.header("origin")?;
+    let origin = req.first(FieldName::Origin)?;
     if crate::http::head::trim(origin) != allow {
         return None;
     }
@@ -544,7 +532,7 @@ fn cors_with_credentials(req: &HttpMessage, resp: &HttpMessage) -> Option<String
         .split([':', '/'])
         .next()?
         .to_ascii_lowercase();
-    let host = std::str::from_utf8(req.head.header("host")?)
+    let host = std::str::from_utf8(req.head().header("host")?)
         .ok()?
         .split(':')
         .next()?
@@ -667,8 +655,8 @@ mod tests {
         );
     }
 
-    fn message(raw: &[u8]) -> HttpMessage {
-        HttpMessage {
+    fn message(raw: &[u8]) -> crate::http::HttpMessage {
+        crate::http::HttpMessage {
             head: crate::http::head::MessageHead::parse(raw, 64).expect("head"),
             first_ts: Timestamp::default(),
             last_ts: Timestamp::default(),
@@ -687,7 +675,7 @@ mod tests {
                 format!("HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: {allow}\r\nAccess-Control-Allow-Credentials: true\r\n\r\n")
                     .as_bytes(),
             );
-            cors_with_credentials(&req, &resp)
+            cors_with_credentials(&MessageView::new(&req, 0), &MessageView::new(&resp, 0))
         };
         assert!(cors("https://app.shop.test", "*").is_some());
         assert!(cors("https://evil.example", "https://evil.example").is_some());
