@@ -153,11 +153,9 @@ impl Browser {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(i) = line.find("ws://") {
-                        let _ = tx.send(line[i..].trim().to_string());
-                        sent = true;
-                    }
+                if !sent && let Some(i) = line.find("ws://") {
+                    let _ = tx.send(line[i..].trim().to_string());
+                    sent = true;
                 }
                 // Keep draining so chromium never blocks on a full pipe.
             }
@@ -344,10 +342,10 @@ impl Cdp {
                 return self.events.remove(i).unwrap();
             }
             assert!(Instant::now() < deadline, "no {method} within {timeout:?}");
-            if let Some(v) = self.read() {
-                if v.get("method").is_some() {
-                    self.event(v);
-                }
+            if let Some(v) = self.read()
+                && v.get("method").is_some()
+            {
+                self.event(v);
             }
         }
     }
@@ -367,10 +365,10 @@ impl Cdp {
     fn settle(&mut self) {
         let until = Instant::now() + Duration::from_millis(300);
         while Instant::now() < until {
-            if let Some(v) = self.read() {
-                if v.get("method").is_some() {
-                    self.event(v);
-                }
+            if let Some(v) = self.read()
+                && v.get("method").is_some()
+            {
+                self.event(v);
             }
         }
     }

@@ -487,15 +487,14 @@ fn flood_stays_within_the_memory_budget() {
         let (peak, sampling) = (peak.clone(), sampling.clone());
         std::thread::spawn(move || {
             while sampling.load(Ordering::SeqCst) {
-                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                    if let Some(kb) = s
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    && let Some(kb) = s
                         .lines()
                         .find(|l| l.starts_with("VmRSS:"))
                         .and_then(|l| l.split_whitespace().nth(1))
                         .and_then(|v| v.parse::<u64>().ok())
-                    {
-                        peak.fetch_max(kb * 1024, Ordering::SeqCst);
-                    }
+                {
+                    peak.fetch_max(kb * 1024, Ordering::SeqCst);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

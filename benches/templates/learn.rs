@@ -101,14 +101,14 @@ fn main() {
         let mut l = TemplateLearner::new();
         for (i, (m, p)) in reqs.iter().enumerate() {
             l.observe_with(Observation { path: p, method: m });
-            if *m == "GET" {
-                if let Some((hex, n)) = shapes.get(i).and_then(|s| s.split_once(':')) {
-                    let n: usize = n.parse().unwrap_or(0);
-                    if n >= 3 {
-                        if let Ok(fp) = u64::from_str_radix(hex, 16) {
-                            l.note_shape(p, fp);
-                        }
-                    }
+            if *m == "GET"
+                && let Some((hex, n)) = shapes.get(i).and_then(|s| s.split_once(':'))
+            {
+                let n: usize = n.parse().unwrap_or(0);
+                if n >= 3
+                    && let Ok(fp) = u64::from_str_radix(hex, 16)
+                {
+                    l.note_shape(p, fp);
                 }
             }
         }

@@ -71,6 +71,11 @@ fn config(b: u8) -> Cfg {
             max_pending: 4,
             max_resync_scan: 4096,
         },
+        // Small TLS caps: handshake messages over 1 KiB, and 4 KiB in all, are refused.
+        tls: shadowtap::tls::TlsConfig {
+            max_handshake_bytes: 1024,
+            max_memory: 4096,
+        },
     };
     Cfg {
         max_flows,
@@ -317,6 +322,7 @@ fuzz_target!(|data: &[u8]| {
                 orig_len: f.len() as u32,
                 data: &f[..keep],
             });
+            engine.drain_tls().for_each(drop);
             for t in engine.drain() {
                 check_txn(&t, &cfg, &mut depths);
                 drained += 1;

@@ -1379,7 +1379,7 @@ fn inspect_bodies<'v>(
     let mut response_text: Option<&[u8]> = None;
     let mut response_shape: Option<u64> = None;
     let n = d.requests;
-    if n <= cfg.inspect_first || (n - cfg.inspect_first) % cfg.inspect_every.max(1) == 0 {
+    if n <= cfg.inspect_first || (n - cfg.inspect_first).is_multiple_of(cfg.inspect_every.max(1)) {
         body(
             d,
             cfg,

@@ -227,10 +227,8 @@ pub fn assess(
     let credentialed = cx.body_credentials || cx.auth.iter().any(|a| a.scheme != AuthScheme::None);
 
     // JWTs presented as bearer tokens, judged only when the endpoint accepted them.
-    if ok {
-        if let (Some(token), Some(info)) = (v.bearer(), v.bearer_jwt()) {
-            jwt_checks(token, info, ts, status, &client, cx.weak_cache, out);
-        }
+    if ok && let (Some(token), Some(info)) = (v.bearer(), v.bearer_jwt()) {
+        jwt_checks(token, info, ts, status, &client, cx.weak_cache, out);
     }
 
     // Credentials in the URL: in the query string, or in the user information of the Host
@@ -343,15 +341,15 @@ pub fn assess(
     }
 
     if let Some(resp) = v.response.as_ref() {
-        if let Some(text) = cx.response_text {
-            if let Some(what) = stack_trace(text) {
-                out.push((
+        if let Some(text) = cx.response_text
+            && let Some(what) = stack_trace(text)
+        {
+            out.push((
                     "verbose_errors",
                     None,
                     format!("The response ({status}) exposes {what}: internal paths, frameworks and code structure help an attacker."),
                     format!("response {status} to {client}"),
                 ));
-            }
         }
         if let Some(ev) = cors_with_credentials(req, resp) {
             out.push((

@@ -1034,7 +1034,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum = (sum + d) % 10;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn prefix_num(digits: &[u8], n: usize) -> Option<u32> {

@@ -538,15 +538,15 @@ fn merge_node(dst: &mut FieldShape, src: &FieldShape, depth: usize, ctx: &mut Ct
             merge_node(d, sv, depth + 1, ctx);
         }
     }
-    if let Some(s) = src.items.as_deref() {
-        if let Some(d) = child_of(&mut dst.items, ctx) {
-            merge_node(d, s, depth + 1, ctx);
-        }
+    if let Some(s) = src.items.as_deref()
+        && let Some(d) = child_of(&mut dst.items, ctx)
+    {
+        merge_node(d, s, depth + 1, ctx);
     }
-    if let Some(s) = src.additional.as_deref() {
-        if let Some(d) = child_of(&mut dst.additional, ctx) {
-            merge_node(d, s, depth + 1, ctx);
-        }
+    if let Some(s) = src.additional.as_deref()
+        && let Some(d) = child_of(&mut dst.additional, ctx)
+    {
+        merge_node(d, s, depth + 1, ctx);
     }
 }
 
@@ -701,10 +701,10 @@ fn node_schema(n: &FieldShape, required_base: u64, depth: usize) -> Value {
             );
         }
     }
-    if n.types.contains(JsonType::Array) {
-        if let Some(items) = n.items.as_deref() {
-            m.insert("items".into(), node_schema(items, items.objects, depth + 1));
-        }
+    if n.types.contains(JsonType::Array)
+        && let Some(items) = n.items.as_deref()
+    {
+        m.insert("items".into(), node_schema(items, items.objects, depth + 1));
     }
     Value::Object(m)
 }

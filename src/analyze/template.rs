@@ -912,11 +912,11 @@ impl TemplateLearner {
                 },
             };
         }
-        if let Some(node) = self.pins.get_mut(cur) {
-            if !node.terminal {
-                node.terminal = true;
-                self.pin_count += 1;
-            }
+        if let Some(node) = self.pins.get_mut(cur)
+            && !node.terminal
+        {
+            node.terminal = true;
+            self.pin_count += 1;
         }
         Ok(())
     }
@@ -946,14 +946,14 @@ impl TemplateLearner {
             }
             out.pop();
         }
-        if let Some((name, n)) = &pn.param {
-            if !*glue {
-                out.push(Part::Param(Arc::from(name.as_str())));
-                if self.match_pin(*n, keys, depth + 1, out) {
-                    return true;
-                }
-                out.pop();
+        if let Some((name, n)) = &pn.param
+            && !*glue
+        {
+            out.push(Part::Param(Arc::from(name.as_str())));
+            if self.match_pin(*n, keys, depth + 1, out) {
+                return true;
             }
+            out.pop();
         }
         false
     }
@@ -1397,10 +1397,8 @@ impl TemplateLearner {
         {
             return self.goto_param(id, SegmentKind::Literal, Origin::Alike, None, out);
         }
-        if mergeable {
-            if let Some(origin) = node.collapsed {
-                return self.goto_param(id, SegmentKind::Literal, origin, None, out);
-            }
+        if mergeable && let Some(origin) = node.collapsed {
+            return self.goto_param(id, SegmentKind::Literal, origin, None, out);
         }
         if node.children.len() >= self.cfg.max_children {
             self.stats.child_overflows += 1;
@@ -2162,15 +2160,15 @@ impl TemplateLearner {
                 }
             }
         }
-        if let Some(origin) = s.collapsed {
-            if self.node(dst).is_some_and(|n| n.collapsed.is_none()) {
-                if let Some(v) = s.verdict {
-                    if let Some(d) = self.node_mut(dst) {
-                        d.verdict = Some(v);
-                    }
-                }
-                self.collapse_all(dst, origin);
+        if let Some(origin) = s.collapsed
+            && self.node(dst).is_some_and(|n| n.collapsed.is_none())
+        {
+            if let Some(v) = s.verdict
+                && let Some(d) = self.node_mut(dst)
+            {
+                d.verdict = Some(v);
             }
+            self.collapse_all(dst, origin);
         }
         self.touch(dst);
         self.maybe_fix(dst);
@@ -2237,10 +2235,10 @@ impl TemplateLearner {
                     }
                     let fresh = self.node(cur).is_some_and(|n| n.param.is_none());
                     let p = self.ensure_param(cur, kind);
-                    if let (true, Some(p), PinSeg::Param(name)) = (fresh, p, seg) {
-                        if let Some(n) = self.node_mut(p) {
-                            n.param_name = Some(Arc::from(name.as_str()));
-                        }
+                    if let (true, Some(p), PinSeg::Param(name)) = (fresh, p, seg)
+                        && let Some(n) = self.node_mut(p)
+                    {
+                        n.param_name = Some(Arc::from(name.as_str()));
                     }
                     p
                 }
@@ -2281,18 +2279,18 @@ impl TemplateLearner {
                                     word: f32::NAN,
                                     ..Node::default()
                                 });
-                                if let Some(c) = c {
-                                    if let Some(n) = self.node_mut(cur) {
-                                        if flags & flag::GLUE != 0 && label.starts_with('.') {
-                                            n.formats = n.formats.saturating_add(1);
-                                        }
-                                        n.children.insert(label, c);
-                                        if flags & (flag::FORCED | flag::GLUE) == 0 {
-                                            n.untyped += 1;
-                                        }
-                                        if flags & flag::VERSION != 0 {
-                                            n.flags |= flag::GROUP;
-                                        }
+                                if let Some(c) = c
+                                    && let Some(n) = self.node_mut(cur)
+                                {
+                                    if flags & flag::GLUE != 0 && label.starts_with('.') {
+                                        n.formats = n.formats.saturating_add(1);
+                                    }
+                                    n.children.insert(label, c);
+                                    if flags & (flag::FORCED | flag::GLUE) == 0 {
+                                        n.untyped += 1;
+                                    }
+                                    if flags & flag::VERSION != 0 {
+                                        n.flags |= flag::GROUP;
                                     }
                                 }
                                 c
@@ -2529,12 +2527,12 @@ impl TemplateLearner {
                 } else {
                     String::new()
                 };
-                if let Some(&c) = node.children.get(key.as_str()) {
-                    if self.node(c).is_some_and(|c| c.has(flag::CONSTANT)) {
-                        let d = self.literal_decision(Some(node), self.node(c), flag::CONSTANT);
-                        out.push(Part::Literal(key), d);
-                        return Cursor::At(c);
-                    }
+                if let Some(&c) = node.children.get(key.as_str())
+                    && self.node(c).is_some_and(|c| c.has(flag::CONSTANT))
+                {
+                    let d = self.literal_decision(Some(node), self.node(c), flag::CONSTANT);
+                    out.push(Part::Literal(key), d);
+                    return Cursor::At(c);
                 }
                 return self.goto_param_ro(id, kind, origin, out);
             }
@@ -2565,10 +2563,8 @@ impl TemplateLearner {
         {
             return self.goto_param_ro(id, SegmentKind::Literal, Origin::Alike, out);
         }
-        if mergeable {
-            if let Some(origin) = node.collapsed {
-                return self.goto_param_ro(id, SegmentKind::Literal, origin, out);
-            }
+        if mergeable && let Some(origin) = node.collapsed {
+            return self.goto_param_ro(id, SegmentKind::Literal, origin, out);
         }
         if mergeable && node.children.len() >= self.cfg.max_children {
             return self.goto_param_ro(id, SegmentKind::Literal, Origin::Overflow, out);

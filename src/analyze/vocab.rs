@@ -246,15 +246,15 @@ pub fn tokens<'a>(s: &'a str) -> Vec<Token<'a>> {
     let mut start: Option<usize> = None;
     let mut piece_start = true;
     let push = |out: &mut Vec<Token<'a>>, a: usize, e: usize, piece_start: &mut bool| {
-        if let Some(text) = s.get(a..e) {
-            if !text.is_empty() {
-                out.push(Token {
-                    text,
-                    digits: text.bytes().all(|c| c.is_ascii_digit()),
-                    piece_start: *piece_start,
-                });
-                *piece_start = false;
-            }
+        if let Some(text) = s.get(a..e)
+            && !text.is_empty()
+        {
+            out.push(Token {
+                text,
+                digits: text.bytes().all(|c| c.is_ascii_digit()),
+                piece_start: *piece_start,
+            });
+            *piece_start = false;
         }
     };
     for i in 0..b.len() {
@@ -476,10 +476,12 @@ pub fn word_score(s: &str) -> WordScore {
         return WordScore { score: 0.1, ..none };
     }
     // A file name (`README.md`, `report-2024.pdf`, `next.js`): a value.
-    if let Some((stem, ext)) = lower.rsplit_once('.') {
-        if !stem.is_empty() && FILE_EXTENSIONS.contains(&ext) && !dotted_namespace {
-            return WordScore { score: 0.2, ..none };
-        }
+    if let Some((stem, ext)) = lower.rsplit_once('.')
+        && !stem.is_empty()
+        && FILE_EXTENSIONS.contains(&ext)
+        && !dotted_namespace
+    {
+        return WordScore { score: 0.2, ..none };
     }
     // The whole segment, or each separator-delimited piece, may be a technical word with
     // digits (`oauth2`, `k8s`, `ipv6`).

@@ -607,7 +607,7 @@ mod tests {
         impl BitWriter {
             fn put(&mut self, v: u64, n: u32) {
                 for i in 0..n {
-                    if self.used % 8 == 0 {
+                    if self.used.is_multiple_of(8) {
                         self.bytes.push(0);
                     }
                     let bit = ((v >> i) & 1) as u8;

@@ -369,10 +369,10 @@ impl HttpConn {
                 .txns
                 .iter_mut()
                 .find(|t| t.req.is_some() && t.resp.is_none() && !t.lost);
-            if let Some(t) = waiting {
-                if t.interim.len() < 16 {
-                    t.interim.push(code);
-                }
+            if let Some(t) = waiting
+                && t.interim.len() < 16
+            {
+                t.interim.push(code);
             }
             self.interim = true;
             self.parsers[dir.index()].begin_body(Framing::None);
@@ -632,10 +632,10 @@ impl FlowApp for HttpConn {
             self.ignored(ctx, dir, chunk.data.len() as u64);
             return;
         }
-        if self.client.is_none() {
-            if let Some(opener) = meta.opener {
-                self.set_client(opener);
-            }
+        if self.client.is_none()
+            && let Some(opener) = meta.opener
+        {
+            self.set_client(opener);
         }
         self.feed(ctx, meta, dir, chunk.data, chunk.ts, chunk.peer_ack);
         while let Some((held, ts, ack)) = self.resumed.take() {

@@ -455,12 +455,12 @@ impl Scan<'_> {
                 self.end_line();
                 continue;
             }
-            if let Some(t) = cont {
-                if indent as isize > t {
-                    // The continuation of a multi-line plain scalar: text.
-                    self.next_line();
-                    continue;
-                }
+            if let Some(t) = cont
+                && indent as isize > t
+            {
+                // The continuation of a multi-line plain scalar: text.
+                self.next_line();
+                continue;
             }
             cont = None;
             if indent == 0 && c == b'%' {

@@ -63,9 +63,9 @@ pub enum ParseError {
 
 /// `16 MiB`, `1000 bytes`.
 fn size_text(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
         format!("{} KiB", n >> 10)
     } else {
         format!("{n} bytes")
@@ -229,14 +229,12 @@ pub fn parse_checked(content: &[u8], limits: &SpecLimits) -> Result<ApiSpec, Par
                 // An API key the description sends in the query is documented there too.
                 let mut query_params: BTreeSet<String> = query_params;
                 for name in security.iter().flatten() {
-                    if let Some(def) = schemes.and_then(|s| s.get(name)) {
-                        if def.get("type").and_then(Value::as_str) == Some("apiKey")
-                            && def.get("in").and_then(Value::as_str) == Some("query")
-                        {
-                            if let Some(n) = def.get("name").and_then(Value::as_str) {
-                                query_params.insert(n.to_string());
-                            }
-                        }
+                    if let Some(def) = schemes.and_then(|s| s.get(name))
+                        && def.get("type").and_then(Value::as_str) == Some("apiKey")
+                        && def.get("in").and_then(Value::as_str) == Some("query")
+                        && let Some(n) = def.get("name").and_then(Value::as_str)
+                    {
+                        query_params.insert(n.to_string());
                     }
                 }
                 let mut statuses = BTreeSet::new();
@@ -292,13 +290,13 @@ pub fn parse_checked(content: &[u8], limits: &SpecLimits) -> Result<ApiSpec, Par
                             }
                         }
                     }
-                } else if let Some(rb) = op.get("requestBody").map(|b| resolve(&doc, b)) {
-                    if let Some(content) = rb.get("content").and_then(Value::as_object) {
-                        for (mt, c) in content {
-                            request_types.insert(media(mt));
-                            if let Some(schema) = c.get("schema") {
-                                fields(&doc, schema, "", 0, &mut body_fields);
-                            }
+                } else if let Some(rb) = op.get("requestBody").map(|b| resolve(&doc, b))
+                    && let Some(content) = rb.get("content").and_then(Value::as_object)
+                {
+                    for (mt, c) in content {
+                        request_types.insert(media(mt));
+                        if let Some(schema) = c.get("schema") {
+                            fields(&doc, schema, "", 0, &mut body_fields);
                         }
                     }
                 }

@@ -252,11 +252,9 @@ impl<A: FlowApp> Reassembler<A> {
                 return;
             }
         }
-        if reused {
-            if let Some(flow) = self.flows.pop(&key) {
-                self.stats.flows_reused += 1;
-                self.finish_flow(ctx, flow, ts, CloseReason::Reused);
-            }
+        if reused && let Some(flow) = self.flows.pop(&key) {
+            self.stats.flows_reused += 1;
+            self.finish_flow(ctx, flow, ts, CloseReason::Reused);
         }
         if !flags.syn() && seg.payload.is_empty() {
             self.stats.segments_without_flow += 1;
@@ -316,10 +314,10 @@ impl<A: FlowApp> Reassembler<A> {
         closed: Option<CloseReason>,
     ) {
         self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(self.buffered as u64);
-        if let Some(reason) = closed {
-            if let Some(flow) = self.flows.pop(key) {
-                self.finish_flow(ctx, flow, ts, reason);
-            }
+        if let Some(reason) = closed
+            && let Some(flow) = self.flows.pop(key)
+        {
+            self.finish_flow(ctx, flow, ts, reason);
         }
     }
 

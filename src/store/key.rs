@@ -220,7 +220,7 @@ fn write_new(path: &Path, content: &[u8]) -> std::io::Result<()> {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

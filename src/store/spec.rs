@@ -933,17 +933,17 @@ async fn drift(
             }
         }
     }
-    if !op.security_types.is_empty() {
-        if let Some(none) = auth.and_then(|a| a.get("none")).filter(|x| x.1 > 0) {
-            items.push((
-                "missing_security",
-                "none".into(),
-                format!(
-                    "answered 2xx {} time(s) without the credentials the description requires",
-                    none.1
-                ),
-            ));
-        }
+    if !op.security_types.is_empty()
+        && let Some(none) = auth.and_then(|a| a.get("none")).filter(|x| x.1 > 0)
+    {
+        items.push((
+            "missing_security",
+            "none".into(),
+            format!(
+                "answered 2xx {} time(s) without the credentials the description requires",
+                none.1
+            ),
+        ));
     }
     let n = items.len() as u64;
     for (kind, item, detail) in items {

@@ -487,18 +487,18 @@ impl Store {
             self.limits.max_sequence_paths,
         )
         .await?;
-        if let Some(book) = drain.book.as_deref() {
-            if !drain.changed_hosts.is_empty() {
-                let r = super::retemplate::retemplate_hosts(
-                    &mut tx,
-                    book,
-                    &drain.changed_hosts,
-                    self.limits.max_clients_per_endpoint,
-                )
-                .await?;
-                report.retemplated += r.renamed + r.merged;
-                report.merged += r.merged;
-            }
+        if let Some(book) = drain.book.as_deref()
+            && !drain.changed_hosts.is_empty()
+        {
+            let r = super::retemplate::retemplate_hosts(
+                &mut tx,
+                book,
+                &drain.changed_hosts,
+                self.limits.max_clients_per_endpoint,
+            )
+            .await?;
+            report.retemplated += r.renamed + r.merged;
+            report.merged += r.merged;
         }
         let tls = super::tls::merge_tls(
             &mut tx,

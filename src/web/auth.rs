@@ -177,10 +177,10 @@ impl AuthConfig {
 
     /// Checks the configuration: the hash must be an argon2 PHC string, the token long enough.
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(t) = &self.token {
-            if t.chars().count() < 16 {
-                return Err("the auth token is shorter than 16 characters: use a long random one (e.g. `openssl rand -hex 32`)".into());
-            }
+        if let Some(t) = &self.token
+            && t.chars().count() < 16
+        {
+            return Err("the auth token is shorter than 16 characters: use a long random one (e.g. `openssl rand -hex 32`)".into());
         }
         if let Some(h) = &self.password_hash {
             let parsed = PasswordHash::new(h)
@@ -387,10 +387,10 @@ impl AuthState {
         let now = Instant::now();
         let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         s.retain(|_, exp| *exp > now);
-        if s.len() >= MAX_SESSIONS {
-            if let Some(oldest) = s.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone()) {
-                s.remove(&oldest);
-            }
+        if s.len() >= MAX_SESSIONS
+            && let Some(oldest) = s.iter().min_by_key(|(_, e)| **e).map(|(k, _)| k.clone())
+        {
+            s.remove(&oldest);
         }
         s.insert(sid.clone(), now + SESSION_TTL);
         sid
@@ -426,12 +426,12 @@ impl AuthState {
     /// [`Throttle::fail`].
     pub fn verify_password(&self, password: &str) -> bool {
         let mut ok = self.token_matches(password.as_bytes());
-        if let Some(h) = &self.config.password_hash {
-            if let Ok(parsed) = PasswordHash::new(h) {
-                ok |= argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok();
-            }
+        if let Some(h) = &self.config.password_hash
+            && let Ok(parsed) = PasswordHash::new(h)
+        {
+            ok |= argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
         }
         ok
     }
@@ -600,10 +600,10 @@ impl Throttle {
                 .min(BACKOFF_MAX)
         });
         f.until = wait.map(|w| now + w);
-        if let Some((old, _)) = t.push(key, f) {
-            if old != key {
-                self.evicted.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some((old, _)) = t.push(key, f)
+            && old != key
+        {
+            self.evicted.fetch_add(1, Ordering::Relaxed);
         }
         wait
     }

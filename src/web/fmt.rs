@@ -38,7 +38,7 @@ pub fn num(n: &i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -201,10 +201,10 @@ pub fn code_runs(s: &str) -> Vec<(bool, String)> {
         }
     }
     // An odd number of backticks: the last run was not closed; show it as text.
-    if s.matches('`').count() % 2 == 1 {
-        if let Some(last) = out.last_mut() {
-            last.0 = false;
-        }
+    if s.matches('`').count() % 2 == 1
+        && let Some(last) = out.last_mut()
+    {
+        last.0 = false;
     }
     out
 }

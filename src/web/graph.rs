@@ -85,10 +85,10 @@ pub fn layout(nodes: &[Node], edges: &[Edge], max_width: usize) -> Layout {
     // Adjacency, heaviest edges first (ties by target index: deterministic).
     let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n]; // (target, edge index)
     for (k, e) in ends.iter().enumerate() {
-        if let Some((a, b)) = *e {
-            if a != b {
-                out[a].push((b, k));
-            }
+        if let Some((a, b)) = *e
+            && a != b
+        {
+            out[a].push((b, k));
         }
     }
     for list in &mut out {
@@ -111,10 +111,10 @@ pub fn layout(nodes: &[Node], edges: &[Edge], max_width: usize) -> Layout {
     let mut state = vec![0u8; n]; // 0 new, 1 on the stack, 2 done
     let mut back = vec![false; edges.len()];
     for (k, e) in ends.iter().enumerate() {
-        if let Some((a, b)) = *e {
-            if a == b {
-                back[k] = true;
-            }
+        if let Some((a, b)) = *e
+            && a == b
+        {
+            back[k] = true;
         }
     }
     for &r in &roots {
@@ -147,12 +147,12 @@ pub fn layout(nodes: &[Node], edges: &[Edge], max_width: usize) -> Layout {
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut fin = vec![0usize; n];
     for (k, e) in ends.iter().enumerate() {
-        if let Some((a, b)) = *e {
-            if !back[k] {
-                preds[b].push(a);
-                succs[a].push(b);
-                fin[b] += 1;
-            }
+        if let Some((a, b)) = *e
+            && !back[k]
+        {
+            preds[b].push(a);
+            succs[a].push(b);
+            fin[b] += 1;
         }
     }
     let mut ready: std::collections::BTreeSet<(usize, usize)> = (0..n)
@@ -194,10 +194,10 @@ pub fn layout(nodes: &[Node], edges: &[Edge], max_width: usize) -> Layout {
     // 3. Long forward edges get a chain of dummy nodes, one per layer they cross, so they are
     //    routed between nodes instead of over them.
     for (k, e) in ends.iter().enumerate() {
-        if let Some((a, b)) = *e {
-            if layer[b] <= layer[a] {
-                back[k] = true;
-            }
+        if let Some((a, b)) = *e
+            && layer[b] <= layer[a]
+        {
+            back[k] = true;
         }
     }
     let mut slot_layer = layer.clone();

@@ -355,15 +355,14 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     };
     // Without authentication only loopback clients reach the server; a page elsewhere must
     // not reach it by rebinding its own name to 127.0.0.1.
-    if !auth.enabled() {
-        if let Some(host) = header_str(&req, header::HOST) {
-            if !auth::loopback_host(&host) {
-                return plain(
-                    StatusCode::FORBIDDEN,
-                    "This dashboard has no authentication configured and only answers requests addressed to localhost or a loopback address.\n",
-                );
-            }
-        }
+    if !auth.enabled()
+        && let Some(host) = header_str(&req, header::HOST)
+        && !auth::loopback_host(&host)
+    {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "This dashboard has no authentication configured and only answers requests addressed to localhost or a loopback address.\n",
+        );
     }
     // Who is asking, and over what: the connection's address, or what a trusted proxy says.
     let peer = req
@@ -390,10 +389,8 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     // `/metrics` is for scrapers: bearer tokens and JSON errors, like the API.
     let api = path == "/api" || path.starts_with("/api/") || path == "/metrics";
     let with_cookie = |mut resp: Response| {
-        if fresh {
-            if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&sid, secure)) {
-                resp.headers_mut().append(header::SET_COOKIE, v);
-            }
+        if fresh && let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&sid, secure)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
         }
         resp
     };
@@ -459,13 +456,14 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let mut req = req;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !bearer {
         // Fetch metadata: browsers say where a request comes from.
-        if let Some(site) = header_str(&req, header::HeaderName::from_static("sec-fetch-site")) {
-            if site != "same-origin" && site != "none" {
-                return with_cookie(pages::error_page(
-                    StatusCode::FORBIDDEN,
-                    "Cross-site requests are refused.",
-                ));
-            }
+        if let Some(site) = header_str(&req, header::HeaderName::from_static("sec-fetch-site"))
+            && site != "same-origin"
+            && site != "none"
+        {
+            return with_cookie(pages::error_page(
+                StatusCode::FORBIDDEN,
+                "Cross-site requests are refused.",
+            ));
         }
         let ct = header_str(&req, header::CONTENT_TYPE).unwrap_or_default();
         let mut token = header_str(&req, header::HeaderName::from_static("x-csrf-token"));
