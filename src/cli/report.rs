@@ -167,6 +167,11 @@ pub fn hint(s: &EngineStats) -> Option<String> {
     } else if s.tcp.payload_bytes == 0 {
         "TCP segments carried no payload (handshakes only, or a snap length that cut all data)"
             .into()
+    } else if s.tls.connections > 0 && s.http.requests + s.http.responses == 0 {
+        format!(
+            "{} connection(s) were TLS: encrypted, so no HTTP transaction can be read without the session keys; their handshakes (versions, suites, certificates, JA4) are in the inventory (`shadowtap tls` after an ingest)",
+            s.tls.connections
+        )
     } else if s.http.not_http_flows > 0 && s.http.requests + s.http.responses == 0 {
         format!(
             "{} connection(s) carried data but none of it was HTTP/1.x (TLS? another protocol?)",
