@@ -7,6 +7,12 @@
 //! the last flush. Everything is bounded: hosts, endpoints per flush, clients, body shapes and
 //! sensitive fields per endpoint, and the template learners; every cap is counted in
 //! [`InventoryStats`].
+//!
+//! A transaction is parsed once, into a [`RequestView`] (target, query pairs, named header
+//! fields, credentials, media types, decoded bodies and their JSON), which every concern below
+//! (`count_traffic`, `scan_url`, `scan_headers`, `inspect_bodies`, `judge`, auth detection, the
+//! posture checks, login detection, the call-sequence fingerprint) reads instead of the raw
+//! transaction (`admit` reads the endpoint key and status only).
 
 use lru::LruCache;
 
@@ -782,7 +788,7 @@ impl Inventory {
         if d.rule.is_empty() {
             set_template(d, &m);
         }
-        count_traffic(d, t, status);
+        count_traffic(d, v, status);
         // A response that tells its client of a rate limit (the IETF `RateLimit` and
         // `RateLimit-Policy` fields, the draft's `RateLimit-Limit`/`-Remaining`, the common
         // `X-RateLimit-*` and `X-Rate-Limit-*`): a server that counts a client's requests limits
@@ -1337,11 +1343,10 @@ pub fn explain_json(m: &TemplateMatch) -> String {
 
 /// Counts a transaction into its endpoint's totals: times, requests and responses, bytes,
 /// status codes, errors, the per-minute series and the latency.
-fn count_traffic(d: &mut EndpointDelta, t: &HttpTransaction, status: u16) {
+fn count_traffic(d: &mut EndpointDelta, v: &RequestView<'_>, status: u16) {
+    let t = v.txn;
     let ts = t.ts();
-    let Some(req) = t.request.as_ref() else {
-        return;
-    };
+    let req = v.request.message;
     d.first_seen = d.first_seen.min(ts);
     d.last_seen = d.last_seen.max(ts);
     d.requests += 1;
