@@ -7,6 +7,9 @@
 //! table (form submit and the auto-submitting select); that the hostile strings never execute
 //! (`alert`, `confirm` and `prompt` are replaced by a flag before any page script runs).
 //!
+//! The TLS pages are checked the same way, and once more after an encrypted service whose every
+//! string is a payload is written into the inventory.
+//!
 //! `SHADOWTAP_SCREENSHOTS=1` saves screenshots of the main pages to `docs/screenshots/`.
 //! Without chromium the test is skipped, unless `SHADOWTAP_REQUIRE_BROWSER=1` (CI).
 
@@ -87,6 +90,57 @@ async fn build_inventory(db: &Path) {
             .await
             .unwrap();
     }
+}
+
+/// Adds an encrypted service of the hostile host whose every string is a payload, and a client.
+fn hostile_tls(db: &Path) {
+    let db = db.to_path_buf();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts)
+                .await
+                .unwrap();
+            let now = shadowtap::time::Timestamp::now();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+                    handshakes, versions, ciphers, alpn_offered, alpn_selected, version, cipher,
+                    cert_subject, cert_issuer, cert_sans, cert_not_before, cert_not_after, cert_key,
+                    cert_self_signed)
+                 VALUES ('<script>alert(1)</script>', '<script>alert(1)</script>', '10.9.9.9', 443,
+                    ?1, ?1, 2, '{\"<img src=x onerror=alert(2)>\": 2}',
+                    '{\"<svg/onload=alert(5)>\": 2}', '{\"<script>alert(6)</script>\": 2}',
+                    '{\"<script>alert(6)</script>\": 2}', '<img src=x onerror=alert(2)>',
+                    '<svg/onload=alert(5)>', 'CN=\"><img src=x onerror=alert(8)>',
+                    'CN=<script>alert(7)</script>', '[\"<svg/onload=alert(10)>\"]', ?2, ?3,
+                    '<script>alert(2)</script>', 1)
+                 RETURNING id",
+            )
+            .bind(now.as_nanos())
+            .bind(now.secs() - 400 * 86_400)
+            .bind(now.secs() - 86_400)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO tls_clients (service_id, client, ja4, ja4s, handshakes, first_seen, last_seen)
+                 VALUES (?1, '<img src=x onerror=alert(1)>', '<script>alert(6)</script>',
+                    '\"><svg/onload=alert(10)>', 2, ?2, ?2)",
+            )
+            .bind(id)
+            .bind(now.as_nanos())
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        });
+    })
+    .join()
+    .unwrap();
 }
 
 /// Starts the dashboard on 127.0.0.1:0 in a background thread; returns its base URL.
@@ -512,6 +566,19 @@ fn dashboard_in_a_real_browser() {
         .collect();
     assert!(hostile.len() >= 4, "hostile endpoints: {hostile:?}");
     let hostile_host = web::fmt::qs("<script>alert(1)</script>");
+    // TLS service ids (the demo has tls12, tls13 and tls_weak).
+    let tls = cdp.eval(
+        "fetch('/api/tls').then(r => r.json()).then(j => j.services.map(s => [s.id, s.host, s.server_port]))",
+    );
+    let tls = tls.as_array().unwrap().clone();
+    let tls_id = |host: &str, port: i64| -> i64 {
+        tls.iter()
+            .find(|s| s[1] == host && s[2] == port)
+            .map(|s| s[0].as_i64().unwrap())
+            .unwrap_or_else(|| panic!("no TLS service {host}:{port}"))
+    };
+    let tls_api = tls_id("api.tls.test", 8443);
+    let tls_expired = tls_id("expired.tls.test", 443);
 
     let mut pages: Vec<(String, Option<&str>)> = vec![
         (format!("{base}/"), Some("overview")),
@@ -522,6 +589,10 @@ fn dashboard_in_a_real_browser() {
         (format!("{base}/sequences"), Some("sequences")),
         (format!("{base}/spec"), Some("spec")),
         (format!("{base}/sensor"), Some("sensor")),
+        (format!("{base}/tls"), Some("tls")),
+        (format!("{base}/tls/{tls_api}"), Some("tls_service")),
+        (format!("{base}/tls/{tls_expired}"), None),
+        (format!("{base}/endpoints?host=api.tls.test"), None),
         (format!("{base}/export"), None),
         (format!("{base}/endpoints?host={hostile_host}"), None),
         (format!("{base}/findings?host={hostile_host}"), None),
@@ -553,6 +624,43 @@ fn dashboard_in_a_real_browser() {
         if let (true, Some(name)) = (shots, shot) {
             cdp.screenshot(&root().join(format!("docs/screenshots/{name}.png")));
         }
+    }
+
+    // The TLS page: the services table, the expiry timeline with the expired certificate.
+    cdp.goto(&format!("{base}/tls"));
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('#tls-table tbody tr').length"),
+        json!(tls.len())
+    );
+    assert_eq!(
+        cdp.eval("document.querySelectorAll('svg.timeline g.cert-row.expired').length"),
+        json!(1)
+    );
+    // An encrypted service whose every string is a payload (written by hand while the
+    // dashboard runs: a capture cannot carry all of them) shows them as text.
+    hostile_tls(&dir.path().join("inventory.db"));
+    cdp.goto(&format!("{base}/tls"));
+    let text = cdp.eval("document.body.innerText");
+    assert!(
+        text.as_str().unwrap().contains("<script>alert(1)</script>"),
+        "hostile SNI shown as text"
+    );
+    let hostile_tls_id = cdp.eval(
+        "fetch('/api/tls').then(r => r.json()).then(j => j.services.find(s => s.host.startsWith('<')).id)",
+    );
+    for url in [
+        format!("{base}/tls"),
+        format!("{base}/tls/{hostile_tls_id}"),
+        format!("{base}/endpoints?host={hostile_host}"),
+    ] {
+        cdp.goto(&url);
+        let p = cdp.take_problems();
+        assert!(p.errors.is_empty(), "{url}: {:#?}", p.errors);
+        assert!(p.alerts.is_empty(), "{url}: a payload ran: {:?}", p.alerts);
+        let injected = cdp.eval(
+            "document.querySelectorAll('img, script:not([src]), iframe, object, embed').length",
+        );
+        assert_eq!(injected, json!(0), "{url}: injected elements");
     }
 
     // The hostile strings are on screen, as text.

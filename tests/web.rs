@@ -1,6 +1,7 @@
 //! The dashboard's handlers, through `app(state).oneshot(request)`, over an inventory ingested
 //! from `captures/rest_api.pcap` (with its OpenAPI document imported) and
-//! `captures/hostile.pcap` (HTML/JS payloads in every string).
+//! `captures/hostile.pcap` (HTML/JS payloads in every string); the TLS pages over
+//! `captures/tls12.pcap` and `captures/tls_weak.pcap`.
 
 mod support;
 
@@ -264,6 +265,7 @@ async fn every_page_returns_200_with_its_content() {
             "/sensor".into(),
             vec!["rest_api.pcap", "hostile.pcap", "Diagnostics", "TCP gaps"],
         ),
+        ("/tls".into(), vec!["No TLS handshake was seen", "port 443"]),
         (
             "/export".into(),
             vec![
@@ -587,7 +589,9 @@ async fn security_headers_on_every_response() {
         "/spec",
         "/sensor",
         "/export",
+        "/tls",
         "/api/overview",
+        "/api/tls",
         "/static/app.css",
         "/nope",
         "/api/endpoints/0",
@@ -622,6 +626,7 @@ async fn security_headers_on_every_response() {
         "/findings",
         "/spec",
         "/sensor",
+        "/tls",
     ] {
         let r = get_ok(&app, path).await;
         assert!(!r.body.contains("<script>"), "{path} has an inline script");
@@ -1130,10 +1135,18 @@ async fn an_empty_inventory_explains_itself() {
         ("/spec", "No spec imported: upload one."),
         ("/sensor", "Nothing has been ingested yet"),
         ("/export", "Download SQL"),
+        ("/tls", "No TLS handshake was seen"),
     ] {
         let r = get_ok(&app, path).await;
         assert!(r.body.contains(needle), "{path} lacks {needle:?}");
     }
+    // No TLS: the page says so and how to get some, with no empty table or chart.
+    let tls = get_ok(&app, "/tls").await.body;
+    assert!(tls.contains("port 443"), "{tls}");
+    assert!(!tls.contains("<table") && !tls.contains("<svg class=\"chart"));
+    let j = get_ok(&app, "/api/tls").await.json();
+    assert_eq!(j["services"], serde_json::json!([]));
+    assert_eq!(j["clients"], serde_json::json!([]));
     for path in [
         "/api/overview",
         "/api/endpoints",
@@ -1141,6 +1154,7 @@ async fn an_empty_inventory_explains_itself() {
         "/api/sequences",
         "/api/spec",
         "/api/sensor",
+        "/api/tls",
     ] {
         get_ok(&app, path).await.json();
     }
@@ -1611,4 +1625,464 @@ async fn get_ok_bearer(app: &Router, path: &str) -> Value {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.json()
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS: an inventory of `captures/tls12.pcap` and `captures/tls_weak.pcap` (no keys): services,
+// certificates, weak versions and suites, their clients; the TLS block of a host's pages.
+
+/// Builds the TLS inventory once (in its own runtime) and returns its path.
+fn tls_fixture() -> &'static Path {
+    static DB: OnceLock<PathBuf> = OnceLock::new();
+    DB.get_or_init(|| {
+        std::thread::spawn(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("shadowtap-web-tls-test")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .unwrap()
+                .keep();
+            let db = dir.join("inventory.db");
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let store = Store::open(&db).await.unwrap();
+                let files = [
+                    captures().join("tls12.pcap"),
+                    captures().join("tls_weak.pcap"),
+                ];
+                ingest_files(&store, &files, &IngestOptions::default(), |_| {})
+                    .await
+                    .unwrap();
+                store.close().await;
+            });
+            db
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+async fn tls_app() -> Router {
+    let store = Store::open_read_only(tls_fixture()).await.unwrap();
+    web::app(AppState::new(store, AuthConfig::default()).unwrap())
+}
+
+/// The row of the table `id` that contains `needle`.
+fn table_row<'a>(body: &'a str, id: &str, needle: &str) -> &'a str {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = body[start..].find("</table>").unwrap() + start;
+    body[start..end]
+        .split("<tr>")
+        .find(|r| r.contains(needle))
+        .unwrap_or_else(|| panic!("no row with {needle:?} in {id}"))
+}
+
+/// The value of the key figure labelled `label`.
+fn kpi_value(body: &str, label: &str) -> String {
+    let i = body
+        .find(&format!("<div class=\"kpi-label\">{label}</div>"))
+        .unwrap_or_else(|| panic!("no key figure {label}"));
+    let rest = &body[i..];
+    let v = rest.find("<div class=\"kpi-value\">").unwrap() + "<div class=\"kpi-value\">".len();
+    rest[v..v + rest[v..].find('<').unwrap()].to_string()
+}
+
+/// The id of the service `host` on `port`, from the JSON API.
+async fn tls_id(app: &Router, host: &str, port: i64) -> i64 {
+    let j = get_ok(app, "/api/tls").await.json();
+    j["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["host"] == host && s["server_port"] == port)
+        .unwrap_or_else(|| panic!("no {host}:{port} in {j}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tls_page_shows_services_certificates_and_weaknesses() {
+    let app = tls_app().await;
+    let r = get_ok(&app, "/tls").await;
+    let body = &r.body;
+    for needle in [
+        "api.tls.test",
+        "mtls.tls.test",
+        "expired.tls.test",
+        "legacy.tls.test",
+        "shop.tls.test",
+        "no SNI",
+        "id=\"tls-table\"",
+        "Certificate expiry",
+        "<svg class=\"chart timeline\"",
+        "class=\"now-line\"",
+        "Versions",
+        "Cipher suites",
+        "Weak versions and cipher suites",
+    ] {
+        assert!(body.contains(needle), "/tls lacks {needle:?}");
+    }
+    assert!(!body.contains("No TLS handshake was seen"));
+    assert_eq!(kpi_value(body, "Services"), "7");
+    assert_eq!(kpi_value(body, "Handshakes"), "17");
+    assert_eq!(kpi_value(body, "Legacy versions"), "1");
+    assert!(
+        body.contains(
+            "<div class=\"kpi bad\">\n    \n    <div class=\"kpi-label\">Legacy versions"
+        )
+    );
+    // The expired, self-signed certificate of expired.tls.test is flagged, in the table and
+    // on the timeline.
+    let expired = table_row(body, "tls-table", ">expired.tls.test</a>");
+    assert!(
+        expired.contains("<span class=\"badge expired\""),
+        "{expired}"
+    );
+    assert!(expired.contains("until <span class=\"nowrap\">2021-01-01</span>"));
+    assert!(expired.contains("self-signed"));
+    assert!(body.contains("<g class=\"cert-row expired\">"));
+    assert!(body.contains(">expired 2021-01-01</text>"));
+    assert_eq!(
+        body.matches("<g class=\"cert-row ").count(),
+        5,
+        "one mark per certificate"
+    );
+    // legacy.tls.test: TLS 1.1 latest, TLS 1.0 before it, both flagged weak, and its RSA-kx CBC
+    // suite too.
+    let legacy = table_row(body, "tls-table", ">legacy.tls.test</a>");
+    assert!(
+        legacy.contains(
+            "<span class=\"ver weak\" title=\"TLS 1.1 is deprecated (RFC 8996)\">TLS 1.1</span>"
+        ),
+        "{legacy}"
+    );
+    assert!(legacy.contains(
+        "<span class=\"weak-text\" title=\"TLS 1.0 is deprecated (RFC 8996)\">TLS 1.0 ×1</span>"
+    ));
+    assert!(legacy.contains("<code class=\"suite weak\""));
+    assert!(legacy.contains("TLS_RSA_WITH_AES_128_CBC_SHA"));
+    let weak = &body[body.find("Weak versions and cipher suites").unwrap()..];
+    assert!(weak.contains("<code class=\"weak\">TLS 1.0</code>"));
+    assert!(weak.contains("<code class=\"weak\">TLS 1.1</code>"));
+    assert!(weak.contains("CBC with HMAC-SHA1"));
+    // A modern service is not flagged.
+    let mtls = table_row(body, "tls-table", ">mtls.tls.test</a>");
+    assert!(
+        mtls.contains("<span class=\"ver\">TLS 1.2</span>"),
+        "{mtls}"
+    );
+    assert!(!mtls.contains("weak") && !mtls.contains("badge expired"));
+    // No SNI, and a certificate that does not name the SNI asked for.
+    let bare = table_row(body, "tls-table", ">127.0.0.1</a>");
+    assert!(bare.contains("<span class=\"badge nosni\""));
+    let shop = table_row(body, "tls-table", ">shop.tls.test</a>");
+    assert!(shop.contains("www.other.test") && shop.contains("name mismatch"));
+    // Each service links to its page.
+    let id = tls_id(&app, "api.tls.test", 8443).await;
+    assert!(body.contains(&format!("href=\"/tls/{id}\"")));
+    assert!(!has_event_handler(body) && !body.contains("style="));
+}
+
+#[tokio::test]
+async fn tls_service_page_lists_clients_and_the_certificate() {
+    let app = tls_app().await;
+    let id = tls_id(&app, "api.tls.test", 8443).await;
+    let r = get_ok(&app, &format!("/tls/{id}")).await;
+    for needle in [
+        "<h1 class=\"svc-title\">api.tls.test</h1>",
+        "127.0.0.1:8443",
+        "TLS 1.2",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        "id=\"tls-clients\"",
+        "t13d0512h2_8bc4f1f87591_b26ce05bbdd6",
+        "t1205h1_c02f_8763c20bf469",
+        "t13d311000_e8f1e7e78f70_1f22a2ca17c4",
+        "CN=api.tls.test",
+        "CN=shadowtap captures test CA",
+        "<code class=\"san\">api.tls.test</code>",
+        "2024-01-01",
+        "2034-01-01",
+        "rsa 2048",
+        "http/1.1",
+        "weak cipher suite",
+    ] {
+        assert!(r.body.contains(needle), "/tls/{id} lacks {needle:?}");
+    }
+    // The CBC suite with SHA-1 is flagged, the others are not.
+    let cbc = table_row(
+        &r.body,
+        "tls-clients",
+        "t13d0512h2_377f0899af9f_b26ce05bbdd6",
+    );
+    assert!(cbc.contains("t1206h1_c013_3d6a49a48498"));
+    assert!(
+        r.body
+            .contains("<code class=\"suite weak\">TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA</code>")
+    );
+    assert!(
+        r.body
+            .contains("<code class=\"suite\">TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256</code>")
+    );
+    // Seven connections, one row per (client, JA4, JA4S): two JA4 came back with two JA4S each
+    // (a full handshake, then a resumption).
+    assert_eq!(
+        r.body[r.body.find("id=\"tls-clients\"").unwrap()..]
+            .matches("<tr>")
+            .count(),
+        8,
+        "header + 7 rows"
+    );
+    // expired.tls.test: expired, self-signed.
+    let id = tls_id(&app, "expired.tls.test", 443).await;
+    let r = get_ok(&app, &format!("/tls/{id}")).await;
+    assert!(
+        r.body
+            .contains("<span class=\"badge expired\">expired</span>")
+    );
+    assert!(
+        r.body
+            .contains("<span class=\"badge selfsigned\">self-signed</span>")
+    );
+    assert!(r.body.contains("(itself)"));
+    assert!(r.body.contains("expired 5.") || r.body.contains("expired 6."));
+    // legacy.tls.test: both versions flagged.
+    let id = tls_id(&app, "legacy.tls.test", 8445).await;
+    let r = get_ok(&app, &format!("/tls/{id}")).await;
+    assert!(r.body.contains("<span class=\"ver weak\">TLS 1.0</span>"));
+    assert!(r.body.contains("<span class=\"ver weak\">TLS 1.1</span>"));
+    assert!(r.body.contains("legacy version"));
+    // api.tls.test's TLS service links to its HTTP endpoints (seen in clear on port 80).
+    let id = tls_id(&app, "api.tls.test", 443).await;
+    let r = get_ok(&app, &format!("/tls/{id}")).await;
+    assert!(r.body.contains("href=\"/endpoints?host=api.tls.test\""));
+    for bad in ["/tls/999999", "/tls/abc", "/tls/-1"] {
+        assert_eq!(get(&app, bad).await.status, StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn tls_json_api() {
+    let app = tls_app().await;
+    let index = get_ok(&app, "/api/").await.json();
+    assert!(index["endpoints"]["GET /api/tls"].is_string());
+    let r = get_ok(&app, "/api/tls").await;
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let j = r.json();
+    let services = j["services"].as_array().unwrap();
+    assert_eq!(services.len(), 7);
+    for s in services {
+        for key in [
+            "id",
+            "host",
+            "sni",
+            "server_ip",
+            "server_port",
+            "first_seen",
+            "last_seen",
+            "handshakes",
+            "resumed",
+            "client_count",
+            "ja4_count",
+            "version",
+            "cipher",
+            "versions",
+            "ciphers",
+            "alpn_offered",
+            "alpn_selected",
+            "cert_subject",
+            "cert_issuer",
+            "cert_sans",
+            "cert_not_before",
+            "cert_not_after",
+            "cert_key",
+            "cert_self_signed",
+        ] {
+            assert!(s.get(key).is_some(), "service without {key}: {s}");
+        }
+    }
+    let by = |host: &str, port: i64| {
+        services
+            .iter()
+            .find(|s| s["host"] == host && s["server_port"] == port)
+            .unwrap()
+    };
+    let expired = by("expired.tls.test", 443);
+    assert_eq!(expired["cert_not_after"], "2021-01-01T00:00:00Z");
+    assert_eq!(expired["cert_self_signed"], true);
+    assert_eq!(expired["handshakes"], 2);
+    let legacy = by("legacy.tls.test", 8445);
+    assert_eq!(
+        legacy["versions"],
+        serde_json::json!({"TLS 1.0": 1, "TLS 1.1": 1})
+    );
+    assert_eq!(legacy["version"], "TLS 1.1");
+    let bare = by("127.0.0.1", 443);
+    assert_eq!(bare["sni"], "");
+    let api = by("api.tls.test", 8443);
+    assert_eq!(api["handshakes"], 7);
+    assert_eq!(api["resumed"], 2);
+    assert_eq!(api["cert_sans"], serde_json::json!(["api.tls.test"]));
+    let clients = j["clients"].as_array().unwrap();
+    assert!(clients.iter().any(|c| c["service_id"] == api["id"]
+        && c["ja4"] == "t13d0512h2_8bc4f1f87591_b26ce05bbdd6"
+        && c["ja4s"] == "t1205h1_c02f_8763c20bf469"
+        && c["client"] == "127.0.0.1"
+        && c["handshakes"] == 1));
+    // The same rows as `shadowtap tls --json`.
+    let store = Store::open_read_only(tls_fixture()).await.unwrap();
+    let direct = serde_json::json!({
+        "services": store.tls_services(None).await.unwrap(),
+        "clients": store.tls_clients(None).await.unwrap(),
+    });
+    assert_eq!(j, direct);
+    // Filtered by host.
+    let one = get_ok(&app, "/api/tls?host=legacy.tls.test").await.json();
+    assert_eq!(one["services"].as_array().unwrap().len(), 1);
+    assert_eq!(one["clients"].as_array().unwrap().len(), 2);
+    assert!(
+        one["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["host"] == "legacy.tls.test")
+    );
+    let none = get_ok(&app, "/api/tls?host=nowhere.test").await.json();
+    assert_eq!(none["services"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn host_pages_show_their_tls_services() {
+    let app = tls_app().await;
+    let svc = tls_id(&app, "api.tls.test", 8443).await;
+    // The endpoints of api.tls.test (cleartext HTTP on port 80) and its TLS services.
+    let list = get_ok(&app, "/endpoints?host=api.tls.test").await;
+    assert_eq!(list.rows(), 2, "the endpoint table comes first");
+    assert!(list.body.contains("<section class=\"card tls-host\">"));
+    assert!(
+        list.body
+            .contains(&format!("<a href=\"/tls/{svc}\">127.0.0.1:8443</a>"))
+    );
+    assert!(list.body.contains("127.0.0.1:443"));
+    assert!(list.body.contains("TLS_AES_") || list.body.contains("TLS_ECDHE_"));
+    assert!(list.body.contains("until 2034-01-01"));
+    // Without a host, or for a host without TLS, no block.
+    assert!(!get_ok(&app, "/endpoints").await.body.contains("tls-host"));
+    let id = endpoint_id(&app, "account", "GET", "/v1/account").await;
+    let page = get_ok(&app, &format!("/endpoints/{id}")).await;
+    assert!(page.body.contains("<section class=\"card tls-host\">"));
+    assert!(page.body.contains(&format!("href=\"/tls/{svc}\"")));
+    let plain = get_ok(
+        &app_with(AuthConfig::default()).await,
+        "/endpoints?host=api.acme.test",
+    )
+    .await;
+    assert!(!plain.body.contains("tls-host"));
+}
+
+#[tokio::test]
+async fn hostile_tls_strings_render_only_as_text() {
+    // The hostile HTTP fixture plus an encrypted service whose every string is a payload, for
+    // the hostile host (so its endpoint pages show the TLS block too).
+    let (_dir, db) = copy_fixture();
+    let host = "<script>alert(1)</script>";
+    {
+        let store = Store::open(&db).await.unwrap();
+        let sql = support::sql(&store).await;
+        let now = shadowtap::time::Timestamp::now();
+        let secs = now.secs();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+                handshakes, resumed, versions, ciphers, alpn_offered, alpn_selected, version,
+                cipher, cert_subject, cert_issuer, cert_sans, cert_not_before, cert_not_after,
+                cert_key, cert_self_signed)
+             VALUES (?1, ?1, '10.9.9.9', 443, ?2, ?2, 3, 1, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10,
+                ?11, ?12, ?13, 0) RETURNING id",
+        )
+        .bind(host)
+        .bind(now.as_nanos())
+        .bind(r#"{"<img src=x onerror=alert(2)>": 3}"#)
+        .bind(r#"{"<svg/onload=alert(5)>": 3}"#)
+        .bind(r#"{"<script>alert(6)</script>": 3}"#)
+        .bind("<img src=x onerror=alert(2)>")
+        .bind("<svg/onload=alert(5)>")
+        .bind("O=\"><img src=x onerror=alert(8)>, CN=<script>alert(1)</script>")
+        .bind("CN=\"><svg/onload=alert(10)>")
+        .bind(r#"["<script>alert(2)</script>", "\"><img src=x onerror=alert(1)>"]"#)
+        .bind(secs - 300 * 86_400)
+        .bind(secs + 10 * 86_400)
+        .bind("<script>alert(6)</script>")
+        .fetch_one(&sql)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO tls_clients (service_id, client, ja4, ja4s, handshakes, first_seen, last_seen)
+             VALUES (?, '<img src=x onerror=alert(1)>', '<script>alert(6)</script>',
+                '\"><svg/onload=alert(10)>', 3, ?, ?)",
+        )
+        .bind(id)
+        .bind(now.as_nanos())
+        .bind(now.as_nanos())
+        .execute(&sql)
+        .await
+        .unwrap();
+        sql.close().await;
+        store.close().await;
+    }
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let j = get_ok(&app, "/api/tls").await.json();
+    let svc = &j["services"][0];
+    assert_eq!(svc["host"], host, "JSON carries the strings as data");
+    assert_eq!(j["clients"][0]["ja4"], "<script>alert(6)</script>");
+    let id = svc["id"].as_i64().unwrap();
+    let hello = get_ok(&app, &format!("/api/endpoints?host={}&per=500", q(host)))
+        .await
+        .json()["endpoints"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let paths = [
+        "/tls".to_string(),
+        format!("/tls/{id}"),
+        format!("/endpoints?host={}", q(host)),
+        format!("/endpoints/{hello}"),
+    ];
+    for path in &paths {
+        let r = get_ok(&app, path).await;
+        // (Escaped payloads in attribute values, such as a subject in a tooltip, are text.)
+        assert_no_raw_payload(path, &r.body);
+        assert!(
+            r.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{path} shows the hostile host, escaped"
+        );
+    }
+    let page = get_ok(&app, "/tls").await.body;
+    // The timeline (SVG built in Rust) escapes the certificate's name, and flags it: it
+    // expires in 10 days.
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("<g class=\"cert-row expiring\">"));
+    assert!(page.contains("<span class=\"badge expiring\""));
+    assert!(
+        page.contains("&#60;svg/onload=alert(5)&#62;"),
+        "cipher name"
+    );
+    assert!(
+        page.contains("&#60;script&#62;alert(6)&#60;/script&#62;"),
+        "ALPN"
+    );
+    let detail = get_ok(&app, &format!("/tls/{id}")).await.body;
+    for escaped in [
+        "&#60;img src=x onerror=alert(2)&#62;",
+        "&#60;script&#62;alert(2)&#60;/script&#62;",
+        "&#34;&#62;&#60;img src=x onerror=alert(1)&#62;",
+        "&#34;&#62;&#60;svg/onload=alert(10)&#62;",
+        "&#60;img src=x onerror=alert(1)&#62;",
+        "&#60;script&#62;alert(6)&#60;/script&#62;",
+    ] {
+        assert!(detail.contains(escaped), "/tls/{id} lacks {escaped:?}");
+    }
 }

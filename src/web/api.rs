@@ -29,6 +29,7 @@ pub async fn index() -> ApiResult {
             "GET /api/endpoints/{id}": "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
             "GET /api/findings": "findings grouped by kind; parameters severity, kind, host",
             "GET /api/sequences": "the transition graph of a host; parameter host",
+            "GET /api/tls": "encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S); parameter host",
             "GET /api/spec": "imported specs, coverage, dormant operations, shadow endpoints, drift",
             "POST /api/spec?name=<file name>": "import an OpenAPI document (the request body)",
             "GET /api/sensor": "live sensor numbers (under shadowtap run), ingested captures, summed counters and diagnostics",
@@ -111,6 +112,25 @@ pub async fn sequences(
         .store()
         .dashboard_sequences(host.as_deref(), pages::MAX_EDGES)
         .await?)
+}
+
+/// Query of `GET /api/tls`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TlsQuery {
+    /// Only the services (and clients) of this host: an SNI, or a server address.
+    pub host: Option<String>,
+}
+
+/// `GET /api/tls`: `{services, clients}`, the rows of `api_tls_services` and `api_tls_clients`
+/// (as `shadowtap tls --json`).
+pub async fn tls(State(state): State<AppState>, Query(q): Query<TlsQuery>) -> ApiResult {
+    let host = q
+        .host
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty());
+    let services = state.store().tls_services(host.as_deref()).await?;
+    let clients = state.store().tls_clients(host.as_deref()).await?;
+    ok(json!({ "services": services, "clients": clients }))
 }
 
 /// `GET /api/spec`.

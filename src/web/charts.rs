@@ -332,12 +332,17 @@ pub struct Bar {
 
 /// Horizontal bars with their labels and values.
 pub fn hbars(bars: &[Bar], width: u32) -> Svg {
+    hbars_labelled(bars, width, ((width as f64) * 0.3).min(280.0) as u32)
+}
+
+/// [`hbars`] with `label_w` pixels for the labels (long names such as cipher suites).
+pub fn hbars_labelled(bars: &[Bar], width: u32, label_w: u32) -> Svg {
     if bars.is_empty() {
         return Svg::default();
     }
     let row = 24.0;
     let w = width as f64;
-    let label_w = (w * 0.3).min(280.0);
+    let label_w = (label_w as f64).min(w * 0.6);
     let value_w = 64.0;
     let bar_w = w - label_w - value_w - 8.0;
     let h = row * bars.len() as f64 + 4.0;
@@ -408,6 +413,166 @@ pub fn stacked(bars: &[Bar], width: u32, height: u32) -> Svg {
     Svg(s)
 }
 
+/// One certificate on the expiry timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CertMark {
+    /// Label, e.g. the subject's common name (captured data allowed: escaped).
+    pub label: String,
+    /// Tooltip (captured data allowed: escaped).
+    pub title: String,
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// CSS class from a fixed set: `valid`, `expiring`, `expired`, `notyet`.
+    pub state: &'static str,
+    /// Text of the right-hand column (the expiry date, and what it means).
+    pub end: String,
+    /// Link, built by the dashboard (a path).
+    pub href: Option<String>,
+}
+
+fn date_of(secs: i64) -> (i64, u32, u32) {
+    crate::time::civil_from_days(secs.div_euclid(86_400))
+}
+
+fn secs_of(y: i64, m: u32, d: u32) -> i64 {
+    crate::time::days_from_civil(y, m, d).saturating_mul(86_400)
+}
+
+/// Ticks of a time axis between `t0` and `t1` (seconds): years, months or days, about ten.
+fn time_ticks(t0: i64, t1: i64) -> Vec<(i64, String)> {
+    let days = (t1 - t0) / 86_400;
+    let mut out = Vec::new();
+    if days > 3 * 365 {
+        let years = days / 365 + 1;
+        let step = [1, 2, 5, 10, 20, 50, 100, 200, 500]
+            .into_iter()
+            .find(|s| years / s <= 10)
+            .unwrap_or(1000);
+        let (y0, _, _) = date_of(t0);
+        let mut y = y0 - y0.rem_euclid(step);
+        while secs_of(y, 1, 1) <= t1 {
+            let t = secs_of(y, 1, 1);
+            if t >= t0 {
+                out.push((t, y.to_string()));
+            }
+            y += step;
+        }
+    } else if days > 60 {
+        let months = days / 30 + 1;
+        let step = [1, 2, 3, 6, 12]
+            .into_iter()
+            .find(|s| months / s <= 12)
+            .unwrap_or(12);
+        let (y0, m0, _) = date_of(t0);
+        let mut i = y0 * 12 + i64::from(m0) - 1;
+        i -= i.rem_euclid(step);
+        loop {
+            let (y, m) = (i.div_euclid(12), i.rem_euclid(12) as u32 + 1);
+            let t = secs_of(y, m, 1);
+            if t > t1 {
+                break;
+            }
+            if t >= t0 {
+                out.push((t, format!("{y}-{m:02}")));
+            }
+            i += step;
+        }
+    } else {
+        let step = (days / 10).max(1);
+        let mut d = t0.div_euclid(86_400) + 1;
+        while d * 86_400 <= t1 {
+            let (_, m, day) = crate::time::civil_from_days(d);
+            out.push((d * 86_400, format!("{m:02}-{day:02}")));
+            d += step;
+        }
+    }
+    out
+}
+
+/// Certificates on a time axis running from the earliest start of validity to the latest
+/// expiry (and over `now`, seconds): one row per certificate, its validity as a line and its
+/// expiry as a mark, coloured by state; a dashed line at now; the expiry in words on the right.
+pub fn cert_timeline(certs: &[CertMark], now: i64, width: u32) -> Svg {
+    if certs.is_empty() {
+        return Svg::default();
+    }
+    let lo = certs
+        .iter()
+        .map(|c| c.not_before.min(c.not_after))
+        .min()
+        .unwrap_or(now)
+        .min(now);
+    let hi = certs
+        .iter()
+        .map(|c| c.not_after.max(c.not_before))
+        .max()
+        .unwrap_or(now)
+        .max(now);
+    // A little room on both sides, so marks at the ends stay whole.
+    let pad = ((hi - lo) / 40).max(86_400);
+    let (t0, t1) = (lo.saturating_sub(pad), hi.saturating_add(pad));
+    let w = width as f64;
+    let row = 26.0;
+    let (mt, mb) = (22.0, 26.0);
+    let label_w = (w * 0.22).min(300.0);
+    let end_w = 150.0;
+    let (x0, x1) = (label_w + 8.0, w - end_w);
+    let h = mt + row * certs.len() as f64 + mb;
+    let x = |t: i64| x0 + (t - t0) as f64 / (t1 - t0) as f64 * (x1 - x0);
+    let bottom = mt + row * certs.len() as f64;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart timeline" viewBox="0 0 {width} {h}" role="img" aria-label="certificate expiry timeline">"#
+    );
+    for (t, label) in time_ticks(t0, t1) {
+        let tx = x(t);
+        let _ = write!(
+            s,
+            r#"<line class="grid" x1="{tx:.1}" x2="{tx:.1}" y1="{mt}" y2="{bottom:.1}"/><text class="axis" x="{tx:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            h - 8.0,
+            esc(&label)
+        );
+    }
+    for (i, c) in certs.iter().enumerate() {
+        let y = mt + i as f64 * row;
+        let cy = y + row / 2.0;
+        let (a, b) = (c.not_before.min(c.not_after), c.not_after);
+        if let Some(href) = &c.href {
+            s.push_str(r#"<a href=""#);
+            esc_into(&mut s, href);
+            s.push_str(r#"">"#);
+        }
+        let _ = write!(
+            s,
+            r#"<g class="cert-row {}"><title>{}</title><rect class="bar-hit" x="0" y="{y:.1}" width="{w:.1}" height="{row:.1}"/><text class="label" x="0" y="{:.1}">{}</text><line class="validity" x1="{:.1}" x2="{:.1}" y1="{cy:.1}" y2="{cy:.1}"/><circle class="mark" cx="{:.1}" cy="{cy:.1}" r="5"/><text class="value" x="{w:.1}" y="{:.1}" text-anchor="end">{}</text></g>"#,
+            c.state,
+            esc(&c.title),
+            cy + 4.0,
+            esc(&super::fmt::trunc(&c.label, (label_w / 7.0) as usize)),
+            x(a),
+            x(b),
+            x(b),
+            cy + 4.0,
+            esc(&c.end),
+        );
+        if c.href.is_some() {
+            s.push_str("</a>");
+        }
+    }
+    let nx = x(now);
+    let (y, m, d) = date_of(now);
+    let _ = write!(
+        s,
+        r#"<line class="axis-line" x1="{x0:.1}" x2="{x1:.1}" y1="{bottom:.1}" y2="{bottom:.1}"/><g class="now"><title>now: {y}-{m:02}-{d:02}</title><line class="now-line" x1="{nx:.1}" x2="{nx:.1}" y1="{:.1}" y2="{bottom:.1}"/><text class="now-label" x="{nx:.1}" y="{:.1}" text-anchor="middle">now</text></g></svg>"#,
+        mt - 4.0,
+        mt - 8.0,
+    );
+    Svg(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,5 +626,54 @@ mod tests {
         assert!(svg.as_str().matches(r#"class="bar""#).count() <= 51);
         assert!(time_series(&[], 800, 200, 90).is_empty());
         assert!(!sparkline(&[0, 3, 1], 100, 20).is_empty());
+    }
+
+    #[test]
+    fn certificate_timeline() {
+        let day = 86_400;
+        let now = 1_800_000_000;
+        let mark = |label: &str, nb: i64, na: i64, state: &'static str| CertMark {
+            label: label.into(),
+            title: format!("{label} tooltip"),
+            not_before: nb,
+            not_after: na,
+            state,
+            end: "2034-01-01".into(),
+            href: Some("/tls/1".into()),
+        };
+        let svg = cert_timeline(
+            &[
+                mark(
+                    "<script>alert(1)</script>",
+                    now - 400 * day,
+                    now - 30 * day,
+                    "expired",
+                ),
+                mark("ok.example", now - 100 * day, now + 3000 * day, "valid"),
+            ],
+            now,
+            1000,
+        );
+        let s = svg.as_str();
+        assert!(!s.contains("<script>"));
+        assert!(s.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert_eq!(s.matches(r#"<circle class="mark""#).count(), 2);
+        assert!(s.contains(r#"class="cert-row expired""#));
+        assert!(s.contains(r#"class="now-line""#));
+        assert!(s.contains(r#"<a href="/tls/1">"#));
+        // Eight and a half years: year ticks.
+        assert!(s.contains(">2027</text>"), "{s}");
+        assert!(cert_timeline(&[], now, 1000).is_empty());
+        // Short spans get months, then days.
+        assert!(
+            time_ticks(now, now + 200 * day)
+                .iter()
+                .all(|(_, l)| l.len() == 7)
+        );
+        assert!(
+            time_ticks(now, now + 20 * day)
+                .iter()
+                .all(|(_, l)| l.len() == 5)
+        );
     }
 }

@@ -140,6 +140,26 @@ pub fn ts_opt(ns: &Option<i64>) -> String {
     }
 }
 
+/// An ISO 8601 time as the views store it (`2024-03-01T12:00:03.123Z`) like [`ts`]:
+/// `2024-03-01 12:00:03 UTC`; anything else as it is.
+pub fn iso(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 19 && b[10] == b'T' && s.is_char_boundary(19) {
+        format!("{} {} UTC", &s[..10], &s[11..19])
+    } else {
+        s.to_string()
+    }
+}
+
+/// The date of an ISO 8601 time (`2034-01-01`); `–` when absent.
+pub fn iso_date(s: &Option<String>) -> String {
+    match s.as_deref() {
+        Some(s) if s.len() >= 10 && s.is_char_boundary(10) => s[..10].to_string(),
+        Some(s) => s.to_string(),
+        None => "–".to_string(),
+    }
+}
+
 /// Minutes since the epoch as `HH:MM` (with the date when `with_date`).
 pub fn minute_label(minute: i64, with_date: bool) -> String {
     let iso = crate::time::Timestamp(minute.saturating_mul(60_000_000_000))
@@ -372,5 +392,9 @@ mod tests {
         assert_eq!(minute_label(28_488_240, false), "12:00");
         assert_eq!(ts_short(&Some(1_709_294_403_000_000_000)), "03-01 12:00");
         assert_eq!(ts_short(&None), "never");
+        assert_eq!(iso("2026-12-06T09:03:47.921Z"), "2026-12-06 09:03:47 UTC");
+        assert_eq!(iso("x"), "x");
+        assert_eq!(iso_date(&Some("2034-01-01T00:00:00Z".into())), "2034-01-01");
+        assert_eq!(iso_date(&None), "–");
     }
 }

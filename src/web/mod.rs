@@ -261,6 +261,8 @@ pub fn app(state: AppState) -> Router {
         .route("/endpoints/{id}", get(pages::endpoint))
         .route("/findings", get(pages::findings))
         .route("/sequences", get(pages::sequences))
+        .route("/tls", get(pages::tls))
+        .route("/tls/{id}", get(pages::tls_service))
         .route(
             "/spec",
             get(pages::spec)
@@ -284,6 +286,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/endpoints/{id}", get(api::endpoint))
         .route("/api/findings", get(api::findings))
         .route("/api/sequences", get(api::sequences))
+        .route("/api/tls", get(api::tls))
         .route(
             "/api/spec",
             get(api::spec)

@@ -17,6 +17,7 @@ mod findings;
 mod overview;
 mod sequences;
 mod spec;
+mod tls;
 
 pub use captures::CaptureRow;
 pub use endpoint::{

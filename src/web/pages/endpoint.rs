@@ -2,6 +2,7 @@
 //! figures, calls over time, statuses, latency (read from its stored histogram by [`latency`]),
 //! bodies, transitions in and out ([`TransitionView`]) and findings.
 
+use super::tls::{ServiceView, host_services};
 use super::{Chrome, FindingView, Kpi, chrome, endpoints_link, finding_view, kpi, render};
 use crate::store::dashboard::EndpointDetail;
 use crate::web::charts::{self, Bar, Bin, Svg};
@@ -106,6 +107,8 @@ struct EndpointPage {
     t_out: Vec<TransitionView>,
     findings: Vec<FindingView>,
     host_href: String,
+    /// The encrypted services of the endpoint's host.
+    tls_host: Vec<ServiceView>,
 }
 
 /// `GET /endpoints/{id}`.
@@ -124,6 +127,7 @@ pub async fn endpoint(
         .dashboard_endpoint(id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let tls_host = host_services(&state, &e.endpoint.host).await?;
     let r = &e.endpoint;
     let lat = latency(e.latency_hist.as_deref(), 28);
     let mut kpis = vec![
@@ -222,6 +226,7 @@ pub async fn endpoint(
             .collect(),
         findings: e.findings.iter().cloned().map(finding_view).collect(),
         host_href: endpoints_link(&[("host", r.host.clone())]),
+        tls_host,
         e,
     };
     render(&page)

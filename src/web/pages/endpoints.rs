@@ -2,6 +2,7 @@
 //! paged endpoint list, its query parameters ([`EndpointParams`], shared with the JSON API)
 //! and the facet options of its filters.
 
+use super::tls::{ServiceView, host_services};
 use super::{Chrome, Opt, chrome, endpoints_link, nonempty, render};
 use crate::store::dashboard::{Count, EndpointListRow, EndpointQuery, Facets, SortKey};
 use crate::web::charts::{self, Svg};
@@ -181,6 +182,8 @@ struct EndpointsPage {
     filtered: bool,
     sort: String,
     dir: String,
+    /// The encrypted services of the host filtered on.
+    tls_host: Vec<ServiceView>,
 }
 
 fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -> Vec<Opt> {
@@ -399,6 +402,10 @@ pub async fn endpoints(
         })
         .collect();
     let [hosts, classes, auths, sensitive, findings, pers] = facet_options(&p, &facets);
+    let tls_host = match &q.host {
+        Some(h) => host_services(&state, h).await?,
+        None => Vec::new(),
+    };
     let page_view = EndpointsPage {
         chrome: chrome(&state, &session, "/endpoints"),
         q: nonempty(&p.q).unwrap_or_default(),
@@ -419,6 +426,7 @@ pub async fn endpoints(
         filtered: p.filtered(),
         sort: nonempty(&p.sort).unwrap_or_default(),
         dir: nonempty(&p.dir).unwrap_or_default(),
+        tls_host,
     };
     render(&page_view)
 }

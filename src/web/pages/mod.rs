@@ -19,6 +19,8 @@ mod overview;
 mod sensor;
 mod sequences;
 mod spec;
+mod tls;
+mod tls_service;
 
 pub use endpoint::{endpoint, latency};
 pub use endpoints::{EndpointParams, endpoints};
@@ -34,6 +36,8 @@ pub use overview::overview;
 pub use sensor::{sensor, sensor_data, sensor_summary};
 pub use sequences::{MAX_EDGES, SequenceParams, sequences};
 pub use spec::{spec, spec_upload};
+pub use tls::tls;
+pub use tls_service::tls_service;
 
 use super::charts::Bar;
 use super::explain;
@@ -72,11 +76,12 @@ pub struct Chrome {
     pub version: &'static str,
 }
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/", "Overview"),
     ("/endpoints", "Endpoints"),
     ("/findings", "Findings"),
     ("/sequences", "Sequences"),
+    ("/tls", "TLS"),
     ("/spec", "Spec"),
     ("/sensor", "Sensor"),
     ("/export", "Export"),
