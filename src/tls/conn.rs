@@ -207,7 +207,7 @@ impl State {
             // A second ClientHello (after a HelloRetryRequest): the first one is kept.
             return;
         }
-        let ch = match ClientHello::parse(body) {
+        let mut ch = match ClientHello::parse(body) {
             Ok(ch) => ch,
             Err(_) => {
                 ctx.stats.bad_client_hellos += 1;
@@ -218,7 +218,7 @@ impl State {
         self.first_ts.get_or_insert(ts);
         let hs = &mut self.hs;
         hs.client_hello = true;
-        hs.sni = ch.sni.clone();
+        hs.sni = ch.sni.take();
         let (alpn, cut) = ch.alpn_strings();
         hs.alpn_offered = alpn;
         hs.versions_offered = ch.versions_offered();
@@ -228,7 +228,7 @@ impl State {
         if ch.early_data {
             ctx.stats.early_data += 1;
         }
-        self.client_session_id = ch.session_id;
+        self.client_session_id = std::mem::take(&mut ch.session_id);
     }
 
     fn on_server_hello(
@@ -338,7 +338,7 @@ impl State {
         self.reported = true;
         self.encrypt = [true, true];
         let client = self.client_or_guess(meta);
-        let mut hs = self.hs.clone();
+        let mut hs = std::mem::take(&mut self.hs);
         hs.complete = complete;
         if complete {
             ctx.stats.handshakes += 1;
@@ -348,7 +348,7 @@ impl State {
         if hs.resumed {
             ctx.stats.resumed += 1;
         }
-        // Keep what the traffic event needs; free the rest.
+        // Keep what the traffic event and close need.
         self.hs = TlsHandshake {
             sni: hs.sni.clone(),
             client_hello: hs.client_hello,
