@@ -230,8 +230,36 @@ paths:
     write("spec_import", "utf16", b"\xff\xfe" + "openapi: 3.0.0\npaths: {}\n".encode("utf-16-le"))
 
 
+# ---- tls_handshake -------------------------------------------------------------------------
+def tls_seeds():
+    """Connections of src/tls/testdata (loopback captures) in the tls_handshake format."""
+    testdata = os.path.join(HERE, "..", "src", "tls", "testdata")
+
+    def segments(name, flags_last=0):
+        out = b""
+        lines = [l for l in open(os.path.join(testdata, name + ".txt")) if l[:2] in ("c ", "s ")]
+        for i, line in enumerate(lines):
+            payload = bytes.fromhex(line[2:].strip())
+            s0 = (0 if line[0] == "c" else 1) | (flags_last if i == len(lines) - 1 else 0)
+            out += bytes([s0]) + struct.pack("<H", len(payload)) + payload
+        return out
+
+    for name, b0 in [("curl_tls12_sni", 0x03), ("sclient_tls13_hrr", 0x03),
+                     ("sclient_tls12_client_cert", 0x32), ("sclient_tls13_psk_early", 0x0b),
+                     ("chromium_tls13_grease", 0x03)]:
+        write("tls_handshake", name.replace("_", "-"), bytes([b0]) + segments(name, 4))
+    # A ClientHello cut into 1-byte records, then a gap in the server's stream.
+    lines = [l for l in open(os.path.join(testdata, "curl_tls12_sni.txt")) if l.startswith("c ")]
+    hello = bytes.fromhex(lines[0][2:].strip())
+    body = hello[5:]
+    tiny = b"".join(b"\x16\x03\x01\x00\x01" + body[i:i + 1] for i in range(len(body)))
+    write("tls_handshake", "one-byte-records", bytes([0x03, 0]) + struct.pack("<H", len(tiny)) + tiny
+          + bytes([3]) + struct.pack("<H", 100))
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
     decoder_seeds()
     spec_seeds()
+    tls_seeds()

@@ -84,8 +84,6 @@ struct State {
     /// The server sent Certificate, ServerKeyExchange, CertificateRequest or ServerHelloDone
     /// after its hello (a full handshake).
     server_flight: bool,
-    /// Application-data bytes of each direction when the ServerHello was read.
-    app_at_hello: [u64; 2],
     /// The handshake was reported.
     reported: bool,
     /// Directions whose readers must stop reading handshake messages.
@@ -111,7 +109,6 @@ impl TlsConn {
                 first_ts: None,
                 client_session_id: Vec::new(),
                 server_flight: false,
-                app_at_hello: [0; 2],
                 reported: false,
                 encrypt: [false; 2],
                 dead: false,
@@ -158,6 +155,13 @@ impl State {
                 self.on_message(ctx, meta, dir, msg_type, body, ts)
             }
             Step::ChangeCipherSpec => self.on_ccs(ctx, meta, dir),
+            Step::ApplicationData => {
+                // TLS 1.2 and older: application data after the ServerHello means the
+                // handshake is over, even if its ChangeCipherSpec was not seen.
+                if self.hs.server_hello {
+                    self.report(ctx, meta, true);
+                }
+            }
             Step::Alert { description, .. } => {
                 ctx.stats.alerts += 1;
                 self.hs.alert.get_or_insert(description);
@@ -203,7 +207,7 @@ impl State {
             // A second ClientHello (after a HelloRetryRequest): the first one is kept.
             return;
         }
-        let ch = match ClientHello::parse(body) {
+        let mut ch = match ClientHello::parse(body) {
             Ok(ch) => ch,
             Err(_) => {
                 ctx.stats.bad_client_hellos += 1;
@@ -214,7 +218,7 @@ impl State {
         self.first_ts.get_or_insert(ts);
         let hs = &mut self.hs;
         hs.client_hello = true;
-        hs.sni = ch.sni.clone();
+        hs.sni = ch.sni.take();
         let (alpn, cut) = ch.alpn_strings();
         hs.alpn_offered = alpn;
         hs.versions_offered = ch.versions_offered();
@@ -224,7 +228,7 @@ impl State {
         if ch.early_data {
             ctx.stats.early_data += 1;
         }
-        self.client_session_id = ch.session_id;
+        self.client_session_id = std::mem::take(&mut ch.session_id);
     }
 
     fn on_server_hello(
@@ -334,7 +338,7 @@ impl State {
         self.reported = true;
         self.encrypt = [true, true];
         let client = self.client_or_guess(meta);
-        let mut hs = self.hs.clone();
+        let mut hs = std::mem::take(&mut self.hs);
         hs.complete = complete;
         if complete {
             ctx.stats.handshakes += 1;
@@ -344,7 +348,7 @@ impl State {
         if hs.resumed {
             ctx.stats.resumed += 1;
         }
-        // Keep what the traffic event needs; free the rest.
+        // Keep what the traffic event and close need.
         self.hs = TlsHandshake {
             sni: hs.sni.clone(),
             client_hello: hs.client_hello,
@@ -400,30 +404,23 @@ impl FlowApp for TlsConn {
                 if self.readers[i].counts().records == 0 && !self.is_tls() {
                     // The first header of this direction is not TLS, and nothing was.
                     ctx.stats.not_tls += 1;
-                    ctx.stats.not_tls_bytes += (HEADER_LEN + input.len()) as u64;
                     self.st.dead = true;
-                    break;
                 } else {
                     ctx.stats.bad_records += 1;
+                    continue;
                 }
-                continue;
+            } else {
+                self.st.on_step(ctx, meta, dir, step, chunk.ts);
             }
-            let had_hello = self.st.hs.server_hello;
-            self.st.on_step(ctx, meta, dir, step, chunk.ts);
-            if !had_hello && self.st.hs.server_hello {
-                self.st.app_at_hello = self.readers.each_ref().map(|r| r.counts().app_bytes);
+            if self.st.dead {
+                // Given up on at the first header of this direction (not TLS, or SSL 2.0): its
+                // bytes from the start are counted as not read, however they were cut.
+                ctx.stats.not_tls_bytes += (HEADER_LEN + input.len()) as u64;
+                self.account(ctx);
+                return;
             }
             self.apply();
             self.account(ctx);
-        }
-        // TLS 1.2 and older: application data after the ServerHello means the handshake is
-        // over even if its ChangeCipherSpec was not seen.
-        let st = &mut self.st;
-        if st.hs.server_hello && !st.reported {
-            let app = self.readers[i].counts().app_bytes;
-            if app > st.app_at_hello[i] {
-                st.report(ctx, meta, true);
-            }
         }
         self.apply();
         self.account(ctx);
@@ -1069,6 +1066,33 @@ mod tests {
         assert!(*client_bytes > 36, "the client's bytes counted unframed");
     }
 
+    /// Fuzz finding (tls_handshake, finding-11): application data after the ServerHello ended
+    /// the handshake at the end of the chunk it came in, so a handshake record after it in the
+    /// same chunk was read whole and not in pieces.
+    #[test]
+    fn application_data_ends_the_handshake_where_it_starts() {
+        let segs = fixture("curl_tls12_sni");
+        let (ch, server) = (&segs[0].1, &segs[1].1);
+        // The ServerHello record, then application data and a handshake record whose message
+        // declares 6 MB.
+        let hello_len = usize::from(u16::from_be_bytes([server[3], server[4]]));
+        let mut flight = server[..5 + hello_len].to_vec();
+        assert_eq!(flight[5], 2, "a ServerHello");
+        flight.extend_from_slice(&[23, 3, 3, 0, 3, 1, 2, 3]);
+        flight.extend_from_slice(&[22, 3, 3, 0, 4, 0x0e, 0x65, 0x64, 0x2e]);
+        let segs: Segments = vec![(true, ch.clone()), (false, flight)];
+        let (whole, stats) = run(&segs);
+        assert_eq!(
+            stats.handshake_too_large, 0,
+            "not read: the handshake was over"
+        );
+        assert!(handshake(&whole).hello.complete);
+        for piece in [1, 2, 5, 9] {
+            let split = run_with(&segs, piece, Some(Dir::AtoB), TlsConfig::default());
+            assert_eq!((whole.clone(), stats), split, "{piece}-byte pieces");
+        }
+    }
+
     #[test]
     fn gap_in_the_server_stream() {
         let segs = fixture("sclient_tls12_chain");
@@ -1125,9 +1149,17 @@ mod tests {
     #[test]
     fn sslv2_client_hello_is_counted_and_ignored() {
         let v2 = vec![0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10];
-        let (events, stats) = run(&vec![(true, v2)]);
+        let segs: Segments = vec![(true, v2), (false, vec![0x16; 20]), (true, vec![1; 30])];
+        let (events, stats) = run(&segs);
         assert!(events.is_empty());
         assert_eq!(stats.sslv2_client_hellos, 1);
+        assert_eq!(stats.not_tls_bytes, 11 + 20 + 30);
+        // Fuzz finding (tls_handshake, finding-9): the bytes after the SSL 2.0 header were
+        // counted as not read only when they came in later pieces.
+        for piece in 1..12 {
+            let (_, split) = run_with(&segs, piece, Some(Dir::AtoB), TlsConfig::default());
+            assert_eq!(split, stats, "{piece}-byte pieces");
+        }
     }
 
     #[test]

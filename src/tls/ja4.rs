@@ -173,12 +173,15 @@ fn server_parts(sh: &ServerHello) -> (String, String) {
 
 /// Values as 4 lowercase hex digits each, comma-joined.
 fn hex_list(values: &[u16]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(values.len() * 5);
-    for (i, v) in values.iter().enumerate() {
+    for (i, &v) in values.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(DIGITS[usize::from((v >> shift) & 15)]));
+        }
     }
     s
 }

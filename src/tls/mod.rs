@@ -115,7 +115,7 @@ pub struct TlsStats {
     pub app_bytes: u64,
     /// Bytes counted without framing, after a direction's framing was lost.
     pub unframed_bytes: u64,
-    /// Payload bytes of connections that are not TLS, not read.
+    /// Payload bytes of connections given up on (not TLS, or SSL 2.0), not read.
     pub not_tls_bytes: u64,
 }
 

@@ -57,6 +57,8 @@ pub enum Step<'a> {
     },
     /// A ChangeCipherSpec record began.
     ChangeCipherSpec,
+    /// An application-data record began (reported only in [`Mode::Handshake`]).
+    ApplicationData,
     /// An alert in the clear (a 2-byte alert record, read while in [`Mode::Handshake`]).
     Alert {
         /// 1 warning, 2 fatal.
@@ -120,6 +122,8 @@ pub struct RecordReader {
     hs_need: usize,
     /// `hs` holds a message already handed out: cleared on the next call.
     handed_out: bool,
+    /// What `hs` may still grow by during this call.
+    budget: usize,
     counts: RecordCounts,
 }
 
@@ -142,6 +146,7 @@ impl RecordReader {
             hs: Vec::new(),
             hs_need: 0,
             handed_out: false,
+            budget: 0,
             counts: RecordCounts::default(),
         }
     }
@@ -203,6 +208,7 @@ impl RecordReader {
             self.hs_need = 0;
             self.handed_out = false;
         }
+        self.budget = room;
         loop {
             let data: &'a [u8] = input;
             if data.is_empty() {
@@ -251,12 +257,15 @@ impl RecordReader {
                 if t == CHANGE_CIPHER_SPEC {
                     return Some(Step::ChangeCipherSpec);
                 }
+                if t == APPLICATION_DATA && self.mode == Mode::Handshake {
+                    return Some(Step::ApplicationData);
+                }
                 continue;
             }
             let n = self.left.min(data.len());
             let piece = &data[..n];
             let (used, step) = match (self.rtype, self.mode) {
-                (HANDSHAKE, Mode::Handshake) => self.handshake_bytes(piece, room),
+                (HANDSHAKE, Mode::Handshake) => self.handshake_bytes(piece),
                 (ALERT, Mode::Handshake) if self.rlen == 2 => {
                     let take = (2 - self.alert_len).min(n);
                     self.alert[self.alert_len..self.alert_len + take]
@@ -305,7 +314,7 @@ impl RecordReader {
 
     /// Reads handshake bytes `piece` (all within the current record): returns how many were
     /// used, and a message or a cap when there is one.
-    fn handshake_bytes<'a>(&mut self, piece: &'a [u8], room: usize) -> (usize, Option<HsStep<'a>>) {
+    fn handshake_bytes<'a>(&mut self, piece: &'a [u8]) -> (usize, Option<HsStep<'a>>) {
         if self.hs.is_empty()
             && let [t, a, b, c, ..] = *piece
         {
@@ -320,12 +329,11 @@ impl RecordReader {
         }
         let want = if self.hs_need == 0 { 4 } else { self.hs_need };
         let take = (want - self.hs.len()).min(piece.len());
-        if self.hs.capacity() < want && want - self.hs.capacity() > room {
+        if !self.grow_to(want) {
             self.counts.handshake_bytes += take as u64;
             self.set_encrypted();
             return (take, Some(HsStep::Other(Step::NoMemory { len: want })));
         }
-        self.hs.reserve_exact(want - self.hs.len());
         self.hs.extend_from_slice(&piece[..take]);
         self.counts.handshake_bytes += take as u64;
         if self.hs_need == 0 && self.hs.len() == 4 {
@@ -337,16 +345,30 @@ impl RecordReader {
                 return (take, Some(self.too_large(need)));
             }
             self.hs_need = need;
-            if need > self.hs.capacity() && need - self.hs.capacity() > room {
+            if !self.grow_to(need) {
                 self.set_encrypted();
                 return (take, Some(HsStep::Other(Step::NoMemory { len: need })));
             }
-            self.hs.reserve_exact(need - self.hs.len());
         }
         if self.hs_need != 0 && self.hs.len() == self.hs_need {
             return (take, Some(HsStep::Buffered));
         }
         (take, None)
+    }
+
+    /// Makes room in `hs` for `total` bytes within this call's budget; false when it would not
+    /// fit.
+    fn grow_to(&mut self, total: usize) -> bool {
+        let cap = self.hs.capacity();
+        if total <= cap {
+            return true;
+        }
+        if total - cap > self.budget {
+            return false;
+        }
+        self.hs.reserve_exact(total - self.hs.len());
+        self.budget = self.budget.saturating_sub(self.hs.capacity() - cap);
+        true
     }
 
     fn too_large<'a>(&mut self, len: usize) -> HsStep<'a> {
@@ -422,6 +444,7 @@ mod tests {
                 format!("hs 2 {:?}", b"world!"),
                 format!("hs 11 {:?}", [7u8; 40]),
                 "ChangeCipherSpec".to_string(),
+                "ApplicationData".to_string(),
                 "Alert { level: 2, description: 40 }".to_string(),
             ]
         );
@@ -471,12 +494,36 @@ mod tests {
         assert_eq!(r.counts().handshake_bytes, 54);
     }
 
+    /// Fuzz finding (tls_handshake, finding-10): the 4 bytes of a message header and then its
+    /// body, in two records of one input, each fitted the room but not together.
+    #[test]
+    fn memory_cap_holds_across_growths_in_one_call() {
+        let m = msg(1, &[5u8; 10]);
+        let mut stream = record(HANDSHAKE, &m[..2]);
+        stream.extend(record(HANDSHAKE, &m[2..]));
+        for room in 0..20 {
+            let mut r = RecordReader::new(1024);
+            let mut input = &stream[..];
+            let mut steps = Vec::new();
+            while let Some(s) = r.next(&mut input, room) {
+                steps.push(format!("{s:?}"));
+            }
+            assert!(r.held() <= room, "room {room}: held {}", r.held());
+            assert_eq!(steps.len(), 1);
+            assert_eq!(
+                steps[0].starts_with("Handshake"),
+                room >= 14,
+                "room {room}: {steps:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_header_loses_framing_and_counts_the_rest() {
         let mut stream = record(APPLICATION_DATA, b"xyz");
         stream.extend_from_slice(b"GET / HTTP/1.1\r\n");
         let mut r = RecordReader::new(1024);
-        assert_eq!(run(&mut r, &stream, &[]), ["BadRecord"]);
+        assert_eq!(run(&mut r, &stream, &[]), ["ApplicationData", "BadRecord"]);
         assert_eq!(r.mode(), Mode::Lost);
         assert_eq!(r.counts().app_bytes, 3);
         assert_eq!(r.counts().unframed_bytes, 16);
@@ -519,7 +566,7 @@ mod tests {
         let mut r = RecordReader::new(1024);
         assert_eq!(
             run(&mut r, &stream[..stream.len() - 1], &[]),
-            Vec::<String>::new()
+            ["ApplicationData"]
         );
         assert!(r.in_message());
         assert_eq!(r.counts().records, 2);
