@@ -684,6 +684,25 @@ mod tests {
         (port, handle)
     }
 
+    /// Sends one new-endpoint alert through a fresh alerter and waits up to `secs` for its
+    /// delivery; returns the sensor's counters.
+    fn alert_once(
+        settings: AlertSettings,
+        key: &str,
+        body: serde_json::Value,
+        secs: u64,
+    ) -> Arc<SensorMetrics> {
+        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
+        let mut a = Alerter::new(settings, metrics.clone());
+        a.emit(Alert {
+            kind: AlertKind::NewEndpoint,
+            key: key.into(),
+            body,
+        });
+        a.close(Duration::from_secs(secs));
+        metrics
+    }
+
     fn holds(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
     }
@@ -712,7 +731,6 @@ mod tests {
         .unwrap();
         assert_eq!(status, 204);
         // By address, through the alerter and webhook_ca_file (IP address in the certificate).
-        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
         let settings = AlertSettings {
             webhook: Some(format!("https://127.0.0.1:{port}/alerts").parse().unwrap()),
             token: Some("s3cret".into()),
@@ -720,13 +738,7 @@ mod tests {
             sensor: "test-sensor".into(),
             ..AlertSettings::default()
         };
-        let mut a = Alerter::new(settings, metrics.clone());
-        a.emit(Alert {
-            kind: AlertKind::NewEndpoint,
-            key: "7".into(),
-            body: json!({"host": "h", "endpoint_id": 7}),
-        });
-        a.close(Duration::from_secs(20));
+        let metrics = alert_once(settings, "7", json!({"host": "h", "endpoint_id": 7}), 20);
         let got = receiver.join().unwrap();
         assert_eq!(got.len(), 2);
         let (head, body) = got[0].request.as_ref().unwrap();
@@ -809,20 +821,13 @@ mod tests {
             3,
             Duration::from_secs(3),
         );
-        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
         let settings = AlertSettings {
             webhook: Some(format!("https://127.0.0.1:{port}/hook").parse().unwrap()),
             token: Some("s3cret".into()),
             ca_file: Some(ca_file),
             ..AlertSettings::default()
         };
-        let mut a = Alerter::new(settings, metrics.clone());
-        a.emit(Alert {
-            kind: AlertKind::NewEndpoint,
-            key: "1".into(),
-            body: json!({"endpoint_id": 1}),
-        });
-        a.close(Duration::from_secs(20));
+        let metrics = alert_once(settings, "1", json!({"endpoint_id": 1}), 20);
         let got = receiver.join().unwrap();
         assert_eq!(got.len(), 1, "certificate failures are not retried");
         assert!(got[0].request.is_err());
@@ -1043,19 +1048,12 @@ mod tests {
         // Through the alerter: a failed delivery, not retried (a retry would come after 1 s;
         // the receiver waits 3 s for more).
         let (port, receiver) = http_receiver(redirect("302 Found"), 3, Duration::from_secs(3));
-        let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
         let settings = AlertSettings {
             webhook: Some(format!("http://127.0.0.1:{port}/hook").parse().unwrap()),
             token: Some("s3cret".into()),
             ..AlertSettings::default()
         };
-        let mut a = Alerter::new(settings, metrics.clone());
-        a.emit(Alert {
-            kind: AlertKind::NewEndpoint,
-            key: "1".into(),
-            body: json!({"endpoint_id": 1}),
-        });
-        a.close(Duration::from_secs(20));
+        let metrics = alert_once(settings, "1", json!({"endpoint_id": 1}), 20);
         let got = receiver.join().unwrap();
         assert_eq!(got.len(), 1, "a redirect is not retried");
         assert_eq!(metrics.webhook_failed.load(R), 1);
@@ -1140,18 +1138,11 @@ mod tests {
         for (status, tries, wait) in [("503 Service Unavailable", 3, 30), ("404 Not Found", 1, 3)] {
             let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
             let (port, receiver) = http_receiver(answer, 3, Duration::from_secs(wait));
-            let metrics = Arc::new(SensorMetrics::new(&[], 1, 1, 1));
             let settings = AlertSettings {
                 webhook: Some(format!("http://127.0.0.1:{port}/hook").parse().unwrap()),
                 ..AlertSettings::default()
             };
-            let mut a = Alerter::new(settings, metrics.clone());
-            a.emit(Alert {
-                kind: AlertKind::NewEndpoint,
-                key: "1".into(),
-                body: json!({"endpoint_id": 1}),
-            });
-            a.close(Duration::from_secs(30));
+            let metrics = alert_once(settings, "1", json!({"endpoint_id": 1}), 30);
             assert_eq!(receiver.join().unwrap().len(), tries, "{status}");
             assert_eq!(metrics.webhook_failed.load(R), 1, "{status}");
             assert_eq!(metrics.webhook_ok.load(R), 0, "{status}");
