@@ -222,3 +222,30 @@ async fn weak_tls_services_match_the_reference() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_second_ingest_of_the_same_traffic_adds_to_each_service() {
+    let (_dir, store, _) = ingest("tls12").await;
+    let before = store.tls_services(None).await.unwrap();
+    let again = IngestOptions {
+        force: true,
+        ..IngestOptions::default()
+    };
+    ingest_files(&store, &[captures().join("tls12.pcap")], &again, |_| {})
+        .await
+        .unwrap();
+    let after = store.tls_services(None).await.unwrap();
+    assert_eq!(before.len(), after.len(), "no service twice");
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!((a.id, &a.host), (b.id, &b.host));
+        assert_eq!(a.handshakes, 2 * b.handshakes, "{}", a.host);
+        assert_eq!(a.client_bytes, 2 * b.client_bytes, "{}", a.host);
+        assert_eq!((&a.first_seen, &a.last_seen), (&b.first_seen, &b.last_seen));
+        assert_eq!((&a.version, &a.cipher), (&b.version, &b.cipher));
+        let doubled: BTreeMap<String, i64> =
+            b.versions.iter().map(|(k, v)| (k.clone(), 2 * v)).collect();
+        assert_eq!(a.versions, doubled, "{}", a.host);
+        assert_eq!(a.cert_subject, b.cert_subject);
+    }
+    store.close().await;
+}

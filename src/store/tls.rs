@@ -65,7 +65,7 @@ pub(super) async fn merge_tls(
     for d in services {
         let server_ip = d.key.server_ip.to_string();
         let existing = sqlx::query(
-            "SELECT id, versions, ciphers, alpn_offered, alpn_selected FROM tls_services
+            "SELECT versions, ciphers, alpn_offered, alpn_selected FROM tls_services
              WHERE server_ip = ? AND server_port = ? AND sni = ?",
         )
         .bind(&server_ip)
@@ -75,10 +75,10 @@ pub(super) async fn merge_tls(
         .await?;
         let (versions, ciphers, offered, selected) = match &existing {
             Some(r) => (
-                merge_counts(r.get::<&str, _>(1), &d.versions),
-                merge_counts(r.get::<&str, _>(2), &d.ciphers),
-                merge_counts(r.get::<&str, _>(3), &d.alpn_offered),
-                merge_counts(r.get::<&str, _>(4), &d.alpn_selected),
+                merge_counts(r.get::<&str, _>(0), &d.versions),
+                merge_counts(r.get::<&str, _>(1), &d.ciphers),
+                merge_counts(r.get::<&str, _>(2), &d.alpn_offered),
+                merge_counts(r.get::<&str, _>(3), &d.alpn_selected),
             ),
             None => (
                 merge_counts("{}", &d.versions),
@@ -87,72 +87,55 @@ pub(super) async fn merge_tls(
                 merge_counts("{}", &d.alpn_selected),
             ),
         };
-        let id: i64 = match existing {
-            Some(r) => {
-                let id: i64 = r.get(0);
-                sqlx::query(
-                    "UPDATE tls_services SET
-                        first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),
-                        handshakes = handshakes + ?, incomplete = incomplete + ?,
-                        resumed = resumed + ?, client_bytes = client_bytes + ?,
-                        server_bytes = server_bytes + ?, versions = ?, ciphers = ?,
-                        alpn_offered = ?, alpn_selected = ?,
-                        version = coalesce(?, version), cipher = coalesce(?, cipher)
-                     WHERE id = ?",
-                )
-                .bind(d.first_seen.as_nanos())
-                .bind(d.last_seen.as_nanos())
-                .bind(d.handshakes as i64)
-                .bind(d.incomplete as i64)
-                .bind(d.resumed as i64)
-                .bind(d.client_bytes as i64)
-                .bind(d.server_bytes as i64)
-                .bind(&versions)
-                .bind(&ciphers)
-                .bind(&offered)
-                .bind(&selected)
-                .bind(&d.version)
-                .bind(&d.cipher)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-                id
-            }
-            None if !limits.admit_new || total >= limits.max_services => {
+        if existing.is_none() {
+            if !limits.admit_new || total >= limits.max_services {
                 out.services_dropped += 1;
                 out.clients_dropped += d.clients.len() as u64;
                 continue;
             }
-            None => sqlx::query(
-                "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
-                    handshakes, incomplete, resumed, client_bytes, server_bytes, versions, ciphers,
-                    alpn_offered, alpn_selected, version, cipher)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(d.key.host())
-            .bind(&d.key.sni)
-            .bind(&server_ip)
-            .bind(i64::from(d.key.server_port))
-            .bind(d.first_seen.as_nanos())
-            .bind(d.last_seen.as_nanos())
-            .bind(d.handshakes as i64)
-            .bind(d.incomplete as i64)
-            .bind(d.resumed as i64)
-            .bind(d.client_bytes as i64)
-            .bind(d.server_bytes as i64)
-            .bind(&versions)
-            .bind(&ciphers)
-            .bind(&offered)
-            .bind(&selected)
-            .bind(&d.version)
-            .bind(&d.cipher)
-            .fetch_one(&mut **tx)
-            .await
-            .map(|r| {
-                total += 1;
-                r.get(0)
-            })?,
-        };
+            total += 1;
+        }
+        // One statement for a new service and a known one: counts add, times widen, the
+        // mixes were merged above, the negotiated version and suite keep their last value.
+        let id: i64 = sqlx::query(
+            "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+                handshakes, incomplete, resumed, client_bytes, server_bytes, versions, ciphers,
+                alpn_offered, alpn_selected, version, cipher)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (server_ip, server_port, sni) DO UPDATE SET
+                first_seen = min(first_seen, excluded.first_seen),
+                last_seen = max(last_seen, excluded.last_seen),
+                handshakes = handshakes + excluded.handshakes,
+                incomplete = incomplete + excluded.incomplete,
+                resumed = resumed + excluded.resumed,
+                client_bytes = client_bytes + excluded.client_bytes,
+                server_bytes = server_bytes + excluded.server_bytes,
+                versions = excluded.versions, ciphers = excluded.ciphers,
+                alpn_offered = excluded.alpn_offered, alpn_selected = excluded.alpn_selected,
+                version = coalesce(excluded.version, version),
+                cipher = coalesce(excluded.cipher, cipher)
+             RETURNING id",
+        )
+        .bind(d.key.host())
+        .bind(&d.key.sni)
+        .bind(&server_ip)
+        .bind(i64::from(d.key.server_port))
+        .bind(d.first_seen.as_nanos())
+        .bind(d.last_seen.as_nanos())
+        .bind(d.handshakes as i64)
+        .bind(d.incomplete as i64)
+        .bind(d.resumed as i64)
+        .bind(d.client_bytes as i64)
+        .bind(d.server_bytes as i64)
+        .bind(&versions)
+        .bind(&ciphers)
+        .bind(&offered)
+        .bind(&selected)
+        .bind(&d.version)
+        .bind(&d.cipher)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
         if let Some(c) = &d.cert {
             sqlx::query(
                 "UPDATE tls_services SET cert_subject = ?, cert_issuer = ?, cert_sans = ?,
