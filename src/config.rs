@@ -249,6 +249,8 @@ pub struct AlertsSection {
     pub new_endpoints: Option<bool>,
     /// Alert on new shadow (undocumented) and zombie (deprecated but called) APIs.
     pub shadow_zombie: Option<bool>,
+    /// Alert on a client fingerprint (JA4) new to an encrypted service that had a stable set.
+    pub new_tls_fingerprints: Option<bool>,
     /// Alerts allowed per minute (token bucket refill).
     pub rate_per_minute: Option<u32>,
     /// Alerts allowed in a burst (token bucket size).

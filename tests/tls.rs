@@ -249,3 +249,133 @@ async fn a_second_ingest_of_the_same_traffic_adds_to_each_service() {
     }
     store.close().await;
 }
+
+/// Seeds one service (`sni`, first seen at `t0`) with `(client, ja4, handshakes, first seen
+/// minutes after t0)` rows.
+async fn seed_service(sql: &sqlx::SqlitePool, sni: &str, clients: &[(&str, &str, i64, i64)]) {
+    const MIN: i64 = 60 * 1_000_000_000;
+    let t0: i64 = 1_800_000_000 * 1_000_000_000;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+            handshakes, versions, ciphers, alpn_offered, alpn_selected)
+         VALUES (?1, ?1, '10.1.1.1', 443, ?2, ?3, ?4, '{}', '{}', '{}', '{}') RETURNING id",
+    )
+    .bind(sni)
+    .bind(t0)
+    .bind(t0 + 300 * MIN)
+    .bind(clients.iter().map(|c| c.2).sum::<i64>())
+    .fetch_one(sql)
+    .await
+    .unwrap();
+    for (client, ja4, handshakes, after) in clients {
+        sqlx::query(
+            "INSERT INTO tls_clients (service_id, client, ja4, ja4s, handshakes, first_seen, last_seen)
+             VALUES (?, ?, ?, 't1312h2_1302_a56c5b993250', ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(client)
+        .bind(ja4)
+        .bind(handshakes)
+        .bind(t0 + after * MIN)
+        .bind(t0 + (after + 5) * MIN)
+        .execute(sql)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_client_stack_new_to_a_stable_service_is_a_finding_and_an_alert() {
+    use shadowtap::sensor::alerts::{AlertKind, AlertSettings, Detector};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
+    let sql = support::sql(&store).await;
+    let (curl, python, go) = (
+        "t13d3112h2_e8f1e7e78f70_6bebaf5329ac",
+        "t13d4907h2_0d8feac7bc37_7395dae3b2f3",
+        "t13d1312h2_f57a46bbacb6_ab7e3b40a677",
+    );
+    let mut detector = Detector::start(&store).await.unwrap();
+    // Stable: 25 handshakes from two stacks in the first hour; Go arrives two hours later.
+    seed_service(
+        &sql,
+        "orders.internal",
+        &[
+            ("10.0.0.1", curl, 15, 0),
+            ("10.0.0.2", python, 10, 20),
+            ("10.0.0.9", go, 2, 120),
+        ],
+    )
+    .await;
+    // Too few handshakes to call its set stable.
+    seed_service(
+        &sql,
+        "quiet.internal",
+        &[("10.0.0.1", curl, 5, 0), ("10.0.0.9", go, 1, 120)],
+    )
+    .await;
+    // Called by many stacks from the start: no stable set.
+    let many: Vec<String> = (0..9)
+        .map(|i| format!("t13d15{i:02}h2_aaaaaaaaaaaa_bbbbbbbbbbbb"))
+        .collect();
+    let mut rows: Vec<(&str, &str, i64, i64)> = many
+        .iter()
+        .map(|j| ("10.0.0.3", j.as_str(), 5, 0))
+        .collect();
+    rows.push(("10.0.0.9", go, 1, 120));
+    seed_service(&sql, "public.example", &rows).await;
+    // A stack first seen within the learning hour is part of the set.
+    seed_service(
+        &sql,
+        "early.internal",
+        &[("10.0.0.1", curl, 30, 0), ("10.0.0.9", go, 1, 59)],
+    )
+    .await;
+
+    shadowtap::store::spec::assess(&store).await.unwrap();
+    let found: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT host, severity, client, evidence FROM api_findings
+         WHERE kind = 'tls_new_client_fingerprint'",
+    )
+    .fetch_all(&sql)
+    .await
+    .unwrap();
+    assert_eq!(
+        found,
+        [(
+            "orders.internal".to_string(),
+            "medium".to_string(),
+            Some("10.0.0.9".to_string()),
+            format!("ja4 {go}")
+        )]
+    );
+    // The daemon's detector turns it into its own alert kind (medium is below the default
+    // `min_severity`, and this alert does not depend on it) ...
+    let alerts = detector
+        .detect(&store, &AlertSettings::default())
+        .await
+        .unwrap();
+    let kinds: Vec<AlertKind> = alerts.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, [AlertKind::NewTlsFingerprint], "{alerts:?}");
+    assert_eq!(alerts[0].body["host"], "orders.internal");
+    // ... once: assessing again re-creates the finding, which does not alert again.
+    shadowtap::store::spec::assess(&store).await.unwrap();
+    let again = detector
+        .detect(&store, &AlertSettings::default())
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    // Switched off, a fresh detector over a fresh finding says nothing.
+    sqlx::query("DELETE FROM findings")
+        .execute(&sql)
+        .await
+        .unwrap();
+    let mut off = Detector::start(&store).await.unwrap();
+    shadowtap::store::spec::assess(&store).await.unwrap();
+    let settings = AlertSettings {
+        new_tls_fingerprints: false,
+        ..AlertSettings::default()
+    };
+    assert!(off.detect(&store, &settings).await.unwrap().is_empty());
+    store.close().await;
+}

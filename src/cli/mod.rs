@@ -401,6 +401,9 @@ pub struct RunArgs {
     /// Do not alert on new shadow and zombie APIs.
     #[arg(long)]
     pub no_alert_shadow_zombie: bool,
+    /// Do not alert on client fingerprints (JA4) new to an encrypted service.
+    #[arg(long)]
+    pub no_alert_new_tls_fingerprints: bool,
     /// Alerts allowed per minute [default: 60].
     #[arg(long, value_name = "N")]
     pub alert_rate: Option<u32>,

@@ -59,6 +59,9 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
     if args.no_alert_shadow_zombie {
         c.alerts.shadow_zombie = Some(false);
     }
+    if args.no_alert_new_tls_fingerprints {
+        c.alerts.new_tls_fingerprints = Some(false);
+    }
     set(&mut c.alerts.rate_per_minute, &args.alert_rate);
     set(&mut c.alerts.burst, &args.alert_burst);
     set(&mut c.alerts.sensor_name, &args.sensor_name);

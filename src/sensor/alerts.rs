@@ -52,6 +52,8 @@ pub struct AlertSettings {
     pub new_endpoints: bool,
     /// New shadow and zombie APIs raise an alert.
     pub shadow_zombie: bool,
+    /// A client fingerprint new to an encrypted service with a stable set raises an alert.
+    pub new_tls_fingerprints: bool,
     /// Token bucket refill: alerts per minute.
     pub rate_per_minute: u32,
     /// Token bucket size.
@@ -70,6 +72,7 @@ impl Default for AlertSettings {
             min_severity: Some(Severity::High),
             new_endpoints: true,
             shadow_zombie: true,
+            new_tls_fingerprints: true,
             rate_per_minute: 60,
             burst: 20,
             sensor: host_name(),
@@ -105,6 +108,9 @@ pub enum AlertKind {
     ZombieApi,
     /// A finding at or above the configured severity.
     Finding,
+    /// A client fingerprint (JA4) new to an encrypted service that had a stable set
+    /// (finding `tls_new_client_fingerprint`).
+    NewTlsFingerprint,
     /// The sensor itself cannot keep the inventory (its database file was deleted or
     /// replaced, or flushes are being lost); always sent, whatever the settings.
     SensorHealth,
@@ -119,6 +125,7 @@ impl AlertKind {
             AlertKind::ZombieApi => "zombie_api",
             AlertKind::Finding => "finding",
             AlertKind::SensorHealth => "sensor_health",
+            AlertKind::NewTlsFingerprint => "new_tls_fingerprint",
         }
     }
 
@@ -129,6 +136,7 @@ impl AlertKind {
             AlertKind::ZombieApi => 2,
             AlertKind::Finding => 3,
             AlertKind::SensorHealth => 4,
+            AlertKind::NewTlsFingerprint => 5,
         }
     }
 }
@@ -453,6 +461,9 @@ impl Detector {
                 let alert_kind = match kind.as_str() {
                     "shadow_api" if settings.shadow_zombie => AlertKind::ShadowApi,
                     "zombie_api" if settings.shadow_zombie => AlertKind::ZombieApi,
+                    "tls_new_client_fingerprint" if settings.new_tls_fingerprints => {
+                        AlertKind::NewTlsFingerprint
+                    }
                     _ => match (settings.min_severity, Severity::parse(&severity)) {
                         (Some(min), Some(s)) if s >= min => AlertKind::Finding,
                         _ => continue,

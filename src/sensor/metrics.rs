@@ -116,12 +116,13 @@ impl Histogram {
 }
 
 /// Kinds of alert, as counted.
-pub const ALERT_TYPES: [&str; 5] = [
+pub const ALERT_TYPES: [&str; 6] = [
     "new_endpoint",
     "shadow_api",
     "zombie_api",
     "finding",
     "sensor_health",
+    "new_tls_fingerprint",
 ];
 
 /// Everything the daemon counts, shared by every thread.
@@ -167,7 +168,7 @@ pub struct SensorMetrics {
     /// Findings in the database by severity (info, low, medium, high, critical).
     pub findings: [AtomicI64; 5],
     /// Alerts raised, by [`ALERT_TYPES`].
-    pub alerts: [AtomicU64; 5],
+    pub alerts: [AtomicU64; 6],
     /// Alerts not sent: rate limit.
     pub alerts_rate_limited: AtomicU64,
     /// Alerts not sent: already sent.

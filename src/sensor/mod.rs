@@ -376,6 +376,7 @@ impl Settings {
             min_severity,
             new_endpoints: a.new_endpoints.unwrap_or(true),
             shadow_zombie: a.shadow_zombie.unwrap_or(true),
+            new_tls_fingerprints: a.new_tls_fingerprints.unwrap_or(true),
             rate_per_minute: a.rate_per_minute.unwrap_or(defaults.rate_per_minute),
             burst: a.burst.unwrap_or(defaults.burst).max(1),
             sensor: a

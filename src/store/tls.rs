@@ -388,7 +388,7 @@ mod tests {
 
 /// The finding kinds judged on encrypted services (recomputed from the stored services at
 /// every assessment).
-pub const TLS_KINDS: [&str; 7] = [
+pub const TLS_KINDS: [&str; 8] = [
     "tls_legacy_version",
     "tls_weak_cipher",
     "tls_certificate_expired",
@@ -396,7 +396,20 @@ pub const TLS_KINDS: [&str; 7] = [
     "cleartext_and_tls",
     "tls_self_signed",
     "tls_no_sni",
+    "tls_new_client_fingerprint",
 ];
+
+/// A service's client fingerprints are learnt during its first hour (capture time): a JA4 first
+/// seen later is new to it.
+const FINGERPRINT_LEARNING_NS: i64 = 3600 * 1_000_000_000;
+/// The learnt set is stable (worth judging newcomers against) with this many handshakes by
+/// its fingerprints ...
+const FINGERPRINT_STABLE_HANDSHAKES: i64 = 20;
+/// ... from at most this many fingerprints (a public service called by every browser
+/// version has no stable set).
+const FINGERPRINT_STABLE_MAX: usize = 8;
+/// New fingerprints reported per service; beyond, the last finding says how many more.
+const FINGERPRINT_NEW_MAX: usize = 5;
 
 /// Whether certificate name `pattern` (a DNS SAN, possibly `*.example.com`) covers `host`
 /// (RFC 6125: a wildcard stands for exactly one whole left-most label).
@@ -607,6 +620,7 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
             );
         }
     }
+    new_fingerprints(tx, &mut out).await?;
     // Credentials sent in clear to a host that also speaks TLS.
     let clear = sqlx::query(
         "SELECT e.host, group_concat(DISTINCT a.scheme), SUM(a.count), MIN(e.first_seen), MAX(e.last_seen)
@@ -662,6 +676,87 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
         .await?;
     }
     Ok(n)
+}
+
+/// `tls_new_client_fingerprint`: per service, the JA4s first seen within its first hour are
+/// its set; when that set is stable (at least 20 handshakes from at most 8 fingerprints),
+/// each JA4 first seen after the hour is a client stack the service had not met (at most 5 per
+/// service, the last saying how many more).
+async fn new_fingerprints(
+    tx: &mut Transaction<'_, Sqlite>,
+    out: &mut Vec<TlsFinding>,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.host, s.server_ip, s.server_port, s.first_seen, c.ja4,
+            MIN(c.first_seen), MAX(c.last_seen), SUM(c.handshakes), COUNT(DISTINCT c.client),
+            MIN(c.client)
+         FROM tls_services s JOIN tls_clients c ON c.service_id = s.id
+         WHERE c.ja4 <> ''
+         GROUP BY s.id, c.ja4
+         ORDER BY s.id, MIN(c.first_seen), c.ja4",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut i = 0;
+    while i < rows.len() {
+        let service: i64 = rows[i].get(0);
+        let end = rows[i..]
+            .iter()
+            .position(|r| r.get::<i64, _>(0) != service)
+            .map_or(rows.len(), |n| i + n);
+        let group = &rows[i..end];
+        i = end;
+        let learnt_until = group[0].get::<i64, _>(4) + FINGERPRINT_LEARNING_NS;
+        let (known, new): (Vec<_>, Vec<_>) = group
+            .iter()
+            .partition(|r| r.get::<i64, _>(6) < learnt_until);
+        let known_handshakes: i64 = known.iter().map(|r| r.get::<i64, _>(8)).sum();
+        if new.is_empty()
+            || known.len() > FINGERPRINT_STABLE_MAX
+            || known_handshakes < FINGERPRINT_STABLE_HANDSHAKES
+        {
+            continue;
+        }
+        let host: String = group[0].get(1);
+        let server = format!(
+            "{}:{}",
+            group[0].get::<String, _>(2),
+            group[0].get::<i64, _>(3)
+        );
+        let set = known
+            .iter()
+            .map(|r| r.get::<String, _>(5))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (n, r) in new.iter().take(FINGERPRINT_NEW_MAX).enumerate() {
+            let ja4: String = r.get(5);
+            let clients: i64 = r.get(9);
+            let more = if n + 1 == FINGERPRINT_NEW_MAX && new.len() > FINGERPRINT_NEW_MAX {
+                format!(
+                    " ({} more new fingerprints not listed)",
+                    new.len() - FINGERPRINT_NEW_MAX
+                )
+            } else {
+                String::new()
+            };
+            out.push(TlsFinding {
+                kind: "tls_new_client_fingerprint",
+                host: host.clone(),
+                // The fingerprint is part of the finding's identity.
+                server: format!("{server} {ja4}"),
+                client: Some(r.get(10)),
+                detail: format!(
+                    "{server} ({host}) was called by a client stack it had not met: JA4 {ja4} from {clients} client(s), after {} handshakes from its usual set ({set}){more}. A new tool, library or agent talking to an API is worth a look.",
+                    known_handshakes
+                ),
+                evidence: format!("ja4 {ja4}"),
+                count: r.get(8),
+                first_seen: r.get(6),
+                last_seen: r.get(7),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Unix seconds as ISO 8601.
