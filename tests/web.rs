@@ -1933,10 +1933,15 @@ async fn tls_json_api() {
         && c["ja4s"] == "t1205h1_c02f_8763c20bf469"
         && c["client"] == "127.0.0.1"
         && c["handshakes"] == 1));
-    // The same rows as `shadowtap tls --json`.
+    // The same rows as `shadowtap tls --json` (one page holds them all).
     let store = Store::open_read_only(tls_fixture()).await.unwrap();
+    let services = store.tls_services(None).await.unwrap();
     let direct = serde_json::json!({
-        "services": store.tls_services(None).await.unwrap(),
+        "total": services.len(),
+        "page": 1,
+        "per_page": 500,
+        "pages": 1,
+        "services": services,
         "clients": store.tls_clients(None).await.unwrap(),
     });
     assert_eq!(j, direct);
@@ -2085,4 +2090,163 @@ async fn hostile_tls_strings_render_only_as_text() {
     ] {
         assert!(detail.contains(escaped), "/tls/{id} lacks {escaped:?}");
     }
+}
+
+/// Every number in `v` that JavaScript holds exactly, and every time field a string; returns
+/// the paths of the offenders.
+fn js_unsafe(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Number(n) => {
+            let big = n.as_i64().map(|i| i.unsigned_abs() > (1 << 53));
+            if big == Some(true) || n.as_u64().is_some_and(|u| u > (1 << 53)) {
+                out.push(format!("{path} = {n}"));
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                if ["first_seen", "last_seen", "imported_at", "ingested_at"].contains(&k.as_str())
+                    && !(x.is_null()
+                        || x.as_str()
+                            .is_some_and(|s| s.ends_with('Z') && s.contains('T')))
+                {
+                    out.push(format!("{path}.{k} = {x} (not RFC 3339)"));
+                }
+                js_unsafe(x, &format!("{path}.{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                js_unsafe(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn json_api_checks_parameters_pages_lists_and_writes_rfc3339_times() {
+    let app = app().await;
+    let me = endpoint_id(&app, "users/me", "GET", "/api/v1/users/me").await;
+    // Times as RFC 3339 strings, nothing above 2^53, in every answer.
+    for path in [
+        "/api/overview".to_string(),
+        "/api/endpoints?per=500".into(),
+        format!("/api/endpoints/{me}"),
+        "/api/findings".into(),
+        "/api/sequences?host=api.acme.test".into(),
+        "/api/tls".into(),
+        "/api/spec".into(),
+        "/api/sensor".into(),
+    ] {
+        let v = get_ok(&app, &path).await.json();
+        let mut bad = Vec::new();
+        js_unsafe(&v, "", &mut bad);
+        assert!(bad.is_empty(), "{path}: {bad:?}");
+    }
+    let e = get_ok(&app, &format!("/api/endpoints/{me}")).await.json();
+    let first = e["endpoint"]["first_seen"].as_str().unwrap();
+    assert!(
+        first.len() >= "2025-01-01T12:00:00Z".len() && first.as_bytes()[10] == b'T',
+        "{first}"
+    );
+
+    // A value a parameter does not take: 400, naming the parameter and what it takes.
+    for (path, name, takes) in [
+        ("/api/endpoints?sort=bogus", "sort", "requests"),
+        ("/api/endpoints?dir=up", "dir", "desc"),
+        ("/api/endpoints?class=secret", "class", "shadow"),
+        ("/api/endpoints?auth=magic", "auth", "bearer_jwt"),
+        ("/api/endpoints?sensitive=dna", "sensitive", "credit_card"),
+        ("/api/endpoints?findings=maybe", "findings", "yes"),
+        (
+            "/api/endpoints?per=5000",
+            "per",
+            "an integer from 10 to 500",
+        ),
+        (
+            "/api/endpoints?page=abc",
+            "page",
+            "an integer from 1 to 1000000",
+        ),
+        ("/api/findings?severity=urgent", "severity", "critical"),
+        (
+            "/api/findings?kind=%3Cscript%3E",
+            "kind",
+            "jwt_alg_none_accepted",
+        ),
+        ("/api/findings?per=0", "per", "an integer from 1 to 1000"),
+        ("/api/tls?page=0", "page", "an integer from 1 to 1000000"),
+        ("/api/sensor?per=-1", "per", "an integer from 1 to 500"),
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        let j = r.json();
+        assert_eq!(j["parameter"], name, "{path}");
+        let allowed: Vec<&str> = j["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(allowed.contains(&takes), "{path}: {allowed:?}");
+        assert!(
+            !r.body.contains("script"),
+            "{path}: the value is not echoed"
+        );
+        assert!(j["error"].as_str().unwrap().contains(name));
+    }
+    // Empty values are no filter, as on the pages.
+    get_ok(&app, "/api/endpoints?sort=&class=&page=").await;
+
+    // Any other path under /api/ is a JSON 404.
+    for path in ["/api/nope", "/api/endpoints/1/nope", "/api/v2/overview"] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{path}"
+        );
+        assert_eq!(r.json()["error"], "Not found.");
+    }
+
+    // Findings come in pages that add up to the total, most severe first.
+    let all = get_ok(&app, "/api/findings").await.json();
+    let total = all["total"].as_i64().unwrap();
+    assert!(total > 4, "{total}");
+    let ids = |v: &Value| -> Vec<i64> {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["findings"].as_array().unwrap().iter())
+            .map(|f| f["id"].as_i64().unwrap())
+            .collect()
+    };
+    let mut paged = Vec::new();
+    let pages = (total + 3) / 4;
+    for page in 1..=pages {
+        let p = get_ok(&app, &format!("/api/findings?per=4&page={page}"))
+            .await
+            .json();
+        assert_eq!(p["total"], total);
+        assert_eq!(p["pages"], pages);
+        let got = ids(&p);
+        assert!(got.len() <= 4 && !got.is_empty(), "page {page}");
+        paged.extend(got);
+    }
+    let mut whole = ids(&all);
+    whole.sort_unstable();
+    paged.sort_unstable();
+    assert_eq!(paged, whole, "the pages hold every finding once");
+    let beyond = get_ok(&app, &format!("/api/findings?per=4&page={}", pages + 1))
+        .await
+        .json();
+    assert!(ids(&beyond).is_empty());
+    let s = get_ok(&app, "/api/sensor?per=1").await.json();
+    assert_eq!(s["captures"].as_array().unwrap().len(), 1);
+    assert_eq!(s["total"], 2);
+    assert_eq!(s["pages"], 2);
 }

@@ -1,5 +1,9 @@
 //! The JSON API under `/api/`: the data of each page, for automation. Same query parameters
-//! as the pages; times are integer nanoseconds since the Unix epoch.
+//! as the pages, but checked: a value a parameter does not take is a 400 naming the parameter
+//! and the values it takes (`{"error", "parameter", "allowed"}`); every error under `/api/`,
+//! an unknown path included, is JSON. Times are RFC 3339 strings in UTC with nanoseconds
+//! (`2025-01-01T12:00:00.120000000Z`: integer nanoseconds are above 2^53, which JavaScript
+//! cannot hold exactly). Lists are paged (`page`, `per`; the answer says `total` and `pages`).
 
 use super::pages::{self, EndpointParams, FindingParams, SequenceParams};
 use super::spec_import::{self, ImportError};
@@ -15,7 +19,106 @@ use serde_json::{Value, json};
 type ApiResult = Result<Response, ApiError>;
 
 fn ok(v: impl serde::Serialize) -> ApiResult {
+    let mut v = serde_json::to_value(v).map_err(|x| AppError::Internal(x.to_string()))?;
+    rfc3339_times(&mut v);
     Ok(Json(v).into_response())
+}
+
+/// Fields that hold a time, as integer nanoseconds since the epoch, in the store's rows.
+const TIME_FIELDS: [&str; 8] = [
+    "first_seen",
+    "last_seen",
+    "ingested_at",
+    "imported_at",
+    "first_ts",
+    "last_ts",
+    "updated_at",
+    "created_at",
+];
+
+/// Rewrites every time field (by name, at any depth) from integer nanoseconds to RFC 3339.
+fn rfc3339_times(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::Number(n) if TIME_FIELDS.contains(&k.as_str()) => {
+                        if let Some(ns) = n.as_i64() {
+                            *x = Value::String(crate::store::iso(ns));
+                        }
+                    }
+                    _ => rfc3339_times(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(rfc3339_times),
+        _ => {}
+    }
+}
+
+/// `value` is empty or one of `allowed`.
+fn one_of(name: &'static str, value: &Option<String>, allowed: &[&str]) -> Result<(), AppError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(()),
+        Some(v) if allowed.contains(&v) => Ok(()),
+        Some(_) => Err(AppError::InvalidParam {
+            name,
+            allowed: allowed.iter().map(|s| s.to_string()).collect(),
+        }),
+    }
+}
+
+/// `value` is empty or an integer in `lo..=hi`.
+fn integer(name: &'static str, value: &Option<String>, lo: i64, hi: i64) -> Result<(), AppError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(()),
+        Some(v) if v.parse::<i64>().is_ok_and(|n| (lo..=hi).contains(&n)) => Ok(()),
+        Some(_) => Err(AppError::InvalidParam {
+            name,
+            allowed: vec![format!("an integer from {lo} to {hi}")],
+        }),
+    }
+}
+
+/// Endpoint classifications a filter takes.
+const CLASSES: [&str; 4] = ["documented", "shadow", "zombie", "unclassified"];
+
+fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
+    use crate::analyze::auth::AuthScheme;
+    use crate::analyze::sensitive::SensitiveClass;
+    use crate::store::dashboard::SortKey;
+    one_of("class", &p.class, &CLASSES)?;
+    let schemes: Vec<&str> = AuthScheme::ALL.iter().map(|s| s.name()).collect();
+    one_of("auth", &p.auth, &schemes)?;
+    let sensitive: Vec<&str> = ["any", "none"]
+        .into_iter()
+        .chain(SensitiveClass::ALL.iter().map(|c| c.name()))
+        .collect();
+    one_of("sensitive", &p.sensitive, &sensitive)?;
+    one_of("findings", &p.findings, &["yes", "no"])?;
+    let sorts: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
+    one_of("sort", &p.sort, &sorts)?;
+    one_of("dir", &p.dir, &["asc", "desc"])?;
+    integer("page", &p.page, 1, 1_000_000)?;
+    integer("per", &p.per, 10, 500)
+}
+
+fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
+    use crate::analyze::posture::{KINDS, Severity};
+    let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.name()).collect();
+    one_of("severity", &p.severity, &severities)?;
+    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+    one_of("kind", &p.kind, &kinds)?;
+    integer("page", &p.page, 1, 1_000_000)?;
+    integer("per", &p.per, 1, MAX_FINDINGS_PER_PAGE)
+}
+
+/// Findings per page of `GET /api/findings` at most (and by default).
+const MAX_FINDINGS_PER_PAGE: i64 = 1000;
+
+/// Any other path under `/api/`: a JSON 404.
+pub async fn not_found() -> ApiResult {
+    Err(AppError::NotFound.into())
 }
 
 /// `GET /api/`: what there is.
@@ -23,16 +126,17 @@ pub async fn index() -> ApiResult {
     ok(json!({
         "generator": format!("shadowtap {}", env!("CARGO_PKG_VERSION")),
         "auth": "a dashboard session cookie, or Authorization: Bearer <token> when a token is configured",
+        "conventions": "times are RFC 3339 strings (UTC, nanoseconds); a parameter value outside what it takes is a 400 {error, parameter, allowed}; every error is JSON {error}; lists are paged (page, per; total, pages in the answer)",
         "endpoints": {
             "GET /api/overview": "totals, classification and severity counts, calls per minute, newest endpoints and findings",
             "GET /api/endpoints": "a page of endpoints; parameters q, host, class, auth, sensitive (any|none|<class>), findings (yes|no), sort (path|method|requests|errors|clients|p50|p99|first_seen|last_seen|findings), dir (asc|desc), page, per",
             "GET /api/endpoints/{id}": "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
-            "GET /api/findings": "findings grouped by kind; parameters severity, kind, host",
+            "GET /api/findings": "a page of findings (most severe first) grouped by kind; parameters severity, kind, host, page, per (1-1000, default 1000)",
             "GET /api/sequences": "the transition graph of a host; parameter host",
-            "GET /api/tls": "encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S); parameter host",
+            "GET /api/tls": "a page of encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S); parameters host, page, per (1-500, default 500)",
             "GET /api/spec": "imported specs, coverage, dormant operations, shadow endpoints, drift",
             "POST /api/spec?name=<file name>": "import an OpenAPI document (the request body)",
-            "GET /api/sensor": "live sensor numbers (under shadowtap run), ingested captures, summed counters and diagnostics",
+            "GET /api/sensor": "live sensor numbers (under shadowtap run), a page of ingested captures, summed counters and diagnostics; parameters page, per (1-500, default 500)",
             "GET /api/export/{format}": "sql, json, openapi, or csv-<view> (e.g. csv-api_endpoints)",
         }
     }))
@@ -48,6 +152,7 @@ pub async fn endpoints(
     State(state): State<AppState>,
     Query(p): Query<EndpointParams>,
 ) -> ApiResult {
+    check_endpoint_params(&p)?;
     let (q, page, per) = p.to_query();
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     ok(json!({
@@ -82,9 +187,23 @@ pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> 
     ok(v)
 }
 
-/// `GET /api/findings`.
+/// `GET /api/findings`: a page of findings (most severe first), grouped by kind.
 pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingParams>) -> ApiResult {
-    let (rows, total) = state.store().dashboard_findings(&p.to_query()).await?;
+    check_finding_params(&p)?;
+    let page: i64 = p
+        .page
+        .as_deref()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1);
+    let per: i64 = p
+        .per
+        .as_deref()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(MAX_FINDINGS_PER_PAGE);
+    let mut q = p.to_query();
+    q.limit = per;
+    q.offset = (page - 1) * per;
+    let (rows, total) = state.store().dashboard_findings(&q).await?;
     let groups: Vec<Value> = pages::group_findings(rows)
         .into_iter()
         .map(|g| {
@@ -99,7 +218,13 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
             })
         })
         .collect();
-    ok(json!({ "total": total, "groups": groups }))
+    ok(json!({
+        "total": total,
+        "page": page,
+        "per_page": per,
+        "pages": ((total + per - 1) / per).max(1),
+        "groups": groups,
+    }))
 }
 
 /// `GET /api/sequences`.
@@ -114,23 +239,94 @@ pub async fn sequences(
         .await?)
 }
 
+/// Paging of a list answer: `page` (from 1) and `per` (1 to `max`, default `max`).
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// Page, from 1.
+    pub page: Option<String>,
+    /// Items per page.
+    pub per: Option<String>,
+}
+
+impl PageQuery {
+    /// Checked (page, per).
+    fn get(&self, max: i64) -> Result<(i64, i64), AppError> {
+        integer("page", &self.page, 1, 1_000_000)?;
+        integer("per", &self.per, 1, max)?;
+        let n = |v: &Option<String>, d| {
+            v.as_deref()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(d)
+        };
+        Ok((n(&self.page, 1), n(&self.per, max)))
+    }
+}
+
+/// The items of page `page` of `per`, and the paging fields of the answer.
+fn paged<T>(items: Vec<T>, page: i64, per: i64) -> (Vec<T>, Value) {
+    let total = items.len() as i64;
+    let skip = usize::try_from((page - 1) * per).unwrap_or(usize::MAX);
+    let take = usize::try_from(per).unwrap_or(usize::MAX);
+    let items = items.into_iter().skip(skip).take(take).collect();
+    let paging = json!({
+        "total": total,
+        "page": page,
+        "per_page": per,
+        "pages": ((total + per - 1) / per).max(1),
+    });
+    (items, paging)
+}
+
+/// Adds the paging fields to an answer object.
+fn with_paging(mut v: Value, paging: Value) -> Value {
+    if let (Value::Object(m), Value::Object(p)) = (&mut v, paging) {
+        m.extend(p);
+    }
+    v
+}
+
+/// Services per page of `GET /api/tls` at most (and by default).
+const MAX_TLS_PER_PAGE: i64 = 500;
+/// Captures per page of `GET /api/sensor` at most (and by default).
+const MAX_CAPTURES_PER_PAGE: i64 = 500;
+
 /// Query of `GET /api/tls`.
 #[derive(Debug, Default, Deserialize)]
 pub struct TlsQuery {
     /// Only the services (and clients) of this host: an SNI, or a server address.
     pub host: Option<String>,
+    /// Page, from 1.
+    pub page: Option<String>,
+    /// Services per page.
+    pub per: Option<String>,
 }
 
 /// `GET /api/tls`: `{services, clients}`, the rows of `api_tls_services` and `api_tls_clients`
-/// (as `shadowtap tls --json`).
+/// (as `shadowtap tls --json`): a page of services, and the clients of those services.
 pub async fn tls(State(state): State<AppState>, Query(q): Query<TlsQuery>) -> ApiResult {
+    let (page, per) = PageQuery {
+        page: q.page,
+        per: q.per,
+    }
+    .get(MAX_TLS_PER_PAGE)?;
     let host = q
         .host
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty());
     let services = state.store().tls_services(host.as_deref()).await?;
-    let clients = state.store().tls_clients(host.as_deref()).await?;
-    ok(json!({ "services": services, "clients": clients }))
+    let (services, paging) = paged(services, page, per);
+    let ids: std::collections::HashSet<i64> = services.iter().map(|s| s.id).collect();
+    let clients: Vec<_> = state
+        .store()
+        .tls_clients(host.as_deref())
+        .await?
+        .into_iter()
+        .filter(|c| ids.contains(&c.service_id))
+        .collect();
+    ok(with_paging(
+        json!({ "services": services, "clients": clients }),
+        paging,
+    ))
 }
 
 /// `GET /api/spec`.
@@ -187,16 +383,22 @@ pub async fn spec_upload(
 
 /// `GET /api/sensor`: `live` holds the running sensor's numbers (the same as `/metrics`) when
 /// the dashboard is served by `shadowtap run`, and is null otherwise.
-pub async fn sensor(State(state): State<AppState>) -> ApiResult {
+pub async fn sensor(State(state): State<AppState>, Query(q): Query<PageQuery>) -> ApiResult {
+    let (page, per) = q.get(MAX_CAPTURES_PER_PAGE)?;
     let (captures, totals) = pages::sensor_data(&state).await?;
     let (figures, hints) = pages::sensor_summary(captures.len(), &totals);
-    ok(json!({
-        "live": state.sensor().map(|s| s.snapshot()),
-        "figures": figures,
-        "diagnostics": hints,
-        "totals": totals,
-        "captures": captures,
-    }))
+    // The paging fields count the captures.
+    let (captures, paging) = paged(captures, page, per);
+    ok(with_paging(
+        json!({
+            "live": state.sensor().map(|s| s.snapshot()),
+            "figures": figures,
+            "diagnostics": hints,
+            "totals": totals,
+            "captures": captures,
+        }),
+        paging,
+    ))
 }
 
 /// `GET /api/export/{format}`.

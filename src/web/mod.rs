@@ -32,7 +32,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -178,6 +178,14 @@ pub enum AppError {
     NotFound,
     /// The request is malformed (the message is shown: it must not echo input).
     BadRequest(&'static str),
+    /// A query parameter's value is not one it takes: its name and what it takes (the value
+    /// itself is not echoed).
+    InvalidParam {
+        /// The parameter.
+        name: &'static str,
+        /// The values it takes (or a description of them).
+        allowed: Vec<String>,
+    },
     /// The database failed.
     Store(StoreError),
     /// A template failed to render.
@@ -199,10 +207,20 @@ impl From<askama::Error> for AppError {
 }
 
 impl AppError {
-    fn status_and_message(&self) -> (StatusCode, &'static str) {
-        match self {
+    fn status_and_message(&self) -> (StatusCode, std::borrow::Cow<'static, str>) {
+        let (status, message) = match self {
             AppError::NotFound => (StatusCode::NOT_FOUND, "Not found."),
-            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, *m),
+            AppError::InvalidParam { name, allowed } => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "Invalid value for the parameter {name}: it takes {}.",
+                        allowed.join(", ")
+                    )
+                    .into(),
+                );
+            }
             AppError::Store(e) => {
                 tracing::error!(error = %e, "dashboard: database error");
                 (
@@ -224,14 +242,15 @@ impl AppError {
                     "Something went wrong. The server log has the details.",
                 )
             }
-        }
+        };
+        (status, message.into())
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = self.status_and_message();
-        pages::error_page(status, message)
+        pages::error_page(status, &message)
     }
 }
 
@@ -248,7 +267,12 @@ impl<E: Into<AppError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = self.0.status_and_message();
-        (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+        let mut body = serde_json::json!({ "error": message });
+        if let AppError::InvalidParam { name, allowed } = &self.0 {
+            body["parameter"] = serde_json::json!(name);
+            body["allowed"] = serde_json::json!(allowed);
+        }
+        (status, axum::Json(body)).into_response()
     }
 }
 
@@ -295,6 +319,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/sensor", get(api::sensor))
         .route("/api/export/{format}", get(api::export))
+        .route("/api/{*rest}", any(api::not_found))
         .route("/metrics", get(metrics))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))

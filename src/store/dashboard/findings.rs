@@ -17,6 +17,8 @@ pub struct FindingQuery {
     pub host: Option<String>,
     /// At most this many rows (most severe first).
     pub limit: i64,
+    /// Rows skipped first (paging).
+    pub offset: i64,
 }
 
 impl Store {
@@ -37,12 +39,13 @@ impl Store {
         .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FINDING_COLUMNS} {FINDING_JOIN} {filter}
-             ORDER BY {sev}, f.kind, f.count DESC, f.id LIMIT ?4"
+             ORDER BY {sev}, f.kind, f.count DESC, f.id LIMIT ?4 OFFSET ?5"
         )))
         .bind(query.severity.as_deref())
         .bind(query.kind.as_deref())
         .bind(query.host.as_deref())
         .bind(query.limit.clamp(1, 100_000))
+        .bind(query.offset.max(0))
         .fetch_all(&self.pool)
         .await?
         .iter()

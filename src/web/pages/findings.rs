@@ -23,6 +23,10 @@ pub struct FindingParams {
     pub kind: Option<String>,
     /// Host.
     pub host: Option<String>,
+    /// Page (from 1; the JSON API).
+    pub page: Option<String>,
+    /// Findings per page (the JSON API).
+    pub per: Option<String>,
 }
 
 impl FindingParams {
@@ -33,6 +37,7 @@ impl FindingParams {
             kind: nonempty(&self.kind),
             host: nonempty(&self.host),
             limit: 5000,
+            offset: 0,
         }
     }
 }
