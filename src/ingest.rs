@@ -199,13 +199,16 @@ pub enum IngestError {
         /// What it holds instead.
         reason: String,
     },
-    /// A capture file could not be hashed.
-    #[error("{path}: {source}")]
+    /// A capture file could not be opened or hashed.
+    #[error(
+        "{path}: {}; give the path of a pcap or pcapng capture file",
+        crate::capture::io_reason(error)
+    )]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -281,9 +284,9 @@ const CAPTURE_MAGICS: [[u8; 4]; 5] = [
 /// as a capture.
 pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
     let shown = || path.display().to_string();
-    let mut f = std::fs::File::open(path).map_err(|source| IngestError::Io {
+    let mut f = std::fs::File::open(path).map_err(|error| IngestError::Io {
         path: shown(),
-        source,
+        error,
     })?;
     let mut head = [0u8; 4];
     let mut n = 0;
@@ -292,10 +295,10 @@ pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(source) => {
+            Err(error) => {
                 return Err(IngestError::Io {
                     path: shown(),
-                    source,
+                    error,
                 });
             }
         }
@@ -344,9 +347,9 @@ pub async fn ingest_files(
         let path = path.as_ref();
         let started = std::time::Instant::now();
         let shown = path.display().to_string();
-        let (sha, size) = file_sha256(path).map_err(|source| IngestError::Io {
+        let (sha, size) = file_sha256(path).map_err(|error| IngestError::Io {
             path: shown.clone(),
-            source,
+            error,
         })?;
         let mut report = FileReport {
             path: shown.clone(),

@@ -120,6 +120,17 @@ pub enum CaptureError {
         /// libpcap's reason.
         source: pcap::Error,
     },
+    /// A capture file that cannot be opened (missing, unreadable, a directory).
+    #[error(
+        "{what}: {}; give the path of a pcap or pcapng capture file",
+        io_reason(error)
+    )]
+    File {
+        /// The path.
+        what: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// The BPF expression did not compile.
     #[error("invalid capture filter {expr:?}: {source}")]
     Filter {
@@ -144,6 +155,17 @@ pub enum CaptureError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// A file error in a few words ("no such file", "permission denied"), without the OS's code.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "is a directory".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// Anything that yields captured frames.

@@ -42,6 +42,31 @@ fn files_with(dir: &Path, suffixes: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The default demo inventory: `shadowtap-demo/inventory.db` under `tmp`, one directory for
+/// every run, each run starting it afresh (the previous run's inventory, its write-ahead log
+/// and its key are removed), so that demos do not pile up directories.
+fn demo_db(tmp: &Path) -> anyhow::Result<PathBuf> {
+    let dir = tmp.join("shadowtap-demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let db = dir.join("inventory.db");
+    for suffix in ["", "-wal", "-shm", ".key"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "removing the previous demo inventory {}",
+                        Path::new(&p).display()
+                    )
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(db)
+}
+
 /// Runs `shadowtap demo`.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let dir = captures_dir(&args.captures)?;
@@ -50,11 +75,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let specs = files_with(&dir, &[".openapi.yaml", ".openapi.yml", ".openapi.json"])?;
     let db = match &args.db {
         Some(p) => p.clone(),
-        None => {
-            let d = std::env::temp_dir().join(format!("shadowtap-demo-{}", std::process::id()));
-            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-            d.join("inventory.db")
-        }
+        None => demo_db(&std::env::temp_dir())?,
     };
     // The bundled captures' own settings (their scenarios last seconds, not hours).
     let mut opts = IngestOptions::default();
@@ -69,6 +90,25 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         config.sequences.apply(&mut opts.inventory.sequence);
     }
     runtime()?.block_on(async {
+        // The port first: when it is busy, nothing has been done yet.
+        let auth = AuthConfig {
+            allow_spec_upload: args.allow_spec_upload,
+            ..AuthConfig::default()
+        };
+        let listener = if args.no_serve {
+            None
+        } else {
+            Some(match web::bind(&args.listen, &auth).await {
+                Ok(l) => l,
+                Err(e) if args.listen == DEFAULT_LISTEN => {
+                    eprintln!("shadowtap demo: {e}; using a free port instead");
+                    web::bind("127.0.0.1:0", &auth)
+                        .await
+                        .map_err(anyhow::Error::msg)?
+                }
+                Err(e) => anyhow::bail!("{e} (give --listen a free address)"),
+            })
+        };
         let started = std::time::Instant::now();
         eprintln!(
             "shadowtap demo: ingesting {} captures from {} into {}",
@@ -110,23 +150,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "shadowtap demo: {transactions} transactions ingested in {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        if args.no_serve {
+        let Some(listener) = listener else {
             println!("{}", db.display());
             return anyhow::Ok(());
-        }
-        let auth = AuthConfig {
-            allow_spec_upload: args.allow_spec_upload,
-            ..AuthConfig::default()
-        };
-        let listener = match web::bind(&args.listen, &auth).await {
-            Ok(l) => l,
-            Err(e) if args.listen == DEFAULT_LISTEN => {
-                eprintln!("shadowtap demo: {e}; using a free port instead");
-                web::bind("127.0.0.1:0", &auth)
-                    .await
-                    .map_err(anyhow::Error::msg)?
-            }
-            Err(e) => anyhow::bail!(e),
         };
         let store = Store::open_read_only(&db).await?;
         let state = AppState::new(store, auth).map_err(anyhow::Error::msg)?;

@@ -31,12 +31,41 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     opts.flush_every = args.flush_every;
     opts.force = args.force;
     let json = args.json;
+    // Every file is a capture, before the database is touched.
+    for f in &args.files {
+        crate::ingest::check_capture_file(f)?;
+    }
+    let new_db = !args.db.exists();
+    let result = ingest(args, &config, &opts, json);
+    if result.is_err() && new_db {
+        // A failed ingest into a new inventory leaves nothing behind.
+        remove_inventory(&args.db);
+    }
+    result
+}
+
+/// Removes an inventory and the files beside it (`-wal`, `-shm`, `.key`).
+fn remove_inventory(db: &std::path::Path) {
+    let name = db.as_os_str().to_owned();
+    for suffix in ["", "-wal", "-shm", ".key"] {
+        let mut p = name.clone();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+}
+
+fn ingest(
+    args: &IngestArgs,
+    config: &Config,
+    opts: &IngestOptions,
+    json: bool,
+) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;
         for (observed, spec_host) in &config.spec.hosts {
             crate::store::spec::map_host(&store, observed, spec_host).await?;
         }
-        let (reports, _, inv) = ingest_files(&store, &args.files, &opts, |r| {
+        let (reports, _, inv) = ingest_files(&store, &args.files, opts, |r| {
             if json {
                 return;
             }

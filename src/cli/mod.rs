@@ -98,6 +98,22 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The text of an error for its user: the error and each cause below it that it does not
+/// already say. Most errors here embed their cause in their own message (`{path}: {source}`)
+/// and also expose it as their `source()`, so printing the whole chain (`{e:#}`) repeated it
+/// two or three times; a cause is printed only when its text is new.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !c.is_empty() && !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
 /// `spec` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
@@ -290,9 +306,9 @@ pub struct TlsArgs {
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    /// Inventory database (not needed with --hash-password).
+    #[arg(long, value_name = "PATH", required_unless_present = "hash_password")]
+    pub db: Option<PathBuf>,
     /// Address to listen on. Anything but a loopback address requires --auth-token-file or
     /// --password-hash.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]

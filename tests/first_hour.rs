@@ -1,0 +1,245 @@
+//! The first hour with shadowtap (issue 17), through the real binary: every error names its
+//! file once and says what to do (messages asserted exactly), a failed command prints nothing
+//! else and leaves nothing behind, `serve --hash-password` needs no inventory, and `demo`
+//! takes its port before it does any work and keeps one directory.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use support::{Conv, Frame, write_pcap};
+
+fn shadowtap() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    shadowtap().current_dir(dir).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A failure: exit status 1, nothing on standard output, exactly `stderr` on standard error.
+#[track_caller]
+fn fails_with(out: &Output, stderr: &str) {
+    assert_eq!(text(&out.stderr), stderr);
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Files in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A few requests to two hosts.
+fn small_traffic() -> Vec<Frame> {
+    let mut conv = Conv::new("10.1.0.1:40000", "10.0.0.1:80");
+    conv.handshake();
+    for (host, path) in [
+        ("api.shop.test", "/users/1"),
+        ("api.shop.test", "/users/2"),
+        ("cdn.shop.test", "/app.js"),
+    ] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        conv.exchange(
+            req.as_bytes(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+            1400,
+        );
+    }
+    conv.close();
+    conv.frames
+}
+
+const CAPTURE_HINT: &str = "give the path of a pcap or pcapng capture file";
+
+#[test]
+fn missing_capture_files_are_named_once_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let expected = format!("shadowtap: nope.pcap: no such file; {CAPTURE_HINT}\n");
+    // `log`: no header, no statistics, no "no packets were read".
+    fails_with(&run_in(d, &["log", "nope.pcap"]), &expected);
+    fails_with(&run_in(d, &["log", "--stats", "nope.pcap"]), &expected);
+    fails_with(&run_in(d, &["log", "--stats=json", "nope.pcap"]), &expected);
+    // `ingest`: the same words, and no inventory, write-ahead log or key left behind.
+    fails_with(
+        &run_in(d, &["ingest", "--db", "e.db", "nope.pcap"]),
+        &expected,
+    );
+    assert_eq!(listing(d), Vec::<String>::new());
+    // A directory instead of a file.
+    std::fs::create_dir(d.join("caps")).unwrap();
+    fails_with(
+        &run_in(d, &["log", "caps"]),
+        &format!("shadowtap: caps: is a directory; {CAPTURE_HINT}\n"),
+    );
+}
+
+#[test]
+fn a_failed_ingest_into_a_new_inventory_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A pcap signature, then nothing libpcap can read: refused once the store is open.
+    std::fs::write(d.join("bad.pcap"), [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]).unwrap();
+    let out = run_in(d, &["ingest", "--db", "e.db", "bad.pcap"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("shadowtap: cannot open bad.pcap: "),
+        "{err}"
+    );
+    assert_eq!(listing(d), ["bad.pcap"]);
+    // An inventory that existed before is kept as it was.
+    write_pcap(&d.join("ok.pcap"), &small_traffic());
+    assert!(
+        run_in(d, &["ingest", "--db", "e.db", "ok.pcap"])
+            .status
+            .success()
+    );
+    let out = run_in(d, &["ingest", "--db", "e.db", "bad.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(d.join("e.db").exists() && d.join("e.db.key").exists());
+}
+
+#[test]
+fn bad_database_paths_are_named_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_pcap(&d.join("ok.pcap"), &small_traffic());
+    fails_with(
+        &run_in(d, &["ingest", "--db", "missing/x.db", "ok.pcap"]),
+        "shadowtap: missing/x.db: cannot create the inventory: directory missing does not exist; \
+         create it, or give --db a file in an existing directory\n",
+    );
+    fails_with(
+        &run_in(d, &["endpoints", "--db", "x.db"]),
+        "shadowtap: x.db: no such inventory; make one with `shadowtap ingest --db x.db CAPTURE.pcap`, \
+         or give --db an existing inventory\n",
+    );
+    std::fs::create_dir(d.join("dir.db")).unwrap();
+    fails_with(
+        &run_in(d, &["endpoints", "--db", "dir.db"]),
+        "shadowtap: dir.db: is a directory; give --db the inventory file\n",
+    );
+    fails_with(
+        &run_in(d, &["ingest", "--db", "dir.db", "ok.pcap"]),
+        "shadowtap: dir.db: is not a regular file; give --db the path of an inventory file\n",
+    );
+    fails_with(
+        &run_in(d, &["spec", "import", "--db", "s.db", "nope.yaml"]),
+        "shadowtap: nope.yaml: no such file; give the path of an OpenAPI 3.x or Swagger 2.0 \
+         document (JSON or YAML)\n",
+    );
+    fails_with(
+        &run_in(
+            d,
+            &["ingest", "--db", "c.db", "--config", "nope.toml", "ok.pcap"],
+        ),
+        "shadowtap: nope.toml: no such file; give --config the path of a TOML configuration file\n",
+    );
+    // None of them created anything.
+    assert_eq!(listing(d), ["dir.db", "ok.pcap"]);
+}
+
+#[test]
+fn hash_password_needs_no_inventory() {
+    let mut child = shadowtap()
+        .args(["serve", "--hash-password"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("$argon2id$"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Serving still needs one.
+    let out = shadowtap().args(["serve"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--db <PATH>"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn demo_takes_its_port_before_ingesting() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let started = std::time::Instant::now();
+    let out = shadowtap()
+        .args(["demo", "--listen", &addr, "--db", p(&db)])
+        .output()
+        .unwrap();
+    fails_with(
+        &out,
+        &format!(
+            "shadowtap: cannot listen on {addr}: Address already in use (os error 98) \
+             (give --listen a free address)\n"
+        ),
+    );
+    assert!(!db.exists(), "nothing was ingested");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn demo_reuses_one_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let captures = tempfile::tempdir().unwrap();
+    write_pcap(&captures.path().join("a.pcap"), &small_traffic());
+    let demo = || {
+        let out = shadowtap()
+            .env("TMPDIR", tmp.path())
+            .args(["demo", "--no-serve", "--captures", p(captures.path())])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        PathBuf::from(text(&out.stdout).trim())
+    };
+    let first = demo();
+    let second = demo();
+    assert_eq!(first, second);
+    assert_eq!(
+        first,
+        tmp.path().join("shadowtap-demo").join("inventory.db")
+    );
+    assert_eq!(listing(tmp.path()), ["shadowtap-demo"]);
+    // Each run starts afresh: the second ingested the capture again instead of skipping it.
+    let out = shadowtap()
+        .args(["endpoints", "--db", p(&second), "--format", "tsv"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
+}
