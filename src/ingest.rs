@@ -177,6 +177,9 @@ pub struct FileReport {
     pub flush: FlushReport,
     /// Seconds spent.
     pub seconds: f64,
+    /// The file ended in damage (libpcap's words): what came before was ingested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
     /// Every engine counter of the file and the inventory counters of what it added
     /// (`{"engine": .., "inventory": ..}`, as stored with the capture); null when skipped.
     pub stats: Option<RunStats>,
@@ -361,6 +364,7 @@ pub async fn ingest_files(
             flush: FlushReport::default(),
             seconds: 0.0,
             stats: None,
+            truncated: None,
         };
         let mut rec = CaptureRecord {
             sha256: sha,
@@ -371,7 +375,7 @@ pub async fn ingest_files(
         };
         let state = store.capture_state(&rec.sha256).await?;
         let (id, skip) = match state {
-            Some(s) if s.complete && !opts.force => {
+            Some(s) if (s.complete || s.truncated) && !opts.force => {
                 report.outcome = "skipped";
                 report.seconds = started.elapsed().as_secs_f64();
                 progress(&report);
@@ -407,8 +411,13 @@ pub async fn ingest_files(
                 Ok(Next::Idle) => continue,
                 Ok(Next::End) => break,
                 Err(e) => {
-                    // A truncated file: keep what was read before the damage.
-                    eprintln!("shadowtap: {e}");
+                    // A truncated file: keep what was read before the damage, and record
+                    // the capture as truncated, not complete.
+                    let why = match &e {
+                        crate::capture::CaptureError::Read { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    rec.truncated = Some(why);
                     break;
                 }
             };
@@ -462,6 +471,7 @@ pub async fn ingest_files(
         store.finish_capture(id, &rec).await?;
         report.packets = rec.packets;
         report.transactions = rec.transactions;
+        report.truncated = rec.truncated.clone();
         report.stats = Some(file_stats);
         totals += &stats;
         report.seconds = started.elapsed().as_secs_f64();

@@ -243,3 +243,269 @@ fn demo_reuses_one_directory() {
         text(&out.stdout)
     );
 }
+
+fn capture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+}
+
+fn sql(db: &Path, query: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::{Row, TypeInfo, ValueRef};
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(db)
+            .read_only(true);
+        let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(query.to_string()))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let out = rows
+            .iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        let v = r.try_get_raw(i).unwrap();
+                        if v.is_null() {
+                            return "NULL".to_string();
+                        }
+                        match v.type_info().name() {
+                            "INTEGER" => r.get::<i64, _>(i).to_string(),
+                            "REAL" => r.get::<f64, _>(i).to_string(),
+                            _ => r.get::<String, _>(i),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        pool.close().await;
+        out
+    })
+}
+
+/// An inventory of three captures: the Acme API (`api.acme.test`, described by
+/// rest_api.openapi.yaml), the call sequences of `shop.seq.test` (no description) and the
+/// hostile hosts.
+fn three_hosts(dir: &Path) -> PathBuf {
+    let db = dir.join("inv.db");
+    let out = shadowtap()
+        .args(["ingest", "--db", p(&db)])
+        .args([
+            capture("rest_api.pcap"),
+            capture("sequences.pcap"),
+            capture("hostile.pcap"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    db
+}
+
+#[test]
+fn a_description_judges_only_the_hosts_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = three_hosts(dir.path());
+    let spec = capture("rest_api.openapi.yaml");
+    let out = shadowtap()
+        .args(["spec", "import", "--db", p(&db), p(&spec)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Shadow and zombie endpoints are the Acme API's only.
+    let judged = sql(
+        &db,
+        "SELECT DISTINCT host FROM api_endpoints WHERE classification IN ('shadow', 'zombie', 'documented')",
+    );
+    assert_eq!(judged, [["api.acme.test"]]);
+    let shadow = sql(
+        &db,
+        "SELECT COUNT(*) FROM api_endpoints WHERE classification = 'shadow'",
+    );
+    assert_eq!(shadow, [["4"]], "the four undocumented Acme routes");
+    // Every other host is not covered: its endpoints are apart, one finding per host.
+    let hosts = sql(
+        &db,
+        "SELECT host FROM api_endpoints WHERE host <> 'api.acme.test' AND request_count > 0
+         GROUP BY host HAVING SUM(classification NOT IN ('uncovered', 'probe')) > 0",
+    );
+    assert!(hosts.is_empty(), "{hosts:?}");
+    let per_host = sql(
+        &db,
+        "SELECT host, COUNT(*) FROM api_findings WHERE kind = 'uncovered_host' GROUP BY host HAVING COUNT(*) > 1",
+    );
+    assert!(per_host.is_empty(), "{per_host:?}");
+    assert_eq!(
+        sql(
+            &db,
+            "SELECT severity, count, evidence FROM api_findings WHERE kind = 'uncovered_host' AND host = 'shop.seq.test'"
+        ),
+        [["low", "404", "9 endpoints, 404 requests"]]
+    );
+    assert_eq!(
+        sql(
+            &db,
+            "SELECT COUNT(*) FROM api_findings WHERE kind = 'shadow_api' AND host <> 'api.acme.test'"
+        ),
+        [["0"]]
+    );
+    // `spec diff` lists the uncovered hosts apart.
+    let diff = text(
+        &shadowtap()
+            .args(["spec", "diff", "--db", p(&db)])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        diff.lines().any(|l| l
+            == "uncovered shop.seq.test  (9 endpoints, 404 requests): no imported description covers this host"),
+        "{diff}"
+    );
+    // Mapped to the described server, the host is judged against the description.
+    let out = shadowtap()
+        .args(["spec", "import", "--db", p(&db), "--map-host"])
+        .arg("shop.seq.test=api.acme.test")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        sql(
+            &db,
+            "SELECT COUNT(*) FROM api_endpoints WHERE host = 'shop.seq.test' AND classification = 'uncovered'"
+        ),
+        [["0"]]
+    );
+    assert_eq!(
+        sql(
+            &db,
+            "SELECT COUNT(*) FROM api_findings WHERE kind = 'uncovered_host' AND host = 'shop.seq.test'"
+        ),
+        [["0"]]
+    );
+}
+
+#[test]
+fn one_count_of_findings_in_the_cli_and_the_dashboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = three_hosts(dir.path());
+    let mut lines = Vec::new();
+    for spec in ["rest_api.openapi.yaml", "posture.openapi.yaml"] {
+        let out = shadowtap()
+            .args(["spec", "import", "--db", p(&db)])
+            .arg(capture(spec))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let line = stdout.lines().nth(1).unwrap().to_string();
+        let total = sql(&db, "SELECT COUNT(*) FROM api_findings")[0][0].clone();
+        assert!(
+            line.starts_with("inventory: ") && line.ends_with(&format!("; {total} findings")),
+            "{line} (api_findings: {total})"
+        );
+        lines.push(line);
+    }
+    // The second document covers no observed host: only its operations are added (dormant).
+    assert_eq!(
+        lines,
+        [
+            "inventory: 28 documented, 4 shadow, 3 zombie, 4 dormant operations, 4 scanner probes, \
+             12 endpoints on 3 hosts no description covers; 1 drift item; 38 findings",
+            "inventory: 28 documented, 4 shadow, 3 zombie, 20 dormant operations, 4 scanner probes, \
+             12 endpoints on 3 hosts no description covers; 1 drift item; 38 findings",
+        ]
+    );
+    // `findings` and the dashboard count the same rows.
+    let listed = text(
+        &shadowtap()
+            .args(["findings", "--db", p(&db)])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let total = sql(&db, "SELECT COUNT(*) FROM api_findings")[0][0].clone();
+    assert_eq!(listed.lines().last().unwrap(), format!("{total} findings"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let overview = rt.block_on(async {
+        let store = shadowtap::store::Store::open_read_only(&db).await.unwrap();
+        store.dashboard_overview().await.unwrap()
+    });
+    assert_eq!(overview.totals.findings.to_string(), total);
+}
+
+#[test]
+fn a_truncated_capture_is_recorded_as_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let whole = std::fs::read(capture("chunked.pcap")).unwrap();
+    std::fs::write(d.join("cut.pcap"), &whole[..3000]).unwrap();
+    let out = run_in(d, &["ingest", "--db", "t.db", "cut.pcap"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "cut.pcap: the file ends in damage (libpcap error: truncated dump file; tried to read 93 captured bytes, only got 0): \
+             what came before it was ingested; the capture is recorded as truncated, not complete"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        sql(
+            &d.join("t.db"),
+            "SELECT complete, packets, truncated FROM api_captures"
+        ),
+        [[
+            "0",
+            "21",
+            "libpcap error: truncated dump file; tried to read 93 captured bytes, only got 0"
+        ]]
+    );
+    // Nothing more to read: the next ingest skips it, it does not "resume" it.
+    let out = run_in(d, &["ingest", "--db", "t.db", "cut.pcap"]);
+    assert_eq!(
+        text(&out.stderr),
+        "cut.pcap: already ingested (same content), skipped (--force ingests it again)\n"
+    );
+}
+
+#[test]
+fn counts_read_as_english_and_stats_say_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut conv = Conv::new("10.1.0.1:40000", "10.0.0.1:80");
+    conv.handshake();
+    conv.exchange(
+        b"GET /one HTTP/1.1\r\nHost: a.test\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        1400,
+    );
+    conv.close();
+    write_pcap(&d.join("one.pcap"), &conv.frames);
+    let out = run_in(d, &["ingest", "--db", "o.db", "--stats", "one.pcap"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let first = err.lines().next().unwrap();
+    assert!(
+        first.starts_with("one.pcap: 8 packets, 1 transaction, 1 endpoint new, 0 updated ("),
+        "{first}"
+    );
+    // --stats: a counter with nothing counted says 0, never "none" (which is left for the
+    // list of caps that dropped something).
+    let before_caps = err
+        .split("== caps that dropped something ==")
+        .next()
+        .unwrap();
+    assert!(!before_caps.contains("none"), "{before_caps}");
+    assert!(before_caps.contains("== store =="), "{err}");
+    // ingest --help says what --config is for.
+    let help = text(&run_in(d, &["ingest", "--help"]).stdout);
+    for word in ["[[templates]]", "[spec.hosts]", "[sequences]", "--stats"] {
+        assert!(help.contains(word), "{word}: {help}");
+    }
+}

@@ -58,7 +58,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 28] = [
+pub const KINDS: [(&str, Severity); 29] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -87,6 +87,7 @@ pub const KINDS: [(&str, Severity); 28] = [
     ("tls_self_signed", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
     ("tls_no_sni", Severity::Low),
+    ("uncovered_host", Severity::Low),
 ];
 
 /// The severity of a finding kind.

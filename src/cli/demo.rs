@@ -2,6 +2,7 @@
 //! inventory and serves the dashboard over it.
 
 use super::{DemoArgs, runtime};
+use crate::counters::plural;
 use crate::ingest::{IngestOptions, ingest_files};
 use crate::store::Store;
 use crate::web::spec_import::{self, ImportError};
@@ -111,8 +112,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         };
         let started = std::time::Instant::now();
         eprintln!(
-            "shadowtap demo: ingesting {} captures from {} into {}",
-            pcaps.len(),
+            "shadowtap demo: ingesting {} from {} into {}",
+            plural(pcaps.len() as u64, "capture", "captures"),
             dir.display(),
             db.display()
         );
@@ -124,8 +125,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| r.path.clone());
             match r.outcome {
                 "ingested" => eprintln!(
-                    "  {name}: {} transactions, {} endpoints new",
-                    r.transactions, r.flush.created
+                    "  {name}: {}, {} new",
+                    plural(r.transactions, "transaction", "transactions"),
+                    plural(r.flush.created, "endpoint", "endpoints")
                 ),
                 other => eprintln!("  {name}: {other}"),
             }
@@ -147,7 +149,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         }
         let transactions: u64 = reports.iter().map(|r| r.transactions).sum();
         eprintln!(
-            "shadowtap demo: {transactions} transactions ingested in {:.1} s",
+            "shadowtap demo: {} ingested in {:.1} s",
+            plural(transactions, "transaction", "transactions"),
             started.elapsed().as_secs_f64()
         );
         let Some(listener) = listener else {

@@ -3,6 +3,7 @@
 use super::{IngestArgs, StatsFormat, report, runtime};
 use crate::analyze::inventory::InventoryConfig;
 use crate::config::Config;
+use crate::counters::plural;
 use crate::ingest::{IngestOptions, ingest_files};
 use crate::store::{FlushReport, Store};
 use std::io::Write;
@@ -80,16 +81,22 @@ fn ingest(
                         );
                     }
                     eprintln!(
-                        "{}: {} packets, {} transactions, {} endpoints new, {} updated{} ({:.2} s, {:.0} MB/s)",
+                        "{}: {}, {}, {} new, {} updated{} ({:.2} s, {:.0} MB/s)",
                         r.path,
-                        r.packets,
-                        r.transactions,
-                        r.flush.created,
+                        plural(r.packets, "packet", "packets"),
+                        plural(r.transactions, "transaction", "transactions"),
+                        plural(r.flush.created, "endpoint", "endpoints"),
                         r.flush.updated,
                         if r.flush.dropped > 0 { format!(", {} dropped (endpoint cap)", r.flush.dropped) } else { String::new() },
                         r.seconds,
                         r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
-                    )
+                    );
+                    if let Some(why) = &r.truncated {
+                        eprintln!(
+                            "{}: the file ends in damage ({why}): what came before it was ingested; the capture is recorded as truncated, not complete",
+                            r.path
+                        );
+                    }
                 }
             }
         })

@@ -30,7 +30,7 @@ pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
 pub use key::key_path;
 pub use read::{
     ClassifiedEndpoint, DriftListing, EndpointRow, FindingListing, InventoryCounts, ListFilter,
-    SpecDiff,
+    SpecDiff, UncoveredHost,
 };
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use write::{CaptureRecord, FlushReport, finding_key};
