@@ -102,6 +102,13 @@ fn a_failed_ingest_into_a_new_inventory_leaves_nothing_behind() {
         "{err}"
     );
     assert_eq!(listing(d), ["bad.pcap"]);
+    // A file that was there before (here a key planted as a symbolic link, refused) is
+    // never removed.
+    std::os::unix::fs::symlink("elsewhere", d.join("k.db.key")).unwrap();
+    let out = run_in(d, &["ingest", "--db", "k.db", "bad.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(listing(d), ["bad.pcap", "k.db.key"]);
+    std::fs::remove_file(d.join("k.db.key")).unwrap();
     // An inventory that existed before is kept as it was.
     write_pcap(&d.join("ok.pcap"), &small_traffic());
     assert!(

@@ -36,23 +36,28 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     for f in &args.files {
         crate::ingest::check_capture_file(f)?;
     }
-    let new_db = !args.db.exists();
+    // The inventory's files that this run would create (a failed ingest into a new
+    // inventory leaves none of them behind; files that were there before are never touched).
+    let created: Vec<std::path::PathBuf> = if args.db.symlink_metadata().is_err() {
+        ["", "-wal", "-shm", ".key"]
+            .iter()
+            .map(|suffix| {
+                let mut p = args.db.as_os_str().to_owned();
+                p.push(suffix);
+                std::path::PathBuf::from(p)
+            })
+            .filter(|p| p.symlink_metadata().is_err())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let result = ingest(args, &config, &opts, json);
-    if result.is_err() && new_db {
-        // A failed ingest into a new inventory leaves nothing behind.
-        remove_inventory(&args.db);
+    if result.is_err() {
+        for p in &created {
+            let _ = std::fs::remove_file(p);
+        }
     }
     result
-}
-
-/// Removes an inventory and the files beside it (`-wal`, `-shm`, `.key`).
-fn remove_inventory(db: &std::path::Path) {
-    let name = db.as_os_str().to_owned();
-    for suffix in ["", "-wal", "-shm", ".key"] {
-        let mut p = name.clone();
-        p.push(suffix);
-        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
-    }
 }
 
 fn ingest(
