@@ -32,9 +32,9 @@ impl FileSource {
         }
         let mut cap =
             Capture::from_file_with_precision(path, Precision::Nano).map_err(|source| {
-                CaptureError::Open {
+                CaptureError::Unreadable {
                     what: name.clone(),
-                    source,
+                    reason: source.to_string(),
                 }
             })?;
         if let Some(expr) = bpf.filter(|e| !e.trim().is_empty()) {

@@ -131,6 +131,17 @@ pub enum CaptureError {
         /// Why.
         error: std::io::Error,
     },
+    /// A file libpcap cannot read as a capture (a cut or corrupt header, another format).
+    #[error(
+        "{what}: libpcap cannot read it as a capture ({reason}); {}",
+        FILE_HINT
+    )]
+    Unreadable {
+        /// The path.
+        what: String,
+        /// libpcap's words.
+        reason: String,
+    },
     /// The BPF expression did not compile.
     #[error("invalid capture filter {expr:?}: {source}")]
     Filter {
@@ -156,6 +167,9 @@ pub enum CaptureError {
         source: std::io::Error,
     },
 }
+
+/// What to do about a capture file that cannot be read.
+const FILE_HINT: &str = "give the path of a pcap or pcapng capture file";
 
 /// A file error in a few words ("no such file", "permission denied"), without the OS's code.
 pub fn io_reason(e: &std::io::Error) -> String {

@@ -523,7 +523,14 @@ fn files<W: Write>(
                 Ok(Next::Idle) => continue,
                 Err(e) => {
                     // A truncated file still yields everything before the damage.
-                    eprintln!("shadowtap: {e}");
+                    let why = match &e {
+                        crate::capture::CaptureError::Read { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    eprintln!(
+                        "shadowtap: {}: the file ends in damage ({why}); the transactions before it are listed",
+                        path.display()
+                    );
                     break;
                 }
             }
