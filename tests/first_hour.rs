@@ -158,6 +158,14 @@ fn bad_database_paths_are_named_with_what_to_do() {
         ),
         "shadowtap: nope.toml: no such file; give --config the path of a TOML configuration file\n",
     );
+    // A document that is not one is refused without leaving a new inventory behind.
+    std::fs::write(d.join("notes.txt"), "hello\n").unwrap();
+    fails_with(
+        &run_in(d, &["spec", "import", "--db", "s.db", "notes.txt"]),
+        "shadowtap: notes.txt: not an OpenAPI 3.x or Swagger 2.0 document (no `openapi: 3.x` or \
+         `swagger: \"2.0\"`)\n",
+    );
+    std::fs::remove_file(d.join("notes.txt")).unwrap();
     // None of them created anything.
     assert_eq!(listing(d), ["dir.db", "ok.pcap"]);
 }

@@ -36,28 +36,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     for f in &args.files {
         crate::ingest::check_capture_file(f)?;
     }
-    // The inventory's files that this run would create (a failed ingest into a new
-    // inventory leaves none of them behind; files that were there before are never touched).
-    let created: Vec<std::path::PathBuf> = if args.db.symlink_metadata().is_err() {
-        ["", "-wal", "-shm", ".key"]
-            .iter()
-            .map(|suffix| {
-                let mut p = args.db.as_os_str().to_owned();
-                p.push(suffix);
-                std::path::PathBuf::from(p)
-            })
-            .filter(|p| p.symlink_metadata().is_err())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let result = ingest(args, &config, &opts, json);
-    if result.is_err() {
-        for p in &created {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-    result
+    super::removed_on_failure(&args.db, || ingest(args, &config, &opts, json))
 }
 
 fn ingest(

@@ -552,7 +552,11 @@ fn open_live(args: &LogArgs, iface: &str) -> anyhow::Result<LiveSource> {
         buffer_size: args.source.buffer_size,
         ..LiveOptions::default()
     };
-    let src = LiveSource::open(&opts).with_context(|| format!("live capture on {iface}"))?;
+    let src = LiveSource::open(&opts).with_context(|| {
+        format!(
+            "live capture on {iface} (`ip link` lists the interfaces; capturing needs root or CAP_NET_RAW)"
+        )
+    })?;
     eprintln!(
         "shadowtap: capturing on {iface} (link type {}); Ctrl-C to stop",
         src.link_type()

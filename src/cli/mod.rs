@@ -98,6 +98,35 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Runs `f`, which may create the inventory `db`; when it fails, the files of a new
+/// inventory (the database, its `-wal`, `-shm` and `.key`) that it created are removed, so a
+/// failed command leaves nothing behind. Files that were there before are never touched.
+pub fn removed_on_failure<T>(
+    db: &std::path::Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let new: Vec<PathBuf> = if db.symlink_metadata().is_err() {
+        ["", "-wal", "-shm", ".key"]
+            .iter()
+            .map(|suffix| {
+                let mut p = db.as_os_str().to_owned();
+                p.push(suffix);
+                PathBuf::from(p)
+            })
+            .filter(|p| p.symlink_metadata().is_err())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let result = f();
+    if result.is_err() {
+        for p in &new {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
 /// The text of an error for its user: the error and each cause below it that it does not
 /// already say. Most errors here embed their cause in their own message (`{path}: {source}`)
 /// and also expose it as their `source()`, so printing the whole chain (`{e:#}`) repeated it

@@ -5,6 +5,14 @@ use crate::store::Store;
 
 /// Runs a `spec` subcommand.
 pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
+    match cmd {
+        // A document that cannot be imported leaves no new inventory behind.
+        SpecCommand::Import(args) => super::removed_on_failure(&args.db, || run_in(cmd)),
+        SpecCommand::Diff(_) => run_in(cmd),
+    }
+}
+
+fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         match cmd {
             SpecCommand::Import(args) => {
