@@ -521,7 +521,8 @@ pub struct RunArgs {
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where to put the demo inventory (default: a fresh file under the system temp directory).
+    /// Where to put the demo inventory (default: $TMPDIR/shadowtap-demo/inventory.db, or
+    /// under /tmp, started afresh by each run).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Directory of capture files to ingest.
