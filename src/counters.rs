@@ -192,6 +192,13 @@ macro_rules! counters {
     };
 }
 
+/// `n` and its noun, singular for one: `1 endpoint`, `2 endpoints`, `0 findings` (every
+/// count printed for a user reads this way).
+pub fn plural(n: impl Into<i128>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

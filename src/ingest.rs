@@ -177,6 +177,9 @@ pub struct FileReport {
     pub flush: FlushReport,
     /// Seconds spent.
     pub seconds: f64,
+    /// The file ended in damage (libpcap's words): what came before was ingested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
     /// Every engine counter of the file and the inventory counters of what it added
     /// (`{"engine": .., "inventory": ..}`, as stored with the capture); null when skipped.
     pub stats: Option<RunStats>,
@@ -199,13 +202,16 @@ pub enum IngestError {
         /// What it holds instead.
         reason: String,
     },
-    /// A capture file could not be hashed.
-    #[error("{path}: {source}")]
+    /// A capture file could not be opened or hashed.
+    #[error(
+        "{path}: {}; give the path of a pcap or pcapng capture file",
+        crate::capture::io_reason(error)
+    )]
     Io {
         /// The file.
         path: String,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -281,9 +287,9 @@ const CAPTURE_MAGICS: [[u8; 4]; 5] = [
 /// as a capture.
 pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
     let shown = || path.display().to_string();
-    let mut f = std::fs::File::open(path).map_err(|source| IngestError::Io {
+    let mut f = std::fs::File::open(path).map_err(|error| IngestError::Io {
         path: shown(),
-        source,
+        error,
     })?;
     let mut head = [0u8; 4];
     let mut n = 0;
@@ -292,10 +298,10 @@ pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(source) => {
+            Err(error) => {
                 return Err(IngestError::Io {
                     path: shown(),
-                    source,
+                    error,
                 });
             }
         }
@@ -344,9 +350,9 @@ pub async fn ingest_files(
         let path = path.as_ref();
         let started = std::time::Instant::now();
         let shown = path.display().to_string();
-        let (sha, size) = file_sha256(path).map_err(|source| IngestError::Io {
+        let (sha, size) = file_sha256(path).map_err(|error| IngestError::Io {
             path: shown.clone(),
-            source,
+            error,
         })?;
         let mut report = FileReport {
             path: shown.clone(),
@@ -358,6 +364,7 @@ pub async fn ingest_files(
             flush: FlushReport::default(),
             seconds: 0.0,
             stats: None,
+            truncated: None,
         };
         let mut rec = CaptureRecord {
             sha256: sha,
@@ -368,7 +375,7 @@ pub async fn ingest_files(
         };
         let state = store.capture_state(&rec.sha256).await?;
         let (id, skip) = match state {
-            Some(s) if s.complete && !opts.force => {
+            Some(s) if (s.complete || s.truncated) && !opts.force => {
                 report.outcome = "skipped";
                 report.seconds = started.elapsed().as_secs_f64();
                 progress(&report);
@@ -404,8 +411,13 @@ pub async fn ingest_files(
                 Ok(Next::Idle) => continue,
                 Ok(Next::End) => break,
                 Err(e) => {
-                    // A truncated file: keep what was read before the damage.
-                    eprintln!("shadowtap: {e}");
+                    // A truncated file: keep what was read before the damage, and record
+                    // the capture as truncated, not complete.
+                    let why = match &e {
+                        crate::capture::CaptureError::Read { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    rec.truncated = Some(why);
                     break;
                 }
             };
@@ -459,6 +471,7 @@ pub async fn ingest_files(
         store.finish_capture(id, &rec).await?;
         report.packets = rec.packets;
         report.transactions = rec.transactions;
+        report.truncated = rec.truncated.clone();
         report.stats = Some(file_stats);
         totals += &stats;
         report.seconds = started.elapsed().as_secs_f64();

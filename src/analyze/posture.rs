@@ -97,6 +97,7 @@ pub const KINDS: [(&str, Severity); 29] = [
     ("tls_new_client_fingerprint", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
     ("tls_no_sni", Severity::Low),
+    ("uncovered_host", Severity::Low),
 ];
 
 /// The severity of a finding kind.

@@ -16,11 +16,25 @@ impl FileSource {
     /// Opens `path`, optionally applying a BPF filter expression.
     pub fn open(path: &Path, bpf: Option<&str>) -> Result<FileSource, CaptureError> {
         let name = path.display().to_string();
+        // libpcap's words for a missing file repeat the path and say nothing of what to do.
+        let file_error = |error| CaptureError::File {
+            what: name.clone(),
+            error,
+        };
+        match std::fs::metadata(path) {
+            Err(e) => return Err(file_error(e)),
+            Ok(m) if m.is_dir() => {
+                return Err(file_error(std::io::Error::from(
+                    std::io::ErrorKind::IsADirectory,
+                )));
+            }
+            Ok(_) => {}
+        }
         let mut cap =
             Capture::from_file_with_precision(path, Precision::Nano).map_err(|source| {
-                CaptureError::Open {
+                CaptureError::Unreadable {
                     what: name.clone(),
-                    source,
+                    reason: source.to_string(),
                 }
             })?;
         if let Some(expr) = bpf.filter(|e| !e.trim().is_empty()) {

@@ -120,6 +120,28 @@ pub enum CaptureError {
         /// libpcap's reason.
         source: pcap::Error,
     },
+    /// A capture file that cannot be opened (missing, unreadable, a directory).
+    #[error(
+        "{what}: {}; give the path of a pcap or pcapng capture file",
+        io_reason(error)
+    )]
+    File {
+        /// The path.
+        what: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// A file libpcap cannot read as a capture (a cut or corrupt header, another format).
+    #[error(
+        "{what}: libpcap cannot read it as a capture ({reason}); {}",
+        FILE_HINT
+    )]
+    Unreadable {
+        /// The path.
+        what: String,
+        /// libpcap's words.
+        reason: String,
+    },
     /// The BPF expression did not compile.
     #[error("invalid capture filter {expr:?}: {source}")]
     Filter {
@@ -144,6 +166,20 @@ pub enum CaptureError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// What to do about a capture file that cannot be read.
+const FILE_HINT: &str = "give the path of a pcap or pcapng capture file";
+
+/// A file error in a few words ("no such file", "permission denied"), without the OS's code.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "is a directory".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// Anything that yields captured frames.

@@ -2,6 +2,7 @@
 //! inventory and serves the dashboard over it.
 
 use super::{DemoArgs, runtime};
+use crate::counters::plural;
 use crate::ingest::{IngestOptions, ingest_files};
 use crate::store::Store;
 use crate::web::spec_import::{self, ImportError};
@@ -42,6 +43,31 @@ fn files_with(dir: &Path, suffixes: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The default demo inventory: `shadowtap-demo/inventory.db` under `tmp`, one directory for
+/// every run, each run starting it afresh (the previous run's inventory, its write-ahead log
+/// and its key are removed), so that demos do not pile up directories.
+fn demo_db(tmp: &Path) -> anyhow::Result<PathBuf> {
+    let dir = tmp.join("shadowtap-demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let db = dir.join("inventory.db");
+    for suffix in ["", "-wal", "-shm", ".key"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "removing the previous demo inventory {}",
+                        Path::new(&p).display()
+                    )
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(db)
+}
+
 /// Runs `shadowtap demo`.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let dir = captures_dir(&args.captures)?;
@@ -50,11 +76,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let specs = files_with(&dir, &[".openapi.yaml", ".openapi.yml", ".openapi.json"])?;
     let db = match &args.db {
         Some(p) => p.clone(),
-        None => {
-            let d = std::env::temp_dir().join(format!("shadowtap-demo-{}", std::process::id()));
-            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
-            d.join("inventory.db")
-        }
+        None => demo_db(&std::env::temp_dir())?,
     };
     // The bundled captures' own settings (their scenarios last seconds, not hours).
     let mut opts = IngestOptions::default();
@@ -69,10 +91,29 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         config.sequences.apply(&mut opts.inventory.sequence);
     }
     runtime()?.block_on(async {
+        // The port first: when it is busy, nothing has been done yet.
+        let auth = AuthConfig {
+            allow_spec_upload: args.allow_spec_upload,
+            ..AuthConfig::default()
+        };
+        let listener = if args.no_serve {
+            None
+        } else {
+            Some(match web::bind(&args.listen, &auth).await {
+                Ok(l) => l,
+                Err(e) if args.listen == DEFAULT_LISTEN => {
+                    eprintln!("shadowtap demo: {e}; using a free port instead");
+                    web::bind("127.0.0.1:0", &auth)
+                        .await
+                        .map_err(anyhow::Error::msg)?
+                }
+                Err(e) => anyhow::bail!("{e} (give --listen a free address)"),
+            })
+        };
         let started = std::time::Instant::now();
         eprintln!(
-            "shadowtap demo: ingesting {} captures from {} into {}",
-            pcaps.len(),
+            "shadowtap demo: ingesting {} from {} into {}",
+            plural(pcaps.len() as u64, "capture", "captures"),
             dir.display(),
             db.display()
         );
@@ -84,8 +125,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| r.path.clone());
             match r.outcome {
                 "ingested" => eprintln!(
-                    "  {name}: {} transactions, {} endpoints new",
-                    r.transactions, r.flush.created
+                    "  {name}: {}, {} new",
+                    plural(r.transactions, "transaction", "transactions"),
+                    plural(r.flush.created, "endpoint", "endpoints")
                 ),
                 other => eprintln!("  {name}: {other}"),
             }
@@ -107,26 +149,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         }
         let transactions: u64 = reports.iter().map(|r| r.transactions).sum();
         eprintln!(
-            "shadowtap demo: {transactions} transactions ingested in {:.1} s",
+            "shadowtap demo: {} ingested in {:.1} s",
+            plural(transactions, "transaction", "transactions"),
             started.elapsed().as_secs_f64()
         );
-        if args.no_serve {
+        let Some(listener) = listener else {
             println!("{}", db.display());
             return anyhow::Ok(());
-        }
-        let auth = AuthConfig {
-            allow_spec_upload: args.allow_spec_upload,
-            ..AuthConfig::default()
-        };
-        let listener = match web::bind(&args.listen, &auth).await {
-            Ok(l) => l,
-            Err(e) if args.listen == DEFAULT_LISTEN => {
-                eprintln!("shadowtap demo: {e}; using a free port instead");
-                web::bind("127.0.0.1:0", &auth)
-                    .await
-                    .map_err(anyhow::Error::msg)?
-            }
-            Err(e) => anyhow::bail!(e),
         };
         let store = Store::open_read_only(&db).await?;
         let state = AppState::new(store, auth).map_err(anyhow::Error::msg)?;

@@ -3,6 +3,7 @@
 use super::{IngestArgs, StatsFormat, report, runtime};
 use crate::analyze::inventory::InventoryConfig;
 use crate::config::Config;
+use crate::counters::plural;
 use crate::ingest::{IngestOptions, ingest_files};
 use crate::store::{FlushReport, Store};
 use std::io::Write;
@@ -31,12 +32,25 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     opts.flush_every = args.flush_every;
     opts.force = args.force;
     let json = args.json;
+    // Every file is a capture, before the database is touched.
+    for f in &args.files {
+        crate::ingest::check_capture_file(f)?;
+    }
+    super::removed_on_failure(&args.db, || ingest(args, &config, &opts, json))
+}
+
+fn ingest(
+    args: &IngestArgs,
+    config: &Config,
+    opts: &IngestOptions,
+    json: bool,
+) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;
         for (observed, spec_host) in &config.spec.hosts {
             crate::store::spec::map_host(&store, observed, spec_host).await?;
         }
-        let (reports, _, inv) = ingest_files(&store, &args.files, &opts, |r| {
+        let (reports, _, inv) = ingest_files(&store, &args.files, opts, |r| {
             if json {
                 return;
             }
@@ -51,16 +65,22 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
                         );
                     }
                     eprintln!(
-                        "{}: {} packets, {} transactions, {} endpoints new, {} updated{} ({:.2} s, {:.0} MB/s)",
+                        "{}: {}, {}, {} new, {} updated{} ({:.2} s, {:.0} MB/s)",
                         r.path,
-                        r.packets,
-                        r.transactions,
-                        r.flush.created,
+                        plural(r.packets, "packet", "packets"),
+                        plural(r.transactions, "transaction", "transactions"),
+                        plural(r.flush.created, "endpoint", "endpoints"),
                         r.flush.updated,
                         if r.flush.dropped > 0 { format!(", {} dropped (endpoint cap)", r.flush.dropped) } else { String::new() },
                         r.seconds,
                         r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
-                    )
+                    );
+                    if let Some(why) = &r.truncated {
+                        eprintln!(
+                            "{}: the file ends in damage ({why}): what came before it was ingested; the capture is recorded as truncated, not complete",
+                            r.path
+                        );
+                    }
                 }
             }
         })

@@ -405,19 +405,28 @@ pub fn run(args: &LogArgs) -> anyhow::Result<()> {
     // The log shows lengths, never body content: keep no samples unless asked.
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(0);
     let mut engine = Engine::new(cfg);
-    let stdout = io::stdout();
-    let mut rows = RowWriter::new(
-        BufWriter::with_capacity(1 << 16, stdout.lock()),
-        args.format,
-    )?;
+    // Every source opens before anything is printed: a missing file is an error, not a
+    // header, a report of nothing and a note that no packets were read.
+    let live_src = match &args.source.interface {
+        Some(iface) => Some(open_live(args, iface)?),
+        None => {
+            for path in &args.source.files {
+                FileSource::open(path, args.source.bpf.as_deref())?;
+            }
+            None
+        }
+    };
+    let stdout = PipeWatch::new(io::stdout().lock());
+    let closed = stdout.closed.clone();
+    let mut rows = RowWriter::new(BufWriter::with_capacity(1 << 16, stdout), args.format)?;
     if args.unredacted {
         eprintln!(
             "shadowtap: warning: --unredacted: passwords, tokens, API keys, card numbers and other secrets are printed as captured; keep this output as safe as the capture itself"
         );
         rows = rows.unredacted();
     }
-    let result = match &args.source.interface {
-        Some(iface) => live(args, iface, &mut engine, &mut rows),
+    let result = match live_src {
+        Some(src) => live(src, &mut engine, &mut rows),
         None => files(args, &mut engine, &mut rows),
     };
     engine.finish();
@@ -435,7 +444,56 @@ pub fn run(args: &LogArgs) -> anyhow::Result<()> {
             StatsFormat::Json => writeln!(err, "{}", serde_json::to_string_pretty(&stats)?)?,
         }
     }
-    result
+    result?;
+    if closed.load(Ordering::Relaxed) {
+        // The reader went away: end as the other commands do (quietly, by SIGPIPE).
+        return Err(io::Error::from(io::ErrorKind::BrokenPipe).into());
+    }
+    Ok(())
+}
+
+/// Standard output that notes when its reader went away (EPIPE) and takes everything quietly
+/// from then on: the log keeps reading, so that `--stats` still counts every packet.
+struct PipeWatch<W: Write> {
+    out: W,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<W: Write> PipeWatch<W> {
+    fn new(out: W) -> Self {
+        PipeWatch {
+            out,
+            closed: Default::default(),
+        }
+    }
+
+    fn check(&self, r: io::Result<()>) -> io::Result<()> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}
+
+impl<W: Write> Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        let r = self.out.write_all(buf);
+        self.check(r).map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let r = self.out.flush();
+        self.check(r)
+    }
 }
 
 fn write_row<W: Write>(rows: &mut RowWriter<W>, t: &HttpTransaction) -> anyhow::Result<()> {
@@ -465,7 +523,14 @@ fn files<W: Write>(
                 Ok(Next::Idle) => continue,
                 Err(e) => {
                     // A truncated file still yields everything before the damage.
-                    eprintln!("shadowtap: {e}");
+                    let why = match &e {
+                        crate::capture::CaptureError::Read { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    };
+                    eprintln!(
+                        "shadowtap: {}: the file ends in damage ({why}); the transactions before it are listed",
+                        path.display()
+                    );
                     break;
                 }
             }
@@ -478,13 +543,7 @@ fn files<W: Write>(
     Ok(())
 }
 
-fn live<W: Write>(
-    args: &LogArgs,
-    iface: &str,
-    engine: &mut Engine,
-    rows: &mut RowWriter<W>,
-) -> anyhow::Result<()> {
-    let stop = interrupt_flag();
+fn open_live(args: &LogArgs, iface: &str) -> anyhow::Result<LiveSource> {
     let opts = LiveOptions {
         interface: iface.to_string(),
         bpf: args.source.bpf.clone(),
@@ -493,11 +552,24 @@ fn live<W: Write>(
         buffer_size: args.source.buffer_size,
         ..LiveOptions::default()
     };
-    let mut src = LiveSource::open(&opts).with_context(|| format!("live capture on {iface}"))?;
+    let src = LiveSource::open(&opts).with_context(|| {
+        format!(
+            "live capture on {iface} (`ip link` lists the interfaces; capturing needs root or CAP_NET_RAW)"
+        )
+    })?;
     eprintln!(
         "shadowtap: capturing on {iface} (link type {}); Ctrl-C to stop",
         src.link_type()
     );
+    Ok(src)
+}
+
+fn live<W: Write>(
+    mut src: LiveSource,
+    engine: &mut Engine,
+    rows: &mut RowWriter<W>,
+) -> anyhow::Result<()> {
+    let stop = interrupt_flag();
     let mut last_tick = std::time::Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let mut wrote = false;

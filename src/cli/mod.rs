@@ -98,6 +98,51 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Runs `f`, which may create the inventory `db`; when it fails, the files of a new
+/// inventory (the database, its `-wal`, `-shm` and `.key`) that it created are removed, so a
+/// failed command leaves nothing behind. Files that were there before are never touched.
+pub fn removed_on_failure<T>(
+    db: &std::path::Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let new: Vec<PathBuf> = if db.symlink_metadata().is_err() {
+        ["", "-wal", "-shm", ".key"]
+            .iter()
+            .map(|suffix| {
+                let mut p = db.as_os_str().to_owned();
+                p.push(suffix);
+                PathBuf::from(p)
+            })
+            .filter(|p| p.symlink_metadata().is_err())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let result = f();
+    if result.is_err() {
+        for p in &new {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// The text of an error for its user: the error and each cause below it that it does not
+/// already say. Most errors here embed their cause in their own message (`{path}: {source}`)
+/// and also expose it as their `source()`, so printing the whole chain (`{e:#}`) repeated it
+/// two or three times; a cause is printed only when its text is new.
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !c.is_empty() && !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
+}
+
 /// `spec` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
@@ -290,9 +335,9 @@ pub struct TlsArgs {
 /// Arguments of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    /// Inventory database (not needed with --hash-password).
+    #[arg(long, value_name = "PATH", required_unless_present = "hash_password")]
+    pub db: Option<PathBuf>,
     /// Address to listen on. Anything but a loopback address requires --auth-token-file or
     /// --password-hash.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
@@ -479,7 +524,8 @@ pub struct RunArgs {
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where to put the demo inventory (default: a fresh file under the system temp directory).
+    /// Where to put the demo inventory (default: $TMPDIR/shadowtap-demo/inventory.db, or
+    /// under /tmp, started afresh by each run).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Directory of capture files to ingest.
@@ -502,7 +548,10 @@ pub struct IngestArgs {
     /// Inventory database (SQLite).
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
-    /// Configuration file (TOML): pinned templates.
+    /// Configuration file (TOML), the one `run` reads: `ingest` takes its pinned templates
+    /// (`[[templates]]`), its mapping of observed hosts to the servers of API descriptions
+    /// (`[spec.hosts]`) and its call-sequence settings (`[sequences]`); the daemon's sections
+    /// are checked and otherwise ignored. Example: captures/shadowtap.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Capture files (pcap or pcapng).

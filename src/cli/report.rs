@@ -126,7 +126,8 @@ fn write_entries(out: &mut impl Write, entries: &[Entry<'_>], depth: usize) -> i
                     })
                     .collect();
                 if items.is_empty() {
-                    writeln!(out, "{pad}{label:<width$} {:>14}", "none")?;
+                    // A map by kind with no entry counts nothing: 0, like every counter.
+                    writeln!(out, "{pad}{label:<width$} {:>14}", 0)?;
                 } else if counts.len() == items.len() {
                     writeln!(out, "{pad}{label}: {}", counts.join(", "))?;
                 } else {

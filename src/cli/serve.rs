@@ -10,6 +10,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if args.hash_password {
         return hash_password();
     }
+    let db = args
+        .db
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("serve needs --db INVENTORY"))?;
     let token = match &args.auth_token_file {
         Some(path) => Some(
             web::auth::read_token_file(path, "--auth-token-file").map_err(anyhow::Error::msg)?,
@@ -29,12 +33,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let listener = web::bind(&args.listen, &auth)
             .await
             .map_err(anyhow::Error::msg)?;
-        let store = Store::open_read_only(&args.db).await?;
+        let store = Store::open_read_only(db).await?;
         let state = AppState::new(store, auth.clone()).map_err(anyhow::Error::msg)?;
         let url = web::url_of(&listener);
         eprintln!(
             "shadowtap: dashboard of {} ({}) at {url}{}",
-            args.db.display(),
+            db.display(),
             if auth.allow_spec_upload {
                 "spec uploads allowed"
             } else {

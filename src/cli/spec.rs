@@ -5,6 +5,14 @@ use crate::store::Store;
 
 /// Runs a `spec` subcommand.
 pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
+    match cmd {
+        // A document that cannot be imported leaves no new inventory behind.
+        SpecCommand::Import(args) => super::removed_on_failure(&args.db, || run_in(cmd)),
+        SpecCommand::Diff(_) => run_in(cmd),
+    }
+}
+
+fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         match cmd {
             SpecCommand::Import(args) => {
@@ -26,18 +34,15 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
                 let r = crate::store::spec::import(&store, &name, &content).await.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
                 let a = &r.assessment;
                 println!(
-                    "{}: {} {} ({}), {} operations{}",
+                    "{}: {} {} ({}), {}{}",
                     args.file.display(),
                     if r.title.is_empty() { "(untitled)".to_string() } else { clean(&r.title) },
                     clean(&r.version),
                     r.format,
-                    r.operations,
+                    crate::counters::plural(r.operations as u64, "operation", "operations"),
                     if r.already_imported { " (already imported)" } else { "" }
                 );
-                println!(
-                    "inventory: {} documented, {} shadow, {} zombie, {} dormant; {} drift items; {} endpoint findings",
-                    a.documented, a.shadow, a.zombie, a.dormant, a.drift, a.findings
-                );
+                println!("inventory: {}", a.summary());
                 store.close().await;
             }
             SpecCommand::Diff(args) => {
@@ -57,6 +62,14 @@ pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
                             clean(&r.host),
                             clean(&r.path_template),
                             r.request_count
+                        );
+                    }
+                    for u in &diff.uncovered {
+                        println!(
+                            "uncovered {}  ({}, {}): no imported description covers this host",
+                            clean(&u.host),
+                            crate::counters::plural(u.endpoints, "endpoint", "endpoints"),
+                            crate::counters::plural(u.requests, "request", "requests")
                         );
                     }
                     for r in &diff.drift {

@@ -80,7 +80,10 @@ pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be read.
-    #[error("{path}: {error}")]
+    #[error(
+        "{path}: {}; give the path of an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML)",
+        crate::capture::io_reason(error)
+    )]
     Io {
         /// The file.
         path: String,

@@ -30,7 +30,7 @@ pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
 pub use key::key_path;
 pub use read::{
     ClassifiedEndpoint, DriftListing, EndpointRow, FindingListing, InventoryCounts, ListFilter,
-    SpecDiff,
+    SpecDiff, UncoveredHost,
 };
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use write::{CaptureRecord, FlushReport, finding_key};
@@ -128,8 +128,15 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+            .await
+            .map_err(|e| open_error(path, &e))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e) => open_error(path, &e),
+                e => StoreError::Migrate(e),
+            })?;
         if kind != marker::Kind::Marked {
             marker::mark(&pool).await?;
         }
@@ -145,14 +152,23 @@ impl Store {
     /// Opens an existing database read-only (the dashboard): it never writes, and keeps
     /// reading while another process ingests.
     pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        if !path.exists() {
-            return Err(StoreError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such inventory (run `shadowtap ingest` first)",
-                ),
-            });
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Refused {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "no such inventory; make one with `shadowtap ingest --db {} CAPTURE.pcap`, or give --db an existing inventory",
+                        path.display()
+                    ),
+                });
+            }
+            Ok(m) if m.is_dir() => {
+                return Err(StoreError::Refused {
+                    path: path.to_path_buf(),
+                    reason: "is a directory; give --db the inventory file".into(),
+                });
+            }
+            _ => {}
         }
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -161,7 +177,8 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
-            .await?;
+            .await
+            .map_err(|e| open_error(path, &e))?;
         marker::check_read_only(path, &pool).await?;
         Ok(Store {
             pool,
@@ -215,6 +232,35 @@ impl Store {
     /// Closes the pool (checkpointing the WAL).
     pub async fn close(self) {
         self.pool.close().await;
+    }
+}
+
+/// A database that could not be opened, named with what to do: SQLite's own words ("(code:
+/// 14) unable to open database file") say neither which file nor why.
+fn open_error(path: &Path, e: &sqlx::Error) -> StoreError {
+    let sqlite = match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        e => e.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let reason = if path.is_dir() {
+        "is a directory; give --db the inventory file".to_string()
+    } else if !dir.is_dir() {
+        format!(
+            "cannot create the inventory: directory {} does not exist; create it, or give --db a file in an existing directory",
+            dir.display()
+        )
+    } else {
+        format!(
+            "cannot open the inventory ({sqlite}); check that the file and its directory are writable by you (the write-ahead log -wal and -shm files sit beside it)"
+        )
+    };
+    StoreError::Refused {
+        path: path.to_path_buf(),
+        reason,
     }
 }
 

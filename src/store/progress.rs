@@ -19,6 +19,8 @@ pub struct CaptureState {
     pub id: i64,
     /// Ingested completely.
     pub complete: bool,
+    /// Read to where the file ends in damage (nothing more to read).
+    pub truncated: bool,
     /// Packets covered by the flushes committed so far (an interrupted ingest resumes after
     /// them). One more than the file's packets once the end-of-file flush is committed.
     pub committed_packets: u64,
@@ -28,7 +30,7 @@ impl Store {
     /// The state of the capture with this content hash, if it was ever (partly) ingested.
     pub async fn capture_state(&self, sha256: &str) -> Result<Option<CaptureState>, StoreError> {
         let row =
-            sqlx::query("SELECT id, complete, committed_packets FROM captures WHERE sha256 = ?")
+            sqlx::query("SELECT id, complete, committed_packets, truncated IS NOT NULL FROM captures WHERE sha256 = ?")
                 .bind(sha256)
                 .fetch_optional(self.pool())
                 .await?;
@@ -36,6 +38,7 @@ impl Store {
             id: r.get(0),
             complete: r.get::<i64, _>(1) != 0,
             committed_packets: u64::try_from(r.get::<i64, _>(2)).unwrap_or(0),
+            truncated: r.get::<i64, _>(3) != 0,
         }))
     }
 
@@ -43,7 +46,7 @@ impl Store {
     /// and ingest time those of this run.
     pub async fn restart_capture(&self, id: i64, c: &CaptureRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE captures SET complete = 0, committed_packets = 0, path = ?, size_bytes = ?, ingested_at = ?
+            "UPDATE captures SET complete = 0, truncated = NULL, committed_packets = 0, path = ?, size_bytes = ?, ingested_at = ?
              WHERE id = ?",
         )
         .bind(&c.path)

@@ -125,6 +125,19 @@ pub struct SpecDiff {
     pub endpoints: Vec<ClassifiedEndpoint>,
     /// Drift items.
     pub drift: Vec<DriftListing>,
+    /// Hosts that no imported description covers (their endpoints are `uncovered`).
+    pub uncovered: Vec<UncoveredHost>,
+}
+
+/// A host that no imported API description covers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct UncoveredHost {
+    /// Host.
+    pub host: String,
+    /// Its endpoints (all `uncovered`).
+    pub endpoints: i64,
+    /// Their requests.
+    pub requests: i64,
 }
 
 /// Headline counts of the inventory (the daemon's gauges).
@@ -157,10 +170,18 @@ impl Store {
         .bind(host)
         .fetch_all(&self.pool)
         .await?;
+        let uncovered = sqlx::query_as(
+            "SELECT host, COUNT(*) AS endpoints, SUM(request_count) AS requests FROM api_endpoints
+             WHERE classification = 'uncovered' AND (?1 IS NULL OR host = ?1) GROUP BY host ORDER BY host",
+        )
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(SpecDiff {
             specs,
             endpoints,
             drift,
+            uncovered,
         })
     }
 

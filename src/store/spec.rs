@@ -25,6 +25,7 @@ pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
 use super::{Store, StoreError};
 use crate::analyze::posture::severity;
+use crate::counters::plural;
 use crate::openapi::{self, ApiSpec, bounds, fit};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -86,6 +87,46 @@ pub struct Assessment {
     pub probing_clients: u64,
     /// Findings on encrypted services (`store::tls::TLS_KINDS`).
     pub tls_findings: u64,
+    /// Observed endpoints of hosts that no imported description covers (classified
+    /// `uncovered`: neither documented nor shadow).
+    pub uncovered: u64,
+    /// Hosts that no imported description covers (each with one `uncovered_host` finding at
+    /// most).
+    pub uncovered_hosts: u64,
+    /// Every finding of the inventory after the assessment (what `api_findings` lists and
+    /// the dashboard counts; `findings` is the part this assessment recomputed).
+    pub findings_total: u64,
+}
+
+impl Assessment {
+    /// The counts in words, the same for `spec import`, `demo` and the dashboard's upload:
+    /// endpoints by classification, then drift items and every finding of the inventory
+    /// (what the dashboard and `api_findings` count).
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!(
+                "{} documented, {} shadow, {} zombie",
+                self.documented, self.shadow, self.zombie
+            ),
+            plural(self.dormant, "dormant operation", "dormant operations"),
+        ];
+        if self.probes > 0 {
+            parts.push(plural(self.probes, "scanner probe", "scanner probes"));
+        }
+        if self.uncovered > 0 {
+            parts.push(format!(
+                "{} on {} no description covers",
+                plural(self.uncovered, "endpoint", "endpoints"),
+                plural(self.uncovered_hosts, "host", "hosts")
+            ));
+        }
+        format!(
+            "{}; {}; {}",
+            parts.join(", "),
+            plural(self.drift, "drift item", "drift items"),
+            plural(self.findings_total, "finding", "findings")
+        )
+    }
 }
 
 /// Imports a document (JSON or YAML) and re-assesses the inventory, within the default
@@ -235,12 +276,13 @@ fn set(s: String) -> BTreeSet<String> {
 }
 
 /// Kinds of finding computed over the whole inventory (replaced at every assessment).
-pub const ENDPOINT_KINDS: [&str; 5] = [
+pub const ENDPOINT_KINDS: [&str; 6] = [
     "shadow_api",
     "zombie_api",
     "unauthenticated_endpoint",
     "auth_inconsistent",
     "scanner_probe",
+    "uncovered_host",
 ];
 
 /// A probe was tried by at most this many clients (three or more make it traffic of an API).
@@ -473,7 +515,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     let mut out = Assessment::default();
     sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
     // ENDPOINT_KINDS.
-    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe')")
+    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe', 'uncovered_host')")
         .execute(&mut *tx)
         .await?;
     let probes = probes(&mut tx).await?;
@@ -497,6 +539,8 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         e.1 += r.get::<i64, _>(3);
     }
     let mut new_findings: Vec<(String, &Ep, String, String)> = Vec::new();
+    // uncovered_host: (host, detail, evidence, requests, first seen, last seen).
+    let mut uncovered_findings: Vec<(String, String, String, i64, i64, i64)> = Vec::new();
     // Endpoints that answered something other than "no such route" (404 Not Found, 405 Method
     // Not Allowed, 410 Gone, 501 Not Implemented): the others are not served (a scanner's
     // probes, a method the route lacks, a version switched off), so they are not reported as
@@ -541,6 +585,13 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 Some(h) => h == host || host_map.get(host).is_some_and(|m| m == h),
             }
         };
+        // A description covers the hosts its servers name (and those mapped to them with
+        // `[spec.hosts]` or `--map-host`); one without a server host covers every host.
+        // Endpoints of other hosts are not judged against it: they are `uncovered`, not
+        // shadow APIs, and their host gets one `uncovered_host` finding.
+        let every_host = ops.iter().any(|o| o.host.is_none());
+        let covered = |host: &str| every_host || ops.iter().any(|o| host_ok(o, host));
+        let mut uncovered: BTreeMap<&str, Uncovered> = BTreeMap::new();
         let mut matched_ops: BTreeSet<i64> = BTreeSet::new();
         // Endpoints whose operation asks for no credential (`security: []`, or an empty
         // alternative making them optional).
@@ -583,6 +634,20 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 // A scanner's probe is no API: neither shadow nor zombie.
                 None if probes.contains_key(&e.id) && !implied_method(e, &ops, &host_ok) => {
                     (0, 0, "probe")
+                }
+                None if !covered(&e.host) => {
+                    let u = uncovered
+                        .entry(e.host.as_str())
+                        .or_insert_with(|| Uncovered {
+                            first: i64::MAX,
+                            ..Uncovered::default()
+                        });
+                    u.endpoints += 1;
+                    u.requests += e.requests;
+                    u.routed |= routed.contains(&e.id);
+                    u.first = u.first.min(e.first.unwrap_or(i64::MAX));
+                    u.last = u.last.max(e.last.unwrap_or(0));
+                    (0, 0, "uncovered")
                 }
                 None => match successor(e, &ops, &host_ok) {
                     Some(succ) => {
@@ -634,6 +699,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 "documented" => out.documented += 1,
                 "zombie" => out.zombie += 1,
                 "probe" => out.probes += 1,
+                "uncovered" => out.uncovered += 1,
                 _ => out.shadow += 1,
             }
             sqlx::query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
@@ -661,6 +727,31 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                     ));
                 }
             }
+        }
+        out.uncovered_hosts = uncovered.len() as u64;
+        for (host, u) in uncovered.iter().filter(|(_, u)| u.routed) {
+            let hosts: BTreeSet<&str> = ops.iter().filter_map(|o| o.host.as_deref()).collect();
+            let mut specs: Vec<&str> = hosts.iter().copied().take(5).collect();
+            if hosts.len() > 5 {
+                specs.push("...");
+            }
+            uncovered_findings.push((
+                host.to_string(),
+                format!(
+                    "{} of this host called {}, but no imported API description covers it (their servers name {}). They are not judged as shadow APIs: import this host's description, or map it to a described one with `--map-host {host}=SERVER` or `[spec.hosts]`.",
+                    plural(u.endpoints, "endpoint", "endpoints"),
+                    plural(u.requests, "time", "times"),
+                    specs.join(", ")
+                ),
+                format!(
+                    "{}, {}",
+                    plural(u.endpoints, "endpoint", "endpoints"),
+                    plural(u.requests, "request", "requests")
+                ),
+                u.requests,
+                u.first,
+                u.last,
+            ));
         }
         // A route documented as public answering with and without credentials does what its
         // description says (browsers send their session cookie to public routes too).
@@ -730,8 +821,41 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         .execute(&mut *tx)
         .await?;
     }
+    out.findings += uncovered_findings.len() as u64;
+    for (host, detail, evidence, requests, first, last) in uncovered_findings {
+        let key = crate::store::finding_key("uncovered_host", &host, "", "", "");
+        sqlx::query(
+            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+             VALUES ('uncovered_host', ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence, count = excluded.count,
+                first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        )
+        .bind(severity("uncovered_host").name())
+        .bind(&host)
+        .bind(detail)
+        .bind(evidence)
+        .bind(requests)
+        .bind(if first == i64::MAX { 0 } else { first })
+        .bind(last)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    }
+    out.findings_total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM findings")
+        .fetch_one(&mut *tx)
+        .await? as u64;
     tx.commit().await?;
     Ok(out)
+}
+
+/// What the endpoints of a host no description covers add up to.
+#[derive(Default)]
+struct Uncovered {
+    endpoints: u64,
+    requests: i64,
+    routed: bool,
+    first: i64,
+    last: i64,
 }
 
 /// Gives observed endpoints the template names of the operation they match when both have

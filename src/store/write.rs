@@ -129,6 +129,9 @@ pub struct CaptureRecord {
     pub source: String,
     /// Every engine and inventory counter, as JSON.
     pub stats_json: String,
+    /// The file ended in damage (libpcap's words): what came before was read, and the
+    /// capture is recorded as truncated, not complete.
+    pub truncated: Option<String>,
 }
 
 pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
@@ -186,10 +189,12 @@ impl Store {
         Ok(id)
     }
 
-    /// Records that a capture was ingested completely, with its counters.
+    /// Records that a capture was read to its end, with its counters: complete, or
+    /// truncated when the file ended in damage.
     pub async fn finish_capture(&self, id: i64, c: &CaptureRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, bytes = ?, transactions = ?, stats_json = ?, complete = 1
+            "UPDATE captures SET first_ts = ?, last_ts = ?, packets = ?, bytes = ?, transactions = ?, stats_json = ?,
+                    complete = ?, truncated = ?
              WHERE id = ?",
         )
         .bind(c.first_ts)
@@ -198,6 +203,8 @@ impl Store {
         .bind(c.bytes as i64)
         .bind(c.transactions as i64)
         .bind(&c.stats_json)
+        .bind(i64::from(c.truncated.is_none()))
+        .bind(&c.truncated)
         .bind(id)
         .execute(&self.pool)
         .await?;

@@ -64,6 +64,11 @@ pub fn explain(kind: &str) -> Explanation {
             "The endpoint is served and used but is not in the imported API description. Nobody reviews, documents or tests what is not known to exist.",
             "Document it in the spec (and review it), or remove it from the server.",
         ),
+        "uncovered_host" => (
+            "Host no API description covers",
+            "The host serves endpoints, but the servers of the imported API descriptions name other hosts. Its endpoints are not judged against those descriptions (they would all look like shadow APIs); they are listed as not covered.",
+            "Import this host's API description, or map the host to a described server (`--map-host OBSERVED=SERVER` or `[spec.hosts]`) if it is the same API under an internal name.",
+        ),
         "zombie_api" => (
             "Zombie API",
             "The endpoint is marked deprecated in the API description but still receives traffic. Old versions tend to miss the fixes of their successors.",

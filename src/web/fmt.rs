@@ -272,11 +272,12 @@ pub fn status_class(status: &i64) -> &'static str {
 /// A known class name for a badge, `other` for anything else (captured data never becomes a
 /// class name).
 pub fn badge(kind: &str) -> &'static str {
-    const KNOWN: [&str; 23] = [
+    const KNOWN: [&str; 24] = [
         "documented",
         "shadow",
         "zombie",
         "dormant",
+        "uncovered",
         "unclassified",
         "critical",
         "high",

@@ -69,18 +69,13 @@ pub fn summary(r: &ImportReport) -> String {
         format!("{} {} ({})", r.title, r.version, r.format)
     };
     format!(
-        "{}{what}: {} operations. Endpoints now: {} documented, {} shadow, {} zombie; {} dormant operations, {} drift items, {} findings.",
+        "{}{what}: {}. Endpoints now: {}.",
         if r.already_imported {
             "Already imported, re-assessed "
         } else {
             "Imported "
         },
-        r.operations,
-        a.documented,
-        a.shadow,
-        a.zombie,
-        a.dormant,
-        a.drift,
-        a.findings
+        crate::counters::plural(r.operations as u64, "operation", "operations"),
+        a.summary()
     )
 }

@@ -30,8 +30,10 @@ pub struct CaptureRow {
     pub transactions: i64,
     /// `file` or `live:<iface>`.
     pub source: String,
-    /// Finished (0 while in progress or interrupted).
+    /// Finished (0 while in progress or interrupted, or when truncated).
     pub complete: bool,
+    /// The file ended in damage (libpcap's words).
+    pub truncated: Option<String>,
     /// Every counter, `{"engine": ..., "inventory": ...}`.
     pub stats: Value,
 }
@@ -40,7 +42,7 @@ impl Store {
     /// Ingested captures, newest first (at most 1000), with their counters.
     pub async fn dashboard_captures(&self) -> Result<Vec<CaptureRow>, StoreError> {
         Ok(sqlx::query(
-            "SELECT id, sha256, path, size_bytes, ingested_at, first_ts, last_ts, packets, bytes, transactions, source, complete, stats_json
+            "SELECT id, sha256, path, size_bytes, ingested_at, first_ts, last_ts, packets, bytes, transactions, source, complete, stats_json, truncated
              FROM captures ORDER BY id DESC LIMIT 1000",
         )
         .fetch_all(&self.pool)
@@ -61,6 +63,7 @@ impl Store {
                 transactions: r.get(9),
                 source: r.get(10),
                 complete: r.get::<i64, _>(11) != 0,
+                truncated: r.get(13),
                 stats: serde_json::from_str(&stats).unwrap_or(Value::Null),
             }
         })

@@ -201,7 +201,7 @@ impl Store {
             &sqlx::query(
                 "SELECT IFNULL(classification, 'unclassified') AS c, COUNT(*) FROM endpoints
                  GROUP BY c ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
-                 WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 ELSE 4 END, c",
+                 WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 WHEN 'uncovered' THEN 4 ELSE 5 END, c",
             )
             .fetch_all(&self.pool)
             .await?,

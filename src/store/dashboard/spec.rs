@@ -46,6 +46,8 @@ pub struct SpecSummary {
     pub drift: Vec<Drift>,
     /// Drift rows per kind.
     pub drift_kinds: Vec<Count>,
+    /// Hosts that no imported description covers (their endpoints are `uncovered`).
+    pub uncovered: Vec<crate::store::UncoveredHost>,
 }
 
 impl Store {
@@ -107,7 +109,9 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         );
+        let uncovered = self.spec_diff(None).await?.uncovered;
         Ok(SpecSummary {
+            uncovered,
             specs,
             operations: cov.get(0),
             observed: cov.get(1),
