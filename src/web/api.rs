@@ -81,7 +81,15 @@ fn integer(name: &'static str, value: &Option<String>, lo: i64, hi: i64) -> Resu
 }
 
 /// Endpoint classifications a filter takes.
-const CLASSES: [&str; 4] = ["documented", "shadow", "zombie", "unclassified"];
+const CLASSES: [&str; 7] = [
+    "documented",
+    "shadow",
+    "zombie",
+    "dormant",
+    "probe",
+    "uncovered",
+    "unclassified",
+];
 
 fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
     use crate::analyze::auth::AuthScheme;
