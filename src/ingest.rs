@@ -113,6 +113,11 @@ impl RunStats {
                 i.endpoints_evicted,
             ),
             CapDrop::new(
+                "graphql_operations",
+                "GraphQL requests named <kind> (other): their URL has 128 operation endpoints already",
+                i.graphql_operations_over_cap,
+            ),
+            CapDrop::new(
                 "inventory_methods_folded",
                 "requests of unregistered methods counted under OTHER",
                 i.methods_folded,

@@ -167,3 +167,14 @@ fn forge() {
             .is_some_and(|r| r.head.header("server") == Some(b"nginx".as_slice()))
     }));
 }
+
+#[test]
+fn graphql() {
+    // graphql-core behind Python's HTTP/1.1 server, three clients on keep-alive connections.
+    let (txs, stats) = check("graphql");
+    assert_eq!(txs.len(), expected("graphql").len());
+    let clients: std::collections::BTreeSet<_> = txs.iter().map(|t| t.orig.ip).collect();
+    assert_eq!(clients.len(), 3);
+    assert_eq!(stats.tcp.flows_opened, 3, "one connection per client");
+    assert_eq!(stats.http.no_response + stats.http.no_request, 0);
+}

@@ -19,6 +19,7 @@ use lru::LruCache;
 use super::auth::{self, AuthScheme};
 pub use super::endpoint::EndpointKey;
 use super::form::{FormShape, infer_form_pairs, merge_form};
+use super::graphql::{self, GraphqlRequest};
 use super::hll::Hll;
 use super::posture::{self, FindingDelta};
 pub use super::request::split_target;
@@ -37,7 +38,7 @@ use crate::http::HttpTransaction;
 use crate::time::Timestamp;
 use crate::tls::TlsEvent;
 use hdrhistogram::Histogram;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -157,13 +158,19 @@ pub struct InventoryStats {
     pub sequences: SequenceStats,
     /// The TLS inventory (encrypted services from their handshakes).
     pub tls: TlsInventoryStats,
+    /// Requests that carried GraphQL (an endpoint per operation).
+    pub graphql_requests: u64,
+    /// GraphQL requests named `<kind> (other)` because their URL already has
+    /// [`GRAPHQL_NAMES_PER_URL`] operation endpoints (or [`GRAPHQL_URLS`] URLs are tracked).
+    pub graphql_operations_over_cap: u64,
 }
 
 crate::counters!(InventoryStats {
     transactions, without_request, connect_requests, hosts_over_cap, hosts_evicted, endpoints_over_cap,
     endpoints_evicted, methods_folded, rates_evicted, template_node_cap, template_truncated,
     bad_host_headers, bodies_parsed, bodies_unparsed, bodies_undecodable, detail_over_cap,
-    sensitive_values, bodies_sampled_out, sequences, tls,
+    sensitive_values, bodies_sampled_out, sequences, tls, graphql_requests,
+    graphql_operations_over_cap,
 } gauges { rate_pairs, principals, principal_bytes });
 
 /// Per-client counts within a delta.
@@ -517,6 +524,61 @@ pub struct Inventory {
     rates: LruCache<(String, IpAddr), Rate, foldhash::fast::RandomState>,
     seq: SequenceTracker,
     tls: TlsInventory,
+    graphql: GraphqlNames,
+}
+
+/// `template` (a URL's template) with the operation part (`#...`) of `current`, if any; a
+/// `#` of the URL itself escaped.
+pub fn with_operation(template: &str, current: &str) -> String {
+    let base = if template.contains('#') {
+        template.replace('#', "%23")
+    } else {
+        template.to_string()
+    };
+    match current.split_once('#') {
+        Some((_, op)) => format!("{base}#{op}"),
+        None => base,
+    }
+}
+
+/// GraphQL URLs (host, path template) whose operations get endpoints of their own, at most.
+pub const GRAPHQL_URLS: usize = 64;
+/// Operation endpoints per GraphQL URL at most; further operations share `<kind> (other)`.
+pub const GRAPHQL_NAMES_PER_URL: usize = 128;
+
+/// The operation names given endpoints, per GraphQL URL (bounded: a client inventing
+/// operation names cannot grow the inventory without end).
+#[derive(Debug, Default)]
+struct GraphqlNames {
+    urls: HashMap<(String, String), HashSet<String>>,
+}
+
+impl GraphqlNames {
+    /// The endpoint template of operation `label` at `base` on `host`.
+    fn template(
+        &mut self,
+        host: &str,
+        base: &str,
+        g: &GraphqlRequest,
+        stats: &mut InventoryStats,
+    ) -> String {
+        stats.graphql_requests += 1;
+        let label = g.label();
+        let key = (host.to_string(), base.to_string());
+        let room = self.urls.len() < GRAPHQL_URLS || self.urls.contains_key(&key);
+        let named = room && {
+            let names = self.urls.entry(key).or_default();
+            names.contains(&label)
+                || (names.len() < GRAPHQL_NAMES_PER_URL && names.insert(label.clone()))
+        };
+        if named {
+            format!("{base}#{label}")
+        } else {
+            stats.graphql_operations_over_cap += 1;
+            let kind = g.operations.first().map_or("batch", |o| o.kind.name());
+            format!("{base}#{kind} (other)")
+        }
+    }
 }
 
 /// What a flush takes from the inventory.
@@ -640,6 +702,7 @@ impl Inventory {
         Inventory {
             seq: SequenceTracker::new(cfg.sequence.clone()),
             tls: TlsInventory::new(cfg.tls),
+            graphql: GraphqlNames::default(),
             cfg,
             book,
             reports_book: false,
@@ -771,10 +834,27 @@ impl Inventory {
             (200..400).contains(&status),
         );
         let integer_params = integer_positions(&m);
+        // `#` ends the URL part of a template: a path that holds one (never sent by a
+        // browser, but bytes on the wire) keeps it escaped.
+        let mut template = if m.template.contains('#') {
+            m.template.replace('#', "%23")
+        } else {
+            m.template.clone()
+        };
+        let graphql = graphql::recognize(
+            v.method(),
+            v.request.media_type(),
+            v.request.json(),
+            v.request.decoded().ok(),
+            v.query_pairs().into_iter().flat_map(|p| p.first()),
+        );
+        if let Some(g) = &graphql {
+            template = self.graphql.template(&host, &template, g, &mut self.stats);
+        }
         let key = EndpointKey {
             host,
             method,
-            template: m.template.clone(),
+            template,
         };
         if !self.admit(&key, status) {
             return;
@@ -891,7 +971,7 @@ impl Inventory {
             issues_credential,
         });
         // Posture: what this transaction shows about how the endpoint is protected.
-        let raised = judge(
+        let mut raised = judge(
             v,
             &evidence,
             userinfo,
@@ -899,6 +979,12 @@ impl Inventory {
             response_text,
             &mut self.weak_jwt,
         );
+        if let Some(g) = &graphql {
+            let answer = v.response.as_ref().and_then(MessageView::json);
+            for (kind, per_client, detail, evidence) in graphql::judge(g, status, answer) {
+                raised.push((kind, per_client.then(|| ip.to_string()), detail, evidence));
+            }
+        }
         for (kind, client, detail, evidence) in raised {
             let once = FindingDelta {
                 kind,
@@ -948,9 +1034,11 @@ impl Inventory {
         }
         for (_, mut d) in self.deltas.drain() {
             if let Some(m) = self.book.resolve(&d.key.host, &d.raw_path) {
-                if m.template != d.key.template {
+                // An operation (`#query GetUser`) stays on its URL's new template.
+                let template = with_operation(&m.template, &d.key.template);
+                if template != d.key.template {
                     let old = d.key.clone();
-                    d.key.template = m.template.clone();
+                    d.key.template = template;
                     remap.insert(old, d.key.clone());
                     set_template(&mut d, &m);
                     if d.example_path.contains('{') {
@@ -2071,5 +2159,116 @@ mod tests {
         );
         assert_eq!(explain[5]["rule"], "typed:uuid");
         assert_eq!(explain[6]["rule"], "suffix");
+    }
+}
+
+#[cfg(test)]
+mod graphql_tests {
+    use super::*;
+    use crate::http::{HttpMessage, Tags};
+    use crate::reassembly::{Endpoint, FlowId};
+
+    fn message(raw: &str, ts: i64) -> HttpMessage {
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        HttpMessage {
+            head: crate::http::head::MessageHead::parse(format!("{head}\r\n\r\n").as_bytes(), 64)
+                .expect("head"),
+            first_ts: Timestamp(ts),
+            last_ts: Timestamp(ts),
+            body: crate::http::Body {
+                len: body.len() as u64,
+                sample: body.as_bytes().to_vec(),
+                gap_bytes: 0,
+            },
+        }
+    }
+
+    fn post(path: &str, body: &str, ts: i64) -> HttpTransaction {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: api.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"data\":{}}";
+        HttpTransaction {
+            flow: FlowId(1),
+            orig: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 40000,
+            },
+            resp: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
+            depth: 1,
+            request: Some(message(&req, ts)),
+            response: Some(message(resp, ts + 1000)),
+            interim: Vec::new(),
+            tags: Tags::default(),
+        }
+    }
+
+    #[test]
+    fn an_operation_stays_on_its_url_when_the_url_is_generalised() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        let ops = [
+            r#"{"query":"query GetUser { user { id } }"}"#,
+            r#"{"query":"mutation Save { save }"}"#,
+        ];
+        // Many tenants, each with its GraphQL URL: the tenant becomes a parameter.
+        for i in 0..40 {
+            let tenant = format!("t{:x}{:x}a9", i * 7919 + 13, i * 31);
+            for (j, op) in ops.iter().enumerate() {
+                let ts = 1_700_000_000_000_000_000 + (i * 10 + j as i64) * 1_000_000;
+                inv.observe(&post(&format!("/tenants/{tenant}/graphql"), op, ts));
+            }
+        }
+        let drained = inv.drain();
+        let mut got: Vec<(String, u64)> = drained
+            .endpoints
+            .iter()
+            .map(|d| (d.key.template.clone(), d.requests))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:?}");
+        let (save, get_user) = (&got[0], &got[1]);
+        assert!(
+            get_user.0.starts_with("/tenants/{") && get_user.0.ends_with("}/graphql#query GetUser"),
+            "{got:?}"
+        );
+        assert!(save.0.ends_with("}/graphql#mutation Save"), "{got:?}");
+        assert_eq!((get_user.1, save.1), (40, 40));
+        assert_eq!(inv.stats.graphql_requests, 80);
+    }
+
+    #[test]
+    fn operation_names_are_capped_per_url() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        for i in 0..(GRAPHQL_NAMES_PER_URL + 20) {
+            let body = format!(r#"{{"query":"query Op{i} {{ a }}"}}"#);
+            inv.observe(&post(
+                "/graphql",
+                &body,
+                1_700_000_000_000_000_000 + i as i64,
+            ));
+        }
+        let drained = inv.drain();
+        let other = drained
+            .endpoints
+            .iter()
+            .find(|d| d.key.template == "/graphql#query (other)")
+            .expect("the operations past the cap share one endpoint");
+        assert_eq!(other.requests, 20);
+        assert_eq!(drained.endpoints.len(), GRAPHQL_NAMES_PER_URL + 1);
+        assert_eq!(inv.stats.graphql_operations_over_cap, 20);
+    }
+
+    #[test]
+    fn templates_keep_their_operation() {
+        assert_eq!(
+            with_operation("/t/{id}/graphql", "/t/a1/graphql#query Q"),
+            "/t/{id}/graphql#query Q"
+        );
+        assert_eq!(with_operation("/users/{id}", "/users/7"), "/users/{id}");
+        assert_eq!(with_operation("/a#b", "/a%23b"), "/a%23b");
     }
 }

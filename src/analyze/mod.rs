@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod endpoint;
 pub mod form;
+pub mod graphql;
 pub mod hll;
 pub mod inventory;
 pub mod posture;

@@ -67,7 +67,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 29] = [
+pub const KINDS: [(&str, Severity); 32] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -84,6 +84,7 @@ pub const KINDS: [(&str, Severity); 29] = [
     ("tls_certificate_expired", Severity::High),
     ("tls_name_mismatch", Severity::High),
     ("cleartext_and_tls", Severity::High),
+    ("graphql_alias_abuse", Severity::High),
     ("shadow_api", Severity::Medium),
     ("zombie_api", Severity::Medium),
     ("scanner_probe", Severity::Medium),
@@ -95,6 +96,8 @@ pub const KINDS: [(&str, Severity); 29] = [
     ("jwt_no_expiry", Severity::Medium),
     ("tls_self_signed", Severity::Medium),
     ("tls_new_client_fingerprint", Severity::Medium),
+    ("graphql_introspection", Severity::Medium),
+    ("graphql_deep_query", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
     ("tls_no_sni", Severity::Low),
     ("uncovered_host", Severity::Low),

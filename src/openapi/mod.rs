@@ -604,9 +604,17 @@ pub fn pattern(template: &str) -> Vec<Option<&str>> {
         .collect()
 }
 
+/// The URL part of an endpoint template: all before `#` (what follows names a GraphQL
+/// operation).
+pub fn url_part(template: &str) -> &str {
+    template.split_once('#').map_or(template, |(url, _)| url)
+}
+
 /// How well an observed template fits a documented one: `None` when it does not, otherwise the
 /// number of literal segments that agree (more is a more specific match).
 pub fn fit(observed: &str, documented: &str) -> Option<usize> {
+    // A GraphQL operation's endpoint (`/graphql#query GetUser`) is documented by its URL.
+    let observed = url_part(observed);
     let (o, d) = (pattern(observed), pattern(documented));
     if o.len() != d.len() {
         return None;

@@ -279,8 +279,33 @@ impl Store {
         let mut hosts: Vec<String> = Vec::new();
         let mut schemes: BTreeMap<String, Value> = BTreeMap::new();
         let mut op_ids: BTreeMap<String, u32> = BTreeMap::new();
+        // GraphQL operations, per (URL template, method): OpenAPI paths are URLs, so the
+        // operations are listed under their URL's operation (`x-graphql-operations`).
+        let mut graphql: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for e in &endpoints {
             if !e.path_template.starts_with('/') {
+                continue;
+            }
+            if let Some((url, operation)) = e.path_template.split_once('#') {
+                if !hosts.contains(&e.host) {
+                    hosts.push(e.host.clone());
+                }
+                graphql
+                    .entry((url.to_string(), e.method.to_ascii_lowercase()))
+                    .or_default()
+                    .push(json!({
+                        "operation": operation,
+                        "host": e.host,
+                        "request_count": e.request_count,
+                        "error_count": e.error_count,
+                        "client_count": e.client_count,
+                        "first_seen": e.first_seen,
+                        "last_seen": e.last_seen,
+                        "latency_ms": {"p50": e.p50_ms, "p90": e.p90_ms, "p99": e.p99_ms},
+                        "auth_schemes": e.auth_schemes,
+                        "sensitive_data": e.sensitive_data,
+                        "classification": e.classification,
+                    }));
                 continue;
             }
             let method = e.method.to_ascii_lowercase();
@@ -413,6 +438,48 @@ impl Store {
                 .entry(e.path_template.clone())
                 .or_default()
                 .insert(method, Value::Object(op));
+        }
+        for ((url, method), operations) in graphql {
+            let op = paths
+                .entry(url.clone())
+                .or_default()
+                .entry(method.clone())
+                .or_insert_with(|| {
+                    let base = operation_id(&method, &url);
+                    let n = op_ids.entry(base.clone()).or_default();
+                    *n += 1;
+                    let mut op = Map::new();
+                    op.insert(
+                        "operationId".into(),
+                        json!(if *n == 1 { base } else { format!("{base}_{n}") }),
+                    );
+                    op.insert(
+                        "summary".into(),
+                        json!(format!(
+                            "{} {url} (GraphQL, observed)",
+                            method.to_ascii_uppercase()
+                        )),
+                    );
+                    if method != "get" {
+                        op.insert(
+                            "requestBody".into(),
+                            json!({"content": {"application/json": {"schema": {
+                                "type": "object",
+                                "properties": {
+                                    "query": {"type": "string"},
+                                    "operationName": {"type": "string"},
+                                    "variables": {"type": "object"},
+                                    "extensions": {"type": "object"},
+                                }
+                            }}}}),
+                        );
+                    }
+                    op.insert("responses".into(), json!({"200": {"description": "OK"}}));
+                    Value::Object(op)
+                });
+            if let Value::Object(op) = op {
+                op.insert("x-graphql-operations".into(), Value::Array(operations));
+            }
         }
         let mut doc = json!({
             "openapi": "3.1.0",

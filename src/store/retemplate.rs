@@ -52,9 +52,18 @@ pub(super) async fn retemplate_hosts(
             let method: String = r.get(1);
             let template: String = r.get(2);
             let example: String = r.get(3);
-            let Some(m) = book.retemplate(host, &template, Some(&example)) else {
+            // A GraphQL operation's endpoint (`/graphql#query GetUser`): its URL part is
+            // re-templated, its operation stays.
+            let base = template
+                .split_once('#')
+                .map_or(template.as_str(), |(b, _)| b);
+            let Some(mut m) = book.retemplate(host, base, Some(&example)) else {
                 continue;
             };
+            m.template = crate::analyze::inventory::with_operation(&m.template, &template);
+            if m.template == template {
+                continue;
+            }
             // The row may be gone already (merged as the target of an earlier move).
             let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
                 .bind(id)

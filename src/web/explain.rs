@@ -119,6 +119,61 @@ pub fn explain(kind: &str) -> Explanation {
             "Accepted JSON Web Tokens stay valid for a very long time, so a stolen token stays useful for that long.",
             "Shorten token lifetimes (minutes to hours) and use refresh tokens.",
         ),
+        "tls_legacy_version" => (
+            "Deprecated TLS versions",
+            "The service negotiated SSL 3.0, TLS 1.0 or TLS 1.1, deprecated by RFC 8996: weak handshake hashes, no AEAD cipher suites, known downgrade and padding attacks.",
+            "Accept TLS 1.2 and 1.3 only; find the clients that still need the old versions in the TLS section.",
+        ),
+        "tls_weak_cipher" => (
+            "Weak cipher suites",
+            "The service chose NULL, EXPORT, anonymous, RC4, DES/3DES or CBC-with-SHA-1 cipher suites: traffic can be read or forged by an attacker on the path.",
+            "Offer ECDHE with AES-GCM or ChaCha20-Poly1305 only.",
+        ),
+        "tls_certificate_expired" => (
+            "Expired or not-yet-valid certificate",
+            "The service presented a certificate outside its validity period: clients that verify refuse it, clients that connect anyway do not verify at all.",
+            "Renew the certificate and automate renewal; check the clients that kept connecting.",
+        ),
+        "tls_name_mismatch" => (
+            "Certificate not for this name",
+            "The certificate's names do not cover the name the client asked for (SNI): verifying clients refuse it, the others accept any certificate, an impostor's included.",
+            "Serve a certificate whose subject alternative names cover every name the service is reached by.",
+        ),
+        "tls_self_signed" => (
+            "Self-signed certificate",
+            "Several clients accept a self-signed certificate: they either skip verification (and would accept an impostor) or pin it.",
+            "Issue the certificate from a CA the clients trust (an internal CA will do).",
+        ),
+        "tls_no_sni" => (
+            "TLS without a server name",
+            "Clients connected without SNI: the certificate cannot be checked against a name, and name-based routing and policies do not apply.",
+            "Configure clients with the service's name, not its address.",
+        ),
+        "tls_new_client_fingerprint" => (
+            "A client stack new to this service",
+            "A TLS client fingerprint (JA4) first appeared after the service's usual set of clients was learnt: a new tool, library or agent is calling it.",
+            "Find out who runs the new client (its address is in the evidence); expected deployments make it known, unexpected ones are worth a look.",
+        ),
+        "cleartext_and_tls" => (
+            "Credentials in clear to a TLS host",
+            "The host speaks TLS, yet takes credentials over cleartext HTTP too: anyone on the path reads them.",
+            "Redirect HTTP to HTTPS before any credential is sent, and set HSTS.",
+        ),
+        "graphql_introspection" => (
+            "GraphQL introspection enabled",
+            "The GraphQL server hands its whole schema to whoever asks: every type, field and argument, including those the clients never use.",
+            "Turn introspection off outside development (or restrict it to authenticated operators).",
+        ),
+        "graphql_alias_abuse" => (
+            "GraphQL alias or batch abuse",
+            "One request asked for the same field many times under different aliases, or carried a batch of many operations: many lookups in one HTTP request, past per-request rate limits. It is how GraphQL APIs are enumerated and passwords brute-forced.",
+            "Limit aliases, batch sizes and query cost per request; rate-limit by resolved operations, not by HTTP requests.",
+        ),
+        "graphql_deep_query" => (
+            "Deeply nested GraphQL query",
+            "A query nested more than 10 levels deep: each level multiplies the server's work, a cheap way to exhaust it.",
+            "Limit query depth and cost on the server.",
+        ),
         _ => (
             "Finding",
             "shadowtap noticed something about how this endpoint is used; the details below say what.",
