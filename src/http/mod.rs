@@ -173,8 +173,11 @@ impl Tags {
     pub const RESYNC: Tags = Tags(1 << 8);
     /// Transfer-Encoding and Content-Length together (request smuggling vector).
     pub const AMBIGUOUS_LENGTH: Tags = Tags(1 << 9);
+    /// Some header fields could not be decoded (HTTP/2: the HPACK table was lost to a gap, a
+    /// cap or a capture that began mid-connection).
+    pub const HEADERS_LOST: Tags = Tags(1 << 10);
 
-    const NAMES: [(Tags, &'static str); 10] = [
+    const NAMES: [(Tags, &'static str); 11] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -185,6 +188,7 @@ impl Tags {
         (Tags::MALFORMED, "malformed"),
         (Tags::RESYNC, "resync"),
         (Tags::AMBIGUOUS_LENGTH, "ambiguous_length"),
+        (Tags::HEADERS_LOST, "headers_lost"),
     ];
 
     /// True when every tag of `other` is set.
