@@ -393,7 +393,17 @@ impl H2Conn {
                         self.count_kind(ctx, fh.kind);
                         self.drop_block(ctx, dir);
                         self.lose_table(ctx, dir);
-                        self.mark_headers_lost(fh.stream);
+                        if fh.kind == FrameType::HEADERS && fh.stream != 0 {
+                            // The stream exists, without its fields.
+                            if let Some(s) = self.stream(ctx, meta, fh.stream) {
+                                s.tags.insert(Tags::HEADERS_LOST);
+                            }
+                            if fh.has(flags::END_STREAM) && fh.has(flags::END_HEADERS) {
+                                self.end_side(ctx, meta, dir, fh.stream, ts);
+                            }
+                        } else {
+                            self.mark_headers_lost(fh.stream);
+                        }
                     }
                     self.halves[d].state = skip(len);
                     return;
