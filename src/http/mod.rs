@@ -59,7 +59,7 @@ pub struct HttpStats {
     pub responses: u64,
     /// Interim (1xx other than 101) responses read.
     pub interim_responses: u64,
-    /// Transactions emitted.
+    /// Transactions emitted (HTTP/1.x and HTTP/2: the HTTP/2 layer's are counted here too).
     pub transactions: u64,
     /// Transactions whose request was never seen.
     pub no_request: u64,
