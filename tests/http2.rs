@@ -767,3 +767,66 @@ fn dispatcher_holds_a_split_preface() {
     assert_eq!(e.stats().http2.prior_knowledge, 1);
     assert_eq!(e.stats().http.not_http_flows, 0);
 }
+
+fn tcp_packet(from_client: bool, seq: u32, ack: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sp, dp) = if from_client {
+        ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
+    } else {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
+    };
+    let mut b = etherparse::PacketBuilder::ipv4(src, dst, 64).tcp(sp, dp, seq, 65535);
+    if syn {
+        b = b.syn();
+    }
+    if !(syn && from_client) {
+        b = b.ack(ack);
+    }
+    let mut out = Vec::new();
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+/// A server that sends its SETTINGS before the client's preface arrives (nghttpd may): the
+/// connection is HTTP/2 from the server's first bytes on.
+#[test]
+fn dispatcher_takes_a_server_speaking_first() {
+    use shadowtap::capture::{LinkType, RawPacket};
+    let conv = conversation(2);
+    let (client, server) = (&conv[0].1, &conv[1].1);
+    // The server's first frame is its (empty) SETTINGS: 9 bytes.
+    let (c0, s0) = (1000u32, 5000u32);
+    let frames = [
+        tcp_packet(true, c0, 0, true, b""),
+        tcp_packet(false, s0, c0 + 1, true, b""),
+        tcp_packet(false, s0 + 1, c0 + 1, false, &server[..9]),
+        tcp_packet(true, c0 + 1, s0 + 10, false, client),
+        tcp_packet(
+            false,
+            s0 + 10,
+            c0 + 1 + client.len() as u32,
+            false,
+            &server[9..],
+        ),
+    ];
+    let mut e = Engine::new(EngineConfig::default());
+    for (i, f) in frames.iter().enumerate() {
+        e.packet(&RawPacket {
+            ts: Timestamp(1_000_000 * (i as i64 + 1)),
+            link: LinkType::RAW,
+            orig_len: f.len() as u32,
+            data: f,
+        });
+    }
+    e.finish();
+    let txs: Vec<_> = e.drain().collect();
+    let st = e.stats();
+    assert_eq!(txs.len(), 2, "{:?}", st.http2);
+    assert_eq!((st.http2.server_first, st.http2.prior_knowledge), (1, 0));
+    assert_eq!(st.http.not_http_flows, 0);
+    assert!(
+        txs.iter()
+            .all(|t| t.tags.is_empty() && t.status().is_some())
+    );
+    // The client is the opener, whoever spoke first.
+    assert!(txs.iter().all(|t| t.orig.port == 40000));
+}
