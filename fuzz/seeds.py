@@ -257,9 +257,49 @@ def tls_seeds():
           + bytes([3]) + struct.pack("<H", 100))
 
 
+# ---- http2_frames ----------------------------------------------------------------------------
+def h2_seeds():
+    """Conversations of h2 frames after the preface (the target sends it): one stream with a
+    JSON POST, padded DATA, CONTINUATION and trailers; many streams; a server push. Header blocks
+    are written by hand (static-table indices and raw literals, some with indexing), so no
+    package is needed."""
+
+    def frame(kind, flags, sid, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", sid) + payload
+
+    def lit(name, value, index=True):
+        return bytes([0x40 if index else 0x00, len(name)]) + name + bytes([len(value)]) + value
+
+    def seg(direction, data):
+        return bytes([direction]) + struct.pack("<H", len(data)) + data
+
+    req = b"\x83\x86" + lit(b":path", b"/api/items") + lit(b":authority", b"api.test") + lit(b"content-type", b"application/json")
+    body = b'{"name":"w"}'
+    client = frame(4, 0, 0, b"\x00\x03\x00\x00\x00\x64") + frame(1, 0x0, 1, req[:5]) + frame(9, 0x4, 1, req[5:])
+    client += frame(0, 0x8, 1, bytes([2]) + body[:4] + b"\x00\x00") + frame(0, 0x1, 1, body[4:])
+    resp = b"\x88" + lit(b"content-type", b"application/json") + lit(b"grpc-status", b"0", False)
+    server = frame(4, 0, 0, b"") + frame(1, 0x4, 1, resp) + frame(0, 0, 1, b'{"id":1}') + frame(1, 0x5, 1, lit(b"grpc-status", b"0"))
+    write("http2_frames", "post-padded-continuation-trailers", bytes([0x03]) + seg(0, client) + seg(1, server))
+    many_c, many_s = b"", b""
+    for i in range(40):
+        sid = 2 * i + 1
+        many_c += frame(1, 0x5, sid, b"\x82\x86\x84\xbe" if i else b"\x82\x86\x84" + lit(b"x-a", b"1"))
+        many_s += frame(1, 0x4, sid, b"\x88\xbe" if i else b"\x88" + lit(b"x-b", b"2")) + frame(0, 1, sid, b"ok")
+    many_s += frame(3, 0, 81, b"\x00\x00\x00\x08") + frame(7, 0, 0, b"\x00\x00\x00\x51\x00\x00\x00\x00")
+    write("http2_frames", "forty-streams", bytes([0x12]) + seg(0, many_c) + seg(1, many_s))
+    push = frame(1, 0x5, 1, b"\x82\x86\x84")
+    pushed = frame(5, 0x4, 1, b"\x00\x00\x00\x02\x82\x86" + lit(b":path", b"/style.css", False)) + frame(1, 0x4, 1, b"\x88") + frame(0, 1, 1, b"x")
+    pushed += frame(1, 0x4, 2, b"\x88") + frame(0, 1, 2, b"css")
+    write("http2_frames", "push", bytes([0x0b]) + seg(0, push) + seg(1, pushed))
+    # The same with 5 bytes of the server's stream lost inside the pushed body's frame.
+    write("http2_frames", "push-gap", bytes([0x0b]) + seg(0, push) + seg(1, pushed[:-12])
+          + bytes([3]) + struct.pack("<H", 1) + seg(1, pushed[-11:]))
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
     decoder_seeds()
     spec_seeds()
     tls_seeds()
+    h2_seeds()

@@ -1,11 +1,20 @@
 //! The protocol of a connection, decided once from its first bytes: a TLS record goes to the
-//! TLS layer (`tls`), anything else to HTTP/1.x (`http`, which gives up on what is not HTTP).
+//! TLS layer (`tls`), the HTTP/2 client preface (`PRI * HTTP/2.0 ...`) or a server's first
+//! SETTINGS frame to HTTP/2 (`http2`), anything else to HTTP/1.x (`http`, which gives up on
+//! what is not HTTP). A switch in flight is handed over too: an HTTP/1.1 request with
+//! `Upgrade: h2c` answered by `101` continues as HTTP/2, the request as its stream 1.
+//!
+//! First bytes that are a strict prefix of the preface (`PRI * H`, a segment cut short) are
+//! held until the rest tells: a prefix of the preface cannot begin an HTTP/1 request that the
+//! HTTP/1 layer would read differently, except `P`, `PR` and `PRI` (held too, up to 24 bytes).
 //!
 //! What it owns: the sniffing and the hand-over (one [`Conn`] per TCP connection, the
 //! layers' shared state in [`Layers`]). What it may not touch: what the layers do with the
 //! bytes.
 
 use crate::http::{HttpConn, HttpCtx};
+use crate::http2::frame::{FrameHeader, PREFACE};
+use crate::http2::{H2Conn, H2Ctx};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
 use crate::tls::{Sniff, TlsConn, TlsCtx};
@@ -16,6 +25,18 @@ pub struct Layers {
     pub http: HttpCtx,
     /// TLS.
     pub tls: TlsCtx,
+    /// HTTP/2 (its transactions are moved to `http.out` as they come).
+    pub h2: H2Ctx,
+}
+
+impl Layers {
+    /// Moves the HTTP/2 layer's transactions to the one output queue of transactions.
+    fn collect_h2(&mut self) {
+        if !self.h2.out.is_empty() {
+            self.http.stats.transactions += self.h2.out.len() as u64;
+            self.http.out.append(&mut self.h2.out);
+        }
+    }
 }
 
 /// One connection, by protocol.
@@ -27,25 +48,120 @@ pub enum Conn {
     /// TLS (boxed: its state is larger than HTTP's, and an HTTP connection's slot in the flow
     /// table should not grow for it).
     Tls(Box<TlsConn>),
+    /// HTTP/2 (boxed for the same reason).
+    H2(Box<H2Conn>),
+    /// The first bytes are a strict prefix of the HTTP/2 preface: held until more arrive.
+    Held(Box<Held>),
+}
+
+/// Bytes held while the protocol is undecided.
+pub struct Held {
+    http: HttpConn,
+    dir: Dir,
+    bytes: Vec<u8>,
+    offset: u64,
+    ts: Timestamp,
+    peer_ack: Option<u64>,
+}
+
+/// What the first bytes of a connection say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum First {
+    Tls,
+    H2,
+    Http,
+    /// A strict prefix of the HTTP/2 preface.
+    Undecided,
+}
+
+fn first_bytes(first: &[u8], dir: Dir, meta: &FlowMeta) -> First {
+    if !matches!(crate::tls::sniff(first), Sniff::NotTls) {
+        return First::Tls;
+    }
+    let n = first.len().min(PREFACE.len());
+    if first[..n] == PREFACE[..n] {
+        return if n == PREFACE.len() {
+            First::H2
+        } else {
+            First::Undecided
+        };
+    }
+    // A server that speaks first with a SETTINGS frame: HTTP/2 with prior knowledge, the
+    // server's preface captured before the client's.
+    if meta.opener == Some(dir.flip())
+        && FrameHeader::parse(first).is_some_and(|h| h.is_initial_settings())
+    {
+        return First::H2;
+    }
+    First::Http
 }
 
 impl Conn {
-    /// Decides the protocol on the connection's first payload bytes.
-    fn sniff(&mut self, ctx: &mut Layers, meta: &FlowMeta, first: &[u8]) {
-        if !matches!(self, Conn::Fresh(_)) || first.is_empty() {
-            return;
-        }
-        // A prefix of a TLS record header cannot begin HTTP either: TLS it is.
-        let tls = !matches!(crate::tls::sniff(first), Sniff::NotTls);
-        let next = if tls {
-            Conn::Tls(Box::new(TlsConn::open(&mut ctx.tls, meta)))
-        } else {
-            match std::mem::replace(self, Conn::Http(HttpConn::new(false))) {
-                Conn::Fresh(h) => Conn::Http(h),
-                other => other,
+    /// Becomes the layer `kind` says (from `Fresh` or `Held`), on first bytes `first` sent in
+    /// `dir`.
+    fn become_(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, first: &[u8], kind: First) {
+        let http = match std::mem::replace(self, Conn::Http(HttpConn::new(false))) {
+            Conn::Fresh(h) => h,
+            Conn::Held(h) => h.http,
+            other => {
+                *self = other;
+                return;
             }
         };
-        *self = next;
+        *self = match kind {
+            First::Tls => Conn::Tls(Box::new(TlsConn::open(&mut ctx.tls, meta))),
+            First::H2 => Conn::H2(Box::new(H2Conn::sniffed(&mut ctx.h2, dir, first))),
+            First::Http | First::Undecided => Conn::Http(http),
+        };
+    }
+
+    /// Decides on bytes held so far (more are not coming in order): they are not HTTP/2, and
+    /// are fed to the layer chosen.
+    fn release(&mut self, ctx: &mut Layers, meta: &FlowMeta) {
+        let Conn::Held(h) = self else { return };
+        let (dir, bytes, offset, ts, peer_ack) = (
+            h.dir,
+            std::mem::take(&mut h.bytes),
+            h.offset,
+            h.ts,
+            h.peer_ack,
+        );
+        let kind = match first_bytes(&bytes, dir, meta) {
+            First::Undecided => First::Http,
+            k => k,
+        };
+        self.become_(ctx, meta, dir, &bytes, kind);
+        self.feed(
+            ctx,
+            meta,
+            dir,
+            Chunk {
+                offset,
+                data: &bytes,
+                ts,
+                peer_ack,
+            },
+        );
+    }
+
+    /// Feeds a chunk to the decided layer.
+    fn feed(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
+        match self {
+            Conn::Fresh(h) | Conn::Http(h) => {
+                h.data(&mut ctx.http, meta, dir, chunk);
+                if let Some(handoff) = h.take_h2c() {
+                    let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
+                    *self = Conn::H2(Box::new(h2));
+                    ctx.collect_h2();
+                }
+            }
+            Conn::Tls(t) => t.data(&mut ctx.tls, meta, dir, chunk),
+            Conn::H2(c) => {
+                c.data(&mut ctx.h2, meta, dir, chunk);
+                ctx.collect_h2();
+            }
+            Conn::Held(_) => {}
+        }
     }
 }
 
@@ -57,11 +173,50 @@ impl FlowApp for Conn {
     }
 
     fn data(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
-        self.sniff(ctx, meta, chunk.data);
         match self {
-            Conn::Fresh(h) | Conn::Http(h) => h.data(&mut ctx.http, meta, dir, chunk),
-            Conn::Tls(t) => t.data(&mut ctx.tls, meta, dir, chunk),
+            Conn::Fresh(_) if !chunk.data.is_empty() => {
+                let kind = first_bytes(chunk.data, dir, meta);
+                if kind == First::Undecided {
+                    let Conn::Fresh(http) =
+                        std::mem::replace(self, Conn::Http(HttpConn::new(false)))
+                    else {
+                        return;
+                    };
+                    *self = Conn::Held(Box::new(Held {
+                        http,
+                        dir,
+                        bytes: chunk.data.to_vec(),
+                        offset: chunk.offset,
+                        ts: chunk.ts,
+                        peer_ack: chunk.peer_ack,
+                    }));
+                    return;
+                }
+                self.become_(ctx, meta, dir, chunk.data, kind);
+            }
+            Conn::Held(h) if h.dir == dir && chunk.offset == h.offset + h.bytes.len() as u64 => {
+                h.bytes.extend_from_slice(chunk.data);
+                match first_bytes(&h.bytes, dir, meta) {
+                    First::Undecided => return,
+                    kind => {
+                        let (bytes, offset, ts, peer_ack) =
+                            (std::mem::take(&mut h.bytes), h.offset, h.ts, h.peer_ack);
+                        self.become_(ctx, meta, dir, &bytes, kind);
+                        let whole = Chunk {
+                            offset,
+                            data: &bytes,
+                            ts,
+                            peer_ack,
+                        };
+                        self.feed(ctx, meta, dir, whole);
+                        return;
+                    }
+                }
+            }
+            Conn::Held(_) => self.release(ctx, meta),
+            _ => {}
         }
+        self.feed(ctx, meta, dir, chunk);
     }
 
     fn gap(
@@ -73,23 +228,41 @@ impl FlowApp for Conn {
         len: u64,
         ts: Timestamp,
     ) {
+        self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.gap(&mut ctx.http, meta, dir, offset, len, ts),
             Conn::Tls(t) => t.gap(&mut ctx.tls, meta, dir, offset, len, ts),
+            Conn::H2(c) => {
+                c.gap(&mut ctx.h2, meta, dir, offset, len, ts);
+                ctx.collect_h2();
+            }
+            Conn::Held(_) => {}
         }
     }
 
     fn eof(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, ts: Timestamp) {
+        self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.eof(&mut ctx.http, meta, dir, ts),
             Conn::Tls(t) => t.eof(&mut ctx.tls, meta, dir, ts),
+            Conn::H2(c) => {
+                c.eof(&mut ctx.h2, meta, dir, ts);
+                ctx.collect_h2();
+            }
+            Conn::Held(_) => {}
         }
     }
 
     fn close(&mut self, ctx: &mut Layers, meta: &FlowMeta, ts: Timestamp, reason: CloseReason) {
+        self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.close(&mut ctx.http, meta, ts, reason),
             Conn::Tls(t) => t.close(&mut ctx.tls, meta, ts, reason),
+            Conn::H2(c) => {
+                c.close(&mut ctx.h2, meta, ts, reason);
+                ctx.collect_h2();
+            }
+            Conn::Held(_) => {}
         }
     }
 
@@ -97,6 +270,8 @@ impl FlowApp for Conn {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.wants_data(),
             Conn::Tls(t) => t.wants_data(),
+            Conn::H2(c) => c.wants_data(),
+            Conn::Held(_) => true,
         }
     }
 
@@ -104,6 +279,8 @@ impl FlowApp for Conn {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.ignored(&mut ctx.http, dir, len),
             Conn::Tls(t) => t.ignored(&mut ctx.tls, dir, len),
+            Conn::H2(c) => c.ignored(&mut ctx.h2, dir, len),
+            Conn::Held(_) => {}
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The packet-to-transaction engine: decode → reassembly → (TLS | HTTP), synchronous and pure.
+//! The packet-to-transaction engine: decode → reassembly → (TLS | HTTP/1.x | HTTP/2),
+//! synchronous and pure.
 //!
 //! [`Engine::packet`] takes one captured frame; transactions come out of [`Engine::drain`] as
 //! they complete, the TLS layer's handshakes and traffic out of [`Engine::drain_tls`] (a
@@ -10,6 +11,7 @@ use crate::decode::frag::DefragStats;
 use crate::decode::{self, DecodeError, DefragConfig, Defragmenter, IpPacket, LinkPayload};
 use crate::dispatch::{Conn, Layers};
 use crate::http::{HttpConfig, HttpCtx, HttpStats, HttpTransaction};
+use crate::http2::{H2Ctx, Http2Config, Http2Stats};
 use crate::reassembly::{Reassembler, ReassemblyConfig, ReassemblyStats};
 use crate::time::Timestamp;
 use crate::tls::{TlsConfig, TlsCtx, TlsEvent, TlsStats};
@@ -26,6 +28,8 @@ pub struct EngineConfig {
     pub http: HttpConfig,
     /// TLS handshake limits.
     pub tls: TlsConfig,
+    /// HTTP/2 limits (`None`: derived from the HTTP limits, [`Http2Config::from_http`]).
+    pub http2: Option<Http2Config>,
 }
 
 /// Per link type counters.
@@ -96,6 +100,8 @@ pub struct EngineStats {
     pub http: HttpStats,
     /// TLS handshakes.
     pub tls: TlsStats,
+    /// HTTP/2 framing, HPACK and streams.
+    pub http2: Http2Stats,
     /// Connections tracked now.
     pub flows_now: u64,
     /// Bytes held out of order now.
@@ -104,11 +110,13 @@ pub struct EngineStats {
     pub http_bytes_now: u64,
     /// Bytes held by the TLS layer now (handshake messages in progress).
     pub tls_bytes_now: u64,
+    /// Bytes held by the HTTP/2 layer now (frames, header blocks, HPACK tables, bodies).
+    pub http2_bytes_now: u64,
     /// Kernel counters of a live source.
     pub capture: Option<CaptureCounts>,
 }
 
-crate::counters!(EngineStats { packets, defrag, tcp, http, tls, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now, tls_bytes_now });
+crate::counters!(EngineStats { packets, defrag, tcp, http, tls, http2, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now, tls_bytes_now, http2_bytes_now });
 
 /// Serializable copy of [`DefragStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -204,6 +212,11 @@ impl Engine {
             defrag: Defragmenter::new(cfg.defrag),
             tcp: Reassembler::new(cfg.reassembly),
             layers: Layers {
+                h2: H2Ctx::new(
+                    cfg.http2
+                        .clone()
+                        .unwrap_or_else(|| Http2Config::from_http(&cfg.http)),
+                ),
                 http: HttpCtx::new(cfg.http),
                 tls: TlsCtx::new(cfg.tls),
             },
@@ -330,10 +343,12 @@ impl Engine {
             tcp: self.tcp.stats(),
             http: self.layers.http.stats,
             tls: self.layers.tls.stats,
+            http2: self.layers.h2.stats,
             flows_now: self.tcp.flow_count() as u64,
             reassembly_bytes_now: self.tcp.buffered_bytes() as u64,
             http_bytes_now: self.layers.http.memory() as u64,
             tls_bytes_now: self.layers.tls.memory() as u64,
+            http2_bytes_now: self.layers.h2.memory() as u64,
             capture: self.capture,
         }
     }

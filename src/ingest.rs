@@ -88,6 +88,28 @@ impl RunStats {
                 e.http.pending_overflow,
             ),
             CapDrop::new(
+                "http2_streams",
+                "HTTP/2 streams emitted early (too many open on a connection)",
+                e.http2.streams_over_cap,
+            ),
+            CapDrop::new(
+                "http2_header_blocks",
+                "HTTP/2 header blocks not decoded (too large, CONTINUATION flood, frame too large)",
+                e.http2.header_blocks_too_large
+                    + e.http2.continuation_floods
+                    + e.http2.frames_too_large,
+            ),
+            CapDrop::new(
+                "http2_header_lists",
+                "HTTP/2 header lists cut at the header size or count cap",
+                e.http2.header_lists_too_large,
+            ),
+            CapDrop::new(
+                "http2_memory_bytes",
+                "HTTP/2 body bytes not kept (--max-http-memory)",
+                e.http2.memory_cap_bytes,
+            ),
+            CapDrop::new(
                 "fragments",
                 "fragmented datagrams dropped (--max-fragmented-datagrams)",
                 e.defrag.evicted,

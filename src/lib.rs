@@ -3,8 +3,9 @@
 //! The library is a pipeline, one module per stage, data flowing one way:
 //!
 //! [`capture`] (pcap files and live interfaces) → [`decode`] (link, IP, TCP; zero-copy) →
-//! [`reassembly`] (flow table, per-direction streams, gaps) → [`http`] (HTTP/1.x framing and
-//! transactions), driven by [`engine`]. [`tls`] reads the handshakes of encrypted connections
+//! [`reassembly`] (flow table, per-direction streams, gaps) → [`dispatch`] → [`http`] (HTTP/1.x
+//! framing and transactions) or [`http2`] (frames, HPACK, one transaction per stream), driven
+//! by [`engine`]. [`tls`] reads the handshakes of encrypted connections
 //! (inventory facts, JA4 fingerprints, certificates; no keys, no decryption). The command line
 //! lives in [`cli`]; the daemon that runs all of it on a tap host, on every core, is
 //! [`sensor`]. Log events (`tracing`) go where [`logging`] sends them: the journal under
@@ -26,6 +27,7 @@ pub mod decode;
 pub mod dispatch;
 pub mod engine;
 pub mod http;
+pub mod http2;
 pub mod ingest;
 pub mod logging;
 pub mod openapi;

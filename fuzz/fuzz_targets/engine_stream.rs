@@ -76,6 +76,7 @@ fn config(b: u8) -> Cfg {
             max_handshake_bytes: 1024,
             max_memory: 4096,
         },
+        http2: None,
     };
     Cfg {
         max_flows,

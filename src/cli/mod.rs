@@ -736,6 +736,7 @@ impl EngineArgs {
                 ..HttpConfig::default()
             },
             tls: crate::tls::TlsConfig::default(),
+            http2: None,
         }
     }
 }

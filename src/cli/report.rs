@@ -36,6 +36,7 @@ fn write_engine_sections(out: &mut impl Write, s: &EngineStats) -> io::Result<()
         "defrag" => Some("IP fragments"),
         "tcp" => Some("TCP reassembly"),
         "http" => Some("HTTP"),
+        "http2" => Some("HTTP/2"),
         "capture" => Some("live capture (kernel)"),
         _ => None,
     };

@@ -68,7 +68,31 @@ struct Txn {
     /// The client's acknowledgment of the server stream when the request began.
     req_ack: Option<u64>,
     tunnel_after: bool,
+    /// The switch is to HTTP/2 (`Upgrade: h2c` answered by 101 with `Upgrade: h2c`).
+    h2c: bool,
     held: usize,
+}
+
+/// An HTTP/1.1 connection switched to HTTP/2 by `Upgrade: h2c` and `101` (RFC 7540 section
+/// 3.2): what the HTTP/2 layer needs to go on where HTTP/1.1 stopped.
+#[derive(Debug)]
+pub struct H2cHandoff {
+    /// The client's direction.
+    pub client: Dir,
+    /// The upgrading request: stream 1 of the HTTP/2 connection.
+    pub request: Option<HttpMessage>,
+    /// Its position in the connection.
+    pub depth: u32,
+    /// Its conditions so far.
+    pub tags: Tags,
+    /// Bytes the client sent after the request (its preface, frames), and when.
+    pub client_bytes: Vec<u8>,
+    /// Capture time of the first of them.
+    pub client_ts: Timestamp,
+    /// Bytes the server sent after the 101 head, and when.
+    pub server_bytes: Vec<u8>,
+    /// Capture time of the chunk that held them.
+    pub server_ts: Timestamp,
 }
 
 impl Txn {
@@ -100,6 +124,10 @@ pub struct HttpConn {
     dead: bool,
     tunnel: bool,
     held: usize,
+    /// Set when the connection switched to HTTP/2, until the dispatcher takes it.
+    h2c: Option<H2cHandoff>,
+    /// The switch was made and the server's remaining bytes are still to be collected.
+    h2c_collect: bool,
 }
 
 impl HttpConn {
@@ -125,7 +153,15 @@ impl HttpConn {
             dead: false,
             tunnel: false,
             held: 0,
+            h2c: None,
+            h2c_collect: false,
         }
+    }
+
+    /// The hand-over to HTTP/2 after `Upgrade: h2c`, once (the connection is a tunnel for
+    /// this layer after it).
+    pub fn take_h2c(&mut self) -> Option<H2cHandoff> {
+        self.h2c.take()
     }
 
     fn set_client(&mut self, client: Dir) {
@@ -185,6 +221,14 @@ impl HttpConn {
                     );
                 }
                 Step::NotHttp => self.give_up(ctx),
+            }
+            if self.h2c_collect {
+                self.h2c_collect = false;
+                if let Some(h) = self.h2c.as_mut() {
+                    h.server_bytes = input.to_vec();
+                    h.server_ts = ts;
+                }
+                return;
             }
             if self.dead {
                 break;
@@ -293,6 +337,7 @@ impl HttpConn {
             lost: false,
             req_ack: info.peer_ack,
             tunnel_after: false,
+            h2c: false,
             held: 0,
         });
         self.cur_req = Some(id);
@@ -403,6 +448,7 @@ impl HttpConn {
                     lost: false,
                     req_ack: None,
                     tunnel_after: false,
+                    h2c: false,
                     held: 0,
                 });
                 self.txns.len() - 1
@@ -425,6 +471,10 @@ impl HttpConn {
             t.tunnel_after = true;
             if code == 101 {
                 t.tags.insert(Tags::UPGRADE);
+                t.h2c = head.header_has_token("upgrade", "h2c")
+                    && t.req
+                        .as_ref()
+                        .is_some_and(|r| r.head.header_has_token("upgrade", "h2c"));
             } else {
                 t.tags.insert(Tags::CONNECT);
             }
@@ -506,10 +556,12 @@ impl HttpConn {
             };
             self.prev_resp_end = Some(self.parsers[dir.index()].offset);
             let mut tunnel = false;
+            let mut h2c = false;
             if let Some(pos) = self.pos(id) {
                 let t = &mut self.txns[pos];
                 t.resp_done = true;
                 tunnel = t.tunnel_after;
+                h2c = t.h2c;
                 if let Some(m) = t.resp.as_mut() {
                     m.last_ts = m.last_ts.max(ts);
                     if m.body.len > m.body.sample.len() as u64 {
@@ -517,7 +569,9 @@ impl HttpConn {
                     }
                 }
             }
-            if tunnel {
+            if h2c {
+                self.hand_over_h2c(ctx, dir, id, ts);
+            } else if tunnel {
                 self.enter_tunnel(ctx, id);
             }
             self.flush_ready(ctx, meta);
@@ -557,6 +611,34 @@ impl HttpConn {
             }
         }
         self.flush_ready(ctx, meta);
+    }
+
+    /// Ends HTTP/1.1 parsing for an `Upgrade: h2c` switch: the upgrading request leaves the
+    /// queue for the HTTP/2 layer (stream 1), with the client's bytes held since it.
+    fn hand_over_h2c(&mut self, ctx: &mut HttpCtx, server: Dir, id: u64, ts: Timestamp) {
+        let Some(pos) = self.pos(id) else { return };
+        let Some(t) = self.txns.remove(pos) else {
+            return;
+        };
+        ctx.mem = ctx.mem.saturating_sub(t.held);
+        ctx.stats.upgrades += 1;
+        let client = server.flip();
+        let (client_bytes, client_ts, _) = self.parsers[client.index()].resume();
+        self.tunnel = true;
+        for p in &mut self.parsers {
+            p.tunnel();
+        }
+        self.h2c = Some(H2cHandoff {
+            client,
+            request: t.req,
+            depth: t.depth,
+            tags: Tags(t.tags.0 & !Tags::UPGRADE.0),
+            client_bytes,
+            client_ts,
+            server_bytes: Vec::new(),
+            server_ts: ts,
+        });
+        self.h2c_collect = true;
     }
 
     fn enter_tunnel(&mut self, ctx: &mut HttpCtx, id: u64) {

@@ -45,10 +45,15 @@ impl Version {
     pub const HTTP_11: Version = Version { major: 1, minor: 1 };
     /// No readable version on the start line (a malformed request line).
     pub const UNKNOWN: Version = Version { major: 0, minor: 0 };
+    /// HTTP/2 (a stream of an HTTP/2 connection; printed `2`).
+    pub const HTTP_2: Version = Version { major: 2, minor: 0 };
 }
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Version::HTTP_2 {
+            return f.write_str("2");
+        }
         write!(f, "{}.{}", self.major, self.minor)
     }
 }
@@ -298,6 +303,92 @@ impl MessageHead {
             known,
             repeated,
         })
+    }
+}
+
+impl MessageHead {
+    /// A head built from parts rather than parsed: an HTTP/2 stream's pseudo-header fields
+    /// become the start line (`request` is `Some((method, target))`, otherwise `code` is the
+    /// status), `fields` the header fields in order. The raw bytes are laid out as an HTTP/1
+    /// head would be (`METHOD SP target SP HTTP/2.0 CRLF name: value CRLF ... CRLF`) so that
+    /// [`MessageHead::raw`] stays readable; the spans point at the parts exactly as given.
+    pub fn from_parts(
+        request: Option<(&[u8], &[u8])>,
+        code: u16,
+        version: Version,
+        fields: &[(&[u8], &[u8])],
+    ) -> MessageHead {
+        let size: usize = fields
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum::<usize>()
+            + request.map_or(16, |(m, t)| m.len() + t.len() + 12)
+            + 2;
+        let mut raw = Vec::with_capacity(size);
+        let v = format!("HTTP/{}.{}", version.major, version.minor);
+        let start = match request {
+            Some((m, t)) => {
+                raw.extend_from_slice(m);
+                raw.push(b' ');
+                let ts = raw.len();
+                raw.extend_from_slice(t);
+                let te = raw.len();
+                raw.push(b' ');
+                raw.extend_from_slice(v.as_bytes());
+                StartLine::Request {
+                    method: Span::new(0, m.len()),
+                    target: Span::new(ts, te),
+                    version,
+                }
+            }
+            None => {
+                raw.extend_from_slice(v.as_bytes());
+                raw.push(b' ');
+                let mut b = itoa::Buffer::new();
+                raw.extend_from_slice(b.format(code.min(999)).as_bytes());
+                raw.push(b' ');
+                StartLine::Response {
+                    version,
+                    code,
+                    reason: Span::new(raw.len(), raw.len()),
+                }
+            }
+        };
+        raw.extend_from_slice(b"\r\n");
+        let mut headers = Vec::with_capacity(fields.len());
+        let mut known = [0u32; KNOWN_HEADERS.len()];
+        let mut repeated = 0u16;
+        for ((n, val), nth) in fields.iter().zip(1u32..) {
+            let ns = raw.len();
+            raw.extend_from_slice(n);
+            let ne = raw.len();
+            raw.extend_from_slice(b": ");
+            let vs = raw.len();
+            raw.extend_from_slice(val);
+            let ve = raw.len();
+            raw.extend_from_slice(b"\r\n");
+            headers.push((Span::new(ns, ne), Span::new(vs, ve)));
+            if let Some(k) = KNOWN_HEADERS
+                .iter()
+                .position(|h| h.len() == n.len() && h.as_bytes().eq_ignore_ascii_case(n))
+            {
+                if known[k] == 0 {
+                    known[k] = nth;
+                } else {
+                    repeated |= 1 << k;
+                }
+            }
+        }
+        raw.extend_from_slice(b"\r\n");
+        MessageHead {
+            raw: raw.into(),
+            start,
+            headers,
+            lenient: false,
+            malformed_start: false,
+            known,
+            repeated,
+        }
     }
 }
 

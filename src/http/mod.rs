@@ -59,7 +59,7 @@ pub struct HttpStats {
     pub responses: u64,
     /// Interim (1xx other than 101) responses read.
     pub interim_responses: u64,
-    /// Transactions emitted.
+    /// Transactions emitted (HTTP/1.x and HTTP/2: the HTTP/2 layer's are counted here too).
     pub transactions: u64,
     /// Transactions whose request was never seen.
     pub no_request: u64,
@@ -173,8 +173,11 @@ impl Tags {
     pub const RESYNC: Tags = Tags(1 << 8);
     /// Transfer-Encoding and Content-Length together (request smuggling vector).
     pub const AMBIGUOUS_LENGTH: Tags = Tags(1 << 9);
+    /// Some header fields could not be decoded (HTTP/2: the HPACK table was lost to a gap, a
+    /// cap or a capture that began mid-connection).
+    pub const HEADERS_LOST: Tags = Tags(1 << 10);
 
-    const NAMES: [(Tags, &'static str); 10] = [
+    const NAMES: [(Tags, &'static str); 11] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -185,6 +188,7 @@ impl Tags {
         (Tags::MALFORMED, "malformed"),
         (Tags::RESYNC, "resync"),
         (Tags::AMBIGUOUS_LENGTH, "ambiguous_length"),
+        (Tags::HEADERS_LOST, "headers_lost"),
     ];
 
     /// True when every tag of `other` is set.

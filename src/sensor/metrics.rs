@@ -549,6 +549,10 @@ mod tests {
         "shadowtap_tls_handshakes_incomplete_total",
         "shadowtap_tls_parse_errors_total",
         "shadowtap_tls_buffered_bytes",
+        "shadowtap_http2_connections_total",
+        "shadowtap_http2_streams_total",
+        "shadowtap_http2_hpack_tables_lost_total",
+        "shadowtap_http2_buffered_bytes",
         "shadowtap_inventory_transactions_total",
         "shadowtap_endpoints",
         "shadowtap_endpoints_created_total",
@@ -602,7 +606,7 @@ mod tests {
 
     /// The HELP texts are part of the contract: the fixture holds every `# HELP` line as the
     /// hand-written exposition printed it before `prometheus-client` encoded it, and the lines
-    /// of the families added since (TLS).
+    /// of the families added since (TLS, HTTP/2).
     #[test]
     fn metric_help_texts_are_a_contract() {
         let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);

@@ -251,6 +251,7 @@ impl Settings {
                 max_memory: share(16).min(64 << 20),
                 ..TlsConfig::default()
             },
+            http2: None,
         };
         let mut inventory = InventoryConfig {
             pinned: c

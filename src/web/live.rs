@@ -588,6 +588,30 @@ impl Collector for SensorSnapshot {
                 e.tls_bytes_now,
             ),
             (
+                "shadowtap_http2_connections",
+                K::Counter,
+                "Connections read as HTTP/2 (prior knowledge or Upgrade: h2c).",
+                e.http2.connections,
+            ),
+            (
+                "shadowtap_http2_streams",
+                K::Counter,
+                "HTTP/2 streams opened (each becomes a transaction).",
+                e.http2.streams,
+            ),
+            (
+                "shadowtap_http2_hpack_tables_lost",
+                K::Counter,
+                "Times a direction's HPACK table was lost (decode error, gap, cap): later header fields decode only as far as static and literal ones allow.",
+                e.http2.hpack_tables_lost,
+            ),
+            (
+                "shadowtap_http2_buffered_bytes",
+                K::Gauge,
+                "Bytes held by the HTTP/2 layer now (frames, header blocks, HPACK tables, body samples).",
+                e.http2_bytes_now,
+            ),
+            (
                 "shadowtap_inventory_transactions",
                 K::Counter,
                 "Transactions attributed to an endpoint.",

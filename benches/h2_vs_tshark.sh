@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# HTTP/2 throughput of `shadowtap log` next to tshark's http2 dissector, on one core, on a large
+# capture made of copies of the h2c captures (captures/h2c.pcap, captures/h2_nghttpd.pcap).
+#
+#   benches/h2_vs_tshark.sh                  # builds /tmp/shadowtap-bench-h2/big.pcap (>= 40 MB)
+#   TARGET_MB=100 RUNS=5 benches/h2_vs_tshark.sh
+#
+# As in benches/e2e.sh, every copy gets its own IP addresses (tcprewrite --seed) and is shifted
+# in time. tshark decodes ports 8300 and 8301 as HTTP (its HTTP dissector hands the preface and
+# `Upgrade: h2c` over to http2) and prints the path of every HEADERS frame. Needs tcprewrite,
+# editcap, mergecap, capinfos, tshark. SHADOWTAP: the binary (default: a release build in
+# ${CARGO_TARGET_DIR:-target}).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-/tmp/shadowtap-bench-h2}
+TARGET_MB=${TARGET_MB:-40}
+RUNS=${RUNS:-3}
+mkdir -p "$OUT"
+for t in tcprewrite editcap mergecap capinfos tshark; do
+    command -v "$t" >/dev/null || { echo "missing $t (apt-get install -y tcpreplay tshark)" >&2; exit 1; }
+done
+if [[ -z ${SHADOWTAP:-} ]]; then
+    (cd "$ROOT" && cargo build --release --quiet)
+    SHADOWTAP=${CARGO_TARGET_DIR:-$ROOT/target}/release/shadowtap
+fi
+
+BIG=$OUT/big.pcap
+if [[ ! -s $BIG || $(stat -c %s "$BIG") -lt $((TARGET_MB * 1000000)) ]]; then
+    echo "building $BIG from captures/h2*.pcap ..." >&2
+    mergecap -a -F pcap -w "$OUT/base.pcap" "$ROOT"/captures/h2c.pcap "$ROOT"/captures/h2_nghttpd.pcap
+    base=$(stat -c %s "$OUT/base.pcap")
+    copies=$(( (TARGET_MB * 1000000 + base - 1) / base ))
+    rm -f "$OUT"/batch-*.pcap
+    batch=()
+    for ((i = 1; i <= copies; i++)); do
+        tcprewrite --seed="$i" --fixcsum -i "$OUT/base.pcap" -o "$OUT/copy.pcap"
+        editcap -t "$((i * 60))" "$OUT/copy.pcap" "$OUT/c$i.pcap" >/dev/null
+        batch+=("$OUT/c$i.pcap")
+        if (( ${#batch[@]} == 200 || i == copies )); then
+            mergecap -a -F pcap -w "$OUT/batch-$(printf %05d "$i").pcap" "${batch[@]}"
+            rm -f "${batch[@]}"
+            batch=()
+        fi
+    done
+    mergecap -a -F pcap -w "$BIG" "$OUT"/batch-*.pcap
+    rm -f "$OUT"/batch-*.pcap "$OUT/copy.pcap"
+fi
+
+bytes=$(stat -c %s "$BIG")
+packets=$(capinfos -c -M -T "$BIG" | awk -F'\t' 'NR==2{print $2}')
+cat "$BIG" >/dev/null
+
+best() {
+    local b=
+    for ((r = 0; r < RUNS; r++)); do
+        local s e
+        s=$(date +%s.%N)
+        "$@" >/dev/null 2>&1
+        e=$(date +%s.%N)
+        b=$(echo "$e - $s" | bc -l | awk -v b="$b" '{ if (b == "" || $1 < b) print $1; else print b }')
+    done
+    echo "$b"
+}
+
+TSHARK=(tshark -n -r "$BIG" -d tcp.port==8300,http -d tcp.port==8301,http -Y http2.type==1 -T fields -e http2.headers.path)
+rows=$("$SHADOWTAP" log "$BIG" 2>/dev/null | tail -n +2 | wc -l)
+printf 'file: %s, %.1f MB, %s packets, %s transactions, %s runs each (best), pinned to one core\n' \
+    "$BIG" "$(echo "$bytes/1000000" | bc -l)" "$packets" "$rows" "$RUNS"
+t_tshark=$(best taskset -c 0 "${TSHARK[@]}")
+t_log=$(best taskset -c 0 "$SHADOWTAP" log "$BIG")
+printf '%-60s %9s %9s %14s\n' command seconds MB/s transactions/s
+printf '%-60s %9.2f %9.1f %14.0f\n' "tshark -d ...,http -Y http2.type==1 -T fields" "$t_tshark" \
+    "$(echo "$bytes/1000000/$t_tshark" | bc -l)" "$(echo "$rows/$t_tshark" | bc -l)"
+printf '%-60s %9.2f %9.1f %14.0f\n' "shadowtap log" "$t_log" \
+    "$(echo "$bytes/1000000/$t_log" | bc -l)" "$(echo "$rows/$t_log" | bc -l)"
+printf 'shadowtap is %.1fx faster than tshark on this file\n' "$(echo "$t_tshark/$t_log" | bc -l)"
