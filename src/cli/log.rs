@@ -401,7 +401,7 @@ impl<W: Write> RowWriter<W> {
 
 /// Runs `shadowtap log`.
 pub fn run(args: &LogArgs) -> anyhow::Result<()> {
-    let mut cfg = args.engine.config();
+    let mut cfg = args.engine.config_with_keys()?;
     // The log shows lengths, never body content: keep no samples unless asked.
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(0);
     let mut engine = Engine::new(cfg);

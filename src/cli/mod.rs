@@ -659,6 +659,12 @@ pub struct EngineArgs {
     /// IP datagrams reassembled from fragments at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_fragmented_datagrams: usize,
+    /// NSS key log file (SSLKEYLOGFILE, as curl, browsers, Go, Java agents, nginx and envoy
+    /// write it): TLS connections whose secrets it holds are decrypted, and their HTTP/1.x
+    /// transactions read and tagged `tls`. Read whole before the first packet; secrets are
+    /// never printed or stored.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
 }
 
 impl EngineArgs {
@@ -685,6 +691,19 @@ impl EngineArgs {
             },
             tls: crate::tls::TlsConfig::default(),
         }
+    }
+
+    /// [`EngineArgs::config`] with the key log of `--keylog` read (a file that cannot be read
+    /// is an error).
+    pub fn config_with_keys(&self) -> anyhow::Result<EngineConfig> {
+        let mut cfg = self.config();
+        if let Some(path) = &self.keylog {
+            let store =
+                crate::tls::KeyStore::read(path, crate::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES)
+                    .map_err(|e| anyhow::anyhow!("--keylog {}: {e}", path.display()))?;
+            cfg.tls.keys = Some(std::sync::Arc::new(store));
+        }
+        Ok(cfg)
     }
 }
 

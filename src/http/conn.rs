@@ -616,6 +616,7 @@ impl HttpConn {
             response: t.resp,
             interim: t.interim,
             tags,
+            tls: None,
         });
     }
 }

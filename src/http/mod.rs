@@ -173,8 +173,10 @@ impl Tags {
     pub const RESYNC: Tags = Tags(1 << 8);
     /// Transfer-Encoding and Content-Length together (request smuggling vector).
     pub const AMBIGUOUS_LENGTH: Tags = Tags(1 << 9);
+    /// Read from a TLS connection decrypted with a key log ([`HttpTransaction::tls`]).
+    pub const TLS: Tags = Tags(1 << 10);
 
-    const NAMES: [(Tags, &'static str); 10] = [
+    const NAMES: [(Tags, &'static str); 11] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -185,6 +187,7 @@ impl Tags {
         (Tags::MALFORMED, "malformed"),
         (Tags::RESYNC, "resync"),
         (Tags::AMBIGUOUS_LENGTH, "ambiguous_length"),
+        (Tags::TLS, "tls"),
     ];
 
     /// True when every tag of `other` is set.
@@ -283,6 +286,17 @@ pub struct HttpTransaction {
     pub interim: Vec<u16>,
     /// Conditions.
     pub tags: Tags,
+    /// The TLS connection it was decrypted from (with [`Tags::TLS`]); `None` in cleartext.
+    pub tls: Option<Box<TlsTag>>,
+}
+
+/// What a transaction decrypted from TLS carries of its connection's handshake.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsTag {
+    /// Server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: Option<String>,
 }
 
 impl HttpTransaction {
