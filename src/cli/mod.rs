@@ -468,6 +468,11 @@ pub struct RunArgs {
     /// IP datagrams reassembled from fragments at once, per worker [default: 1024].
     #[arg(long, value_name = "N")]
     pub max_fragmented_datagrams: Option<usize>,
+    /// NSS key log file (SSLKEYLOGFILE) to decrypt TLS with, followed as it grows: records wait
+    /// (within [tls] caps and hold_timeout, default 10s of capture time) for keys written after
+    /// the handshake. Secrets are never printed or stored.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
     /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,

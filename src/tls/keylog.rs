@@ -101,13 +101,23 @@ crate::counters!(KeyLogStats {
 
 /// The secrets of a key log, by client random (and RSA pre-master secrets by the first 8 bytes
 /// of their encrypted form), at most `max_entries` sessions.
-#[derive(Debug)]
 pub struct KeyLog {
     sessions: HashMap<[u8; 32], SessionKeys>,
     rsa: HashMap<[u8; 8], Secret>,
     max_entries: usize,
     /// Counters.
     pub stats: KeyLogStats,
+}
+
+impl fmt::Debug for KeyLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyLog")
+            .field("sessions", &self.sessions.len())
+            .field("rsa", &self.rsa.len())
+            .field("max_entries", &self.max_entries)
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl Default for KeyLog {
@@ -360,7 +370,8 @@ impl KeyStore {
     }
 
     /// Reads the file at `path` and keeps following it: a lookup that misses re-reads what
-    /// was appended, at most once per `poll_every`.
+    /// was appended, at most once per `poll_every`. A file that does not exist yet is waited
+    /// for; one that cannot be read is an error.
     pub fn follow(
         path: &Path,
         max_entries: usize,
@@ -368,7 +379,10 @@ impl KeyStore {
     ) -> std::io::Result<KeyStore> {
         let mut log = KeyLog::new(max_entries);
         let mut file = KeyLogFile::new(path);
-        file.poll(&mut log)?;
+        match file.poll(&mut log) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(KeyStore {
             inner: Mutex::new(StoreInner {
                 log,
