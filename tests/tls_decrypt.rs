@@ -420,3 +420,39 @@ fn secrets_are_never_printed_or_stored() {
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("00112233445566778899"));
 }
+
+/// The inventory reads decrypted transactions like cleartext ones: endpoints under the Host
+/// header's host, templated the same way.
+#[test]
+fn decrypted_transactions_reach_the_inventory() {
+    use shadowtap::ingest::{IngestOptions, ingest_files};
+    use shadowtap::store::{ListFilter, Store};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Store::open(&dir.path().join("inv.db")).await.unwrap();
+        let opts = IngestOptions {
+            engine: config(Some(store("tls12"))),
+            ..IngestOptions::default()
+        };
+        let pcap = captures().join("tls12.pcap");
+        let (reports, _, _) = ingest_files(&db, &[pcap], &opts, |_| {}).await.unwrap();
+        assert_eq!(reports[0].transactions, 19);
+        let rows = db.endpoints(&ListFilter::default()).await.unwrap();
+        let mut eps: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{} {} {}", r.host, r.method, r.path_template))
+            .collect();
+        eps.sort();
+        eps.dedup();
+        assert!(
+            eps.iter()
+                .any(|e| e.starts_with("api.tls.test:8443 GET /v1/")),
+            "{eps:?}"
+        );
+        assert!(rows.iter().all(|r| r.host.contains("tls.test")), "{eps:?}");
+    });
+}
