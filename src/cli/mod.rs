@@ -706,6 +706,17 @@ impl EngineArgs {
             let store =
                 crate::tls::KeyStore::read(path, crate::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES)
                     .map_err(|e| anyhow::anyhow!("--keylog {}: {e}", path.display()))?;
+            // Counts only: a line of a key log is never shown.
+            let s = store.stats();
+            if s.secrets == 0 || s.malformed + s.dropped_full > 0 {
+                eprintln!(
+                    "shadowtap: warning: --keylog {}: {} secret(s) read, {} malformed line(s) skipped, {} dropped at the cap",
+                    path.display(),
+                    s.secrets,
+                    s.malformed,
+                    s.dropped_full
+                );
+            }
             cfg.tls.keys = Some(std::sync::Arc::new(store));
         }
         Ok(cfg)

@@ -262,6 +262,13 @@ impl Settings {
                 .max(1);
             let store = crate::tls::KeyStore::follow(path, max, Duration::from_secs(1))
                 .map_err(|e| format!("[tls] keylog {}: {e}", path.display()))?;
+            let s = store.stats();
+            tracing::info!(
+                path = %path.display(),
+                secrets = s.secrets,
+                malformed = s.malformed,
+                "key log read; followed as it grows"
+            );
             let d = crate::tls::DecryptConfig::default();
             engine.tls.keys = Some(std::sync::Arc::new(store));
             engine.tls.hold_for_keys = true;

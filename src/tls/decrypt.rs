@@ -1253,6 +1253,78 @@ mod tests {
         );
     }
 
+    /// Seals `content` as a MAC-then-encrypt AES-128-CBC-SHA record (the captures only have
+    /// encrypt-then-MAC ones): explicit IV (TLS 1.2) or chained from `iv` (TLS 1.0).
+    fn mte_record(
+        key: &[u8],
+        mac_key: &[u8],
+        iv: [u8; 16],
+        explicit: bool,
+        seq: u64,
+        version: u16,
+        content: &[u8],
+    ) -> ([u8; 5], Vec<u8>) {
+        use cbc::cipher::{BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
+        let mut aad = seq.to_be_bytes().to_vec();
+        aad.push(APPLICATION_DATA);
+        aad.extend_from_slice(&version.to_be_bytes());
+        aad.extend_from_slice(&(content.len() as u16).to_be_bytes());
+        let mut pt = content.to_vec();
+        pt.extend_from_slice(&hmac_of(MacAlg::Sha1, mac_key, &[&aad, content]));
+        let pad = 16 - (pt.len() + 1) % 16;
+        pt.extend(std::iter::repeat_n(pad as u8, pad + 1));
+        let n = pt.len();
+        cbc::Encryptor::<aes::Aes128>::new_from_slices(key, &iv)
+            .unwrap()
+            .encrypt_padded_mut::<NoPadding>(&mut pt, n)
+            .unwrap();
+        let payload = if explicit {
+            [&iv[..], &pt].concat()
+        } else {
+            pt
+        };
+        let [hi, lo] = (payload.len() as u16).to_be_bytes();
+        let [v0, v1] = version.to_be_bytes();
+        ([APPLICATION_DATA, v0, v1, hi, lo], payload)
+    }
+
+    #[test]
+    fn cbc_mac_then_encrypt() {
+        let (master, cr, sr) = ([5u8; 48], [1u8; 32], [2u8; 32]);
+        for (version, prf_kind) in [(0x0303, Prf::Sha256), (0x0301, Prf::Legacy)] {
+            let suite = Suite::Cbc {
+                key_len: 16,
+                mac: MacAlg::Sha1,
+                prf: prf_kind,
+            };
+            let mut block = [0u8; 2 * (20 + 16 + 16)];
+            prf(prf_kind, &master, b"key expansion", &[&sr, &cr], &mut block);
+            let (cmac, ckey) = (&block[..20], &block[40..56]);
+            let civ: [u8; 16] = block[72..88].try_into().unwrap();
+            let (mut c, _) = RecordKeys::tls12(suite, version, &master, &cr, &sr, false).unwrap();
+            let explicit = version >= 0x0302;
+            // TLS 1.0: each record's IV is the previous record's last ciphertext block.
+            let mut iv = if explicit { [9u8; 16] } else { civ };
+            for (seq, text) in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"x", &[b'y'; 100]]
+                .iter()
+                .enumerate()
+            {
+                let (hdr, mut payload) =
+                    mte_record(ckey, cmac, iv, explicit, seq as u64, version, text);
+                if !explicit {
+                    iv = payload[payload.len() - 16..].try_into().unwrap();
+                }
+                let (ty, r) = c.open(hdr, &mut payload).unwrap();
+                assert_eq!((ty, &payload[r]), (APPLICATION_DATA, *text), "{version:x}");
+            }
+            // A flipped bit fails the MAC (or the padding).
+            let (hdr, mut payload) = mte_record(ckey, cmac, iv, explicit, 3, version, b"zz");
+            let last = payload.len() - 20;
+            payload[last] ^= 1;
+            assert_eq!(c.open(hdr, &mut payload), Err(BadRecord));
+        }
+    }
+
     #[test]
     fn suites() {
         assert_eq!(

@@ -165,9 +165,14 @@ impl KeyLog {
         self.rsa.get(encrypted_prefix)
     }
 
-    /// Reads every line of `text` (a last line without its newline included).
+    /// Reads every line of `text` (a last line without its newline included), as
+    /// [`KeyLogFile`] reads the same bytes.
     pub fn add_text(&mut self, text: &[u8]) {
-        for line in text.split(|&b| b == b'\n') {
+        if text.is_empty() {
+            return;
+        }
+        let body = text.strip_suffix(b"\n").unwrap_or(text);
+        for line in body.split(|&b| b == b'\n') {
             self.add_line(line);
         }
     }
@@ -256,7 +261,6 @@ fn unhex(s: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 }
 
 /// A key log file followed as it grows.
-#[derive(Debug)]
 pub struct KeyLogFile {
     path: PathBuf,
     /// Bytes read so far.
@@ -265,6 +269,16 @@ pub struct KeyLogFile {
     id: Option<(u64, u64)>,
     /// The start of a line whose newline has not been written yet.
     partial: Zeroizing<Vec<u8>>,
+}
+
+impl fmt::Debug for KeyLogFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the partial line: it may be the start of a secret.
+        f.debug_struct("KeyLogFile")
+            .field("path", &self.path)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KeyLogFile {
@@ -475,6 +489,21 @@ mod tests {
         );
         assert_eq!(format!("{k:?}").matches("[redacted]").count(), 2);
         assert!(!format!("{k:?}").contains("abab"));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        let line = format!(
+            "CLIENT_RANDOM {CR} {}\nCLIENT_RANDOM {CR} abcdef",
+            "ab".repeat(48)
+        );
+        std::fs::write(&path, &line).unwrap();
+        let store = KeyStore::follow(&path, 10, Duration::from_secs(1)).unwrap();
+        let dbg = format!("{store:?}");
+        assert!(!dbg.contains("abab") && !dbg.contains("171, 171") && !dbg.contains("abcdef"));
+        assert!(!dbg.contains(&CR[..16]), "not even client randoms");
     }
 
     #[test]
