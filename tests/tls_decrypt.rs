@@ -306,6 +306,7 @@ fn records_wait_for_a_key_that_comes_late() {
         (0, 0, 0),
         "{d:?}"
     );
+    assert_eq!(e.stats().tls_bytes_now, 0, "nothing is left held");
 }
 
 /// Keys that never come: the held records are dropped at the timeout (capture time) or at

@@ -812,40 +812,45 @@ impl Decryptor {
                 self.record(ctx, facts, dir, hdr, payload, ts);
             }
         }
-        let after = self.mem();
-        ctx.mem = (ctx.mem + after).saturating_sub(before);
+        self.account(ctx, before);
     }
 
     /// `dir` lost bytes: its records cannot be framed or numbered any more.
     pub fn gap(&mut self, ctx: &mut DecryptCtx, dir: Dir) {
+        let before = self.mem();
         let s = &mut self.sides[dir.index()];
         if !s.lost && !s.dead && !matches!(self.keys, KeyState::Off) {
             ctx.stats.gap += 1;
         }
-        ctx.mem = ctx.mem.saturating_sub(s.buf.capacity());
         s.lost = true;
         s.buf = Vec::new();
+        self.account(ctx, before);
+    }
+
+    /// Moves the context's count of held bytes by what this connection's changed since
+    /// `before` (every change of framing buffers and held records goes through here).
+    fn account(&self, ctx: &mut DecryptCtx, before: usize) {
+        ctx.mem = (ctx.mem + self.mem()).saturating_sub(before);
     }
 
     /// The connection ends: held records get a last chance, then count as without a key.
     pub fn close(&mut self, ctx: &mut DecryptCtx, facts: &Facts) {
+        let before = self.mem();
         if !self.held.is_empty() {
             self.resolve(ctx, facts, true);
         }
-        self.drop_held(ctx);
-        let freed: usize = self.sides.iter().map(|s| s.buf.capacity()).sum();
-        ctx.mem = ctx.mem.saturating_sub(freed);
+        self.drop_held();
         for s in &mut self.sides {
             s.buf = Vec::new();
         }
+        self.account(ctx, before);
         if self.decrypted {
             ctx.stats.connections += 1;
             self.decrypted = false;
         }
     }
 
-    fn drop_held(&mut self, ctx: &mut DecryptCtx) {
-        ctx.mem = ctx.mem.saturating_sub(self.held_bytes);
+    fn drop_held(&mut self) {
         self.held.clear();
         self.held_bytes = 0;
         self.held_since = None;
@@ -913,7 +918,7 @@ impl Decryptor {
             ctx.stats.hold_expired += 1;
             ctx.stats.no_key += 1;
             self.keys = KeyState::Off;
-            self.drop_held(ctx);
+            self.drop_held();
             return;
         }
         let n = payload.len() + HEADER_LEN;
@@ -922,7 +927,7 @@ impl Decryptor {
             ctx.stats.hold_cap_drops += 1;
             ctx.stats.no_key += 1;
             self.keys = KeyState::Off;
-            self.drop_held(ctx);
+            self.drop_held();
             return;
         }
         self.held_bytes += n;
@@ -1003,7 +1008,6 @@ impl Decryptor {
         if ready {
             self.keys = KeyState::Ready;
             let held = std::mem::take(&mut self.held);
-            ctx.mem = ctx.mem.saturating_sub(self.held_bytes);
             self.held_bytes = 0;
             self.held_since = None;
             for h in held {
