@@ -291,6 +291,7 @@ fn transactions(n: usize) -> Vec<HttpTransaction> {
                 response: Some(resp),
                 interim: Vec::new(),
                 tags: Tags::default(),
+                tls: None,
             }
         })
         .collect()

@@ -296,6 +296,19 @@ def h2_seeds():
           + bytes([3]) + struct.pack("<H", 1) + seg(1, pushed[-11:]))
 
 
+def keylog_seeds():
+    """tls_keylog: the captures' key logs (byte 0 even: key log, pieces of 1 or 16 bytes; bit 1
+    the 2-session cap), and records under every suite's fixed keys (byte 0 odd)."""
+    caps = os.path.join(HERE, "..", "captures")
+    for name, b0 in [("tls13", 0x00), ("tls12", 0xf0), ("tls_weak", 0x02)]:
+        write("tls_keylog", name.replace("_", "-") + "-keys", bytes([b0]) + open(os.path.join(caps, name + ".keys"), "rb").read())
+    write("tls_keylog", "odd-lines", b"\x30# c\r\n\nCLIENT_RANDOM zz 00\nRSA 0011223344556677 " + b"ab" * 48 + b"\nEXPORTER_SECRET x y")
+    recs = b"".join(bytes([23]) + struct.pack(">H", n) + bytes(range(n)) for n in (0, 1, 16, 17, 32, 48, 64, 80))
+    for suite in range(7):
+        for etm in (0, 16):
+            write("tls_keylog", f"records-{suite}-{etm}", bytes([1 | suite << 1 | etm]) + recs)
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
@@ -303,3 +316,4 @@ if __name__ == "__main__":
     spec_seeds()
     tls_seeds()
     h2_seeds()
+    keylog_seeds()

@@ -20,7 +20,8 @@
 //! ```
 //!
 //! The sensor daemon (`shadowtap run`) reads the sections `[capture]`, `[store]`, `[web]`,
-//! `[alerts]`, `[retention]` and `[limits]`; `systemd/shadowtap.toml` documents every key.
+//! `[alerts]`, `[retention]`, `[limits]` and `[tls]`; `systemd/shadowtap.toml` documents every
+//! key.
 //! Sizes are a number of bytes or a string with a unit (`"64MiB"`, `"2G"`); durations are a
 //! number of seconds or a string with a unit (`"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"7d"`).
 
@@ -301,6 +302,24 @@ pub struct LimitsSection {
     pub max_endpoints_per_flush: Option<usize>,
 }
 
+/// The `[tls]` section: decryption with a key log (`shadowtap run`; `log` and `ingest` take
+/// `--keylog`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// NSS key log file (SSLKEYLOGFILE), followed as it grows; it may not exist yet.
+    pub keylog: Option<PathBuf>,
+    /// Sessions kept from the key log (the oldest are not evicted: new ones are dropped and
+    /// counted).
+    pub keylog_max_entries: Option<usize>,
+    /// Capture time a connection's records wait for its key to appear in the file.
+    pub hold_timeout: Option<Interval>,
+    /// Encrypted bytes held per connection while its key is missing.
+    pub max_held_per_conn: Option<ByteSize>,
+    /// Encrypted bytes held per worker while keys are missing.
+    pub max_held: Option<ByteSize>,
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +351,9 @@ pub struct Config {
     /// Daemon: memory budget and caps.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// Daemon: decryption with a key log.
+    #[serde(default)]
+    pub tls: TlsSection,
 }
 
 /// Why a configuration file was refused.
@@ -458,6 +480,10 @@ mod tests {
             [limits]
             memory_budget = "1GiB"
             flow_timeout = 120
+            [tls]
+            keylog = "/run/keys.log"
+            hold_timeout = "5s"
+            max_held = "8MiB"
             "#,
         )
         .unwrap();
@@ -477,6 +503,12 @@ mod tests {
             c.limits.flow_timeout,
             Some(Interval(std::time::Duration::from_secs(120)))
         );
+        assert_eq!(
+            c.tls.keylog.as_deref(),
+            Some(std::path::Path::new("/run/keys.log"))
+        );
+        assert_eq!(c.tls.max_held, Some(ByteSize(8 << 20)));
+        assert!(toml::from_str::<Config>("[tls]\nkeylogfile = \"x\"\n").is_err());
         assert!(toml::from_str::<Config>("[capture]\ninterface = \"eth0\"\n").is_err());
         assert!(toml::from_str::<Config>("[capture]\nshard = \"round-robin\"\n").is_err());
     }

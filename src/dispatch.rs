@@ -8,11 +8,16 @@
 //! held until the rest tells: a prefix of the preface cannot begin an HTTP/1 request that the
 //! HTTP/1 layer would read differently, except `P`, `PR` and `PRI` (held too, up to 24 bytes).
 //!
+//! A TLS connection decrypted with a key log hands its plaintext to an inner layer of its own
+//! ([`TlsFlow`]), chosen by ALPN (`h2`) or the HTTP/2 preface: HTTP/2 or HTTP/1.x get the same
+//! data, gap, eof and close calls a cleartext connection gets, and their transactions are
+//! tagged [`Tags::TLS`](crate::http::Tags::TLS) with the connection's SNI and JA4.
+//!
 //! What it owns: the sniffing and the hand-over (one [`Conn`] per TCP connection, the
 //! layers' shared state in [`Layers`]). What it may not touch: what the layers do with the
 //! bytes.
 
-use crate::http::{HttpConn, HttpCtx};
+use crate::http::{HttpConn, HttpCtx, Tags, TlsTag};
 use crate::http2::frame::{FrameHeader, PREFACE};
 use crate::http2::{H2Conn, H2Ctx};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
@@ -47,11 +52,106 @@ pub enum Conn {
     Http(HttpConn),
     /// TLS (boxed: its state is larger than HTTP's, and an HTTP connection's slot in the flow
     /// table should not grow for it).
-    Tls(Box<TlsConn>),
+    Tls(Box<TlsFlow>),
     /// HTTP/2 (boxed for the same reason).
     H2(Box<H2Conn>),
     /// The first bytes are a strict prefix of the HTTP/2 preface: held until more arrive.
     Held(Box<Held>),
+}
+
+/// A TLS connection and the layer its decrypted bytes go to.
+pub struct TlsFlow {
+    tls: TlsConn,
+    inner: Inner,
+    /// Plaintext offsets per direction.
+    offsets: [u64; 2],
+}
+
+/// The application layer inside a decrypted TLS connection.
+pub enum Inner {
+    /// No plaintext yet.
+    Unknown,
+    /// HTTP/1.x.
+    Http1(Box<HttpConn>),
+    /// HTTP/2 (ALPN `h2`, or the client preface).
+    H2(Box<H2Conn>),
+}
+
+impl TlsFlow {
+    fn new(tls: TlsConn) -> TlsFlow {
+        TlsFlow {
+            tls,
+            inner: Inner::Unknown,
+            offsets: [0; 2],
+        }
+    }
+
+    /// Hands decrypted bytes to the inner layer, and tags what it emits.
+    fn pump(&mut self, ctx: &mut Layers, meta: &FlowMeta) {
+        let before = ctx.http.out.len();
+        for p in self.tls.take_plaintext() {
+            if matches!(self.inner, Inner::Unknown) {
+                let starts_h2 = {
+                    let n = p.data.len().min(PREFACE.len());
+                    n > 0 && p.data[..n] == PREFACE[..n]
+                };
+                self.inner = if self.tls.alpn() == Some("h2") || starts_h2 {
+                    if let Some(d) = ctx.tls.dec.as_mut() {
+                        d.stats.inner_h2 += 1;
+                    }
+                    Inner::H2(Box::new(H2Conn::sniffed(&mut ctx.h2, p.dir, &p.data)))
+                } else {
+                    Inner::Http1(Box::new(HttpConn::new(false)))
+                };
+            }
+            let i = p.dir.index();
+            let offset = self.offsets[i];
+            self.offsets[i] += p.data.len() as u64;
+            let chunk = Chunk {
+                offset,
+                data: &p.data,
+                ts: p.ts,
+                peer_ack: None,
+            };
+            match &mut self.inner {
+                Inner::Http1(h) => h.data(&mut ctx.http, meta, p.dir, chunk),
+                Inner::H2(c) => c.data(&mut ctx.h2, meta, p.dir, chunk),
+                Inner::Unknown => {}
+            }
+        }
+        ctx.collect_h2();
+        self.tag(ctx, before);
+    }
+
+    /// Runs `f` on the inner layer (eof, close, gap of the plaintext), then tags what it
+    /// emitted.
+    fn inner(
+        &mut self,
+        ctx: &mut Layers,
+        f: impl FnOnce(&mut Inner, &mut HttpCtx, &mut H2Ctx),
+    ) {
+        let before = ctx.http.out.len();
+        f(&mut self.inner, &mut ctx.http, &mut ctx.h2);
+        ctx.collect_h2();
+        self.tag(ctx, before);
+    }
+
+    /// Tags the transactions emitted from `before` on (all of this connection's).
+    fn tag(&self, ctx: &mut Layers, before: usize) {
+        let new = ctx.http.out.get_mut(before..).unwrap_or_default();
+        if new.is_empty() {
+            return;
+        }
+        let (sni, ja4) = self.tls.names();
+        let tag = TlsTag {
+            sni: sni.map(str::to_string),
+            ja4: ja4.map(str::to_string),
+        };
+        for t in new {
+            t.tags.insert(Tags::TLS);
+            t.tls = Some(Box::new(tag.clone()));
+        }
+    }
 }
 
 /// Bytes held while the protocol is undecided.
@@ -109,7 +209,7 @@ impl Conn {
             }
         };
         *self = match kind {
-            First::Tls => Conn::Tls(Box::new(TlsConn::open(&mut ctx.tls, meta))),
+            First::Tls => Conn::Tls(Box::new(TlsFlow::new(TlsConn::open(&mut ctx.tls, meta)))),
             First::H2 => Conn::H2(Box::new(H2Conn::sniffed(&mut ctx.h2, dir, first))),
             First::Http | First::Undecided => Conn::Http(http),
         };
@@ -155,7 +255,10 @@ impl Conn {
                     ctx.collect_h2();
                 }
             }
-            Conn::Tls(t) => t.data(&mut ctx.tls, meta, dir, chunk),
+            Conn::Tls(t) => {
+                t.tls.data(&mut ctx.tls, meta, dir, chunk);
+                t.pump(ctx, meta);
+            }
             Conn::H2(c) => {
                 c.data(&mut ctx.h2, meta, dir, chunk);
                 ctx.collect_h2();
@@ -231,7 +334,9 @@ impl FlowApp for Conn {
         self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.gap(&mut ctx.http, meta, dir, offset, len, ts),
-            Conn::Tls(t) => t.gap(&mut ctx.tls, meta, dir, offset, len, ts),
+            // A gap in the ciphertext: the TLS layer counts it and stops decrypting that
+            // direction (records cannot be framed across it).
+            Conn::Tls(t) => t.tls.gap(&mut ctx.tls, meta, dir, offset, len, ts),
             Conn::H2(c) => {
                 c.gap(&mut ctx.h2, meta, dir, offset, len, ts);
                 ctx.collect_h2();
@@ -244,7 +349,15 @@ impl FlowApp for Conn {
         self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.eof(&mut ctx.http, meta, dir, ts),
-            Conn::Tls(t) => t.eof(&mut ctx.tls, meta, dir, ts),
+            Conn::Tls(t) => {
+                t.tls.eof(&mut ctx.tls, meta, dir, ts);
+                t.pump(ctx, meta);
+                t.inner(ctx, |inner, http, h2| match inner {
+                    Inner::Http1(h) => h.eof(http, meta, dir, ts),
+                    Inner::H2(c) => c.eof(h2, meta, dir, ts),
+                    Inner::Unknown => {}
+                });
+            }
             Conn::H2(c) => {
                 c.eof(&mut ctx.h2, meta, dir, ts);
                 ctx.collect_h2();
@@ -257,7 +370,16 @@ impl FlowApp for Conn {
         self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.close(&mut ctx.http, meta, ts, reason),
-            Conn::Tls(t) => t.close(&mut ctx.tls, meta, ts, reason),
+            Conn::Tls(t) => {
+                // Records held for their key get a last chance at close.
+                t.tls.close(&mut ctx.tls, meta, ts, reason);
+                t.pump(ctx, meta);
+                t.inner(ctx, |inner, http, h2| match inner {
+                    Inner::Http1(h) => h.close(http, meta, ts, reason),
+                    Inner::H2(c) => c.close(h2, meta, ts, reason),
+                    Inner::Unknown => {}
+                });
+            }
             Conn::H2(c) => {
                 c.close(&mut ctx.h2, meta, ts, reason);
                 ctx.collect_h2();
@@ -269,7 +391,7 @@ impl FlowApp for Conn {
     fn wants_data(&self) -> bool {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.wants_data(),
-            Conn::Tls(t) => t.wants_data(),
+            Conn::Tls(t) => t.tls.wants_data(),
             Conn::H2(c) => c.wants_data(),
             Conn::Held(_) => true,
         }
@@ -278,7 +400,7 @@ impl FlowApp for Conn {
     fn ignored(&mut self, ctx: &mut Layers, dir: Dir, len: u64) {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.ignored(&mut ctx.http, dir, len),
-            Conn::Tls(t) => t.ignored(&mut ctx.tls, dir, len),
+            Conn::Tls(t) => t.tls.ignored(&mut ctx.tls, dir, len),
             Conn::H2(c) => c.ignored(&mut ctx.h2, dir, len),
             Conn::Held(_) => {}
         }

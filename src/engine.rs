@@ -342,7 +342,7 @@ impl Engine {
             defrag: self.defrag.stats().into(),
             tcp: self.tcp.stats(),
             http: self.layers.http.stats,
-            tls: self.layers.tls.stats,
+            tls: self.layers.tls.all_stats(),
             http2: self.layers.h2.stats,
             flows_now: self.tcp.flow_count() as u64,
             reassembly_bytes_now: self.tcp.buffered_bytes() as u64,

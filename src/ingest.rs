@@ -120,6 +120,11 @@ impl RunStats {
                 e.tls.handshake_too_large + e.tls.memory_cap_drops,
             ),
             CapDrop::new(
+                "tls_decrypt_hold",
+                "TLS connections not decrypted: records waiting for their key over the hold caps",
+                e.tls.decrypt.hold_cap_drops,
+            ),
+            CapDrop::new(
                 "inventory_hosts",
                 "transactions of hosts without a template learner, and learners evicted",
                 i.hosts_over_cap + i.hosts_evicted,

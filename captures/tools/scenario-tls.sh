@@ -180,6 +180,7 @@ finish_tls_common() {
         die "$name: the capture does not match what the clients did"
     mv "$WORK/$name.expected-tls.tsv" "$HERE/$name.expected-tls.tsv"
     cp "$SSLKEYLOGFILE" "$HERE/$name.keys"
+    python3 "$TOOLS/tls_client.py" decrypted "$WORK/capture.pcap" "$HERE/$name.keys" >"$HERE/$name.expected-decrypted.tsv"
 }
 
 # Outside the namespace (make.sh's check): without keys, shadowtap must find exactly the requests
@@ -201,9 +202,25 @@ check_tls_common() {
     diff <(printf '%s\n' "$clear") <(printf '%s\n' "$got") >&2 || true
     return 1
 }
-check_tls13() { check_tls_common tls13; }
-check_tls12() { check_tls_common tls12; }
-check_tls_weak() { check_tls_common tls_weak; }
+
+# With the key log, shadowtap must find exactly the request lines tshark decrypts
+# (<name>.expected-decrypted.tsv).
+check_tls_decrypted() {
+    local name=$1 got
+    got=$("$SHADOWTAP" log --unredacted --keylog "$HERE/$name.keys" --format tsv "$HERE/$name.pcap" | awk -F'\t' '
+        NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print "method\turi"; next }
+        { print $col["method"] "\t" $col["uri"] }')
+    if [[ $got == "$(cat "$HERE/$name.expected-decrypted.tsv")" ]]; then
+        log "  shadowtap --keylog agrees with tshark: $(($(printf '%s\n' "$got" | wc -l) - 1)) request lines"
+        return 0
+    fi
+    log "  shadowtap --keylog DISAGREES with tshark's decrypted request lines:"
+    diff "$HERE/$name.expected-decrypted.tsv" <(printf '%s\n' "$got") >&2 || true
+    return 1
+}
+check_tls13() { check_tls_common tls13 && check_tls_decrypted tls13; }
+check_tls12() { check_tls_common tls12 && check_tls_decrypted tls12; }
+check_tls_weak() { check_tls_common tls_weak && check_tls_decrypted tls_weak; }
 
 # --- tls13 ------------------------------------------------------------------------------------
 

@@ -28,6 +28,10 @@ Oracles:
         writes X.expected-tls.tsv only when both checks pass.
     cleartext X.pcap                            the request lines tshark finds without keys
                                                 (method TAB uri), for make.sh's shadowtap check
+    decrypted X.pcap X.keys                     the request lines tshark finds with the key log,
+                                                under a `method TAB uri` header: what
+                                                X.expected-decrypted.tsv holds (shadowtap
+                                                log --keylog must agree, tests/tls_decrypt.rs)
 
 The resolver knows the scenario's host names: every name under .tls.test is 127.0.0.1 (no
 /etc/hosts change; curl gets --resolve).
@@ -482,6 +486,12 @@ def cmd_cleartext(a):
         print(line)
 
 
+def cmd_decrypted(a):
+    print("method\turi")
+    for line in request_lines(a.pcap, keys=a.keys):
+        print(line)
+
+
 def main():
     global LOG, TLS_LOG
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -516,6 +526,9 @@ def main():
     sub.add_parser("bearer")
     s = sub.add_parser("cleartext")
     s.add_argument("pcap")
+    s = sub.add_parser("decrypted")
+    s.add_argument("pcap")
+    s.add_argument("keys")
     a = p.parse_args()
     LOG, TLS_LOG = a.log, a.tls_log
     {
@@ -525,6 +538,7 @@ def main():
         "s-client": cmd_s_client,
         "oracle": cmd_oracle,
         "cleartext": cmd_cleartext,
+        "decrypted": cmd_decrypted,
         "bearer": lambda a: print(BEARER),
     }[a.command](a)
 

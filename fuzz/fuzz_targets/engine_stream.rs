@@ -75,6 +75,7 @@ fn config(b: u8) -> Cfg {
         tls: shadowtap::tls::TlsConfig {
             max_handshake_bytes: 1024,
             max_memory: 4096,
+            ..shadowtap::tls::TlsConfig::default()
         },
         http2: None,
     };

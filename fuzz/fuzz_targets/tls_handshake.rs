@@ -234,6 +234,7 @@ fuzz_target!(|data: &[u8]| {
     let cfg = TlsConfig {
         max_handshake_bytes: [64, 512, 4096, 65536][usize::from(b0 & 3)],
         max_memory: if b0 & 4 != 0 { 300 } else { 1 << 20 },
+        ..TlsConfig::default()
     };
     let opener = b0 & 8 == 0;
     let piece = usize::from(b0 >> 4) + 1;

@@ -820,7 +820,9 @@ impl Inventory {
                 if host_header.is_some() {
                     self.stats.bad_host_headers += 1;
                 }
-                endpoint_address(t)
+                // Decrypted from TLS without a usable Host: the server name the client asked
+                // for (with the port, as a Host header would carry it), else the address.
+                sni_host(t).unwrap_or_else(|| endpoint_address(t))
             }
         };
         let ts = t.ts();
@@ -1216,6 +1218,16 @@ pub fn normalize_host(value: Option<&[u8]>) -> Option<String> {
 /// (`alice:secret@api.example`).
 pub fn has_userinfo(value: Option<&[u8]>) -> bool {
     value.is_some_and(|v| memchr::memchr(b'@', v).is_some())
+}
+
+/// The SNI of a transaction decrypted from TLS as a host (`name:port` off port 443).
+fn sni_host(t: &HttpTransaction) -> Option<String> {
+    let sni = t.tls.as_ref()?.sni.as_deref()?;
+    let with_port = match t.resp.port {
+        443 => sni.to_string(),
+        p => format!("{sni}:{p}"),
+    };
+    normalize_host(Some(with_port.as_bytes()))
 }
 
 fn endpoint_address(t: &HttpTransaction) -> String {
@@ -1874,6 +1886,62 @@ mod tests {
     }
 
     #[test]
+    fn decrypted_transactions_fall_back_on_their_sni() {
+        use crate::http::{Body, MessageHead, Tags, TlsTag};
+        use crate::reassembly::{Endpoint, FlowId};
+        let txn = |head: &[u8], sni: Option<&str>, port| HttpTransaction {
+            flow: FlowId(1),
+            orig: Endpoint {
+                ip: [10, 0, 0, 1].into(),
+                port: 40000,
+            },
+            resp: Endpoint {
+                ip: [10, 0, 0, 2].into(),
+                port,
+            },
+            depth: 1,
+            request: Some(HttpMessage {
+                head: MessageHead::parse(head, 128).unwrap(),
+                first_ts: Timestamp(1),
+                last_ts: Timestamp(1),
+                body: Body::default(),
+            }),
+            response: None,
+            interim: Vec::new(),
+            tags: Tags::TLS,
+            tls: Some(Box::new(TlsTag {
+                sni: sni.map(str::to_string),
+                ja4: None,
+            })),
+        };
+        let mut inv = Inventory::new(InventoryConfig::default());
+        inv.observe(&txn(b"GET /a HTTP/1.0\r\n\r\n", Some("API.tls.test"), 8443));
+        inv.observe(&txn(b"GET /b HTTP/1.0\r\n\r\n", Some("web.tls.test"), 443));
+        inv.observe(&txn(
+            b"GET /c HTTP/1.1\r\nHost: h.test\r\n\r\n",
+            Some("x.test"),
+            443,
+        ));
+        inv.observe(&txn(b"GET /d HTTP/1.0\r\n\r\n", None, 443));
+        let mut hosts: Vec<String> = inv
+            .drain()
+            .endpoints
+            .into_iter()
+            .map(|d| d.key.host)
+            .collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            [
+                "10.0.0.2:443",
+                "api.tls.test:8443",
+                "h.test",
+                "web.tls.test"
+            ]
+        );
+    }
+
+    #[test]
     fn targets_and_hosts() {
         assert_eq!(split_target("/a/b?x=1#f"), (None, "/a/b", Some("x=1")));
         assert_eq!(
@@ -2204,6 +2272,7 @@ mod graphql_tests {
             response: Some(message(resp, ts + 1000)),
             interim: Vec::new(),
             tags: Tags::default(),
+            tls: None,
         }
     }
 

@@ -678,6 +678,7 @@ mod tests {
             response: resp.map(|(h, b)| message(h, b)),
             interim: Vec::new(),
             tags: Tags::default(),
+            tls: None,
         }
     }
 

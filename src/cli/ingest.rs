@@ -14,7 +14,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let mut cfg = args.engine.config();
+    let mut cfg = args.engine.config_with_keys()?;
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(64 * 1024);
     let mut opts = IngestOptions {
         engine: cfg,

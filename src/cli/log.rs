@@ -16,8 +16,12 @@ use anyhow::Context;
 use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 
-/// Column names, in order.
-pub const COLUMNS: [&str; 20] = [
+/// Number of columns.
+pub const NCOLS: usize = 22;
+
+/// Column names, in order. After Zeek's: `tls_sni` and `ja4`, set on transactions decrypted
+/// from TLS with a key log (`-` in cleartext).
+pub const COLUMNS: [&str; NCOLS] = [
     "ts",
     "uid",
     "id.orig_h",
@@ -38,6 +42,8 @@ pub const COLUMNS: [&str; 20] = [
     "req_content_type",
     "resp_content_type",
     "tags",
+    "tls_sni",
+    "ja4",
 ];
 
 /// One cell of a row, borrowed from the transaction (nothing is allocated per row).
@@ -64,7 +70,7 @@ pub enum Cell<'a> {
 }
 
 /// A transaction's cells in column order.
-pub fn cells(t: &HttpTransaction) -> [Cell<'_>; 20] {
+pub fn cells(t: &HttpTransaction) -> [Cell<'_>; NCOLS] {
     use Cell::*;
     let req = t.request.as_ref();
     let resp = t.response.as_ref();
@@ -107,6 +113,16 @@ pub fn cells(t: &HttpTransaction) -> [Cell<'_>; 20] {
         } else {
             Tags(t.tags)
         },
+        opt(t
+            .tls
+            .as_ref()
+            .and_then(|x| x.sni.as_deref())
+            .map(|v| Bytes(v.as_bytes()))),
+        opt(t
+            .tls
+            .as_ref()
+            .and_then(|x| x.ja4.as_deref())
+            .map(|v| Bytes(v.as_bytes()))),
     ]
 }
 
@@ -129,8 +145,8 @@ pub fn redact_cell(column: usize, bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Redacted replacements for the cells that need one (see [`redact_cell`]).
-fn redactions(cells: &[Cell<'_>; 20]) -> [Option<Vec<u8>>; 20] {
-    let mut out: [Option<Vec<u8>>; 20] = Default::default();
+fn redactions(cells: &[Cell<'_>; NCOLS]) -> [Option<Vec<u8>>; NCOLS] {
+    let mut out: [Option<Vec<u8>>; NCOLS] = Default::default();
     for (i, c) in cells.iter().enumerate() {
         if let Cell::Bytes(b) = c {
             out[i] = redact_cell(i, b);
@@ -179,7 +195,7 @@ fn cached_column(column: usize) -> bool {
 
 /// A transaction's values in column order as text (`None` is unset), as the TSV shows them
 /// (redacted).
-pub fn values(t: &HttpTransaction) -> [Option<String>; 20] {
+pub fn values(t: &HttpTransaction) -> [Option<String>; NCOLS] {
     let mut cells = cells(t);
     let red = redactions(&cells);
     for (c, r) in cells.iter_mut().zip(&red) {
@@ -301,7 +317,7 @@ pub struct RowWriter<W: Write> {
     format: LogFormat,
     line: Vec<u8>,
     redact: bool,
-    caches: [RedactionCache; 20],
+    caches: [RedactionCache; NCOLS],
 }
 
 impl<W: Write> RowWriter<W> {
@@ -330,7 +346,7 @@ impl<W: Write> RowWriter<W> {
         let line = &mut self.line;
         line.clear();
         let mut cells = cells(t);
-        let mut red: [Option<Vec<u8>>; 20] = Default::default();
+        let mut red: [Option<Vec<u8>>; NCOLS] = Default::default();
         if self.redact {
             for (i, c) in cells.iter().enumerate() {
                 if let Cell::Bytes(b) = c {
@@ -401,7 +417,7 @@ impl<W: Write> RowWriter<W> {
 
 /// Runs `shadowtap log`.
 pub fn run(args: &LogArgs) -> anyhow::Result<()> {
-    let mut cfg = args.engine.config();
+    let mut cfg = args.engine.config_with_keys()?;
     // The log shows lengths, never body content: keep no samples unless asked.
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(0);
     let mut engine = Engine::new(cfg);

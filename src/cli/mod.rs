@@ -516,6 +516,11 @@ pub struct RunArgs {
     /// IP datagrams reassembled from fragments at once, per worker [default: 1024].
     #[arg(long, value_name = "N")]
     pub max_fragmented_datagrams: Option<usize>,
+    /// NSS key log file (SSLKEYLOGFILE) to decrypt TLS with, followed as it grows: records wait
+    /// (within [tls] caps and hold_timeout, default 10s of capture time) for keys written after
+    /// the handshake. Secrets are never printed or stored.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
     /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
@@ -711,6 +716,12 @@ pub struct EngineArgs {
     /// IP datagrams reassembled from fragments at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_fragmented_datagrams: usize,
+    /// NSS key log file (SSLKEYLOGFILE, as curl, browsers, Go, Java agents, nginx and envoy
+    /// write it): TLS connections whose secrets it holds are decrypted, and their HTTP/1.x
+    /// transactions read and tagged `tls`. Read whole before the first packet; secrets are
+    /// never printed or stored.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
 }
 
 impl EngineArgs {
@@ -738,6 +749,30 @@ impl EngineArgs {
             tls: crate::tls::TlsConfig::default(),
             http2: None,
         }
+    }
+
+    /// [`EngineArgs::config`] with the key log of `--keylog` read (a file that cannot be read
+    /// is an error).
+    pub fn config_with_keys(&self) -> anyhow::Result<EngineConfig> {
+        let mut cfg = self.config();
+        if let Some(path) = &self.keylog {
+            let store =
+                crate::tls::KeyStore::read(path, crate::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES)
+                    .map_err(|e| anyhow::anyhow!("--keylog {}: {e}", path.display()))?;
+            // Counts only: a line of a key log is never shown.
+            let s = store.stats();
+            if s.secrets == 0 || s.malformed + s.dropped_full > 0 {
+                eprintln!(
+                    "shadowtap: warning: --keylog {}: {} secret(s) read, {} malformed line(s) skipped, {} dropped at the cap",
+                    path.display(),
+                    s.secrets,
+                    s.malformed,
+                    s.dropped_full
+                );
+            }
+            cfg.tls.keys = Some(std::sync::Arc::new(store));
+        }
+        Ok(cfg)
     }
 }
 

@@ -37,6 +37,7 @@ fn write_engine_sections(out: &mut impl Write, s: &EngineStats) -> io::Result<()
         "tcp" => Some("TCP reassembly"),
         "http" => Some("HTTP"),
         "http2" => Some("HTTP/2"),
+        "tls" => Some("TLS (handshakes, and decryption with --keylog)"),
         "capture" => Some("live capture (kernel)"),
         _ => None,
     };
@@ -171,7 +172,7 @@ pub fn hint(s: &EngineStats) -> Option<String> {
             .into()
     } else if s.tls.connections > 0 && s.http.requests + s.http.responses == 0 {
         format!(
-            "{} connection(s) were TLS: encrypted, so no HTTP transaction can be read without the session keys; their handshakes (versions, suites, certificates, JA4) are in the inventory (`shadowtap tls` after an ingest)",
+            "{} connection(s) were TLS: encrypted, so no HTTP transaction can be read without the session keys (--keylog FILE, an NSS key log: see 'decrypt' above); their handshakes (versions, suites, certificates, JA4) are in the inventory (`shadowtap tls` after an ingest)",
             s.tls.connections
         )
     } else if s.http.not_http_flows > 0 && s.http.requests + s.http.responses == 0 {

@@ -87,6 +87,7 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
         &mut l.max_fragmented_datagrams,
         &args.max_fragmented_datagrams,
     );
+    set(&mut c.tls.keylog, &args.keylog);
     Ok(c)
 }
 

@@ -698,6 +698,7 @@ impl HttpConn {
             response: t.resp,
             interim: t.interim,
             tags,
+            tls: None,
         });
     }
 }

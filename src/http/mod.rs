@@ -176,8 +176,10 @@ impl Tags {
     /// Some header fields could not be decoded (HTTP/2: the HPACK table was lost to a gap, a
     /// cap or a capture that began mid-connection).
     pub const HEADERS_LOST: Tags = Tags(1 << 10);
+    /// Read from a TLS connection decrypted with a key log ([`HttpTransaction::tls`]).
+    pub const TLS: Tags = Tags(1 << 11);
 
-    const NAMES: [(Tags, &'static str); 11] = [
+    const NAMES: [(Tags, &'static str); 12] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -189,6 +191,7 @@ impl Tags {
         (Tags::RESYNC, "resync"),
         (Tags::AMBIGUOUS_LENGTH, "ambiguous_length"),
         (Tags::HEADERS_LOST, "headers_lost"),
+        (Tags::TLS, "tls"),
     ];
 
     /// True when every tag of `other` is set.
@@ -287,6 +290,17 @@ pub struct HttpTransaction {
     pub interim: Vec<u16>,
     /// Conditions.
     pub tags: Tags,
+    /// The TLS connection it was decrypted from (with [`Tags::TLS`]); `None` in cleartext.
+    pub tls: Option<Box<TlsTag>>,
+}
+
+/// What a transaction decrypted from TLS carries of its connection's handshake.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsTag {
+    /// Server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: Option<String>,
 }
 
 impl HttpTransaction {

@@ -741,6 +741,7 @@ impl H2Conn {
             response: s.resp,
             interim: s.interim,
             tags,
+            tls: None,
         });
     }
 

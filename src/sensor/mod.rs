@@ -217,7 +217,7 @@ impl Settings {
         }
         let l = &c.limits;
         let share = |div: u64| (per_worker / div) as usize;
-        let engine = EngineConfig {
+        let mut engine = EngineConfig {
             defrag: DefragConfig {
                 max_datagrams: l.max_fragmented_datagrams.unwrap_or(1024).max(1),
                 ..DefragConfig::default()
@@ -253,6 +253,38 @@ impl Settings {
             },
             http2: None,
         };
+        let t = &c.tls;
+        if let Some(path) = t.keylog.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            // One key log for every worker; a lookup that misses reads what was appended, at
+            // most once a second.
+            let max = t
+                .keylog_max_entries
+                .unwrap_or(crate::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES)
+                .max(1);
+            let store = crate::tls::KeyStore::follow(path, max, Duration::from_secs(1))
+                .map_err(|e| format!("[tls] keylog {}: {e}", path.display()))?;
+            let s = store.stats();
+            tracing::info!(
+                path = %path.display(),
+                secrets = s.secrets,
+                malformed = s.malformed,
+                "key log read; followed as it grows"
+            );
+            let d = crate::tls::DecryptConfig::default();
+            engine.tls.keys = Some(std::sync::Arc::new(store));
+            engine.tls.hold_for_keys = true;
+            engine.tls.decrypt = crate::tls::DecryptConfig {
+                max_held_per_conn: t
+                    .max_held_per_conn
+                    .map_or(d.max_held_per_conn, |b| b.0 as usize),
+                max_held_total: t
+                    .max_held
+                    .map_or(share(32).min(d.max_held_total), |b| b.0 as usize),
+                hold_timeout_ns: t.hold_timeout.map_or(d.hold_timeout_ns, |i| {
+                    i.0.as_nanos().min(i64::MAX as u128) as i64
+                }),
+            };
+        }
         let mut inventory = InventoryConfig {
             pinned: c
                 .templates
@@ -747,6 +779,30 @@ mod tests {
         assert_eq!(s.memory_budget, 1 << 30);
         assert_eq!(s.shard, ShardMode::Addresses);
         assert_eq!(s.retention.detail_days, 30);
+    }
+
+    #[test]
+    fn a_key_log_is_followed_by_every_worker() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "[capture]\ninterfaces = [\"lo\"]\n[store]\ndb = \"x.db\"\n";
+        let none = Settings::from_config(&config(base)).unwrap();
+        assert!(none.engine.tls.keys.is_none());
+        // The file need not exist yet: it is waited for.
+        let path = dir.path().join("later.keys");
+        let s = Settings::from_config(&config(&format!(
+            "{base}[tls]\nkeylog = {:?}\nhold_timeout = \"2s\"\n",
+            path.display().to_string()
+        )))
+        .unwrap();
+        assert!(s.engine.tls.keys.is_some() && s.engine.tls.hold_for_keys);
+        assert_eq!(s.engine.tls.decrypt.hold_timeout_ns, 2_000_000_000);
+        // One that cannot be read (a directory) stops the start.
+        let err = Settings::from_config(&config(&format!(
+            "{base}[tls]\nkeylog = {:?}\n",
+            dir.path().display().to_string()
+        )))
+        .unwrap_err();
+        assert!(err.contains("[tls] keylog"), "{err}");
     }
 
     #[test]

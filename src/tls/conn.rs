@@ -19,6 +19,7 @@
 //! What it owns: roles, handshake facts, events. What it may not touch: record framing
 //! ([`record`](super::record)) and message parsing ([`hello`](super::hello)).
 
+use super::decrypt::{DecryptCtx, Decryptor, Facts, Notice, Plain};
 use super::hello::{
     CertSummary, ClientHello, MAX_ALPN_BYTES, ServerHello, capped, certificate_list,
 };
@@ -35,6 +36,7 @@ mod msg {
     pub const SERVER_KEY_EXCHANGE: u8 = 12;
     pub const CERTIFICATE_REQUEST: u8 = 13;
     pub const SERVER_HELLO_DONE: u8 = 14;
+    pub const CLIENT_KEY_EXCHANGE: u8 = 16;
 }
 
 /// State shared by every connection: limits, counters, memory in use, and the output queue.
@@ -45,23 +47,38 @@ pub struct TlsCtx {
     pub stats: TlsStats,
     /// Events emitted and not yet taken by the caller.
     pub out: Vec<TlsEvent>,
+    /// Decryption, when a key log was given.
+    pub dec: Option<DecryptCtx>,
     mem: usize,
 }
 
 impl TlsCtx {
     /// A context with the given limits.
     pub fn new(cfg: TlsConfig) -> TlsCtx {
+        let dec =
+            (cfg.keys.clone()).map(|k| DecryptCtx::new(k, cfg.decrypt.clone(), cfg.hold_for_keys));
         TlsCtx {
             cfg,
             stats: TlsStats::default(),
             out: Vec::new(),
+            dec,
             mem: 0,
         }
     }
 
-    /// Bytes buffered by all connections (handshake messages in progress).
+    /// Bytes buffered by all connections (handshake messages in progress, and with a key log
+    /// records being framed or held for their key).
     pub fn memory(&self) -> usize {
-        self.mem
+        self.mem + self.dec.as_ref().map_or(0, |d| d.mem)
+    }
+
+    /// Every counter, decryption's included.
+    pub fn all_stats(&self) -> TlsStats {
+        let mut s = self.stats;
+        if let Some(d) = &self.dec {
+            s.decrypt = d.stats;
+        }
+        s
     }
 
     fn room(&self) -> usize {
@@ -73,6 +90,8 @@ impl TlsCtx {
 pub struct TlsConn {
     readers: [RecordReader; 2],
     st: State,
+    /// Decryption, when the context has a key log.
+    dec: Option<Box<Decryptor>>,
 }
 
 /// Everything but the readers (so that a reader's step and the state can be used together).
@@ -92,6 +111,12 @@ struct State {
     dead: bool,
     /// Heap bytes this connection has counted in the context.
     held: usize,
+    /// What decryption needs from the handshake.
+    facts: Facts,
+    /// JA4 and the selected ALPN, kept after the handshake is reported (for decrypted
+    /// transactions).
+    ja4: Option<String>,
+    alpn: Option<String>,
 }
 
 impl TlsConn {
@@ -113,7 +138,44 @@ impl TlsConn {
                 encrypt: [false; 2],
                 dead: false,
                 held: 0,
+                facts: Facts::default(),
+                ja4: None,
+                alpn: None,
             },
+            dec: None,
+        }
+    }
+
+    /// Plaintext decrypted so far, in stream order (empty without a key log).
+    pub fn take_plaintext(&mut self) -> Vec<Plain> {
+        self.dec
+            .as_mut()
+            .map(|d| std::mem::take(&mut d.out))
+            .unwrap_or_default()
+    }
+
+    /// The application protocol the connection speaks, when the handshake said (ALPN: the
+    /// ServerHello's in TLS 1.2, the decrypted EncryptedExtensions' in TLS 1.3).
+    pub fn alpn(&mut self) -> Option<&str> {
+        if let Some(d) = self.dec.as_mut() {
+            for n in d.notices.drain(..) {
+                let Notice::Alpn(a) = n;
+                let mut cut = 0;
+                self.st.alpn = Some(capped(&a, MAX_ALPN_BYTES, &mut cut));
+            }
+        }
+        self.st.alpn.as_deref()
+    }
+
+    /// Server name and JA4 of the connection (what decrypted transactions are tagged with).
+    pub fn names(&self) -> (Option<&str>, Option<&str>) {
+        (self.st.hs.sni.as_deref(), self.st.ja4.as_deref())
+    }
+
+    fn facts(&self) -> Facts {
+        Facts {
+            client: self.st.client,
+            ..self.st.facts
         }
     }
 
@@ -197,6 +259,14 @@ impl State {
                 self.server_flight = true;
                 self.hs.client_certificate_requested = true;
             }
+            // RSA key exchange: the key log names the pre-master secret by the first 8 bytes
+            // of its encrypted form (after the 2-byte length, TLS 1.0 and later).
+            msg::CLIENT_KEY_EXCHANGE
+                if self.client == Some(dir)
+                    && self.facts.cipher.is_some_and(super::decrypt::is_rsa_kx) =>
+            {
+                self.facts.rsa_prefix = body.get(2..10).and_then(|b| b.try_into().ok());
+            }
             _ => {}
         }
     }
@@ -216,6 +286,7 @@ impl State {
         };
         self.client = Some(dir);
         self.first_ts.get_or_insert(ts);
+        self.facts.client_random = Some(ch.random);
         let hs = &mut self.hs;
         hs.client_hello = true;
         hs.sni = ch.sni.take();
@@ -264,6 +335,11 @@ impl State {
         }
         ctx.stats.server_hellos += 1;
         hs.server_hello = true;
+        self.facts.server_random = Some(sh.random);
+        self.facts.version = Some(version);
+        self.facts.cipher = Some(sh.cipher);
+        self.facts.etm = sh.extensions.contains(&22);
+        self.facts.ems = sh.extensions.contains(&23);
         if is_tls13(version) {
             hs.resumed = sh.pre_shared_key;
             // The rest of the handshake, ALPN and certificates included, is encrypted.
@@ -348,7 +424,9 @@ impl State {
         if hs.resumed {
             ctx.stats.resumed += 1;
         }
-        // Keep what the traffic event and close need.
+        // Keep what the traffic event, close and decrypted transactions need.
+        self.ja4.clone_from(&hs.ja4);
+        self.alpn.clone_from(&hs.alpn_selected);
         self.hs = TlsHandshake {
             sni: hs.sni.clone(),
             client_hello: hs.client_hello,
@@ -385,7 +463,11 @@ impl FlowApp for TlsConn {
     type Ctx = TlsCtx;
 
     fn open(ctx: &mut TlsCtx, _meta: &FlowMeta) -> TlsConn {
-        TlsConn::new(ctx.cfg.max_handshake_bytes)
+        let mut c = TlsConn::new(ctx.cfg.max_handshake_bytes);
+        if ctx.dec.is_some() {
+            c.dec = Some(Box::default());
+        }
+        c
     }
 
     fn data(&mut self, ctx: &mut TlsCtx, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
@@ -424,6 +506,10 @@ impl FlowApp for TlsConn {
         }
         self.apply();
         self.account(ctx);
+        let facts = self.facts();
+        if let (Some(d), Some(dctx)) = (self.dec.as_mut(), ctx.dec.as_mut()) {
+            d.data(dctx, &facts, dir, chunk.data, chunk.ts);
+        }
     }
 
     fn gap(
@@ -441,6 +527,9 @@ impl FlowApp for TlsConn {
         ctx.stats.gaps += 1;
         ctx.stats.gap_bytes += len;
         self.readers[dir.index()].gap(len);
+        if let (Some(d), Some(dctx)) = (self.dec.as_mut(), ctx.dec.as_mut()) {
+            d.gap(dctx, dir);
+        }
         self.account(ctx);
     }
 
@@ -459,6 +548,10 @@ impl FlowApp for TlsConn {
             self.readers[d.index()].set_encrypted();
         }
         self.account(ctx);
+        let facts = self.facts();
+        if let (Some(d), Some(dctx)) = (self.dec.as_mut(), ctx.dec.as_mut()) {
+            d.close(dctx, &facts);
+        }
         if self.st.dead || !self.is_tls() {
             return;
         }

@@ -69,6 +69,8 @@ pub enum ParseError {
 pub struct ClientHello {
     /// The version field (legacy_version in TLS 1.3).
     pub legacy_version: u16,
+    /// The client random (what a key log is keyed by).
+    pub random: [u8; 32],
     /// Session id (at most 32 bytes).
     pub session_id: Vec<u8>,
     /// Cipher suites, wire order.
@@ -100,6 +102,7 @@ impl ClientHello {
             .map_err(|_| ParseError::Malformed("ClientHello"))?;
         let mut out = ClientHello {
             legacy_version: ch.version.0,
+            random: ch.random.try_into().unwrap_or([0; 32]),
             session_id: ch.session_id.unwrap_or_default().to_vec(),
             ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
             ..ClientHello::default()
@@ -184,6 +187,8 @@ pub struct ServerHello {
     pub legacy_version: u16,
     /// The random is the HelloRetryRequest value: this is a HelloRetryRequest.
     pub retry_request: bool,
+    /// The server random.
+    pub random: [u8; 32],
     /// Session id (at most 32 bytes).
     pub session_id: Vec<u8>,
     /// Cipher suite chosen.
@@ -206,6 +211,7 @@ impl ServerHello {
         let mut out = ServerHello {
             legacy_version: sh.version.0,
             retry_request: sh.random == HELLO_RETRY_RANDOM,
+            random: sh.random.try_into().unwrap_or([0; 32]),
             session_id: sh.session_id.unwrap_or_default().to_vec(),
             cipher: sh.cipher.0,
             ..ServerHello::default()

@@ -25,13 +25,17 @@
 //! drops is counted in [`TlsStats`].
 
 pub mod conn;
+pub mod decrypt;
 pub mod hello;
 pub mod ja4;
+pub mod keylog;
 pub mod names;
 pub mod record;
 
 pub use conn::{TlsConn, TlsCtx};
+pub use decrypt::{DecryptConfig, DecryptStats};
 pub use hello::CertSummary;
+pub use keylog::KeyStore;
 
 use crate::reassembly::{Endpoint, FlowId};
 use crate::time::Timestamp;
@@ -47,6 +51,14 @@ pub struct TlsConfig {
     /// Bytes buffered across all connections for handshake messages in progress; a message that
     /// does not fit is counted in [`TlsStats::memory_cap_drops`] and not read.
     pub max_memory: usize,
+    /// The key log: with it, connections whose secrets it holds are decrypted and their
+    /// plaintext handed to the layer above ([`decrypt`]).
+    pub keys: Option<std::sync::Arc<KeyStore>>,
+    /// Keys may still arrive (a key log file followed as it grows): records wait for theirs,
+    /// within [`DecryptConfig`]'s caps and timeout.
+    pub hold_for_keys: bool,
+    /// Limits of decryption.
+    pub decrypt: DecryptConfig,
 }
 
 impl Default for TlsConfig {
@@ -54,6 +66,9 @@ impl Default for TlsConfig {
         TlsConfig {
             max_handshake_bytes: 64 * 1024,
             max_memory: 64 << 20,
+            keys: None,
+            hold_for_keys: false,
+            decrypt: DecryptConfig::default(),
         }
     }
 }
@@ -117,6 +132,8 @@ pub struct TlsStats {
     pub unframed_bytes: u64,
     /// Payload bytes of connections given up on (not TLS, or SSL 2.0), not read.
     pub not_tls_bytes: u64,
+    /// Decryption with a key log (all zero without one).
+    pub decrypt: DecryptStats,
 }
 
 crate::counters!(TlsStats {
@@ -147,6 +164,7 @@ crate::counters!(TlsStats {
     app_bytes,
     unframed_bytes,
     not_tls_bytes,
+    decrypt,
 });
 
 /// What the TLS layer reports.

@@ -612,6 +612,24 @@ impl Collector for SensorSnapshot {
                 e.http2_bytes_now,
             ),
             (
+                "shadowtap_tls_decrypted_connections",
+                K::Counter,
+                "TLS connections decrypted with the key log (counted at their close).",
+                e.tls.decrypt.connections,
+            ),
+            (
+                "shadowtap_tls_decrypted_records",
+                K::Counter,
+                "TLS records decrypted with the key log.",
+                e.tls.decrypt.records,
+            ),
+            (
+                "shadowtap_tls_decrypted_bytes",
+                K::Counter,
+                "Application-data bytes decrypted with the key log.",
+                e.tls.decrypt.bytes,
+            ),
+            (
                 "shadowtap_inventory_transactions",
                 K::Counter,
                 "Transactions attributed to an endpoint.",
@@ -671,6 +689,21 @@ impl Collector for SensorSnapshot {
                 K::Gauge => f.gauge(name, help, v)?,
             }
         }
+        let d = &e.tls.decrypt;
+        f.counters(
+            "shadowtap_tls_decrypt_failures",
+            "TLS connections or directions not decrypted, by reason.",
+            "reason",
+            [
+                ("no_key", d.no_key),
+                ("unsupported_suite", d.unsupported_suite),
+                ("bad_record", d.bad_record),
+                ("gap", d.gap),
+                ("no_handshake", d.no_handshake),
+                ("hold_cap", d.hold_cap_drops),
+                ("hold_expired", d.hold_expired),
+            ],
+        )?;
         f.gauge(
             "shadowtap_last_flush_timestamp_seconds",
             "Wall time of the last completed flush round.",
