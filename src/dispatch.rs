@@ -125,11 +125,7 @@ impl TlsFlow {
 
     /// Runs `f` on the inner layer (eof, close, gap of the plaintext), then tags what it
     /// emitted.
-    fn inner(
-        &mut self,
-        ctx: &mut Layers,
-        f: impl FnOnce(&mut Inner, &mut HttpCtx, &mut H2Ctx),
-    ) {
+    fn inner(&mut self, ctx: &mut Layers, f: impl FnOnce(&mut Inner, &mut HttpCtx, &mut H2Ctx)) {
         let before = ctx.http.out.len();
         f(&mut self.inner, &mut ctx.http, &mut ctx.h2);
         ctx.collect_h2();
