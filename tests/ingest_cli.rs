@@ -446,15 +446,18 @@ fn bidi_and_control_characters_are_escaped_in_text_outputs() {
     assert!(log.contains("h0\\u{202e}.sneaky.test"), "{log}");
 }
 
-/// Runs `args` with its standard output a pipe that is closed before anything is read.
+/// Runs `args` with its standard output a pipe whose reader is gone before the command starts
+/// (closed before the spawn, so that a command with little to print cannot finish writing
+/// into the pipe's buffer first).
 fn with_closed_pipe(args: &[&str]) -> (std::process::ExitStatus, String) {
-    let mut child = shadowtap()
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = shadowtap()
         .args(args)
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     (out.status, text(&out.stderr))
 }
