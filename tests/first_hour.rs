@@ -533,3 +533,62 @@ fn counts_read_as_english_and_stats_say_0() {
         assert!(help.contains(word), "{word}: {help}");
     }
 }
+
+#[test]
+fn demo_decrypts_the_tls_captures_with_their_key_logs() {
+    // A captures directory with one TLS capture and its key log: the demo decrypts it, as
+    // `ingest --keylog` would; without the key log, nothing is read from it.
+    let tmp = tempfile::tempdir().unwrap();
+    let captures = tempfile::tempdir().unwrap();
+    std::fs::copy(capture("tls13.pcap"), captures.path().join("tls13.pcap")).unwrap();
+    let demo = |db: &Path| {
+        let out = shadowtap()
+            .args([
+                "demo",
+                "--no-serve",
+                "--captures",
+                p(captures.path()),
+                "--db",
+                p(db),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let without = tmp.path().join("without.db");
+    demo(&without);
+    let count = |db: &Path| {
+        sql(
+            db,
+            "SELECT COALESCE(SUM(request_count), 0) FROM api_endpoints",
+        )[0][0]
+            .clone()
+    };
+    assert_eq!(count(&without), "0");
+    std::fs::copy(capture("tls13.keys"), captures.path().join("tls13.keys")).unwrap();
+    let with = tmp.path().join("with.db");
+    let err = demo(&with);
+    assert!(
+        err.contains("decrypting TLS with the 1 key log beside them"),
+        "{err}"
+    );
+    // tls13.expected-decrypted.tsv: the request lines tshark decrypts with the same key log.
+    let want = std::fs::read_to_string(capture("tls13.expected-decrypted.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .count();
+    assert_eq!(count(&with), want.to_string());
+    // The key log's secrets are nowhere in the inventory.
+    let keys = std::fs::read_to_string(capture("tls13.keys")).unwrap();
+    let db = std::fs::read(&with).unwrap();
+    for secret in keys.split_whitespace().filter(|w| w.len() >= 64) {
+        let hex = secret.to_ascii_lowercase();
+        assert!(
+            !db.windows(hex.len())
+                .any(|w| w.eq_ignore_ascii_case(hex.as_bytes())),
+            "a key-log secret in the database"
+        );
+    }
+}

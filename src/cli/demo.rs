@@ -90,6 +90,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             .collect();
         config.sequences.apply(&mut opts.inventory.sequence);
     }
+    // The key logs the TLS captures were recorded with (`<name>.keys`): their encrypted APIs
+    // are decrypted into the same inventory, as `--keylog` does.
+    let key_files = files_with(&dir, &[".keys"])?;
+    if !key_files.is_empty() {
+        let mut log =
+            crate::tls::keylog::KeyLog::new(crate::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES);
+        for f in &key_files {
+            let text = std::fs::read(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            log.add_text(&text);
+        }
+        opts.engine.tls.keys = Some(std::sync::Arc::new(crate::tls::KeyStore::fixed(log)));
+    }
     runtime()?.block_on(async {
         // The port first: when it is busy, nothing has been done yet.
         let auth = AuthConfig {
@@ -117,6 +129,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             dir.display(),
             db.display()
         );
+        if !key_files.is_empty() {
+            eprintln!(
+                "shadowtap demo: decrypting TLS with the {} beside them",
+                plural(key_files.len() as u64, "key log", "key logs")
+            );
+        }
         let store = Store::open(&db).await?;
         let (reports, _, _) = ingest_files(&store, &pcaps, &opts, |r| {
             let name = Path::new(&r.path)
