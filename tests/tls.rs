@@ -379,3 +379,22 @@ async fn a_client_stack_new_to_a_stable_service_is_a_finding_and_an_alert() {
     assert!(off.detect(&store, &settings).await.unwrap().is_empty());
     store.close().await;
 }
+
+#[tokio::test]
+async fn tls_h2_services_and_fingerprints_match_the_reference() {
+    // curl with ALPN h2 over TLS 1.3 and 1.2, then http/1.1. Without keys only TLS 1.2's
+    // choice is visible (in the ServerHello); TLS 1.3 sends it in EncryptedExtensions.
+    check("tls_h2", 0).await;
+    let (_dir, store, _) = ingest("tls_h2").await;
+    let services = store.tls_services(None).await.unwrap();
+    assert_eq!(services.len(), 1);
+    let s = &services[0];
+    assert_eq!(s.alpn_offered.get("h2"), Some(&2));
+    assert_eq!(s.alpn_offered.get("http/1.1"), Some(&3));
+    assert_eq!(
+        s.alpn_selected,
+        BTreeMap::from([("h2".to_string(), 1)]),
+        "TLS 1.2's choice only"
+    );
+    store.close().await;
+}

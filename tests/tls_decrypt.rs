@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-const NAMES: [&str; 3] = ["tls13", "tls12", "tls_weak"];
+const NAMES: [&str; 4] = ["tls13", "tls12", "tls_weak", "tls_h2"];
 
 fn captures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
@@ -84,7 +84,7 @@ fn expected(name: &str) -> Vec<String> {
 /// TCP connections to a TLS port (8443-8445, 443) in the capture: transactions on them come from
 /// decryption.
 fn is_tls_port(t: &HttpTransaction) -> bool {
-    matches!(t.resp.port, 443 | 8443..=8445)
+    matches!(t.resp.port, 443 | 8443..=8446)
 }
 
 #[test]
@@ -456,4 +456,31 @@ fn decrypted_transactions_reach_the_inventory() {
         );
         assert!(rows.iter().all(|r| r.host.contains("tls.test")), "{eps:?}");
     });
+}
+
+#[test]
+fn decrypted_http2_goes_to_the_http2_layer() {
+    // tls_h2: curl with ALPN h2 over TLS 1.3 (six streams on one connection) and TLS 1.2 (two),
+    // then one HTTP/1.1 request: the h2 streams are HTTP/2 transactions, tagged like the rest.
+    let (link, fr) = frames("tls_h2");
+    let (txs, stats) = run(link, &fr, config(Some(store("tls_h2"))));
+    let versions: Vec<u8> = txs
+        .iter()
+        .map(|t| t.request.as_ref().unwrap().head.version().major)
+        .collect();
+    assert_eq!(versions, [2, 2, 2, 2, 2, 2, 2, 2, 1], "{:?}", lines(&txs));
+    assert_eq!(stats.tls.decrypt.inner_h2, 2);
+    assert_eq!(stats.http2.connections, 2);
+    assert_eq!(stats.http2.hpack_tables_lost, 0);
+    for t in &txs {
+        assert!(t.tags.contains(Tags::TLS));
+        let status = t.response.as_ref().unwrap().head.status();
+        assert!((200..500).contains(&status), "{status}");
+    }
+    // The :authority is the Host: the endpoints are api.tls.test's.
+    let hosts: std::collections::BTreeSet<&[u8]> = txs
+        .iter()
+        .filter_map(|t| t.request.as_ref().unwrap().head.header("host"))
+        .collect();
+    assert_eq!(hosts.len(), 1, "{hosts:?}");
 }

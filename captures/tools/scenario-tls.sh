@@ -11,8 +11,8 @@
 # finish_<name> fails unless tshark, decrypting with the key log, finds exactly the clients'
 # request lines, and unless the capture's handshakes agree with what the clients saw.
 
-ALL+=(tls13 tls12 tls_weak)
-GROUP[tls]="tls13 tls12 tls_weak"
+ALL+=(tls13 tls12 tls_weak tls_h2)
+GROUP[tls]="tls13 tls12 tls_weak tls_h2"
 
 # The curl -w format of the TLS captures: clients.py's, plus the local port and curl's exit code.
 TLS_CURL_W='curl\t%{method}\t%{url}\t%{response_code}\t%{size_upload}\t%{size_download}\t%{num_connects}\t%{local_port}\t%{exitcode}\n'
@@ -33,6 +33,7 @@ prereq_tls() {
 prereq_tls13() { prereq_tls; }
 prereq_tls12() { prereq_tls; }
 prereq_tls_weak() { prereq_tls; }
+prereq_tls_h2() { prereq_tls; }
 
 # A private CA and the certificates of the scenarios, in directory $1. New keys on every run;
 # names, serials (from 0x1000, in this order) and validity dates are fixed.
@@ -221,6 +222,7 @@ check_tls_decrypted() {
 check_tls13() { check_tls_common tls13 && check_tls_decrypted tls13; }
 check_tls12() { check_tls_common tls12 && check_tls_decrypted tls12; }
 check_tls_weak() { check_tls_common tls_weak && check_tls_decrypted tls_weak; }
+check_tls_h2() { check_tls_common tls_h2 && check_tls_decrypted tls_h2; }
 
 # --- tls13 ------------------------------------------------------------------------------------
 
@@ -359,3 +361,34 @@ clients_tls_weak() {
     tls_curl curl "${c[@]}" -u alice:s3cret https://legacy.tls.test:8445/v1/account
 }
 finish_tls_weak() { finish_tls_common tls_weak; }
+
+# --- tls_h2 -----------------------------------------------------------------------------------
+
+setup_tls_h2() {
+    BPF='tcp port 8446'
+    start_tls_nginx tls_h2.nginx.conf.template 8446
+}
+clients_tls_h2() {
+    tls_env
+    local b=https://api.tls.test:8446 c
+    local common=(-sS -o /dev/null -w "$TLS_CURL_W" --resolve api.tls.test:8446:127.0.0.1 --cacert "$PKI/ca.pem")
+    local auth=(-H "Authorization: Bearer $BEARER")
+
+    # curl --http2 (ALPN h2), TLS 1.3: six requests, one after the other, as streams 1, 3, 5, ...
+    # of one connection (HPACK's dynamic table carries the repeated fields).
+    c=("${common[@]}" --http2)
+    tls_curl curl "${c[@]}" "$b/v1/status" \
+        --next "${c[@]}" "${auth[@]}" "$b/v1/users/42" \
+        --next "${c[@]}" "${auth[@]}" -H 'Content-Type: application/json' \
+        --data '{"sku":"H2","quantity":2,"note":"over h2"}' "$b/v1/orders" \
+        --next "${c[@]}" "$b/v1/no-such-route" \
+        --next "${c[@]}" "${auth[@]}" -X DELETE "$b/v1/orders/1001" \
+        --next "${c[@]}" "$b/v1/orders/1000"
+    [[ $(curl_connections) == 1 ]] || die "tls_h2: curl opened $(curl_connections) connections, expected 1"
+    # TLS 1.2 (ECDHE-RSA-AES256-GCM-SHA384), h2 again, and one request with HTTP/1.1 (ALPN
+    # http/1.1) on the same server.
+    c=("${common[@]}" --http2 --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES256-GCM-SHA384)
+    tls_curl curl "${c[@]}" "$b/v1/orders" --next "${c[@]}" "${auth[@]}" "$b/v1/users/7"
+    tls_curl curl "${common[@]}" --http1.1 "$b/v1/status"
+}
+finish_tls_h2() { finish_tls_common tls_h2; }

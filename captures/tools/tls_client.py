@@ -228,7 +228,8 @@ ALERTS = {10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure
           70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
           112: "unrecognized_name", 116: "certificate_required", 120: "no_application_protocol"}
 VERSIONS = {0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
-TSHARK_DECODE = ["-d", "tcp.port==8443,tls", "-d", "tcp.port==8444,tls", "-d", "tcp.port==8445,tls"]
+TSHARK_DECODE = ["-d", "tcp.port==8443,tls", "-d", "tcp.port==8444,tls", "-d", "tcp.port==8445,tls",
+                 "-d", "tcp.port==8446,tls"]
 
 
 def tshark(pcap, *args, keys=None):
@@ -249,9 +250,23 @@ def tshark_json(pcap, display_filter, fields, keys=None):
 
 
 def request_lines(pcap, keys=None):
-    out = tshark(pcap, "-Y", "http.request", "-T", "fields", "-E", "separator=/t",
-                 "-e", "http.request.method", "-e", "http.request.uri", keys=keys)
-    return [l for l in out.splitlines() if l.strip()]
+    """Method and target of every request, HTTP/1.x (`http.request`) and HTTP/2 (a HEADERS
+    block with `:method`; several in one frame are listed in stream order)."""
+    out = tshark(pcap, "-Y", "http.request or http2.headers.method", "-T", "fields", "-E", "separator=/t",
+                 "-E", "occurrence=a", "-E", "aggregator=\x1f",
+                 "-e", "http.request.method", "-e", "http.request.uri",
+                 "-e", "http2.headers.method", "-e", "http2.headers.path", keys=keys)
+    lines = []
+    for l in out.splitlines():
+        if not l.strip():
+            continue
+        f = (l.split("\t") + ["", "", "", ""])[:4]
+        if f[0]:
+            lines.append(f"{f[0]}\t{f[1]}")
+        for m, p in zip(f[2].split("\x1f"), f[3].split("\x1f")):
+            if m:
+                lines.append(f"{m}\t{p}")
+    return lines
 
 
 def openssl_names():
