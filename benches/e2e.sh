@@ -15,49 +15,19 @@ OUT=${OUT:-/tmp/shadowtap-bench}
 TARGET_MB=${TARGET_MB:-300}
 RUNS=${RUNS:-3}
 mkdir -p "$OUT"
-for t in tcprewrite editcap mergecap capinfos tshark tcpdump; do
-    command -v "$t" >/dev/null || { echo "missing $t (apt-get install -y tcpreplay tshark tcpdump)" >&2; exit 1; }
-done
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+needs tcprewrite editcap mergecap capinfos tshark tcpdump
 (cd "$ROOT" && cargo build --release --quiet)
 BIN=$ROOT/target/release/shadowtap
 
 BIG=$OUT/big.pcap
-if [[ ! -s $BIG || $(stat -c %s "$BIG") -lt $((TARGET_MB * 1000000)) ]]; then
-    echo "building $BIG from captures/*.pcap ..." >&2
-    mergecap -a -F pcap -w "$OUT/base.pcap" "$ROOT"/captures/*.pcap
-    base=$(stat -c %s "$OUT/base.pcap")
-    copies=$(( (TARGET_MB * 1000000 + base - 1) / base ))
-    rm -f "$OUT"/batch-*.pcap
-    batch=()
-    for ((i = 1; i <= copies; i++)); do
-        tcprewrite --seed="$i" --fixcsum -i "$OUT/base.pcap" -o "$OUT/copy.pcap"
-        editcap -t "$((i * 3600))" "$OUT/copy.pcap" "$OUT/c$i.pcap" >/dev/null
-        batch+=("$OUT/c$i.pcap")
-        if (( ${#batch[@]} == 100 || i == copies )); then
-            mergecap -a -F pcap -w "$OUT/batch-$(printf %05d "$i").pcap" "${batch[@]}"
-            rm -f "${batch[@]}"
-            batch=()
-        fi
-    done
-    mergecap -a -F pcap -w "$BIG" "$OUT"/batch-*.pcap
-    rm -f "$OUT"/batch-*.pcap "$OUT/copy.pcap"
-fi
+build_copies "$BIG" "$TARGET_MB" 3600 "$ROOT"/captures/*.pcap
 
 bytes=$(stat -c %s "$BIG")
 packets=$(capinfos -c -M -T "$BIG" | awk -F'\t' 'NR==2{print $2}')
 cat "$BIG" >/dev/null # page cache: every tool reads from memory
 
-best() { # best wall time of RUNS runs of "$@", in seconds
-    local b=
-    for ((r = 0; r < RUNS; r++)); do
-        local s e
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        b=$(echo "$e - $s" | bc -l | awk -v b="$b" '{ if (b == "" || $1 < b) print $1; else print b }')
-    done
-    echo "$b"
-}
 
 printf 'file: %s, %.1f MB, %s packets, %s runs each (best), pinned to one core\n' "$BIG" "$(echo "$bytes/1000000" | bc -l)" "$packets" "$RUNS"
 printf '%-70s %9s %9s %12s %9s\n' command seconds MB/s packets/s vs_tshark

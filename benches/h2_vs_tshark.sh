@@ -16,51 +16,21 @@ OUT=${OUT:-/tmp/shadowtap-bench-h2}
 TARGET_MB=${TARGET_MB:-40}
 RUNS=${RUNS:-3}
 mkdir -p "$OUT"
-for t in tcprewrite editcap mergecap capinfos tshark; do
-    command -v "$t" >/dev/null || { echo "missing $t (apt-get install -y tcpreplay tshark)" >&2; exit 1; }
-done
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+needs tcprewrite editcap mergecap capinfos tshark
 if [[ -z ${SHADOWTAP:-} ]]; then
     (cd "$ROOT" && cargo build --release --quiet)
     SHADOWTAP=${CARGO_TARGET_DIR:-$ROOT/target}/release/shadowtap
 fi
 
 BIG=$OUT/big.pcap
-if [[ ! -s $BIG || $(stat -c %s "$BIG") -lt $((TARGET_MB * 1000000)) ]]; then
-    echo "building $BIG from captures/h2*.pcap ..." >&2
-    mergecap -a -F pcap -w "$OUT/base.pcap" "$ROOT"/captures/h2c.pcap "$ROOT"/captures/h2_nghttpd.pcap
-    base=$(stat -c %s "$OUT/base.pcap")
-    copies=$(( (TARGET_MB * 1000000 + base - 1) / base ))
-    rm -f "$OUT"/batch-*.pcap
-    batch=()
-    for ((i = 1; i <= copies; i++)); do
-        tcprewrite --seed="$i" --fixcsum -i "$OUT/base.pcap" -o "$OUT/copy.pcap"
-        editcap -t "$((i * 60))" "$OUT/copy.pcap" "$OUT/c$i.pcap" >/dev/null
-        batch+=("$OUT/c$i.pcap")
-        if (( ${#batch[@]} == 200 || i == copies )); then
-            mergecap -a -F pcap -w "$OUT/batch-$(printf %05d "$i").pcap" "${batch[@]}"
-            rm -f "${batch[@]}"
-            batch=()
-        fi
-    done
-    mergecap -a -F pcap -w "$BIG" "$OUT"/batch-*.pcap
-    rm -f "$OUT"/batch-*.pcap "$OUT/copy.pcap"
-fi
+build_copies "$BIG" "$TARGET_MB" 60 "$ROOT"/captures/h2c.pcap "$ROOT"/captures/h2_nghttpd.pcap
 
 bytes=$(stat -c %s "$BIG")
 packets=$(capinfos -c -M -T "$BIG" | awk -F'\t' 'NR==2{print $2}')
 cat "$BIG" >/dev/null
 
-best() {
-    local b=
-    for ((r = 0; r < RUNS; r++)); do
-        local s e
-        s=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        b=$(echo "$e - $s" | bc -l | awk -v b="$b" '{ if (b == "" || $1 < b) print $1; else print b }')
-    done
-    echo "$b"
-}
 
 TSHARK=(tshark -n -r "$BIG" -d tcp.port==8300,http -d tcp.port==8301,http -Y http2.type==1 -T fields -e http2.headers.path)
 rows=$("$SHADOWTAP" log "$BIG" 2>/dev/null | tail -n +2 | wc -l)
