@@ -293,19 +293,11 @@ impl Store {
                 graphql
                     .entry((url.to_string(), e.method.to_ascii_lowercase()))
                     .or_default()
-                    .push(json!({
-                        "operation": operation,
-                        "host": e.host,
-                        "request_count": e.request_count,
-                        "error_count": e.error_count,
-                        "client_count": e.client_count,
-                        "first_seen": e.first_seen,
-                        "last_seen": e.last_seen,
-                        "latency_ms": {"p50": e.p50_ms, "p90": e.p90_ms, "p99": e.p99_ms},
-                        "auth_schemes": e.auth_schemes,
-                        "sensitive_data": e.sensitive_data,
-                        "classification": e.classification,
-                    }));
+                    .push({
+                        let mut o = observed(e);
+                        o["operation"] = json!(operation);
+                        o
+                    });
                 continue;
             }
             let method = e.method.to_ascii_lowercase();
@@ -321,12 +313,9 @@ impl Store {
             }
             let d = self.endpoint_details(e.id).await?;
             let mut op = Map::new();
-            let base = operation_id(&method, &e.path_template);
-            let n = op_ids.entry(base.clone()).or_default();
-            *n += 1;
             op.insert(
                 "operationId".into(),
-                json!(if *n == 1 { base } else { format!("{base}_{n}") }),
+                json!(unique_operation_id(&mut op_ids, &method, &e.path_template)),
             );
             op.insert("tags".into(), json!([e.host]));
             op.insert(
@@ -419,21 +408,7 @@ impl Store {
             if !security.is_empty() {
                 op.insert("security".into(), Value::Array(security));
             }
-            op.insert(
-                "x-shadowtap".into(),
-                json!({
-                    "host": e.host,
-                    "request_count": e.request_count,
-                    "error_count": e.error_count,
-                    "client_count": e.client_count,
-                    "first_seen": e.first_seen,
-                    "last_seen": e.last_seen,
-                    "latency_ms": {"p50": e.p50_ms, "p90": e.p90_ms, "p99": e.p99_ms},
-                    "auth_schemes": e.auth_schemes,
-                    "sensitive_data": e.sensitive_data,
-                    "classification": e.classification,
-                }),
-            );
+            op.insert("x-shadowtap".into(), observed(e));
             paths
                 .entry(e.path_template.clone())
                 .or_default()
@@ -445,13 +420,10 @@ impl Store {
                 .or_default()
                 .entry(method.clone())
                 .or_insert_with(|| {
-                    let base = operation_id(&method, &url);
-                    let n = op_ids.entry(base.clone()).or_default();
-                    *n += 1;
                     let mut op = Map::new();
                     op.insert(
                         "operationId".into(),
-                        json!(if *n == 1 { base } else { format!("{base}_{n}") }),
+                        json!(unique_operation_id(&mut op_ids, &method, &url)),
                     );
                     op.insert(
                         "summary".into(),
@@ -549,6 +521,30 @@ fn formula_safe(s: &str) -> std::borrow::Cow<'_, str> {
     } else {
         s.into()
     }
+}
+
+/// What was observed of an endpoint (the `x-shadowtap` extension of its operation).
+fn observed(e: &super::EndpointRow) -> Value {
+    json!({
+        "host": e.host,
+        "request_count": e.request_count,
+        "error_count": e.error_count,
+        "client_count": e.client_count,
+        "first_seen": e.first_seen,
+        "last_seen": e.last_seen,
+        "latency_ms": {"p50": e.p50_ms, "p90": e.p90_ms, "p99": e.p99_ms},
+        "auth_schemes": e.auth_schemes,
+        "sensitive_data": e.sensitive_data,
+        "classification": e.classification,
+    })
+}
+
+/// The operation id of `method template`, numbered (`_2`, `_3`, ...) when taken already.
+fn unique_operation_id(taken: &mut BTreeMap<String, u32>, method: &str, template: &str) -> String {
+    let base = operation_id(method, template);
+    let n = taken.entry(base.clone()).or_default();
+    *n += 1;
+    if *n == 1 { base } else { format!("{base}_{n}") }
 }
 
 fn operation_id(method: &str, template: &str) -> String {
