@@ -634,13 +634,14 @@ mod tests {
         Ok((head, String::from_utf8(body).map_err(|e| e.to_string())?))
     }
 
-    /// A TLS receiver on 127.0.0.1 answering 204; stops after `most` connections or after
-    /// `wait`, whichever comes first.
-    fn tls_receiver(
-        config: Arc<rustls::ServerConfig>,
+    /// A receiver on 127.0.0.1 that hands each connection (blocking, 10 s read timeout) to
+    /// `serve`; stops after `most` connections or after `wait`, whichever comes first. Returns
+    /// what `serve` made of each.
+    fn receiver<T: Send + 'static>(
         most: usize,
         wait: Duration,
-    ) -> (u16, std::thread::JoinHandle<Vec<Received>>) {
+        mut serve: impl FnMut(std::net::TcpStream) -> T + Send + 'static,
+    ) -> (u16, std::thread::JoinHandle<Vec<T>>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -659,29 +660,41 @@ mod tests {
                 sock.set_nonblocking(false).unwrap();
                 sock.set_read_timeout(Some(Duration::from_secs(10)))
                     .unwrap();
-                let conn = rustls::ServerConnection::new(config.clone()).unwrap();
-                let mut tls = StreamOwned::new(
-                    conn,
-                    Tap {
-                        sock,
-                        raw: Vec::new(),
-                    },
-                );
-                let request = read_request(&mut tls);
-                if request.is_ok() {
-                    tls.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
-                        .unwrap();
-                    tls.conn.send_close_notify();
-                    tls.flush().unwrap();
-                }
-                got.push(Received {
-                    request,
-                    raw: std::mem::take(&mut tls.sock.raw),
-                });
+                got.push(serve(sock));
             }
             got
         });
         (port, handle)
+    }
+
+    /// A TLS receiver on 127.0.0.1 answering 204; stops after `most` connections or after
+    /// `wait`, whichever comes first.
+    fn tls_receiver(
+        config: Arc<rustls::ServerConfig>,
+        most: usize,
+        wait: Duration,
+    ) -> (u16, std::thread::JoinHandle<Vec<Received>>) {
+        receiver(most, wait, move |sock| {
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = StreamOwned::new(
+                conn,
+                Tap {
+                    sock,
+                    raw: Vec::new(),
+                },
+            );
+            let request = read_request(&mut tls);
+            if request.is_ok() {
+                tls.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                    .unwrap();
+                tls.conn.send_close_notify();
+                tls.flush().unwrap();
+            }
+            Received {
+                request,
+                raw: std::mem::take(&mut tls.sock.raw),
+            }
+        })
     }
 
     /// Sends one new-endpoint alert through a fresh alerter and waits up to `secs` for its
@@ -919,33 +932,13 @@ mod tests {
         most: usize,
         wait: Duration,
     ) -> (u16, std::thread::JoinHandle<Vec<Request>>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
-        let handle = std::thread::spawn(move || {
-            let deadline = Instant::now() + wait;
-            let mut got = Vec::new();
-            while got.len() < most && Instant::now() < deadline {
-                let mut sock = match listener.accept() {
-                    Ok((s, _)) => s,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(10));
-                        continue;
-                    }
-                    Err(e) => panic!("accept: {e}"),
-                };
-                sock.set_nonblocking(false).unwrap();
-                sock.set_read_timeout(Some(Duration::from_secs(10)))
-                    .unwrap();
-                let request = read_request(&sock);
-                if request.is_ok() {
-                    let _ = sock.write_all(answer.as_bytes());
-                }
-                got.push(request);
+        receiver(most, wait, move |mut sock| {
+            let request = read_request(&sock);
+            if request.is_ok() {
+                let _ = sock.write_all(answer.as_bytes());
             }
-            got
-        });
-        (port, handle)
+            request
+        })
     }
 
     /// A receiver that reads one request, writes `head`, then `filler` over and over until the
