@@ -717,23 +717,7 @@ fn dispatcher_holds_a_split_preface() {
     let conv = conversation(1);
     let mut frames: Vec<Vec<u8>> = Vec::new();
     let (c0, s0) = (1000u32, 5000u32);
-    let pkt = |from_client: bool, seq: u32, ack: u32, syn: bool, payload: &[u8]| {
-        let (src, dst, sp, dp) = if from_client {
-            ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
-        } else {
-            ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
-        };
-        let mut b = etherparse::PacketBuilder::ipv4(src, dst, 64).tcp(sp, dp, seq, 65535);
-        if syn {
-            b = b.syn();
-        }
-        if !(syn && from_client) {
-            b = b.ack(ack);
-        }
-        let mut out = Vec::new();
-        b.write(&mut out, payload).unwrap();
-        out
-    };
+    let pkt = tcp_packet;
     frames.push(pkt(true, c0, 0, true, b""));
     frames.push(pkt(false, s0, c0 + 1, true, b""));
     let client = &conv[0].1;
