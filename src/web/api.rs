@@ -5,6 +5,7 @@
 //! (`2025-01-01T12:00:00.120000000Z`: integer nanoseconds are above 2^53, which JavaScript
 //! cannot hold exactly). Lists are paged (`page`, `per`; the answer says `total` and `pages`).
 
+use super::api_doc::{self, MAX_CAPTURES_PER_PAGE, MAX_FINDINGS_PER_PAGE, MAX_TLS_PER_PAGE};
 use super::pages::{self, EndpointParams, FindingParams, SequenceParams};
 use super::spec_import::{self, ImportError};
 use super::{ApiError, AppError, AppState};
@@ -56,73 +57,38 @@ fn rfc3339_times(v: &mut Value) {
     }
 }
 
-/// `value` is empty or one of `allowed`.
-fn one_of(name: &'static str, value: &Option<String>, allowed: &[&str]) -> Result<(), AppError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(()),
-        Some(v) if allowed.contains(&v) => Ok(()),
-        Some(_) => Err(AppError::InvalidParam {
-            name,
-            allowed: allowed.iter().map(|s| s.to_string()).collect(),
-        }),
-    }
-}
-
-/// `value` is empty or an integer in `lo..=hi`.
-fn integer(name: &'static str, value: &Option<String>, lo: i64, hi: i64) -> Result<(), AppError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(()),
-        Some(v) if v.parse::<i64>().is_ok_and(|n| (lo..=hi).contains(&n)) => Ok(()),
-        Some(_) => Err(AppError::InvalidParam {
-            name,
-            allowed: vec![format!("an integer from {lo} to {hi}")],
-        }),
-    }
-}
-
-/// Endpoint classifications a filter takes.
-const CLASSES: [&str; 7] = [
-    "documented",
-    "shadow",
-    "zombie",
-    "dormant",
-    "probe",
-    "uncovered",
-    "unclassified",
-];
-
 fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
-    use crate::analyze::auth::AuthScheme;
-    use crate::analyze::sensitive::SensitiveClass;
-    use crate::store::dashboard::SortKey;
-    one_of("class", &p.class, &CLASSES)?;
-    let schemes: Vec<&str> = AuthScheme::ALL.iter().map(|s| s.name()).collect();
-    one_of("auth", &p.auth, &schemes)?;
-    let sensitive: Vec<&str> = ["any", "none"]
-        .into_iter()
-        .chain(SensitiveClass::ALL.iter().map(|c| c.name()))
-        .collect();
-    one_of("sensitive", &p.sensitive, &sensitive)?;
-    one_of("findings", &p.findings, &["yes", "no"])?;
-    let sorts: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
-    one_of("sort", &p.sort, &sorts)?;
-    one_of("dir", &p.dir, &["asc", "desc"])?;
-    integer("page", &p.page, 1, 1_000_000)?;
-    integer("per", &p.per, 10, 500)
+    api_doc::check(&api_doc::endpoint_params(), |name| {
+        match name {
+            "q" => &p.q,
+            "host" => &p.host,
+            "class" => &p.class,
+            "auth" => &p.auth,
+            "sensitive" => &p.sensitive,
+            "findings" => &p.findings,
+            "sort" => &p.sort,
+            "dir" => &p.dir,
+            "page" => &p.page,
+            "per" => &p.per,
+            _ => &None,
+        }
+        .as_deref()
+    })
 }
 
 fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
-    use crate::analyze::posture::{KINDS, Severity};
-    let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.name()).collect();
-    one_of("severity", &p.severity, &severities)?;
-    let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-    one_of("kind", &p.kind, &kinds)?;
-    integer("page", &p.page, 1, 1_000_000)?;
-    integer("per", &p.per, 1, MAX_FINDINGS_PER_PAGE)
+    api_doc::check(&api_doc::finding_params(), |name| {
+        match name {
+            "severity" => &p.severity,
+            "kind" => &p.kind,
+            "host" => &p.host,
+            "page" => &p.page,
+            "per" => &p.per,
+            _ => &None,
+        }
+        .as_deref()
+    })
 }
-
-/// Findings per page of `GET /api/findings` at most (and by default).
-const MAX_FINDINGS_PER_PAGE: i64 = 1000;
 
 /// Any other path under `/api/`: a JSON 404.
 pub async fn not_found() -> ApiResult {
@@ -135,18 +101,7 @@ pub async fn index() -> ApiResult {
         "generator": format!("shadowtap {}", env!("CARGO_PKG_VERSION")),
         "auth": "a dashboard session cookie, or Authorization: Bearer <token> when a token is configured",
         "conventions": "times are RFC 3339 strings (UTC, nanoseconds); a parameter value outside what it takes is a 400 {error, parameter, allowed}; every error is JSON {error}; lists are paged (page, per; total, pages in the answer)",
-        "endpoints": {
-            "GET /api/overview": "totals, classification and severity counts, calls per minute, newest endpoints and findings",
-            "GET /api/endpoints": "a page of endpoints; parameters q, host, class, auth, sensitive (any|none|<class>), findings (yes|no), sort (path|method|requests|errors|clients|p50|p99|first_seen|last_seen|findings), dir (asc|desc), page, per",
-            "GET /api/endpoints/{id}": "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
-            "GET /api/findings": "a page of findings (most severe first) grouped by kind; parameters severity, kind, host, page, per (1-1000, default 1000)",
-            "GET /api/sequences": "the transition graph of a host; parameter host",
-            "GET /api/tls": "a page of encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S); parameters host, page, per (1-500, default 500)",
-            "GET /api/spec": "imported specs, coverage, dormant operations, shadow endpoints, drift",
-            "POST /api/spec?name=<file name>": "import an OpenAPI document (the request body)",
-            "GET /api/sensor": "live sensor numbers (under shadowtap run), a page of ingested captures, summed counters and diagnostics; parameters page, per (1-500, default 500)",
-            "GET /api/export/{format}": "sql, json, openapi, or csv-<view> (e.g. csv-api_endpoints)",
-        }
+        "endpoints": api_doc::index(),
     }))
 }
 
@@ -257,10 +212,13 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    /// Checked (page, per).
-    fn get(&self, max: i64) -> Result<(i64, i64), AppError> {
-        integer("page", &self.page, 1, 1_000_000)?;
-        integer("per", &self.per, 1, max)?;
+    /// Checked against `params` (their `page` and `per`): (page, per).
+    fn get(&self, params: &[api_doc::Param], max: i64) -> Result<(i64, i64), AppError> {
+        api_doc::check(params, |name| match name {
+            "page" => self.page.as_deref(),
+            "per" => self.per.as_deref(),
+            _ => None,
+        })?;
         let n = |v: &Option<String>, d| {
             v.as_deref()
                 .and_then(|v| v.trim().parse().ok())
@@ -293,11 +251,6 @@ fn with_paging(mut v: Value, paging: Value) -> Value {
     v
 }
 
-/// Services per page of `GET /api/tls` at most (and by default).
-const MAX_TLS_PER_PAGE: i64 = 500;
-/// Captures per page of `GET /api/sensor` at most (and by default).
-const MAX_CAPTURES_PER_PAGE: i64 = 500;
-
 /// Query of `GET /api/tls`.
 #[derive(Debug, Default, Deserialize)]
 pub struct TlsQuery {
@@ -316,7 +269,7 @@ pub async fn tls(State(state): State<AppState>, Query(q): Query<TlsQuery>) -> Ap
         page: q.page,
         per: q.per,
     }
-    .get(MAX_TLS_PER_PAGE)?;
+    .get(&api_doc::tls_params(), MAX_TLS_PER_PAGE)?;
     let host = q
         .host
         .map(|h| h.trim().to_ascii_lowercase())
@@ -389,10 +342,15 @@ pub async fn spec_upload(
     }
 }
 
+/// `GET /api/openapi.json`: the OpenAPI 3.1 description of this API.
+pub async fn openapi() -> ApiResult {
+    Ok(Json(api_doc::openapi()).into_response())
+}
+
 /// `GET /api/sensor`: `live` holds the running sensor's numbers (the same as `/metrics`) when
 /// the dashboard is served by `shadowtap run`, and is null otherwise.
 pub async fn sensor(State(state): State<AppState>, Query(q): Query<PageQuery>) -> ApiResult {
-    let (page, per) = q.get(MAX_CAPTURES_PER_PAGE)?;
+    let (page, per) = q.get(&api_doc::sensor_params(), MAX_CAPTURES_PER_PAGE)?;
     let (captures, totals) = pages::sensor_data(&state).await?;
     let (figures, hints) = pages::sensor_summary(captures.len(), &totals);
     // The paging fields count the captures.

@@ -10,6 +10,7 @@
 //! Authentication, sessions and CSRF are in [`auth`].
 
 mod api;
+pub mod api_doc;
 mod assets;
 pub mod auth;
 pub mod charts;
@@ -319,6 +320,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/sensor", get(api::sensor))
         .route("/api/export/{format}", get(api::export))
+        .route("/api/openapi.json", get(api::openapi))
         .route("/api/{*rest}", any(api::not_found))
         .route("/metrics", get(metrics))
         .fallback(pages::not_found)
