@@ -9,6 +9,7 @@ percent-escapes of literal text are decoded. Two baselines computed here on the 
 requests.tsv: typed-only and merge-after-10 (see README.md).
 
   score.py --dir target/bench-templates/dev [--bin target/release/shadowtap] [--jobs 2] [--json out.json]
+  score.py --dir target/bench-templates/dev --learner-only learned.tsv    # template_learn's output
 """
 
 from __future__ import annotations
@@ -187,7 +188,18 @@ def ingest(binary, pcap, host):
         return rows, None, secs, hosts
 
 
-def score_api(meta, d, binary):
+def read_learned(path):
+    """`template_learn` output (`slug, method, template` per line) by slug."""
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3:
+                out.setdefault(parts[0], []).append((parts[1], parts[2], 0))
+    return out
+
+
+def score_api(meta, d, binary, learned=None):
     slug = meta["slug"]
     truth_rows = read_tsv(os.path.join(d, slug + ".truth.tsv"))
     requests = read_tsv(os.path.join(d, slug + ".requests.tsv"))
@@ -201,7 +213,10 @@ def score_api(meta, d, binary):
             names.setdefault(k, t)
     truth = set(truth_raw)
 
-    rows, err, secs, hosts = ingest(binary, os.path.join(d, slug + ".pcap"), meta["host"])
+    if learned is None:
+        rows, err, secs, hosts = ingest(binary, os.path.join(d, slug + ".pcap"), meta["host"])
+    else:
+        rows, err, secs, hosts = learned.get(slug, []), None, 0.0, []
     res = {"api": meta["id"], "slug": slug, "host": meta["host"], "requests": total,
            "operations": meta["operations"], "observed": len(truth), "ingest_seconds": round(secs, 3)}
     if err:
@@ -241,16 +256,20 @@ def main():
     ap.add_argument("--json", metavar="FILE", help="write every number (and the diffs) to FILE")
     ap.add_argument("--worst", type=int, default=5, help="how many worst APIs to list and diff")
     ap.add_argument("--diff", type=int, default=8, help="missed / spurious templates shown per worst API")
+    ap.add_argument("--learner-only", metavar="FILE",
+                    help="score the output of the template_learn example (learn.rs) instead of "
+                         "ingesting the captures: the learner alone, for quick iterations")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
-    if not os.path.exists(binary):
+    learned = read_learned(a.learner_only) if a.learner_only else None
+    if learned is None and not os.path.exists(binary):
         sys.exit(f"no shadowtap binary at {binary} (cargo build --release, or --bin)")
     with open(os.path.join(a.dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     apis = manifest["apis"]
     t0 = time.time()
     with concurrent.futures.ThreadPoolExecutor(max(1, a.jobs)) as ex:
-        results = list(ex.map(lambda m: score_api(m, a.dir, binary), apis))
+        results = list(ex.map(lambda m: score_api(m, a.dir, binary, learned), apis))
     wall = time.time() - t0
 
     hdr = f"{'api':42s} {'req':>5s} {'ops':>4s} {'pred':>4s} {'P':>5s} {'R':>5s} {'F1':>5s} {'acc':>5s} {'typed':>5s} {'m10':>5s}"

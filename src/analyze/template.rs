@@ -78,7 +78,8 @@
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
 //! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
 //! `analogy` for parameters; `format_suffix` for `.{format}`;
-//! `words`, `actions`, `collections`, `top_level`, `single_value` for literals), `constant`,
+//! `words`, `actions`, `collections`, `plural_words`, `top_level`, `single_value` for
+//! literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
 //! weighed), `known_literal`, `scaffold`.
@@ -1640,6 +1641,10 @@ impl TemplateLearner {
         let format = n.label.as_deref().is_some_and(evidence::is_format_word);
         let host = n.label.as_deref().is_some_and(super::vocab::is_domain_name);
         let action = n.label.as_deref().is_some_and(super::vocab::is_action);
+        let plural = word >= evidence::WORD
+            && n.label
+                .as_deref()
+                .is_some_and(|l| l.len() >= 4 && l.ends_with(['s', 'S']));
         let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
         let leaf = n.children.is_empty() && n.param.is_none();
         // A plural route word below, itself followed by values: `c` sits between two
@@ -1671,6 +1676,7 @@ impl TemplateLearner {
             nested,
             host,
             action,
+            plural,
         }
     }
 

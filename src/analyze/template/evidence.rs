@@ -12,7 +12,9 @@
 //!   are mostly shared with other siblings. Generic route words (`search`, `count`) and
 //!   format suffixes (`.json`) are not counted, and a sibling followed by a version
 //!   (`/apis/apps/v1`) names an API group, not a value.
-//! * **Context**: the root and the segment after a version or `api` hold resource names;
+//! * **Context**: the root and the segment after a version or `api` hold resource names
+//!   (a handful of busy plural words there, or right after an item, name collections however
+//!   alike their sub-paths);
 //!   a plural collection word (`users`) is usually followed by an item; the segment after a
 //!   parameter is usually a sub-resource.
 //! * **Openness**: values keep arriving (many are seen once); a vocabulary is closed.
@@ -122,6 +124,8 @@ pub struct ChildView {
     pub host: bool,
     /// Starts or ends with an action verb (`create`, `carbon_calculate`).
     pub action: bool,
+    /// Reads as a plural word (`launches`, `jobschedules`): the name of a collection.
+    pub plural: bool,
 }
 
 /// Data format names that select a representation when they stand alone in a segment.
@@ -207,7 +211,7 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `single_value`, `analogy`, `formats` (a parameter); `words`, `actions`,
+    /// `items`, `single_value`, `analogy`, `formats` (a parameter); `words`, `actions`, `plural_words`,
     /// `collections`, `resource_names`, `closed_vocabulary`, `top_level` (literals).
     pub rule: &'static str,
     /// Confidence in the verdict, 0-1.
@@ -308,6 +312,10 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
     (ev, coverage)
 }
 
+/// At most this many plural words side by side read as collection names (rule
+/// `plural_words`).
+const PLURAL_WORDS_MAX: usize = 12;
+
 /// Requests ending at a sibling before its methods say something about it.
 const METHOD_EVIDENCE: u64 = 20;
 
@@ -400,6 +408,18 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         (0.2..=0.7).contains(&ev.collections) && ev.nonwords < 0.25 && ev.shared_structure < 0.5;
     if n >= 16 && open >= 0.3 && ctx != Context::Top && !word_collections {
         return verdict(true, "openness", 0.6 + 0.3 * open, ev);
+    }
+    // A few plural words, every one requested again and again, none new: the names of an
+    // API's collections at its top or below an item (`/projects/{p}/launches`,
+    // `/projects/{p}/experiments`; `/jobs/{id}`, `/pools/{id}`), however alike their
+    // sub-paths (each collection holds items with the same actions). Values are not
+    // plural words, and a handful of them would each have been seen once or twice.
+    if matches!(ctx, Context::Top | Context::Param) && n >= 2 && n <= PLURAL_WORDS_MAX {
+        let plural = core.iter().filter(|c| c.plural).count();
+        let busy = core.iter().all(|c| c.hits >= 3 && c.word >= WORD);
+        if busy && plural * 3 >= n * 2 {
+            return verdict(false, "plural_words", 0.6 + 0.3 * frac(plural, n), ev);
+        }
     }
     match ctx {
         Context::Param | Context::Plural | Context::Noun | Context::Other
@@ -504,6 +524,32 @@ mod tests {
             leaf: desc.is_empty(),
             ..ChildView::default()
         }
+    }
+
+    /// Collections below an item whose items take the same actions (`/projects/{p}/launches/
+    /// {l}/start`, `/projects/{p}/experiments/{e}/start`) share their sub-paths as values
+    /// do; a handful of plural words, each requested again and again, still name
+    /// collections. Without the plural they are values (`structure`), and so are plural
+    /// words seen once or twice.
+    #[test]
+    fn plural_words_below_an_item_stay_literal() {
+        let plural = |hits| ChildView {
+            plural: true,
+            ..child(1.0, hits, &[1, 2, 3])
+        };
+        let kids: Vec<ChildView> = (0..5).map(|i| plural(20 + i)).collect();
+        let v = decide(Context::Param, &kids, &kids, false);
+        assert_eq!((v.param, v.rule), (false, "plural_words"), "{v:?}");
+        let v = decide(Context::Top, &kids, &kids, false);
+        assert!(!v.param, "{v:?}");
+
+        let singular: Vec<ChildView> = (0..5).map(|i| child(1.0, 20 + i, &[1, 2, 3])).collect();
+        let v = decide(Context::Param, &singular, &singular, false);
+        assert_eq!((v.param, v.rule), (true, "structure"), "{v:?}");
+
+        let rare: Vec<ChildView> = (0..5).map(|_| plural(1)).collect();
+        let v = decide(Context::Param, &rare, &rare, false);
+        assert!(v.param, "{v:?}");
     }
 
     #[test]
