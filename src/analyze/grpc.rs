@@ -17,8 +17,9 @@
 //!
 //! Messages are walked as protobuf wire format ([`walk`]) into a JSON value, so that the
 //! inventory's JSON shapes and sensitive-data scan apply unchanged. Without a descriptor, the
-//! keys are field numbers (`"1"`, and nested `"2"` under `"3"` whose shape path reads `3.2`);
-//! with one ([`Descriptors`]), field names. A length-delimited field is a string when it is
+//! keys are `f` and the field number (`f1`; field 2 of the message in field 3 has the shape
+//! path `f3.f2`: bare numbers would read as map keys, which shapes fold into `*`); with one
+//! ([`Descriptors`]), field names (`price.currency`). A length-delimited field is a string when it is
 //! UTF-8 without control characters, else a nested message when all of it parses as one (the
 //! heuristic of `protoc --decode_raw`), else bytes, shown as `null` (JSON has no bytes type).
 //! Varints and fixed-width fields are integers (with a descriptor: booleans, zig-zag signed,
@@ -616,7 +617,8 @@ pub struct Walked {
     pub capped: bool,
 }
 
-/// Walks one protobuf message (wire format) into a JSON object, naming fields from `names`
+/// Walks one protobuf message (wire format) into a JSON object (keys `f<number>`), naming
+/// fields from `names`
 /// (the descriptors and the message's type) when given. `None` when the bytes are not a
 /// well-formed message.
 pub fn walk(bytes: &[u8], names: Option<(&Descriptors, &str)>) -> Option<Walked> {
@@ -721,7 +723,7 @@ impl Walker<'_> {
             let value = self.value(wire, depth, info);
             let key = match info {
                 Some(i) => i.name.clone(),
-                None => number.to_string(),
+                None => format!("f{number}"),
             };
             match out.get_mut(&key) {
                 Some(Value::Array(a)) => a.push(value),
@@ -966,7 +968,7 @@ mod tests {
         let w = walk(&m, None).expect("a message");
         assert_eq!(
             w.value,
-            json!({"1": "SKU-1", "2": 1, "3": {"1": 1025, "2": "EUR"}, "4": ["a", "b"], "5": 7, "6": null})
+            json!({"f1": "SKU-1", "f2": 1, "f3": {"f1": 1025, "f2": "EUR"}, "f4": ["a", "b"], "f5": 7, "f6": null})
         );
         assert!(!w.capped);
         // Not a message: a truncated field, a bad wire type, field number 0.
@@ -989,7 +991,7 @@ mod tests {
         assert!(w.capped);
         let mut depth = 0;
         let mut cur = &w.value;
-        while let Some(next) = cur.get("1") {
+        while let Some(next) = cur.get("f1") {
             depth += 1;
             cur = next;
         }
@@ -1001,7 +1003,7 @@ mod tests {
         let m = [0x08u8, 0x01].repeat(50_000);
         let w = walk(&m, None).expect("a message");
         assert!(w.capped);
-        assert_eq!(w.value["1"].as_array().map(Vec::len), Some(MAX_FIELDS));
+        assert_eq!(w.value["f1"].as_array().map(Vec::len), Some(MAX_FIELDS));
     }
 
     #[test]

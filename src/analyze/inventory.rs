@@ -2524,3 +2524,91 @@ mod graphql_tests {
         assert_eq!(with_operation("/a#b", "/a%23b"), "/a%23b");
     }
 }
+
+#[cfg(test)]
+mod grpc_tests {
+    use super::*;
+    use crate::http::{HttpMessage, Tags};
+    use crate::reassembly::{Endpoint, FlowId};
+
+    fn message(head: &str, body: &[u8], ts: i64) -> HttpMessage {
+        HttpMessage {
+            head: crate::http::head::MessageHead::parse(head.as_bytes(), 64).expect("head"),
+            first_ts: Timestamp(ts),
+            last_ts: Timestamp(ts),
+            body: crate::http::Body {
+                len: body.len() as u64,
+                sample: body.to_vec(),
+                gap_bytes: 0,
+            },
+        }
+    }
+
+    /// A gRPC call of `path` answered HTTP 200 with `grpc-status` (in the head, as
+    /// `http2::stream` appends trailers).
+    fn call(path: &str, grpc_status: u32, ts: i64) -> HttpTransaction {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: api.test:50051\r\nContent-Type: application/grpc\r\nTE: trailers\r\n\r\n"
+        );
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\ngrpc-status: {grpc_status}\r\n\r\n"
+        );
+        // One message each way: {1: "x"}.
+        let body = [0u8, 0, 0, 0, 3, 0x0a, 0x01, b'x'];
+        HttpTransaction {
+            flow: FlowId(1),
+            orig: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 40000,
+            },
+            resp: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 50051,
+            },
+            depth: 1,
+            request: Some(message(&req, &body, ts)),
+            response: Some(message(&resp, &body, ts + 1000)),
+            interim: Vec::new(),
+            tags: Tags::default(),
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn services_and_methods_are_never_parameters() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        // Hundreds of methods whose names look like identifiers, on services that do too:
+        // each stays an endpoint named by its path exactly.
+        let mut want = std::collections::BTreeSet::new();
+        for i in 0..300i64 {
+            let path = format!("/acme.tenant{:x}a9.Svc/Get{:08x}", i % 7, i * 7919);
+            inv.observe(&call(&path, 0, 1_700_000_000_000_000_000 + i));
+            want.insert(path);
+        }
+        let drained = inv.drain();
+        let got: std::collections::BTreeSet<String> = drained
+            .endpoints
+            .iter()
+            .map(|d| d.key.template.clone())
+            .collect();
+        assert_eq!(got, want);
+        assert!(drained.endpoints.iter().all(|d| {
+            d.protocol == Protocol::Grpc && d.key.method == "POST" && d.path_params.is_empty()
+        }));
+        assert_eq!(inv.stats.grpc_calls, 300);
+    }
+
+    #[test]
+    fn a_non_zero_grpc_status_is_an_error_under_http_200() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        inv.observe(&call("/p.S/M", 0, 1_700_000_000_000_000_000));
+        inv.observe(&call("/p.S/M", 5, 1_700_000_000_000_000_001));
+        let d = inv.drain().endpoints.pop().expect("one endpoint");
+        assert_eq!((d.requests, d.errors), (2, 1));
+        let g = d.grpc.expect("gRPC figures");
+        assert_eq!((g.service.as_str(), g.method.as_str()), ("p.S", "M"));
+        assert_eq!((g.messages_in, g.messages_out), (2, 2));
+        assert_eq!(g.status.get(&Some(5)), Some(&1));
+        assert_eq!(g.streaming(), grpc::Streaming::Unary);
+    }
+}
