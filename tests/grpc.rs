@@ -328,3 +328,31 @@ async fn the_views_columns_are_additive() {
     );
     store.close().await;
 }
+
+#[tokio::test]
+async fn openapi_lists_grpc_methods_apart() {
+    let (_dir, store) = ingest(true).await;
+    let doc = store.export_openapi(Some(HOST)).await.unwrap();
+    // No gRPC path is an OpenAPI operation.
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.is_empty(), "{:?}", paths.keys());
+    let methods = doc["x-grpc-methods"].as_array().unwrap();
+    let kinds = kinds();
+    assert_eq!(methods.len(), kinds.len());
+    for m in methods {
+        let path = m["path"].as_str().unwrap();
+        assert_eq!(
+            format!("/{}/{}", m["service"].as_str().unwrap(), m["method"].as_str().unwrap()),
+            path
+        );
+        assert_eq!(Some(m["streaming"].as_str().unwrap()), kinds.get(path).map(String::as_str));
+        assert!(m["calls"].as_i64().unwrap() >= 1);
+    }
+    let get = methods
+        .iter()
+        .find(|m| m["method"] == "GetItem")
+        .unwrap();
+    assert_eq!(get["grpc_status_counts"], "0:6,5:1");
+    assert!(get["response_schema"]["properties"]["price"].is_object(), "{get}");
+    store.close().await;
+}
