@@ -356,3 +356,69 @@ async fn openapi_lists_grpc_methods_apart() {
     assert!(get["response_schema"]["properties"]["price"].is_object(), "{get}");
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_and_filters_by_protocol() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use http_body_util::BodyExt;
+    use shadowtap::web::{self, AppState, AuthConfig};
+    use tower::ServiceExt;
+
+    let (dir, store) = ingest(false).await;
+    // A plain HTTP/1.1 endpoint beside the gRPC ones.
+    ingest_files(
+        &store,
+        &[captures().join("keepalive.pcap")],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let store = Store::open_read_only(&dir.path().join("inv.db"))
+        .await
+        .unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let get = |path: &str| {
+        let app = app.clone();
+        let req = Request::get(path)
+            .header(header::HOST, "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, json) = get("/api/endpoints?protocol=grpc&per=100").await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = v["endpoints"].as_array().expect("endpoints");
+    assert_eq!(rows.len(), kinds().len());
+    assert!(rows.iter().all(|r| r["protocol"] == "grpc"), "{json}");
+    let (_, all) = get("/api/endpoints?per=100").await;
+    let all: serde_json::Value = serde_json::from_str(&all).unwrap();
+    assert!(
+        all["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["protocol"] == "http/1.1"),
+        "{all}"
+    );
+    let (status, _) = get("/api/endpoints?protocol=gopher").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, html) = get("/endpoints?protocol=grpc").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("/acme.inventory.v1.Inventory/GetItem"));
+    assert!(!html.contains("keepalive") && !html.contains("/index.html"), "filtered");
+    assert!(html.contains(r#"<span class="badge proto" title="Protocol">grpc</span>"#));
+    assert!(html.contains(r#"<option value="grpc" selected>"#), "the filter keeps its value");
+    let id = rows[0]["id"].as_i64().unwrap();
+    let (status, page) = get(&format!("/endpoints/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<span class="badge proto" title="Protocol">grpc</span>"#));
+}

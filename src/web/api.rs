@@ -104,6 +104,11 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
         .collect();
     one_of("sensitive", &p.sensitive, &sensitive)?;
     one_of("findings", &p.findings, &["yes", "no"])?;
+    let protocols: Vec<&str> = crate::analyze::protocol::Protocol::ALL
+        .iter()
+        .map(|p| p.name())
+        .collect();
+    one_of("protocol", &p.protocol, &protocols)?;
     let sorts: Vec<&str> = SortKey::ALL.iter().map(|k| k.name()).collect();
     one_of("sort", &p.sort, &sorts)?;
     one_of("dir", &p.dir, &["asc", "desc"])?;
