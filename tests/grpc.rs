@@ -25,9 +25,8 @@ const HOST: &str = "127.0.0.1:50051";
 async fn ingest(descriptors: bool) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
-    let grpc_descriptors = descriptors.then(|| {
-        Arc::new(Descriptors::load(&captures().join("grpc.desc")).expect("grpc.desc"))
-    });
+    let grpc_descriptors = descriptors
+        .then(|| Arc::new(Descriptors::load(&captures().join("grpc.desc")).expect("grpc.desc")));
     let opts = IngestOptions {
         inventory: InventoryConfig {
             grpc_descriptors,
@@ -126,12 +125,19 @@ async fn methods_calls_and_statuses_agree_with_tshark() {
     .collect();
     let agree: i64 = want_status
         .iter()
-        .map(|((p, s), n)| got_status.get(&(p.to_string(), *s)).map_or(0, |g| (*g).min(*n)))
+        .map(|((p, s), n)| {
+            got_status
+                .get(&(p.to_string(), *s))
+                .map_or(0, |g| (*g).min(*n))
+        })
         .sum();
     let agreement = agree as f64 / oracle.len() as f64;
     println!("recall {recall:.3}, status agreement {agreement:.3}");
     assert!(recall >= 0.99, "recall {recall}");
-    assert!(agreement >= 0.99, "status agreement {agreement}: {got_status:?}");
+    assert!(
+        agreement >= 0.99,
+        "status agreement {agreement}: {got_status:?}"
+    );
     // A non-zero grpc-status is an error under HTTP 200: GetItem's NOT_FOUND, Slow's
     // DEADLINE_EXCEEDED.
     assert_eq!(got["/acme.inventory.v1.Inventory/GetItem"].2, 1);
@@ -222,7 +228,10 @@ async fn shapes_without_and_with_a_descriptor() {
     assert!(!item.contains("\"currency\""), "{item}");
     // Gzip-compressed ListItems answers are inflated and walked.
     let list = shape(&store, "/acme.inventory.v1.Inventory/ListItems", "response").await;
-    assert!(list.contains("\"f7\""), "the description field of the compressed items: {list}");
+    assert!(
+        list.contains("\"f7\""),
+        "the description field of the compressed items: {list}"
+    );
     // The owner's e-mail address (Item.owner_email) is sensitive data, redacted.
     let sql = support::sql(&store).await;
     let emails: Vec<(String, String, String)> = sqlx::query_as(
@@ -248,8 +257,16 @@ async fn shapes_without_and_with_a_descriptor() {
     for name in ["sku", "price", "cents", "currency", "owner_email", "tags"] {
         assert!(item.contains(&format!("\"{name}\"")), "{name}: {item}");
     }
-    let req = shape(&store, "/acme.inventory.v1.Inventory/RecordStock", "request").await;
-    assert!(req.contains("\"delta\"") && req.contains("\"at_ms\""), "{req}");
+    let req = shape(
+        &store,
+        "/acme.inventory.v1.Inventory/RecordStock",
+        "request",
+    )
+    .await;
+    assert!(
+        req.contains("\"delta\"") && req.contains("\"at_ms\""),
+        "{req}"
+    );
     let sql = support::sql(&store).await;
     let fields: Vec<(String,)> = sqlx::query_as(
         "SELECT s.field FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
@@ -342,18 +359,25 @@ async fn openapi_lists_grpc_methods_apart() {
     for m in methods {
         let path = m["path"].as_str().unwrap();
         assert_eq!(
-            format!("/{}/{}", m["service"].as_str().unwrap(), m["method"].as_str().unwrap()),
+            format!(
+                "/{}/{}",
+                m["service"].as_str().unwrap(),
+                m["method"].as_str().unwrap()
+            ),
             path
         );
-        assert_eq!(Some(m["streaming"].as_str().unwrap()), kinds.get(path).map(String::as_str));
+        assert_eq!(
+            Some(m["streaming"].as_str().unwrap()),
+            kinds.get(path).map(String::as_str)
+        );
         assert!(m["calls"].as_i64().unwrap() >= 1);
     }
-    let get = methods
-        .iter()
-        .find(|m| m["method"] == "GetItem")
-        .unwrap();
+    let get = methods.iter().find(|m| m["method"] == "GetItem").unwrap();
     assert_eq!(get["grpc_status_counts"], "0:6,5:1");
-    assert!(get["response_schema"]["properties"]["price"].is_object(), "{get}");
+    assert!(
+        get["response_schema"]["properties"]["price"].is_object(),
+        "{get}"
+    );
     store.close().await;
 }
 
@@ -414,9 +438,15 @@ async fn the_dashboard_shows_and_filters_by_protocol() {
     let (status, html) = get("/endpoints?protocol=grpc").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("/acme.inventory.v1.Inventory/GetItem"));
-    assert!(!html.contains("keepalive") && !html.contains("/index.html"), "filtered");
+    assert!(
+        !html.contains("keepalive") && !html.contains("/index.html"),
+        "filtered"
+    );
     assert!(html.contains(r#"<span class="badge proto" title="Protocol">grpc</span>"#));
-    assert!(html.contains(r#"<option value="grpc" selected>"#), "the filter keeps its value");
+    assert!(
+        html.contains(r#"<option value="grpc" selected>"#),
+        "the filter keeps its value"
+    );
     let id = rows[0]["id"].as_i64().unwrap();
     let (status, page) = get(&format!("/endpoints/{id}")).await;
     assert_eq!(status, StatusCode::OK);

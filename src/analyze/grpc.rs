@@ -543,9 +543,9 @@ impl Descriptors {
                 let mut fields = HashMap::new();
                 for f in &m.field {
                     let kind = match f.r#type() {
-                        Type::Message | Type::Group => FieldKind::Message(
-                            f.type_name().trim_start_matches('.').to_string(),
-                        ),
+                        Type::Message | Type::Group => {
+                            FieldKind::Message(f.type_name().trim_start_matches('.').to_string())
+                        }
                         Type::String => FieldKind::String,
                         Type::Bytes => FieldKind::Bytes,
                         Type::Double => FieldKind::Double,
@@ -668,7 +668,9 @@ fn varint(input: &mut &[u8]) -> Option<u64> {
 /// One field: (number, value); `None` when the bytes are not a field.
 fn field<'a>(input: &mut &'a [u8]) -> Option<(u32, Wire<'a>)> {
     let tag = varint(input)?;
-    let number = u32::try_from(tag >> 3).ok().filter(|n| (1..1 << 29).contains(n))?;
+    let number = u32::try_from(tag >> 3)
+        .ok()
+        .filter(|n| (1..1 << 29).contains(n))?;
     let wire = match tag & 7 {
         0 => Wire::Varint(varint(input)?),
         1 => {
@@ -709,7 +711,12 @@ fn cut_string(s: &str) -> String {
 
 impl Walker<'_> {
     /// A whole message, or `None` when some byte of it does not parse.
-    fn message(&mut self, mut bytes: &[u8], depth: usize, ty: Option<&str>) -> Option<Map<String, Value>> {
+    fn message(
+        &mut self,
+        mut bytes: &[u8],
+        depth: usize,
+        ty: Option<&str>,
+    ) -> Option<Map<String, Value>> {
         let fields = ty.and_then(|t| self.desc?.messages.get(t));
         let mut out = Map::new();
         while !bytes.is_empty() {
@@ -749,8 +756,9 @@ impl Walker<'_> {
                 _ => Value::from(v),
             },
             Wire::I64(b) => match kind {
-                Some(FieldKind::Double) => Number::from_f64(f64::from_le_bytes(b))
-                    .map_or(Value::Null, Value::Number),
+                Some(FieldKind::Double) => {
+                    Number::from_f64(f64::from_le_bytes(b)).map_or(Value::Null, Value::Number)
+                }
                 Some(FieldKind::Int) => Value::from(i64::from_le_bytes(b)),
                 _ => Value::from(u64::from_le_bytes(b)),
             },
@@ -868,7 +876,10 @@ mod tests {
             ServiceKind::of("grpc.reflection.v1alpha.ServerReflection"),
             ServiceKind::Reflection
         );
-        assert_eq!(ServiceKind::of("grpc.health.v1.Health"), ServiceKind::Health);
+        assert_eq!(
+            ServiceKind::of("grpc.health.v1.Health"),
+            ServiceKind::Health
+        );
     }
 
     #[test]
@@ -1023,8 +1034,10 @@ mod tests {
                 (5, f("ratio", FieldKind::Double)),
             ]),
         );
-        d.messages
-            .insert("p.Price".into(), HashMap::from([(1, f("cents", FieldKind::Int))]));
+        d.messages.insert(
+            "p.Price".into(),
+            HashMap::from([(1, f("cents", FieldKind::Int))]),
+        );
         let mut price = Vec::new();
         v(1 << 3, &mut price);
         v(250, &mut price);

@@ -904,13 +904,18 @@ impl Inventory {
         } else {
             m.template.clone()
         };
-        let graphql = grpc_call.is_none().then(|| graphql::recognize(
-            v.method(),
-            v.request.media_type(),
-            v.request.json(),
-            v.request.decoded().ok(),
-            v.query_pairs().into_iter().flat_map(|p| p.first()),
-        )).flatten();
+        let graphql = grpc_call
+            .is_none()
+            .then(|| {
+                graphql::recognize(
+                    v.method(),
+                    v.request.media_type(),
+                    v.request.json(),
+                    v.request.decoded().ok(),
+                    v.query_pairs().into_iter().flat_map(|p| p.first()),
+                )
+            })
+            .flatten();
         if let Some(g) = &graphql {
             template = self.graphql.template(&host, &template, g, &mut self.stats);
         }
@@ -945,7 +950,9 @@ impl Inventory {
                 .get_or_insert_with(|| MethodFigures::new(service, grpc_method));
             let (req_body, resp_body) = (
                 grpc_body(&v.request),
-                v.response.as_ref().map(|r| (grpc_body(r), r.message.body.is_complete_sample())),
+                v.response
+                    .as_ref()
+                    .map(|r| (grpc_body(r), r.message.body.is_complete_sample())),
             );
             let req_split = grpc::split(req_body.as_deref().unwrap_or_default());
             let resp_split = resp_body

@@ -58,7 +58,10 @@ impl Protocol {
     /// An API protocol carried by HTTP (gRPC, GraphQL, WebSocket): it wins over the HTTP
     /// version when an endpoint's transactions disagree.
     pub fn is_api(self) -> bool {
-        matches!(self, Protocol::Grpc | Protocol::Graphql | Protocol::Websocket)
+        matches!(
+            self,
+            Protocol::Grpc | Protocol::Graphql | Protocol::Websocket
+        )
     }
 }
 

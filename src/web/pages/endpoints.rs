@@ -416,8 +416,7 @@ pub async fn endpoints(
             r,
         })
         .collect();
-    let [hosts, classes, auths, sensitive, findings, protocols, pers] =
-        facet_options(&p, &facets);
+    let [hosts, classes, auths, sensitive, findings, protocols, pers] = facet_options(&p, &facets);
     let tls_host = match &q.host {
         Some(h) => host_services(&state, h).await?,
         None => Vec::new(),
