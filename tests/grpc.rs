@@ -146,11 +146,14 @@ async fn methods_calls_and_statuses_agree_with_tshark() {
     store.close().await;
 }
 
+/// (path, service kind, streaming, calls, messages in, messages out, status counts, compressed).
+type GrpcRow = (String, String, String, i64, i64, i64, String, i64);
+
 #[tokio::test]
 async fn streaming_kinds_and_message_counts() {
     let (_dir, store) = ingest(false).await;
     let sql = support::sql(&store).await;
-    let rows: Vec<(String, String, String, i64, i64, i64, String, i64)> = sqlx::query_as(
+    let rows: Vec<GrpcRow> = sqlx::query_as(
         "SELECT '/' || service || '/' || method, service_kind, streaming, calls, messages_in,
                 messages_out, grpc_status_counts, compressed_messages
          FROM api_grpc WHERE host = ?",

@@ -545,7 +545,7 @@ fn grpc_match(path: &str) -> TemplateMatch {
     };
     TemplateMatch {
         template: path.to_string(),
-        decisions: vec![literal.clone(), literal],
+        decisions: vec![literal; 2],
     }
 }
 
