@@ -2606,6 +2606,22 @@ mod grpc_tests {
     }
 
     #[test]
+    fn cut_bodies_are_counted_never_read_past() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        let mut t = call("/p.S/Upload", 0, 1_700_000_000_000_000_000);
+        // The body cap kept 8 bytes of a 5,000,000-byte body whose prefix claims 4 GB.
+        if let Some(r) = t.request.as_mut() {
+            r.body.len = 5_000_000;
+            r.body.sample = vec![0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+        }
+        inv.observe(&t);
+        let d = inv.drain().endpoints.pop().expect("one endpoint");
+        let g = d.grpc.expect("gRPC figures");
+        assert_eq!((g.messages_in, g.truncated), (0, 1));
+        assert_eq!(inv.stats.grpc_bodies_truncated, 1);
+    }
+
+    #[test]
     fn a_non_zero_grpc_status_is_an_error_under_http_200() {
         let mut inv = Inventory::new(InventoryConfig::default());
         inv.observe(&call("/p.S/M", 0, 1_700_000_000_000_000_000));
