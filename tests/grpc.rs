@@ -455,3 +455,47 @@ async fn the_dashboard_shows_and_filters_by_protocol() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"<span class="badge proto" title="Protocol">grpc</span>"#));
 }
+
+#[test]
+fn ingest_takes_proto_descriptors_and_refuses_a_file_that_is_not_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.db");
+    let run = |desc: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+            .arg("ingest")
+            .arg("--db")
+            .arg(&db)
+            .arg("--proto-descriptor")
+            .arg(desc)
+            .arg(captures().join("grpc.pcap"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&captures().join("grpc.desc"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT b.schema FROM api_bodies b JOIN api_endpoints e ON e.id = b.endpoint_id WHERE e.grpc_method = 'GetItem' AND b.direction = 'response'")
+        .output();
+    if let Ok(out) = out {
+        // sqlite3 is optional here; when present, the schema names the fields.
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() || text.contains("owner_email"),
+            "{text}"
+        );
+    }
+    let bad = dir.path().join("not.desc");
+    std::fs::write(&bad, b"\xff\xff\xff\xff not a descriptor set").unwrap();
+    let out = run(&bad);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--proto-descriptor") && err.contains("FileDescriptorSet"),
+        "{err}"
+    );
+}
