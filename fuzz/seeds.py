@@ -309,6 +309,48 @@ def keylog_seeds():
             write("tls_keylog", f"records-{suite}-{etm}", bytes([1 | suite << 1 | etm]) + recs)
 
 
+
+# ---- grpc_messages -------------------------------------------------------------------------
+def pb_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pb_len(field, data):
+    return pb_varint(field << 3 | 2) + pb_varint(len(data)) + data
+
+
+def grpc_frame(msg, compressed=False):
+    return bytes([1 if compressed else 0]) + struct.pack(">I", len(msg)) + msg
+
+
+def grpc_seeds():
+    """grpc_messages: framed messages (plain, a stream cut short, gzip), bare and typed walks, deep nesting."""
+    PRICE = pb_varint(1 << 3) + pb_varint(1025) + pb_len(2, b"EUR")
+    ITEM = (pb_len(1, b"SKU-0001") + pb_len(2, b"widget 1") + pb_len(3, PRICE) + pb_len(4, b"blue")
+            + pb_len(4, b"hardware") + pb_varint(5 << 3) + pb_varint(10)
+            + pb_len(6, b"buyer1@acme.example"))
+    NODE = (pb_len(1, b"root") + pb_len(2, b"\xff\x00\xfe") + pb_len(3, pb_len(1, b"leaf") + pb_varint(4 << 3) + pb_varint(5))
+            + pb_varint(5 << 3 | 1) + struct.pack("<d", 0.5) + pb_varint(6 << 3) + b"\x01")
+    write("grpc_messages", "unary", b"\x00" + grpc_frame(ITEM))
+    write("grpc_messages", "stream", b"\x00" + grpc_frame(ITEM) + grpc_frame(b"") + grpc_frame(PRICE) + grpc_frame(ITEM)[:9])
+    write("grpc_messages", "gzip", b"\x81" + grpc_frame(gzip.compress(ITEM, mtime=0), True))
+    write("grpc_messages", "typed-frames", b"\xc0" + grpc_frame(NODE))
+    write("grpc_messages", "bare", b"\x01" + ITEM)
+    write("grpc_messages", "typed", b"\x02" + NODE)
+    nested = pb_varint(1 << 3) + b"\x01"
+    for _ in range(40):
+        nested = pb_len(3, nested)
+    write("grpc_messages", "deep", b"\x02" + nested)
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
@@ -317,3 +359,4 @@ if __name__ == "__main__":
     tls_seeds()
     h2_seeds()
     keylog_seeds()
+    grpc_seeds()

@@ -320,6 +320,16 @@ pub struct TlsSection {
     pub max_held: Option<ByteSize>,
 }
 
+/// `[grpc]`: protobuf descriptor sets that name the fields of gRPC messages (the file's
+/// counterpart of `--proto-descriptor`; `ingest` and `run` read it).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcSection {
+    /// `FileDescriptorSet` files (`protoc --descriptor_set_out=FILE --include_imports`).
+    #[serde(default)]
+    pub descriptors: Vec<PathBuf>,
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +364,9 @@ pub struct Config {
     /// Daemon: decryption with a key log.
     #[serde(default)]
     pub tls: TlsSection,
+    /// gRPC: descriptor sets.
+    #[serde(default)]
+    pub grpc: GrpcSection,
 }
 
 /// Why a configuration file was refused.

@@ -145,6 +145,11 @@ impl RunStats {
                 i.graphql_operations_over_cap,
             ),
             CapDrop::new(
+                "grpc_messages",
+                "gRPC bodies whose messages were not all counted: cut by the body sample or a gap, or over 4096 messages",
+                i.grpc_bodies_truncated,
+            ),
+            CapDrop::new(
                 "inventory_methods_folded",
                 "requests of unregistered methods counted under OTHER",
                 i.methods_folded,

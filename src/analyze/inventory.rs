@@ -20,8 +20,10 @@ use super::auth::{self, AuthScheme};
 pub use super::endpoint::EndpointKey;
 use super::form::{FormShape, infer_form_pairs, merge_form};
 use super::graphql::{self, GraphqlRequest};
+use super::grpc::{self, Descriptors, MethodFigures};
 use super::hll::Hll;
 use super::posture::{self, FindingDelta};
+use super::protocol::{Protocol, protocol_of};
 pub use super::request::split_target;
 use super::request::{self, FieldName, MessageView, Pairs, RequestView};
 use super::sensitive::{self, Finding, SensitiveClass};
@@ -30,7 +32,7 @@ use super::sequence::{
 };
 use super::shape::{self, Shape};
 use super::template::book::TemplateBook;
-use super::template::{Observation, TemplateConfig, TemplateMatch};
+use super::template::{Decision, Observation, TemplateConfig, TemplateMatch};
 use super::tls::{TlsInventory, TlsInventoryConfig, TlsInventoryStats, TlsServiceDelta};
 pub use super::util::pairs;
 use super::util::percent_decode;
@@ -76,6 +78,8 @@ pub struct InventoryConfig {
     pub max_rate_pairs: usize,
     /// Caps of the TLS inventory.
     pub tls: TlsInventoryConfig,
+    /// Protobuf descriptors (`--proto-descriptor`): gRPC message fields named in shapes.
+    pub grpc_descriptors: Option<Arc<Descriptors>>,
 }
 
 impl Default for InventoryConfig {
@@ -99,6 +103,7 @@ impl Default for InventoryConfig {
             sequence: SequenceConfig::default(),
             max_rate_pairs: 100_000,
             tls: TlsInventoryConfig::default(),
+            grpc_descriptors: None,
         }
     }
 }
@@ -163,6 +168,20 @@ pub struct InventoryStats {
     /// GraphQL requests named `<kind> (other)` because their URL already has
     /// [`GRAPHQL_NAMES_PER_URL`] operation endpoints (or [`GRAPHQL_URLS`] URLs are tracked).
     pub graphql_operations_over_cap: u64,
+    /// gRPC calls (requests of an `application/grpc*` type to `/package.Service/Method`).
+    pub grpc_calls: u64,
+    /// gRPC bodies whose messages could not all be counted: cut by the body cap or a gap,
+    /// ended inside a message, or more than [`grpc::MAX_MESSAGES`] messages.
+    pub grpc_bodies_truncated: u64,
+    /// gRPC messages walked into a shape.
+    pub grpc_messages_walked: u64,
+    /// Compressed gRPC messages not inflated (unknown `grpc-encoding`, a broken stream, or
+    /// larger than the body inspection limit once inflated).
+    pub grpc_messages_not_decoded: u64,
+    /// gRPC messages that are not protobuf wire format (not walked).
+    pub grpc_messages_unparsed: u64,
+    /// gRPC message walks stopped at a bound (nesting depth or fields per message).
+    pub grpc_walks_capped: u64,
 }
 
 crate::counters!(InventoryStats {
@@ -170,7 +189,8 @@ crate::counters!(InventoryStats {
     endpoints_evicted, methods_folded, rates_evicted, template_node_cap, template_truncated,
     bad_host_headers, bodies_parsed, bodies_unparsed, bodies_undecodable, detail_over_cap,
     sensitive_values, bodies_sampled_out, sequences, tls, graphql_requests,
-    graphql_operations_over_cap,
+    graphql_operations_over_cap, grpc_calls, grpc_bodies_truncated, grpc_messages_walked,
+    grpc_messages_not_decoded, grpc_messages_unparsed, grpc_walks_capped,
 } gauges { rate_pairs, principals, principal_bytes });
 
 /// Per-client counts within a delta.
@@ -331,6 +351,11 @@ pub struct EndpointDelta {
     pub minutes: BTreeMap<i64, (u64, u64)>,
     /// Posture findings, by (kind, client).
     pub findings: HashMap<(&'static str, Option<String>), FindingDelta>,
+    /// The protocol its transactions spoke ([`protocol_of`]; an API protocol wins over an
+    /// HTTP version).
+    pub protocol: Protocol,
+    /// A gRPC method's figures (`None` for other endpoints).
+    pub grpc: Option<MethodFigures>,
 }
 
 /// Highest latency recorded exactly: 10 minutes (larger values are clamped).
@@ -442,6 +467,8 @@ impl EndpointDelta {
             sensitive: HashMap::new(),
             minutes: BTreeMap::new(),
             findings: HashMap::new(),
+            protocol: Protocol::default(),
+            grpc: None,
         }
     }
 
@@ -492,6 +519,33 @@ impl EndpointDelta {
             x.0 += c;
             x.1 += e;
         }
+        self.protocol = join_protocol(self.protocol, other.protocol);
+        match (&mut self.grpc, other.grpc) {
+            (Some(mine), Some(g)) => mine.merge(&g),
+            (mine @ None, g) => *mine = g,
+            (Some(_), None) => {}
+        }
+    }
+}
+
+/// The protocol of an endpoint whose transactions spoke `a` and `b`: an API protocol (gRPC,
+/// GraphQL, WebSocket) wins over an HTTP version, else the later one.
+pub fn join_protocol(a: Protocol, b: Protocol) -> Protocol {
+    if a.is_api() && !b.is_api() { a } else { b }
+}
+
+/// The template decision of a gRPC path: both segments literal names (`/package.Service` and
+/// `Method` are never parameters), outside the learner.
+fn grpc_match(path: &str) -> TemplateMatch {
+    let literal = Decision {
+        rule: "grpc",
+        param: false,
+        confidence: 1.0,
+        evidence: None,
+    };
+    TemplateMatch {
+        template: path.to_string(),
+        decisions: vec![literal; 2],
     }
 }
 
@@ -827,14 +881,21 @@ impl Inventory {
         };
         let ts = t.ts();
         let status = v.status();
-        let m = self.book.observe(
-            &host,
-            Observation {
-                path,
-                method: &method,
-            },
-            (200..400).contains(&status),
-        );
+        // A gRPC call's endpoint is its path exactly: the learner never sees it.
+        let grpc_call = grpc::is_grpc_media(v.request.media_type())
+            .then(|| grpc::split_path(path))
+            .flatten();
+        let m = match grpc_call {
+            Some(_) => grpc_match(path),
+            None => self.book.observe(
+                &host,
+                Observation {
+                    path,
+                    method: &method,
+                },
+                (200..400).contains(&status),
+            ),
+        };
         let integer_params = integer_positions(&m);
         // `#` ends the URL part of a template: a path that holds one (never sent by a
         // browser, but bytes on the wire) keeps it escaped.
@@ -843,13 +904,18 @@ impl Inventory {
         } else {
             m.template.clone()
         };
-        let graphql = graphql::recognize(
-            v.method(),
-            v.request.media_type(),
-            v.request.json(),
-            v.request.decoded().ok(),
-            v.query_pairs().into_iter().flat_map(|p| p.first()),
-        );
+        let graphql = grpc_call
+            .is_none()
+            .then(|| {
+                graphql::recognize(
+                    v.method(),
+                    v.request.media_type(),
+                    v.request.json(),
+                    v.request.decoded().ok(),
+                    v.query_pairs().into_iter().flat_map(|p| p.first()),
+                )
+            })
+            .flatten();
         if let Some(g) = &graphql {
             template = self.graphql.template(&host, &template, g, &mut self.stats);
         }
@@ -870,7 +936,40 @@ impl Inventory {
         if d.rule.is_empty() {
             set_template(d, &m);
         }
-        count_traffic(d, v, status);
+        d.protocol = join_protocol(d.protocol, protocol_of(t, graphql.is_some()));
+        let grpc_status = grpc_call.and_then(|_| {
+            v.response
+                .as_ref()
+                .and_then(|r| r.head().header("grpc-status"))
+                .and_then(grpc::parse_status)
+        });
+        if let Some((service, grpc_method)) = grpc_call {
+            self.stats.grpc_calls += 1;
+            let figures = d
+                .grpc
+                .get_or_insert_with(|| MethodFigures::new(service, grpc_method));
+            let (req_body, resp_body) = (
+                grpc_body(&v.request),
+                v.response
+                    .as_ref()
+                    .map(|r| (grpc_body(r), r.message.body.is_complete_sample())),
+            );
+            let req_split = grpc::split(req_body.as_deref().unwrap_or_default());
+            let resp_split = resp_body
+                .as_ref()
+                .map(|(b, c)| (grpc::split(b.as_deref().unwrap_or_default()), *c));
+            let before = figures.truncated;
+            figures.record(
+                &req_split,
+                v.request.message.body.is_complete_sample(),
+                resp_split.as_ref().map(|(s, c)| (s, *c)),
+                grpc_status,
+            );
+            self.stats.grpc_bodies_truncated += figures.truncated - before;
+        }
+        // A gRPC status other than OK is an error, whatever the HTTP status.
+        let grpc_error = grpc_status.is_some_and(|s| s != 0);
+        count_traffic(d, v, status, grpc_error);
         // A response that tells its client of a rate limit (the IETF `RateLimit` and
         // `RateLimit-Policy` fields, the draft's `RateLimit-Limit`/`-Remaining`, the common
         // `X-RateLimit-*` and `X-Rate-Limit-*`): a server that counts a client's requests limits
@@ -981,6 +1080,17 @@ impl Inventory {
             response_text,
             &mut self.weak_jwt,
         );
+        if let Some(f) = d.grpc.as_ref()
+            && f.service_kind() == grpc::ServiceKind::Reflection
+            && grpc_status == Some(0)
+        {
+            raised.push((
+                "grpc_reflection_exposed",
+                None,
+                format!("{}/{} answered", f.service, f.method),
+                "server reflection call completed with grpc-status 0".to_string(),
+            ));
+        }
         if let Some(g) = &graphql {
             let answer = v.response.as_ref().and_then(MessageView::json);
             for (kind, per_client, detail, evidence) in graphql::judge(g, status, answer) {
@@ -1035,7 +1145,12 @@ impl Inventory {
                 b.learners.truncated_paths + b.learners.oversize_segments;
         }
         for (_, mut d) in self.deltas.drain() {
-            if let Some(m) = self.book.resolve(&d.key.host, &d.raw_path) {
+            // gRPC endpoints are named by their path exactly, never re-templated.
+            if let Some(m) = self
+                .book
+                .resolve(&d.key.host, &d.raw_path)
+                .filter(|_| d.grpc.is_none())
+            {
                 // An operation (`#query GetUser`) stays on its URL's new template.
                 let template = with_operation(&m.template, &d.key.template);
                 if template != d.key.template {
@@ -1443,7 +1558,8 @@ pub fn explain_json(m: &TemplateMatch) -> String {
 
 /// Counts a transaction into its endpoint's totals: times, requests and responses, bytes,
 /// status codes, errors, the per-minute series and the latency.
-fn count_traffic(d: &mut EndpointDelta, v: &RequestView<'_>, status: u16) {
+/// `grpc_error`: a gRPC status other than OK, an error whatever the HTTP status.
+fn count_traffic(d: &mut EndpointDelta, v: &RequestView<'_>, status: u16, grpc_error: bool) {
     let t = v.txn;
     let ts = t.ts();
     let req = v.request.message;
@@ -1452,7 +1568,7 @@ fn count_traffic(d: &mut EndpointDelta, v: &RequestView<'_>, status: u16) {
     d.requests += 1;
     d.bytes_in += req.body.len;
     *d.status.entry(status).or_default() += 1;
-    let is_error = status >= 400;
+    let is_error = status >= 400 || grpc_error;
     if let Some(r) = t.response.as_ref() {
         d.responses += 1;
         d.bytes_out += r.body.len;
@@ -1666,6 +1782,11 @@ fn body<'v>(
         Direction::Request => "request_body",
         Direction::Response => "response_body",
     };
+    // A gRPC method's message type, when a descriptor names it.
+    let grpc_names = cfg.grpc_descriptors.as_deref().and_then(|ds| {
+        ds.message_of(&d.key.template, dir == Direction::Response)
+            .map(|t| (ds, t.to_string()))
+    });
     let b = d.bodies.entry(key).or_default();
     b.count += 1;
     if m.body.sample.is_empty() {
@@ -1677,6 +1798,11 @@ fn body<'v>(
         stats.bodies_undecodable += 1;
         return None;
     };
+    if grpc::is_grpc_media(media) {
+        let names = grpc_names.as_ref().map(|(ds, t)| (*ds, t.as_str()));
+        grpc_messages(b, cfg, stats, mv, names, location, found, scratch);
+        return None;
+    }
     if is_json(media) {
         match mv.json() {
             Some(v) => {
@@ -1727,6 +1853,70 @@ fn body<'v>(
         scan_free(text, location, scratch, found);
     }
     Some(text)
+}
+
+/// A gRPC body's bytes: the decoded sample, base64-decoded for `application/grpc-web-text`.
+fn grpc_body<'v>(mv: &'v MessageView<'_>) -> Option<std::borrow::Cow<'v, [u8]>> {
+    let b = mv.decoded().ok()?;
+    if mv.media_type().starts_with("application/grpc-web-text") {
+        grpc::decode_web_text(b, b.len()).map(std::borrow::Cow::Owned)
+    } else {
+        Some(std::borrow::Cow::Borrowed(b))
+    }
+}
+
+/// Walks the first messages of a gRPC body (inflated when compressed) into the body's shape
+/// and scans their strings for sensitive data, as JSON bodies are.
+#[allow(clippy::too_many_arguments)]
+fn grpc_messages(
+    b: &mut BodyDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    mv: &MessageView<'_>,
+    names: Option<(&Descriptors, &str)>,
+    location: &'static str,
+    found: &mut Vec<(SensitiveKey, String)>,
+    scratch: &mut Vec<Finding>,
+) {
+    let Some(bytes) = grpc_body(mv) else {
+        return;
+    };
+    let framed = grpc::split(&bytes);
+    let encoding = mv.head().header("grpc-encoding").unwrap_or(b"identity");
+    let mut walked = false;
+    let mut budget = 4096usize;
+    for f in &framed.frames {
+        let data = if f.compressed {
+            match grpc::inflate(f.data, encoding, cfg.max_body_inspect) {
+                Some(x) => std::borrow::Cow::Owned(x),
+                None => {
+                    stats.grpc_messages_not_decoded += 1;
+                    continue;
+                }
+            }
+        } else {
+            std::borrow::Cow::Borrowed(f.data)
+        };
+        let Some(w) = grpc::walk(&data, names) else {
+            stats.grpc_messages_unparsed += 1;
+            continue;
+        };
+        walked = true;
+        stats.grpc_messages_walked += 1;
+        stats.grpc_walks_capped += u64::from(w.capped);
+        let s = shape::infer(&w.value);
+        b.json = Some(match b.json.take() {
+            Some(prev) => shape::merge(&prev, &s),
+            None => s,
+        });
+        scan_json(&w.value, "", 0, &mut budget, location, scratch, found);
+    }
+    if walked {
+        b.samples += 1;
+        stats.bodies_parsed += 1;
+    } else {
+        stats.bodies_unparsed += 1;
+    }
 }
 
 /// Bytes of a free-text body (HTML, plain text, XML) scanned for sensitive data; JSON and form
@@ -2339,5 +2529,109 @@ mod graphql_tests {
         );
         assert_eq!(with_operation("/users/{id}", "/users/7"), "/users/{id}");
         assert_eq!(with_operation("/a#b", "/a%23b"), "/a%23b");
+    }
+}
+
+#[cfg(test)]
+mod grpc_tests {
+    use super::*;
+    use crate::http::{HttpMessage, Tags};
+    use crate::reassembly::{Endpoint, FlowId};
+
+    fn message(head: &str, body: &[u8], ts: i64) -> HttpMessage {
+        HttpMessage {
+            head: crate::http::head::MessageHead::parse(head.as_bytes(), 64).expect("head"),
+            first_ts: Timestamp(ts),
+            last_ts: Timestamp(ts),
+            body: crate::http::Body {
+                len: body.len() as u64,
+                sample: body.to_vec(),
+                gap_bytes: 0,
+            },
+        }
+    }
+
+    /// A gRPC call of `path` answered HTTP 200 with `grpc-status` (in the head, as
+    /// `http2::stream` appends trailers).
+    fn call(path: &str, grpc_status: u32, ts: i64) -> HttpTransaction {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: api.test:50051\r\nContent-Type: application/grpc\r\nTE: trailers\r\n\r\n"
+        );
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\ngrpc-status: {grpc_status}\r\n\r\n"
+        );
+        // One message each way: {1: "x"}.
+        let body = [0u8, 0, 0, 0, 3, 0x0a, 0x01, b'x'];
+        HttpTransaction {
+            flow: FlowId(1),
+            orig: Endpoint {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 40000,
+            },
+            resp: Endpoint {
+                ip: "10.0.0.2".parse().unwrap(),
+                port: 50051,
+            },
+            depth: 1,
+            request: Some(message(&req, &body, ts)),
+            response: Some(message(&resp, &body, ts + 1000)),
+            interim: Vec::new(),
+            tags: Tags::default(),
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn services_and_methods_are_never_parameters() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        // Hundreds of methods whose names look like identifiers, on services that do too:
+        // each stays an endpoint named by its path exactly.
+        let mut want = std::collections::BTreeSet::new();
+        for i in 0..300i64 {
+            let path = format!("/acme.tenant{:x}a9.Svc/Get{:08x}", i % 7, i * 7919);
+            inv.observe(&call(&path, 0, 1_700_000_000_000_000_000 + i));
+            want.insert(path);
+        }
+        let drained = inv.drain();
+        let got: std::collections::BTreeSet<String> = drained
+            .endpoints
+            .iter()
+            .map(|d| d.key.template.clone())
+            .collect();
+        assert_eq!(got, want);
+        assert!(drained.endpoints.iter().all(|d| {
+            d.protocol == Protocol::Grpc && d.key.method == "POST" && d.path_params.is_empty()
+        }));
+        assert_eq!(inv.stats.grpc_calls, 300);
+    }
+
+    #[test]
+    fn cut_bodies_are_counted_never_read_past() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        let mut t = call("/p.S/Upload", 0, 1_700_000_000_000_000_000);
+        // The body cap kept 8 bytes of a 5,000,000-byte body whose prefix claims 4 GB.
+        if let Some(r) = t.request.as_mut() {
+            r.body.len = 5_000_000;
+            r.body.sample = vec![0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+        }
+        inv.observe(&t);
+        let d = inv.drain().endpoints.pop().expect("one endpoint");
+        let g = d.grpc.expect("gRPC figures");
+        assert_eq!((g.messages_in, g.truncated), (0, 1));
+        assert_eq!(inv.stats.grpc_bodies_truncated, 1);
+    }
+
+    #[test]
+    fn a_non_zero_grpc_status_is_an_error_under_http_200() {
+        let mut inv = Inventory::new(InventoryConfig::default());
+        inv.observe(&call("/p.S/M", 0, 1_700_000_000_000_000_000));
+        inv.observe(&call("/p.S/M", 5, 1_700_000_000_000_000_001));
+        let d = inv.drain().endpoints.pop().expect("one endpoint");
+        assert_eq!((d.requests, d.errors), (2, 1));
+        let g = d.grpc.expect("gRPC figures");
+        assert_eq!((g.service.as_str(), g.method.as_str()), ("p.S", "M"));
+        assert_eq!((g.messages_in, g.messages_out), (2, 2));
+        assert_eq!(g.status.get(&Some(5)), Some(&1));
+        assert_eq!(g.streaming(), grpc::Streaming::Unary);
     }
 }

@@ -10,6 +10,9 @@
 //! * [`shape`]: JSON body shape inference and JSON Schema output.
 //! * [`form`]: shape of `application/x-www-form-urlencoded` bodies and query strings.
 //! * [`auth`]: auth scheme detection and JWT helpers.
+//! * [`graphql`], [`grpc`]: API protocols read from a transaction's bodies and fields (the
+//!   operation or method it runs).
+//! * [`protocol`]: which protocol an endpoint speaks ([`protocol::protocol_of`]).
 //! * [`redact`]: secrets redacted in place in text an output prints (`shadowtap log`).
 //! * [`request`]: the parsed view of a transaction (target, query pairs, named header fields,
 //!   credentials, media types, decoded bodies and their JSON) that every analysis shares,
@@ -21,9 +24,11 @@ pub mod auth;
 pub mod endpoint;
 pub mod form;
 pub mod graphql;
+pub mod grpc;
 pub mod hll;
 pub mod inventory;
 pub mod posture;
+pub mod protocol;
 pub mod redact;
 pub mod request;
 pub mod secret;

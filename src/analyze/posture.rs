@@ -67,7 +67,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 33] = [
+pub const KINDS: [(&str, Severity); 34] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -98,6 +98,7 @@ pub const KINDS: [(&str, Severity); 33] = [
     ("tls_new_client_fingerprint", Severity::Medium),
     ("graphql_introspection", Severity::Medium),
     ("graphql_deep_query", Severity::Medium),
+    ("grpc_reflection_exposed", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
     ("tls_no_sni", Severity::Low),
     ("uncovered_host", Severity::Low),

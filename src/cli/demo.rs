@@ -102,6 +102,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         }
         opts.engine.tls.keys = Some(std::sync::Arc::new(crate::tls::KeyStore::fixed(log)));
     }
+    // The protobuf descriptor sets beside the captures (`<name>.desc`): gRPC message fields
+    // are named from them, as `--proto-descriptor` does.
+    let desc_files = files_with(&dir, &[".desc"])?;
+    if !desc_files.is_empty() {
+        opts.inventory.grpc_descriptors = Some(std::sync::Arc::new(
+            crate::analyze::grpc::Descriptors::load_all(&desc_files)?,
+        ));
+    }
     runtime()?.block_on(async {
         // The port first: when it is busy, nothing has been done yet.
         let auth = AuthConfig {

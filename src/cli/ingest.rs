@@ -29,6 +29,7 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
         ..IngestOptions::default()
     };
     config.sequences.apply(&mut opts.inventory.sequence);
+    opts.inventory.grpc_descriptors = super::grpc_descriptors(&config, &args.proto_descriptor)?;
     opts.flush_every = args.flush_every;
     opts.force = args.force;
     let json = args.json;

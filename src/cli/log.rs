@@ -7,6 +7,7 @@
 //! the User-Agent, the reason phrase and the content types.
 
 use super::{LogArgs, LogFormat, StatsFormat, interrupt_flag, report};
+use crate::analyze::protocol::protocol_of;
 use crate::analyze::redact;
 use crate::capture::{FileSource, LiveOptions, LiveSource, Next, PacketSource};
 use crate::engine::Engine;
@@ -17,10 +18,13 @@ use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 
 /// Number of columns.
-pub const NCOLS: usize = 22;
+pub const NCOLS: usize = 24;
 
 /// Column names, in order. After Zeek's: `tls_sni` and `ja4`, set on transactions decrypted
-/// from TLS with a key log (`-` in cleartext).
+/// from TLS with a key log (`-` in cleartext); `protocol` ([`protocol_of`]: `grpc`, `h2`,
+/// `http/1.1`, `http/1.0`; GraphQL is decided by the inventory from bodies the log does not
+/// read); `grpc_status`, the `grpc-status` field of a gRPC response (its trailers, or the
+/// headers of a trailers-only response), `-` otherwise.
 pub const COLUMNS: [&str; NCOLS] = [
     "ts",
     "uid",
@@ -44,6 +48,8 @@ pub const COLUMNS: [&str; NCOLS] = [
     "tags",
     "tls_sni",
     "ja4",
+    "protocol",
+    "grpc_status",
 ];
 
 /// One cell of a row, borrowed from the transaction (nothing is allocated per row).
@@ -123,6 +129,8 @@ pub fn cells(t: &HttpTransaction) -> [Cell<'_>; NCOLS] {
             .as_ref()
             .and_then(|x| x.ja4.as_deref())
             .map(|v| Bytes(v.as_bytes()))),
+        opt(req.map(|_| Bytes(protocol_of(t, false).name().as_bytes()))),
+        hdr(resp, "grpc-status"),
     ]
 }
 

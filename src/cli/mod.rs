@@ -521,6 +521,10 @@ pub struct RunArgs {
     /// the handshake. Secrets are never printed or stored.
     #[arg(long, value_name = "FILE")]
     pub keylog: Option<PathBuf>,
+    /// Protobuf descriptor set (`protoc --descriptor_set_out=FILE --include_imports`), repeatable:
+    /// gRPC message fields are named from it. Added to the config file's `[grpc] descriptors`.
+    #[arg(long = "proto-descriptor", value_name = "FILE")]
+    pub proto_descriptor: Vec<PathBuf>,
     /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
@@ -580,6 +584,11 @@ pub struct IngestArgs {
     /// after the last merge).
     #[arg(long, default_value_t = 20_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub flush_every: u64,
+    /// Protobuf descriptor set (`protoc --descriptor_set_out=FILE --include_imports`), repeatable:
+    /// gRPC message fields are named from it in body shapes and sensitive-data findings
+    /// (without one they are `f1`, `f3.f2`, ...). Added to the config file's `[grpc] descriptors`.
+    #[arg(long = "proto-descriptor", value_name = "FILE")]
+    pub proto_descriptor: Vec<PathBuf>,
     /// Engine limits.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -844,6 +853,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Run(args) => run::run(&args),
     }
+}
+
+/// The descriptor sets of the config file's `[grpc] descriptors` and of `--proto-descriptor`,
+/// read into one table (`None` without any; a file that cannot be read is an error).
+pub fn grpc_descriptors(
+    config: &crate::config::Config,
+    flags: &[PathBuf],
+) -> anyhow::Result<Option<std::sync::Arc<crate::analyze::grpc::Descriptors>>> {
+    let files: Vec<PathBuf> = config
+        .grpc
+        .descriptors
+        .iter()
+        .chain(flags)
+        .cloned()
+        .collect();
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let d = crate::analyze::grpc::Descriptors::load_all(&files)
+        .map_err(|e| anyhow::anyhow!("--proto-descriptor: {e}"))?;
+    Ok(Some(std::sync::Arc::new(d)))
 }
 
 /// A Tokio runtime for a command that uses the store.

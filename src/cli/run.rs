@@ -88,6 +88,9 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
         &args.max_fragmented_datagrams,
     );
     set(&mut c.tls.keylog, &args.keylog);
+    c.grpc
+        .descriptors
+        .extend(args.proto_descriptor.iter().cloned());
     Ok(c)
 }
 

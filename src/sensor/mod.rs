@@ -303,6 +303,12 @@ impl Settings {
         };
         analysis_shares(&mut inventory, share(8));
         c.sequences.apply(&mut inventory.sequence);
+        if !c.grpc.descriptors.is_empty() {
+            inventory.grpc_descriptors = Some(std::sync::Arc::new(
+                crate::analyze::grpc::Descriptors::load_all(&c.grpc.descriptors)
+                    .map_err(|e| format!("[grpc] descriptors: {e}"))?,
+            ));
+        }
         let listen = match c.web.listen.as_deref() {
             None => Some("127.0.0.1:8080".to_string()),
             Some(s) if s.trim().is_empty() || s.trim() == "off" => None,

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 15] = [
+pub const PUBLIC_VIEWS: [&str; 16] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -25,6 +25,7 @@ pub const PUBLIC_VIEWS: [&str; 15] = [
     "api_drift",
     "api_tls_services",
     "api_tls_clients",
+    "api_grpc",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -282,8 +283,16 @@ impl Store {
         // GraphQL operations, per (URL template, method): OpenAPI paths are URLs, so the
         // operations are listed under their URL's operation (`x-graphql-operations`).
         let mut graphql: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        // gRPC methods: OpenAPI describes HTTP operations, not RPCs over HTTP/2 with
+        // length-prefixed protobuf bodies and a status in the trailers; they are listed apart
+        // (`x-grpc-methods` at the top level), with what was observed of each.
+        let mut grpc: Vec<Value> = Vec::new();
         for e in &endpoints {
             if !e.path_template.starts_with('/') {
+                continue;
+            }
+            if e.protocol.as_deref() == Some("grpc") {
+                grpc.push(self.grpc_method(e).await?);
                 continue;
             }
             if let Some((url, operation)) = e.path_template.split_once('#') {
@@ -466,7 +475,66 @@ impl Store {
         if !schemes.is_empty() {
             doc["components"] = json!({"securitySchemes": schemes});
         }
+        if !grpc.is_empty() {
+            doc["x-grpc-methods"] = Value::Array(grpc);
+        }
         Ok(doc)
+    }
+
+    /// One gRPC method for `x-grpc-methods`: its names, kind, figures, the observed message
+    /// shapes (JSON Schema of the protobuf walk) and the endpoint's observed figures.
+    async fn grpc_method(&self, e: &super::EndpointRow) -> Result<Value, StoreError> {
+        let g = sqlx::query(
+            "SELECT service, method, service_kind, streaming, grpc_status_counts, calls, messages_in,
+                    messages_out, request_size_max, response_size_max
+             FROM api_grpc WHERE endpoint_id = ?",
+        )
+        .bind(e.id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let d = self.endpoint_details(e.id).await?;
+        let schema = |dir: &str| {
+            d["bodies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|b| b["direction"] == dir && b["schema"].is_object())
+                .map(|b| b["schema"].clone())
+        };
+        let mut m = json!({
+            "path": e.path_template,
+            "host": e.host,
+            "request_schema": schema("request"),
+            "response_schema": schema("response"),
+            "x-shadowtap": observed(e),
+        });
+        if let Some(r) = g {
+            for (i, k) in [
+                "service",
+                "method",
+                "service_kind",
+                "streaming",
+                "grpc_status_counts",
+            ]
+            .iter()
+            .enumerate()
+            {
+                m[*k] = json!(r.get::<Option<String>, _>(i));
+            }
+            for (i, k) in [
+                "calls",
+                "messages_in",
+                "messages_out",
+                "request_size_max",
+                "response_size_max",
+            ]
+            .iter()
+            .enumerate()
+            {
+                m[*k] = json!(r.get::<Option<i64>, _>(i + 5));
+            }
+        }
+        Ok(m)
     }
 }
 

@@ -47,6 +47,9 @@ pub struct EndpointRow {
     /// Per segment: rule, confidence, and the evidence weighed (`segment`, `param`, `rule`,
     /// `confidence`, `why`, `evidence`).
     pub template_explain: serde_json::Value,
+    /// The protocol its transactions spoke (`http/1.1`, `h2`, `grpc`, `graphql`, ...; NULL
+    /// for rows written before migration 0009).
+    pub protocol: Option<String>,
 }
 
 /// Filters for [`Store::endpoints`].
@@ -226,7 +229,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT a.id, a.host, a.method, a.path_template, a.first_seen, a.last_seen, a.request_count, a.error_count,
                     a.client_count, a.auth_schemes, a.sensitive_data, a.p50_ms, a.p90_ms, a.p99_ms, a.documented,
-                    a.deprecated, a.classification, e.template_rule, e.template_confidence, e.template_explain
+                    a.deprecated, a.classification, e.template_rule, e.template_confidence, e.template_explain,
+                    a.protocol
              FROM api_endpoints a JOIN endpoints e ON e.id = a.id
              WHERE (?1 IS NULL OR a.host = ?1) ORDER BY a.host, a.path_template, a.method",
         )
@@ -257,6 +261,7 @@ impl Store {
                 template_confidence: r.get(18),
                 template_explain: serde_json::from_str(&r.get::<String, _>(19))
                     .unwrap_or(serde_json::Value::Array(Vec::new())),
+                protocol: r.get(20),
             })
             .collect())
     }

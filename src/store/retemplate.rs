@@ -29,7 +29,7 @@ pub struct RetemplateReport {
 }
 
 /// Re-templates the stored endpoints of `hosts` with `book` (inside the caller's
-/// transaction).
+/// transaction). gRPC endpoints are left alone: a method's path is its name, never a template.
 pub(super) async fn retemplate_hosts(
     tx: &mut Transaction<'_, Sqlite>,
     book: &TemplateBook,
@@ -41,6 +41,7 @@ pub(super) async fn retemplate_hosts(
         let rows = sqlx::query(
             "SELECT id, method, path_template, example_path FROM endpoints
              WHERE host = ? AND coalesce(documented, 0) = 0 AND request_count > 0
+               AND coalesce(protocol, '') <> 'grpc'
              ORDER BY id LIMIT ?",
         )
         .bind(host)
@@ -639,7 +640,8 @@ impl Store {
     /// Gives every stored endpoint (of `host`, or of every host) that a pin of `learner`
     /// matches the pinned template: a pin with parameters merges the rows of the paths it
     /// covers. Rows are never split: a literal pin beside a learned parameter applies to the
-    /// traffic that comes after it.
+    /// traffic that comes after it. gRPC endpoints keep their paths (pins do not apply to
+    /// gRPC traffic either).
     pub async fn apply_pins(
         &self,
         learner: &crate::analyze::template::TemplateLearner,
@@ -650,6 +652,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, host, method, path_template, example_path FROM endpoints
              WHERE (?1 IS NULL OR host = ?1) AND coalesce(documented, 0) = 0 AND request_count > 0
+               AND coalesce(protocol, '') <> 'grpc'
              ORDER BY id",
         )
         .bind(host)

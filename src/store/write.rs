@@ -1099,7 +1099,84 @@ async fn merge_one(
         d.minutes.iter().map(|(m, (n, e))| vec![V::I(id), V::I(*m), V::I(*n as i64), V::I(*e as i64)]).collect(),
     )
     .await?;
+    merge_grpc(tx, id, d).await?;
     Ok((clients_dropped, clients_evicted))
+}
+
+/// The endpoint's protocol (an API protocol stays when a later flush saw only HTTP) and a
+/// gRPC method's figures.
+async fn merge_grpc(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    d: &EndpointDelta,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE endpoints SET
+            protocol = CASE WHEN protocol IN ('grpc', 'graphql', 'websocket')
+                             AND ?1 NOT IN ('grpc', 'graphql', 'websocket') THEN protocol ELSE ?1 END,
+            grpc_service = coalesce(?2, grpc_service), grpc_method = coalesce(?3, grpc_method)
+         WHERE id = ?4",
+    )
+    .bind(d.protocol.name())
+    .bind(d.grpc.as_ref().map(|g| g.service.as_str()))
+    .bind(d.grpc.as_ref().map(|g| g.method.as_str()))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    let Some(g) = d.grpc.as_ref() else {
+        return Ok(());
+    };
+    let size = |s: Option<(u32, u32)>, hi: bool| match s {
+        Some((l, h)) => V::I(i64::from(if hi { h } else { l })),
+        None => V::N,
+    };
+    upsert(
+        tx,
+        "endpoint_grpc (endpoint_id, service, method, service_kind, client_streamed, server_streamed, calls,
+            messages_in, messages_out, request_size_min, request_size_max, response_size_min, response_size_max,
+            compressed_messages, truncated_bodies)",
+        "ON CONFLICT (endpoint_id) DO UPDATE SET
+            client_streamed = max(client_streamed, excluded.client_streamed),
+            server_streamed = max(server_streamed, excluded.server_streamed),
+            calls = calls + excluded.calls,
+            messages_in = messages_in + excluded.messages_in,
+            messages_out = messages_out + excluded.messages_out,
+            request_size_min = min(coalesce(request_size_min, excluded.request_size_min), coalesce(excluded.request_size_min, request_size_min)),
+            request_size_max = max(coalesce(request_size_max, excluded.request_size_max), coalesce(excluded.request_size_max, request_size_max)),
+            response_size_min = min(coalesce(response_size_min, excluded.response_size_min), coalesce(excluded.response_size_min, response_size_min)),
+            response_size_max = max(coalesce(response_size_max, excluded.response_size_max), coalesce(excluded.response_size_max, response_size_max)),
+            compressed_messages = compressed_messages + excluded.compressed_messages,
+            truncated_bodies = truncated_bodies + excluded.truncated_bodies",
+        vec![vec![
+            V::I(id),
+            V::T(g.service.clone()),
+            V::T(g.method.clone()),
+            V::T(g.service_kind().name().to_string()),
+            V::I(i64::from(g.client_streamed)),
+            V::I(i64::from(g.server_streamed)),
+            V::I(g.calls as i64),
+            V::I(g.messages_in as i64),
+            V::I(g.messages_out as i64),
+            size(g.in_sizes, false),
+            size(g.in_sizes, true),
+            size(g.out_sizes, false),
+            size(g.out_sizes, true),
+            V::I(g.compressed as i64),
+            V::I(g.truncated as i64),
+        ]],
+    )
+    .await?;
+    upsert(
+        tx,
+        "endpoint_grpc_status (endpoint_id, status, count)",
+        "ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
+        g.status
+            .iter()
+            .map(|(s, n)| vec![V::I(id), V::I(s.map_or(-1, i64::from)), V::I(*n as i64)])
+            .collect(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the

@@ -66,6 +66,7 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
             "auth" => &p.auth,
             "sensitive" => &p.sensitive,
             "findings" => &p.findings,
+            "protocol" => &p.protocol,
             "sort" => &p.sort,
             "dir" => &p.dir,
             "page" => &p.page,

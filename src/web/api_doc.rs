@@ -180,6 +180,16 @@ pub fn endpoint_params() -> Vec<Param> {
             "with or without findings",
         ),
         Param::query(
+            "protocol",
+            Takes::OneOf(
+                crate::analyze::protocol::Protocol::ALL
+                    .iter()
+                    .map(|p| p.name())
+                    .collect(),
+            ),
+            "protocol the endpoint was seen in",
+        ),
+        Param::query(
             "sort",
             Takes::OneOf(SortKey::ALL.iter().map(|k| k.name()).collect()),
             "sort key",

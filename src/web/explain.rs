@@ -174,6 +174,11 @@ pub fn explain(kind: &str) -> Explanation {
             "A query nested more than 10 levels deep: each level multiplies the server's work, a cheap way to exhaust it.",
             "Limit query depth and cost on the server.",
         ),
+        "grpc_reflection_exposed" => (
+            "gRPC server reflection exposed",
+            "The gRPC server answers the reflection service (grpc.reflection.v1 or v1alpha ServerReflection): whoever reaches it can list every service and download the full protobuf schema of every method, including the ones its clients never call.",
+            "Turn reflection off in production, or serve it only to operators (authenticated, on an internal port).",
+        ),
         _ => (
             "Finding",
             "shadowtap noticed something about how this endpoint is used; the details below say what.",

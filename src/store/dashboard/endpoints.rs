@@ -116,6 +116,8 @@ pub struct EndpointQuery {
     pub sensitive: Option<String>,
     /// Only endpoints with (true) or without (false) findings.
     pub has_findings: Option<bool>,
+    /// Only endpoints of this protocol (`grpc`, `h2`, `http/1.1`, ...).
+    pub protocol: Option<String>,
     /// Sort key.
     pub sort: SortKey,
     /// Descending.
@@ -135,6 +137,7 @@ impl Default for EndpointQuery {
             auth: None,
             sensitive: None,
             has_findings: None,
+            protocol: None,
             sort: SortKey::Requests,
             desc: true,
             offset: 0,
@@ -180,6 +183,9 @@ pub struct EndpointListRow {
     pub findings: i64,
     /// Calls per time bucket over the inventory's whole time range (a sparkline).
     pub activity: Vec<i64>,
+    /// The protocol its transactions spoke (`grpc`, `h2`, `http/1.1`, ...; NULL for rows
+    /// written before migration 0009).
+    pub protocol: Option<String>,
 }
 
 /// A page of the endpoint list.
@@ -202,6 +208,8 @@ pub struct Facets {
     pub auth: Vec<Count>,
     /// Sensitive data classes present.
     pub sensitive: Vec<Count>,
+    /// Protocols present.
+    pub protocols: Vec<Count>,
 }
 
 /// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
@@ -261,11 +269,19 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         );
+        let protocols = counts(
+            &sqlx::query(
+                "SELECT protocol, COUNT(*) FROM endpoints WHERE protocol IS NOT NULL GROUP BY protocol ORDER BY protocol",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
         Ok(Facets {
             hosts,
             classifications,
             auth,
             sensitive,
+            protocols,
         })
     }
 
@@ -314,6 +330,10 @@ impl Store {
                 conds.push("EXISTS (SELECT 1 FROM endpoint_sensitive s WHERE s.endpoint_id = e.id AND s.class = ?)");
                 binds.push(Bind::Text(c.to_string()));
             }
+        }
+        if let Some(p) = &query.protocol {
+            conds.push("e.protocol = ?");
+            binds.push(Bind::Text(p.clone()));
         }
         match query.has_findings {
             None => {}
@@ -383,7 +403,8 @@ impl Store {
                     (SELECT group_concat(scheme, ',') FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme)),
                     (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
-                    (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template)
+                    (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template),
+                    e.protocol
              FROM endpoints e WHERE e.id IN ({list})"
         )))
         .fetch_all(&self.pool)
@@ -409,6 +430,7 @@ impl Store {
                     deprecated: r.get(14),
                     findings: r.get(15),
                     activity: Vec::new(),
+                    protocol: r.get(16),
                 };
                 (row.id, row)
             })

@@ -29,6 +29,8 @@ pub struct EndpointParams {
     pub sensitive: Option<String>,
     /// `yes` or `no`.
     pub findings: Option<String>,
+    /// Protocol (`grpc`, `h2`, `http/1.1`, ...).
+    pub protocol: Option<String>,
     /// Sort key.
     pub sort: Option<String>,
     /// `asc` or `desc`.
@@ -75,6 +77,7 @@ impl EndpointParams {
                 Some("no") => Some(false),
                 _ => None,
             },
+            protocol: nonempty(&self.protocol),
             sort,
             desc,
             offset: (page - 1) * per,
@@ -92,6 +95,7 @@ impl EndpointParams {
             ("auth", v(&self.auth)),
             ("sensitive", v(&self.sensitive)),
             ("findings", v(&self.findings)),
+            ("protocol", v(&self.protocol)),
             ("sort", v(&self.sort)),
             ("dir", v(&self.dir)),
             ("per", v(&self.per)),
@@ -118,6 +122,7 @@ impl EndpointParams {
             &self.auth,
             &self.sensitive,
             &self.findings,
+            &self.protocol,
         ]
         .iter()
         .any(|v| nonempty(v).is_some())
@@ -170,6 +175,7 @@ struct EndpointsPage {
     auths: Vec<Opt>,
     sensitive: Vec<Opt>,
     findings: Vec<Opt>,
+    protocols: Vec<Opt>,
     pers: Vec<Opt>,
     headers: Vec<Header>,
     rows: Vec<RowView>,
@@ -215,7 +221,7 @@ fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -
     out
 }
 
-fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 6] {
+fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 7] {
     let with_count = |c: &Count, name: String| (c.key.clone(), format!("{name} ({})", c.count));
     [
         options(
@@ -268,6 +274,15 @@ fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 6] {
                 ("yes".into(), "With findings".into()),
                 ("no".into(), "Without findings".into()),
             ],
+        ),
+        options(
+            &p.protocol,
+            "Any protocol",
+            facets
+                .protocols
+                .iter()
+                .map(|c| with_count(c, c.key.clone()))
+                .collect(),
         ),
         options(
             &p.per,
@@ -401,7 +416,7 @@ pub async fn endpoints(
             r,
         })
         .collect();
-    let [hosts, classes, auths, sensitive, findings, pers] = facet_options(&p, &facets);
+    let [hosts, classes, auths, sensitive, findings, protocols, pers] = facet_options(&p, &facets);
     let tls_host = match &q.host {
         Some(h) => host_services(&state, h).await?,
         None => Vec::new(),
@@ -414,6 +429,7 @@ pub async fn endpoints(
         auths,
         sensitive,
         findings,
+        protocols,
         pers,
         headers,
         from: if list.total == 0 { 0 } else { q.offset + 1 },
