@@ -70,14 +70,20 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(FindingRow, String)>, StoreError> {
         use super::dashboard::{FINDING_COLUMNS, FINDING_JOIN, finding_row};
-        use sqlx::Row;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS}, f.dedup_key {FINDING_JOIN} WHERE f.id > ? ORDER BY f.id LIMIT ?"
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (finding_row(r), r.get(13))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let f = finding_row(r);
+                let key = f.dedup_key.clone();
+                (f, key)
+            })
+            .collect())
     }
 }

@@ -112,11 +112,13 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
 }
 
 fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
+    use crate::store::dashboard::StateFilter;
     use crate::analyze::posture::{KINDS, Severity};
     let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.name()).collect();
     one_of("severity", &p.severity, &severities)?;
     let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
     one_of("kind", &p.kind, &kinds)?;
+    one_of("state", &p.state, &StateFilter::names())?;
     integer("page", &p.page, 1, 1_000_000)?;
     integer("per", &p.per, 1, MAX_FINDINGS_PER_PAGE)
 }
@@ -139,7 +141,8 @@ pub async fn index() -> ApiResult {
             "GET /api/overview": "totals, classification and severity counts, calls per minute, newest endpoints and findings",
             "GET /api/endpoints": "a page of endpoints; parameters q, host, class, auth, sensitive (any|none|<class>), findings (yes|no), sort (path|method|requests|errors|clients|p50|p99|first_seen|last_seen|findings), dir (asc|desc), page, per",
             "GET /api/endpoints/{id}": "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
-            "GET /api/findings": "a page of findings (most severe first) grouped by kind; parameters severity, kind, host, page, per (1-1000, default 1000)",
+            "GET /api/findings": "a page of findings (most severe first, then most recently seen) grouped by kind, each with its triage_state; parameters severity, kind, host, q (search in kind, host, path, detail), state (open|acknowledged|false_positive|resolved|active|unsuppressed|all, default all), page, per (1-1000, default 1000)",
+            "POST /api/findings/{id}/triage": "sets a finding's triage state: JSON {state: open|acknowledged|false_positive|resolved, reason, by}; answers the change",
             "GET /api/sequences": "the transition graph of a host; parameter host",
             "GET /api/tls": "a page of encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S); parameters host, page, per (1-500, default 500)",
             "GET /api/spec": "imported specs, coverage, dormant operations, shadow endpoints, drift",
@@ -208,7 +211,7 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
         .as_deref()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(MAX_FINDINGS_PER_PAGE);
-    let mut q = p.to_query();
+    let mut q = p.to_query(crate::store::dashboard::StateFilter::All)?;
     q.limit = per;
     q.offset = (page - 1) * per;
     let (rows, total) = state.store().dashboard_findings(&q).await?;
@@ -233,6 +236,57 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
         "pages": ((total + per - 1) / per).max(1),
         "groups": groups,
     }))
+}
+
+/// The body of `POST /api/findings/{id}/triage`.
+#[derive(Debug, Deserialize)]
+struct TriageBody {
+    state: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    by: String,
+}
+
+/// `POST /api/findings/{id}/triage`: JSON `{state, reason, by}`; answers the change (`by`
+/// defaults to `api`). Authenticated like the rest of `/api/`; a cookie session also needs
+/// the `X-CSRF-Token` header (checked by the guard).
+pub async fn findings_triage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
+    let b: TriageBody = serde_json::from_slice(&body).map_err(|_| {
+        AppError::BadRequest(
+            "the body must be a JSON object {\"state\": ..., \"reason\": ..., \"by\": ...}",
+        )
+    })?;
+    let by = if b.by.trim().is_empty() { "api" } else { b.by.as_str() };
+    match pages::apply_triage(&state, id, &b.state, &b.reason, by).await {
+        Ok(e) => ok(json!({
+            "finding_id": id,
+            "dedup_key": e.dedup_key,
+            "from_state": e.from_state,
+            "triage_state": e.to_state,
+            "by": e.actor,
+            "reason": e.reason,
+            "at": crate::store::iso(e.at),
+        })),
+        Err(pages::TriageFailure::BadState) => Err(AppError::InvalidParam {
+            name: "state",
+            allowed: crate::store::TriageState::names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+        .into()),
+        Err(pages::TriageFailure::NotFound) => Err(AppError::NotFound.into()),
+        Err(pages::TriageFailure::Store) => Err(AppError::Internal(
+            "triage: the inventory could not be written".into(),
+        )
+        .into()),
+    }
 }
 
 /// `GET /api/sequences`.

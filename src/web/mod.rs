@@ -284,6 +284,8 @@ pub fn app(state: AppState) -> Router {
         .route("/endpoints", get(pages::endpoints))
         .route("/endpoints/{id}", get(pages::endpoint))
         .route("/findings", get(pages::findings))
+        .route("/findings.sarif", get(pages::findings_sarif))
+        .route("/findings/{id}/triage", post(pages::findings_triage))
         .route("/sequences", get(pages::sequences))
         .route("/tls", get(pages::tls))
         .route("/tls/{id}", get(pages::tls_service))
@@ -309,6 +311,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/endpoints", get(api::endpoints))
         .route("/api/endpoints/{id}", get(api::endpoint))
         .route("/api/findings", get(api::findings))
+        .route("/api/findings/{id}/triage", post(api::findings_triage))
         .route("/api/sequences", get(api::sequences))
         .route("/api/tls", get(api::tls))
         .route(
