@@ -1,18 +1,91 @@
-//! `shadowtap findings`: posture findings as a table, JSON or SARIF.
+//! `shadowtap findings`: posture findings as a table, JSON or SARIF, with their triage state;
+//! `shadowtap findings triage`: sets a finding's triage state.
 
-use super::{FindingsArgs, FindingsFormat, clean, runtime};
+use super::{FindingsArgs, FindingsCommand, FindingsFormat, FindingsListArgs, TriageArgs};
+use super::{clean, runtime};
 use crate::analyze::posture::{KINDS, Severity};
-use crate::store::{FindingListing, Store};
+use crate::store::dashboard::{FindingQuery, StateFilter};
+use crate::store::{FindingListing, Store, TriageState};
 use serde_json::json;
 
-/// Runs `shadowtap findings`.
+/// Runs `shadowtap findings` (the listing, or `triage`).
 pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
+    match &args.command {
+        Some(FindingsCommand::Triage(t)) => triage(t),
+        Some(FindingsCommand::List(l)) => list(l),
+        None => list(&args.list),
+    }
+}
+
+/// The actor of a CLI change: `--by`, else `$USER`, else `cli`.
+fn actor(by: &Option<String>) -> String {
+    by.clone()
+        .filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// Runs `shadowtap findings triage`.
+fn triage(args: &TriageArgs) -> anyhow::Result<()> {
+    let state = TriageState::parse(&args.state).map_err(|e| anyhow::anyhow!("--state: {e}"))?;
+    let by = actor(&args.by);
+    let e = runtime()?.block_on(async {
+        let store = Store::open(&args.db).await?;
+        let r = store
+            .set_triage(
+                &args.finding,
+                state,
+                &by,
+                &args.reason,
+                crate::time::Timestamp::now().as_nanos(),
+            )
+            .await;
+        store.close().await;
+        anyhow::Ok(r?)
+    })?;
+    println!(
+        "{}: {} -> {} by {}{}",
+        clean(&e.dedup_key),
+        e.from_state,
+        e.to_state,
+        clean(&e.actor),
+        if e.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(&e.reason))
+        }
+    );
+    Ok(())
+}
+
+/// Runs the listing.
+fn list(args: &FindingsListArgs) -> anyhow::Result<()> {
     let min = Severity::parse(&args.min_severity).ok_or_else(|| {
         anyhow::anyhow!("--min-severity takes info, low, medium, high or critical")
     })?;
+    let state = match &args.state {
+        Some(s) => StateFilter::parse(s).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--state takes {}",
+                StateFilter::names().join(", ")
+            )
+        })?,
+        None if args.include_suppressed => StateFilter::All,
+        None => StateFilter::NotSuppressed,
+    };
+    let db = args
+        .db
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("--db PATH is required"))?;
     let rows = runtime()?.block_on(async {
-        let store = Store::open_read_only(&args.db).await?;
-        let rows = store.findings_listing().await?;
+        let store = Store::open_read_only(db).await?;
+        let rows = store
+            .findings_listing_matching(&FindingQuery {
+                state,
+                limit: i64::MAX,
+                ..Default::default()
+            })
+            .await?;
         store.close().await;
         anyhow::Ok(rows)
     })?;
@@ -38,8 +111,10 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     _ => f.host.clone().unwrap_or_default(),
                 };
                 println!(
-                    "{:<8} {:<30} {}{}  ×{}",
+                    "#{:<6} {:<8} {:<14} {:<30} {}{}  ×{}",
+                    f.id,
                     f.severity.to_uppercase(),
+                    f.triage_state,
                     f.kind,
                     clean(&what),
                     f.client
@@ -49,6 +124,18 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     f.count
                 );
                 println!("         {}", clean(&f.detail));
+                if let (Some(by), Some(reason)) = (&f.triage_by, &f.triage_reason) {
+                    println!(
+                        "         {} by {}{}",
+                        f.triage_state,
+                        clean(by),
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", clean(reason))
+                        }
+                    );
+                }
             }
             println!("{} findings", findings.len());
         }
@@ -68,6 +155,9 @@ pub const SARIF_SCHEMA: &str =
 /// stable fingerprint (`partialFingerprints`: a SHA-256 of the finding's identity: kind,
 /// host, method, template, client), so that uploading the same inventory again, or a later
 /// one where the finding persists, matches the earlier alert instead of opening a new one.
+/// A finding triaged `false_positive` (listed only when asked for) is a suppressed result
+/// (`suppressions`: kind `external`, status `accepted`, the triage reason as justification);
+/// every result says its triage state in its properties.
 pub fn sarif(findings: &[FindingListing]) -> serde_json::Value {
     let level = |s: &str| match s {
         "critical" | "high" => "error",
@@ -114,15 +204,24 @@ pub fn sarif(findings: &[FindingListing]) -> serde_json::Value {
                     "fullyQualifiedName": name.trim(),
                 }]);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": f.kind,
                 "ruleIndex": KINDS.iter().position(|(k, _)| *k == f.kind).unwrap_or(0),
                 "level": level(&f.severity),
                 "message": {"text": f.detail},
                 "locations": [location],
                 "partialFingerprints": {"shadowtapFinding/v1": fingerprint(&f.kind, host, method, path, client)},
-                "properties": {"severity": f.severity, "count": f.count, "client": f.client, "evidence": f.evidence, "first_seen": f.first_seen, "last_seen": f.last_seen},
-            })
+                "properties": {"severity": f.severity, "count": f.count, "client": f.client, "evidence": f.evidence, "first_seen": f.first_seen, "last_seen": f.last_seen, "triage_state": f.triage_state},
+            });
+            if f.triage_state == TriageState::FalsePositive.name() {
+                let mut s = json!({"kind": "external", "status": "accepted"});
+                match f.triage_reason.as_deref().filter(|r| !r.is_empty()) {
+                    Some(r) => s["justification"] = json!(r),
+                    None => s["justification"] = json!("triaged as a false positive"),
+                }
+                result["suppressions"] = json!([s]);
+            }
+            result
         })
         .collect();
     json!({

@@ -86,4 +86,17 @@ impl Store {
             })
             .collect())
     }
+
+    /// The finding whose identity is `dedup_key`, if a row carries it.
+    pub async fn finding_by_key(&self, dedup_key: &str) -> Result<Option<FindingRow>, StoreError> {
+        use super::dashboard::{FINDING_COLUMNS, FINDING_JOIN, finding_row};
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE f.dedup_key = ?"
+        )))
+        .bind(dedup_key)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(finding_row))
+    }
 }
