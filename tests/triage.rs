@@ -138,6 +138,21 @@ fn post(path: &str, cookie: Option<&str>, ct: &str, body: String) -> Request<Bod
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Valid SARIF 2.1.0 (the schema `tests/sarif.rs` checks against).
+fn validate_sarif(doc: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("fixtures/sarif-schema-2.1.0.json")).unwrap();
+    let id = schema["$id"].as_str().unwrap().to_string();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(&id, schema).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(doc, index) {
+        panic!("not valid SARIF 2.1.0: {e:#}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triage_from_cli_to_exports_dashboard_and_api() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,12 +162,18 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
         .await
         .parse()
         .unwrap();
-    assert!(total > 50, "{total} findings: the test needs more than a page");
+    assert!(
+        total > 50,
+        "{total} findings: the test needs more than a page"
+    );
 
     // The CLI: a bad state names the allowed values; triage by id and by dedup key.
     let (ok, _, err) = cli(&["findings", "triage", "--db", dbs, "1", "--state", "closed"]);
     assert!(!ok);
-    assert!(err.contains("open, acknowledged, false_positive or resolved"), "{err}");
+    assert!(
+        err.contains("open, acknowledged, false_positive or resolved"),
+        "{err}"
+    );
     let fp_id: i64 = scalar(
         &db,
         "SELECT CAST(min(id) AS TEXT) FROM findings WHERE kind = 'jwt_alg_none_accepted'",
@@ -161,8 +182,15 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     .parse()
     .unwrap();
     let (ok, out, err) = cli(&[
-        "findings", "triage", "--db", dbs, &fp_id.to_string(), "--state", "false_positive",
-        "--reason", "staging tenant, test tokens",
+        "findings",
+        "triage",
+        "--db",
+        dbs,
+        &fp_id.to_string(),
+        "--state",
+        "false_positive",
+        "--reason",
+        "staging tenant, test tokens",
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("open -> false_positive by alice"), "{out}");
@@ -172,12 +200,25 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     )
     .await;
     let (ok, _, err) = cli(&[
-        "findings", "triage", "--db", dbs, &ack_key, "--state", "acknowledged", "--reason",
-        "ticket SEC-12", "--by", "bob",
+        "findings",
+        "triage",
+        "--db",
+        dbs,
+        &ack_key,
+        "--state",
+        "acknowledged",
+        "--reason",
+        "ticket SEC-12",
+        "--by",
+        "bob",
     ]);
     assert!(ok, "{err}");
     assert_eq!(
-        scalar(&db, &format!("SELECT triage_state FROM api_findings WHERE id = {fp_id}")).await,
+        scalar(
+            &db,
+            &format!("SELECT triage_state FROM api_findings WHERE id = {fp_id}")
+        )
+        .await,
         "false_positive"
     );
     assert_eq!(
@@ -190,9 +231,15 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     assert!(out.contains(&format!("{} findings", total - 1)), "{out}");
     assert!(out.contains("acknowledged"));
     let (_, out, _) = cli(&["findings", "list", "--db", dbs, "--state", "false_positive"]);
-    assert!(out.contains("1 findings") && out.contains("staging tenant"), "{out}");
+    assert!(
+        out.contains("1 findings") && out.contains("staging tenant"),
+        "{out}"
+    );
     let (ok, _, err) = cli(&["findings", "--db", dbs, "--state", "nope"]);
-    assert!(!ok && err.contains("open, acknowledged, false_positive, resolved"), "{err}");
+    assert!(
+        !ok && err.contains("open, acknowledged, false_positive, resolved"),
+        "{err}"
+    );
 
     // Exports leave the false positive out by default.
     let (ok, out, err) = cli(&["export", "--db", dbs, "--format", "sarif"]);
@@ -201,11 +248,22 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len() as i64, total - 1);
     assert!(results.iter().all(|r| r.get("suppressions").is_none()));
-    let (_, out, _) = cli(&["export", "--db", dbs, "--format", "sarif", "--include-suppressed"]);
+    let (_, out, _) = cli(&[
+        "export",
+        "--db",
+        dbs,
+        "--format",
+        "sarif",
+        "--include-suppressed",
+    ]);
     let sarif: Value = serde_json::from_str(&out).unwrap();
+    validate_sarif(&sarif);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len() as i64, total);
-    let suppressed: Vec<&Value> = results.iter().filter(|r| r.get("suppressions").is_some()).collect();
+    let suppressed: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
     assert_eq!(suppressed.len(), 1);
     assert_eq!(
         suppressed[0]["suppressions"],
@@ -215,12 +273,27 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     let json: Value = serde_json::from_str(&out).unwrap();
     let findings = json["findings"].as_array().unwrap();
     assert_eq!(findings.len() as i64, total - 1);
-    assert!(findings.iter().all(|f| f["triage_state"] != "false_positive"));
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["triage_state"] != "false_positive")
+    );
     let csv_dir = dir.path().join("csv");
-    let (ok, _, err) = cli(&["export", "--db", dbs, "--format", "csv", "--out", csv_dir.to_str().unwrap()]);
+    let (ok, _, err) = cli(&[
+        "export",
+        "--db",
+        dbs,
+        "--format",
+        "csv",
+        "--out",
+        csv_dir.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     let csv = std::fs::read_to_string(csv_dir.join("api_findings.csv")).unwrap();
-    assert!(csv.lines().next().unwrap().ends_with(",triage_state"), "{csv}");
+    assert!(
+        csv.lines().next().unwrap().ends_with(",triage_state"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count() as i64, total);
     assert!(!csv.contains("false_positive"));
 
@@ -229,8 +302,14 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
     let page = get(&app, "/findings").await;
     assert_eq!(page.findings(), 50);
-    assert!(page.body.contains("1 more resolved or false positive"), "hidden count");
-    assert!(page.body.contains("class=\"badge acknowledged triage-state\""));
+    assert!(
+        page.body.contains("1 more resolved or false positive"),
+        "hidden count"
+    );
+    assert!(
+        page.body
+            .contains("class=\"badge acknowledged triage-state\"")
+    );
     assert!(page.body.contains("ticket SEC-12"));
     assert!(page.body.contains("rel=\"next\""));
     assert!(!page.body.contains(&format!("id=\"finding-{fp_id}\"")));
@@ -248,22 +327,46 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     assert_eq!(s.findings() as i64, jwt);
     assert!(jwt >= 1);
     assert_eq!(get(&app, "/findings?q=%25&state=all").await.findings(), 0);
-    assert_eq!(get(&app, "/findings?q=jwt%25alg&state=all").await.findings(), 0);
+    assert_eq!(
+        get(&app, "/findings?q=jwt%25alg&state=all")
+            .await
+            .findings(),
+        0
+    );
     // Hostile input in the search is echoed escaped.
-    let h = get(&app, "/findings?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=all").await;
+    let h = get(
+        &app,
+        "/findings?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=all",
+    )
+    .await;
     assert!(!h.body.contains("<script>alert(1)</script>"));
     // Filters combine.
-    let crit = get(&app, "/findings?severity=critical&state=all").await.findings();
-    let crit_jwt = get(&app, "/findings?severity=critical&q=jwt&state=all").await.findings();
+    let crit = get(&app, "/findings?severity=critical&state=all")
+        .await
+        .findings();
+    let crit_jwt = get(&app, "/findings?severity=critical&q=jwt&state=all")
+        .await
+        .findings();
     let n_crit_jwt: i64 = scalar(&db, "SELECT CAST(COUNT(*) AS TEXT) FROM findings WHERE severity = 'critical' AND (kind LIKE '%jwt%' OR detail LIKE '%jwt%' OR host LIKE '%jwt%' OR path_template LIKE '%jwt%')").await.parse().unwrap();
     assert_eq!(crit_jwt as i64, n_crit_jwt);
     assert!(crit_jwt <= crit && crit_jwt > 0);
     // An unknown state is refused with the values it takes.
-    let bad = send(&app, Request::get("/findings?state=closed").header(header::HOST, "127.0.0.1").body(Body::empty()).unwrap()).await;
+    let bad = send(
+        &app,
+        Request::get("/findings?state=closed")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // The SARIF of the current filter.
     let sarif = get(&app, "/findings.sarif?severity=critical&q=jwt&state=all").await;
-    assert_eq!(sarif.headers[header::CONTENT_TYPE], "application/sarif+json");
+    assert_eq!(
+        sarif.headers[header::CONTENT_TYPE],
+        "application/sarif+json"
+    );
+    validate_sarif(&sarif.json());
     assert_eq!(
         sarif.json()["runs"][0]["results"].as_array().unwrap().len() as i64,
         n_crit_jwt
@@ -271,16 +374,47 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     assert!(page.body.contains("href=\"/findings.sarif\""));
 
     // The triage form: refused without the CSRF token, applied with it (303 back).
-    let target: i64 = scalar(&db, &format!("SELECT CAST(min(id) AS TEXT) FROM findings WHERE id <> {fp_id} AND dedup_key <> '{}'", ack_key.replace('\'', "''"))).await.parse().unwrap();
+    let target: i64 = scalar(
+        &db,
+        &format!(
+            "SELECT CAST(min(id) AS TEXT) FROM findings WHERE id <> {fp_id} AND dedup_key <> '{}'",
+            ack_key.replace('\'', "''")
+        ),
+    )
+    .await
+    .parse()
+    .unwrap();
     let path = format!("/findings/{target}/triage");
     let cookie = page.cookie();
     let csrf = page.csrf();
-    let r = send(&app, post(&path, Some(&cookie), FORM, "state=resolved&reason=fixed".into())).await;
+    let r = send(
+        &app,
+        post(
+            &path,
+            Some(&cookie),
+            FORM,
+            "state=resolved&reason=fixed".into(),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(&app, post(&path, Some(&cookie), FORM, "csrf=0000&state=resolved&reason=fixed".into())).await;
+    let r = send(
+        &app,
+        post(
+            &path,
+            Some(&cookie),
+            FORM,
+            "csrf=0000&state=resolved&reason=fixed".into(),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        scalar(&db, &format!("SELECT triage_state FROM api_findings WHERE id = {target}")).await,
+        scalar(
+            &db,
+            &format!("SELECT triage_state FROM api_findings WHERE id = {target}")
+        )
+        .await,
         "open"
     );
     let r = send(
@@ -289,53 +423,140 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
             &path,
             Some(&cookie),
             FORM,
-            format!("csrf={csrf}&state=resolved&reason=fixed+in+v2&by=carol&back=%2Ffindings%3Fpage%3D2"),
+            format!(
+                "csrf={csrf}&state=resolved&reason=fixed+in+v2&by=carol&back=%2Ffindings%3Fpage%3D2"
+            ),
         ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.headers[header::LOCATION], format!("/findings?page=2#finding-{target}"));
     assert_eq!(
-        scalar(&db, &format!("SELECT triage_state FROM api_findings WHERE id = {target}")).await,
+        r.headers[header::LOCATION],
+        format!("/findings?page=2#finding-{target}")
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            &format!("SELECT triage_state FROM api_findings WHERE id = {target}")
+        )
+        .await,
         "resolved"
     );
     assert_eq!(
-        scalar(&db, "SELECT actor || ':' || reason FROM api_finding_triage ORDER BY id DESC LIMIT 1").await,
+        scalar(
+            &db,
+            "SELECT actor || ':' || reason FROM api_finding_triage ORDER BY id DESC LIMIT 1"
+        )
+        .await,
         "carol:fixed in v2"
     );
     // An outside `back` is not followed; a bad state is a 400.
-    let r = send(&app, post(&path, Some(&cookie), FORM, format!("csrf={csrf}&state=open&back=https%3A%2F%2Fevil.example%2F"))).await;
-    assert_eq!(r.headers[header::LOCATION], format!("/findings#finding-{target}"));
-    let r = send(&app, post(&path, Some(&cookie), FORM, format!("csrf={csrf}&state=closed"))).await;
+    let r = send(
+        &app,
+        post(
+            &path,
+            Some(&cookie),
+            FORM,
+            format!("csrf={csrf}&state=open&back=https%3A%2F%2Fevil.example%2F"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/findings#finding-{target}")
+    );
+    let r = send(
+        &app,
+        post(
+            &path,
+            Some(&cookie),
+            FORM,
+            format!("csrf={csrf}&state=closed"),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = send(&app, post("/findings/999999/triage", Some(&cookie), FORM, format!("csrf={csrf}&state=open"))).await;
+    let r = send(
+        &app,
+        post(
+            "/findings/999999/triage",
+            Some(&cookie),
+            FORM,
+            format!("csrf={csrf}&state=open"),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // The JSON API: state and q filters, checked; triage_state in every finding; the POST.
     let j = get(&app, "/api/findings?state=false_positive").await.json();
     assert_eq!(j["total"], 1);
-    assert_eq!(j["groups"][0]["findings"][0]["triage_state"], "false_positive");
+    assert_eq!(
+        j["groups"][0]["findings"][0]["triage_state"],
+        "false_positive"
+    );
     let j = get(&app, "/api/findings").await.json();
-    assert_eq!(j["total"].as_i64().unwrap(), total, "the API lists every state by default");
-    let j = get(&app, "/api/findings?q=jwt&severity=critical").await.json();
+    assert_eq!(
+        j["total"].as_i64().unwrap(),
+        total,
+        "the API lists every state by default"
+    );
+    let j = get(&app, "/api/findings?q=jwt&severity=critical")
+        .await
+        .json();
     assert_eq!(j["total"].as_i64().unwrap(), n_crit_jwt);
-    let bad = send(&app, Request::get("/api/findings?state=closed").header(header::HOST, "127.0.0.1").body(Body::empty()).unwrap()).await;
+    let bad = send(
+        &app,
+        Request::get("/api/findings?state=closed")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let b = bad.json();
     assert_eq!(b["parameter"], "state");
-    assert!(b["allowed"].as_array().unwrap().iter().any(|v| v == "false_positive"));
+    assert!(
+        b["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "false_positive")
+    );
     let api_path = format!("/api/findings/{target}/triage");
     let body = r#"{"state": "acknowledged", "reason": "owner asked", "by": "dave"}"#;
-    let r = send(&app, post(&api_path, Some(&cookie), "application/json", body.into())).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "a cookie session needs X-CSRF-Token");
+    let r = send(
+        &app,
+        post(&api_path, Some(&cookie), "application/json", body.into()),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a cookie session needs X-CSRF-Token"
+    );
     let mut req = post(&api_path, Some(&cookie), "application/json", body.into());
-    req.headers_mut().insert("x-csrf-token", csrf.parse().unwrap());
+    req.headers_mut()
+        .insert("x-csrf-token", csrf.parse().unwrap());
     let r = send(&app, req).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let j = r.json();
-    assert_eq!((j["from_state"].as_str(), j["triage_state"].as_str(), j["by"].as_str()), (Some("open"), Some("acknowledged"), Some("dave")));
-    let mut req = post(&api_path, Some(&cookie), "application/json", r#"{"state": "gone"}"#.into());
-    req.headers_mut().insert("x-csrf-token", csrf.parse().unwrap());
+    assert_eq!(
+        (
+            j["from_state"].as_str(),
+            j["triage_state"].as_str(),
+            j["by"].as_str()
+        ),
+        (Some("open"), Some("acknowledged"), Some("dave"))
+    );
+    let mut req = post(
+        &api_path,
+        Some(&cookie),
+        "application/json",
+        r#"{"state": "gone"}"#.into(),
+    );
+    req.headers_mut()
+        .insert("x-csrf-token", csrf.parse().unwrap());
     let r = send(&app, req).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["parameter"], "state");
@@ -352,11 +573,24 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
         )
         .unwrap(),
     );
-    let r = send(&authed, post(&path, None, FORM, "state=false_positive".into())).await;
+    let r = send(
+        &authed,
+        post(&path, None, FORM, "state=false_positive".into()),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(r.headers[header::LOCATION].to_str().unwrap().starts_with("/login"));
+    assert!(
+        r.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
     assert_eq!(
-        scalar(&db, &format!("SELECT triage_state FROM api_findings WHERE id = {target}")).await,
+        scalar(
+            &db,
+            &format!("SELECT triage_state FROM api_findings WHERE id = {target}")
+        )
+        .await,
         "acknowledged"
     );
 }
@@ -386,13 +620,22 @@ async fn alerts_honour_triage() {
             .await
             .unwrap();
     }
-    store.set_triage("ack", TriageState::Acknowledged, "a", "", t0).await.unwrap();
-    store.set_triage("fp", TriageState::FalsePositive, "a", "", t0).await.unwrap();
+    store
+        .set_triage("ack", TriageState::Acknowledged, "a", "", t0)
+        .await
+        .unwrap();
+    store
+        .set_triage("fp", TriageState::FalsePositive, "a", "", t0)
+        .await
+        .unwrap();
     let alerts = det.detect(&store, &settings).await.unwrap();
     let keys: Vec<&str> = alerts.iter().map(|a| a.key.as_str()).collect();
     assert_eq!(keys, ["plain"]);
     // Resolved, then seen again after the resolution: re-opened, alerted again (once).
-    store.set_triage("plain", TriageState::Resolved, "a", "fixed", t0 + 1).await.unwrap();
+    store
+        .set_triage("plain", TriageState::Resolved, "a", "fixed", t0 + 1)
+        .await
+        .unwrap();
     sqlx::query("UPDATE findings SET last_seen = ?, count = count + 1 WHERE dedup_key = 'plain'")
         .bind(t0 + 1_000_000_000)
         .execute(&pool)
@@ -400,7 +643,12 @@ async fn alerts_honour_triage() {
         .unwrap();
     store.merge(&Default::default()).await.unwrap();
     let alerts = det.detect(&store, &settings).await.unwrap();
-    assert_eq!(alerts.len(), 1, "{:?}", alerts.iter().map(|a| &a.key).collect::<Vec<_>>());
+    assert_eq!(
+        alerts.len(),
+        1,
+        "{:?}",
+        alerts.iter().map(|a| &a.key).collect::<Vec<_>>()
+    );
     assert!(alerts[0].key.starts_with("plain#reopened-"));
     assert_eq!(alerts[0].body["reopened"], true);
     assert!(det.detect(&store, &settings).await.unwrap().is_empty());

@@ -64,12 +64,8 @@ fn list(args: &FindingsListArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("--min-severity takes info, low, medium, high or critical")
     })?;
     let state = match &args.state {
-        Some(s) => StateFilter::parse(s).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--state takes {}",
-                StateFilter::names().join(", ")
-            )
-        })?,
+        Some(s) => StateFilter::parse(s)
+            .ok_or_else(|| anyhow::anyhow!("--state takes {}", StateFilter::names().join(", ")))?,
         None if args.include_suppressed => StateFilter::All,
         None => StateFilter::NotSuppressed,
     };

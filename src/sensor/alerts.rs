@@ -489,7 +489,8 @@ impl Detector {
                 if let Some(mut alert) = finding_alert(r, key, settings) {
                     alert.body["reopened"] = json!(true);
                     if let Some(s) = alert.body["summary"].as_str() {
-                        alert.body["summary"] = json!(format!("{s} (re-opened: seen again after resolution)"));
+                        alert.body["summary"] =
+                            json!(format!("{s} (re-opened: seen again after resolution)"));
                     }
                     out.push(alert);
                 }

@@ -83,9 +83,7 @@ pub const MAX_REASON: usize = 2000;
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
     /// Not one of the states.
-    #[error(
-        "unknown triage state {0:?}: it takes open, acknowledged, false_positive or resolved"
-    )]
+    #[error("unknown triage state {0:?}: it takes open, acknowledged, false_positive or resolved")]
     UnknownState(String),
     /// No finding has this id or identity.
     #[error("no finding {0:?} (give a finding id or its dedup key)")]
@@ -392,26 +390,43 @@ mod tests {
             .await
             .unwrap();
         let e = store
-            .set_triage(&id.to_string(), TriageState::Acknowledged, "ann", "ticket 12", T0 + SEC)
+            .set_triage(
+                &id.to_string(),
+                TriageState::Acknowledged,
+                "ann",
+                "ticket 12",
+                T0 + SEC,
+            )
             .await
             .unwrap();
-        assert_eq!((e.from_state.as_str(), e.to_state.as_str()), ("open", "acknowledged"));
+        assert_eq!(
+            (e.from_state.as_str(), e.to_state.as_str()),
+            ("open", "acknowledged")
+        );
         store
-            .set_triage("k1", TriageState::Resolved, "bob\u{1b}[31m", "fixed\nin 1.2", T0 + 2 * SEC)
+            .set_triage(
+                "k1",
+                TriageState::Resolved,
+                "bob\u{1b}[31m",
+                "fixed\nin 1.2",
+                T0 + 2 * SEC,
+            )
             .await
             .unwrap();
-        assert_eq!(store.triage_state("k1").await.unwrap(), TriageState::Resolved);
+        assert_eq!(
+            store.triage_state("k1").await.unwrap(),
+            TriageState::Resolved
+        );
         let h = store.triage_history("k1", 10).await.unwrap();
         assert_eq!(h.len(), 2);
         assert_eq!(h[1].from_state, "acknowledged");
         assert_eq!(h[1].actor, "bob [31m");
         assert_eq!(h[1].reason, "fixed in 1.2");
-        let view: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT finding_id, to_state, at FROM api_finding_triage ORDER BY id",
-        )
-        .fetch_all(&store.pool)
-        .await
-        .unwrap();
+        let view: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT finding_id, to_state, at FROM api_finding_triage ORDER BY id")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
         assert_eq!(view.len(), 2);
         assert_eq!(view[0].0, id);
         assert_eq!(view[1].2, "2023-11-14T22:13:22.000Z");
@@ -423,7 +438,9 @@ mod tests {
         assert_eq!(states[0].1, "resolved");
         assert_eq!(states[1].1, "open");
         assert!(matches!(
-            store.set_triage("nope", TriageState::Open, "a", "", T0).await,
+            store
+                .set_triage("nope", TriageState::Open, "a", "", T0)
+                .await,
             Err(TriageError::NotFound(_))
         ));
     }
@@ -437,14 +454,22 @@ mod tests {
             .unwrap();
         // Seen again, but the traffic is older than the resolution: stays resolved.
         seen_at(&store, "k1", T0 + 5 * SEC).await;
-        assert_eq!(store.triage_state("k1").await.unwrap(), TriageState::Resolved);
+        assert_eq!(
+            store.triage_state("k1").await.unwrap(),
+            TriageState::Resolved
+        );
         // Seen after it: open again, by shadowtap, and the history says so.
         seen_at(&store, "k1", T0 + 20 * SEC).await;
         assert_eq!(store.triage_state("k1").await.unwrap(), TriageState::Open);
         let h = store.triage_history("k1", 10).await.unwrap();
         let last = h.last().unwrap();
         assert_eq!(
-            (last.from_state.as_str(), last.to_state.as_str(), last.actor.as_str(), last.reason.as_str()),
+            (
+                last.from_state.as_str(),
+                last.to_state.as_str(),
+                last.actor.as_str(),
+                last.reason.as_str()
+            ),
             ("resolved", "open", SYSTEM_ACTOR, REOPEN_REASON)
         );
         // Once: a later merge adds no history row.
@@ -457,7 +482,13 @@ mod tests {
     async fn false_positive_stays_suppressed() {
         let (_d, store) = store_with_findings().await;
         store
-            .set_triage("k2", TriageState::FalsePositive, "ann", "test traffic", T0 + SEC)
+            .set_triage(
+                "k2",
+                TriageState::FalsePositive,
+                "ann",
+                "test traffic",
+                T0 + SEC,
+            )
             .await
             .unwrap();
         seen_at(&store, "k2", T0 + 100 * SEC).await;
@@ -479,11 +510,12 @@ mod tests {
         .execute(&store.pool)
         .await
         .unwrap();
-        let s: String =
-            sqlx::query_scalar("SELECT triage_state FROM api_findings WHERE kind = 'verbose_errors'")
-                .fetch_one(&store.pool)
-                .await
-                .unwrap();
+        let s: String = sqlx::query_scalar(
+            "SELECT triage_state FROM api_findings WHERE kind = 'verbose_errors'",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
         assert_eq!(s, "false_positive");
     }
 
@@ -501,23 +533,41 @@ mod tests {
             limit: 50,
             ..Default::default()
         };
-        let (rows, total) = store.dashboard_findings(&q(StateFilter::Active, None)).await.unwrap();
+        let (rows, total) = store
+            .dashboard_findings(&q(StateFilter::Active, None))
+            .await
+            .unwrap();
         assert_eq!((rows.len(), total), (1, 1));
         assert_eq!(rows[0].triage_state, "open");
-        let (_, total) = store.dashboard_findings(&q(StateFilter::All, None)).await.unwrap();
+        let (_, total) = store
+            .dashboard_findings(&q(StateFilter::All, None))
+            .await
+            .unwrap();
         assert_eq!(total, 2);
         let (rows, _) = store
-            .dashboard_findings(&q(StateFilter::Only(TriageState::FalsePositive), Some("VERBOSE")))
+            .dashboard_findings(&q(
+                StateFilter::Only(TriageState::FalsePositive),
+                Some("VERBOSE"),
+            ))
             .await
             .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].triage_by.as_deref(), Some("ann"));
         // `_` is a plain character: "credentials_in" matches, "credentials%in" does not.
-        let (_, n) = store.dashboard_findings(&q(StateFilter::All, Some("ls_in"))).await.unwrap();
+        let (_, n) = store
+            .dashboard_findings(&q(StateFilter::All, Some("ls_in")))
+            .await
+            .unwrap();
         assert_eq!(n, 1);
-        let (_, n) = store.dashboard_findings(&q(StateFilter::All, Some("s%i"))).await.unwrap();
+        let (_, n) = store
+            .dashboard_findings(&q(StateFilter::All, Some("s%i")))
+            .await
+            .unwrap();
         assert_eq!(n, 0);
-        let states = store.dashboard_finding_states(&q(StateFilter::Active, None)).await.unwrap();
+        let states = store
+            .dashboard_finding_states(&q(StateFilter::Active, None))
+            .await
+            .unwrap();
         assert!(states.contains(&(TriageState::FalsePositive, 1)));
         let h = store
             .dashboard_triage_histories(&["k2".to_string(), "k1".to_string()], 5)

@@ -112,8 +112,8 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
 }
 
 fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
-    use crate::store::dashboard::StateFilter;
     use crate::analyze::posture::{KINDS, Severity};
+    use crate::store::dashboard::StateFilter;
     let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.name()).collect();
     one_of("severity", &p.severity, &severities)?;
     let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
@@ -262,7 +262,11 @@ pub async fn findings_triage(
             "the body must be a JSON object {\"state\": ..., \"reason\": ..., \"by\": ...}",
         )
     })?;
-    let by = if b.by.trim().is_empty() { "api" } else { b.by.as_str() };
+    let by = if b.by.trim().is_empty() {
+        "api"
+    } else {
+        b.by.as_str()
+    };
     match pages::apply_triage(&state, id, &b.state, &b.reason, by).await {
         Ok(e) => ok(json!({
             "finding_id": id,
@@ -282,10 +286,9 @@ pub async fn findings_triage(
         }
         .into()),
         Err(pages::TriageFailure::NotFound) => Err(AppError::NotFound.into()),
-        Err(pages::TriageFailure::Store) => Err(AppError::Internal(
-            "triage: the inventory could not be written".into(),
-        )
-        .into()),
+        Err(pages::TriageFailure::Store) => {
+            Err(AppError::Internal("triage: the inventory could not be written".into()).into())
+        }
     }
 }
 

@@ -93,8 +93,7 @@ pub(in crate::store) const FILTER: &str = "WHERE (?1 IS NULL OR f.severity = ?1)
     AND (?5 = 'all' OR (?5 = 'active' AND coalesce(t.state, 'open') IN ('open', 'acknowledged'))
          OR (?5 = 'unsuppressed' AND coalesce(t.state, 'open') <> 'false_positive') OR coalesce(t.state, 'open') = ?5)";
 
-const COUNT_JOIN: &str =
-    "FROM findings f LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
+const COUNT_JOIN: &str = "FROM findings f LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
 
 impl Store {
     /// A page of findings, most severe first, then most recently seen; with how many match.

@@ -209,7 +209,9 @@ pub async fn findings(
     let (rows, total) = store.dashboard_findings(&q).await?;
     let per_state = store.dashboard_finding_states(&q).await?;
     let keys: Vec<String> = rows.iter().map(|r| r.dedup_key.clone()).collect();
-    let mut histories = store.dashboard_triage_histories(&keys, HISTORY_SHOWN).await?;
+    let mut histories = store
+        .dashboard_triage_histories(&keys, HISTORY_SHOWN)
+        .await?;
     let mut by_sev: BTreeMap<(u8, String), i64> = BTreeMap::new();
     let mut by_kind: BTreeMap<(u8, String), i64> = BTreeMap::new();
     for (severity, kind, n) in store.dashboard_finding_counts().await? {
@@ -342,7 +344,11 @@ pub async fn findings(
         chips,
         kinds,
         states,
-        hidden: if q.state == StateFilter::All { 0 } else { hidden },
+        hidden: if q.state == StateFilter::All {
+            0
+        } else {
+            hidden
+        },
         show_hidden_href: state_link(StateFilter::All),
         filtered: q.severity.is_some()
             || q.kind.is_some()

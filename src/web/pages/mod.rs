@@ -29,7 +29,10 @@ pub use export::{
     csv_view, export, export_csv, export_json, export_openapi, export_sql, json_doc, openapi_doc,
     sql_dump,
 };
-pub use findings::{FindingParams, apply_triage, findings, group_findings, sarif as findings_sarif, triage as findings_triage, TriageFailure};
+pub use findings::{
+    FindingParams, TriageFailure, apply_triage, findings, group_findings, sarif as findings_sarif,
+    triage as findings_triage,
+};
 pub(crate) use login::{ceil_secs, wait_message};
 pub use login::{login, login_form, logout};
 pub use overview::overview;
