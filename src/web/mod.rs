@@ -466,8 +466,8 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
         return with_cookie(resp);
     }
-    // Spec uploads are the dashboard's only writes: refused unless allowed, before the body
-    // is read.
+    // Spec uploads write to the inventory: refused unless allowed, before the body is read.
+    // (Triage changes, the other write, need only what every POST needs.)
     if *req.method() == Method::POST
         && (path == "/spec" || path == "/api/spec")
         && !auth.spec_upload_allowed()

@@ -344,10 +344,11 @@ pub async fn findings(
         chips,
         kinds,
         states,
-        hidden: if q.state == StateFilter::All {
-            0
-        } else {
+        // What the default view leaves out (another state filter is the user's own choice).
+        hidden: if q.state == StateFilter::Active {
             hidden
+        } else {
+            0
         },
         show_hidden_href: state_link(StateFilter::All),
         filtered: q.severity.is_some()
