@@ -18,6 +18,7 @@ pub mod fmt;
 pub mod graph;
 pub mod live;
 mod pages;
+pub mod sarif;
 pub mod spec_import;
 
 pub use auth::{AuthConfig, check_listen};

@@ -392,7 +392,7 @@ pub async fn sarif(
 ) -> Result<Response, AppError> {
     let q = p.to_query(StateFilter::Active)?;
     let rows = state.store().findings_listing_matching(&q).await?;
-    let body = serde_json::to_vec_pretty(&crate::cli::findings::sarif(&rows))
+    let body = serde_json::to_vec_pretty(&crate::web::sarif::sarif(&rows))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut resp = (StatusCode::OK, body).into_response();
     let h = resp.headers_mut();
