@@ -296,6 +296,9 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     );
     assert_eq!(csv.lines().count() as i64, total);
     assert!(!csv.contains("false_positive"));
+    let history = std::fs::read_to_string(csv_dir.join("api_finding_triage.csv")).unwrap();
+    assert!(history.starts_with("id,finding_id,dedup_key,from_state,to_state,actor,reason,at"));
+    assert_eq!(history.lines().count(), 3, "{history}");
 
     // The dashboard: the default view hides the false positive and says so; pages of 50.
     let store = Store::open_read_only(&db).await.unwrap();
