@@ -1,4 +1,5 @@
-//! `shadowtap export`: SQL dump, CSV, JSON or OpenAPI.
+//! `shadowtap export`: SQL dump, CSV, JSON, OpenAPI or SARIF (findings triaged as false
+//! positives left out of CSV, JSON and SARIF unless `--include-suppressed`).
 
 use super::{ExportArgs, ExportFormat, runtime};
 use crate::store::Store;
@@ -20,18 +21,35 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
                     .out
                     .as_ref()
                     .ok_or_else(|| anyhow::anyhow!("--format csv needs --out DIRECTORY"))?;
-                for p in store.export_csv(dir).await? {
+                for p in store.export_csv_with(dir, args.include_suppressed).await? {
                     eprintln!("wrote {}", p.display());
                 }
             }
             ExportFormat::Json => serde_json::to_writer_pretty(
                 &mut out,
-                &store.export_json(args.host.as_deref()).await?,
+                &store
+                    .export_json_with(args.host.as_deref(), args.include_suppressed)
+                    .await?,
             )?,
             ExportFormat::Openapi => serde_json::to_writer_pretty(
                 &mut out,
                 &store.export_openapi(args.host.as_deref()).await?,
             )?,
+            ExportFormat::Sarif => {
+                let rows = store
+                    .findings_listing_matching(&crate::store::dashboard::FindingQuery {
+                        host: args.host.clone(),
+                        state: if args.include_suppressed {
+                            crate::store::dashboard::StateFilter::All
+                        } else {
+                            crate::store::dashboard::StateFilter::NotSuppressed
+                        },
+                        limit: i64::MAX,
+                        ..Default::default()
+                    })
+                    .await?;
+                serde_json::to_writer_pretty(&mut out, &super::findings::sarif(&rows))?
+            }
         }
         out.flush()?;
         store.close().await;

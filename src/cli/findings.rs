@@ -1,18 +1,88 @@
-//! `shadowtap findings`: posture findings as a table, JSON or SARIF.
+//! `shadowtap findings`: posture findings as a table, JSON or SARIF, with their triage state;
+//! `shadowtap findings triage`: sets a finding's triage state.
 
-use super::{FindingsArgs, FindingsFormat, clean, runtime};
-use crate::analyze::posture::{KINDS, Severity};
-use crate::store::{FindingListing, Store};
-use serde_json::json;
+use super::{FindingsArgs, FindingsCommand, FindingsFormat, FindingsListArgs, TriageArgs};
+use super::{clean, runtime};
+use crate::analyze::posture::Severity;
+use crate::store::dashboard::{FindingQuery, StateFilter};
+use crate::store::{FindingListing, Store, TriageState};
 
-/// Runs `shadowtap findings`.
+pub use crate::web::sarif::{SARIF_SCHEMA, sarif};
+
+/// Runs `shadowtap findings` (the listing, or `triage`).
 pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
+    match &args.command {
+        Some(FindingsCommand::Triage(t)) => triage(t),
+        Some(FindingsCommand::List(l)) => list(l),
+        None => list(&args.list),
+    }
+}
+
+/// The actor of a CLI change: `--by`, else `$USER`, else `cli`.
+fn actor(by: &Option<String>) -> String {
+    by.clone()
+        .filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// Runs `shadowtap findings triage`.
+fn triage(args: &TriageArgs) -> anyhow::Result<()> {
+    let state = TriageState::parse(&args.state).map_err(|e| anyhow::anyhow!("--state: {e}"))?;
+    let by = actor(&args.by);
+    let e = runtime()?.block_on(async {
+        let store = Store::open(&args.db).await?;
+        let r = store
+            .set_triage(
+                &args.finding,
+                state,
+                &by,
+                &args.reason,
+                crate::time::Timestamp::now().as_nanos(),
+            )
+            .await;
+        store.close().await;
+        anyhow::Ok(r?)
+    })?;
+    println!(
+        "{}: {} -> {} by {}{}",
+        clean(&e.dedup_key),
+        e.from_state,
+        e.to_state,
+        clean(&e.actor),
+        if e.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", clean(&e.reason))
+        }
+    );
+    Ok(())
+}
+
+/// Runs the listing.
+fn list(args: &FindingsListArgs) -> anyhow::Result<()> {
     let min = Severity::parse(&args.min_severity).ok_or_else(|| {
         anyhow::anyhow!("--min-severity takes info, low, medium, high or critical")
     })?;
+    let state = match &args.state {
+        Some(s) => StateFilter::parse(s)
+            .ok_or_else(|| anyhow::anyhow!("--state takes {}", StateFilter::names().join(", ")))?,
+        None if args.include_suppressed => StateFilter::All,
+        None => StateFilter::NotSuppressed,
+    };
+    let db = args
+        .db
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("--db PATH is required"))?;
     let rows = runtime()?.block_on(async {
-        let store = Store::open_read_only(&args.db).await?;
-        let rows = store.findings_listing().await?;
+        let store = Store::open_read_only(db).await?;
+        let rows = store
+            .findings_listing_matching(&FindingQuery {
+                state,
+                limit: i64::MAX,
+                ..Default::default()
+            })
+            .await?;
         store.close().await;
         anyhow::Ok(rows)
     })?;
@@ -38,8 +108,10 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     _ => f.host.clone().unwrap_or_default(),
                 };
                 println!(
-                    "{:<8} {:<30} {}{}  ×{}",
+                    "#{:<6} {:<8} {:<14} {:<30} {}{}  ×{}",
+                    f.id,
                     f.severity.to_uppercase(),
+                    f.triage_state,
                     f.kind,
                     clean(&what),
                     f.client
@@ -49,154 +121,21 @@ pub fn run(args: &FindingsArgs) -> anyhow::Result<()> {
                     f.count
                 );
                 println!("         {}", clean(&f.detail));
+                if let (Some(by), Some(reason)) = (&f.triage_by, &f.triage_reason) {
+                    println!(
+                        "         {} by {}{}",
+                        f.triage_state,
+                        clean(by),
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", clean(reason))
+                        }
+                    );
+                }
             }
             println!("{} findings", findings.len());
         }
     }
     Ok(())
-}
-
-/// The SARIF schema URI of version 2.1.0 (OASIS Standard, errata 01).
-pub const SARIF_SCHEMA: &str =
-    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
-
-/// SARIF 2.1.0, in the subset GitHub code scanning reads: one rule per finding kind (with
-/// its title, meaning, what to do and `security-severity`), one result per finding. A finding
-/// is about an endpoint, not a line of code, so each result's physical location is the
-/// endpoint as an artifact URI (`http://host/path/%7Bid%7D`, `https://` for findings on TLS
-/// services), region line 1, with the endpoint also as a logical location; and it carries a
-/// stable fingerprint (`partialFingerprints`: a SHA-256 of the finding's identity: kind,
-/// host, method, template, client), so that uploading the same inventory again, or a later
-/// one where the finding persists, matches the earlier alert instead of opening a new one.
-pub fn sarif(findings: &[FindingListing]) -> serde_json::Value {
-    let level = |s: &str| match s {
-        "critical" | "high" => "error",
-        "medium" => "warning",
-        _ => "note",
-    };
-    let rules: Vec<serde_json::Value> = KINDS
-        .iter()
-        .map(|(k, s)| {
-            let x = crate::web::explain::explain(k);
-            json!({
-                "id": k,
-                "name": k,
-                "shortDescription": {"text": x.title},
-                "fullDescription": {"text": x.meaning},
-                "help": {"text": x.action},
-                "defaultConfiguration": {"level": level(s.name())},
-                "properties": {
-                    "security-severity": match s { Severity::Critical => "9.5", Severity::High => "8.0", Severity::Medium => "5.5", Severity::Low => "3.0", Severity::Info => "1.0" },
-                    "tags": ["security", "api"],
-                    "precision": "high",
-                },
-            })
-        })
-        .collect();
-    let results: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            let host = f.host.as_deref().unwrap_or_default();
-            let method = f.method.as_deref().unwrap_or_default();
-            let path = f.path_template.as_deref().unwrap_or_default();
-            let client = f.client.as_deref().unwrap_or_default();
-            let name = format!("{method} {host}{path}");
-            let mut location = json!({
-                "physicalLocation": {
-                    "artifactLocation": {"uri": artifact_uri(&f.kind, host, path)},
-                    "region": {"startLine": 1},
-                },
-            });
-            if !host.is_empty() {
-                location["logicalLocations"] = json!([{
-                    "name": name.trim(),
-                    "kind": "resource",
-                    "fullyQualifiedName": name.trim(),
-                }]);
-            }
-            json!({
-                "ruleId": f.kind,
-                "ruleIndex": KINDS.iter().position(|(k, _)| *k == f.kind).unwrap_or(0),
-                "level": level(&f.severity),
-                "message": {"text": f.detail},
-                "locations": [location],
-                "partialFingerprints": {"shadowtapFinding/v1": fingerprint(&f.kind, host, method, path, client)},
-                "properties": {"severity": f.severity, "count": f.count, "client": f.client, "evidence": f.evidence, "first_seen": f.first_seen, "last_seen": f.last_seen},
-            })
-        })
-        .collect();
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "shadowtap", "version": env!("CARGO_PKG_VERSION"), "semanticVersion": env!("CARGO_PKG_VERSION"), "informationUri": "https://github.com/shadowtap/shadowtap", "rules": rules}},
-            "automationDetails": {"id": "shadowtap/"},
-            "results": results,
-        }],
-    })
-}
-
-/// The artifact URI of a finding: its endpoint's URL, with everything outside the URI
-/// grammar's unreserved and path characters percent-encoded (`{id}` as `%7Bid%7D`); a
-/// finding without a host (none so far) is about the inventory as a whole.
-fn artifact_uri(kind: &str, host: &str, path: &str) -> String {
-    if host.is_empty() {
-        return "inventory".into();
-    }
-    let scheme = if kind.starts_with("tls_") || kind == "cleartext_and_tls" {
-        "https"
-    } else {
-        "http"
-    };
-    let keep = |b: u8, in_host: bool| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~')
-            || (in_host && b == b':')
-            || (!in_host
-                && matches!(
-                    b,
-                    b'/' | b':'
-                        | b'@'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                ))
-    };
-    let enc = |s: &str, in_host: bool| {
-        let mut out = String::with_capacity(s.len());
-        for b in s.bytes() {
-            if keep(b, in_host) {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
-    };
-    let path = if path.starts_with('/') {
-        enc(path, false)
-    } else {
-        format!("/{}", enc(path, false))
-    };
-    format!("{scheme}://{}{path}", enc(host, true))
-}
-
-/// A finding's stable identity (kind, host, method, template, client) as a SHA-256, hex: the
-/// same finding gets the same fingerprint in every run.
-fn fingerprint(kind: &str, host: &str, method: &str, path: &str, client: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [kind, host, method, path, client] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

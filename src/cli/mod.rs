@@ -244,18 +244,68 @@ pub enum FindingsFormat {
     Sarif,
 }
 
-/// Arguments of `findings`.
+/// Arguments of `findings`: the listing (`findings --db FILE` or `findings list --db FILE`)
+/// or a triage change (`findings triage`).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct FindingsArgs {
+    /// What to do (the listing when absent).
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+    /// The listing's arguments.
+    #[command(flatten)]
+    pub list: FindingsListArgs,
+}
+
+/// Subcommands of `findings`.
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// List findings (what `findings` alone does).
+    List(FindingsListArgs),
+    /// Set a finding's triage state (open, acknowledged, false_positive, resolved), with why.
+    Triage(TriageArgs),
+}
+
+/// Arguments of `findings list`.
+#[derive(Debug, Args)]
+pub struct FindingsListArgs {
     /// Inventory database.
-    #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    #[arg(long, value_name = "PATH", required = true)]
+    pub db: Option<PathBuf>,
     /// Only findings at least this severe (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "info")]
     pub min_severity: String,
+    /// Only findings in this triage state: open, acknowledged, false_positive, resolved,
+    /// active (open and acknowledged), unsuppressed (all but false positives) or all.
+    /// Default: unsuppressed, or all with --include-suppressed.
+    #[arg(long, value_name = "STATE")]
+    pub state: Option<String>,
+    /// List false positives too (SARIF: as suppressed results).
+    #[arg(long)]
+    pub include_suppressed: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
     pub format: FindingsFormat,
+}
+
+/// Arguments of `findings triage`.
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// Inventory database.
+    #[arg(long, value_name = "PATH")]
+    pub db: PathBuf,
+    /// The finding: its id (as `findings` lists it) or its dedup key.
+    #[arg(value_name = "FINDING")]
+    pub finding: String,
+    /// The new state: open, acknowledged, false_positive or resolved.
+    #[arg(long, value_name = "STATE")]
+    pub state: String,
+    /// Why (kept in the history).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+    /// Who (default: $USER, or `cli`).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
 }
 
 /// Text of captured (or imported) strings for text and table outputs. Control characters
@@ -630,6 +680,8 @@ pub enum ExportFormat {
     Json,
     /// An OpenAPI 3.1 document of what was observed.
     Openapi,
+    /// The findings as SARIF 2.1.0 (what `findings --format sarif` prints).
+    Sarif,
 }
 
 /// Arguments of `export`.
@@ -644,9 +696,13 @@ pub struct ExportArgs {
     /// Output file (a directory for csv); standard output when absent (not for csv).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Only this host (json and openapi).
+    /// Only this host (json, openapi and sarif).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// Export findings triaged as false positives too (csv, json; sarif: as suppressed
+    /// results). The SQL dump always has everything.
+    #[arg(long)]
+    pub include_suppressed: bool,
 }
 
 /// Output format of `log`.

@@ -7,6 +7,10 @@
 //! findings with fresh ids). Both start from the database as it is when the daemon starts, so a
 //! restart does not repeat old alerts.
 //!
+//! Triage is honoured: a finding triaged `acknowledged` or `false_positive` raises no alert; a
+//! `resolved` one that the store re-opens (seen again after its resolution: a history row by
+//! `shadowtap`, see [`crate::store::triage`]) raises its alert again, once per re-opening.
+//!
 //! [`Alerter`] deduplicates (an alert key is sent once per process; a bounded memory of keys),
 //! rate-limits with a token bucket (suppressed alerts are counted, and a summary line says how
 //! many), logs, and hands alerts to the webhook thread over a bounded queue. The webhook client
@@ -386,6 +390,8 @@ pub struct Detector {
     last_finding: i64,
     /// The identities of the latest findings (about 30 bytes each).
     seen_findings: Recent,
+    /// The newest triage history row looked at (re-openings after it alert).
+    last_triage: i64,
 }
 
 /// Finding identities remembered, the oldest forgotten beyond (a finding deleted by retention
@@ -407,6 +413,7 @@ impl Detector {
             last_endpoint,
             last_finding,
             seen_findings,
+            last_triage: store.last_triage_event().await?,
         })
     }
 
@@ -457,43 +464,36 @@ impl Detector {
                 if !self.seen_findings.insert(&dedup_key) {
                     continue;
                 }
-                let (kind, severity) = (r.kind, r.severity);
-                let alert_kind = match kind.as_str() {
-                    "shadow_api" if settings.shadow_zombie => AlertKind::ShadowApi,
-                    "zombie_api" if settings.shadow_zombie => AlertKind::ZombieApi,
-                    "tls_new_client_fingerprint" if settings.new_tls_fingerprints => {
-                        AlertKind::NewTlsFingerprint
-                    }
-                    _ => match (settings.min_severity, Severity::parse(&severity)) {
-                        (Some(min), Some(s)) if s >= min => AlertKind::Finding,
-                        _ => continue,
-                    },
+                if let Some(alert) = finding_alert(r, dedup_key, settings) {
+                    out.push(alert);
+                }
+            }
+            if n < DETECT_BATCH {
+                break;
+            }
+        }
+        loop {
+            let events = store
+                .triage_events_after(self.last_triage, DETECT_BATCH)
+                .await?;
+            let n = events.len() as i64;
+            for e in events {
+                self.last_triage = self.last_triage.max(e.id);
+                if e.to_state != "open" || e.actor != crate::store::triage::SYSTEM_ACTOR {
+                    continue;
+                }
+                let Some(r) = store.finding_by_key(&e.dedup_key).await? else {
+                    continue;
                 };
-                let (host, method, template) = (r.host, r.method, r.path_template);
-                out.push(Alert {
-                    kind: alert_kind,
-                    key: dedup_key,
-                    body: json!({
-                        "severity": severity,
-                        "kind": kind,
-                        "summary": format!(
-                            "{kind} ({severity}) on {} {}{}",
-                            method.as_deref().unwrap_or("-"),
-                            host.as_deref().unwrap_or(""),
-                            template.as_deref().unwrap_or("")
-                        ),
-                        "finding_id": r.id,
-                        "host": host,
-                        "method": method,
-                        "path_template": template,
-                        "client": r.client,
-                        "detail": r.detail,
-                        "evidence": r.evidence,
-                        "count": r.count,
-                        "first_seen": crate::store::iso(r.first_seen),
-                        "last_seen": crate::store::iso(r.last_seen),
-                    }),
-                });
+                let key = format!("{}#reopened-{}", e.dedup_key, e.id);
+                if let Some(mut alert) = finding_alert(r, key, settings) {
+                    alert.body["reopened"] = json!(true);
+                    if let Some(s) = alert.body["summary"].as_str() {
+                        alert.body["summary"] =
+                            json!(format!("{s} (re-opened: seen again after resolution)"));
+                    }
+                    out.push(alert);
+                }
             }
             if n < DETECT_BATCH {
                 break;
@@ -501,6 +501,56 @@ impl Detector {
         }
         Ok(out)
     }
+}
+
+/// The alert a finding raises under `settings`, if any: none for a finding triaged
+/// `acknowledged` or `false_positive`.
+fn finding_alert(
+    r: crate::store::dashboard::FindingRow,
+    dedup_key: String,
+    settings: &AlertSettings,
+) -> Option<Alert> {
+    if matches!(r.triage_state.as_str(), "acknowledged" | "false_positive") {
+        return None;
+    }
+    let (kind, severity) = (r.kind, r.severity);
+    let alert_kind = match kind.as_str() {
+        "shadow_api" if settings.shadow_zombie => AlertKind::ShadowApi,
+        "zombie_api" if settings.shadow_zombie => AlertKind::ZombieApi,
+        "tls_new_client_fingerprint" if settings.new_tls_fingerprints => {
+            AlertKind::NewTlsFingerprint
+        }
+        _ => match (settings.min_severity, Severity::parse(&severity)) {
+            (Some(min), Some(s)) if s >= min => AlertKind::Finding,
+            _ => return None,
+        },
+    };
+    let (host, method, template) = (r.host, r.method, r.path_template);
+    Some(Alert {
+        kind: alert_kind,
+        key: dedup_key,
+        body: json!({
+            "severity": severity,
+            "kind": kind,
+            "summary": format!(
+                "{kind} ({severity}) on {} {}{}",
+                method.as_deref().unwrap_or("-"),
+                host.as_deref().unwrap_or(""),
+                template.as_deref().unwrap_or("")
+            ),
+            "finding_id": r.id,
+            "host": host,
+            "method": method,
+            "path_template": template,
+            "client": r.client,
+            "detail": r.detail,
+            "evidence": r.evidence,
+            "count": r.count,
+            "first_seen": crate::store::iso(r.first_seen),
+            "last_seen": crate::store::iso(r.last_seen),
+            "triage_state": r.triage_state,
+        }),
+    })
 }
 
 #[cfg(test)]

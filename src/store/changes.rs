@@ -70,14 +70,33 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(FindingRow, String)>, StoreError> {
         use super::dashboard::{FINDING_COLUMNS, FINDING_JOIN, finding_row};
-        use sqlx::Row;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS}, f.dedup_key {FINDING_JOIN} WHERE f.id > ? ORDER BY f.id LIMIT ?"
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE f.id > ? ORDER BY f.id LIMIT ?"
         )))
         .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (finding_row(r), r.get(13))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let f = finding_row(r);
+                let key = f.dedup_key.clone();
+                (f, key)
+            })
+            .collect())
+    }
+
+    /// The finding whose identity is `dedup_key`, if a row carries it.
+    pub async fn finding_by_key(&self, dedup_key: &str) -> Result<Option<FindingRow>, StoreError> {
+        use super::dashboard::{FINDING_COLUMNS, FINDING_JOIN, finding_row};
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE f.dedup_key = ?"
+        )))
+        .bind(dedup_key)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(finding_row))
     }
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 16] = [
+pub const PUBLIC_VIEWS: [&str; 17] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -26,6 +26,7 @@ pub const PUBLIC_VIEWS: [&str; 16] = [
     "api_tls_services",
     "api_tls_clients",
     "api_grpc",
+    "api_finding_triage",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
@@ -95,14 +96,24 @@ impl Store {
         Ok(())
     }
 
-    /// Writes `<view>.csv` for every public view into `dir` (created if missing).
+    /// Writes `<view>.csv` for every public view into `dir` (created if missing), findings
+    /// triaged as false positives left out.
     pub async fn export_csv(&self, dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+        self.export_csv_with(dir, false).await
+    }
+
+    /// [`Store::export_csv`], with the false positives when `include_suppressed`.
+    pub async fn export_csv_with(
+        &self,
+        dir: &Path,
+        include_suppressed: bool,
+    ) -> Result<Vec<std::path::PathBuf>, StoreError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let mut written = Vec::new();
         for view in PUBLIC_VIEWS {
             let path = dir.join(format!("{view}.csv"));
             let f = std::fs::File::create(&path).map_err(io_err(&path))?;
-            self.write_view_csv(view, std::io::BufWriter::new(f))
+            self.write_view_csv_with(view, std::io::BufWriter::new(f), include_suppressed)
                 .await
                 .map_err(|e| match e {
                     StoreError::Io { source, .. } => io_err(&path)(source),
@@ -117,10 +128,21 @@ impl Store {
     /// with CRLF line ends, a header row of the column names, NULL as an empty field, and
     /// cells a spreadsheet would run as a formula prefixed with `'` (the one CSV writer:
     /// `export --format csv` and the dashboard's CSV downloads).
+    /// Findings triaged as false positives are left out of `api_findings`.
     pub(super) async fn write_view_csv(
         &self,
         view: &str,
         out: impl std::io::Write,
+    ) -> Result<(), StoreError> {
+        self.write_view_csv_with(view, out, false).await
+    }
+
+    /// [`Store::write_view_csv`], with the false positives when `include_suppressed`.
+    pub(super) async fn write_view_csv_with(
+        &self,
+        view: &str,
+        out: impl std::io::Write,
+        include_suppressed: bool,
     ) -> Result<(), StoreError> {
         debug_assert!(PUBLIC_VIEWS.contains(&view), "{view} is not a public view");
         let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -133,12 +155,17 @@ impl Store {
         .map(|r| r.get::<String, _>(0))
         .collect();
         let select = format!(
-            "SELECT {} FROM {}",
+            "SELECT {} FROM {}{}",
             cols.iter()
                 .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            quote_ident(view)
+            quote_ident(view),
+            if view == "api_findings" && !include_suppressed {
+                " WHERE triage_state <> 'false_positive'"
+            } else {
+                ""
+            }
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(select))
             .fetch_all(&self.pool)
@@ -164,8 +191,18 @@ impl Store {
         })
     }
 
-    /// Every endpoint with its details, as one JSON document.
+    /// Every endpoint with its details, as one JSON document (findings triaged as false
+    /// positives left out).
     pub async fn export_json(&self, host: Option<&str>) -> Result<Value, StoreError> {
+        self.export_json_with(host, false).await
+    }
+
+    /// [`Store::export_json`], with the false positives when `include_suppressed`.
+    pub async fn export_json_with(
+        &self,
+        host: Option<&str>,
+        include_suppressed: bool,
+    ) -> Result<Value, StoreError> {
         let mut endpoints = Vec::new();
         for e in self
             .endpoints(&super::ListFilter {
@@ -180,7 +217,15 @@ impl Store {
             }
             endpoints.push(v);
         }
-        let findings = rows_as_json(self, "SELECT * FROM api_findings ORDER BY id").await?;
+        let findings = rows_as_json(
+            self,
+            if include_suppressed {
+                "SELECT * FROM api_findings ORDER BY id"
+            } else {
+                "SELECT * FROM api_findings WHERE triage_state <> 'false_positive' ORDER BY id"
+            },
+        )
+        .await?;
         let transitions =
             rows_as_json(self, "SELECT * FROM api_transitions ORDER BY count DESC").await?;
         let paths =

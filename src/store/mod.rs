@@ -23,6 +23,7 @@ mod retemplate;
 pub mod retention;
 pub mod spec;
 pub mod tls;
+pub mod triage;
 mod write;
 
 pub use changes::NewEndpointRow;
@@ -33,6 +34,7 @@ pub use read::{
     SpecDiff, UncoveredHost,
 };
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
+pub use triage::{TriageError, TriageEvent, TriageState};
 pub use write::{CaptureRecord, FlushReport, finding_key};
 
 use sqlx::SqlitePool;

@@ -63,6 +63,8 @@ pub struct ListFilter {
 /// `shadowtap findings` prints.
 #[derive(Clone, Debug, serde::Serialize, sqlx::FromRow)]
 pub struct FindingListing {
+    /// Finding id (what `shadowtap findings triage` takes, with the dedup key).
+    pub id: i64,
     /// Stable kind.
     pub kind: String,
     /// Severity name.
@@ -85,6 +87,12 @@ pub struct FindingListing {
     pub first_seen: String,
     /// Last seen (ISO 8601).
     pub last_seen: String,
+    /// Triage state (`open`, `acknowledged`, `false_positive`, `resolved`).
+    pub triage_state: String,
+    /// Why the state was set (`None` when never triaged).
+    pub triage_reason: Option<String>,
+    /// Who set it.
+    pub triage_by: Option<String>,
 }
 
 /// An endpoint the imported API description does not account for as documented.
@@ -190,9 +198,36 @@ impl Store {
 
     /// Every finding, as the public view `api_findings` lists it.
     pub async fn findings_listing(&self) -> Result<Vec<FindingListing>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen FROM api_findings",
-        )
+        self.findings_listing_matching(&super::dashboard::FindingQuery {
+            state: super::dashboard::StateFilter::All,
+            limit: i64::MAX,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The findings that `query` matches (its filters, limit and offset), as the public view
+    /// `api_findings` lists them, most severe first then most recently seen, with who
+    /// triaged them and why.
+    pub async fn findings_listing_matching(
+        &self,
+        query: &super::dashboard::FindingQuery,
+    ) -> Result<Vec<FindingListing>, StoreError> {
+        use super::dashboard::findings::{FILTER, like_contains};
+        let sev = super::dashboard::severity_rank_sql("f.severity");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT a.id, a.kind, a.severity, a.host, a.method, a.path_template, a.client, a.detail, a.evidence, a.count,
+                    a.first_seen, a.last_seen, a.triage_state, t.reason AS triage_reason, t.actor AS triage_by
+             FROM api_findings a JOIN findings f ON f.id = a.id LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key
+             {FILTER} ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
+        )))
+        .bind(query.severity.as_deref())
+        .bind(query.kind.as_deref())
+        .bind(query.host.as_deref())
+        .bind(query.q.as_deref().map(like_contains))
+        .bind(query.state.name())
+        .bind(query.limit.max(1))
+        .bind(query.offset.max(0))
         .fetch_all(&self.pool)
         .await?)
     }

@@ -844,6 +844,8 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     out.findings_total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM findings")
         .fetch_one(&mut *tx)
         .await? as u64;
+    crate::store::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos())
+        .await?;
     tx.commit().await?;
     Ok(out)
 }

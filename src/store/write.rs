@@ -519,6 +519,7 @@ impl Store {
         .await?;
         report.tls_services_dropped += tls.services_dropped;
         report.tls_clients_dropped += tls.clients_dropped;
+        super::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos()).await?;
         if let Some((capture, packets)) = progress {
             sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
                 .bind(i64::try_from(packets).unwrap_or(i64::MAX))

@@ -83,6 +83,8 @@ fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
             "severity" => &p.severity,
             "kind" => &p.kind,
             "host" => &p.host,
+            "q" => &p.q,
+            "state" => &p.state,
             "page" => &p.page,
             "per" => &p.per,
             _ => &None,
@@ -164,7 +166,7 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
         .as_deref()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(MAX_FINDINGS_PER_PAGE);
-    let mut q = p.to_query();
+    let mut q = p.to_query(crate::store::dashboard::StateFilter::All)?;
     q.limit = per;
     q.offset = (page - 1) * per;
     let (rows, total) = state.store().dashboard_findings(&q).await?;
@@ -189,6 +191,60 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
         "pages": ((total + per - 1) / per).max(1),
         "groups": groups,
     }))
+}
+
+/// The body of `POST /api/findings/{id}/triage`.
+#[derive(Debug, Deserialize)]
+struct TriageBody {
+    state: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    by: String,
+}
+
+/// `POST /api/findings/{id}/triage`: JSON `{state, reason, by}`; answers the change (`by`
+/// defaults to `api`). Authenticated like the rest of `/api/`; a cookie session also needs
+/// the `X-CSRF-Token` header (checked by the guard).
+pub async fn findings_triage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id: i64 = id.trim().parse().map_err(|_| AppError::NotFound)?;
+    let b: TriageBody = serde_json::from_slice(&body).map_err(|_| {
+        AppError::BadRequest(
+            "the body must be a JSON object {\"state\": ..., \"reason\": ..., \"by\": ...}",
+        )
+    })?;
+    let by = if b.by.trim().is_empty() {
+        "api"
+    } else {
+        b.by.as_str()
+    };
+    match pages::apply_triage(&state, id, &b.state, &b.reason, by).await {
+        Ok(e) => ok(json!({
+            "finding_id": id,
+            "dedup_key": e.dedup_key,
+            "from_state": e.from_state,
+            "triage_state": e.to_state,
+            "by": e.actor,
+            "reason": e.reason,
+            "at": crate::store::iso(e.at),
+        })),
+        Err(pages::TriageFailure::BadState) => Err(AppError::InvalidParam {
+            name: "state",
+            allowed: crate::store::TriageState::names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+        .into()),
+        Err(pages::TriageFailure::NotFound) => Err(AppError::NotFound.into()),
+        Err(pages::TriageFailure::Store) => {
+            Err(AppError::Internal("triage: the inventory could not be written".into()).into())
+        }
+    }
 }
 
 /// `GET /api/sequences`.

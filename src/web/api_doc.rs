@@ -215,6 +215,12 @@ pub fn finding_params() -> Vec<Param> {
             "only this kind",
         ),
         Param::query("host", Takes::Text, "only this host"),
+        Param::query("q", Takes::Text, "search in kind, host, path and detail"),
+        Param::query(
+            "state",
+            Takes::OneOf(crate::store::dashboard::StateFilter::names()),
+            "triage state: one state, active (open and acknowledged), unsuppressed (all but false positives) or all (the default)",
+        ),
         page(),
         per(1, MAX_FINDINGS_PER_PAGE, MAX_FINDINGS_PER_PAGE),
     ]
@@ -250,6 +256,8 @@ pub struct Operation {
     pub params: fn() -> Vec<Param>,
     /// The answer's media type.
     pub answers: &'static str,
+    /// Media types of the request body (none: no body).
+    pub body: &'static [&'static str],
 }
 
 fn none() -> Vec<Param> {
@@ -261,6 +269,10 @@ fn id() -> Vec<Param> {
         "id",
         "the endpoint's id (a merged endpoint's old id answers as its survivor, with merged_from)",
     )]
+}
+
+fn finding_id() -> Vec<Param> {
+    vec![Param::path("id", "the finding's id")]
 }
 
 fn sequence_params() -> Vec<Param> {
@@ -294,6 +306,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "totals, classification and severity counts, calls per minute, newest endpoints and findings",
         params: none,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -301,6 +314,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "a page of endpoints",
         params: endpoint_params,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -308,13 +322,23 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
         params: id,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
         path: "/api/findings",
-        summary: "a page of findings (most severe first) grouped by kind",
+        summary: "a page of findings (most severe first, then most recently seen) grouped by kind, each with its triage state",
         params: finding_params,
         answers: "application/json",
+        body: &[],
+    },
+    Operation {
+        method: "POST",
+        path: "/api/findings/{id}/triage",
+        summary: "sets a finding's triage state from a JSON body {state: open|acknowledged|false_positive|resolved, reason, by}; answers the change (a cookie session also sends X-CSRF-Token)",
+        params: finding_id,
+        answers: "application/json",
+        body: &["application/json"],
     },
     Operation {
         method: "GET",
@@ -322,6 +346,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "the transition graph of a host",
         params: sequence_params,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -329,6 +354,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "a page of encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S)",
         params: tls_params,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -336,6 +362,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "imported specs, coverage, dormant operations, shadow endpoints, drift",
         params: none,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "POST",
@@ -343,6 +370,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "import an OpenAPI document (the request body)",
         params: spec_upload_params,
         answers: "application/json",
+        body: &["application/json", "application/yaml"],
     },
     Operation {
         method: "GET",
@@ -350,6 +378,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "live sensor numbers (under shadowtap run), a page of ingested captures, summed counters and diagnostics",
         params: sensor_params,
         answers: "application/json",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -357,6 +386,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "the inventory as SQL, JSON, OpenAPI or the CSV of one view",
         params: export_params,
         answers: "*/*",
+        body: &[],
     },
     Operation {
         method: "GET",
@@ -364,6 +394,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "this description of the API (OpenAPI 3.1)",
         params: none,
         answers: "application/json",
+        body: &[],
     },
 ];
 
@@ -454,14 +485,13 @@ pub fn openapi() -> Value {
             "parameters": params,
             "responses": responses,
         });
-        if op.method == "POST" {
-            o["requestBody"] = json!({
-                "required": true,
-                "content": {
-                    "application/json": { "schema": {} },
-                    "application/yaml": { "schema": {} },
-                },
-            });
+        if !op.body.is_empty() {
+            let content: Map<String, Value> = op
+                .body
+                .iter()
+                .map(|m| (m.to_string(), json!({ "schema": {} })))
+                .collect();
+            o["requestBody"] = json!({ "required": true, "content": content });
         }
         let entry = paths
             .entry(op.path.to_string())

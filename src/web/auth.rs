@@ -15,7 +15,9 @@
 //! - Every visitor has a session id, anonymous until login; the CSRF token is an HMAC of it
 //!   under a key made at start. Every POST must carry it (form field `csrf` or header
 //!   `X-CSRF-Token`), except API calls authenticated by a bearer token (no ambient credential).
-//! - Spec uploads (the only writes) need [`AuthConfig::allow_spec_upload`].
+//! - Spec uploads need [`AuthConfig::allow_spec_upload`]; triage changes of findings (the
+//!   other write) need a session (or a bearer token on `/api/`) and the CSRF token like every
+//!   POST.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::Mac;

@@ -272,7 +272,11 @@ pub fn status_class(status: &i64) -> &'static str {
 /// A known class name for a badge, `other` for anything else (captured data never becomes a
 /// class name).
 pub fn badge(kind: &str) -> &'static str {
-    const KNOWN: [&str; 24] = [
+    const KNOWN: [&str; 28] = [
+        "open",
+        "acknowledged",
+        "false_positive",
+        "resolved",
         "documented",
         "shadow",
         "zombie",

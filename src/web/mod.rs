@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod graph;
 pub mod live;
 mod pages;
+pub mod sarif;
 pub mod spec_import;
 
 pub use auth::{AuthConfig, check_listen};
@@ -285,6 +286,8 @@ pub fn app(state: AppState) -> Router {
         .route("/endpoints", get(pages::endpoints))
         .route("/endpoints/{id}", get(pages::endpoint))
         .route("/findings", get(pages::findings))
+        .route("/findings.sarif", get(pages::findings_sarif))
+        .route("/findings/{id}/triage", post(pages::findings_triage))
         .route("/sequences", get(pages::sequences))
         .route("/tls", get(pages::tls))
         .route("/tls/{id}", get(pages::tls_service))
@@ -310,6 +313,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/endpoints", get(api::endpoints))
         .route("/api/endpoints/{id}", get(api::endpoint))
         .route("/api/findings", get(api::findings))
+        .route("/api/findings/{id}/triage", post(api::findings_triage))
         .route("/api/sequences", get(api::sequences))
         .route("/api/tls", get(api::tls))
         .route(
@@ -465,8 +469,8 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
         return with_cookie(resp);
     }
-    // Spec uploads are the dashboard's only writes: refused unless allowed, before the body
-    // is read.
+    // Spec uploads write to the inventory: refused unless allowed, before the body is read.
+    // (Triage changes, the other write, need only what every POST needs.)
     if *req.method() == Method::POST
         && (path == "/spec" || path == "/api/spec")
         && !auth.spec_upload_allowed()

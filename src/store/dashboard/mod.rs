@@ -13,7 +13,7 @@ mod captures;
 mod csv;
 mod endpoint;
 mod endpoints;
-mod findings;
+pub(in crate::store) mod findings;
 mod overview;
 mod sequences;
 mod spec;
@@ -24,7 +24,7 @@ pub use endpoint::{
     Auth, Body, Client, EndpointDetail, Param, Sensitive, TemplateSegment, Transition,
 };
 pub use endpoints::{EndpointList, EndpointListRow, EndpointQuery, Facets, SortKey};
-pub use findings::FindingQuery;
+pub use findings::{FindingQuery, StateFilter};
 pub use overview::{Overview, Totals};
 pub use sequences::{GraphEdge, GraphNode, SequenceFinding, SequencePath, Sequences};
 pub use spec::{SpecRow, SpecSummary};
@@ -102,6 +102,16 @@ pub struct FindingRow {
     pub last_seen: i64,
     /// The endpoint's id, when it is in the inventory.
     pub endpoint_id: Option<i64>,
+    /// The finding's durable identity (`findings.dedup_key`).
+    pub dedup_key: String,
+    /// Triage state (`open`, `acknowledged`, `false_positive`, `resolved`).
+    pub triage_state: String,
+    /// Who set the triage state (`None` when never triaged).
+    pub triage_by: Option<String>,
+    /// Why.
+    pub triage_reason: Option<String>,
+    /// When (wall-clock ns).
+    pub triage_at: Option<i64>,
 }
 
 /// What observed traffic did that the spec does not say.
@@ -146,15 +156,15 @@ pub struct SpecOperation {
     pub endpoint_id: Option<i64>,
 }
 
-fn severity_rank_sql(col: &str) -> String {
+pub(in crate::store) fn severity_rank_sql(col: &str) -> String {
     format!(
         "CASE {col} WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END"
     )
 }
 
-pub(in crate::store) const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id";
+pub(in crate::store) const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id, f.dedup_key, coalesce(t.state, 'open'), t.actor, t.reason, t.at";
 
-pub(in crate::store) const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template";
+pub(in crate::store) const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
 
 pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {
     FindingRow {
@@ -171,6 +181,11 @@ pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {
         first_seen: r.get(10),
         last_seen: r.get(11),
         endpoint_id: r.get(12),
+        dedup_key: r.get(13),
+        triage_state: r.get(14),
+        triage_by: r.get(15),
+        triage_reason: r.get(16),
+        triage_at: r.get(17),
     }
 }
 

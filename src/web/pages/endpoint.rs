@@ -128,6 +128,11 @@ pub async fn endpoint(
         .await?
         .ok_or(AppError::NotFound)?;
     let tls_host = host_services(&state, &e.endpoint.host).await?;
+    let keys: Vec<String> = e.findings.iter().map(|f| f.dedup_key.clone()).collect();
+    let mut histories = state
+        .store()
+        .dashboard_triage_histories(&keys, super::findings::HISTORY_SHOWN)
+        .await?;
     let r = &e.endpoint;
     let lat = latency(e.latency_hist.as_deref(), 28);
     let mut kpis = vec![
@@ -224,7 +229,17 @@ pub async fn endpoint(
             .iter()
             .map(|t| transition(t, t.to_id))
             .collect(),
-        findings: e.findings.iter().cloned().map(finding_view).collect(),
+        findings: e
+            .findings
+            .iter()
+            .cloned()
+            .map(|f| {
+                let history = histories.remove(&f.dedup_key).unwrap_or_default();
+                let mut v = finding_view(f);
+                v.history = history;
+                v
+            })
+            .collect(),
         host_href: endpoints_link(&[("host", r.host.clone())]),
         tls_host,
         e,

@@ -29,7 +29,10 @@ pub use export::{
     csv_view, export, export_csv, export_json, export_openapi, export_sql, json_doc, openapi_doc,
     sql_dump,
 };
-pub use findings::{FindingParams, findings, group_findings};
+pub use findings::{
+    FindingParams, TriageFailure, apply_triage, findings, group_findings, sarif as findings_sarif,
+    triage as findings_triage,
+};
 pub(crate) use login::{ceil_secs, wait_message};
 pub use login::{login, login_form, logout};
 pub use overview::overview;
@@ -195,6 +198,8 @@ pub struct FindingView {
     pub detail: Vec<(bool, String)>,
     /// Link to its endpoint.
     pub href: Option<String>,
+    /// Its triage changes, oldest first (filled where a page shows them).
+    pub history: Vec<crate::store::TriageEvent>,
 }
 
 fn finding_view(f: FindingRow) -> FindingView {
@@ -202,6 +207,7 @@ fn finding_view(f: FindingRow) -> FindingView {
         title: explain::explain(&f.kind).title,
         detail: fmt::code_runs(&f.detail),
         href: f.endpoint_id.map(|id| format!("/endpoints/{id}")),
+        history: Vec::new(),
         f,
     }
 }
