@@ -1913,6 +1913,7 @@ mod tests {
                 sni: sni.map(str::to_string),
                 ja4: None,
             })),
+            websocket: None,
         };
         let mut inv = Inventory::new(InventoryConfig::default());
         inv.observe(&txn(b"GET /a HTTP/1.0\r\n\r\n", Some("API.tls.test"), 8443));
@@ -2273,6 +2274,7 @@ mod graphql_tests {
             interim: Vec::new(),
             tags: Tags::default(),
             tls: None,
+            websocket: None,
         }
     }
 

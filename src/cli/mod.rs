@@ -748,6 +748,7 @@ impl EngineArgs {
             },
             tls: crate::tls::TlsConfig::default(),
             http2: None,
+            websocket: None,
         }
     }
 

@@ -766,15 +766,31 @@ mod tests {
     fn masked_server_frames_and_unmasked_client_frames_are_counted_and_read() {
         let mut ctx = WsCtx::new(WsConfig::default());
         let mut c = WsConn::new(&mut ctx, hs(false));
-        c.data(&mut ctx, Dir::BtoA, &frame(true, 1, K, b"from server"), Timestamp(1));
-        c.data(&mut ctx, Dir::AtoB, &frame(true, 1, None, b"from client"), Timestamp(1));
+        c.data(
+            &mut ctx,
+            Dir::BtoA,
+            &frame(true, 1, K, b"from server"),
+            Timestamp(1),
+        );
+        c.data(
+            &mut ctx,
+            Dir::AtoB,
+            &frame(true, 1, None, b"from client"),
+            Timestamp(1),
+        );
         let sum = c.finish(&mut ctx, Timestamp(2));
         assert_eq!(ctx.stats.masked_server_frames, 1);
         assert_eq!(ctx.stats.unmasked_client_frames, 1);
         assert_eq!(sum.server.text_messages, 1);
-        let texts: Vec<(bool, &[u8])> =
-            sum.samples.iter().map(|s| (s.from_client, &s.text[..])).collect();
-        assert_eq!(texts, [(false, &b"from server"[..]), (true, b"from client")]);
+        let texts: Vec<(bool, &[u8])> = sum
+            .samples
+            .iter()
+            .map(|s| (s.from_client, &s.text[..]))
+            .collect();
+        assert_eq!(
+            texts,
+            [(false, &b"from server"[..]), (true, b"from client")]
+        );
     }
 
     #[test]
@@ -792,7 +808,10 @@ mod tests {
         c.gap(&mut ctx, Dir::AtoB, 200, Timestamp(1));
         c.data(&mut ctx, Dir::AtoB, &b, Timestamp(1));
         let sum = c.finish(&mut ctx, Timestamp(2));
-        assert_eq!((sum.client.binary_messages, sum.client.text_messages), (1, 1));
+        assert_eq!(
+            (sum.client.binary_messages, sum.client.text_messages),
+            (1, 1)
+        );
         assert_eq!(sum.client.frames, 3);
         assert!(sum.client.stopped);
         assert_eq!((ctx.stats.gaps_skipped, ctx.stats.gaps_stopped), (1, 1));
@@ -859,7 +878,10 @@ mod tests {
         assert_eq!(texts, [text, text, b"third"]);
         assert_eq!(st.messages_inflated, 3);
         assert_eq!(st.bad_frames, 0);
-        assert_eq!(sum.client.bytes, (z[0].len() + z[1].len() + z[2].len()) as u64);
+        assert_eq!(
+            sum.client.bytes,
+            (z[0].len() + z[1].len() + z[2].len()) as u64
+        );
         assert_eq!(mem, 0);
         // Split everywhere: the same.
         for i in 0..s.len() {

@@ -42,7 +42,8 @@ pub fn accept_key(key: &[u8]) -> String {
 pub fn names_deflate(extensions: &[u8]) -> bool {
     extensions.split(|&b| b == b',').any(|ext| {
         let name = ext.split(|&b| b == b';').next().unwrap_or_default();
-        name.trim_ascii().eq_ignore_ascii_case(b"permessage-deflate")
+        name.trim_ascii()
+            .eq_ignore_ascii_case(b"permessage-deflate")
     })
 }
 
