@@ -34,9 +34,11 @@ use super::template::{Observation, TemplateConfig, TemplateMatch};
 use super::tls::{TlsInventory, TlsInventoryConfig, TlsInventoryStats, TlsServiceDelta};
 pub use super::util::pairs;
 use super::util::percent_decode;
+use super::websocket::WsDelta;
 use crate::http::HttpTransaction;
 use crate::time::Timestamp;
 use crate::tls::TlsEvent;
+use crate::websocket::WsSummary;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -331,6 +333,8 @@ pub struct EndpointDelta {
     pub minutes: BTreeMap<i64, (u64, u64)>,
     /// Posture findings, by (kind, client).
     pub findings: HashMap<(&'static str, Option<String>), FindingDelta>,
+    /// WebSocket connections opened by this endpoint's upgrades (`None`: none ended yet).
+    pub websocket: Option<Box<WsDelta>>,
 }
 
 /// Highest latency recorded exactly: 10 minutes (larger values are clamped).
@@ -442,6 +446,7 @@ impl EndpointDelta {
             sensitive: HashMap::new(),
             minutes: BTreeMap::new(),
             findings: HashMap::new(),
+            websocket: None,
         }
     }
 
@@ -491,6 +496,12 @@ impl EndpointDelta {
             let x = self.minutes.entry(m).or_default();
             x.0 += c;
             x.1 += e;
+        }
+        if let Some(w) = other.websocket {
+            match self.websocket.as_mut() {
+                Some(mine) => mine.merge(&w),
+                None => self.websocket = Some(w),
+            }
         }
     }
 }
@@ -947,6 +958,9 @@ impl Inventory {
         let mut stats = std::mem::take(&mut self.stats);
         let (response_text, response_shape) =
             inspect_bodies(d, cfg, &mut stats, v, status, &mut found, scratch);
+        if let Some(ws) = t.websocket.as_deref() {
+            observe_websocket(d, cfg, &mut stats, ws, &mut found, scratch);
+        }
         if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
             self.book.note_shape(&d.key.host, path, fp);
         }
@@ -1517,6 +1531,56 @@ fn inspect_bodies<'v>(
         }
     }
     (response_text, response_shape)
+}
+
+/// Adds a WebSocket connection's figures to its endpoint, and reads its sampled text messages
+/// as bodies: JSON ones for their shape (body rows of status 101, `application/json`, by
+/// direction) and sensitive data (locations `request_websocket` for the client's messages,
+/// `response_websocket` for the server's), the others as free text.
+fn observe_websocket(
+    d: &mut EndpointDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    ws: &WsSummary,
+    found: &mut Vec<(SensitiveKey, String)>,
+    scratch: &mut Vec<Finding>,
+) {
+    d.websocket.get_or_insert_with(Box::default).add(ws);
+    for s in &ws.samples {
+        let (dir, location) = if s.from_client {
+            (Direction::Request, "request_websocket")
+        } else {
+            (Direction::Response, "response_websocket")
+        };
+        let text = &s.text[..s.text.len().min(cfg.max_body_inspect)];
+        let json = if s.truncated {
+            None
+        } else {
+            serde_json::from_slice::<serde_json::Value>(text)
+                .ok()
+                .filter(|v| v.is_object() || v.is_array())
+        };
+        let Some(v) = json else {
+            scan_free(text, location, scratch, found);
+            continue;
+        };
+        let key = (dir, 101, "application/json".to_string());
+        if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
+            stats.detail_over_cap += 1;
+        } else {
+            let b = d.bodies.entry(key).or_default();
+            b.count += 1;
+            b.samples += 1;
+            let s = shape::infer(&v);
+            b.json = Some(match b.json.take() {
+                Some(prev) => shape::merge(&prev, &s),
+                None => s,
+            });
+        }
+        stats.bodies_parsed += 1;
+        let mut budget = 4096usize;
+        scan_json(&v, "", 0, &mut budget, location, scratch, found);
+    }
 }
 
 /// The posture findings one transaction raises: (kind, client, detail, evidence).

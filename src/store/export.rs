@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 15] = [
+pub const PUBLIC_VIEWS: [&str; 16] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -25,6 +25,7 @@ pub const PUBLIC_VIEWS: [&str; 15] = [
     "api_drift",
     "api_tls_services",
     "api_tls_clients",
+    "api_websockets",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

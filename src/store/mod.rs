@@ -23,6 +23,7 @@ mod retemplate;
 pub mod retention;
 pub mod spec;
 pub mod tls;
+pub mod websocket;
 mod write;
 
 pub use changes::NewEndpointRow;

@@ -1099,6 +1099,9 @@ async fn merge_one(
         d.minutes.iter().map(|(m, (n, e))| vec![V::I(id), V::I(*m), V::I(*n as i64), V::I(*e as i64)]).collect(),
     )
     .await?;
+    if let Some(w) = d.websocket.as_deref() {
+        super::websocket::merge_websocket(tx, id, w).await?;
+    }
     Ok((clients_dropped, clients_evicted))
 }
 
