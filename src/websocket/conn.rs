@@ -71,6 +71,8 @@ struct Msg {
     truncated: bool,
     /// Its bytes could not all be read (a gap) or inflated.
     broken: bool,
+    /// Samples were still wanted when it began (a compressed one is inflated then).
+    wanted: bool,
 }
 
 /// One direction.
@@ -389,7 +391,8 @@ impl Half {
             compressed,
             sample,
             truncated: false,
-            broken: compressed && self.inflate.is_none(),
+            broken: compressed && wanted && self.inflate.is_none(),
+            wanted,
         });
     }
 
@@ -553,7 +556,7 @@ impl Half {
         self.fig.bytes = self.fig.bytes.saturating_add(m.len);
         self.fig.max_message_bytes = self.fig.max_message_bytes.max(m.len);
         self.fig.sizes.record(m.len);
-        if m.compressed {
+        if m.compressed && m.wanted {
             if m.broken {
                 self.not_decoded += 1;
                 ctx.stats.messages_not_decoded += 1;
