@@ -92,7 +92,7 @@ fn expected_direction(frames: &[&OracleFrame]) -> WsDirection {
             }
             9 => d.pings += 1,
             10 => d.pongs += 1,
-            0 | 1 | 2 => {
+            0..=2 => {
                 let (op, len) = match (f.opcode, msg) {
                     (0, Some((op, n))) => (op, n + f.len),
                     (op, _) => (op, f.len),

@@ -427,7 +427,8 @@ impl Half {
             .sample
             .as_ref()
             .is_some_and(|s| s.len() < cap && !m.compressed);
-        if !(m.compressed && self.inflate.is_some()) && !wants_plain {
+        let inflating = m.compressed && self.inflate.is_some();
+        if !(wants_plain || inflating) {
             if m.sample.is_some() && !m.compressed {
                 m.truncated = true;
             }
