@@ -299,6 +299,37 @@ async fn the_upgrade_is_the_endpoint_and_the_view_holds_its_figures() {
     .await
     .unwrap();
     assert_eq!(shapes.len(), 2, "{shapes:?}");
+
+    // The endpoint page shows the figures, the JSON API carries them (an added key).
+    let app = shadowtap::web::app(
+        shadowtap::web::AppState::new(store.clone(), shadowtap::web::AuthConfig::default())
+            .unwrap(),
+    );
+    let get = |path: String| {
+        let app = app.clone();
+        async move {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let req = axum::http::Request::get(path)
+                .header(axum::http::header::HOST, "127.0.0.1:8080")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), axum::http::StatusCode::OK);
+            let b = resp.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8_lossy(&b).into_owned()
+        }
+    };
+    let page = get(format!("/endpoints/{id}")).await;
+    assert!(page.contains(r#"id="websocket""#), "{page}");
+    assert!(page.contains("<code>chat.v1</code>"));
+    assert!(page.contains("<code>1000</code>"));
+    let json: serde_json::Value =
+        serde_json::from_str(&get(format!("/api/endpoints/{id}")).await).unwrap();
+    assert_eq!(json["websocket"]["connections"], 2);
+    assert_eq!(json["websocket"]["messages_client"], count(true));
+    assert_eq!(json["websocket"]["close_codes"]["1000"], 2);
+    drop(app);
     store.close().await;
     sql.close().await;
     let raw = std::fs::read(&db).unwrap();
