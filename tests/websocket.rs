@@ -205,6 +205,33 @@ fn figures_agree_with_tshark_frame_for_frame() {
     assert!(ws.messages_inflated > 0);
 }
 
+#[test]
+fn the_log_line_of_an_upgrade_counts_its_messages() {
+    use shadowtap::cli::log::{COLUMNS, values};
+    let (txs, _) = read("websocket");
+    let col = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap();
+    let frames = oracle();
+    for (stream, t) in txs.iter().enumerate() {
+        let v = values(t);
+        let count = |client: bool| {
+            frames
+                .iter()
+                .filter(|f| f.stream == stream && f.client == client && f.fin && f.opcode <= 2)
+                .count()
+                .to_string()
+        };
+        assert_eq!(
+            v[col("ws_msgs_orig")].as_deref(),
+            Some(count(true).as_str())
+        );
+        assert_eq!(
+            v[col("ws_msgs_resp")].as_deref(),
+            Some(count(false).as_str())
+        );
+        assert_eq!(v[col("tags")].as_deref(), Some("upgrade,websocket"));
+    }
+}
+
 #[tokio::test]
 async fn the_upgrade_is_the_endpoint_and_the_view_holds_its_figures() {
     let dir = tempfile::tempdir().unwrap();

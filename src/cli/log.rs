@@ -17,10 +17,12 @@ use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 
 /// Number of columns.
-pub const NCOLS: usize = 22;
+pub const NCOLS: usize = 24;
 
 /// Column names, in order. After Zeek's: `tls_sni` and `ja4`, set on transactions decrypted
-/// from TLS with a key log (`-` in cleartext).
+/// from TLS with a key log (`-` in cleartext); `ws_msgs_orig` and `ws_msgs_resp`, the data
+/// messages the client and the server sent on the WebSocket connection an upgrade opened (its
+/// line comes when that connection ends; `-` on every other line).
 pub const COLUMNS: [&str; NCOLS] = [
     "ts",
     "uid",
@@ -44,6 +46,8 @@ pub const COLUMNS: [&str; NCOLS] = [
     "tags",
     "tls_sni",
     "ja4",
+    "ws_msgs_orig",
+    "ws_msgs_resp",
 ];
 
 /// One cell of a row, borrowed from the transaction (nothing is allocated per row).
@@ -123,6 +127,8 @@ pub fn cells(t: &HttpTransaction) -> [Cell<'_>; NCOLS] {
             .as_ref()
             .and_then(|x| x.ja4.as_deref())
             .map(|v| Bytes(v.as_bytes()))),
+        opt(t.websocket.as_ref().map(|w| Num(w.client.messages()))),
+        opt(t.websocket.as_ref().map(|w| Num(w.server.messages()))),
     ]
 }
 
