@@ -11,7 +11,7 @@
 //! Hand-built connections through the whole engine: a stream cut at every byte boundary gives
 //! the same figures, a 2^63 length header stops one direction, masked server frames are read,
 //! a gap inside a frame is skipped, 10^5 tiny frames stay within the caps, a wrong
-//! `Sec-WebSocket-Accept` is counted, and a decrypted TLS connection gets the same layer.
+//! `Sec-WebSocket-Accept` is counted, an upgrade without a key stays a tunnel.
 
 mod support;
 
