@@ -85,7 +85,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
         if have < 2 {
             return Err(FrameError::Truncated { need: 2, have });
         }
-        let need = header_len(b[0], b[1]);
+        let need = header_len(b[1]);
         if have < need {
             return Err(FrameError::Truncated { need, have });
         }
@@ -129,7 +129,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// Length of the header: 2, plus 2 or 8 for an extended length, plus 4 for a mask.
     pub fn header_len(&self) -> usize {
-        header_len(self.b()[0], self.b()[1])
+        header_len(self.b()[1])
     }
 
     /// The payload length announced.
@@ -153,8 +153,8 @@ impl<T: AsRef<[u8]>> Frame<T> {
     }
 }
 
-fn header_len(b0: u8, b1: u8) -> usize {
-    let _ = b0;
+/// Header length from the second byte: 2, plus the extended length, plus the mask.
+fn header_len(b1: u8) -> usize {
     let ext = match b1 & 0x7f {
         126 => 2,
         127 => 8,
