@@ -900,6 +900,57 @@ mod tests {
         assert_eq!(sum.not_decoded, 1);
     }
 
+    /// Hostile byte streams (random bytes, and valid frames with random bytes flipped), with
+    /// and without permessage-deflate and small caps: no panic, the same summary whole and in
+    /// pieces, memory within its cap while fed and nothing held at the end.
+    #[test]
+    fn random_streams_are_read_the_same_whole_and_in_pieces() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let base = client_stream();
+        for round in 0..3000 {
+            let mut s = if round % 2 == 0 {
+                base.clone()
+            } else {
+                (0..(next() % 600)).map(|_| next() as u8).collect()
+            };
+            for _ in 0..(next() % 6) {
+                if !s.is_empty() {
+                    let i = (next() as usize) % s.len();
+                    s[i] = next() as u8;
+                }
+            }
+            let cfg = WsConfig {
+                sample_bytes: 16 + (round % 64),
+                max_samples: 1 + (round % 4),
+                max_frames: 1 + (round as u64 % 32),
+                // Room for inflaters in some rounds, not in others.
+                max_memory: if round % 6 == 0 { 256 * 1024 } else { 4096 },
+                max_inflate_bytes: 1024,
+            };
+            let deflate = round % 3 == 0;
+            let piece = 1 + (next() as usize) % 16;
+            let whole = run(cfg.clone(), deflate, &[&s]);
+            let chunks: Vec<&[u8]> = s.chunks(piece).collect();
+            let cut = run(cfg.clone(), deflate, &chunks);
+            assert_eq!(whole.0, cut.0, "round {round}, pieces of {piece}");
+            assert_eq!((whole.2, cut.2), (0, 0));
+            assert!(whole.0.client.frames <= cfg.max_frames);
+            assert!(
+                whole
+                    .0
+                    .samples
+                    .iter()
+                    .all(|m| m.text.len() <= cfg.sample_bytes)
+            );
+        }
+    }
+
     #[test]
     fn a_decompression_bomb_stops_at_the_inflate_cap() {
         let big = vec![b'x'; 8 << 20];
