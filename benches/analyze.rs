@@ -292,6 +292,7 @@ fn transactions(n: usize) -> Vec<HttpTransaction> {
                 interim: Vec::new(),
                 tags: Tags::default(),
                 tls: None,
+                websocket: None,
             }
         })
         .collect()

@@ -296,6 +296,50 @@ def h2_seeds():
           + bytes([3]) + struct.pack("<H", 1) + seg(1, pushed[-11:]))
 
 
+# ---- websocket_frames ------------------------------------------------------------------------
+def websocket_seeds():
+    """Conversations of WebSocket frames after the upgrade: masked client frames (text, a
+    message fragmented around a ping, binary, close 1000) and the server's echo; the same with
+    permessage-deflate (raw deflate, tail removed, RSV1 on first frames); a 64-bit length
+    with its top bit set; a gap inside a payload."""
+    import zlib
+
+    def frame(fin, op, payload, mask=None, rsv=0):
+        n = len(payload)
+        head = bytes([(0x80 if fin else 0) | rsv << 4 | op])
+        m = 0x80 if mask else 0
+        if n < 126:
+            head += bytes([m | n])
+        elif n < 65536:
+            head += bytes([m | 126]) + struct.pack(">H", n)
+        else:
+            head += bytes([m | 127]) + struct.pack(">Q", n)
+        if mask:
+            head += mask
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return head + payload
+
+    def seg(direction, data):
+        return bytes([direction]) + struct.pack("<H", len(data)) + data
+
+    k = b"\x37\xfa\x21\x3d"
+    client = (frame(1, 1, b'{"email":"a@example.com"}', k) + frame(0, 1, b"frag-", k) + frame(1, 9, b"p", k)
+              + frame(1, 0, b"end", k) + frame(1, 2, bytes(range(200)), k) + frame(1, 8, b"\x03\xe8bye", k))
+    server = frame(1, 1, b"welcome") + frame(1, 10, b"p") + frame(1, 8, b"\x03\xe8")
+    write("websocket_frames", "echo", bytes([0x30]) + seg(0, client) + seg(1, server))
+    z = zlib.compressobj(wbits=-15)
+    msgs = []
+    for m in (b'{"token":"abc","n":1}', b'{"token":"abc","n":2}'):
+        d = z.compress(m) + z.flush(zlib.Z_SYNC_FLUSH)
+        msgs.append(d[:-4])
+    deflated = frame(1, 1, msgs[0], k, rsv=4) + frame(0, 1, msgs[1][:3], k, rsv=4) + frame(1, 0, msgs[1][3:], k)
+    write("websocket_frames", "deflate", bytes([0x11]) + seg(0, deflated) + seg(1, frame(1, 1, msgs[0], rsv=4)))
+    write("websocket_frames", "length-top-bit", bytes([0x02]) + seg(0, b"\x82\x7f" + struct.pack(">Q", 1 << 63) + b"rest"))
+    big = frame(1, 2, bytes(300), k)
+    write("websocket_frames", "gap-in-payload", bytes([0x00]) + seg(0, big[:100]) + bytes([2]) + struct.pack("<H", 50)
+          + seg(0, big[150:]) + seg(0, frame(1, 1, b"after", k)))
+
+
 def keylog_seeds():
     """tls_keylog: the captures' key logs (byte 0 even: key log, pieces of 1 or 16 bytes; bit 1
     the 2-session cap), and records under every suite's fixed keys (byte 0 odd)."""
@@ -358,5 +402,6 @@ if __name__ == "__main__":
     spec_seeds()
     tls_seeds()
     h2_seeds()
+    websocket_seeds()
     keylog_seeds()
     grpc_seeds()

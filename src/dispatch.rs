@@ -2,7 +2,9 @@
 //! TLS layer (`tls`), the HTTP/2 client preface (`PRI * HTTP/2.0 ...`) or a server's first
 //! SETTINGS frame to HTTP/2 (`http2`), anything else to HTTP/1.x (`http`, which gives up on
 //! what is not HTTP). A switch in flight is handed over too: an HTTP/1.1 request with
-//! `Upgrade: h2c` answered by `101` continues as HTTP/2, the request as its stream 1.
+//! `Upgrade: h2c` answered by `101` continues as HTTP/2, the request as its stream 1; an
+//! accepted `Upgrade: websocket` continues as WebSocket ([`WsFlow`]), the upgrade transaction
+//! held until the connection ends and emitted then with the connection's figures.
 //!
 //! First bytes that are a strict prefix of the preface (`PRI * H`, a segment cut short) are
 //! held until the rest tells: a prefix of the preface cannot begin an HTTP/1 request that the
@@ -17,12 +19,13 @@
 //! layers' shared state in [`Layers`]). What it may not touch: what the layers do with the
 //! bytes.
 
-use crate::http::{HttpConn, HttpCtx, Tags, TlsTag};
+use crate::http::{HttpConn, HttpCtx, HttpTransaction, Tags, TlsTag, WsHandoff};
 use crate::http2::frame::{FrameHeader, PREFACE};
 use crate::http2::{H2Conn, H2Ctx};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
 use crate::tls::{Sniff, TlsConn, TlsCtx};
+use crate::websocket::{WsConn, WsCtx};
 
 /// The state every connection's layer shares: limits, counters, output queues.
 pub struct Layers {
@@ -32,6 +35,8 @@ pub struct Layers {
     pub tls: TlsCtx,
     /// HTTP/2 (its transactions are moved to `http.out` as they come).
     pub h2: H2Ctx,
+    /// WebSocket (its upgrade transactions go to `http.out` when their connections end).
+    pub ws: WsCtx,
 }
 
 impl Layers {
@@ -57,6 +62,59 @@ pub enum Conn {
     H2(Box<H2Conn>),
     /// The first bytes are a strict prefix of the HTTP/2 preface: held until more arrive.
     Held(Box<Held>),
+    /// WebSocket, after an accepted upgrade.
+    Ws(Box<WsFlow>),
+    /// A WebSocket connection that ended (its transaction emitted): nothing more is read.
+    Closed,
+}
+
+/// A WebSocket connection and its upgrade transaction, emitted with the connection's figures
+/// when it ends.
+pub struct WsFlow {
+    ws: WsConn,
+    txn: HttpTransaction,
+}
+
+impl WsFlow {
+    /// Takes over from the HTTP/1 layer: the bytes it held are fed first (the client's frames
+    /// sent before the `101`, then the server's after it).
+    fn new(ctx: &mut WsCtx, h: WsHandoff) -> WsFlow {
+        let client = h.handshake.client;
+        let mut ws = WsConn::new(ctx, h.handshake);
+        if !h.client_bytes.is_empty() {
+            ws.data(ctx, client, &h.client_bytes, h.client_ts);
+        }
+        if !h.server_bytes.is_empty() {
+            ws.data(ctx, client.flip(), &h.server_bytes, h.server_ts);
+        }
+        WsFlow { ws, txn: h.txn }
+    }
+
+    fn data(&mut self, ctx: &mut WsCtx, dir: Dir, chunk: Chunk<'_>) {
+        self.ws.data(ctx, dir, chunk.data, chunk.ts);
+    }
+
+    /// Ends the connection: the upgrade transaction, with the figures, to `out`.
+    fn close(self, ctx: &mut WsCtx, http: &mut HttpCtx, ts: Timestamp) {
+        let mut txn = self.txn;
+        txn.websocket = Some(Box::new(self.ws.finish(ctx, ts)));
+        http.out.push(txn);
+    }
+}
+
+/// Takes a WebSocket hand-over from an HTTP/1 connection, when there is one.
+fn take_ws(h: &mut HttpConn, ctx: &mut WsCtx) -> Option<Box<WsFlow>> {
+    h.take_ws().map(|w| Box::new(WsFlow::new(ctx, *w)))
+}
+
+/// Emits a WebSocket connection's upgrade transaction when it is closed (`slot` becomes a
+/// dead HTTP connection that ignores what follows).
+fn close_ws(slot: &mut Conn, ctx: &mut Layers, ts: Timestamp) {
+    if let Conn::Ws(_) = slot
+        && let Conn::Ws(w) = std::mem::replace(slot, Conn::Closed)
+    {
+        w.close(&mut ctx.ws, &mut ctx.http, ts);
+    }
 }
 
 /// A TLS connection and the layer its decrypted bytes go to.
@@ -75,6 +133,10 @@ pub enum Inner {
     Http1(Box<HttpConn>),
     /// HTTP/2 (ALPN `h2`, or the client preface).
     H2(Box<H2Conn>),
+    /// WebSocket, after an accepted upgrade inside the TLS connection.
+    Ws(Box<WsFlow>),
+    /// A WebSocket connection that ended (its transaction emitted).
+    Closed,
 }
 
 impl TlsFlow {
@@ -114,9 +176,15 @@ impl TlsFlow {
                 peer_ack: None,
             };
             match &mut self.inner {
-                Inner::Http1(h) => h.data(&mut ctx.http, meta, p.dir, chunk),
+                Inner::Http1(h) => {
+                    h.data(&mut ctx.http, meta, p.dir, chunk);
+                    if let Some(w) = take_ws(h, &mut ctx.ws) {
+                        self.inner = Inner::Ws(w);
+                    }
+                }
                 Inner::H2(c) => c.data(&mut ctx.h2, meta, p.dir, chunk),
-                Inner::Unknown => {}
+                Inner::Ws(w) => w.data(&mut ctx.ws, p.dir, chunk),
+                Inner::Unknown | Inner::Closed => {}
             }
         }
         ctx.collect_h2();
@@ -125,9 +193,9 @@ impl TlsFlow {
 
     /// Runs `f` on the inner layer (eof, close, gap of the plaintext), then tags what it
     /// emitted.
-    fn inner(&mut self, ctx: &mut Layers, f: impl FnOnce(&mut Inner, &mut HttpCtx, &mut H2Ctx)) {
+    fn inner(&mut self, ctx: &mut Layers, f: impl FnOnce(&mut Inner, &mut Layers)) {
         let before = ctx.http.out.len();
-        f(&mut self.inner, &mut ctx.http, &mut ctx.h2);
+        f(&mut self.inner, ctx);
         ctx.collect_h2();
         self.tag(ctx, before);
     }
@@ -249,8 +317,11 @@ impl Conn {
                     let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
                     *self = Conn::H2(Box::new(h2));
                     ctx.collect_h2();
+                } else if let Some(w) = take_ws(h, &mut ctx.ws) {
+                    *self = Conn::Ws(w);
                 }
             }
+            Conn::Ws(w) => w.data(&mut ctx.ws, dir, chunk),
             Conn::Tls(t) => {
                 t.tls.data(&mut ctx.tls, meta, dir, chunk);
                 t.pump(ctx, meta);
@@ -259,7 +330,7 @@ impl Conn {
                 c.data(&mut ctx.h2, meta, dir, chunk);
                 ctx.collect_h2();
             }
-            Conn::Held(_) => {}
+            Conn::Held(_) | Conn::Closed => {}
         }
     }
 }
@@ -337,7 +408,8 @@ impl FlowApp for Conn {
                 c.gap(&mut ctx.h2, meta, dir, offset, len, ts);
                 ctx.collect_h2();
             }
-            Conn::Held(_) => {}
+            Conn::Ws(w) => w.ws.gap(&mut ctx.ws, dir, len, ts),
+            Conn::Held(_) | Conn::Closed => {}
         }
     }
 
@@ -348,17 +420,19 @@ impl FlowApp for Conn {
             Conn::Tls(t) => {
                 t.tls.eof(&mut ctx.tls, meta, dir, ts);
                 t.pump(ctx, meta);
-                t.inner(ctx, |inner, http, h2| match inner {
-                    Inner::Http1(h) => h.eof(http, meta, dir, ts),
-                    Inner::H2(c) => c.eof(h2, meta, dir, ts),
-                    Inner::Unknown => {}
+                t.inner(ctx, |inner, ctx| match inner {
+                    Inner::Http1(h) => h.eof(&mut ctx.http, meta, dir, ts),
+                    Inner::H2(c) => c.eof(&mut ctx.h2, meta, dir, ts),
+                    // One side's FIN: the other may still send (a close answered, say).
+                    Inner::Ws(_) | Inner::Unknown | Inner::Closed => {}
                 });
             }
             Conn::H2(c) => {
                 c.eof(&mut ctx.h2, meta, dir, ts);
                 ctx.collect_h2();
             }
-            Conn::Held(_) => {}
+            // One side's FIN: the other may still send (a close answered, say).
+            Conn::Ws(_) | Conn::Held(_) | Conn::Closed => {}
         }
     }
 
@@ -370,17 +444,23 @@ impl FlowApp for Conn {
                 // Records held for their key get a last chance at close.
                 t.tls.close(&mut ctx.tls, meta, ts, reason);
                 t.pump(ctx, meta);
-                t.inner(ctx, |inner, http, h2| match inner {
-                    Inner::Http1(h) => h.close(http, meta, ts, reason),
-                    Inner::H2(c) => c.close(h2, meta, ts, reason),
-                    Inner::Unknown => {}
+                t.inner(ctx, |inner, ctx| match inner {
+                    Inner::Http1(h) => h.close(&mut ctx.http, meta, ts, reason),
+                    Inner::H2(c) => c.close(&mut ctx.h2, meta, ts, reason),
+                    Inner::Ws(_) => {
+                        if let Inner::Ws(w) = std::mem::replace(inner, Inner::Closed) {
+                            w.close(&mut ctx.ws, &mut ctx.http, ts);
+                        }
+                    }
+                    Inner::Unknown | Inner::Closed => {}
                 });
             }
             Conn::H2(c) => {
                 c.close(&mut ctx.h2, meta, ts, reason);
                 ctx.collect_h2();
             }
-            Conn::Held(_) => {}
+            Conn::Ws(_) => close_ws(self, ctx, ts),
+            Conn::Held(_) | Conn::Closed => {}
         }
     }
 
@@ -389,7 +469,8 @@ impl FlowApp for Conn {
             Conn::Fresh(h) | Conn::Http(h) => h.wants_data(),
             Conn::Tls(t) => t.tls.wants_data(),
             Conn::H2(c) => c.wants_data(),
-            Conn::Held(_) => true,
+            Conn::Ws(_) | Conn::Held(_) => true,
+            Conn::Closed => false,
         }
     }
 
@@ -398,7 +479,8 @@ impl FlowApp for Conn {
             Conn::Fresh(h) | Conn::Http(h) => h.ignored(&mut ctx.http, dir, len),
             Conn::Tls(t) => t.tls.ignored(&mut ctx.tls, dir, len),
             Conn::H2(c) => c.ignored(&mut ctx.h2, dir, len),
-            Conn::Held(_) => {}
+            Conn::Ws(w) => w.ws.ignored(&mut ctx.ws, len),
+            Conn::Held(_) | Conn::Closed => {}
         }
     }
 }

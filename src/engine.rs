@@ -15,6 +15,7 @@ use crate::http2::{H2Ctx, Http2Config, Http2Stats};
 use crate::reassembly::{Reassembler, ReassemblyConfig, ReassemblyStats};
 use crate::time::Timestamp;
 use crate::tls::{TlsConfig, TlsCtx, TlsEvent, TlsStats};
+use crate::websocket::{WsConfig, WsCtx, WsStats};
 use std::collections::BTreeMap;
 
 /// Configuration of every stage.
@@ -30,6 +31,8 @@ pub struct EngineConfig {
     pub tls: TlsConfig,
     /// HTTP/2 limits (`None`: derived from the HTTP limits, [`Http2Config::from_http`]).
     pub http2: Option<Http2Config>,
+    /// WebSocket limits (`None`: messages sampled like bodies, [`WsConfig::from_http`]).
+    pub websocket: Option<WsConfig>,
 }
 
 /// Per link type counters.
@@ -102,6 +105,8 @@ pub struct EngineStats {
     pub tls: TlsStats,
     /// HTTP/2 framing, HPACK and streams.
     pub http2: Http2Stats,
+    /// WebSocket frames and messages.
+    pub websocket: WsStats,
     /// Connections tracked now.
     pub flows_now: u64,
     /// Bytes held out of order now.
@@ -112,11 +117,13 @@ pub struct EngineStats {
     pub tls_bytes_now: u64,
     /// Bytes held by the HTTP/2 layer now (frames, header blocks, HPACK tables, bodies).
     pub http2_bytes_now: u64,
+    /// Bytes held by the WebSocket layer now (message samples, inflaters).
+    pub websocket_bytes_now: u64,
     /// Kernel counters of a live source.
     pub capture: Option<CaptureCounts>,
 }
 
-crate::counters!(EngineStats { packets, defrag, tcp, http, tls, http2, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now, tls_bytes_now, http2_bytes_now });
+crate::counters!(EngineStats { packets, defrag, tcp, http, tls, http2, websocket, capture } gauges { flows_now, reassembly_bytes_now, http_bytes_now, tls_bytes_now, http2_bytes_now, websocket_bytes_now });
 
 /// Serializable copy of [`DefragStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -216,6 +223,11 @@ impl Engine {
                     cfg.http2
                         .clone()
                         .unwrap_or_else(|| Http2Config::from_http(&cfg.http)),
+                ),
+                ws: WsCtx::new(
+                    cfg.websocket
+                        .clone()
+                        .unwrap_or_else(|| WsConfig::from_http(cfg.http.body_sample_bytes)),
                 ),
                 http: HttpCtx::new(cfg.http),
                 tls: TlsCtx::new(cfg.tls),
@@ -344,11 +356,13 @@ impl Engine {
             http: self.layers.http.stats,
             tls: self.layers.tls.all_stats(),
             http2: self.layers.h2.stats,
+            websocket: self.layers.ws.stats,
             flows_now: self.tcp.flow_count() as u64,
             reassembly_bytes_now: self.tcp.buffered_bytes() as u64,
             http_bytes_now: self.layers.http.memory() as u64,
             tls_bytes_now: self.layers.tls.memory() as u64,
             http2_bytes_now: self.layers.h2.memory() as u64,
+            websocket_bytes_now: self.layers.ws.memory() as u64,
             capture: self.capture,
         }
     }

@@ -110,6 +110,16 @@ impl RunStats {
                 e.http2.memory_cap_bytes,
             ),
             CapDrop::new(
+                "websocket_frames",
+                "WebSocket connections cut at the frame cap (the rest counted, not parsed)",
+                e.websocket.frames_over_cap,
+            ),
+            CapDrop::new(
+                "websocket_samples",
+                "WebSocket text messages not sampled (the WebSocket layer's memory full)",
+                e.websocket.memory_cap_samples,
+            ),
+            CapDrop::new(
                 "fragments",
                 "fragmented datagrams dropped (--max-fragmented-datagrams)",
                 e.defrag.evicted,

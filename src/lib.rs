@@ -40,3 +40,4 @@ mod testalloc;
 pub mod time;
 pub mod tls;
 pub mod web;
+pub mod websocket;

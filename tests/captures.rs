@@ -126,7 +126,30 @@ fn upgrade() {
         1
     );
     assert_eq!(stats.http.upgrades, 1);
-    assert!(stats.http.tunnel_bytes > 0);
+    // The upgrade is a WebSocket handshake (the key and its accept check out): the rest of
+    // the connection is read as frames, not left as a tunnel. The frames whose payloads look
+    // like HTTP stay messages.
+    assert_eq!(stats.http.websockets, 1);
+    assert_eq!(stats.http.tunnel_bytes, 0);
+    assert_eq!(stats.websocket.accept_mismatches, 0);
+    let ws: Vec<_> = txs.iter().filter_map(|t| t.websocket.as_deref()).collect();
+    assert_eq!(ws.len(), 1);
+    assert!(
+        txs.iter()
+            .any(|t| t.tags.contains(Tags::WEBSOCKET) && t.websocket.is_some())
+    );
+    let (c, s) = (&ws[0].client, &ws[0].server);
+    assert_eq!(
+        (c.text_messages, c.binary_messages, c.pings, c.closes),
+        (3, 1, 1, 1)
+    );
+    assert_eq!(
+        (s.text_messages, s.binary_messages, s.pongs, s.closes),
+        (5, 1, 1, 1)
+    );
+    assert_eq!(c.close_code, Some(1000));
+    assert_eq!(c.max_message_bytes, 1000);
+    assert_eq!(stats.websocket.bad_frames, 0);
 }
 
 #[test]

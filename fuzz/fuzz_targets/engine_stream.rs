@@ -78,6 +78,7 @@ fn config(b: u8) -> Cfg {
             ..shadowtap::tls::TlsConfig::default()
         },
         http2: None,
+        websocket: None,
     };
     Cfg {
         max_flows,

@@ -36,9 +36,11 @@ use super::template::{Decision, Observation, TemplateConfig, TemplateMatch};
 use super::tls::{TlsInventory, TlsInventoryConfig, TlsInventoryStats, TlsServiceDelta};
 pub use super::util::pairs;
 use super::util::percent_decode;
+use super::websocket::WsDelta;
 use crate::http::HttpTransaction;
 use crate::time::Timestamp;
 use crate::tls::TlsEvent;
+use crate::websocket::WsSummary;
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -356,6 +358,8 @@ pub struct EndpointDelta {
     pub protocol: Protocol,
     /// A gRPC method's figures (`None` for other endpoints).
     pub grpc: Option<MethodFigures>,
+    /// WebSocket connections opened by this endpoint's upgrades (`None`: none ended yet).
+    pub websocket: Option<Box<WsDelta>>,
 }
 
 /// Highest latency recorded exactly: 10 minutes (larger values are clamped).
@@ -469,6 +473,7 @@ impl EndpointDelta {
             findings: HashMap::new(),
             protocol: Protocol::default(),
             grpc: None,
+            websocket: None,
         }
     }
 
@@ -524,6 +529,12 @@ impl EndpointDelta {
             (Some(mine), Some(g)) => mine.merge(&g),
             (mine @ None, g) => *mine = g,
             (Some(_), None) => {}
+        }
+        if let Some(w) = other.websocket {
+            match self.websocket.as_mut() {
+                Some(mine) => mine.merge(&w),
+                None => self.websocket = Some(w),
+            }
         }
     }
 }
@@ -1046,6 +1057,9 @@ impl Inventory {
         let mut stats = std::mem::take(&mut self.stats);
         let (response_text, response_shape) =
             inspect_bodies(d, cfg, &mut stats, v, status, &mut found, scratch);
+        if let Some(ws) = t.websocket.as_deref() {
+            observe_websocket(d, cfg, &mut stats, ws, &mut found, scratch);
+        }
         if let Some(fp) = response_shape.filter(|_| d.key.method == "GET") {
             self.book.note_shape(&d.key.host, path, fp);
         }
@@ -1635,6 +1649,56 @@ fn inspect_bodies<'v>(
     (response_text, response_shape)
 }
 
+/// Adds a WebSocket connection's figures to its endpoint, and reads its sampled text messages
+/// as bodies: JSON ones for their shape (body rows of status 101, `application/json`, by
+/// direction) and sensitive data (locations `request_websocket` for the client's messages,
+/// `response_websocket` for the server's), the others as free text.
+fn observe_websocket(
+    d: &mut EndpointDelta,
+    cfg: &InventoryConfig,
+    stats: &mut InventoryStats,
+    ws: &WsSummary,
+    found: &mut Vec<(SensitiveKey, String)>,
+    scratch: &mut Vec<Finding>,
+) {
+    d.websocket.get_or_insert_with(Box::default).add(ws);
+    for s in &ws.samples {
+        let (dir, location) = if s.from_client {
+            (Direction::Request, "request_websocket")
+        } else {
+            (Direction::Response, "response_websocket")
+        };
+        let text = &s.text[..s.text.len().min(cfg.max_body_inspect)];
+        let json = if s.truncated {
+            None
+        } else {
+            serde_json::from_slice::<serde_json::Value>(text)
+                .ok()
+                .filter(|v| v.is_object() || v.is_array())
+        };
+        let Some(v) = json else {
+            scan_free(text, location, scratch, found);
+            continue;
+        };
+        let key = (dir, 101, "application/json".to_string());
+        if !d.bodies.contains_key(&key) && d.bodies.len() >= cfg.max_bodies {
+            stats.detail_over_cap += 1;
+        } else {
+            let b = d.bodies.entry(key).or_default();
+            b.count += 1;
+            b.samples += 1;
+            let s = shape::infer(&v);
+            b.json = Some(match b.json.take() {
+                Some(prev) => shape::merge(&prev, &s),
+                None => s,
+            });
+        }
+        stats.bodies_parsed += 1;
+        let mut budget = 4096usize;
+        scan_json(&v, "", 0, &mut budget, location, scratch, found);
+    }
+}
+
 /// The posture findings one transaction raises: (kind, client, detail, evidence).
 fn judge(
     v: &RequestView<'_>,
@@ -2103,6 +2167,7 @@ mod tests {
                 sni: sni.map(str::to_string),
                 ja4: None,
             })),
+            websocket: None,
         };
         let mut inv = Inventory::new(InventoryConfig::default());
         inv.observe(&txn(b"GET /a HTTP/1.0\r\n\r\n", Some("API.tls.test"), 8443));
@@ -2463,6 +2528,7 @@ mod graphql_tests {
             interim: Vec::new(),
             tags: Tags::default(),
             tls: None,
+            websocket: None,
         }
     }
 

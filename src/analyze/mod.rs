@@ -17,6 +17,8 @@
 //! * [`request`]: the parsed view of a transaction (target, query pairs, named header fields,
 //!   credentials, media types, decoded bodies and their JSON) that every analysis shares,
 //!   parsed once.
+//! * [`websocket`]: the WebSocket figures of an endpoint (its upgrade transactions'
+//!   connections); their sampled text messages go through the body analyses.
 //!
 //! The endpoint aggregation that ties these together lives in [`inventory`].
 
@@ -42,3 +44,4 @@ mod testinput;
 pub mod tls;
 mod util;
 pub mod vocab;
+pub mod websocket;

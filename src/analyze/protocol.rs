@@ -22,7 +22,7 @@ pub enum Protocol {
     Grpc,
     /// GraphQL over HTTP.
     Graphql,
-    /// A WebSocket upgrade. Not decided yet: see the hook in [`protocol_of`].
+    /// An accepted WebSocket upgrade (tagged `Tags::WEBSOCKET` by the HTTP layer).
     Websocket,
 }
 
@@ -71,8 +71,11 @@ pub fn protocol_of(t: &HttpTransaction, graphql: bool) -> Protocol {
     let Some(req) = t.request.as_ref() else {
         return Protocol::default();
     };
-    // Hook for WebSocket: when the upgrade transaction carries its tag (`Tags::WEBSOCKET`,
-    // added by the WebSocket work), return `Protocol::Websocket` here, before the others.
+    // An accepted WebSocket upgrade (the HTTP layer tags it when it hands the connection
+    // over): the endpoint is the socket, whatever the request says.
+    if t.tags.contains(crate::http::Tags::WEBSOCKET) {
+        return Protocol::Websocket;
+    }
     let media = super::request::media_type(&req.head);
     if grpc::is_grpc_media(&media) {
         return Protocol::Grpc;

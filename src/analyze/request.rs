@@ -679,6 +679,7 @@ mod tests {
             interim: Vec::new(),
             tags: Tags::default(),
             tls: None,
+            websocket: None,
         }
     }
 

@@ -18,13 +18,15 @@ use std::io::{self, BufWriter, Write};
 use std::sync::atomic::Ordering;
 
 /// Number of columns.
-pub const NCOLS: usize = 24;
+pub const NCOLS: usize = 26;
 
 /// Column names, in order. After Zeek's: `tls_sni` and `ja4`, set on transactions decrypted
-/// from TLS with a key log (`-` in cleartext); `protocol` ([`protocol_of`]: `grpc`, `h2`,
-/// `http/1.1`, `http/1.0`; GraphQL is decided by the inventory from bodies the log does not
+/// from TLS with a key log (`-` in cleartext); `protocol` ([`protocol_of`]: `grpc`, `websocket`,
+/// `h2`, `http/1.1`, `http/1.0`; GraphQL is decided by the inventory from bodies the log does not
 /// read); `grpc_status`, the `grpc-status` field of a gRPC response (its trailers, or the
-/// headers of a trailers-only response), `-` otherwise.
+/// headers of a trailers-only response), `-` otherwise; `ws_msgs_orig` and `ws_msgs_resp`,
+/// the data messages the client and the server sent on the WebSocket connection an upgrade opened (its
+/// line comes when that connection ends; `-` on every other line).
 pub const COLUMNS: [&str; NCOLS] = [
     "ts",
     "uid",
@@ -50,6 +52,8 @@ pub const COLUMNS: [&str; NCOLS] = [
     "ja4",
     "protocol",
     "grpc_status",
+    "ws_msgs_orig",
+    "ws_msgs_resp",
 ];
 
 /// One cell of a row, borrowed from the transaction (nothing is allocated per row).
@@ -131,6 +135,8 @@ pub fn cells(t: &HttpTransaction) -> [Cell<'_>; NCOLS] {
             .map(|v| Bytes(v.as_bytes()))),
         opt(req.map(|_| Bytes(protocol_of(t, false).name().as_bytes()))),
         hdr(resp, "grpc-status"),
+        opt(t.websocket.as_ref().map(|w| Num(w.client.messages()))),
+        opt(t.websocket.as_ref().map(|w| Num(w.server.messages()))),
     ]
 }
 

@@ -813,6 +813,7 @@ impl EngineArgs {
             },
             tls: crate::tls::TlsConfig::default(),
             http2: None,
+            websocket: None,
         }
     }
 

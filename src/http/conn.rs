@@ -12,6 +12,7 @@ use super::parser::{EofEffect, GapEffect, HalfParser, HeadInfo, Kind, ParserLimi
 use super::{Body, HttpConfig, HttpMessage, HttpStats, HttpTransaction, MessageHead, Tags};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
+use crate::websocket::{self, Handshake};
 use std::collections::VecDeque;
 
 /// State shared by every connection: limits, counters, memory in use, and the output queue.
@@ -70,6 +71,8 @@ struct Txn {
     tunnel_after: bool,
     /// The switch is to HTTP/2 (`Upgrade: h2c` answered by 101 with `Upgrade: h2c`).
     h2c: bool,
+    /// The switch is to WebSocket: what the handshake agreed.
+    ws: Option<Handshake>,
     held: usize,
 }
 
@@ -93,6 +96,61 @@ pub struct H2cHandoff {
     pub server_bytes: Vec<u8>,
     /// Capture time of the chunk that held them.
     pub server_ts: Timestamp,
+}
+
+/// An HTTP/1.1 connection switched to WebSocket by `Upgrade: websocket` and `101` (RFC 6455
+/// section 4): the upgrade transaction and the bytes that follow it on both sides.
+#[derive(Debug)]
+pub struct WsHandoff {
+    /// The upgrade transaction (request and `101`), tagged [`Tags::WEBSOCKET`]; its owner
+    /// attaches the connection's summary and emits it when the connection ends.
+    pub txn: HttpTransaction,
+    /// What the handshake agreed.
+    pub handshake: Handshake,
+    /// Bytes the client sent after the request (frames sent before the `101` arrived).
+    pub client_bytes: Vec<u8>,
+    /// Capture time of the first of them.
+    pub client_ts: Timestamp,
+    /// Bytes the server sent after the `101` head in the same chunk.
+    pub server_bytes: Vec<u8>,
+    /// Capture time of the chunk that held them.
+    pub server_ts: Timestamp,
+}
+
+/// The WebSocket handshake of a request and its `101` answer, when it is one: the request
+/// asks for `Upgrade: websocket` with `Connection: upgrade` and a `Sec-WebSocket-Key`, the
+/// answer says `Upgrade: websocket`. `Sec-WebSocket-Accept` is checked against the key (a
+/// mismatch is reported, not refused: the server spoke WebSocket anyway).
+fn websocket_handshake(
+    req: &MessageHead,
+    resp: &MessageHead,
+    client: Dir,
+    ts: Timestamp,
+) -> Option<Handshake> {
+    if !(req.header_has_token("upgrade", "websocket")
+        && req.header_has_token("connection", "upgrade")
+        && resp.header_has_token("upgrade", "websocket"))
+    {
+        return None;
+    }
+    let key = req.header("sec-websocket-key")?;
+    let accept_ok = resp
+        .header("sec-websocket-accept")
+        .is_some_and(|a| a.trim_ascii() == websocket::accept_key(key).as_bytes());
+    let subprotocol = resp.header("sec-websocket-protocol").map(|p| {
+        let p = p.trim_ascii();
+        String::from_utf8_lossy(&p[..p.len().min(64)]).into_owned()
+    });
+    let deflate = resp
+        .header_all("sec-websocket-extensions")
+        .any(websocket::names_deflate);
+    Some(Handshake {
+        client,
+        accept_ok,
+        subprotocol,
+        deflate,
+        ts,
+    })
 }
 
 impl Txn {
@@ -126,6 +184,8 @@ pub struct HttpConn {
     held: usize,
     /// Set when the connection switched to HTTP/2, until the dispatcher takes it.
     h2c: Option<H2cHandoff>,
+    /// Set when the connection switched to WebSocket, until the dispatcher takes it.
+    ws: Option<Box<WsHandoff>>,
     /// The switch was made and the server's remaining bytes are still to be collected.
     h2c_collect: bool,
 }
@@ -154,6 +214,7 @@ impl HttpConn {
             tunnel: false,
             held: 0,
             h2c: None,
+            ws: None,
             h2c_collect: false,
         }
     }
@@ -162,6 +223,12 @@ impl HttpConn {
     /// this layer after it).
     pub fn take_h2c(&mut self) -> Option<H2cHandoff> {
         self.h2c.take()
+    }
+
+    /// The hand-over to WebSocket after an accepted `Upgrade: websocket`, once (the
+    /// connection is a tunnel for this layer after it).
+    pub fn take_ws(&mut self) -> Option<Box<WsHandoff>> {
+        self.ws.take()
     }
 
     fn set_client(&mut self, client: Dir) {
@@ -225,6 +292,10 @@ impl HttpConn {
             if self.h2c_collect {
                 self.h2c_collect = false;
                 if let Some(h) = self.h2c.as_mut() {
+                    h.server_bytes = input.to_vec();
+                    h.server_ts = ts;
+                }
+                if let Some(h) = self.ws.as_mut() {
                     h.server_bytes = input.to_vec();
                     h.server_ts = ts;
                 }
@@ -338,6 +409,7 @@ impl HttpConn {
             req_ack: info.peer_ack,
             tunnel_after: false,
             h2c: false,
+            ws: None,
             held: 0,
         });
         self.cur_req = Some(id);
@@ -449,6 +521,7 @@ impl HttpConn {
                     req_ack: None,
                     tunnel_after: false,
                     h2c: false,
+                    ws: None,
                     held: 0,
                 });
                 self.txns.len() - 1
@@ -475,6 +548,13 @@ impl HttpConn {
                     && t.req
                         .as_ref()
                         .is_some_and(|r| r.head.header_has_token("upgrade", "h2c"));
+                t.ws = t
+                    .req
+                    .as_ref()
+                    .and_then(|r| websocket_handshake(&r.head, &head, dir.flip(), info.first_ts));
+                if t.ws.is_some() {
+                    t.tags.insert(Tags::WEBSOCKET);
+                }
             } else {
                 t.tags.insert(Tags::CONNECT);
             }
@@ -557,11 +637,13 @@ impl HttpConn {
             self.prev_resp_end = Some(self.parsers[dir.index()].offset);
             let mut tunnel = false;
             let mut h2c = false;
+            let mut ws = false;
             if let Some(pos) = self.pos(id) {
                 let t = &mut self.txns[pos];
                 t.resp_done = true;
                 tunnel = t.tunnel_after;
                 h2c = t.h2c;
+                ws = t.ws.is_some();
                 if let Some(m) = t.resp.as_mut() {
                     m.last_ts = m.last_ts.max(ts);
                     if m.body.len > m.body.sample.len() as u64 {
@@ -571,6 +653,8 @@ impl HttpConn {
             }
             if h2c {
                 self.hand_over_h2c(ctx, dir, id, ts);
+            } else if ws {
+                self.hand_over_ws(ctx, meta, dir, id, ts);
             } else if tunnel {
                 self.enter_tunnel(ctx, id);
             }
@@ -641,6 +725,44 @@ impl HttpConn {
         self.h2c_collect = true;
     }
 
+    /// Ends HTTP/1.1 parsing for an accepted WebSocket upgrade: the upgrade transaction leaves
+    /// the queue with the connection, for the WebSocket layer, with the client's bytes held
+    /// since the request (the server's are collected by `feed`).
+    fn hand_over_ws(
+        &mut self,
+        ctx: &mut HttpCtx,
+        meta: &FlowMeta,
+        server: Dir,
+        id: u64,
+        ts: Timestamp,
+    ) {
+        let Some(pos) = self.pos(id) else { return };
+        let Some(mut t) = self.txns.remove(pos) else {
+            return;
+        };
+        let Some(handshake) = t.ws.take() else { return };
+        ctx.stats.upgrades += 1;
+        ctx.stats.websockets += 1;
+        let client = server.flip();
+        let (client_bytes, client_ts, _) = self.parsers[client.index()].resume();
+        self.tunnel = true;
+        for p in &mut self.parsers {
+            p.tunnel();
+        }
+        let Some(txn) = self.finish(ctx, meta, t) else {
+            return;
+        };
+        self.ws = Some(Box::new(WsHandoff {
+            txn,
+            handshake,
+            client_bytes,
+            client_ts,
+            server_bytes: Vec::new(),
+            server_ts: ts,
+        }));
+        self.h2c_collect = true;
+    }
+
     fn enter_tunnel(&mut self, ctx: &mut HttpCtx, id: u64) {
         let connect = self
             .pos(id)
@@ -674,8 +796,15 @@ impl HttpConn {
     }
 
     fn emit(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, t: Txn) {
+        if let Some(txn) = self.finish(ctx, meta, t) {
+            ctx.out.push(txn);
+        }
+    }
+
+    /// The transaction of `t`, counted (`None` when the roles were never known).
+    fn finish(&mut self, ctx: &mut HttpCtx, meta: &FlowMeta, t: Txn) -> Option<HttpTransaction> {
         ctx.mem = ctx.mem.saturating_sub(t.held);
-        let Some(client) = self.client else { return };
+        let client = self.client?;
         let mut tags = t.tags;
         if t.req.is_none() {
             tags.insert(Tags::NO_REQUEST);
@@ -689,7 +818,7 @@ impl HttpConn {
             tags.insert(Tags::PARTIAL);
         }
         ctx.stats.transactions += 1;
-        ctx.out.push(HttpTransaction {
+        Some(HttpTransaction {
             flow: meta.id,
             orig: meta.key.source(client),
             resp: meta.key.source(client.flip()),
@@ -699,7 +828,8 @@ impl HttpConn {
             interim: t.interim,
             tags,
             tls: None,
-        });
+            websocket: None,
+        })
     }
 }
 

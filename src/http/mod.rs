@@ -12,7 +12,7 @@ pub mod conn;
 pub mod head;
 pub mod parser;
 
-pub use conn::{HttpConn, HttpCtx};
+pub use conn::{HttpConn, HttpCtx, WsHandoff};
 pub use head::{MessageHead, Version};
 
 use crate::reassembly::{Endpoint, FlowId};
@@ -71,6 +71,8 @@ pub struct HttpStats {
     pub upgrades: u64,
     /// Connections turned into tunnels by CONNECT.
     pub connects: u64,
+    /// Of the upgrades, accepted WebSocket handshakes handed to the WebSocket layer.
+    pub websockets: u64,
     /// Heads that could not be read.
     pub bad_heads: u64,
     /// Heads larger than the cap.
@@ -125,6 +127,7 @@ crate::counters!(HttpStats {
     pipelined,
     upgrades,
     connects,
+    websockets,
     bad_heads,
     heads_too_large,
     too_many_headers,
@@ -178,8 +181,11 @@ impl Tags {
     pub const HEADERS_LOST: Tags = Tags(1 << 10);
     /// Read from a TLS connection decrypted with a key log ([`HttpTransaction::tls`]).
     pub const TLS: Tags = Tags(1 << 11);
+    /// The upgrade of a WebSocket connection (request and `101`): the connection's figures
+    /// are in [`HttpTransaction::websocket`].
+    pub const WEBSOCKET: Tags = Tags(1 << 12);
 
-    const NAMES: [(Tags, &'static str); 12] = [
+    const NAMES: [(Tags, &'static str); 13] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -192,6 +198,7 @@ impl Tags {
         (Tags::AMBIGUOUS_LENGTH, "ambiguous_length"),
         (Tags::HEADERS_LOST, "headers_lost"),
         (Tags::TLS, "tls"),
+        (Tags::WEBSOCKET, "websocket"),
     ];
 
     /// True when every tag of `other` is set.
@@ -292,6 +299,9 @@ pub struct HttpTransaction {
     pub tags: Tags,
     /// The TLS connection it was decrypted from (with [`Tags::TLS`]); `None` in cleartext.
     pub tls: Option<Box<TlsTag>>,
+    /// The WebSocket connection it opened (with [`Tags::WEBSOCKET`]), attached when that
+    /// connection ended; `None` otherwise.
+    pub websocket: Option<Box<crate::websocket::WsSummary>>,
 }
 
 /// What a transaction decrypted from TLS carries of its connection's handshake.

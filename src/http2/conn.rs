@@ -742,6 +742,7 @@ impl H2Conn {
             interim: s.interim,
             tags,
             tls: None,
+            websocket: None,
         });
     }
 

@@ -252,6 +252,7 @@ impl Settings {
                 ..TlsConfig::default()
             },
             http2: None,
+            websocket: None,
         };
         let t = &c.tls;
         if let Some(path) = t.keylog.as_ref().filter(|p| !p.as_os_str().is_empty()) {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 17] = [
+pub const PUBLIC_VIEWS: [&str; 18] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -27,6 +27,7 @@ pub const PUBLIC_VIEWS: [&str; 17] = [
     "api_tls_clients",
     "api_grpc",
     "api_finding_triage",
+    "api_websockets",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

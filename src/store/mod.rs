@@ -24,6 +24,7 @@ pub mod retention;
 pub mod spec;
 pub mod tls;
 pub mod triage;
+pub mod websocket;
 mod write;
 
 pub use changes::NewEndpointRow;

@@ -246,6 +246,7 @@ async fn merge_rows(
             .execute(&mut **tx)
             .await?;
     }
+    super::websocket::move_websocket(tx, to, from).await?;
     // The per-endpoint client cap holds after a merge too: the least active go, and the
     // sketch still counts them.
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")

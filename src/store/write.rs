@@ -1101,6 +1101,9 @@ async fn merge_one(
     )
     .await?;
     merge_grpc(tx, id, d).await?;
+    if let Some(w) = d.websocket.as_deref() {
+        super::websocket::merge_websocket(tx, id, w).await?;
+    }
     Ok((clients_dropped, clients_evicted))
 }
 

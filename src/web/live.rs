@@ -612,6 +612,30 @@ impl Collector for SensorSnapshot {
                 e.http2_bytes_now,
             ),
             (
+                "shadowtap_websocket_connections",
+                K::Counter,
+                "Connections read as WebSocket after an accepted upgrade.",
+                e.websocket.connections,
+            ),
+            (
+                "shadowtap_websocket_frames",
+                K::Counter,
+                "WebSocket frames read.",
+                e.websocket.frames,
+            ),
+            (
+                "shadowtap_websocket_messages",
+                K::Counter,
+                "WebSocket data messages read (text and binary, fragments joined).",
+                e.websocket.messages,
+            ),
+            (
+                "shadowtap_websocket_buffered_bytes",
+                K::Gauge,
+                "Bytes held by the WebSocket layer now (message samples, inflaters).",
+                e.websocket_bytes_now,
+            ),
+            (
                 "shadowtap_tls_decrypted_connections",
                 K::Counter,
                 "TLS connections decrypted with the key log (counted at their close).",

@@ -169,6 +169,10 @@ pub struct EndpointDetail {
     /// The latency histogram (HdrHistogram V2, microseconds), as stored.
     #[serde(skip)]
     pub latency_hist: Option<Vec<u8>>,
+    /// WebSocket figures, when its upgrades opened WebSocket connections (absent from the
+    /// JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::store::websocket::WebsocketRow>,
 }
 
 impl Store {
@@ -373,6 +377,7 @@ impl Store {
             findings,
             drift,
             operations,
+            websocket: self.endpoint_websocket(id).await?,
         }))
     }
 }

@@ -1,0 +1,224 @@
+//! WebSocket figures per endpoint (`endpoint_websockets`, the view `api_websockets`): merged
+//! from the inventory's [`WsDelta`]s in the flush's transaction, carried over when an endpoint
+//! is merged into a more general template, and read back as a typed row (the endpoint page,
+//! `/api/endpoints/{id}`).
+
+use super::{Store, StoreError};
+use crate::analyze::websocket::{WsDelta, WsDirDelta};
+use crate::websocket::{SIZE_BUCKETS, SizeHistogram};
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::BTreeMap;
+
+/// The WebSocket figures of one endpoint, as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WebsocketRow {
+    /// Connections.
+    pub connections: i64,
+    /// Data messages, client to server.
+    pub messages_client: i64,
+    /// Data messages, server to client.
+    pub messages_server: i64,
+    /// Text messages, client to server.
+    pub text_client: i64,
+    /// Binary messages, client to server.
+    pub binary_client: i64,
+    /// Text messages, server to client.
+    pub text_server: i64,
+    /// Binary messages, server to client.
+    pub binary_server: i64,
+    /// Payload bytes of data messages, client to server (as on the wire).
+    pub bytes_client: i64,
+    /// Payload bytes of data messages, server to client.
+    pub bytes_server: i64,
+    /// Largest data message.
+    pub max_message_bytes: i64,
+    /// Median message size, to the power of two above.
+    pub p50_message_bytes: Option<i64>,
+    /// 99th percentile message size, to the power of two above.
+    pub p99_message_bytes: Option<i64>,
+    /// Connections by close code (1005: a close without a code, 1006: no close frame, 0:
+    /// codes past the cap).
+    pub close_codes: BTreeMap<u16, u64>,
+    /// Connections by subprotocol.
+    pub subprotocols: BTreeMap<String, u64>,
+    /// Mean connection duration, in milliseconds.
+    pub avg_duration_ms: Option<i64>,
+    /// Longest connection, in milliseconds.
+    pub max_duration_ms: i64,
+    /// Connections with `permessage-deflate`.
+    pub deflate: i64,
+    /// Answers whose `Sec-WebSocket-Accept` did not match the key.
+    pub accept_mismatches: i64,
+    /// Compressed messages not inflated.
+    pub not_decoded: i64,
+    /// Connections whose parsing stopped early.
+    pub stopped: i64,
+}
+
+fn i(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn u(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The stored figures of endpoint `id`, as a delta (to merge into).
+async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelta>, StoreError> {
+    let Some(r) = sqlx::query(
+        "SELECT connections, text_client, binary_client, text_server, binary_server, bytes_client,
+            bytes_server, frames_client, frames_server, pings, max_message_bytes, size_hist,
+            close_codes, subprotocols, duration_ms_total, duration_ms_max, deflate,
+            accept_mismatches, not_decoded, stopped
+         FROM endpoint_websockets WHERE endpoint_id = ?",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let g = |k: usize| u(r.get::<i64, _>(k));
+    let mut sizes = SizeHistogram::default();
+    let stored: Vec<u64> = serde_json::from_str(&r.get::<String, _>(11)).unwrap_or_default();
+    for (b, n) in sizes.0.iter_mut().zip(stored) {
+        *b = n;
+    }
+    Ok(Some(WsDelta {
+        connections: g(0),
+        client: WsDirDelta {
+            text: g(1),
+            binary: g(2),
+            bytes: g(5),
+            frames: g(7),
+            pings: g(9),
+        },
+        server: WsDirDelta {
+            text: g(3),
+            binary: g(4),
+            bytes: g(6),
+            frames: g(8),
+            pings: 0,
+        },
+        max_message_bytes: g(10),
+        sizes,
+        close_codes: serde_json::from_str::<BTreeMap<u16, u64>>(&r.get::<String, _>(12))
+            .unwrap_or_default(),
+        subprotocols: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+        duration_ms_total: g(14),
+        duration_ms_max: g(15),
+        deflate: g(16),
+        accept_mismatches: g(17),
+        not_decoded: g(18),
+        stopped: g(19),
+    }))
+}
+
+/// Writes endpoint `id`'s figures (the whole row).
+async fn save(tx: &mut Transaction<'_, Sqlite>, id: i64, w: &WsDelta) -> Result<(), StoreError> {
+    debug_assert_eq!(w.sizes.0.len(), SIZE_BUCKETS);
+    let q = |x: f64| w.sizes.quantile(x).map(i);
+    sqlx::query(
+        "INSERT OR REPLACE INTO endpoint_websockets (endpoint_id, connections, text_client,
+            binary_client, text_server, binary_server, bytes_client, bytes_server, frames_client,
+            frames_server, pings, max_message_bytes, size_hist, p50_message_bytes,
+            p99_message_bytes, close_codes, subprotocols, duration_ms_total, duration_ms_max,
+            deflate, accept_mismatches, not_decoded, stopped)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(i(w.connections))
+    .bind(i(w.client.text))
+    .bind(i(w.client.binary))
+    .bind(i(w.server.text))
+    .bind(i(w.server.binary))
+    .bind(i(w.client.bytes))
+    .bind(i(w.server.bytes))
+    .bind(i(w.client.frames))
+    .bind(i(w.server.frames))
+    .bind(i(w.client.pings.saturating_add(w.server.pings)))
+    .bind(i(w.max_message_bytes))
+    .bind(serde_json::to_string(&w.sizes.0[..]).unwrap_or_else(|_| "[]".into()))
+    .bind(q(0.5))
+    .bind(q(0.99))
+    .bind(serde_json::to_string(&w.close_codes).unwrap_or_else(|_| "{}".into()))
+    .bind(serde_json::to_string(&w.subprotocols).unwrap_or_else(|_| "{}".into()))
+    .bind(i(w.duration_ms_total))
+    .bind(i(w.duration_ms_max))
+    .bind(i(w.deflate))
+    .bind(i(w.accept_mismatches))
+    .bind(i(w.not_decoded))
+    .bind(i(w.stopped))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds a flush's figures to endpoint `id`'s.
+pub(super) async fn merge_websocket(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    w: &WsDelta,
+) -> Result<(), StoreError> {
+    let mut stored = load(tx, id).await?.unwrap_or_default();
+    stored.merge(w);
+    save(tx, id, &stored).await
+}
+
+/// Carries endpoint `from`'s figures over to `to` (a merge into a more general template).
+pub(super) async fn move_websocket(
+    tx: &mut Transaction<'_, Sqlite>,
+    to: i64,
+    from: i64,
+) -> Result<(), StoreError> {
+    let Some(w) = load(tx, from).await? else {
+        return Ok(());
+    };
+    merge_websocket(tx, to, &w).await?;
+    sqlx::query("DELETE FROM endpoint_websockets WHERE endpoint_id = ?")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The WebSocket figures of endpoint `id` (`None`: no WebSocket connection seen).
+    pub async fn endpoint_websocket(&self, id: i64) -> Result<Option<WebsocketRow>, StoreError> {
+        let Some(r) = sqlx::query(
+            "SELECT connections, messages_client, messages_server, text_client, binary_client,
+                text_server, binary_server, bytes_client, bytes_server, max_message_bytes,
+                p50_message_bytes, p99_message_bytes, close_codes, subprotocols, avg_duration_ms,
+                max_duration_ms, deflate, accept_mismatches, not_decoded, stopped
+             FROM api_websockets WHERE endpoint_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(WebsocketRow {
+            connections: r.get(0),
+            messages_client: r.get(1),
+            messages_server: r.get(2),
+            text_client: r.get(3),
+            binary_client: r.get(4),
+            text_server: r.get(5),
+            binary_server: r.get(6),
+            bytes_client: r.get(7),
+            bytes_server: r.get(8),
+            max_message_bytes: r.get(9),
+            p50_message_bytes: r.get(10),
+            p99_message_bytes: r.get(11),
+            close_codes: serde_json::from_str(&r.get::<String, _>(12)).unwrap_or_default(),
+            subprotocols: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+            avg_duration_ms: r.get(14),
+            max_duration_ms: r.get(15),
+            deflate: r.get(16),
+            accept_mismatches: r.get(17),
+            not_decoded: r.get(18),
+            stopped: r.get(19),
+        }))
+    }
+}
