@@ -2644,6 +2644,7 @@ mod grpc_tests {
             interim: Vec::new(),
             tags: Tags::default(),
             tls: None,
+            websocket: None,
         }
     }
 
