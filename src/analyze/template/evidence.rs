@@ -414,7 +414,7 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     // `/projects/{p}/experiments`; `/jobs/{id}`, `/pools/{id}`), however alike their
     // sub-paths (each collection holds items with the same actions). Values are not
     // plural words, and a handful of them would each have been seen once or twice.
-    if matches!(ctx, Context::Top | Context::Param) && n >= 2 && n <= PLURAL_WORDS_MAX {
+    if matches!(ctx, Context::Top | Context::Param) && (2..=PLURAL_WORDS_MAX).contains(&n) {
         let plural = core.iter().filter(|c| c.plural).count();
         let busy = core.iter().all(|c| c.hits >= 3 && c.word >= WORD);
         if busy && plural * 3 >= n * 2 {
