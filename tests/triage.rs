@@ -322,6 +322,39 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     assert_eq!(all2.findings() as i64, total - 50);
     let fps = get(&app, "/findings?state=false_positive").await;
     assert_eq!(fps.findings(), 1);
+    // Counts elsewhere are of the same active findings: the overview's total and an
+    // endpoint's findings count leave the false positive out.
+    let overview = get(&app, "/api/overview").await.json();
+    assert_eq!(overview["totals"]["findings"].as_i64(), Some(total - 1));
+    let fp_endpoint = scalar(
+        &db,
+        &format!(
+            "SELECT coalesce((SELECT CAST(e.id AS TEXT) FROM findings f JOIN endpoints e \
+             ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template \
+             WHERE f.id = {fp_id}), '')"
+        ),
+    )
+    .await;
+    if !fp_endpoint.is_empty() {
+        let all_on_it: i64 = scalar(
+            &db,
+            &format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM findings f JOIN endpoints e ON e.host = f.host \
+                 AND e.method = f.method AND e.path_template = f.path_template WHERE e.id = {fp_endpoint}"
+            ),
+        )
+        .await
+        .parse()
+        .unwrap();
+        let list = get(&app, "/api/endpoints?per=500").await.json();
+        let row = list["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"].to_string() == fp_endpoint)
+            .expect("the false positive's endpoint is listed");
+        assert_eq!(row["findings"].as_i64(), Some(all_on_it - 1), "{row}");
+    }
     assert!(fps.body.contains("staging tenant, test tokens"));
     assert!(fps.body.contains("History (1)"));
     // Search: case-insensitive, over kind, host, path and detail; `%` and `_` are literal.

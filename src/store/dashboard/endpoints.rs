@@ -2,7 +2,7 @@
 //! [`SortKey`]), the values its filters offer ([`Facets`]), and the page of rows itself, each
 //! filtered and sorted in SQL.
 
-use super::{Count, counts};
+use super::{ACTIVE_FINDING, Count, counts};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -95,11 +95,17 @@ impl SortKey {
 const CLIENT_COUNT: &str = "(CASE WHEN e.clients_capped = 1 THEN e.client_estimate \
      ELSE (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id) END)";
 
-/// Findings per endpoint, joined on the endpoint's identity (indexed by its UNIQUE key).
-const FINDINGS_CTE: &str = "WITH fc AS MATERIALIZED (
+/// Active findings per endpoint ([`ACTIVE_FINDING`]), joined on the endpoint's identity
+/// (indexed by its UNIQUE key).
+fn findings_cte() -> String {
+    format!(
+        "WITH fc AS MATERIALIZED (
     SELECT e.id AS endpoint_id, COUNT(*) AS k FROM findings f
     JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
-    GROUP BY e.id)";
+    WHERE {ACTIVE_FINDING}
+    GROUP BY e.id)"
+    )
+}
 
 /// Filters, sort and page of the endpoint list.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -346,9 +352,11 @@ impl Store {
             format!("WHERE {}", conds.join(" AND "))
         };
         let from = "FROM endpoints e LEFT JOIN fc ON fc.endpoint_id = e.id";
+        let cte = findings_cte();
         let total: i64 = bind_all(
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{FINDINGS_CTE} SELECT COUNT(*) {from} {where_sql}"
+                "{} SELECT COUNT(*) {from} {where_sql}",
+                findings_cte()
             ))),
             &binds,
         )
@@ -367,7 +375,7 @@ impl Store {
         page_binds.push(Bind::Int(query.offset.max(0)));
         let ids: Vec<i64> = bind_all(
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{FINDINGS_CTE} SELECT e.id {from} {where_sql}
+                "{cte} SELECT e.id {from} {where_sql}
                  ORDER BY {key} {dir} NULLS LAST, {tie} LIMIT ? OFFSET ?"
             ))),
             &page_binds,
@@ -403,7 +411,7 @@ impl Store {
                     (SELECT group_concat(scheme, ',') FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme)),
                     (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
-                    (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template),
+                    (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template AND {ACTIVE_FINDING}),
                     e.protocol
              FROM endpoints e WHERE e.id IN ({list})"
         )))

@@ -164,6 +164,12 @@ pub(in crate::store) fn severity_rank_sql(col: &str) -> String {
 
 pub(in crate::store) const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id, f.dedup_key, coalesce(t.state, 'open'), t.actor, t.reason, t.at";
 
+/// The findings every count of the dashboard shows (`f` is `findings`): the active ones,
+/// `open` or `acknowledged`, as the Findings page lists by default; false positives and
+/// resolved findings are counted only where their state is asked for.
+pub(in crate::store) const ACTIVE_FINDING: &str = "NOT EXISTS (SELECT 1 FROM finding_triage t \
+     WHERE t.dedup_key = f.dedup_key AND t.state IN ('false_positive', 'resolved'))";
+
 pub(in crate::store) const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
 
 pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {

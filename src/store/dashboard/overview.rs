@@ -1,7 +1,7 @@
 //! The overview page: totals, classification and severity counts, the busiest hosts, the
 //! newest endpoints and findings, and the calls-per-minute traffic chart.
 
-use super::{Count, EndpointBrief, FindingRow, MinuteCount};
+use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow, MinuteCount};
 use super::{FINDING_COLUMNS, FINDING_JOIN, brief_row, counts, finding_row, severity_rank_sql};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
@@ -64,9 +64,11 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(DISTINCT client) FROM endpoint_clients")
                 .fetch_one(&self.pool)
                 .await?;
-        let findings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM findings")
-            .fetch_one(&self.pool)
-            .await?;
+        let findings: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}"
+        )))
+        .fetch_one(&self.pool)
+        .await?;
         let captures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM captures")
             .fetch_one(&self.pool)
             .await?;
@@ -85,7 +87,7 @@ impl Store {
         let sev = severity_rank_sql("severity");
         let severity = counts(
             &sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT severity, COUNT(*) FROM findings GROUP BY severity ORDER BY {sev}"
+                "SELECT severity, COUNT(*) FROM findings f WHERE {ACTIVE_FINDING} GROUP BY severity ORDER BY {sev}"
             )))
             .fetch_all(&self.pool)
             .await?,
