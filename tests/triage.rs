@@ -351,7 +351,7 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["id"].to_string() == fp_endpoint)
+            .find(|r| r["id"].as_i64() == fp_endpoint.parse::<i64>().ok())
             .expect("the false positive's endpoint is listed");
         assert_eq!(row["findings"].as_i64(), Some(all_on_it - 1), "{row}");
     }
