@@ -153,6 +153,31 @@ pub struct PageLink {
     pub current: bool,
 }
 
+/// The page links of a list of `pages` pages showing `page`: the first, the last and two on
+/// each side of the current one, with `…` where pages are left out.
+pub fn pager(page: i64, pages: i64, link: impl Fn(i64) -> String) -> Vec<PageLink> {
+    let mut out = Vec::new();
+    let mut last = 0;
+    for n in 1..=pages {
+        if n == 1 || n == pages || (n - page).abs() <= 2 {
+            if last != 0 && n != last + 1 {
+                out.push(PageLink {
+                    label: "…".into(),
+                    href: None,
+                    current: false,
+                });
+            }
+            out.push(PageLink {
+                label: n.to_string(),
+                href: (n != page).then(|| link(n)),
+                current: n == page,
+            });
+            last = n;
+        }
+    }
+    out
+}
+
 /// An endpoint row with its sparkline.
 pub struct RowView {
     /// The row.
@@ -387,25 +412,7 @@ pub async fn endpoints(
         .collect();
     let page_link =
         |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);
-    let mut pager = Vec::new();
-    let mut last = 0;
-    for n in 1..=pages {
-        if n == 1 || n == pages || (n - page).abs() <= 2 {
-            if last != 0 && n != last + 1 {
-                pager.push(PageLink {
-                    label: "…".into(),
-                    href: None,
-                    current: false,
-                });
-            }
-            pager.push(PageLink {
-                label: n.to_string(),
-                href: (n != page).then(|| page_link(n)),
-                current: n == page,
-            });
-            last = n;
-        }
-    }
+    let pager = pager(page, pages, page_link);
     let rows: Vec<RowView> = list
         .rows
         .into_iter()

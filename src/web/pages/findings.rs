@@ -5,7 +5,7 @@
 //! triage state with its history and a form to change it (`POST /findings/{id}/triage`,
 //! [`triage`]), and the SARIF of the current filter (`GET /findings.sarif`, [`sarif`]).
 
-use super::endpoints::PageLink;
+use super::endpoints::{PageLink, pager};
 use super::{Chrome, FindingView, chrome, finding_view, nonempty, render};
 use crate::store::dashboard::{FindingQuery, FindingRow, StateFilter};
 use crate::store::{Store, TriageError, TriageState};
@@ -307,25 +307,7 @@ pub async fn findings(
             &[("page", if n == 1 { String::new() } else { n.to_string() })],
         )
     };
-    let mut pager = Vec::new();
-    let mut last = 0;
-    for n in 1..=pages {
-        if n == 1 || n == pages || (n - page).abs() <= 2 {
-            if last != 0 && n != last + 1 {
-                pager.push(PageLink {
-                    label: "…".into(),
-                    href: None,
-                    current: false,
-                });
-            }
-            pager.push(PageLink {
-                label: n.to_string(),
-                href: (n != page).then(|| page_link(n)),
-                current: n == page,
-            });
-            last = n;
-        }
-    }
+    let pager = pager(page, pages, page_link);
     let views: Vec<FindingView> = rows
         .into_iter()
         .map(|r| {
