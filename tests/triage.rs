@@ -10,14 +10,12 @@ mod support;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use shadowtap::web::{self, AppState, AuthConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tower::ServiceExt;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shadowtap");
 
@@ -71,47 +69,7 @@ async fn scalar(db: &Path, q: &str) -> String {
     v
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-    fn cookie(&self) -> String {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("st_sid="))
-            .map(|v| v.split(';').next().unwrap().to_string())
-            .expect("a session cookie")
-    }
-    fn csrf(&self) -> String {
-        let i = self.body.find("name=\"csrf\" value=\"").expect("a form");
-        let rest = &self.body[i + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-    /// Finding rows on the page.
-    fn findings(&self) -> usize {
-        self.body.matches("<tr id=\"finding-").count()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
+use support::dashboard::{Resp, send};
 
 async fn get(app: &Router, path: &str) -> Resp {
     let r = send(
@@ -421,7 +379,7 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     .parse()
     .unwrap();
     let path = format!("/findings/{target}/triage");
-    let cookie = page.cookie();
+    let cookie = page.cookie().expect("a session cookie");
     let csrf = page.csrf();
     let r = send(
         &app,

@@ -7,15 +7,13 @@ mod support;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Request, StatusCode, header};
 use serde_json::Value;
 use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use shadowtap::web::{self, AppState, AuthConfig};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tower::ServiceExt;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -119,56 +117,7 @@ async fn app() -> Router {
     app_with(AuthConfig::default()).await
 }
 
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-    fn cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("st_sid="))
-            .map(|v| v.split(';').next().unwrap().to_string())
-    }
-    /// The CSRF token of the page's forms.
-    fn csrf(&self) -> String {
-        let i = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a form with a CSRF token");
-        let rest = &self.body[i + "name=\"csrf\" value=\"".len()..];
-        rest[..rest.find('"').unwrap()].to_string()
-    }
-    /// Rows of the endpoint table.
-    fn rows(&self) -> usize {
-        match self.body.find("<tbody>") {
-            Some(i) => {
-                let end = self.body[i..].find("</tbody>").unwrap() + i;
-                self.body[i..end].matches("<tr>").count()
-            }
-            None => 0,
-        }
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Resp {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
+use support::dashboard::{Resp, send};
 
 fn get_req(path: &str) -> Request<Body> {
     Request::get(path)

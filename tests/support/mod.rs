@@ -2,6 +2,8 @@
 //! pcap writer, and a runner that feeds frames through the engine.
 #![allow(dead_code)]
 
+pub mod dashboard;
+
 use etherparse::PacketBuilder;
 use shadowtap::capture::{LinkType, RawPacket};
 use shadowtap::engine::{Engine, EngineConfig, EngineStats};
