@@ -234,6 +234,7 @@ async fn pins_merge_stored_rows_and_win_afterwards() {
     let m = inv2.book().observe(
         "api.people.test",
         shadowtap::analyze::template::Observation {
+            query: None,
             path: "/teams/delta/roster",
             method: "GET",
         },

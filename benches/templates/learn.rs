@@ -48,6 +48,7 @@ fn memory(hosts: usize) {
                 w(x >> 19)
             );
             l.observe_with(Observation {
+                query: None,
                 path: &p,
                 method: "GET",
             });
@@ -100,7 +101,11 @@ fn main() {
             .collect();
         let mut l = TemplateLearner::new();
         for (i, (m, p)) in reqs.iter().enumerate() {
-            l.observe_with(Observation { path: p, method: m });
+            l.observe_with(Observation {
+                query: None,
+                path: p,
+                method: m,
+            });
             if *m == "GET"
                 && let Some((hex, n)) = shapes.get(i).and_then(|s| s.split_once(':'))
             {

@@ -901,6 +901,7 @@ impl Inventory {
             None => self.book.observe(
                 &host,
                 Observation {
+                    query: v.query,
                     path,
                     method: &method,
                 },
@@ -2400,6 +2401,7 @@ mod tests {
         let m = book.observe(
             "h",
             Observation {
+                query: None,
                 path: "/users/42/orders/7",
                 method: "GET",
             },

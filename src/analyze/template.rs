@@ -78,8 +78,8 @@
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
 //! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
 //! `analogy` for parameters; `format_suffix` for `.{format}`;
-//! `words`, `actions`, `collections`, `plural_words`, `top_level`, `single_value` for
-//! literals), `constant`,
+//! `words`, `actions`, `collections`, `plural_words`, `closed_vocabulary`, `query_keys`,
+//! `resource_names`, `top_level`, `single_value` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
 //! weighed), `known_literal`, `scaffold`.
@@ -320,6 +320,8 @@ pub struct Observation<'a> {
     pub path: &'a str,
     /// Request method.
     pub method: &'a str,
+    /// The query string without its `?`, when the path does not carry it.
+    pub query: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -391,6 +393,9 @@ struct Node {
     methods: u8,
     /// GET response structure seen here, and whether another one was seen too.
     shape: Option<u64>,
+    /// The query parameter names present in every request that ended here, as a 64-bit
+    /// signature ([`query_key_bits`]); `None` until one did.
+    required_keys: Option<u64>,
     /// Cached word score of the label (NaN until computed).
     word: f32,
     /// Literal children that are neither forced nor glued.
@@ -539,8 +544,8 @@ struct SplitPath<'a> {
 
 /// Format suffixes split from a segment (`123.json`).
 const FORMAT_SUFFIXES: &[&str] = &[
-    "json", "xml", "csv", "yaml", "yml", "html", "htm", "txt", "atom", "rss", "jsonl", "ndjson",
-    "geojson", "kml", "kmz", "gml", "gpx",
+    "json", "jsonp", "xml", "csv", "tsv", "yaml", "yml", "html", "htm", "xhtml", "txt", "atom",
+    "rss", "jsonl", "ndjson", "geojson", "kml", "kmz", "gml", "gpx", "shp", "shpz", "wkt",
 ];
 
 /// Splits a format suffix (`.json`) or a custom-method suffix (`:cancel`) off a segment.
@@ -688,6 +693,20 @@ fn is_version_int(raw: &str, index: usize, prev: Option<&str>) -> bool {
         && (index == 0
             || prev
                 .is_some_and(|p| is_scaffold(p) || classify_at(p, 1, None) == SegmentKind::Version))
+}
+
+/// Query parameters weighed per request.
+const MAX_QUERY_KEYS: usize = 32;
+
+/// The names of a query string's parameters as a 64-bit signature: one bit per
+/// name (a collision only makes two sets look more alike). 0 without a query.
+fn query_key_bits(query: Option<&str>) -> u64 {
+    let Some(q) = query else { return 0 };
+    let q = q.split('#').next().unwrap_or("");
+    q.split('&')
+        .take(MAX_QUERY_KEYS)
+        .filter_map(|pair| pair.split('=').next().filter(|k| !k.is_empty()))
+        .fold(0u64, |bits, key| bits | 1u64 << (label_hash(0, key) % 64))
 }
 
 /// Stable 64-bit hash of a sub-path label at a depth (for set operations).
@@ -1159,6 +1178,7 @@ impl TemplateLearner {
     /// Learns from one request path (any method) and returns its template as of now.
     pub fn observe(&mut self, path: &str) -> TemplateMatch {
         self.observe_with(Observation {
+            query: None,
             path,
             method: "GET",
         })
@@ -1207,6 +1227,10 @@ impl TemplateLearner {
         let bit = method_bits::of(obs.method);
         if let Some(id) = cur {
             let mut new_method = false;
+            let keys = query_key_bits(
+                obs.query
+                    .or_else(|| obs.path.split_once('?').map(|(_, q)| q)),
+            );
             if let Some(node) = self.node_mut(id) {
                 if split.truncated {
                     node.rest_ends = node.rest_ends.saturating_add(1);
@@ -1215,6 +1239,10 @@ impl TemplateLearner {
                 }
                 new_method = node.methods & bit == 0;
                 node.methods |= bit;
+                // Required keys only ever shrink: at most 64 changes re-weigh the position.
+                let required = node.required_keys.map_or(keys, |k| k & keys);
+                new_method |= node.required_keys != Some(required);
+                node.required_keys = Some(required);
             }
             if new_method {
                 let parent = self.node(id).map_or(ROOT, |n| n.parent);
@@ -1646,6 +1674,7 @@ impl TemplateLearner {
                 .as_deref()
                 .is_some_and(|l| l.len() >= 4 && l.ends_with(['s', 'S']));
         let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
+        let required_keys = n.required_keys;
         let leaf = n.children.is_empty() && n.param.is_none();
         // A plural route word below, itself followed by values: `c` sits between two
         // collections.
@@ -1677,6 +1706,7 @@ impl TemplateLearner {
             host,
             action,
             plural,
+            required_keys,
         }
     }
 
@@ -2097,6 +2127,10 @@ impl TemplateLearner {
             if d.shape.is_none() {
                 d.shape = s.shape;
             }
+            d.required_keys = match (d.required_keys, s.required_keys) {
+                (Some(a), Some(b)) => Some(a & b),
+                (a, b) => a.or(b),
+            };
             if d.label.is_none() {
                 d.many_values = true;
                 d.first_value = None;

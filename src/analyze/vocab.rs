@@ -14,7 +14,8 @@
 //!
 //! A token that is not a word as written may be an inflection (`schemas` → `schema`,
 //! `retried` → `retry`) or a compound written without separators, as some APIs do
-//! (`resourcequotas`, `backupruns`): up to three words of at least three letters each.
+//! (`resourcequotas`, `backupruns`, `playerdashboardbyopponent`): up to five words of at least
+//! three letters each, or two-letter joiners (`by`, `of`) between them.
 //!
 //! The score is the share of the segment's letters that belong to word tokens, lowered for
 //! what identifiers do and route words do not: digits inside a non-technical token
@@ -71,7 +72,7 @@ const MAX_TOKEN: usize = 40;
 pub enum TokenClass {
     /// A dictionary or technical word, or an inflection of one.
     Word,
-    /// Two or three words written together (`resourcequotas`).
+    /// Two to five words written together (`resourcequotas`).
     Compound,
     /// A proper name (`alice`, `microsoft`).
     Name,
@@ -119,10 +120,18 @@ fn is_word(t: &str) -> bool {
 }
 
 /// Longest token tried as a compound (the split costs O(n²) lookups).
-const MAX_COMPOUND: usize = 24;
+const MAX_COMPOUND: usize = 40;
 
-/// Whether `t` splits into two or three words (or plurals of words) of at least three letters
-/// each.
+/// Most words in a compound.
+const MAX_COMPOUND_PARTS: u8 = 5;
+
+/// Two-letter words that join the words of a long compound (`playerdashboardbyopponent`,
+/// `findcitiesfromlatlong`); never its first word.
+const JOINERS: &[&str] = &["by", "of", "to", "in", "on", "at", "or", "vs"];
+
+/// Whether `t` splits into two to five words (or plurals of words) of at least three letters
+/// each, the words after the first also joined by [`JOINERS`] (`resourcequotas`,
+/// `franchisehistory`, `playerdashboardbyopponent`).
 fn is_compound(t: &str) -> bool {
     const MIN: usize = 3;
     let n = t.len();
@@ -130,20 +139,27 @@ fn is_compound(t: &str) -> bool {
         return false;
     }
     let part = |p: &str| lookup(p) || p.strip_suffix('s').is_some_and(lookup);
-    let word = |a: usize, b: usize| t.get(a..b).is_some_and(part);
-    for i in MIN..=n - MIN {
-        if word(0, i) {
-            if word(i, n) {
-                return true;
+    // fewest[i]: the fewest words that spell t[..i] (0: not reachable).
+    let mut fewest = [0u8; MAX_COMPOUND + 1];
+    for end in MIN..=n {
+        let mut best = 0u8;
+        for (start, &before) in fewest.iter().enumerate().take(end - 1) {
+            if start > 0 && before == 0 {
+                continue;
             }
-            for j in i + MIN..=n.saturating_sub(MIN) {
-                if word(i, j) && word(j, n) {
-                    return true;
-                }
+            let Some(p) = t.get(start..end) else { continue };
+            let fits = if p.len() >= MIN {
+                part(p)
+            } else {
+                start > 0 && JOINERS.contains(&p)
+            };
+            if fits && before < MAX_COMPOUND_PARTS && (best == 0 || before + 1 < best) {
+                best = before + 1;
             }
         }
+        fewest[end] = best;
     }
-    false
+    fewest[n] >= 2
 }
 
 /// Classifies one lower-case alphabetic token.
@@ -699,5 +715,28 @@ mod tests {
             assert!((0.0..=1.0).contains(&w.score));
         }
         assert!(!is_compound(&"ab".repeat(30)));
+    }
+
+    /// Long route words written without separators split into up to five words, joined by
+    /// two-letter words (`by`, `from` is a word); identifiers do not.
+    #[test]
+    fn long_compounds() {
+        for s in [
+            "playerdashboardbyopponent",
+            "findcitiesfromlatlong",
+            "franchisehistory",
+            "commonteamroster",
+            "draftcombinespotshooting",
+        ] {
+            assert!(is_compound(s), "{s}");
+        }
+        for s in [
+            "byplayer",
+            "xqzvbnmwrtkp",
+            "qwertzuiopasdfgh",
+            "onetwothreefourfivesix",
+        ] {
+            assert!(!is_compound(s), "{s}");
+        }
     }
 }

@@ -370,6 +370,7 @@ mod tests {
 
     fn obs(path: &str) -> Observation<'_> {
         Observation {
+            query: None,
             path,
             method: "GET",
         }

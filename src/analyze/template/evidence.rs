@@ -23,12 +23,16 @@
 //!   followed by typed ids (`/dcim/devices/{id}`) is a collection name.
 //! * **Response shape**: siblings whose GET responses share one JSON structure are one
 //!   endpoint.
+//! * **Query parameters**: siblings each called with their own required query parameters
+//!   (`/stats/commonteamroster?Season=&TeamID=`, `/stats/playoffpicture?LeagueID=`) are
+//!   distinct operations; values of one parameter are called alike.
 //! * **Formats and verbs**: siblings that all name data formats (`JSON`, `XML`) are one
 //!   `{format}` parameter; siblings most of which start or end with an action verb
 //!   (`show`, `create`, `carbon_calculate`) are operations.
 //! * **Nesting**: one name-like value between two collections
 //!   (`/servers/test-document-9/failoverGroups/{id}`) is an item, however large the subtree
-//!   below it.
+//!   below it; many siblings after a collection name that all continue with one label
+//!   (`/servers/{name}/firewallRules`) are its items.
 //!
 //! [`decide`] is deterministic and pure: the same siblings give the same verdict, whatever
 //! the order traffic arrived in.
@@ -126,6 +130,9 @@ pub struct ChildView {
     pub action: bool,
     /// Reads as a plural word (`launches`, `jobschedules`): the name of a collection.
     pub plural: bool,
+    /// The query parameter names every request ending at it carried (a 64-bit signature),
+    /// when requests ended at it.
+    pub required_keys: Option<u64>,
 }
 
 /// Data format names that select a representation when they stand alone in a segment.
@@ -212,7 +219,8 @@ pub struct Verdict {
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
     /// `items`, `single_value`, `analogy`, `formats` (a parameter); `words`, `actions`, `plural_words`,
-    /// `collections`, `resource_names`, `closed_vocabulary`, `top_level` (literals).
+    /// `collections`, `resource_names`, `closed_vocabulary`, `query_keys`, `top_level`
+    /// (literals).
     pub rule: &'static str,
     /// Confidence in the verdict, 0-1.
     pub confidence: f32,
@@ -316,6 +324,31 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
 /// `plural_words`).
 const PLURAL_WORDS_MAX: usize = 12;
 
+/// At least this many siblings with sub-paths for the one-common-label case of rule
+/// `structure` after a collection name.
+const ONE_LABEL_ITEMS_MIN: usize = 8;
+
+/// Requests ending at a sibling before its required query parameters say something.
+const QUERY_EVIDENCE: u64 = 5;
+
+/// Siblings each called with their own required query parameters are distinct operations
+/// (`/stats/commonteamroster?Season=&TeamID=`, `/stats/playoffpicture?LeagueID=&SeasonID=`):
+/// values of one parameter are called alike, with the parameters of the one operation they
+/// share. True when at least four siblings carry required parameters and they come in at
+/// least half as many different sets.
+fn distinct_queries(core: &[ChildView]) -> bool {
+    let mut sets: Vec<u64> = core
+        .iter()
+        .filter(|c| c.ends >= QUERY_EVIDENCE)
+        .filter_map(|c| c.required_keys)
+        .filter(|&k| k != 0)
+        .collect();
+    let busy = sets.len();
+    sets.sort_unstable();
+    sets.dedup();
+    busy >= 4 && sets.len() * 3 >= busy * 2
+}
+
 /// Requests ending at a sibling before its methods say something about it.
 const METHOD_EVIDENCE: u64 = 20;
 
@@ -372,6 +405,9 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         && core.iter().all(|c| c.desc.len() <= 4)
     {
         return verdict(true, "analogy", 0.7, ev);
+    }
+    if n >= 4 && distinct_queries(core) {
+        return verdict(false, "query_keys", 0.7, ev);
     }
     // Two or more format names side by side: one `{format}` parameter, whatever sits
     // below (`/scores/JSON/Games`, `/scores/XML/Games`).
@@ -478,6 +514,13 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             }
             if nwd < 3 && ev.shaped >= 3 && ev.same_shape >= 0.6 {
                 return verdict(true, "shape", 0.5 + 0.4 * ev.same_shape, ev);
+            }
+            // After a collection name, many siblings all continuing with one label: items
+            // of the collection (`/servers/{name}/firewallRules`), however little else their
+            // sub-paths share.
+            if ctx == Context::Plural && nwd >= ONE_LABEL_ITEMS_MIN && coverage >= 0.9 && rich >= 1
+            {
+                return verdict(true, "structure", 0.5 + 0.4 * coverage, ev);
             }
             if nwd == 2 && n == 2 && cont >= 0.99 && rich >= 3 {
                 return verdict(true, "structure", 0.55, ev);
@@ -700,6 +743,55 @@ mod tests {
             })
             .collect();
         assert!(!decide(Context::Top, &words, &words, false).param);
+    }
+
+    fn called_with(keys: u64, ends: u64) -> ChildView {
+        ChildView {
+            ends,
+            hits: ends,
+            required_keys: Some(keys),
+            ..child(0.9, ends, &[])
+        }
+    }
+
+    /// Leaf words each called with their own required query parameters are operations;
+    /// values called with the one operation's parameters (some with an optional one that
+    /// happened to come every time) collapse, and so do siblings too quiet to tell.
+    #[test]
+    fn siblings_called_with_their_own_query_parameters_are_operations() {
+        let ops: Vec<ChildView> = [0b0011u64, 0b0110, 0b1100, 0b1001, 0b0101]
+            .iter()
+            .map(|&k| called_with(k, 10))
+            .collect();
+        let v = decide(Context::Plural, &ops, &ops, false);
+        assert_eq!((v.param, v.rule), (false, "query_keys"), "{v:?}");
+        let values: Vec<ChildView> = [0b0011u64, 0b0011, 0b0111, 0b0011, 0b0011]
+            .iter()
+            .map(|&k| called_with(k, 10))
+            .collect();
+        assert_ne!(
+            decide(Context::Plural, &values, &values, false).rule,
+            "query_keys"
+        );
+        let quiet: Vec<ChildView> = [0b0011u64, 0b0110, 0b1100, 0b1001, 0b0101]
+            .iter()
+            .map(|&k| called_with(k, 2))
+            .collect();
+        assert_ne!(
+            decide(Context::Plural, &quiet, &quiet, false).rule,
+            "query_keys"
+        );
+    }
+
+    /// After a collection name, many siblings that all continue with one label (and little
+    /// else in common) are its items: `/servers/{name}/firewallRules`.
+    #[test]
+    fn many_items_continuing_with_one_label() {
+        let items: Vec<ChildView> = (0..10u64).map(|i| child(0.6, 5, &[1, 100 + i])).collect();
+        let v = decide(Context::Plural, &items, &items, false);
+        assert_eq!((v.param, v.rule), (true, "structure"), "{v:?}");
+        let few: Vec<ChildView> = (0..4u64).map(|i| child(0.9, 5, &[1, 100 + i])).collect();
+        assert!(!decide(Context::Plural, &few, &few, false).param);
     }
 
     #[test]

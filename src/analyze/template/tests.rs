@@ -435,20 +435,24 @@ fn actions_and_collections_under_a_word_stay_literal() {
     for _ in 0..1500 {
         let a = actions[rng.zipf(actions.len())];
         l.observe_with(Observation {
+            query: None,
             path: &format!("/v1/servers/{}/actions/{a}", rng.below(999)),
             method: "POST",
         });
         let c = colls[rng.below(colls.len())];
         let id = rng.below(5000);
         l.observe_with(Observation {
+            query: None,
             path: &format!("/api/dcim/{c}/{id}"),
             method: "GET",
         });
         l.observe_with(Observation {
+            query: None,
             path: &format!("/api/dcim/{c}/{id}"),
             method: "DELETE",
         });
         l.observe_with(Observation {
+            query: None,
             path: &format!("/api/dcim/{c}"),
             method: "GET",
         });
@@ -709,7 +713,11 @@ fn random_inputs_never_panic() {
             .map(|_| alphabet[rng.below(alphabet.len())])
             .collect();
         let method = ["GET", "POST", "DELETE", "X"][i % 4];
-        l.observe_with(Observation { path: &p, method });
+        l.observe_with(Observation {
+            query: None,
+            path: &p,
+            method,
+        });
         if i % 997 == 0 {
             l.settle();
             let _ = l.dump(50);
@@ -803,6 +811,7 @@ fn one_item_between_two_collections_is_a_value() {
             _ => ("POST", format!("/{id}/{action}")),
         };
         l.observe_with(Observation {
+            query: None,
             path: &format!("/providers/Microsoft.Sql/servers/test-document-9/{coll}{tail}"),
             method,
         });
@@ -823,18 +832,21 @@ fn words_requested_where_values_only_pass_through_stay_literal() {
         match rng.below(6) {
             0 | 1 => {
                 l.observe_with(Observation {
+                    query: None,
                     path: "/v2/bets/freebets",
                     method: "GET",
                 });
             }
             2 => {
                 l.observe_with(Observation {
+                    query: None,
                     path: "/v2/bets/betslips",
                     method: "POST",
                 });
             }
             3 => {
                 l.observe_with(Observation {
+                    query: None,
                     path: "/v2/bets/history",
                     method: "GET",
                 });
@@ -842,6 +854,7 @@ fn words_requested_where_values_only_pass_through_stay_literal() {
             _ => {
                 let id = format!("Qm{}X{}", rng.word(6), rng.word(3));
                 l.observe_with(Observation {
+                    query: None,
                     path: &format!("/v2/bets/{id}/cashin"),
                     method: "PUT",
                 });
@@ -994,4 +1007,62 @@ fn a_closed_vocabulary_of_busy_words_stays_literal() {
     }
     l.settle();
     assert_eq!(l.resolve("/api/v1/spots/dayq"), "/api/v1/spots/{spot}");
+}
+
+/// A few named operations, each with formats chosen by suffix (`/sites/near.xhtml`,
+/// `/sites/near.geojson`, `/lists/names.jsonp`): every stem keeps its name and the suffix is
+/// one `.{format}` parameter.
+#[test]
+fn named_operations_with_format_suffixes() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(19);
+    let stems = ["near", "nearest", "within"];
+    let formats = ["json", "jsonp", "xhtml", "geojson", "kml", "shpz"];
+    for _ in 0..600 {
+        let stem = stems[rng.below(stems.len())];
+        let ext = formats[rng.below(formats.len())];
+        l.observe(&format!("/sites/{stem}.{ext}?point=1,2"));
+    }
+    l.settle();
+    for stem in stems {
+        assert_eq!(
+            l.resolve(&format!("/sites/{stem}.xhtml")),
+            format!("/sites/{stem}.{{format}}")
+        );
+    }
+}
+
+/// Leaf operations named by long words written together, each with its own required
+/// query parameters, stay literal (`/stats/commonteamroster?Season=&TeamID=`); values of
+/// one parameter called with the same query parameters collapse.
+#[test]
+fn operations_told_apart_by_their_query_parameters() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(23);
+    let ops: Vec<(String, Vec<String>)> = (0..40)
+        .map(|i| {
+            let name = format!("report{}", ["alpha", "beta", "gamma", "delta"][i % 4]);
+            let keys = (0..3).map(|k| format!("P{}", i * 3 + k)).collect();
+            (format!("{name}{i}"), keys)
+        })
+        .collect();
+    for _ in 0..4000 {
+        let (op, keys) = &ops[rng.below(ops.len())];
+        let q: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{k}=v{}", rng.below(9)))
+            .collect();
+        l.observe(&format!("/stats/{op}?{}", q.join("&")));
+        let user = format!("user{}x{}", rng.below(500), rng.below(7));
+        l.observe(&format!(
+            "/people/{user}?expand=profile&page={}",
+            rng.below(4)
+        ));
+    }
+    l.settle();
+    for (op, _) in &ops {
+        let path = format!("/stats/{op}?P1=x");
+        assert_eq!(l.resolve(&path), format!("/stats/{op}"));
+    }
+    assert_eq!(l.resolve("/people/user7x3"), "/people/{person_id}");
 }
