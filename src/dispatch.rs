@@ -289,24 +289,22 @@ impl Sniffing {
                 }
             }
         }
+        if self.found.is_some() {
+            // The windows are given back by `release` as they were accounted.
+            return Found::H2;
+        }
         let now = self.dirs[0].held() + self.dirs[1].held();
-        if self.found.is_none() && !ctx.reaccount(self.held, now) {
+        if !ctx.reaccount(self.held, now) {
             // No room: this direction is not searched further.
             ctx.stats.memory_cap_bytes += (now - self.held) as u64;
-            let f = &mut self.dirs[dir.index()];
-            f.gap();
-            f.give_up();
+            self.dirs[dir.index()].give_up();
             let now = self.dirs[0].held() + self.dirs[1].held();
             ctx.reaccount(self.held, now);
             self.held = now;
             return Found::NotYet;
         }
         self.held = now;
-        if self.found.is_some() {
-            Found::H2
-        } else {
-            Found::NotYet
-        }
+        Found::NotYet
     }
 
     /// Both directions searched to the bound.

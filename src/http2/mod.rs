@@ -101,7 +101,8 @@ pub struct Http2Stats {
     /// ... picked up mid-way: a midstream flow whose bytes began with a run of HTTP/2 frames
     /// (the frame sniffer, [`frame::sniff_run`]), its HPACK tables lost from the start.
     pub midstream_connections: u64,
-    /// Midstream flows held for the frame sniffer that were not HTTP/2 (handed to HTTP/1.x).
+    /// Midstream flows searched by the frame sniffer and left to HTTP/1.x: an HTTP/1 message
+    /// head was read, or no run of frames was found in either direction.
     pub midstream_not_h2: u64,
     /// Directions of midstream connections that found a frame boundary.
     pub midstream_resyncs: u64,
