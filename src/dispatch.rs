@@ -29,8 +29,8 @@
 //! bytes.
 
 use crate::http::{HttpConn, HttpCtx, HttpTransaction, Tags, TlsTag, WsHandoff};
-use crate::http2::frame::{self, FrameHeader, PREFACE};
 use crate::http2::conn::guess_client;
+use crate::http2::frame::{self, FrameHeader, PREFACE};
 use crate::http2::{H2Conn, H2Ctx};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
@@ -445,18 +445,27 @@ impl Conn {
         }
     }
 
+    /// Takes over from the HTTP/1 layer when it switched (`Upgrade: h2c` or an accepted
+    /// WebSocket upgrade).
+    fn take_handoff(&mut self, ctx: &mut Layers, meta: &FlowMeta) {
+        let (Conn::Fresh(h) | Conn::Http(h)) = self else {
+            return;
+        };
+        if let Some(handoff) = h.take_h2c() {
+            let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
+            *self = Conn::H2(Box::new(h2));
+            ctx.collect_h2();
+        } else if let Some(w) = take_ws(h, &mut ctx.ws) {
+            *self = Conn::Ws(w);
+        }
+    }
+
     /// Feeds a chunk to the decided layer.
     fn feed(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => {
                 h.data(&mut ctx.http, meta, dir, chunk);
-                if let Some(handoff) = h.take_h2c() {
-                    let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
-                    *self = Conn::H2(Box::new(h2));
-                    ctx.collect_h2();
-                } else if let Some(w) = take_ws(h, &mut ctx.ws) {
-                    *self = Conn::Ws(w);
-                }
+                self.take_handoff(ctx, meta);
             }
             Conn::Ws(w) => w.data(&mut ctx.ws, dir, chunk),
             Conn::Sniff(s) => {
@@ -467,6 +476,7 @@ impl Conn {
                 s.http.data(&mut ctx.http, meta, dir, chunk);
                 if s.http.seen_http() || s.exhausted() {
                     self.sniffed_not_h2(ctx);
+                    self.take_handoff(ctx, meta);
                 }
             }
             Conn::Tls(t) => {

@@ -194,7 +194,10 @@ fn check_cut(
     );
     if h.midstream_connections > 0 {
         let emitted = txs.iter().filter(|t| on(t, key));
-        assert!(emitted.clone().all(|t| t.tags.contains(Tags::MIDSTREAM)), "{ctx}");
+        assert!(
+            emitted.clone().all(|t| t.tags.contains(Tags::MIDSTREAM)),
+            "{ctx}"
+        );
         // Headers lost where a transaction says so or a request was not recovered.
         if txs.iter().any(|t| t.tags.contains(Tags::HEADERS_LOST))
             || h.midstream_streams_unrecovered > 0
@@ -321,12 +324,18 @@ fn hand_built_midstream_connection() {
     .concat();
     c.server_send(&resp, 1400);
     // Stream 5: :path is index 64, unknown: counted, not emitted.
-    c.client_send(&frame(HEADERS, END_HEADERS | END_STREAM, 5, &[0x83, 0xc0, 0xbe]), 1400);
+    c.client_send(
+        &frame(HEADERS, END_HEADERS | END_STREAM, 5, &[0x83, 0xc0, 0xbe]),
+        1400,
+    );
     c.server_send(&frame(HEADERS, END_HEADERS | END_STREAM, 5, &[0x88]), 1400);
     c.close();
     let (txs, stats) = support::run(&c.frames);
     let rows: Vec<String> = txs.iter().map(support::summary).collect();
-    assert_eq!(rows, vec!["POST /svc/Method -> 200 [headers_lost,midstream]"]);
+    assert_eq!(
+        rows,
+        vec!["POST /svc/Method -> 200 [headers_lost,midstream]"]
+    );
     let t = &txs[0];
     assert_eq!(t.orig.port, 1000);
     assert_eq!(t.request.as_ref().unwrap().body.len, 4);
@@ -377,7 +386,11 @@ fn midstream_tls_and_random_bytes_are_not_http2() {
         let (txs, stats) = support::run(&c.frames);
         assert!(txs.is_empty());
         let h = &stats.http2;
-        assert_eq!((h.midstream_connections, h.midstream_not_h2), (0, 1), "{h:?}");
+        assert_eq!(
+            (h.midstream_connections, h.midstream_not_h2),
+            (0, 1),
+            "{h:?}"
+        );
         assert_eq!(stats.http2_bytes_now, 0);
     }
 }

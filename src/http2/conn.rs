@@ -899,11 +899,12 @@ impl H2Conn {
 /// handshake was seen, else the side on the higher port (a server listens on the lower one,
 /// as the TLS layer guesses), else `a`.
 pub fn guess_client(meta: &FlowMeta) -> Dir {
-    meta.opener.unwrap_or(if meta.key.a.port >= meta.key.b.port {
-        Dir::AtoB
-    } else {
-        Dir::BtoA
-    })
+    meta.opener
+        .unwrap_or(if meta.key.a.port >= meta.key.b.port {
+            Dir::AtoB
+        } else {
+            Dir::BtoA
+        })
 }
 
 fn skip(len: usize) -> State {

@@ -244,7 +244,11 @@ pub fn plausible_header(h: &[u8]) -> bool {
 /// own stream, an error code RFC 9113 defines, a window increment that is not 0, SETTINGS of
 /// defined identifiers (1 to 9) with values in range, a promised stream that is even.
 pub fn plausible_payload(fh: &FrameHeader, p: &[u8]) -> bool {
-    let be32 = |b: &[u8]| b.get(..4).and_then(|x| x.try_into().ok()).map(u32::from_be_bytes);
+    let be32 = |b: &[u8]| {
+        b.get(..4)
+            .and_then(|x| x.try_into().ok())
+            .map(u32::from_be_bytes)
+    };
     match fh.kind {
         FrameType::DATA => unpad(fh.flags, p).is_some(),
         FrameType::HEADERS => headers_fragment(fh.flags, p).is_some(),
@@ -430,9 +434,7 @@ impl Finder {
             self.next += 1;
             match sniff_run(&self.win[p..]) {
                 r @ Run::Frames { .. } => found = Some((p, r)),
-                Run::Partial if self.pending.len() < MAX_PENDING => {
-                    self.pending.push(p)
-                }
+                Run::Partial if self.pending.len() < MAX_PENDING => self.pending.push(p),
                 Run::Partial | Run::No => {}
             }
         }
@@ -548,7 +550,12 @@ mod tests {
         assert_eq!(sniff_run(&two[..hdrs.len() + 4]), Run::Partial);
         assert_eq!(sniff_run(&hdrs[..5]), Run::Partial);
         // A push promise, or DATA on an even stream, is the server's.
-        let push = frame(FrameType::PUSH_PROMISE, flags::END_HEADERS, 1, &[0, 0, 0, 2, 0x82]);
+        let push = frame(
+            FrameType::PUSH_PROMISE,
+            flags::END_HEADERS,
+            1,
+            &[0, 0, 0, 2, 0x82],
+        );
         assert_eq!(
             sniff_run(&push),
             Run::Frames {
