@@ -16,8 +16,14 @@ fn captures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
 }
 
+/// A packet, owned: time, link type, bytes.
+type Packet = (Timestamp, LinkType, Vec<u8>);
+
+/// A connection by its two ports, lower first.
+type ConnKey = (u16, u16);
+
 /// A capture's packets, owned.
-fn packets(name: &str) -> Vec<(Timestamp, LinkType, Vec<u8>)> {
+fn packets(name: &str) -> Vec<Packet> {
     let mut src = FileSource::open(&captures().join(format!("{name}.pcap")), None).unwrap();
     let mut out = Vec::new();
     while let Next::Packet(p) = src.next_packet().unwrap() {
@@ -26,7 +32,7 @@ fn packets(name: &str) -> Vec<(Timestamp, LinkType, Vec<u8>)> {
     out
 }
 
-fn run(pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> (Vec<HttpTransaction>, EngineStats) {
+fn run(pkts: &[Packet]) -> (Vec<HttpTransaction>, EngineStats) {
     let mut e = Engine::new(EngineConfig::default());
     let mut out = Vec::new();
     for (ts, link, data) in pkts {
@@ -91,14 +97,11 @@ fn conn_of(frame: &[u8]) -> (u16, u16) {
 /// that begins inside a segment, so inside a frame). Also returns, per connection cut, the
 /// time of its first payload kept.
 fn cut(
-    pkts: &[(Timestamp, LinkType, Vec<u8>)],
+    pkts: &[Packet],
     which: impl Fn((u16, u16)) -> bool,
     n: usize,
     trim: usize,
-) -> (
-    Vec<(Timestamp, LinkType, Vec<u8>)>,
-    Vec<((u16, u16), Timestamp)>,
-) {
+) -> (Vec<Packet>, Vec<(ConnKey, Timestamp)>) {
     let mut seen: Vec<((u16, u16), usize, bool)> = Vec::new();
     let mut firsts = Vec::new();
     let mut out = Vec::new();
@@ -392,5 +395,104 @@ fn midstream_tls_and_random_bytes_are_not_http2() {
             "{h:?}"
         );
         assert_eq!(stats.http2_bytes_now, 0);
+    }
+}
+
+/// `H2Conn::midstream` on the real gRPC connection's bytes, cut at random offsets, with random
+/// bytes changed, in random pieces (what the `http2_midstream` fuzz target checks, without the
+/// fuzzer): no panic; after close nothing held, streams opened = emitted + not recovered, every
+/// transaction tagged `midstream`.
+#[test]
+fn midstream_connection_survives_cut_and_mutated_streams() {
+    use shadowtap::http2::{H2Conn, H2Ctx, Http2Config};
+    use shadowtap::reassembly::{
+        Chunk, CloseReason, Dir, Endpoint, FlowApp, FlowId, FlowKey, FlowMeta,
+    };
+    // The long connection's two byte streams.
+    let mut streams = [Vec::new(), Vec::new()];
+    for (_, _, f) in packets("grpc") {
+        let (s, d, off, len) = tcp(&f);
+        if conn_of(&f) == (50051, 53456) {
+            let i = usize::from(s == 50051 && d == 53456);
+            streams[i].extend_from_slice(&f[off..off + len]);
+        }
+    }
+    let meta = FlowMeta {
+        id: FlowId(1),
+        key: FlowKey {
+            a: Endpoint {
+                ip: [127, 0, 0, 1].into(),
+                port: 53456,
+            },
+            b: Endpoint {
+                ip: [127, 0, 0, 1].into(),
+                port: 50051,
+            },
+        },
+        first_ts: Timestamp(1),
+        opener: None,
+        midstream: true,
+    };
+    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    for round in 0..400 {
+        let cfg = Http2Config {
+            max_streams: 1 + rng.below(16),
+            max_memory: 1 << 20,
+            body_sample_bytes: 256,
+            ..Http2Config::default()
+        };
+        let mut ctx = H2Ctx::new(cfg.clone());
+        let client = if round % 2 == 0 { Dir::AtoB } else { Dir::BtoA };
+        let mut c = H2Conn::midstream(&mut ctx, client);
+        let mut cut: Vec<Vec<u8>> = streams
+            .iter()
+            .map(|s| s[rng.below(s.len())..].to_vec())
+            .collect();
+        for s in &mut cut {
+            for _ in 0..rng.below(4) {
+                if !s.is_empty() {
+                    let i = rng.below(s.len());
+                    s[i] = rng.next() as u8;
+                }
+            }
+        }
+        let mut pos = [0usize; 2];
+        let mut ts = 1;
+        while pos[0] < cut[0].len() || pos[1] < cut[1].len() {
+            let d = if rng.below(2) == 0 {
+                Dir::AtoB
+            } else {
+                Dir::BtoA
+            };
+            let s = &cut[d.index()];
+            let n = (1 + rng.below(300)).min(s.len() - pos[d.index()]);
+            if n == 0 {
+                continue;
+            }
+            ts += 1;
+            let chunk = Chunk {
+                offset: pos[d.index()] as u64,
+                data: &s[pos[d.index()]..pos[d.index()] + n],
+                ts: Timestamp(ts),
+                peer_ack: None,
+            };
+            if rng.below(50) == 0 {
+                c.gap(&mut ctx, &meta, d, chunk.offset, n as u64, chunk.ts);
+            } else if c.wants_data() {
+                c.data(&mut ctx, &meta, d, chunk);
+            }
+            pos[d.index()] += n;
+            assert!(ctx.memory() <= cfg.max_memory + 4 * (1 << 20));
+        }
+        c.close(&mut ctx, &meta, Timestamp(ts + 1), CloseReason::Fin);
+        let h = &ctx.stats;
+        assert_eq!(
+            h.streams,
+            h.transactions + h.midstream_streams_unrecovered,
+            "{round} {h:?}"
+        );
+        assert!(ctx.out.iter().all(|t| t.tags.contains(Tags::MIDSTREAM)));
+        drop(c);
+        assert_eq!(ctx.memory(), 0, "{round}");
     }
 }
