@@ -10,6 +10,15 @@
 //! held until the rest tells: a prefix of the preface cannot begin an HTTP/1 request that the
 //! HTTP/1 layer would read differently, except `P`, `PR` and `PRI` (held too, up to 24 bytes).
 //!
+//! A connection picked up mid-way (its SYN not captured) whose first bytes are neither TLS nor
+//! the preface is sniffed for HTTP/2 ([`Sniffing`]): its bytes go to the HTTP/1 layer as usual
+//! (which reads a message head at once, resynchronises at a start line, or gives up), while
+//! each direction's are searched for a run of HTTP/2 frames
+//! ([`frame::find_run`]: strict frame headers, two whole frames or one that ends where the
+//! bytes do, within [`frame::SNIFF_SCAN`] start positions). A run makes the connection
+//! HTTP/2 ([`H2Conn::midstream`], counted in `midstream_connections`); an HTTP/1 message, or
+//! both directions searched to the bound, leave it to HTTP/1 (`midstream_not_h2`).
+//!
 //! A TLS connection decrypted with a key log hands its plaintext to an inner layer of its own
 //! ([`TlsFlow`]), chosen by ALPN (`h2`) or the HTTP/2 preface: HTTP/2 or HTTP/1.x get the same
 //! data, gap, eof and close calls a cleartext connection gets, and their transactions are
@@ -20,7 +29,8 @@
 //! bytes.
 
 use crate::http::{HttpConn, HttpCtx, HttpTransaction, Tags, TlsTag, WsHandoff};
-use crate::http2::frame::{FrameHeader, PREFACE};
+use crate::http2::conn::guess_client;
+use crate::http2::frame::{self, FrameHeader, PREFACE};
 use crate::http2::{H2Conn, H2Ctx};
 use crate::reassembly::{Chunk, CloseReason, Dir, FlowApp, FlowMeta};
 use crate::time::Timestamp;
@@ -62,6 +72,8 @@ pub enum Conn {
     H2(Box<H2Conn>),
     /// The first bytes are a strict prefix of the HTTP/2 preface: held until more arrive.
     Held(Box<Held>),
+    /// A midstream connection being sniffed for HTTP/2 (its bytes also go to HTTP/1).
+    Sniff(Box<Sniffing>),
     /// WebSocket, after an accepted upgrade.
     Ws(Box<WsFlow>),
     /// A WebSocket connection that ended (its transaction emitted): nothing more is read.
@@ -228,6 +240,85 @@ pub struct Held {
     peer_ack: Option<u64>,
 }
 
+/// A midstream connection whose first bytes were neither TLS nor the preface: the HTTP/1 layer
+/// reads it as usual while each direction is searched for a run of HTTP/2 frames, until one
+/// is found (HTTP/2), the HTTP/1 layer reads a message head, or both directions were searched
+/// to the bound (HTTP/1). The windows are accounted in the HTTP/2 layer's memory; a direction
+/// the cap has no room for is not searched further (counted in `memory_cap_bytes`).
+pub struct Sniffing {
+    http: HttpConn,
+    dirs: [frame::Finder; 2],
+    /// The direction where a run was found, and the bytes from its start.
+    found: Option<(Dir, Vec<u8>)>,
+    /// Bytes of the windows accounted in the HTTP/2 layer's memory.
+    held: usize,
+}
+
+/// What one direction's search found.
+enum Found {
+    /// A run of frames: the connection is HTTP/2.
+    H2,
+    /// Nothing yet.
+    NotYet,
+}
+
+impl Sniffing {
+    fn new(http: HttpConn) -> Sniffing {
+        Sniffing {
+            http,
+            dirs: Default::default(),
+            found: None,
+            held: 0,
+        }
+    }
+
+    /// Searches `data`, sent in `dir` after the bytes searched so far, for a run of frames.
+    fn search(&mut self, ctx: &mut H2Ctx, dir: Dir, mut data: &[u8]) -> Found {
+        let f = &mut self.dirs[dir.index()];
+        while !data.is_empty() {
+            let (k, r) = f.push(data);
+            data = &data[k..];
+            match r {
+                frame::Search::More => {}
+                frame::Search::GaveUp => break,
+                frame::Search::Found(mut bytes, _) => {
+                    // What the window had no room for follows the run.
+                    bytes.extend_from_slice(data);
+                    self.found = Some((dir, bytes));
+                    break;
+                }
+            }
+        }
+        if self.found.is_some() {
+            // The windows are given back by `release` as they were accounted.
+            return Found::H2;
+        }
+        let now = self.dirs[0].held() + self.dirs[1].held();
+        if !ctx.reaccount(self.held, now) {
+            // No room: this direction is not searched further.
+            ctx.stats.memory_cap_bytes += (now - self.held) as u64;
+            self.dirs[dir.index()].give_up();
+            let now = self.dirs[0].held() + self.dirs[1].held();
+            ctx.reaccount(self.held, now);
+            self.held = now;
+            return Found::NotYet;
+        }
+        self.held = now;
+        Found::NotYet
+    }
+
+    /// Both directions searched to the bound.
+    fn exhausted(&self) -> bool {
+        self.dirs.iter().all(frame::Finder::gave_up)
+    }
+
+    /// Gives back the memory of the windows.
+    fn release(&mut self, ctx: &mut H2Ctx) {
+        ctx.reaccount(self.held, 0);
+        self.held = 0;
+    }
+}
+
 /// What the first bytes of a connection say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum First {
@@ -308,20 +399,86 @@ impl Conn {
         );
     }
 
+    /// The frame sniffer found a run of frames in `dir` (in a chunk that came at `ts`): the
+    /// connection becomes HTTP/2, fed the run and the other direction's window (the bytes
+    /// from its first possible frame boundary; those before cannot begin a run). The HTTP/1 layer, which read the
+    /// same bytes and found no message, is closed.
+    fn sniffed_h2(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, ts: Timestamp) {
+        let Conn::Sniff(mut s) = std::mem::replace(self, Conn::Closed) else {
+            return;
+        };
+        s.release(&mut ctx.h2);
+        s.http
+            .close(&mut ctx.http, meta, Timestamp(0), CloseReason::Evicted);
+        let mut h2 = H2Conn::midstream(&mut ctx.h2, guess_client(meta));
+        // The start positions the search gave up are bytes skipped before a boundary.
+        ctx.h2.stats.midstream_skipped_bytes +=
+            s.dirs.iter().map(|d| d.skipped() as u64).sum::<u64>();
+        // The run first (the connection finds it again at once), then what the other
+        // direction holds from its first possible boundary.
+        let (found_dir, run) = s.found.take().unwrap_or((dir, Vec::new()));
+        let other = s.dirs[found_dir.flip().index()].take();
+        for (d, bytes) in [(found_dir, run), (found_dir.flip(), other)] {
+            if !bytes.is_empty() {
+                let chunk = Chunk {
+                    offset: 0,
+                    data: &bytes,
+                    ts,
+                    peer_ack: None,
+                };
+                h2.data(&mut ctx.h2, meta, d, chunk);
+            }
+        }
+        *self = Conn::H2(Box::new(h2));
+        ctx.collect_h2();
+    }
+
+    /// The sniffed connection is not HTTP/2 (an HTTP/1 message was read, or both directions
+    /// were searched to the bound): it stays with the HTTP/1 layer.
+    fn sniffed_not_h2(&mut self, ctx: &mut Layers) {
+        if let Conn::Sniff(_) = self
+            && let Conn::Sniff(mut s) = std::mem::replace(self, Conn::Closed)
+        {
+            s.release(&mut ctx.h2);
+            ctx.h2.stats.midstream_not_h2 += 1;
+            *self = Conn::Http(s.http);
+        }
+    }
+
+    /// Takes over from the HTTP/1 layer when it switched (`Upgrade: h2c` or an accepted
+    /// WebSocket upgrade).
+    fn take_handoff(&mut self, ctx: &mut Layers, meta: &FlowMeta) {
+        let (Conn::Fresh(h) | Conn::Http(h)) = self else {
+            return;
+        };
+        if let Some(handoff) = h.take_h2c() {
+            let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
+            *self = Conn::H2(Box::new(h2));
+            ctx.collect_h2();
+        } else if let Some(w) = take_ws(h, &mut ctx.ws) {
+            *self = Conn::Ws(w);
+        }
+    }
+
     /// Feeds a chunk to the decided layer.
     fn feed(&mut self, ctx: &mut Layers, meta: &FlowMeta, dir: Dir, chunk: Chunk<'_>) {
         match self {
             Conn::Fresh(h) | Conn::Http(h) => {
                 h.data(&mut ctx.http, meta, dir, chunk);
-                if let Some(handoff) = h.take_h2c() {
-                    let h2 = H2Conn::upgraded(&mut ctx.h2, meta, handoff);
-                    *self = Conn::H2(Box::new(h2));
-                    ctx.collect_h2();
-                } else if let Some(w) = take_ws(h, &mut ctx.ws) {
-                    *self = Conn::Ws(w);
-                }
+                self.take_handoff(ctx, meta);
             }
             Conn::Ws(w) => w.data(&mut ctx.ws, dir, chunk),
+            Conn::Sniff(s) => {
+                if let Found::H2 = s.search(&mut ctx.h2, dir, chunk.data) {
+                    self.sniffed_h2(ctx, meta, dir, chunk.ts);
+                    return;
+                }
+                s.http.data(&mut ctx.http, meta, dir, chunk);
+                if s.http.seen_http() || s.exhausted() {
+                    self.sniffed_not_h2(ctx);
+                    self.take_handoff(ctx, meta);
+                }
+            }
             Conn::Tls(t) => {
                 t.tls.data(&mut ctx.tls, meta, dir, chunk);
                 t.pump(ctx, meta);
@@ -362,7 +519,17 @@ impl FlowApp for Conn {
                     }));
                     return;
                 }
-                self.become_(ctx, meta, dir, chunk.data, kind);
+                if kind == First::Http && meta.midstream && meta.opener.is_none() {
+                    let Conn::Fresh(http) =
+                        std::mem::replace(self, Conn::Http(HttpConn::new(false)))
+                    else {
+                        return;
+                    };
+                    *self = Conn::Sniff(Box::new(Sniffing::new(http)));
+                    // Fed below.
+                } else {
+                    self.become_(ctx, meta, dir, chunk.data, kind);
+                }
             }
             Conn::Held(h) if h.dir == dir && chunk.offset == h.offset + h.bytes.len() as u64 => {
                 h.bytes.extend_from_slice(chunk.data);
@@ -409,6 +576,11 @@ impl FlowApp for Conn {
                 ctx.collect_h2();
             }
             Conn::Ws(w) => w.ws.gap(&mut ctx.ws, dir, len, ts),
+            Conn::Sniff(s) => {
+                // The search starts again after the gap (its start positions still count).
+                s.dirs[dir.index()].gap();
+                s.http.gap(&mut ctx.http, meta, dir, offset, len, ts);
+            }
             Conn::Held(_) | Conn::Closed => {}
         }
     }
@@ -417,6 +589,7 @@ impl FlowApp for Conn {
         self.release(ctx, meta);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.eof(&mut ctx.http, meta, dir, ts),
+            Conn::Sniff(s) => s.http.eof(&mut ctx.http, meta, dir, ts),
             Conn::Tls(t) => {
                 t.tls.eof(&mut ctx.tls, meta, dir, ts);
                 t.pump(ctx, meta);
@@ -438,6 +611,8 @@ impl FlowApp for Conn {
 
     fn close(&mut self, ctx: &mut Layers, meta: &FlowMeta, ts: Timestamp, reason: CloseReason) {
         self.release(ctx, meta);
+        // Still undecided at the end: not HTTP/2.
+        self.sniffed_not_h2(ctx);
         match self {
             Conn::Fresh(h) | Conn::Http(h) => h.close(&mut ctx.http, meta, ts, reason),
             Conn::Tls(t) => {
@@ -460,7 +635,7 @@ impl FlowApp for Conn {
                 ctx.collect_h2();
             }
             Conn::Ws(_) => close_ws(self, ctx, ts),
-            Conn::Held(_) | Conn::Closed => {}
+            Conn::Sniff(_) | Conn::Held(_) | Conn::Closed => {}
         }
     }
 
@@ -469,7 +644,7 @@ impl FlowApp for Conn {
             Conn::Fresh(h) | Conn::Http(h) => h.wants_data(),
             Conn::Tls(t) => t.tls.wants_data(),
             Conn::H2(c) => c.wants_data(),
-            Conn::Ws(_) | Conn::Held(_) => true,
+            Conn::Ws(_) | Conn::Held(_) | Conn::Sniff(_) => true,
             Conn::Closed => false,
         }
     }
@@ -480,6 +655,7 @@ impl FlowApp for Conn {
             Conn::Tls(t) => t.tls.ignored(&mut ctx.tls, dir, len),
             Conn::H2(c) => c.ignored(&mut ctx.h2, dir, len),
             Conn::Ws(w) => w.ws.ignored(&mut ctx.ws, len),
+            Conn::Sniff(s) => s.http.ignored(&mut ctx.http, dir, len),
             Conn::Held(_) | Conn::Closed => {}
         }
     }

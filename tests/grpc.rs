@@ -23,6 +23,11 @@ fn captures() -> PathBuf {
 const HOST: &str = "127.0.0.1:50051";
 
 async fn ingest(descriptors: bool) -> (tempfile::TempDir, Store) {
+    ingest_with(descriptors, true).await
+}
+
+/// Ingests the capture with or without `grpc.desc`, learning from the reflection call or not.
+async fn ingest_with(descriptors: bool, reflection: bool) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
     let grpc_descriptors = descriptors
@@ -30,6 +35,7 @@ async fn ingest(descriptors: bool) -> (tempfile::TempDir, Store) {
     let opts = IngestOptions {
         inventory: InventoryConfig {
             grpc_descriptors,
+            grpc_reflection: reflection,
             ..InventoryConfig::default()
         },
         ..IngestOptions::default()
@@ -224,7 +230,8 @@ async fn shape(store: &Store, path: &str, dir: &str) -> String {
 
 #[tokio::test]
 async fn shapes_without_and_with_a_descriptor() {
-    let (_dir, store) = ingest(false).await;
+    // Not learning from the capture's reflection call either (see the next test).
+    let (_dir, store) = ingest_with(false, false).await;
     let item = shape(&store, "/acme.inventory.v1.Inventory/GetItem", "response").await;
     // Field numbers: Item.price (f3) is a nested message with cents (f1) and currency (f2).
     assert!(item.contains("\"f3\"") && item.contains("\"f2\""), "{item}");
@@ -270,6 +277,43 @@ async fn shapes_without_and_with_a_descriptor() {
         req.contains("\"delta\"") && req.contains("\"at_ms\""),
         "{req}"
     );
+    let sql = support::sql(&store).await;
+    let fields: Vec<(String,)> = sqlx::query_as(
+        "SELECT s.field FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
+         WHERE s.class = 'email' AND e.path_template = '/acme.inventory.v1.Inventory/GetItem'",
+    )
+    .fetch_all(&sql)
+    .await
+    .unwrap();
+    assert!(fields.iter().any(|(f,)| f == "owner_email"), "{fields:?}");
+    store.close().await;
+}
+
+/// No descriptor set, but the capture's third call is server reflection
+/// (`ServerReflectionInfo`, `file_containing_symbol: acme.inventory.v1.Inventory`), whose
+/// `file_descriptor_response` carries `inventory.proto`: the calls observed after it (every
+/// Inventory call) get field names as with `--proto-descriptor`. The health checks, observed
+/// before it and not in that file, keep field numbers.
+#[tokio::test]
+async fn reflection_on_the_wire_names_fields_without_a_descriptor() {
+    let (_dir, store) = ingest_with(false, true).await;
+    let item = shape(&store, "/acme.inventory.v1.Inventory/GetItem", "response").await;
+    for name in ["sku", "price", "cents", "currency", "owner_email", "tags"] {
+        assert!(item.contains(&format!("\"{name}\"")), "{name}: {item}");
+    }
+    assert!(!item.contains("\"f3\""), "{item}");
+    let req = shape(
+        &store,
+        "/acme.inventory.v1.Inventory/RecordStock",
+        "request",
+    )
+    .await;
+    assert!(
+        req.contains("\"delta\"") && req.contains("\"at_ms\""),
+        "{req}"
+    );
+    let health = shape(&store, "/grpc.health.v1.Health/Check", "response").await;
+    assert!(health.contains("\"f1\""), "{health}");
     let sql = support::sql(&store).await;
     let fields: Vec<(String,)> = sqlx::query_as(
         "SELECT s.field FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id

@@ -25,6 +25,10 @@
 //! Varints and fixed-width fields are integers (with a descriptor: booleans, zig-zag signed,
 //! floating point as declared). A field number seen twice makes an array.
 //!
+//! Server reflection seen on the wire is a descriptor source too: the `file_descriptor_proto`s
+//! of a `ServerReflectionInfo` response ([`reflected_files`]) are decoded and added to the
+//! descriptors ([`Reflected`]), within [`MAX_REFLECTED_FILES`] and [`MAX_REFLECTED_BYTES`].
+//!
 //! Bounds: [`MAX_MESSAGES`] messages framed per body, [`MAX_WALKED`] walked per body,
 //! [`MAX_DEPTH`] levels of nesting, [`MAX_FIELDS`] fields per message walk, strings cut at
 //! [`MAX_STRING`] bytes; every input is at most linear work times the depth bound. Nothing
@@ -50,6 +54,10 @@ pub const MAX_FIELDS: usize = 1024;
 pub const MAX_STRING: usize = 1024;
 /// Bytes of a descriptor set file read at most.
 pub const MAX_DESCRIPTOR_BYTES: u64 = 16 << 20;
+/// `FileDescriptorProto`s learned from server reflection responses at most, per inventory.
+pub const MAX_REFLECTED_FILES: usize = 256;
+/// Bytes of `FileDescriptorProto`s learned from server reflection at most, per inventory.
+pub const MAX_REFLECTED_BYTES: usize = 4 << 20;
 
 /// Whether a media type (lower case, parameters removed) is gRPC's.
 pub fn is_grpc_media(media: &str) -> bool {
@@ -530,8 +538,13 @@ impl Descriptors {
     /// Decodes an encoded `FileDescriptorSet`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Descriptors, prost::DecodeError> {
         use prost::Message as _;
-        use prost_types::field_descriptor_proto::Type;
         let set = prost_types::FileDescriptorSet::decode(bytes)?;
+        Ok(Descriptors::from_files(&set.file))
+    }
+
+    /// The methods and messages of decoded `FileDescriptorProto`s.
+    pub fn from_files(files: &[prost_types::FileDescriptorProto]) -> Descriptors {
+        use prost_types::field_descriptor_proto::Type;
         let mut d = Descriptors::default();
         fn messages(
             prefix: &str,
@@ -571,7 +584,7 @@ impl Descriptors {
                 out.insert(name, fields);
             }
         }
-        for file in &set.file {
+        for file in files {
             let prefix = if file.package().is_empty() {
                 String::new()
             } else {
@@ -592,7 +605,7 @@ impl Descriptors {
                 }
             }
         }
-        Ok(d)
+        d
     }
 
     /// Adds `other`'s methods and messages.
@@ -601,10 +614,138 @@ impl Descriptors {
         self.messages.extend(other.messages);
     }
 
+    /// Adds the methods and messages of `other` that this table lacks (what is already here,
+    /// a descriptor set given by the user, wins). Returns how many were added.
+    pub fn extend_missing(&mut self, other: Descriptors) -> usize {
+        let mut n = 0;
+        for (k, v) in other.methods {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.methods.entry(k) {
+                e.insert(v);
+                n += 1;
+            }
+        }
+        for (k, v) in other.messages {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.messages.entry(k) {
+                e.insert(v);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// The message type of `path`'s requests (`response == false`) or responses.
     pub fn message_of(&self, path: &str, response: bool) -> Option<&str> {
         let m = self.methods.get(path)?;
         Some(if response { &m.output } else { &m.input })
+    }
+}
+
+/// The fields of a protobuf message, in order: (number, wire type, value), the value of a
+/// varint or fixed field as its bytes, of a length-delimited one as its payload. `None` when
+/// the message does not parse (a group, a field running past the end).
+fn wire_fields(mut b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
+    fn varint(b: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let (&x, rest) = b.split_first()?;
+            *b = rest;
+            v |= u64::from(x & 0x7f) << (7 * i);
+            if x & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let key = varint(&mut b)?;
+        let wire = (key & 7) as u8;
+        let start = b;
+        let len = match wire {
+            0 => {
+                varint(&mut b)?;
+                start.len() - b.len()
+            }
+            1 => 8,
+            2 => usize::try_from(varint(&mut b)?).ok()?,
+            5 => 4,
+            _ => return None,
+        };
+        let from = if wire == 2 { b } else { start };
+        let value = from.get(..len)?;
+        b = &from[len..];
+        out.push((key >> 3, wire, value));
+    }
+    Some(out)
+}
+
+/// The serialized `FileDescriptorProto`s of one `ServerReflectionResponse` message
+/// (`grpc.reflection.v1` and `v1alpha` share the layout): its field 4,
+/// `file_descriptor_response`, and in it the repeated bytes field 1, `file_descriptor_proto`.
+/// Empty for the other responses (`list_services_response`, `error_response`, ...) and for a
+/// message that does not parse.
+pub fn reflected_files(message: &[u8]) -> Vec<&[u8]> {
+    let Some(fields) = wire_fields(message) else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter(|&(n, w, _)| n == 4 && w == 2)
+        .filter_map(|(_, _, resp)| wire_fields(resp))
+        .flatten()
+        .filter(|&(n, w, _)| n == 1 && w == 2)
+        .map(|(_, _, file)| file)
+        .collect()
+}
+
+/// What server reflection seen on the wire taught an inventory: the files learned (by name,
+/// so that a file sent again is not decoded again) and their bytes, within
+/// [`MAX_REFLECTED_FILES`] and [`MAX_REFLECTED_BYTES`].
+#[derive(Clone, Debug, Default)]
+pub struct Reflected {
+    files: std::collections::HashSet<String>,
+    bytes: usize,
+}
+
+/// What [`Reflected::learn`] did with one response message's files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Learned {
+    /// Files decoded and added.
+    pub files: u64,
+    /// Files not added: over a cap, or not a `FileDescriptorProto`.
+    pub dropped: u64,
+}
+
+impl Reflected {
+    /// Decodes the `FileDescriptorProto`s of a reflection response `message` and adds their
+    /// methods and messages to `into` where it has none of that name.
+    pub fn learn(&mut self, message: &[u8], into: &mut Descriptors) -> Learned {
+        use prost::Message as _;
+        let mut out = Learned::default();
+        let mut files = Vec::new();
+        for raw in reflected_files(message) {
+            let Ok(file) = prost_types::FileDescriptorProto::decode(raw) else {
+                out.dropped += 1;
+                continue;
+            };
+            if self.files.contains(file.name()) {
+                continue;
+            }
+            if self.files.len() >= MAX_REFLECTED_FILES
+                || self.bytes + raw.len() > MAX_REFLECTED_BYTES
+            {
+                out.dropped += 1;
+                continue;
+            }
+            self.files.insert(file.name().to_string());
+            self.bytes += raw.len();
+            out.files += 1;
+            files.push(file);
+        }
+        if !files.is_empty() {
+            into.extend_missing(Descriptors::from_files(&files));
+        }
+        out
     }
 }
 
@@ -1054,6 +1195,45 @@ mod tests {
         assert_eq!(
             w.value,
             json!({"sku": "SKU-1", "in_stock": true, "price": {"cents": 250}, "delta": -3, "ratio": 0.5})
+        );
+    }
+
+    /// The files of a reflection response, and what is not one: another response, a broken
+    /// message, a file that does not decode (counted), a file sent again (not counted).
+    #[test]
+    fn reflected_files_are_read_from_file_descriptor_responses_only() {
+        use prost::Message as _;
+        let file = prost_types::FileDescriptorProto {
+            name: Some("a.proto".into()),
+            package: Some("a".into()),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let mut fdr = vec![0x0a, file.len() as u8];
+        fdr.extend_from_slice(&file);
+        fdr.extend_from_slice(&[0x0a, 1, 0xff]);
+        let mut msg = vec![0x22, fdr.len() as u8];
+        msg.extend_from_slice(&fdr);
+        assert_eq!(reflected_files(&msg), vec![&file[..], &[0xff][..]]);
+        // list_services_response (5), a truncated message, a group.
+        assert!(reflected_files(&[0x2a, 2, 0x0a, 0]).is_empty());
+        assert!(reflected_files(&[0x22, 9, 0x0a]).is_empty());
+        assert!(reflected_files(&[0x23]).is_empty());
+        let mut r = Reflected::default();
+        let mut d = Descriptors::default();
+        assert_eq!(
+            r.learn(&msg, &mut d),
+            Learned {
+                files: 1,
+                dropped: 1
+            }
+        );
+        assert_eq!(
+            r.learn(&msg, &mut d),
+            Learned {
+                files: 0,
+                dropped: 1
+            }
         );
     }
 }

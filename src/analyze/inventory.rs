@@ -82,6 +82,9 @@ pub struct InventoryConfig {
     pub tls: TlsInventoryConfig,
     /// Protobuf descriptors (`--proto-descriptor`): gRPC message fields named in shapes.
     pub grpc_descriptors: Option<Arc<Descriptors>>,
+    /// Learn descriptors from gRPC server reflection responses seen on the wire (see
+    /// [`Inventory::learn_reflection`]); on by default.
+    pub grpc_reflection: bool,
 }
 
 impl Default for InventoryConfig {
@@ -106,6 +109,7 @@ impl Default for InventoryConfig {
             max_rate_pairs: 100_000,
             tls: TlsInventoryConfig::default(),
             grpc_descriptors: None,
+            grpc_reflection: true,
         }
     }
 }
@@ -184,6 +188,12 @@ pub struct InventoryStats {
     pub grpc_messages_unparsed: u64,
     /// gRPC message walks stopped at a bound (nesting depth or fields per message).
     pub grpc_walks_capped: u64,
+    /// `FileDescriptorProto`s learned from server reflection responses seen on the wire
+    /// (their methods and messages name the fields of later calls).
+    pub grpc_reflection_files: u64,
+    /// `FileDescriptorProto`s of reflection responses not learned: over
+    /// [`grpc::MAX_REFLECTED_FILES`] or [`grpc::MAX_REFLECTED_BYTES`], or not decodable.
+    pub grpc_reflection_files_dropped: u64,
 }
 
 crate::counters!(InventoryStats {
@@ -192,7 +202,8 @@ crate::counters!(InventoryStats {
     bad_host_headers, bodies_parsed, bodies_unparsed, bodies_undecodable, detail_over_cap,
     sensitive_values, bodies_sampled_out, sequences, tls, graphql_requests,
     graphql_operations_over_cap, grpc_calls, grpc_bodies_truncated, grpc_messages_walked,
-    grpc_messages_not_decoded, grpc_messages_unparsed, grpc_walks_capped,
+    grpc_messages_not_decoded, grpc_messages_unparsed, grpc_walks_capped, grpc_reflection_files,
+    grpc_reflection_files_dropped,
 } gauges { rate_pairs, principals, principal_bytes });
 
 /// Per-client counts within a delta.
@@ -590,6 +601,8 @@ pub struct Inventory {
     seq: SequenceTracker,
     tls: TlsInventory,
     graphql: GraphqlNames,
+    /// What server reflection seen on the wire taught (see [`Inventory::learn_reflection`]).
+    reflected: grpc::Reflected,
 }
 
 /// `template` (a URL's template) with the operation part (`#...`) of `current`, if any; a
@@ -768,6 +781,7 @@ impl Inventory {
             seq: SequenceTracker::new(cfg.sequence.clone()),
             tls: TlsInventory::new(cfg.tls),
             graphql: GraphqlNames::default(),
+            reflected: grpc::Reflected::default(),
             cfg,
             book,
             reports_book: false,
@@ -1143,6 +1157,55 @@ impl Inventory {
         stats.principals = self.seq.principals() as u64;
         stats.principal_bytes = self.seq.principal_bytes() as u64;
         self.stats = stats;
+        if grpc_call.is_some_and(|(service, _)| {
+            grpc::ServiceKind::of(service) == grpc::ServiceKind::Reflection
+        }) {
+            self.learn_reflection(v);
+        }
+    }
+
+    /// Server reflection seen on the wire as a descriptor source: the `FileDescriptorProto`s
+    /// of a `ServerReflectionInfo` call's response messages ([`grpc::reflected_files`]) are
+    /// added to this inventory's descriptors (the configuration's `grpc_descriptors`, copied
+    /// on the first write so that the caller's are untouched; a name the user's descriptor set
+    /// already has is kept as it is). Calls observed after this one get field names; those
+    /// observed before keep field numbers. The table is this inventory's (one per daemon
+    /// worker, which sees its own connections' reflection calls), and it stays for the run:
+    /// at most [`grpc::MAX_REFLECTED_FILES`] files and [`grpc::MAX_REFLECTED_BYTES`] bytes,
+    /// the rest counted in `grpc_reflection_files_dropped`.
+    fn learn_reflection(&mut self, v: &RequestView<'_>) {
+        if !self.cfg.grpc_reflection {
+            return;
+        }
+        let Some(r) = v.response.as_ref() else {
+            return;
+        };
+        let Some(bytes) = grpc_body(r) else {
+            return;
+        };
+        let encoding = r.head().header("grpc-encoding").unwrap_or(b"identity");
+        let framed = grpc::split(&bytes);
+        for f in framed.frames.iter().take(grpc::MAX_MESSAGES) {
+            let data = if f.compressed {
+                match grpc::inflate(f.data, encoding, self.cfg.max_body_inspect) {
+                    Some(x) => std::borrow::Cow::Owned(x),
+                    None => continue,
+                }
+            } else {
+                std::borrow::Cow::Borrowed(f.data)
+            };
+            if grpc::reflected_files(&data).is_empty() {
+                continue;
+            }
+            let ds = Arc::make_mut(
+                self.cfg
+                    .grpc_descriptors
+                    .get_or_insert_with(Default::default),
+            );
+            let learned = self.reflected.learn(&data, ds);
+            self.stats.grpc_reflection_files += learned.files;
+            self.stats.grpc_reflection_files_dropped += learned.dropped;
+        }
     }
 
     /// Takes every delta, re-templated with what the learners know now (deltas whose templates
@@ -2688,6 +2751,102 @@ mod grpc_tests {
         let g = d.grpc.expect("gRPC figures");
         assert_eq!((g.messages_in, g.truncated), (0, 1));
         assert_eq!(inv.stats.grpc_bodies_truncated, 1);
+    }
+
+    /// Server reflection seen on the wire names the fields of the calls observed after it
+    /// (not of those before), once per file, and not when turned off.
+    #[test]
+    fn reflection_responses_name_the_fields_of_later_calls() {
+        use prost::Message as _;
+        use prost_types::field_descriptor_proto::Type;
+        use prost_types::{
+            DescriptorProto, FieldDescriptorProto, FileDescriptorProto, MethodDescriptorProto,
+            ServiceDescriptorProto,
+        };
+        let file = FileDescriptorProto {
+            name: Some("demo.proto".into()),
+            package: Some("demo".into()),
+            message_type: vec![DescriptorProto {
+                name: Some("Msg".into()),
+                field: vec![FieldDescriptorProto {
+                    name: Some("greeting".into()),
+                    number: Some(1),
+                    r#type: Some(Type::String as i32),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            service: vec![ServiceDescriptorProto {
+                name: Some("Svc".into()),
+                method: vec![MethodDescriptorProto {
+                    name: Some("Hello".into()),
+                    input_type: Some(".demo.Msg".into()),
+                    output_type: Some(".demo.Msg".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        // ServerReflectionResponse { valid_host: "", file_descriptor_response (4) {
+        // file_descriptor_proto (1): [file] } }, framed as one gRPC message.
+        let raw = file.encode_to_vec();
+        let mut fdr = vec![0x0a];
+        prost::encoding::encode_varint(raw.len() as u64, &mut fdr);
+        fdr.extend_from_slice(&raw);
+        let mut msg = vec![0x0a, 0x00, 0x22];
+        prost::encoding::encode_varint(fdr.len() as u64, &mut msg);
+        msg.extend_from_slice(&fdr);
+        let mut body = vec![0];
+        body.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+        body.extend_from_slice(&msg);
+        let mut refl = call(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            0,
+            1_700_000_000_000_000_001,
+        );
+        if let Some(r) = refl.response.as_mut() {
+            r.body.len = body.len() as u64;
+            r.body.sample = body;
+        }
+        let shape = |inv: &mut Inventory| {
+            let d = inv
+                .drain()
+                .endpoints
+                .into_iter()
+                .find(|d| d.key.template == "/demo.Svc/Hello")
+                .expect("the call");
+            format!("{:?}", d.bodies)
+        };
+        let t0 = 1_700_000_000_000_000_000;
+        let mut inv = Inventory::new(InventoryConfig::default());
+        inv.observe(&call("/demo.Svc/Hello", 0, t0));
+        inv.observe(&refl);
+        inv.observe(&refl);
+        assert_eq!(
+            (
+                inv.stats.grpc_reflection_files,
+                inv.stats.grpc_reflection_files_dropped
+            ),
+            (1, 0)
+        );
+        let before = shape(&mut inv);
+        assert!(
+            before.contains("\"f1\"") && !before.contains("greeting"),
+            "{before}"
+        );
+        inv.observe(&call("/demo.Svc/Hello", 0, t0 + 2));
+        let after = shape(&mut inv);
+        assert!(after.contains("\"greeting\""), "{after}");
+
+        let mut off = Inventory::new(InventoryConfig {
+            grpc_reflection: false,
+            ..InventoryConfig::default()
+        });
+        off.observe(&refl);
+        off.observe(&call("/demo.Svc/Hello", 0, t0 + 2));
+        assert_eq!(off.stats.grpc_reflection_files, 0);
+        assert!(!shape(&mut off).contains("greeting"));
     }
 
     #[test]

@@ -231,6 +231,11 @@ impl HttpConn {
         self.ws.take()
     }
 
+    /// True once an HTTP message head was read on this connection.
+    pub fn seen_http(&self) -> bool {
+        self.seen_http
+    }
+
     fn set_client(&mut self, client: Dir) {
         self.client = Some(client);
         self.parsers[client.index()].kind = Some(Kind::Request);

@@ -184,8 +184,11 @@ impl Tags {
     /// The upgrade of a WebSocket connection (request and `101`): the connection's figures
     /// are in [`HttpTransaction::websocket`].
     pub const WEBSOCKET: Tags = Tags(1 << 12);
+    /// Read from an HTTP/2 connection picked up mid-way (its preface and SETTINGS not
+    /// captured): found by the frame sniffer, its HPACK tables lost from the start.
+    pub const MIDSTREAM: Tags = Tags(1 << 13);
 
-    const NAMES: [(Tags, &'static str); 13] = [
+    const NAMES: [(Tags, &'static str); 14] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -199,6 +202,7 @@ impl Tags {
         (Tags::HEADERS_LOST, "headers_lost"),
         (Tags::TLS, "tls"),
         (Tags::WEBSOCKET, "websocket"),
+        (Tags::MIDSTREAM, "midstream"),
     ];
 
     /// True when every tag of `other` is set.

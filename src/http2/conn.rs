@@ -8,8 +8,21 @@
 //! is counted with a hole); a gap anywhere else loses them, and the direction is not read
 //! further. A header block that is lost or dropped loses the direction's HPACK table: what
 //! follows decodes as far as the static table and literals allow.
+//!
+//! A connection picked up mid-way ([`H2Conn::midstream`]) starts both directions resynchronising:
+//! each looks for a run of plausible frames ([`frame::find_run`]) among its first
+//! [`frame::SNIFF_SCAN`] bytes (a capture that began inside a frame skips the rest of it,
+//! counted) and reads frame by frame from there, or gives up (counted). Its HPACK tables start
+//! lost with an unknown size ([`Hpack::lose_size`]): static and literal fields decode, literals
+//! with incremental indexing rebuild the table (references to them are exact), references
+//! into the older, unknown part yield nothing (counted in `hpack_unknown_fields`, the stream
+//! tagged `headers_lost`). Roles are guessed from the run (a PUSH_PROMISE, or HEADERS or DATA on
+//! an even stream, is the server's) or the ports (the client on the higher one) and settled by
+//! the first header block that has `:status` or `:method`. Streams that began before the
+//! capture (a response without its request) and requests whose `:method` or `:path` cannot be
+//! recovered are counted, not emitted; the others are tagged `midstream`.
 
-use super::frame::{self, FrameHeader, FrameType, HEADER_LEN, PREFACE, flags};
+use super::frame::{self, FrameHeader, FrameType, HEADER_LEN, PREFACE, Run, flags};
 use super::hpack::{Field, Hpack};
 use super::stream::{self, FieldList, Stream};
 use super::{Http2Config, Http2Stats};
@@ -49,6 +62,17 @@ impl H2Ctx {
     fn room(&self) -> usize {
         self.cfg.max_memory.saturating_sub(self.mem)
     }
+
+    /// Accounts bytes held outside a connection (the dispatcher's frame sniffer): `now` held
+    /// where `before` were. False when `now` is more than `before` and the memory cap has no
+    /// room for the difference (nothing is accounted then).
+    pub fn reaccount(&mut self, before: usize, now: usize) -> bool {
+        if now > before && now - before > self.room() {
+            return false;
+        }
+        self.mem = (self.mem + now).saturating_sub(before);
+        true
+    }
 }
 
 /// Where a direction's parser stands.
@@ -71,6 +95,9 @@ enum State {
         data: usize,
         pad: usize,
     },
+    /// Looking for a frame boundary (a connection picked up mid-way): bytes collect in
+    /// `rbuf` from the first position that may begin a run of frames.
+    Resync,
     /// Not read any more (boundaries lost, or not HTTP/2).
     Dead,
 }
@@ -97,6 +124,8 @@ struct Half {
     hpack: Hpack,
     block: Option<Block>,
     frame_ts: Timestamp,
+    /// While resynchronising: the search for a run of frames.
+    finder: Option<Box<frame::Finder>>,
 }
 
 impl Half {
@@ -109,11 +138,13 @@ impl Half {
             hpack: Hpack::new(table_cap),
             block: None,
             frame_ts: Timestamp(0),
+            finder: None,
         }
     }
 
     fn held(&self) -> usize {
         self.pbuf.capacity()
+            + self.finder.as_ref().map_or(0, |f| f.held())
             + self.block.as_ref().map_or(0, |b| b.buf.capacity())
             + self.hpack.held()
     }
@@ -127,6 +158,10 @@ pub struct H2Conn {
     depth: u32,
     settings: u32,
     held: usize,
+    /// Picked up mid-way ([`H2Conn::midstream`]).
+    midstream: bool,
+    /// The client is known (false on a midstream connection until a header block tells).
+    roles_known: bool,
 }
 
 impl H2Conn {
@@ -147,7 +182,26 @@ impl H2Conn {
             depth: 0,
             settings: 0,
             held: 0,
+            midstream: false,
+            roles_known: true,
         }
+    }
+
+    /// A connection picked up mid-way, whose bytes the dispatcher found to hold a run of
+    /// frames: both directions resynchronise at a frame boundary, both HPACK tables are lost
+    /// with their sizes. `client` is a guess ([`guess_client`]) until a header block settles
+    /// it.
+    pub fn midstream(ctx: &mut H2Ctx, client: Dir) -> H2Conn {
+        ctx.stats.midstream_connections += 1;
+        let mut c = H2Conn::new(ctx, client, false);
+        for h in &mut c.halves {
+            h.state = State::Resync;
+            h.finder = Some(Box::default());
+            h.hpack.lose_size();
+        }
+        c.midstream = true;
+        c.roles_known = false;
+        c
     }
 
     /// The connection a dispatcher recognised from its first bytes `first`, sent in `dir`:
@@ -213,6 +267,36 @@ impl H2Conn {
                 State::Dead => {
                     ctx.stats.skipped_bytes += input.len() as u64;
                     return;
+                }
+                State::Resync => {
+                    let h = &mut self.halves[d];
+                    let f = h.finder.get_or_insert_with(Box::default);
+                    let before = f.skipped();
+                    let (k, found) = f.push(input);
+                    input = &input[k..];
+                    ctx.stats.midstream_skipped_bytes += (f.skipped() - before) as u64;
+                    match found {
+                        frame::Search::More => {}
+                        frame::Search::GaveUp => {
+                            ctx.stats.midstream_resync_failed += 1;
+                            ctx.stats.skipped_bytes += input.len() as u64;
+                            h.finder = None;
+                            h.state = State::Dead;
+                            return;
+                        }
+                        frame::Search::Found(bytes, run) => {
+                            ctx.stats.midstream_resyncs += 1;
+                            h.finder = None;
+                            h.state = State::Header;
+                            if let Run::Frames { server: true, .. } = run
+                                && !self.roles_known
+                            {
+                                self.client = dir.flip();
+                                self.roles_known = true;
+                            }
+                            self.feed(ctx, meta, dir, &bytes, ts);
+                        }
+                    }
                 }
                 State::Preface(n) => {
                     let want = &PREFACE[n..];
@@ -582,11 +666,31 @@ impl H2Conn {
         }
         let lost = report.error.is_some() || list.unknown > 0;
         let target = b.promised.unwrap_or(b.stream);
+        let client = self.settle_roles(dir, &list, client);
+        if self.midstream && !self.streams.contains_key(&target) {
+            let request = b.promised.is_some() || client;
+            let trailers =
+                client && list.pseudo(b":method").is_none() && list.unknown == 0 && !lost;
+            if !request || trailers {
+                // A response, or the client's trailers, of a stream begun before the capture.
+                ctx.stats.midstream_streams_unseen += 1;
+                return;
+            }
+        }
+        let unrecovered = self.midstream
+            && (b.promised.is_some() || client)
+            && list.unknown > 0
+            && (list.pseudo(b":method").is_none()
+                || list.pseudo(b":path").is_none()
+                    && list.pseudo(b":method") != Some(&b"CONNECT"[..]));
         let Some(s) = self.stream(ctx, meta, target) else {
             return;
         };
         if lost {
             s.tags.insert(Tags::HEADERS_LOST);
+        }
+        if unrecovered && s.req.is_none() {
+            s.unrecovered = true;
         }
         if b.promised.is_some() || client {
             // A request head (a pushed stream's comes from the server), or the client's trailers.
@@ -637,6 +741,23 @@ impl H2Conn {
         if b.end_stream {
             self.end_side(ctx, meta, dir, b.stream, b.ts);
         }
+    }
+
+    /// On a midstream connection whose roles are not settled: the first header block with
+    /// `:status` (a response) or `:method` (a request), not both, settles them (the client is
+    /// flipped when the guess was wrong). Returns whether `dir` is the client.
+    fn settle_roles(&mut self, dir: Dir, list: &FieldList, client: bool) -> bool {
+        if self.roles_known {
+            return client;
+        }
+        let status = list.pseudo(b":status").is_some();
+        let method = list.pseudo(b":method").is_some();
+        if status == method {
+            return client;
+        }
+        self.roles_known = true;
+        self.client = if method { dir } else { dir.flip() };
+        dir == self.client
     }
 
     /// The stream `id`, opened if new (the oldest is emitted when `max_streams` are open).
@@ -721,7 +842,14 @@ impl H2Conn {
 
     fn emit(&mut self, ctx: &mut H2Ctx, meta: &FlowMeta, s: Stream) {
         ctx.mem = ctx.mem.saturating_sub(s.held);
+        if s.unrecovered {
+            ctx.stats.midstream_streams_unrecovered += 1;
+            return;
+        }
         let mut tags = s.tags;
+        if self.midstream {
+            tags.insert(Tags::MIDSTREAM);
+        }
         if s.req.is_none() {
             tags.insert(Tags::NO_REQUEST);
         }
@@ -765,6 +893,18 @@ impl H2Conn {
             }
         }
     }
+}
+
+/// The client of a connection picked up mid-way, before its frames tell: the opener when the
+/// handshake was seen, else the side on the higher port (a server listens on the lower one,
+/// as the TLS layer guesses), else `a`.
+pub fn guess_client(meta: &FlowMeta) -> Dir {
+    meta.opener
+        .unwrap_or(if meta.key.a.port >= meta.key.b.port {
+            Dir::AtoB
+        } else {
+            Dir::BtoA
+        })
 }
 
 fn skip(len: usize) -> State {
@@ -838,6 +978,14 @@ impl FlowApp for H2Conn {
                     self.halves[d].block = None;
                     self.lose_table(ctx, dir);
                     self.mark_headers_lost(fh.stream);
+                }
+            }
+            State::Resync => {
+                // The search starts again after the gap.
+                if let Some(f) = self.halves[d].finder.as_mut() {
+                    let before = f.skipped();
+                    f.gap();
+                    ctx.stats.midstream_skipped_bytes += (f.skipped() - before) as u64;
                 }
             }
             State::Dead => {}

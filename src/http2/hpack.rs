@@ -76,6 +76,8 @@ pub struct Hpack {
     cap: usize,
     /// Older entries may exist that are not known.
     lost: bool,
+    /// `max_size` is the peer's (false after [`Hpack::lose_size`], until a size update).
+    size_known: bool,
     scratch: [Vec<u8>; 2],
 }
 
@@ -93,6 +95,7 @@ impl Hpack {
             max_size: 4096.min(cap),
             cap,
             lost: false,
+            size_known: true,
             scratch: [Vec::new(), Vec::new()],
         }
     }
@@ -109,6 +112,19 @@ impl Hpack {
         self.lost = true;
     }
 
+    /// Forgets the table and its size: a connection picked up mid-way, whose SETTINGS and
+    /// size updates were not seen. Indices stay sound: an entry inserted since is at the same
+    /// position from the newest in the peer's table, whatever its size, and a peer references
+    /// only entries it still has. What is not known is when the peer evicts: the table is
+    /// kept at the cap (entries the peer evicted are kept and never referenced) and an
+    /// eviction here no longer proves the unknown entries gone, so the table stays lost until
+    /// a size update in a header block says the size again.
+    pub fn lose_size(&mut self) {
+        self.lose();
+        self.size_known = false;
+        self.max_size = self.cap;
+    }
+
     /// Bytes held by the table.
     pub fn held(&self) -> usize {
         self.size
@@ -120,8 +136,9 @@ impl Hpack {
                 break;
             };
             self.size -= entry_size(&n, &v);
-            // The real table evicts older (unknown) entries first: they are all gone now.
-            self.lost = false;
+            // The real table evicts older (unknown) entries first: they are all gone now (if
+            // its size is the one evicted to).
+            self.lost &= !self.size_known;
         }
     }
 
@@ -131,20 +148,21 @@ impl Hpack {
             // An entry larger than the table empties it (RFC 7541 section 4.4).
             self.entries.clear();
             self.size = 0;
-            self.lost = false;
+            self.lost &= !self.size_known;
             return;
         }
         if self.size + s > self.max_size {
             self.evict_to(self.max_size - s);
             // The room was made by evicting known entries (the unknown ones went first).
-            self.lost = false;
+            self.lost &= !self.size_known;
         }
         self.entries.push_front((n.into(), v.into()));
         self.size += s;
     }
 
     fn set_max(&mut self, new: usize, report: &mut BlockReport) {
-        let new = if new > self.cap {
+        let clamped = new > self.cap;
+        let new = if clamped {
             report.clamped += 1;
             self.evict_to(self.cap);
             self.lost = true;
@@ -152,6 +170,9 @@ impl Hpack {
         } else {
             new
         };
+        // A size update says the peer's size (the evictions below are then the peer's), unless
+        // it was clamped.
+        self.size_known = !clamped;
         self.max_size = new;
         self.evict_to(new);
         if new == 0 {
@@ -465,6 +486,32 @@ mod tests {
         let (_, r) = decode(&mut h, &[0xbe]);
         assert_eq!(r.error, Some(HpackError::Index));
         assert!(h.lost());
+    }
+
+    /// A table lost with its size (a connection picked up mid-way): entries inserted since are
+    /// found by index, and evicting them does not make the table whole (the peer's size is
+    /// not known) until a size update says it.
+    #[test]
+    fn lost_size_keeps_the_table_lost_until_a_size_update() {
+        let mut h = Hpack::new(4096);
+        h.lose_size();
+        assert_eq!(h.max_size, 4096);
+        // 40 entries of 32 + 2 + 100 bytes: more than 4096, so the first ones are evicted here.
+        for i in 0..40u8 {
+            let mut block = vec![0x40, 1, b'a' + (i % 26), 100];
+            block.extend_from_slice(&[b'v'; 100]);
+            let (f, r) = decode(&mut h, &block);
+            assert_eq!((f.len(), r.unknown), (1, 0));
+        }
+        assert!(h.lost(), "an eviction at a guessed size proves nothing");
+        // The newest entry is index 62; beyond the known ones, unknown.
+        let (f, r) = decode(&mut h, &[0xbe, 0xff, 0x7f]);
+        assert_eq!(f[0].as_ref().map(|(n, _)| n.as_str()), Some("n"));
+        assert_eq!((f[1].clone(), r.unknown, r.error), (None, 1, None));
+        // A size update of 0 empties the peer's table: whole again.
+        let (_, r) = decode(&mut h, &[0x20]);
+        assert_eq!(r.error, None);
+        assert!(!h.lost());
     }
 
     #[test]

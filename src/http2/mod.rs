@@ -11,8 +11,12 @@
 //!   below it that produces plaintext (TLS with ALPN `h2`).
 //!
 //! Parsing ignores flow control (a passive decoder sees what was sent, whatever the windows
-//! allowed). A connection picked up without its preface is not decoded as HTTP/2 (no frame
-//! heuristics): the HTTP/1 layer counts it as not HTTP.
+//! allowed). A connection picked up without its preface (a sensor started while it was open)
+//! is found by a strict frame sniffer ([`frame::sniff_run`]): the dispatcher holds the first
+//! bytes of a midstream flow that do not begin like HTTP/1.x, and a run of plausible frames
+//! in either direction makes it an HTTP/2 connection ([`H2Conn::midstream`]) whose
+//! directions resynchronise at a frame boundary and whose HPACK tables are lost from the
+//! start (see [`conn`]).
 //!
 //! [`FlowApp`]: crate::reassembly::FlowApp
 
@@ -94,6 +98,26 @@ pub struct Http2Stats {
     pub server_first: u64,
     /// ... switched from HTTP/1.1 by `Upgrade: h2c` and `101`.
     pub h2c_upgrades: u64,
+    /// ... picked up mid-way: a midstream flow whose bytes began with a run of HTTP/2 frames
+    /// (the frame sniffer, [`frame::sniff_run`]), its HPACK tables lost from the start.
+    pub midstream_connections: u64,
+    /// Midstream flows searched by the frame sniffer and left to HTTP/1.x: an HTTP/1 message
+    /// head was read, or no run of frames was found in either direction.
+    pub midstream_not_h2: u64,
+    /// Directions of midstream connections that found a frame boundary.
+    pub midstream_resyncs: u64,
+    /// Bytes skipped before the first frame boundary of a midstream direction (the capture
+    /// began inside a frame).
+    pub midstream_skipped_bytes: u64,
+    /// Midstream directions that found no frame boundary within [`frame::SNIFF_SCAN`]
+    /// bytes (not read further).
+    pub midstream_resync_failed: u64,
+    /// Streams of a midstream connection that began before the capture (a response or
+    /// trailers without the request): counted, not emitted.
+    pub midstream_streams_unseen: u64,
+    /// Streams of a midstream connection whose `:method` or `:path` referenced the lost part
+    /// of the HPACK table: counted, not emitted.
+    pub midstream_streams_unrecovered: u64,
     /// Connections whose client did not send the preface where it should be.
     pub bad_preface: u64,
     /// Frames read.
@@ -164,6 +188,13 @@ crate::counters!(Http2Stats {
     prior_knowledge,
     server_first,
     h2c_upgrades,
+    midstream_connections,
+    midstream_not_h2,
+    midstream_resyncs,
+    midstream_skipped_bytes,
+    midstream_resync_failed,
+    midstream_streams_unseen,
+    midstream_streams_unrecovered,
     bad_preface,
     frames,
     data_frames,

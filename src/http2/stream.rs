@@ -147,6 +147,11 @@ pub struct Stream {
     pub resp_done: bool,
     /// Body sample bytes accounted in the context's memory.
     pub held: usize,
+    /// On a connection picked up mid-way: the request's `:method` or `:path` referenced the
+    /// unknown part of a lost HPACK table. The stream is read (its frames keep their place)
+    /// and counted when it ends, not emitted: a transaction without its method or path would
+    /// be an endpoint that does not exist.
+    pub unrecovered: bool,
 }
 
 impl Stream {
@@ -161,6 +166,7 @@ impl Stream {
             req_done: false,
             resp_done: false,
             held: 0,
+            unrecovered: false,
         }
     }
 

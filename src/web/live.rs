@@ -606,6 +606,26 @@ impl Collector for SensorSnapshot {
                 e.http2.hpack_tables_lost,
             ),
             (
+                "shadowtap_http2_midstream_connections",
+                K::Counter,
+                "Connections picked up mid-way and read as HTTP/2 (found by the frame sniffer; HPACK tables lost from the start).",
+                e.http2.midstream_connections,
+            ),
+            (
+                "shadowtap_http2_headers_lost",
+                K::Counter,
+                "HTTP/2 header fields that referenced the unknown part of a lost HPACK table (not decoded).",
+                e.http2.hpack_unknown_fields,
+            ),
+            (
+                "shadowtap_http2_midstream_streams_dropped",
+                K::Counter,
+                "Streams of midstream HTTP/2 connections not emitted: begun before the capture, or :method/:path lost with the HPACK table.",
+                e.http2
+                    .midstream_streams_unseen
+                    .saturating_add(e.http2.midstream_streams_unrecovered),
+            ),
+            (
                 "shadowtap_http2_buffered_bytes",
                 K::Gauge,
                 "Bytes held by the HTTP/2 layer now (frames, header blocks, HPACK tables, body samples).",
