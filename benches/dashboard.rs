@@ -153,7 +153,9 @@ fn main() {
         let pages = [
             ("overview, cold (new dashboard each time)", "/"),
             ("overview", "/"),
-            ("endpoints, first page", "/endpoints"),
+            ("endpoints, first page (by risk)", "/endpoints"),
+            ("endpoints, by requests", "/endpoints?sort=requests"),
+            ("endpoints, high or critical", "/endpoints?min_severity=high"),
             ("endpoints, host filter", "/endpoints?host=api7.bench.test"),
             ("endpoints, search + findings", "/endpoints?q=resource12&findings=yes"),
             ("endpoints, sensitive + sort p99, page 3", "/endpoints?sensitive=any&sort=p99&page=3"),

@@ -190,9 +190,19 @@ pub fn endpoint_params() -> Vec<Param> {
             "protocol the endpoint was seen in",
         ),
         Param::query(
+            "min_severity",
+            Takes::OneOf(
+                crate::analyze::posture::Severity::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .collect(),
+            ),
+            "only endpoints whose most severe active finding is this severity or worse",
+        ),
+        Param::query(
             "sort",
             Takes::OneOf(SortKey::ALL.iter().map(|k| k.name()).collect()),
-            "sort key",
+            "sort key (default: requests; risk: riskiest first)",
         ),
         Param::query("dir", Takes::OneOf(vec!["asc", "desc"]), "sort direction"),
         page(),
