@@ -174,8 +174,15 @@ pub async fn endpoint(
     ];
     if r.findings > 0 {
         kpis.push(Kpi {
-            tone: "bad",
-            ..kpi("Findings", fmt::num(&r.findings), "see below".into())
+            tone: match r.max_severity.as_deref() {
+                Some("critical" | "high") => "bad",
+                _ => "warn",
+            },
+            ..kpi(
+                "Findings",
+                fmt::num(&r.findings),
+                "active, see below".into(),
+            )
         });
     }
     let status_bars: Vec<Bar> = e
