@@ -99,7 +99,7 @@ async fn populate(db: &Path) {
         ),
         format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
-             INSERT OR IGNORE INTO transitions SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
+             INSERT OR IGNORE INTO transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen) SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
              FROM n JOIN endpoints a ON a.id = 1 + (i * 40) % {endpoints}
                     JOIN endpoints b ON b.id = 1 + ((i * 40) % {endpoints} + 40 * (1 + i % 7)) % {endpoints}",
             last = TRANSITIONS - 1,
