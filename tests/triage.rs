@@ -706,6 +706,17 @@ async fn a_false_positive_lowers_the_endpoints_risk() {
     let again = get(&app, &format!("/api/endpoints/{id}")).await.json();
     assert_eq!(again["risk"]["score"], score);
     assert_eq!(again["risk"]["max_severity"], "critical");
+    // Over the whole inventory, the stored scores are what the definition (the view
+    // endpoint_risk of migration 0012) says.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM endpoints e JOIN endpoint_risk r ON r.endpoint_id = e.id
+             WHERE e.risk_score <> r.risk_score OR e.max_severity IS NOT r.max_severity OR e.exposure <> r.exposure"
+        )
+        .await,
+        "0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

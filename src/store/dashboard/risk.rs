@@ -272,6 +272,76 @@ mod tests {
         assert_eq!(min_severity_sql("severe"), "0");
     }
 
+    /// Each input of the score, written as the store writes it, moves the stored score by
+    /// its points at once (the triggers of migration 0012), and the stored row always equals
+    /// the view `endpoint_risk`.
+    #[tokio::test]
+    async fn the_stored_score_follows_every_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let pool = &store.pool;
+        let run = |sql: &'static str| async move {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        };
+        let risk = || async {
+            let r = store.dashboard_risk(1).await.unwrap().unwrap();
+            let drift: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM endpoints e JOIN endpoint_risk r ON r.endpoint_id = e.id
+                 WHERE e.risk_score <> r.risk_score OR e.max_severity IS NOT r.max_severity
+                    OR e.exposure <> r.exposure",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(drift, 0, "stored = defined");
+            (r.score, r.max_severity)
+        };
+        run("INSERT INTO endpoints (id, host, method, path_template) VALUES (1, 'api.test', 'GET', '/x')").await;
+        assert_eq!(risk().await, (0, None));
+        run("INSERT INTO endpoint_auth (endpoint_id, scheme, location, count) VALUES (1, 'none', '', 1)").await;
+        assert_eq!(risk().await.0, 4, "no authentication observed");
+        run("INSERT INTO endpoint_sensitive VALUES (1, 'email', 'request_body', 'to', 1, 'a***', 0, 0)").await;
+        assert_eq!(risk().await.0, 4, "sensitive data in a request only");
+        run("INSERT INTO endpoint_sensitive VALUES (1, 'email', 'response_body', 'user.email', 1, 'a***', 0, 0)").await;
+        assert_eq!(risk().await.0, 7, "sensitive data in responses");
+        run("INSERT INTO endpoint_clients VALUES (1, '10.1.2.3', 1, 0, 0), (1, 'fd00::1', 1, 0, 0), (1, '172.20.0.1', 1, 0, 0)").await;
+        assert_eq!(risk().await.0, 7, "private clients");
+        run("INSERT INTO endpoint_clients VALUES (1, '203.0.113.9', 1, 0, 0)").await;
+        assert_eq!(risk().await.0, 9, "an external client");
+        run("UPDATE endpoints SET classification = 'shadow' WHERE id = 1").await;
+        assert_eq!(risk().await.0, 13, "shadow");
+        run("INSERT INTO findings (kind, severity, host, method, path_template, detail, first_seen, last_seen, dedup_key)
+             VALUES ('jwt_alg_none_accepted', 'critical', 'api.test', 'GET', '/x', 'd', 0, 0, 'k1'),
+                    ('credentials_in_url', 'high', 'api.test', 'GET', '/x', 'd', 0, 0, 'k2'),
+                    ('jwt_weak_secret', 'critical', 'api.test', 'GET', '/x', 'd', 0, 0, 'k3'),
+                    ('verbose_errors', 'medium', 'api.test', 'GET', '/y', 'd', 0, 0, 'k4')").await;
+        // 80 + (3 + 2 + 3 - 3) + 13.
+        assert_eq!(risk().await, (98, Some("critical".into())));
+        run("INSERT INTO finding_triage VALUES ('k1', 'false_positive', 't', '', 0), ('k3', 'resolved', 't', '', 0)").await;
+        assert_eq!(
+            risk().await,
+            (73, Some("high".into())),
+            "only active findings count"
+        );
+        run("UPDATE finding_triage SET state = 'acknowledged' WHERE dedup_key = 'k3'").await;
+        assert_eq!(risk().await, (80 + 2 + 13, Some("critical".into())));
+        run("DELETE FROM finding_triage").await;
+        run("INSERT INTO findings (kind, severity, host, method, path_template, detail, first_seen, last_seen, dedup_key)
+             VALUES ('a', 'critical', 'api.test', 'GET', '/x', 'd', 0, 0, 'k5'), ('b', 'critical', 'api.test', 'GET', '/x', 'd', 0, 0, 'k6')").await;
+        assert_eq!(
+            risk().await.0,
+            80 + 6 + 13,
+            "further findings add at most 6"
+        );
+        run("DELETE FROM findings WHERE severity = 'critical'").await;
+        run("INSERT INTO endpoint_auth (endpoint_id, scheme, location, count) VALUES (1, 'bearer_jwt', 'authorization', 1)").await;
+        run("DELETE FROM endpoint_clients WHERE client = '203.0.113.9'").await;
+        assert_eq!(risk().await, (60 + 3 + 4, Some("high".into())));
+        run("UPDATE findings SET path_template = '/y' WHERE dedup_key = 'k2'").await;
+        assert_eq!(risk().await, (7, None), "the finding moved to another path");
+        store.close().await;
+    }
+
     #[test]
     fn reasons_in_words() {
         let r = Risk {
