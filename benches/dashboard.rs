@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench dashboard            # full run
 //!     cargo bench --bench dashboard -- quick   # fewer iterations
+//!     SHADOWTAP_BENCH_ENDPOINTS=100000 cargo bench --bench dashboard -- quick
 //!
 //! Each page is requested through `app(state).oneshot(..)` (no network), after warm-up; the
 //! report gives the median, 95th percentile and minimum of the wall time of the whole request
@@ -21,7 +22,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
+/// Endpoints by default; `SHADOWTAP_BENCH_ENDPOINTS=100000` for a larger inventory.
 const ENDPOINTS: i64 = 10_000;
+
+fn endpoints() -> i64 {
+    std::env::var("SHADOWTAP_BENCH_ENDPOINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1_000)
+        .unwrap_or(ENDPOINTS)
+}
 const FINDINGS: i64 = 1_000;
 const TRANSITIONS: i64 = 5_000;
 const MINUTES: i64 = 30;
@@ -31,6 +41,7 @@ async fn populate(db: &Path) {
     let pool = &support::sql(&store).await;
     let t0 = 28_000_000i64; // minutes since the epoch (2023)
     let ns = |m: i64| m * 60_000_000_000;
+    let n_endpoints = endpoints();
     let statements: Vec<String> = vec![
         format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
@@ -47,7 +58,7 @@ async fn populate(db: &Path) {
                     i % 3 != 0, i % 17 = 0,
                     CASE i % 4 WHEN 0 THEN 'documented' WHEN 1 THEN 'shadow' WHEN 2 THEN 'documented' ELSE CASE WHEN i % 17 = 0 THEN 'zombie' ELSE NULL END END
              FROM n",
-            last = ENDPOINTS - 1,
+            last = n_endpoints - 1,
             first = ns(t0),
             last_ns = ns(t0 + MINUTES),
         ),
@@ -82,17 +93,17 @@ async fn populate(db: &Path) {
                     'evidence ' || i, i % 20 + 1, {a}, {b}, 'bench-' || i
              FROM n JOIN endpoints e ON e.id = 1 + (i * 9973) % {endpoints}",
             last = FINDINGS - 1,
-            endpoints = ENDPOINTS,
+            endpoints = n_endpoints,
             a = ns(t0),
             b = ns(t0 + MINUTES)
         ),
         format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
-             INSERT OR IGNORE INTO transitions SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
+             INSERT OR IGNORE INTO transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen) SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
              FROM n JOIN endpoints a ON a.id = 1 + (i * 40) % {endpoints}
                     JOIN endpoints b ON b.id = 1 + ((i * 40) % {endpoints} + 40 * (1 + i % 7)) % {endpoints}",
             last = TRANSITIONS - 1,
-            endpoints = ENDPOINTS,
+            endpoints = n_endpoints,
             a = ns(t0),
             b = ns(t0 + MINUTES)
         ),
@@ -153,7 +164,9 @@ fn main() {
         let pages = [
             ("overview, cold (new dashboard each time)", "/"),
             ("overview", "/"),
-            ("endpoints, first page", "/endpoints"),
+            ("endpoints, first page (by risk)", "/endpoints"),
+            ("endpoints, by requests", "/endpoints?sort=requests"),
+            ("endpoints, high or critical", "/endpoints?min_severity=high"),
             ("endpoints, host filter", "/endpoints?host=api7.bench.test"),
             ("endpoints, search + findings", "/endpoints?q=resource12&findings=yes"),
             ("endpoints, sensitive + sort p99, page 3", "/endpoints?sensitive=any&sort=p99&page=3"),

@@ -542,6 +542,43 @@ fn dashboard_in_a_real_browser() {
         "{p:?}"
     );
 
+    // Risk first: the overview leads with "Fix these first", above the fold at 1440x900, and
+    // it lists the critical findings of captures/ on their endpoints (unsigned tokens accepted
+    // on the admin endpoints, a guessable signing secret).
+    cdp.goto(&format!("{base}/"));
+    let fix = cdp.eval(
+        "(() => { const h = [...document.querySelectorAll('h2')].find(h => h.textContent.trim() === 'Fix these first'); \
+         const t = document.getElementById('fix-first-table'); \
+         const rows = t ? [...t.querySelectorAll('tbody tr')] : []; \
+         const crit = rows.filter(r => r.querySelector('.badge.critical')); \
+         return { heading: h ? h.getBoundingClientRect().top : null, \
+                  critical_rows: crit.length, \
+                  visible_critical: crit.filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length, \
+                  text: t ? t.innerText : '' }; })()",
+    );
+    let heading = fix["heading"].as_f64().expect("a Fix these first heading");
+    assert!(
+        heading < f64::from(HEIGHT),
+        "Fix these first is above the fold: top {heading}"
+    );
+    assert!(
+        fix["critical_rows"].as_u64().unwrap() >= 3,
+        "critical endpoints in Fix these first: {fix}"
+    );
+    assert!(
+        fix["visible_critical"].as_u64().unwrap() >= 3,
+        "critical rows above the fold: {fix}"
+    );
+    let text = fix["text"].as_str().unwrap();
+    for needle in [
+        "Unsigned tokens accepted",
+        "Token signing secret is guessable",
+        "/api/v2/admin/users",
+        "/api/v2/loyalty/balance",
+    ] {
+        assert!(text.contains(needle), "{needle} in Fix these first: {text}");
+    }
+
     // Endpoint ids for the detail pages, from the JSON API.
     cdp.goto(&format!("{base}/"));
     let ids = cdp.eval(

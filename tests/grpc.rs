@@ -360,6 +360,9 @@ async fn the_views_columns_are_additive() {
             "protocol",
             "grpc_service",
             "grpc_method",
+            // Migration 0012 (risk).
+            "risk_score",
+            "max_severity",
         ]
     );
     let cols: Vec<(String,)> =

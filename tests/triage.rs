@@ -589,6 +589,136 @@ async fn triage_from_cli_to_exports_dashboard_and_api() {
     );
 }
 
+/// A finding triaged as a false positive through the API stops counting in its endpoint's risk
+/// (score, most severe finding, reasons, the overview's "Fix these first", the severity filter);
+/// re-opened, it counts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_positive_lowers_the_endpoints_risk() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = inventory(dir.path()).await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    // GET /api/v2/admin/users of posture.pcap: its one critical finding is the unsigned token.
+    let list = get(
+        &app,
+        "/api/endpoints?q=admin%2Fusers&min_severity=critical&per=500",
+    )
+    .await
+    .json();
+    let admin = list["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "GET" && e["path_template"] == "/api/v2/admin/users")
+        .unwrap_or_else(|| panic!("GET /api/v2/admin/users in {list}"))
+        .clone();
+    let id = admin["id"].as_i64().unwrap();
+    let before = get(&app, &format!("/api/endpoints/{id}")).await.json();
+    assert_eq!(before["risk"]["max_severity"], "critical");
+    let score = before["risk"]["score"].as_i64().unwrap();
+    assert!(score >= 80, "{}", before["risk"]);
+    assert!(
+        before["risk_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "critical: Unsigned tokens accepted"),
+        "{}",
+        before["risk_reasons"]
+    );
+    let criticals: Vec<i64> = before["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    assert!(!criticals.is_empty());
+    let in_fix_first = |o: &Value| {
+        o["fix_first"]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["endpoint_id"] == id && g["max_severity"] == "critical")
+    };
+    assert!(in_fix_first(&get(&app, "/api/overview").await.json()));
+
+    // Every critical finding of the endpoint marked false positive through the API.
+    let page = get(&app, "/findings").await;
+    let (cookie, csrf) = (page.cookie().expect("a session cookie"), page.csrf());
+    let triage = |finding: i64, state: &str| {
+        let mut req = post(
+            &format!("/api/findings/{finding}/triage"),
+            Some(&cookie),
+            "application/json",
+            format!(r#"{{"state": "{state}", "reason": "test tokens", "by": "erin"}}"#),
+        );
+        req.headers_mut()
+            .insert("x-csrf-token", csrf.parse().unwrap());
+        req
+    };
+    for f in &criticals {
+        let r = send(&app, triage(*f, "false_positive")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let after = get(&app, &format!("/api/endpoints/{id}")).await.json();
+    let lowered = after["risk"]["score"].as_i64().unwrap();
+    assert!(lowered < 80 && lowered < score, "{}", after["risk"]);
+    assert_ne!(after["risk"]["max_severity"], "critical");
+    assert_eq!(after["endpoint"]["risk_score"], lowered);
+    assert!(
+        !after["risk_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "critical: Unsigned tokens accepted"),
+        "{}",
+        after["risk_reasons"]
+    );
+    assert!(!in_fix_first(&get(&app, "/api/overview").await.json()));
+    let crit = get(&app, "/api/endpoints?min_severity=critical&per=500")
+        .await
+        .json();
+    assert!(
+        !crit["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id)
+    );
+    let by_risk = get(&app, "/api/endpoints?sort=risk&per=500").await.json();
+    let row = by_risk["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(row["risk_score"], lowered);
+    let html = get(&app, &format!("/endpoints/{id}")).await.body;
+    assert!(!html.contains("critical: Unsigned tokens accepted"));
+
+    // Re-opened, it counts again.
+    for f in &criticals {
+        let r = send(&app, triage(*f, "open")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let again = get(&app, &format!("/api/endpoints/{id}")).await.json();
+    assert_eq!(again["risk"]["score"], score);
+    assert_eq!(again["risk"]["max_severity"], "critical");
+    // Over the whole inventory, the stored scores are what the definition (the view
+    // endpoint_risk of migration 0012) says.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM endpoints e JOIN endpoint_risk r ON r.endpoint_id = e.id
+             WHERE e.risk_score <> r.risk_score OR e.max_severity IS NOT r.max_severity OR e.exposure <> r.exposure"
+        )
+        .await,
+        "0"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_honour_triage() {
     use shadowtap::analyze::posture::Severity;

@@ -418,6 +418,175 @@ async fn filters_search_sorting_and_pagination() {
     .await;
 }
 
+/// Risk first: the overview leads with the active critical and high findings grouped by
+/// endpoint; endpoints carry a risk score and the severity of their most severe active finding,
+/// sort by it (the Endpoints page's default) and filter on it, on the page and in the API.
+#[tokio::test]
+async fn risk_first_overview_sort_and_severity_filter() {
+    let app = app().await;
+    // The overview: "Fix these first" comes before everything else, with the unsigned-token
+    // findings of rest_api.pcap on their endpoints.
+    let o = get_ok(&app, "/api/overview").await.json();
+    let groups = o["fix_first"]["groups"].as_array().unwrap();
+    assert!(!groups.is_empty() && groups.len() <= 10, "{groups:?}");
+    let impersonate = groups
+        .iter()
+        .find(|g| g["path_template"] == "/api/v1/admin/users/{user_id}/impersonate")
+        .unwrap_or_else(|| panic!("impersonate in {groups:?}"));
+    assert_eq!(impersonate["max_severity"], "critical");
+    assert_eq!(impersonate["method"], "POST");
+    assert_eq!(impersonate["host"], "api.acme.test");
+    assert!(
+        impersonate["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "jwt_alg_none_accepted"),
+        "{impersonate}"
+    );
+    let sev_rank = |s: &Value| match s.as_str().unwrap() {
+        "critical" => 0,
+        "high" => 1,
+        other => panic!("fix-first lists only critical and high, not {other}"),
+    };
+    let order: Vec<(i64, i64)> = groups
+        .iter()
+        .map(|g| {
+            (
+                sev_rank(&g["max_severity"]),
+                -g["risk_score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "{order:?}");
+    let html = get_ok(&app, "/").await.body;
+    let fix = html.find("Fix these first").expect("a fix-first section");
+    assert!(fix < html.find("Traffic over time").unwrap());
+    assert!(fix < html.find("class=\"kpis\"").unwrap());
+    let table = &html[fix..html[fix..].find("</section>").unwrap() + fix];
+    assert!(table.contains("/api/v1/admin/users/{user_id}/impersonate"));
+    assert!(table.contains("Unsigned tokens accepted"));
+    assert!(table.contains("class=\"badge critical\""));
+    assert!(table.contains("/findings?severity=critical"));
+
+    // Sorting by risk: scores never increase down the list; riskiest first by default on the
+    // page, busiest first (as before) in the API.
+    let by_risk = get_ok(&app, "/api/endpoints?sort=risk&per=500")
+        .await
+        .json();
+    let rows = by_risk["endpoints"].as_array().unwrap();
+    let scores: Vec<i64> = rows
+        .iter()
+        .map(|e| e["risk_score"].as_i64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(scores[0] >= 80, "a critical endpoint leads: {scores:?}");
+    assert_eq!(rows[0]["max_severity"], "critical");
+    for e in rows {
+        let score = e["risk_score"].as_i64().unwrap();
+        assert!((0..=100).contains(&score), "{e}");
+        let band = match e["max_severity"].as_str() {
+            Some("critical") => 80,
+            Some("high") => 60,
+            Some("medium") => 40,
+            Some("low") => 20,
+            _ => 0,
+        };
+        assert!(
+            (band..band + 20).contains(&score),
+            "the band is the severity: {e}"
+        );
+        assert_eq!(e["max_severity"].is_null(), e["findings"] == 0, "{e}");
+    }
+    let asc = get_ok(&app, "/api/endpoints?sort=risk&dir=asc&per=500")
+        .await
+        .json();
+    assert_eq!(
+        asc["endpoints"][0]["risk_score"].as_i64().unwrap(),
+        *scores.last().unwrap()
+    );
+    let default_api = get_ok(&app, "/api/endpoints?per=500").await.json();
+    assert_eq!(default_api["query"]["sort"], "requests");
+    let page = get_ok(&app, "/endpoints?per=500").await;
+    let first_row = &page.body[page.body.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(
+        first_row.contains(&format!("/endpoints/{}\"", rows[0]["id"])),
+        "the page lists the riskiest first: {first_row}"
+    );
+    assert!(page.body.contains("aria-sort=\"descending\""));
+    assert!(page.body.contains("sort=risk"));
+    // Findings badges take the colour of the most severe active finding.
+    let badges: Vec<&str> = page
+        .body
+        .match_indices("#findings\" class=\"badge ")
+        .map(|(i, m)| {
+            let rest = &page.body[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert!(badges.contains(&"critical"), "{badges:?}");
+    assert!(
+        badges.iter().any(|b| *b != "critical" && *b != "high"),
+        "not every findings badge is red: {badges:?}"
+    );
+
+    // The severity filter, in the API and on the page.
+    let crit = get_ok(&app, "/api/endpoints?min_severity=critical&per=500")
+        .await
+        .json();
+    let high = get_ok(&app, "/api/endpoints?min_severity=high&per=500")
+        .await
+        .json();
+    let any = get_ok(&app, "/api/endpoints?min_severity=info&per=500")
+        .await
+        .json();
+    let n = |v: &Value| v["total"].as_i64().unwrap();
+    assert!(n(&crit) > 0 && n(&crit) <= n(&high) && n(&high) <= n(&any));
+    assert_eq!(
+        n(&any),
+        get_ok(&app, "/api/endpoints?findings=yes").await.json()["total"]
+    );
+    assert!(
+        crit["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["max_severity"] == "critical")
+    );
+    assert!(
+        high["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| { e["max_severity"] == "critical" || e["max_severity"] == "high" })
+    );
+    let page = get_ok(&app, "/endpoints?min_severity=critical&per=500").await;
+    assert_eq!(page.rows() as i64, n(&crit));
+    assert!(page.body.contains("<option value=\"critical\" selected>"));
+    assert!(page.body.contains("matching the filters"));
+
+    // The endpoint page: the score and its reasons.
+    let id = impersonate["endpoint_id"].as_i64().unwrap();
+    let e = get_ok(&app, &format!("/api/endpoints/{id}")).await.json();
+    assert!(e["risk"]["score"].as_i64().unwrap() >= 80, "{}", e["risk"]);
+    assert_eq!(e["endpoint"]["risk_score"], e["risk"]["score"]);
+    let reasons: Vec<&str> = e["risk_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"critical: Unsigned tokens accepted"),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&"shadow (undocumented)"), "{reasons:?}");
+    let html = get_ok(&app, &format!("/endpoints/{id}")).await.body;
+    assert!(html.contains("id=\"risk\""));
+    assert!(html.contains("critical: Unsigned tokens accepted"));
+}
+
 #[tokio::test]
 async fn json_api_mirrors_the_pages() {
     let app = app().await;
@@ -2107,6 +2276,12 @@ async fn json_api_checks_parameters_pages_lists_and_writes_rfc3339_times() {
         ("/api/endpoints?auth=magic", "auth", "bearer_jwt"),
         ("/api/endpoints?sensitive=dna", "sensitive", "credit_card"),
         ("/api/endpoints?findings=maybe", "findings", "yes"),
+        (
+            "/api/endpoints?min_severity=severe",
+            "min_severity",
+            "critical",
+        ),
+        ("/api/endpoints?sort=danger", "sort", "risk"),
         (
             "/api/endpoints?per=5000",
             "per",

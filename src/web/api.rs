@@ -9,6 +9,7 @@ use super::api_doc::{self, MAX_CAPTURES_PER_PAGE, MAX_FINDINGS_PER_PAGE, MAX_TLS
 use super::pages::{self, EndpointParams, FindingParams, SequenceParams};
 use super::spec_import::{self, ImportError};
 use super::{ApiError, AppError, AppState};
+use crate::store::dashboard::SortKey;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -67,6 +68,7 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
             "sensitive" => &p.sensitive,
             "findings" => &p.findings,
             "protocol" => &p.protocol,
+            "min_severity" => &p.min_severity,
             "sort" => &p.sort,
             "dir" => &p.dir,
             "page" => &p.page,
@@ -119,7 +121,7 @@ pub async fn endpoints(
     Query(p): Query<EndpointParams>,
 ) -> ApiResult {
     check_endpoint_params(&p)?;
-    let (q, page, per) = p.to_query();
+    let (q, page, per) = p.to_query(SortKey::default());
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     ok(json!({
         "query": q,
@@ -143,9 +145,11 @@ pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> 
         .await?
         .ok_or(AppError::NotFound)?;
     let latency = pages::latency(e.latency_hist.as_deref(), 28);
+    let reasons = pages::risk_reasons(&e.risk);
     let mut v = serde_json::to_value(&e).map_err(|x| AppError::Internal(x.to_string()))?;
     if let Value::Object(m) = &mut v {
         m.insert("latency".into(), json!(latency));
+        m.insert("risk_reasons".into(), json!(reasons));
         if merged_from != id {
             m.insert("merged_from".into(), json!(merged_from));
         }

@@ -190,9 +190,19 @@ pub fn endpoint_params() -> Vec<Param> {
             "protocol the endpoint was seen in",
         ),
         Param::query(
+            "min_severity",
+            Takes::OneOf(
+                crate::analyze::posture::Severity::ALL
+                    .iter()
+                    .map(|s| s.name())
+                    .collect(),
+            ),
+            "only endpoints whose most severe active finding is this severity or worse",
+        ),
+        Param::query(
             "sort",
             Takes::OneOf(SortKey::ALL.iter().map(|k| k.name()).collect()),
-            "sort key",
+            "sort key (default: requests; risk: riskiest first)",
         ),
         Param::query("dir", Takes::OneOf(vec!["asc", "desc"]), "sort direction"),
         page(),
@@ -303,7 +313,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         method: "GET",
         path: "/api/overview",
-        summary: "totals, classification and severity counts, calls per minute, newest endpoints and findings",
+        summary: "what to fix first (fix_first: active critical and high findings grouped by endpoint, riskiest first), totals, classification and severity counts, calls per minute, newest endpoints and findings",
         params: none,
         answers: "application/json",
         body: &[],
@@ -311,7 +321,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         method: "GET",
         path: "/api/endpoints",
-        summary: "a page of endpoints",
+        summary: "a page of endpoints, each with its risk_score and max_severity",
         params: endpoint_params,
         answers: "application/json",
         body: &[],
@@ -319,7 +329,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         method: "GET",
         path: "/api/endpoints/{id}",
-        summary: "one endpoint: status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
+        summary: "one endpoint: its risk (score, most severe active finding, what they are made of) and risk_reasons, status mix, calls per minute, latency percentiles and histogram, parameters, bodies, auth, sensitive data, clients, transitions, findings, drift",
         params: id,
         answers: "application/json",
         body: &[],

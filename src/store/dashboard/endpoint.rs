@@ -160,6 +160,8 @@ pub struct EndpointDetail {
     pub transitions_in: Vec<Transition>,
     /// Transitions out of it (busiest 50).
     pub transitions_out: Vec<Transition>,
+    /// What its risk score is made of.
+    pub risk: super::Risk,
     /// Findings about it.
     pub findings: Vec<FindingRow>,
     /// Drift from the spec.
@@ -344,6 +346,9 @@ impl Store {
         .map(finding_row)
         .collect();
         let drift = self.drift(Some(id), 500).await?;
+        let Some(risk) = self.dashboard_risk(id).await? else {
+            return Ok(None);
+        };
         let operations = sqlx::query(
             "SELECT o.id, s.name, o.host, o.method, o.path_template, o.operation_id, o.summary, o.deprecated, o.endpoint_id
              FROM spec_operations o JOIN specs s ON s.id = o.spec_id WHERE o.endpoint_id = ? ORDER BY o.id",
@@ -374,6 +379,7 @@ impl Store {
             clients,
             transitions_in,
             transitions_out,
+            risk,
             findings,
             drift,
             operations,

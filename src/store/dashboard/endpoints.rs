@@ -33,11 +33,13 @@ pub enum SortKey {
     LastSeen,
     /// Number of findings.
     Findings,
+    /// Risk score (`endpoints.risk_score`, see `risk`), riskiest first.
+    Risk,
 }
 
 impl SortKey {
     /// Every key, in column order.
-    pub const ALL: [SortKey; 10] = [
+    pub const ALL: [SortKey; 11] = [
         SortKey::Path,
         SortKey::Method,
         SortKey::Requests,
@@ -48,6 +50,7 @@ impl SortKey {
         SortKey::FirstSeen,
         SortKey::LastSeen,
         SortKey::Findings,
+        SortKey::Risk,
     ];
 
     /// The name used in URLs.
@@ -63,6 +66,7 @@ impl SortKey {
             SortKey::FirstSeen => "first_seen",
             SortKey::LastSeen => "last_seen",
             SortKey::Findings => "findings",
+            SortKey::Risk => "risk",
         }
     }
 
@@ -88,6 +92,7 @@ impl SortKey {
             SortKey::FirstSeen => "e.first_seen",
             SortKey::LastSeen => "e.last_seen",
             SortKey::Findings => "IFNULL(fc.k, 0)",
+            SortKey::Risk => "e.risk_score",
         }
     }
 }
@@ -124,6 +129,8 @@ pub struct EndpointQuery {
     pub has_findings: Option<bool>,
     /// Only endpoints of this protocol (`grpc`, `h2`, `http/1.1`, ...).
     pub protocol: Option<String>,
+    /// Only endpoints whose most severe active finding is this severity or a more severe one.
+    pub min_severity: Option<String>,
     /// Sort key.
     pub sort: SortKey,
     /// Descending.
@@ -144,6 +151,7 @@ impl Default for EndpointQuery {
             sensitive: None,
             has_findings: None,
             protocol: None,
+            min_severity: None,
             sort: SortKey::Requests,
             desc: true,
             offset: 0,
@@ -192,6 +200,10 @@ pub struct EndpointListRow {
     /// The protocol its transactions spoke (`grpc`, `h2`, `http/1.1`, ...; NULL for rows
     /// written before migration 0009).
     pub protocol: Option<String>,
+    /// Risk score, 0 to 100 (see `risk`).
+    pub risk_score: i64,
+    /// Severity of its most severe active finding (`None`: no active finding).
+    pub max_severity: Option<String>,
 }
 
 /// A page of the endpoint list.
@@ -341,6 +353,9 @@ impl Store {
             conds.push("e.protocol = ?");
             binds.push(Bind::Text(p.clone()));
         }
+        if let Some(min) = &query.min_severity {
+            conds.push(super::risk::min_severity_sql(min));
+        }
         match query.has_findings {
             None => {}
             Some(true) => conds.push("fc.k IS NOT NULL"),
@@ -412,7 +427,7 @@ impl Store {
                     (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
                     (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template AND {ACTIVE_FINDING}),
-                    e.protocol
+                    e.protocol, e.risk_score, e.max_severity
              FROM endpoints e WHERE e.id IN ({list})"
         )))
         .fetch_all(&self.pool)
@@ -439,6 +454,8 @@ impl Store {
                     findings: r.get(15),
                     activity: Vec::new(),
                     protocol: r.get(16),
+                    risk_score: r.get(17),
+                    max_severity: r.get(18),
                 };
                 (row.id, row)
             })

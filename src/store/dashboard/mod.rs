@@ -15,6 +15,7 @@ mod endpoint;
 mod endpoints;
 pub(in crate::store) mod findings;
 mod overview;
+mod risk;
 mod sequences;
 mod spec;
 mod tls;
@@ -26,6 +27,10 @@ pub use endpoint::{
 pub use endpoints::{EndpointList, EndpointListRow, EndpointQuery, Facets, SortKey};
 pub use findings::{FindingQuery, StateFilter};
 pub use overview::{Overview, Totals};
+pub use risk::{
+    EXPOSURE_EXTERNAL, EXPOSURE_NO_AUTH, EXPOSURE_SENSITIVE_OUT, FixFirst, FixFirstList, Risk,
+    RiskFinding, SEVERITIES,
+};
 pub use sequences::{GraphEdge, GraphNode, SequenceFinding, SequencePath, Sequences};
 pub use spec::{SpecRow, SpecSummary};
 

@@ -1,7 +1,8 @@
-//! The overview page: totals, classification and severity counts, the busiest hosts, the
-//! newest endpoints and findings, and the calls-per-minute traffic chart.
+//! The overview page: what to fix first (active critical and high findings by endpoint), totals,
+//! classification and severity counts, the busiest hosts, the newest endpoints and findings, and
+//! the calls-per-minute traffic chart.
 
-use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow, MinuteCount};
+use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow, FixFirstList, MinuteCount};
 use super::{FINDING_COLUMNS, FINDING_JOIN, brief_row, counts, finding_row, severity_rank_sql};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
@@ -33,6 +34,9 @@ pub struct Totals {
 /// What the overview shows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Overview {
+    /// Fix these first: active critical and high findings grouped by endpoint, riskiest first
+    /// (at most [`FIX_FIRST`] groups).
+    pub fix_first: FixFirstList,
     /// Totals.
     pub totals: Totals,
     /// Endpoints per classification (`unclassified` before a spec is imported).
@@ -49,8 +53,11 @@ pub struct Overview {
     pub newest_findings: Vec<FindingRow>,
 }
 
+/// Groups of "fix these first" on the overview.
+pub const FIX_FIRST: usize = 10;
+
 impl Store {
-    /// Totals, classification and severity counts, traffic per minute, newest endpoints and
+    /// What to fix first, totals, classification and severity counts, traffic per minute, newest endpoints and
     /// findings.
     pub async fn dashboard_overview(&self) -> Result<Overview, StoreError> {
         let t = sqlx::query(
@@ -117,7 +124,9 @@ impl Store {
         .iter()
         .map(finding_row)
         .collect();
+        let fix_first = self.dashboard_fix_first(FIX_FIRST).await?;
         Ok(Overview {
+            fix_first,
             totals,
             classification,
             severity,

@@ -1,6 +1,7 @@
 //! The Endpoint page (`GET /endpoints/{id}`, `templates/endpoint.html`): one endpoint's
 //! figures, calls over time, statuses, latency (read from its stored histogram by [`latency`]),
-//! bodies, transitions in and out ([`TransitionView`]) and findings.
+//! bodies, transitions in and out ([`TransitionView`]), its risk score with the reasons, and
+//! findings.
 
 use super::tls::{ServiceView, host_services};
 use super::{Chrome, FindingView, Kpi, chrome, endpoints_link, finding_view, kpi, render};
@@ -106,6 +107,8 @@ struct EndpointPage {
     t_in: Vec<TransitionView>,
     t_out: Vec<TransitionView>,
     findings: Vec<FindingView>,
+    /// Why the risk score is what it is.
+    reasons: Vec<String>,
     host_href: String,
     /// The encrypted services of the endpoint's host.
     tls_host: Vec<ServiceView>,
@@ -171,8 +174,15 @@ pub async fn endpoint(
     ];
     if r.findings > 0 {
         kpis.push(Kpi {
-            tone: "bad",
-            ..kpi("Findings", fmt::num(&r.findings), "see below".into())
+            tone: match r.max_severity.as_deref() {
+                Some("critical" | "high") => "bad",
+                _ => "warn",
+            },
+            ..kpi(
+                "Findings",
+                fmt::num(&r.findings),
+                "active, see below".into(),
+            )
         });
     }
     let status_bars: Vec<Bar> = e
@@ -197,7 +207,9 @@ pub async fn endpoint(
         count: t.count,
         clients: t.clients,
     };
+    let reasons = super::risk_reasons(&e.risk);
     let page = EndpointPage {
+        reasons,
         chrome: chrome(&state, &session, "/endpoints"),
         kpis,
         calls: charts::time_series(&e.minutes, 1400, 220, 120),

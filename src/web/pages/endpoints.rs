@@ -31,6 +31,8 @@ pub struct EndpointParams {
     pub findings: Option<String>,
     /// Protocol (`grpc`, `h2`, `http/1.1`, ...).
     pub protocol: Option<String>,
+    /// Most severe active finding at least this severe (`critical`, `high`, ...).
+    pub min_severity: Option<String>,
     /// Sort key.
     pub sort: Option<String>,
     /// `asc` or `desc`.
@@ -42,13 +44,14 @@ pub struct EndpointParams {
 }
 
 impl EndpointParams {
-    /// The store query, the page number and rows per page.
-    pub fn to_query(&self) -> (EndpointQuery, i64, i64) {
+    /// The store query, the page number and rows per page; `default_sort` when no (known)
+    /// sort key is given (the JSON API: busiest first; the Endpoints page: riskiest first).
+    pub fn to_query(&self, default_sort: SortKey) -> (EndpointQuery, i64, i64) {
         let sort = self
             .sort
             .as_deref()
             .and_then(SortKey::parse)
-            .unwrap_or_default();
+            .unwrap_or(default_sort);
         let desc = match self.dir.as_deref() {
             Some("asc") => false,
             Some("desc") => true,
@@ -78,6 +81,7 @@ impl EndpointParams {
                 _ => None,
             },
             protocol: nonempty(&self.protocol),
+            min_severity: nonempty(&self.min_severity),
             sort,
             desc,
             offset: (page - 1) * per,
@@ -96,6 +100,7 @@ impl EndpointParams {
             ("sensitive", v(&self.sensitive)),
             ("findings", v(&self.findings)),
             ("protocol", v(&self.protocol)),
+            ("min_severity", v(&self.min_severity)),
             ("sort", v(&self.sort)),
             ("dir", v(&self.dir)),
             ("per", v(&self.per)),
@@ -123,6 +128,7 @@ impl EndpointParams {
             &self.sensitive,
             &self.findings,
             &self.protocol,
+            &self.min_severity,
         ]
         .iter()
         .any(|v| nonempty(v).is_some())
@@ -200,6 +206,7 @@ struct EndpointsPage {
     auths: Vec<Opt>,
     sensitive: Vec<Opt>,
     findings: Vec<Opt>,
+    severities: Vec<Opt>,
     protocols: Vec<Opt>,
     pers: Vec<Opt>,
     headers: Vec<Header>,
@@ -246,7 +253,7 @@ fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -
     out
 }
 
-fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 7] {
+fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 8] {
     let with_count = |c: &Count, name: String| (c.key.clone(), format!("{name} ({})", c.count));
     [
         options(
@@ -301,6 +308,17 @@ fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 7] {
             ],
         ),
         options(
+            &p.min_severity,
+            "Risk: any",
+            vec![
+                ("critical".into(), "Critical findings".into()),
+                ("high".into(), "High or critical".into()),
+                ("medium".into(), "Medium or worse".into()),
+                ("low".into(), "Low or worse".into()),
+                ("info".into(), "Any active finding".into()),
+            ],
+        ),
+        options(
             &p.protocol,
             "Any protocol",
             facets
@@ -326,17 +344,23 @@ pub async fn endpoints(
     Extension(session): Extension<Session>,
     Query(p): Query<EndpointParams>,
 ) -> Result<Response, AppError> {
-    let (q, page, per) = p.to_query();
+    let (q, page, per) = p.to_query(SortKey::Risk);
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     let facets = state.store().dashboard_facets().await?;
     let pages = ((list.total + per - 1) / per).max(1);
-    let cols: [(&str, Option<SortKey>, bool, &str); 13] = [
+    let cols: [(&str, Option<SortKey>, bool, &str); 14] = [
         ("Method", Some(SortKey::Method), false, "HTTP method"),
         (
             "Endpoint",
             Some(SortKey::Path),
             false,
             "Host and path template",
+        ),
+        (
+            "Risk",
+            Some(SortKey::Risk),
+            true,
+            "Risk score (0-100) and the severity of the most severe active finding",
         ),
         (
             "Class",
@@ -423,7 +447,16 @@ pub async fn endpoints(
             r,
         })
         .collect();
-    let [hosts, classes, auths, sensitive, findings, protocols, pers] = facet_options(&p, &facets);
+    let [
+        hosts,
+        classes,
+        auths,
+        sensitive,
+        findings,
+        severities,
+        protocols,
+        pers,
+    ] = facet_options(&p, &facets);
     let tls_host = match &q.host {
         Some(h) => host_services(&state, h).await?,
         None => Vec::new(),
@@ -436,6 +469,7 @@ pub async fn endpoints(
         auths,
         sensitive,
         findings,
+        severities,
         protocols,
         pers,
         headers,

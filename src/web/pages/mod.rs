@@ -212,6 +212,12 @@ fn finding_view(f: FindingRow) -> FindingView {
     }
 }
 
+/// The reasons of an endpoint's risk score, each finding kind named by its title (the Endpoint
+/// page and `GET /api/endpoints/{id}`).
+pub fn risk_reasons(r: &crate::store::dashboard::Risk) -> Vec<String> {
+    r.reasons(|kind| explain::explain(kind).title.to_string())
+}
+
 fn endpoints_link(pairs: &[(&str, String)]) -> String {
     format!("/endpoints{}", fmt::query(pairs))
 }

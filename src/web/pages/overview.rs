@@ -1,12 +1,14 @@
-//! The Overview page (`GET /`, `templates/overview.html`): key figures, traffic over time,
-//! classification, findings by severity, the busiest hosts and the newest findings.
+//! The Overview page (`GET /`, `templates/overview.html`): first what to fix first (active
+//! critical and high findings grouped by endpoint, riskiest first), then key figures, traffic
+//! over time, classification, findings by severity, the busiest hosts and the newest findings.
 
 use super::{
     Chrome, FindingView, Kpi, Legend, bars, chrome, endpoints_link, finding_view, kpi, legend,
     render,
 };
-use crate::store::dashboard::Overview;
+use crate::store::dashboard::{FixFirst, Overview};
 use crate::web::charts::{self, Bar, Svg};
+use crate::web::explain;
 use crate::web::fmt;
 use crate::web::{AppError, AppState, Session};
 use askama::Template;
@@ -14,10 +16,22 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 
+/// A group of "fix these first", ready to show.
+struct FixView {
+    g: FixFirst,
+    /// The endpoint's findings (None: no endpoint in the inventory).
+    href: Option<String>,
+    /// The kinds' titles, most severe first.
+    titles: Vec<&'static str>,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct OverviewPage {
     chrome: Chrome,
+    fix: Vec<FixView>,
+    /// `/findings` filtered on the critical ones and on the high ones.
+    fix_links: [String; 2],
     d: Overview,
     kpis: Vec<Kpi>,
     traffic: Svg,
@@ -107,8 +121,22 @@ pub async fn overview(
         _ => String::new(),
     };
     let class_link = |k: &str| endpoints_link(&[("class", k.to_string())]);
+    let fix = d
+        .fix_first
+        .groups
+        .iter()
+        .cloned()
+        .map(|g| FixView {
+            href: g.endpoint_id.map(|id| format!("/endpoints/{id}#findings")),
+            titles: g.kinds.iter().map(|k| explain::explain(k).title).collect(),
+            g,
+        })
+        .collect();
+    let severity_link = |s: &str| format!("/findings{}", fmt::query(&[("severity", s.into())]));
     let page = OverviewPage {
         chrome: chrome(&state, &session, "/"),
+        fix,
+        fix_links: [severity_link("critical"), severity_link("high")],
         kpis,
         traffic: charts::time_series(&d.minutes, 1400, 240, 120),
         class_bar: charts::stacked(&bars(&d.classification, |_| None), 600, 14),
