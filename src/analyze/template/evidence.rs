@@ -328,6 +328,10 @@ const PLURAL_WORDS_MAX: usize = 12;
 /// `structure` after a collection name.
 const ONE_LABEL_ITEMS_MIN: usize = 8;
 
+/// At least this many siblings with sub-paths before a rich shared structure outweighs
+/// ids following some of them.
+const RICH_VALUES_MIN: usize = 8;
+
 /// Requests ending at a sibling before its required query parameters say something.
 const QUERY_EVIDENCE: u64 = 5;
 
@@ -508,6 +512,13 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             let actions = core.iter().filter(|c| c.action).count();
             if actions * 3 >= n * 2 {
                 return verdict(false, "actions", 0.6 + 0.3 * frac(actions, n), ev);
+            }
+            // Many siblings, few of them plural words, continuing alike with a rich common
+            // vocabulary: values, even where some are followed by ids as collection names
+            // are (`/repos/{owner}/{repo}/pulls`, a repository named like an id).
+            let plural = core.iter().filter(|c| c.plural).count();
+            if nwd >= RICH_VALUES_MIN && cont >= 0.9 && rich >= 3 && plural * 3 < n {
+                return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
             }
             if ev.collections >= 0.2 {
                 return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);
@@ -792,6 +803,33 @@ mod tests {
         assert_eq!((v.param, v.rule), (true, "structure"), "{v:?}");
         let few: Vec<ChildView> = (0..4u64).map(|i| child(0.9, 5, &[1, 100 + i])).collect();
         assert!(!decide(Context::Plural, &few, &few, false).param);
+    }
+
+    /// Owners after `/repos`, some of whose repositories read as ids (so the owner looks
+    /// like a collection name), with the same rich sub-paths below every owner: values.
+    /// A few plural words with the same sub-paths stay collections.
+    #[test]
+    fn a_rich_shared_structure_outweighs_ids_below_some_siblings() {
+        let common = [1u64, 2, 3, 4, 5];
+        let owners: Vec<ChildView> = (0..12u64)
+            .map(|i| {
+                let mut c = child(0.6, 20, &common);
+                c.collection = i % 3 == 0;
+                c
+            })
+            .collect();
+        let v = decide(Context::Plural, &owners, &owners, false);
+        assert_eq!((v.param, v.rule), (true, "structure"), "{v:?}");
+        let collections: Vec<ChildView> = owners
+            .iter()
+            .map(|c| ChildView {
+                plural: true,
+                word: 1.0,
+                ..c.clone()
+            })
+            .collect();
+        let v = decide(Context::Plural, &collections, &collections, false);
+        assert_eq!((v.param, v.rule), (false, "collections"), "{v:?}");
     }
 
     #[test]
