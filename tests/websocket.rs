@@ -606,3 +606,60 @@ fn a_hundred_thousand_tiny_frames_stay_within_the_caps() {
 fn the_upgrade_tag_is_named() {
     assert_eq!(Tags::WEBSOCKET.to_string(), "websocket");
 }
+
+#[test]
+fn a_small_frame_cap_from_the_configuration_file_is_hit_and_counted() {
+    // `[websocket] max_frames` through `shadowtap ingest --config`: both connections of the
+    // capture (20 frames each) stop at 5 frames, each counted once, and the cap is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("ws.toml");
+    std::fs::write(&conf, "[websocket]\nmax_frames = 5\nmax_samples = 1\n").unwrap();
+    let ingest = |extra: &[&str], db: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+            .args(["ingest", "--json", "--stats=json", "--db"])
+            .arg(dir.path().join(db))
+            .args(extra)
+            .arg(captures().join("websocket.pcap"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stderr).unwrap()
+    };
+    let capped = ingest(&["--config", conf.to_str().unwrap()], "capped.db");
+    let ws = &capped["engine"]["websocket"];
+    assert_eq!(ws["connections"], 2, "{ws}");
+    assert_eq!(ws["frames_over_cap"], 2, "{ws}");
+    assert_eq!(ws["frames"], 10, "{ws}");
+    assert!(ws["unparsed_bytes"].as_u64().unwrap() > 0, "{ws}");
+    assert!(ws["samples"].as_u64().unwrap() <= 2, "{ws}");
+    let caps = capped["caps"].as_array().unwrap();
+    assert!(
+        caps.iter()
+            .any(|c| c["cap"] == "websocket_frames" && c["count"] == 2),
+        "{capped}"
+    );
+    // Without the file: the defaults, no cap hit.
+    let plain = ingest(&[], "plain.db");
+    let ws = &plain["engine"]["websocket"];
+    assert_eq!(ws["frames_over_cap"], 0, "{ws}");
+    assert_eq!(ws["frames"], 40, "{ws}");
+    // A refused value names its key.
+    std::fs::write(&conf, "[websocket]\nmax_frames = 0\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+        .args(["ingest", "--db"])
+        .arg(dir.path().join("bad.db"))
+        .args(["--config", conf.to_str().unwrap()])
+        .arg(captures().join("websocket.pcap"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[websocket] max_frames"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
