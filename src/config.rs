@@ -21,7 +21,7 @@
 //!
 //! The sensor daemon (`shadowtap run`) reads the sections `[capture]`, `[store]`, `[web]`,
 //! `[alerts]`, `[retention]`, `[limits]` and `[tls]`; `systemd/shadowtap.toml` documents every
-//! key.
+//! key. `ingest` and `run` both read `[grpc]` and `[websocket]`.
 //! Sizes are a number of bytes or a string with a unit (`"64MiB"`, `"2G"`); durations are a
 //! number of seconds or a string with a unit (`"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"7d"`).
 
@@ -330,6 +330,63 @@ pub struct GrpcSection {
     pub descriptors: Vec<PathBuf>,
 }
 
+/// `[websocket]`: limits of the WebSocket layer (`ingest` and `run` read it; every key
+/// optional, the defaults are [`crate::websocket::WsConfig`]'s). Every cap that drops something
+/// is counted under `engine.websocket` (docs/caps.md).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketSection {
+    /// Frames parsed per connection; the rest of the connection is counted, not parsed.
+    pub max_frames: Option<u64>,
+    /// Text messages sampled per connection (the first ones).
+    pub max_samples: Option<usize>,
+    /// Bytes of each sampled text message (default: the body sample).
+    pub sample_bytes: Option<ByteSize>,
+    /// Bytes held for samples and inflaters (per worker for `run`).
+    pub max_memory: Option<ByteSize>,
+    /// Bytes inflated per direction of a connection (`permessage-deflate`).
+    pub max_inflate_bytes: Option<ByteSize>,
+    /// Memory an inflater is charged against `max_memory` (at least its 32 KiB window).
+    pub inflater_cost: Option<ByteSize>,
+}
+
+impl WebSocketSection {
+    /// The WebSocket limits: the options that are set over the defaults, whose sample size is
+    /// `body_sample`. Refuses a frame cap of 0 and an inflater cost below the deflate window
+    /// (which would let inflaters escape the memory cap).
+    pub fn config(&self, body_sample: usize) -> Result<crate::websocket::WsConfig, String> {
+        let mut cfg = crate::websocket::WsConfig::from_http(body_sample);
+        let size = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
+        if let Some(v) = self.max_frames {
+            if v == 0 {
+                return Err("[websocket] max_frames must be at least 1".into());
+            }
+            cfg.max_frames = v;
+        }
+        if let Some(v) = self.max_samples {
+            cfg.max_samples = v;
+        }
+        if let Some(v) = self.sample_bytes {
+            cfg.sample_bytes = size(v);
+        }
+        if let Some(v) = self.max_memory {
+            cfg.max_memory = size(v);
+        }
+        if let Some(v) = self.max_inflate_bytes {
+            cfg.max_inflate_bytes = v.0;
+        }
+        if let Some(v) = self.inflater_cost {
+            if v.0 < 32 * 1024 {
+                return Err(
+                    "[websocket] inflater_cost must be at least 32KiB (the deflate window)".into(),
+                );
+            }
+            cfg.inflater_cost = size(v);
+        }
+        Ok(cfg)
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -367,6 +424,9 @@ pub struct Config {
     /// gRPC: descriptor sets.
     #[serde(default)]
     pub grpc: GrpcSection,
+    /// WebSocket limits.
+    #[serde(default)]
+    pub websocket: WebSocketSection,
 }
 
 /// Why a configuration file was refused.
@@ -524,5 +584,52 @@ mod tests {
         assert!(toml::from_str::<Config>("[tls]\nkeylogfile = \"x\"\n").is_err());
         assert!(toml::from_str::<Config>("[capture]\ninterface = \"eth0\"\n").is_err());
         assert!(toml::from_str::<Config>("[capture]\nshard = \"round-robin\"\n").is_err());
+    }
+
+    #[test]
+    fn websocket_section() {
+        let c: Config = toml::from_str(
+            "[websocket]\nmax_frames = 10\nmax_samples = 2\nmax_memory = \"1MiB\"\nmax_inflate_bytes = \"64KiB\"\ninflater_cost = \"64KiB\"\n",
+        )
+        .unwrap();
+        let w = c.websocket.config(4096).unwrap();
+        assert_eq!(w.max_frames, 10);
+        assert_eq!(w.max_samples, 2);
+        assert_eq!(w.sample_bytes, 4096);
+        assert_eq!(w.max_memory, 1 << 20);
+        assert_eq!(w.max_inflate_bytes, 64 << 10);
+        assert_eq!(w.inflater_cost, 64 << 10);
+        // Nothing set: the defaults, the sample following the body sample.
+        let d = WebSocketSection::default().config(100).unwrap();
+        let def = crate::websocket::WsConfig::default();
+        assert_eq!(d.sample_bytes, 100);
+        assert_eq!(
+            (
+                d.max_frames,
+                d.max_samples,
+                d.max_memory,
+                d.max_inflate_bytes,
+                d.inflater_cost
+            ),
+            (
+                def.max_frames,
+                def.max_samples,
+                def.max_memory,
+                def.max_inflate_bytes,
+                def.inflater_cost
+            )
+        );
+        let c: Config = toml::from_str("[websocket]\nsample_bytes = \"1KiB\"\n").unwrap();
+        assert_eq!(c.websocket.config(100).unwrap().sample_bytes, 1024);
+        let bad = |t: &str| {
+            toml::from_str::<Config>(t)
+                .unwrap()
+                .websocket
+                .config(0)
+                .unwrap_err()
+        };
+        assert!(bad("[websocket]\nmax_frames = 0\n").contains("max_frames"));
+        assert!(bad("[websocket]\ninflater_cost = 1024\n").contains("inflater_cost"));
+        assert!(toml::from_str::<Config>("[websocket]\nmax_frame = 1\n").is_err());
     }
 }

@@ -111,13 +111,18 @@ impl RunStats {
             ),
             CapDrop::new(
                 "websocket_frames",
-                "WebSocket connections cut at the frame cap (the rest counted, not parsed)",
+                "WebSocket connections cut at the frame cap ([websocket] max_frames; the rest counted, not parsed)",
                 e.websocket.frames_over_cap,
             ),
             CapDrop::new(
                 "websocket_samples",
-                "WebSocket text messages not sampled (the WebSocket layer's memory full)",
+                "WebSocket text messages not sampled (the WebSocket layer's memory full: [websocket] max_memory)",
                 e.websocket.memory_cap_samples,
+            ),
+            CapDrop::new(
+                "websocket_inflate",
+                "WebSocket directions whose compressed messages are no longer inflated ([websocket] max_inflate_bytes, or max_memory full)",
+                e.websocket.inflate_over_cap + e.websocket.memory_cap_inflaters,
             ),
             CapDrop::new(
                 "fragments",

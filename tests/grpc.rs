@@ -5,6 +5,10 @@
 //! every method is an endpoint named by its path exactly, with its calls, grpc-status
 //! distribution, streaming kind and message counts; message shapes with field numbers, and
 //! with field names under a descriptor set (`grpc.desc`); the views' columns.
+//!
+//! Over `captures/grpc_web.pcap` (`make.sh grpc_web`: sonora's gRPC-Web server on HTTP/1.1,
+//! binary and text mode): endpoints, grpc-status from the trailer frame in the body and
+//! messages each way, against tshark (`grpc_web.expected.tsv`) and the client's record.
 
 mod support;
 
@@ -545,4 +549,138 @@ fn ingest_takes_proto_descriptors_and_refuses_a_file_that_is_not_one() {
         err.contains("--proto-descriptor") && err.contains("FileDescriptorSet"),
         "{err}"
     );
+}
+
+// --- gRPC-Web over HTTP/1.1 ------------------------------------------------------------------
+
+/// tshark's rows of `grpc_web.pcap` (`grpc_web.expected.tsv`, tools/grpc_web_expected.py):
+/// (path, content type, grpc-status of the trailer frame, request messages, response messages).
+fn web_oracle() -> Vec<(String, String, i64, i64, i64)> {
+    std::fs::read_to_string(captures().join("grpc_web.expected.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].to_string(),
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+                f[4].parse().unwrap(),
+                f[5].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn grpc_web_over_http1_agrees_with_tshark_and_the_client() {
+    // `captures/grpc_web.pcap` (make.sh grpc_web): sonora's gRPC-Web server on waitress, its
+    // client in binary mode and hand-made text-mode (base64) calls; the grpc-status of each
+    // call is in the trailer frame at the end of the response body.
+    let oracle = web_oracle();
+    assert_eq!(oracle.len(), 6);
+    // The client's own record agrees with tshark, call for call.
+    let calls: Vec<(String, String, i64, i64, i64)> =
+        std::fs::read_to_string(captures().join("grpc_web.expected-calls.tsv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                    f[4].parse().unwrap(),
+                )
+            })
+            .collect();
+    assert_eq!(calls, oracle);
+    assert!(oracle.iter().any(|r| r.1 == "application/grpc-web-text"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
+    ingest_files(
+        &store,
+        &[captures().join("grpc_web.pcap")],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let sql = support::sql(&store).await;
+    let got: BTreeMap<String, (String, String, i64, i64)> = sqlx::query_as(
+        "SELECT path_template, method, protocol, request_count, error_count FROM api_endpoints",
+    )
+    .fetch_all(&sql)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(p, m, pr, n, e): (String, String, String, i64, i64)| (p, (m, pr, n, e)))
+    .collect();
+    let mut want: BTreeMap<String, (String, String, i64, i64)> = BTreeMap::new();
+    for (path, _, status, _, _) in &oracle {
+        let e = want
+            .entry(path.clone())
+            .or_insert(("POST".into(), "grpc".into(), 0, 0));
+        e.2 += 1;
+        e.3 += i64::from(*status != 0);
+    }
+    assert_eq!(
+        got, want,
+        "endpoints named POST /package.Service/Method exactly"
+    );
+    // Statuses from the trailer frames, per method.
+    let statuses: BTreeMap<(String, i64), i64> = sqlx::query_as(
+        "SELECT e.path_template, s.status, s.count FROM endpoint_grpc_status s
+         JOIN endpoints e ON e.id = s.endpoint_id",
+    )
+    .fetch_all(&sql)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(p, s, n): (String, i64, i64)| ((p, s), n))
+    .collect();
+    let mut want_status: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for (path, _, status, _, _) in &oracle {
+        *want_status.entry((path.clone(), *status)).or_default() += 1;
+    }
+    assert_eq!(statuses, want_status);
+    // Messages per direction (the trailer frame is not a message) and the streaming kind.
+    let rows: Vec<(String, String, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT '/' || service || '/' || method, streaming, calls, messages_in, messages_out,
+                grpc_status_counts
+         FROM api_grpc ORDER BY 1",
+    )
+    .fetch_all(&sql)
+    .await
+    .unwrap();
+    let mut msgs: BTreeMap<&str, (i64, i64, i64)> = BTreeMap::new();
+    for (path, _, _, i, o) in &oracle {
+        let e = msgs.entry(path).or_default();
+        e.0 += 1;
+        e.1 += i;
+        e.2 += o;
+    }
+    assert_eq!(rows.len(), msgs.len());
+    for (path, streaming, calls, m_in, m_out, statuses) in &rows {
+        assert_eq!((*calls, *m_in, *m_out), msgs[path.as_str()], "{path}");
+        match path.as_str() {
+            "/acme.inventory.v1.Inventory/GetItem" => {
+                assert_eq!(streaming, "unary");
+                assert_eq!(statuses, "0:3,5:1");
+            }
+            "/acme.inventory.v1.Inventory/ListItems" => {
+                assert_eq!(streaming, "server_streaming");
+                assert_eq!(statuses, "0:2");
+            }
+            p => panic!("unexpected method {p}"),
+        }
+    }
+    store.close().await;
+    sql.close().await;
 }

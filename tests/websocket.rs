@@ -12,6 +12,13 @@
 //! the same figures, a 2^63 length header stops one direction, masked server frames are read,
 //! a gap inside a frame is skipped, 10^5 tiny frames stay within the caps, a wrong
 //! `Sec-WebSocket-Accept` is counted, an upgrade without a key stays a tunnel.
+//!
+//! Over `captures/websocket_tls.pcap` (`make.sh websocket_tls`: `wss://`, TLS 1.3) with its key
+//! log: the messages each side sent, as the client counted them and tshark decrypts them
+//! (`websocket_tls.expected-messages.tsv`), the endpoint `GET /echo` of protocol `websocket`,
+//! and neither the upgrade's bearer token nor the key log's secrets in the database.
+//!
+//! `[websocket]` in the configuration file: a small frame cap is hit and counted.
 
 mod support;
 
@@ -605,4 +612,222 @@ fn a_hundred_thousand_tiny_frames_stay_within_the_caps() {
 #[test]
 fn the_upgrade_tag_is_named() {
     assert_eq!(Tags::WEBSOCKET.to_string(), "websocket");
+}
+
+#[test]
+fn a_small_frame_cap_from_the_configuration_file_is_hit_and_counted() {
+    // `[websocket] max_frames` through `shadowtap ingest --config`: both connections of the
+    // capture (20 frames each) stop at 5 frames, each counted once, and the cap is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("ws.toml");
+    std::fs::write(&conf, "[websocket]\nmax_frames = 5\nmax_samples = 1\n").unwrap();
+    let ingest = |extra: &[&str], db: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+            .args(["ingest", "--json", "--stats=json", "--db"])
+            .arg(dir.path().join(db))
+            .args(extra)
+            .arg(captures().join("websocket.pcap"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stderr).unwrap()
+    };
+    let capped = ingest(&["--config", conf.to_str().unwrap()], "capped.db");
+    let ws = &capped["engine"]["websocket"];
+    assert_eq!(ws["connections"], 2, "{ws}");
+    assert_eq!(ws["frames_over_cap"], 2, "{ws}");
+    assert_eq!(ws["frames"], 10, "{ws}");
+    assert!(ws["unparsed_bytes"].as_u64().unwrap() > 0, "{ws}");
+    assert!(ws["samples"].as_u64().unwrap() <= 2, "{ws}");
+    let caps = capped["caps"].as_array().unwrap();
+    assert!(
+        caps.iter()
+            .any(|c| c["cap"] == "websocket_frames" && c["count"] == 2),
+        "{capped}"
+    );
+    // Without the file: the defaults, no cap hit.
+    let plain = ingest(&[], "plain.db");
+    let ws = &plain["engine"]["websocket"];
+    assert_eq!(ws["frames_over_cap"], 0, "{ws}");
+    assert_eq!(ws["frames"], 40, "{ws}");
+    // A refused value names its key.
+    std::fs::write(&conf, "[websocket]\nmax_frames = 0\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+        .args(["ingest", "--db"])
+        .arg(dir.path().join("bad.db"))
+        .args(["--config", conf.to_str().unwrap()])
+        .arg(captures().join("websocket.pcap"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[websocket] max_frames"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// --- WebSocket inside decrypted TLS ----------------------------------------------------------
+
+/// `websocket_tls.expected-messages.tsv`: data messages each side sent (`from text binary`),
+/// from the client's own view, checked against tshark by make.sh.
+fn tls_expected_messages() -> BTreeMap<String, (u64, u64)> {
+    std::fs::read_to_string(captures().join("websocket_tls.expected-messages.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].to_string(),
+                (f[1].parse().unwrap(), f[2].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn tls_engine_config() -> EngineConfig {
+    let mut cfg = EngineConfig::default();
+    cfg.tls.keys = Some(std::sync::Arc::new(
+        shadowtap::tls::KeyStore::read(
+            &captures().join("websocket_tls.keys"),
+            shadowtap::tls::keylog::KeyLog::DEFAULT_MAX_ENTRIES,
+        )
+        .unwrap(),
+    ));
+    cfg
+}
+
+#[test]
+fn websocket_inside_decrypted_tls_counts_every_message() {
+    // `captures/websocket_tls.pcap` (make.sh websocket_tls): wss:// with TLS 1.3, decrypted
+    // with the client's key log; the upgrade goes from TLS to HTTP/1 to the WebSocket layer.
+    let mut src = FileSource::open(&captures().join("websocket_tls.pcap"), None).unwrap();
+    let mut e = Engine::new(tls_engine_config());
+    let mut txs = Vec::new();
+    while let Next::Packet(p) = src.next_packet().unwrap() {
+        e.packet(&p);
+        txs.extend(e.drain());
+    }
+    e.finish();
+    txs.extend(e.drain());
+    let stats = e.stats();
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    let t = &txs[0];
+    assert_eq!(t.status(), Some(101));
+    assert!(t.tags.contains(Tags::TLS) && t.tags.contains(Tags::WEBSOCKET));
+    assert_eq!(
+        t.tls.as_ref().and_then(|x| x.sni.as_deref()),
+        Some("ws.tls.test")
+    );
+    let w = t.websocket.as_deref().unwrap();
+    let want = tls_expected_messages();
+    assert_eq!(
+        (w.client.text_messages, w.client.binary_messages),
+        want["client"]
+    );
+    assert_eq!(
+        (w.server.text_messages, w.server.binary_messages),
+        want["server"]
+    );
+    assert_eq!(w.close_code(), Some(1000));
+    assert_eq!(w.subprotocol.as_deref(), Some("chat.v1"));
+    assert!(w.accept_ok && !w.deflate);
+    assert_eq!(stats.websocket.bad_frames, 0);
+    assert_eq!(stats.websocket.unparsed_bytes, 0);
+    // Without the key log nothing is read.
+    let (txs, _) = read("websocket_tls");
+    assert!(txs.is_empty(), "{txs:?}");
+}
+
+#[tokio::test]
+async fn websocket_inside_decrypted_tls_is_an_endpoint_and_no_secret_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.db");
+    let store = Store::open(&db).await.unwrap();
+    let opts = IngestOptions {
+        engine: tls_engine_config(),
+        ..IngestOptions::default()
+    };
+    ingest_files(
+        &store,
+        &[captures().join("websocket_tls.pcap")],
+        &opts,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let sql = support::sql(&store).await;
+    let endpoints: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT method, path_template, protocol FROM api_endpoints")
+            .fetch_all(&sql)
+            .await
+            .unwrap();
+    assert_eq!(
+        endpoints,
+        [(
+            "GET".to_string(),
+            "/echo".to_string(),
+            "websocket".to_string()
+        )]
+    );
+    let want = tls_expected_messages();
+    let row: (i64, i64, i64, String) = sqlx::query_as(
+        "SELECT connections, messages_client, messages_server, close_codes FROM api_websockets",
+    )
+    .fetch_one(&sql)
+    .await
+    .unwrap();
+    let total = |who: &str| (want[who].0 + want[who].1) as i64;
+    assert_eq!(
+        row,
+        (
+            1,
+            total("client"),
+            total("server"),
+            r#"{"1000":1}"#.to_string()
+        )
+    );
+    // The password in a client message is found, redacted.
+    let found: Vec<(String, String)> =
+        sqlx::query_as("SELECT class, location FROM api_sensitive_data ORDER BY 1, 2")
+            .fetch_all(&sql)
+            .await
+            .unwrap();
+    assert!(
+        found.contains(&("password".to_string(), "request_websocket".to_string())),
+        "{found:?}"
+    );
+    store.close().await;
+    sql.close().await;
+    // Nothing in clear: the upgrade's bearer token, the password of a message, the key log's
+    // secrets; in the database and its side files.
+    let mut secrets: Vec<Vec<u8>> = vec![
+        b"wss-bearer-7f3a9c1e5d2b4a68".to_vec(),
+        b"tls-hunter2-Secret!".to_vec(),
+    ];
+    for line in std::fs::read_to_string(captures().join("websocket_tls.keys"))
+        .unwrap()
+        .lines()
+    {
+        if let Some(secret) = line.split(' ').nth(2) {
+            secrets.push(secret.as_bytes().to_vec());
+        }
+    }
+    assert!(secrets.len() > 2);
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for s in &secrets {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == &s[..]),
+                "{} stored in clear",
+                String::from_utf8_lossy(&s[..s.len().min(8)])
+            );
+        }
+    }
 }

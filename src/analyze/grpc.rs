@@ -7,7 +7,9 @@
 //! path exactly: service and method are names, never parameters. Its outcome is the
 //! `grpc-status` field of the trailers (or of the headers of a trailers-only response), which
 //! `http2::stream` appends to the response head; `grpc-status` other than 0 is an error even
-//! under HTTP 200.
+//! under HTTP 200. gRPC-Web (over HTTP/1.1 as well) has no HTTP trailers: its `grpc-status`
+//! travels in a trailer frame at the end of the response body (flag bit [`WEB_TRAILER_FLAG`],
+//! an HTTP/1 header block), which [`split`] keeps and [`web_trailer_status`] reads.
 //!
 //! Bodies are length-prefixed messages: a compressed flag (1 byte), a big-endian length
 //! (4 bytes), the message. [`split`] reads that framing over a body sample (which may be cut at
@@ -192,6 +194,25 @@ pub fn parse_status(value: &[u8]) -> Option<u32> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
+/// Flag bit of a gRPC-Web trailer frame: the last frame of a response body, holding the
+/// trailers as `name: value` lines instead of a message.
+pub const WEB_TRAILER_FLAG: u8 = 0x80;
+
+/// The `grpc-status` of a gRPC-Web trailer frame's block (`name: value` lines, names in any
+/// case); `None` when it has none or not a valid one. Reads at most the block given (a body
+/// sample's bytes).
+pub fn web_trailer_status(block: &[u8]) -> Option<u32> {
+    block.split(|&b| b == b'\n').find_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        if crate::http::head::trim(name).eq_ignore_ascii_case(b"grpc-status") {
+            parse_status(value)
+        } else {
+            None
+        }
+    })
+}
+
 /// One length-prefixed message of a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
@@ -219,8 +240,12 @@ pub struct Split<'a> {
     pub truncated: bool,
     /// More than [`MAX_MESSAGES`] messages: the rest was not framed.
     pub over_cap: bool,
-    /// A prefix whose flag byte was neither 0 nor 1 (not gRPC framing): reading stopped.
+    /// A prefix whose flag byte was neither 0 nor 1 nor a gRPC-Web trailer frame's (not gRPC
+    /// framing): reading stopped.
     pub malformed: bool,
+    /// gRPC-Web: the block of the trailer frame that ended the body (whole, uncompressed).
+    /// Reading stops at it: nothing follows a trailer frame.
+    pub trailers: Option<&'a [u8]>,
 }
 
 /// Reads the length-prefixed messages of a body sample, in bounded work: one pass, no copy.
@@ -235,6 +260,20 @@ pub fn split(body: &[u8]) -> Split<'_> {
         let Some((&flag, after)) = rest.split_first() else {
             break;
         };
+        if flag & WEB_TRAILER_FLAG != 0 && flag & !(WEB_TRAILER_FLAG | 1) == 0 {
+            // gRPC-Web's trailer frame: the block is kept when whole and uncompressed (a
+            // compressed one is not inflated: its status stays unknown).
+            let Some((len, after)) = after.split_first_chunk::<4>() else {
+                out.truncated = true;
+                break;
+            };
+            match after.get(..u32::from_be_bytes(*len) as usize) {
+                Some(block) if flag == WEB_TRAILER_FLAG => out.trailers = Some(block),
+                Some(_) => {}
+                None => out.truncated = true,
+            }
+            break;
+        }
         if flag > 1 {
             out.malformed = true;
             break;
@@ -1068,6 +1107,25 @@ mod tests {
         assert_eq!((s.messages, s.truncated), (0, true));
         // A flag byte that is not 0 or 1: not gRPC framing.
         assert!(split(&[7, 0, 0, 0, 0]).malformed);
+        // gRPC-Web: a message, then the trailer frame (not a message, not malformed).
+        let mut web = vec![0, 0, 0, 0, 2, 8, 1];
+        let block = b"grpc-status: 5\r\ngrpc-message: no%20item\r\n";
+        web.push(WEB_TRAILER_FLAG);
+        web.extend((block.len() as u32).to_be_bytes());
+        web.extend(block);
+        let sp = split(&web);
+        assert_eq!((sp.messages, sp.malformed, sp.truncated), (1, false, false));
+        assert_eq!(sp.trailers, Some(&block[..]));
+        assert_eq!(web_trailer_status(sp.trailers.unwrap()), Some(5));
+        // Cut inside the trailer frame: truncated, no block.
+        let cut = split(&web[..web.len() - 3]);
+        assert_eq!((cut.messages, cut.truncated, cut.trailers), (1, true, None));
+        // A compressed trailer frame is not read.
+        web[7] = WEB_TRAILER_FLAG | 1;
+        assert_eq!(split(&web).trailers, None);
+        assert_eq!(web_trailer_status(b"Grpc-Status:0\n"), Some(0));
+        assert_eq!(web_trailer_status(b"grpc-message: x\r\n"), None);
+        assert_eq!(web_trailer_status(b"grpc-status: five\r\n"), None);
     }
 
     #[test]

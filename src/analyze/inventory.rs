@@ -963,7 +963,7 @@ impl Inventory {
             set_template(d, &m);
         }
         d.protocol = join_protocol(d.protocol, protocol_of(t, graphql.is_some()));
-        let grpc_status = grpc_call.and_then(|_| {
+        let mut grpc_status = grpc_call.and_then(|_| {
             v.response
                 .as_ref()
                 .and_then(|r| r.head().header("grpc-status"))
@@ -984,6 +984,13 @@ impl Inventory {
             let resp_split = resp_body
                 .as_ref()
                 .map(|(b, c)| (grpc::split(b.as_deref().unwrap_or_default()), *c));
+            // gRPC-Web: the status is in the trailer frame at the end of the response body.
+            if grpc_status.is_none() {
+                grpc_status = resp_split
+                    .as_ref()
+                    .and_then(|(s, _)| s.trailers)
+                    .and_then(grpc::web_trailer_status);
+            }
             let before = figures.truncated;
             figures.record(
                 &req_split,

@@ -16,6 +16,12 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     };
     let mut cfg = args.engine.config_with_keys()?;
     cfg.http.body_sample_bytes = args.engine.body_sample.unwrap_or(64 * 1024);
+    cfg.websocket = Some(
+        config
+            .websocket
+            .config(cfg.http.body_sample_bytes)
+            .map_err(anyhow::Error::msg)?,
+    );
     let mut opts = IngestOptions {
         engine: cfg,
         inventory: InventoryConfig {

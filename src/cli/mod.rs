@@ -609,8 +609,9 @@ pub struct IngestArgs {
     pub db: PathBuf,
     /// Configuration file (TOML), the one `run` reads: `ingest` takes its pinned templates
     /// (`[[templates]]`), its mapping of observed hosts to the servers of API descriptions
-    /// (`[spec.hosts]`) and its call-sequence settings (`[sequences]`); the daemon's sections
-    /// are checked and otherwise ignored. Example: captures/shadowtap.toml.
+    /// (`[spec.hosts]`), its call-sequence settings (`[sequences]`), its descriptor sets
+    /// (`[grpc]`) and its WebSocket limits (`[websocket]`); the daemon's sections are checked and
+    /// otherwise ignored. Example: captures/shadowtap.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Capture files (pcap or pcapng).

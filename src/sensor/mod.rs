@@ -254,6 +254,7 @@ impl Settings {
             http2: None,
             websocket: None,
         };
+        engine.websocket = Some(c.websocket.config(engine.http.body_sample_bytes)?);
         let t = &c.tls;
         if let Some(path) = t.keylog.as_ref().filter(|p| !p.as_os_str().is_empty()) {
             // One key log for every worker; a lookup that misses reads what was appended, at

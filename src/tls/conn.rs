@@ -573,7 +573,9 @@ impl FlowApp for TlsConn {
             flow: meta.id,
             client: meta.key.source(client),
             server: meta.key.source(client.flip()),
-            sni: self.st.hs.sni.take(),
+            // Cloned: the inner layer's last transactions (a WebSocket connection's, emitted at
+            // close) are tagged with it after this.
+            sni: self.st.hs.sni.clone(),
             client_bytes: bytes(client),
             server_bytes: bytes(client.flip()),
             ts,

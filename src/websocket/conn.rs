@@ -16,9 +16,6 @@ use crate::reassembly::Dir;
 use crate::time::Timestamp;
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// Memory an inflater is charged (its 32 KiB window and state).
-const INFLATER_COST: usize = 48 * 1024;
-
 /// State shared by every WebSocket connection: limits, counters, memory in use.
 pub struct WsCtx {
     /// Limits.
@@ -208,8 +205,8 @@ impl WsConn {
                 ctx.stats.incomplete_messages += 1;
             }
             if h.inflate.take().is_some() {
-                self.held = self.held.saturating_sub(INFLATER_COST);
-                ctx.mem = ctx.mem.saturating_sub(INFLATER_COST);
+                self.held = self.held.saturating_sub(ctx.cfg.inflater_cost);
+                ctx.mem = ctx.mem.saturating_sub(ctx.cfg.inflater_cost);
             }
             not_decoded += h.not_decoded;
         }
@@ -301,8 +298,8 @@ impl Half {
 
     fn drop_inflater(&mut self, ctx: &mut WsCtx, held: &mut usize) {
         if self.inflate.take().is_some() {
-            *held = held.saturating_sub(INFLATER_COST);
-            ctx.mem = ctx.mem.saturating_sub(INFLATER_COST);
+            *held = held.saturating_sub(ctx.cfg.inflater_cost);
+            ctx.mem = ctx.mem.saturating_sub(ctx.cfg.inflater_cost);
         }
     }
 
@@ -367,11 +364,13 @@ impl Half {
         // With context takeover a compressed message may refer to any earlier one: the
         // inflater reads every compressed message while samples are still wanted.
         if compressed && wanted && self.inflate.is_none() && !self.inflate_lost {
-            if ctx.room() >= INFLATER_COST {
+            let cost = ctx.cfg.inflater_cost;
+            if ctx.room() >= cost {
                 self.inflate = Some(Box::new(Decompress::new(false)));
-                ctx.mem += INFLATER_COST;
-                *sh.held += INFLATER_COST;
+                ctx.mem += cost;
+                *sh.held += cost;
             } else {
+                ctx.stats.memory_cap_inflaters += 1;
                 self.inflate_lost = true;
             }
         }
@@ -492,6 +491,7 @@ impl Half {
             input = &input[used.min(input.len())..];
             self.inflated += made as u64;
             if self.inflated > ctx.cfg.max_inflate_bytes {
+                ctx.stats.inflate_over_cap += 1;
                 return false;
             }
             if let Some(m) = self.msg.as_mut()
@@ -932,6 +932,7 @@ mod tests {
                 // Room for inflaters in some rounds, not in others.
                 max_memory: if round % 6 == 0 { 256 * 1024 } else { 4096 },
                 max_inflate_bytes: 1024,
+                inflater_cost: 48 * 1024,
             };
             let deflate = round % 3 == 0;
             let piece = 1 + (next() as usize) % 16;
@@ -963,6 +964,27 @@ mod tests {
         };
         let (sum, st, mem) = run(cfg, true, &[&s]);
         assert_eq!(st.messages_not_decoded, 1);
+        assert_eq!(st.inflate_over_cap, 1);
+        assert_eq!(st.memory_cap_inflaters, 0);
+        assert!(sum.samples.is_empty());
+        assert_eq!(mem, 0);
+    }
+
+    #[test]
+    fn an_inflater_over_the_memory_cap_is_counted() {
+        let z = deflate_messages(&[b"hello", b"again"]);
+        let mut s = frame_rsv(true, 4, 1, K, &z[0]);
+        s.extend(frame_rsv(true, 4, 1, K, &z[1]));
+        // Room for samples, not for an inflater of the configured cost.
+        let cfg = WsConfig {
+            max_memory: 64 * 1024,
+            inflater_cost: 128 * 1024,
+            ..WsConfig::default()
+        };
+        let (sum, st, mem) = run(cfg, true, &[&s]);
+        assert_eq!(sum.client.text_messages, 2);
+        assert_eq!(st.memory_cap_inflaters, 1);
+        assert_eq!(st.messages_not_decoded, 2);
         assert!(sum.samples.is_empty());
         assert_eq!(mem, 0);
     }

@@ -77,6 +77,8 @@ pub struct WsConfig {
     /// Bytes inflated per direction of a connection (decompression bombs); the rest of that
     /// direction's compressed messages are counted as not decoded.
     pub max_inflate_bytes: u64,
+    /// Memory an inflater is charged against `max_memory` (its 32 KiB window and state).
+    pub inflater_cost: usize,
 }
 
 impl Default for WsConfig {
@@ -87,6 +89,7 @@ impl Default for WsConfig {
             max_frames: 1_000_000,
             max_memory: 64 << 20,
             max_inflate_bytes: 4 << 20,
+            inflater_cost: 48 * 1024,
         }
     }
 }
@@ -145,6 +148,12 @@ pub struct WsStats {
     /// Compressed messages that could not be inflated (corrupt, after a gap, over the inflate
     /// cap or the memory cap).
     pub messages_not_decoded: u64,
+    /// Directions whose inflater reached the inflate cap (`max_inflate_bytes`): their later
+    /// compressed messages are not decoded.
+    pub inflate_over_cap: u64,
+    /// Inflaters not started because the memory cap (`max_memory`) was reached: that
+    /// direction's compressed messages are not decoded.
+    pub memory_cap_inflaters: u64,
     /// Messages whose last fragment never came (the connection ended, a gap).
     pub incomplete_messages: u64,
 }
@@ -169,6 +178,8 @@ crate::counters!(WsStats {
     memory_cap_samples,
     messages_inflated,
     messages_not_decoded,
+    inflate_over_cap,
+    memory_cap_inflaters,
     incomplete_messages,
 });
 
