@@ -570,14 +570,25 @@ fn dashboard_in_a_real_browser() {
         "critical rows above the fold: {fix}"
     );
     let text = fix["text"].as_str().unwrap();
+    // The riskiest endpoint of the bundled captures, a JWT with alg=none accepted on an admin
+    // action, is there; which others make the ten depends on the captures bundled, so the
+    // rest is checked as an order: riskiest first.
     for needle in [
         "Unsigned tokens accepted",
-        "Token signing secret is guessable",
-        "/api/v2/admin/users",
-        "/api/v2/loyalty/balance",
+        "/api/v1/admin/users/{user_id}/impersonate",
     ] {
         assert!(text.contains(needle), "{needle} in Fix these first: {text}");
     }
+    let scores: Vec<u32> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit('\t').next()?.trim().parse().ok())
+        .collect();
+    assert!(scores.len() >= 3, "risk scores in Fix these first: {text}");
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "Fix these first is ordered by risk: {scores:?}"
+    );
 
     // Endpoint ids for the detail pages, from the JSON API.
     cdp.goto(&format!("{base}/"));
