@@ -267,29 +267,7 @@ async fn shapes_without_and_with_a_descriptor() {
     store.close().await;
 
     let (_dir, store) = ingest(true).await;
-    let item = shape(&store, "/acme.inventory.v1.Inventory/GetItem", "response").await;
-    for name in ["sku", "price", "cents", "currency", "owner_email", "tags"] {
-        assert!(item.contains(&format!("\"{name}\"")), "{name}: {item}");
-    }
-    let req = shape(
-        &store,
-        "/acme.inventory.v1.Inventory/RecordStock",
-        "request",
-    )
-    .await;
-    assert!(
-        req.contains("\"delta\"") && req.contains("\"at_ms\""),
-        "{req}"
-    );
-    let sql = support::sql(&store).await;
-    let fields: Vec<(String,)> = sqlx::query_as(
-        "SELECT s.field FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
-         WHERE s.class = 'email' AND e.path_template = '/acme.inventory.v1.Inventory/GetItem'",
-    )
-    .fetch_all(&sql)
-    .await
-    .unwrap();
-    assert!(fields.iter().any(|(f,)| f == "owner_email"), "{fields:?}");
+    assert_inventory_fields_named(&store).await;
     store.close().await;
 }
 
@@ -301,24 +279,26 @@ async fn shapes_without_and_with_a_descriptor() {
 #[tokio::test]
 async fn reflection_on_the_wire_names_fields_without_a_descriptor() {
     let (_dir, store) = ingest_with(false, true).await;
-    let item = shape(&store, "/acme.inventory.v1.Inventory/GetItem", "response").await;
+    assert_inventory_fields_named(&store).await;
+    let health = shape(&store, "/grpc.health.v1.Health/Check", "response").await;
+    assert!(health.contains("\"f1\""), "{health}");
+    store.close().await;
+}
+
+/// The Inventory service's fields carry their names (from a descriptor set or reflection):
+/// in the response and request shapes, and as the field of the e-mail address found.
+async fn assert_inventory_fields_named(store: &Store) {
+    let item = shape(store, "/acme.inventory.v1.Inventory/GetItem", "response").await;
     for name in ["sku", "price", "cents", "currency", "owner_email", "tags"] {
         assert!(item.contains(&format!("\"{name}\"")), "{name}: {item}");
     }
     assert!(!item.contains("\"f3\""), "{item}");
-    let req = shape(
-        &store,
-        "/acme.inventory.v1.Inventory/RecordStock",
-        "request",
-    )
-    .await;
+    let req = shape(store, "/acme.inventory.v1.Inventory/RecordStock", "request").await;
     assert!(
         req.contains("\"delta\"") && req.contains("\"at_ms\""),
         "{req}"
     );
-    let health = shape(&store, "/grpc.health.v1.Health/Check", "response").await;
-    assert!(health.contains("\"f1\""), "{health}");
-    let sql = support::sql(&store).await;
+    let sql = support::sql(store).await;
     let fields: Vec<(String,)> = sqlx::query_as(
         "SELECT s.field FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
          WHERE s.class = 'email' AND e.path_template = '/acme.inventory.v1.Inventory/GetItem'",
@@ -327,7 +307,6 @@ async fn reflection_on_the_wire_names_fields_without_a_descriptor() {
     .await
     .unwrap();
     assert!(fields.iter().any(|(f,)| f == "owner_email"), "{fields:?}");
-    store.close().await;
 }
 
 #[tokio::test]
