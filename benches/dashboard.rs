@@ -1,6 +1,7 @@
 //! Render times of the dashboard over a large inventory: 10,000 endpoints on 40 hosts (with
 //! status codes, clients, auth schemes, sensitive data and 30 minutes of per-minute counts
-//! each), 1,000 findings and 5,000 transitions, inserted directly with SQL.
+//! each), a finding per ten endpoints (at least 1,000) and 5,000 transitions, inserted directly
+//! with SQL.
 //!
 //!     cargo bench --bench dashboard            # full run
 //!     cargo bench --bench dashboard -- quick   # fewer iterations
@@ -32,7 +33,10 @@ fn endpoints() -> i64 {
         .filter(|n| *n >= 1_000)
         .unwrap_or(ENDPOINTS)
 }
-const FINDINGS: i64 = 1_000;
+/// Findings: one per ten endpoints, at least 1,000 (10,000 at 100,000 endpoints).
+fn findings() -> i64 {
+    (endpoints() / 10).max(1_000)
+}
 const TRANSITIONS: i64 = 5_000;
 const MINUTES: i64 = 30;
 
@@ -92,7 +96,7 @@ async fn populate(db: &Path) {
                     'Answered 200 to a request from `10.0.0.' || (i % 250) || '` that should have been refused.',
                     'evidence ' || i, i % 20 + 1, {a}, {b}, 'bench-' || i
              FROM n JOIN endpoints e ON e.id = 1 + (i * 9973) % {endpoints}",
-            last = FINDINGS - 1,
+            last = findings() - 1,
             endpoints = n_endpoints,
             a = ns(t0),
             b = ns(t0 + MINUTES)
@@ -174,7 +178,9 @@ fn main() {
             ("endpoints, class + auth, 500 rows", "/endpoints?class=shadow&auth=api_key_header&per=500"),
             ("endpoints, last page", "/endpoints?page=200"),
             ("endpoint detail", "/endpoints/5000"),
-            ("findings (1,000)", "/findings"),
+            ("findings, first page", "/findings"),
+            ("findings, high, search", "/findings?severity=high&q=10.0.0.7"),
+            ("findings, page 20", "/findings?page=20"),
             ("sequences (busiest host)", "/sequences"),
             ("api: endpoints", "/api/endpoints"),
             ("api: overview", "/api/overview"),

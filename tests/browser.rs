@@ -10,7 +10,12 @@
 //! The TLS pages are checked the same way, and once more after an encrypted service whose every
 //! string is a payload is written into the inventory.
 //!
-//! `SHADOWTAP_SCREENSHOTS=1` saves screenshots of the main pages to `docs/screenshots/`.
+//! Every page is loaded again at a phone's 390 px: none scrolls sideways, the navigation
+//! folds behind a Menu button that reaches every page, tables read as labelled lists and
+//! charts are drawn for the narrow width.
+//!
+//! `SHADOWTAP_SCREENSHOTS=1` saves screenshots of the main pages to `docs/screenshots/`, at
+//! 1440 px (`NAME.png`) and at 390 px (`NAME-phone.png`).
 //! Without chromium the test is skipped, unless `SHADOWTAP_REQUIRE_BROWSER=1` (CI).
 
 use serde_json::{Value, json};
@@ -27,6 +32,9 @@ use tungstenite::{Message, WebSocket};
 
 const WIDTH: u32 = 1440;
 const HEIGHT: u32 = 900;
+/// A phone's viewport (CSS pixels).
+const PHONE_WIDTH: u32 = 390;
+const PHONE_HEIGHT: u32 = 844;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -447,18 +455,20 @@ impl Cdp {
         std::mem::take(&mut self.problems)
     }
 
+    /// The page at the viewport's width, down to 2,400 px (at least the viewport's height).
     fn screenshot(&mut self, path: &Path) {
-        let height = self
-            .eval("Math.ceil(document.documentElement.scrollHeight)")
-            .as_f64()
-            .unwrap_or(HEIGHT as f64)
-            .clamp(HEIGHT as f64, 2400.0);
+        let size = self.eval(
+            "[document.documentElement.clientWidth, window.innerHeight, Math.ceil(document.documentElement.scrollHeight)]",
+        );
+        let at = |i: usize, or: u32| size[i].as_f64().unwrap_or(f64::from(or));
+        let width = at(0, WIDTH);
+        let height = at(2, HEIGHT).clamp(at(1, HEIGHT), 2400.0);
         let r = self.call(
             "Page.captureScreenshot",
             json!({
                 "format": "png",
                 "captureBeyondViewport": true,
-                "clip": { "x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1 }
+                "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 }
             }),
         );
         use base64::Engine;
@@ -681,7 +691,7 @@ fn dashboard_in_a_real_browser() {
         json!(tls.len())
     );
     assert_eq!(
-        cdp.eval("document.querySelectorAll('svg.timeline g.cert-row.expired').length"),
+        cdp.eval("document.querySelectorAll('.chart-wide svg.timeline g.cert-row.expired').length"),
         json!(1)
     );
     // An encrypted service whose every string is a payload (written by hand while the
@@ -772,6 +782,91 @@ fn dashboard_in_a_real_browser() {
         );
         assert_eq!(focused, json!(true));
     }
+
+    // The graph's zoom buttons scale it (app.js).
+    if has_graph == json!(true) {
+        let w = |c: &mut Cdp| {
+            c.eval("parseFloat(document.getElementById('seq-graph').getAttribute('width'))")
+                .as_f64()
+                .unwrap()
+        };
+        let before = w(&mut cdp);
+        cdp.eval("document.querySelector('.graph-tools [data-zoom=in]').click(); true");
+        assert!(w(&mut cdp) > before, "zoom in");
+        cdp.eval("document.querySelector('.graph-tools [data-zoom=fit]').click(); true");
+        let fit = w(&mut cdp);
+        let room = cdp
+            .eval("document.querySelector('.graph-wrap').clientWidth")
+            .as_f64()
+            .unwrap();
+        assert!(fit <= room, "fitted graph {fit} in {room}");
+    }
+
+    // A phone, 390 px wide: no page scrolls sideways (wide tables and graphs scroll inside
+    // their card), the navigation folds behind its Menu button and reaches every page once
+    // opened, tables read as labelled lists, charts are drawn for the narrow width.
+    cdp.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": PHONE_WIDTH, "height": PHONE_HEIGHT, "deviceScaleFactor": 1, "mobile": true }),
+    );
+    for (url, shot) in &pages {
+        if url.contains("/api/") {
+            continue;
+        }
+        cdp.goto(url);
+        let m = cdp.eval(
+            "(() => { const de = document.documentElement; \
+               const over = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > de.clientWidth + 1 \
+                   || (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0)) \
+                 .slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + e.scrollWidth + '/' + e.clientWidth); \
+               return { scroll: de.scrollWidth, client: de.clientWidth, over }; })()",
+        );
+        assert!(
+            m["scroll"].as_f64().unwrap() <= m["client"].as_f64().unwrap(),
+            "{url} scrolls sideways at {PHONE_WIDTH} px: {m}"
+        );
+        let p = cdp.take_problems();
+        let errors: Vec<&String> = p
+            .errors
+            .iter()
+            .filter(|e| !(url.ends_with("/no-such-page") && e.contains("404")))
+            .collect();
+        assert!(errors.is_empty(), "{url} at {PHONE_WIDTH} px: {errors:#?}");
+        if let (true, Some(name)) = (shots, shot) {
+            cdp.screenshot(&root().join(format!("docs/screenshots/{name}-phone.png")));
+        }
+    }
+    cdp.goto(&format!("{base}/"));
+    let nav = "[...document.querySelectorAll('#site-nav a')].filter(a => { const r = a.getBoundingClientRect(); \
+               return r.width > 0 && r.right <= document.documentElement.clientWidth; }).length";
+    assert_eq!(cdp.eval(nav), json!(0), "the navigation is folded");
+    let links = cdp.eval("document.querySelectorAll('#site-nav a').length");
+    cdp.eval("document.querySelector('.nav-toggle').click(); true");
+    assert_eq!(
+        cdp.eval(nav),
+        links,
+        "every page is reachable from the menu"
+    );
+    assert_eq!(
+        cdp.eval("document.querySelector('.nav-toggle').getAttribute('aria-expanded')"),
+        json!("true")
+    );
+    // Fix these first reads as a list: cells labelled by their column, no header row.
+    let stacked = cdp.eval(
+        "(() => { const t = document.getElementById('fix-first-table'); const td = t.querySelector('tbody td'); \
+           return { stack: t.classList.contains('stack'), label: td.getAttribute('data-label'), \
+                    head: getComputedStyle(t.tHead).display }; })()",
+    );
+    assert_eq!(stacked["stack"], json!(true), "{stacked}");
+    assert_eq!(stacked["head"], json!("none"), "{stacked}");
+    assert!(stacked["label"].is_string(), "{stacked}");
+    // The narrow drawing of the traffic chart is the one shown.
+    assert_eq!(
+        cdp.eval(
+            "[...document.querySelectorAll('.chart-narrow svg, .chart-wide svg')].filter(s => s.getClientRects().length > 0).every(s => s.closest('.chart-narrow'))"
+        ),
+        json!(true)
+    );
 
     let p = cdp.take_problems();
     assert!(p.errors.is_empty(), "{:#?}", p.errors);

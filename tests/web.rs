@@ -587,6 +587,105 @@ async fn risk_first_overview_sort_and_severity_filter() {
     assert!(html.contains("critical: Unsigned tokens accepted"));
 }
 
+/// Every count the dashboard shows has one definition, and the pages agree on it: the
+/// overview's key figures, classification bar, severity bars and busiest hosts equal the totals
+/// of the lists they link to (an inventory with a spec, so with dormant operations never
+/// called, and with shadow, zombie and uncovered endpoints).
+#[tokio::test]
+async fn counts_agree_between_pages() {
+    let app = app().await;
+    let o = get_ok(&app, "/api/overview").await.json();
+    let t = &o["totals"];
+    let total = |j: &Value| j["total"].as_i64().unwrap();
+    let endpoints = total(&get_ok(&app, "/api/endpoints").await.json());
+    assert_eq!(t["endpoints"].as_i64().unwrap(), endpoints, "{t}");
+    assert!(
+        t["observed"].as_i64().unwrap() < endpoints,
+        "dormant operations are endpoints, not observed ones: {t}"
+    );
+    // The classification bar adds up to the endpoints, and each class to its filtered list.
+    let classes = o["classification"].as_array().unwrap();
+    assert!(classes.iter().any(|c| c["key"] == "dormant"), "{classes:?}");
+    assert_eq!(
+        classes
+            .iter()
+            .map(|c| c["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        endpoints
+    );
+    for c in classes {
+        let key = c["key"].as_str().unwrap();
+        let listed = total(
+            &get_ok(&app, &format!("/api/endpoints?class={key}"))
+                .await
+                .json(),
+        );
+        assert_eq!(listed, c["count"].as_i64().unwrap(), "class {key}");
+    }
+    // Hosts: the distinct hosts of every endpoint listed; the busiest hosts' counts are their
+    // lists' totals.
+    let all = get_ok(&app, "/api/endpoints?per=500").await.json();
+    let hosts: std::collections::BTreeSet<&str> = all["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        t["hosts"].as_i64().unwrap(),
+        hosts.len() as i64,
+        "{hosts:?}"
+    );
+    for h in o["hosts"].as_array().unwrap() {
+        let host = h["key"].as_str().unwrap();
+        let listed = total(
+            &get_ok(&app, &format!("/api/endpoints?host={}", q(host)))
+                .await
+                .json(),
+        );
+        assert_eq!(listed, h["count"].as_i64().unwrap(), "host {host}");
+    }
+    // Findings: the key figure and the severity bars count the active findings, which the
+    // Findings page and the API list under state=active.
+    let active = total(&get_ok(&app, "/api/findings?state=active").await.json());
+    assert_eq!(t["findings"].as_i64().unwrap(), active);
+    let severities = o["severity"].as_array().unwrap();
+    assert_eq!(
+        severities
+            .iter()
+            .map(|c| c["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        active
+    );
+    for c in severities {
+        let sev = c["key"].as_str().unwrap();
+        let listed = total(
+            &get_ok(&app, &format!("/api/findings?state=active&severity={sev}"))
+                .await
+                .json(),
+        );
+        assert_eq!(listed, c["count"].as_i64().unwrap(), "severity {sev}");
+    }
+    // Calls: the traffic series adds up to the requests.
+    let calls: i64 = o["minutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(calls, t["calls"].as_i64().unwrap());
+    // The pages print the same figures.
+    let home = get_ok(&app, "/").await.body;
+    assert_eq!(kpi_value(&home, "Endpoints"), endpoints.to_string());
+    assert_eq!(kpi_value(&home, "Hosts"), hosts.len().to_string());
+    assert_eq!(kpi_value(&home, "Findings"), active.to_string());
+    let list = get_ok(&app, "/endpoints").await.body;
+    assert!(
+        list.contains(&format!("{endpoints} in the inventory")),
+        "the endpoint list's count"
+    );
+}
+
 #[tokio::test]
 async fn json_api_mirrors_the_pages() {
     let app = app().await;
@@ -1860,11 +1959,18 @@ async fn tls_page_shows_services_certificates_and_weaknesses() {
     assert!(expired.contains("self-signed"));
     assert!(body.contains("<g class=\"cert-row expired\">"));
     assert!(body.contains(">expired 2021-01-01</text>"));
+    // The timeline is drawn for wide and for narrow screens.
+    let wide = body
+        .split("<div class=\"chart-wide\">")
+        .nth(1)
+        .and_then(|s| s.split("<div class=\"chart-narrow\">").next())
+        .expect("a wide timeline");
     assert_eq!(
-        body.matches("<g class=\"cert-row ").count(),
+        wide.matches("<g class=\"cert-row ").count(),
         5,
         "one mark per certificate"
     );
+    assert_eq!(body.matches("<g class=\"cert-row ").count(), 10);
     // legacy.tls.test: TLS 1.1 latest, TLS 1.0 before it, both flagged weak, and its RSA-kx CBC
     // suite too.
     let legacy = table_row(body, "tls-table", ">legacy.tls.test</a>");

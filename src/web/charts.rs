@@ -37,6 +37,23 @@ impl fmt::Display for Svg {
 
 impl askama::filters::HtmlSafe for Svg {}
 
+/// Width in pixels of the narrow variant of a chart ([`responsive`]): a phone's card.
+pub const NARROW: u32 = 440;
+
+/// One chart drawn twice, for wide and for narrow screens; the stylesheet shows one of them
+/// (below 600 px, the narrow one). A chart drawn for 1,400 pixels and shrunk to a phone's
+/// 360 would print its labels at a quarter of their size; a narrow drawing keeps them
+/// readable and takes fewer bars. Empty when the wide chart is.
+pub fn responsive(wide: Svg, narrow: Svg) -> Svg {
+    if wide.is_empty() {
+        return Svg::default();
+    }
+    Svg(format!(
+        r#"<div class="chart-wide">{}</div><div class="chart-narrow">{}</div>"#,
+        wide.0, narrow.0
+    ))
+}
+
 /// A round number at or above `v` for an axis maximum, and the tick step (whole numbers: the
 /// charts count things).
 fn nice_max(v: f64) -> (f64, f64) {
@@ -111,12 +128,14 @@ pub fn time_series(points: &[MinuteCount], width: u32, height: u32, max_bars: i6
         return Svg::default();
     };
     let span = (last.minute - first.minute + 1).max(1);
+    // Bucket sizes a reader counts in: minutes, hours, days, weeks, 30-day months, quarters,
+    // years; past that, whole years.
     let step = [
-        1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080, 43_200,
+        1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10_080, 43_200, 129_600, 525_600,
     ]
     .into_iter()
     .find(|s| span / s < max_bars.max(1))
-    .unwrap_or_else(|| (span / max_bars.max(1)) + 1);
+    .unwrap_or_else(|| (span / max_bars.max(1) / 525_600 + 1) * 525_600);
     let lo = first.minute - first.minute.rem_euclid(step);
     let n = ((last.minute - lo) / step + 1) as usize;
     let mut calls = vec![0i64; n];
@@ -135,7 +154,21 @@ pub fn time_series(points: &[MinuteCount], width: u32, height: u32, max_bars: i6
     let (ymax, ystep) = nice_max(calls.iter().copied().max().unwrap_or(0) as f64);
     let slot = pw / n as f64;
     let bw = (slot * 0.8).clamp(1.0, 36.0);
-    let with_date = last.minute - first.minute >= 1440;
+    // Axis labels: the time of day within one day, the date (with its year) beyond; months
+    // for buckets of a month or more. Tooltips always carry the full date and time.
+    let one_day = last.minute / 1440 == first.minute / 1440;
+    let axis_label = |start: i64| -> String {
+        let full = minute_label(start, true);
+        if step >= 43_200 {
+            full.get(..7).unwrap_or("").to_string()
+        } else if step >= 1440 {
+            full.get(..10).unwrap_or("").to_string()
+        } else if one_day {
+            full.get(11..).unwrap_or("").to_string()
+        } else {
+            full
+        }
+    };
     let mut s = String::new();
     let _ = write!(
         s,
@@ -158,18 +191,14 @@ pub fn time_series(points: &[MinuteCount], width: u32, height: u32, max_bars: i6
     for i in 0..n {
         let x = ml + i as f64 * slot + (slot - bw) / 2.0;
         let start = lo + i as i64 * step;
-        let label = if step >= 1440 {
-            minute_label(start, true).get(..5).unwrap_or("").to_string()
-        } else {
-            minute_label(start, with_date)
-        };
+        let label = minute_label(start, true);
         let bh = calls[i] as f64 / ymax * ph;
         let eh = errors[i] as f64 / ymax * ph;
         let _ = write!(
             s,
-            r#"<g><title>{label}{}: {} calls, {} errors</title><rect class="bar-hit" x="{:.1}" y="{mt}" width="{slot:.1}" height="{ph:.1}"/>"#,
+            r#"<g><title>{label} UTC{}: {} calls, {} errors</title><rect class="bar-hit" x="{:.1}" y="{mt}" width="{slot:.1}" height="{ph:.1}"/>"#,
             if step > 1 {
-                format!(" (+{step} min)")
+                format!(" (+{})", bucket_words(step))
             } else {
                 String::new()
             },
@@ -195,15 +224,10 @@ pub fn time_series(points: &[MinuteCount], width: u32, height: u32, max_bars: i6
         }
         s.push_str("</g>");
     }
-    // X labels: about 8 of them.
-    let every = n.div_ceil(8).max(1);
+    // X labels: one per 150 pixels or so (8 on a wide chart, 3 on a phone).
+    let every = n.div_ceil(((w / 150.0) as usize).clamp(2, 8)).max(1);
     for i in (0..n).step_by(every) {
-        let start = lo + i as i64 * step;
-        let label = if step >= 1440 {
-            minute_label(start, true).get(..5).unwrap_or("").to_string()
-        } else {
-            minute_label(start, with_date)
-        };
+        let label = axis_label(lo + i as i64 * step);
         let _ = write!(
             s,
             r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
@@ -220,6 +244,21 @@ pub fn time_series(points: &[MinuteCount], width: u32, height: u32, max_bars: i6
         mt + ph
     );
     Svg(s)
+}
+
+/// A bucket size in words: `10 min`, `6 h`, `1 day`, `7 days`, `1 year`.
+fn bucket_words(minutes: i64) -> String {
+    if minutes % 525_600 == 0 {
+        let y = minutes / 525_600;
+        format!("{y} year{}", if y == 1 { "" } else { "s" })
+    } else if minutes % 1440 == 0 {
+        let d = minutes / 1440;
+        format!("{d} day{}", if d == 1 { "" } else { "s" })
+    } else if minutes % 60 == 0 {
+        format!("{} h", minutes / 60)
+    } else {
+        format!("{minutes} min")
+    }
 }
 
 /// One bin of a histogram.
@@ -624,6 +663,28 @@ mod tests {
         let svg = time_series(&pts, 800, 200, 90);
         // 500 minutes in 10-minute buckets: 51 bars at most.
         assert!(svg.as_str().matches(r#"class="bar""#).count() <= 51);
+        // Within one day the axis reads times; the tooltips the full date.
+        assert!(svg.as_str().contains(">10:40</text>"), "{}", svg.as_str());
+        assert!(
+            svg.as_str()
+                .contains("<title>2023-03-28 10:40 UTC (+10 min)")
+        );
+        // Traffic over 24 years: 90-day buckets labelled by month, with the year.
+        let years: Vec<MinuteCount> = [0, 525_600 * 20, 525_600 * 24]
+            .into_iter()
+            .map(|m| MinuteCount {
+                minute: 16_000_000 + m,
+                count: 2,
+                errors: 1,
+            })
+            .collect();
+        let svg = time_series(&years, 1400, 200, 120);
+        assert!(svg.as_str().contains("(+90 days)"), "{}", svg.as_str());
+        assert!(svg.as_str().contains(">2000-04</text>"), "{}", svg.as_str());
+        assert!(!svg.as_str().contains("(+74"));
+        // A narrow chart prints fewer labels.
+        let narrow = time_series(&pts, NARROW, 200, 36);
+        assert!(narrow.as_str().matches(r#"text-anchor="middle""#).count() <= 3);
         assert!(time_series(&[], 800, 200, 90).is_empty());
         assert!(!sparkline(&[0, 3, 1], 100, 20).is_empty());
     }

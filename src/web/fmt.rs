@@ -121,12 +121,13 @@ pub fn ts(ns: &i64) -> String {
     s
 }
 
-/// A stored time in short, `03-01 12:00` (month-day hour:minute, UTC); `never` when absent.
+/// A stored time in short, `2024-03-01 12:00` (date and hour:minute, UTC, no seconds);
+/// `never` when absent.
 pub fn ts_short(ns: &Option<i64>) -> String {
     match ns {
         Some(n) => {
             let s = ts(n);
-            s.get(5..16).unwrap_or(&s).to_string()
+            s.get(..16).unwrap_or(&s).to_string()
         }
         None => "never".to_string(),
     }
@@ -160,7 +161,7 @@ pub fn iso_date(s: &Option<String>) -> String {
     }
 }
 
-/// Minutes since the epoch as `HH:MM` (with the date when `with_date`).
+/// Minutes since the epoch as `HH:MM`, or `YYYY-MM-DD HH:MM` when `with_date` (UTC).
 pub fn minute_label(minute: i64, with_date: bool) -> String {
     let iso = crate::time::Timestamp(minute.saturating_mul(60_000_000_000))
         .iso8601()
@@ -168,7 +169,7 @@ pub fn minute_label(minute: i64, with_date: bool) -> String {
     if with_date {
         format!(
             "{} {}",
-            iso.get(5..10).unwrap_or(""),
+            iso.get(..10).unwrap_or(""),
             iso.get(11..16).unwrap_or("")
         )
     } else {
@@ -395,7 +396,11 @@ mod tests {
     fn times() {
         assert_eq!(ts(&1_709_294_403_000_000_000), "2024-03-01 12:00:03 UTC");
         assert_eq!(minute_label(28_488_240, false), "12:00");
-        assert_eq!(ts_short(&Some(1_709_294_403_000_000_000)), "03-01 12:00");
+        assert_eq!(
+            ts_short(&Some(1_709_294_403_000_000_000)),
+            "2024-03-01 12:00"
+        );
+        assert_eq!(minute_label(28_488_240, true), "2024-03-01 12:00");
         assert_eq!(ts_short(&None), "never");
         assert_eq!(iso("2026-12-06T09:03:47.921Z"), "2026-12-06 09:03:47 UTC");
         assert_eq!(iso("x"), "x");

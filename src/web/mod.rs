@@ -25,7 +25,7 @@ pub mod spec_import;
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::{MinuteCount, Overview};
+use crate::store::dashboard::Overview;
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -56,12 +56,7 @@ struct Inner {
     /// The sensor running in this process (`shadowtap run`), if any.
     sensor: Option<Arc<dyn LiveSensor>>,
     db_label: String,
-    /// Calls per minute of the overview, with the totals they were computed at: any merge
-    /// changes the totals (requests, errors, last request), so a stale series is never shown.
-    traffic: std::sync::Mutex<Option<(TrafficKey, Arc<Vec<MinuteCount>>)>>,
 }
-
-type TrafficKey = (i64, i64, i64, Option<i64>, i64);
 
 impl AppState {
     /// The state of a dashboard over `store` (opened read-only by `serve`).
@@ -77,7 +72,6 @@ impl AppState {
                 store,
                 sensor: None,
                 db_label,
-                traffic: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -105,29 +99,10 @@ impl AppState {
         &self.inner.auth
     }
 
-    /// The overview, its traffic series from the cache when the inventory has not changed.
+    /// The overview with its traffic series.
     pub async fn overview(&self) -> Result<Overview, StoreError> {
         let mut o = self.store().dashboard_overview().await?;
-        let t = &o.totals;
-        let key = (t.endpoints, t.calls, t.errors, t.last_seen, t.captures);
-        let cached = self
-            .inner
-            .traffic
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone());
-        let minutes = match cached {
-            Some(m) => m,
-            None => {
-                let m = Arc::new(self.store().dashboard_traffic().await?);
-                *self.inner.traffic.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((key, m.clone()));
-                m
-            }
-        };
-        o.minutes = minutes.as_ref().clone();
+        o.minutes = self.store().dashboard_traffic().await?;
         Ok(o)
     }
 }

@@ -225,8 +225,9 @@ impl Store {
     async fn classification_counts(&self) -> Result<Vec<Count>, StoreError> {
         Ok(counts(
             &sqlx::query(
-                "SELECT IFNULL(classification, 'unclassified') AS c, COUNT(*) FROM endpoints
-                 GROUP BY c ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
+                "SELECT IFNULL(classification, 'unclassified') AS c, n
+                 FROM (SELECT classification, COUNT(*) AS n FROM endpoints GROUP BY classification)
+                 ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
                  WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 WHEN 'uncovered' THEN 4 ELSE 5 END, c",
             )
             .fetch_all(&self.pool)

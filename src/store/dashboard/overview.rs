@@ -11,10 +11,13 @@ use sqlx::Row;
 /// Totals of an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Totals {
-    /// Distinct hosts.
+    /// Distinct hosts of the endpoints.
     pub hosts: i64,
-    /// Endpoints observed (documented operations never called excluded).
+    /// Endpoints in the inventory: observed, or documented by an imported API description
+    /// (the rows the endpoint list pages through).
     pub endpoints: i64,
+    /// Of them, endpoints called at least once (the others are dormant operations).
+    pub observed: i64,
     /// Requests.
     pub calls: i64,
     /// Responses with status >= 400.
@@ -60,17 +63,16 @@ impl Store {
     /// What to fix first, totals, classification and severity counts, traffic per minute, newest endpoints and
     /// findings.
     pub async fn dashboard_overview(&self) -> Result<Overview, StoreError> {
+        // Sums kept by triggers (migration 0015): no scan of the endpoints, their clients or
+        // their minutes.
         let t = sqlx::query(
-            "SELECT COUNT(DISTINCT e.host), COUNT(*), IFNULL(SUM(e.request_count), 0), IFNULL(SUM(e.error_count), 0),
-                    MIN(e.first_seen), MAX(e.last_seen)
-             FROM endpoints e WHERE e.first_seen IS NOT NULL",
+            "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
+                    t.requests, t.errors, (SELECT MIN(first_seen) FROM endpoints), t.last_seen,
+                    (SELECT COUNT(*) FROM inventory_clients)
+             FROM inventory_totals t",
         )
         .fetch_one(&self.pool)
         .await?;
-        let clients: i64 =
-            sqlx::query_scalar("SELECT COUNT(DISTINCT client) FROM endpoint_clients")
-                .fetch_one(&self.pool)
-                .await?;
         let findings: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}"
         )))
@@ -82,13 +84,14 @@ impl Store {
         let totals = Totals {
             hosts: t.get(0),
             endpoints: t.get(1),
-            calls: t.get(2),
-            errors: t.get(3),
-            clients,
+            observed: t.get(2),
+            calls: t.get(3),
+            errors: t.get(4),
+            clients: t.get(7),
             findings,
             captures,
-            first_seen: t.get(4),
-            last_seen: t.get(5),
+            first_seen: t.get(5),
+            last_seen: t.get(6),
         };
         let classification = self.classification_counts().await?;
         let sev = severity_rank_sql("severity");
@@ -101,8 +104,7 @@ impl Store {
         );
         let hosts = counts(
             &sqlx::query(
-                "SELECT host, COUNT(*) AS n FROM endpoints e WHERE e.first_seen IS NOT NULL
-                 GROUP BY host ORDER BY n DESC, host LIMIT 8",
+                "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",
             )
             .fetch_all(&self.pool)
             .await?,
@@ -137,11 +139,10 @@ impl Store {
         })
     }
 
-    /// Calls per minute over every endpoint. It reads every per-minute row (the costliest
-    /// query of the overview): the dashboard caches it while [`Totals`] stay the same.
+    /// Calls per minute over every endpoint (sums kept by triggers, migration 0015).
     pub async fn dashboard_traffic(&self) -> Result<Vec<MinuteCount>, StoreError> {
         Ok(sqlx::query(
-            "SELECT minute, SUM(count), SUM(errors) FROM endpoint_minutes GROUP BY minute ORDER BY minute",
+            "SELECT minute, count, errors FROM inventory_minutes WHERE count > 0 OR errors > 0 ORDER BY minute",
         )
         .fetch_all(&self.pool)
         .await?
@@ -152,5 +153,105 @@ impl Store {
             errors: r.get(2),
         })
         .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ingest::{IngestOptions, ingest_files};
+    use crate::store::Store;
+    use std::path::Path;
+
+    /// The sums migration 0015 keeps by triggers, against the same sums computed afresh.
+    async fn assert_sums_hold(store: &Store, when: &str) {
+        let pool = store.pool();
+        let one = |sql: &'static str| async move {
+            sqlx::query_as::<_, (i64, i64, i64, i64, Option<i64>)>(sql)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        };
+        let kept =
+            one("SELECT endpoints, observed, requests, errors, last_seen FROM inventory_totals")
+                .await;
+        let fresh = one(
+            "SELECT COUNT(*), COUNT(first_seen), IFNULL(SUM(request_count), 0), IFNULL(SUM(error_count), 0), MAX(last_seen) FROM endpoints",
+        )
+        .await;
+        assert_eq!(kept, fresh, "totals {when}");
+        let all = |sql: &'static str| async move {
+            sqlx::query_as::<_, (String, i64, i64)>(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            all("SELECT CAST(minute AS TEXT), count, errors FROM inventory_minutes WHERE count > 0 OR errors > 0 ORDER BY minute").await,
+            all("SELECT CAST(minute AS TEXT), SUM(count), SUM(errors) FROM endpoint_minutes GROUP BY minute HAVING SUM(count) > 0 OR SUM(errors) > 0 ORDER BY minute").await,
+            "minutes {when}"
+        );
+        assert_eq!(
+            all("SELECT client, endpoints, 0 FROM inventory_clients ORDER BY client").await,
+            all("SELECT client, COUNT(*), 0 FROM endpoint_clients GROUP BY client ORDER BY client")
+                .await,
+            "clients {when}"
+        );
+        let wrong: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM endpoints e WHERE e.client_rows <> (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id)",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        assert_eq!(wrong, 0, "client rows {when}");
+    }
+
+    /// Whichever path writes (the merge's upserts, a second ingest of the same traffic,
+    /// retention, deleting endpoints with their cascades), the overview's sums stay equal to
+    /// what a scan would find.
+    #[tokio::test]
+    async fn kept_sums_follow_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("inv.db")).await.unwrap();
+        let captures = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        // Every bundled capture, as the demo ingests them: half, then all of them again.
+        let mut files: Vec<_> = std::fs::read_dir(&captures)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+            .collect();
+        files.sort();
+        let opts = IngestOptions::default();
+        ingest_files(&store, &files[..2], &opts, |_| {})
+            .await
+            .unwrap();
+        assert_sums_hold(&store, "after an ingest").await;
+        ingest_files(&store, &files, &opts, |_| {}).await.unwrap();
+        assert_sums_hold(&store, "after merging the same traffic again").await;
+        let (lo, hi): (i64, i64) =
+            sqlx::query_as("SELECT MIN(first_seen), MAX(last_seen) FROM endpoints")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        let deleted = crate::store::retention::age_out(&store, lo + (hi - lo) / 2)
+            .await
+            .unwrap();
+        assert!(deleted.iter().sum::<u64>() > 0, "{deleted:?}");
+        assert_sums_hold(&store, "after retention").await;
+        // The newest endpoint and a busy one go, with their clients and minutes.
+        sqlx::query(
+            "DELETE FROM endpoints WHERE id IN ((SELECT id FROM endpoints ORDER BY last_seen DESC LIMIT 1),
+                                                (SELECT id FROM endpoints ORDER BY request_count DESC LIMIT 1))",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert_sums_hold(&store, "after deleting endpoints").await;
+        let o = store.dashboard_overview().await.unwrap();
+        let (n, hosts): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT host) FROM endpoints")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!((o.totals.endpoints, o.totals.hosts), (n, hosts));
     }
 }

@@ -212,11 +212,22 @@ pub async fn endpoint(
         reasons,
         chrome: chrome(&state, &session, "/endpoints"),
         kpis,
-        calls: charts::time_series(&e.minutes, 1400, 220, 120),
-        status: charts::hbars(&status_bars, 680),
+        calls: charts::responsive(
+            charts::time_series(&e.minutes, 1400, 220, 120),
+            charts::time_series(&e.minutes, charts::NARROW, 200, 36),
+        ),
+        status: charts::responsive(
+            charts::hbars(&status_bars, 680),
+            charts::hbars(&status_bars, charts::NARROW),
+        ),
         lat_chart: lat
             .as_ref()
-            .map(|l| charts::histogram(&l.bins, 680, 220))
+            .map(|l| {
+                charts::responsive(
+                    charts::histogram(&l.bins, 680, 220),
+                    charts::histogram(&l.bins, charts::NARROW, 200),
+                )
+            })
             .unwrap_or_default(),
         lat,
         bodies: e

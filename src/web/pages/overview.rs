@@ -68,7 +68,7 @@ pub async fn overview(
     let mut kpis = vec![
         Kpi {
             href: Some("/endpoints".into()),
-            ..kpi("Hosts", fmt::num(&t.hosts), "API hosts seen".into())
+            ..kpi("Hosts", fmt::num(&t.hosts), "hosts of the endpoints".into())
         },
         Kpi {
             href: Some("/endpoints".into()),
@@ -76,7 +76,13 @@ pub async fn overview(
                 "Endpoints",
                 fmt::num(&t.endpoints),
                 if classified {
-                    format!("{} shadow or zombie", fmt::num(&shadow))
+                    format!(
+                        "{} called, {} shadow or zombie",
+                        fmt::num(&t.observed),
+                        fmt::num(&shadow)
+                    )
+                } else if t.observed < t.endpoints {
+                    format!("{} called", fmt::num(&t.observed))
                 } else {
                     "method + path template".into()
                 },
@@ -138,21 +144,25 @@ pub async fn overview(
         fix,
         fix_links: [severity_link("critical"), severity_link("high")],
         kpis,
-        traffic: charts::time_series(&d.minutes, 1400, 240, 120),
+        traffic: charts::responsive(
+            charts::time_series(&d.minutes, 1400, 240, 120),
+            charts::time_series(&d.minutes, charts::NARROW, 220, 36),
+        ),
         class_bar: charts::stacked(&bars(&d.classification, |_| None), 600, 14),
         class_legend: legend(&d.classification, class_link),
         classified,
-        severity: charts::hbars(
-            &bars(&d.severity, |k| {
+        severity: {
+            let b = bars(&d.severity, |k| {
                 Some(format!(
                     "/findings{}",
                     fmt::query(&[("severity", k.into())])
                 ))
-            }),
-            680,
-        ),
-        hosts: charts::hbars(
-            &d.hosts
+            });
+            charts::responsive(charts::hbars(&b, 680), charts::hbars(&b, charts::NARROW))
+        },
+        hosts: {
+            let b: Vec<Bar> = d
+                .hosts
                 .iter()
                 .map(|c| Bar {
                     label: c.key.clone(),
@@ -160,9 +170,9 @@ pub async fn overview(
                     class: "host",
                     href: Some(endpoints_link(&[("host", c.key.clone())])),
                 })
-                .collect::<Vec<_>>(),
-            1400,
-        ),
+                .collect();
+            charts::responsive(charts::hbars(&b, 1400), charts::hbars(&b, charts::NARROW))
+        },
         findings: d
             .newest_findings
             .iter()

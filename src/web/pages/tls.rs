@@ -596,10 +596,19 @@ pub async fn tls(
         chrome: chrome(&state, &session, "/tls"),
         kpis,
         window,
-        timeline: charts::cert_timeline(&marks, now, 1400),
+        timeline: charts::responsive(
+            charts::cert_timeline(&marks, now, 1400),
+            charts::cert_timeline(&marks, now, charts::NARROW),
+        ),
         certs: marks.len(),
-        versions: charts::hbars(&version_bars, 680),
-        ciphers: charts::hbars_labelled(&cipher_bars, 1400, 400),
+        versions: charts::responsive(
+            charts::hbars(&version_bars, 680),
+            charts::hbars(&version_bars, charts::NARROW),
+        ),
+        ciphers: charts::responsive(
+            charts::hbars_labelled(&cipher_bars, 1400, 400),
+            charts::hbars_labelled(&cipher_bars, charts::NARROW, 190),
+        ),
         weak,
         services,
     };
