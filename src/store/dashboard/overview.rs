@@ -39,8 +39,12 @@ pub struct Overview {
     pub fix_first: FixFirstList,
     /// Totals.
     pub totals: Totals,
-    /// Endpoints per classification (`unclassified` before a spec is imported).
+    /// Endpoints per classification (`unclassified` before a spec is imported), APIs of ours
+    /// only.
     pub classification: Vec<Count>,
+    /// Endpoints per scope: the APIs, and the static content, third-party and ignored
+    /// endpoints left out of the classification counts and the default endpoint list.
+    pub scopes: crate::store::scope::ScopeCounts,
     /// Findings per severity, most severe first.
     pub severity: Vec<Count>,
     /// Calls per minute over every endpoint (filled by [`Store::dashboard_traffic`]).
@@ -91,6 +95,7 @@ impl Store {
             last_seen: t.get(5),
         };
         let classification = self.classification_counts().await?;
+        let scopes = self.scope_counts().await?;
         let sev = severity_rank_sql("severity");
         let severity = counts(
             &sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -129,6 +134,7 @@ impl Store {
             fix_first,
             totals,
             classification,
+            scopes,
             severity,
             minutes: Vec::new(),
             hosts,
