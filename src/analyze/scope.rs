@@ -240,10 +240,11 @@ pub fn static_reason(e: &EndpointFacts<'_>) -> Option<String> {
         return Some(format!("path ends in .{ext}"));
     }
     let last = e.template.rsplit('/').next().unwrap_or("");
-    if last.starts_with('{') && last.ends_with('}') {
-        if let Some(ext) = static_extension(e.example_path) {
-            return Some(format!("path ends in .{ext} (example {})", e.example_path));
-        }
+    if last.starts_with('{')
+        && last.ends_with('}')
+        && let Some(ext) = static_extension(e.example_path)
+    {
+        return Some(format!("path ends in .{ext} (example {})", e.example_path));
     }
     None
 }
@@ -385,11 +386,11 @@ impl ScopeRules {
             if !e.method.eq_ignore_ascii_case("HEAD") || out[i].0 != Scope::Api {
                 continue;
             }
-            if let Some(&g) = gets.get(&(e.host, e.template)) {
-                if out[g].0 == Scope::Static {
-                    let why = out[g].1.clone().unwrap_or_default();
-                    out[i] = (Scope::Static, Some(format!("as its GET: {why}")));
-                }
+            if let Some(&g) = gets.get(&(e.host, e.template))
+                && out[g].0 == Scope::Static
+            {
+                let why = out[g].1.clone().unwrap_or_default();
+                out[i] = (Scope::Static, Some(format!("as its GET: {why}")));
             }
         }
         out
