@@ -132,9 +132,9 @@ BEGIN
     UPDATE endpoints SET client_rows = client_rows - 1 WHERE id = OLD.endpoint_id;
 END;
 
--- The endpoint list's class filter and the overview's classification counts read this index
--- instead of the table.
-CREATE INDEX endpoints_classification ON endpoints (classification);
+-- The overview's classification counts (of the APIs of ours, scope 'api', migration 0013) and
+-- the endpoint list's class filter read this index instead of the table.
+CREATE INDEX endpoints_classification ON endpoints (scope, classification);
 
 -- The overview's newest findings read this index instead of sorting every finding.
 CREATE INDEX findings_first_seen ON findings (first_seen);

@@ -13,6 +13,13 @@
 //! baseline_secs = 3600      # packet time per host that only builds the baseline
 //! max_principals = 100000   # principals tracked at once (least recently active evicted)
 //!
+//! # Noise control: which hosts are ours, which are third parties, what to ignore (present,
+//! # it replaces the rules stored in the inventory; `[hosts]` alone clears them).
+//! [hosts]
+//! owned = ["api.example.com", "*.example.internal"]
+//! third_party = ["*.google-analytics.com"]
+//! ignore = [{ path = "/healthz" }, { host = "cdn.example.com", path = "/assets/*" }]
+//!
 //! # Observed host names that stand for an API description's server host (the sensor often
 //! # sees internal names): observed = "spec host".
 //! [spec.hosts]
@@ -21,7 +28,7 @@
 //!
 //! The sensor daemon (`shadowtap run`) reads the sections `[capture]`, `[store]`, `[web]`,
 //! `[alerts]`, `[retention]`, `[limits]` and `[tls]`; `systemd/shadowtap.toml` documents every
-//! key. `ingest` and `run` both read `[grpc]` and `[websocket]`.
+//! key. `ingest` and `run` both read `[grpc]`, `[websocket]` and `[hosts]`.
 //! Sizes are a number of bytes or a string with a unit (`"64MiB"`, `"2G"`); durations are a
 //! number of seconds or a string with a unit (`"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"7d"`).
 
@@ -73,6 +80,74 @@ pub struct SpecSection {
     /// Observed host -> the host of a spec's `servers` it stands for.
     #[serde(default)]
     pub hosts: std::collections::BTreeMap<String, String>,
+}
+
+/// The `[hosts]` section: which hosts are ours and which endpoints to ignore (noise control;
+/// `ingest` and `run` read it and store it in the inventory, where every assessment applies
+/// it; see [`crate::analyze::scope`]). Present, it replaces the rules stored before (an empty
+/// `[hosts]` clears them); absent, they are kept.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HostsSection {
+    /// Host patterns that are ours (`api.acme.io`, `*.acme.internal`). When set, every host
+    /// that matches none of them nor an imported description's servers is third-party; when
+    /// empty, every host is ours but those of `third_party`.
+    #[serde(default)]
+    pub owned: Vec<String>,
+    /// Host patterns that are not ours (`*.google-analytics.com`), even without `owned`.
+    #[serde(default)]
+    pub third_party: Vec<String>,
+    /// Endpoints to ignore: kept in the inventory, hidden, no findings.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreEntry>,
+}
+
+/// One ignore rule of `[hosts]`: every part that is set must match (at least one part).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreEntry {
+    /// Host pattern.
+    pub host: Option<String>,
+    /// Path template pattern (`/healthz`, `/assets/*`).
+    pub path: Option<String>,
+}
+
+impl HostsSection {
+    /// The rules, checked: an ignore rule needs a host or a path, a pattern is not empty.
+    pub fn rules(&self) -> Result<crate::analyze::scope::ScopeRules, String> {
+        let check = |what: &str, p: &str| -> Result<String, String> {
+            let p = p.trim();
+            if p.is_empty() {
+                return Err(format!("[hosts] {what}: an empty pattern"));
+            }
+            Ok(p.to_string())
+        };
+        let mut out = crate::analyze::scope::ScopeRules::default();
+        for h in &self.owned {
+            out.owned.push(check("owned", h)?);
+        }
+        for h in &self.third_party {
+            out.third_party.push(check("third_party", h)?);
+        }
+        for r in &self.ignore {
+            if r.host.is_none() && r.path.is_none() {
+                return Err("[hosts] ignore: a rule needs a host, a path or both".into());
+            }
+            out.ignore.push(crate::analyze::scope::IgnoreRule {
+                host: r
+                    .host
+                    .as_deref()
+                    .map(|h| check("ignore host", h))
+                    .transpose()?,
+                path: r
+                    .path
+                    .as_deref()
+                    .map(|p| check("ignore path", p))
+                    .transpose()?,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// A size in bytes: a number, or a string with a unit (`k`, `M`, `G`, `T` are powers of 1000;
@@ -427,6 +502,8 @@ pub struct Config {
     /// WebSocket limits.
     #[serde(default)]
     pub websocket: WebSocketSection,
+    /// Noise control: owned hosts, third parties, ignore rules (`None`: the section is absent).
+    pub hosts: Option<HostsSection>,
 }
 
 /// Why a configuration file was refused.
@@ -631,5 +708,33 @@ mod tests {
         assert!(bad("[websocket]\nmax_frames = 0\n").contains("max_frames"));
         assert!(bad("[websocket]\ninflater_cost = 1024\n").contains("inflater_cost"));
         assert!(toml::from_str::<Config>("[websocket]\nmax_frame = 1\n").is_err());
+    }
+
+    #[test]
+    fn hosts_section() {
+        let c: Config = toml::from_str(
+            "[hosts]\nowned = [\"api.acme.io\", \"*.acme.internal\"]\nthird_party = [\"*.google-analytics.com\"]\nignore = [{ path = \"/healthz\" }, { host = \"cdn.acme.io\", path = \"/assets/*\" }]\n",
+        )
+        .unwrap();
+        let r = c.hosts.unwrap().rules().unwrap();
+        assert_eq!(r.owned, ["api.acme.io", "*.acme.internal"]);
+        assert_eq!(r.third_party, ["*.google-analytics.com"]);
+        assert_eq!(r.ignore.len(), 2);
+        assert!(r.ignore[1].matches("cdn.acme.io", "/assets/{file}"));
+        // Absent: None (the stored rules are kept); empty: no rules (they are cleared).
+        assert_eq!(Config::default().hosts, None);
+        let empty: Config = toml::from_str("[hosts]\n").unwrap();
+        assert_eq!(empty.hosts.unwrap().rules().unwrap(), Default::default());
+        let bad = |t: &str| {
+            toml::from_str::<Config>(t)
+                .unwrap()
+                .hosts
+                .unwrap()
+                .rules()
+                .unwrap_err()
+        };
+        assert!(bad("[hosts]\nignore = [{}]\n").contains("host, a path"));
+        assert!(bad("[hosts]\nowned = [\" \"]\n").contains("empty"));
+        assert!(toml::from_str::<Config>("[hosts]\nignore = [{ hots = \"x\" }]\n").is_err());
     }
 }

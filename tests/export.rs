@@ -75,7 +75,7 @@ async fn csv_has_one_file_per_public_view() {
     let mut lines = endpoints.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,host,method,path_template,first_seen,last_seen,request_count,error_count,client_count,auth_schemes,sensitive_data,p50_ms,p90_ms,p99_ms,documented,deprecated,classification,graphql_operation,protocol,grpc_service,grpc_method,risk_score,max_severity"
+        "id,host,method,path_template,first_seen,last_seen,request_count,error_count,client_count,auth_schemes,sensitive_data,p50_ms,p90_ms,p99_ms,documented,deprecated,classification,graphql_operation,protocol,grpc_service,grpc_method,risk_score,max_severity,scope,scope_reason"
     );
     assert!(
         lines.any(|l| l.contains(",GET,/api/v1/users/{user_id},") && l.contains("\"email,phone\""))

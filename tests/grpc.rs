@@ -346,6 +346,9 @@ async fn the_views_columns_are_additive() {
             // Migration 0012 (risk).
             "risk_score",
             "max_severity",
+            // Migration 0013 (noise control).
+            "scope",
+            "scope_reason",
         ]
     );
     let cols: Vec<(String,)> =

@@ -622,9 +622,11 @@ async fn counts_agree_between_pages() {
         );
         assert_eq!(listed, c["count"].as_i64().unwrap(), "class {key}");
     }
-    // Hosts: the distinct hosts of every endpoint listed; the busiest hosts' counts are their
-    // lists' totals.
-    let all = get_ok(&app, "/api/endpoints?per=500").await.json();
+    // Hosts: the distinct hosts of every endpoint, static and third-party ones included; the
+    // busiest hosts' counts are their lists' totals.
+    let all = get_ok(&app, "/api/endpoints?per=500&scope=all")
+        .await
+        .json();
     let hosts: std::collections::BTreeSet<&str> = all["endpoints"]
         .as_array()
         .unwrap()
@@ -639,7 +641,7 @@ async fn counts_agree_between_pages() {
     for h in o["hosts"].as_array().unwrap() {
         let host = h["key"].as_str().unwrap();
         let listed = total(
-            &get_ok(&app, &format!("/api/endpoints?host={}", q(host)))
+            &get_ok(&app, &format!("/api/endpoints?host={}&scope=all", q(host)))
                 .await
                 .json(),
         );

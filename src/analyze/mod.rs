@@ -13,6 +13,8 @@
 //! * [`graphql`], [`grpc`]: API protocols read from a transaction's bodies and fields (the
 //!   operation or method it runs).
 //! * [`protocol`]: which protocol an endpoint speaks ([`protocol::protocol_of`]).
+//! * [`scope`]: which endpoints are APIs of ours and which are noise (static content,
+//!   third-party hosts, ignored).
 //! * [`redact`]: secrets redacted in place in text an output prints (`shadowtap log`).
 //! * [`request`]: the parsed view of a transaction (target, query pairs, named header fields,
 //!   credentials, media types, decoded bodies and their JSON) that every analysis shares,
@@ -33,6 +35,7 @@ pub mod posture;
 pub mod protocol;
 pub mod redact;
 pub mod request;
+pub mod scope;
 pub mod secret;
 pub mod segments;
 pub mod sensitive;

@@ -81,8 +81,15 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     // The bundled captures' own settings (their scenarios last seconds, not hours).
     let mut opts = IngestOptions::default();
     let config_file = dir.join("shadowtap.toml");
+    let mut scope_rules = None;
     if config_file.is_file() {
         let config = crate::config::Config::load(&config_file)?;
+        scope_rules = config
+            .hosts
+            .as_ref()
+            .map(|h| h.rules())
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         opts.inventory.pinned = config
             .templates
             .iter()
@@ -144,6 +151,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             );
         }
         let store = Store::open(&db).await?;
+        if let Some(rules) = &scope_rules {
+            store.set_scope_rules(rules).await?;
+        }
         let (reports, _, _) = ingest_files(&store, &pcaps, &opts, |r| {
             let name = Path::new(&r.path)
                 .file_name()

@@ -39,7 +39,11 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     opts.flush_every = args.flush_every;
     opts.force = args.force;
     let json = args.json;
-    // Every file is a capture, before the database is touched.
+    // The [hosts] rules are valid and every file is a capture, before the database is
+    // touched.
+    if let Some(hosts) = &config.hosts {
+        hosts.rules().map_err(anyhow::Error::msg)?;
+    }
     for f in &args.files {
         crate::ingest::check_capture_file(f)?;
     }
@@ -56,6 +60,11 @@ fn ingest(
         let store = Store::open(&args.db).await?;
         for (observed, spec_host) in &config.spec.hosts {
             crate::store::spec::map_host(&store, observed, spec_host).await?;
+        }
+        if let Some(hosts) = &config.hosts {
+            store
+                .set_scope_rules(&hosts.rules().map_err(anyhow::Error::msg)?)
+                .await?;
         }
         let (reports, _, inv) = ingest_files(&store, &args.files, opts, |r| {
             if json {

@@ -25,6 +25,9 @@ fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
                     for (observed, spec_host) in &config.spec.hosts {
                         crate::store::spec::map_host(&store, observed, spec_host).await?;
                     }
+                    if let Some(hosts) = &config.hosts {
+                        store.set_scope_rules(&hosts.rules().map_err(anyhow::Error::msg)?).await?;
+                    }
                 }
                 for m in &args.map_host {
                     let (observed, spec) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--map-host takes OBSERVED=SPECHOST, got {m:?}"))?;

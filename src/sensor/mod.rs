@@ -117,6 +117,9 @@ pub struct Settings {
     pub memory_budget: u64,
     /// Observed host -> spec host.
     pub spec_hosts: std::collections::BTreeMap<String, String>,
+    /// Owned hosts, third parties and ignore rules (`[hosts]`; `None`: the stored ones stay).
+    /// Reloaded by SIGHUP; the next assessment applies them.
+    pub scope_rules: Option<crate::analyze::scope::ScopeRules>,
     /// Written (with the dashboard URL, or `ready`) once capture runs.
     pub ready_file: Option<PathBuf>,
 }
@@ -366,6 +369,7 @@ impl Settings {
             retention: r.retention,
             memory_budget: budget,
             spec_hosts: c.spec.hosts.clone(),
+            scope_rules: c.hosts.as_ref().map(|h| h.rules()).transpose()?,
             ready_file: None,
         })
     }
@@ -518,6 +522,9 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         crate::store::spec::map_host(&store, observed, spec_host)
             .await
             .map_err(|e| SensorError::Config(e.to_string()))?;
+    }
+    if let Some(rules) = &s.scope_rules {
+        store.set_scope_rules(rules).await?;
     }
     // One template book for every worker: they name each endpoint alike, as one ingest of
     // the same traffic does.
@@ -698,6 +705,16 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
                     );
                     current.alerts = new.alerts;
                     current.retention = new.retention;
+                    // Host ownership and ignore rules: stored now, applied by the next assessment.
+                    if new.scope_rules.is_some() && new.scope_rules != current.scope_rules {
+                        match store.set_scope_rules(new.scope_rules.as_ref().unwrap_or(&Default::default())).await {
+                            Ok(()) => {
+                                tracing::info!("SIGHUP: [hosts] rules stored; the next assessment applies them");
+                                current.scope_rules = new.scope_rules;
+                            }
+                            Err(e) => tracing::error!(error = %e, "SIGHUP: [hosts] rules not stored"),
+                        }
+                    }
                 }
                 Err(e) => {
                     metrics.reload_errors.fetch_add(1, Ordering::Relaxed);

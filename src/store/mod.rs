@@ -21,6 +21,7 @@ pub mod progress;
 pub mod read;
 mod retemplate;
 pub mod retention;
+pub mod scope;
 pub mod spec;
 pub mod tls;
 pub mod triage;

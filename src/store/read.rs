@@ -161,14 +161,15 @@ pub struct InventoryCounts {
 }
 
 impl Store {
-    /// Shadow, zombie and dormant endpoints and drift (`host`: only that one).
+    /// Shadow, zombie and dormant endpoints and drift (`host`: only that one); APIs of ours only
+    /// (scope `api`: static content, third parties and ignored endpoints are left out).
     pub async fn spec_diff(&self, host: Option<&str>) -> Result<SpecDiff, StoreError> {
         let specs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM specs")
             .fetch_one(&self.pool)
             .await?;
         let endpoints = sqlx::query_as(
             "SELECT classification, method, host, path_template, request_count FROM api_endpoints
-             WHERE classification IN ('shadow', 'zombie', 'dormant') AND (?1 IS NULL OR host = ?1)
+             WHERE classification IN ('shadow', 'zombie', 'dormant') AND scope = 'api' AND (?1 IS NULL OR host = ?1)
              ORDER BY CASE classification WHEN 'shadow' THEN 0 WHEN 'zombie' THEN 1 ELSE 2 END, host, path_template, method",
         )
         .bind(host)
@@ -183,7 +184,7 @@ impl Store {
         .await?;
         let uncovered = sqlx::query_as(
             "SELECT host, COUNT(*) AS endpoints, SUM(request_count) AS requests FROM api_endpoints
-             WHERE classification = 'uncovered' AND (?1 IS NULL OR host = ?1) GROUP BY host ORDER BY host",
+             WHERE classification = 'uncovered' AND scope = 'api' AND (?1 IS NULL OR host = ?1) GROUP BY host ORDER BY host",
         )
         .bind(host)
         .fetch_all(&self.pool)

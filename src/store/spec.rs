@@ -25,6 +25,7 @@ pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
 use super::{Store, StoreError};
 use crate::analyze::posture::severity;
+use crate::analyze::scope::Scope;
 use crate::counters::plural;
 use crate::openapi::{self, ApiSpec, bounds, fit};
 use sqlx::Row;
@@ -93,6 +94,12 @@ pub struct Assessment {
     /// Hosts that no imported description covers (each with one `uncovered_host` finding at
     /// most).
     pub uncovered_hosts: u64,
+    /// Observed endpoints serving static content (not counted above).
+    pub static_assets: u64,
+    /// Observed endpoints of hosts that are not ours (not counted above).
+    pub third_party: u64,
+    /// Observed endpoints matched by an ignore rule (not counted above).
+    pub ignored: u64,
     /// Every finding of the inventory after the assessment (what `api_findings` lists and
     /// the dashboard counts; `findings` is the part this assessment recomputed).
     pub findings_total: u64,
@@ -118,6 +125,12 @@ impl Assessment {
                 "{} on {} no description covers",
                 plural(self.uncovered, "endpoint", "endpoints"),
                 plural(self.uncovered_hosts, "host", "hosts")
+            ));
+        }
+        if self.static_assets + self.third_party + self.ignored > 0 {
+            parts.push(format!(
+                "not APIs of ours: {} static, {} third-party, {} ignored",
+                self.static_assets, self.third_party, self.ignored
             ));
         }
         format!(
@@ -513,6 +526,9 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     }
     let eps: Vec<Ep> = eps.into_iter().filter(|e| !e.template.is_empty()).collect();
     let mut out = Assessment::default();
+    // Static content, third-party hosts and ignored endpoints first: they are no APIs of ours.
+    let scopes = super::scope::assess_scope(&mut tx).await?;
+    let scope_of = |id: i64| scopes.get(&id).copied().unwrap_or(Scope::Api);
     sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
     // ENDPOINT_KINDS.
     sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe', 'uncovered_host')")
@@ -636,17 +652,20 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                     (0, 0, "probe")
                 }
                 None if !covered(&e.host) => {
-                    let u = uncovered
-                        .entry(e.host.as_str())
-                        .or_insert_with(|| Uncovered {
-                            first: i64::MAX,
-                            ..Uncovered::default()
-                        });
-                    u.endpoints += 1;
-                    u.requests += e.requests;
-                    u.routed |= routed.contains(&e.id);
-                    u.first = u.first.min(e.first.unwrap_or(i64::MAX));
-                    u.last = u.last.max(e.last.unwrap_or(0));
+                    // Only APIs of ours ask for their host's description.
+                    if scope_of(e.id) == Scope::Api {
+                        let u = uncovered
+                            .entry(e.host.as_str())
+                            .or_insert_with(|| Uncovered {
+                                first: i64::MAX,
+                                ..Uncovered::default()
+                            });
+                        u.endpoints += 1;
+                        u.requests += e.requests;
+                        u.routed |= routed.contains(&e.id);
+                        u.first = u.first.min(e.first.unwrap_or(i64::MAX));
+                        u.last = u.last.max(e.last.unwrap_or(0));
+                    }
                     (0, 0, "uncovered")
                 }
                 None => match successor(e, &ops, &host_ok) {
@@ -695,12 +714,15 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                     }
                 },
             };
-            match class {
-                "documented" => out.documented += 1,
-                "zombie" => out.zombie += 1,
-                "probe" => out.probes += 1,
-                "uncovered" => out.uncovered += 1,
-                _ => out.shadow += 1,
+            match (scope_of(e.id), class) {
+                (Scope::Static, _) => out.static_assets += 1,
+                (Scope::ThirdParty, _) => out.third_party += 1,
+                (Scope::Ignored, _) => out.ignored += 1,
+                (Scope::Api, "documented") => out.documented += 1,
+                (Scope::Api, "zombie") => out.zombie += 1,
+                (Scope::Api, "probe") => out.probes += 1,
+                (Scope::Api, "uncovered") => out.uncovered += 1,
+                (Scope::Api, _) => out.shadow += 1,
             }
             sqlx::query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
                 .bind(documented)
@@ -798,6 +820,16 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             out.dormant += 1;
         }
     }
+    // No finding about an ignored endpoint; no shadow or zombie API, nor auth inconsistency
+    // (browsers send their cookies with every file), about static content or a third party.
+    new_findings.retain(|(kind, e, _, _)| match scope_of(e.id) {
+        Scope::Api => true,
+        Scope::Ignored => false,
+        Scope::Static | Scope::ThirdParty => !matches!(
+            kind.as_str(),
+            "shadow_api" | "zombie_api" | "auth_inconsistent"
+        ),
+    });
     out.findings = new_findings.len() as u64;
     for (kind, e, detail, evidence) in new_findings {
         let key = crate::store::finding_key(&kind, &e.host, &e.method, &e.template, "");

@@ -1065,6 +1065,20 @@ async fn merge_one(
     )
     .await?;
 
+    // The endpoint's scope, as the last assessment decided it: an ignored endpoint stores no
+    // finding, a static one stores the kinds ranked low on static content as low (the
+    // assessment adds the reason to the detail).
+    let scope: String = if d.findings.is_empty() {
+        String::new()
+    } else {
+        sqlx::query_scalar("SELECT scope FROM endpoints WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or_default()
+    };
+    let lowered =
+        |kind: &str| scope == "static" && super::scope::STATIC_LOWERED_KINDS.contains(&kind);
     upsert(
         tx,
         "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
@@ -1072,11 +1086,17 @@ async fn merge_one(
             last_seen = max(last_seen, excluded.last_seen), detail = excluded.detail, evidence = excluded.evidence",
         d.findings
             .values()
+            .filter(|_| scope != "ignored")
             .map(|f| {
                 let client = f.client.clone().unwrap_or_default();
+                let severity = if lowered(f.kind) {
+                    crate::analyze::posture::Severity::Low
+                } else {
+                    crate::analyze::posture::severity(f.kind)
+                };
                 vec![
                     V::T(f.kind.into()),
-                    V::T(crate::analyze::posture::severity(f.kind).name().into()),
+                    V::T(severity.name().into()),
                     V::T(d.key.host.clone()),
                     V::T(d.key.method.clone()),
                     V::T(d.key.template.clone()),

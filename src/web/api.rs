@@ -69,6 +69,7 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
             "findings" => &p.findings,
             "protocol" => &p.protocol,
             "min_severity" => &p.min_severity,
+            "scope" => &p.scope,
             "sort" => &p.sort,
             "dir" => &p.dir,
             "page" => &p.page,

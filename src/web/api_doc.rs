@@ -124,6 +124,9 @@ pub const CLASSES: [&str; 7] = [
     "unclassified",
 ];
 
+/// Endpoint scopes (`scope`): `api` by default, `all` for every one.
+pub const SCOPES: [&str; 5] = ["api", "static", "third_party", "ignored", "all"];
+
 /// Findings per page of `GET /api/findings` at most (and by default).
 pub const MAX_FINDINGS_PER_PAGE: i64 = 1000;
 /// Services per page of `GET /api/tls` at most (and by default).
@@ -198,6 +201,11 @@ pub fn endpoint_params() -> Vec<Param> {
                     .collect(),
             ),
             "only endpoints whose most severe active finding is this severity or worse",
+        ),
+        Param::query(
+            "scope",
+            Takes::OneOf(SCOPES.to_vec()),
+            "api (the default: APIs of ours), static, third_party, ignored, or all",
         ),
         Param::query(
             "sort",

@@ -133,6 +133,9 @@ pub struct EndpointQuery {
     pub protocol: Option<String>,
     /// Only endpoints whose most severe active finding is this severity or a more severe one.
     pub min_severity: Option<String>,
+    /// Only this scope (`api`, `static`, `third_party`, `ignored`; `all`: every one; `None`:
+    /// `api`, the default that hides static content, third parties and ignored endpoints).
+    pub scope: Option<String>,
     /// Sort key.
     pub sort: SortKey,
     /// Descending.
@@ -154,6 +157,7 @@ impl Default for EndpointQuery {
             has_findings: None,
             protocol: None,
             min_severity: None,
+            scope: None,
             sort: SortKey::Requests,
             desc: true,
             offset: 0,
@@ -206,6 +210,10 @@ pub struct EndpointListRow {
     pub risk_score: i64,
     /// Severity of its most severe active finding (`None`: no active finding).
     pub max_severity: Option<String>,
+    /// `api`, `static`, `third_party` or `ignored` (see `store::scope`).
+    pub scope: String,
+    /// Why it is not `api`.
+    pub scope_reason: Option<String>,
 }
 
 /// A page of the endpoint list.
@@ -230,6 +238,8 @@ pub struct Facets {
     pub sensitive: Vec<Count>,
     /// Protocols present.
     pub protocols: Vec<Count>,
+    /// Endpoints per scope (`api`, `static`, `third_party`, `ignored`), those present.
+    pub scopes: Vec<Count>,
 }
 
 /// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
@@ -296,12 +306,21 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         );
+        let scopes = counts(
+            &sqlx::query(
+                "SELECT scope, COUNT(*) FROM endpoints GROUP BY scope
+                 ORDER BY CASE scope WHEN 'api' THEN 0 WHEN 'static' THEN 1 WHEN 'third_party' THEN 2 ELSE 3 END",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        );
         Ok(Facets {
             hosts,
             classifications,
             auth,
             sensitive,
             protocols,
+            scopes,
         })
     }
 
@@ -326,6 +345,14 @@ impl Store {
         if let Some(h) = &query.host {
             conds.push("e.host = ?");
             binds.push(Bind::Text(h.clone()));
+        }
+        match query.scope.as_deref() {
+            Some("all") => {}
+            None => conds.push("e.scope = 'api'"),
+            Some(s) => {
+                conds.push("e.scope = ?");
+                binds.push(Bind::Text(s.to_string()));
+            }
         }
         match query.classification.as_deref() {
             None => {}
@@ -441,7 +468,7 @@ impl Store {
                     (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
                     (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template AND {ACTIVE_FINDING}),
-                    e.protocol, e.risk_score, e.max_severity
+                    e.protocol, e.risk_score, e.max_severity, e.scope, e.scope_reason
              FROM endpoints e WHERE e.id IN ({list})"
         )))
         .fetch_all(&self.pool)
@@ -470,6 +497,8 @@ impl Store {
                     protocol: r.get(16),
                     risk_score: r.get(17),
                     max_severity: r.get(18),
+                    scope: r.get(19),
+                    scope_reason: r.get(20),
                 };
                 (row.id, row)
             })

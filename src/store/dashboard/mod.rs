@@ -222,11 +222,14 @@ fn counts(rows: &[SqliteRow]) -> Vec<Count> {
 }
 
 impl Store {
+    /// Endpoints per classification, APIs of ours only (static content, third parties and
+    /// ignored endpoints are counted apart: [`Store::scope_counts`]).
     async fn classification_counts(&self) -> Result<Vec<Count>, StoreError> {
         Ok(counts(
             &sqlx::query(
                 "SELECT IFNULL(classification, 'unclassified') AS c, n
-                 FROM (SELECT classification, COUNT(*) AS n FROM endpoints GROUP BY classification)
+                 FROM (SELECT classification, COUNT(*) AS n FROM endpoints WHERE scope = 'api'
+                       GROUP BY classification)
                  ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
                  WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 WHEN 'uncovered' THEN 4 ELSE 5 END, c",
             )

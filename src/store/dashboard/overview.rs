@@ -13,8 +13,9 @@ use sqlx::Row;
 pub struct Totals {
     /// Distinct hosts of the endpoints.
     pub hosts: i64,
-    /// Endpoints in the inventory: observed, or documented by an imported API description
-    /// (the rows the endpoint list pages through).
+    /// The APIs of ours in the inventory (scope `api`): observed, or documented by an
+    /// imported API description; the rows the endpoint list pages through by default. Static
+    /// content, third-party and ignored endpoints are counted apart (`Overview::scopes`).
     pub endpoints: i64,
     /// Of them, endpoints called at least once (the others are dormant operations).
     pub observed: i64,
@@ -42,8 +43,12 @@ pub struct Overview {
     pub fix_first: FixFirstList,
     /// Totals.
     pub totals: Totals,
-    /// Endpoints per classification (`unclassified` before a spec is imported).
+    /// Endpoints per classification (`unclassified` before a spec is imported), APIs of ours
+    /// only.
     pub classification: Vec<Count>,
+    /// Endpoints per scope: the APIs, and the static content, third-party and ignored
+    /// endpoints left out of the classification counts and the default endpoint list.
+    pub scopes: crate::store::scope::ScopeCounts,
     /// Findings per severity, most severe first.
     pub severity: Vec<Count>,
     /// Calls per minute over every endpoint (filled by [`Store::dashboard_traffic`]).
@@ -81,10 +86,11 @@ impl Store {
         let captures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM captures")
             .fetch_one(&self.pool)
             .await?;
+        let scopes = self.scope_counts().await?;
         let totals = Totals {
             hosts: t.get(0),
-            endpoints: t.get(1),
-            observed: t.get(2),
+            endpoints: scopes.api as i64,
+            observed: t.get::<i64, _>(2) - scopes.observed_apart as i64,
             calls: t.get(3),
             errors: t.get(4),
             clients: t.get(7),
@@ -131,6 +137,7 @@ impl Store {
             fix_first,
             totals,
             classification,
+            scopes,
             severity,
             minutes: Vec::new(),
             hosts,
@@ -248,7 +255,7 @@ mod tests {
         assert_sums_hold(&store, "after deleting endpoints").await;
         let o = store.dashboard_overview().await.unwrap();
         let (n, hosts): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT host) FROM endpoints")
+            sqlx::query_as("SELECT SUM(scope = 'api'), COUNT(DISTINCT host) FROM endpoints")
                 .fetch_one(store.pool())
                 .await
                 .unwrap();

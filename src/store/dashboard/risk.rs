@@ -76,6 +76,9 @@ pub struct Risk {
     pub external_clients: bool,
     /// The classification, when it weighs (`shadow`, `zombie`).
     pub undocumented: Option<String>,
+    /// Its scope when it is not `api` (`static`, `third_party`, `ignored`), with the reason:
+    /// then only its findings count (see `migrations/0013_scope.sql`).
+    pub outside_api: Option<(String, String)>,
 }
 
 impl Risk {
@@ -106,6 +109,12 @@ impl Risk {
             Some("shadow") => out.push("shadow (undocumented)".into()),
             Some("zombie") => out.push("zombie (deprecated or superseded, still called)".into()),
             _ => {}
+        }
+        if let Some((scope, why)) = &self.outside_api {
+            out.push(format!(
+                "{}: {why} (only its findings count)",
+                scope.replace('_', "-")
+            ));
         }
         out
     }
@@ -148,7 +157,7 @@ impl Store {
     /// What the risk score of endpoint `id` is made of (`None`: no such endpoint).
     pub async fn dashboard_risk(&self, id: i64) -> Result<Option<Risk>, StoreError> {
         let Some(e) = sqlx::query(
-            "SELECT risk_score, max_severity, exposure, classification FROM endpoints WHERE id = ?",
+            "SELECT risk_score, max_severity, exposure, classification, scope, IFNULL(scope_reason, '') FROM endpoints WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -180,16 +189,20 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let exposure: i64 = e.get(2);
         let classification: Option<String> = e.get(3);
+        let scope: String = e.get(4);
+        // Outside the APIs, only the findings count (the view endpoint_risk of 0013).
+        let api = scope == "api";
+        let exposure: i64 = if api { e.get(2) } else { 0 };
         Ok(Some(Risk {
             score: e.get(0),
             max_severity: e.get(1),
             findings,
             no_auth: exposure & EXPOSURE_NO_AUTH != 0,
-            sensitive_out,
+            sensitive_out: if api { sensitive_out } else { Vec::new() },
             external_clients: exposure & EXPOSURE_EXTERNAL != 0,
-            undocumented: classification.filter(|c| c == "shadow" || c == "zombie"),
+            undocumented: classification.filter(|c| api && (c == "shadow" || c == "zombie")),
+            outside_api: (!api).then(|| (scope, e.get(5))),
         }))
     }
 
@@ -339,6 +352,18 @@ mod tests {
         assert_eq!(risk().await, (60 + 3 + 4, Some("high".into())));
         run("UPDATE findings SET path_template = '/y' WHERE dedup_key = 'k2'").await;
         assert_eq!(risk().await, (7, None), "the finding moved to another path");
+        // Outside the APIs only findings count: a static file fetched without credentials
+        // scores nothing for it.
+        run("UPDATE endpoints SET scope = 'static' WHERE id = 1").await;
+        assert_eq!(risk().await, (0, None), "static: exposure does not count");
+        run("UPDATE findings SET path_template = '/x' WHERE dedup_key = 'k2'").await;
+        assert_eq!(
+            risk().await,
+            (60, Some("high".into())),
+            "static: its findings count"
+        );
+        run("UPDATE endpoints SET scope = 'api' WHERE id = 1").await;
+        assert_eq!(risk().await.0, 60 + 3 + 4, "back to an API");
         store.close().await;
     }
 
@@ -363,6 +388,7 @@ mod tests {
             sensitive_out: vec!["email".into(), "credit_card".into()],
             external_clients: true,
             undocumented: Some("shadow".into()),
+            outside_api: None,
         };
         assert_eq!(
             r.reasons(|k| k.to_uppercase()),

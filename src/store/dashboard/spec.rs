@@ -94,7 +94,7 @@ impl Store {
         .collect();
         let shadow = sqlx::query(
             "SELECT id, host, method, path_template, first_seen, request_count, classification
-             FROM endpoints WHERE classification = 'shadow' ORDER BY request_count DESC, host, path_template LIMIT 500",
+             FROM endpoints WHERE classification = 'shadow' AND scope = 'api' ORDER BY request_count DESC, host, path_template LIMIT 500",
         )
         .fetch_all(&self.pool)
         .await?

@@ -33,6 +33,8 @@ pub struct EndpointParams {
     pub protocol: Option<String>,
     /// Most severe active finding at least this severe (`critical`, `high`, ...).
     pub min_severity: Option<String>,
+    /// Scope (`api`, the default; `static`, `third_party`, `ignored`, or `all`).
+    pub scope: Option<String>,
     /// Sort key.
     pub sort: Option<String>,
     /// `asc` or `desc`.
@@ -82,6 +84,7 @@ impl EndpointParams {
             },
             protocol: nonempty(&self.protocol),
             min_severity: nonempty(&self.min_severity),
+            scope: nonempty(&self.scope).filter(|s| s != "api"),
             sort,
             desc,
             offset: (page - 1) * per,
@@ -101,6 +104,7 @@ impl EndpointParams {
             ("findings", v(&self.findings)),
             ("protocol", v(&self.protocol)),
             ("min_severity", v(&self.min_severity)),
+            ("scope", v(&self.scope)),
             ("sort", v(&self.sort)),
             ("dir", v(&self.dir)),
             ("per", v(&self.per)),
@@ -129,6 +133,7 @@ impl EndpointParams {
             &self.findings,
             &self.protocol,
             &self.min_severity,
+            &self.scope,
         ]
         .iter()
         .any(|v| nonempty(v).is_some())
@@ -222,6 +227,85 @@ struct EndpointsPage {
     dir: String,
     /// The encrypted services of the host filtered on.
     tls_host: Vec<ServiceView>,
+    scopes: Vec<Opt>,
+    /// What the default list (APIs only) leaves out, in words, and the link that shows it.
+    hidden: Option<(String, String)>,
+}
+
+/// Scope names as the page says them.
+fn scope_label(scope: &str) -> &'static str {
+    match scope {
+        "api" => "APIs",
+        "static" => "Static assets",
+        "third_party" => "Third-party",
+        "ignored" => "Ignored",
+        _ => "Other",
+    }
+}
+
+/// The scope filter: the APIs by default, each other scope present, every endpoint.
+fn scope_options(p: &EndpointParams, facets: &Facets) -> Vec<Opt> {
+    let cur = nonempty(&p.scope).unwrap_or_else(|| "api".into());
+    let count = |k: &str| {
+        facets
+            .scopes
+            .iter()
+            .find(|c| c.key == k)
+            .map_or(0, |c| c.count)
+    };
+    let mut out = vec![Opt {
+        value: String::new(),
+        label: format!("APIs ({})", count("api")),
+        selected: cur == "api",
+    }];
+    for c in facets.scopes.iter().filter(|c| c.key != "api") {
+        out.push(Opt {
+            value: c.key.clone(),
+            label: format!("{} ({})", scope_label(&c.key), c.count),
+            selected: cur == c.key,
+        });
+    }
+    let total: i64 = facets.scopes.iter().map(|c| c.count).sum();
+    out.push(Opt {
+        value: "all".into(),
+        label: format!("Every scope ({total})"),
+        selected: cur == "all",
+    });
+    if !out.iter().any(|o| o.selected) {
+        out.push(Opt {
+            label: format!("{cur} (none)"),
+            value: cur,
+            selected: true,
+        });
+    }
+    out
+}
+
+/// "3 static assets, 2 third-party endpoints hidden" and a link to them (the default list only).
+fn hidden_note(p: &EndpointParams, facets: &Facets) -> Option<(String, String)> {
+    if nonempty(&p.scope).is_some_and(|s| s != "api") {
+        return None;
+    }
+    let parts: Vec<String> = facets
+        .scopes
+        .iter()
+        .filter(|c| c.key != "api" && c.count > 0)
+        .map(|c| {
+            let (one, many) = match c.key.as_str() {
+                "static" => ("static asset", "static assets"),
+                "third_party" => ("third-party endpoint", "third-party endpoints"),
+                _ => ("ignored endpoint", "ignored endpoints"),
+            };
+            crate::counters::plural(c.count as u64, one, many)
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some((
+        format!("{} not listed", parts.join(", ")),
+        p.link(&[("scope", "all".into()), ("page", String::new())]),
+    ))
 }
 
 fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -> Vec<Opt> {
@@ -484,6 +568,8 @@ pub async fn endpoints(
         sort: nonempty(&p.sort).unwrap_or_default(),
         dir: nonempty(&p.dir).unwrap_or_default(),
         tls_host,
+        scopes: scope_options(&p, &facets),
+        hidden: hidden_note(&p, &facets),
     };
     render(&page_view)
 }

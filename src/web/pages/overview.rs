@@ -168,7 +168,10 @@ pub async fn overview(
                     label: c.key.clone(),
                     value: c.count,
                     class: "host",
-                    href: Some(endpoints_link(&[("host", c.key.clone())])),
+                    href: Some(endpoints_link(&[
+                        ("host", c.key.clone()),
+                        ("scope", "all".into()),
+                    ])),
                 })
                 .collect();
             charts::responsive(charts::hbars(&b, 1400), charts::hbars(&b, charts::NARROW))

@@ -1,0 +1,229 @@
+//! Scope: every endpoint's `scope` (`api`, `static`, `third_party`, `ignored`), decided at
+//! every assessment from what the store holds (response media types, query parameters, the
+//! hosts of imported API descriptions) and the rules of the configuration's `[hosts]` section
+//! (table `scope_rules`); the rule itself is [`crate::analyze::scope`].
+//!
+//! What follows from a scope, here and in [`super::spec::assess`]:
+//!
+//! * `static` and `third_party` endpoints raise no `shadow_api`, `zombie_api` or
+//!   `auth_inconsistent` finding (browsers send their cookies with every file), and no
+//!   `uncovered_host` counts them; an `unauthenticated_sensitive_data` finding of a `static`
+//!   endpoint is ranked `low`, with the reason in its detail (a file's content is the same for
+//!   every visitor, published on purpose: an e-mail address in a script is not a leak of a
+//!   user's data).
+//! * `ignored` endpoints keep their rows (they are traffic) but lose every finding about them,
+//!   and the merge stores no new one.
+//! * The dashboard, the JSON API and the classification counts leave every scope but `api` out
+//!   by default.
+
+use super::{Store, StoreError};
+use crate::analyze::scope::{EndpointFacts, IgnoreRule, Scope, ScopeRules};
+use sqlx::{Row, Sqlite, Transaction};
+use std::collections::HashMap;
+
+/// Finding kinds ranked `low` on a static endpoint.
+pub const STATIC_LOWERED_KINDS: [&str; 1] = ["unauthenticated_sensitive_data"];
+
+/// The words a lowered finding's detail ends with (before the reason); also how a lowered
+/// finding is recognised.
+pub const LOWERED_NOTE: &str = " Ranked low: the endpoint serves static content";
+
+/// Endpoints per scope after an assessment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScopeCounts {
+    /// API endpoints.
+    pub api: u64,
+    /// Static content.
+    pub static_assets: u64,
+    /// Endpoints of hosts that are not ours.
+    pub third_party: u64,
+    /// Endpoints matched by an ignore rule.
+    pub ignored: u64,
+    /// Of the static, third-party and ignored endpoints, those called at least once.
+    pub observed_apart: u64,
+}
+
+impl Store {
+    /// Replaces the stored host ownership and ignore rules (the `[hosts]` section). The
+    /// next assessment applies them.
+    pub async fn set_scope_rules(&self, rules: &ScopeRules) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM scope_rules")
+            .execute(&mut *tx)
+            .await?;
+        for (kind, hosts) in [("owned", &rules.owned), ("third_party", &rules.third_party)] {
+            for h in hosts {
+                sqlx::query("INSERT INTO scope_rules (kind, host) VALUES (?, ?)")
+                    .bind(kind)
+                    .bind(h)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for r in &rules.ignore {
+            sqlx::query("INSERT INTO scope_rules (kind, host, path) VALUES ('ignore', ?, ?)")
+                .bind(&r.host)
+                .bind(&r.path)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Endpoints per scope (observed ones and dormant operations alike).
+    pub async fn scope_counts(&self) -> Result<ScopeCounts, StoreError> {
+        let mut out = ScopeCounts::default();
+        // The few endpoints outside the APIs, read through the scope index; the APIs are the
+        // rest of the kept total (migration 0015), so no page counts every endpoint.
+        let total: i64 = sqlx::query_scalar("SELECT endpoints FROM inventory_totals")
+            .fetch_one(&self.pool)
+            .await?;
+        let mut apart = 0;
+        for r in sqlx::query(
+            "SELECT scope, COUNT(*), COUNT(first_seen) FROM endpoints
+             WHERE scope IN ('static', 'third_party', 'ignored') GROUP BY scope",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n = r.get::<i64, _>(1) as u64;
+            apart += n;
+            out.observed_apart += r.get::<i64, _>(2) as u64;
+            match Scope::parse(r.get::<&str, _>(0)) {
+                Some(Scope::Static) => out.static_assets += n,
+                Some(Scope::ThirdParty) => out.third_party += n,
+                _ => out.ignored += n,
+            }
+        }
+        out.api = (total.max(0) as u64).saturating_sub(apart);
+        Ok(out)
+    }
+}
+
+/// The stored rules, with the hosts of the imported descriptions.
+async fn rules(tx: &mut Transaction<'_, Sqlite>) -> Result<ScopeRules, StoreError> {
+    let mut out = ScopeRules::default();
+    for r in sqlx::query("SELECT kind, host, path FROM scope_rules ORDER BY id")
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let host: Option<String> = r.get(1);
+        match r.get::<&str, _>(0) {
+            "owned" => out.owned.extend(host),
+            "third_party" => out.third_party.extend(host),
+            "ignore" => out.ignore.push(IgnoreRule {
+                host,
+                path: r.get(2),
+            }),
+            _ => {}
+        }
+    }
+    out.spec_hosts = sqlx::query_scalar(
+        "SELECT DISTINCT host FROM spec_operations WHERE host IS NOT NULL
+         UNION SELECT observed FROM spec_hosts",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(out)
+}
+
+/// Decides every endpoint's scope and stores the changed ones; then the findings follow
+/// (lowered on static endpoints, removed on ignored ones). Returns the scope of every
+/// endpoint by id.
+pub(super) async fn assess_scope(
+    tx: &mut Transaction<'_, Sqlite>,
+) -> Result<HashMap<i64, Scope>, StoreError> {
+    let rules = rules(tx).await?;
+    let rows = sqlx::query(
+        "SELECT e.id, e.host, e.method, e.path_template, e.scope, e.scope_reason, e.example_path,
+                (SELECT group_concat(content_type || char(9) || count, char(10)) FROM endpoint_bodies b
+                  WHERE b.endpoint_id = e.id AND b.direction = 'response' AND b.status BETWEEN 200 AND 299),
+                (SELECT group_concat(name, char(10)) FROM endpoint_params p
+                  WHERE p.endpoint_id = e.id AND p.location = 'query')
+         FROM endpoints e",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let facts: Vec<EndpointFacts<'_>> = rows
+        .iter()
+        .map(|r| {
+            let media: Option<&str> = r.get(7);
+            let params: Option<&str> = r.get(8);
+            EndpointFacts {
+                host: r.get(1),
+                method: r.get(2),
+                template: r.get(3),
+                example_path: r.get(6),
+                ok_media: media
+                    .map(|m| {
+                        m.split('\n')
+                            .filter_map(|x| x.split_once('\t'))
+                            .map(|(t, n)| (t, n.parse().unwrap_or(1)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                query_params: params.map(|m| m.split('\n').collect()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let scopes = rules.scopes(&facts);
+    let mut out = HashMap::with_capacity(rows.len());
+    for (r, (scope, reason)) in rows.iter().zip(scopes) {
+        let id: i64 = r.get(0);
+        let (old, old_reason): (&str, Option<String>) = (r.get(4), r.get(5));
+        if old != scope.name() || old_reason != reason {
+            sqlx::query("UPDATE endpoints SET scope = ?, scope_reason = ? WHERE id = ?")
+                .bind(scope.name())
+                .bind(&reason)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        out.insert(id, scope);
+    }
+    adjust_findings(tx).await?;
+    Ok(out)
+}
+
+/// Findings follow the scopes: removed on ignored endpoints, ranked low on static ones (and
+/// back to their kind's severity when the endpoint is no longer static).
+pub(super) async fn adjust_findings(tx: &mut Transaction<'_, Sqlite>) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM findings WHERE method IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e
+            WHERE e.host = findings.host AND e.method = findings.method
+              AND e.path_template = findings.path_template AND e.scope = 'ignored')",
+    )
+    .execute(&mut **tx)
+    .await?;
+    for kind in STATIC_LOWERED_KINDS {
+        sqlx::query(
+            "UPDATE findings SET severity = 'low',
+                detail = detail || ?2 || ' (' || (SELECT IFNULL(e.scope_reason, '') FROM endpoints e
+                    WHERE e.host = findings.host AND e.method = findings.method AND e.path_template = findings.path_template)
+                    || '): published to every visitor, not one user''s data.'
+             WHERE kind = ?1 AND instr(detail, ?2) = 0 AND EXISTS (SELECT 1 FROM endpoints e
+                WHERE e.host = findings.host AND e.method = findings.method
+                  AND e.path_template = findings.path_template AND e.scope = 'static')",
+        )
+        .bind(kind)
+        .bind(LOWERED_NOTE)
+        .execute(&mut **tx)
+        .await?;
+        // A detail the merge wrote again (without the note) keeps the low severity: the note
+        // is added above. An endpoint no longer static gets its kind's severity back.
+        sqlx::query(
+            "UPDATE findings SET severity = ?3,
+                detail = CASE WHEN instr(detail, ?2) > 0 THEN substr(detail, 1, instr(detail, ?2) - 1) ELSE detail END
+             WHERE kind = ?1 AND severity = 'low' AND NOT EXISTS (SELECT 1 FROM endpoints e
+                WHERE e.host = findings.host AND e.method = findings.method
+                  AND e.path_template = findings.path_template AND e.scope = 'static')",
+        )
+        .bind(kind)
+        .bind(LOWERED_NOTE)
+        .bind(crate::analyze::posture::severity(kind).name())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
