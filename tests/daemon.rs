@@ -338,6 +338,9 @@ fn live_end_to_end_counts_every_transaction_once() {
         api.contains("\"live\":{") && api.contains("\"interfaces\":[{"),
         "{api}"
     );
+    // While the sensor runs, the pages offer to refresh themselves.
+    let page = d.get("/");
+    assert!(page.contains("id=\"auto-refresh\""), "{page}");
     // SIGTERM right away: the daemon must still read what the kernel holds.
     let log = d.stop();
     let _ = python.kill();

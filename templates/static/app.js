@@ -2,6 +2,24 @@
 'use strict';
 (function () {
   document.documentElement.classList.add('js');
+  // Auto-refresh (offered while `shadowtap run` serves): the page reloads every 30 seconds
+  // while it is visible and nothing on it is being edited. The choice is kept per browser.
+  var auto = document.getElementById('auto-refresh');
+  if (auto) {
+    var key = 'shadowtap.autoRefresh';
+    var stored = null;
+    try { stored = window.localStorage.getItem(key); } catch (e) { /* storage disabled */ }
+    auto.checked = stored === '1';
+    var edited = false;
+    document.addEventListener('input', function (e) { if (e.target !== auto) edited = true; });
+    auto.addEventListener('change', function () {
+      try { window.localStorage.setItem(key, auto.checked ? '1' : '0'); } catch (e) { /* storage disabled */ }
+    });
+    window.setInterval(function () {
+      var busy = edited || (document.activeElement && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName) && document.activeElement !== auto);
+      if (auto.checked && document.visibilityState === 'visible' && !busy) window.location.reload();
+    }, 30000);
+  }
   // Narrow screens: the Menu button folds the navigation.
   var toggle = document.querySelector('.nav-toggle');
   if (toggle) {

@@ -77,6 +77,9 @@ pub struct Chrome {
     pub db: String,
     /// shadowtap's version.
     pub version: &'static str,
+    /// A sensor runs in this process (`shadowtap run`): the inventory grows while the page
+    /// is open, so the page offers to refresh itself.
+    pub live: bool,
 }
 
 const NAV: [(&str, &str); 9] = [
@@ -107,6 +110,7 @@ fn chrome(state: &AppState, session: &Session, active: &str) -> Chrome {
         asset: assets::VERSION.clone(),
         db: state.inner.db_label.clone(),
         version: env!("CARGO_PKG_VERSION"),
+        live: state.sensor().is_some(),
     }
 }
 
