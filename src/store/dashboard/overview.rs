@@ -11,7 +11,7 @@ use sqlx::Row;
 /// Totals of an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Totals {
-    /// Distinct hosts.
+    /// Distinct hosts (of every endpoint row, as `/hosts` lists them).
     pub hosts: i64,
     /// Endpoints observed (documented operations never called excluded).
     pub endpoints: i64,
@@ -45,7 +45,7 @@ pub struct Overview {
     pub severity: Vec<Count>,
     /// Calls per minute over every endpoint (filled by [`Store::dashboard_traffic`]).
     pub minutes: Vec<MinuteCount>,
-    /// Busiest hosts (endpoints per host).
+    /// Busiest hosts (endpoints per host, every row of the host as `/hosts` counts them).
     pub hosts: Vec<Count>,
     /// Newest endpoints.
     pub newest_endpoints: Vec<EndpointBrief>,
@@ -61,7 +61,7 @@ impl Store {
     /// findings.
     pub async fn dashboard_overview(&self) -> Result<Overview, StoreError> {
         let t = sqlx::query(
-            "SELECT COUNT(DISTINCT e.host), COUNT(*), IFNULL(SUM(e.request_count), 0), IFNULL(SUM(e.error_count), 0),
+            "SELECT (SELECT COUNT(DISTINCT host) FROM endpoints), COUNT(*), IFNULL(SUM(e.request_count), 0), IFNULL(SUM(e.error_count), 0),
                     MIN(e.first_seen), MAX(e.last_seen)
              FROM endpoints e WHERE e.first_seen IS NOT NULL",
         )
@@ -101,7 +101,9 @@ impl Store {
         );
         let hosts = counts(
             &sqlx::query(
-                "SELECT host, COUNT(*) AS n FROM endpoints e WHERE e.first_seen IS NOT NULL
+                // A host's endpoints: every row for it (see `hosts`), as /hosts and
+                // /endpoints?host= count them.
+                "SELECT host, COUNT(*) AS n FROM endpoints e
                  GROUP BY host ORDER BY n DESC, host LIMIT 8",
             )
             .fetch_all(&self.pool)
