@@ -20,6 +20,7 @@ pub mod graph;
 pub mod live;
 mod pages;
 pub mod sarif;
+pub mod service_map;
 pub mod spec_import;
 
 pub use auth::{AuthConfig, check_listen};
@@ -285,6 +286,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::overview))
         .route("/endpoints", get(pages::endpoints))
         .route("/endpoints/{id}", get(pages::endpoint))
+        .route("/hosts", get(pages::hosts))
+        .route("/hosts/{host}", get(pages::host))
+        .route("/changes", get(pages::changes))
         .route("/findings", get(pages::findings))
         .route("/findings.sarif", get(pages::findings_sarif))
         .route("/findings/{id}/triage", post(pages::findings_triage))
@@ -312,6 +316,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/overview", get(api::overview))
         .route("/api/endpoints", get(api::endpoints))
         .route("/api/endpoints/{id}", get(api::endpoint))
+        .route("/api/hosts", get(api::hosts))
+        .route("/api/hosts/{host}", get(api::host))
+        .route("/api/changes", get(api::changes))
         .route("/api/findings", get(api::findings))
         .route("/api/findings/{id}/triage", post(api::findings_triage))
         .route("/api/sequences", get(api::sequences))

@@ -67,8 +67,8 @@ pub async fn overview(
     let classified = d.classification.iter().any(|c| c.key != "unclassified");
     let mut kpis = vec![
         Kpi {
-            href: Some("/endpoints".into()),
-            ..kpi("Hosts", fmt::num(&t.hosts), "API hosts seen".into())
+            href: Some("/hosts".into()),
+            ..kpi("Hosts", fmt::num(&t.hosts), "API hosts".into())
         },
         Kpi {
             href: Some("/endpoints".into()),
@@ -158,7 +158,7 @@ pub async fn overview(
                     label: c.key.clone(),
                     value: c.count,
                     class: "host",
-                    href: Some(endpoints_link(&[("host", c.key.clone())])),
+                    href: Some(crate::web::service_map::host_href(&c.key)),
                 })
                 .collect::<Vec<_>>(),
             1400,
