@@ -17,6 +17,8 @@ CREATE INDEX endpoint_params_first_seen ON endpoint_params (first_seen);
 CREATE INDEX endpoint_auth_first_seen ON endpoint_auth (first_seen);
 CREATE INDEX endpoint_sensitive_first_seen ON endpoint_sensitive (first_seen);
 CREATE INDEX endpoint_clients_first_seen ON endpoint_clients (first_seen);
+-- Whether a client new on an endpoint called the host before: its rows by time.
+CREATE INDEX endpoint_clients_client ON endpoint_clients (client, first_seen);
 
 -- Everything first seen, one row per change (the dashboard's /changes and /api/changes read the
 -- same tables with a time bound):

@@ -127,8 +127,9 @@ impl ChangeKind {
                  FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
                  WHERE c.first_seen >= ?1 AND (?2 IS NULL OR e.host = ?2)
                  GROUP BY e.host, c.client
-                 HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 JOIN endpoints e2 ON e2.id = c2.endpoint_id
-                                    WHERE e2.host = e.host AND c2.client = c.client AND c2.first_seen < ?1)"
+                 HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 INDEXED BY endpoint_clients_client
+                                    JOIN endpoints e2 ON e2.id = c2.endpoint_id
+                                    WHERE c2.client = c.client AND c2.first_seen < ?1 AND e2.host = e.host)"
             }
         }
     }
