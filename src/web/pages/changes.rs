@@ -127,6 +127,20 @@ pub struct HostGroup {
     pub rows: Vec<ChangeView>,
 }
 
+/// A host's line of the summary table.
+pub struct HostSummary {
+    /// The host.
+    pub name: String,
+    /// Its page.
+    pub href: String,
+    /// The feed filtered on it.
+    pub feed_href: String,
+    /// Its changes.
+    pub total: i64,
+    /// Per kind (words, count).
+    pub kinds: Vec<(String, i64)>,
+}
+
 /// A summary cell: a kind's count and the link that filters on it.
 pub struct KindCell {
     /// Words.
@@ -209,7 +223,7 @@ struct ChangesPage {
     all_kinds: String,
     all_active: bool,
     host_count: i64,
-    hosts: Vec<(String, String, String, i64, Vec<(String, i64)>)>,
+    hosts: Vec<HostSummary>,
     groups: Vec<HostGroup>,
     unknown: String,
     from: i64,
@@ -269,14 +283,12 @@ pub async fn changes(
     let hosts = d
         .hosts
         .iter()
-        .map(|h| {
-            (
-                h.host.clone(),
-                host_href(&h.host),
-                p.link(&[("host", h.host.clone()), ("page", String::new())]),
-                h.total,
-                h.kinds.iter().map(kind_words).collect(),
-            )
+        .map(|h| HostSummary {
+            name: h.host.clone(),
+            href: host_href(&h.host),
+            feed_href: p.link(&[("host", h.host.clone()), ("page", String::new())]),
+            total: h.total,
+            kinds: h.kinds.iter().map(kind_words).collect(),
         })
         .collect();
     let mut groups: Vec<HostGroup> = Vec::new();
