@@ -433,10 +433,9 @@ pub async fn changes(State(state): State<AppState>, Query(p): Query<ChangeParams
 pub async fn hosts(State(state): State<AppState>, Query(p): Query<HostParams>) -> ApiResult {
     p.check()?;
     let (q, page, per) = p.to_query();
-    let list = state.store().dashboard_hosts(&q).await?;
-    let map = state
+    let (list, map) = state
         .store()
-        .dashboard_service_map(None, pages::MAP_CLIENTS, pages::MAP_HOSTS)
+        .dashboard_hosts(&q, pages::MAP_CLIENTS, pages::MAP_HOSTS)
         .await?;
     let rows: Vec<Value> = list
         .rows

@@ -72,65 +72,97 @@ impl ChangeKind {
         }
     }
 
+    /// Words for one of them.
+    pub fn label_one(self) -> &'static str {
+        match self {
+            ChangeKind::Endpoint => "endpoint",
+            ChangeKind::Parameter => "parameter",
+            ChangeKind::Auth => "auth scheme",
+            ChangeKind::Sensitive => "sensitive data",
+            ChangeKind::TlsClient => "TLS fingerprint",
+            ChangeKind::Client => "client",
+        }
+    }
+
     fn rank(self) -> usize {
         ChangeKind::ALL.iter().position(|k| *k == self).unwrap_or(0)
     }
 
     /// The branch of the feed for this kind: columns kind, host, endpoint_id, method,
     /// path_template, what, detail, first_seen, on_new_endpoint; `?1` is the bound (ns), `?2`
-    /// the host or NULL.
-    fn branch(self) -> &'static str {
-        match self {
-            ChangeKind::Endpoint => {
-                "SELECT 'endpoint' AS kind, e.host AS host, e.id AS endpoint_id, e.method AS method,
-                        e.path_template AS path_template, e.method || ' ' || e.path_template AS what,
-                        IFNULL(e.protocol, '') AS detail, e.first_seen AS first_seen, 1 AS on_new
-                 FROM endpoints e WHERE e.first_seen >= ?1 AND (?2 IS NULL OR e.host = ?2)"
+    /// the host or NULL. With `by_host` (a host is asked for) the host's rows drive the read
+    /// (`+x.first_seen` keeps SQLite off the time index, which would visit every host's rows
+    /// when most are new); otherwise the rows first seen after the bound do.
+    fn branch(self, by_host: bool) -> String {
+        let (host_e, host_s, t) = if by_host {
+            ("e.host = ?2", "s.host = ?2", "+")
+        } else {
+            (
+                "(?2 IS NULL OR e.host = ?2)",
+                "(?2 IS NULL OR s.host = ?2)",
+                "",
+            )
+        };
+        let recent = |table: &str| {
+            if by_host {
+                String::new()
+            } else {
+                format!(
+                    "{table}.endpoint_id IN (SELECT endpoint_id FROM endpoint_{} WHERE first_seen >= ?1) AND ",
+                    if table == "a" { "auth" } else { "sensitive" }
+                )
             }
-            ChangeKind::Parameter => {
+        };
+        match self {
+            ChangeKind::Endpoint => format!(
+                "SELECT 'endpoint', e.host, e.id, e.method, e.path_template, e.method || ' ' || e.path_template,
+                        IFNULL(e.protocol, ''), e.first_seen, 1
+                 FROM endpoints e WHERE {t}e.first_seen >= ?1 AND {host_e}"
+            ),
+            ChangeKind::Parameter => format!(
                 "SELECT 'parameter', e.host, e.id, e.method, e.path_template, p.location || ' ' || p.name,
                         p.types, p.first_seen, e.first_seen >= ?1
                  FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id
-                 WHERE p.first_seen >= ?1 AND (?2 IS NULL OR e.host = ?2)"
-            }
+                 WHERE {t}p.first_seen >= ?1 AND {host_e}"
+            ),
             // A scheme is new on an endpoint when every row of it (one per location) was first
             // seen after the bound: a row of unknown time means it was there before.
-            ChangeKind::Auth => {
+            ChangeKind::Auth => format!(
                 "SELECT 'auth', e.host, e.id, e.method, e.path_template, a.scheme,
                         group_concat(a.location, ', '), MIN(a.first_seen), e.first_seen >= ?1
                  FROM endpoint_auth a JOIN endpoints e ON e.id = a.endpoint_id
-                 WHERE a.endpoint_id IN (SELECT endpoint_id FROM endpoint_auth WHERE first_seen >= ?1)
-                   AND (?2 IS NULL OR e.host = ?2)
+                 WHERE {}{host_e}
                  GROUP BY a.endpoint_id, a.scheme
-                 HAVING MIN(a.first_seen) >= ?1 AND COUNT(a.first_seen) = COUNT(*)"
-            }
-            ChangeKind::Sensitive => {
+                 HAVING MIN(a.first_seen) >= ?1 AND COUNT(a.first_seen) = COUNT(*)",
+                recent("a")
+            ),
+            ChangeKind::Sensitive => format!(
                 "SELECT 'sensitive', e.host, e.id, e.method, e.path_template, s.class,
                         group_concat(DISTINCT s.location), MIN(s.first_seen), e.first_seen >= ?1
                  FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
-                 WHERE s.endpoint_id IN (SELECT endpoint_id FROM endpoint_sensitive WHERE first_seen >= ?1)
-                   AND (?2 IS NULL OR e.host = ?2)
-                 GROUP BY s.endpoint_id, s.class HAVING MIN(s.first_seen) >= ?1"
-            }
-            ChangeKind::TlsClient => {
+                 WHERE {}{host_e}
+                 GROUP BY s.endpoint_id, s.class HAVING MIN(s.first_seen) >= ?1",
+                recent("s")
+            ),
+            ChangeKind::TlsClient => format!(
                 "SELECT 'tls_client', s.host, NULL, NULL, NULL, c.ja4,
                         COUNT(DISTINCT c.client) || ' client(s)', MIN(c.first_seen), 0
                  FROM tls_clients c JOIN tls_services s ON s.id = c.service_id
-                 WHERE c.ja4 <> '' AND (?2 IS NULL OR s.host = ?2)
+                 WHERE c.ja4 <> '' AND {host_s}
                  GROUP BY s.host, c.ja4 HAVING MIN(c.first_seen) >= ?1"
-            }
+            ),
             // A client is new on a host when none of its rows on the host's endpoints is older
             // than the bound (over the client rows kept per endpoint, see the client cap).
-            ChangeKind::Client => {
+            ChangeKind::Client => format!(
                 "SELECT 'client', e.host, NULL, NULL, NULL, c.client,
                         COUNT(*) || ' endpoint(s)', MIN(c.first_seen), 0
                  FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
-                 WHERE c.first_seen >= ?1 AND (?2 IS NULL OR e.host = ?2)
+                 WHERE {t}c.first_seen >= ?1 AND {host_e}
                  GROUP BY e.host, c.client
                  HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 INDEXED BY endpoint_clients_client
                                     JOIN endpoints e2 ON e2.id = c2.endpoint_id
                                     WHERE c2.client = c.client AND c2.first_seen < ?1 AND e2.host = e.host)"
-            }
+            ),
         }
     }
 }
@@ -222,7 +254,7 @@ impl Store {
         };
         let union = kinds
             .iter()
-            .map(|k| k.branch())
+            .map(|k| k.branch(q.host.is_some()))
             .collect::<Vec<_>>()
             .join("\nUNION ALL\n");
         let cte = format!(

@@ -238,6 +238,43 @@ pub struct ServiceMap {
     pub hosts_total: i64,
 }
 
+impl ServiceMap {
+    /// The `clients` busiest clients and `hosts` busiest hosts of `pairs` (by requests between
+    /// clients and hosts) and the pairs between them, busiest first.
+    pub fn busiest(pairs: Vec<ServiceEdge>, clients: i64, hosts: i64) -> ServiceMap {
+        let top = |key: fn(&ServiceEdge) -> &str, n: i64| {
+            let mut t: HashMap<&str, i64> = HashMap::new();
+            for p in &pairs {
+                *t.entry(key(p)).or_default() += p.requests;
+            }
+            let total = t.len() as i64;
+            let mut v: Vec<(&str, i64)> = t.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            v.truncate(usize::try_from(n.max(1)).unwrap_or(usize::MAX));
+            let keep: std::collections::HashSet<String> =
+                v.into_iter().map(|(k, _)| k.to_string()).collect();
+            (keep, total)
+        };
+        let (keep_c, clients_total) = top(|p| p.client.as_str(), clients);
+        let (keep_h, hosts_total) = top(|p| p.host.as_str(), hosts);
+        let mut edges: Vec<ServiceEdge> = pairs
+            .into_iter()
+            .filter(|p| keep_c.contains(&p.client) && keep_h.contains(&p.host))
+            .collect();
+        edges.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.client.cmp(&b.client))
+                .then_with(|| a.host.cmp(&b.host))
+        });
+        ServiceMap {
+            edges,
+            clients_total,
+            hosts_total,
+        }
+    }
+}
+
 const HOSTS_CTE: &str = "h AS (
     SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
            IFNULL(SUM(e.request_count), 0) AS requests, IFNULL(SUM(e.error_count), 0) AS errors,
@@ -260,10 +297,38 @@ fn findings_cte() -> String {
 }
 
 impl Store {
-    /// A page of hosts: aggregates in SQL, then the page's clients in one more query.
-    pub async fn dashboard_hosts(&self, q: &HostQuery) -> Result<HostList, StoreError> {
+    /// A page of hosts and the service map (the `map_clients` busiest clients and `map_hosts`
+    /// busiest hosts): aggregates per host in SQL, then one read of the requests per (client,
+    /// host) pair gives both every host's distinct clients and the map.
+    pub async fn dashboard_hosts(
+        &self,
+        q: &HostQuery,
+        map_clients: i64,
+        map_hosts: i64,
+    ) -> Result<(HostList, ServiceMap), StoreError> {
         let pattern = q.q.as_deref().filter(|s| !s.is_empty()).map(like_contains);
-        self.host_rows(pattern.as_deref(), None, q).await
+        let mut list = self.host_rows(pattern.as_deref(), None, q, false).await?;
+        let pairs: Vec<ServiceEdge> = sqlx::query(
+            "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
+             JOIN endpoints e ON e.id = c.endpoint_id GROUP BY e.host, c.client",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ServiceEdge {
+            client: r.get(0),
+            host: r.get(1),
+            requests: r.get(2),
+        })
+        .collect();
+        let mut clients: HashMap<&str, i64> = HashMap::new();
+        for p in &pairs {
+            *clients.entry(p.host.as_str()).or_default() += 1;
+        }
+        for r in &mut list.rows {
+            r.clients = clients.get(r.host.as_str()).copied().unwrap_or(0);
+        }
+        Ok((list, ServiceMap::busiest(pairs, map_clients, map_hosts)))
     }
 
     /// One host's row (`None`: no endpoint has this host).
@@ -273,7 +338,7 @@ impl Store {
             ..HostQuery::default()
         };
         Ok(self
-            .host_rows(None, Some(host), &q)
+            .host_rows(None, Some(host), &q, true)
             .await?
             .rows
             .into_iter()
@@ -285,6 +350,7 @@ impl Store {
         pattern: Option<&str>,
         host: Option<&str>,
         q: &HostQuery,
+        with_clients: bool,
     ) -> Result<HostList, StoreError> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT e.host) FROM endpoints e
@@ -345,7 +411,7 @@ impl Store {
                 }
             })
             .collect();
-        if !out.is_empty() {
+        if with_clients && !out.is_empty() {
             let marks = vec!["?"; out.len()].join(", ");
             let mut cq = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT e.host, COUNT(DISTINCT c.client) FROM endpoint_clients c
@@ -393,46 +459,30 @@ impl Store {
         .collect())
     }
 
-    /// Which clients call which hosts: the `clients` busiest clients and `hosts` busiest hosts
-    /// (by requests between clients and hosts) and the requests between them. With `around`,
-    /// a host's neighbourhood: its busiest clients, and the hosts they call (the host first).
+    /// A host's neighbourhood of the service map: its `clients` busiest clients and the hosts
+    /// they call (the host first, then the busiest, `hosts` in all) with the requests between
+    /// them. (The whole map comes with [`Store::dashboard_hosts`].)
     pub async fn dashboard_service_map(
         &self,
-        around: Option<&str>,
+        around: &str,
         clients: i64,
         hosts: i64,
     ) -> Result<ServiceMap, StoreError> {
-        let sql = match around {
-            None => {
-                "WITH edge AS MATERIALIZED (
-                    SELECT c.client AS client, e.host AS host, SUM(c.count) AS n
-                    FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
-                    GROUP BY c.client, e.host),
-                 tc AS (SELECT client, SUM(n) AS n FROM edge GROUP BY client ORDER BY n DESC, client LIMIT ?2),
-                 th AS (SELECT host, SUM(n) AS n FROM edge GROUP BY host ORDER BY n DESC, host LIMIT ?3)
-                 SELECT edge.client, edge.host, edge.n,
-                        (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)
-                 FROM edge JOIN tc ON tc.client = edge.client JOIN th ON th.host = edge.host
-                 WHERE ?1 IS NULL
-                 ORDER BY edge.n DESC, edge.client, edge.host"
-            }
-            Some(_) => {
-                "WITH mine AS MATERIALIZED (
+        let sql = "WITH mine AS MATERIALIZED (
                     SELECT c.client AS client, SUM(c.count) AS n
                     FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?1
                     GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?2),
                  edge AS MATERIALIZED (
                     SELECT c.client AS client, e.host AS host, SUM(c.count) AS n
-                    FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
+                    FROM endpoint_clients c INDEXED BY endpoint_clients_client
+                    JOIN endpoints e ON e.id = c.endpoint_id
                     WHERE c.client IN (SELECT client FROM mine)
                     GROUP BY c.client, e.host),
                  th AS (SELECT host, SUM(n) AS n FROM edge GROUP BY host ORDER BY host = ?1 DESC, n DESC, host LIMIT ?3)
                  SELECT edge.client, edge.host, edge.n,
                         (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)
                  FROM edge JOIN th ON th.host = edge.host
-                 ORDER BY edge.n DESC, edge.client, edge.host"
-            }
-        };
+                 ORDER BY edge.n DESC, edge.client, edge.host";
         let rows = sqlx::query(sql)
             .bind(around)
             .bind(clients.max(1))

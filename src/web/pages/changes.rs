@@ -273,12 +273,12 @@ pub async fn changes(
         })
         .collect();
     let kind_words = |c: &Count| {
-        (
-            ChangeKind::parse(&c.key)
-                .map_or("", ChangeKind::label)
-                .to_string(),
-            c.count,
-        )
+        let words = match ChangeKind::parse(&c.key) {
+            Some(k) if c.count == 1 => k.label_one(),
+            Some(k) => k.label(),
+            None => "",
+        };
+        (words.to_string(), c.count)
     };
     let hosts = d
         .hosts

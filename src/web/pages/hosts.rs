@@ -198,7 +198,10 @@ pub async fn hosts(
     Query(p): Query<HostParams>,
 ) -> Result<Response, AppError> {
     let (q, page, per) = p.to_query();
-    let HostList { rows, total } = state.store().dashboard_hosts(&q).await?;
+    let (HostList { rows, total }, map) = state
+        .store()
+        .dashboard_hosts(&q, MAP_CLIENTS, MAP_HOSTS)
+        .await?;
     let pages = ((total + per - 1) / per).max(1);
     let cols: [(&str, Option<HostSort>, bool, &str); 9] = [
         ("Host", Some(HostSort::Host), false, "Host name"),
@@ -273,10 +276,6 @@ pub async fn hosts(
         .collect();
     let page_link =
         |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);
-    let map = state
-        .store()
-        .dashboard_service_map(None, MAP_CLIENTS, MAP_HOSTS)
-        .await?;
     let view = HostsPage {
         chrome: chrome(&state, &session, "/hosts"),
         q: nonempty(&p.q).unwrap_or_default(),
@@ -377,7 +376,7 @@ pub async fn host_data(state: &AppState, host: &str, page: i64) -> Result<HostDa
         })
         .await?;
     let map = store
-        .dashboard_service_map(Some(host), MAP_CLIENTS, MAP_HOSTS)
+        .dashboard_service_map(host, MAP_CLIENTS, MAP_HOSTS)
         .await?;
     Ok(HostData {
         row,
