@@ -185,6 +185,7 @@ fn main() {
             ("endpoint detail", "/endpoints/5000"),
             ("findings (1,000)", "/findings"),
             ("sequences (busiest host)", "/sequences"),
+            ("hosts, cold (new dashboard each time)", "/hosts"),
             ("hosts (with the service map)", "/hosts"),
             ("hosts, by findings", "/hosts?sort=findings"),
             ("host page", "/hosts/api7.bench.test"),
@@ -207,8 +208,9 @@ fn main() {
                     .header(header::HOST, "127.0.0.1")
                     .body(Body::empty())
                     .unwrap();
-                // The overview caches its traffic series while the inventory does not change:
-                // a new dashboard measures the first view.
+                // The overview caches its traffic series, the Hosts page its requests per
+                // (client, host), while the inventory does not change: a new dashboard measures
+                // the first view.
                 let app = if name.contains("cold") {
                     let store = Store::open_read_only(&db).await.unwrap();
                     web::app(AppState::new(store, AuthConfig::default()).unwrap())

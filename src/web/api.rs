@@ -433,10 +433,10 @@ pub async fn changes(State(state): State<AppState>, Query(p): Query<ChangeParams
 pub async fn hosts(State(state): State<AppState>, Query(p): Query<HostParams>) -> ApiResult {
     p.check()?;
     let (q, page, per) = p.to_query();
-    let (list, map) = state
-        .store()
-        .dashboard_hosts(&q, pages::MAP_CLIENTS, pages::MAP_HOSTS)
-        .await?;
+    let pairs = state.client_pairs().await?;
+    let list = state.store().dashboard_hosts(&q, &pairs).await?;
+    let map =
+        crate::store::dashboard::ServiceMap::busiest(&pairs, pages::MAP_CLIENTS, pages::MAP_HOSTS);
     let rows: Vec<Value> = list
         .rows
         .iter()

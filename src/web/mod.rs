@@ -26,7 +26,7 @@ pub mod spec_import;
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::{MinuteCount, Overview};
+use crate::store::dashboard::{MinuteCount, Overview, ServiceEdge};
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -60,7 +60,11 @@ struct Inner {
     /// Calls per minute of the overview, with the totals they were computed at: any merge
     /// changes the totals (requests, errors, last request), so a stale series is never shown.
     traffic: std::sync::Mutex<Option<(TrafficKey, Arc<Vec<MinuteCount>>)>>,
+    /// Requests per (client, host) of the Hosts pages, with the key they were read at.
+    client_pairs: std::sync::Mutex<Option<(PairsKey, Arc<Vec<ServiceEdge>>)>>,
 }
+
+type PairsKey = (i64, i64, Option<i64>, Option<i64>);
 
 type TrafficKey = (i64, i64, i64, Option<i64>, i64);
 
@@ -79,6 +83,7 @@ impl AppState {
                 sensor: None,
                 db_label,
                 traffic: std::sync::Mutex::new(None),
+                client_pairs: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -130,6 +135,32 @@ impl AppState {
         };
         o.minutes = minutes.as_ref().clone();
         Ok(o)
+    }
+}
+
+impl AppState {
+    /// Requests per (client, host) pair (every host's clients, the service map), from the cache
+    /// while the client rows have not changed.
+    pub async fn client_pairs(&self) -> Result<Arc<Vec<ServiceEdge>>, StoreError> {
+        let key = self.store().dashboard_client_pairs_key().await?;
+        let cached = self
+            .inner
+            .client_pairs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        if let Some(p) = cached {
+            return Ok(p);
+        }
+        let pairs = Arc::new(self.store().dashboard_client_pairs().await?);
+        *self
+            .inner
+            .client_pairs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((key, pairs.clone()));
+        Ok(pairs)
     }
 }
 

@@ -241,10 +241,10 @@ pub struct ServiceMap {
 impl ServiceMap {
     /// The `clients` busiest clients and `hosts` busiest hosts of `pairs` (by requests between
     /// clients and hosts) and the pairs between them, busiest first.
-    pub fn busiest(pairs: Vec<ServiceEdge>, clients: i64, hosts: i64) -> ServiceMap {
+    pub fn busiest(pairs: &[ServiceEdge], clients: i64, hosts: i64) -> ServiceMap {
         let top = |key: fn(&ServiceEdge) -> &str, n: i64| {
             let mut t: HashMap<&str, i64> = HashMap::new();
-            for p in &pairs {
+            for p in pairs {
                 *t.entry(key(p)).or_default() += p.requests;
             }
             let total = t.len() as i64;
@@ -258,8 +258,9 @@ impl ServiceMap {
         let (keep_c, clients_total) = top(|p| p.client.as_str(), clients);
         let (keep_h, hosts_total) = top(|p| p.host.as_str(), hosts);
         let mut edges: Vec<ServiceEdge> = pairs
-            .into_iter()
+            .iter()
             .filter(|p| keep_c.contains(&p.client) && keep_h.contains(&p.host))
+            .cloned()
             .collect();
         edges.sort_by(|a, b| {
             b.requests
@@ -297,18 +298,31 @@ fn findings_cte() -> String {
 }
 
 impl Store {
-    /// A page of hosts and the service map (the `map_clients` busiest clients and `map_hosts`
-    /// busiest hosts): aggregates per host in SQL, then one read of the requests per (client,
-    /// host) pair gives both every host's distinct clients and the map.
+    /// A page of hosts: aggregates per host in SQL; each host's distinct clients counted from
+    /// `pairs` ([`Store::dashboard_client_pairs`], which the dashboard caches).
     pub async fn dashboard_hosts(
         &self,
         q: &HostQuery,
-        map_clients: i64,
-        map_hosts: i64,
-    ) -> Result<(HostList, ServiceMap), StoreError> {
+        pairs: &[ServiceEdge],
+    ) -> Result<HostList, StoreError> {
         let pattern = q.q.as_deref().filter(|s| !s.is_empty()).map(like_contains);
         let mut list = self.host_rows(pattern.as_deref(), None, q, false).await?;
-        let pairs: Vec<ServiceEdge> = sqlx::query(
+        let mut clients: HashMap<&str, i64> = HashMap::new();
+        for p in pairs {
+            *clients.entry(p.host.as_str()).or_default() += 1;
+        }
+        for r in &mut list.rows {
+            r.clients = clients.get(r.host.as_str()).copied().unwrap_or(0);
+        }
+        Ok(list)
+    }
+
+    /// Requests per (client, host) pair, over the client rows kept per endpoint: every host's
+    /// clients and the service map come from it. It reads every client row (the costliest read
+    /// of the Hosts page): the dashboard caches it while [`Store::dashboard_client_pairs_key`]
+    /// stays the same.
+    pub async fn dashboard_client_pairs(&self) -> Result<Vec<ServiceEdge>, StoreError> {
+        Ok(sqlx::query(
             "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
              JOIN endpoints e ON e.id = c.endpoint_id GROUP BY e.host, c.client",
         )
@@ -320,15 +334,20 @@ impl Store {
             host: r.get(1),
             requests: r.get(2),
         })
-        .collect();
-        let mut clients: HashMap<&str, i64> = HashMap::new();
-        for p in &pairs {
-            *clients.entry(p.host.as_str()).or_default() += 1;
-        }
-        for r in &mut list.rows {
-            r.clients = clients.get(r.host.as_str()).copied().unwrap_or(0);
-        }
-        Ok((list, ServiceMap::busiest(pairs, map_clients, map_hosts)))
+        .collect())
+    }
+
+    /// What [`Store::dashboard_client_pairs`] depends on, in one pass over the client rows
+    /// without a join: any merge that adds requests, rows or times changes it (requests only
+    /// grow; retention and merges of endpoints remove rows).
+    pub async fn dashboard_client_pairs_key(
+        &self,
+    ) -> Result<(i64, i64, Option<i64>, Option<i64>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), IFNULL(SUM(count), 0), MIN(first_seen), MAX(last_seen) FROM endpoint_clients",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// One host's row (`None`: no endpoint has this host).

@@ -198,10 +198,9 @@ pub async fn hosts(
     Query(p): Query<HostParams>,
 ) -> Result<Response, AppError> {
     let (q, page, per) = p.to_query();
-    let (HostList { rows, total }, map) = state
-        .store()
-        .dashboard_hosts(&q, MAP_CLIENTS, MAP_HOSTS)
-        .await?;
+    let pairs = state.client_pairs().await?;
+    let HostList { rows, total } = state.store().dashboard_hosts(&q, &pairs).await?;
+    let map = ServiceMap::busiest(&pairs, MAP_CLIENTS, MAP_HOSTS);
     let pages = ((total + per - 1) / per).max(1);
     let cols: [(&str, Option<HostSort>, bool, &str); 9] = [
         ("Host", Some(HostSort::Host), false, "Host name"),
