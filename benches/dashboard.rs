@@ -1,7 +1,7 @@
 //! Render times of the dashboard over a large inventory: 10,000 endpoints on 40 hosts (with
-//! status codes, clients, auth schemes, sensitive data and 30 minutes of per-minute counts
-//! each), a finding per ten endpoints (at least 1,000) and 5,000 transitions, inserted directly
-//! with SQL.
+//! status codes, clients, auth schemes, three parameters, sensitive data and 30 minutes of
+//! per-minute counts each), a finding per ten endpoints (at least 1,000) and 5,000 transitions,
+//! inserted directly with SQL.
 //!
 //!     cargo bench --bench dashboard            # full run
 //!     cargo bench --bench dashboard -- quick   # fewer iterations
@@ -74,7 +74,16 @@ async fn populate(db: &Path) {
             a = ns(t0),
             b = ns(t0 + MINUTES)
         ),
-        "INSERT INTO endpoint_auth SELECT id, CASE id % 4 WHEN 0 THEN 'none' WHEN 1 THEN 'bearer_jwt' WHEN 2 THEN 'api_key_header' ELSE 'basic' END, '', request_count, request_count - error_count FROM endpoints".into(),
+        "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)
+         SELECT id, CASE id % 4 WHEN 0 THEN 'none' WHEN 1 THEN 'bearer_jwt' WHEN 2 THEN 'api_key_header' ELSE 'basic' END, '',
+                request_count, request_count - error_count, first_seen, last_seen FROM endpoints".into(),
+        // Two query parameters per endpoint, first seen with it (the change feed reads them).
+        "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)
+         SELECT id, 'query', 'page', 'integer', request_count, first_seen, last_seen FROM endpoints
+         UNION ALL
+         SELECT id, 'query', 'q' || (id % 7), 'string', request_count / 2 + 1, first_seen + 60000000000, last_seen FROM endpoints".into(),
+        "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)
+         SELECT id, 'path', 'item_id', 'integer', request_count, first_seen, last_seen FROM endpoints".into(),
         format!(
             "INSERT INTO endpoint_sensitive SELECT id, CASE id % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'phone' ELSE 'credit_card' END,
                  'response_body', 'user.contact', 3, 'a***@example.com', {a}, {b} FROM endpoints WHERE id % 10 = 0",
@@ -182,6 +191,14 @@ fn main() {
             ("findings, high, search", "/findings?severity=high&q=10.0.0.7"),
             ("findings, page 20", "/findings?page=20"),
             ("sequences (busiest host)", "/sequences"),
+            ("hosts, cold (new dashboard each time)", "/hosts"),
+            ("hosts (with the service map)", "/hosts"),
+            ("hosts, by findings", "/hosts?sort=findings"),
+            ("host page", "/hosts/api7.bench.test"),
+            ("changes, last 24 h (default)", "/changes"),
+            ("changes, last 5 min", "/changes?since=5m"),
+            ("api: hosts", "/api/hosts"),
+            ("api: changes, since the start", "/api/changes?since=2023-01-01T00:00:00Z"),
             ("api: endpoints", "/api/endpoints"),
             ("api: overview", "/api/overview"),
         ];
@@ -197,8 +214,9 @@ fn main() {
                     .header(header::HOST, "127.0.0.1")
                     .body(Body::empty())
                     .unwrap();
-                // The overview caches its traffic series while the inventory does not change:
-                // a new dashboard measures the first view.
+                // The overview caches its traffic series, the Hosts page its requests per
+                // (client, host), while the inventory does not change: a new dashboard measures
+                // the first view.
                 let app = if name.contains("cold") {
                     let store = Store::open_read_only(&db).await.unwrap();
                     web::app(AppState::new(store, AuthConfig::default()).unwrap())

@@ -121,9 +121,97 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Parses an RFC 3339 time (`2025-01-31T12:00:00Z`, `2025-01-31T12:00:00.5+02:00`; `t`, `z`
+/// and a space for `T` accepted) to nanoseconds since the epoch; `None` when it is not one.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (h, mi, sec) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let frac = &b[start..i];
+        if frac.is_empty() {
+            return None;
+        }
+        for k in 0..9 {
+            nanos = nanos * 10 + frac.get(k).map_or(0, |c| i64::from(c - b'0'));
+        }
+    }
+    let offset = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (digits(i + 1..i + 3)?, digits(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' { -o } else { o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2011-11-03T00:19:26.452687123Z"),
+            Some(1_320_279_566_452_687_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2011-11-03T02:19:26.5+02:00"),
+            Some(1_320_279_566_500_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339("1970-01-01t01:00:00-01:00"),
+            Some(7_200_000_000_000)
+        );
+        for bad in [
+            "",
+            "2011-11-03",
+            "2011-11-03T00:19:26",
+            "2011-13-03T00:19:26Z",
+            "2011-11-03T00:19:26.Z",
+            "2011-11-03T00:19:26+0200",
+            "2011-11-03T00:19:26Zjunk",
+            "yesterday",
+            "２０11-11-03T00:19:26Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn formats() {

@@ -83,10 +83,12 @@ async fn the_description_is_valid_and_true() {
 
     let (_, list) = call(&app, "GET", "/api/endpoints?per=10").await;
     let id = list["endpoints"][0]["id"].as_i64().expect("an endpoint");
+    let host = web::fmt::qs(list["endpoints"][0]["host"].as_str().expect("a host"));
     for (path, item) in paths {
         let Some(get) = item.get("get") else { continue };
         let uri = path
             .replace("{id}", &id.to_string())
+            .replace("{host}", &host)
             .replace("{format}", "json");
         let (status, _) = call(&app, "GET", &uri).await;
         assert_eq!(status, StatusCode::OK, "GET {uri}");

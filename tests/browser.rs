@@ -651,6 +651,14 @@ fn dashboard_in_a_real_browser() {
         (format!("{base}/tls/{tls_api}"), Some("tls_service")),
         (format!("{base}/tls/{tls_expired}"), None),
         (format!("{base}/endpoints?host=api.tls.test"), None),
+        (format!("{base}/hosts"), Some("hosts")),
+        (format!("{base}/hosts/api.acme.test"), Some("host")),
+        (format!("{base}/hosts/{hostile_host}"), None),
+        (format!("{base}/changes?since=30d"), Some("changes")),
+        (
+            format!("{base}/changes?since=30d&host={hostile_host}"),
+            None,
+        ),
         (format!("{base}/export"), None),
         (format!("{base}/endpoints?host={hostile_host}"), None),
         (format!("{base}/findings?host={hostile_host}"), None),
@@ -710,6 +718,8 @@ fn dashboard_in_a_real_browser() {
         format!("{base}/tls"),
         format!("{base}/tls/{hostile_tls_id}"),
         format!("{base}/endpoints?host={hostile_host}"),
+        format!("{base}/hosts"),
+        format!("{base}/hosts/{hostile_host}"),
     ] {
         cdp.goto(&url);
         let p = cdp.take_problems();
@@ -772,6 +782,21 @@ fn dashboard_in_a_real_browser() {
             .unwrap()
             .contains("sort=errors")
     );
+
+    // The service map fits the width of the page: no horizontal scrolling, labels inside.
+    cdp.goto(&format!("{base}/hosts"));
+    let fit = cdp.eval(
+        "(() => { const s = document.querySelector('svg.svc-map'); if (!s) return null; const r = s.getBoundingClientRect(); \
+         return { w: r.width, page: document.documentElement.clientWidth, scroll: document.documentElement.scrollWidth, \
+                  nodes: s.querySelectorAll('g.svc-node').length }; })()",
+    );
+    assert!(fit.is_object(), "a service map on /hosts");
+    assert!(
+        fit["w"].as_f64().unwrap() <= fit["page"].as_f64().unwrap()
+            && fit["scroll"].as_f64().unwrap() <= fit["page"].as_f64().unwrap(),
+        "the service map fits: {fit}"
+    );
+    assert!(fit["nodes"].as_u64().unwrap() >= 2, "{fit}");
 
     // The graph's hover highlight (app.js), when there is a graph.
     cdp.goto(&format!("{base}/sequences"));

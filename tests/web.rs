@@ -1251,6 +1251,13 @@ async fn hostile_strings_render_only_as_text() {
         "/spec".into(),
         "/sensor".into(),
         "/export".into(),
+        "/hosts".into(),
+        "/hosts?sort=findings".into(),
+        format!("/hosts/{}", q(host)),
+        format!("/hosts/{}", q("\"><svg/onload=alert(10)>")),
+        format!("/hosts?q={}", q("<script>")),
+        "/changes?since=3650d".into(),
+        format!("/changes?since=3650d&host={}", q(host)),
         format!("/login?next={}", q("/\"><script>alert(1)</script>")),
         format!("/nope/{}", q("<script>alert(1)</script>")),
     ];
@@ -2370,6 +2377,9 @@ async fn json_api_checks_parameters_pages_lists_and_writes_rfc3339_times() {
         "/api/tls".into(),
         "/api/spec".into(),
         "/api/sensor".into(),
+        "/api/hosts".into(),
+        "/api/hosts/api.acme.test".into(),
+        "/api/changes?since=3650d".into(),
     ] {
         let v = get_ok(&app, &path).await.json();
         let mut bad = Vec::new();
@@ -2488,4 +2498,326 @@ async fn json_api_checks_parameters_pages_lists_and_writes_rfc3339_times() {
     assert_eq!(s["captures"].as_array().unwrap().len(), 1);
     assert_eq!(s["total"], 2);
     assert_eq!(s["pages"], 2);
+}
+
+/// The feed over two ingests: capture A (`rest_api.pcap`), then capture B (`posture.pcap`,
+/// recorded later): since A's newest request, the feed lists exactly what B added — endpoints,
+/// parameters and auth schemes that were not in the inventory after A.
+#[tokio::test]
+async fn change_feed_lists_what_a_second_ingest_added() {
+    type Keys = std::collections::BTreeSet<(String, String)>;
+    async fn keys(pool: &sqlx::SqlitePool) -> (Keys, Keys, Keys) {
+        let rows = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_as::<_, (String, String)>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .collect::<Keys>()
+            }
+        };
+        (
+            rows("SELECT host, method || ' ' || path_template FROM endpoints WHERE first_seen IS NOT NULL").await,
+            rows("SELECT e.host || ' ' || e.method || ' ' || e.path_template, p.location || ' ' || p.name
+                  FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id").await,
+            rows("SELECT DISTINCT e.host || ' ' || e.method || ' ' || e.path_template, a.scheme
+                  FROM endpoint_auth a JOIN endpoints e ON e.id = a.endpoint_id").await,
+        )
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inventory.db");
+    let store = Store::open(&db).await.unwrap();
+    ingest_files(
+        &store,
+        &[captures().join("rest_api.pcap")],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let newest_a = store.dashboard_newest().await.unwrap().unwrap();
+    let pool = support::sql(&store).await;
+    let (ep_a, par_a, auth_a) = keys(&pool).await;
+    ingest_files(
+        &store,
+        &[captures().join("posture.pcap")],
+        &IngestOptions::default(),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let (ep_b, par_b, auth_b) = keys(&pool).await;
+    store.close().await;
+    let new_eps: Keys = ep_b.difference(&ep_a).cloned().collect();
+    let new_pars: Keys = par_b.difference(&par_a).cloned().collect();
+    let new_auth: Keys = auth_b.difference(&auth_a).cloned().collect();
+    assert!(!new_eps.is_empty() && !new_pars.is_empty() && !new_auth.is_empty());
+
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let since = shadowtap::store::iso(newest_a + 1);
+    let feed = get_ok(&app, &format!("/api/changes?since={}&per=1000", q(&since)))
+        .await
+        .json();
+    assert!(feed["since"].as_str().unwrap().starts_with(&since[..19]));
+    let rows = feed["changes"].as_array().unwrap();
+    assert_eq!(feed["total"].as_i64().unwrap() as usize, rows.len());
+    let of = |kind: &str, key: &dyn Fn(&Value) -> (String, String)| -> Keys {
+        rows.iter().filter(|r| r["kind"] == kind).map(key).collect()
+    };
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let endpoint = |r: &Value| {
+        format!(
+            "{} {} {}",
+            s(&r["host"]),
+            s(&r["method"]),
+            s(&r["path_template"])
+        )
+    };
+    assert_eq!(of("endpoint", &|r| (s(&r["host"]), s(&r["what"]))), new_eps);
+    assert_eq!(of("parameter", &|r| (endpoint(r), s(&r["what"]))), new_pars);
+    assert_eq!(of("auth", &|r| (endpoint(r), s(&r["what"]))), new_auth);
+    for r in rows {
+        let t = r["first_seen"].as_str().unwrap();
+        assert!(t >= since.as_str(), "{r}");
+    }
+    // Counts per host and kind add up to the total.
+    let per_host: i64 = feed["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(per_host, feed["total"].as_i64().unwrap());
+    // Nothing A brought is new since then; everything is new since before A.
+    let before = shadowtap::store::iso(0);
+    let all = get_ok(
+        &app,
+        &format!("/api/changes?since={}&kind=endpoint&per=1000", q(&before)),
+    )
+    .await
+    .json();
+    assert_eq!(all["total"].as_i64().unwrap() as usize, ep_b.len());
+    // The page: grouped by host, the new endpoints listed, a kind filter, paging.
+    let page = get_ok(&app, &format!("/changes?since={}&per=1000", q(&since))).await;
+    for (_, what) in &new_eps {
+        let (m, p) = what.split_once(' ').unwrap();
+        assert!(
+            page.body.contains(&format!(
+                ">{m}</span> <span class=\"path\">{}</span>",
+                web::fmt::esc(p)
+            )),
+            "{what}"
+        );
+    }
+    let one = get_ok(
+        &app,
+        &format!("/api/changes?since={}&kind=auth&per=1", q(&since)),
+    )
+    .await
+    .json();
+    assert_eq!(one["total"].as_i64().unwrap() as usize, new_auth.len());
+    assert_eq!(one["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(one["pages"].as_i64().unwrap() as usize, new_auth.len());
+    // Relative windows count back from the newest request, not from now: the default (24h)
+    // holds everything of these captures, recorded within an hour.
+    let d = get_ok(&app, "/api/changes?kind=endpoint").await.json();
+    assert_eq!(d["total"].as_i64().unwrap() as usize, ep_b.len());
+    get_ok(&app, "/changes").await;
+    get_ok(&app, "/changes?since=1h&kind=parameter").await;
+}
+
+/// Rows written before migration 0014 have no first-seen time: the feed never lists them and
+/// says how many there are.
+#[tokio::test]
+async fn change_feed_says_when_a_time_is_unknown() {
+    let (_dir, db) = copy_fixture();
+    let store = Store::open(&db).await.unwrap();
+    let pool = support::sql(&store).await;
+    let n = sqlx::query("UPDATE endpoint_params SET first_seen = NULL WHERE location = 'query'")
+        .execute(&pool)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert!(n > 0);
+    store.close().await;
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let feed = get_ok(&app, "/api/changes?since=3650d&kind=parameter&per=1000")
+        .await
+        .json();
+    assert!(
+        feed["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["what"].as_str().unwrap().starts_with("path "))
+    );
+    assert_eq!(feed["unknown_first_seen"][0]["key"], "parameter");
+    assert_eq!(feed["unknown_first_seen"][0]["count"], n as i64);
+    let page = get_ok(&app, "/changes?since=3650d").await;
+    assert!(page.body.contains("is unknown"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn hosts_count_as_the_endpoint_list_findings_and_overview_do() {
+    let app = app().await;
+    let hosts = get_ok(&app, "/api/hosts?per=500").await.json();
+    let rows = hosts["hosts"].as_array().unwrap();
+    let overview = get_ok(&app, "/api/overview").await.json();
+    assert_eq!(hosts["total"], overview["totals"]["hosts"]);
+    assert_eq!(rows.len() as i64, hosts["total"].as_i64().unwrap());
+    let html = get_ok(&app, "/hosts?per=500").await.body;
+    assert!(html.contains("id=\"service-map\"") && html.contains("<svg class=\"svc-map\""));
+    let mut sum = 0;
+    for h in rows {
+        let name = h["host"].as_str().unwrap();
+        let endpoints = h["endpoints"].as_i64().unwrap();
+        sum += endpoints;
+        let list = get_ok(&app, &format!("/api/endpoints?host={}&per=10", q(name)))
+            .await
+            .json();
+        assert_eq!(list["total"].as_i64().unwrap(), endpoints, "{name}");
+        let one = get_ok(&app, &format!("/api/hosts/{}", q(name)))
+            .await
+            .json();
+        assert_eq!(
+            one["host"]["endpoints"].as_i64().unwrap(),
+            endpoints,
+            "{name}"
+        );
+        assert_eq!(
+            one["endpoints"]["total"].as_i64().unwrap(),
+            endpoints,
+            "{name}"
+        );
+        assert_eq!(one["host"]["requests"], h["requests"], "{name}");
+        let findings = get_ok(
+            &app,
+            &format!("/api/findings?host={}&state=active", q(name)),
+        )
+        .await
+        .json();
+        assert_eq!(findings["total"], h["findings"], "{name}");
+        assert_eq!(one["findings"]["total"], h["findings"], "{name}");
+        if let Some(b) = overview["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["key"] == name)
+        {
+            assert_eq!(b["count"].as_i64().unwrap(), endpoints, "{name}");
+        }
+        // The host's page says the same and links to it by its encoded name.
+        let page = get_ok(&app, &format!("/hosts/{}", q(name))).await.body;
+        assert!(
+            page.contains(&format!("<div class=\"kpi-value\">{}</div>", endpoints)),
+            "{name}"
+        );
+        assert!(
+            html.contains(&format!("href=\"/hosts/{}\"", web::fmt::esc(&q(name)))),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        sum,
+        get_ok(&app, "/api/endpoints?per=10").await.json()["total"]
+            .as_i64()
+            .unwrap()
+    );
+    // The acme host: coverage from its classification, its clients, its riskiest endpoint first.
+    let acme = get_ok(&app, "/api/hosts/api.acme.test").await.json();
+    let pct = acme["host"]["coverage_pct"].as_f64().unwrap();
+    assert!(pct > 0.0 && pct < 100.0, "{pct}");
+    assert!(acme["host"]["clients"].as_i64().unwrap() >= 1);
+    assert!(!acme["top_clients"].as_array().unwrap().is_empty());
+    assert!(!acme["service_map"]["edges"].as_array().unwrap().is_empty());
+    let eps = acme["endpoints"]["endpoints"].as_array().unwrap();
+    assert!(
+        eps.windows(2)
+            .all(|w| w[0]["risk_score"].as_i64() >= w[1]["risk_score"].as_i64())
+    );
+    // Sorting and searching.
+    let by_name = get_ok(&app, "/api/hosts?sort=host&dir=asc").await.json();
+    let names: Vec<&str> = by_name["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    let found = get_ok(&app, "/api/hosts?q=ACME").await.json();
+    assert_eq!(found["total"], 1);
+    let paged = get_ok(&app, "/api/hosts?per=1&page=2").await.json();
+    assert_eq!(paged["hosts"].as_array().unwrap().len(), 1);
+    assert_eq!(paged["pages"], hosts["total"]);
+    // Links: the overview's busiest hosts and the endpoint rows lead to the host's page.
+    let home = get_ok(&app, "/").await.body;
+    assert!(home.contains("href=\"/hosts/api.acme.test\"") && home.contains("href=\"/changes\""));
+    let list = get_ok(&app, "/endpoints").await.body;
+    assert!(list.contains("href=\"/hosts/api.acme.test\""));
+    let nav = get_ok(&app, "/hosts").await.body;
+    assert!(
+        nav.contains("<a href=\"/hosts\" class=\"active\"") && nav.contains("<a href=\"/changes\"")
+    );
+}
+
+#[tokio::test]
+async fn hosts_and_changes_refuse_what_they_do_not_take() {
+    let app = app().await;
+    for (path, name, takes) in [
+        ("/api/changes?since=yesterday", "since", "RFC 3339"),
+        ("/api/changes?since=24x", "since", "RFC 3339"),
+        ("/api/changes?kind=%3Cscript%3E", "kind", "tls_client"),
+        ("/api/changes?per=5000", "per", "an integer from 1 to 1000"),
+        ("/api/hosts?sort=bogus", "sort", "coverage"),
+        ("/api/hosts?dir=up", "dir", "asc"),
+        ("/api/hosts?per=0", "per", "an integer from 1 to 500"),
+        (
+            "/api/hosts/api.acme.test?page=0",
+            "page",
+            "an integer from 1 to 1000000",
+        ),
+    ] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        let j = r.json();
+        assert_eq!(j["parameter"], name, "{path}");
+        assert!(
+            j["allowed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.as_str().unwrap().contains(takes)),
+            "{path}: {j}"
+        );
+        assert!(
+            !r.body.contains("script"),
+            "{path}: the value is not echoed"
+        );
+    }
+    // The page cannot guess a time either; other bad values it ignores, like every page.
+    let r = get(&app, "/changes?since=%3Cscript%3E").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_no_raw_payload("/changes?since=", &r.body);
+    get_ok(&app, "/changes?kind=bogus").await;
+    get_ok(&app, "/hosts?sort=bogus&dir=up&per=x").await;
+    // An unknown host: a JSON 404 under /api/, the 404 page elsewhere.
+    for path in ["/api/hosts/no.such.host", "/api/hosts/%3Cscript%3E"] {
+        let r = get(&app, path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            r.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        assert_eq!(r.json()["error"], "Not found.");
+    }
+    let r = get(&app, "/hosts/no.such.host").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

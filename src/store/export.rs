@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 18] = [
+pub const PUBLIC_VIEWS: [&str; 19] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -28,6 +28,7 @@ pub const PUBLIC_VIEWS: [&str; 18] = [
     "api_grpc",
     "api_finding_triage",
     "api_websockets",
+    "api_changes",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

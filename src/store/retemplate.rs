@@ -220,10 +220,11 @@ async fn merge_rows(
         "INSERT INTO endpoint_status (endpoint_id, status, count)
          SELECT ?1, status, count FROM endpoint_status WHERE endpoint_id = ?2 AND true
          ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
-        "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count)
-         SELECT ?1, scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ?2 AND true
+        "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)
+         SELECT ?1, scheme, location, count, ok_count, first_seen, last_seen FROM endpoint_auth WHERE endpoint_id = ?2 AND true
          ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count,
-            ok_count = ok_count + excluded.ok_count",
+            ok_count = ok_count + excluded.ok_count, first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen))",
         "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
          SELECT ?1, class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
          WHERE endpoint_id = ?2 AND true
@@ -504,11 +505,15 @@ async fn rewrite_path_params(
     id: i64,
     m: &TemplateMatch,
 ) -> Result<(), StoreError> {
-    let requests: i64 = sqlx::query_scalar("SELECT request_count FROM endpoints WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .unwrap_or(0);
+    // Every request to the endpoint carried its path parameters: they were first and last
+    // seen when the endpoint was.
+    let (requests, first, last): (i64, Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT request_count, first_seen, last_seen FROM endpoints WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or((0, None, None));
+    let opt = |v: Option<i64>| v.map_or(V::N, V::I);
     sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'path'")
         .bind(id)
         .execute(&mut **tx)
@@ -522,12 +527,14 @@ async fn rewrite_path_params(
                 V::T(name),
                 V::T(kind.into()),
                 V::I(requests),
+                opt(first),
+                opt(last),
             ]
         })
         .collect();
     upsert(
         tx,
-        "endpoint_params (endpoint_id, location, name, types, present)",
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
         "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = excluded.present",
         rows,
     )

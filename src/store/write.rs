@@ -943,28 +943,54 @@ async fn merge_one(
     .await?;
 
     // Parameters: path parameters from the template, query parameters from the merged shape.
+    let (first, last) = (d.first_seen.as_nanos(), d.last_seen.as_nanos());
     upsert(
         tx,
-        "endpoint_params (endpoint_id, location, name, types, present)",
-        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = present + excluded.present",
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
+        // Times (migration 0014): the earliest first and latest last; a row from before 0014
+        // keeps its unknown (NULL) first_seen.
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = present + excluded.present,
+            first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen)",
         d.path_params
             .iter()
-            .map(|(name, kind)| vec![V::I(id), V::T("path".into()), V::T(name.clone()), V::T((*kind).into()), V::I(d.requests as i64)])
+            .map(|(name, kind)| vec![V::I(id), V::T("path".into()), V::T(name.clone()), V::T((*kind).into()), V::I(d.requests as i64), V::I(first), V::I(last)])
             .collect(),
     )
     .await?;
+    // Query parameters are rewritten from the merged shape: their times are carried over (a
+    // parameter this batch did not carry keeps its own; one it did gets the batch's).
+    let times: HashMap<String, (Option<i64>, Option<i64>)> = sqlx::query(
+        "SELECT name, first_seen, last_seen FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), (r.get(1), r.get(2))))
+    .collect();
     sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    let opt = |v: Option<i64>| v.map_or(V::N, V::I);
     upsert(
         tx,
-        "endpoint_params (endpoint_id, location, name, types, present)",
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
         "",
         query
             .fields
             .iter()
             .map(|(name, f)| {
+                let in_batch = d.query.fields.contains_key(name);
+                let (seen_first, seen_last) = match (times.get(name), in_batch) {
+                    (Some(&(f0, l0)), false) => (f0, l0),
+                    (Some(&(f0, l0)), true) => (
+                        f0.map(|f0| f0.min(first)),
+                        Some(l0.map_or(last, |l0| l0.max(last))),
+                    ),
+                    (None, _) => (Some(first), Some(last)),
+                };
                 let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
                 let types = if types.is_empty() {
                     "string".to_string()
@@ -977,6 +1003,8 @@ async fn merge_one(
                     V::T(name.clone()),
                     V::T(types),
                     V::I(f.present as i64),
+                    opt(seen_first),
+                    opt(seen_last),
                 ]
             })
             .collect(),
@@ -1030,12 +1058,14 @@ async fn merge_one(
 
     upsert(
         tx,
-        "endpoint_auth (endpoint_id, scheme, location, count, ok_count)",
-        "ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count, ok_count = ok_count + excluded.ok_count",
+        "endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count, ok_count = ok_count + excluded.ok_count,
+            first_seen = min(first_seen, excluded.first_seen),
+            last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen)",
         d.auth
             .iter()
             .map(|((scheme, location), (n, ok))| {
-                vec![V::I(id), V::T(scheme.name().into()), V::T(location.clone()), V::I(*n as i64), V::I(*ok as i64)]
+                vec![V::I(id), V::T(scheme.name().into()), V::T(location.clone()), V::I(*n as i64), V::I(*ok as i64), V::I(first), V::I(last)]
             })
             .collect(),
     )

@@ -6,7 +6,9 @@
 //! cannot hold exactly). Lists are paged (`page`, `per`; the answer says `total` and `pages`).
 
 use super::api_doc::{self, MAX_CAPTURES_PER_PAGE, MAX_FINDINGS_PER_PAGE, MAX_TLS_PER_PAGE};
-use super::pages::{self, EndpointParams, FindingParams, SequenceParams};
+use super::pages::{
+    self, ChangeParams, EndpointParams, FindingParams, HostPageParams, HostParams, SequenceParams,
+};
 use super::spec_import::{self, ImportError};
 use super::{ApiError, AppError, AppState};
 use crate::store::dashboard::SortKey;
@@ -402,6 +404,102 @@ pub async fn spec_upload(
         )
             .into_response()),
     }
+}
+
+/// `GET /api/changes`: the change feed. `since` and `newest` are RFC 3339 like every time;
+/// `hosts` counts the changes per host and kind (every page), `changes` is this page, grouped
+/// by host; `unknown_first_seen` counts the rows whose first time is unknown (written before
+/// migration 0014), never listed.
+pub async fn changes(State(state): State<AppState>, Query(p): Query<ChangeParams>) -> ApiResult {
+    let newest = state.store().dashboard_newest().await?;
+    let (q, page, per) = p.to_query(newest, api_doc::MAX_CHANGES_PER_PAGE, true)?;
+    let d = state.store().dashboard_changes(&q).await?;
+    ok(json!({
+        "since": crate::store::iso(d.since),
+        "newest": d.newest.map(crate::store::iso),
+        "host": q.host,
+        "kind": q.kind,
+        "total": d.total,
+        "page": page,
+        "per_page": per,
+        "pages": ((d.total + per - 1) / per).max(1),
+        "kinds": d.kinds,
+        "hosts": d.hosts,
+        "unknown_first_seen": d.unknown,
+        "changes": d.rows,
+    }))
+}
+
+/// `GET /api/hosts`: a page of hosts (each with its `max_severity`) and the service map.
+pub async fn hosts(State(state): State<AppState>, Query(p): Query<HostParams>) -> ApiResult {
+    p.check()?;
+    let (q, page, per) = p.to_query();
+    let pairs = state.client_pairs().await?;
+    let list = state.store().dashboard_hosts(&q, &pairs).await?;
+    let map =
+        crate::store::dashboard::ServiceMap::busiest(&pairs, pages::MAP_CLIENTS, pages::MAP_HOSTS);
+    let rows: Vec<Value> = list
+        .rows
+        .iter()
+        .map(|h| {
+            let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
+            v["max_severity"] = json!(h.max_severity());
+            v
+        })
+        .collect();
+    ok(json!({
+        "query": q,
+        "total": list.total,
+        "page": page,
+        "per_page": per,
+        "pages": ((list.total + per - 1) / per).max(1),
+        "hosts": rows,
+        "service_map": map,
+    }))
+}
+
+/// `GET /api/hosts/{host}`: one host (a JSON 404 when no endpoint has it).
+pub async fn host(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(p): Query<HostPageParams>,
+) -> ApiResult {
+    p.check()?;
+    let page = p
+        .page
+        .as_deref()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(1);
+    let d = pages::host_data(&state, &name, page).await?;
+    let per = pages::HOST_ENDPOINTS_PER_PAGE;
+    let mut host = serde_json::to_value(&d.row).map_err(|x| AppError::Internal(x.to_string()))?;
+    host["max_severity"] = json!(d.row.max_severity());
+    let tls_name = pages::tls_host(&d.row.host);
+    let tls = if tls_name.is_empty() {
+        Vec::new()
+    } else {
+        state.store().tls_services(Some(&tls_name)).await?
+    };
+    ok(json!({
+        "host": host,
+        "endpoints": {
+            "total": d.endpoints.total,
+            "page": d.page,
+            "per_page": per,
+            "pages": ((d.endpoints.total + per - 1) / per).max(1),
+            "endpoints": d.endpoints.rows,
+        },
+        "findings": { "total": d.findings.1, "findings": d.findings.0 },
+        "top_clients": d.clients,
+        "changes": {
+            "since": crate::store::iso(d.changes.since),
+            "total": d.changes.total,
+            "kinds": d.changes.kinds,
+            "changes": d.changes.rows,
+        },
+        "tls_services": tls,
+        "service_map": d.map,
+    }))
 }
 
 /// `GET /api/openapi.json`: the OpenAPI 3.1 description of this API.

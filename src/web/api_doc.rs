@@ -23,8 +23,40 @@ pub enum Takes {
         /// Value when absent.
         default: i64,
     },
+    /// A time: RFC 3339, or a duration back from the newest request of the inventory
+    /// ([`parse_since`]).
+    Time,
     /// Any text.
     Text,
+}
+
+/// Units of a relative time, in nanoseconds.
+const UNITS: [(char, i64); 4] = [
+    ('m', 60_000_000_000),
+    ('h', 3_600_000_000_000),
+    ('d', 86_400_000_000_000),
+    ('w', 604_800_000_000_000),
+];
+
+/// What a [`Takes::Time`] parameter takes, in words.
+pub const TIME_VALUES: &str = "an RFC 3339 time (2025-01-31T12:00:00Z) or a duration back from the newest request: a whole number followed by m, h, d or w (30m, 24h, 7d, 2w)";
+
+/// A `since` value: an RFC 3339 time, or a duration back from `newest` (the newest request of
+/// the inventory, packet time: captures are often old) such as `24h`; nanoseconds since the
+/// epoch, `None` when it is neither.
+pub fn parse_since(v: &str, newest: i64) -> Option<i64> {
+    let v = v.trim();
+    if let Some(t) = crate::time::parse_rfc3339(v) {
+        return Some(t);
+    }
+    let unit = v.chars().last()?;
+    let (_, ns) = UNITS.iter().find(|(u, _)| *u == unit)?;
+    let n = &v[..v.len() - 1];
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = n.parse().ok()?;
+    Some(newest.saturating_sub(n.checked_mul(*ns)?))
 }
 
 /// Where a parameter goes.
@@ -77,6 +109,11 @@ impl Param {
         };
         match &self.takes {
             Takes::Text => Ok(()),
+            Takes::Time if parse_since(v, 0).is_some() => Ok(()),
+            Takes::Time => Err(AppError::InvalidParam {
+                name: self.name,
+                allowed: vec![TIME_VALUES.to_string()],
+            }),
             Takes::OneOf(allowed) if allowed.contains(&v) => Ok(()),
             Takes::OneOf(allowed) => Err(AppError::InvalidParam {
                 name: self.name,
@@ -100,6 +137,7 @@ impl Param {
             Takes::Integer { lo, hi, default } => {
                 json!({ "type": "integer", "minimum": lo, "maximum": hi, "default": default })
             }
+            Takes::Time => json!({ "type": "string", "description": TIME_VALUES }),
             Takes::Text => json!({ "type": "string" }),
         }
     }
@@ -262,6 +300,63 @@ pub fn sensor_params() -> Vec<Param> {
     vec![page(), per(1, MAX_CAPTURES_PER_PAGE, MAX_CAPTURES_PER_PAGE)]
 }
 
+/// Change feed entries per page of `GET /api/changes` at most (and by default).
+pub const MAX_CHANGES_PER_PAGE: i64 = 1000;
+/// Hosts per page of `GET /api/hosts` at most.
+pub const MAX_HOSTS_PER_PAGE: i64 = 500;
+
+/// Parameters of `GET /api/changes` (and of the Changes page).
+pub fn change_params() -> Vec<Param> {
+    use crate::store::dashboard::ChangeKind;
+    vec![
+        Param::query(
+            "since",
+            Takes::Time,
+            "changes first seen at or after this time (default: 24h, the last 24 hours before the newest request)",
+        ),
+        Param::query("host", Takes::Text, "only this host"),
+        Param::query(
+            "kind",
+            Takes::OneOf(ChangeKind::ALL.iter().map(|k| k.name()).collect()),
+            "only this kind of change",
+        ),
+        page(),
+        per(1, MAX_CHANGES_PER_PAGE, 100),
+    ]
+}
+
+/// Parameters of `GET /api/hosts` (and of the Hosts page).
+pub fn host_params() -> Vec<Param> {
+    use crate::store::dashboard::HostSort;
+    vec![
+        Param::query("q", Takes::Text, "search in the host name"),
+        Param::query(
+            "sort",
+            Takes::OneOf(HostSort::ALL.iter().map(|k| k.name()).collect()),
+            "sort key (default: requests)",
+        ),
+        Param::query("dir", Takes::OneOf(vec!["asc", "desc"]), "sort direction"),
+        page(),
+        per(1, MAX_HOSTS_PER_PAGE, 50),
+    ]
+}
+
+/// Parameters of `GET /api/hosts/{host}`.
+pub fn one_host_params() -> Vec<Param> {
+    vec![
+        Param::path("host", "the host name, percent-encoded"),
+        Param::query(
+            "page",
+            Takes::Integer {
+                lo: 1,
+                hi: 1_000_000,
+                default: 1,
+            },
+            "page of the host's endpoints (50 per page, riskiest first)",
+        ),
+    ]
+}
+
 /// One operation of the API.
 pub struct Operation {
     /// `GET` or `POST`.
@@ -371,6 +466,30 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/api/tls",
         summary: "a page of encrypted services from their TLS handshakes (versions, cipher suites, ALPN, certificate) and their clients (JA4, JA4S)",
         params: tls_params,
+        answers: "application/json",
+        body: &[],
+    },
+    Operation {
+        method: "GET",
+        path: "/api/changes",
+        summary: "the change feed: new endpoints, parameters, auth schemes, sensitive-data classes, TLS client fingerprints (JA4) and clients first seen since a time, counted per host and kind, a page of them grouped by host",
+        params: change_params,
+        answers: "application/json",
+        body: &[],
+    },
+    Operation {
+        method: "GET",
+        path: "/api/hosts",
+        summary: "a page of hosts (endpoints, requests, classification and spec coverage, active findings by severity, highest risk, clients, first and last request) and the service map (which clients call which hosts)",
+        params: host_params,
+        answers: "application/json",
+        body: &[],
+    },
+    Operation {
+        method: "GET",
+        path: "/api/hosts/{host}",
+        summary: "one host: its figures, a page of its endpoints by risk, active findings, top clients, changes of the last 24 hours, TLS services and its service map",
+        params: one_host_params,
         answers: "application/json",
         body: &[],
     },

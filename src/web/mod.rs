@@ -20,12 +20,13 @@ pub mod graph;
 pub mod live;
 mod pages;
 pub mod sarif;
+pub mod service_map;
 pub mod spec_import;
 
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::Overview;
+use crate::store::dashboard::{Overview, ServiceEdge};
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -56,7 +57,11 @@ struct Inner {
     /// The sensor running in this process (`shadowtap run`), if any.
     sensor: Option<Arc<dyn LiveSensor>>,
     db_label: String,
+    /// Requests per (client, host) of the Hosts pages, with the key they were read at.
+    client_pairs: std::sync::Mutex<Option<(PairsKey, Arc<Vec<ServiceEdge>>)>>,
 }
+
+type PairsKey = (i64, i64, Option<i64>, Option<i64>);
 
 impl AppState {
     /// The state of a dashboard over `store` (opened read-only by `serve`).
@@ -72,6 +77,7 @@ impl AppState {
                 store,
                 sensor: None,
                 db_label,
+                client_pairs: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -104,6 +110,32 @@ impl AppState {
         let mut o = self.store().dashboard_overview().await?;
         o.minutes = self.store().dashboard_traffic().await?;
         Ok(o)
+    }
+}
+
+impl AppState {
+    /// Requests per (client, host) pair (every host's clients, the service map), from the cache
+    /// while the client rows have not changed.
+    pub async fn client_pairs(&self) -> Result<Arc<Vec<ServiceEdge>>, StoreError> {
+        let key = self.store().dashboard_client_pairs_key().await?;
+        let cached = self
+            .inner
+            .client_pairs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        if let Some(p) = cached {
+            return Ok(p);
+        }
+        let pairs = Arc::new(self.store().dashboard_client_pairs().await?);
+        *self
+            .inner
+            .client_pairs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((key, pairs.clone()));
+        Ok(pairs)
     }
 }
 
@@ -260,6 +292,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::overview))
         .route("/endpoints", get(pages::endpoints))
         .route("/endpoints/{id}", get(pages::endpoint))
+        .route("/hosts", get(pages::hosts))
+        .route("/hosts/{host}", get(pages::host))
+        .route("/changes", get(pages::changes))
         .route("/findings", get(pages::findings))
         .route("/findings.sarif", get(pages::findings_sarif))
         .route("/findings/{id}/triage", post(pages::findings_triage))
@@ -287,6 +322,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/overview", get(api::overview))
         .route("/api/endpoints", get(api::endpoints))
         .route("/api/endpoints/{id}", get(api::endpoint))
+        .route("/api/hosts", get(api::hosts))
+        .route("/api/hosts/{host}", get(api::host))
+        .route("/api/changes", get(api::changes))
         .route("/api/findings", get(api::findings))
         .route("/api/findings/{id}/triage", post(api::findings_triage))
         .route("/api/sequences", get(api::sequences))

@@ -10,10 +10,12 @@
 //! share, and re-exports every page's rows so `crate::store::dashboard::X` names them all.
 
 mod captures;
+mod changes;
 mod csv;
 mod endpoint;
 mod endpoints;
 pub(in crate::store) mod findings;
+mod hosts;
 mod overview;
 mod risk;
 mod sequences;
@@ -21,11 +23,13 @@ mod spec;
 mod tls;
 
 pub use captures::CaptureRow;
+pub use changes::{ChangeKind, ChangeQuery, ChangeRow, Changes, HostChanges};
 pub use endpoint::{
     Auth, Body, Client, EndpointDetail, Param, Sensitive, TemplateSegment, Transition,
 };
 pub use endpoints::{EndpointList, EndpointListRow, EndpointQuery, Facets, SortKey};
 pub use findings::{FindingQuery, StateFilter};
+pub use hosts::{HostClient, HostList, HostQuery, HostRow, HostSort, ServiceEdge, ServiceMap};
 pub use overview::{Overview, Totals};
 pub use risk::{
     EXPOSURE_EXTERNAL, EXPOSURE_NO_AUTH, EXPOSURE_SENSITIVE_OUT, FixFirst, FixFirstList, Risk,

@@ -11,7 +11,7 @@ use sqlx::Row;
 /// Totals of an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Totals {
-    /// Distinct hosts of the endpoints.
+    /// Distinct hosts (of every endpoint row, as `/hosts` lists them).
     pub hosts: i64,
     /// The APIs of ours in the inventory (scope `api`): observed, or documented by an
     /// imported API description; the rows the endpoint list pages through by default. Static
@@ -53,7 +53,7 @@ pub struct Overview {
     pub severity: Vec<Count>,
     /// Calls per minute over every endpoint (filled by [`Store::dashboard_traffic`]).
     pub minutes: Vec<MinuteCount>,
-    /// Busiest hosts (endpoints per host).
+    /// Busiest hosts (endpoints per host, every row of the host as `/hosts` counts them).
     pub hosts: Vec<Count>,
     /// Newest endpoints.
     pub newest_endpoints: Vec<EndpointBrief>,
@@ -110,6 +110,8 @@ impl Store {
         );
         let hosts = counts(
             &sqlx::query(
+                // A host's endpoints: every row for it (see `hosts`), as /hosts and
+                // /endpoints?host=…&scope=all count them.
                 "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",
             )
             .fetch_all(&self.pool)

@@ -4,7 +4,7 @@
 //! findings.
 
 use super::tls::{ServiceView, host_services};
-use super::{Chrome, FindingView, Kpi, chrome, endpoints_link, finding_view, kpi, render};
+use super::{Chrome, FindingView, Kpi, chrome, finding_view, kpi, render};
 use crate::store::dashboard::EndpointDetail;
 use crate::web::charts::{self, Bar, Bin, Svg};
 use crate::web::fmt;
@@ -263,7 +263,7 @@ pub async fn endpoint(
                 v
             })
             .collect(),
-        host_href: endpoints_link(&[("host", r.host.clone())]),
+        host_href: crate::web::service_map::host_href(&r.host),
         tls_host,
         e,
     };

@@ -199,6 +199,8 @@ pub struct RowView {
     pub href: String,
     /// Link to its host's endpoints.
     pub host_href: String,
+    /// Link to its host's page.
+    pub host_page: String,
 }
 
 #[derive(Template)]
@@ -528,6 +530,7 @@ pub async fn endpoints(
             spark: charts::sparkline(&r.activity, 96, 22),
             href: format!("/endpoints/{}", r.id),
             host_href: p.link(&[("host", r.host.clone()), ("page", String::new())]),
+            host_page: crate::web::service_map::host_href(&r.host),
             r,
         })
         .collect();

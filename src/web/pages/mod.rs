@@ -9,11 +9,13 @@
 //! it; askama escapes everything printed. The only values printed unescaped are
 //! [`Svg`](super::charts::Svg)s, built by `charts` and `graph`, which escape their own text.
 
+mod changes;
 mod endpoint;
 mod endpoints;
 mod error;
 mod export;
 mod findings;
+mod hosts;
 mod login;
 mod overview;
 mod sensor;
@@ -22,6 +24,7 @@ mod spec;
 mod tls;
 mod tls_service;
 
+pub use changes::{ChangeParams, changes};
 pub use endpoint::{endpoint, latency};
 pub use endpoints::{EndpointParams, endpoints};
 pub use error::{error_page, not_found};
@@ -33,13 +36,17 @@ pub use findings::{
     FindingParams, TriageFailure, apply_triage, findings, group_findings, sarif as findings_sarif,
     triage as findings_triage,
 };
+pub use hosts::{
+    HOST_ENDPOINTS_PER_PAGE, HostPageParams, HostParams, MAP_CLIENTS, MAP_HOSTS, host, host_data,
+    hosts,
+};
 pub(crate) use login::{ceil_secs, wait_message};
 pub use login::{login, login_form, logout};
 pub use overview::overview;
 pub use sensor::{sensor, sensor_data, sensor_summary};
 pub use sequences::{MAX_EDGES, SequenceParams, sequences};
 pub use spec::{spec, spec_upload};
-pub use tls::tls;
+pub use tls::{tls, tls_host};
 pub use tls_service::tls_service;
 
 use super::charts::Bar;
@@ -82,9 +89,11 @@ pub struct Chrome {
     pub live: bool,
 }
 
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 11] = [
     ("/", "Overview"),
+    ("/hosts", "Hosts"),
     ("/endpoints", "Endpoints"),
+    ("/changes", "Changes"),
     ("/findings", "Findings"),
     ("/sequences", "Sequences"),
     ("/tls", "TLS"),

@@ -67,8 +67,8 @@ pub async fn overview(
     let classified = d.classification.iter().any(|c| c.key != "unclassified");
     let mut kpis = vec![
         Kpi {
-            href: Some("/endpoints".into()),
-            ..kpi("Hosts", fmt::num(&t.hosts), "hosts of the endpoints".into())
+            href: Some("/hosts".into()),
+            ..kpi("Hosts", fmt::num(&t.hosts), "hosts with endpoints".into())
         },
         Kpi {
             href: Some("/endpoints".into()),
@@ -168,10 +168,7 @@ pub async fn overview(
                     label: c.key.clone(),
                     value: c.count,
                     class: "host",
-                    href: Some(endpoints_link(&[
-                        ("host", c.key.clone()),
-                        ("scope", "all".into()),
-                    ])),
+                    href: Some(crate::web::service_map::host_href(&c.key)),
                 })
                 .collect();
             charts::responsive(charts::hbars(&b, 1400), charts::hbars(&b, charts::NARROW))

@@ -1,0 +1,523 @@
+//! Hosts as pages (`/hosts`, `/hosts/{host}`): every host with its endpoints, requests, spec
+//! coverage, active findings by severity, highest risk, clients and last request; a host's top
+//! clients; and the service map, which clients call which hosts.
+//!
+//! One definition per figure, shared with the other pages:
+//! - a host's **endpoints** are every row of the inventory for it, dormant documented
+//!   operations included: what `/endpoints?host=` lists and the overview's busiest hosts count;
+//! - its **findings** are the active ones ([`ACTIVE_FINDING`]) whose host it is: what
+//!   `/findings?host=` lists by default;
+//! - its **clients** are the distinct addresses over the client rows kept per endpoint (the
+//!   overview's definition);
+//! - its **spec coverage** is the share of its observed endpoints that an imported description
+//!   documents (documented or zombie) among those it classified (documented, zombie, shadow);
+//!   none when no description covers the host.
+
+use super::ACTIVE_FINDING;
+use super::findings::like_contains;
+use crate::store::{Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Sort orders of the host list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostSort {
+    /// Host name.
+    Host,
+    /// Endpoints.
+    Endpoints,
+    /// Requests (the default: busiest first).
+    #[default]
+    Requests,
+    /// Error responses.
+    Errors,
+    /// Spec coverage.
+    Coverage,
+    /// Active findings, most severe first.
+    Findings,
+    /// Highest risk score of its endpoints.
+    Risk,
+    /// Last request.
+    LastSeen,
+}
+
+impl HostSort {
+    /// Every key, in column order.
+    pub const ALL: [HostSort; 8] = [
+        HostSort::Host,
+        HostSort::Endpoints,
+        HostSort::Requests,
+        HostSort::Errors,
+        HostSort::Coverage,
+        HostSort::Findings,
+        HostSort::Risk,
+        HostSort::LastSeen,
+    ];
+
+    /// The name used in URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            HostSort::Host => "host",
+            HostSort::Endpoints => "endpoints",
+            HostSort::Requests => "requests",
+            HostSort::Errors => "errors",
+            HostSort::Coverage => "coverage",
+            HostSort::Findings => "findings",
+            HostSort::Risk => "risk",
+            HostSort::LastSeen => "last_seen",
+        }
+    }
+
+    /// Parses a URL name.
+    pub fn parse(s: &str) -> Option<HostSort> {
+        HostSort::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Whether the natural direction is descending (everything but the name).
+    pub fn default_desc(self) -> bool {
+        self != HostSort::Host
+    }
+
+    fn expr(self) -> &'static str {
+        match self {
+            HostSort::Host => "h.host",
+            HostSort::Endpoints => "h.endpoints",
+            HostSort::Requests => "h.requests",
+            HostSort::Errors => "h.errors",
+            HostSort::Coverage => {
+                "CASE WHEN h.classified > 0 THEN (h.documented + h.zombie) * 1.0 / h.classified END"
+            }
+            HostSort::Findings => {
+                "IFNULL(f.critical, 0) * 1000000 + IFNULL(f.high, 0) * 10000 + IFNULL(f.n, 0)"
+            }
+            HostSort::Risk => "h.risk",
+            HostSort::LastSeen => "h.last_seen",
+        }
+    }
+}
+
+/// Filters, sort and page of the host list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostQuery {
+    /// Substring of the host name (case-insensitive for ASCII).
+    pub q: Option<String>,
+    /// Sort key.
+    pub sort: HostSort,
+    /// Descending.
+    pub desc: bool,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows per page.
+    pub limit: i64,
+}
+
+impl Default for HostQuery {
+    fn default() -> Self {
+        HostQuery {
+            q: None,
+            sort: HostSort::Requests,
+            desc: true,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// One host.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HostRow {
+    /// The host (as the requests named it: `Host` header or `:authority`).
+    pub host: String,
+    /// Endpoints (every row for it, dormant documented operations included).
+    pub endpoints: i64,
+    /// Of them, called at least once.
+    pub observed: i64,
+    /// Requests.
+    pub requests: i64,
+    /// Responses with status >= 400.
+    pub errors: i64,
+    /// Endpoints per classification.
+    pub documented: i64,
+    /// Undocumented endpoints of a host a description covers.
+    pub shadow: i64,
+    /// Deprecated but called.
+    pub zombie: i64,
+    /// Documented, never called.
+    pub dormant: i64,
+    /// On a host no description covers, or scanner probes.
+    pub uncovered: i64,
+    /// Before any description is imported.
+    pub unclassified: i64,
+    /// Share of the observed, classified endpoints (documented, zombie, shadow) that a
+    /// description documents (documented, zombie), 0 to 100; none when none is classified.
+    pub coverage_pct: Option<f64>,
+    /// Active findings.
+    pub findings: i64,
+    /// Of them, critical.
+    pub critical: i64,
+    /// High.
+    pub high: i64,
+    /// Medium.
+    pub medium: i64,
+    /// Low.
+    pub low: i64,
+    /// Info.
+    pub info: i64,
+    /// Highest risk score of its endpoints (0 to 100).
+    pub max_risk: i64,
+    /// Distinct client addresses.
+    pub clients: i64,
+    /// First request (ns).
+    pub first_seen: Option<i64>,
+    /// Last request (ns).
+    pub last_seen: Option<i64>,
+}
+
+impl HostRow {
+    /// The severity of its most severe active finding.
+    pub fn max_severity(&self) -> Option<&'static str> {
+        [
+            ("critical", self.critical),
+            ("high", self.high),
+            ("medium", self.medium),
+            ("low", self.low),
+            ("info", self.info),
+        ]
+        .into_iter()
+        .find(|(_, n)| *n > 0)
+        .map(|(s, _)| s)
+    }
+}
+
+/// A page of hosts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostList {
+    /// This page.
+    pub rows: Vec<HostRow>,
+    /// Hosts matching, over all pages.
+    pub total: i64,
+}
+
+/// A client of a host.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostClient {
+    /// Its address.
+    pub client: String,
+    /// Requests it sent to the host.
+    pub requests: i64,
+    /// The host's endpoints it called.
+    pub endpoints: i64,
+    /// First request to the host (ns).
+    pub first_seen: i64,
+    /// Last (ns).
+    pub last_seen: i64,
+}
+
+/// Requests from one client to one host.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceEdge {
+    /// Client address.
+    pub client: String,
+    /// Host.
+    pub host: String,
+    /// Requests.
+    pub requests: i64,
+}
+
+/// Which clients call which hosts: the busiest clients and hosts and the requests between them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ServiceMap {
+    /// Edges between the clients and hosts kept, busiest first.
+    pub edges: Vec<ServiceEdge>,
+    /// Clients in the map's scope before the busiest were kept (around a host: at most the
+    /// number asked for).
+    pub clients_total: i64,
+    /// Hosts in the map's scope.
+    pub hosts_total: i64,
+}
+
+impl ServiceMap {
+    /// The `clients` busiest clients and `hosts` busiest hosts of `pairs` (by requests between
+    /// clients and hosts) and the pairs between them, busiest first.
+    pub fn busiest(pairs: &[ServiceEdge], clients: i64, hosts: i64) -> ServiceMap {
+        let top = |key: fn(&ServiceEdge) -> &str, n: i64| {
+            let mut t: HashMap<&str, i64> = HashMap::new();
+            for p in pairs {
+                *t.entry(key(p)).or_default() += p.requests;
+            }
+            let total = t.len() as i64;
+            let mut v: Vec<(&str, i64)> = t.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+            v.truncate(usize::try_from(n.max(1)).unwrap_or(usize::MAX));
+            let keep: std::collections::HashSet<String> =
+                v.into_iter().map(|(k, _)| k.to_string()).collect();
+            (keep, total)
+        };
+        let (keep_c, clients_total) = top(|p| p.client.as_str(), clients);
+        let (keep_h, hosts_total) = top(|p| p.host.as_str(), hosts);
+        let mut edges: Vec<ServiceEdge> = pairs
+            .iter()
+            .filter(|p| keep_c.contains(&p.client) && keep_h.contains(&p.host))
+            .cloned()
+            .collect();
+        edges.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.client.cmp(&b.client))
+                .then_with(|| a.host.cmp(&b.host))
+        });
+        ServiceMap {
+            edges,
+            clients_total,
+            hosts_total,
+        }
+    }
+}
+
+const HOSTS_CTE: &str = "h AS (
+    SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
+           IFNULL(SUM(e.request_count), 0) AS requests, IFNULL(SUM(e.error_count), 0) AS errors,
+           SUM(e.classification = 'documented') AS documented, SUM(e.classification = 'shadow') AS shadow,
+           SUM(e.classification = 'zombie') AS zombie, SUM(e.classification = 'dormant') AS dormant,
+           SUM(e.classification IN ('uncovered', 'probe')) AS uncovered, SUM(e.classification IS NULL) AS unclassified,
+           SUM(e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
+           MAX(e.risk_score) AS risk, MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
+    FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2)
+    GROUP BY e.host)";
+
+fn findings_cte() -> String {
+    format!(
+        "f AS (
+    SELECT f.host AS host, COUNT(*) AS n, SUM(f.severity = 'critical') AS critical, SUM(f.severity = 'high') AS high,
+           SUM(f.severity = 'medium') AS medium, SUM(f.severity = 'low') AS low, SUM(f.severity = 'info') AS info
+    FROM findings f WHERE f.host IS NOT NULL AND (?2 IS NULL OR f.host = ?2) AND {ACTIVE_FINDING}
+    GROUP BY f.host)"
+    )
+}
+
+impl Store {
+    /// A page of hosts: aggregates per host in SQL; each host's distinct clients counted from
+    /// `pairs` ([`Store::dashboard_client_pairs`], which the dashboard caches).
+    pub async fn dashboard_hosts(
+        &self,
+        q: &HostQuery,
+        pairs: &[ServiceEdge],
+    ) -> Result<HostList, StoreError> {
+        let pattern = q.q.as_deref().filter(|s| !s.is_empty()).map(like_contains);
+        let mut list = self.host_rows(pattern.as_deref(), None, q, false).await?;
+        let mut clients: HashMap<&str, i64> = HashMap::new();
+        for p in pairs {
+            *clients.entry(p.host.as_str()).or_default() += 1;
+        }
+        for r in &mut list.rows {
+            r.clients = clients.get(r.host.as_str()).copied().unwrap_or(0);
+        }
+        Ok(list)
+    }
+
+    /// Requests per (client, host) pair, over the client rows kept per endpoint: every host's
+    /// clients and the service map come from it. It reads every client row (the costliest read
+    /// of the Hosts page): the dashboard caches it while [`Store::dashboard_client_pairs_key`]
+    /// stays the same.
+    pub async fn dashboard_client_pairs(&self) -> Result<Vec<ServiceEdge>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
+             JOIN endpoints e ON e.id = c.endpoint_id GROUP BY e.host, c.client",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| ServiceEdge {
+            client: r.get(0),
+            host: r.get(1),
+            requests: r.get(2),
+        })
+        .collect())
+    }
+
+    /// What [`Store::dashboard_client_pairs`] depends on, in one pass over the client rows
+    /// without a join: any merge that adds requests, rows or times changes it (requests only
+    /// grow; retention and merges of endpoints remove rows).
+    pub async fn dashboard_client_pairs_key(
+        &self,
+    ) -> Result<(i64, i64, Option<i64>, Option<i64>), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), IFNULL(SUM(count), 0), MIN(first_seen), MAX(last_seen) FROM endpoint_clients",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// One host's row (`None`: no endpoint has this host).
+    pub async fn dashboard_host(&self, host: &str) -> Result<Option<HostRow>, StoreError> {
+        let q = HostQuery {
+            limit: 1,
+            ..HostQuery::default()
+        };
+        Ok(self
+            .host_rows(None, Some(host), &q, true)
+            .await?
+            .rows
+            .into_iter()
+            .next())
+    }
+
+    async fn host_rows(
+        &self,
+        pattern: Option<&str>,
+        host: Option<&str>,
+        q: &HostQuery,
+        with_clients: bool,
+    ) -> Result<HostList, StoreError> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT e.host) FROM endpoints e
+             WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2)",
+        )
+        .bind(pattern)
+        .bind(host)
+        .fetch_one(&self.pool)
+        .await?;
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let key = q.sort.expr();
+        let fcte = findings_cte();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH {HOSTS_CTE}, {fcte}
+             SELECT h.host, h.endpoints, h.observed, h.requests, h.errors, h.documented, h.shadow, h.zombie,
+                    h.dormant, h.uncovered, h.unclassified, h.classified, IFNULL(h.risk, 0), h.first_seen, h.last_seen,
+                    IFNULL(f.n, 0), IFNULL(f.critical, 0), IFNULL(f.high, 0), IFNULL(f.medium, 0),
+                    IFNULL(f.low, 0), IFNULL(f.info, 0)
+             FROM h LEFT JOIN f ON f.host = h.host
+             ORDER BY {key} {dir} NULLS LAST, h.host LIMIT ?3 OFFSET ?4"
+        )))
+        .bind(pattern)
+        .bind(host)
+        .bind(q.limit.clamp(1, 1000))
+        .bind(q.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<HostRow> = rows
+            .iter()
+            .map(|r| {
+                let documented: i64 = r.get(5);
+                let zombie: i64 = r.get(7);
+                let classified: i64 = r.get(11);
+                HostRow {
+                    host: r.get(0),
+                    endpoints: r.get(1),
+                    observed: r.get(2),
+                    requests: r.get(3),
+                    errors: r.get(4),
+                    documented,
+                    shadow: r.get(6),
+                    zombie,
+                    dormant: r.get(8),
+                    uncovered: r.get(9),
+                    unclassified: r.get(10),
+                    coverage_pct: (classified > 0)
+                        .then(|| (documented + zombie) as f64 * 100.0 / classified as f64),
+                    max_risk: r.get(12),
+                    first_seen: r.get(13),
+                    last_seen: r.get(14),
+                    findings: r.get(15),
+                    critical: r.get(16),
+                    high: r.get(17),
+                    medium: r.get(18),
+                    low: r.get(19),
+                    info: r.get(20),
+                    clients: 0,
+                }
+            })
+            .collect();
+        if with_clients && !out.is_empty() {
+            let marks = vec!["?"; out.len()].join(", ");
+            let mut cq = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT e.host, COUNT(DISTINCT c.client) FROM endpoint_clients c
+                 JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}) GROUP BY e.host"
+            )));
+            for r in &out {
+                cq = cq.bind(r.host.as_str());
+            }
+            let clients: HashMap<String, i64> = cq
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            for r in &mut out {
+                r.clients = clients.get(&r.host).copied().unwrap_or(0);
+            }
+        }
+        Ok(HostList { rows: out, total })
+    }
+
+    /// The busiest clients of `host` (by requests), at most `limit`.
+    pub async fn dashboard_host_clients(
+        &self,
+        host: &str,
+        limit: i64,
+    ) -> Result<Vec<HostClient>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT c.client, SUM(c.count) AS n, COUNT(*), MIN(c.first_seen), MAX(c.last_seen)
+             FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?
+             GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?",
+        )
+        .bind(host)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| HostClient {
+            client: r.get(0),
+            requests: r.get(1),
+            endpoints: r.get(2),
+            first_seen: r.get(3),
+            last_seen: r.get(4),
+        })
+        .collect())
+    }
+
+    /// A host's neighbourhood of the service map: its `clients` busiest clients and the hosts
+    /// they call (the host first, then the busiest, `hosts` in all) with the requests between
+    /// them. (The whole map comes with [`Store::dashboard_hosts`].)
+    pub async fn dashboard_service_map(
+        &self,
+        around: &str,
+        clients: i64,
+        hosts: i64,
+    ) -> Result<ServiceMap, StoreError> {
+        let sql = "WITH mine AS MATERIALIZED (
+                    SELECT c.client AS client, SUM(c.count) AS n
+                    FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?1
+                    GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?2),
+                 edge AS MATERIALIZED (
+                    SELECT c.client AS client, e.host AS host, SUM(c.count) AS n
+                    FROM endpoint_clients c INDEXED BY endpoint_clients_client
+                    JOIN endpoints e ON e.id = c.endpoint_id
+                    WHERE c.client IN (SELECT client FROM mine)
+                    GROUP BY c.client, e.host),
+                 th AS (SELECT host, SUM(n) AS n FROM edge GROUP BY host ORDER BY host = ?1 DESC, n DESC, host LIMIT ?3)
+                 SELECT edge.client, edge.host, edge.n,
+                        (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)
+                 FROM edge JOIN th ON th.host = edge.host
+                 ORDER BY edge.n DESC, edge.client, edge.host";
+        let rows = sqlx::query(sql)
+            .bind(around)
+            .bind(clients.max(1))
+            .bind(hosts.max(1))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut map = ServiceMap::default();
+        for r in &rows {
+            map.clients_total = r.get(3);
+            map.hosts_total = r.get(4);
+            map.edges.push(ServiceEdge {
+                client: r.get(0),
+                host: r.get(1),
+                requests: r.get(2),
+            });
+        }
+        Ok(map)
+    }
+}
