@@ -138,7 +138,9 @@ pub struct HostRow {
     pub requests: i64,
     /// Responses with status >= 400.
     pub errors: i64,
-    /// Endpoints per classification.
+    /// Endpoints per classification, of the APIs of ours (scope `api`: static content,
+    /// third-party and ignored endpoints are not classified against a description, as on the
+    /// overview and the Spec page).
     pub documented: i64,
     /// Undocumented endpoints of a host a description covers.
     pub shadow: i64,
@@ -279,10 +281,13 @@ impl ServiceMap {
 const HOSTS_CTE: &str = "h AS (
     SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
            IFNULL(SUM(e.request_count), 0) AS requests, IFNULL(SUM(e.error_count), 0) AS errors,
-           SUM(e.classification = 'documented') AS documented, SUM(e.classification = 'shadow') AS shadow,
-           SUM(e.classification = 'zombie') AS zombie, SUM(e.classification = 'dormant') AS dormant,
-           SUM(e.classification IN ('uncovered', 'probe')) AS uncovered, SUM(e.classification IS NULL) AS unclassified,
-           SUM(e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
+           SUM(e.scope = 'api' AND e.classification = 'documented') AS documented,
+           SUM(e.scope = 'api' AND e.classification = 'shadow') AS shadow,
+           SUM(e.scope = 'api' AND e.classification = 'zombie') AS zombie,
+           SUM(e.scope = 'api' AND e.classification = 'dormant') AS dormant,
+           SUM(e.scope = 'api' AND e.classification IN ('uncovered', 'probe')) AS uncovered,
+           SUM(e.scope = 'api' AND e.classification IS NULL) AS unclassified,
+           SUM(e.scope = 'api' AND e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
            MAX(e.risk_score) AS risk, MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
     FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2)
     GROUP BY e.host)";
