@@ -55,7 +55,7 @@ pub struct Overview {
     pub minutes: Vec<MinuteCount>,
     /// Busiest hosts (endpoints per host, every row of the host as `/hosts` counts them).
     pub hosts: Vec<Count>,
-    /// Newest endpoints.
+    /// Newest endpoints of ours (scope `api`, as "More" lists them).
     pub newest_endpoints: Vec<EndpointBrief>,
     /// Newest findings.
     pub newest_findings: Vec<FindingRow>,
@@ -119,7 +119,8 @@ impl Store {
         );
         let newest_endpoints = sqlx::query(
             "SELECT id, host, method, path_template, first_seen, request_count, classification
-             FROM endpoints e WHERE e.first_seen IS NOT NULL ORDER BY first_seen DESC, id DESC LIMIT 8",
+             FROM endpoints e WHERE e.first_seen IS NOT NULL AND e.scope = 'api'
+             ORDER BY first_seen DESC, id DESC LIMIT 8",
         )
         .fetch_all(&self.pool)
         .await?
