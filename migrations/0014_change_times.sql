@@ -16,8 +16,10 @@ ALTER TABLE endpoint_auth ADD COLUMN last_seen INTEGER;
 CREATE INDEX endpoint_params_first_seen ON endpoint_params (first_seen);
 CREATE INDEX endpoint_auth_first_seen ON endpoint_auth (first_seen);
 CREATE INDEX endpoint_sensitive_first_seen ON endpoint_sensitive (first_seen);
-CREATE INDEX endpoint_clients_first_seen ON endpoint_clients (first_seen);
--- Whether a client new on an endpoint called the host before: its rows by time.
+-- Whether a client new on an endpoint called the host before: its rows by time. (New client
+-- rows themselves are found by a scan of endpoint_clients: an index on their first_seen alone
+-- cost 22% of the database's size on a 300 MB capture, 1.8 MB, for a read that a scan answers
+-- in tens of milliseconds at 100,000 endpoints.)
 CREATE INDEX endpoint_clients_client ON endpoint_clients (client, first_seen);
 
 -- Everything first seen, one row per change (the dashboard's /changes and /api/changes read the
