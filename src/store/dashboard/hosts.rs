@@ -342,14 +342,17 @@ impl Store {
         .collect())
     }
 
-    /// What [`Store::dashboard_client_pairs`] depends on, in one pass over the client rows
-    /// without a join: any merge that adds requests, rows or times changes it (requests only
-    /// grow; retention and merges of endpoints remove rows).
+    /// What [`Store::dashboard_client_pairs`] depends on, from the sums kept by triggers
+    /// (migration 0015) instead of a pass over every client row: the client rows and distinct
+    /// clients (retention and merges of endpoints remove rows), the requests (a client's count
+    /// grows only with them) and the newest request.
     pub async fn dashboard_client_pairs_key(
         &self,
     ) -> Result<(i64, i64, Option<i64>, Option<i64>), StoreError> {
         Ok(sqlx::query_as(
-            "SELECT COUNT(*), IFNULL(SUM(count), 0), MIN(first_seen), MAX(last_seen) FROM endpoint_clients",
+            "SELECT (SELECT IFNULL(SUM(endpoints), 0) FROM inventory_clients), t.requests,
+                    (SELECT COUNT(*) FROM inventory_clients), t.last_seen
+             FROM inventory_totals t",
         )
         .fetch_one(&self.pool)
         .await?)
