@@ -56,6 +56,8 @@ fn config(c: u8) -> WsConfig {
             max_frames: 64,
             max_memory: 64 * 1024,
             max_inflate_bytes: 4096,
+            // One inflater (48 KiB) fits the 64 KiB: a second compressed connection is refused.
+            ..WsConfig::default()
         }
     } else {
         WsConfig::default()
