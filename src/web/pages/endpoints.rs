@@ -154,6 +154,49 @@ pub struct Header {
     pub title: &'static str,
 }
 
+/// The headers of a sortable table: `cols` are (label, sort key if sortable, numeric, tooltip);
+/// a sortable header links to its key in its natural direction (`default_desc`), or to the
+/// other direction when the list is already sorted by it. One definition for the Endpoints and
+/// Hosts lists.
+pub fn sort_headers<K: Copy + PartialEq>(
+    cols: &[(&'static str, Option<K>, bool, &'static str)],
+    current: K,
+    desc: bool,
+    name: fn(K) -> &'static str,
+    default_desc: fn(K) -> bool,
+    link: impl Fn(&[(&str, String)]) -> String,
+) -> Vec<Header> {
+    cols.iter()
+        .map(|&(label, key, num, title)| {
+            let sorted = match key {
+                Some(k) if k == current && desc => "desc",
+                Some(k) if k == current => "asc",
+                _ => "",
+            };
+            Header {
+                label,
+                href: key.map(|k| {
+                    let dir = if k == current {
+                        if desc { "asc" } else { "desc" }
+                    } else if default_desc(k) {
+                        "desc"
+                    } else {
+                        "asc"
+                    };
+                    link(&[
+                        ("sort", name(k).to_string()),
+                        ("dir", dir.to_string()),
+                        ("page", String::new()),
+                    ])
+                }),
+                sorted,
+                num,
+                title,
+            }
+        })
+        .collect()
+}
+
 /// A link of the pager.
 pub struct PageLink {
     /// Text.
@@ -485,41 +528,14 @@ pub async fn endpoints(
         ),
         ("Last seen", Some(SortKey::LastSeen), true, "Last request"),
     ];
-    let headers = cols
-        .iter()
-        .map(|(label, key, num, title)| {
-            let sorted = match key {
-                Some(k) if *k == q.sort => {
-                    if q.desc {
-                        "desc"
-                    } else {
-                        "asc"
-                    }
-                }
-                _ => "",
-            };
-            Header {
-                label,
-                href: key.map(|k| {
-                    let dir = if k == q.sort {
-                        if q.desc { "asc" } else { "desc" }
-                    } else if k.default_desc() {
-                        "desc"
-                    } else {
-                        "asc"
-                    };
-                    p.link(&[
-                        ("sort", k.name().to_string()),
-                        ("dir", dir.to_string()),
-                        ("page", String::new()),
-                    ])
-                }),
-                sorted,
-                num: *num,
-                title,
-            }
-        })
-        .collect();
+    let headers = sort_headers(
+        &cols,
+        q.sort,
+        q.desc,
+        SortKey::name,
+        SortKey::default_desc,
+        |v| p.link(v),
+    );
     let page_link =
         |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);
     let pager = pager(page, pages, page_link);

@@ -5,7 +5,7 @@
 //! the service map. [`host_data`] gathers what both the page and `/api/hosts/{host}` show.
 
 use super::changes::{ChangeView, DEFAULT_SINCE, change_views};
-use super::endpoints::{Header, PageLink, pager};
+use super::endpoints::{Header, PageLink, pager, sort_headers};
 use super::tls::{ServiceView, host_services};
 use super::{
     Chrome, FindingView, Kpi, Legend, chrome, endpoints_link, finding_view, kpi, legend, nonempty,
@@ -239,41 +239,14 @@ pub async fn hosts(
         ("Clients", None, true, "Distinct client addresses"),
         ("Last seen", Some(HostSort::LastSeen), true, "Last request"),
     ];
-    let headers = cols
-        .iter()
-        .map(|(label, key, num, title)| {
-            let sorted = match key {
-                Some(k) if *k == q.sort => {
-                    if q.desc {
-                        "desc"
-                    } else {
-                        "asc"
-                    }
-                }
-                _ => "",
-            };
-            Header {
-                label,
-                href: key.map(|k| {
-                    let dir = if k == q.sort {
-                        if q.desc { "asc" } else { "desc" }
-                    } else if k.default_desc() {
-                        "desc"
-                    } else {
-                        "asc"
-                    };
-                    p.link(&[
-                        ("sort", k.name().to_string()),
-                        ("dir", dir.to_string()),
-                        ("page", String::new()),
-                    ])
-                }),
-                sorted,
-                num: *num,
-                title,
-            }
-        })
-        .collect();
+    let headers = sort_headers(
+        &cols,
+        q.sort,
+        q.desc,
+        HostSort::name,
+        HostSort::default_desc,
+        |v| p.link(v),
+    );
     let page_link =
         |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);
     let view = HostsPage {
