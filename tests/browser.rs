@@ -827,6 +827,92 @@ fn dashboard_in_a_real_browser() {
         assert!(fit <= room, "fitted graph {fit} in {room}");
     }
 
+    // The time range: picking "Last hour" narrows the overview's figures, the range follows
+    // the user to the other pages (their counts agree), a custom range takes typed times,
+    // and "Show all time" brings every figure back.
+    let kpi = |c: &mut Cdp, label: &str| -> i64 {
+        let v = c.eval(&format!(
+            "[...document.querySelectorAll('.kpi')].find(k => k.querySelector('.kpi-label').textContent === '{label}').querySelector('.kpi-value').textContent"
+        ));
+        v.as_str().unwrap().replace(',', "").parse().unwrap()
+    };
+    let lead = |c: &mut Cdp| -> i64 {
+        let v = c.eval("document.querySelector('.page-head p.muted').textContent");
+        v.as_str()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    cdp.goto(&format!("{base}/"));
+    let all_endpoints = kpi(&mut cdp, "Endpoints");
+    let all_hosts = kpi(&mut cdp, "Hosts");
+    assert_eq!(
+        cdp.eval("getComputedStyle(document.querySelector('.rangebar .range-custom')).display"),
+        json!("none"),
+        "the custom fields wait for Custom range"
+    );
+    cdp.navigate_by(|c| {
+        c.eval("const s = document.getElementById('range-preset'); s.value = '1h'; s.dispatchEvent(new Event('change')); true");
+    });
+    assert!(
+        cdp.eval("location.search")
+            .as_str()
+            .unwrap()
+            .contains("range=1h")
+    );
+    let hour_endpoints = kpi(&mut cdp, "Endpoints");
+    let hour_hosts = kpi(&mut cdp, "Hosts");
+    assert!(
+        0 < hour_endpoints && hour_endpoints < all_endpoints,
+        "last hour {hour_endpoints} of {all_endpoints} endpoints"
+    );
+    assert!(hour_hosts <= all_hosts);
+    assert!(
+        cdp.eval("document.getElementById('range-label').textContent")
+            .as_str()
+            .unwrap()
+            .starts_with("Last hour: ")
+    );
+    cdp.navigate_by(|c| {
+        c.eval("[...document.querySelectorAll('#site-nav a')].find(a => a.textContent === 'Endpoints').click(); true");
+    });
+    assert_eq!(
+        lead(&mut cdp),
+        hour_endpoints,
+        "the endpoint list in the range"
+    );
+    assert_eq!(
+        cdp.eval("document.getElementById('range-preset').value"),
+        json!("1h"),
+        "the range followed"
+    );
+    cdp.navigate_by(|c| {
+        c.eval("[...document.querySelectorAll('#site-nav a')].find(a => a.textContent === 'Hosts').click(); true");
+    });
+    assert_eq!(lead(&mut cdp), hour_hosts, "the host list in the range");
+    // A custom range before any traffic: every count is zero.
+    cdp.goto(&format!("{base}/"));
+    cdp.eval("const s = document.getElementById('range-preset'); s.value = 'custom'; s.dispatchEvent(new Event('change')); true");
+    cdp.navigate_by(|c| {
+        c.eval("const f = document.querySelector('.rangebar'); f.querySelector('[name=from]').value = '2000-01-01 00:00'; f.querySelector('[name=to]').value = '2000-01-02 00:00'; f.querySelector('button[type=submit]').click(); true");
+    });
+    assert_eq!(kpi(&mut cdp, "Endpoints"), 0);
+    assert_eq!(kpi(&mut cdp, "Findings"), 0);
+    cdp.navigate_by(|c| {
+        c.eval("document.querySelector('.range-clear').click(); true");
+    });
+    assert_eq!(kpi(&mut cdp, "Endpoints"), all_endpoints, "all time again");
+    assert_eq!(
+        cdp.eval("!!document.getElementById('range-label')"),
+        json!(false)
+    );
+    let p = cdp.take_problems();
+    assert!(p.errors.is_empty(), "time range: {:#?}", p.errors);
+
     // A phone, 390 px wide: no page scrolls sideways (wide tables and graphs scroll inside
     // their card), the navigation folds behind its Menu button and reaches every page once
     // opened, tables read as labelled lists, charts are drawn for the narrow width.

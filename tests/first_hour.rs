@@ -487,7 +487,10 @@ fn one_count_of_findings_in_the_cli_and_the_dashboard() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let overview = rt.block_on(async {
         let store = shadowtap::store::Store::open_read_only(&db).await.unwrap();
-        store.dashboard_overview().await.unwrap()
+        store
+            .dashboard_overview(&shadowtap::store::dashboard::Window::ALL)
+            .await
+            .unwrap()
     });
     assert_eq!(overview.totals.findings.to_string(), total);
 }

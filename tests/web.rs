@@ -603,35 +603,141 @@ async fn counts_agree_between_pages() {
     let app = app().await;
     let o = get_ok(&app, "/api/overview").await.json();
     let t = &o["totals"];
-    let total = |j: &Value| j["total"].as_i64().unwrap();
-    let endpoints = total(&get_ok(&app, "/api/endpoints").await.json());
-    assert_eq!(t["endpoints"].as_i64().unwrap(), endpoints, "{t}");
+    let endpoints = counts_agree(&app, "").await;
     assert!(
         t["observed"].as_i64().unwrap() < endpoints,
         "dormant operations are endpoints, not observed ones: {t}"
     );
-    // The classification bar adds up to the endpoints, and each class to its filtered list.
     let classes = o["classification"].as_array().unwrap();
     assert!(classes.iter().any(|c| c["key"] == "dormant"), "{classes:?}");
+}
+
+/// A time range narrows every count the same way: the pages and the JSON API agree under a
+/// range as they do over all time, the range leaves out what was not seen in it, and the
+/// pages keep the range the URL named (a cookie) until it is changed.
+#[tokio::test]
+async fn a_time_range_narrows_every_count_alike() {
+    let app = app().await;
+    let all = get_ok(&app, "/api/endpoints?per=500").await.json();
+    let mut seen: Vec<String> = all["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["last_seen"].as_str().map(String::from))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert!(seen.len() > 2, "{seen:?}");
+    // From the median last request: some endpoints were called since, some not.
+    let from = seen[seen.len() / 2].clone();
+    let everything = counts_agree(&app, "").await;
+    let since = counts_agree(&app, &format!("range=custom&from={}", q(&from))).await;
+    assert!(0 < since && since < everything, "{since} of {everything}");
+    // Up to a time before the first request: nothing, and every page says zero.
+    let o = get_ok(&app, "/api/overview?to=2000-01-01T00:00:00Z")
+        .await
+        .json();
+    assert_eq!(o["totals"]["endpoints"], 0, "{o}");
+    assert_eq!(o["totals"]["calls"], 0, "{o}");
+    assert_eq!(counts_agree(&app, "from=1999-01-01&to=2000-01-01").await, 0);
+    // Presets end at the newest request: the last 30 days of these captures hold them all
+    // (each was recorded in a few minutes), the last hour at least the newest.
+    let hour = counts_agree(&app, "range=1h").await;
+    assert!(
+        hour > 0,
+        "the newest request is within the last hour of itself"
+    );
+    // What the API refuses: unknown presets, unreadable or backwards times.
+    for bad in [
+        "range=2h",
+        "from=yesterday",
+        "from=2025-02-01&to=2025-01-01",
+    ] {
+        let r = get(&app, &format!("/api/endpoints?{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+        assert!(r.json()["allowed"].is_array(), "{bad}");
+        let page = get(&app, &format!("/endpoints?{bad}")).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The page keeps the range in a cookie; the picker shows it and offers all time back.
+    let r = get_ok(&app, &format!("/findings?range=custom&from={}", q(&from))).await;
+    let cookie = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("st_range="))
+        .expect("the range cookie")
+        .to_string();
+    assert!(r.body.contains("id=\"range-label\""), "the range is shown");
+    assert!(r.body.contains("Show all time"));
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let with_cookie = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::COOKIE, pair.clone())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let home = send(&app, with_cookie("/")).await;
+    assert_eq!(kpi_value(&home.body, "Endpoints"), since.to_string());
+    let cleared = send(&app, with_cookie("/?range=all")).await;
+    assert_eq!(
+        kpi_value(&cleared.body, "Endpoints"),
+        everything.to_string()
+    );
+    assert!(
+        cleared
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("st_range=;")),
+        "all time clears the cookie"
+    );
+    // The API reads its own parameters only: the cookie plays no part there.
+    let api = send(&app, with_cookie("/api/endpoints")).await.json();
+    assert_eq!(api["total"].as_i64().unwrap(), everything);
+}
+
+/// The checks of [`counts_agree_between_pages`] under `range` (query parameters, or nothing):
+/// the number of endpoints (APIs of ours) seen in it.
+async fn counts_agree(app: &Router, range: &str) -> i64 {
+    let u = |path: &str| {
+        if range.is_empty() {
+            path.to_string()
+        } else if path.contains('?') {
+            format!("{path}&{range}")
+        } else {
+            format!("{path}?{range}")
+        }
+    };
+    let o = get_ok(app, &u("/api/overview")).await.json();
+    let t = &o["totals"];
+    let total = |j: &Value| j["total"].as_i64().unwrap();
+    let endpoints = total(&get_ok(app, &u("/api/endpoints")).await.json());
+    assert_eq!(t["endpoints"].as_i64().unwrap(), endpoints, "{range}: {t}");
+    // The classification bar adds up to the endpoints, and each class to its filtered list.
+    let classes = o["classification"].as_array().unwrap();
     assert_eq!(
         classes
             .iter()
             .map(|c| c["count"].as_i64().unwrap())
             .sum::<i64>(),
-        endpoints
+        endpoints,
+        "{range}"
     );
     for c in classes {
         let key = c["key"].as_str().unwrap();
         let listed = total(
-            &get_ok(&app, &format!("/api/endpoints?class={key}"))
+            &get_ok(app, &u(&format!("/api/endpoints?class={key}")))
                 .await
                 .json(),
         );
-        assert_eq!(listed, c["count"].as_i64().unwrap(), "class {key}");
+        assert_eq!(listed, c["count"].as_i64().unwrap(), "{range}: class {key}");
     }
     // Hosts: the distinct hosts of every endpoint, static and third-party ones included; the
-    // busiest hosts' counts are their lists' totals.
-    let all = get_ok(&app, "/api/endpoints?per=500&scope=all")
+    // busiest hosts' counts are their lists' totals, and the Hosts list has each of them.
+    let all = get_ok(app, &u("/api/endpoints?per=500&scope=all"))
         .await
         .json();
     let hosts: std::collections::BTreeSet<&str> = all["endpoints"]
@@ -643,37 +749,68 @@ async fn counts_agree_between_pages() {
     assert_eq!(
         t["hosts"].as_i64().unwrap(),
         hosts.len() as i64,
-        "{hosts:?}"
+        "{range}: {hosts:?}"
     );
+    let host_list = get_ok(app, &u("/api/hosts?per=500")).await.json();
+    assert_eq!(total(&host_list), hosts.len() as i64, "{range}: /api/hosts");
     for h in o["hosts"].as_array().unwrap() {
         let host = h["key"].as_str().unwrap();
         let listed = total(
-            &get_ok(&app, &format!("/api/endpoints?host={}&scope=all", q(host)))
-                .await
-                .json(),
+            &get_ok(
+                app,
+                &u(&format!("/api/endpoints?host={}&scope=all", q(host))),
+            )
+            .await
+            .json(),
         );
-        assert_eq!(listed, h["count"].as_i64().unwrap(), "host {host}");
+        assert_eq!(listed, h["count"].as_i64().unwrap(), "{range}: host {host}");
+        let row = host_list["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == host)
+            .unwrap_or_else(|| panic!("{range}: {host} not in /api/hosts"));
+        assert_eq!(row["endpoints"], h["count"], "{range}: /api/hosts {host}");
+        let one = get_ok(app, &u(&format!("/api/hosts/{}", q(host))))
+            .await
+            .json();
+        assert_eq!(
+            one["host"]["endpoints"], h["count"],
+            "{range}: /api/hosts/{host}"
+        );
+        assert_eq!(
+            one["endpoints"]["total"], h["count"],
+            "{range}: /api/hosts/{host}"
+        );
     }
     // Findings: the key figure and the severity bars count the active findings, which the
     // Findings page and the API list under state=active.
-    let active = total(&get_ok(&app, "/api/findings?state=active").await.json());
-    assert_eq!(t["findings"].as_i64().unwrap(), active);
+    let active = total(&get_ok(app, &u("/api/findings?state=active")).await.json());
+    assert_eq!(t["findings"].as_i64().unwrap(), active, "{range}");
     let severities = o["severity"].as_array().unwrap();
     assert_eq!(
         severities
             .iter()
             .map(|c| c["count"].as_i64().unwrap())
             .sum::<i64>(),
-        active
+        active,
+        "{range}"
     );
     for c in severities {
         let sev = c["key"].as_str().unwrap();
         let listed = total(
-            &get_ok(&app, &format!("/api/findings?state=active&severity={sev}"))
-                .await
-                .json(),
+            &get_ok(
+                app,
+                &u(&format!("/api/findings?state=active&severity={sev}")),
+            )
+            .await
+            .json(),
         );
-        assert_eq!(listed, c["count"].as_i64().unwrap(), "severity {sev}");
+        assert_eq!(
+            listed,
+            c["count"].as_i64().unwrap(),
+            "{range}: severity {sev}"
+        );
     }
     // Calls: the traffic series adds up to the requests.
     let calls: i64 = o["minutes"]
@@ -682,17 +819,31 @@ async fn counts_agree_between_pages() {
         .iter()
         .map(|m| m["count"].as_i64().unwrap())
         .sum();
-    assert_eq!(calls, t["calls"].as_i64().unwrap());
+    assert_eq!(calls, t["calls"].as_i64().unwrap(), "{range}");
     // The pages print the same figures.
-    let home = get_ok(&app, "/").await.body;
-    assert_eq!(kpi_value(&home, "Endpoints"), endpoints.to_string());
-    assert_eq!(kpi_value(&home, "Hosts"), hosts.len().to_string());
-    assert_eq!(kpi_value(&home, "Findings"), active.to_string());
-    let list = get_ok(&app, "/endpoints").await.body;
-    assert!(
-        list.contains(&format!("{endpoints} in the inventory")),
-        "the endpoint list's count"
+    let home = get_ok(app, &u("/")).await.body;
+    assert_eq!(
+        kpi_value(&home, "Endpoints"),
+        endpoints.to_string(),
+        "{range}"
     );
+    assert_eq!(
+        kpi_value(&home, "Hosts"),
+        hosts.len().to_string(),
+        "{range}"
+    );
+    assert_eq!(kpi_value(&home, "Findings"), active.to_string(), "{range}");
+    let list = get_ok(app, &u("/endpoints")).await.body;
+    let words = if range.is_empty() || range == "range=all" {
+        "in the inventory"
+    } else {
+        "seen in the time range"
+    };
+    assert!(
+        list.contains(&format!("{endpoints} {words}")),
+        "{range}: the endpoint list's count"
+    );
+    endpoints
 }
 
 #[tokio::test]

@@ -216,11 +216,12 @@ impl Store {
     ) -> Result<Vec<FindingListing>, StoreError> {
         use super::dashboard::findings::{FILTER, like_contains};
         let sev = super::dashboard::severity_rank_sql("f.severity");
+        let fw = query.window.and_span("f");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT a.id, a.kind, a.severity, a.host, a.method, a.path_template, a.client, a.detail, a.evidence, a.count,
                     a.first_seen, a.last_seen, a.triage_state, t.reason AS triage_reason, t.actor AS triage_by
              FROM api_findings a JOIN findings f ON f.id = a.id LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key
-             {FILTER} ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
+             {FILTER}{fw} ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
         )))
         .bind(query.severity.as_deref())
         .bind(query.kind.as_deref())

@@ -9,9 +9,10 @@ use super::api_doc::{self, MAX_CAPTURES_PER_PAGE, MAX_FINDINGS_PER_PAGE, MAX_TLS
 use super::pages::{
     self, ChangeParams, EndpointParams, FindingParams, HostPageParams, HostParams, SequenceParams,
 };
+use super::range::RangeParams;
 use super::spec_import::{self, ImportError};
 use super::{ApiError, AppError, AppState};
-use crate::store::dashboard::SortKey;
+use crate::store::dashboard::{SortKey, Window};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -98,6 +99,23 @@ fn check_finding_params(p: &FindingParams) -> Result<(), AppError> {
     })
 }
 
+/// The time range of a request: its own `range`, `from` and `to` (the pages' cookie plays
+/// no part here), checked like every parameter.
+async fn window_of(state: &AppState, r: &RangeParams) -> Result<Window, AppError> {
+    api_doc::check(&api_doc::range_params(), |name| match name {
+        "range" => r.range.as_deref(),
+        "from" => r.from.as_deref(),
+        "to" => r.to.as_deref(),
+        _ => None,
+    })?;
+    let newest = if r.preset() == "all" {
+        None
+    } else {
+        state.store().dashboard_newest().await?
+    };
+    r.window(newest)
+}
+
 /// Any other path under `/api/`: a JSON 404.
 pub async fn not_found() -> ApiResult {
     Err(AppError::NotFound.into())
@@ -114,17 +132,20 @@ pub async fn index() -> ApiResult {
 }
 
 /// `GET /api/overview`.
-pub async fn overview(State(state): State<AppState>) -> ApiResult {
-    ok(state.overview().await?)
+pub async fn overview(State(state): State<AppState>, Query(r): Query<RangeParams>) -> ApiResult {
+    let window = window_of(&state, &r).await?;
+    ok(state.overview(&window).await?)
 }
 
 /// `GET /api/endpoints`.
 pub async fn endpoints(
     State(state): State<AppState>,
     Query(p): Query<EndpointParams>,
+    Query(r): Query<RangeParams>,
 ) -> ApiResult {
     check_endpoint_params(&p)?;
-    let (q, page, per) = p.to_query(SortKey::default());
+    let (mut q, page, per) = p.to_query(SortKey::default());
+    q.window = window_of(&state, &r).await?;
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     ok(json!({
         "query": q,
@@ -161,8 +182,13 @@ pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> 
 }
 
 /// `GET /api/findings`: a page of findings (most severe first), grouped by kind.
-pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingParams>) -> ApiResult {
+pub async fn findings(
+    State(state): State<AppState>,
+    Query(p): Query<FindingParams>,
+    Query(r): Query<RangeParams>,
+) -> ApiResult {
     check_finding_params(&p)?;
+    let window = window_of(&state, &r).await?;
     let page: i64 = p
         .page
         .as_deref()
@@ -174,6 +200,7 @@ pub async fn findings(State(state): State<AppState>, Query(p): Query<FindingPara
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(MAX_FINDINGS_PER_PAGE);
     let mut q = p.to_query(crate::store::dashboard::StateFilter::All)?;
+    q.window = window;
     q.limit = per;
     q.offset = (page - 1) * per;
     let (rows, total) = state.store().dashboard_findings(&q).await?;
@@ -258,11 +285,13 @@ pub async fn findings_triage(
 pub async fn sequences(
     State(state): State<AppState>,
     Query(p): Query<SequenceParams>,
+    Query(r): Query<RangeParams>,
 ) -> ApiResult {
+    let window = window_of(&state, &r).await?;
     let host = p.host.filter(|h| !h.trim().is_empty());
     ok(state
         .store()
-        .dashboard_sequences(host.as_deref(), pages::MAX_EDGES)
+        .dashboard_sequences(host.as_deref(), pages::MAX_EDGES, &window)
         .await?)
 }
 
@@ -328,7 +357,12 @@ pub struct TlsQuery {
 
 /// `GET /api/tls`: `{services, clients}`, the rows of `api_tls_services` and `api_tls_clients`
 /// (as `shadowtap tls --json`): a page of services, and the clients of those services.
-pub async fn tls(State(state): State<AppState>, Query(q): Query<TlsQuery>) -> ApiResult {
+pub async fn tls(
+    State(state): State<AppState>,
+    Query(q): Query<TlsQuery>,
+    Query(r): Query<RangeParams>,
+) -> ApiResult {
+    let window = window_of(&state, &r).await?;
     let (page, per) = PageQuery {
         page: q.page,
         per: q.per,
@@ -338,7 +372,10 @@ pub async fn tls(State(state): State<AppState>, Query(q): Query<TlsQuery>) -> Ap
         .host
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty());
-    let services = state.store().tls_services(host.as_deref()).await?;
+    let services = state
+        .store()
+        .tls_services_in(host.as_deref(), &window)
+        .await?;
     let (services, paging) = paged(services, page, per);
     let ids: std::collections::HashSet<i64> = services.iter().map(|s| s.id).collect();
     let clients: Vec<_> = state
@@ -410,12 +447,18 @@ pub async fn spec_upload(
 /// `hosts` counts the changes per host and kind (every page), `changes` is this page, grouped
 /// by host; `unknown_first_seen` counts the rows whose first time is unknown (written before
 /// migration 0014), never listed.
-pub async fn changes(State(state): State<AppState>, Query(p): Query<ChangeParams>) -> ApiResult {
+pub async fn changes(
+    State(state): State<AppState>,
+    Query(p): Query<ChangeParams>,
+    Query(r): Query<RangeParams>,
+) -> ApiResult {
+    let window = window_of(&state, &r).await?;
     let newest = state.store().dashboard_newest().await?;
-    let (q, page, per) = p.to_query(newest, api_doc::MAX_CHANGES_PER_PAGE, true)?;
+    let (q, page, per) = p.to_query(newest, api_doc::MAX_CHANGES_PER_PAGE, true, &window)?;
     let d = state.store().dashboard_changes(&q).await?;
     ok(json!({
         "since": crate::store::iso(d.since),
+        "until": q.until.map(crate::store::iso),
         "newest": d.newest.map(crate::store::iso),
         "host": q.host,
         "kind": q.kind,
@@ -431,10 +474,19 @@ pub async fn changes(State(state): State<AppState>, Query(p): Query<ChangeParams
 }
 
 /// `GET /api/hosts`: a page of hosts (each with its `max_severity`) and the service map.
-pub async fn hosts(State(state): State<AppState>, Query(p): Query<HostParams>) -> ApiResult {
+pub async fn hosts(
+    State(state): State<AppState>,
+    Query(p): Query<HostParams>,
+    Query(r): Query<RangeParams>,
+) -> ApiResult {
     p.check()?;
-    let (q, page, per) = p.to_query();
-    let pairs = state.client_pairs().await?;
+    let (mut q, page, per) = p.to_query();
+    q.window = window_of(&state, &r).await?;
+    let pairs = if q.window.is_all() {
+        state.client_pairs().await?
+    } else {
+        std::sync::Arc::new(state.store().dashboard_client_pairs(&q.window).await?)
+    };
     let list = state.store().dashboard_hosts(&q, &pairs).await?;
     let map =
         crate::store::dashboard::ServiceMap::busiest(&pairs, pages::MAP_CLIENTS, pages::MAP_HOSTS);
@@ -463,14 +515,16 @@ pub async fn host(
     State(state): State<AppState>,
     Path(name): Path<String>,
     Query(p): Query<HostPageParams>,
+    Query(r): Query<RangeParams>,
 ) -> ApiResult {
     p.check()?;
+    let window = window_of(&state, &r).await?;
     let page = p
         .page
         .as_deref()
         .and_then(|v| v.trim().parse::<i64>().ok())
         .unwrap_or(1);
-    let d = pages::host_data(&state, &name, page).await?;
+    let d = pages::host_data(&state, &name, page, &window).await?;
     let per = pages::HOST_ENDPOINTS_PER_PAGE;
     let mut host = serde_json::to_value(&d.row).map_err(|x| AppError::Internal(x.to_string()))?;
     host["max_severity"] = json!(d.row.max_severity());
@@ -478,7 +532,10 @@ pub async fn host(
     let tls = if tls_name.is_empty() {
         Vec::new()
     } else {
-        state.store().tls_services(Some(&tls_name)).await?
+        state
+            .store()
+            .tls_services_in(Some(&tls_name), &window)
+            .await?
     };
     ok(json!({
         "host": host,

@@ -188,6 +188,29 @@ fn per(lo: i64, hi: i64, default: i64) -> Param {
     Param::query("per", Takes::Integer { lo, hi, default }, "items per page")
 }
 
+/// The time range every list and count of the dashboard takes (`web::range`): a preset, or
+/// `from` and `to`.
+pub fn range_params() -> Vec<Param> {
+    vec![
+        Param::query(
+            "range",
+            Takes::OneOf(super::range::range_values()),
+            "time range, ending at the newest request: all (the default), 1h, 24h, 7d, 30d; custom (or no range with from or to): from and to say",
+        ),
+        Param::query(
+            "from",
+            Takes::Text,
+            "start of a custom range: an RFC 3339 time, a date and time in UTC (2025-01-31 12:00), or a duration back from the newest request (90m, 36h, 2w)",
+        ),
+        Param::query("to", Takes::Text, "end of a custom range, as from"),
+    ]
+}
+
+fn with_range(mut params: Vec<Param>) -> Vec<Param> {
+    params.extend(range_params());
+    params
+}
+
 /// Parameters of `GET /api/endpoints` (and of the Endpoints page).
 pub fn endpoint_params() -> Vec<Param> {
     use crate::analyze::auth::AuthScheme;
@@ -197,7 +220,7 @@ pub fn endpoint_params() -> Vec<Param> {
         .into_iter()
         .chain(SensitiveClass::ALL.iter().map(|c| c.name()))
         .collect();
-    vec![
+    with_range(vec![
         Param::query("q", Takes::Text, "search in host and path"),
         Param::query("host", Takes::Text, "only this host"),
         Param::query(
@@ -253,13 +276,13 @@ pub fn endpoint_params() -> Vec<Param> {
         Param::query("dir", Takes::OneOf(vec!["asc", "desc"]), "sort direction"),
         page(),
         per(10, 500, 50),
-    ]
+    ])
 }
 
 /// Parameters of `GET /api/findings`.
 pub fn finding_params() -> Vec<Param> {
     use crate::analyze::posture::{KINDS, Severity};
-    vec![
+    with_range(vec![
         Param::query(
             "severity",
             Takes::OneOf(Severity::ALL.iter().map(|s| s.name()).collect()),
@@ -279,12 +302,12 @@ pub fn finding_params() -> Vec<Param> {
         ),
         page(),
         per(1, MAX_FINDINGS_PER_PAGE, MAX_FINDINGS_PER_PAGE),
-    ]
+    ])
 }
 
 /// Parameters of `GET /api/tls`.
 pub fn tls_params() -> Vec<Param> {
-    vec![
+    with_range(vec![
         Param::query(
             "host",
             Takes::Text,
@@ -292,7 +315,7 @@ pub fn tls_params() -> Vec<Param> {
         ),
         page(),
         per(1, MAX_TLS_PER_PAGE, MAX_TLS_PER_PAGE),
-    ]
+    ])
 }
 
 /// Parameters of `GET /api/sensor`.
@@ -308,7 +331,7 @@ pub const MAX_HOSTS_PER_PAGE: i64 = 500;
 /// Parameters of `GET /api/changes` (and of the Changes page).
 pub fn change_params() -> Vec<Param> {
     use crate::store::dashboard::ChangeKind;
-    vec![
+    with_range(vec![
         Param::query(
             "since",
             Takes::Time,
@@ -322,13 +345,13 @@ pub fn change_params() -> Vec<Param> {
         ),
         page(),
         per(1, MAX_CHANGES_PER_PAGE, 100),
-    ]
+    ])
 }
 
 /// Parameters of `GET /api/hosts` (and of the Hosts page).
 pub fn host_params() -> Vec<Param> {
     use crate::store::dashboard::HostSort;
-    vec![
+    with_range(vec![
         Param::query("q", Takes::Text, "search in the host name"),
         Param::query(
             "sort",
@@ -338,12 +361,12 @@ pub fn host_params() -> Vec<Param> {
         Param::query("dir", Takes::OneOf(vec!["asc", "desc"]), "sort direction"),
         page(),
         per(1, MAX_HOSTS_PER_PAGE, 50),
-    ]
+    ])
 }
 
 /// Parameters of `GET /api/hosts/{host}`.
 pub fn one_host_params() -> Vec<Param> {
-    vec![
+    with_range(vec![
         Param::path("host", "the host name, percent-encoded"),
         Param::query(
             "page",
@@ -354,7 +377,7 @@ pub fn one_host_params() -> Vec<Param> {
             },
             "page of the host's endpoints (50 per page, riskiest first)",
         ),
-    ]
+    ])
 }
 
 /// One operation of the API.
@@ -389,11 +412,11 @@ fn finding_id() -> Vec<Param> {
 }
 
 fn sequence_params() -> Vec<Param> {
-    vec![Param::query(
+    with_range(vec![Param::query(
         "host",
         Takes::Text,
         "the host (default: the one with the most transitions)",
-    )]
+    )])
 }
 
 fn spec_upload_params() -> Vec<Param> {
@@ -416,8 +439,8 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         method: "GET",
         path: "/api/overview",
-        summary: "what to fix first (fix_first: active critical and high findings grouped by endpoint, riskiest first), totals, classification and severity counts, calls per minute, newest endpoints and findings",
-        params: none,
+        summary: "what to fix first (fix_first: active critical and high findings grouped by endpoint, riskiest first), totals, classification and severity counts, calls per minute, newest endpoints and findings; over what was seen in the time range",
+        params: range_params,
         answers: "application/json",
         body: &[],
     },

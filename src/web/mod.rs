@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod graph;
 pub mod live;
 mod pages;
+pub mod range;
 pub mod sarif;
 pub mod service_map;
 pub mod spec_import;
@@ -26,7 +27,7 @@ pub mod spec_import;
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::{Overview, ServiceEdge};
+use crate::store::dashboard::{Overview, ServiceEdge, Window};
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -105,10 +106,10 @@ impl AppState {
         &self.inner.auth
     }
 
-    /// The overview with its traffic series.
-    pub async fn overview(&self) -> Result<Overview, StoreError> {
-        let mut o = self.store().dashboard_overview().await?;
-        o.minutes = self.store().dashboard_traffic().await?;
+    /// The overview of what was seen in `window`, with its traffic series.
+    pub async fn overview(&self, window: &Window) -> Result<Overview, StoreError> {
+        let mut o = self.store().dashboard_overview(window).await?;
+        o.minutes = self.store().dashboard_traffic(window).await?;
         Ok(o)
     }
 }
@@ -129,7 +130,7 @@ impl AppState {
         if let Some(p) = cached {
             return Ok(p);
         }
-        let pairs = Arc::new(self.store().dashboard_client_pairs().await?);
+        let pairs = Arc::new(self.store().dashboard_client_pairs(&Window::ALL).await?);
         *self
             .inner
             .client_pairs
@@ -171,6 +172,13 @@ pub struct Session {
     /// The dashboard is reached over HTTPS (`--cookie-secure`, or a trusted proxy said so):
     /// session cookies are `Secure`.
     pub secure: bool,
+    /// The pages' time range (the URL's `range`, `from` and `to`, else the cookie's); all
+    /// time under `/api/`, whose operations read their own parameters.
+    pub range: range::PageRange,
+    /// The request's path.
+    pub path: String,
+    /// The request's query parameters (the range picker sends the others back).
+    pub query: Vec<(String, String)>,
 }
 
 impl Session {
@@ -551,6 +559,52 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         }
         req = Request::from_parts(parts, Body::from(bytes));
     }
+    // The pages' time range: the URL's, kept in a cookie for the next pages, else the
+    // cookie's (a stale or damaged cookie is dropped, a wrong URL is a 400).
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let mut range_cookie = None;
+    let page_range = if api || *req.method() != Method::GET {
+        range::PageRange::default()
+    } else {
+        let from_url = range::RangeParams::from_query(req.uri().query().unwrap_or(""));
+        let (params, kept) = if from_url.given() {
+            range_cookie = Some(from_url.to_query());
+            (from_url, None)
+        } else {
+            let kept: Option<String> = req
+                .headers()
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|h| auth::cookie(h, range::COOKIE))
+                .map(|v| {
+                    url::form_urlencoded::parse(format!("v={v}").as_bytes())
+                        .map(|(_, v)| v.into_owned())
+                        .next()
+                        .unwrap_or_default()
+                });
+            (
+                range::RangeParams::from_query(kept.as_deref().unwrap_or("")),
+                kept,
+            )
+        };
+        let newest = if params.preset() == "all" {
+            None
+        } else {
+            state.store().dashboard_newest().await.ok().flatten()
+        };
+        match params.window(newest) {
+            Ok(window) => range::PageRange { params, window },
+            Err(e) if kept.is_none() => return with_cookie(e.into_response()),
+            Err(_) => {
+                range_cookie = Some(String::new());
+                range::PageRange::default()
+            }
+        }
+    };
     req.extensions_mut().insert(Session {
         csrf: auth.csrf(&sid),
         sid: sid.clone(),
@@ -558,8 +612,29 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         bearer,
         client,
         secure,
+        range: page_range,
+        path: path.clone(),
+        query,
     });
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    if let Some(q) = range_cookie {
+        let cookie = if q.is_empty() {
+            format!(
+                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                range::COOKIE
+            )
+        } else {
+            format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Lax{}",
+                range::COOKIE,
+                fmt::qs(&q),
+                if secure { "; Secure" } else { "" }
+            )
+        };
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     let already = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
         v.to_str()
             .is_ok_and(|s| s.starts_with(&format!("{}=", auth::COOKIE)))

@@ -48,6 +48,26 @@
     });
     table.classList.add('stack');
   });
+  // Time range: a preset applies at once; "Custom range" shows the from/to fields (hidden,
+  // and not sent, while a preset is chosen).
+  var preset = document.getElementById('range-preset');
+  if (preset) {
+    var custom = preset.form.querySelector('.range-custom');
+    var show = function (on) {
+      custom.hidden = !on;
+      custom.querySelectorAll('input').forEach(function (i) { i.disabled = !on; });
+    };
+    show(preset.value === 'custom');
+    preset.addEventListener('change', function () {
+      if (preset.value === 'custom') {
+        show(true);
+        custom.querySelector('input').focus();
+      } else {
+        show(false);
+        preset.form.submit();
+      }
+    });
+  }
   // Filter selects submit their form on change.
   document.querySelectorAll('select.autosubmit').forEach(function (sel) {
     sel.addEventListener('change', function () {

@@ -172,6 +172,8 @@ impl ChangeKind {
 pub struct ChangeQuery {
     /// Changes first seen at or after this time (ns, packet time).
     pub since: i64,
+    /// And at or before this one (`None`: up to the newest).
+    pub until: Option<i64>,
     /// Only this host.
     pub host: Option<String>,
     /// Only this kind.
@@ -241,7 +243,8 @@ impl Store {
     /// The newest request of the inventory (ns): the default bound of the feed is relative to
     /// it (captures are often old).
     pub async fn dashboard_newest(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT MAX(last_seen) FROM endpoints")
+        // Kept by triggers (migration 0015): no scan of the endpoints.
+        Ok(sqlx::query_scalar("SELECT last_seen FROM inventory_totals")
             .fetch_one(&self.pool)
             .await?)
     }
@@ -258,7 +261,9 @@ impl Store {
             .collect::<Vec<_>>()
             .join("\nUNION ALL\n");
         let cte = format!(
-            "WITH ch (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union})"
+            "WITH ch0 (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union}),
+             ch AS (SELECT * FROM ch0 WHERE first_seen <= {})",
+            q.until.unwrap_or(i64::MAX)
         );
         let counted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{cte} SELECT host, kind, COUNT(*) FROM ch GROUP BY host, kind"

@@ -2,7 +2,7 @@
 //! [`SortKey`]), the values its filters offer ([`Facets`]), and the page of rows itself, each
 //! filtered and sorted in SQL.
 
-use super::{ACTIVE_FINDING, Count, counts};
+use super::{ACTIVE_FINDING, Count, Window, counts};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -144,6 +144,8 @@ pub struct EndpointQuery {
     pub offset: i64,
     /// Rows per page.
     pub limit: i64,
+    /// Only endpoints called within this range ([`Window`]).
+    pub window: Window,
 }
 
 impl Default for EndpointQuery {
@@ -162,6 +164,7 @@ impl Default for EndpointQuery {
             desc: true,
             offset: 0,
             limit: 50,
+            window: Window::ALL,
         }
     }
 }
@@ -394,10 +397,19 @@ impl Store {
             Some(true) => conds.push("fc.k IS NOT NULL"),
             Some(false) => conds.push("fc.k IS NULL"),
         }
-        let where_sql = if conds.is_empty() {
+        let window = query.window.endpoint_sql("e");
+        let where_sql = if conds.is_empty() && window.is_none() {
             String::new()
         } else {
-            format!("WHERE {}", conds.join(" AND "))
+            format!(
+                "WHERE {}",
+                conds
+                    .iter()
+                    .copied()
+                    .chain(window.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            )
         };
         // The findings per endpoint are joined only when a filter or the sort needs them: the
         // join makes SQLite sort every row instead of walking an index.
@@ -443,7 +455,8 @@ impl Store {
         .collect();
         let mut rows = self.endpoint_rows(&ids).await?;
         if activity_buckets > 0 && !rows.is_empty() {
-            self.fill_activity(&mut rows, activity_buckets).await?;
+            self.fill_activity(&mut rows, activity_buckets, &query.window)
+                .await?;
         }
         Ok(EndpointList { rows, total })
     }
@@ -506,10 +519,13 @@ impl Store {
         Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
     }
 
+    /// The rows' calls per time bucket over the inventory's time range, or over the part of
+    /// it `window` keeps.
     async fn fill_activity(
         &self,
         rows: &mut [EndpointListRow],
         buckets: usize,
+        window: &Window,
     ) -> Result<(), StoreError> {
         let range = sqlx::query(
             "SELECT (SELECT MIN(first_seen) FROM endpoints), last_seen FROM inventory_totals",
@@ -519,6 +535,10 @@ impl Store {
         let (Some(lo), Some(hi)): (Option<i64>, Option<i64>) = (range.get(0), range.get(1)) else {
             return Ok(());
         };
+        let (lo, hi) = (
+            lo.max(window.from.unwrap_or(i64::MIN)),
+            hi.min(window.to.unwrap_or(i64::MAX)),
+        );
         let (lo, hi) = (lo.div_euclid(60_000_000_000), hi.div_euclid(60_000_000_000));
         let span = (hi - lo + 1).max(1);
         let list = rows
@@ -539,7 +559,9 @@ impl Store {
             let id: i64 = m.get(0);
             let minute: i64 = m.get(1);
             let count: i64 = m.get(2);
-            if let Some(&i) = index.get(&id) {
+            if let Some(&i) = index.get(&id)
+                && (lo..=hi).contains(&minute)
+            {
                 let b = ((minute - lo).clamp(0, span - 1) as i128 * buckets as i128 / span as i128)
                     as usize;
                 rows[i].activity[b.min(buckets - 1)] += count;

@@ -2,7 +2,7 @@
 //! most severe first then most recently seen, paged; the per-(severity, kind) counts behind
 //! its chips and the per-state counts behind its state toggle.
 
-use super::{FINDING_COLUMNS, FINDING_JOIN, FindingRow, finding_row, severity_rank_sql};
+use super::{FINDING_COLUMNS, FINDING_JOIN, FindingRow, Window, finding_row, severity_rank_sql};
 use crate::store::triage::TriageEvent;
 use crate::store::{Store, StoreError, TriageState};
 use serde::Serialize;
@@ -70,6 +70,8 @@ pub struct FindingQuery {
     pub limit: i64,
     /// Rows skipped first (paging).
     pub offset: i64,
+    /// Only findings whose span (first to last seen) meets this range.
+    pub window: Window,
 }
 
 /// `s` as a LIKE pattern that matches it anywhere, with `\` as the escape character.
@@ -103,8 +105,9 @@ impl Store {
     ) -> Result<(Vec<FindingRow>, i64), StoreError> {
         let sev = severity_rank_sql("f.severity");
         let pattern = query.q.as_deref().map(like_contains);
+        let fw = query.window.and_span("f");
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) {COUNT_JOIN} {FILTER}"
+            "SELECT COUNT(*) {COUNT_JOIN} {FILTER}{fw}"
         )))
         .bind(query.severity.as_deref())
         .bind(query.kind.as_deref())
@@ -114,7 +117,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} {FILTER}
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} {FILTER}{fw}
              ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
         )))
         .bind(query.severity.as_deref())
@@ -139,8 +142,9 @@ impl Store {
         query: &FindingQuery,
     ) -> Result<Vec<(TriageState, i64)>, StoreError> {
         let pattern = query.q.as_deref().map(like_contains);
+        let fw = query.window.and_span("f");
         let counts: HashMap<String, i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT coalesce(t.state, 'open'), COUNT(*) {COUNT_JOIN} {FILTER} GROUP BY 1"
+            "SELECT coalesce(t.state, 'open'), COUNT(*) {COUNT_JOIN} {FILTER}{fw} GROUP BY 1"
         )))
         .bind(query.severity.as_deref())
         .bind(query.kind.as_deref())
@@ -198,11 +202,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Findings per (severity, kind), most severe first (for the findings page's chips).
-    pub async fn dashboard_finding_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+    /// Findings per (severity, kind) whose span meets `window`, most severe first (for the
+    /// findings page's chips).
+    pub async fn dashboard_finding_counts(
+        &self,
+        window: &Window,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let sev = severity_rank_sql("severity");
+        let fw = window.and_span("f");
         Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT severity, kind, COUNT(*) FROM findings GROUP BY severity, kind ORDER BY {sev}, kind"
+            "SELECT severity, kind, COUNT(*) FROM findings f WHERE 1{fw} GROUP BY severity, kind ORDER BY {sev}, kind"
         )))
         .fetch_all(&self.pool)
         .await?

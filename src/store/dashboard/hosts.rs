@@ -13,8 +13,8 @@
 //!   documents (documented or zombie) among those it classified (documented, zombie, shadow);
 //!   none when no description covers the host.
 
-use super::ACTIVE_FINDING;
 use super::findings::like_contains;
+use super::{ACTIVE_FINDING, Window};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -111,6 +111,8 @@ pub struct HostQuery {
     pub offset: i64,
     /// Rows per page.
     pub limit: i64,
+    /// Only endpoints called within this range, findings and clients whose span meets it.
+    pub window: Window,
 }
 
 impl Default for HostQuery {
@@ -121,6 +123,7 @@ impl Default for HostQuery {
             desc: true,
             offset: 0,
             limit: 50,
+            window: Window::ALL,
         }
     }
 }
@@ -278,7 +281,10 @@ impl ServiceMap {
     }
 }
 
-const HOSTS_CTE: &str = "h AS (
+fn hosts_cte(window: &Window) -> String {
+    let ew = window.and_endpoint("e");
+    format!(
+        "h AS (
     SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
            IFNULL(SUM(e.request_count), 0) AS requests, IFNULL(SUM(e.error_count), 0) AS errors,
            SUM(e.scope = 'api' AND e.classification = 'documented') AS documented,
@@ -289,15 +295,18 @@ const HOSTS_CTE: &str = "h AS (
            SUM(e.scope = 'api' AND e.classification IS NULL) AS unclassified,
            SUM(e.scope = 'api' AND e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
            MAX(e.risk_score) AS risk, MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
-    FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2)
-    GROUP BY e.host)";
+    FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2){ew}
+    GROUP BY e.host)"
+    )
+}
 
-fn findings_cte() -> String {
+fn findings_cte(window: &Window) -> String {
+    let fw = window.and_span("f");
     format!(
         "f AS (
     SELECT f.host AS host, COUNT(*) AS n, SUM(f.severity = 'critical') AS critical, SUM(f.severity = 'high') AS high,
            SUM(f.severity = 'medium') AS medium, SUM(f.severity = 'low') AS low, SUM(f.severity = 'info') AS info
-    FROM findings f WHERE f.host IS NOT NULL AND (?2 IS NULL OR f.host = ?2) AND {ACTIVE_FINDING}
+    FROM findings f WHERE f.host IS NOT NULL AND (?2 IS NULL OR f.host = ?2) AND {ACTIVE_FINDING}{fw}
     GROUP BY f.host)"
     )
 }
@@ -311,6 +320,11 @@ impl Store {
         pairs: &[ServiceEdge],
     ) -> Result<HostList, StoreError> {
         let pattern = q.q.as_deref().filter(|s| !s.is_empty()).map(like_contains);
+        if !q.window.is_all() {
+            // The cached pairs are of all time: the page's hosts count their clients in the
+            // range from their own rows.
+            return self.host_rows(pattern.as_deref(), None, q, true).await;
+        }
         let mut list = self.host_rows(pattern.as_deref(), None, q, false).await?;
         let mut clients: HashMap<&str, i64> = HashMap::new();
         for p in pairs {
@@ -326,11 +340,16 @@ impl Store {
     /// clients and the service map come from it. It reads every client row (the costliest read
     /// of the Hosts page): the dashboard caches it while [`Store::dashboard_client_pairs_key`]
     /// stays the same.
-    pub async fn dashboard_client_pairs(&self) -> Result<Vec<ServiceEdge>, StoreError> {
-        Ok(sqlx::query(
+    /// Only the client rows whose span meets `window` count.
+    pub async fn dashboard_client_pairs(
+        &self,
+        window: &Window,
+    ) -> Result<Vec<ServiceEdge>, StoreError> {
+        let cw = window.and_span("c");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
-             JOIN endpoints e ON e.id = c.endpoint_id GROUP BY e.host, c.client",
-        )
+             JOIN endpoints e ON e.id = c.endpoint_id WHERE 1{cw} GROUP BY e.host, c.client"
+        )))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -358,10 +377,16 @@ impl Store {
         .await?)
     }
 
-    /// One host's row (`None`: no endpoint has this host).
-    pub async fn dashboard_host(&self, host: &str) -> Result<Option<HostRow>, StoreError> {
+    /// One host's row, counting what was seen in `window` (`None`: no endpoint of this host
+    /// is in it).
+    pub async fn dashboard_host(
+        &self,
+        host: &str,
+        window: &Window,
+    ) -> Result<Option<HostRow>, StoreError> {
         let q = HostQuery {
             limit: 1,
+            window: *window,
             ..HostQuery::default()
         };
         Ok(self
@@ -379,19 +404,20 @@ impl Store {
         q: &HostQuery,
         with_clients: bool,
     ) -> Result<HostList, StoreError> {
-        let total: i64 = sqlx::query_scalar(
+        let ew = q.window.and_endpoint("e");
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT e.host) FROM endpoints e
-             WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2)",
-        )
+             WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2){ew}"
+        )))
         .bind(pattern)
         .bind(host)
         .fetch_one(&self.pool)
         .await?;
         let dir = if q.desc { "DESC" } else { "ASC" };
         let key = q.sort.expr();
-        let fcte = findings_cte();
+        let (hcte, fcte) = (hosts_cte(&q.window), findings_cte(&q.window));
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "WITH {HOSTS_CTE}, {fcte}
+            "WITH {hcte}, {fcte}
              SELECT h.host, h.endpoints, h.observed, h.requests, h.errors, h.documented, h.shadow, h.zombie,
                     h.dormant, h.uncovered, h.unclassified, h.classified, IFNULL(h.risk, 0), h.first_seen, h.last_seen,
                     IFNULL(f.n, 0), IFNULL(f.critical, 0), IFNULL(f.high, 0), IFNULL(f.medium, 0),
@@ -440,9 +466,10 @@ impl Store {
             .collect();
         if with_clients && !out.is_empty() {
             let marks = vec!["?"; out.len()].join(", ");
+            let cw = q.window.and_span("c");
             let mut cq = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT e.host, COUNT(DISTINCT c.client) FROM endpoint_clients c
-                 JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}) GROUP BY e.host"
+                 JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}){cw} GROUP BY e.host"
             )));
             for r in &out {
                 cq = cq.bind(r.host.as_str());
@@ -460,17 +487,20 @@ impl Store {
         Ok(HostList { rows: out, total })
     }
 
-    /// The busiest clients of `host` (by requests), at most `limit`.
+    /// The busiest clients of `host` (by requests) whose span meets `window`, at most
+    /// `limit`.
     pub async fn dashboard_host_clients(
         &self,
         host: &str,
         limit: i64,
+        window: &Window,
     ) -> Result<Vec<HostClient>, StoreError> {
-        Ok(sqlx::query(
+        let cw = window.and_span("c");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT c.client, SUM(c.count) AS n, COUNT(*), MIN(c.first_seen), MAX(c.last_seen)
-             FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?
-             GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?",
-        )
+             FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?{cw}
+             GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?"
+        )))
         .bind(host)
         .bind(limit)
         .fetch_all(&self.pool)

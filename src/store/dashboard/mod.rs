@@ -21,6 +21,7 @@ mod risk;
 mod sequences;
 mod spec;
 mod tls;
+mod window;
 
 pub use captures::CaptureRow;
 pub use changes::{ChangeKind, ChangeQuery, ChangeRow, Changes, HostChanges};
@@ -37,6 +38,7 @@ pub use risk::{
 };
 pub use sequences::{GraphEdge, GraphNode, SequenceFinding, SequencePath, Sequences};
 pub use spec::{SpecRow, SpecSummary};
+pub use window::Window;
 
 use super::{Store, StoreError};
 use serde::Serialize;
@@ -171,6 +173,11 @@ pub(in crate::store) fn severity_rank_sql(col: &str) -> String {
     )
 }
 
+/// The order classifications are listed in (`c`: the classification, `unclassified` for
+/// none).
+pub(in crate::store) const CLASSIFICATION_ORDER: &str = "CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1 \
+     WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 WHEN 'uncovered' THEN 4 ELSE 5 END";
+
 pub(in crate::store) const FINDING_COLUMNS: &str = "f.id, f.kind, f.severity, f.host, f.method, f.path_template, f.client, f.detail, f.evidence, f.count, f.first_seen, f.last_seen, e.id, f.dedup_key, coalesce(t.state, 'open'), t.actor, t.reason, t.at";
 
 /// The findings every count of the dashboard shows (`f` is `findings`): the active ones,
@@ -230,13 +237,12 @@ impl Store {
     /// ignored endpoints are counted apart: [`Store::scope_counts`]).
     async fn classification_counts(&self) -> Result<Vec<Count>, StoreError> {
         Ok(counts(
-            &sqlx::query(
+            &sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT IFNULL(classification, 'unclassified') AS c, n
                  FROM (SELECT classification, COUNT(*) AS n FROM endpoints WHERE scope = 'api'
                        GROUP BY classification)
-                 ORDER BY CASE c WHEN 'documented' THEN 0 WHEN 'shadow' THEN 1
-                 WHEN 'zombie' THEN 2 WHEN 'dormant' THEN 3 WHEN 'uncovered' THEN 4 ELSE 5 END, c",
-            )
+                 ORDER BY {CLASSIFICATION_ORDER}, c"
+            )))
             .fetch_all(&self.pool)
             .await?,
         ))

@@ -2,8 +2,11 @@
 //! classification and severity counts, the busiest hosts, the newest endpoints and findings, and
 //! the calls-per-minute traffic chart.
 
-use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow, FixFirstList, MinuteCount};
+use super::{ACTIVE_FINDING, CLASSIFICATION_ORDER, Count, EndpointBrief, FindingRow};
 use super::{FINDING_COLUMNS, FINDING_JOIN, brief_row, counts, finding_row, severity_rank_sql};
+use super::{FixFirstList, MinuteCount, Window};
+use crate::analyze::scope::Scope;
+use crate::store::scope::ScopeCounts;
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -65,77 +68,66 @@ pub struct Overview {
 pub const FIX_FIRST: usize = 10;
 
 impl Store {
-    /// What to fix first, totals, classification and severity counts, traffic per minute, newest endpoints and
-    /// findings.
-    pub async fn dashboard_overview(&self) -> Result<Overview, StoreError> {
-        // Sums kept by triggers (migration 0015): no scan of the endpoints, their clients or
-        // their minutes.
-        let t = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
-                    t.requests, t.errors, (SELECT MIN(first_seen) FROM endpoints), t.last_seen,
-                    (SELECT COUNT(*) FROM inventory_clients)
-             FROM inventory_totals t",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let findings: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}"
-        )))
-        .fetch_one(&self.pool)
-        .await?;
-        let captures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM captures")
-            .fetch_one(&self.pool)
-            .await?;
-        let scopes = self.scope_counts().await?;
-        let totals = Totals {
-            hosts: t.get(0),
-            endpoints: scopes.api as i64,
-            observed: t.get::<i64, _>(2) - scopes.observed_apart as i64,
-            calls: t.get(3),
-            errors: t.get(4),
-            clients: t.get(7),
-            findings,
-            captures,
-            first_seen: t.get(5),
-            last_seen: t.get(6),
+    /// What to fix first, totals, classification and severity counts, newest endpoints and
+    /// findings, over what was seen in `window` (see [`Window`]).
+    pub async fn dashboard_overview(&self, window: &Window) -> Result<Overview, StoreError> {
+        let (totals, scopes) = if window.is_all() {
+            self.totals_all().await?
+        } else {
+            self.totals_in(window).await?
         };
-        let classification = self.classification_counts().await?;
+        let ew = window.and_endpoint("e");
+        let fw = window.and_span("f");
+        let classification = if window.is_all() {
+            self.classification_counts().await?
+        } else {
+            counts(
+                &sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT IFNULL(classification, 'unclassified') AS c, n
+                     FROM (SELECT classification, COUNT(*) AS n FROM endpoints e WHERE e.scope = 'api'{ew}
+                           GROUP BY classification)
+                     ORDER BY {CLASSIFICATION_ORDER}, c"
+                )))
+                .fetch_all(&self.pool)
+                .await?,
+            )
+        };
         let sev = severity_rank_sql("severity");
         let severity = counts(
             &sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT severity, COUNT(*) FROM findings f WHERE {ACTIVE_FINDING} GROUP BY severity ORDER BY {sev}"
+                "SELECT severity, COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw} GROUP BY severity ORDER BY {sev}"
             )))
             .fetch_all(&self.pool)
             .await?,
         );
         let hosts = counts(
-            &sqlx::query(
+            &sqlx::query(sqlx::AssertSqlSafe(format!(
                 // A host's endpoints: every row for it (see `hosts`), as /hosts and
                 // /endpoints?host=…&scope=all count them.
-                "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",
-            )
+                "SELECT host, COUNT(*) AS n FROM endpoints e WHERE 1{ew} GROUP BY host ORDER BY n DESC, host LIMIT 8"
+            )))
             .fetch_all(&self.pool)
             .await?,
         );
-        let newest_endpoints = sqlx::query(
+        let newest_endpoints = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, host, method, path_template, first_seen, request_count, classification
-             FROM endpoints e WHERE e.first_seen IS NOT NULL AND e.scope = 'api'
-             ORDER BY first_seen DESC, id DESC LIMIT 8",
-        )
+             FROM endpoints e WHERE e.first_seen IS NOT NULL AND e.scope = 'api'{ew}
+             ORDER BY first_seen DESC, id DESC LIMIT 8"
+        )))
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(brief_row)
         .collect();
         let newest_findings = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} ORDER BY f.first_seen DESC, f.id DESC LIMIT 8"
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE 1{fw} ORDER BY f.first_seen DESC, f.id DESC LIMIT 8"
         )))
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(finding_row)
         .collect();
-        let fix_first = self.dashboard_fix_first(FIX_FIRST).await?;
+        let fix_first = self.dashboard_fix_first(FIX_FIRST, window).await?;
         Ok(Overview {
             fix_first,
             totals,
@@ -149,11 +141,117 @@ impl Store {
         })
     }
 
-    /// Calls per minute over every endpoint (sums kept by triggers, migration 0015).
-    pub async fn dashboard_traffic(&self) -> Result<Vec<MinuteCount>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT minute, count, errors FROM inventory_minutes WHERE count > 0 OR errors > 0 ORDER BY minute",
+    /// Totals of the whole inventory, from the sums kept by triggers (migration 0015): no
+    /// scan of the endpoints, their clients or their minutes.
+    async fn totals_all(&self) -> Result<(Totals, ScopeCounts), StoreError> {
+        let t = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
+                    t.requests, t.errors, (SELECT MIN(first_seen) FROM endpoints), t.last_seen,
+                    (SELECT COUNT(*) FROM inventory_clients)
+             FROM inventory_totals t",
         )
+        .fetch_one(&self.pool)
+        .await?;
+        let scopes = self.scope_counts().await?;
+        let totals = Totals {
+            hosts: t.get(0),
+            endpoints: scopes.api as i64,
+            observed: t.get::<i64, _>(2) - scopes.observed_apart as i64,
+            calls: t.get(3),
+            errors: t.get(4),
+            clients: t.get(7),
+            findings: self.active_findings(&Window::ALL).await?,
+            captures: self.capture_count().await?,
+            first_seen: t.get(5),
+            last_seen: t.get(6),
+        };
+        Ok((totals, scopes))
+    }
+
+    /// Totals of what was seen in `window`: endpoints called in it, calls and errors of its
+    /// minutes, clients and findings whose span meets it. `first_seen` and `last_seen` are
+    /// those of its calls, to the minute.
+    async fn totals_in(&self, window: &Window) -> Result<(Totals, ScopeCounts), StoreError> {
+        let ew = window.and_endpoint("e");
+        let mut scopes = ScopeCounts::default();
+        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT scope, COUNT(*) FROM endpoints e WHERE 1{ew} GROUP BY scope"
+        )))
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let n = r.get::<i64, _>(1) as u64;
+            match Scope::parse(r.get::<&str, _>(0)) {
+                Some(Scope::Api) => scopes.api += n,
+                Some(Scope::Static) => scopes.static_assets += n,
+                Some(Scope::ThirdParty) => scopes.third_party += n,
+                _ => scopes.ignored += n,
+            }
+        }
+        let hosts: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(DISTINCT host) FROM endpoints e WHERE 1{ew}"
+        )))
+        .fetch_one(&self.pool)
+        .await?;
+        let minutes = window.and_minute("minute");
+        let (calls, errors, first, last): (i64, i64, Option<i64>, Option<i64>) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT IFNULL(SUM(count), 0), IFNULL(SUM(errors), 0), MIN(minute), MAX(minute)
+                 FROM inventory_minutes WHERE 1{minutes}"
+            )))
+            .fetch_one(&self.pool)
+            .await?;
+        let cw = window.and_span("c");
+        let clients: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(DISTINCT client) FROM endpoint_clients c WHERE 1{cw}"
+        )))
+        .fetch_one(&self.pool)
+        .await?;
+        let minute_ns = |m: i64| m.saturating_mul(60_000_000_000);
+        // Every endpoint in the range was called: the ones apart all were.
+        scopes.observed_apart = scopes.static_assets + scopes.third_party + scopes.ignored;
+        let totals = Totals {
+            hosts,
+            endpoints: scopes.api as i64,
+            observed: scopes.api as i64,
+            calls,
+            errors,
+            clients,
+            findings: self.active_findings(window).await?,
+            captures: self.capture_count().await?,
+            first_seen: first.map(|m| minute_ns(m).max(window.from.unwrap_or(i64::MIN))),
+            last_seen: last.map(|m| {
+                minute_ns(m)
+                    .saturating_add(59_999_999_999)
+                    .min(window.to.unwrap_or(i64::MAX))
+            }),
+        };
+        Ok((totals, scopes))
+    }
+
+    /// Active findings whose span meets `window`.
+    async fn active_findings(&self, window: &Window) -> Result<i64, StoreError> {
+        let fw = window.and_span("f");
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw}"
+        )))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn capture_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM captures")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Calls per minute over every endpoint, within `window` (sums kept by triggers,
+    /// migration 0015).
+    pub async fn dashboard_traffic(&self, window: &Window) -> Result<Vec<MinuteCount>, StoreError> {
+        let minutes = window.and_minute("minute");
+        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT minute, count, errors FROM inventory_minutes WHERE (count > 0 OR errors > 0){minutes} ORDER BY minute"
+        )))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -256,7 +354,7 @@ mod tests {
         .await
         .unwrap();
         assert_sums_hold(&store, "after deleting endpoints").await;
-        let o = store.dashboard_overview().await.unwrap();
+        let o = store.dashboard_overview(&super::Window::ALL).await.unwrap();
         let (n, hosts): (i64, i64) =
             sqlx::query_as("SELECT SUM(scope = 'api'), COUNT(DISTINCT host) FROM endpoints")
                 .fetch_one(store.pool())

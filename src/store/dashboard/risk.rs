@@ -19,7 +19,7 @@
 //! The score is at most 100 and its band (the tens) is the severity: a critical endpoint always
 //! outranks a high one, and endpoints of one band rank by exposure and classification.
 
-use super::{ACTIVE_FINDING, severity_rank_sql};
+use super::{ACTIVE_FINDING, Window, severity_rank_sql};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -209,13 +209,19 @@ impl Store {
     /// Active critical and high findings grouped by endpoint, riskiest first, at most `limit`
     /// groups. Read per endpoint and kind (a few rows per endpoint with such findings), grouped
     /// here.
-    pub async fn dashboard_fix_first(&self, limit: usize) -> Result<FixFirstList, StoreError> {
+    /// Only findings whose span meets `window` count.
+    pub async fn dashboard_fix_first(
+        &self,
+        limit: usize,
+        window: &Window,
+    ) -> Result<FixFirstList, StoreError> {
         let sev = severity_rank_sql("f.severity");
+        let fw = window.and_span("f");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT e.id, f.host, f.method, f.path_template, e.risk_score, f.kind, MIN({sev}), COUNT(*)
              FROM findings f
              LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
-             WHERE f.severity IN ('critical', 'high') AND {ACTIVE_FINDING}
+             WHERE f.severity IN ('critical', 'high') AND {ACTIVE_FINDING}{fw}
              GROUP BY f.host, f.method, f.path_template, f.kind
              ORDER BY f.host, f.method, f.path_template, MIN({sev}), f.kind"
         )))

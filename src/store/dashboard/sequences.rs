@@ -1,7 +1,7 @@
 //! The sequences page: the transition graph of one host (its endpoints and transitions), its
 //! most frequent runs of three calls, and the sequence findings.
 
-use super::{Count, counts};
+use super::{Count, Window, counts};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -86,17 +86,24 @@ pub struct SequenceFinding {
 
 impl Store {
     /// The transitions of one host (the busiest host when `host` is `None`), at most
-    /// `max_edges` of them, busiest first.
+    /// `max_edges` of them, busiest first; transitions, three-call paths and findings whose
+    /// span meets `window`.
     pub async fn dashboard_sequences(
         &self,
         host: Option<&str>,
         max_edges: i64,
+        window: &Window,
     ) -> Result<Sequences, StoreError> {
+        let (xw, pw, fw) = (
+            window.and_span("x"),
+            window.and_span("p"),
+            window.and_span("findings"),
+        );
         let hosts = counts(
-            &sqlx::query(
+            &sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT f.host, SUM(x.count) AS n FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
-                 GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500",
-            )
+                 WHERE 1{xw} GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500"
+            )))
             .fetch_all(&self.pool)
             .await?,
         );
@@ -115,17 +122,17 @@ impl Store {
                 findings: Vec::new(),
             });
         };
-        let all: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint WHERE f.host = ?",
-        )
+        let all: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint WHERE f.host = ?{xw}"
+        )))
         .bind(&h)
         .fetch_one(&self.pool)
         .await?;
-        let edges: Vec<GraphEdge> = sqlx::query(
+        let edges: Vec<GraphEdge> = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT x.from_endpoint, x.to_endpoint, x.count, x.clients
              FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
-             WHERE f.host = ? ORDER BY x.count DESC, x.from_endpoint, x.to_endpoint LIMIT ?",
-        )
+             WHERE f.host = ?{xw} ORDER BY x.count DESC, x.from_endpoint, x.to_endpoint LIMIT ?"
+        )))
         .bind(&h)
         .bind(max_edges)
         .fetch_all(&self.pool)
@@ -164,13 +171,13 @@ impl Store {
             })
             .collect()
         };
-        let paths = sqlx::query(
+        let paths = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT a.id, a.method, a.path_template, b.id, b.method, b.path_template, c.id, c.method, c.path_template,
                     p.count, p.clients
              FROM sequence_paths p JOIN endpoints a ON a.id = p.step1 JOIN endpoints b ON b.id = p.step2
              JOIN endpoints c ON c.id = p.step3
-             WHERE a.host = ? ORDER BY p.count DESC, p.step1, p.step2, p.step3 LIMIT 20",
-        )
+             WHERE a.host = ?{pw} ORDER BY p.count DESC, p.step1, p.step2, p.step3 LIMIT 20"
+        )))
         .bind(&h)
         .fetch_all(&self.pool)
         .await?
@@ -183,12 +190,12 @@ impl Store {
             clients: r.get(10),
         })
         .collect();
-        let findings = sqlx::query(
+        let findings = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, kind, severity, coalesce(client, ''), coalesce(method, ''), coalesce(path_template, ''), detail
-             FROM findings WHERE host = ?
+             FROM findings WHERE host = ?{fw}
                AND kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
-             ORDER BY last_seen DESC, id LIMIT 100",
-        )
+             ORDER BY last_seen DESC, id LIMIT 100"
+        )))
         .bind(&h)
         .fetch_all(&self.pool)
         .await?

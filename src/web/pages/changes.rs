@@ -5,7 +5,7 @@
 
 use super::endpoints::{PageLink, pager};
 use super::{Chrome, chrome, nonempty, render};
-use crate::store::dashboard::{ChangeKind, ChangeQuery, ChangeRow, Changes, Count};
+use crate::store::dashboard::{ChangeKind, ChangeQuery, ChangeRow, Changes, Count, Window};
 use crate::web::api_doc::{self, TIME_VALUES, parse_since};
 use crate::web::fmt;
 use crate::web::service_map::host_href;
@@ -39,22 +39,29 @@ impl ChangeParams {
     /// inventory (ns). `strict` (the JSON API): a value a parameter does not take is a 400
     /// naming it; otherwise (the page) such values are ignored like on every page, but for
     /// `since`: a time that cannot be read is a 400 for both, there is no guessing it.
+    ///
+    /// With a time range picked (`window`, not all time), the feed lists what was first seen
+    /// in it: `since` defaults to its start, and nothing after its end is listed.
     pub fn to_query(
         &self,
         newest: Option<i64>,
         default_per: i64,
         strict: bool,
+        window: &Window,
     ) -> Result<(ChangeQuery, i64, i64), AppError> {
         if strict {
             self.check()?;
         }
-        let since_text = nonempty(&self.since).unwrap_or_else(|| DEFAULT_SINCE.into());
-        let since = parse_since(&since_text, newest.unwrap_or(0)).ok_or_else(|| {
-            AppError::InvalidParam {
-                name: "since",
-                allowed: vec![TIME_VALUES.to_string()],
+        let since = match nonempty(&self.since) {
+            None if !window.is_all() => window.from.unwrap_or(i64::MIN),
+            given => {
+                let text = given.unwrap_or_else(|| DEFAULT_SINCE.into());
+                parse_since(&text, newest.unwrap_or(0)).ok_or_else(|| AppError::InvalidParam {
+                    name: "since",
+                    allowed: vec![TIME_VALUES.to_string()],
+                })?
             }
-        })?;
+        };
         let n = |v: &Option<String>, d: i64| {
             v.as_deref()
                 .and_then(|v| v.trim().parse::<i64>().ok())
@@ -64,6 +71,7 @@ impl ChangeParams {
         let page = n(&self.page, 1).clamp(1, 1_000_000);
         let q = ChangeQuery {
             since,
+            until: window.to,
             host: nonempty(&self.host),
             kind: nonempty(&self.kind).and_then(|k| ChangeKind::parse(&k)),
             offset: (page - 1) * per,
@@ -240,7 +248,8 @@ pub async fn changes(
     Query(p): Query<ChangeParams>,
 ) -> Result<Response, AppError> {
     let newest = state.store().dashboard_newest().await?;
-    let (q, page, per) = p.to_query(newest, 100, false)?;
+    let window = session.range.window;
+    let (q, page, per) = p.to_query(newest, 100, false, &window)?;
     let d = state.store().dashboard_changes(&q).await?;
     let pages = ((d.total + per - 1) / per).max(1);
     let page_link =
@@ -249,7 +258,8 @@ pub async fn changes(
     let presets = ["1h", "24h", "7d", "30d"]
         .into_iter()
         .map(|s| {
-            let current = since_text == s || (since_text.is_empty() && s == DEFAULT_SINCE);
+            let current =
+                since_text == s || (since_text.is_empty() && window.is_all() && s == DEFAULT_SINCE);
             (
                 p.link(&[("since", s.to_string()), ("page", String::new())]),
                 s,
@@ -313,7 +323,18 @@ pub async fn changes(
     }
     let page_view = ChangesPage {
         chrome: chrome(&state, &session, "/changes"),
-        window: window_words(d.since, d.newest),
+        window: match (since_text.is_empty(), window.is_all()) {
+            (true, false) => format!(
+                "first seen in the time range picked ({})",
+                crate::web::range::label(&window)
+            ),
+            _ if window.to.is_some() => format!(
+                "{}, up to {}",
+                window_words(d.since, d.newest),
+                fmt::ts_opt(&window.to)
+            ),
+            _ => window_words(d.since, d.newest),
+        },
         since: since_text,
         host: nonempty(&p.host).unwrap_or_default(),
         presets,

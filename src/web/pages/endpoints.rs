@@ -89,6 +89,7 @@ impl EndpointParams {
             desc,
             offset: (page - 1) * per,
             limit: per,
+            window: Default::default(),
         };
         (q, page, per)
     }
@@ -473,7 +474,8 @@ pub async fn endpoints(
     Extension(session): Extension<Session>,
     Query(p): Query<EndpointParams>,
 ) -> Result<Response, AppError> {
-    let (q, page, per) = p.to_query(SortKey::Risk);
+    let (mut q, page, per) = p.to_query(SortKey::Risk);
+    q.window = session.range.window;
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     let facets = state.store().dashboard_facets().await?;
     let pages = ((list.total + per - 1) / per).max(1);
@@ -524,7 +526,7 @@ pub async fn endpoints(
             "Activity",
             None,
             false,
-            "Calls over the inventory's time range",
+            "Calls over the inventory's time range (or the range picked)",
         ),
         ("Last seen", Some(SortKey::LastSeen), true, "Last request"),
     ];

@@ -7,7 +7,7 @@
 
 use super::endpoints::{PageLink, pager};
 use super::{Chrome, FindingView, chrome, finding_view, nonempty, render};
-use crate::store::dashboard::{FindingQuery, FindingRow, StateFilter};
+use crate::store::dashboard::{FindingQuery, FindingRow, StateFilter, Window};
 use crate::store::{Store, TriageError, TriageState};
 use crate::web::explain::{self, Explanation};
 use crate::web::fmt;
@@ -65,6 +65,7 @@ impl FindingParams {
             state,
             limit: 100_000,
             offset: 0,
+            window: Window::ALL,
         })
     }
 
@@ -202,6 +203,7 @@ pub async fn findings(
     Query(p): Query<FindingParams>,
 ) -> Result<Response, AppError> {
     let mut q = p.to_query(StateFilter::Active)?;
+    q.window = session.range.window;
     let page = p.page();
     q.limit = PAGE_SIZE;
     q.offset = (page - 1) * PAGE_SIZE;
@@ -214,7 +216,7 @@ pub async fn findings(
         .await?;
     let mut by_sev: BTreeMap<(u8, String), i64> = BTreeMap::new();
     let mut by_kind: BTreeMap<(u8, String), i64> = BTreeMap::new();
-    for (severity, kind, n) in store.dashboard_finding_counts().await? {
+    for (severity, kind, n) in store.dashboard_finding_counts(&q.window).await? {
         let rank = explain::severity_rank(&severity);
         *by_sev.entry((rank, severity)).or_default() += n;
         *by_kind.entry((rank, kind)).or_default() += n;
@@ -370,9 +372,12 @@ pub async fn findings(
 /// page) as SARIF 2.1.0, false positives as suppressed results.
 pub async fn sarif(
     State(state): State<AppState>,
+    Extension(session): Extension<Session>,
     Query(p): Query<FindingParams>,
 ) -> Result<Response, AppError> {
-    let q = p.to_query(StateFilter::Active)?;
+    let mut q = p.to_query(StateFilter::Active)?;
+    // The findings the page lists: its time range too.
+    q.window = session.range.window;
     let rows = state.store().findings_listing_matching(&q).await?;
     let body = serde_json::to_vec_pretty(&crate::web::sarif::sarif(&rows))
         .map_err(|e| AppError::Internal(e.to_string()))?;

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::store::dashboard::{
     ChangeQuery, Changes, Count, EndpointList, EndpointQuery, FindingQuery, FindingRow, HostClient,
-    HostList, HostQuery, HostRow, HostSort, ServiceMap, SortKey, StateFilter,
+    HostList, HostQuery, HostRow, HostSort, ServiceMap, SortKey, StateFilter, Window,
 };
 use crate::web::api_doc::{self, MAX_HOSTS_PER_PAGE, parse_since};
 use crate::web::charts::{self, Bar, Svg};
@@ -97,6 +97,7 @@ impl HostParams {
             desc,
             offset: (page - 1) * per,
             limit: per,
+            window: Window::ALL,
         };
         (q, page, per)
     }
@@ -198,8 +199,15 @@ pub async fn hosts(
     Extension(session): Extension<Session>,
     Query(p): Query<HostParams>,
 ) -> Result<Response, AppError> {
-    let (q, page, per) = p.to_query();
-    let pairs = state.client_pairs().await?;
+    let (mut q, page, per) = p.to_query();
+    q.window = session.range.window;
+    // The service map and client counts of all time come from the cache; those of a range
+    // from the client rows whose span meets it.
+    let pairs = if q.window.is_all() {
+        state.client_pairs().await?
+    } else {
+        std::sync::Arc::new(state.store().dashboard_client_pairs(&q.window).await?)
+    };
     let HostList { rows, total } = state.store().dashboard_hosts(&q, &pairs).await?;
     let map = ServiceMap::busiest(&pairs, MAP_CLIENTS, MAP_HOSTS);
     let pages = ((total + per - 1) / per).max(1);
@@ -312,13 +320,28 @@ pub struct HostData {
 }
 
 /// Gathers what the page and the API show of `host` (`NotFound` when no endpoint has it).
-pub async fn host_data(state: &AppState, host: &str, page: i64) -> Result<HostData, AppError> {
+///
+/// With a time range (`window`, not all time), what was seen in it: a host none of whose
+/// endpoints was called in the range shows zeros (it is still a host of the inventory).
+pub async fn host_data(
+    state: &AppState,
+    host: &str,
+    page: i64,
+    window: &Window,
+) -> Result<HostData, AppError> {
     let store = state.store();
-    let row = store
-        .dashboard_host(host)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = match store.dashboard_host(host, window).await? {
+        Some(r) => r,
+        None if !window.is_all() && store.dashboard_host(host, &Window::ALL).await?.is_some() => {
+            HostRow {
+                host: host.to_string(),
+                ..HostRow::default()
+            }
+        }
+        None => return Err(AppError::NotFound),
+    };
     let eq = EndpointQuery {
+        window: *window,
         host: Some(host.to_string()),
         sort: SortKey::Risk,
         desc: true,
@@ -333,15 +356,24 @@ pub async fn host_data(state: &AppState, host: &str, page: i64) -> Result<HostDa
             state: StateFilter::Active,
             limit: HOST_FINDINGS,
             offset: 0,
+            window: *window,
             ..FindingQuery::default()
         })
         .await?;
-    let clients = store.dashboard_host_clients(host, HOST_CLIENTS).await?;
+    let clients = store
+        .dashboard_host_clients(host, HOST_CLIENTS, window)
+        .await?;
     let newest = store.dashboard_newest().await?;
-    let since = parse_since(DEFAULT_SINCE, newest.unwrap_or(0)).unwrap_or(0);
+    // What it gained: in the last 24 hours, or in the range picked.
+    let since = match window.from {
+        Some(from) => from,
+        None if window.is_all() => parse_since(DEFAULT_SINCE, newest.unwrap_or(0)).unwrap_or(0),
+        None => i64::MIN,
+    };
     let changes = store
         .dashboard_changes(&ChangeQuery {
             since,
+            until: window.to,
             host: Some(host.to_string()),
             kind: None,
             offset: 0,
@@ -399,7 +431,7 @@ pub async fn host(
     Query(p): Query<HostPageParams>,
 ) -> Result<Response, AppError> {
     let page = p.page();
-    let d = host_data(&state, &name, page).await?;
+    let d = host_data(&state, &name, page, &session.range.window).await?;
     let v = host_view(d.row.clone());
     let h = &d.row;
     let pages =
@@ -530,7 +562,14 @@ pub async fn host(
         findings_total: d.findings.1,
         clients: d.clients,
         changes_total: d.changes.total,
-        changes_window: super::changes::window_words(d.changes.since, d.changes.newest),
+        changes_window: if session.range.window.is_all() {
+            super::changes::window_words(d.changes.since, d.changes.newest)
+        } else {
+            format!(
+                "in the time range picked ({})",
+                crate::web::range::label(&session.range.window)
+            )
+        },
         changes: change_views(d.changes.rows),
         changes_href: format!("/changes{}", fmt::query(&[("host", h.host.clone())])),
         sequences_href: format!("/sequences{}", fmt::query(&[("host", h.host.clone())])),

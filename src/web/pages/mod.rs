@@ -87,6 +87,87 @@ pub struct Chrome {
     /// A sensor runs in this process (`shadowtap run`): the inventory grows while the page
     /// is open, so the page offers to refresh itself.
     pub live: bool,
+    /// The time range picker.
+    pub range: RangeView,
+}
+
+/// The time range picker at the top of every page, and what it says of the page.
+pub struct RangeView {
+    /// The presets, the one in effect selected.
+    pub options: Vec<Opt>,
+    /// A custom range is in effect.
+    pub custom: bool,
+    /// The custom range's start, as typed.
+    pub from: String,
+    /// The custom range's end, as typed.
+    pub to: String,
+    /// The range in effect for people (`Last 7 days: 2025-01-24 12:00 UTC to the newest
+    /// request`); empty for all time.
+    pub label: String,
+    /// This page counts what was seen in the range (the pages of one endpoint, one TLS
+    /// service, the spec, the sensor and exports show everything).
+    pub applies: bool,
+    /// The form's target: this page.
+    pub action: String,
+    /// This page's other query parameters, sent back with the range (the page number
+    /// restarts).
+    pub hidden: Vec<(String, String)>,
+    /// This page over all time.
+    pub clear: String,
+}
+
+/// Pages whose counts follow the range (`/hosts/{host}` included).
+const RANGED_PAGES: [&str; 7] = [
+    "/",
+    "/endpoints",
+    "/hosts",
+    "/changes",
+    "/findings",
+    "/sequences",
+    "/tls",
+];
+
+fn range_view(session: &Session) -> RangeView {
+    use super::range::{self, PRESETS};
+    let r = &session.range;
+    let preset = r.params.preset();
+    let path = session.path.as_str();
+    let applies =
+        RANGED_PAGES.contains(&path) || path.strip_prefix("/hosts/").is_some_and(|h| !h.is_empty());
+    let hidden: Vec<(String, String)> = session
+        .query
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "range" | "from" | "to" | "page"))
+        .cloned()
+        .collect();
+    let mut clear_pairs: Vec<(&str, String)> = hidden
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    clear_pairs.push(("range", "all".into()));
+    let label = match PRESETS.iter().find(|(v, _)| *v == preset) {
+        _ if r.window.is_all() => String::new(),
+        Some((_, name)) => format!("{name}: {}", range::label(&r.window)),
+        None => range::label(&r.window),
+    };
+    RangeView {
+        options: PRESETS
+            .iter()
+            .map(|(v, l)| Opt {
+                value: v.to_string(),
+                label: l.to_string(),
+                selected: *v == preset,
+            })
+            .collect(),
+        custom: preset == "custom",
+        from: r.params.from.clone().unwrap_or_default(),
+        to: r.params.to.clone().unwrap_or_default(),
+        label,
+        applies,
+        action: session.path.clone(),
+        clear: format!("{}{}", session.path, fmt::query(&clear_pairs)),
+        hidden,
+    }
 }
 
 const NAV: [(&str, &str); 11] = [
@@ -120,6 +201,7 @@ fn chrome(state: &AppState, session: &Session, active: &str) -> Chrome {
         db: state.inner.db_label.clone(),
         version: env!("CARGO_PKG_VERSION"),
         live: state.sensor().is_some(),
+        range: range_view(session),
     }
 }
 

@@ -49,7 +49,7 @@ pub async fn overview(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
-    let d = state.overview().await?;
+    let d = state.overview(&session.range.window).await?;
     let t = &d.totals;
     let sev = |k: &str| {
         d.severity

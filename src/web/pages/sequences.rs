@@ -49,7 +49,7 @@ pub async fn sequences(
     let host = nonempty(&p.host);
     let s = state
         .store()
-        .dashboard_sequences(host.as_deref(), MAX_EDGES)
+        .dashboard_sequences(host.as_deref(), MAX_EDGES, &session.range.window)
         .await?;
     let nodes: Vec<graph::Node> = s
         .nodes

@@ -447,7 +447,10 @@ pub async fn tls(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
-    let rows = state.store().tls_services(None).await?;
+    let rows = state
+        .store()
+        .tls_services_in(None, &session.range.window)
+        .await?;
     let clients = state.store().tls_clients(None).await?;
     let now = now_secs();
     let window = match (
