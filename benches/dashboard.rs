@@ -201,6 +201,13 @@ fn main() {
             ("api: changes, since the start", "/api/changes?since=2023-01-01T00:00:00Z"),
             ("api: endpoints", "/api/endpoints"),
             ("api: overview", "/api/overview"),
+            ("overview, last hour", "/?range=1h"),
+            ("overview, custom range inside the traffic", "/?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z"),
+            ("endpoints, last hour", "/endpoints?range=1h"),
+            ("endpoints, custom range inside the traffic", "/endpoints?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z"),
+            ("findings, last 24 h", "/findings?range=24h"),
+            ("hosts, last hour", "/hosts?range=1h"),
+            ("host page, last hour", "/hosts/api7.bench.test?range=1h"),
         ];
         println!(
             "{:<42} {:>9} {:>9} {:>9} {:>10}",

@@ -313,18 +313,14 @@ fn findings_cte(window: &Window) -> String {
 
 impl Store {
     /// A page of hosts: aggregates per host in SQL; each host's distinct clients counted from
-    /// `pairs` ([`Store::dashboard_client_pairs`], which the dashboard caches).
+    /// `pairs` ([`Store::dashboard_client_pairs`] of the same range; the dashboard caches those
+    /// of all time).
     pub async fn dashboard_hosts(
         &self,
         q: &HostQuery,
         pairs: &[ServiceEdge],
     ) -> Result<HostList, StoreError> {
         let pattern = q.q.as_deref().filter(|s| !s.is_empty()).map(like_contains);
-        if !q.window.is_all() {
-            // The cached pairs are of all time: the page's hosts count their clients in the
-            // range from their own rows.
-            return self.host_rows(pattern.as_deref(), None, q, true).await;
-        }
         let mut list = self.host_rows(pattern.as_deref(), None, q, false).await?;
         let mut clients: HashMap<&str, i64> = HashMap::new();
         for p in pairs {

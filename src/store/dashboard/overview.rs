@@ -2,7 +2,7 @@
 //! classification and severity counts, the busiest hosts, the newest endpoints and findings, and
 //! the calls-per-minute traffic chart.
 
-use super::{ACTIVE_FINDING, CLASSIFICATION_ORDER, Count, EndpointBrief, FindingRow};
+use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow};
 use super::{FINDING_COLUMNS, FINDING_JOIN, brief_row, counts, finding_row, severity_rank_sql};
 use super::{FixFirstList, MinuteCount, Window};
 use crate::analyze::scope::Scope;
@@ -71,27 +71,7 @@ impl Store {
     /// What to fix first, totals, classification and severity counts, newest endpoints and
     /// findings, over what was seen in `window` (see [`Window`]).
     pub async fn dashboard_overview(&self, window: &Window) -> Result<Overview, StoreError> {
-        let (totals, scopes) = if window.is_all() {
-            self.totals_all().await?
-        } else {
-            self.totals_in(window).await?
-        };
-        let ew = window.and_endpoint("e");
         let fw = window.and_span("f");
-        let classification = if window.is_all() {
-            self.classification_counts().await?
-        } else {
-            counts(
-                &sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT IFNULL(classification, 'unclassified') AS c, n
-                     FROM (SELECT classification, COUNT(*) AS n FROM endpoints e WHERE e.scope = 'api'{ew}
-                           GROUP BY classification)
-                     ORDER BY {CLASSIFICATION_ORDER}, c"
-                )))
-                .fetch_all(&self.pool)
-                .await?,
-            )
-        };
         let sev = severity_rank_sql("severity");
         let severity = counts(
             &sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -100,15 +80,22 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         );
-        let hosts = counts(
-            &sqlx::query(sqlx::AssertSqlSafe(format!(
-                // A host's endpoints: every row for it (see `hosts`), as /hosts and
-                // /endpoints?host=…&scope=all count them.
-                "SELECT host, COUNT(*) AS n FROM endpoints e WHERE 1{ew} GROUP BY host ORDER BY n DESC, host LIMIT 8"
-            )))
-            .fetch_all(&self.pool)
-            .await?,
-        );
+        let (totals, scopes, classification, hosts) = if window.is_all() {
+            let (totals, scopes) = self.totals_all().await?;
+            let hosts = counts(
+                &sqlx::query(
+                    // A host's endpoints: every row for it (see `hosts`), as /hosts and
+                    // /endpoints?host=…&scope=all count them.
+                    "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",
+                )
+                .fetch_all(&self.pool)
+                .await?,
+            );
+            (totals, scopes, self.classification_counts().await?, hosts)
+        } else {
+            self.totals_in(window).await?
+        };
+        let ew = window.and_endpoint("e");
         let newest_endpoints = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, host, method, path_template, first_seen, request_count, classification
              FROM endpoints e WHERE e.first_seen IS NOT NULL AND e.scope = 'api'{ew}
@@ -171,28 +158,55 @@ impl Store {
     /// Totals of what was seen in `window`: endpoints called in it, calls and errors of its
     /// minutes, clients and findings whose span meets it. `first_seen` and `last_seen` are
     /// those of its calls, to the minute.
-    async fn totals_in(&self, window: &Window) -> Result<(Totals, ScopeCounts), StoreError> {
+    ///
+    /// With them, the classification counts (APIs of ours) and the busiest hosts, all from one
+    /// pass over the endpoints in the range (the range's condition may probe each endpoint's
+    /// minute series: it is evaluated once).
+    async fn totals_in(
+        &self,
+        window: &Window,
+    ) -> Result<(Totals, ScopeCounts, Vec<Count>, Vec<Count>), StoreError> {
         let ew = window.and_endpoint("e");
         let mut scopes = ScopeCounts::default();
+        let mut per_host: std::collections::HashMap<String, i64> = Default::default();
+        let mut per_class: std::collections::BTreeMap<(u8, String), i64> = Default::default();
         for r in sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT scope, COUNT(*) FROM endpoints e WHERE 1{ew} GROUP BY scope"
+            "SELECT host, scope, IFNULL(classification, 'unclassified'), COUNT(*)
+             FROM endpoints e WHERE 1{ew} GROUP BY host, scope, classification"
         )))
         .fetch_all(&self.pool)
         .await?
         {
-            let n = r.get::<i64, _>(1) as u64;
-            match Scope::parse(r.get::<&str, _>(0)) {
-                Some(Scope::Api) => scopes.api += n,
-                Some(Scope::Static) => scopes.static_assets += n,
-                Some(Scope::ThirdParty) => scopes.third_party += n,
-                _ => scopes.ignored += n,
+            let n: i64 = r.get(3);
+            *per_host.entry(r.get(0)).or_default() += n;
+            let n_u = n as u64;
+            match Scope::parse(r.get::<&str, _>(1)) {
+                Some(Scope::Api) => {
+                    scopes.api += n_u;
+                    let class: String = r.get(2);
+                    // The order of CLASSIFICATION_ORDER.
+                    let rank = ["documented", "shadow", "zombie", "dormant", "uncovered"]
+                        .iter()
+                        .position(|c| *c == class)
+                        .unwrap_or(5) as u8;
+                    *per_class.entry((rank, class)).or_default() += n;
+                }
+                Some(Scope::Static) => scopes.static_assets += n_u,
+                Some(Scope::ThirdParty) => scopes.third_party += n_u,
+                _ => scopes.ignored += n_u,
             }
         }
-        let hosts: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(DISTINCT host) FROM endpoints e WHERE 1{ew}"
-        )))
-        .fetch_one(&self.pool)
-        .await?;
+        let hosts = per_host.len() as i64;
+        let mut busiest: Vec<Count> = per_host
+            .into_iter()
+            .map(|(key, count)| Count { key, count })
+            .collect();
+        busiest.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        busiest.truncate(8);
+        let classification = per_class
+            .into_iter()
+            .map(|((_, key), count)| Count { key, count })
+            .collect();
         let minutes = window.and_minute("minute");
         let (calls, errors, first, last): (i64, i64, Option<i64>, Option<i64>) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -226,7 +240,7 @@ impl Store {
                     .min(window.to.unwrap_or(i64::MAX))
             }),
         };
-        Ok((totals, scopes))
+        Ok((totals, scopes, classification, busiest))
     }
 
     /// Active findings whose span meets `window`.
