@@ -312,6 +312,7 @@ const INTERNAL: &[&str] = &[
     "SELECT * FROM inventory_totals",
     "SELECT * FROM inventory_minutes",
     "SELECT * FROM inventory_clients",
+    "SELECT * FROM host_clients",
 ];
 
 /// A value as `type:text`: `int:1`, `real:1.0`, `text:"a"`, `null`.

@@ -482,11 +482,7 @@ pub async fn hosts(
     p.check()?;
     let (mut q, page, per) = p.to_query();
     q.window = window_of(&state, &r).await?;
-    let pairs = if q.window.is_all() {
-        state.client_pairs().await?
-    } else {
-        std::sync::Arc::new(state.store().dashboard_client_pairs(&q.window).await?)
-    };
+    let pairs = state.store().dashboard_client_pairs(&q.window).await?;
     let list = state.store().dashboard_hosts(&q, &pairs).await?;
     let map =
         crate::store::dashboard::ServiceMap::busiest(&pairs, pages::MAP_CLIENTS, pages::MAP_HOSTS);

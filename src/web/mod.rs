@@ -27,7 +27,7 @@ pub mod spec_import;
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::{Overview, ServiceEdge, Window};
+use crate::store::dashboard::{Overview, Window};
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -58,11 +58,7 @@ struct Inner {
     /// The sensor running in this process (`shadowtap run`), if any.
     sensor: Option<Arc<dyn LiveSensor>>,
     db_label: String,
-    /// Requests per (client, host) of the Hosts pages, with the key they were read at.
-    client_pairs: std::sync::Mutex<Option<(PairsKey, Arc<Vec<ServiceEdge>>)>>,
 }
-
-type PairsKey = (i64, i64, Option<i64>, Option<i64>);
 
 impl AppState {
     /// The state of a dashboard over `store` (opened read-only by `serve`).
@@ -78,7 +74,6 @@ impl AppState {
                 store,
                 sensor: None,
                 db_label,
-                client_pairs: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -111,32 +106,6 @@ impl AppState {
         let mut o = self.store().dashboard_overview(window).await?;
         o.minutes = self.store().dashboard_traffic(window).await?;
         Ok(o)
-    }
-}
-
-impl AppState {
-    /// Requests per (client, host) pair (every host's clients, the service map), from the cache
-    /// while the client rows have not changed.
-    pub async fn client_pairs(&self) -> Result<Arc<Vec<ServiceEdge>>, StoreError> {
-        let key = self.store().dashboard_client_pairs_key().await?;
-        let cached = self
-            .inner
-            .client_pairs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone());
-        if let Some(p) = cached {
-            return Ok(p);
-        }
-        let pairs = Arc::new(self.store().dashboard_client_pairs(&Window::ALL).await?);
-        *self
-            .inner
-            .client_pairs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((key, pairs.clone()));
-        Ok(pairs)
     }
 }
 

@@ -333,44 +333,30 @@ impl Store {
     }
 
     /// Requests per (client, host) pair, over the client rows kept per endpoint: every host's
-    /// clients and the service map come from it. It reads every client row (the costliest read
-    /// of the Hosts page): the dashboard caches it while [`Store::dashboard_client_pairs_key`]
-    /// stays the same.
-    /// Only the client rows whose span meets `window` count.
+    /// clients and the service map come from it. Of all time, the pairs kept by triggers
+    /// (`host_clients`, migration 0017); of a range, a pass over the client rows whose span
+    /// meets it.
     pub async fn dashboard_client_pairs(
         &self,
         window: &Window,
     ) -> Result<Vec<ServiceEdge>, StoreError> {
-        let cw = window.and_span("c");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
-             JOIN endpoints e ON e.id = c.endpoint_id WHERE 1{cw} GROUP BY e.host, c.client"
-        )))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| ServiceEdge {
-            client: r.get(0),
-            host: r.get(1),
-            requests: r.get(2),
-        })
-        .collect())
-    }
-
-    /// What [`Store::dashboard_client_pairs`] depends on, from the sums kept by triggers
-    /// (migration 0015) instead of a pass over every client row: the client rows and distinct
-    /// clients (retention and merges of endpoints remove rows), the requests (a client's count
-    /// grows only with them) and the newest request.
-    pub async fn dashboard_client_pairs_key(
-        &self,
-    ) -> Result<(i64, i64, Option<i64>, Option<i64>), StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT (SELECT IFNULL(SUM(endpoints), 0) FROM inventory_clients), t.requests,
-                    (SELECT COUNT(*) FROM inventory_clients), t.last_seen
-             FROM inventory_totals t",
-        )
-        .fetch_one(&self.pool)
-        .await?)
+        let sql = match window.span_sql("c") {
+            None => "SELECT client, host, requests FROM host_clients".to_string(),
+            Some(cw) => format!(
+                "SELECT c.client, e.host, SUM(c.count) FROM endpoint_clients c
+                 JOIN endpoints e ON e.id = c.endpoint_id WHERE {cw} GROUP BY e.host, c.client"
+            ),
+        };
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| ServiceEdge {
+                client: r.get(0),
+                host: r.get(1),
+                requests: r.get(2),
+            })
+            .collect())
     }
 
     /// One host's row, counting what was seen in `window` (`None`: no endpoint of this host
@@ -462,11 +448,16 @@ impl Store {
             .collect();
         if with_clients && !out.is_empty() {
             let marks = vec!["?"; out.len()].join(", ");
-            let cw = q.window.and_span("c");
-            let mut cq = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT e.host, COUNT(DISTINCT c.client) FROM endpoint_clients c
-                 JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}){cw} GROUP BY e.host"
-            )));
+            let sql = match q.window.span_sql("c") {
+                None => format!(
+                    "SELECT host, COUNT(*) FROM host_clients WHERE host IN ({marks}) GROUP BY host"
+                ),
+                Some(cw) => format!(
+                    "SELECT e.host, COUNT(DISTINCT c.client) FROM endpoint_clients c
+                     JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}) AND {cw} GROUP BY e.host"
+                ),
+            };
+            let mut cq = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in &out {
                 cq = cq.bind(r.host.as_str());
             }
@@ -521,16 +512,15 @@ impl Store {
         clients: i64,
         hosts: i64,
     ) -> Result<ServiceMap, StoreError> {
+        // The pairs kept by triggers (migration 0017): the host's busiest clients, then every
+        // host those call.
         let sql = "WITH mine AS MATERIALIZED (
-                    SELECT c.client AS client, SUM(c.count) AS n
-                    FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?1
-                    GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?2),
+                    SELECT client, requests AS n FROM host_clients WHERE host = ?1
+                    ORDER BY n DESC, client LIMIT ?2),
                  edge AS MATERIALIZED (
-                    SELECT c.client AS client, e.host AS host, SUM(c.count) AS n
-                    FROM endpoint_clients c INDEXED BY endpoint_clients_client
-                    JOIN endpoints e ON e.id = c.endpoint_id
-                    WHERE c.client IN (SELECT client FROM mine)
-                    GROUP BY c.client, e.host),
+                    SELECT h.client AS client, h.host AS host, h.requests AS n
+                    FROM host_clients h INDEXED BY host_clients_client
+                    WHERE h.client IN (SELECT client FROM mine)),
                  th AS (SELECT host, SUM(n) AS n FROM edge GROUP BY host ORDER BY host = ?1 DESC, n DESC, host LIMIT ?3)
                  SELECT edge.client, edge.host, edge.n,
                         (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)

@@ -318,6 +318,21 @@ mod tests {
                 .await,
             "clients {when}"
         );
+        let pairs = |sql: &'static str| async move {
+            sqlx::query_as::<_, (String, String, i64, i64)>(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            pairs("SELECT host, client, endpoints, requests FROM host_clients ORDER BY host, client").await,
+            pairs(
+                "SELECT e.host, c.client, COUNT(*), SUM(c.count) FROM endpoint_clients c
+                 JOIN endpoints e ON e.id = c.endpoint_id GROUP BY e.host, c.client ORDER BY e.host, c.client"
+            )
+            .await,
+            "host clients {when}"
+        );
         let wrong: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM endpoints e WHERE e.client_rows <> (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id)",
         )
