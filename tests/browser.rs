@@ -666,6 +666,12 @@ fn dashboard_in_a_real_browser() {
         (format!("{base}/endpoints?per=500&sort=path"), None),
         (format!("{base}/api/overview"), None),
         (format!("{base}/no-such-page"), None),
+        // A range in effect: its bar (label, Show all time) fits too; then all time again.
+        (
+            format!("{base}/endpoints?range=custom&from=2000-01-01+00:00"),
+            None,
+        ),
+        (format!("{base}/?range=all"), None),
     ];
     for id in &hostile {
         pages.push((format!("{base}/endpoints/{id}"), None));

@@ -110,6 +110,24 @@ async fn rows_merge_when_the_learner_generalises() {
     assert_eq!(template, "/people/{person}/profile");
     assert_eq!(requests, 63);
     assert_eq!(clients, 2);
+    // The requests per (host, client) kept by triggers (migration 0017) followed the merge:
+    // the old row's client moved to the survivor, nothing counted twice or left behind.
+    let pairs: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT client, endpoints, requests FROM host_clients WHERE host = 'api.people.test' ORDER BY client",
+    )
+    .fetch_all(&support::sql(&store).await)
+    .await
+    .unwrap();
+    let fresh: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT c.client, COUNT(*), SUM(c.count) FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
+         WHERE e.host = 'api.people.test' GROUP BY c.client ORDER BY c.client",
+    )
+    .fetch_all(&support::sql(&store).await)
+    .await
+    .unwrap();
+    assert_eq!(pairs, fresh);
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_eq!(pairs.iter().map(|p| p.2).sum::<i64>(), 63, "{pairs:?}");
     let statuses: i64 =
         sqlx::query_scalar("SELECT sum(count) FROM api_endpoint_status WHERE endpoint_id = ?")
             .bind(id)
