@@ -262,24 +262,36 @@ impl Store {
             .join("\nUNION ALL\n");
         let cte = format!(
             "WITH ch0 (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union}),
-             ch AS (SELECT * FROM ch0 WHERE first_seen <= {})",
+             ch AS MATERIALIZED (SELECT * FROM ch0 WHERE first_seen <= {})",
             q.until.unwrap_or(i64::MAX)
         );
-        let counted = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{cte} SELECT host, kind, COUNT(*) FROM ch GROUP BY host, kind"
+        let rank = "CASE kind WHEN 'endpoint' THEN 0 WHEN 'parameter' THEN 1 WHEN 'auth' THEN 2 \
+                    WHEN 'sensitive' THEN 3 WHEN 'tls_client' THEN 4 ELSE 5 END";
+        // One statement, so the feed is evaluated once (`ch` is materialized): the counts per
+        // host and kind (part 0, the count in `first_seen`'s column), then this page's rows
+        // (part 1).
+        let all = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{cte}
+             SELECT 0, kind, host, NULL, NULL, NULL, NULL, NULL, COUNT(*), NULL FROM ch GROUP BY host, kind
+             UNION ALL
+             SELECT * FROM (SELECT 1, kind, host, endpoint_id, method, path_template, what, IFNULL(detail, ''), first_seen, on_new
+                            FROM ch ORDER BY host, {rank}, first_seen DESC, what LIMIT ?3 OFFSET ?4)"
         )))
         .bind(q.since)
         .bind(q.host.as_deref())
+        .bind(q.limit.clamp(1, 1000))
+        .bind(q.offset.max(0))
         .fetch_all(&self.pool)
         .await?;
+        let (counted, page): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.get::<i64, _>(0) == 0);
         let mut hosts: Vec<HostChanges> = Vec::new();
         let mut per_kind = [0i64; 6];
         for r in &counted {
-            let host: String = r.get(0);
+            let host: String = r.get(2);
             let Some(kind) = ChangeKind::parse(r.get::<&str, _>(1)) else {
                 continue;
             };
-            let n: i64 = r.get(2);
+            let n: i64 = r.get(8);
             per_kind[kind.rank()] += n;
             let i = match hosts.iter().position(|h| h.host == host) {
                 Some(i) => i,
@@ -313,33 +325,22 @@ impl Store {
                 count: n,
             })
             .collect();
-        let rank = "CASE kind WHEN 'endpoint' THEN 0 WHEN 'parameter' THEN 1 WHEN 'auth' THEN 2 \
-                    WHEN 'sensitive' THEN 3 WHEN 'tls_client' THEN 4 ELSE 5 END";
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{cte} SELECT kind, host, endpoint_id, method, path_template, what, IFNULL(detail, ''), first_seen, on_new
-             FROM ch ORDER BY host, {rank}, first_seen DESC, what LIMIT ?3 OFFSET ?4"
-        )))
-        .bind(q.since)
-        .bind(q.host.as_deref())
-        .bind(q.limit.clamp(1, 1000))
-        .bind(q.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .filter_map(|r| {
-            Some(ChangeRow {
-                kind: ChangeKind::parse(r.get::<&str, _>(0))?,
-                host: r.get(1),
-                endpoint_id: r.get(2),
-                method: r.get(3),
-                path_template: r.get(4),
-                what: r.get(5),
-                detail: r.get(6),
-                first_seen: r.get(7),
-                on_new_endpoint: r.get::<Option<i64>, _>(8).unwrap_or(0) != 0,
+        let rows = page
+            .iter()
+            .filter_map(|r| {
+                Some(ChangeRow {
+                    kind: ChangeKind::parse(r.get::<&str, _>(1))?,
+                    host: r.get(2),
+                    endpoint_id: r.get(3),
+                    method: r.get(4),
+                    path_template: r.get(5),
+                    what: r.get(6),
+                    detail: r.get(7),
+                    first_seen: r.get(8),
+                    on_new_endpoint: r.get::<Option<i64>, _>(9).unwrap_or(0) != 0,
+                })
             })
-        })
-        .collect();
+            .collect();
         let unknown_sql = "SELECT 'parameter', COUNT(*) FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id
                  WHERE p.first_seen IS NULL AND (?1 IS NULL OR e.host = ?1)
              UNION ALL

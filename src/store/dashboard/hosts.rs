@@ -281,8 +281,19 @@ impl ServiceMap {
     }
 }
 
-fn hosts_cte(window: &Window) -> String {
+/// The host condition on `alias`: `= ?2` when one host is asked for (so the index on the host
+/// is used), `?2 IS NULL OR ...` otherwise.
+fn host_cond(alias: &str, one_host: bool) -> String {
+    if one_host {
+        format!("{alias}.host = ?2")
+    } else {
+        format!("(?2 IS NULL OR {alias}.host = ?2)")
+    }
+}
+
+fn hosts_cte(window: &Window, one_host: bool) -> String {
     let ew = window.and_endpoint("e");
+    let hc = host_cond("e", one_host);
     format!(
         "h AS (
     SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
@@ -295,18 +306,19 @@ fn hosts_cte(window: &Window) -> String {
            SUM(e.scope = 'api' AND e.classification IS NULL) AS unclassified,
            SUM(e.scope = 'api' AND e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
            MAX(e.risk_score) AS risk, MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
-    FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2){ew}
+    FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND {hc}{ew}
     GROUP BY e.host)"
     )
 }
 
-fn findings_cte(window: &Window) -> String {
+fn findings_cte(window: &Window, one_host: bool) -> String {
     let fw = window.and_span("f");
+    let hc = host_cond("f", one_host);
     format!(
         "f AS (
     SELECT f.host AS host, COUNT(*) AS n, SUM(f.severity = 'critical') AS critical, SUM(f.severity = 'high') AS high,
            SUM(f.severity = 'medium') AS medium, SUM(f.severity = 'low') AS low, SUM(f.severity = 'info') AS info
-    FROM findings f WHERE f.host IS NOT NULL AND (?2 IS NULL OR f.host = ?2) AND {ACTIVE_FINDING}{fw}
+    FROM findings f WHERE f.host IS NOT NULL AND {hc} AND {ACTIVE_FINDING}{fw}
     GROUP BY f.host)"
     )
 }
@@ -387,9 +399,10 @@ impl Store {
         with_clients: bool,
     ) -> Result<HostList, StoreError> {
         let ew = q.window.and_endpoint("e");
+        let hc = host_cond("e", host.is_some());
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT e.host) FROM endpoints e
-             WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND (?2 IS NULL OR e.host = ?2){ew}"
+             WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND {hc}{ew}"
         )))
         .bind(pattern)
         .bind(host)
@@ -397,7 +410,10 @@ impl Store {
         .await?;
         let dir = if q.desc { "DESC" } else { "ASC" };
         let key = q.sort.expr();
-        let (hcte, fcte) = (hosts_cte(&q.window), findings_cte(&q.window));
+        let (hcte, fcte) = (
+            hosts_cte(&q.window, host.is_some()),
+            findings_cte(&q.window, host.is_some()),
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "WITH {hcte}, {fcte}
              SELECT h.host, h.endpoints, h.observed, h.requests, h.errors, h.documented, h.shadow, h.zombie,
