@@ -108,12 +108,7 @@ async fn window_of(state: &AppState, r: &RangeParams) -> Result<Window, AppError
         "to" => r.to.as_deref(),
         _ => None,
     })?;
-    let newest = if r.preset() == "all" {
-        None
-    } else {
-        state.store().dashboard_newest().await?
-    };
-    r.window(newest)
+    r.resolve(state.store()).await
 }
 
 /// Any other path under `/api/`: a JSON 404.

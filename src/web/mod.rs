@@ -534,44 +534,20 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-    let mut range_cookie = None;
-    let page_range = if api || *req.method() != Method::GET {
-        range::PageRange::default()
+    let (page_range, range_cookie) = if api || *req.method() != Method::GET {
+        (range::PageRange::default(), None)
     } else {
-        let from_url = range::RangeParams::from_query(req.uri().query().unwrap_or(""));
-        let (params, kept) = if from_url.given() {
-            range_cookie = Some(from_url.to_query());
-            (from_url, None)
-        } else {
-            let kept: Option<String> = req
-                .headers()
-                .get_all(header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|h| auth::cookie(h, range::COOKIE))
-                .map(|v| {
-                    url::form_urlencoded::parse(format!("v={v}").as_bytes())
-                        .map(|(_, v)| v.into_owned())
-                        .next()
-                        .unwrap_or_default()
-                });
-            (
-                range::RangeParams::from_query(kept.as_deref().unwrap_or("")),
-                kept,
-            )
-        };
-        let newest = if params.preset() == "all" {
-            None
-        } else {
-            state.store().dashboard_newest().await.ok().flatten()
-        };
-        match params.window(newest) {
-            Ok(window) => range::PageRange { params, window },
-            Err(e) if kept.is_none() => return with_cookie(e.into_response()),
-            Err(_) => {
-                range_cookie = Some(String::new());
-                range::PageRange::default()
-            }
+        let cookie = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| auth::cookie(h, range::COOKIE))
+            .map(str::to_string);
+        let raw_query = req.uri().query().unwrap_or("").to_string();
+        match range::PageRange::of_page(state.store(), &raw_query, cookie.as_deref()).await {
+            Ok(r) => r,
+            Err(e) => return with_cookie(e.into_response()),
         }
     };
     req.extensions_mut().insert(Session {
@@ -586,23 +562,10 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         query,
     });
     let mut resp = next.run(req).await;
-    if let Some(q) = range_cookie {
-        let cookie = if q.is_empty() {
-            format!(
-                "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-                range::COOKIE
-            )
-        } else {
-            format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Lax{}",
-                range::COOKIE,
-                fmt::qs(&q),
-                if secure { "; Secure" } else { "" }
-            )
-        };
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if let Some(q) = range_cookie
+        && let Ok(v) = HeaderValue::from_str(&range::set_cookie(&q, secure))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     let already = resp.headers().get_all(header::SET_COOKIE).iter().any(|v| {
         v.to_str()

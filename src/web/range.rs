@@ -10,6 +10,7 @@
 
 use super::AppError;
 use super::api_doc::{TIME_VALUES, parse_since};
+use crate::store::Store;
 use crate::store::dashboard::Window;
 use serde::Deserialize;
 
@@ -118,6 +119,17 @@ impl RangeParams {
         }
     }
 
+    /// [`RangeParams::window`] against the inventory's newest request (read only for a
+    /// relative range).
+    pub async fn resolve(&self, store: &Store) -> Result<Window, AppError> {
+        let newest = if self.preset() == "all" {
+            None
+        } else {
+            store.dashboard_newest().await?
+        };
+        self.window(newest)
+    }
+
     /// These parameters as a query string without the `?` (what the cookie keeps); empty for
     /// all time.
     pub fn to_query(&self) -> String {
@@ -158,6 +170,57 @@ pub struct PageRange {
     pub params: RangeParams,
     /// The window they name.
     pub window: Window,
+}
+
+impl PageRange {
+    /// The range of a page request: the URL's parameters when it names one (the cookie is then
+    /// set to them: the second value, empty to clear it), else the cookie's. A range the URL
+    /// names but that cannot be read is an error (a 400); a damaged cookie is dropped.
+    pub async fn of_page(
+        store: &Store,
+        query: &str,
+        cookie: Option<&str>,
+    ) -> Result<(PageRange, Option<String>), AppError> {
+        let from_url = RangeParams::from_query(query);
+        if from_url.given() {
+            let window = from_url.resolve(store).await?;
+            let kept = from_url.to_query();
+            return Ok((
+                PageRange {
+                    params: from_url,
+                    window,
+                },
+                Some(kept),
+            ));
+        }
+        let Some(cookie) = cookie else {
+            return Ok((PageRange::default(), None));
+        };
+        // The cookie holds the query string percent-encoded once more (see [`set_cookie`]).
+        let kept: String = url::form_urlencoded::parse(format!("v={cookie}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .next()
+            .unwrap_or_default();
+        let params = RangeParams::from_query(&kept);
+        match params.resolve(store).await {
+            Ok(window) => Ok((PageRange { params, window }, None)),
+            Err(_) => Ok((PageRange::default(), Some(String::new()))),
+        }
+    }
+}
+
+/// The `Set-Cookie` value that keeps `query` (a range's parameters, [`RangeParams::to_query`])
+/// for the next pages; an empty `query` clears the cookie. `secure`: the dashboard is reached
+/// over HTTPS.
+pub fn set_cookie(query: &str, secure: bool) -> String {
+    if query.is_empty() {
+        return format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    }
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        super::fmt::qs(query)
+    )
 }
 
 /// The label of a window for people: `2025-01-31 11:00 – 2025-01-31 12:00 UTC`.
