@@ -6,6 +6,7 @@
 //!     cargo bench --bench dashboard            # full run
 //!     cargo bench --bench dashboard -- quick   # fewer iterations
 //!     SHADOWTAP_BENCH_ENDPOINTS=100000 cargo bench --bench dashboard -- quick
+//!     SHADOWTAP_BENCH_DB=/tmp/b.db SHADOWTAP_BENCH_REUSE=1 cargo bench --bench dashboard -- quick changes
 //!
 //! Each page is requested through `app(state).oneshot(..)` (no network), after warm-up; the
 //! report gives the median, 95th percentile and minimum of the wall time of the whole request
@@ -153,10 +154,25 @@ fn main() {
     let db = std::env::var_os("SHADOWTAP_BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bench.db"));
-    let _ = std::fs::remove_file(&db);
+    // SHADOWTAP_BENCH_REUSE=1 with SHADOWTAP_BENCH_DB: measure a kept inventory again (it is
+    // built when the file is missing).
+    let reuse = std::env::var_os("SHADOWTAP_BENCH_REUSE").is_some() && db.exists();
+    if !reuse {
+        let _ = std::fs::remove_file(&db);
+    }
+    // Arguments other than `quick` keep only the pages whose name contains one of them.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "quick" && !a.starts_with('-'))
+        .collect();
     rt.block_on(async {
         let started = Instant::now();
-        populate(&db).await;
+        if reuse {
+            // Brings a kept inventory to the current migrations.
+            Store::open(&db).await.unwrap();
+        } else {
+            populate(&db).await;
+        }
         let store = Store::open_read_only(&db).await.unwrap();
         let counts: (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM endpoints), (SELECT COUNT(*) FROM findings),
@@ -214,6 +230,9 @@ fn main() {
             "page", "median", "p95", "min", "size"
         );
         for (name, path) in pages {
+            if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+                continue;
+            }
             let mut times = Vec::with_capacity(iterations);
             let mut size = 0;
             for i in 0..iterations + 2 {

@@ -303,6 +303,11 @@ const CHANGES: &[&str] = &[
     "UPDATE endpoints SET scope = 'third_party', scope_reason = 'not ours' WHERE id = 2",
     "UPDATE endpoint_minutes SET count = count + 5, errors = errors + 1 WHERE endpoint_id = 2",
     "UPDATE endpoints SET request_count = request_count + 1, last_seen = last_seen + 1000000 WHERE id = 3",
+    "UPDATE endpoint_auth SET first_seen = first_seen + 7200000000000 WHERE endpoint_id = 1 AND location = 'x-api-key'",
+    "UPDATE endpoint_auth SET first_seen = 1 WHERE endpoint_id = 1 AND location = 'cookie'",
+    "DELETE FROM endpoint_sensitive WHERE endpoint_id = 1 AND location = 'query'",
+    "UPDATE endpoint_clients SET first_seen = first_seen + 3600000000000 WHERE endpoint_id = 1 AND client = '10.0.0.1'",
+    "UPDATE endpoint_params SET first_seen = first_seen + 3600000000000 WHERE endpoint_id = 1 AND name = 'id'",
     "DELETE FROM endpoints WHERE id = 4",
 ];
 
@@ -313,6 +318,7 @@ const INTERNAL: &[&str] = &[
     "SELECT * FROM inventory_minutes",
     "SELECT * FROM inventory_clients",
     "SELECT * FROM host_clients",
+    "SELECT * FROM change_hours WHERE n <> 0",
 ];
 
 /// A value as `type:text`: `int:1`, `real:1.0`, `text:"a"`, `null`.

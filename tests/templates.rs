@@ -128,6 +128,23 @@ async fn rows_merge_when_the_learner_generalises() {
     assert_eq!(pairs, fresh);
     assert_eq!(pairs.len(), 2, "{pairs:?}");
     assert_eq!(pairs.iter().map(|p| p.2).sum::<i64>(), 63, "{pairs:?}");
+    // The change feed's counts per hour (migration 0018) followed the merge too: they equal
+    // the public view's things per hour of first sight.
+    let kept: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT host, kind, hour, n FROM change_hours WHERE n <> 0 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&support::sql(&store).await)
+    .await
+    .unwrap();
+    let fresh: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT host, kind, CAST(strftime('%s', first_seen) AS INTEGER) / 3600, COUNT(*) FROM api_changes
+         WHERE kind <> 'tls_client' AND first_seen IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&support::sql(&store).await)
+    .await
+    .unwrap();
+    assert!(!kept.is_empty());
+    assert_eq!(kept, fresh);
     let statuses: i64 =
         sqlx::query_scalar("SELECT sum(count) FROM api_endpoint_status WHERE endpoint_id = ?")
             .bind(id)

@@ -969,15 +969,23 @@ async fn merge_one(
     .iter()
     .map(|r| (r.get(0), (r.get(1), r.get(2))))
     .collect();
-    sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    // Rows of names the merged shape no longer holds go; the others are updated in place (a
+    // delete and re-insert of every row would move the change feed's kept counts each flush).
+    let names: Vec<&str> = query.fields.keys().map(String::as_str).collect();
+    sqlx::query(
+        "DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'
+         AND name NOT IN (SELECT value FROM json_each(?))",
+    )
+    .bind(id)
+    .bind(serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()))
+    .execute(&mut **tx)
+    .await?;
     let opt = |v: Option<i64>| v.map_or(V::N, V::I);
     upsert(
         tx,
         "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
-        "",
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET types = excluded.types,
+            present = excluded.present, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
         query
             .fields
             .iter()

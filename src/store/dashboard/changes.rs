@@ -13,9 +13,13 @@ use super::Count;
 use crate::store::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
+use std::collections::HashMap;
+
+/// An hour in ns: `change_hours` counts per hour of first sight.
+const HOUR_NS: i64 = 3_600_000_000_000;
 
 /// What changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A (host, method, path template) first called.
@@ -89,10 +93,11 @@ impl ChangeKind {
     }
 
     /// The branch of the feed for this kind: columns kind, host, endpoint_id, method,
-    /// path_template, what, detail, first_seen, on_new_endpoint; `?1` is the bound (ns), `?2`
-    /// the host or NULL. With `by_host` (a host is asked for) the host's rows drive the read
-    /// (`+x.first_seen` keeps SQLite off the time index, which would visit every host's rows
-    /// when most are new); otherwise the rows first seen after the bound do.
+    /// path_template, what, detail, first_seen, on_new_endpoint; of the things first seen from
+    /// `?1` to `?5` (ns, both included), `?2` the host or NULL. With `by_host` (a host is
+    /// asked for) the host's rows drive the read (`+x.first_seen` keeps SQLite off the time
+    /// index, which would visit every host's rows when most are new); otherwise the rows first
+    /// seen within the bounds do.
     fn branch(self, by_host: bool) -> String {
         let (host_e, host_s, t) = if by_host {
             ("e.host = ?2", "s.host = ?2", "+")
@@ -108,7 +113,7 @@ impl ChangeKind {
                 String::new()
             } else {
                 format!(
-                    "{table}.endpoint_id IN (SELECT endpoint_id FROM endpoint_{} WHERE first_seen >= ?1) AND ",
+                    "{table}.endpoint_id IN (SELECT endpoint_id FROM endpoint_{} WHERE first_seen BETWEEN ?1 AND ?5) AND ",
                     if table == "a" { "auth" } else { "sensitive" }
                 )
             }
@@ -117,13 +122,13 @@ impl ChangeKind {
             ChangeKind::Endpoint => format!(
                 "SELECT 'endpoint', e.host, e.id, e.method, e.path_template, e.method || ' ' || e.path_template,
                         IFNULL(e.protocol, ''), e.first_seen, 1
-                 FROM endpoints e WHERE {t}e.first_seen >= ?1 AND {host_e}"
+                 FROM endpoints e WHERE {t}e.first_seen BETWEEN ?1 AND ?5 AND {host_e}"
             ),
             ChangeKind::Parameter => format!(
                 "SELECT 'parameter', e.host, e.id, e.method, e.path_template, p.location || ' ' || p.name,
                         p.types, p.first_seen, e.first_seen >= ?1
                  FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id
-                 WHERE {t}p.first_seen >= ?1 AND {host_e}"
+                 WHERE {t}p.first_seen BETWEEN ?1 AND ?5 AND {host_e}"
             ),
             // A scheme is new on an endpoint when every row of it (one per location) was first
             // seen after the bound: a row of unknown time means it was there before.
@@ -133,7 +138,7 @@ impl ChangeKind {
                  FROM endpoint_auth a JOIN endpoints e ON e.id = a.endpoint_id
                  WHERE {}{host_e}
                  GROUP BY a.endpoint_id, a.scheme
-                 HAVING MIN(a.first_seen) >= ?1 AND COUNT(a.first_seen) = COUNT(*)",
+                 HAVING MIN(a.first_seen) BETWEEN ?1 AND ?5 AND COUNT(a.first_seen) = COUNT(*)",
                 recent("a")
             ),
             ChangeKind::Sensitive => format!(
@@ -141,7 +146,7 @@ impl ChangeKind {
                         group_concat(DISTINCT s.location), MIN(s.first_seen), e.first_seen >= ?1
                  FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
                  WHERE {}{host_e}
-                 GROUP BY s.endpoint_id, s.class HAVING MIN(s.first_seen) >= ?1",
+                 GROUP BY s.endpoint_id, s.class HAVING MIN(s.first_seen) BETWEEN ?1 AND ?5",
                 recent("s")
             ),
             ChangeKind::TlsClient => format!(
@@ -149,7 +154,7 @@ impl ChangeKind {
                         COUNT(DISTINCT c.client) || ' client(s)', MIN(c.first_seen), 0
                  FROM tls_clients c JOIN tls_services s ON s.id = c.service_id
                  WHERE c.ja4 <> '' AND {host_s}
-                 GROUP BY s.host, c.ja4 HAVING MIN(c.first_seen) >= ?1"
+                 GROUP BY s.host, c.ja4 HAVING MIN(c.first_seen) BETWEEN ?1 AND ?5"
             ),
             // A client is new on a host when none of its rows on the host's endpoints is older
             // than the bound (over the client rows kept per endpoint, see the client cap).
@@ -157,7 +162,7 @@ impl ChangeKind {
                 "SELECT 'client', e.host, NULL, NULL, NULL, c.client,
                         COUNT(*) || ' endpoint(s)', MIN(c.first_seen), 0
                  FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
-                 WHERE {t}c.first_seen >= ?1 AND {host_e}
+                 WHERE {t}c.first_seen BETWEEN ?1 AND ?5 AND {host_e}
                  GROUP BY e.host, c.client
                  HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 INDEXED BY endpoint_clients_client
                                     JOIN endpoints e2 ON e2.id = c2.endpoint_id
@@ -250,69 +255,84 @@ impl Store {
     }
 
     /// A page of the change feed.
+    ///
+    /// The counts per host and kind come from `change_hours` (migration 0018) for the whole
+    /// hours between the bounds, and from the rows for the partial hours at the edges (and for
+    /// TLS client stacks, which are not kept there); the page's rows are read per (host, kind)
+    /// group, from the host's rows of that kind only.
     pub async fn dashboard_changes(&self, q: &ChangeQuery) -> Result<Changes, StoreError> {
         let kinds: Vec<ChangeKind> = match q.kind {
             Some(k) => vec![k],
             None => ChangeKind::ALL.to_vec(),
         };
-        let union = kinds
-            .iter()
-            .map(|k| k.branch(q.host.is_some()))
-            .collect::<Vec<_>>()
-            .join("\nUNION ALL\n");
-        let cte = format!(
-            "WITH ch0 (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union}),
-             ch AS MATERIALIZED (SELECT * FROM ch0 WHERE first_seen <= {})",
-            q.until.unwrap_or(i64::MAX)
-        );
-        let rank = "CASE kind WHEN 'endpoint' THEN 0 WHEN 'parameter' THEN 1 WHEN 'auth' THEN 2 \
-                    WHEN 'sensitive' THEN 3 WHEN 'tls_client' THEN 4 ELSE 5 END";
-        // One statement, so the feed is evaluated once (`ch` is materialized): the counts per
-        // host and kind (part 0, the count in `first_seen`'s column), then this page's rows
-        // (part 1).
-        let all = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{cte}
-             SELECT 0, kind, host, NULL, NULL, NULL, NULL, NULL, COUNT(*), NULL FROM ch GROUP BY host, kind
-             UNION ALL
-             SELECT * FROM (SELECT 1, kind, host, endpoint_id, method, path_template, what, IFNULL(detail, ''), first_seen, on_new
-                            FROM ch ORDER BY host, {rank}, first_seen DESC, what LIMIT ?3 OFFSET ?4)"
-        )))
-        .bind(q.since)
-        .bind(q.host.as_deref())
-        .bind(q.limit.clamp(1, 1000))
-        .bind(q.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
-        let (counted, page): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.get::<i64, _>(0) == 0);
+        let host = q.host.as_deref();
+        let (lo, hi) = (q.since, q.until.unwrap_or(i64::MAX));
+        let mut counts: HashMap<(String, ChangeKind), i64> = HashMap::new();
+        if lo <= hi {
+            let kept: Vec<ChangeKind> = kinds
+                .iter()
+                .copied()
+                .filter(|k| *k != ChangeKind::TlsClient)
+                .collect();
+            let (h_lo, h_hi) = (lo.div_euclid(HOUR_NS), hi.div_euclid(HOUR_NS));
+            // The edges read from the rows: the partial first hour (all of it when the bounds
+            // share an hour) and, with an upper bound, the partial last one.
+            let first_end = if h_lo == h_hi {
+                hi
+            } else {
+                (h_lo + 1).saturating_mul(HOUR_NS).saturating_sub(1)
+            };
+            let mut from_rows = vec![(kept.clone(), lo, first_end)];
+            if h_lo < h_hi && q.until.is_some() {
+                from_rows.push((kept.clone(), h_hi.saturating_mul(HOUR_NS), hi));
+            }
+            if kinds.contains(&ChangeKind::TlsClient) {
+                from_rows.push((vec![ChangeKind::TlsClient], lo, hi));
+            }
+            for (ks, a, b) in from_rows {
+                for (h, k, n) in self.count_change_rows(&ks, host, a, b).await? {
+                    *counts.entry((h, k)).or_default() += n;
+                }
+            }
+            if h_hi - h_lo >= 2 && !kept.is_empty() {
+                let hour_to = if q.until.is_some() {
+                    h_hi - 1
+                } else {
+                    i64::MAX
+                };
+                for (h, k, n) in self
+                    .count_change_hours(&kept, host, h_lo + 1, hour_to)
+                    .await?
+                {
+                    *counts.entry((h, k)).or_default() += n;
+                }
+            }
+        }
+        // Groups in page order: host, then kind.
+        let mut groups: Vec<((String, ChangeKind), i64)> =
+            counts.into_iter().filter(|(_, n)| *n > 0).collect();
+        groups.sort_by(|a, b| {
+            a.0.0
+                .cmp(&b.0.0)
+                .then_with(|| a.0.1.rank().cmp(&b.0.1.rank()))
+        });
         let mut hosts: Vec<HostChanges> = Vec::new();
         let mut per_kind = [0i64; 6];
-        for r in &counted {
-            let host: String = r.get(2);
-            let Some(kind) = ChangeKind::parse(r.get::<&str, _>(1)) else {
-                continue;
-            };
-            let n: i64 = r.get(8);
-            per_kind[kind.rank()] += n;
-            let i = match hosts.iter().position(|h| h.host == host) {
-                Some(i) => i,
-                None => {
-                    hosts.push(HostChanges {
-                        host,
-                        kinds: Vec::new(),
-                        total: 0,
-                    });
-                    hosts.len() - 1
-                }
-            };
-            hosts[i].kinds.push(Count {
-                key: kind.name().into(),
-                count: n,
+        for ((h, k), n) in &groups {
+            per_kind[k.rank()] += n;
+            if hosts.last().is_none_or(|last| last.host != *h) {
+                hosts.push(HostChanges {
+                    host: h.clone(),
+                    kinds: Vec::new(),
+                    total: 0,
+                });
+            }
+            let last = hosts.last_mut().expect("pushed above");
+            last.kinds.push(Count {
+                key: k.name().into(),
+                count: *n,
             });
-            hosts[i].total += n;
-        }
-        for h in &mut hosts {
-            h.kinds
-                .sort_by_key(|c| ChangeKind::parse(&c.key).map_or(usize::MAX, ChangeKind::rank));
+            last.total += n;
         }
         hosts.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.host.cmp(&b.host)));
         let total = hosts.iter().map(|h| h.total).sum();
@@ -325,22 +345,44 @@ impl Store {
                 count: n,
             })
             .collect();
-        let rows = page
-            .iter()
-            .filter_map(|r| {
+        // This page: the groups it spans, each read on its own.
+        let (mut skip, mut want) = (q.offset.max(0), q.limit.clamp(1, 1000));
+        let mut rows = Vec::new();
+        for ((h, k), n) in &groups {
+            if want == 0 {
+                break;
+            }
+            if skip >= *n {
+                skip -= n;
+                continue;
+            }
+            let page = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT * FROM ({}) ORDER BY 8 DESC, 6 LIMIT ?3 OFFSET ?4",
+                k.branch(true)
+            )))
+            .bind(lo)
+            .bind(h.as_str())
+            .bind(want)
+            .bind(skip)
+            .bind(hi)
+            .fetch_all(&self.pool)
+            .await?;
+            skip = 0;
+            want -= page.len() as i64;
+            rows.extend(page.iter().filter_map(|r| {
                 Some(ChangeRow {
-                    kind: ChangeKind::parse(r.get::<&str, _>(1))?,
-                    host: r.get(2),
-                    endpoint_id: r.get(3),
-                    method: r.get(4),
-                    path_template: r.get(5),
-                    what: r.get(6),
-                    detail: r.get(7),
-                    first_seen: r.get(8),
-                    on_new_endpoint: r.get::<Option<i64>, _>(9).unwrap_or(0) != 0,
+                    kind: ChangeKind::parse(r.get::<&str, _>(0))?,
+                    host: r.get(1),
+                    endpoint_id: r.get(2),
+                    method: r.get(3),
+                    path_template: r.get(4),
+                    what: r.get(5),
+                    detail: r.get::<Option<String>, _>(6).unwrap_or_default(),
+                    first_seen: r.get(7),
+                    on_new_endpoint: r.get::<Option<i64>, _>(8).unwrap_or(0) != 0,
                 })
-            })
-            .collect();
+            }));
+        }
         let unknown_sql = "SELECT 'parameter', COUNT(*) FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id
                  WHERE p.first_seen IS NULL AND (?1 IS NULL OR e.host = ?1)
              UNION ALL
@@ -366,5 +408,277 @@ impl Store {
             rows,
             unknown,
         })
+    }
+}
+
+impl Store {
+    /// Things first seen from `lo` to `hi` (ns, both included) per host and kind, counted from
+    /// the rows.
+    async fn count_change_rows(
+        &self,
+        kinds: &[ChangeKind],
+        host: Option<&str>,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<(String, ChangeKind, i64)>, StoreError> {
+        if kinds.is_empty() || lo > hi {
+            return Ok(Vec::new());
+        }
+        let union = kinds
+            .iter()
+            .map(|k| k.branch(host.is_some()))
+            .collect::<Vec<_>>()
+            .join("\nUNION ALL\n");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH ch (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union})
+             SELECT host, kind, COUNT(*) FROM ch GROUP BY host, kind"
+        )))
+        .bind(lo)
+        .bind(host)
+        .bind(0i64)
+        .bind(0i64)
+        .bind(hi)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.get(0), ChangeKind::parse(r.get::<&str, _>(1))?, r.get(2))))
+            .collect())
+    }
+
+    /// Things first seen in the hours `from` to `to` (both included) per host and kind, from
+    /// the counts kept by triggers (`change_hours`, migration 0018).
+    async fn count_change_hours(
+        &self,
+        kinds: &[ChangeKind],
+        host: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, ChangeKind, i64)>, StoreError> {
+        let names = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT host, kind, SUM(n) FROM change_hours
+             WHERE hour BETWEEN ?1 AND ?2 AND (?3 IS NULL OR host = ?3) AND kind IN ({names})
+             GROUP BY host, kind HAVING SUM(n) <> 0"
+        )))
+        .bind(from)
+        .bind(to)
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.get(0), ChangeKind::parse(r.get::<&str, _>(1))?, r.get(2))))
+            .collect())
+    }
+}
+
+/// `change_hours` computed afresh from the feed's own definition (rows whose count is not 0),
+/// to check the triggers against.
+#[cfg(test)]
+pub(crate) async fn change_hours_fresh(store: &Store) -> Vec<(String, String, i64, i64)> {
+    let kinds: Vec<ChangeKind> = ChangeKind::ALL
+        .into_iter()
+        .filter(|k| *k != ChangeKind::TlsClient)
+        .collect();
+    let union = kinds
+        .iter()
+        .map(|k| k.branch(false))
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL\n");
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH ch (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union})
+         SELECT host, kind, first_seen / {HOUR_NS} - (first_seen % {HOUR_NS} < 0) AS hour, COUNT(*)
+         FROM ch GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )))
+    .bind(i64::MIN)
+    .bind(None::<String>)
+    .bind(0i64)
+    .bind(0i64)
+    .bind(i64::MAX)
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+/// `change_hours` as kept (rows whose count is not 0).
+#[cfg(test)]
+pub(crate) async fn change_hours_kept(store: &Store) -> Vec<(String, String, i64, i64)> {
+    sqlx::query_as("SELECT host, kind, hour, n FROM change_hours WHERE n <> 0 ORDER BY 1, 2, 3")
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ChangeKind, ChangeQuery, HOUR_NS};
+    use crate::store::Store;
+
+    /// An inventory spread over five hours, with groups whose earliest row moves (an auth
+    /// scheme seen at two locations, a class in two fields, a client on three endpoints).
+    async fn inventory() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).await.unwrap();
+        let t0 = 1_700_000_000 / 3600 * 3600 * 1_000_000_000i64; // an hour's start
+        let m = 60_000_000_000i64;
+        let run = |sql: String| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        for i in 0..40i64 {
+            let host = if i % 3 == 0 { "a.test" } else { "b.test" };
+            let first = t0 + i * 7 * m + 11;
+            run(format!(
+                "INSERT INTO endpoints (id, host, method, path_template, first_seen, last_seen, request_count)
+                 VALUES ({id}, '{host}', 'GET', '/r{i}', {first}, {last}, 3)",
+                id = i + 1,
+                last = first + 90 * m
+            ))
+            .await;
+            run(format!(
+                "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)
+                 VALUES ({id}, 'query', 'q', 'string', 1, {p}, {p}), ({id}, 'query', 'page', 'integer', 1, {p2}, {p2})",
+                id = i + 1,
+                p = first + 5 * m,
+                p2 = first + 61 * m
+            ))
+            .await;
+            run(format!(
+                "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, first_seen, last_seen)
+                 VALUES ({id}, 'bearer_jwt', 'authorization', 1, {a}, {a}), ({id}, 'bearer_jwt', 'cookie:s', 1, {a2}, {a2})",
+                id = i + 1,
+                a = first + 40 * m,
+                a2 = first + 3 * m
+            ))
+            .await;
+            run(format!(
+                "INSERT INTO endpoint_sensitive VALUES ({id}, 'email', 'response_body', 'user.email', 1, 'a***', {s}, {s}),
+                                                       ({id}, 'email', 'request_body', 'to', 1, 'b***', {s2}, {s2})",
+                id = i + 1,
+                s = first + 70 * m,
+                s2 = first + 20 * m
+            ))
+            .await;
+            run(format!(
+                "INSERT INTO endpoint_clients VALUES ({id}, '10.0.0.{c}', 1, {f}, {f})",
+                id = i + 1,
+                c = i % 7,
+                f = first + 30 * m
+            ))
+            .await;
+        }
+        // Later times of a row that held a group's earliest: the groups move to later hours.
+        run("UPDATE endpoint_auth SET first_seen = first_seen + 150 * 60000000000 WHERE location = 'cookie:s' AND endpoint_id % 2 = 0".into()).await;
+        run("UPDATE endpoint_clients SET first_seen = first_seen + 100 * 60000000000 WHERE endpoint_id % 5 = 0".into()).await;
+        run("DELETE FROM endpoint_sensitive WHERE field = 'to' AND endpoint_id % 4 = 0".into())
+            .await;
+        run("DELETE FROM endpoints WHERE id IN (7, 8)".into()).await;
+        let _ = HOUR_NS;
+        (dir, store)
+    }
+
+    /// Whatever the bounds (inside an hour, across hour edges, on them, before or after
+    /// everything) and filters, the counts read from the kept hours and the edges equal those
+    /// counted from the rows, and the pages list every change once in the feed's order.
+    #[tokio::test]
+    async fn kept_hours_and_edges_count_as_the_rows_do() {
+        let (_dir, store) = inventory().await;
+        assert_eq!(
+            super::change_hours_kept(&store).await,
+            super::change_hours_fresh(&store).await
+        );
+        let t0 = 1_700_000_000 / 3600 * 3600 * 1_000_000_000i64;
+        let m = 60_000_000_000i64;
+        let bounds = [
+            (0, None),
+            (t0 - HOUR_NS, None),
+            (t0 + 17 * m + 3, None),
+            (t0 + 60 * m, None),
+            (t0 + 17 * m, Some(t0 + 45 * m)),
+            (t0 + 17 * m, Some(t0 + 200 * m + 5)),
+            (t0 + 60 * m, Some(t0 + 180 * m - 1)),
+            (t0 + 125 * m, Some(t0 + 400 * m)),
+            (t0 + 1000 * m, None),
+            (t0 + 50 * m, Some(t0 + 10 * m)),
+        ];
+        let all = store
+            .dashboard_changes(&ChangeQuery {
+                since: 0,
+                until: None,
+                host: None,
+                kind: None,
+                offset: 0,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        // 38 endpoints with 76 parameters, 38 auth schemes, 38 classes, 7 clients per host.
+        assert_eq!(all.total, 38 + 76 + 38 + 38 + 7 + 7, "{:?}", all.kinds);
+        for (since, until) in bounds {
+            for host in [None, Some("a.test")] {
+                for kind in [None, Some(ChangeKind::Client), Some(ChangeKind::Auth)] {
+                    let q = ChangeQuery {
+                        since,
+                        until,
+                        host: host.map(str::to_string),
+                        kind,
+                        offset: 0,
+                        limit: 1000,
+                    };
+                    let feed = store.dashboard_changes(&q).await.unwrap();
+                    let kinds: Vec<ChangeKind> = kind.map_or(ChangeKind::ALL.to_vec(), |k| vec![k]);
+                    let mut rows = store
+                        .count_change_rows(&kinds, host, since, until.unwrap_or(i64::MAX))
+                        .await
+                        .unwrap();
+                    rows.sort_by(|a, b| (&a.0, a.1.rank()).cmp(&(&b.0, b.1.rank())));
+                    let mut kept: Vec<(String, ChangeKind, i64)> = feed
+                        .hosts
+                        .iter()
+                        .flat_map(|h| {
+                            h.kinds.iter().map(|c| {
+                                (h.host.clone(), ChangeKind::parse(&c.key).unwrap(), c.count)
+                            })
+                        })
+                        .collect();
+                    kept.sort_by(|a, b| (&a.0, a.1.rank()).cmp(&(&b.0, b.1.rank())));
+                    let ctx = format!("since {since} until {until:?} host {host:?} kind {kind:?}");
+                    assert_eq!(kept, rows, "{ctx}");
+                    assert_eq!(feed.rows.len() as i64, feed.total, "{ctx}");
+                    // Pages of 7 put together are the one page of 1000.
+                    let mut paged = Vec::new();
+                    for page in 0.. {
+                        let p = store
+                            .dashboard_changes(&ChangeQuery {
+                                offset: page * 7,
+                                limit: 7,
+                                ..q.clone()
+                            })
+                            .await
+                            .unwrap();
+                        if p.rows.is_empty() {
+                            break;
+                        }
+                        paged.extend(p.rows);
+                    }
+                    assert_eq!(paged, feed.rows, "{ctx}");
+                    for w in feed.rows.windows(2) {
+                        let key =
+                            |r: &super::ChangeRow| (r.host.clone(), r.kind.rank(), -r.first_seen);
+                        assert!(key(&w[0]) <= key(&w[1]), "{ctx}: {w:?}");
+                    }
+                }
+            }
+        }
     }
 }

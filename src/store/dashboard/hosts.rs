@@ -344,6 +344,37 @@ impl Store {
         Ok(list)
     }
 
+    /// `window` as the client rows see it: all time when it holds every client row's span. A
+    /// client row's first request is no earlier than its endpoint's first, its last no later
+    /// than the inventory's newest; so a range from before the first endpoint to the newest
+    /// request (the last hour of a sensor started within the hour) reads the pairs kept by
+    /// triggers instead of every client row.
+    async fn client_window(&self, window: &Window) -> Result<Window, StoreError> {
+        if window.is_all() {
+            return Ok(Window::ALL);
+        }
+        let (first, newest): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT MIN(first_seen) FROM endpoints), (SELECT last_seen FROM inventory_totals)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let holds_start = match (window.from, first) {
+            (None, _) => true,
+            (Some(from), Some(first)) => from <= first,
+            (Some(_), None) => false,
+        };
+        let holds_end = match (window.to, newest) {
+            (None, _) => true,
+            (Some(to), Some(newest)) => to >= newest,
+            (Some(_), None) => false,
+        };
+        Ok(if holds_start && holds_end {
+            Window::ALL
+        } else {
+            *window
+        })
+    }
+
     /// Requests per (client, host) pair, over the client rows kept per endpoint: every host's
     /// clients and the service map come from it. Of all time, the pairs kept by triggers
     /// (`host_clients`, migration 0017); of a range, a pass over the client rows whose span
@@ -352,6 +383,7 @@ impl Store {
         &self,
         window: &Window,
     ) -> Result<Vec<ServiceEdge>, StoreError> {
+        let window = self.client_window(window).await?;
         let sql = match window.span_sql("c") {
             None => "SELECT client, host, requests FROM host_clients".to_string(),
             Some(cw) => format!(
@@ -464,7 +496,7 @@ impl Store {
             .collect();
         if with_clients && !out.is_empty() {
             let marks = vec!["?"; out.len()].join(", ");
-            let sql = match q.window.span_sql("c") {
+            let sql = match self.client_window(&q.window).await?.span_sql("c") {
                 None => format!(
                     "SELECT host, COUNT(*) FROM host_clients WHERE host IN ({marks}) GROUP BY host"
                 ),
@@ -498,7 +530,7 @@ impl Store {
         limit: i64,
         window: &Window,
     ) -> Result<Vec<HostClient>, StoreError> {
-        let cw = window.and_span("c");
+        let cw = self.client_window(window).await?.and_span("c");
         Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT c.client, SUM(c.count) AS n, COUNT(*), MIN(c.first_seen), MAX(c.last_seen)
              FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?{cw}

@@ -340,6 +340,24 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(wrong, 0, "client rows {when}");
+        assert_eq!(
+            super::super::changes::change_hours_kept(store).await,
+            super::super::changes::change_hours_fresh(store).await,
+            "change hours {when}"
+        );
+        let pair_times: Vec<(String, String, Option<i64>)> =
+            sqlx::query_as("SELECT host, client, first_seen FROM host_clients ORDER BY 1, 2")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let fresh_times: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT e.host, c.client, MIN(c.first_seen) FROM endpoint_clients c
+             JOIN endpoints e ON e.id = c.endpoint_id GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(pair_times, fresh_times, "host client times {when}");
     }
 
     /// Whichever path writes (the merge's upserts, a second ingest of the same traffic,
