@@ -76,10 +76,10 @@
 //!
 //! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
-//! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
-//! `analogy` for parameters; `format_suffix` for `.{format}`;
+//! `structure`, `openness`, `collection`, `shape`, `items`, `keyed_values`, `single_value`,
+//! `formats`, `analogy` for parameters; `format_suffix` for `.{format}`;
 //! `words`, `actions`, `collections`, `plural_words`, `closed_vocabulary`, `query_keys`,
-//! `resource_names`, `top_level`, `single_value` for literals), `constant`,
+//! `resource_names`, `top_level`, `single_value`, `base_path` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
 //! weighed), `known_literal`, `scaffold`.
@@ -1675,6 +1675,10 @@ impl TemplateLearner {
                 .is_some_and(|l| l.len() >= 4 && l.ends_with(['s', 'S']));
         let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
         let required_keys = n.required_keys;
+        let base = n.children.iter().any(|(k, &g)| {
+            self.node(g)
+                .is_some_and(|g| g.has(flag::VERSION) || (g.has(flag::FORCED) && is_top_word(k)))
+        });
         let leaf = n.children.is_empty() && n.param.is_none();
         // A plural route word below, itself followed by values: `c` sits between two
         // collections.
@@ -1707,6 +1711,7 @@ impl TemplateLearner {
             action,
             plural,
             required_keys,
+            base,
         }
     }
 
