@@ -445,7 +445,7 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         let small = c.desc.len() <= 4;
         // A name followed by the API's scaffold (`/apps/WeGA-WebApp/api/v1`) is part of the
         // base path, however small the subtree below it.
-        if c.base {
+        if c.base && all.len() == 1 {
             return verdict(false, "base_path", 0.6, ev);
         }
         let param = all.len() == 1

@@ -1300,3 +1300,58 @@ fn a_few_new_names_below_a_word_are_values() {
     assert!(rules(&m).contains(&"openness"), "{:?}", rules(&m));
     assert_eq!(l.resolve("/v1.0/getTides"), "/v1.0/getTides");
 }
+
+/// OData key predicates (`indexes('hotels')`, `certificates(thumbprintAlgorithm=sha1,
+/// thumbprint=ab12)`) keep their entity set literal and make the keys parameters, so a
+/// flood of keyed segments does not turn the resource names beside them into values.
+#[test]
+fn odata_key_predicates_are_parameters_of_their_entity_set() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(47);
+    let sets = [
+        "indexes",
+        "indexers",
+        "datasources",
+        "skillsets",
+        "synonymmaps",
+    ];
+    for i in 0..1500 {
+        let set = sets[rng.below(sets.len())];
+        match rng.below(4) {
+            0 => l.observe(&format!("/{set}")),
+            1 => l.observe(&format!("/{set}('{}')", USERS[rng.below(USERS.len())])),
+            2 => l.observe(&format!(
+                "/{set}('{}-{i}')/search.stats",
+                OWNERS[rng.below(OWNERS.len())]
+            )),
+            _ => l.observe(&format!(
+                "/certificates(thumbprintAlgorithm={},thumbprint={:x})",
+                rng.below(999),
+                rng.next()
+            )),
+        };
+        l.observe("/servicestats");
+    }
+    l.settle();
+    assert_eq!(l.resolve("/servicestats"), "/servicestats");
+    assert_eq!(l.resolve("/indexes"), "/indexes");
+    assert_eq!(l.resolve("/indexes('hotels')"), "/indexes('{key}')");
+    assert_eq!(
+        l.resolve("/skillsets('x-1')/search.stats"),
+        "/skillsets('{key}')/search.stats"
+    );
+    assert_eq!(
+        l.resolve("/certificates(thumbprintAlgorithm=sha1,thumbprint=ab12)"),
+        "/certificates(thumbprintAlgorithm={thumbprintAlgorithm},thumbprint={thumbprint})"
+    );
+    // Only well-formed predicates are split.
+    assert_eq!(odata_key("(42)").as_deref(), Some("({key})"));
+    assert_eq!(odata_key("(a='x',b=2)").as_deref(), Some("(a='{a}',b={b})"));
+    for bad in [
+        "()", "(a=b=c)", "('a'b')", "(a,b)", "(1a=2)", "(a=)", "(=x)", "(a='x)",
+    ] {
+        assert_eq!(odata_key(bad), None, "{bad}");
+    }
+    assert_eq!(split_suffix("fn(x)y"), ("fn(x)y", None));
+    assert_eq!(split_suffix("(x)"), ("(x)", None));
+}
