@@ -359,12 +359,22 @@ fn is_version(s: &str) -> bool {
             if digits == 0 || digits > 4 {
                 return false;
             }
-            let tail = rest.get(digits..).unwrap_or(&[]);
+            let mut tail = rest.get(digits..).unwrap_or(&[]);
             if tail.is_empty() {
                 return true;
             }
             if tail.first() == Some(&b'.') {
                 return numeric_dotted(rest);
+            }
+            // Point releases written with a `p` (`v1p1beta1`, `v1p2`): Google's scheme.
+            if let Some(point) = tail.strip_prefix(b"p") {
+                let d = point.iter().take_while(|c| c.is_ascii_digit()).count();
+                if (1..=3).contains(&d) {
+                    tail = point.get(d..).unwrap_or(&[]);
+                    if tail.is_empty() {
+                        return true;
+                    }
+                }
             }
             // v1beta1, v2alpha, v3rc2
             ["alpha", "beta", "rc", "preview", "dev"].iter().any(|w| {
@@ -888,7 +898,19 @@ mod tests {
     #[test]
     fn versions_and_scaffold() {
         for s in [
-            "v1", "v2", "V3", "v99", "v1.0", "v2.1.3", "v1beta1", "v2alpha", "1.0", "2.1.3",
+            "v1",
+            "v2",
+            "V3",
+            "v99",
+            "v1.0",
+            "v2.1.3",
+            "v1beta1",
+            "v2alpha",
+            "1.0",
+            "2.1.3",
+            "v1p1beta1",
+            "v1p2",
+            "v2p1alpha1",
         ] {
             assert_eq!(classify(s), Version, "{s}");
             assert!(is_scaffold(s), "{s}");

@@ -76,10 +76,10 @@
 //!
 //! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
-//! `structure`, `openness`, `collection`, `shape`, `items`, `single_value`, `formats`,
-//! `analogy` for parameters; `format_suffix` for `.{format}`;
+//! `structure`, `openness`, `collection`, `shape`, `items`, `keyed_values`, `single_value`,
+//! `formats`, `analogy` for parameters; `format_suffix` for `.{format}`;
 //! `words`, `actions`, `collections`, `plural_words`, `closed_vocabulary`, `query_keys`,
-//! `resource_names`, `top_level`, `single_value` for literals), `constant`,
+//! `resource_names`, `top_level`, `single_value`, `base_path` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
 //! followed by a version), `overflow`, `capped`, `oversize`, `truncated`, `literal` (not yet
 //! weighed), `known_literal`, `scaffold`.
@@ -548,8 +548,68 @@ const FORMAT_SUFFIXES: &[&str] = &[
     "rss", "jsonl", "ndjson", "geojson", "kml", "kmz", "gml", "gpx", "shp", "shpz", "wkt",
 ];
 
-/// Splits a format suffix (`.json`) or a custom-method suffix (`:cancel`) off a segment.
+/// The key predicate of an OData segment (`('hotels')` of `indexes('hotels')`,
+/// `(thumbprintAlgorithm=sha1,thumbprint=ab12)` of `certificates(...)`) as a template, its
+/// values as parameters: `('{key}')`, `(thumbprintAlgorithm={thumbprintAlgorithm},
+/// thumbprint={thumbprint})`. `None` when `s` is not one (at most 8 `name=value` pairs of
+/// identifier names, or one key). Linear in `s`.
+fn odata_key(s: &str) -> Option<String> {
+    const MAX_PAIRS: usize = 8;
+    let inner = s.strip_prefix('(')?.strip_suffix(')')?;
+    if inner.is_empty() || inner.len() > 256 || inner.contains(['(', ')', '/', '{', '}']) {
+        return None;
+    }
+    let quoted = |v: &str| v.len() >= 2 && v.starts_with('\'') && v.ends_with('\'');
+    let ident = |k: &str| {
+        k.len() <= 64
+            && k.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if quoted(inner) && !inner[1..inner.len() - 1].contains('\'') {
+        return Some("('{key}')".to_string());
+    }
+    if !inner.contains('=') {
+        return (!inner.contains([',', '\''])).then(|| "({key})".to_string());
+    }
+    let mut out = String::from("(");
+    for (i, pair) in inner.split(',').enumerate() {
+        let (k, v) = pair.split_once('=')?;
+        if i >= MAX_PAIRS || !ident(k) || v.is_empty() || v.contains('=') {
+            return None;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push('=');
+        if quoted(v) {
+            out.push_str(&format!("'{{{k}}}'"));
+        } else if v.contains('\'') {
+            return None;
+        } else {
+            out.push_str(&format!("{{{k}}}"));
+        }
+    }
+    out.push(')');
+    Some(out)
+}
+
+/// Splits an OData key predicate (`indexes('hotels')`), a format suffix (`.json`) or a
+/// custom-method suffix (`:cancel`) off a segment.
 fn split_suffix(s: &str) -> (&str, Option<&str>) {
+    if s.ends_with(')')
+        && let Some(open) = s.find('(')
+    {
+        let (stem, key) = (&s[..open], &s[open..]);
+        let b = stem.as_bytes();
+        if b.first().is_some_and(u8::is_ascii_alphabetic)
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+            && odata_key(key).is_some()
+        {
+            return (stem, Some(key));
+        }
+    }
     if let Some(dot) = s.rfind('.') {
         let (stem, ext) = (&s[..dot], &s[dot + 1..]);
         if !stem.is_empty()
@@ -1058,8 +1118,15 @@ impl TemplateLearner {
 
     fn plan(&self, seg: Seg<'_>, index: usize, prev_raw: Option<&str>) -> Plan {
         if seg.glue {
+            // An OData key predicate renders with its values as parameters.
+            let key = seg
+                .raw
+                .starts_with('(')
+                .then(|| odata_key(seg.raw))
+                .flatten()
+                .unwrap_or_else(|| literal_key(seg.raw));
             return Plan::Literal {
-                key: literal_key(seg.raw),
+                key,
                 flags: flag::GLUE,
             };
         }
@@ -1675,6 +1742,10 @@ impl TemplateLearner {
                 .is_some_and(|l| l.len() >= 4 && l.ends_with(['s', 'S']));
         let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
         let required_keys = n.required_keys;
+        let base = n.children.iter().any(|(k, &g)| {
+            self.node(g)
+                .is_some_and(|g| g.has(flag::VERSION) || (g.has(flag::FORCED) && is_top_word(k)))
+        });
         let leaf = n.children.is_empty() && n.param.is_none();
         // A plural route word below, itself followed by values: `c` sits between two
         // collections.
@@ -1707,6 +1778,7 @@ impl TemplateLearner {
             action,
             plural,
             required_keys,
+            base,
         }
     }
 

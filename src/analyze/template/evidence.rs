@@ -133,6 +133,9 @@ pub struct ChildView {
     /// The query parameter names every request ending at it carried (a 64-bit signature),
     /// when requests ended at it.
     pub required_keys: Option<u64>,
+    /// Followed by the API's scaffold (`api`, `rest`) or a version (`v1`): part of a base
+    /// path (`/exist/apps/WeGA-WebApp/api/v1`), not a value.
+    pub base: bool,
 }
 
 /// Data format names that select a representation when they stand alone in a segment.
@@ -218,9 +221,9 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `single_value`, `analogy`, `formats` (a parameter); `words`, `actions`, `plural_words`,
-    /// `collections`, `resource_names`, `closed_vocabulary`, `query_keys`, `top_level`
-    /// (literals).
+    /// `items`, `keyed_values`, `single_value`, `analogy`, `formats` (a parameter); `words`,
+    /// `actions`, `plural_words`, `collections`, `resource_names`, `closed_vocabulary`,
+    /// `query_keys`, `top_level`, `base_path` (literals).
     pub rule: &'static str,
     /// Confidence in the verdict, 0-1.
     pub confidence: f32,
@@ -328,6 +331,22 @@ const PLURAL_WORDS_MAX: usize = 12;
 /// `structure` after a collection name.
 const ONE_LABEL_ITEMS_MIN: usize = 8;
 
+/// At least this many top-level siblings with sub-paths before one deep chain of common
+/// labels below them makes them values.
+const TOP_DEEP_VALUES_MIN: usize = 16;
+
+/// At least this many top-level siblings with sub-paths before sub-paths that are all
+/// common (nothing of their own) make them values.
+const TOP_UNIFORM_VALUES_MIN: usize = 8;
+
+/// At least this many siblings, nearly all followed by typed ids and few plural, before
+/// they read as values with items (rule `keyed_values`).
+const KEYED_VALUES_MIN: usize = 8;
+
+/// At least this many siblings, half seen once and a quarter reading as names, before
+/// they read as values arriving (rule `openness`).
+const OPEN_NAMES_MIN: usize = 8;
+
 /// At least this many siblings with sub-paths before a rich shared structure outweighs
 /// ids following some of them.
 const RICH_VALUES_MIN: usize = 8;
@@ -424,6 +443,11 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         // collection follows it (`/servers/test-document-9/failoverGroups`).
         let c = &core[0];
         let small = c.desc.len() <= 4;
+        // A name followed by the API's scaffold (`/apps/WeGA-WebApp/api/v1`) is part of the
+        // base path, however small the subtree below it.
+        if c.base && all.len() == 1 {
+            return verdict(false, "base_path", 0.6, ev);
+        }
         let param = all.len() == 1
             && c.word < NONWORD
             && ((ctx == Context::Plural && (small || c.nested))
@@ -470,9 +494,20 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
         Context::Top => {
             let interchangeable = nwd >= 6
                 && (((cont >= 0.9 && open >= 0.1) || (coverage >= 0.9 && rich >= 3))
-                    && (n >= 32 || ev.wordiness < 0.9)
+                    && (all.len() >= 32 || ev.wordiness < 0.9)
                     || (cont >= 0.9 && open >= 0.5));
             if interchangeable {
+                return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
+            }
+            // Many top-level names all continuing with one deep chain of labels
+            // (`/{scope}/providers/Microsoft.Authorization/denyAssignments`), or every one
+            // continuing with the same few labels and nothing else (`/v1/{name}`,
+            // `/v1/{name}:cancel`, `/v1/{name}/operations`): values, however much they read
+            // as words (resource words each have sub-paths of their own).
+            let deep = nwd >= TOP_DEEP_VALUES_MIN && coverage >= 0.9 && rich >= 3 && cont >= 0.9;
+            let uniform =
+                nwd >= TOP_UNIFORM_VALUES_MIN && cont >= 0.99 && coverage >= 0.99 && rich >= 2;
+            if deep || uniform {
                 return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
             }
             if nonword_values && n >= 8 && open >= 0.2 {
@@ -519,6 +554,17 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             let plural = core.iter().filter(|c| c.plural).count();
             if nwd >= RICH_VALUES_MIN && cont >= 0.9 && rich >= 3 && plural * 3 < n {
                 return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
+            }
+            // Many siblings nearly all followed by typed ids, few of them plural words:
+            // values each with items of their own (`/v1/expense/approval/{id}`,
+            // `/v1/expense/badge/{id}`), not collection names (`users`, `groups`).
+            if n >= KEYED_VALUES_MIN && ev.collections >= 0.9 && plural * 4 < n {
+                return verdict(true, "keyed_values", 0.55, ev);
+            }
+            // Half of the siblings seen once and many reading as names: values arriving,
+            // even a handful of them (`/compareStation/Ancient-Cedar`, `.../StormDawn`).
+            if n >= OPEN_NAMES_MIN && open >= 0.5 && ev.nonwords >= 0.25 {
+                return verdict(true, "openness", 0.6 + 0.3 * open, ev);
             }
             if ev.collections >= 0.2 {
                 return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);

@@ -1066,3 +1066,292 @@ fn operations_told_apart_by_their_query_parameters() {
     }
     assert_eq!(l.resolve("/people/user7x3"), "/people/{person_id}");
 }
+
+/// Parameters written `{}` whatever their names, for comparing template shapes.
+fn shape_of(template: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for ch in template.chars() {
+        match ch {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            _ if inside => {}
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Google's point-release versions (`v1p1beta1`) are versions: literal, and the ids after
+/// them are values.
+#[test]
+fn point_release_versions_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(29);
+    for _ in 0..600 {
+        let kind = ["files", "images"][rng.below(2)];
+        let verb = ["annotate", "asyncBatchAnnotate"][rng.below(2)];
+        if rng.below(3) == 0 {
+            l.observe(&format!("/v1p1beta1/{kind}:{verb}"));
+        } else {
+            let parent = [266_710, 545_108, 286_150, 901_223][rng.below(4)];
+            l.observe(&format!("/v1p1beta1/{parent}/{kind}:{verb}"));
+        }
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v1p1beta1/files:annotate"),
+        "/v1p1beta1/files:annotate"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/v1p1beta1/266710/images:asyncBatchAnnotate")),
+        "/v1p1beta1/{}/images:asyncBatchAnnotate"
+    );
+}
+
+const NAME_WORDS: &[&str] = &[
+    "alias",
+    "avatar",
+    "backup",
+    "chart",
+    "cluster",
+    "contract",
+    "delivery",
+    "domain",
+    "email",
+    "galaxy",
+    "grant",
+    "import",
+    "invite",
+    "issue",
+    "label",
+    "license",
+    "notification",
+    "phone",
+    "role",
+    "score",
+    "summary",
+    "timeline",
+    "country",
+    "form",
+    "identity",
+    "log",
+    "color",
+    "catalog",
+    "bookmark",
+    "billing",
+    "block",
+    "budget",
+    "comment",
+    "device",
+    "engine",
+    "folder",
+    "garden",
+    "harbor",
+    "island",
+    "journal",
+];
+
+/// Word-like names at the top level (`/v1/{name}`) that all continue with the same custom
+/// methods and nothing else are values, once there are many of them (counting the known
+/// route words among them).
+#[test]
+fn names_continuing_only_alike_at_the_top_are_values() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(31);
+    for _ in 0..700 {
+        if rng.below(3) == 0 {
+            l.observe("/v1/shelves");
+            continue;
+        }
+        let name = NAME_WORDS[rng.zipf(NAME_WORDS.len())];
+        match rng.below(3) {
+            0 => l.observe(&format!("/v1/{name}")),
+            1 => l.observe(&format!("/v1/{name}:borrow")),
+            _ => l.observe(&format!("/v1/{name}:return")),
+        };
+    }
+    l.settle();
+    for name in ["invite", "cluster", "galaxy"] {
+        assert_eq!(shape_of(&l.resolve(&format!("/v1/{name}"))), "/v1/{}");
+        assert_eq!(
+            shape_of(&l.resolve(&format!("/v1/{name}:borrow"))),
+            "/v1/{}:borrow"
+        );
+    }
+}
+
+/// Many top-level names each followed by the same deep chain of route words
+/// (`/{scope}/providers/Microsoft.Authorization/denyAssignments`) are values of one
+/// parameter, however much they read as words; a few resource words with sub-paths of their
+/// own stay literal (see `many_resource_names_at_the_root_stay_literal`).
+#[test]
+fn names_followed_by_one_deep_chain_are_values() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(37);
+    let names = &NAME_WORDS[..24];
+    for _ in 0..1500 {
+        let scope = names[rng.zipf(names.len())];
+        let base = format!("/{scope}/providers/Microsoft.Authorization/denyAssignments");
+        if rng.below(2) == 0 {
+            l.observe(&base);
+        } else {
+            l.observe(&format!(
+                "{base}/{:08x}-1a2b-4c3d-8e9f-{:012x}",
+                rng.below(1 << 30),
+                rng.below(1 << 30)
+            ));
+        }
+    }
+    l.settle();
+    for scope in ["alias", "galaxy", "catalog"] {
+        assert_eq!(
+            shape_of(&l.resolve(&format!(
+                "/{scope}/providers/Microsoft.Authorization/denyAssignments"
+            ))),
+            "/{}/providers/Microsoft.Authorization/denyAssignments"
+        );
+    }
+}
+
+/// One name followed by the API's scaffold (`/exist/apps/WeGA-WebApp/api/v1/...`) is part
+/// of the base path, not a value, however few routes sit below it.
+#[test]
+fn a_name_before_the_scaffold_is_part_of_the_base_path() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(41);
+    for _ in 0..500 {
+        let tail = [
+            "search/entity",
+            "application/newID",
+            "application/status",
+            "documents",
+        ][rng.below(4)];
+        l.observe(&format!("/exist/apps/WeGA-WebApp/api/v1/{tail}"));
+    }
+    l.settle();
+    let m = l.resolve_match("/exist/apps/WeGA-WebApp/api/v1/documents");
+    assert_eq!(m.template, "/exist/apps/WeGA-WebApp/api/v1/documents");
+    assert!(rules(&m).contains(&"base_path"), "{:?}", rules(&m));
+}
+
+/// Many singular names after a word, each followed by typed ids, are values with items of
+/// their own (`/v1/expense/approval/{id}`); plural collection names followed by ids
+/// (`/v1/store/orders/{id}`) stay literal.
+#[test]
+fn many_singular_names_followed_by_ids_are_values() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(43);
+    let names = &NAME_WORDS[..14];
+    let collections = ["orders", "users", "invoices", "payments", "refunds"];
+    for _ in 0..1500 {
+        let name = names[rng.zipf(names.len())];
+        l.observe(&format!("/v1/expense/{name}/{}", 1000 + rng.below(90_000)));
+        let c = collections[rng.below(collections.len())];
+        l.observe(&format!("/v1/store/{c}/{}", 1000 + rng.below(90_000)));
+    }
+    l.settle();
+    for name in ["alias", "backup", "grant"] {
+        let m = l.resolve_match(&format!("/v1/expense/{name}/4242"));
+        assert_eq!(shape_of(&m.template), "/v1/expense/{}/{}");
+        assert!(rules(&m).contains(&"keyed_values"), "{:?}", rules(&m));
+    }
+    for c in collections {
+        assert_eq!(
+            shape_of(&l.resolve(&format!("/v1/store/{c}/4242"))),
+            format!("/v1/store/{c}/{{}}")
+        );
+    }
+}
+
+/// A handful of names below an operation word, half of them seen once and many reading as
+/// names (`/compareStation/Ancient-Cedar`): values arriving.
+#[test]
+fn a_few_new_names_below_a_word_are_values() {
+    let mut l = TemplateLearner::new();
+    for (i, name) in [
+        "Ancient-Cedar",
+        "HarborDelta",
+        "Quizzical-Vector",
+        "StormDawn",
+        "Upbeat-Panther",
+        "granite",
+        "falcon",
+        "meadow",
+        "QuartzNova",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for _ in 0..(if i % 2 == 0 { 1 } else { 3 }) {
+            l.observe(&format!("/v1.0/compareStation/{name}"));
+        }
+    }
+    for _ in 0..50 {
+        l.observe("/v1.0/getWindStations");
+        l.observe("/v1.0/getTides");
+    }
+    l.settle();
+    let m = l.resolve_match("/v1.0/compareStation/StormDawn");
+    assert_eq!(shape_of(&m.template), "/v1.0/compareStation/{}");
+    assert!(rules(&m).contains(&"openness"), "{:?}", rules(&m));
+    assert_eq!(l.resolve("/v1.0/getTides"), "/v1.0/getTides");
+}
+
+/// OData key predicates (`indexes('hotels')`, `certificates(thumbprintAlgorithm=sha1,
+/// thumbprint=ab12)`) keep their entity set literal and make the keys parameters, so a
+/// flood of keyed segments does not turn the resource names beside them into values.
+#[test]
+fn odata_key_predicates_are_parameters_of_their_entity_set() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(47);
+    let sets = [
+        "indexes",
+        "indexers",
+        "datasources",
+        "skillsets",
+        "synonymmaps",
+    ];
+    for i in 0..1500 {
+        let set = sets[rng.below(sets.len())];
+        match rng.below(4) {
+            0 => l.observe(&format!("/{set}")),
+            1 => l.observe(&format!("/{set}('{}')", USERS[rng.below(USERS.len())])),
+            2 => l.observe(&format!(
+                "/{set}('{}-{i}')/search.stats",
+                OWNERS[rng.below(OWNERS.len())]
+            )),
+            _ => l.observe(&format!(
+                "/certificates(thumbprintAlgorithm={},thumbprint={:x})",
+                rng.below(999),
+                rng.next()
+            )),
+        };
+        l.observe("/servicestats");
+    }
+    l.settle();
+    assert_eq!(l.resolve("/servicestats"), "/servicestats");
+    assert_eq!(l.resolve("/indexes"), "/indexes");
+    assert_eq!(l.resolve("/indexes('hotels')"), "/indexes('{key}')");
+    assert_eq!(
+        l.resolve("/skillsets('x-1')/search.stats"),
+        "/skillsets('{key}')/search.stats"
+    );
+    assert_eq!(
+        l.resolve("/certificates(thumbprintAlgorithm=sha1,thumbprint=ab12)"),
+        "/certificates(thumbprintAlgorithm={thumbprintAlgorithm},thumbprint={thumbprint})"
+    );
+    // Only well-formed predicates are split.
+    assert_eq!(odata_key("(42)").as_deref(), Some("({key})"));
+    assert_eq!(odata_key("(a='x',b=2)").as_deref(), Some("(a='{a}',b={b})"));
+    for bad in [
+        "()", "(a=b=c)", "('a'b')", "(a,b)", "(1a=2)", "(a=)", "(=x)", "(a='x)",
+    ] {
+        assert_eq!(odata_key(bad), None, "{bad}");
+    }
+    assert_eq!(split_suffix("fn(x)y"), ("fn(x)y", None));
+    assert_eq!(split_suffix("(x)"), ("(x)", None));
+}
