@@ -91,7 +91,14 @@ pub fn write_ingest_text(
             "no capture was read: every file was ingested before (--force reads them again)"
         );
     };
-    write_engine_sections(out, &stats.engine)?;
+    let from_sources = stats.source.lines > 0;
+    if stats.engine.packets.packets > 0 || !from_sources {
+        write_engine_sections(out, &stats.engine)?;
+    }
+    if from_sources {
+        writeln!(out, "== access logs and HAR files ==")?;
+        write_entries(out, &stats.source.entries(), 0)?;
+    }
     writeln!(out, "== inventory ==")?;
     write_entries(out, &stats.inventory.entries(), 0)?;
     writeln!(out, "== store ==")?;
@@ -104,7 +111,7 @@ pub fn write_ingest_text(
     for c in &caps {
         writeln!(out, "  {:<28} {:>14}  {}", c.cap, group(c.count), c.what)?;
     }
-    if stats.engine.http.transactions == 0 {
+    if stats.engine.http.transactions == 0 && stats.source.transactions == 0 {
         writeln!(out, "note: no HTTP transaction was found (see above)")?;
     }
     Ok(())
