@@ -9,7 +9,9 @@
 //! no `Host` field is listed, as for HTTP/2), `.httpVersion`, `.headers`, `.postData.text`;
 //! `response.status` (0, a request that got no response, gives a transaction without one),
 //! `.headers`, `.content.text` (with `"encoding": "base64"` decoded), `.content.size`.
-//! Pseudo-header fields (`:path`, ...) are dropped. The content a HAR keeps is decoded, so a
+//! Pseudo-header fields (`:path`, ...) are dropped. Entries the browser's cache answered
+//! (Chromium's `_fromCache`, or a `_transferSize` of 0) never reached the server: they are
+//! counted under `from_cache` and skipped. The content a HAR keeps is decoded, so a
 //! response with a body sample loses its `Content-Encoding` field.
 //!
 //! An entry of the wrong shape, with a URL that is not `http(s):`, a date that does not read or
@@ -37,6 +39,12 @@ struct Entry {
     timings: Option<Timings>,
     #[serde(rename = "serverIPAddress")]
     server_ip_address: Option<String>,
+    /// Chromium's developer tools: `memory` or `disk` when the browser's cache answered.
+    #[serde(rename = "_fromCache")]
+    from_cache: Option<serde_json::Value>,
+    /// Playwright: the server's port.
+    #[serde(rename = "_serverPort")]
+    server_port: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +66,9 @@ struct Response {
     headers: Vec<Header>,
     content: Option<Content>,
     body_size: Option<f64>,
+    /// Chromium (Playwright): bytes that came over the network; 0 when the cache answered.
+    #[serde(rename = "_transferSize")]
+    transfer_size: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +160,14 @@ fn headers(h: &[Header]) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 fn record(e: &Entry, cap: usize) -> Result<Record, Skip> {
+    // Answered by the browser's cache: the request never reached the server.
+    let cached = e.from_cache.is_some()
+        || e.response
+            .as_ref()
+            .is_some_and(|r| r.transfer_size == Some(0.0) && r.status != 0.0);
+    if cached {
+        return Err(Skip::FromCache);
+    }
     let started = OffsetDateTime::parse(&e.started_date_time, &Rfc3339)
         .ok()
         .and_then(timestamp)
@@ -224,7 +243,12 @@ fn record(e: &Entry, cap: usize) -> Result<Record, Skip> {
             .server_ip_address
             .as_deref()
             .and_then(|a| a.trim_matches(['[', ']']).parse().ok())
-            .map(|ip| (ip, 0)),
+            .map(|ip| {
+                let port = e
+                    .server_port
+                    .filter(|p| p.fract() == 0.0 && (0.0..=65535.0).contains(p));
+                (ip, port.map_or(0, |p| p as u16))
+            }),
         // The Host field (listed or from the URL) is among the request headers.
         host: request_headers
             .iter()
@@ -594,6 +618,29 @@ mod tests {
             size: None,
         };
         assert_eq!(body(Some(&bad), None, 10), Err(Skip::Entry));
+    }
+
+    #[test]
+    fn cache_hits_are_skipped() {
+        let har = r#"{"log": {"entries": [
+            {"startedDateTime": "2026-12-07T01:00:02Z", "_fromCache": "memory",
+             "request": {"method": "GET", "url": "http://a.test/app.js"}, "response": {"status": 200}},
+            {"startedDateTime": "2026-12-07T01:00:02Z",
+             "request": {"method": "GET", "url": "http://a.test/app.js"},
+             "response": {"status": 200, "_transferSize": 0}},
+            {"startedDateTime": "2026-12-07T01:00:02Z", "_serverPort": 8080, "serverIPAddress": "10.0.0.1",
+             "request": {"method": "GET", "url": "http://a.test/app.js"},
+             "response": {"status": 200, "_transferSize": 120}}
+        ]}}"#;
+        let (txns, stats, r) = read_all(har.as_bytes(), &SourceConfig::default());
+        r.unwrap();
+        assert_eq!((stats.from_cache, stats.transactions), (2, 1));
+        assert_eq!(txns[0].resp.port, 8080);
+        assert_eq!(
+            txns[0].latency_ns(),
+            None,
+            "no wait timing: latency unknown"
+        );
     }
 
     #[test]

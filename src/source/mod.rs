@@ -152,6 +152,8 @@ pub struct SourceStats {
     pub not_http: u64,
     /// A HAR file stopped at an entry larger than `max_entry_bytes`.
     pub entry_too_large: u64,
+    /// Skipped: a HAR entry answered by the browser's cache (it never reached the server).
+    pub from_cache: u64,
 }
 
 crate::counters!(SourceStats {
@@ -169,6 +171,7 @@ crate::counters!(SourceStats {
     bad_entry,
     not_http,
     entry_too_large,
+    from_cache,
 });
 
 /// Why a line or an entry was skipped.
@@ -201,6 +204,9 @@ pub enum Skip {
     /// Not an HTTP URL.
     #[error("not an http: or https: URL")]
     NotHttp,
+    /// Answered by a browser's cache.
+    #[error("answered by the browser's cache")]
+    FromCache,
 }
 
 impl SourceStats {
@@ -216,6 +222,7 @@ impl SourceStats {
             Skip::Number => &mut self.bad_number,
             Skip::Entry => &mut self.bad_entry,
             Skip::NotHttp => &mut self.not_http,
+            Skip::FromCache => &mut self.from_cache,
         };
         *c += 1;
     }
@@ -233,6 +240,7 @@ impl SourceStats {
             ("bad_entry", self.bad_entry),
             ("not_http", self.not_http),
             ("entry_too_large", self.entry_too_large),
+            ("from_cache", self.from_cache),
         ]
         .into_iter()
         .filter(|(_, n)| *n > 0)
