@@ -63,11 +63,9 @@ crate::counters!(RunStats {
 });
 
 impl RunStats {
-    /// Every cap of the engine and the inventory, with what it dropped (zero included), in
-    /// the order `/metrics` lists them.
-    pub fn cap_drops(&self) -> Vec<CapDrop> {
-        let (e, i) = (&self.engine, &self.inventory);
-        let q = &i.sequences;
+    /// The caps of the access-log and HAR sources (`ingest --source`), with what they
+    /// dropped (zero included).
+    pub fn source_cap_drops(&self) -> Vec<CapDrop> {
         vec![
             CapDrop::new(
                 "source_line_length",
@@ -79,6 +77,15 @@ impl RunStats {
                 "HAR files stopped at an entry too large (--max-har-entry-bytes)",
                 self.source.entry_too_large,
             ),
+        ]
+    }
+
+    /// Every cap of the engine and the inventory, with what it dropped (zero included), in
+    /// the order `/metrics` lists them.
+    pub fn cap_drops(&self) -> Vec<CapDrop> {
+        let (e, i) = (&self.engine, &self.inventory);
+        let q = &i.sequences;
+        vec![
             CapDrop::new("max_flows", "connections evicted", e.tcp.flows_evicted),
             CapDrop::new(
                 "reassembly_buffer",

@@ -20,14 +20,13 @@ fn captures() -> PathBuf {
 }
 
 fn ingest(db: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+    Command::new(env!("CARGO_BIN_EXE_shadowtap"))
         .arg("ingest")
         .arg("--db")
         .arg(db)
         .args(args)
         .output()
-        .unwrap();
-    out
+        .unwrap()
 }
 
 fn ok(out: Output) -> String {

@@ -53,12 +53,13 @@ fn write_engine_sections(out: &mut impl Write, s: &EngineStats) -> io::Result<()
     Ok(())
 }
 
-/// The caps of an ingest that dropped something: the engine's and the inventory's (`stats`,
-/// summed over the files read) and the store's merges (`flush`).
+/// The caps of an ingest that dropped something: the sources', the engine's and the
+/// inventory's (`stats`, summed over the files read) and the store's merges (`flush`).
 pub fn cap_drops(stats: &RunStats, flush: &FlushReport) -> Vec<CapDrop> {
     stats
-        .cap_drops()
+        .source_cap_drops()
         .into_iter()
+        .chain(stats.cap_drops())
         .chain(flush.cap_drops())
         .filter(|c| c.count > 0)
         .collect()
