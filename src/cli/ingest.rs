@@ -41,6 +41,7 @@ fn classify(args: &IngestArgs) -> anyhow::Result<Files> {
             Some(SourceKind::Har) => Format::Har,
             Some(SourceKind::Nginx | SourceKind::Apache) => Format::Combined,
             Some(SourceKind::NginxJson) => Format::NginxJson,
+            Some(SourceKind::Envoy) => Format::Envoy,
         };
         files.logs.push((f.clone(), format));
     }

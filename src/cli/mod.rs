@@ -619,7 +619,7 @@ pub struct IngestArgs {
     pub files: Vec<PathBuf>,
     /// What the files are: without it, capture files. `har` (HAR 1.2), `nginx` or `apache`
     /// (the combined or common log format), `nginx-json` (nginx JSON `log_format`, the keys
-    /// in README), `pcap`, or `auto` (told per file from its first bytes; an error when
+    /// in README), `envoy` (Envoy's default format), `pcap`, or `auto` (told per file from its first bytes; an error when
     /// unsure).
     #[arg(long, value_enum, value_name = "KIND")]
     pub source: Option<SourceKind>,
@@ -747,6 +747,8 @@ pub enum SourceKind {
     NginxJson,
     /// Apache access logs in the combined (or common) format.
     Apache,
+    /// Envoy access logs in Envoy's default format.
+    Envoy,
 }
 
 /// Format of `--stats`.

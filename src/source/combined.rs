@@ -77,7 +77,7 @@ pub(crate) fn clf_time(s: &str) -> Result<crate::time::Timestamp, Skip> {
 }
 
 /// The next field up to a space.
-fn word<'a>(rest: &mut &'a str) -> Option<&'a str> {
+pub(crate) fn word<'a>(rest: &mut &'a str) -> Option<&'a str> {
     let s = rest.trim_start();
     if s.is_empty() || s.starts_with('"') {
         return None;
@@ -97,7 +97,7 @@ fn user(rest: &mut &str) -> Option<()> {
 }
 
 /// A quoted field, unescaped (`\"`, `\\`, `\xHH`); `None` when the quotes are broken.
-fn quoted(rest: &mut &str) -> Option<Vec<u8>> {
+pub(crate) fn quoted(rest: &mut &str) -> Option<Vec<u8>> {
     let s = rest.trim_start().strip_prefix('"')?;
     let b = s.as_bytes();
     let mut out = Vec::new();

@@ -4,6 +4,7 @@
 //!
 //! - [`combined`]: the NCSA combined (and common) log format of nginx and Apache.
 //! - [`nginx_json`]: nginx `log_format ... escape=json` lines with documented keys.
+//! - [`envoy`]: Envoy's default access-log format.
 //! - [`har`]: HAR 1.2 files (browsers, proxies, test suites), entry by entry.
 //!
 //! Input is hostile by default: every line or entry that cannot be read is counted under its
@@ -17,6 +18,7 @@
 //! unspecified address `0.0.0.0` port 0.
 
 pub mod combined;
+pub mod envoy;
 pub mod har;
 pub mod nginx_json;
 
@@ -39,7 +41,7 @@ pub enum Origin {
     Wire,
     /// A HAR file.
     Har,
-    /// An access log (nginx, Apache).
+    /// An access log (nginx, Apache, Envoy).
     AccessLog,
 }
 
@@ -71,6 +73,8 @@ pub enum Format {
     Combined,
     /// nginx JSON `log_format`, one object per line.
     NginxJson,
+    /// Envoy's default access-log format.
+    Envoy,
 }
 
 impl Format {
@@ -78,7 +82,7 @@ impl Format {
     pub fn origin(self) -> Origin {
         match self {
             Format::Har => Origin::Har,
-            Format::Combined | Format::NginxJson => Origin::AccessLog,
+            Format::Combined | Format::NginxJson | Format::Envoy => Origin::AccessLog,
         }
     }
 
@@ -88,6 +92,7 @@ impl Format {
             Format::Har => "har",
             Format::Combined => "combined",
             Format::NginxJson => "nginx-json",
+            Format::Envoy => "envoy",
         }
     }
 }
@@ -274,7 +279,7 @@ pub enum SourceError {
     EntryTooLarge(u64),
     /// The format could not be told from the file's first lines.
     #[error(
-        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache"
+        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache|envoy"
     )]
     Unknown(String),
 }
@@ -502,6 +507,7 @@ pub fn read_lines<R: BufRead>(
         let parsed = match format {
             Format::Combined => combined::parse(text),
             Format::NginxJson => nginx_json::parse(text),
+            Format::Envoy => envoy::parse(text),
             Format::Har => Err(Skip::Syntax),
         };
         match parsed {
@@ -526,13 +532,16 @@ pub fn read<R: BufRead>(
 ) -> Result<(), SourceError> {
     match format {
         Format::Har => har::read(input, cfg, stats, emit),
-        Format::Combined | Format::NginxJson => read_lines(format, input, cfg, stats, emit),
+        Format::Combined | Format::NginxJson | Format::Envoy => {
+            read_lines(format, input, cfg, stats, emit)
+        }
     }
 }
 
 /// Tells the format of a file from its first bytes (up to 64 KiB): a JSON document with a
 /// `"log"` member is HAR, a first line that is a JSON object with nginx keys is nginx JSON, a
-/// first line that reads as combined (or common) is combined. Anything else is an error that
+/// first line that reads as combined (or common) is combined, one that reads as Envoy's
+/// default format is Envoy. Anything else is an error that
 /// says what the first line looks like.
 pub fn detect(mut input: impl Read) -> Result<Format, SourceError> {
     let mut head = Vec::with_capacity(64 * 1024);
@@ -559,6 +568,9 @@ pub fn detect(mut input: impl Read) -> Result<Format, SourceError> {
     }
     if combined::parse(first).is_ok() {
         return Ok(Format::Combined);
+    }
+    if envoy::parse(first).is_ok() {
+        return Ok(Format::Envoy);
     }
     let shown: String = first.chars().take(60).collect();
     Err(SourceError::Unknown(format!("first line: {shown:?}")))
@@ -700,6 +712,8 @@ mod tests {
         assert_eq!(detect(combined.as_bytes()).unwrap(), Format::Combined);
         let json = "{\"time_iso8601\":\"2026-01-01T00:00:00+00:00\",\"request\":\"GET / HTTP/1.1\",\"status\":\"200\"}\n";
         assert_eq!(detect(json.as_bytes()).unwrap(), Format::NginxJson);
+        let envoy = "[2016-04-15T20:17:00.310Z] \"GET /a HTTP/1.1\" 200 - 0 5 2 1 \"-\" \"c\" \"id\" \"h.test\" \"-\"\n";
+        assert_eq!(detect(envoy.as_bytes()).unwrap(), Format::Envoy);
         let har = "{\n  \"log\": {\"version\": \"1.2\", \"entries\": []}}";
         assert_eq!(detect(har.as_bytes()).unwrap(), Format::Har);
         let err = detect("hello world\n".as_bytes()).unwrap_err().to_string();
