@@ -269,6 +269,9 @@ finish_forge() {
     python3 "$TOOLS/forge_client.py" truth --log "$CLIENT_LOG" --records "$WORK/forge-records.jsonl" \
         --out "$WORK/forge.expected-templates.tsv"
     mv "$WORK/forge.expected-templates.tsv" "$HERE/forge.expected-templates.tsv"
+    # nginx's access logs of the same requests (sources: tests/sources.rs).
+    cp "$WORK/forge.access.log" "$HERE/forge.access.log"
+    cp "$WORK/forge.access.json.log" "$HERE/forge.access.json.log"
 }
 
 # ----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use crate::analyze::template::book::TemplateBook;
 use crate::capture::{FileSource, Next, PacketSource};
 use crate::counters::{CapDrop, Counters};
 use crate::engine::{Engine, EngineConfig, EngineStats};
+use crate::source::{Format, SourceConfig, SourceError, SourceStats};
 use crate::store::{CaptureRecord, FlushReport, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -50,11 +51,35 @@ pub struct RunStats {
     pub engine: EngineStats,
     /// Transactions analysed, caps and evictions.
     pub inventory: InventoryStats,
+    /// Lines (or HAR entries) read from access logs and HAR files, and those skipped by
+    /// reason (zero for captures).
+    pub source: SourceStats,
 }
 
-crate::counters!(RunStats { engine, inventory });
+crate::counters!(RunStats {
+    engine,
+    inventory,
+    source
+});
 
 impl RunStats {
+    /// The caps of the access-log and HAR sources (`ingest --source`), with what they
+    /// dropped (zero included).
+    pub fn source_cap_drops(&self) -> Vec<CapDrop> {
+        vec![
+            CapDrop::new(
+                "source_line_length",
+                "access log lines skipped as too long (--max-line-bytes)",
+                self.source.line_too_long,
+            ),
+            CapDrop::new(
+                "har_entry_size",
+                "HAR files stopped at an entry too large (--max-har-entry-bytes)",
+                self.source.entry_too_large,
+            ),
+        ]
+    }
+
     /// Every cap of the engine and the inventory, with what it dropped (zero included), in
     /// the order `/metrics` lists them.
     pub fn cap_drops(&self) -> Vec<CapDrop> {
@@ -232,6 +257,10 @@ pub struct FileReport {
     /// The file ended in damage (libpcap's words): what came before was ingested.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
+    /// The format of an access log or HAR file (`har`, `combined`, `nginx-json`); absent
+    /// for captures. Then `packets` counts lines (HAR: entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<&'static str>,
     /// Every engine counter of the file and the inventory counters of what it added
     /// (`{"engine": .., "inventory": ..}`, as stored with the capture); null when skipped.
     pub stats: Option<RunStats>,
@@ -253,6 +282,14 @@ pub enum IngestError {
         path: String,
         /// What it holds instead.
         reason: String,
+    },
+    /// An access log or HAR file that could not be read, or whose format is unknown.
+    #[error("{path}: {error}")]
+    Source {
+        /// The file.
+        path: String,
+        /// The error.
+        error: SourceError,
     },
     /// A capture file could not be opened or hashed.
     #[error(
@@ -417,6 +454,7 @@ pub async fn ingest_files(
             seconds: 0.0,
             stats: None,
             truncated: None,
+            format: None,
         };
         let mut rec = CaptureRecord {
             sha256: sha,
@@ -518,6 +556,7 @@ pub async fn ingest_files(
         let file_stats = RunStats {
             engine: stats.clone(),
             inventory: inv.stats().since(&inv_before),
+            source: SourceStats::default(),
         };
         rec.stats_json = serde_json::to_string(&file_stats).unwrap_or_default();
         store.finish_capture(id, &rec).await?;
@@ -538,4 +577,188 @@ pub async fn ingest_files(
             other => IngestError::Store(StoreError::Corrupt(other.to_string())),
         })?;
     Ok((reports, totals, inv.stats().clone()))
+}
+
+/// Tells the format of an access log or HAR file from its first lines.
+pub fn detect_source(path: &Path) -> Result<Format, IngestError> {
+    let shown = || path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|error| IngestError::Io {
+        path: shown(),
+        error,
+    })?;
+    crate::source::detect(f).map_err(|error| IngestError::Source {
+        path: shown(),
+        error,
+    })
+}
+
+/// Transactions handed from the reading thread to the inventory at a time.
+const SOURCE_BATCH: usize = 256;
+/// Batches in flight between the reading thread and the inventory (memory stays bounded).
+const SOURCE_QUEUE: usize = 8;
+
+/// Ingests access logs and HAR files in order, each in its format: every line (HAR entry)
+/// becomes a transaction analysed like those of a capture, recorded under its source
+/// ([`Format::origin`]). Files are recorded as captures are (`api_captures`, `source` `har` or
+/// `access_log`, `packets` counting lines): one ingested before is skipped unless
+/// [`IngestOptions::force`], one whose ingest was interrupted is finished after the lines its
+/// committed flushes covered.
+pub async fn ingest_sources(
+    store: &Store,
+    files: &[(impl AsRef<Path>, Format)],
+    opts: &IngestOptions,
+    cfg: &SourceConfig,
+    mut progress: impl FnMut(&FileReport),
+) -> Result<(Vec<FileReport>, InventoryStats), IngestError> {
+    let mut inv = inventory_for(store, opts.inventory.clone()).await?;
+    let mut reports = Vec::new();
+    for (path, format) in files {
+        let (path, format) = (path.as_ref(), *format);
+        let started = std::time::Instant::now();
+        let shown = path.display().to_string();
+        let io = |error| IngestError::Io {
+            path: shown.clone(),
+            error,
+        };
+        let (sha, size) = file_sha256(path).map_err(io)?;
+        let mut report = FileReport {
+            path: shown.clone(),
+            outcome: "ingested",
+            resumed_after: None,
+            packets: 0,
+            bytes: size,
+            transactions: 0,
+            flush: FlushReport::default(),
+            seconds: 0.0,
+            stats: None,
+            truncated: None,
+            format: Some(format.name()),
+        };
+        let mut rec = CaptureRecord {
+            sha256: sha,
+            path: shown.clone(),
+            size_bytes: size,
+            source: format.origin().as_str().into(),
+            ..Default::default()
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let (id, skip) = match store.capture_state(&rec.sha256).await? {
+            Some(s) if (s.complete || s.truncated) && !opts.force => {
+                report.outcome = "skipped";
+                report.seconds = started.elapsed().as_secs_f64();
+                progress(&report);
+                reports.push(report);
+                continue;
+            }
+            Some(s) if !opts.force => {
+                report.outcome = "resumed";
+                report.resumed_after = Some(s.committed_packets);
+                (s.id, s.committed_packets)
+            }
+            Some(s) => {
+                store.restart_capture(s.id, &rec).await?;
+                (s.id, 0)
+            }
+            None => (store.begin_capture(&rec).await?, 0),
+        };
+        inv.set_origin(format.origin());
+        let inv_before = inv.stats().clone();
+        // The file is read on a thread of its own; its transactions come over a bounded queue.
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Vec<(u64, crate::http::HttpTransaction)>>(SOURCE_QUEUE);
+        let reader_cfg = cfg.clone();
+        let reader = std::thread::spawn(move || {
+            let mut stats = SourceStats::default();
+            let mut batch = Vec::with_capacity(SOURCE_BATCH);
+            let input = std::io::BufReader::with_capacity(1 << 16, file);
+            let result = crate::source::read(format, input, &reader_cfg, &mut stats, |n, t| {
+                batch.push((n, t));
+                if batch.len() >= SOURCE_BATCH {
+                    // A closed queue (the ingest failed) only drops what follows.
+                    let _ = tx.send(std::mem::take(&mut batch));
+                }
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            (stats, result)
+        });
+        let mut since_flush = 0u64;
+        let mut last = 0u64;
+        let mut transactions = 0u64;
+        let mut failed = None;
+        for batch in rx.iter() {
+            for (n, t) in batch {
+                last = n;
+                transactions += 1;
+                let ts = t.ts().as_nanos();
+                rec.first_ts = Some(rec.first_ts.map_or(ts, |f| f.min(ts)));
+                rec.last_ts = Some(rec.last_ts.map_or(ts, |l| l.max(ts)));
+                if n > skip {
+                    inv.observe(&t);
+                    since_flush += 1;
+                }
+            }
+            if since_flush >= opts.flush_every {
+                match store.merge_recording(&inv.drain(), Some((id, last))).await {
+                    Ok(f) => report.flush += &f,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                since_flush = 0;
+            }
+        }
+        drop(rx);
+        let (source, result) = reader.join().unwrap_or_else(|_| {
+            (
+                SourceStats::default(),
+                Err(SourceError::Io(std::io::Error::other(
+                    "the reading thread panicked",
+                ))),
+            )
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        match result {
+            Ok(()) => {}
+            // A HAR file that stops being JSON is like a truncated capture: what came
+            // before is kept, and the file is recorded as truncated.
+            Err(e @ (SourceError::Har { .. } | SourceError::EntryTooLarge(_))) => {
+                rec.truncated = Some(e.to_string());
+            }
+            Err(error) => {
+                return Err(IngestError::Source { path: shown, error });
+            }
+        }
+        let end = source.lines + 1;
+        report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;
+        rec.packets = source.lines;
+        rec.bytes = size;
+        rec.transactions = transactions;
+        let file_stats = RunStats {
+            inventory: inv.stats().since(&inv_before),
+            source,
+            ..RunStats::default()
+        };
+        rec.stats_json = serde_json::to_string(&file_stats).unwrap_or_default();
+        store.finish_capture(id, &rec).await?;
+        report.packets = rec.packets;
+        report.transactions = rec.transactions;
+        report.truncated = rec.truncated.clone();
+        report.stats = Some(file_stats);
+        report.seconds = started.elapsed().as_secs_f64();
+        progress(&report);
+        reports.push(report);
+    }
+    inv.set_origin(crate::source::Origin::Wire);
+    crate::store::spec::assess(store)
+        .await
+        .map_err(|e| match e {
+            crate::store::spec::SpecError::Store(s) => IngestError::Store(s),
+            other => IngestError::Store(StoreError::Corrupt(other.to_string())),
+        })?;
+    Ok((reports, inv.stats().clone()))
 }

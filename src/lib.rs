@@ -8,7 +8,8 @@
 //! by [`engine`]. [`tls`] reads the handshakes of encrypted connections
 //! (inventory facts, JA4 fingerprints, certificates; no keys, no decryption). The command line
 //! lives in [`cli`]; the daemon that runs all of it on a tap host, on every core, is
-//! [`sensor`]. Log events (`tracing`) go where [`logging`] sends them: the journal under
+//! [`sensor`]. Access logs and HAR files enter beside the engine, as transactions, through
+//! [`source`]. Log events (`tracing`) go where [`logging`] sends them: the journal under
 //! systemd, a logfmt line on stderr otherwise.
 //!
 //! Input from the wire is attacker-controlled: no function here panics on any input, every
@@ -33,6 +34,7 @@ pub mod logging;
 pub mod openapi;
 pub mod reassembly;
 pub mod sensor;
+pub mod source;
 pub mod store;
 #[cfg(test)]
 #[allow(unsafe_code)]

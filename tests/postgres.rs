@@ -228,6 +228,11 @@ fn fixture() -> Vec<String> {
             (1, '10.0.0.1', 6, {T0}, {T1}), (1, '203.0.113.5', 4, {T1}, {T1}),
             (2, '172.20.1.1', 2, {T0}, {T0}), (2, 'fd00::1', 2, {T2}, {T2}),
             (3, '100.64.0.1', 9, {T1}, {T2}), (4, '198.51.100.7', 3, {T0}, {T0})",
+        // Sources (migration 0019): an endpoint seen on the wire and in an access log, others
+        // by one source each.
+        "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen) VALUES
+            (1, 'wire', 6, {T0}, {T1}), (1, 'access_log', 4, {T1}, {T1}),
+            (2, 'har', 3, {T0}, {T2}), (3, 'wire', 9, {T1}, {T2})",
         "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen) VALUES
             (1, 'path', 'id', 'integer', 10, {T0}, {T1}), (1, 'query', 'q', 'string', 3, NULL, NULL)",
         "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema) VALUES

@@ -38,6 +38,7 @@ pub use super::util::pairs;
 use super::util::percent_decode;
 use super::websocket::WsDelta;
 use crate::http::HttpTransaction;
+use crate::source::Origin;
 use crate::time::Timestamp;
 use crate::tls::TlsEvent;
 use crate::websocket::WsSummary;
@@ -371,6 +372,28 @@ pub struct EndpointDelta {
     pub grpc: Option<MethodFigures>,
     /// WebSocket connections opened by this endpoint's upgrades (`None`: none ended yet).
     pub websocket: Option<Box<WsDelta>>,
+    /// Where its transactions came from: requests and first and last seen per source.
+    pub sources: BTreeMap<Origin, SourceSeen>,
+}
+
+/// What one source saw of an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceSeen {
+    /// Requests.
+    pub count: u64,
+    /// First request.
+    pub first_seen: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+}
+
+impl SourceSeen {
+    /// Adds `other`'s requests and widens the time range to cover it.
+    pub fn merge(&mut self, other: &SourceSeen) {
+        self.count += other.count;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+    }
 }
 
 /// Highest latency recorded exactly: 10 minutes (larger values are clamped).
@@ -485,6 +508,7 @@ impl EndpointDelta {
             protocol: Protocol::default(),
             grpc: None,
             websocket: None,
+            sources: BTreeMap::new(),
         }
     }
 
@@ -547,6 +571,12 @@ impl EndpointDelta {
                 None => self.websocket = Some(w),
             }
         }
+        for (o, seen) in other.sources {
+            self.sources
+                .entry(o)
+                .and_modify(|s| s.merge(&seen))
+                .or_insert(seen);
+        }
     }
 }
 
@@ -603,6 +633,8 @@ pub struct Inventory {
     graphql: GraphqlNames,
     /// What server reflection seen on the wire taught (see [`Inventory::learn_reflection`]).
     reflected: grpc::Reflected,
+    /// The source of the transactions observed now ([`Inventory::set_origin`]).
+    origin: Origin,
 }
 
 /// `template` (a URL's template) with the operation part (`#...`) of `current`, if any; a
@@ -764,6 +796,12 @@ impl Inventory {
         inv
     }
 
+    /// Records the transactions observed from now on as coming from `origin` (the wire
+    /// until set): nothing else depends on it.
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
     /// Whether this inventory reports the counters of its template book (exactly one of the
     /// inventories sharing a book should).
     pub fn set_reports_book(&mut self, yes: bool) {
@@ -782,6 +820,7 @@ impl Inventory {
             tls: TlsInventory::new(cfg.tls),
             graphql: GraphqlNames::default(),
             reflected: grpc::Reflected::default(),
+            origin: Origin::Wire,
             cfg,
             book,
             reports_book: false,
@@ -1003,6 +1042,15 @@ impl Inventory {
         // A gRPC status other than OK is an error, whatever the HTTP status.
         let grpc_error = grpc_status.is_some_and(|s| s != 0);
         count_traffic(d, v, status, grpc_error);
+        let seen = SourceSeen {
+            count: 1,
+            first_seen: ts,
+            last_seen: ts,
+        };
+        d.sources
+            .entry(self.origin)
+            .and_modify(|s| s.merge(&seen))
+            .or_insert(seen);
         // A response that tells its client of a rate limit (the IETF `RateLimit` and
         // `RateLimit-Policy` fields, the draft's `RateLimit-Limit`/`-Remaining`, the common
         // `X-RateLimit-*` and `X-Rate-Limit-*`): a server that counts a client's requests limits

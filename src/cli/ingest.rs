@@ -1,12 +1,115 @@
 //! `shadowtap ingest`: capture files into an inventory.
 
-use super::{IngestArgs, StatsFormat, report, runtime};
+use super::{IngestArgs, SourceKind, StatsFormat, report, runtime};
 use crate::analyze::inventory::InventoryConfig;
 use crate::config::Config;
 use crate::counters::plural;
-use crate::ingest::{IngestOptions, ingest_files};
+use crate::ingest::{FileReport, IngestOptions, ingest_files, ingest_sources};
+use crate::source::{Format, SourceConfig};
 use crate::store::{FlushReport, Store};
 use std::io::Write;
+use std::path::PathBuf;
+
+/// The files of one run, split by kind: captures, and access logs and HAR files with their
+/// format.
+struct Files {
+    captures: Vec<PathBuf>,
+    logs: Vec<(PathBuf, Format)>,
+}
+
+/// Sorts the files by `--source` (captures without it), checking each before the database
+/// is touched.
+fn classify(args: &IngestArgs) -> anyhow::Result<Files> {
+    let mut files = Files {
+        captures: Vec::new(),
+        logs: Vec::new(),
+    };
+    for f in &args.files {
+        let format = match args.source {
+            None | Some(SourceKind::Pcap) => {
+                crate::ingest::check_capture_file(f)?;
+                files.captures.push(f.clone());
+                continue;
+            }
+            Some(SourceKind::Auto) => {
+                if crate::ingest::check_capture_file(f).is_ok() {
+                    files.captures.push(f.clone());
+                    continue;
+                }
+                crate::ingest::detect_source(f)?
+            }
+            Some(SourceKind::Har) => Format::Har,
+            Some(SourceKind::Nginx | SourceKind::Apache) => Format::Combined,
+            Some(SourceKind::NginxJson) => Format::NginxJson,
+            Some(SourceKind::Envoy) => Format::Envoy,
+        };
+        files.logs.push((f.clone(), format));
+    }
+    Ok(files)
+}
+
+/// The progress line of a file (stderr).
+fn print_progress(r: &FileReport) {
+    if r.outcome == "skipped" {
+        eprintln!(
+            "{}: already ingested (same content), skipped (--force ingests it again)",
+            r.path
+        );
+        return;
+    }
+    let unit = match r.format {
+        Some("har") => ("entry", "entries"),
+        Some(_) => ("line", "lines"),
+        None => ("packet", "packets"),
+    };
+    if r.outcome == "resumed" {
+        eprintln!(
+            "{}: resumed after {} {} (an earlier ingest was interrupted)",
+            r.path,
+            unit.0,
+            r.resumed_after.unwrap_or(0)
+        );
+    }
+    let skipped = match (r.format, &r.stats) {
+        (Some(_), Some(s)) => {
+            let reasons: Vec<String> = s
+                .source
+                .skipped_by_reason()
+                .iter()
+                .map(|(why, n)| format!("{why} {n}"))
+                .collect();
+            if reasons.is_empty() {
+                ", none skipped".to_string()
+            } else {
+                format!(", {} skipped ({})", s.source.skipped(), reasons.join(", "))
+            }
+        }
+        _ => String::new(),
+    };
+    eprintln!(
+        "{}: {}{}, {}{}, {} new, {} updated{} ({:.2} s, {:.0} MB/s)",
+        r.path,
+        r.format.map(|f| format!("{f}, ")).unwrap_or_default(),
+        plural(r.packets, unit.0, unit.1),
+        plural(r.transactions, "transaction", "transactions"),
+        skipped,
+        plural(r.flush.created, "endpoint", "endpoints"),
+        r.flush.updated,
+        if r.flush.dropped > 0 {
+            format!(", {} dropped (endpoint cap)", r.flush.dropped)
+        } else {
+            String::new()
+        },
+        r.seconds,
+        r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
+    );
+    if let Some(why) = &r.truncated {
+        eprintln!(
+            "{}: the file ends in damage ({why}): what came before it was ingested; it is recorded as truncated, not complete",
+            r.path
+        );
+    }
+}
 
 /// Runs `shadowtap ingest`.
 pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
@@ -44,14 +147,13 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
     if let Some(hosts) = &config.hosts {
         hosts.rules().map_err(anyhow::Error::msg)?;
     }
-    for f in &args.files {
-        crate::ingest::check_capture_file(f)?;
-    }
-    super::removed_on_failure(&args.db, || ingest(args, &config, &opts, json))
+    let files = classify(args)?;
+    super::removed_on_failure(&args.db, || ingest(args, &files, &config, &opts, json))
 }
 
 fn ingest(
     args: &IngestArgs,
+    files: &Files,
     config: &Config,
     opts: &IngestOptions,
     json: bool,
@@ -66,41 +168,30 @@ fn ingest(
                 .set_scope_rules(&hosts.rules().map_err(anyhow::Error::msg)?)
                 .await?;
         }
-        let (reports, _, inv) = ingest_files(&store, &args.files, opts, |r| {
-            if json {
-                return;
+        let progress = |r: &FileReport| {
+            if !json {
+                print_progress(r);
             }
-            match r.outcome {
-                "skipped" => eprintln!("{}: already ingested (same content), skipped (--force ingests it again)", r.path),
-                outcome => {
-                    if outcome == "resumed" {
-                        eprintln!(
-                            "{}: resumed after packet {} (an earlier ingest was interrupted)",
-                            r.path,
-                            r.resumed_after.unwrap_or(0)
-                        );
-                    }
-                    eprintln!(
-                        "{}: {}, {}, {} new, {} updated{} ({:.2} s, {:.0} MB/s)",
-                        r.path,
-                        plural(r.packets, "packet", "packets"),
-                        plural(r.transactions, "transaction", "transactions"),
-                        plural(r.flush.created, "endpoint", "endpoints"),
-                        r.flush.updated,
-                        if r.flush.dropped > 0 { format!(", {} dropped (endpoint cap)", r.flush.dropped) } else { String::new() },
-                        r.seconds,
-                        r.bytes as f64 / 1e6 / r.seconds.max(1e-9)
-                    );
-                    if let Some(why) = &r.truncated {
-                        eprintln!(
-                            "{}: the file ends in damage ({why}): what came before it was ingested; the capture is recorded as truncated, not complete",
-                            r.path
-                        );
-                    }
-                }
-            }
-        })
-        .await?;
+        };
+        let mut reports = Vec::new();
+        let mut inv = None;
+        if !files.captures.is_empty() {
+            let (r, _, i) = ingest_files(&store, &files.captures, opts, progress).await?;
+            reports.extend(r);
+            inv = Some(i);
+        }
+        if !files.logs.is_empty() {
+            let cfg = SourceConfig {
+                max_line_bytes: args.max_line_bytes,
+                max_entry_bytes: args.max_har_entry_bytes,
+                body_sample_bytes: opts.engine.http.body_sample_bytes,
+                host: args.host.clone(),
+            };
+            let (r, i) = ingest_sources(&store, &files.logs, opts, &cfg, progress).await?;
+            reports.extend(r);
+            crate::counters::Counters::add(&mut inv, &Some(i));
+        }
+        let inv = inv.unwrap_or_default();
         // What this run did, summed over the files it read.
         let mut total: Option<crate::ingest::RunStats> = None;
         let mut flush = FlushReport::default();
@@ -109,10 +200,17 @@ fn ingest(
             flush += &r.flush;
         }
         // No totals when no file was read (all skipped).
-        let caps = total.as_ref().map(|t| report::cap_drops(t, &flush)).unwrap_or_default();
+        let caps = total
+            .as_ref()
+            .map(|t| report::cap_drops(t, &flush))
+            .unwrap_or_default();
         if json {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", serde_json::json!({ "files": reports, "inventory": inv }))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "files": reports, "inventory": inv })
+            )?;
         }
         let mut err = std::io::stderr().lock();
         match args.stats {

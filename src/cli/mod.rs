@@ -614,9 +614,26 @@ pub struct IngestArgs {
     /// otherwise ignored. Example: captures/shadowtap.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Capture files (pcap or pcapng).
+    /// Capture files (pcap or pcapng), or with `--source` access logs and HAR files.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+    /// What the files are: without it, capture files. `har` (HAR 1.2), `nginx` or `apache`
+    /// (the combined or common log format), `nginx-json` (nginx JSON `log_format`, the keys
+    /// in README), `envoy` (Envoy's default format), `pcap`, or `auto` (told per file from its first bytes; an error when
+    /// unsure).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub source: Option<SourceKind>,
+    /// Host of access-log transactions whose lines name none (the combined format has no
+    /// Host): without it they are recorded under `unknown-host.invalid`.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Longest access-log line read; longer lines are counted and skipped.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+    /// Largest HAR entry read (an entry is held whole while read); a larger one stops its
+    /// file, keeping the entries before it.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_har_entry_bytes: u64,
     /// Print a JSON report instead of text.
     #[arg(long)]
     pub json: bool,
@@ -713,6 +730,25 @@ pub enum LogFormat {
     Tsv,
     /// One JSON object per line (null for unset).
     Jsonl,
+}
+
+/// What `ingest --source` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SourceKind {
+    /// Told per file from its first bytes.
+    Auto,
+    /// pcap or pcapng captures.
+    Pcap,
+    /// HAR 1.2 files.
+    Har,
+    /// nginx access logs in the combined (or common) format.
+    Nginx,
+    /// nginx JSON access logs.
+    NginxJson,
+    /// Apache access logs in the combined (or common) format.
+    Apache,
+    /// Envoy access logs in Envoy's default format.
+    Envoy,
 }
 
 /// Format of `--stats`.

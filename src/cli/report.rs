@@ -53,12 +53,13 @@ fn write_engine_sections(out: &mut impl Write, s: &EngineStats) -> io::Result<()
     Ok(())
 }
 
-/// The caps of an ingest that dropped something: the engine's and the inventory's (`stats`,
-/// summed over the files read) and the store's merges (`flush`).
+/// The caps of an ingest that dropped something: the sources', the engine's and the
+/// inventory's (`stats`, summed over the files read) and the store's merges (`flush`).
 pub fn cap_drops(stats: &RunStats, flush: &FlushReport) -> Vec<CapDrop> {
     stats
-        .cap_drops()
+        .source_cap_drops()
         .into_iter()
+        .chain(stats.cap_drops())
         .chain(flush.cap_drops())
         .filter(|c| c.count > 0)
         .collect()
@@ -91,7 +92,14 @@ pub fn write_ingest_text(
             "no capture was read: every file was ingested before (--force reads them again)"
         );
     };
-    write_engine_sections(out, &stats.engine)?;
+    let from_sources = stats.source.lines > 0;
+    if stats.engine.packets.packets > 0 || !from_sources {
+        write_engine_sections(out, &stats.engine)?;
+    }
+    if from_sources {
+        writeln!(out, "== access logs and HAR files ==")?;
+        write_entries(out, &stats.source.entries(), 0)?;
+    }
     writeln!(out, "== inventory ==")?;
     write_entries(out, &stats.inventory.entries(), 0)?;
     writeln!(out, "== store ==")?;
@@ -104,7 +112,7 @@ pub fn write_ingest_text(
     for c in &caps {
         writeln!(out, "  {:<28} {:>14}  {}", c.cap, group(c.count), c.what)?;
     }
-    if stats.engine.http.transactions == 0 {
+    if stats.engine.http.transactions == 0 && stats.source.transactions == 0 {
         writeln!(out, "note: no HTTP transaction was found (see above)")?;
     }
     Ok(())

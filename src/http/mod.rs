@@ -187,8 +187,11 @@ impl Tags {
     /// Read from an HTTP/2 connection picked up mid-way (its preface and SETTINGS not
     /// captured): found by the frame sniffer, its HPACK tables lost from the start.
     pub const MIDSTREAM: Tags = Tags(1 << 13);
+    /// Read from a source that does not time the response (an access log without a request
+    /// time): the latency is unknown, [`HttpTransaction::latency_ns`] is `None`.
+    pub const NO_LATENCY: Tags = Tags(1 << 14);
 
-    const NAMES: [(Tags, &'static str); 14] = [
+    const NAMES: [(Tags, &'static str); 15] = [
         (Tags::GAP, "gap"),
         (Tags::PARTIAL, "partial"),
         (Tags::NO_RESPONSE, "no_response"),
@@ -203,6 +206,7 @@ impl Tags {
         (Tags::TLS, "tls"),
         (Tags::WEBSOCKET, "websocket"),
         (Tags::MIDSTREAM, "midstream"),
+        (Tags::NO_LATENCY, "no_latency"),
     ];
 
     /// True when every tag of `other` is set.
@@ -328,8 +332,12 @@ impl HttpTransaction {
     }
 
     /// From the last request byte to the first response byte, in nanoseconds (0 when the server
-    /// answered before the request was complete).
+    /// answered before the request was complete); `None` without both, or when the source did
+    /// not time it ([`Tags::NO_LATENCY`]).
     pub fn latency_ns(&self) -> Option<i64> {
+        if self.tags.contains(Tags::NO_LATENCY) {
+            return None;
+        }
         let (q, r) = (self.request.as_ref()?, self.response.as_ref()?);
         Some(r.first_ts.nanos_since(q.last_ts).max(0))
     }

@@ -288,7 +288,11 @@ impl SensorMetrics {
             if_dropped: sum(|m| &m.if_dropped),
             queue_dropped: self.queue_dropped(),
         });
-        RunStats { engine, inventory }
+        RunStats {
+            engine,
+            inventory,
+            ..RunStats::default()
+        }
     }
 
     /// Packets dropped at full worker queues.

@@ -237,6 +237,10 @@ async fn merge_rows(
          SELECT ?1, client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?2 AND true
          ON CONFLICT (endpoint_id, client) DO UPDATE SET count = count + excluded.count,
             first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen)
+         SELECT ?1, source, count, first_seen, last_seen FROM endpoint_sources WHERE endpoint_id = ?2 AND true
+         ON CONFLICT (endpoint_id, source) DO UPDATE SET count = count + excluded.count,
+            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
         "INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail)
          SELECT ?1, kind, item, detail FROM drift WHERE endpoint_id = ?2",
         "UPDATE spec_operations SET endpoint_id = ?1 WHERE endpoint_id = ?2",

@@ -1158,6 +1158,24 @@ async fn merge_one(
         d.minutes.iter().map(|(m, (n, e))| vec![V::I(id), V::I(*m), V::I(*n as i64), V::I(*e as i64)]).collect(),
     )
     .await?;
+    upsert(
+        tx,
+        "endpoint_sources (endpoint_id, source, count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, source) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+        d.sources
+            .iter()
+            .map(|(o, s)| {
+                vec![
+                    V::I(id),
+                    V::T(o.as_str().to_string()),
+                    V::I(s.count as i64),
+                    V::I(s.first_seen.as_nanos()),
+                    V::I(s.last_seen.as_nanos()),
+                ]
+            })
+            .collect(),
+    )
+    .await?;
     merge_grpc(tx, id, d).await?;
     if let Some(w) = d.websocket.as_deref() {
         super::websocket::merge_websocket(tx, id, w).await?;
