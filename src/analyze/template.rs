@@ -1680,7 +1680,10 @@ impl TemplateLearner {
             kids.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for &(k, c) in &kids {
                 let flags = self.node(c).map_or(0, |c| c.flags);
-                if structural_label(k, flags) {
+                // A format name below (`/verify/check/json`) selects a representation of
+                // whatever precedes it: operations share it as values do, so it says
+                // nothing about the siblings.
+                if structural_label(k, flags) && !evidence::is_format_word(k) {
                     out.push(label_hash(d, k));
                 }
                 queue.push_back((c, d + 1));
@@ -1703,7 +1706,17 @@ impl TemplateLearner {
             return Context::Top;
         }
         let Some(label) = n.label.clone() else {
-            return Context::Param;
+            // Right after a representation selector (`/scores/{format}/Games`): the API's
+            // operations follow, as after a version (rule `formats` on the position).
+            let after_format = self
+                .node(n.parent)
+                .and_then(|p| p.verdict.as_deref())
+                .is_some_and(|v| v.param && v.rule == "formats");
+            return if after_format {
+                Context::Top
+            } else {
+                Context::Param
+            };
         };
         if n.has(flag::VINT) || is_version_label(&label) || is_top_word(&label) {
             return Context::Top;

@@ -221,7 +221,7 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `keyed_values`, `single_value`, `analogy`, `formats` (a parameter); `words`,
+    /// `items`, `keyed_values`, `single_value`, `analogy`, `formats`, `variants` (a parameter); `words`,
     /// `actions`, `plural_words`, `collections`, `resource_names`, `closed_vocabulary`,
     /// `query_keys`, `top_level`, `base_path` (literals).
     pub rule: &'static str,
@@ -347,6 +347,12 @@ const KEYED_VALUES_MIN: usize = 8;
 /// they read as values arriving (rule `openness`).
 const OPEN_NAMES_MIN: usize = 8;
 
+/// At most this many siblings read as variants of one sub-tree (rule `variants`).
+const VARIANTS_MAX: usize = 5;
+
+/// At least this many labels common to the variants' sub-trees (rule `variants`).
+const VARIANT_LABELS_MIN: u32 = 8;
+
 /// At least this many siblings with sub-paths before a rich shared structure outweighs
 /// ids following some of them.
 const RICH_VALUES_MIN: usize = 8;
@@ -436,6 +442,20 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     // below (`/scores/JSON/Games`, `/scores/XML/Games`).
     if n >= 2 && core.iter().all(|c| c.format) {
         return verdict(true, "formats", 0.8, ev);
+    }
+    // A few siblings (one may be a known word) each continuing with the same rich
+    // sub-tree, below a literal: variants of one API served side by side
+    // (`/ws/mobile/api/where/...`, `/ws/otp/api/where/...`), the values of one parameter.
+    // Not at the top or after a parameter, where collections with the same actions sit
+    // (`/v1/projects/{p}/locations`, `/v1/folders/{f}/locations`).
+    if matches!(ctx, Context::Plural | Context::Noun | Context::Other)
+        && (2..=VARIANTS_MAX).contains(&all.len())
+        && ev.with_subtrees as usize == all.len()
+        && ev.common_labels >= VARIANT_LABELS_MIN
+        && ev.shared_structure >= 0.9
+        && coverage >= 0.9
+    {
+        return verdict(true, "variants", 0.5 + 0.4 * ev.shared_structure, ev);
     }
     if n == 1 {
         // One value seen: a name under a collection (`/orgs/acme-corp`), not a subtree of

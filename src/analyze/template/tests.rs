@@ -1355,3 +1355,135 @@ fn odata_key_predicates_are_parameters_of_their_entity_set() {
     assert_eq!(split_suffix("fn(x)y"), ("fn(x)y", None));
     assert_eq!(split_suffix("(x)"), ("(x)", None));
 }
+
+/// Right after a representation selector (`/projections/{format}/...`) come the API's
+/// operations, as after a version: CamelCase operation names each followed by a date or
+/// a season share their sub-paths as values would, yet stay literal (context `Top`).
+#[test]
+fn operations_after_a_format_parameter_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(53);
+    let by_date = [
+        "PlayerGameProjectionStatsByDate",
+        "DfsSlatesByDate",
+        "StartingLineupsByDate",
+    ];
+    let by_season = ["PlayerSeasonProjectionStats", "TeamSeasonStats"];
+    for _ in 0..1500 {
+        let format = ["JSON", "XML"][rng.below(2)];
+        match rng.below(6) {
+            0 | 1 => l.observe(&format!(
+                "/v3/nba/projections/{format}/{}/2020-0{}-{:02}",
+                by_date[rng.below(by_date.len())],
+                1 + rng.below(9),
+                1 + rng.below(28)
+            )),
+            2 | 3 => l.observe(&format!(
+                "/v3/nba/projections/{format}/{}/{}",
+                by_season[rng.below(by_season.len())],
+                2015 + rng.below(10)
+            )),
+            4 => l.observe(&format!("/v3/nba/projections/{format}/InjuredPlayers")),
+            _ => l.observe(&format!("/v3/nba/projections/{format}/DepthCharts")),
+        };
+    }
+    l.settle();
+    assert_eq!(
+        shape_of(&l.resolve("/v3/nba/projections/JSON/DfsSlatesByDate/2021-01-05")),
+        "/v3/nba/projections/{}/DfsSlatesByDate/{}"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/v3/nba/projections/XML/TeamSeasonStats/2019")),
+        "/v3/nba/projections/{}/TeamSeasonStats/{}"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/v3/nba/projections/XML/DepthCharts")),
+        "/v3/nba/projections/{}/DepthCharts"
+    );
+}
+
+/// A format name below a segment (`/verify/check/json`) selects a representation of the
+/// operation before it: operations each followed by `json` or `xml` do not share their
+/// sub-paths as values do, so they stay literal.
+#[test]
+fn operations_followed_by_a_format_stay_literal() {
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(59);
+    let ops = ["control", "check", "psd2", "search"];
+    for _ in 0..500 {
+        let format = ["json", "xml"][rng.below(2)];
+        match rng.below(6) {
+            0 | 1 => l.observe(&format!("/verify/{format}")),
+            2 => l.observe("/verify/network-unblock"),
+            _ => l.observe(&format!("/verify/{}/{format}", ops[rng.below(ops.len())])),
+        };
+    }
+    l.settle();
+    for op in ops {
+        assert_eq!(
+            shape_of(&l.resolve(&format!("/verify/{op}/json"))),
+            format!("/verify/{op}/{{}}")
+        );
+    }
+    assert_eq!(
+        l.resolve("/verify/network-unblock"),
+        "/verify/network-unblock"
+    );
+}
+
+/// Two variants of one API served side by side below a literal (`/ws/mobile/api/where/...`,
+/// `/ws/otp/api/where/...`), each with the same rich sub-tree, are the values of one
+/// parameter (rule `variants`), even when one of them is a known word. Two siblings with
+/// sub-trees of their own stay literal.
+#[test]
+fn variants_with_the_same_rich_sub_tree_are_values() {
+    let ops = [
+        "schedule-for-stop",
+        "metadata",
+        "arrivals-and-departures-for-stop",
+        "plan-trip",
+        "route-details",
+        "vehicles-for-route",
+        "bicycle-rental",
+        "vehicle-for-trip",
+        "trip-details",
+        "stops-for-location",
+        "alert-search",
+        "references",
+    ];
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(61);
+    for _ in 0..800 {
+        let dialect = ["mobile", "otp"][rng.below(2)];
+        let op = ops[rng.zipf(ops.len())];
+        l.observe(&format!("/api/query/v1/ws/{dialect}/api/where/{op}"));
+    }
+    l.settle();
+    let m = l.resolve_match("/api/query/v1/ws/otp/api/where/plan-trip");
+    assert_eq!(
+        shape_of(&m.template),
+        "/api/query/v1/ws/{}/api/where/plan-trip"
+    );
+    assert!(rules(&m).contains(&"variants"), "{:?}", rules(&m));
+    assert_eq!(
+        shape_of(&l.resolve("/api/query/v1/ws/mobile/api/where/metadata")),
+        "/api/query/v1/ws/{}/api/where/metadata"
+    );
+
+    // Distinct sub-trees: two routes.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(67);
+    for _ in 0..800 {
+        let op = ops[rng.zipf(ops.len())];
+        if rng.below(2) == 0 {
+            l.observe(&format!("/api/query/v1/ws/mobile/{op}"));
+        } else {
+            l.observe(&format!("/api/query/v1/ws/otp/plan/{}", rng.below(3)));
+        }
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/api/query/v1/ws/mobile/metadata"),
+        "/api/query/v1/ws/mobile/metadata"
+    );
+}
