@@ -395,6 +395,33 @@ def grpc_seeds():
     write("grpc_messages", "deep", b"\x02" + nested)
 
 
+def source_seeds():
+    """source_logs: byte 0 picks the format (0 combined, 1 nginx JSON, 2 Envoy, 3 HAR), then
+    the first lines of the access logs and the HAR stored in captures/, and a few broken ones."""
+    caps = os.path.join(HERE, "..", "captures")
+
+    def head(name, n):
+        with open(os.path.join(caps, name), "rb") as f:
+            return b"".join(f.readline() for _ in range(n))
+
+    write("source_logs", "combined", b"\x00" + head("forge.access.log", 4))
+    write("source_logs", "combined-broken", b"\x00" + b'1.2.3.4 - - [07/Dec/2026:01:15:27 +0000] "GET /a\\" HTTP/1.1" 200 1 "-" "x\n'
+          + b'::1 - "u s" [31/Feb/2026:99:00:00 +0000] "GET / HTTP/1.1" 99999999999 -\n\xff\xfe\n')
+    write("source_logs", "nginx-json", b"\x01" + head("forge.access.json.log", 4))
+    write("source_logs", "nginx-json-broken", b'\x01{"request":"GET / HTTP/1.1","status":"2x","time_iso8601":1}\n{"status":200\n')
+    write("source_logs", "envoy", b'\x02[2016-04-15T20:17:00.310Z] "POST /api/v1/locations HTTP/2" 204 - 154 0 226 100 '
+          b'"10.0.35.28" "nsq2http" "cc21d9b0-cf5c-432b-8c7e-98aeb7988cd2" "locations" "tcp://10.0.2.1:80"\n')
+    with open(os.path.join(caps, "dashboard.har"), "rb") as f:
+        har = f.read()
+    write("source_logs", "har", b"\x03" + har[:6000])
+    write("source_logs", "har-small", b'\x03{"log":{"version":"1.2","entries":[{"startedDateTime":"2026-12-07T01:00:00Z",'
+          b'"time":5,"request":{"method":"POST","url":"https://a.test/x?y=1","httpVersion":"HTTP/1.1",'
+          b'"headers":[{"name":"Host","value":"a.test"}],"postData":{"mimeType":"application/json","text":"e30="},'
+          b'"queryString":[]},"response":{"status":200,"statusText":"OK","httpVersion":"HTTP/1.1","headers":[],'
+          b'"content":{"size":2,"mimeType":"application/json","text":"{}","encoding":"base64"}},'
+          b'"timings":{"send":0,"wait":4,"receive":1}}]}}')
+
+
 if __name__ == "__main__":
     engine_seeds()
     parser_seeds()
@@ -405,3 +432,4 @@ if __name__ == "__main__":
     websocket_seeds()
     keylog_seeds()
     grpc_seeds()
+    source_seeds()

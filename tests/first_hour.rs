@@ -507,7 +507,7 @@ fn a_truncated_capture_is_recorded_as_truncated() {
     assert!(
         err.contains(
             "cut.pcap: the file ends in damage (libpcap error: truncated dump file; tried to read 93 captured bytes, only got 0): \
-             what came before it was ingested; the capture is recorded as truncated, not complete"
+             what came before it was ingested; it is recorded as truncated, not complete"
         ),
         "{err}"
     );
