@@ -416,6 +416,38 @@ pub fn check_capture_file(path: &Path) -> Result<(), IngestError> {
     })
 }
 
+/// The row of a file about to be read, and how many of its packets (or lines) an earlier,
+/// interrupted ingest committed; `None` when it was read completely before (the report says
+/// `skipped`). `--force` counts a file again from the start, in the same row; a file seen for
+/// the first time gets a new row once `check` (which opens it) has succeeded.
+async fn capture_row(
+    store: &Store,
+    rec: &CaptureRecord,
+    force: bool,
+    report: &mut FileReport,
+    check: impl FnOnce() -> Result<(), IngestError>,
+) -> Result<Option<(i64, u64)>, IngestError> {
+    Ok(match store.capture_state(&rec.sha256).await? {
+        Some(s) if (s.complete || s.truncated) && !force => {
+            report.outcome = "skipped";
+            None
+        }
+        Some(s) if !force => {
+            report.outcome = "resumed";
+            report.resumed_after = Some(s.committed_packets);
+            Some((s.id, s.committed_packets))
+        }
+        Some(s) => {
+            store.restart_capture(s.id, rec).await?;
+            Some((s.id, 0))
+        }
+        None => {
+            check()?;
+            Some((store.begin_capture(rec).await?, 0))
+        }
+    })
+}
+
 /// Ingests capture files in order.
 ///
 /// Every file is checked to be a pcap or pcapng capture before anything is written. A file
@@ -463,30 +495,14 @@ pub async fn ingest_files(
             source: "file".into(),
             ..Default::default()
         };
-        let state = store.capture_state(&rec.sha256).await?;
-        let (id, skip) = match state {
-            Some(s) if (s.complete || s.truncated) && !opts.force => {
-                report.outcome = "skipped";
-                report.seconds = started.elapsed().as_secs_f64();
-                progress(&report);
-                reports.push(report);
-                continue;
-            }
-            Some(s) if !opts.force => {
-                report.outcome = "resumed";
-                report.resumed_after = Some(s.committed_packets);
-                (s.id, s.committed_packets)
-            }
-            Some(s) => {
-                // --force: counted again from the start, in the same row.
-                store.restart_capture(s.id, &rec).await?;
-                (s.id, 0)
-            }
-            None => {
-                // Opened before the row is written: a file libpcap refuses leaves no trace.
-                FileSource::open(path, None)?;
-                (store.begin_capture(&rec).await?, 0)
-            }
+        // Opened before a new row is written: a file libpcap refuses leaves no trace.
+        let opened = || Ok(FileSource::open(path, None).map(drop)?);
+        let Some((id, skip)) = capture_row(store, &rec, opts.force, &mut report, opened).await?
+        else {
+            report.seconds = started.elapsed().as_secs_f64();
+            progress(&report);
+            reports.push(report);
+            continue;
         };
         let mut src = FileSource::open(path, None)?;
         let mut engine = Engine::new(opts.engine.clone());
@@ -642,24 +658,12 @@ pub async fn ingest_sources(
             ..Default::default()
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let (id, skip) = match store.capture_state(&rec.sha256).await? {
-            Some(s) if (s.complete || s.truncated) && !opts.force => {
-                report.outcome = "skipped";
-                report.seconds = started.elapsed().as_secs_f64();
-                progress(&report);
-                reports.push(report);
-                continue;
-            }
-            Some(s) if !opts.force => {
-                report.outcome = "resumed";
-                report.resumed_after = Some(s.committed_packets);
-                (s.id, s.committed_packets)
-            }
-            Some(s) => {
-                store.restart_capture(s.id, &rec).await?;
-                (s.id, 0)
-            }
-            None => (store.begin_capture(&rec).await?, 0),
+        let Some((id, skip)) = capture_row(store, &rec, opts.force, &mut report, || Ok(())).await?
+        else {
+            report.seconds = started.elapsed().as_secs_f64();
+            progress(&report);
+            reports.push(report);
+            continue;
         };
         inv.set_origin(format.origin());
         let inv_before = inv.stats().clone();
