@@ -168,8 +168,9 @@ fn main() {
     rt.block_on(async {
         let started = Instant::now();
         if reuse {
-            // Brings a kept inventory to the current migrations.
-            Store::open(&db).await.unwrap();
+            // Brings a kept inventory to the current migrations, and its planner statistics
+            // to its indexes (as the daemon does hourly and an ingest at its end).
+            Store::open(&db).await.unwrap().optimize().await.unwrap();
         } else {
             populate(&db).await;
         }

@@ -592,6 +592,7 @@ pub async fn ingest_files(
             crate::store::spec::SpecError::Store(s) => IngestError::Store(s),
             other => IngestError::Store(StoreError::Corrupt(other.to_string())),
         })?;
+    store.optimize().await?;
     Ok((reports, totals, inv.stats().clone()))
 }
 
@@ -764,5 +765,6 @@ pub async fn ingest_sources(
             crate::store::spec::SpecError::Store(s) => IngestError::Store(s),
             other => IngestError::Store(StoreError::Corrupt(other.to_string())),
         })?;
+    store.optimize().await?;
     Ok((reports, inv.stats().clone()))
 }

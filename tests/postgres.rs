@@ -248,6 +248,10 @@ fn fixture() -> Vec<String> {
             (1, 'credit_card', 'request_body', 'card', 1, '4***1111', {T1}, {T2})",
         "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES
             (1, 28971360, 6, 1), (2, 28971360, 4, 0), (1, 28971361, 4, 1)",
+        // Idle stretches (endpoint_gaps), written out of order in one statement.
+        "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES
+            (1, 28971380, 1, 0), (1, 28971365, 1, 0), (2, 28971300, 2, 0), (2, 28971420, 1, 0),
+            (2, 28971390, 1, 0), (1, 28971364, 1, 0)",
         // Findings: active, resolved, acknowledged, on a static endpoint.
         "INSERT INTO findings (id, kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key) VALUES
             (1, 'missing_auth', 'high', 'api.example.com', 'GET', '/users/{id}', NULL, 'no auth', '', 2, {T0}, {T1}, 'k1'),
@@ -314,6 +318,10 @@ const CHANGES: &[&str] = &[
     "UPDATE endpoint_clients SET first_seen = first_seen + 3600000000000 WHERE endpoint_id = 1 AND client = '10.0.0.1'",
     "UPDATE endpoint_params SET first_seen = first_seen + 3600000000000 WHERE endpoint_id = 1 AND name = 'id'",
     "DELETE FROM endpoints WHERE id = 4",
+    "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES
+        (1, 28971370, 1, 0), (1, 28971361, 1, 0), (2, 28971500, 1, 0)
+        ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = endpoint_minutes.count + excluded.count",
+    "DELETE FROM endpoint_minutes WHERE minute < 28971361",
 ];
 
 /// Internal tables kept by triggers, compared as the views are.
@@ -324,6 +332,7 @@ const INTERNAL: &[&str] = &[
     "SELECT * FROM inventory_clients",
     "SELECT * FROM host_clients",
     "SELECT * FROM change_hours WHERE n <> 0",
+    "SELECT * FROM endpoint_gaps",
 ];
 
 /// A value as `type:text`: `int:1`, `real:1.0`, `text:"a"`, `null`.

@@ -634,6 +634,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         assess_interval: s.assess_interval,
         capture_id,
         started_ns,
+        analyzed: None,
     };
     let writer_task = tokio::spawn(writer.run(report_rx, reload_rx));
 

@@ -65,6 +65,8 @@ pub struct Writer {
     pub capture_id: i64,
     /// Start of this run, ns.
     pub started_ns: i64,
+    /// When the query planner's statistics were last gathered (`None`: not yet).
+    pub analyzed: Option<Instant>,
 }
 
 /// What the writer did, at the end.
@@ -427,6 +429,17 @@ impl Writer {
     }
 
     async fn retention(&mut self) {
+        // The planner's statistics follow the inventory as it grows (see `Store::optimize`):
+        // at the first pass, then hourly.
+        if self
+            .analyzed
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(3600))
+        {
+            self.analyzed = Some(Instant::now());
+            if let Err(e) = self.store.optimize().await {
+                tracing::warn!(error = %e, "refreshing the query planner's statistics failed");
+            }
+        }
         let s = self.retention.clone();
         self.metrics.db_budget_bytes.store(s.max_db_bytes, R);
         if s.detail_days == 0 && s.max_db_bytes == 0 {

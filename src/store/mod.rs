@@ -153,6 +153,18 @@ impl Store {
         })
     }
 
+    /// Gathers the statistics SQLite's query planner reads (`ANALYZE`: `sqlite_stat1`,
+    /// `sqlite_stat4`). Without them (or with none for an index a migration added) the
+    /// planner takes `scope = 'api'`, true of nearly every endpoint, for a selective filter,
+    /// walks that index and sorts every endpoint where the index of the sort key reads one
+    /// page of rows (at 100,000 endpoints: 120-220 ms instead of under 1 ms). It reads every
+    /// table once (about 2 s for 100,000 endpoints with 3,000,000 minutes of series), so it
+    /// runs after an ingest and at most hourly in the daemon.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Opens an existing database read-only (the dashboard): it never writes, and keeps
     /// reading while another process ingests.
     pub async fn open_read_only(path: &Path) -> Result<Store, StoreError> {

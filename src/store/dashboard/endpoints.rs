@@ -5,7 +5,7 @@
 use super::{ACTIVE_FINDING, Count, Window, counts};
 use crate::store::{Store, StoreError};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Row, TypeInfo, ValueRef};
 use std::collections::HashMap;
 
 /// Sort orders of the endpoint list.
@@ -246,9 +246,26 @@ pub struct Facets {
 }
 
 /// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),
+    Real(f64),
+}
+
+impl Bind {
+    /// Column `i` of a row as a bind value; `None` when NULL.
+    fn from_row(r: &sqlx::sqlite::SqliteRow, i: usize) -> Option<Bind> {
+        let raw = r.try_get_raw(i).ok()?;
+        if raw.is_null() {
+            return None;
+        }
+        match raw.type_info().name() {
+            "INTEGER" => r.try_get(i).ok().map(Bind::Int),
+            "REAL" => r.try_get(i).ok().map(Bind::Real),
+            _ => r.try_get(i).ok().map(Bind::Text),
+        }
+    }
 }
 
 fn bind_all<'q>(
@@ -259,6 +276,7 @@ fn bind_all<'q>(
         q = match b {
             Bind::Text(s) => q.bind(s.as_str()),
             Bind::Int(i) => q.bind(*i),
+            Bind::Real(x) => q.bind(*x),
         };
     }
     q
@@ -438,12 +456,39 @@ impl Store {
             SortKey::Method => "e.host, e.path_template".to_string(),
             _ => "e.host, e.path_template, e.method".to_string(),
         };
+        let (limit, offset) = (query.limit.clamp(1, 1000), query.offset.max(0));
+        // The sort key of the page's last row, read in the key's order alone (which an index
+        // serves: SQLite's planner drops an index for the whole sort once ties are broken by
+        // other columns, and sorts every row instead). The page is then read from the rows up
+        // to that key, the same rows in the same order: every row before it has a key at
+        // least as far along, and its ties are all kept.
+        let mut bound_binds = binds.clone();
+        bound_binds.push(Bind::Int(offset.saturating_add(limit) - 1));
+        let bound = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{cte} SELECT {key} {from} {where_sql} ORDER BY {key} {dir} NULLS LAST LIMIT 1 OFFSET ?"
+            ))),
+            &bound_binds,
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .and_then(|r| Bind::from_row(&r, 0));
         let mut page_binds = binds;
-        page_binds.push(Bind::Int(query.limit.clamp(1, 1000)));
-        page_binds.push(Bind::Int(query.offset.max(0)));
+        let mut page_where = where_sql;
+        if let Some(b) = bound {
+            let op = if query.desc { ">=" } else { "<=" };
+            page_where = if page_where.is_empty() {
+                format!("WHERE {key} {op} ?")
+            } else {
+                format!("{page_where} AND {key} {op} ?")
+            };
+            page_binds.push(b);
+        }
+        page_binds.push(Bind::Int(limit));
+        page_binds.push(Bind::Int(offset));
         let ids: Vec<i64> = bind_all(
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{cte} SELECT e.id {from} {where_sql}
+                "{cte} SELECT e.id {from} {page_where}
                  ORDER BY {key} {dir} NULLS LAST, {tie} LIMIT ? OFFSET ?"
             ))),
             &page_binds,
@@ -568,5 +613,103 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EndpointQuery, SortKey};
+    use crate::store::Store;
+
+    /// A page read through its last row's sort key is the slice of the whole sorted list, for
+    /// every key, both directions, pages that end inside a run of equal keys, NULL keys
+    /// (latencies of endpoints never answered) and filters.
+    #[tokio::test]
+    async fn pages_are_slices_of_the_whole_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("p.db")).await.unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 299)
+             INSERT INTO endpoints (host, method, path_template, first_seen, last_seen, request_count,
+                 error_count, p50_ms, p99_ms, client_estimate, clients_capped, scope)
+             SELECT 'h' || (i % 3) || '.test', CASE i % 2 WHEN 0 THEN 'GET' ELSE 'POST' END,
+                    '/r' || (i * 7 % 300), 1000 + i % 11, 2000 + i % 13, i % 7, i % 4,
+                    CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 9) / 2.0 END,
+                    CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 6) * 1.5 END,
+                    i % 8, i % 10 = 0, CASE WHEN i % 23 = 0 THEN 'static' ELSE 'api' END
+             FROM n",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
+             SELECT id, '10.0.0.' || (id % 4), 1, 1000, 2000 FROM endpoints WHERE id % 3 = 0",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let filters = [
+            EndpointQuery::default(),
+            EndpointQuery {
+                host: Some("h1.test".into()),
+                ..Default::default()
+            },
+            EndpointQuery {
+                scope: Some("all".into()),
+                ..Default::default()
+            },
+        ];
+        for filter in filters {
+            for sort in SortKey::ALL {
+                for desc in [true, false] {
+                    let base = EndpointQuery {
+                        sort,
+                        desc,
+                        ..filter.clone()
+                    };
+                    let whole = store
+                        .dashboard_endpoints(
+                            &EndpointQuery {
+                                limit: 1000,
+                                offset: 0,
+                                ..base.clone()
+                            },
+                            0,
+                        )
+                        .await
+                        .unwrap();
+                    let all: Vec<i64> = whole.rows.iter().map(|r| r.id).collect();
+                    assert_eq!(all.len() as i64, whole.total);
+                    for (limit, offset) in
+                        [(50, 0), (50, 50), (7, 13), (50, 250), (1, 0), (30, 280)]
+                    {
+                        let page = store
+                            .dashboard_endpoints(
+                                &EndpointQuery {
+                                    limit,
+                                    offset,
+                                    ..base.clone()
+                                },
+                                0,
+                            )
+                            .await
+                            .unwrap();
+                        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+                        let want: Vec<i64> = all
+                            .iter()
+                            .skip(offset as usize)
+                            .take(limit as usize)
+                            .copied()
+                            .collect();
+                        assert_eq!(
+                            ids, want,
+                            "{sort:?} desc={desc} limit {limit} offset {offset} {filter:?}"
+                        );
+                        assert_eq!(page.total, whole.total);
+                    }
+                }
+            }
+        }
     }
 }

@@ -70,9 +70,23 @@ impl Window {
             (None, Some(_)) => Some(format!("({e}.first_seen <= {hi})")),
             (Some(_), Some(_)) => Some(format!(
                 "({e}.last_seen >= {lo} AND {e}.first_seen <= {hi} AND ({e}.last_seen <= {hi} OR {e}.first_seen >= {lo} \
-                 OR EXISTS (SELECT 1 FROM endpoint_minutes wm WHERE wm.endpoint_id = {e}.id AND wm.minute BETWEEN {mlo} AND {mhi})))"
+                 OR {e}.id NOT IN ({})))",
+                idle_sql(mlo, mhi)
             )),
         }
+    }
+
+    /// The condition [`Window::endpoint_sql`] wrote before migration 0021: one lookup in the
+    /// minute series per endpoint whose calls span the range. Kept to test the gaps against.
+    #[cfg(test)]
+    fn endpoint_sql_by_minutes(&self, e: &str) -> Option<String> {
+        let (lo, hi) = (self.lo(), self.hi());
+        let (mlo, mhi) = self.minutes();
+        self.endpoint_sql(e)?;
+        Some(format!(
+            "({e}.last_seen >= {lo} AND {e}.first_seen <= {hi} AND ({e}.last_seen <= {hi} OR {e}.first_seen >= {lo} \
+             OR EXISTS (SELECT 1 FROM endpoint_minutes wm WHERE wm.endpoint_id = {e}.id AND wm.minute BETWEEN {mlo} AND {mhi})))"
+        ))
     }
 
     /// An SQL condition (in parentheses) that holds for the rows of `alias` whose span
@@ -112,6 +126,26 @@ impl Window {
         let (lo, hi) = self.minutes();
         format!(" AND {col} BETWEEN {lo} AND {hi}")
     }
+}
+
+/// Levels of `endpoint_gaps` (migration 0021): a gap `hi - lo` minutes long is on level
+/// `floor(log4(hi - lo))`, 0 to 20.
+const GAP_LEVELS: u32 = 21;
+
+/// The endpoints idle through the minutes `mlo..=mhi` although called before and after
+/// them: those with a gap (`endpoint_gaps`, migration 0021) from before `mlo` to after `mhi`.
+/// One range scan of the (lvl, lo) index per level: a gap of level k is shorter than
+/// 4^(k+1) minutes, so one that reaches past `mhi` starts after `mhi - 4^(k+1)`.
+fn idle_sql(mlo: i64, mhi: i64) -> String {
+    (0..GAP_LEVELS)
+        .map(|k| {
+            let start = mhi.saturating_sub(4i64.pow(k + 1));
+            format!(
+                "SELECT endpoint_id FROM endpoint_gaps WHERE lvl = {k} AND lo > {start} AND lo < {mlo} AND hi > {mhi}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
 }
 
 #[cfg(test)]
@@ -169,5 +203,189 @@ mod tests {
         assert_eq!(ids(w(Some(51), None)).await, Vec::<i64>::new());
         assert_eq!(ids(w(None, Some(9))).await, Vec::<i64>::new());
         assert_eq!(ids(w(Some(0), Some(10))).await, vec![1, 2], "edge minute");
+    }
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::{GAP_LEVELS, Window};
+    use crate::store::Store;
+    use std::collections::{BTreeSet, HashMap};
+
+    const M: i64 = 60_000_000_000;
+
+    /// A small xorshift: the same sequence on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> i64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n) as i64
+        }
+    }
+
+    /// Endpoints with call series that are sparse, bursty or dense, written in random order
+    /// (out-of-order captures), multi-row and one by one, upserted as the store does, with
+    /// retention deleting the oldest minutes and endpoints deleted: after every step, the
+    /// range condition read through `endpoint_gaps` selects the same endpoints as one
+    /// lookup per endpoint in the minute series, over ranges of every size; and the gaps
+    /// stay well formed (at least one idle minute, on the right level, never overlapping).
+    #[tokio::test]
+    async fn gaps_select_what_the_minute_series_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.db")).await.unwrap();
+        let pool = store.pool();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut series: HashMap<i64, BTreeSet<i64>> = HashMap::new();
+        let mut cutoff = 0i64;
+        for step in 0..60 {
+            // Up to 12 endpoints, each step adding calls to a few of them.
+            for _ in 0..4 {
+                let id = rng.next(12) + 1;
+                let style = id % 3;
+                let n = 1 + rng.next(6);
+                let mut minutes: Vec<i64> = (0..n)
+                    .map(|_| match style {
+                        0 => rng.next(400),          // sparse over the whole span
+                        1 => 100 + rng.next(20) * 2, // bursty, every other minute
+                        _ => cutoff + rng.next(40),  // dense, recent
+                    })
+                    .filter(|m| *m >= cutoff)
+                    .collect();
+                if minutes.is_empty() {
+                    continue;
+                }
+                minutes.sort();
+                minutes.dedup();
+                let (first, last) = (minutes[0], *minutes.last().unwrap());
+                sqlx::query(
+                    "INSERT INTO endpoints (id, host, method, path_template, first_seen, last_seen, request_count)
+                     VALUES (?1, 'h', 'GET', '/e' || ?1, ?2, ?3, 1)
+                     ON CONFLICT (id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
+                        last_seen = max(last_seen, excluded.last_seen)",
+                )
+                .bind(id)
+                .bind(first * M + rng.next(M as u64))
+                .bind(last * M + rng.next(M as u64))
+                .execute(pool)
+                .await
+                .unwrap();
+                // Out of order, and sometimes in one statement.
+                for i in (1..minutes.len()).rev() {
+                    let j = rng.next(i as u64 + 1) as usize;
+                    minutes.swap(i, j);
+                }
+                let upsert = "ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count";
+                if rng.next(2) == 0 {
+                    let values = minutes
+                        .iter()
+                        .map(|m| format!("({id}, {m}, 1, 0)"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES {values} {upsert}"
+                    )))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                } else {
+                    for m in &minutes {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors) VALUES (?, ?, 1, 0) {upsert}"
+                        )))
+                        .bind(id)
+                        .bind(m)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                    }
+                }
+                series.entry(id).or_default().extend(minutes);
+            }
+            // Retention: the oldest minutes go, in one statement.
+            if step % 7 == 6 {
+                cutoff += 30 + rng.next(40);
+                sqlx::query("DELETE FROM endpoint_minutes WHERE minute < ?")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            // An endpoint deleted now and then (re-templated away): its rows and gaps go.
+            if step % 11 == 10 {
+                let id = rng.next(12) + 1;
+                sqlx::query("DELETE FROM endpoints WHERE id = ?")
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                series.remove(&id);
+            }
+            check_gaps(&store).await;
+            for _ in 0..25 {
+                let a = rng.next(520) - 20;
+                let len = [0, 1, 2, 5, 30, 120, 600][rng.next(7) as usize];
+                let w = Window {
+                    from: Some(a * M + rng.next(M as u64)),
+                    to: Some((a + len) * M + rng.next(M as u64)),
+                };
+                let ids = |sql: String| async move {
+                    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                        "SELECT id FROM endpoints e WHERE {sql} ORDER BY id"
+                    )))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+                };
+                assert_eq!(
+                    ids(w.endpoint_sql("e").unwrap()).await,
+                    ids(w.endpoint_sql_by_minutes("e").unwrap()).await,
+                    "step {step}, range {w:?} ({} endpoints)",
+                    series.len()
+                );
+            }
+        }
+        let gaps: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoint_gaps")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(gaps > 10, "the series had idle stretches: {gaps} gaps");
+    }
+
+    /// Every gap at least one idle minute long, on its level, with no call inside it, and
+    /// no two gaps of an endpoint overlapping.
+    async fn check_gaps(store: &Store) {
+        let pool = store.pool();
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT endpoint_id, lo, hi, lvl FROM endpoint_gaps ORDER BY endpoint_id, lo",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut prev: Option<(i64, i64)> = None;
+        for (e, lo, hi, lvl) in rows {
+            assert!(hi - lo >= 2, "gap ({e}, {lo}, {hi}) has no idle minute");
+            let level = (0..GAP_LEVELS as i64)
+                .rfind(|k| hi - lo >= 4i64.pow(*k as u32))
+                .unwrap();
+            assert_eq!(lvl, level, "gap ({e}, {lo}, {hi})");
+            if let Some((pe, phi)) = prev
+                && pe == e
+            {
+                assert!(lo >= phi, "gaps of {e} overlap at {lo}");
+            }
+            prev = Some((e, hi));
+            let inside: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM endpoint_minutes WHERE endpoint_id = ? AND minute > ? AND minute < ?",
+            )
+            .bind(e)
+            .bind(lo)
+            .bind(hi)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(inside, 0, "gap ({e}, {lo}, {hi}) holds a call");
+        }
     }
 }
