@@ -17,6 +17,7 @@ pub mod export;
 mod flows;
 mod key;
 pub mod marker;
+pub mod outbox;
 pub mod progress;
 pub mod read;
 mod retemplate;
@@ -38,6 +39,7 @@ pub use read::{
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use triage::{TriageError, TriageEvent, TriageState};
 pub use write::{CaptureRecord, FlushReport, finding_key};
+pub(crate) use write::{hist_bytes, hist_from, merged_body_shape, quantile_ms};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -115,6 +117,9 @@ pub struct Store {
     /// The size budget in bytes of pages in use (0: none), set by the sensor daemon. Shared
     /// by clones.
     budget: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// With `--central`: the fingerprint of the hash key, and every merge also writes its
+    /// delta into `outbox` (see [`outbox`]). Shared by clones.
+    outbox: std::sync::Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl Store {
@@ -150,6 +155,7 @@ impl Store {
             limits: StoreLimits::default(),
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            outbox: std::sync::Arc::default(),
         })
     }
 
@@ -190,6 +196,7 @@ impl Store {
             limits: StoreLimits::default(),
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            outbox: std::sync::Arc::default(),
         })
     }
 

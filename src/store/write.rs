@@ -134,7 +134,7 @@ pub struct CaptureRecord {
     pub truncated: Option<String>,
 }
 
-pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
+pub(crate) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
     match blob {
         Some(b) if !b.is_empty() => {
             let h: Histogram<u32> = Deserializer::new()
@@ -149,7 +149,7 @@ pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreEr
     }
 }
 
-pub(super) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
     V2Serializer::new()
         .serialize(h, &mut out)
@@ -157,7 +157,7 @@ pub(super) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-pub(super) fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+pub(crate) fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
 
@@ -520,6 +520,7 @@ impl Store {
         report.tls_services_dropped += tls.services_dropped;
         report.tls_clients_dropped += tls.clients_dropped;
         super::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos()).await?;
+        self.write_outbox(&mut tx, drain).await?;
         if let Some((capture, packets)) = progress {
             sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
                 .bind(i64::try_from(packets).unwrap_or(i64::MAX))
@@ -1261,7 +1262,7 @@ async fn merge_grpc(
 
 /// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the
 /// delta's and the JSON Schema that describes it.
-pub(super) fn merged_body_shape(
+pub(crate) fn merged_body_shape(
     prev: Option<&str>,
     json: Option<&Shape>,
     form: Option<&FormShape>,
