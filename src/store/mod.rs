@@ -31,7 +31,7 @@ mod write;
 
 pub use changes::NewEndpointRow;
 pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
-pub use key::key_path;
+pub use key::{key_path, read_key_file};
 pub use read::{
     ClassifiedEndpoint, DriftListing, EndpointRow, FindingListing, InventoryCounts, ListFilter,
     SpecDiff, UncoveredHost,
