@@ -582,6 +582,15 @@ pub struct RunArgs {
     /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Also ship every flush's delta to a fleet's centre (`postgres://...`, see `central`):
+    /// written to the outbox in the flush's own transaction, sent every flush interval,
+    /// kept while the centre is down.
+    #[arg(long, value_name = "URL")]
+    pub central: Option<String>,
+    /// This sensor's name in the fleet (kept in the database; default: the kept one, else
+    /// the host name).
+    #[arg(long, value_name = "NAME", requires = "central")]
+    pub sensor: Option<String>,
 }
 
 /// Arguments of `central`.
