@@ -22,7 +22,9 @@ use super::FleetError;
 use super::wire::{Delta, Endpoint, Key};
 use crate::analyze::form::merge_form;
 use crate::analyze::hll::Hll;
-use crate::store::{hist_bytes, hist_from, merged_body_shape, quantile_ms};
+use crate::store::{
+    finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use std::collections::HashMap;
@@ -435,33 +437,17 @@ async fn merge_endpoint(
         "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
         "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET types = excluded.types,
             present = excluded.present, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
-        query
-            .fields
-            .iter()
-            .map(|(name, f)| {
-                let in_batch = e.query.fields.contains_key(name);
-                let (seen_first, seen_last) = match (times.get(name), in_batch) {
-                    (Some(&(f0, l0)), false) => (f0, l0),
-                    (Some(&(f0, l0)), true) => (
-                        f0.map(|f0| f0.min(first)),
-                        Some(l0.map_or(last, |l0| l0.max(last))),
-                    ),
-                    (None, _) => (Some(first), Some(last)),
-                };
-                let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
-                let types = if types.is_empty() {
-                    "string".to_string()
-                } else {
-                    types.join(",")
-                };
+        query_param_rows(&query, &e.query, &times, first, last)
+            .into_iter()
+            .map(|p| {
                 vec![
                     P::I(id),
                     P::T("query".into()),
-                    P::T(name.clone()),
-                    P::T(types),
-                    int(f.present),
-                    opt(seen_first),
-                    opt(seen_last),
+                    P::T(p.name),
+                    P::T(p.types),
+                    P::I(p.present),
+                    opt(p.first_seen),
+                    opt(p.last_seen),
                 ]
             })
             .collect(),
@@ -573,8 +559,6 @@ async fn merge_endpoint(
             .await?
             .unwrap_or_default()
     };
-    let lowered =
-        |kind: &str| scope == "static" && crate::store::scope::STATIC_LOWERED_KINDS.contains(&kind);
     report.rows += upsert(
         tx,
         "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
@@ -587,11 +571,7 @@ async fn merge_endpoint(
             .filter(|_| scope != "ignored")
             .map(|f| {
                 let client = f.client.clone().unwrap_or_default();
-                let severity = if lowered(&f.kind) {
-                    crate::analyze::posture::Severity::Low
-                } else {
-                    crate::analyze::posture::severity(&f.kind)
-                };
+                let severity = finding_severity(&f.kind, &scope);
                 vec![
                     P::T(f.kind.clone()),
                     P::T(severity.name().into()),
