@@ -344,7 +344,8 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
 }
 
 /// Deltas the centre must not merge are parked and counted, never applied, never a panic:
-/// garbage, an unknown version, a deflate bomb's header, and a delta hashed with another key.
+/// garbage, an unknown version, a delta hashed with another key, a NUL byte in a text, and a
+/// latency histogram whose header claims 2 GiB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_deltas_are_parked() {
     let Some(db) = postgres::database("bad_deltas").await else {
@@ -375,6 +376,16 @@ async fn bad_deltas_are_parked() {
         }],
         ..good.clone()
     };
+    // An hdrhistogram header that claims a 2 GiB payload.
+    let mut lying = vec![0x1c, 0x84, 0x93, 0x13, 0x7f, 0xff, 0xff, 0xff];
+    lying.resize(48, 0);
+    let huge_histogram = wire::Delta {
+        endpoints: vec![wire::Endpoint {
+            latency: lying,
+            ..good.endpoints[0].clone()
+        }],
+        ..good.clone()
+    };
     let rows = vec![
         shadowtap::store::outbox::OutboxRow {
             seq: 1,
@@ -394,22 +405,26 @@ async fn bad_deltas_are_parked() {
         },
         shadowtap::store::outbox::OutboxRow {
             seq: 5,
+            payload: huge_histogram.encode().unwrap(),
+        },
+        shadowtap::store::outbox::OutboxRow {
+            seq: 6,
             payload: good.encode().unwrap(),
         },
     ];
     ship::send_rows(&centre, "evil", &rows).await.unwrap();
     let r = central::apply_pending(&centre, "aaaa").await.unwrap();
-    assert_eq!((r.applied, r.parked, r.wrong_key), (1, 4, 1), "{r:?}");
+    assert_eq!((r.applied, r.parked, r.wrong_key), (1, 5, 1), "{r:?}");
     let outcomes: Vec<String> =
         sqlx::query_scalar("SELECT outcome FROM delta_applied ORDER BY seq")
             .fetch_all(&centre)
             .await
             .unwrap();
     assert!(
-        outcomes[..4].iter().all(|o| o.starts_with("parked: ")),
+        outcomes[..5].iter().all(|o| o.starts_with("parked: ")),
         "{outcomes:?}"
     );
-    assert_eq!(outcomes[4], "applied");
+    assert_eq!(outcomes[5], "applied");
     let n: i64 = sqlx::query_scalar("SELECT request_count FROM api_endpoints WHERE host = 'h'")
         .fetch_one(&centre)
         .await

@@ -128,6 +128,8 @@ async fn apply_one(
                 }
                 // What the database refuses in this delta's data is the delta's fault.
                 Err(sqlx::Error::Database(e)) => Some(format!("refused by the database: {e}")),
+                // What the merge found unreadable in the delta (see `corrupt`).
+                Err(sqlx::Error::Protocol(m)) if m.starts_with(CORRUPT) => Some(m),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -233,8 +235,12 @@ async fn merge(
     merge_sequences(tx, d, &mut ids, report).await
 }
 
+/// Prefix of the errors [`corrupt`] makes.
+const CORRUPT: &str = "unreadable in the delta: ";
+
+/// A value of the delta the merge cannot read: the delta is parked.
 fn corrupt(what: &str) -> sqlx::Error {
-    sqlx::Error::Protocol(format!("delta: {what}"))
+    sqlx::Error::Protocol(format!("{CORRUPT}{what}"))
 }
 
 async fn merge_endpoint(
@@ -306,6 +312,9 @@ async fn merge_endpoint(
     report.rows += 1;
     let mut hist = hist;
     if !e.latency.is_empty() {
+        if !super::wire::plain_v2_histogram(&e.latency) {
+            return Err(corrupt("latency histogram"));
+        }
         let h = hist_from(Some(e.latency.clone())).map_err(|_| corrupt("latency histogram"))?;
         hist.add(&h).map_err(|_| corrupt("latency histogram"))?;
     }

@@ -260,6 +260,18 @@ fn key(k: &crate::analyze::inventory::EndpointKey) -> Key {
     }
 }
 
+/// Whether `b` is an hdrhistogram V2 serialisation (uncompressed, as `V2Serializer` writes)
+/// whose payload length is the bytes that follow its 40-byte header: hdrhistogram's
+/// deserializer allocates the length its header claims, so a hostile header could ask for
+/// gigabytes. Checked before a delta's histogram is read.
+pub fn plain_v2_histogram(b: &[u8]) -> bool {
+    const COOKIE: u32 = 0x1c84_9313; // V2_COOKIE_BASE | 0x10
+    const HEADER: usize = 40;
+    b.len() >= HEADER
+        && u32::from_be_bytes([b[0], b[1], b[2], b[3]]) == COOKIE
+        && u32::from_be_bytes([b[4], b[5], b[6], b[7]]) as usize == b.len() - HEADER
+}
+
 /// The fingerprint of a keyed-hash key: 16 hex digits of HMAC-SHA256(key, a fixed label).
 /// It names the key without revealing it.
 pub fn key_fingerprint(key: &[u8]) -> String {
@@ -511,6 +523,19 @@ mod tests {
         }
         bomb.extend(z.finish().unwrap());
         assert!(matches!(Delta::decode(&bomb), Err(WireError::TooLarge(_))));
+    }
+
+    #[test]
+    fn histograms_are_checked_before_they_are_read() {
+        let mut h = new_latency_histogram();
+        h.record(1500).unwrap();
+        let mut b = Vec::new();
+        V2Serializer::new().serialize(&h, &mut b).unwrap();
+        assert!(plain_v2_histogram(&b));
+        let mut lying = b.clone();
+        lying[4..8].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
+        assert!(!plain_v2_histogram(&lying));
+        assert!(!plain_v2_histogram(&b[..39]));
     }
 
     #[test]
