@@ -27,6 +27,7 @@ pub mod counters;
 pub mod decode;
 pub mod dispatch;
 pub mod engine;
+pub mod fleet;
 pub mod http;
 pub mod http2;
 pub mod ingest;

@@ -160,6 +160,10 @@ fn ingest(
 ) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let store = Store::open(&args.db).await?;
+        let sensor = match &args.central {
+            Some(_) => Some(store.enable_outbox(args.sensor.as_deref()).await?),
+            None => None,
+        };
         for (observed, spec_host) in &config.spec.hosts {
             crate::store::spec::map_host(&store, observed, spec_host).await?;
         }
@@ -231,7 +235,32 @@ fn ingest(
                 }
             }
         }
+        if let (Some(url), Some(sensor)) = (&args.central, &sensor) {
+            ship_at_end(&store, url, sensor).await?;
+        }
         store.close().await;
         anyhow::Ok(())
     })
+}
+
+/// Ships the outbox after an ingest: three tries a second or two apart; a centre still down
+/// leaves the deltas in the outbox for the next `--central` run (not an error).
+async fn ship_at_end(store: &Store, url: &str, sensor: &str) -> anyhow::Result<()> {
+    let stats = crate::fleet::ship::ShipStats::default();
+    for wait in [1, 2, 0] {
+        if crate::fleet::ship::ship_round(store, url, sensor, &stats).await {
+            eprintln!(
+                "shadowtap: sensor {sensor}: {} delta(s) shipped to the centre ({} bytes)",
+                stats.shipped.load(std::sync::atomic::Ordering::Relaxed),
+                stats.bytes.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
+    let (n, bytes) = store.outbox_pending().await?;
+    eprintln!(
+        "shadowtap: sensor {sensor}: the centre is unreachable; {n} delta(s) ({bytes} bytes) wait in the outbox for the next --central run"
+    );
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and one module per command.
 
+pub mod central;
 pub mod demo;
 pub mod endpoints;
 pub mod export;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
+    /// Run the fleet's centre: apply the deltas sensors ship (`ingest --central`) to the
+    /// central inventory on PostgreSQL, in order per sensor, one transaction per delta.
+    Central(CentralArgs),
 }
 
 impl Command {
@@ -578,6 +582,33 @@ pub struct RunArgs {
     /// Create this file once capture runs; it holds the dashboard URL (for scripts and tests).
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Also ship every flush's delta to a fleet's centre (`postgres://...`, see `central`):
+    /// written to the outbox in the flush's own transaction, sent every flush interval,
+    /// kept while the centre is down.
+    #[arg(long, value_name = "URL")]
+    pub central: Option<String>,
+    /// This sensor's name in the fleet (kept in the database; default: the kept one, else
+    /// the host name).
+    #[arg(long, value_name = "NAME", requires = "central")]
+    pub sensor: Option<String>,
+}
+
+/// Arguments of `central`.
+#[derive(Debug, Args)]
+pub struct CentralArgs {
+    /// The central inventory: `postgres://USER@HOST/DB` (schema created or brought up to date).
+    #[arg(long, value_name = "URL")]
+    pub db: String,
+    /// The fleet's keyed-hash key, the same file every sensor has as `<db>.key` (mode 0600):
+    /// deltas hashed with another key are parked, not merged.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: PathBuf,
+    /// Apply what is waiting and exit (without it, keep applying every --every seconds).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between rounds.
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub every: u64,
 }
 
 /// Arguments of `demo`.
@@ -607,6 +638,15 @@ pub struct IngestArgs {
     /// Inventory database (SQLite).
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
+    /// Also ship this ingest's deltas to a fleet's centre (`postgres://...`, see `central`):
+    /// each flush is written to the outbox in the same transaction as the local merge, and
+    /// sent at the end; when the centre is down they wait in the outbox for the next run.
+    #[arg(long, value_name = "URL")]
+    pub central: Option<String>,
+    /// This sensor's name in the fleet (kept in the database; default: the kept one, else
+    /// the host name).
+    #[arg(long, value_name = "NAME", requires = "central")]
+    pub sensor: Option<String>,
     /// Configuration file (TOML), the one `run` reads: `ingest` takes its pinned templates
     /// (`[[templates]]`), its mapping of observed hosts to the servers of API descriptions
     /// (`[spec.hosts]`), its call-sequence settings (`[sequences]`), its descriptor sets
@@ -945,6 +985,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tls(args) => tls::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Central(args) => central::run(&args),
         Command::Run(args) => run::run(&args),
     }
 }

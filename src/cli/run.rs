@@ -99,6 +99,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let config = effective_config(args).map_err(anyhow::Error::msg)?;
     let mut settings = Settings::from_config(&config).map_err(anyhow::Error::msg)?;
     settings.ready_file = args.ready_file.clone();
+    settings.central = args.central.clone();
+    settings.sensor = args.sensor.clone();
     // SIGHUP: the file is read again, the same flags laid over it.
     let again = args.clone();
     let reload: sensor::Reloader =

@@ -122,6 +122,11 @@ pub struct Settings {
     pub scope_rules: Option<crate::analyze::scope::ScopeRules>,
     /// Written (with the dashboard URL, or `ready`) once capture runs.
     pub ready_file: Option<PathBuf>,
+    /// The fleet's centre (`--central postgres://...`): each flush's delta also goes to the
+    /// outbox, shipped by a task every flush interval (docs/fleet.md).
+    pub central: Option<String>,
+    /// This sensor's name in the fleet (`--sensor`; default the kept one, else the host name).
+    pub sensor: Option<String>,
 }
 
 /// The settings SIGHUP reloads.
@@ -371,6 +376,8 @@ impl Settings {
             spec_hosts: c.spec.hosts.clone(),
             scope_rules: c.hosts.as_ref().map(|h| h.rules()).transpose()?,
             ready_file: None,
+            central: None,
+            sensor: None,
         })
     }
 
@@ -525,6 +532,22 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     }
     if let Some(rules) = &s.scope_rules {
         store.set_scope_rules(rules).await?;
+    }
+    // The fleet: the outbox on, and its shipping task (stopped after the last merge).
+    let ship_stats = Arc::new(crate::fleet::ship::ShipStats::default());
+    let (ship_stop_tx, ship_stop_rx) = tokio::sync::watch::channel(false);
+    let mut ship_task = None;
+    if let Some(url) = &s.central {
+        let name = store.enable_outbox(s.sensor.as_deref()).await?;
+        tracing::info!(sensor = %name, "shipping deltas to the centre");
+        ship_task = Some(tokio::spawn(crate::fleet::ship::run(
+            store.clone(),
+            url.clone(),
+            name,
+            s.flush_interval,
+            ship_stats.clone(),
+            ship_stop_rx,
+        )));
     }
     // One template book for every worker: they name each endpoint alike, as one ingest of
     // the same traffic does.
@@ -755,6 +778,17 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         let _ = t.await;
     }
     let _ = tokio::task::spawn_blocking(move || alerter.close(Duration::from_secs(5))).await;
+    let _ = ship_stop_tx.send(true);
+    if let Some(t) = ship_task {
+        let _ = t.await;
+        tracing::info!(
+            shipped = ship_stats.shipped.load(Ordering::Relaxed),
+            bytes = ship_stats.bytes.load(Ordering::Relaxed),
+            failures = ship_stats.failures.load(Ordering::Relaxed),
+            pending = ship_stats.pending.load(Ordering::Relaxed),
+            "deltas shipped to the centre"
+        );
+    }
     store.close().await;
 
     let totals = metrics.run_stats();

@@ -41,6 +41,12 @@ pub fn load_or_create(db: &Path) -> Result<Vec<u8>, StoreError> {
     }
 }
 
+/// A fleet's key from a file of its own (`shadowtap central --key-file`), checked as `<db>.key`
+/// is; never created.
+pub fn read_key_file(path: &Path) -> Result<Vec<u8>, StoreError> {
+    read_key(path, path)
+}
+
 fn io(path: &Path, source: std::io::Error) -> StoreError {
     StoreError::Io {
         path: path.to_path_buf(),

@@ -17,6 +17,7 @@ pub mod export;
 mod flows;
 mod key;
 pub mod marker;
+pub mod outbox;
 pub mod progress;
 pub mod read;
 mod retemplate;
@@ -30,7 +31,7 @@ mod write;
 
 pub use changes::NewEndpointRow;
 pub use flows::{FlowFindingRow, HostFlows, PathRow, TransitionRow};
-pub use key::key_path;
+pub use key::{key_path, read_key_file};
 pub use read::{
     ClassifiedEndpoint, DriftListing, EndpointRow, FindingListing, InventoryCounts, ListFilter,
     SpecDiff, UncoveredHost,
@@ -38,6 +39,9 @@ pub use read::{
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use triage::{TriageError, TriageEvent, TriageState};
 pub use write::{CaptureRecord, FlushReport, finding_key};
+pub(crate) use write::{
+    finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
+};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -115,6 +119,9 @@ pub struct Store {
     /// The size budget in bytes of pages in use (0: none), set by the sensor daemon. Shared
     /// by clones.
     budget: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// With `--central`: the fingerprint of the hash key, and every merge also writes its
+    /// delta into `outbox` (see [`outbox`]). Shared by clones.
+    outbox: std::sync::Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl Store {
@@ -150,6 +157,7 @@ impl Store {
             limits: StoreLimits::default(),
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            outbox: std::sync::Arc::default(),
         })
     }
 
@@ -202,6 +210,7 @@ impl Store {
             limits: StoreLimits::default(),
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            outbox: std::sync::Arc::default(),
         })
     }
 

@@ -134,7 +134,7 @@ pub struct CaptureRecord {
     pub truncated: Option<String>,
 }
 
-pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
+pub(crate) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreError> {
     match blob {
         Some(b) if !b.is_empty() => {
             let h: Histogram<u32> = Deserializer::new()
@@ -149,7 +149,7 @@ pub(super) fn hist_from(blob: Option<Vec<u8>>) -> Result<Histogram<u32>, StoreEr
     }
 }
 
-pub(super) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     let mut out = Vec::new();
     V2Serializer::new()
         .serialize(h, &mut out)
@@ -157,7 +157,7 @@ pub(super) fn hist_bytes(h: &Histogram<u32>) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
-pub(super) fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+pub(crate) fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
     (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
 }
 
@@ -520,6 +520,7 @@ impl Store {
         report.tls_services_dropped += tls.services_dropped;
         report.tls_clients_dropped += tls.clients_dropped;
         super::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos()).await?;
+        self.write_outbox(&mut tx, drain).await?;
         if let Some((capture, packets)) = progress {
             sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
                 .bind(i64::try_from(packets).unwrap_or(i64::MAX))
@@ -791,6 +792,65 @@ pub(crate) enum V {
     N,
 }
 
+/// A query parameter's row after a merge (both backends write these).
+pub(crate) struct QueryParamRow {
+    pub name: String,
+    /// Its value types, comma-separated (`string` when none was told).
+    pub types: String,
+    pub present: i64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+}
+
+/// The query parameters' rows from the merged shape `merged`: the times are carried over from
+/// `times` (the stored rows), a parameter `batch` did not carry keeps its own, one it did gets
+/// the batch's `first` and `last`.
+pub(crate) fn query_param_rows(
+    merged: &FormShape,
+    batch: &FormShape,
+    times: &HashMap<String, (Option<i64>, Option<i64>)>,
+    first: i64,
+    last: i64,
+) -> Vec<QueryParamRow> {
+    merged
+        .fields
+        .iter()
+        .map(|(name, f)| {
+            let in_batch = batch.fields.contains_key(name);
+            let (first_seen, last_seen) = match (times.get(name), in_batch) {
+                (Some(&(f0, l0)), false) => (f0, l0),
+                (Some(&(f0, l0)), true) => (
+                    f0.map(|f0| f0.min(first)),
+                    Some(l0.map_or(last, |l0| l0.max(last))),
+                ),
+                (None, _) => (Some(first), Some(last)),
+            };
+            let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
+            QueryParamRow {
+                name: name.clone(),
+                types: if types.is_empty() {
+                    "string".to_string()
+                } else {
+                    types.join(",")
+                },
+                present: i64::try_from(f.present).unwrap_or(i64::MAX),
+                first_seen,
+                last_seen,
+            }
+        })
+        .collect()
+}
+
+/// A finding's severity on an endpoint of `scope`: a static endpoint ranks the kinds of
+/// `STATIC_LOWERED_KINDS` low.
+pub(crate) fn finding_severity(kind: &str, scope: &str) -> crate::analyze::posture::Severity {
+    if scope == "static" && super::scope::STATIC_LOWERED_KINDS.contains(&kind) {
+        crate::analyze::posture::Severity::Low
+    } else {
+        crate::analyze::posture::severity(kind)
+    }
+}
+
 /// The identity of a finding: one row per kind, endpoint and (for per-client kinds) client.
 pub fn finding_key(kind: &str, host: &str, method: &str, template: &str, client: &str) -> String {
     format!("{kind}|{host}|{method}|{template}|{client}")
@@ -986,33 +1046,17 @@ async fn merge_one(
         "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
         "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET types = excluded.types,
             present = excluded.present, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
-        query
-            .fields
-            .iter()
-            .map(|(name, f)| {
-                let in_batch = d.query.fields.contains_key(name);
-                let (seen_first, seen_last) = match (times.get(name), in_batch) {
-                    (Some(&(f0, l0)), false) => (f0, l0),
-                    (Some(&(f0, l0)), true) => (
-                        f0.map(|f0| f0.min(first)),
-                        Some(l0.map_or(last, |l0| l0.max(last))),
-                    ),
-                    (None, _) => (Some(first), Some(last)),
-                };
-                let types: Vec<&str> = f.types.types().iter().map(|t| t.name()).collect();
-                let types = if types.is_empty() {
-                    "string".to_string()
-                } else {
-                    types.join(",")
-                };
+        query_param_rows(&query, &d.query, &times, first, last)
+            .into_iter()
+            .map(|p| {
                 vec![
                     V::I(id),
                     V::T("query".into()),
-                    V::T(name.clone()),
-                    V::T(types),
-                    V::I(f.present as i64),
-                    opt(seen_first),
-                    opt(seen_last),
+                    V::T(p.name),
+                    V::T(p.types),
+                    V::I(p.present),
+                    opt(p.first_seen),
+                    opt(p.last_seen),
                 ]
             })
             .collect(),
@@ -1115,8 +1159,6 @@ async fn merge_one(
             .await?
             .unwrap_or_default()
     };
-    let lowered =
-        |kind: &str| scope == "static" && super::scope::STATIC_LOWERED_KINDS.contains(&kind);
     upsert(
         tx,
         "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
@@ -1127,11 +1169,7 @@ async fn merge_one(
             .filter(|_| scope != "ignored")
             .map(|f| {
                 let client = f.client.clone().unwrap_or_default();
-                let severity = if lowered(f.kind) {
-                    crate::analyze::posture::Severity::Low
-                } else {
-                    crate::analyze::posture::severity(f.kind)
-                };
+                let severity = finding_severity(f.kind, &scope);
                 vec![
                     V::T(f.kind.into()),
                     V::T(severity.name().into()),
@@ -1261,7 +1299,7 @@ async fn merge_grpc(
 
 /// The stored shape is `{"json": Shape}` or `{"form": FormShape}`; returns it merged with the
 /// delta's and the JSON Schema that describes it.
-pub(super) fn merged_body_shape(
+pub(crate) fn merged_body_shape(
     prev: Option<&str>,
     json: Option<&Shape>,
     form: Option<&FormShape>,

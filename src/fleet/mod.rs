@@ -1,0 +1,24 @@
+//! The fleet (issue 18, docs/fleet.md): sensors ship their flushes' deltas to a central
+//! inventory on PostgreSQL, which applies them with the store's merge semantics.
+//!
+//! - [`wire`]: a delta's serialised form (versioned, bounded, never panics on bad bytes).
+//! - [`ship`]: the sensor's side, outbox rows into the centre's `deltas` table.
+//! - [`central`]: the centre's side, deltas applied in order, one transaction each.
+
+pub mod central;
+pub mod ship;
+pub mod wire;
+
+/// Errors of the fleet's two sides.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The central database could not be reached or queried.
+    #[error("central database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// The central schema could not be brought up to date.
+    #[error("central database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}

@@ -1,0 +1,549 @@
+//! A flush's delta on the wire: what a sensor ships to the centre (issue 18, step 2).
+//!
+//! Format, version 1: the three bytes `STD`, one version byte (`1`), then the raw-deflate
+//! (flate2) of one JSON document, a [`Delta`]. Why this and not bincode or postcard: the two
+//! crates the format needs are already dependencies (serde_json, flate2); JSON carries its
+//! field names, so a field added later (`#[serde(default)]`) is read by an older centre and
+//! an older delta by a newer centre without a version bump, and a parked delta can be read by
+//! hand (`zlib-flate`-style inflate, then `jq`); deflate takes back most of the names'
+//! overhead (a delta of the bundled captures is about a tenth of its JSON). Binary values
+//! (the HyperLogLog sketches, the latency histogram in hdrhistogram's V2 format) are base64.
+//! An incompatible change bumps the version byte; a centre refuses versions it does not know.
+//!
+//! What a delta carries is what the store stores, nothing more: templates, redacted examples,
+//! keyed hashes (never a secret in clear), counts and sketches. It also carries the
+//! fingerprint of the sensor's keyed-hash key ([`key_fingerprint`]), so that a centre refuses
+//! deltas hashed with another key (their hashes would never join its own).
+//!
+//! Decoding is for attacker-controlled bytes: the compressed and inflated sizes are bounded
+//! ([`MAX_PAYLOAD_BYTES`], [`MAX_JSON_BYTES`]), serde_json bounds nesting, and every error is
+//! a [`WireError`], never a panic.
+
+use crate::analyze::form::FormShape;
+use crate::analyze::inventory::{InventoryDrain, new_latency_histogram};
+use crate::analyze::shape::Shape;
+use hdrhistogram::serialization::{Serializer as _, V2Serializer};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+
+/// The format's magic bytes.
+const MAGIC: &[u8; 3] = b"STD";
+/// The version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// Largest payload (compressed) a centre accepts.
+pub const MAX_PAYLOAD_BYTES: usize = 16 << 20;
+/// Largest inflated JSON a centre reads.
+pub const MAX_JSON_BYTES: u64 = 128 << 20;
+
+/// Why a payload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Not a delta (wrong magic bytes, too short).
+    #[error("not a shadowtap delta")]
+    NotADelta,
+    /// A version this build does not read.
+    #[error("delta format version {0} (this build reads {VERSION})")]
+    Version(u8),
+    /// Over a size bound.
+    #[error("delta over {0} bytes")]
+    TooLarge(u64),
+    /// Inflating or parsing failed.
+    #[error("corrupt delta: {0}")]
+    Corrupt(String),
+}
+
+/// One flush of one sensor.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Delta {
+    /// Fingerprint of the keyed-hash key the sensor hashed with ([`key_fingerprint`]).
+    pub key_fingerprint: String,
+    /// When the sensor made it (ns since the epoch, its wall clock).
+    pub created_at: i64,
+    /// The sensor's version (`CARGO_PKG_VERSION`).
+    pub sensor_version: String,
+    /// Endpoints touched by the flush.
+    pub endpoints: Vec<Endpoint>,
+    /// Transitions between endpoints.
+    pub transitions: Vec<Transition>,
+    /// Three-call paths.
+    pub paths: Vec<Path>,
+    /// What the drain held that this version does not ship (counted, see [`Omitted`]).
+    pub omitted: Omitted,
+}
+
+/// Parts of a drain not carried by format version 1: the centre's inventory lacks them
+/// (docs/fleet.md, "What exists now").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Omitted {
+    /// Encrypted services (`tls_services`, from TLS handshakes).
+    pub tls_services: u64,
+    /// Endpoints' WebSocket figures.
+    pub websocket: u64,
+    /// Endpoints' gRPC figures (`endpoint_grpc`; the protocol and method names are shipped).
+    pub grpc_figures: u64,
+    /// Hosts re-templated locally (the centre does not re-template yet).
+    pub changed_hosts: u64,
+}
+
+/// An endpoint's delta ([`crate::analyze::inventory::EndpointDelta`], names as text).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Endpoint {
+    pub host: String,
+    pub method: String,
+    pub template: String,
+    pub rule: String,
+    pub confidence: f32,
+    pub explain: String,
+    pub example_path: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub requests: u64,
+    pub responses: u64,
+    pub errors: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// (status, count).
+    pub status: Vec<(u16, u64)>,
+    pub clients: Vec<Client>,
+    #[serde(with = "b64")]
+    pub clients_hll: Vec<u8>,
+    pub clients_over_cap: bool,
+    /// hdrhistogram V2 (empty: no latency).
+    #[serde(with = "b64")]
+    pub latency: Vec<u8>,
+    pub query: FormShape,
+    /// (name, kind).
+    pub path_params: Vec<(String, String)>,
+    pub bodies: Vec<Body>,
+    pub auth: Vec<Auth>,
+    pub sensitive: Vec<Sensitive>,
+    /// (minute, count, errors).
+    pub minutes: Vec<(i64, u64, u64)>,
+    pub findings: Vec<Finding>,
+    pub protocol: String,
+    /// gRPC service and method names.
+    pub grpc: Option<(String, String)>,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Client {
+    pub ip: String,
+    pub count: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Body {
+    pub direction: String,
+    pub status: u16,
+    pub content_type: String,
+    pub count: u64,
+    pub samples: u64,
+    pub json: Option<Shape>,
+    pub form: Option<FormShape>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Auth {
+    pub scheme: String,
+    pub location: String,
+    pub count: u64,
+    pub ok: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Sensitive {
+    pub class: String,
+    pub location: String,
+    pub field: String,
+    pub count: u64,
+    /// Redacted, as stored.
+    pub example: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Finding {
+    pub kind: String,
+    pub client: Option<String>,
+    pub detail: String,
+    pub evidence: String,
+    pub count: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Source {
+    pub source: String,
+    pub count: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// An endpoint by its key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Key {
+    pub host: String,
+    pub method: String,
+    pub template: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Transition {
+    pub from: Key,
+    pub to: Key,
+    pub count: u64,
+    #[serde(with = "b64")]
+    pub principals: Vec<u8>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub gap_sum_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct Path {
+    pub steps: [Key; 3],
+    pub count: u64,
+    #[serde(with = "b64")]
+    pub principals: Vec<u8>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+mod b64 {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn key(k: &crate::analyze::inventory::EndpointKey) -> Key {
+    Key {
+        host: k.host.clone(),
+        method: k.method.clone(),
+        template: k.template.clone(),
+    }
+}
+
+/// Whether `b` is an hdrhistogram V2 serialisation (uncompressed, as `V2Serializer` writes)
+/// whose payload length is the bytes that follow its 40-byte header: hdrhistogram's
+/// deserializer allocates the length its header claims, so a hostile header could ask for
+/// gigabytes. Checked before a delta's histogram is read.
+pub fn plain_v2_histogram(b: &[u8]) -> bool {
+    const COOKIE: u32 = 0x1c84_9313; // V2_COOKIE_BASE | 0x10
+    const HEADER: usize = 40;
+    b.len() >= HEADER
+        && u32::from_be_bytes([b[0], b[1], b[2], b[3]]) == COOKIE
+        && u32::from_be_bytes([b[4], b[5], b[6], b[7]]) as usize == b.len() - HEADER
+}
+
+/// The fingerprint of a keyed-hash key: 16 hex digits of HMAC-SHA256(key, a fixed label).
+/// It names the key without revealing it.
+pub fn key_fingerprint(key: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"shadowtap fleet key fingerprint v1");
+    mac.finalize().into_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Delta {
+    /// The delta of a drain, as the store merges it.
+    pub fn of(drain: &InventoryDrain, key_fingerprint: &str) -> Delta {
+        let mut omitted = Omitted {
+            tls_services: drain.tls.len() as u64,
+            changed_hosts: drain.changed_hosts.len() as u64,
+            ..Omitted::default()
+        };
+        let endpoints = drain
+            .endpoints
+            .iter()
+            .map(|d| {
+                omitted.websocket += u64::from(d.websocket.is_some());
+                omitted.grpc_figures += u64::from(d.grpc.is_some());
+                let mut latency = new_latency_histogram();
+                let latency = if d.latency.add_to(&mut latency).is_ok() && !latency.is_empty() {
+                    let mut out = Vec::new();
+                    V2Serializer::new()
+                        .serialize(&latency, &mut out)
+                        .map(|_| out)
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                Endpoint {
+                    host: d.key.host.clone(),
+                    method: d.key.method.clone(),
+                    template: d.key.template.clone(),
+                    rule: d.rule.clone(),
+                    confidence: d.confidence,
+                    explain: d.explain.clone(),
+                    example_path: d.example_path.clone(),
+                    first_seen: d.first_seen.as_nanos(),
+                    last_seen: d.last_seen.as_nanos(),
+                    requests: d.requests,
+                    responses: d.responses,
+                    errors: d.errors,
+                    bytes_in: d.bytes_in,
+                    bytes_out: d.bytes_out,
+                    status: d.status.iter().map(|(s, n)| (*s, *n)).collect(),
+                    clients: d
+                        .clients
+                        .iter()
+                        .map(|(ip, c)| Client {
+                            ip: ip.to_string(),
+                            count: c.count,
+                            first_seen: c.first_seen.as_nanos(),
+                            last_seen: c.last_seen.as_nanos(),
+                        })
+                        .collect(),
+                    clients_hll: d.clients_hll.to_bytes(),
+                    clients_over_cap: d.clients_over_cap,
+                    latency,
+                    query: d.query.clone(),
+                    path_params: d
+                        .path_params
+                        .iter()
+                        .map(|(n, k)| (n.clone(), (*k).to_string()))
+                        .collect(),
+                    bodies: d
+                        .bodies
+                        .iter()
+                        .map(|((dir, status, ct), b)| Body {
+                            direction: dir.name().to_string(),
+                            status: *status,
+                            content_type: ct.clone(),
+                            count: b.count,
+                            samples: b.samples,
+                            json: b.json.clone(),
+                            form: b.form.clone(),
+                        })
+                        .collect(),
+                    auth: d
+                        .auth
+                        .iter()
+                        .map(|((scheme, location), (n, ok))| Auth {
+                            scheme: scheme.name().to_string(),
+                            location: location.clone(),
+                            count: *n,
+                            ok: *ok,
+                        })
+                        .collect(),
+                    sensitive: d
+                        .sensitive
+                        .iter()
+                        .map(|((class, location, field), s)| Sensitive {
+                            class: class.name().to_string(),
+                            location: (*location).to_string(),
+                            field: field.clone(),
+                            count: s.count,
+                            example: s.example.clone(),
+                            first_seen: s.first_seen.as_nanos(),
+                            last_seen: s.last_seen.as_nanos(),
+                        })
+                        .collect(),
+                    minutes: d.minutes.iter().map(|(m, (n, e))| (*m, *n, *e)).collect(),
+                    findings: d
+                        .findings
+                        .values()
+                        .map(|f| Finding {
+                            kind: f.kind.to_string(),
+                            client: f.client.clone(),
+                            detail: f.detail.clone(),
+                            evidence: f.evidence.clone(),
+                            count: f.count,
+                            first_seen: f.first_seen.as_nanos(),
+                            last_seen: f.last_seen.as_nanos(),
+                        })
+                        .collect(),
+                    protocol: d.protocol.name().to_string(),
+                    grpc: d
+                        .grpc
+                        .as_ref()
+                        .map(|g| (g.service.clone(), g.method.clone())),
+                    sources: d
+                        .sources
+                        .iter()
+                        .map(|(o, s)| Source {
+                            source: o.as_str().to_string(),
+                            count: s.count,
+                            first_seen: s.first_seen.as_nanos(),
+                            last_seen: s.last_seen.as_nanos(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Delta {
+            key_fingerprint: key_fingerprint.to_string(),
+            created_at: crate::time::Timestamp::now().as_nanos(),
+            sensor_version: env!("CARGO_PKG_VERSION").to_string(),
+            endpoints,
+            transitions: drain
+                .transitions
+                .iter()
+                .map(|(f, t, x)| Transition {
+                    from: key(f),
+                    to: key(t),
+                    count: x.count,
+                    principals: x.principals.to_bytes(),
+                    first_seen: x.first_seen.as_nanos(),
+                    last_seen: x.last_seen.as_nanos(),
+                    gap_sum_ms: x.gap_sum_ms,
+                })
+                .collect(),
+            paths: drain
+                .paths
+                .iter()
+                .map(|(steps, p)| Path {
+                    steps: [key(&steps[0]), key(&steps[1]), key(&steps[2])],
+                    count: p.count,
+                    principals: p.principals.to_bytes(),
+                    first_seen: p.first_seen.as_nanos(),
+                    last_seen: p.last_seen.as_nanos(),
+                })
+                .collect(),
+            omitted,
+        }
+    }
+
+    /// Whether the delta carries nothing to merge.
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty() && self.transitions.is_empty() && self.paths.is_empty()
+    }
+
+    /// The payload: magic, version, deflate(JSON).
+    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        let json = serde_json::to_vec(self).map_err(|e| WireError::Corrupt(e.to_string()))?;
+        let mut out = Vec::with_capacity(json.len() / 4 + 8);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+        z.write_all(&json)
+            .map_err(|e| WireError::Corrupt(e.to_string()))?;
+        z.finish().map_err(|e| WireError::Corrupt(e.to_string()))
+    }
+
+    /// A payload read back, within the size bounds; never panics.
+    pub fn decode(payload: &[u8]) -> Result<Delta, WireError> {
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(WireError::TooLarge(MAX_PAYLOAD_BYTES as u64));
+        }
+        if payload.len() < 4 || &payload[..3] != MAGIC {
+            return Err(WireError::NotADelta);
+        }
+        if payload[3] != VERSION {
+            return Err(WireError::Version(payload[3]));
+        }
+        let mut json = Vec::new();
+        flate2::read::DeflateDecoder::new(&payload[4..])
+            .take(MAX_JSON_BYTES + 1)
+            .read_to_end(&mut json)
+            .map_err(|e| WireError::Corrupt(e.to_string()))?;
+        if json.len() as u64 > MAX_JSON_BYTES {
+            return Err(WireError::TooLarge(MAX_JSON_BYTES));
+        }
+        serde_json::from_slice(&json).map_err(|e| WireError::Corrupt(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let d = Delta {
+            key_fingerprint: "00ff".into(),
+            endpoints: vec![Endpoint {
+                host: "h".into(),
+                clients_hll: vec![1, 2, 3],
+                status: vec![(200, 3)],
+                ..Endpoint::default()
+            }],
+            ..Delta::default()
+        };
+        let bytes = d.encode().unwrap();
+        let back = Delta::decode(&bytes).unwrap();
+        assert_eq!(back.key_fingerprint, "00ff");
+        assert_eq!(back.endpoints[0].clients_hll, vec![1, 2, 3]);
+        assert_eq!(back.endpoints[0].status, vec![(200, 3)]);
+        assert!(matches!(Delta::decode(b""), Err(WireError::NotADelta)));
+        assert!(matches!(
+            Delta::decode(b"STD\x09"),
+            Err(WireError::Version(9))
+        ));
+        // Every prefix of a payload, and garbage after the header: an error, never a panic.
+        for n in 0..bytes.len() {
+            let _ = Delta::decode(&bytes[..n]);
+        }
+        assert!(Delta::decode(b"STD\x01garbage").is_err());
+        // A deflate bomb stops at the bound.
+        let mut bomb = b"STD\x01".to_vec();
+        let mut z =
+            flate2::write::DeflateEncoder::new(bomb.split_off(4), flate2::Compression::fast());
+        for _ in 0..(MAX_JSON_BYTES / (1 << 20) + 2) {
+            z.write_all(&vec![b' '; 1 << 20]).unwrap();
+        }
+        bomb.extend(z.finish().unwrap());
+        assert!(matches!(Delta::decode(&bomb), Err(WireError::TooLarge(_))));
+    }
+
+    #[test]
+    fn histograms_are_checked_before_they_are_read() {
+        let mut h = new_latency_histogram();
+        h.record(1500).unwrap();
+        let mut b = Vec::new();
+        V2Serializer::new().serialize(&h, &mut b).unwrap();
+        assert!(plain_v2_histogram(&b));
+        let mut lying = b.clone();
+        lying[4..8].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
+        assert!(!plain_v2_histogram(&lying));
+        assert!(!plain_v2_histogram(&b[..39]));
+    }
+
+    #[test]
+    fn fingerprints_differ_by_key() {
+        assert_eq!(key_fingerprint(b"0123456789abcdef").len(), 16);
+        assert_ne!(
+            key_fingerprint(b"0123456789abcdef"),
+            key_fingerprint(b"0123456789abcdeg")
+        );
+    }
+}
