@@ -116,6 +116,10 @@ const VERSION_INTS: usize = 3;
 /// number, and each doubling after it.
 const ONLINE_FIRST: u32 = 128;
 
+/// At least this many siblings before a first-level label that half of them continue
+/// with makes a word sibling continuing with it a value when a position collapses.
+const FIRST_LABEL_SIBLINGS_MIN: usize = 16;
+
 /// Limits of a [`TemplateLearner`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TemplateConfig {
@@ -368,6 +372,8 @@ mod flag {
     /// A parameter whose values are file names (`README.md`, `package.json`): a format
     /// suffix after it is part of the value, not a segment of its own.
     pub const FILES: u16 = 2048;
+    /// Version labels here are values of the parameter beside them (`/api/v{version}`).
+    pub const VERSIONS: u16 = 4096;
 }
 
 #[derive(Debug, Default)]
@@ -1485,6 +1491,9 @@ impl TemplateLearner {
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param(id, SegmentKind::Integer, Origin::Versions, None, out);
         }
+        if flags & flag::VERSION != 0 && node.has(flag::VERSIONS) && node.param.is_some() {
+            return self.goto_param(id, SegmentKind::Literal, Origin::Alike, None, out);
+        }
         if mergeable
             && node
                 .aliases
@@ -1831,6 +1840,7 @@ impl TemplateLearner {
             }
             self.merge_children(id, &vints, Origin::Versions);
         }
+        self.versions_alike(id);
         if collapsed {
             let origin = self
                 .node(id)
@@ -1934,6 +1944,21 @@ impl TemplateLearner {
             // them (`/domains/purchase`, `/domains/agreements`) literal.
             let hosts = all.iter().filter(|v| v.host).count();
             let host_values = hosts >= 2 && hosts * 5 >= values * 4;
+            // First-level labels of many siblings, known route words included (`assets` of
+            // `/mediaServices/{account}/assets/{asset}` is one, and says nothing in the
+            // sketches): a sibling continuing with a label that half of them continue with
+            // is not unlike the values, however little else its sub-paths share. Among a
+            // few siblings such a label is an operation of several routes
+            // (`/tweets/search/stream` beside `/tweets/sample/stream`).
+            let many = cands.len() >= FIRST_LABEL_SIBLINGS_MIN;
+            let mut first: HashMap<Arc<str>, u32> = HashMap::new();
+            for &c in &cands {
+                if let Some(n) = self.node(c) {
+                    for k in n.children.keys() {
+                        *first.entry(k.clone()).or_insert(0) += 1;
+                    }
+                }
+            }
             for (i, &c) in cands.iter().enumerate() {
                 let v = &all[i];
                 let by_method =
@@ -1955,7 +1980,13 @@ impl TemplateLearner {
                                 .any(|(j, d)| j != i && d.binary_search(x).is_ok())
                         })
                         .count();
-                    if shared == 0 {
+                    let continues_alike = many
+                        && self.node(c).is_some_and(|n| {
+                            n.children.keys().any(|k| {
+                                first.get(k).is_some_and(|&m| m as usize * 2 >= cands.len())
+                            })
+                        });
+                    if shared == 0 && !continues_alike {
                         if let Some(n) = self.node_mut(c) {
                             n.flags |= flag::KEPT;
                         }
@@ -1983,6 +2014,56 @@ impl TemplateLearner {
             self.stats.generation += 1;
             self.learn_analogy(id);
         }
+    }
+
+    /// Version labels beside a parameter that holds many values, continuing as its values do
+    /// (`/api/v1.15.5/sites` and `/api/v3.8.12/sites` beside `/api/vdevelop/sites`,
+    /// `/api/vfix-rate/sites`, collapsed): the API puts its version in the path as a value
+    /// (`/api/v{version}/sites`), however version-like some values look. At least two of
+    /// them, so that one API version beside a parameter stays literal; most of the first-level
+    /// labels of each found below the parameter. (How often each was seen says nothing: a
+    /// collapsed position is seldom weighed again, and early on a version may lead.)
+    fn versions_alike(&mut self, id: u32) {
+        let Some(node) = self.node(id) else { return };
+        let Some(p) = node.param else { return };
+        let known = node.has(flag::VERSIONS);
+        let mut versions: Vec<(Arc<str>, u32)> = node
+            .children
+            .iter()
+            .filter(|(_, c)| self.node(**c).is_some_and(|c| c.has(flag::VERSION)))
+            .map(|(k, c)| (k.clone(), *c))
+            .collect();
+        if versions.len() < if known { 1 } else { 2 } {
+            return;
+        }
+        versions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let collapsed = node.collapsed.is_some();
+        let Some(pn) = self.node(p) else { return };
+        if !pn.many_values && !collapsed {
+            return;
+        }
+        let mut alike = Vec::new();
+        for (_, c) in versions {
+            // First-level labels, looked up in the parameter's children (a sketch of the
+            // parameter's large sub-tree may have dropped them).
+            let Some(cn) = self.node(c) else { continue };
+            let inside = cn
+                .children
+                .keys()
+                .filter(|k| pn.children.contains_key(*k))
+                .count();
+            let n = cn.children.len();
+            if n >= 2 && inside * 5 >= n * 4 {
+                alike.push(c);
+            }
+        }
+        if alike.len() < if known { 1 } else { 2 } {
+            return;
+        }
+        if let Some(n) = self.node_mut(id) {
+            n.flags |= flag::VERSIONS;
+        }
+        self.merge_children(id, &alike, Origin::Alike);
     }
 
     /// The label of `id` (lower case) when it is a sub-collection word: a literal right
@@ -2679,6 +2760,9 @@ impl TemplateLearner {
         let mergeable = flags & (flag::FORCED | flag::GLUE) == 0;
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param_ro(id, SegmentKind::Integer, Origin::Versions, out);
+        }
+        if flags & flag::VERSION != 0 && node.has(flag::VERSIONS) && node.param.is_some() {
+            return self.goto_param_ro(id, SegmentKind::Literal, Origin::Alike, out);
         }
         if mergeable
             && node
