@@ -1522,15 +1522,15 @@ fn versions_continuing_as_the_values_beside_them_are_values() {
     l.settle();
     assert_eq!(
         shape_of(&l.resolve("/api/v1.15.5/sites/4711")),
-        "/api/{}/sites/{}"
+        "/api/v{}/sites/{}"
     );
     assert_eq!(
         shape_of(&l.resolve("/api/v3.8.12/quality/overall")),
-        "/api/{}/quality/overall"
+        "/api/v{}/quality/overall"
     );
     assert_eq!(
         shape_of(&l.resolve("/api/v9.1.2/areas")),
-        "/api/{}/areas",
+        "/api/v{}/areas",
         "a new version goes to the parameter"
     );
 
@@ -1580,5 +1580,84 @@ fn a_value_continuing_with_the_values_known_word_is_a_value() {
     assert_eq!(
         shape_of(&l.resolve(&format!("{base}/castle-labs/assets/Lively-Basalt"))),
         want
+    );
+}
+
+/// Every value of a parameter starting with the same letters, several of them continuing
+/// with a digit (`v1.15.5`, `vv2.0.10`, `vdevelop`, `vfix-rate-12`): the template keeps
+/// them (`/api/v{version}/sites`, as the API declares it). Names that merely start alike
+/// (`alice`, `anna`, `adam`: no digit after) and typed prefixed ids (`cus_9s8d…`) keep a
+/// bare parameter. A later value without the prefix still goes to the same parameter, and
+/// the template drops the prefix; a stored template with a prefix seeds back as it was.
+#[test]
+fn a_prefix_shared_by_every_value_stays_in_the_template() {
+    let ops = ["sites", "areas", "quality/overall", "sitetypes"];
+    let learn = |seed: u64| {
+        let mut l = TemplateLearner::new();
+        let mut rng = Rng(seed);
+        for i in 0..2000 {
+            let version = match rng.below(6) {
+                0 => format!("v{}.{}.{}", rng.below(6), rng.below(30), rng.below(20)),
+                1 => format!("vv{}.{}.{}", rng.below(6), rng.below(30), rng.below(20)),
+                _ => format!("v{}-{}-{}", rng.word(4), rng.word(5), rng.below(40)),
+            };
+            let op = ops[rng.zipf(ops.len())];
+            match i % 3 {
+                0 => l.observe(&format!("/api/{version}/{op}")),
+                _ => l.observe(&format!("/api/{version}/sites/{}", 1000 + rng.below(9000))),
+            };
+        }
+        l.settle();
+        l
+    };
+    let mut l = learn(83);
+    let m = l.resolve_match("/api/v1.15.5/sites/4711");
+    assert_eq!(m.template, "/api/v{version}/sites/{site_id}");
+    assert_eq!(m.params().first().map(|p| p.0), Some("version"));
+    assert_eq!(l.resolve("/api/vdevelop/areas"), "/api/v{version}/areas");
+    assert!(
+        l.templates()
+            .iter()
+            .any(|(t, _)| t == "/api/v{version}/areas"),
+        "{:?}",
+        l.templates()
+    );
+
+    // Stored and seeded again: the same template.
+    let mut seeded = TemplateLearner::new();
+    seeded.seed("/api/v{version}/areas", "scaffold/structure/literal");
+    assert_eq!(seeded.resolve("/api/v7.1.0/areas"), "/api/v{version}/areas");
+    assert!(
+        seeded.check_template("/api/v{version}/areas").is_err(),
+        "a pin names whole segments"
+    );
+
+    // A value without the prefix: the same parameter, the prefix dropped.
+    l.observe("/api/latest/areas");
+    l.settle();
+    assert_eq!(l.resolve("/api/latest/areas"), "/api/{version}/areas");
+    assert_eq!(l.resolve("/api/v1.15.5/areas"), "/api/{version}/areas");
+
+    // Names that start alike, and prefixed ids: no prefix.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(89);
+    let names = ["alice", "anna", "adam", "arthur", "amelia", "aaron", "ava"];
+    for _ in 0..1500 {
+        let who = format!("{}{}", names[rng.below(names.len())], rng.word(3));
+        l.observe(&format!("/users/{who}/repos"));
+        l.observe(&format!(
+            "/customers/cus_{}{}",
+            rng.word(6),
+            rng.below(1000)
+        ));
+    }
+    l.settle();
+    assert_eq!(
+        shape_of(&l.resolve("/users/alicexyz/repos")),
+        "/users/{}/repos"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/customers/cus_9s8dq")),
+        "/customers/{}"
     );
 }
