@@ -116,6 +116,10 @@ const VERSION_INTS: usize = 3;
 /// number, and each doubling after it.
 const ONLINE_FIRST: u32 = 128;
 
+/// At least this many siblings before a first-level label that half of them continue
+/// with makes a word sibling continuing with it a value when a position collapses.
+const FIRST_LABEL_SIBLINGS_MIN: usize = 16;
+
 /// Limits of a [`TemplateLearner`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TemplateConfig {
@@ -208,7 +212,7 @@ impl TemplateMatch {
                 .peek()
                 .is_some_and(|n| n.rule == "suffix" || n.rule == "format_suffix");
             let cut = if glued {
-                let close = if seg.starts_with('{') {
+                let close = if seg.contains('{') {
                     seg.find('}')
                 } else {
                     None
@@ -240,9 +244,9 @@ impl TemplateMatch {
             .into_iter()
             .filter(|(_, d)| d.param)
             .filter_map(|(s, d)| {
-                s.trim_start_matches('.')
-                    .strip_prefix('{')
-                    .and_then(|x| x.strip_suffix('}'))
+                // `{id}`, `.{format}`, and a kept prefix: `v{version}`.
+                s.split_once('{')
+                    .and_then(|(_, x)| x.strip_suffix('}'))
                     .map(|n| (n, d))
             })
             .collect()
@@ -368,6 +372,8 @@ mod flag {
     /// A parameter whose values are file names (`README.md`, `package.json`): a format
     /// suffix after it is part of the value, not a segment of its own.
     pub const FILES: u16 = 2048;
+    /// Version labels here are values of the parameter beside them (`/api/v{version}`).
+    pub const VERSIONS: u16 = 4096;
 }
 
 #[derive(Debug, Default)]
@@ -406,6 +412,9 @@ struct Node {
     /// were seen.
     first_value: Option<Box<str>>,
     many_values: bool,
+    /// Parameter node: the leading letters every value seen here shares (`v` of
+    /// `v1.15.5`, `vdevelop`), see [`LeadPrefix`]; `None` until a value was seen.
+    lead: Option<Box<LeadPrefix>>,
     /// Literals merged into the typed parameter beside them (`subid` next to UUIDs): they
     /// map to the parameter. At most [`MAX_ALIASES`].
     aliases: Option<Box<[Arc<str>]>>,
@@ -418,6 +427,100 @@ struct Node {
 impl Node {
     fn has(&self, f: u16) -> bool {
         self.flags & f != 0
+    }
+}
+
+/// The letters every value of a parameter starts with (`v` of `v1.15.5`, `v3.8.12`,
+/// `vdevelop`): from [`LEAD_VALUES`] distinct values on, [`LEAD_DIGITS`] of them continuing
+/// with a digit right after, the template keeps them (`v{version}`, rule in
+/// [`TemplateLearner::refresh_lead`]). One value without them ends it for good.
+#[derive(Debug, Clone, Default)]
+struct LeadPrefix {
+    /// Empty once a value did not share it (or a typed value was seen).
+    prefix: Box<str>,
+    values: u32,
+    /// Values with a digit right after `prefix` (counted afresh when it shrinks).
+    digits: u32,
+}
+
+/// Distinct values before a shared leading prefix is kept in the template.
+const LEAD_VALUES: u32 = 4;
+/// Of which continue with a digit right after the prefix (a letters/digits boundary, as in
+/// `v1.15.5`; not a coincidence of names such as `alice`, `anna`, `adam`).
+const LEAD_DIGITS: u32 = 2;
+/// Longest kept prefix (letters).
+const LEAD_MAX: usize = 3;
+
+impl LeadPrefix {
+    fn of(value: &str) -> LeadPrefix {
+        let n = value.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let digit = value.as_bytes().get(n).is_some_and(u8::is_ascii_digit);
+        LeadPrefix {
+            prefix: Box::from(&value[..n]),
+            values: 1,
+            digits: u32::from(digit),
+        }
+    }
+
+    fn broken() -> LeadPrefix {
+        LeadPrefix::default()
+    }
+
+    /// Folds in the values summarised by `other`.
+    fn join(&mut self, other: &LeadPrefix) {
+        if self.prefix.is_empty() {
+            return;
+        }
+        let common = self
+            .prefix
+            .bytes()
+            .zip(other.prefix.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        if common == 0 {
+            *self = LeadPrefix::broken();
+            return;
+        }
+        let mut digits = 0;
+        if common == self.prefix.len() {
+            digits += self.digits;
+        }
+        if common == other.prefix.len() {
+            digits += other.digits;
+        }
+        self.prefix = Box::from(&self.prefix[..common]);
+        self.values = self.values.saturating_add(other.values);
+        self.digits = digits;
+    }
+
+    /// The prefix to keep in the template, if any.
+    fn kept(&self) -> Option<&str> {
+        (!self.prefix.is_empty()
+            && self.prefix.len() <= LEAD_MAX
+            && self.values >= LEAD_VALUES
+            && self.digits >= LEAD_DIGITS)
+            .then_some(&*self.prefix)
+    }
+}
+
+/// Folds one more value (or summary) into a parameter's lead prefix.
+fn join_lead(slot: &mut Option<Box<LeadPrefix>>, other: LeadPrefix) {
+    match slot {
+        Some(l) => l.join(&other),
+        None => *slot = Some(Box::new(other)),
+    }
+}
+
+/// The bare name of a parameter name that carries a kept prefix (`version` of `v{version`).
+fn bare_name(name: &str) -> &str {
+    name.rsplit('{').next().unwrap_or(name)
+}
+
+/// A parameter name as a template segment: `{id}`, `v{version}`.
+fn param_segment(name: &str) -> String {
+    match name.rsplit_once('{') {
+        Some((p, n)) => format!("{p}{{{n}}}"),
+        None => format!("{{{name}}}"),
     }
 }
 
@@ -516,7 +619,10 @@ fn render(parts: &[Part]) -> String {
             }
             Part::Param(name) => {
                 out.push('/');
-                let n = used.iter().filter(|u| **u == &**name).count();
+                // A kept prefix (`v{version` renders `v{version}`).
+                let (prefix, name) = name.rsplit_once('{').unwrap_or(("", name));
+                out.push_str(prefix);
+                let n = used.iter().filter(|u| **u == name).count();
                 used.push(name);
                 out.push('{');
                 out.push_str(name);
@@ -898,6 +1004,16 @@ impl TemplateLearner {
     }
 
     fn pin_segments(&self, template: &str) -> Result<Vec<PinSeg>, PinError> {
+        self.template_segments(template, false)
+    }
+
+    /// Segments of a template the learner wrote (a seed, a stored template): a parameter
+    /// may keep a prefix there (`v{version}`); in a pin it may not.
+    fn stored_segments(&self, template: &str) -> Result<Vec<PinSeg>, PinError> {
+        self.template_segments(template, true)
+    }
+
+    fn template_segments(&self, template: &str, prefixed: bool) -> Result<Vec<PinSeg>, PinError> {
         let end = template.find(['?', '#']).unwrap_or(template.len());
         let raw: Vec<&str> = template[..end]
             .split('/')
@@ -911,6 +1027,26 @@ impl TemplateLearner {
         for s in raw {
             if s.len() > self.cfg.max_segment_len {
                 return Err(PinError::TooLong);
+            }
+            // `v{version}`: a parameter with a kept prefix (see `refresh_lead`).
+            if prefixed
+                && let Some((pre, rest)) = s.split_once('{')
+                && !pre.is_empty()
+                && pre.len() <= LEAD_MAX
+                && pre.bytes().all(|c| c.is_ascii_alphabetic())
+                && let Some(inner) = rest.strip_suffix('}')
+                && !inner.is_empty()
+                && inner.len() <= 64
+                && inner
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            {
+                if names.iter().any(|n| n == inner) {
+                    return Err(PinError::DuplicateParam(inner.to_string()));
+                }
+                names.push(inner.to_string());
+                segs.push(PinSeg::Param(format!("{pre}{{{inner}")));
+                continue;
             }
             // `{id}.json` and `{name}:cancel`: a parameter with a glued suffix.
             let (stem, suffix) = match s.strip_prefix('{').and_then(|x| x.find('}')) {
@@ -1409,6 +1545,21 @@ impl TemplateLearner {
         let max_len = self.cfg.max_segment_len;
         match self.ensure_param(id, kind) {
             Some(p) => {
+                // A value seen here may end a shared prefix, and the first one starts it;
+                // it counts as evidence for one only when merged, as a distinct value.
+                if let Some(v) = value {
+                    let ends = self.node(p).is_some_and(|n| {
+                        n.lead
+                            .as_ref()
+                            .is_none_or(|l| !l.prefix.is_empty() && !v.starts_with(&*l.prefix))
+                    });
+                    if ends && let Some(n) = self.node_mut(p) {
+                        let mut l = LeadPrefix::of(v);
+                        (l.values, l.digits) = (0, 0);
+                        join_lead(&mut n.lead, l);
+                        self.refresh_lead(p);
+                    }
+                }
                 let name = self.node_mut(p).map(|n| {
                     n.hits += 1;
                     if let (Origin::Typed, Some(v)) = (origin, value) {
@@ -1485,22 +1636,31 @@ impl TemplateLearner {
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param(id, SegmentKind::Integer, Origin::Versions, None, out);
         }
+        if flags & flag::VERSION != 0 && node.has(flag::VERSIONS) && node.param.is_some() {
+            return self.goto_param(id, SegmentKind::Literal, Origin::Alike, Some(&key), out);
+        }
         if mergeable
             && node
                 .aliases
                 .as_deref()
                 .is_some_and(|a| a.iter().any(|a| **a == *key))
         {
-            return self.goto_param(id, SegmentKind::Literal, Origin::Alike, None, out);
+            return self.goto_param(id, SegmentKind::Literal, Origin::Alike, Some(&key), out);
         }
         if mergeable && let Some(origin) = node.collapsed {
-            return self.goto_param(id, SegmentKind::Literal, origin, None, out);
+            return self.goto_param(id, SegmentKind::Literal, origin, Some(&key), out);
         }
         if node.children.len() >= self.cfg.max_children {
             self.stats.child_overflows += 1;
             self.collapse_all(id, Origin::Overflow);
             if mergeable {
-                return self.goto_param(id, SegmentKind::Literal, Origin::Overflow, None, out);
+                return self.goto_param(
+                    id,
+                    SegmentKind::Literal,
+                    Origin::Overflow,
+                    Some(&key),
+                    out,
+                );
             }
             self.step_detached(Plan::Literal { key, flags }, out, false);
             return None;
@@ -1534,7 +1694,9 @@ impl TemplateLearner {
             }
             let existing = self.node(id).and_then(|n| n.param);
             return match existing {
-                Some(_) => self.goto_param(id, SegmentKind::Literal, Origin::Capped, None, out),
+                Some(_) => {
+                    self.goto_param(id, SegmentKind::Literal, Origin::Capped, Some(&key), out)
+                }
                 None => {
                     self.step_detached(Plan::Literal { key, flags }, out, false);
                     None
@@ -1831,6 +1993,7 @@ impl TemplateLearner {
             }
             self.merge_children(id, &vints, Origin::Versions);
         }
+        self.versions_alike(id);
         if collapsed {
             let origin = self
                 .node(id)
@@ -1934,6 +2097,21 @@ impl TemplateLearner {
             // them (`/domains/purchase`, `/domains/agreements`) literal.
             let hosts = all.iter().filter(|v| v.host).count();
             let host_values = hosts >= 2 && hosts * 5 >= values * 4;
+            // First-level labels of many siblings, known route words included (`assets` of
+            // `/mediaServices/{account}/assets/{asset}` is one, and says nothing in the
+            // sketches): a sibling continuing with a label that half of them continue with
+            // is not unlike the values, however little else its sub-paths share. Among a
+            // few siblings such a label is an operation of several routes
+            // (`/tweets/search/stream` beside `/tweets/sample/stream`).
+            let many = cands.len() >= FIRST_LABEL_SIBLINGS_MIN;
+            let mut first: HashMap<Arc<str>, u32> = HashMap::new();
+            for &c in &cands {
+                if let Some(n) = self.node(c) {
+                    for k in n.children.keys() {
+                        *first.entry(k.clone()).or_insert(0) += 1;
+                    }
+                }
+            }
             for (i, &c) in cands.iter().enumerate() {
                 let v = &all[i];
                 let by_method =
@@ -1955,7 +2133,13 @@ impl TemplateLearner {
                                 .any(|(j, d)| j != i && d.binary_search(x).is_ok())
                         })
                         .count();
-                    if shared == 0 {
+                    let continues_alike = many
+                        && self.node(c).is_some_and(|n| {
+                            n.children.keys().any(|k| {
+                                first.get(k).is_some_and(|&m| m as usize * 2 >= cands.len())
+                            })
+                        });
+                    if shared == 0 && !continues_alike {
                         if let Some(n) = self.node_mut(c) {
                             n.flags |= flag::KEPT;
                         }
@@ -1983,6 +2167,56 @@ impl TemplateLearner {
             self.stats.generation += 1;
             self.learn_analogy(id);
         }
+    }
+
+    /// Version labels beside a parameter that holds many values, continuing as its values do
+    /// (`/api/v1.15.5/sites` and `/api/v3.8.12/sites` beside `/api/vdevelop/sites`,
+    /// `/api/vfix-rate/sites`, collapsed): the API puts its version in the path as a value
+    /// (`/api/v{version}/sites`), however version-like some values look. At least two of
+    /// them, so that one API version beside a parameter stays literal; most of the first-level
+    /// labels of each found below the parameter. (How often each was seen says nothing: a
+    /// collapsed position is seldom weighed again, and early on a version may lead.)
+    fn versions_alike(&mut self, id: u32) {
+        let Some(node) = self.node(id) else { return };
+        let Some(p) = node.param else { return };
+        let known = node.has(flag::VERSIONS);
+        let mut versions: Vec<(Arc<str>, u32)> = node
+            .children
+            .iter()
+            .filter(|(_, c)| self.node(**c).is_some_and(|c| c.has(flag::VERSION)))
+            .map(|(k, c)| (k.clone(), *c))
+            .collect();
+        if versions.len() < if known { 1 } else { 2 } {
+            return;
+        }
+        versions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let collapsed = node.collapsed.is_some();
+        let Some(pn) = self.node(p) else { return };
+        if !pn.many_values && !collapsed {
+            return;
+        }
+        let mut alike = Vec::new();
+        for (_, c) in versions {
+            // First-level labels, looked up in the parameter's children (a sketch of the
+            // parameter's large sub-tree may have dropped them).
+            let Some(cn) = self.node(c) else { continue };
+            let inside = cn
+                .children
+                .keys()
+                .filter(|k| pn.children.contains_key(*k))
+                .count();
+            let n = cn.children.len();
+            if n >= 2 && inside * 5 >= n * 4 {
+                alike.push(c);
+            }
+        }
+        if alike.len() < if known { 1 } else { 2 } {
+            return;
+        }
+        if let Some(n) = self.node_mut(id) {
+            n.flags |= flag::VERSIONS;
+        }
+        self.merge_children(id, &alike, Origin::Alike);
     }
 
     /// The label of `id` (lower case) when it is a sub-collection word: a literal right
@@ -2176,6 +2410,7 @@ impl TemplateLearner {
         let name: Arc<str> = Arc::from(param_name(parent_label, kind));
         let mut grandchild = None;
         if let Some(n) = self.node_mut(c) {
+            n.lead = n.label.as_deref().map(|l| Box::new(LeadPrefix::of(l)));
             n.label = None;
             n.flags = 0;
             n.param_name = Some(name);
@@ -2191,6 +2426,37 @@ impl TemplateLearner {
         }
         if let Some(p) = self.node_mut(parent) {
             p.param = Some(c);
+        }
+        self.refresh_lead(c);
+    }
+
+    /// Keeps the leading letters every value of parameter `p` shares in its name, and so in
+    /// the template (`/api/v{version}/sites` for `v1.15.5`, `v3.8.12`, `vdevelop`, ...), when
+    /// [`LeadPrefix::kept`] says so: named `version` after a `v`, as a typed version is.
+    /// Requests match the parameter whatever they start with; one value without the prefix
+    /// drops it from the name (the endpoint stays the same node, renamed once).
+    fn refresh_lead(&mut self, p: u32) {
+        let Some(n) = self.node(p) else { return };
+        let Some(name) = n.param_name.as_deref() else {
+            return;
+        };
+        let bare = bare_name(name);
+        let want = match n.lead.as_deref().and_then(LeadPrefix::kept) {
+            Some(pre) => {
+                let bare = if pre.eq_ignore_ascii_case("v") {
+                    "version"
+                } else {
+                    bare
+                };
+                format!("{pre}{{{bare}")
+            }
+            None => bare.to_string(),
+        };
+        if want != name {
+            if let Some(n) = self.node_mut(p) {
+                n.param_name = Some(Arc::from(want));
+            }
+            self.stats.generation += 1;
         }
     }
 
@@ -2219,7 +2485,17 @@ impl TemplateLearner {
             if d.label.is_none() {
                 d.many_values = true;
                 d.first_value = None;
+                let src = match s.label.as_deref() {
+                    Some(l) => Some(LeadPrefix::of(l)),
+                    None => s.lead.as_deref().cloned(),
+                };
+                if let Some(l) = src {
+                    join_lead(&mut d.lead, l);
+                }
             }
+        }
+        if self.node(dst).is_some_and(|d| d.label.is_none()) {
+            self.refresh_lead(dst);
         }
         if let Some(sp) = s.param {
             match self.node(dst).and_then(|n| n.param) {
@@ -2320,7 +2596,7 @@ impl TemplateLearner {
     /// one only creates the parameter. Unlike a pin, a seed is learning: later evidence can
     /// still generalise further.
     pub fn seed(&mut self, template: &str, rules: &str) {
-        let Ok(segs) = self.pin_segments(template) else {
+        let Ok(segs) = self.stored_segments(template) else {
             return;
         };
         let rules: Vec<&str> = rules.split('/').collect();
@@ -2364,6 +2640,19 @@ impl TemplateLearner {
                         && let Some(n) = self.node_mut(p)
                     {
                         n.param_name = Some(Arc::from(name.as_str()));
+                        if let Some((pre, _)) = name.rsplit_once('{') {
+                            n.lead = Some(Box::new(LeadPrefix {
+                                prefix: Box::from(pre),
+                                values: LEAD_VALUES,
+                                digits: LEAD_DIGITS,
+                            }));
+                            // `v{version}`: version labels here are values of it.
+                            if pre.eq_ignore_ascii_case("v")
+                                && let Some(c) = self.node_mut(cur)
+                            {
+                                c.flags |= flag::VERSIONS;
+                            }
+                        }
                     }
                     p
                 }
@@ -2498,7 +2787,7 @@ impl TemplateLearner {
     /// that is now a literal (rule `constant`), the example's value decides. `None` when
     /// the stored template is still current.
     pub fn retemplate(&self, template: &str, example: Option<&str>) -> Option<TemplateMatch> {
-        let segs = self.pin_segments(template).ok()?;
+        let segs = self.stored_segments(template).ok()?;
         if let Some(ex) = example.filter(|e| !e.contains(['{', '}'])) {
             // The example must be an instance of the stored template.
             let split = split_path(ex, self.cfg.max_segments);
@@ -2518,7 +2807,7 @@ impl TemplateLearner {
         for seg in &segs {
             match seg {
                 PinSeg::Param(name) => {
-                    parts_pin.push((format!("{{{name}}}"), false));
+                    parts_pin.push((param_segment(name), false));
                     cur = match cur {
                         Cursor::At(id) => {
                             let n = self.node(id);
@@ -2680,6 +2969,9 @@ impl TemplateLearner {
         if flags & flag::VINT != 0 && node.has(flag::INTS) {
             return self.goto_param_ro(id, SegmentKind::Integer, Origin::Versions, out);
         }
+        if flags & flag::VERSION != 0 && node.has(flag::VERSIONS) && node.param.is_some() {
+            return self.goto_param_ro(id, SegmentKind::Literal, Origin::Alike, out);
+        }
         if mergeable
             && node
                 .aliases
@@ -2800,7 +3092,7 @@ impl TemplateLearner {
                     .node(p)
                     .and_then(|pn| pn.param_name.clone())
                     .unwrap_or_else(|| Arc::from("param"));
-                stack.push((p, depth + 1, format!("{{{name}}}")));
+                stack.push((p, depth + 1, param_segment(&name)));
             }
             for (k, c) in kids.into_iter().rev() {
                 stack.push((*c, depth + 1, k.to_string()));

@@ -1487,3 +1487,177 @@ fn variants_with_the_same_rich_sub_tree_are_values() {
         "/api/query/v1/ws/mobile/metadata"
     );
 }
+
+/// An API that puts its version in the path as a value (`/api/v{version}/sites`): most
+/// values read as names (`vdevelop`, `vfix-comment-rate`) and collapse into a parameter;
+/// the few that look like versions (`v1.15.5`, `v3.8.12`) continue as the values do and
+/// are values of it too. One API version beside a parameter stays literal.
+#[test]
+fn versions_continuing_as_the_values_beside_them_are_values() {
+    let ops = [
+        "sites",
+        "areas",
+        "quality/overall",
+        "quality/daily",
+        "sitetypes",
+    ];
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(71);
+    for i in 0..1500 {
+        let version = match rng.below(10) {
+            0 => "v1.15.5".to_string(),
+            1 => "v3.8.12".to_string(),
+            2 | 3 => "vdevelop".to_string(),
+            _ => {
+                let n = 3 + rng.below(4);
+                format!("v{}-{}-{}", rng.word(n), rng.word(4), rng.below(40))
+            }
+        };
+        let op = ops[rng.zipf(ops.len())];
+        match i % 3 {
+            0 => l.observe(&format!("/api/{version}/{op}")),
+            _ => l.observe(&format!("/api/{version}/sites/{}", 1000 + rng.below(9000))),
+        };
+    }
+    l.settle();
+    assert_eq!(
+        shape_of(&l.resolve("/api/v1.15.5/sites/4711")),
+        "/api/v{}/sites/{}"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/api/v3.8.12/quality/overall")),
+        "/api/v{}/quality/overall"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/api/v9.1.2/areas")),
+        "/api/v{}/areas",
+        "a new version goes to the parameter"
+    );
+
+    // One API version beside tenants: literal.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(73);
+    for _ in 0..1500 {
+        let op = ops[rng.zipf(ops.len())];
+        if rng.below(3) == 0 {
+            l.observe(&format!("/api/v2/{op}"));
+        } else {
+            l.observe(&format!("/api/{}-{}/{op}", rng.word(5), rng.below(500)));
+        }
+    }
+    l.settle();
+    assert_eq!(l.resolve("/api/v2/areas"), "/api/v2/areas");
+}
+
+/// An account between two collections of an Azure-like resource path, continuing with the
+/// same known word as the other accounts (`assets`, a word that says nothing in the sketches)
+/// and one asset of its own: a value like the others, not a route kept beside them.
+#[test]
+fn a_value_continuing_with_the_values_known_word_is_a_value() {
+    let base = "/subscriptions/6f1c2b9e-0d5a-4c77-9a51-3b8e2f4d1c00/resourceGroups/rg-media/providers/Microsoft.Media/mediaServices";
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(79);
+    l.observe(&format!("{base}/echo-oss/assets/QuietHarbor"));
+    l.observe(&format!(
+        "{base}/castle-labs/assets/Lively-Basalt/getEncryptionKey"
+    ));
+    for _ in 0..1200 {
+        let (a, b) = (4 + rng.below(4), 3 + rng.below(3));
+        let account = format!("{}-{}", rng.word(a), rng.word(b));
+        let asset = format!("{}_{}", rng.word(5), rng.word(6));
+        match rng.below(4) {
+            0 => l.observe(&format!("{base}/{account}/assets")),
+            1 => l.observe(&format!("{base}/{account}/assets/{asset}/listContainerSas")),
+            _ => l.observe(&format!("{base}/{account}/assets/{asset}")),
+        };
+    }
+    l.settle();
+    let want = "/subscriptions/{}/resourceGroups/rg-media/providers/Microsoft.Media/mediaServices/{}/assets/{}";
+    assert_eq!(
+        shape_of(&l.resolve(&format!("{base}/echo-oss/assets/QuietHarbor"))),
+        want
+    );
+    assert_eq!(
+        shape_of(&l.resolve(&format!("{base}/castle-labs/assets/Lively-Basalt"))),
+        want
+    );
+}
+
+/// Every value of a parameter starting with the same letters, several of them continuing
+/// with a digit (`v1.15.5`, `vv2.0.10`, `vdevelop`, `vfix-rate-12`): the template keeps
+/// them (`/api/v{version}/sites`, as the API declares it). Names that merely start alike
+/// (`alice`, `anna`, `adam`: no digit after) and typed prefixed ids (`cus_9s8d…`) keep a
+/// bare parameter. A later value without the prefix still goes to the same parameter, and
+/// the template drops the prefix; a stored template with a prefix seeds back as it was.
+#[test]
+fn a_prefix_shared_by_every_value_stays_in_the_template() {
+    let ops = ["sites", "areas", "quality/overall", "sitetypes"];
+    let learn = |seed: u64| {
+        let mut l = TemplateLearner::new();
+        let mut rng = Rng(seed);
+        for i in 0..2000 {
+            let version = match rng.below(6) {
+                0 => format!("v{}.{}.{}", rng.below(6), rng.below(30), rng.below(20)),
+                1 => format!("vv{}.{}.{}", rng.below(6), rng.below(30), rng.below(20)),
+                _ => format!("v{}-{}-{}", rng.word(4), rng.word(5), rng.below(40)),
+            };
+            let op = ops[rng.zipf(ops.len())];
+            match i % 3 {
+                0 => l.observe(&format!("/api/{version}/{op}")),
+                _ => l.observe(&format!("/api/{version}/sites/{}", 1000 + rng.below(9000))),
+            };
+        }
+        l.settle();
+        l
+    };
+    let mut l = learn(83);
+    let m = l.resolve_match("/api/v1.15.5/sites/4711");
+    assert_eq!(m.template, "/api/v{version}/sites/{site_id}");
+    assert_eq!(m.params().first().map(|p| p.0), Some("version"));
+    assert_eq!(l.resolve("/api/vdevelop/areas"), "/api/v{version}/areas");
+    assert!(
+        l.templates()
+            .iter()
+            .any(|(t, _)| t == "/api/v{version}/areas"),
+        "{:?}",
+        l.templates()
+    );
+
+    // Stored and seeded again: the same template.
+    let mut seeded = TemplateLearner::new();
+    seeded.seed("/api/v{version}/areas", "scaffold/structure/literal");
+    assert_eq!(seeded.resolve("/api/v7.1.0/areas"), "/api/v{version}/areas");
+    assert!(
+        seeded.check_template("/api/v{version}/areas").is_err(),
+        "a pin names whole segments"
+    );
+
+    // A value without the prefix: the same parameter, the prefix dropped.
+    l.observe("/api/latest/areas");
+    l.settle();
+    assert_eq!(l.resolve("/api/latest/areas"), "/api/{version}/areas");
+    assert_eq!(l.resolve("/api/v1.15.5/areas"), "/api/{version}/areas");
+
+    // Names that start alike, and prefixed ids: no prefix.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(89);
+    let names = ["alice", "anna", "adam", "arthur", "amelia", "aaron", "ava"];
+    for _ in 0..1500 {
+        let who = format!("{}{}", names[rng.below(names.len())], rng.word(3));
+        l.observe(&format!("/users/{who}/repos"));
+        l.observe(&format!(
+            "/customers/cus_{}{}",
+            rng.word(6),
+            rng.below(1000)
+        ));
+    }
+    l.settle();
+    assert_eq!(
+        shape_of(&l.resolve("/users/alicexyz/repos")),
+        "/users/{}/repos"
+    );
+    assert_eq!(
+        shape_of(&l.resolve("/customers/cus_9s8dq")),
+        "/customers/{}"
+    );
+}
