@@ -675,11 +675,17 @@ fn operation_id(method: &str, template: &str) -> String {
     id
 }
 
+/// The names of a template's path parameters, in order: whole segments (`{id}`) and parts of
+/// one (`v{version}`, a prefix the learner kept; OpenAPI templates both alike).
 fn path_param_names(template: &str) -> Vec<String> {
     template
         .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(String::from)
+        .flat_map(|seg| {
+            seg.split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_string()))
+        })
+        .filter(|n| !n.is_empty())
         .collect()
 }
 
@@ -787,6 +793,16 @@ fn security_scheme(scheme: &str, location: &str) -> Option<(String, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every `{name}` of a template is a path parameter, a whole segment or part of one.
+    #[test]
+    fn path_parameters_whole_and_partial_segments() {
+        assert_eq!(
+            super::path_param_names("/api/v{version}/sites/{site_id}"),
+            vec!["version", "site_id"]
+        );
+        assert_eq!(super::path_param_names("/users/me"), Vec::<String>::new());
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formula_safe() {
