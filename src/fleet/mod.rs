@@ -1,13 +1,14 @@
 //! The fleet (issue 18, docs/fleet.md): sensors ship their flushes' deltas to a central
 //! inventory on PostgreSQL, which applies them with the store's merge semantics.
 //!
-//! - [`wire`]: a delta's serialised form (versioned, bounded, never panics on bad bytes).
+//! - [`wire`]: a delta's serialised form (versioned, bounded, never panics on bad bytes); it
+//!   lives in the store (`store::delta`), whose merge writes it into the outbox.
 //! - [`ship`]: the sensor's side, outbox rows into the centre's `deltas` table.
 //! - [`central`]: the centre's side, deltas applied in order, one transaction each.
 
 pub mod central;
 pub mod ship;
-pub mod wire;
+pub use crate::store::delta as wire;
 
 /// Errors of the fleet's two sides.
 #[derive(Debug, thiserror::Error)]

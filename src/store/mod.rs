@@ -13,6 +13,7 @@
 
 mod changes;
 pub mod dashboard;
+pub mod delta;
 pub mod export;
 mod flows;
 mod key;

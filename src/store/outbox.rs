@@ -1,12 +1,12 @@
 //! The sensor's outbox (migration 0020, docs/fleet.md "Step 2"): with `--central`, every merge
-//! also writes its delta ([`crate::fleet::wire::Delta`]) into `outbox` in the same
+//! also writes its delta ([`super::delta::Delta`]) into `outbox` in the same
 //! transaction, so a delta is durable exactly when the local inventory has it; the shipping
 //! task ([`crate::fleet::ship`]) reads the rows in `seq` order and deletes those the centre
 //! acknowledged.
 
+use super::delta::{Delta, key_fingerprint};
 use super::{Store, StoreError};
 use crate::analyze::inventory::InventoryDrain;
-use crate::fleet::wire::{Delta, key_fingerprint};
 use sqlx::{Row, Sqlite, Transaction};
 
 /// One outbox row.
