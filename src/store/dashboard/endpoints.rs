@@ -431,8 +431,15 @@ impl Store {
         };
         // The findings per endpoint are joined only when a filter or the sort needs them: the
         // join makes SQLite sort every row instead of walking an index.
-        let (cte, from) = if query.has_findings.is_some() || matches!(query.sort, SortKey::Findings)
-        {
+        // Only endpoints with findings: an inner join, which SQLite drives from the findings'
+        // endpoints (a few) instead of probing them for every endpoint (77 ms to 21 ms with a
+        // text search at 100,000 endpoints).
+        let (cte, from) = if query.has_findings == Some(true) {
+            (
+                findings_cte(),
+                "FROM endpoints e JOIN fc ON fc.endpoint_id = e.id",
+            )
+        } else if query.has_findings.is_some() || matches!(query.sort, SortKey::Findings) {
             (
                 findings_cte(),
                 "FROM endpoints e LEFT JOIN fc ON fc.endpoint_id = e.id",
@@ -649,6 +656,14 @@ mod tests {
         .execute(store.pool())
         .await
         .unwrap();
+        sqlx::query(
+            "INSERT INTO findings (kind, severity, host, method, path_template, detail, evidence, count, first_seen, last_seen, dedup_key)
+             SELECT 'missing_auth', 'high', host, method, path_template, '', '', 1, 1000, 2000, 'k' || id
+             FROM endpoints WHERE id % 4 = 0",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
         let filters = [
             EndpointQuery::default(),
             EndpointQuery {
@@ -657,6 +672,15 @@ mod tests {
             },
             EndpointQuery {
                 scope: Some("all".into()),
+                ..Default::default()
+            },
+            EndpointQuery {
+                has_findings: Some(true),
+                q: Some("/r1".into()),
+                ..Default::default()
+            },
+            EndpointQuery {
+                has_findings: Some(false),
                 ..Default::default()
             },
         ];
@@ -681,6 +705,7 @@ mod tests {
                         .unwrap();
                     let all: Vec<i64> = whole.rows.iter().map(|r| r.id).collect();
                     assert_eq!(all.len() as i64, whole.total);
+                    assert!(whole.total > 7, "{filter:?} selects too few rows to page");
                     for (limit, offset) in
                         [(50, 0), (50, 50), (7, 13), (50, 250), (1, 0), (30, 280)]
                     {
