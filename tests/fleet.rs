@@ -14,7 +14,7 @@ use shadowtap::ingest::{IngestOptions, ingest_files};
 use shadowtap::store::Store;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Row};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
@@ -109,34 +109,6 @@ fn sql_of(view: &str, sql: &str) -> String {
         sql.to_string()
     }
 }
-
-fn sqlite_value(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
-    let raw = row.try_get_raw(i).unwrap();
-    if raw.is_null() {
-        return "null".into();
-    }
-    match raw.type_info().name() {
-        "INTEGER" => format!("int:{}", row.get::<i64, _>(i)),
-        "REAL" => format!("real:{:?}", row.get::<f64, _>(i)),
-        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
-        other => format!("{other}:?"),
-    }
-}
-
-fn pg_value(row: &sqlx::postgres::PgRow, i: usize) -> String {
-    let raw = row.try_get_raw(i).unwrap();
-    if raw.is_null() {
-        return "null".into();
-    }
-    match raw.type_info().name() {
-        "INT8" => format!("int:{}", row.get::<i64, _>(i)),
-        "INT4" => format!("int:{}", row.get::<i32, _>(i)),
-        "FLOAT8" => format!("real:{:?}", row.get::<f64, _>(i)),
-        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
-        other => format!("{other}:?"),
-    }
-}
-
 /// Rows as sorted lines, id columns left out.
 fn lines<R: Row>(rows: &[R], value: impl Fn(&R, usize) -> String) -> Vec<String> {
     let mut out: Vec<String> = rows
@@ -160,7 +132,7 @@ async fn sqlite_view(pool: &SqlitePool, sql: &str) -> Vec<String> {
         .fetch_all(pool)
         .await
         .unwrap_or_else(|e| panic!("SQLite {sql}: {e}"));
-    lines(&rows, sqlite_value)
+    lines(&rows, postgres::sqlite_value)
 }
 
 async fn pg_view(pool: &PgPool, sql: &str) -> Vec<String> {
@@ -168,7 +140,7 @@ async fn pg_view(pool: &PgPool, sql: &str) -> Vec<String> {
         .fetch_all(pool)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL {sql}: {e}"));
-    lines(&rows, pg_value)
+    lines(&rows, postgres::pg_value)
 }
 
 /// Differences between the single inventory and the centre, per view: (view, rows only in

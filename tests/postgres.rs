@@ -13,7 +13,7 @@ mod postgres;
 use shadowtap::store::Store;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::{Column, Row};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -335,34 +335,6 @@ const INTERNAL: &[&str] = &[
     "SELECT * FROM endpoint_gaps",
 ];
 
-/// A value as `type:text`: `int:1`, `real:1.0`, `text:"a"`, `null`.
-fn sqlite_value(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
-    let raw = row.try_get_raw(i).unwrap();
-    if raw.is_null() {
-        return "null".into();
-    }
-    match raw.type_info().name() {
-        "INTEGER" => format!("int:{}", row.get::<i64, _>(i)),
-        "REAL" => format!("real:{:?}", row.get::<f64, _>(i)),
-        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
-        other => format!("{other}:?"),
-    }
-}
-
-fn pg_value(row: &sqlx::postgres::PgRow, i: usize) -> String {
-    let raw = row.try_get_raw(i).unwrap();
-    if raw.is_null() {
-        return "null".into();
-    }
-    match raw.type_info().name() {
-        "INT8" => format!("int:{}", row.get::<i64, _>(i)),
-        "INT4" => format!("int:{}", row.get::<i32, _>(i)),
-        "FLOAT8" => format!("real:{:?}", row.get::<f64, _>(i)),
-        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
-        other => format!("{other}:?"),
-    }
-}
-
 /// Header line, then the rows sorted (views have no order).
 fn table(columns: Vec<String>, mut rows: Vec<String>) -> Vec<String> {
     rows.sort();
@@ -383,7 +355,7 @@ async fn sqlite_rows(pool: &SqlitePool, sql: &str) -> Vec<String> {
         .iter()
         .map(|r| {
             (0..r.len())
-                .map(|i| sqlite_value(r, i))
+                .map(|i| postgres::sqlite_value(r, i))
                 .collect::<Vec<_>>()
                 .join(" | ")
         })
@@ -403,7 +375,7 @@ async fn pg_rows(pool: &PgPool, sql: &str) -> Vec<String> {
         .iter()
         .map(|r| {
             (0..r.len())
-                .map(|i| pg_value(r, i))
+                .map(|i| postgres::pg_value(r, i))
                 .collect::<Vec<_>>()
                 .join(" | ")
         })

@@ -299,3 +299,37 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A SQLite value as `type:text` (`int:1`, `real:1.0`, `text:"a"`, `null`), to compare rows
+/// of the two backends value by value, types included.
+#[allow(dead_code)]
+pub fn sqlite_value(row: &sqlx::sqlite::SqliteRow, i: usize) -> String {
+    use sqlx::{Row, TypeInfo, ValueRef};
+    let raw = row.try_get_raw(i).unwrap();
+    if raw.is_null() {
+        return "null".into();
+    }
+    match raw.type_info().name() {
+        "INTEGER" => format!("int:{}", row.get::<i64, _>(i)),
+        "REAL" => format!("real:{:?}", row.get::<f64, _>(i)),
+        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
+        other => format!("{other}:?"),
+    }
+}
+
+/// A PostgreSQL value in the form of [`sqlite_value`].
+#[allow(dead_code)]
+pub fn pg_value(row: &sqlx::postgres::PgRow, i: usize) -> String {
+    use sqlx::{Row, TypeInfo, ValueRef};
+    let raw = row.try_get_raw(i).unwrap();
+    if raw.is_null() {
+        return "null".into();
+    }
+    match raw.type_info().name() {
+        "INT8" => format!("int:{}", row.get::<i64, _>(i)),
+        "INT4" => format!("int:{}", row.get::<i32, _>(i)),
+        "FLOAT8" => format!("real:{:?}", row.get::<f64, _>(i)),
+        "TEXT" => format!("text:{:?}", row.get::<String, _>(i)),
+        other => format!("{other}:?"),
+    }
+}
