@@ -286,6 +286,9 @@ pub struct StoreSection {
     pub max_endpoints: Option<i64>,
     /// Client rows kept per endpoint.
     pub max_clients_per_endpoint: Option<i64>,
+    /// With `--central`: bytes of deltas the outbox may hold while the centre is unreachable
+    /// (past them the oldest are folded together, never dropped).
+    pub spool_bytes: Option<ByteSize>,
 }
 
 /// The `[web]` section of the daemon: the dashboard and `/metrics`.

@@ -315,6 +315,94 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     assert!(diff.is_empty(), "after sending twice:\n{}", show(&diff));
 }
 
+/// `diff` less what a folded delta is allowed to change: the first and last seen of parameter
+/// and auth rows, which a delta dates by its endpoint's span (a summary's span is wider).
+fn beyond_folded_times(
+    diff: Vec<(String, Vec<String>, Vec<String>)>,
+) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let strip = |r: &String| {
+        r.split(" | ")
+            .filter(|f| !f.starts_with("first_seen=") && !f.starts_with("last_seen="))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    diff.into_iter()
+        .filter(|(view, a, b)| {
+            if view != "api_parameters" && view != "api_auth" {
+                return true;
+            }
+            let mut a: Vec<String> = a.iter().map(strip).collect();
+            let mut b: Vec<String> = b.iter().map(strip).collect();
+            a.sort();
+            b.sort();
+            a != b
+        })
+        .collect()
+}
+
+/// A sensor whose centre is away keeps its outbox within `[store] spool_bytes`: the oldest
+/// deltas are folded into one, counted, and a row whose send was attempted is never folded.
+/// Once the centre is back, the folded deltas give the centre what one ingest gives (the times
+/// of parameter and auth rows aside, which a summary dates by its whole span).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_spool_is_folded_and_loses_nothing() {
+    let Some(db) = postgres::database("full_spool").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let all = captures();
+    let single_path = dir.path().join("single.db");
+    let single = store_with_key(&single_path, None).await;
+    ingest(&single, &all).await;
+    single.close().await;
+    let key = shadowtap::store::key_path(&single_path);
+    let fingerprint = wire::key_fingerprint(&shadowtap::store::hash_key(&single_path).unwrap());
+
+    // A bound of one byte: no spool can keep it, so everything that may be folded is.
+    let store = store_with_key(&dir.path().join("s.db"), Some(&key))
+        .await
+        .with_limits(shadowtap::store::StoreLimits {
+            spool_bytes: 1,
+            ..Default::default()
+        });
+    let name = store.enable_outbox(Some("folding")).await.unwrap();
+    ingest(&store, &all).await;
+    let (rows, bytes) = store.outbox_pending().await.unwrap();
+    assert!(rows >= 3, "{rows} deltas");
+    // The oldest row was sent once over a live connection whose answer was lost: it may be
+    // on the centre already, so it keeps its seq and is never folded.
+    let oldest = store.outbox_batch(1, i64::MAX).await.unwrap();
+    store.outbox_mark_sent(oldest[0].seq).await.unwrap();
+
+    let down = "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2";
+    let stats = ship::ShipStats::default();
+    assert!(!ship::ship_round(&store, down, &name, &stats).await);
+    assert_eq!(stats.summarised.load(Ordering::Relaxed), rows - 2);
+    assert_eq!(stats.over_bound.load(Ordering::Relaxed), 1);
+    let (left, left_bytes) = store.outbox_pending().await.unwrap();
+    assert_eq!(left, 2, "the sent row and one summary of the others");
+    assert!(left_bytes < bytes, "{left_bytes} of {bytes} bytes");
+    assert_eq!(store.outbox_summarised().await.unwrap(), (rows - 2, 1));
+    let kept = store.outbox_batch(16, i64::MAX).await.unwrap();
+    assert_eq!(kept[0].seq, oldest[0].seq);
+    assert_eq!(kept[0].payload, oldest[0].payload);
+
+    // The centre returns; the sent row is sent again and the summary after it.
+    let centre = central::open(&db.url).await.unwrap();
+    ship::send_rows(&centre, &name, &oldest).await.unwrap();
+    assert!(ship::ship_round(&store, &db.url, &name, &stats).await);
+    assert_eq!(store.outbox_pending().await.unwrap().0, 0);
+    let report = central::apply_pending(&centre, &fingerprint).await.unwrap();
+    assert_eq!((report.applied, report.parked), (2, 0), "{report:?}");
+    let single = sqlite_pool(&single_path).await;
+    let diff = beyond_folded_times(differences(&single, &centre).await);
+    assert!(
+        diff.is_empty(),
+        "centre differs from one ingest:\n{}",
+        show(&diff)
+    );
+}
+
 /// Deltas the centre must not merge are parked and counted, never applied, never a panic:
 /// garbage, an unknown version, a delta hashed with another key, a NUL byte in a text, and a
 /// latency histogram whose header claims 2 GiB.

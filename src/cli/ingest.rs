@@ -259,8 +259,14 @@ async fn ship_at_end(store: &Store, url: &str, sensor: &str) -> anyhow::Result<(
         tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
     }
     let (n, bytes) = store.outbox_pending().await?;
+    let summarised = stats.summarised.load(std::sync::atomic::Ordering::Relaxed);
+    let folded = if summarised > 0 {
+        format!(" ({summarised} older delta(s) folded to keep the outbox within its bound)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "shadowtap: sensor {sensor}: the centre is unreachable; {n} delta(s) ({bytes} bytes) wait in the outbox for the next --central run"
+        "shadowtap: sensor {sensor}: the centre is unreachable; {n} delta(s) ({bytes} bytes) wait in the outbox for the next --central run{folded}"
     );
     Ok(())
 }

@@ -25,6 +25,11 @@ pub struct ShipStats {
     pub failures: AtomicU64,
     /// Deltas waiting in the outbox after the last attempt.
     pub pending: AtomicU64,
+    /// Deltas folded into older ones to keep the outbox within its bound (`[store]
+    /// spool_bytes`) while the centre was unreachable.
+    pub summarised: AtomicU64,
+    /// Folds that could not bring the outbox under its bound.
+    pub over_bound: AtomicU64,
 }
 
 /// A pool on the centre: a few connections, short timeouts (a sensor waits for nothing).
@@ -50,6 +55,8 @@ pub async fn ship_pending(
         let Some(last) = rows.last().map(|r| r.seq) else {
             break;
         };
+        // From here the centre may get them whatever happens: never folded from now on.
+        store.outbox_mark_sent(last).await?;
         let bytes = send_rows(centre, sensor, &rows).await?;
         let n = store.outbox_ack(last).await?;
         shipped += n;
@@ -102,10 +109,28 @@ pub async fn ship_round(store: &Store, url: &str, sensor: &str, stats: &ShipStat
         Ok(_) => true,
         Err(e) => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "shipping deltas to the centre failed; they stay in the outbox");
+            // The spool's bound: the oldest deltas folded together while the centre is away.
+            match store.outbox_compact().await {
+                Ok(c) if c.folded > 0 || c.over_bound => {
+                    stats.summarised.fetch_add(c.folded, Ordering::Relaxed);
+                    stats
+                        .over_bound
+                        .fetch_add(u64::from(c.over_bound), Ordering::Relaxed);
+                    tracing::warn!(
+                        folded = c.folded,
+                        bytes_before = c.bytes_before,
+                        bytes_after = c.bytes_after,
+                        over_bound = c.over_bound,
+                        "the outbox reached its bound: its oldest deltas were folded together"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "folding the outbox failed"),
+            }
             if let Ok((n, _)) = store.outbox_pending().await {
                 stats.pending.store(n, Ordering::Relaxed);
             }
-            tracing::warn!(error = %e, "shipping deltas to the centre failed; they stay in the outbox");
             false
         }
     }

@@ -364,6 +364,10 @@ impl Settings {
             store_limits: StoreLimits {
                 max_endpoints: c.store.max_endpoints.unwrap_or(100_000).max(1),
                 max_clients_per_endpoint: c.store.max_clients_per_endpoint.unwrap_or(1000).max(0),
+                spool_bytes: c
+                    .store
+                    .spool_bytes
+                    .map_or(StoreLimits::default().spool_bytes, |b| b.0),
                 ..StoreLimits::default()
             },
             engine,
@@ -786,6 +790,8 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
             bytes = ship_stats.bytes.load(Ordering::Relaxed),
             failures = ship_stats.failures.load(Ordering::Relaxed),
             pending = ship_stats.pending.load(Ordering::Relaxed),
+            summarised = ship_stats.summarised.load(Ordering::Relaxed),
+            over_bound = ship_stats.over_bound.load(Ordering::Relaxed),
             "deltas shipped to the centre"
         );
     }

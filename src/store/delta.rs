@@ -483,9 +483,421 @@ impl Delta {
     }
 }
 
+/// Adds each item of `add` into the entry of `list` with the same key, or appends it: lists
+/// keep the order of first appearance (the centre merges them in that order). Linear in the
+/// two lengths (a hash index of the keys).
+fn fold<T, K: std::hash::Hash + Eq>(
+    list: &mut Vec<T>,
+    add: Vec<T>,
+    key: impl Fn(&T) -> K,
+    merge: impl Fn(&mut T, T),
+) {
+    let mut at: std::collections::HashMap<K, usize> =
+        list.iter().enumerate().map(|(i, x)| (key(x), i)).collect();
+    for a in add {
+        match at.get(&key(&a)) {
+            Some(&i) => merge(&mut list[i], a),
+            None => {
+                at.insert(key(&a), list.len());
+                list.push(a);
+            }
+        }
+    }
+}
+
+/// The union of two sketches' bytes (empty when both are).
+fn hll_union(a: &[u8], b: &[u8]) -> Vec<u8> {
+    if b.is_empty() {
+        return a.to_vec();
+    }
+    if a.is_empty() {
+        return b.to_vec();
+    }
+    let mut h = crate::analyze::hll::Hll::from_bytes(a);
+    h.merge(&crate::analyze::hll::Hll::from_bytes(b));
+    h.to_bytes()
+}
+
+/// The sum of two serialised latency histograms (empty: none), `None` when one cannot be read.
+fn latency_sum(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
+    use hdrhistogram::serialization::Deserializer;
+    if b.is_empty() {
+        return Some(a.to_vec());
+    }
+    if a.is_empty() {
+        return Some(b.to_vec());
+    }
+    let mut sum = new_latency_histogram();
+    for bytes in [a, b] {
+        if !plain_v2_histogram(bytes) {
+            return None;
+        }
+        let h: hdrhistogram::Histogram<u32> = Deserializer::new()
+            .deserialize(&mut std::io::Cursor::new(bytes))
+            .ok()?;
+        sum.add(&h).ok()?;
+    }
+    let mut out = Vec::new();
+    V2Serializer::new().serialize(&sum, &mut out).ok()?;
+    Some(out)
+}
+
+fn span(first: &mut i64, last: &mut i64, f: i64, l: i64) {
+    *first = (*first).min(f);
+    *last = (*last).max(l);
+}
+
+impl Endpoint {
+    /// Folds a later delta of the same endpoint into this one, as the centre's merge would
+    /// apply the two in turn. `None` (and `self` unchanged) when a histogram cannot be read.
+    fn absorb(&mut self, later: Endpoint) -> Option<()> {
+        let latency = latency_sum(&self.latency, &later.latency)?;
+        self.latency = latency;
+        // Written when a later delta names them (the centre's UPDATE); the example path and
+        // the first parameter kinds stay those of the first (written on insert only).
+        if !later.explain.is_empty() && !later.rule.is_empty() {
+            self.rule = later.rule;
+            self.confidence = later.confidence;
+            self.explain = later.explain;
+        }
+        if self.example_path.is_empty() {
+            self.example_path = later.example_path;
+        }
+        span(
+            &mut self.first_seen,
+            &mut self.last_seen,
+            later.first_seen,
+            later.last_seen,
+        );
+        self.requests = self.requests.saturating_add(later.requests);
+        self.responses = self.responses.saturating_add(later.responses);
+        self.errors = self.errors.saturating_add(later.errors);
+        self.bytes_in = self.bytes_in.saturating_add(later.bytes_in);
+        self.bytes_out = self.bytes_out.saturating_add(later.bytes_out);
+        fold(
+            &mut self.status,
+            later.status,
+            |x| x.0,
+            |a, b| a.1 = a.1.saturating_add(b.1),
+        );
+        fold(
+            &mut self.clients,
+            later.clients,
+            |x| x.ip.clone(),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+            },
+        );
+        self.clients_hll = hll_union(&self.clients_hll, &later.clients_hll);
+        self.clients_over_cap |= later.clients_over_cap;
+        self.query = crate::analyze::form::merge_form(&self.query, &later.query);
+        fold(
+            &mut self.path_params,
+            later.path_params,
+            |x| x.0.clone(),
+            |_, _| {},
+        );
+        fold(
+            &mut self.bodies,
+            later.bodies,
+            |x| (x.direction.clone(), x.status, x.content_type.clone()),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                a.samples = a.samples.saturating_add(b.samples);
+                a.json = match (a.json.take(), b.json) {
+                    (Some(x), Some(y)) => Some(crate::analyze::shape::merge(&x, &y)),
+                    (x, y) => x.or(y),
+                };
+                a.form = match (a.form.take(), b.form) {
+                    (Some(x), Some(y)) => Some(crate::analyze::form::merge_form(&x, &y)),
+                    (x, y) => x.or(y),
+                };
+            },
+        );
+        fold(
+            &mut self.auth,
+            later.auth,
+            |x| (x.scheme.clone(), x.location.clone()),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                a.ok = a.ok.saturating_add(b.ok);
+            },
+        );
+        fold(
+            &mut self.sensitive,
+            later.sensitive,
+            |x| (x.class.clone(), x.location.clone(), x.field.clone()),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+            },
+        );
+        fold(
+            &mut self.minutes,
+            later.minutes,
+            |x| x.0,
+            |a, b| {
+                a.1 = a.1.saturating_add(b.1);
+                a.2 = a.2.saturating_add(b.2);
+            },
+        );
+        fold(
+            &mut self.findings,
+            later.findings,
+            |x| (x.kind.clone(), x.client.clone()),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+                a.detail = b.detail;
+                a.evidence = b.evidence;
+            },
+        );
+        // The centre keeps an application protocol (gRPC, GraphQL, WebSocket) against a later
+        // plain one, and takes any other later one.
+        let special = |p: &str| matches!(p, "grpc" | "graphql" | "websocket");
+        if !(special(&self.protocol) && !special(&later.protocol)) {
+            self.protocol = later.protocol;
+        }
+        if later.grpc.is_some() {
+            self.grpc = later.grpc;
+        }
+        fold(
+            &mut self.sources,
+            later.sources,
+            |x| x.source.clone(),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+            },
+        );
+        Some(())
+    }
+
+    fn key(&self) -> Key {
+        Key {
+            host: self.host.clone(),
+            method: self.method.clone(),
+            template: self.template.clone(),
+        }
+    }
+}
+
+impl Delta {
+    /// Folds a later delta of the same sensor into this one: one delta that the centre merges
+    /// as it would merge the two in turn (the sensor's spool summarises its oldest deltas so,
+    /// `store::outbox`). Exact for counts, status codes, clients, sketches, histograms,
+    /// shapes, findings, minutes and sources; the rows a delta dates by its endpoint's span
+    /// (parameters, auth schemes) get the summary's span. Refused (`false`, `self`
+    /// unchanged in what it carried) when the two were hashed with different keys or a
+    /// histogram cannot be read.
+    pub fn absorb(&mut self, later: Delta) -> bool {
+        if later.key_fingerprint != self.key_fingerprint {
+            return false;
+        }
+        // Histograms first: nothing changes unless every endpoint can be folded.
+        let mut endpoints = self.endpoints.clone();
+        let mut at: std::collections::HashMap<Key, usize> = endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key(), i))
+            .collect();
+        for e in later.endpoints {
+            match at.get(&e.key()) {
+                Some(&i) => {
+                    if endpoints[i].absorb(e).is_none() {
+                        return false;
+                    }
+                }
+                None => {
+                    at.insert(e.key(), endpoints.len());
+                    endpoints.push(e);
+                }
+            }
+        }
+        self.endpoints = endpoints;
+        fold(
+            &mut self.transitions,
+            later.transitions,
+            |x| (x.from.clone(), x.to.clone()),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                a.principals = hll_union(&a.principals, &b.principals);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+                a.gap_sum_ms = a.gap_sum_ms.saturating_add(b.gap_sum_ms);
+            },
+        );
+        fold(
+            &mut self.paths,
+            later.paths,
+            |x| x.steps.clone(),
+            |a, b| {
+                a.count = a.count.saturating_add(b.count);
+                a.principals = hll_union(&a.principals, &b.principals);
+                span(
+                    &mut a.first_seen,
+                    &mut a.last_seen,
+                    b.first_seen,
+                    b.last_seen,
+                );
+            },
+        );
+        self.created_at = self.created_at.max(later.created_at);
+        self.sensor_version = later.sensor_version;
+        self.omitted.tls_services += later.omitted.tls_services;
+        self.omitted.websocket += later.omitted.websocket;
+        self.omitted.grpc_figures += later.omitted.grpc_figures;
+        self.omitted.changed_hosts += later.omitted.changed_hosts;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn endpoint(template: &str, first: i64, last: i64) -> Endpoint {
+        Endpoint {
+            host: "api.test".into(),
+            method: "GET".into(),
+            template: template.into(),
+            example_path: format!("{template}?first={first}"),
+            first_seen: first,
+            last_seen: last,
+            requests: 2,
+            status: vec![(200, 2)],
+            clients: vec![Client {
+                ip: "10.0.0.1".into(),
+                count: 2,
+                first_seen: first,
+                last_seen: last,
+            }],
+            minutes: vec![(first / 60, 2, 0)],
+            findings: vec![Finding {
+                kind: "unauthenticated".into(),
+                detail: format!("seen at {first}"),
+                count: 1,
+                first_seen: first,
+                last_seen: last,
+                ..Finding::default()
+            }],
+            protocol: "http/1.1".into(),
+            ..Endpoint::default()
+        }
+    }
+
+    #[test]
+    fn absorb_folds_as_the_centre_merges() {
+        let mut a = Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![endpoint("/a", 60, 120)],
+            transitions: vec![Transition {
+                count: 1,
+                first_seen: 60,
+                last_seen: 60,
+                gap_sum_ms: 5,
+                ..Transition::default()
+            }],
+            ..Delta::default()
+        };
+        let mut later_a = endpoint("/a", 180, 240);
+        later_a.protocol = "grpc".into();
+        later_a.clients[0].ip = "10.0.0.2".into();
+        later_a.status = vec![(200, 1), (404, 1)];
+        let b = Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![endpoint("/b", 100, 110), later_a],
+            transitions: vec![Transition {
+                count: 2,
+                first_seen: 30,
+                last_seen: 200,
+                gap_sum_ms: 7,
+                ..Transition::default()
+            }],
+            ..Delta::default()
+        };
+        assert!(a.absorb(b));
+        assert_eq!(a.endpoints.len(), 2);
+        let e = &a.endpoints[0];
+        assert_eq!(
+            (e.template.as_str(), e.first_seen, e.last_seen),
+            ("/a", 60, 240)
+        );
+        assert_eq!(e.requests, 4);
+        assert_eq!(e.status, vec![(200, 3), (404, 1)]);
+        assert_eq!(e.clients.len(), 2);
+        assert_eq!(e.minutes, vec![(1, 2, 0), (3, 2, 0)]);
+        // One finding (same kind and client): counts add, the later detail wins.
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(e.findings[0].count, 2);
+        assert_eq!(e.findings[0].detail, "seen at 180");
+        assert_eq!(
+            (e.findings[0].first_seen, e.findings[0].last_seen),
+            (60, 240)
+        );
+        // The example path is the first one (the centre writes it on insert only); an
+        // application protocol wins over a plain one.
+        assert_eq!(e.example_path, "/a?first=60");
+        assert_eq!(e.protocol, "grpc");
+        let t = &a.transitions[0];
+        assert_eq!(
+            (t.count, t.first_seen, t.last_seen, t.gap_sum_ms),
+            (3, 30, 200, 12)
+        );
+        // gRPC stays against a later plain protocol.
+        let mut c = a.clone();
+        let plain = Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![endpoint("/a", 300, 300)],
+            ..Delta::default()
+        };
+        assert!(c.absorb(plain));
+        assert_eq!(c.endpoints[0].protocol, "grpc");
+        // Another key: refused, nothing changes.
+        let other = Delta {
+            key_fingerprint: "other".into(),
+            endpoints: vec![endpoint("/c", 1, 1)],
+            ..Delta::default()
+        };
+        assert!(!a.absorb(other));
+        assert_eq!(a.endpoints.len(), 2);
+        // An unreadable histogram: refused as a whole.
+        let mut bad = endpoint("/a", 1, 1);
+        bad.latency = vec![1, 2, 3];
+        let mut with_hist = a.clone();
+        with_hist.endpoints[0].latency = vec![9; 8];
+        assert!(!with_hist.absorb(Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![bad],
+            ..Delta::default()
+        }));
+        assert_eq!(with_hist.endpoints[0].requests, 4);
+    }
 
     #[test]
     fn round_trip_and_refusals() {

@@ -94,6 +94,9 @@ pub struct StoreLimits {
     pub max_sequence_paths: i64,
     /// Encrypted services (`tls_services`) kept; new ones beyond are counted and dropped.
     pub max_tls_services: i64,
+    /// Bytes the fleet's outbox may hold while the centre is unreachable; past them its oldest
+    /// deltas are folded together ([`Store::outbox_compact`]).
+    pub spool_bytes: u64,
 }
 
 impl Default for StoreLimits {
@@ -104,6 +107,7 @@ impl Default for StoreLimits {
             max_transitions: 200_000,
             max_sequence_paths: 200_000,
             max_tls_services: 20_000,
+            spool_bytes: 256 << 20,
         }
     }
 }
