@@ -378,3 +378,40 @@ pub async fn sql(store: &shadowtap::store::Store) -> sqlx::SqlitePool {
         .await
         .expect("open the store's database file")
 }
+
+/// `conversations` keep-alive connections (staggered in time, so their packets interleave)
+/// of `per_conv` requests each, on three hosts, to endpoints with integer path parameters
+/// (templated at once, whatever the order they are seen in).
+pub fn api_traffic(conversations: usize, per_conv: usize) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for c in 0..conversations {
+        let client = format!("10.1.{}.{}:{}", c / 200, c % 200 + 1, 40_000 + c % 20_000);
+        let mut conv = Conv::new(&client, "10.0.0.1:80");
+        conv.clock += c as i64 * 1_700_000;
+        conv.handshake();
+        for i in 0..per_conv {
+            let n = c * per_conv + i;
+            let host = ["api.shop.test", "api.bank.test", "auth.test"][n % 3];
+            let (method, path) = match n % 5 {
+                0 => ("GET", format!("/users/{}", 1000 + n % 997)),
+                1 => ("GET", format!("/users/{}/orders", 1000 + n % 991)),
+                2 => ("POST", format!("/orders/{}/items", 5000 + n % 983)),
+                3 => ("GET", "/health".to_string()),
+                _ => ("DELETE", format!("/sessions/{}", 70_000 + n % 977)),
+            };
+            let req = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: t/1\r\nContent-Length: 0\r\n\r\n"
+            );
+            let body = format!(r#"{{"id":{n},"ok":true}}"#);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            conv.exchange(req.as_bytes(), resp.as_bytes(), 1400);
+            conv.wait_us(2_000);
+        }
+        conv.close();
+        frames.extend(conv.frames);
+    }
+    frames
+}
