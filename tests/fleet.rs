@@ -300,6 +300,32 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
         show(&diff)
     );
 
+    // Attribution: each endpoint's requests, sensor by sensor, add up to its count; every
+    // sensor saw some; a sensor's own file names itself for each endpoint it saw.
+    let (endpoints, unbalanced, named_sensors): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*),
+                SUM(CASE WHEN e.request_count <> (SELECT SUM(s.count) FROM api_endpoint_sensors s
+                                                  WHERE s.endpoint_id = e.id) THEN 1 ELSE 0 END),
+                (SELECT COUNT(DISTINCT sensor) FROM api_endpoint_sensors)
+         FROM api_endpoints e WHERE e.request_count > 0",
+    )
+    .fetch_one(&centre)
+    .await
+    .unwrap();
+    assert!(endpoints > 0);
+    assert_eq!((unbalanced, named_sensors), (0, 3));
+    let own = sqlite_pool(&dir.path().join("s0.db")).await;
+    let (rows, named): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM api_endpoints WHERE request_count > 0),
+                (SELECT COUNT(*) FROM api_endpoint_sensors WHERE sensor = 'sensor-0')",
+    )
+    .fetch_one(&own)
+    .await
+    .unwrap();
+    assert!(rows > 0);
+    assert_eq!(rows, named);
+    own.close().await;
+
     // Every delta sent again (a lost acknowledgement, a restarted sensor): stored once,
     // applied once, the views unchanged.
     for ((_, name, _), rows) in sensors.iter().zip(&kept) {

@@ -233,6 +233,9 @@ fn fixture() -> Vec<String> {
         "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen) VALUES
             (1, 'wire', 6, {T0}, {T1}), (1, 'access_log', 4, {T1}, {T1}),
             (2, 'har', 3, {T0}, {T2}), (3, 'wire', 9, {T1}, {T2})",
+        // Attribution (migration 0024): endpoints seen by one sensor or by two.
+        "INSERT INTO endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen) VALUES
+            (1, 'dc1-tap', 6, {T0}, {T1}), (1, 'dc2-tap', 4, {T1}, {T1}), (3, 'dc2-tap', 9, {T1}, {T2})",
         "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen) VALUES
             (1, 'path', 'id', 'integer', 10, {T0}, {T1}), (1, 'query', 'q', 'string', 3, NULL, NULL)",
         "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema) VALUES

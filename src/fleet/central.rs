@@ -117,7 +117,7 @@ async fn apply_one(
         }
         Ok(d) => {
             let mut merged = ApplyReport::default();
-            match merge(&mut tx, &d, &mut merged).await {
+            match merge(&mut tx, sensor, &d, &mut merged).await {
                 Ok(()) => {
                     mark(&mut tx, sensor, seq, "applied", merged.rows).await?;
                     tx.commit().await?;
@@ -214,13 +214,15 @@ async fn upsert(
     Ok(n)
 }
 
-/// Merges one delta (the transaction is the caller's).
+/// Merges one delta of `sensor` (the transaction is the caller's).
 async fn merge(
     tx: &mut Transaction<'_, Postgres>,
+    sensor: &str,
     d: &Delta,
     report: &mut ApplyReport,
 ) -> Result<(), sqlx::Error> {
     let mut ids: HashMap<Key, i64> = HashMap::new();
+    let mut seen_by = Vec::new();
     for e in &d.endpoints {
         let id = merge_endpoint(tx, e, report).await?;
         ids.insert(
@@ -231,7 +233,26 @@ async fn merge(
             },
             id,
         );
+        if e.requests > 0 {
+            seen_by.push(vec![
+                P::I(id),
+                P::T(sensor.to_string()),
+                int(e.requests),
+                P::I(e.first_seen),
+                P::I(e.last_seen),
+            ]);
+        }
     }
+    // Attribution: which sensors saw each endpoint (`api_endpoint_sensors`).
+    report.rows += upsert(
+        tx,
+        "endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, sensor) DO UPDATE SET count = endpoint_sensors.count + excluded.count,
+            first_seen = LEAST(endpoint_sensors.first_seen, excluded.first_seen),
+            last_seen = GREATEST(endpoint_sensors.last_seen, excluded.last_seen)",
+        seen_by,
+    )
+    .await?;
     merge_sequences(tx, d, &mut ids, report).await
 }
 

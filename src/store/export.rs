@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 20] = [
+pub const PUBLIC_VIEWS: [&str; 21] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -30,6 +30,7 @@ pub const PUBLIC_VIEWS: [&str; 20] = [
     "api_websockets",
     "api_changes",
     "api_endpoint_sources",
+    "api_endpoint_sensors",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
