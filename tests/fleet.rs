@@ -647,6 +647,110 @@ async fn sensor_and_centre_killed_with_sigkill_lose_and_double_nothing() {
     assert_eq!(total, 30_000);
 }
 
+/// The centre's roles (docs/fleet-roles.sql, migration 0010): a sensor's role ships its own
+/// deltas and nothing else (not another sensor's, no read of any table or view); a reader's
+/// role reads the public views and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensor_and_reader_roles_are_confined() {
+    let Some(db) = postgres::database("roles").await else {
+        return;
+    };
+    let centre = central::open(&db.url).await.unwrap();
+    let roles =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet-roles.sql"))
+            .unwrap();
+    // Twice: it is idempotent.
+    for _ in 0..2 {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(roles.clone()))
+            .execute(&centre)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(
+        "CREATE ROLE \"tap-east\" LOGIN IN ROLE shadowtap_sensor;
+         CREATE ROLE analyst LOGIN IN ROLE shadowtap_reader;",
+    )
+    .execute(&centre)
+    .await
+    .unwrap();
+    let as_role = |role: &str| db.url.replacen("postgres@", &format!("{role}@"), 1);
+
+    // The sensor ships under its own name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("east.db");
+    let store = Store::open(&path).await.unwrap();
+    let name = store.enable_outbox(Some("tap-east")).await.unwrap();
+    ingest(&store, &captures()[..2]).await;
+    let rows = store.outbox_batch(16, i64::MAX).await.unwrap();
+    assert!(!rows.is_empty());
+    let stats = ship::ShipStats::default();
+    assert!(ship::ship_round(&store, &as_role("tap-east"), &name, &stats).await);
+    assert_eq!(stats.shipped.load(Ordering::Relaxed), rows.len() as u64);
+
+    // Not under another sensor's name, and it reads nothing else.
+    sqlx::query(
+        "INSERT INTO deltas (sensor, seq, payload, bytes, received_at) VALUES ('tap-west', 1000000, '', 0, 0)",
+    )
+    .execute(&centre)
+    .await
+    .unwrap();
+    let sensor = ship::connect(&as_role("tap-east")).await.unwrap();
+    let forged = ship::send_rows(&sensor, "tap-west", &rows).await;
+    assert!(
+        forged
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("row-level security")),
+        "{forged:?}"
+    );
+    // Row-level security shows it its own rows of `deltas`, and of them only (sensor, seq).
+    let visible: Vec<(String, i64)> = sqlx::query_as("SELECT sensor, seq FROM deltas")
+        .fetch_all(&sensor)
+        .await
+        .unwrap();
+    assert_eq!(visible.len(), rows.len());
+    assert!(visible.iter().all(|(s, _)| s == "tap-east"));
+    for sql in [
+        "SELECT payload FROM deltas",
+        "SELECT COUNT(*) FROM endpoints",
+        "SELECT COUNT(*) FROM api_endpoints",
+        "UPDATE endpoints SET request_count = 0",
+    ] {
+        let r = sqlx::query(sql).execute(&sensor).await;
+        assert!(
+            r.as_ref()
+                .is_err_and(|e| e.to_string().contains("permission denied")),
+            "sensor: {sql}: {r:?}"
+        );
+    }
+    sensor.close().await;
+
+    // The centre (the owner) applies them; a reader sees the views and nothing else.
+    let key = shadowtap::store::hash_key(&path).unwrap();
+    let report = central::apply_pending(&centre, &wire::key_fingerprint(&key))
+        .await
+        .unwrap();
+    assert_eq!(report.applied, rows.len() as u64, "{report:?}");
+    let reader = ship::connect(&as_role("analyst")).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_endpoints")
+        .fetch_one(&reader)
+        .await
+        .unwrap();
+    assert!(n > 0);
+    for sql in [
+        "SELECT COUNT(*) FROM endpoints",
+        "SELECT COUNT(*) FROM deltas",
+        "INSERT INTO deltas (sensor, seq, payload, bytes, received_at) VALUES ('analyst', 1, '', 0, 0)",
+    ] {
+        let r = sqlx::query(sql).execute(&reader).await;
+        assert!(
+            r.as_ref()
+                .is_err_and(|e| e.to_string().contains("permission denied")),
+            "reader: {sql}: {r:?}"
+        );
+    }
+    reader.close().await;
+}
+
 /// Deltas the centre must not merge are parked and counted, never applied, never a panic:
 /// garbage, an unknown version, a delta hashed with another key, a NUL byte in a text, and a
 /// latency histogram whose header claims 2 GiB.
