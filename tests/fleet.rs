@@ -751,6 +751,58 @@ async fn sensor_and_reader_roles_are_confined() {
     reader.close().await;
 }
 
+/// Shipping over TLS with the centre verified (`sslmode=verify-full`, `sslrootcert=`): the
+/// connection is encrypted, and a centre whose certificate the sensor's CA file did not issue
+/// is refused (the deltas wait in the outbox).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipping_over_tls_verifies_the_centre() {
+    let Some(db) = postgres::database("tls").await else {
+        return;
+    };
+    let centre = central::open(&db.url).await.unwrap();
+    let with_ca = |ca: &Path| {
+        db.url.replace(
+            "sslmode=disable",
+            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        )
+    };
+    let url = with_ca(&db.ca_pem());
+    let pool = ship::connect(&url).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(ssl, "the connection is encrypted");
+    pool.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).await.unwrap();
+    let name = store.enable_outbox(Some("tls-tap")).await.unwrap();
+    ingest(&store, &captures()[..1]).await;
+    let (pending, _) = store.outbox_pending().await.unwrap();
+    assert!(pending > 0);
+
+    // Another CA: the centre's certificate does not verify; nothing leaves the outbox.
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other =
+        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let other_pem = dir.path().join("other-ca.pem");
+    std::fs::write(&other_pem, other.pem()).unwrap();
+    let stats = ship::ShipStats::default();
+    assert!(!ship::ship_round(&store, &with_ca(&other_pem), &name, &stats).await);
+    assert_eq!(store.outbox_pending().await.unwrap().0, pending);
+
+    // The right CA: shipped.
+    assert!(ship::ship_round(&store, &url, &name, &stats).await);
+    assert_eq!(stats.shipped.load(Ordering::Relaxed), pending);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deltas")
+        .fetch_one(&centre)
+        .await
+        .unwrap();
+    assert_eq!(n as u64, pending);
+}
+
 /// Deltas the centre must not merge are parked and counted, never applied, never a panic:
 /// garbage, an unknown version, a delta hashed with another key, a NUL byte in a text, and a
 /// latency histogram whose header claims 2 GiB.

@@ -51,6 +51,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// The PEM file of the CA that issued the server's certificate (for `sslrootcert=`).
+    pub fn ca_pem(&self) -> PathBuf {
+        self.server.dir.path().join("tls/ca.pem")
+    }
+
     /// The server's log so far (for a failure message).
     pub fn server_log(&self) -> String {
         self.server.log()
@@ -173,6 +178,7 @@ impl Server {
             as_postgres,
         };
         let data = server.data();
+        let tls = server.dir.path().join("tls");
         let initdb = server.run(
             "initdb",
             &[
@@ -195,13 +201,17 @@ impl Server {
             String::from_utf8_lossy(&initdb.stdout),
             String::from_utf8_lossy(&initdb.stderr)
         );
+        server.write_tls(&tls);
         // A free port can be taken between the look and the start: try a few.
         for attempt in 1..=5 {
             server.port = free_port();
             let options = format!(
-                "-p {} -h 127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                "-p {} -h 127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+                 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
                 server.port,
-                server.dir.path().display()
+                server.dir.path().display(),
+                tls.join("server.pem").display(),
+                tls.join("server.key").display(),
             );
             let log = server.dir.path().join("server.log");
             let start = server.run(
@@ -231,6 +241,50 @@ impl Server {
             );
         }
         unreachable!("the loop returns or fails")
+    }
+
+    /// A CA and a server certificate it issued for `127.0.0.1` and `localhost`, in `dir`:
+    /// `ca.pem`, `server.pem`, `server.key` (mode 0600, the server's user's, as PostgreSQL
+    /// requires). Every test server offers TLS; URLs with `sslmode=disable` do not use it.
+    fn write_tls(&self, dir: &Path) {
+        let mut params = rcgen::CertificateParams::default();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "shadowtap test CA");
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let ca = rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+        let key_path = dir.join("server.key");
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        if self.as_postgres {
+            let user = nix::unistd::User::from_name("postgres")
+                .ok()
+                .flatten()
+                .unwrap();
+            for p in [
+                dir.to_path_buf(),
+                dir.join("ca.pem"),
+                dir.join("server.pem"),
+                key_path,
+            ] {
+                std::os::unix::fs::chown(&p, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+                    .unwrap();
+            }
+        }
     }
 
     /// The cluster's directory.
