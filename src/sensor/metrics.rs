@@ -196,6 +196,8 @@ pub struct SensorMetrics {
     pub reloads: AtomicU64,
     /// SIGHUP reloads refused (the file did not parse; the old settings stay).
     pub reload_errors: AtomicU64,
+    /// Shipping to the fleet's centre, with `--central`.
+    pub fleet: std::sync::OnceLock<std::sync::Arc<crate::fleet::ship::ShipStats>>,
 }
 
 /// Tables retention deletes from, in the order of `retention_deleted`.
@@ -258,6 +260,7 @@ impl SensorMetrics {
             db_over_budget: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
             reload_errors: AtomicU64::new(0),
+            fleet: std::sync::OnceLock::new(),
         }
     }
 
@@ -404,6 +407,14 @@ impl SensorMetrics {
             reload_errors: self.reload_errors.load(R),
             store: self.store.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             totals,
+            fleet: self.fleet.get().map(|s| crate::web::live::FleetSnapshot {
+                shipped: s.shipped.load(R),
+                shipped_bytes: s.bytes.load(R),
+                failures: s.failures.load(R),
+                pending: s.pending.load(R),
+                summarised: s.summarised.load(R),
+                over_bound: s.over_bound.load(R),
+            }),
         }
     }
 }
@@ -622,6 +633,27 @@ mod tests {
     /// The HELP texts are part of the contract: the fixture holds every `# HELP` line as the
     /// hand-written exposition printed it before `prometheus-client` encoded it, and the lines
     /// of the families added since (TLS, HTTP/2).
+    #[test]
+    fn shipping_counters_show_with_a_centre() {
+        let m = SensorMetrics::new(&["eth0".into()], 1, 8192, 1 << 30);
+        assert!(!prometheus(&m).contains("shadowtap_fleet_"));
+        let ship = std::sync::Arc::new(crate::fleet::ship::ShipStats::default());
+        ship.shipped.store(7, R);
+        ship.pending.store(3, R);
+        ship.summarised.store(2, R);
+        m.fleet.set(ship).unwrap();
+        let text = prometheus(&m);
+        for line in [
+            "shadowtap_fleet_deltas_shipped_total 7\n",
+            "shadowtap_fleet_deltas_pending 3\n",
+            "shadowtap_fleet_deltas_summarised_total 2\n",
+            "shadowtap_fleet_ship_failures_total 0\n",
+        ] {
+            assert!(text.contains(line), "{line}");
+        }
+        assert_eq!(m.snapshot().fleet.unwrap().shipped, 7);
+    }
+
     #[test]
     fn metric_help_texts_are_a_contract() {
         let m = SensorMetrics::new(&["eth0".into()], 2, 8192, 1 << 30);

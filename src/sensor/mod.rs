@@ -577,6 +577,10 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         (batches_per_queue * pipeline::BATCH_PACKETS) as u64,
         s.memory_budget,
     ));
+    if ship_task.is_some() {
+        // Shipping's counters on /metrics and the Sensor page.
+        let _ = metrics.fleet.set(ship_stats.clone());
+    }
     metrics
         .db_budget_bytes
         .store(s.retention.max_db_bytes, Ordering::Relaxed);

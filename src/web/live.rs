@@ -109,6 +109,25 @@ pub struct SensorSnapshot {
     /// Engine and inventory counters summed over the workers, with the kernel's and the
     /// queues' drops in `engine.capture`.
     pub totals: RunStats,
+    /// Shipping to the fleet's centre (`--central`; `None` without it).
+    pub fleet: Option<FleetSnapshot>,
+}
+
+/// What shipping deltas to the fleet's centre did since start (`crate::fleet::ship`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FleetSnapshot {
+    /// Deltas the centre acknowledged.
+    pub shipped: u64,
+    /// Their bytes.
+    pub shipped_bytes: u64,
+    /// Shipping rounds that failed (centre down, network, refused).
+    pub failures: u64,
+    /// Deltas waiting in the outbox after the last failed round.
+    pub pending: u64,
+    /// Deltas folded into older ones to keep the outbox within `[store] spool_bytes`.
+    pub summarised: u64,
+    /// Folds that could not bring the outbox under its bound.
+    pub over_bound: u64,
 }
 
 /// The counters of one capture interface.
@@ -882,7 +901,44 @@ impl Collector for SensorSnapshot {
             "shadowtap_store_merge_duration_seconds",
             "Duration of one store transaction (one worker's merge).",
             &self.merge_duration,
-        )
+        )?;
+        if let Some(s) = &self.fleet {
+            for (name, help, v) in [
+                (
+                    "shadowtap_fleet_deltas_shipped",
+                    "Deltas the fleet's centre acknowledged.",
+                    s.shipped,
+                ),
+                (
+                    "shadowtap_fleet_shipped_bytes",
+                    "Bytes of the deltas the centre acknowledged.",
+                    s.shipped_bytes,
+                ),
+                (
+                    "shadowtap_fleet_ship_failures",
+                    "Shipping rounds that failed (centre down, network, refused).",
+                    s.failures,
+                ),
+                (
+                    "shadowtap_fleet_deltas_summarised",
+                    "Deltas folded into older ones to keep the outbox within its bound.",
+                    s.summarised,
+                ),
+                (
+                    "shadowtap_fleet_spool_over_bound",
+                    "Folds that could not bring the outbox under its bound.",
+                    s.over_bound,
+                ),
+            ] {
+                f.counter(name, help, v)?;
+            }
+            f.gauge(
+                "shadowtap_fleet_deltas_pending",
+                "Deltas waiting in the outbox after the last failed shipping round.",
+                s.pending,
+            )?;
+        }
+        Ok(())
     }
 }
 
