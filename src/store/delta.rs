@@ -671,7 +671,7 @@ impl Endpoint {
         // The centre keeps an application protocol (gRPC, GraphQL, WebSocket) against a later
         // plain one, and takes any other later one.
         let special = |p: &str| matches!(p, "grpc" | "graphql" | "websocket");
-        if !(special(&self.protocol) && !special(&later.protocol)) {
+        if !special(&self.protocol) || special(&later.protocol) {
             self.protocol = later.protocol;
         }
         if later.grpc.is_some() {
