@@ -42,6 +42,8 @@ fn classify(args: &IngestArgs) -> anyhow::Result<Files> {
             Some(SourceKind::Nginx | SourceKind::Apache) => Format::Combined,
             Some(SourceKind::NginxJson) => Format::NginxJson,
             Some(SourceKind::Envoy) => Format::Envoy,
+            Some(SourceKind::Haproxy) => Format::Haproxy,
+            Some(SourceKind::Caddy) => Format::Caddy,
         };
         files.logs.push((f.clone(), format));
     }

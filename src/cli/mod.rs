@@ -659,8 +659,9 @@ pub struct IngestArgs {
     pub files: Vec<PathBuf>,
     /// What the files are: without it, capture files. `har` (HAR 1.2), `nginx` or `apache`
     /// (the combined or common log format), `nginx-json` (nginx JSON `log_format`, the keys
-    /// in README), `envoy` (Envoy's default format), `pcap`, or `auto` (told per file from its first bytes; an error when
-    /// unsure).
+    /// in README), `envoy` (Envoy's default format), `haproxy` (`option httplog`), `caddy`
+    /// (Caddy's JSON access log), `pcap`, or `auto` (told per file from its first bytes; an
+    /// error when unsure).
     #[arg(long, value_enum, value_name = "KIND")]
     pub source: Option<SourceKind>,
     /// Host of access-log transactions whose lines name none (the combined format has no
@@ -789,6 +790,10 @@ pub enum SourceKind {
     Apache,
     /// Envoy access logs in Envoy's default format.
     Envoy,
+    /// HAProxy logs in the HTTP format (`option httplog`), syslog lines or bare.
+    Haproxy,
+    /// Caddy's JSON access log.
+    Caddy,
 }
 
 /// Format of `--stats`.
