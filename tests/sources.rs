@@ -5,6 +5,11 @@
 //!   JSON `log_format`) were written by the nginx of `captures/forge.pcap` for the same requests
 //!   (`captures/make.sh forge`): each gives exactly the endpoints and request counts the capture
 //!   gives, and the views record which source saw what.
+//! - `captures/forge.haproxy.log` and `captures/forge.caddy.log` were written by a real HAProxy
+//!   and a real Caddy in front of the forge server, driven by the clients of forge.pcap
+//!   (`captures/tools/proxy_logs.sh`); the Traefik, ALB, Envoy JSON and Kong samples are Caddy's
+//!   log converted to each documented layout (`captures/tools/convert_logs.py`). Each gives the
+//!   capture's endpoints and counts, with `--source NAME` and with `--source auto`.
 //! - `captures/dashboard.har` was saved by headless Chromium browsing shadowtap's own dashboard
 //!   (`captures/tools/dashboard_har.js`): it gives the dashboard's routes, with latency and body
 //!   shapes, and without the browser's cache hits.
@@ -226,6 +231,30 @@ fn forge_haproxy_log_agrees_with_the_capture() {
 #[test]
 fn forge_caddy_log_agrees_with_the_capture() {
     log_agrees_with_the_capture("forge.caddy.log", "caddy", &[], true);
+}
+
+/// Traefik, AWS ALB, Envoy JSON and Kong are not installable here: their samples are Caddy's
+/// log of the same requests written in each format's documented layout
+/// (`captures/tools/convert_logs.py`), so these check the parsers against the documentation and
+/// the capture, not against the software.
+#[test]
+fn forge_traefik_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.traefik.log", "traefik", &[], true);
+}
+
+#[test]
+fn forge_alb_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.alb.log", "alb", &[], true);
+}
+
+#[test]
+fn forge_envoy_json_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.envoy-json.log", "envoy-json", &[], true);
+}
+
+#[test]
+fn forge_kong_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.kong.log", "kong", &[], true);
 }
 
 #[test]

@@ -659,8 +659,9 @@ pub struct IngestArgs {
     pub files: Vec<PathBuf>,
     /// What the files are: without it, capture files. `har` (HAR 1.2), `nginx` or `apache`
     /// (the combined or common log format), `nginx-json` (nginx JSON `log_format`, the keys
-    /// in README), `envoy` (Envoy's default format), `haproxy` (`option httplog`), `caddy`
-    /// (Caddy's JSON access log), `pcap`, or `auto` (told per file from its first bytes; an
+    /// in README), `envoy` (Envoy's default format), `haproxy` (`option httplog`), `caddy`,
+    /// `traefik` and `kong` (their JSON logs), `alb` (AWS Application Load Balancer),
+    /// `envoy-json` (Envoy JSON with the default format's operators as keys), `pcap`, or `auto` (told per file from its first bytes; an
     /// error when unsure).
     #[arg(long, value_enum, value_name = "KIND")]
     pub source: Option<SourceKind>,
@@ -794,6 +795,14 @@ pub enum SourceKind {
     Haproxy,
     /// Caddy's JSON access log.
     Caddy,
+    /// Traefik's JSON access log.
+    Traefik,
+    /// AWS Application Load Balancer access logs.
+    Alb,
+    /// Envoy JSON access logs (keys named after the default format's operators, as Istio's).
+    EnvoyJson,
+    /// Kong Gateway's logging-plugin JSON (File Log, HTTP Log, ...).
+    Kong,
 }
 
 /// Format of `--stats`.

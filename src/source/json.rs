@@ -35,6 +35,11 @@ impl JsonLine {
         self.get(path).and_then(text)
     }
 
+    /// The members of the top-level object, in the line's order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// The object at `path`.
     pub(crate) fn object(&self, path: &[&str]) -> Option<&Map<String, Value>> {
         self.get(path)?.as_object()

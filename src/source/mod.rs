@@ -7,6 +7,10 @@
 //! - [`envoy`]: Envoy's default access-log format.
 //! - [`haproxy`]: HAProxy's HTTP log format (`option httplog`), syslog lines or bare.
 //! - [`caddy`]: Caddy's JSON access log.
+//! - [`traefik`]: Traefik's JSON access log.
+//! - [`alb`]: AWS Application Load Balancer access logs.
+//! - [`envoy_json`]: Envoy JSON access logs with the default format's operators as keys.
+//! - [`kong`]: Kong Gateway's logging-plugin JSON.
 //! - [`har`]: HAR 1.2 files (browsers, proxies, test suites), entry by entry.
 //!
 //! [`json`] holds what the JSON formats share (an object per line, header maps).
@@ -21,13 +25,17 @@
 //! the host of [`SourceConfig::host`], else [`UNKNOWN_HOST`]; an unknown address is the
 //! unspecified address `0.0.0.0` port 0.
 
+pub mod alb;
 pub mod caddy;
 pub mod combined;
 pub mod envoy;
+pub mod envoy_json;
 pub mod haproxy;
 pub mod har;
 pub(crate) mod json;
+pub mod kong;
 pub mod nginx_json;
+pub mod traefik;
 
 use crate::http::head::{MessageHead, Version};
 use crate::http::{Body, HttpMessage, HttpTransaction, Tags};
@@ -86,6 +94,14 @@ pub enum Format {
     Haproxy,
     /// Caddy's JSON access log.
     Caddy,
+    /// Traefik's JSON access log.
+    Traefik,
+    /// AWS Application Load Balancer access logs.
+    Alb,
+    /// Envoy JSON access logs (keys named after the default format's operators).
+    EnvoyJson,
+    /// Kong Gateway's logging-plugin JSON.
+    Kong,
 }
 
 impl Format {
@@ -93,21 +109,21 @@ impl Format {
     pub fn origin(self) -> Origin {
         match self {
             Format::Har => Origin::Har,
-            Format::Combined
-            | Format::NginxJson
-            | Format::Envoy
-            | Format::Haproxy
-            | Format::Caddy => Origin::AccessLog,
+            _ => Origin::AccessLog,
         }
     }
 
     /// The formats of one request per line, in the order [`detect`] tries them.
-    pub const LINES: [Format; 5] = [
+    pub const LINES: [Format; 9] = [
         Format::NginxJson,
         Format::Caddy,
+        Format::Traefik,
+        Format::EnvoyJson,
+        Format::Kong,
         Format::Combined,
         Format::Envoy,
         Format::Haproxy,
+        Format::Alb,
     ];
 
     /// Reads one line of a line format ([`Format::LINES`]); HAR has no lines.
@@ -118,6 +134,10 @@ impl Format {
             Format::Envoy => envoy::parse(line),
             Format::Haproxy => haproxy::parse(line),
             Format::Caddy => caddy::parse(line),
+            Format::Traefik => traefik::parse(line),
+            Format::Alb => alb::parse(line),
+            Format::EnvoyJson => envoy_json::parse(line),
+            Format::Kong => kong::parse(line),
             Format::Har => Err(Skip::Syntax),
         }
     }
@@ -131,6 +151,10 @@ impl Format {
             Format::Envoy => "envoy",
             Format::Haproxy => "haproxy",
             Format::Caddy => "caddy",
+            Format::Traefik => "traefik",
+            Format::Alb => "alb",
+            Format::EnvoyJson => "envoy-json",
+            Format::Kong => "kong",
         }
     }
 }
@@ -317,7 +341,7 @@ pub enum SourceError {
     EntryTooLarge(u64),
     /// The format could not be told from the file's first lines.
     #[error(
-        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache|envoy|haproxy|caddy"
+        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache|envoy|envoy-json|haproxy|caddy|traefik|alb|kong"
     )]
     Unknown(String),
 }
@@ -827,6 +851,10 @@ mod tests {
             ("forge.access.json.log", Format::NginxJson),
             ("forge.haproxy.log", Format::Haproxy),
             ("forge.caddy.log", Format::Caddy),
+            ("forge.traefik.log", Format::Traefik),
+            ("forge.alb.log", Format::Alb),
+            ("forge.envoy-json.log", Format::EnvoyJson),
+            ("forge.kong.log", Format::Kong),
         ];
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
         for (file, own) in samples {
@@ -846,6 +874,55 @@ mod tests {
             .filter(|f| f.parse_line(envoy).is_ok())
             .collect();
         assert_eq!(readers, [Format::Envoy]);
+    }
+
+    /// For every line format: a file of a good line, a 1 MiB line, a line that is not UTF-8, the
+    /// good line cut in half, and the good line again gives two transactions, each bad line
+    /// counted under its reason, nothing fatal.
+    #[test]
+    fn hostile_files_of_every_line_format_are_counted() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        for (file, format) in [
+            ("forge.access.log", Format::Combined),
+            ("forge.access.json.log", Format::NginxJson),
+            ("forge.haproxy.log", Format::Haproxy),
+            ("forge.caddy.log", Format::Caddy),
+            ("forge.traefik.log", Format::Traefik),
+            ("forge.alb.log", Format::Alb),
+            ("forge.envoy-json.log", Format::EnvoyJson),
+            ("forge.kong.log", Format::Kong),
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let good = text.lines().next().unwrap().as_bytes();
+            let mut data = good.to_vec();
+            data.push(b'\n');
+            data.extend(std::iter::repeat_n(b'{', 1 << 20));
+            data.push(b'\n');
+            data.extend_from_slice(&good[..good.len() / 2]);
+            data.extend_from_slice(b"\xff\xfe\n");
+            data.extend_from_slice(&good[..good.len() / 2]);
+            data.push(b'\n');
+            data.extend_from_slice(good);
+            let mut stats = SourceStats::default();
+            let mut n = 0;
+            read(
+                format,
+                &data[..],
+                &SourceConfig::default(),
+                &mut stats,
+                |_, _| n += 1,
+            )
+            .unwrap();
+            assert_eq!((n, stats.transactions, stats.lines), (2, 2, 5), "{file}");
+            assert_eq!(stats.line_too_long, 1, "{file}");
+            assert_eq!(stats.invalid_utf8, 1, "{file}");
+            assert_eq!(
+                stats.skipped(),
+                3,
+                "{file}: {:?}",
+                stats.skipped_by_reason()
+            );
+        }
     }
 
     #[test]
