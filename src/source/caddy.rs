@@ -25,8 +25,8 @@
 
 use super::json::{JsonLine, headers};
 use super::{
-    Record, Skip, byte_count, check_request, ended_at, epoch_seconds, rfc3339, seconds_to_nanos,
-    status, version,
+    Record, Skip, ended_at, epoch_seconds, method_target, optional_count, optional_version,
+    rfc3339, seconds_to_nanos, status_or_none,
 };
 use crate::http::Body;
 
@@ -35,32 +35,19 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
     let obj = JsonLine::parse(line)?;
     let req = |k: &str| obj.text(&["request", k]);
     // The shape of Caddy's access log (told apart from the other JSON logs by it).
-    if obj.object(&["request"]).is_none() || obj.get(&["status"]).is_none() {
-        return Err(Skip::Syntax);
-    }
+    obj.require(&[&["request"], &["status"]])?;
     let end = match obj.get(&["ts"]) {
         Some(serde_json::Value::Number(n)) => epoch_seconds(n.as_f64().ok_or(Skip::Time)?)?,
         Some(serde_json::Value::String(s)) => rfc3339(s)?,
         _ => return Err(Skip::Time),
     };
-    let (method, target) = match (req("method"), req("uri")) {
-        (Some(m), Some(u)) => (m.into_bytes(), u.into_bytes()),
-        _ => return Err(Skip::Request),
-    };
-    check_request(&method, &target)?;
-    let ver = match req("proto") {
-        Some(p) => Some(version(p.as_bytes()).ok_or(Skip::Request)?),
-        None => None,
-    };
-    let code = match obj.text(&["status"]).ok_or(Skip::Status)?.as_str() {
-        "0" => None,
-        c => Some(status(c)?),
-    };
+    let (method, target) = method_target(req("method"), req("uri"))?;
+    let ver = optional_version(req("proto"))?;
+    let code = status_or_none(&obj.text(&["status"]).ok_or(Skip::Status)?)?;
     let ns = match obj.get(&["duration"]) {
         Some(d) => Some(seconds_to_nanos(d.as_f64().ok_or(Skip::Number)?)?),
         None => None,
     };
-    let size = |k: &str| obj.text(&[k]).map_or(Ok(0), |v| byte_count(&v));
     let (request_ts, response_ts) = ended_at(end, ns);
     let header_map = |path: &[&str]| obj.object(path).map(headers).unwrap_or_default();
     Ok(Record {
@@ -77,11 +64,11 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         request_headers: header_map(&["request", "headers"]),
         response_headers: header_map(&["resp_headers"]),
         request_body: Body {
-            len: size("bytes_read")?,
+            len: optional_count(obj.text(&["bytes_read"]))?,
             ..Body::default()
         },
         response_body: Body {
-            len: size("size")?,
+            len: optional_count(obj.text(&["size"]))?,
             ..Body::default()
         },
         ..Record::default()

@@ -21,7 +21,7 @@
 //! response: the downstream went away) gives a transaction without a response.
 
 use super::combined::{quoted, word};
-use super::{Record, Skip, byte_count, millis, request_line, rfc3339, started_at, status};
+use super::{Record, Skip, byte_count, millis, request_line, rfc3339, started_at, status_or_none};
 use crate::http::Body;
 
 /// Reads one line.
@@ -44,10 +44,7 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
     let [xff, agent, request_id, authority, _upstream_host] = quoted_fields;
     let start = rfc3339(date)?;
     let (method, target, version) = request_line(&request)?;
-    let code = match code {
-        "0" => None,
-        c => Some(status(c)?),
-    };
+    let code = status_or_none(code)?;
     let len = byte_count(sent)?;
     let (request_ts, response_ts) = started_at(start, millis(duration)?);
     let present = |v: Option<Vec<u8>>| v.filter(|v| !v.is_empty() && v != b"-");

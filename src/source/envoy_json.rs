@@ -29,8 +29,8 @@
 
 use super::json::JsonLine;
 use super::{
-    Record, Skip, byte_count, check_request, millis, rfc3339, socket_addr, started_at, status,
-    version,
+    Record, Skip, method_target, millis, optional_count, optional_version, rfc3339, socket_addr,
+    started_at, status_or_none,
 };
 use crate::http::Body;
 
@@ -39,28 +39,15 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
     let obj = JsonLine::parse(line)?;
     let get = |k: &str| obj.text(&[k]);
     // The shape of this log (told apart from the other JSON logs by it).
-    if obj.get(&["start_time"]).is_none() || obj.get(&["response_code"]).is_none() {
-        return Err(Skip::Syntax);
-    }
+    obj.require(&[&["start_time"], &["response_code"]])?;
     let start = rfc3339(&get("start_time").ok_or(Skip::Time)?)?;
-    let (method, target) = match (get("method"), get("path")) {
-        (Some(m), Some(p)) => (m.into_bytes(), p.into_bytes()),
-        _ => return Err(Skip::Request),
-    };
-    check_request(&method, &target)?;
-    let ver = match get("protocol") {
-        Some(p) => Some(version(p.as_bytes()).ok_or(Skip::Request)?),
-        None => None,
-    };
-    let code = match get("response_code").ok_or(Skip::Status)?.as_str() {
-        "0" => None,
-        c => Some(status(c)?),
-    };
+    let (method, target) = method_target(get("method"), get("path"))?;
+    let ver = optional_version(get("protocol"))?;
+    let code = status_or_none(&get("response_code").ok_or(Skip::Status)?)?;
     let ns = match get("duration") {
         Some(d) => millis(&d)?,
         None => None,
     };
-    let size = |k: &str| get(k).map_or(Ok(0), |v| byte_count(&v));
     let mut request_headers = Vec::new();
     for (name, key) in [
         ("X-Forwarded-For", "x_forwarded_for"),
@@ -85,11 +72,11 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         response_ts,
         request_headers,
         request_body: Body {
-            len: size("bytes_received")?,
+            len: optional_count(get("bytes_received"))?,
             ..Body::default()
         },
         response_body: Body {
-            len: size("bytes_sent")?,
+            len: optional_count(get("bytes_sent"))?,
             ..Body::default()
         },
         ..Record::default()

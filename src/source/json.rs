@@ -20,6 +20,15 @@ impl JsonLine {
             .map_err(|_| super::Skip::Syntax)
     }
 
+    /// Refuses (as not of the format: a syntax error) a line that lacks any of `paths`: the
+    /// keys that tell a format's lines from the other JSON logs'.
+    pub(crate) fn require(&self, paths: &[&[&str]]) -> Result<(), super::Skip> {
+        match paths.iter().all(|p| self.get(p).is_some()) {
+            true => Ok(()),
+            false => Err(super::Skip::Syntax),
+        }
+    }
+
     /// The value at `path` (keys of nested objects).
     pub(crate) fn get(&self, path: &[&str]) -> Option<&Value> {
         let (last, parents) = path.split_last()?;

@@ -22,33 +22,24 @@
 //! `consumer`, `tries` and the other latencies are ignored.
 
 use super::json::{JsonLine, headers};
-use super::{Record, Skip, byte_count, check_request, millis, started_at, status};
+use super::{Record, Skip, byte_count, method_target, millis, started_at, status};
 use crate::time::Timestamp;
 
 /// Reads one line (a JSON object).
 pub fn parse(line: &str) -> Result<Record, Skip> {
     let obj = JsonLine::parse(line)?;
     // The shape of Kong's log (told apart from the other JSON logs by it).
-    if obj.object(&["request"]).is_none() || obj.object(&["response"]).is_none() {
-        return Err(Skip::Syntax);
-    }
-    if obj.get(&["started_at"]).is_none() {
-        return Err(Skip::Syntax);
-    }
+    obj.require(&[&["request"], &["response"], &["started_at"]])?;
     let started = obj.text(&["started_at"]).ok_or(Skip::Time)?;
     let ms = byte_count(&started).map_err(|_| Skip::Time)?;
     if ms > 9_200_000_000_000 {
         return Err(Skip::Time);
     }
     let start = Timestamp(ms as i64 * 1_000_000);
-    let (method, target) = match (
+    let (method, target) = method_target(
         obj.text(&["request", "method"]),
         obj.text(&["request", "uri"]),
-    ) {
-        (Some(m), Some(u)) => (m.into_bytes(), u.into_bytes()),
-        _ => return Err(Skip::Request),
-    };
-    check_request(&method, &target)?;
+    )?;
     let code = status(&obj.text(&["response", "status"]).ok_or(Skip::Status)?)?;
     let ns = match obj.text(&["latencies", "request"]) {
         Some(l) => millis(&l)?,

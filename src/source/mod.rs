@@ -776,6 +776,37 @@ pub(crate) fn status(s: &str) -> Result<u16, Skip> {
     }
 }
 
+/// A status where `0` (logged when nothing was answered: the client went away) is no response.
+pub(crate) fn status_or_none(s: &str) -> Result<Option<u16>, Skip> {
+    match s {
+        "0" => Ok(None),
+        c => status(c).map(Some),
+    }
+}
+
+/// A logged method and target, both required (see [`check_request`]).
+pub(crate) fn method_target(
+    method: Option<String>,
+    target: Option<String>,
+) -> Result<(Vec<u8>, Vec<u8>), Skip> {
+    let (Some(m), Some(t)) = (method, target) else {
+        return Err(Skip::Request);
+    };
+    check_request(m.as_bytes(), t.as_bytes())?;
+    Ok((m.into_bytes(), t.into_bytes()))
+}
+
+/// A logged version when present; one that does not read is refused.
+pub(crate) fn optional_version(v: Option<String>) -> Result<Option<Version>, Skip> {
+    v.map(|v| version(v.as_bytes()).ok_or(Skip::Request))
+        .transpose()
+}
+
+/// A logged byte count when present (see [`byte_count`]); absent is 0.
+pub(crate) fn optional_count(v: Option<String>) -> Result<u64, Skip> {
+    v.map_or(Ok(0), |v| byte_count(&v))
+}
+
 /// A logged byte count: `-` (none) is 0; digits up to 2^53 (anything larger is absurd).
 pub(crate) fn byte_count(s: &str) -> Result<u64, Skip> {
     if s == "-" || s.is_empty() {

@@ -24,8 +24,8 @@
 
 use super::json::JsonLine;
 use super::{
-    Record, Skip, byte_count, check_request, ended_at, epoch_seconds, request_line, rfc3339,
-    seconds_to_nanos, status, version,
+    Record, Skip, check_request, ended_at, epoch_seconds, optional_count, optional_version,
+    request_line, rfc3339, seconds_to_nanos, status,
 };
 use crate::http::Body;
 
@@ -49,14 +49,11 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         }
         _ => request_line(get("request").ok_or(Skip::Request)?.as_bytes())?,
     };
-    if let Some(p) = get("server_protocol") {
-        ver = Some(version(p.as_bytes()).ok_or(Skip::Request)?);
+    if let Some(p) = optional_version(get("server_protocol"))? {
+        ver = Some(p);
     }
     let code = status(&get("status").ok_or(Skip::Status)?)?;
-    let len = match get("body_bytes_sent") {
-        Some(b) => byte_count(&b)?,
-        None => 0,
-    };
+    let len = optional_count(get("body_bytes_sent"))?;
     let ns = match get("request_time") {
         Some(rt) => Some(seconds_to_nanos(rt.parse().map_err(|_| Skip::Number)?)?),
         None => None,

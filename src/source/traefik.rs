@@ -25,7 +25,10 @@
 //! downstream one.
 
 use super::json::{JsonLine, text};
-use super::{Record, Skip, byte_count, check_request, rfc3339, started_at, status, version};
+use super::{
+    Record, Skip, byte_count, method_target, optional_count, optional_version, rfc3339, started_at,
+    status_or_none,
+};
 use crate::http::Body;
 
 /// Reads one line (a JSON object).
@@ -33,27 +36,15 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
     let obj = JsonLine::parse(line)?;
     let get = |k: &str| obj.text(&[k]);
     // The shape of Traefik's log (told apart from the other JSON logs by it).
-    if obj.get(&["RequestMethod"]).is_none() || obj.get(&["DownstreamStatus"]).is_none() {
-        return Err(Skip::Syntax);
-    }
+    obj.require(&[&["RequestMethod"], &["DownstreamStatus"]])?;
     let start = rfc3339(
         &get("StartUTC")
             .or_else(|| get("StartLocal"))
             .ok_or(Skip::Time)?,
     )?;
-    let (method, target) = match (get("RequestMethod"), get("RequestPath")) {
-        (Some(m), Some(p)) => (m.into_bytes(), p.into_bytes()),
-        _ => return Err(Skip::Request),
-    };
-    check_request(&method, &target)?;
-    let ver = match get("RequestProtocol") {
-        Some(p) => Some(version(p.as_bytes()).ok_or(Skip::Request)?),
-        None => None,
-    };
-    let code = match get("DownstreamStatus").ok_or(Skip::Status)?.as_str() {
-        "0" => None,
-        c => Some(status(c)?),
-    };
+    let (method, target) = method_target(get("RequestMethod"), get("RequestPath"))?;
+    let ver = optional_version(get("RequestProtocol"))?;
+    let code = status_or_none(&get("DownstreamStatus").ok_or(Skip::Status)?)?;
     let ns = match get("Duration") {
         Some(d) => match byte_count(&d)? {
             ns if ns <= 86_400 * 1_000_000_000 => Some(ns as i64),
@@ -61,7 +52,6 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         },
         None => None,
     };
-    let size = |k: &str| get(k).map_or(Ok(0), |v| byte_count(&v));
     let (mut request_headers, mut response_headers) = (Vec::new(), Vec::new());
     for (key, value) in obj.entries() {
         let (list, name) = if let Some(n) = key.strip_prefix("request_") {
@@ -90,11 +80,11 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         request_headers,
         response_headers,
         request_body: Body {
-            len: size("RequestContentSize")?,
+            len: optional_count(get("RequestContentSize"))?,
             ..Body::default()
         },
         response_body: Body {
-            len: size("DownstreamContentSize")?,
+            len: optional_count(get("DownstreamContentSize"))?,
             ..Body::default()
         },
         ..Record::default()
