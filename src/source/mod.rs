@@ -868,6 +868,10 @@ mod tests {
         assert_eq!(detect(caddy.as_bytes()).unwrap(), Format::Caddy);
         let har = "{\n  \"log\": {\"version\": \"1.2\", \"entries\": []}}";
         assert_eq!(detect(har.as_bytes()).unwrap(), Format::Har);
+        // A line two formats read is refused, not guessed.
+        let both = r#"{"ts":1,"request":{"method":"GET","uri":"/"},"status":200,"StartUTC":"2026-01-01T00:00:00Z","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":200}"#;
+        let err = detect(both.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("several formats: caddy, traefik"), "{err}");
         let err = detect("hello world\n".as_bytes()).unwrap_err().to_string();
         assert!(err.contains("cannot tell the format"), "{err}");
         assert!(detect(&b""[..]).is_err());
