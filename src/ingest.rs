@@ -257,7 +257,8 @@ pub struct FileReport {
     /// The file ended in damage (libpcap's words): what came before was ingested.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
-    /// The format of an access log or HAR file (`har`, `combined`, `nginx-json`); absent
+    /// The format of an access log or HAR file ([`Format::name`]: `har`, `combined`,
+    /// `nginx-json`, `haproxy`, ...); absent
     /// for captures. Then `packets` counts lines (HAR: entries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<&'static str>,

@@ -5,6 +5,11 @@
 //!   JSON `log_format`) were written by the nginx of `captures/forge.pcap` for the same requests
 //!   (`captures/make.sh forge`): each gives exactly the endpoints and request counts the capture
 //!   gives, and the views record which source saw what.
+//! - `captures/forge.haproxy.log` and `captures/forge.caddy.log` were written by a real HAProxy
+//!   and a real Caddy in front of the forge server, driven by the clients of forge.pcap
+//!   (`captures/tools/proxy_logs.sh`); the Traefik, ALB, Envoy JSON and Kong samples are Caddy's
+//!   log converted to each documented layout (`captures/tools/convert_logs.py`). Each gives the
+//!   capture's endpoints and counts, with `--source NAME` and with `--source auto`.
 //! - `captures/dashboard.har` was saved by headless Chromium browsing shadowtap's own dashboard
 //!   (`captures/tools/dashboard_har.js`): it gives the dashboard's routes, with latency and body
 //!   shapes, and without the browser's cache hits.
@@ -163,6 +168,93 @@ fn forge_access_logs_agree_with_the_capture() {
         ],
     ));
     assert!(again.contains("already ingested"), "{again}");
+}
+
+/// `captures/FILE`, a log of forge.pcap's requests, read with `--source NAME` and with
+/// `--source auto` (plus `extra` arguments): each gives exactly the endpoints and request counts
+/// of the capture, every line read; `timed` says whether the format has a latency (then every
+/// endpoint has one, else none).
+fn log_agrees_with_the_capture(file: &str, name: &str, extra: &[&str], timed: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (wire, named, auto) = (
+        dir.path().join("wire.db"),
+        dir.path().join("named.db"),
+        dir.path().join("auto.db"),
+    );
+    ok(ingest(
+        &wire,
+        &[captures().join("forge.pcap").to_str().unwrap()],
+    ));
+    let log = captures().join(file);
+    for (db, source) in [(&named, name), (&auto, "auto")] {
+        let mut args = vec!["--source", source];
+        args.extend_from_slice(extra);
+        args.push(log.to_str().unwrap());
+        let report = ok(ingest(db, &args));
+        assert!(
+            report.contains(&format!(
+                "{name}, 274 lines, 274 transactions, none skipped"
+            )),
+            "{source}: {report}"
+        );
+    }
+    let want = endpoints(&wire);
+    assert_eq!(want.len(), 26, "{want:?}");
+    assert_eq!(
+        endpoints(&named),
+        want,
+        "{file} (--source {name}) vs capture"
+    );
+    assert_eq!(endpoints(&auto), want, "{file} (--source auto) vs capture");
+    let p50: Vec<(Option<f64>,)> = query(&named, "SELECT p50_ms FROM api_endpoints");
+    assert!(p50.iter().all(|(p,)| p.is_some() == timed), "{p50:?}");
+    let sources: Vec<(String, i64)> = query(
+        &named,
+        "SELECT source, SUM(count) FROM api_endpoint_sources GROUP BY source",
+    );
+    assert_eq!(sources, [("access_log".to_string(), 274)]);
+}
+
+/// A real HAProxy 2.6 (`option httplog`, syslog lines) in front of the forge server, driven by
+/// the clients of forge.pcap (`captures/tools/proxy_logs.sh`). The format has no Host.
+#[test]
+fn forge_haproxy_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture(
+        "forge.haproxy.log",
+        "haproxy",
+        &["--host", "api.forge.test"],
+        true,
+    );
+}
+
+/// A real Caddy 2.6 (JSON access log) in front of the forge server, as for HAProxy.
+#[test]
+fn forge_caddy_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.caddy.log", "caddy", &[], true);
+}
+
+/// Traefik, AWS ALB, Envoy JSON and Kong are not installable here: their samples are Caddy's
+/// log of the same requests written in each format's documented layout
+/// (`captures/tools/convert_logs.py`), so these check the parsers against the documentation and
+/// the capture, not against the software.
+#[test]
+fn forge_traefik_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.traefik.log", "traefik", &[], true);
+}
+
+#[test]
+fn forge_alb_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.alb.log", "alb", &[], true);
+}
+
+#[test]
+fn forge_envoy_json_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.envoy-json.log", "envoy-json", &[], true);
+}
+
+#[test]
+fn forge_kong_log_agrees_with_the_capture() {
+    log_agrees_with_the_capture("forge.kong.log", "kong", &[], true);
 }
 
 #[test]

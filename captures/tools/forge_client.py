@@ -431,6 +431,7 @@ PERSONAS = [
 
 def cmd_run(args):
     rng = random.Random(SEED)
+    want_server = args.server
     active = []
     for name, ip, headers, per_conn, auth, gen_fn in PERSONAS:
         p = Persona(name, ip, headers, args.port, per_conn, auth)
@@ -451,8 +452,8 @@ def cmd_run(args):
         if resp.status != req.expect:
             sys.exit(f"forge_client: {p.name} {req.method} {req.target}: {resp.status}, expected {req.expect}: "
                      f"{resp.raw[:200]!r}")
-        if resp.headers.get("server") != "nginx":
-            sys.exit(f"forge_client: {p.name} {req.method} {req.target}: not answered by nginx: {resp.headers}")
+        if want_server != "-" and resp.headers.get("server") != want_server:
+            sys.exit(f"forge_client: {p.name} {req.method} {req.target}: not answered by {want_server}: {resp.headers}")
         active[i][2] = resp
         seq += 1
         req_len = len(req.body or b"")
@@ -512,6 +513,8 @@ def main():
     r.add_argument("--port", type=int, default=8090)
     r.add_argument("--log", required=True)
     r.add_argument("--records", required=True)
+    r.add_argument("--server", default="nginx",
+                   help="the Server field every answer must carry (the proxy in front); - for any")
     t = sub.add_parser("truth")
     t.add_argument("--log", required=True)
     t.add_argument("--records", required=True)

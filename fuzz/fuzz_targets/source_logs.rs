@@ -1,7 +1,8 @@
-//! Access logs and HAR files (`source::read`): nginx/Apache combined, nginx JSON, Envoy's
-//! default format and HAR 1.2, with `source::detect` on the same bytes.
+//! Access logs and HAR files (`source::read`): every line format (`Format::LINES`: nginx/Apache
+//! combined, nginx JSON, Envoy default and JSON, HAProxy, Caddy, Traefik, AWS ALB, Kong) and
+//! HAR 1.2, with `source::detect` on the same bytes.
 //!
-//! Input: one selector byte (`% 4` picks the format), then the file.
+//! Input: one selector byte (`% 10` picks the format), then the file.
 //!
 //! Checks: no panic; every line or entry is either a transaction or counted once (lines =
 //! transactions + blank lines + skipped, for the line formats); each transaction has a request;
@@ -13,7 +14,18 @@
 use libfuzzer_sys::fuzz_target;
 use shadowtap::source::{self, Format, SourceConfig, SourceStats};
 
-const FORMATS: [Format; 4] = [Format::Combined, Format::NginxJson, Format::Envoy, Format::Har];
+const FORMATS: [Format; 10] = [
+    Format::Combined,
+    Format::NginxJson,
+    Format::Envoy,
+    Format::Har,
+    Format::Haproxy,
+    Format::Caddy,
+    Format::Traefik,
+    Format::Alb,
+    Format::EnvoyJson,
+    Format::Kong,
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, file)) = data.split_first() else {

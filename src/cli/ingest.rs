@@ -42,6 +42,12 @@ fn classify(args: &IngestArgs) -> anyhow::Result<Files> {
             Some(SourceKind::Nginx | SourceKind::Apache) => Format::Combined,
             Some(SourceKind::NginxJson) => Format::NginxJson,
             Some(SourceKind::Envoy) => Format::Envoy,
+            Some(SourceKind::Haproxy) => Format::Haproxy,
+            Some(SourceKind::Caddy) => Format::Caddy,
+            Some(SourceKind::Traefik) => Format::Traefik,
+            Some(SourceKind::Alb) => Format::Alb,
+            Some(SourceKind::EnvoyJson) => Format::EnvoyJson,
+            Some(SourceKind::Kong) => Format::Kong,
         };
         files.logs.push((f.clone(), format));
     }

@@ -659,8 +659,10 @@ pub struct IngestArgs {
     pub files: Vec<PathBuf>,
     /// What the files are: without it, capture files. `har` (HAR 1.2), `nginx` or `apache`
     /// (the combined or common log format), `nginx-json` (nginx JSON `log_format`, the keys
-    /// in README), `envoy` (Envoy's default format), `pcap`, or `auto` (told per file from its first bytes; an error when
-    /// unsure).
+    /// in README), `envoy` (Envoy's default format), `haproxy` (`option httplog`), `caddy`,
+    /// `traefik` and `kong` (their JSON logs), `alb` (AWS Application Load Balancer),
+    /// `envoy-json` (Envoy JSON with the default format's operators as keys), `pcap`, or `auto` (told per file from its first bytes; an
+    /// error when unsure).
     #[arg(long, value_enum, value_name = "KIND")]
     pub source: Option<SourceKind>,
     /// Host of access-log transactions whose lines name none (the combined format has no
@@ -789,6 +791,18 @@ pub enum SourceKind {
     Apache,
     /// Envoy access logs in Envoy's default format.
     Envoy,
+    /// HAProxy logs in the HTTP format (`option httplog`), syslog lines or bare.
+    Haproxy,
+    /// Caddy's JSON access log.
+    Caddy,
+    /// Traefik's JSON access log.
+    Traefik,
+    /// AWS Application Load Balancer access logs.
+    Alb,
+    /// Envoy JSON access logs (keys named after the default format's operators, as Istio's).
+    EnvoyJson,
+    /// Kong Gateway's logging-plugin JSON (File Log, HTTP Log, ...).
+    Kong,
 }
 
 /// Format of `--stats`.

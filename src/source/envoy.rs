@@ -21,10 +21,8 @@
 //! response: the downstream went away) gives a transaction without a response.
 
 use super::combined::{quoted, word};
-use super::{Record, Skip, byte_count, request_line, status, timestamp};
+use super::{Record, Skip, byte_count, millis, request_line, rfc3339, started_at, status_or_none};
 use crate::http::Body;
-use ::time::OffsetDateTime;
-use ::time::format_description::well_known::Rfc3339;
 
 /// Reads one line.
 pub fn parse(line: &str) -> Result<Record, Skip> {
@@ -44,27 +42,11 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         *f = Some(quoted(&mut rest).ok_or(Skip::Syntax)?);
     }
     let [xff, agent, request_id, authority, _upstream_host] = quoted_fields;
-    let start = OffsetDateTime::parse(date, &Rfc3339)
-        .ok()
-        .and_then(timestamp)
-        .ok_or(Skip::Time)?;
+    let start = rfc3339(date)?;
     let (method, target, version) = request_line(&request)?;
-    let code = match code {
-        "0" => None,
-        c => Some(status(c)?),
-    };
+    let code = status_or_none(code)?;
     let len = byte_count(sent)?;
-    let response_ts = match duration {
-        "-" => None,
-        d => {
-            let ms = byte_count(d)?;
-            if ms > 86_400_000 {
-                return Err(Skip::Number);
-            }
-            let end = start.plus_nanos(ms as i64 * 1_000_000);
-            Some((end, end))
-        }
-    };
+    let (request_ts, response_ts) = started_at(start, millis(duration)?);
     let present = |v: Option<Vec<u8>>| v.filter(|v| !v.is_empty() && v != b"-");
     let mut request_headers = Vec::new();
     for (name, value) in [
@@ -82,7 +64,7 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         version,
         status: code,
         host: present(authority),
-        request_ts: (start, start),
+        request_ts,
         response_ts,
         request_headers,
         response_body: Body {

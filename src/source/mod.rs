@@ -5,7 +5,15 @@
 //! - [`combined`]: the NCSA combined (and common) log format of nginx and Apache.
 //! - [`nginx_json`]: nginx `log_format ... escape=json` lines with documented keys.
 //! - [`envoy`]: Envoy's default access-log format.
+//! - [`haproxy`]: HAProxy's HTTP log format (`option httplog`), syslog lines or bare.
+//! - [`caddy`]: Caddy's JSON access log.
+//! - [`traefik`]: Traefik's JSON access log.
+//! - [`alb`]: AWS Application Load Balancer access logs.
+//! - [`envoy_json`]: Envoy JSON access logs with the default format's operators as keys.
+//! - [`kong`]: Kong Gateway's logging-plugin JSON.
 //! - [`har`]: HAR 1.2 files (browsers, proxies, test suites), entry by entry.
+//!
+//! [`json`] holds what the JSON formats share (an object per line, header maps).
 //!
 //! Input is hostile by default: every line or entry that cannot be read is counted under its
 //! reason in [`SourceStats`] and skipped; nothing here panics on input. Memory is bounded: lines
@@ -17,10 +25,17 @@
 //! the host of [`SourceConfig::host`], else [`UNKNOWN_HOST`]; an unknown address is the
 //! unspecified address `0.0.0.0` port 0.
 
+pub mod alb;
+pub mod caddy;
 pub mod combined;
 pub mod envoy;
+pub mod envoy_json;
+pub mod haproxy;
 pub mod har;
+pub(crate) mod json;
+pub mod kong;
 pub mod nginx_json;
+pub mod traefik;
 
 use crate::http::head::{MessageHead, Version};
 use crate::http::{Body, HttpMessage, HttpTransaction, Tags};
@@ -41,7 +56,7 @@ pub enum Origin {
     Wire,
     /// A HAR file.
     Har,
-    /// An access log (nginx, Apache, Envoy).
+    /// An access log (nginx, Apache, Envoy, HAProxy, Caddy, Traefik, AWS ALB, Kong).
     AccessLog,
 }
 
@@ -75,6 +90,18 @@ pub enum Format {
     NginxJson,
     /// Envoy's default access-log format.
     Envoy,
+    /// HAProxy's `option httplog` lines.
+    Haproxy,
+    /// Caddy's JSON access log.
+    Caddy,
+    /// Traefik's JSON access log.
+    Traefik,
+    /// AWS Application Load Balancer access logs.
+    Alb,
+    /// Envoy JSON access logs (keys named after the default format's operators).
+    EnvoyJson,
+    /// Kong Gateway's logging-plugin JSON.
+    Kong,
 }
 
 impl Format {
@@ -82,7 +109,36 @@ impl Format {
     pub fn origin(self) -> Origin {
         match self {
             Format::Har => Origin::Har,
-            Format::Combined | Format::NginxJson | Format::Envoy => Origin::AccessLog,
+            _ => Origin::AccessLog,
+        }
+    }
+
+    /// The formats of one request per line, in the order [`detect`] tries them.
+    pub const LINES: [Format; 9] = [
+        Format::NginxJson,
+        Format::Caddy,
+        Format::Traefik,
+        Format::EnvoyJson,
+        Format::Kong,
+        Format::Combined,
+        Format::Envoy,
+        Format::Haproxy,
+        Format::Alb,
+    ];
+
+    /// Reads one line of a line format ([`Format::LINES`]); HAR has no lines.
+    pub fn parse_line(self, line: &str) -> Result<Record, Skip> {
+        match self {
+            Format::Combined => combined::parse(line),
+            Format::NginxJson => nginx_json::parse(line),
+            Format::Envoy => envoy::parse(line),
+            Format::Haproxy => haproxy::parse(line),
+            Format::Caddy => caddy::parse(line),
+            Format::Traefik => traefik::parse(line),
+            Format::Alb => alb::parse(line),
+            Format::EnvoyJson => envoy_json::parse(line),
+            Format::Kong => kong::parse(line),
+            Format::Har => Err(Skip::Syntax),
         }
     }
 
@@ -93,6 +149,12 @@ impl Format {
             Format::Combined => "combined",
             Format::NginxJson => "nginx-json",
             Format::Envoy => "envoy",
+            Format::Haproxy => "haproxy",
+            Format::Caddy => "caddy",
+            Format::Traefik => "traefik",
+            Format::Alb => "alb",
+            Format::EnvoyJson => "envoy-json",
+            Format::Kong => "kong",
         }
     }
 }
@@ -279,7 +341,7 @@ pub enum SourceError {
     EntryTooLarge(u64),
     /// The format could not be told from the file's first lines.
     #[error(
-        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache|envoy"
+        "cannot tell the format from the first lines ({0}); give --source har|nginx|nginx-json|apache|envoy|envoy-json|haproxy|caddy|traefik|alb|kong"
     )]
     Unknown(String),
 }
@@ -504,13 +566,7 @@ pub fn read_lines<R: BufRead>(
             stats.skip(Skip::InvalidUtf8);
             continue;
         };
-        let parsed = match format {
-            Format::Combined => combined::parse(text),
-            Format::NginxJson => nginx_json::parse(text),
-            Format::Envoy => envoy::parse(text),
-            Format::Har => Err(Skip::Syntax),
-        };
-        match parsed {
+        match format.parse_line(text) {
             Ok(rec) => {
                 stats.transactions += 1;
                 emit(n, rec.into_transaction(n, host, stats));
@@ -532,17 +588,14 @@ pub fn read<R: BufRead>(
 ) -> Result<(), SourceError> {
     match format {
         Format::Har => har::read(input, cfg, stats, emit),
-        Format::Combined | Format::NginxJson | Format::Envoy => {
-            read_lines(format, input, cfg, stats, emit)
-        }
+        _ => read_lines(format, input, cfg, stats, emit),
     }
 }
 
-/// Tells the format of a file from its first bytes (up to 64 KiB): a JSON document with a
-/// `"log"` member is HAR, a first line that is a JSON object with nginx keys is nginx JSON, a
-/// first line that reads as combined (or common) is combined, one that reads as Envoy's
-/// default format is Envoy. Anything else is an error that
-/// says what the first line looks like.
+/// Tells the format of a file from its first bytes (up to 64 KiB): the first non-empty line is
+/// read by every line format ([`Format::LINES`]) and the one format that reads it is the
+/// file's; a JSON document with a `"log"` member is HAR. A line no format reads, or one that
+/// several read, is an error that says what the first line looks like.
 pub fn detect(mut input: impl Read) -> Result<Format, SourceError> {
     let mut head = Vec::with_capacity(64 * 1024);
     input
@@ -554,23 +607,29 @@ pub fn detect(mut input: impl Read) -> Result<Format, SourceError> {
     let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return Err(SourceError::Unknown("the file is empty".into()));
     };
-    if first.starts_with('{') {
-        if nginx_json::parse(first).is_ok() {
-            return Ok(Format::NginxJson);
+    let readers: Vec<Format> = Format::LINES
+        .into_iter()
+        .filter(|f| f.parse_line(first).is_ok())
+        .collect();
+    match readers[..] {
+        [one] => return Ok(one),
+        [] => {}
+        _ => {
+            let names: Vec<&str> = readers.iter().map(|f| f.name()).collect();
+            return Err(SourceError::Unknown(format!(
+                "the first line reads as several formats: {}",
+                names.join(", ")
+            )));
         }
+    }
+    if first.starts_with('{') {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         if compact.starts_with("{\"log\":") || compact.contains("\"entries\":[") {
             return Ok(Format::Har);
         }
         return Err(SourceError::Unknown(
-            "JSON, but neither a HAR document nor an nginx JSON log line".into(),
+            "JSON, but neither a HAR document nor a JSON log line of a known format".into(),
         ));
-    }
-    if combined::parse(first).is_ok() {
-        return Ok(Format::Combined);
-    }
-    if envoy::parse(first).is_ok() {
-        return Ok(Format::Envoy);
     }
     let shown: String = first.chars().take(60).collect();
     Err(SourceError::Unknown(format!("first line: {shown:?}")))
@@ -581,12 +640,70 @@ pub(crate) fn timestamp(t: ::time::OffsetDateTime) -> Option<Timestamp> {
     i64::try_from(t.unix_timestamp_nanos()).ok().map(Timestamp)
 }
 
+/// An RFC 3339 date (`2026-12-07T01:15:27.123Z`, `...+00:00`).
+pub(crate) fn rfc3339(s: &str) -> Result<Timestamp, Skip> {
+    ::time::OffsetDateTime::parse(s, &::time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(timestamp)
+        .ok_or(Skip::Time)
+}
+
+/// Seconds since the epoch (nginx's `msec`, Caddy's `ts`): finite, from 1970 to 2262.
+pub(crate) fn epoch_seconds(s: f64) -> Result<Timestamp, Skip> {
+    if !s.is_finite() || !(0.0..=9.2e9).contains(&s) {
+        return Err(Skip::Time);
+    }
+    Ok(Timestamp((s * 1e9).round() as i64))
+}
+
 /// Seconds (a log's request time) as nanoseconds: finite, not negative, at most a day.
 pub(crate) fn seconds_to_nanos(s: f64) -> Result<i64, Skip> {
     if !s.is_finite() || !(0.0..=86_400.0).contains(&s) {
         return Err(Skip::Number);
     }
     Ok((s * 1e9).round() as i64)
+}
+
+/// Logged milliseconds as nanoseconds: `-` or `-1` (not measured) is `None`; digits up to a
+/// day, anything larger is absurd.
+pub(crate) fn millis(s: &str) -> Result<Option<i64>, Skip> {
+    if s == "-" || s == "-1" {
+        return Ok(None);
+    }
+    match byte_count(s)? {
+        ms if ms <= 86_400_000 => Ok(Some(ms as i64 * 1_000_000)),
+        _ => Err(Skip::Number),
+    }
+}
+
+/// First and last byte of a message.
+pub(crate) type Span = (Timestamp, Timestamp);
+
+/// A request that started at `start` and took `ns` to its last byte sent: the request dated
+/// `start`, the response `ns` later (the latency is the whole request, as nginx's
+/// `request_time`); without `ns` the latency is unknown.
+pub(crate) fn started_at(start: Timestamp, ns: Option<i64>) -> (Span, Option<Span>) {
+    let end = ns.map(|ns| start.plus_nanos(ns));
+    ((start, start), end.map(|e| (e, e)))
+}
+
+/// A request logged at its end, `end`, after `ns`: the request dated `ns` before (see
+/// [`started_at`]); without `ns` both are dated `end` and the latency is unknown.
+pub(crate) fn ended_at(end: Timestamp, ns: Option<i64>) -> (Span, Option<Span>) {
+    match ns {
+        Some(ns) => started_at(end.plus_nanos(-ns), Some(ns)),
+        None => ((end, end), None),
+    }
+}
+
+/// `ip:port` (IPv6 with or without brackets, as proxies write it).
+pub(crate) fn socket_addr(s: &str) -> Option<(IpAddr, u16)> {
+    let (ip, port) = s.rsplit_once(':')?;
+    let ip = ip
+        .strip_prefix('[')
+        .and_then(|i| i.strip_suffix(']'))
+        .unwrap_or(ip);
+    Some((ip.parse().ok()?, port.parse().ok()?))
 }
 
 /// A logged request line's method, target and version.
@@ -659,6 +776,37 @@ pub(crate) fn status(s: &str) -> Result<u16, Skip> {
     }
 }
 
+/// A status where `0` (logged when nothing was answered: the client went away) is no response.
+pub(crate) fn status_or_none(s: &str) -> Result<Option<u16>, Skip> {
+    match s {
+        "0" => Ok(None),
+        c => status(c).map(Some),
+    }
+}
+
+/// A logged method and target, both required (see [`check_request`]).
+pub(crate) fn method_target(
+    method: Option<String>,
+    target: Option<String>,
+) -> Result<(Vec<u8>, Vec<u8>), Skip> {
+    let (Some(m), Some(t)) = (method, target) else {
+        return Err(Skip::Request);
+    };
+    check_request(m.as_bytes(), t.as_bytes())?;
+    Ok((m.into_bytes(), t.into_bytes()))
+}
+
+/// A logged version when present; one that does not read is refused.
+pub(crate) fn optional_version(v: Option<String>) -> Result<Option<Version>, Skip> {
+    v.map(|v| version(v.as_bytes()).ok_or(Skip::Request))
+        .transpose()
+}
+
+/// A logged byte count when present (see [`byte_count`]); absent is 0.
+pub(crate) fn optional_count(v: Option<String>) -> Result<u64, Skip> {
+    v.map_or(Ok(0), |v| byte_count(&v))
+}
+
 /// A logged byte count: `-` (none) is 0; digits up to 2^53 (anything larger is absurd).
 pub(crate) fn byte_count(s: &str) -> Result<u64, Skip> {
     if s == "-" || s.is_empty() {
@@ -714,11 +862,108 @@ mod tests {
         assert_eq!(detect(json.as_bytes()).unwrap(), Format::NginxJson);
         let envoy = "[2016-04-15T20:17:00.310Z] \"GET /a HTTP/1.1\" 200 - 0 5 2 1 \"-\" \"c\" \"id\" \"h.test\" \"-\"\n";
         assert_eq!(detect(envoy.as_bytes()).unwrap(), Format::Envoy);
+        let haproxy = "<134>Dec  7 06:30:02 localhost haproxy[77]: 127.0.0.3:49673 [07/Dec/2026:06:30:02.798] forge forge_api/forge 0/0/0/1/1 200 924 - - ---- 1/1/0/0/0 0/0 \"GET /user HTTP/1.1\"\n";
+        assert_eq!(detect(haproxy.as_bytes()).unwrap(), Format::Haproxy);
+        let caddy = "{\"ts\":1796625025.47,\"request\":{\"method\":\"GET\",\"uri\":\"/\"},\"status\":200}\n";
+        assert_eq!(detect(caddy.as_bytes()).unwrap(), Format::Caddy);
         let har = "{\n  \"log\": {\"version\": \"1.2\", \"entries\": []}}";
         assert_eq!(detect(har.as_bytes()).unwrap(), Format::Har);
+        // A line two formats read is refused, not guessed.
+        let both = r#"{"ts":1,"request":{"method":"GET","uri":"/"},"status":200,"StartUTC":"2026-01-01T00:00:00Z","RequestMethod":"GET","RequestPath":"/","DownstreamStatus":200}"#;
+        let err = detect(both.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("several formats: caddy, traefik"), "{err}");
         let err = detect("hello world\n".as_bytes()).unwrap_err().to_string();
         assert!(err.contains("cannot tell the format"), "{err}");
         assert!(detect(&b""[..]).is_err());
+    }
+
+    /// Every line of every sample in `captures/` is read by its own format and by no other, so
+    /// `detect` never mistakes one for another.
+    #[test]
+    fn every_sample_line_reads_as_its_own_format_only() {
+        let samples = [
+            ("forge.access.log", Format::Combined),
+            ("forge.access.json.log", Format::NginxJson),
+            ("forge.haproxy.log", Format::Haproxy),
+            ("forge.caddy.log", Format::Caddy),
+            ("forge.traefik.log", Format::Traefik),
+            ("forge.alb.log", Format::Alb),
+            ("forge.envoy-json.log", Format::EnvoyJson),
+            ("forge.kong.log", Format::Kong),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        for (file, own) in samples {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            assert_eq!(detect(text.as_bytes()).unwrap(), own, "{file}");
+            for line in text.lines() {
+                let readers: Vec<Format> = Format::LINES
+                    .into_iter()
+                    .filter(|f| f.parse_line(line).is_ok())
+                    .collect();
+                assert_eq!(readers, [own], "{file}: {line}");
+            }
+        }
+        let envoy = "[2016-04-15T20:17:00.310Z] \"GET /a HTTP/1.1\" 200 - 0 5 2 1 \"-\" \"c\" \"id\" \"h.test\" \"-\"";
+        let readers: Vec<Format> = Format::LINES
+            .into_iter()
+            .filter(|f| f.parse_line(envoy).is_ok())
+            .collect();
+        assert_eq!(readers, [Format::Envoy]);
+    }
+
+    /// For every line format: its sample's first line cut at every length is read or refused,
+    /// never a panic; a file of a good line, a 1 MiB line, a line that is not UTF-8, the good
+    /// line cut in half, and the good line again gives two transactions, each bad line counted
+    /// under its reason, nothing fatal.
+    #[test]
+    fn hostile_files_of_every_line_format_are_counted() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+        for (file, format) in [
+            ("forge.access.log", Format::Combined),
+            ("forge.access.json.log", Format::NginxJson),
+            ("forge.haproxy.log", Format::Haproxy),
+            ("forge.caddy.log", Format::Caddy),
+            ("forge.traefik.log", Format::Traefik),
+            ("forge.alb.log", Format::Alb),
+            ("forge.envoy-json.log", Format::EnvoyJson),
+            ("forge.kong.log", Format::Kong),
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let line = text.lines().next().unwrap();
+            // Cut at every length: read or refused, never a panic.
+            for (i, _) in line.char_indices() {
+                let _ = format.parse_line(&line[..i]);
+            }
+            let good = line.as_bytes();
+            let mut data = good.to_vec();
+            data.push(b'\n');
+            data.extend(std::iter::repeat_n(b'{', 1 << 20));
+            data.push(b'\n');
+            data.extend_from_slice(&good[..good.len() / 2]);
+            data.extend_from_slice(b"\xff\xfe\n");
+            data.extend_from_slice(&good[..good.len() / 2]);
+            data.push(b'\n');
+            data.extend_from_slice(good);
+            let mut stats = SourceStats::default();
+            let mut n = 0;
+            read(
+                format,
+                &data[..],
+                &SourceConfig::default(),
+                &mut stats,
+                |_, _| n += 1,
+            )
+            .unwrap();
+            assert_eq!((n, stats.transactions, stats.lines), (2, 2, 5), "{file}");
+            assert_eq!(stats.line_too_long, 1, "{file}");
+            assert_eq!(stats.invalid_utf8, 1, "{file}");
+            assert_eq!(
+                stats.skipped(),
+                3,
+                "{file}: {:?}",
+                stats.skipped_by_reason()
+            );
+        }
     }
 
     #[test]

@@ -22,40 +22,23 @@
 //! nginx dates the line when the response is done, so the response is dated there and the
 //! request `request_time` before it; without `request_time` the latency is unknown.
 
+use super::json::JsonLine;
 use super::{
-    Record, Skip, byte_count, check_request, request_line, seconds_to_nanos, status, timestamp,
-    version,
+    Record, Skip, check_request, ended_at, epoch_seconds, optional_count, optional_version,
+    request_line, rfc3339, seconds_to_nanos, status,
 };
 use crate::http::Body;
-use crate::time::Timestamp;
-use ::time::OffsetDateTime;
-use ::time::format_description::well_known::Rfc3339;
-use serde_json::{Map, Value};
 
 /// Reads one line (a JSON object).
 pub fn parse(line: &str) -> Result<Record, Skip> {
-    let obj: Map<String, Value> = serde_json::from_str(line).map_err(|_| Skip::Syntax)?;
-    let get = |k: &str| -> Option<String> {
-        match obj.get(k)? {
-            Value::String(s) if s.is_empty() || s == "-" => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
+    let obj = JsonLine::parse(line)?;
+    let get = |k: &str| obj.text(&[k]);
     let end = if let Some(t) = get("time_iso8601") {
-        OffsetDateTime::parse(&t, &Rfc3339)
-            .ok()
-            .and_then(timestamp)
-            .ok_or(Skip::Time)?
+        rfc3339(&t)?
     } else if let Some(t) = get("time_local") {
         super::combined::clf_time(&t)?
     } else if let Some(t) = get("msec") {
-        let s: f64 = t.parse().map_err(|_| Skip::Time)?;
-        if !s.is_finite() || !(0.0..=9.2e9).contains(&s) {
-            return Err(Skip::Time);
-        }
-        Timestamp((s * 1e9).round() as i64)
+        epoch_seconds(t.parse().map_err(|_| Skip::Time)?)?
     } else {
         return Err(Skip::Time);
     };
@@ -66,22 +49,16 @@ pub fn parse(line: &str) -> Result<Record, Skip> {
         }
         _ => request_line(get("request").ok_or(Skip::Request)?.as_bytes())?,
     };
-    if let Some(p) = get("server_protocol") {
-        ver = Some(version(p.as_bytes()).ok_or(Skip::Request)?);
+    if let Some(p) = optional_version(get("server_protocol"))? {
+        ver = Some(p);
     }
     let code = status(&get("status").ok_or(Skip::Status)?)?;
-    let len = match get("body_bytes_sent") {
-        Some(b) => byte_count(&b)?,
-        None => 0,
+    let len = optional_count(get("body_bytes_sent"))?;
+    let ns = match get("request_time") {
+        Some(rt) => Some(seconds_to_nanos(rt.parse().map_err(|_| Skip::Number)?)?),
+        None => None,
     };
-    let (request_ts, response_ts) = match get("request_time") {
-        Some(rt) => {
-            let ns = seconds_to_nanos(rt.parse().map_err(|_| Skip::Number)?)?;
-            let start = end.plus_nanos(-ns);
-            ((start, start), Some((end, end)))
-        }
-        None => ((end, end), None),
-    };
+    let (request_ts, response_ts) = ended_at(end, ns);
     let mut request_headers = Vec::new();
     for (name, key) in [
         ("User-Agent", "http_user_agent"),
