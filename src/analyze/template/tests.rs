@@ -1661,3 +1661,37 @@ fn a_prefix_shared_by_every_value_stays_in_the_template() {
         "/customers/{}"
     );
 }
+
+/// `pvt` and `pub` are the short forms of the `private` and `public` scaffold words: the one
+/// value ever seen below a collection word (`/api/payments/pvt/...`) stays literal, not a
+/// name under the collection, however large the subtree below it.
+#[test]
+fn abbreviated_access_scope_words_stay_literal() {
+    let mut l = TemplateLearner::new();
+    for i in 0..60u32 {
+        l.observe(&format!("/api/payments/pvt/transactions/{}", 1000 + i * 7));
+        if i % 3 == 0 {
+            l.observe(&format!("/api/payments/pvt/refunds/{}/status", 500 + i));
+        }
+        if i % 5 == 0 {
+            l.observe("/api/payments/pvt/configuration/fees");
+        }
+    }
+    assert_eq!(
+        settled(&mut l, "/api/payments/pvt/transactions/1007"),
+        "/api/payments/pvt/transactions/{transaction_id}"
+    );
+    assert_eq!(
+        l.resolve("/api/payments/pvt/configuration/fees"),
+        "/api/payments/pvt/configuration/fees"
+    );
+    let mut l = TemplateLearner::new();
+    for i in 0..40u32 {
+        l.observe(&format!("/api/catalogs/pub/products/{}", 77 + i));
+        l.observe("/api/catalogs/pub/categories/tree");
+    }
+    assert_eq!(
+        settled(&mut l, "/api/catalogs/pub/categories/tree"),
+        "/api/catalogs/pub/categories/tree"
+    );
+}
