@@ -1695,3 +1695,24 @@ fn abbreviated_access_scope_words_stay_literal() {
         "/api/catalogs/pub/categories/tree"
     );
 }
+
+/// A handful of words after a collection name, each requested a few times and none new, is
+/// a closed vocabulary of routes however quiet the API (`/v2/reports/daily`, `.../weekly`),
+/// not values; many such words need many requests each.
+#[test]
+fn a_handful_of_quiet_words_stays_literal() {
+    let periods = ["daily", "weekly", "monthly", "quarterly", "yearly"];
+    let mut l = TemplateLearner::new();
+    for _ in 0..4 {
+        for p in periods {
+            l.observe(&format!("/v2/reports/{p}"));
+        }
+    }
+    l.settle();
+    for p in periods {
+        let path = format!("/v2/reports/{p}");
+        assert_eq!(l.resolve(&path), path);
+    }
+    let m = l.resolve_match("/v2/reports/weekly");
+    assert_eq!(rules(&m).last(), Some(&"closed_vocabulary"), "{m:?}");
+}
