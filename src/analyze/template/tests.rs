@@ -1716,3 +1716,71 @@ fn a_handful_of_quiet_words_stays_literal() {
     let m = l.resolve_match("/v2/reports/weekly");
     assert_eq!(rules(&m).last(), Some(&"closed_vocabulary"), "{m:?}");
 }
+
+/// Values only ever requested themselves (`PUT /v1/workspace/{name}`, each seen once) leave
+/// busy words that are only passed through to sub-paths of their own
+/// (`/v1/workspace/entity/...`, `/v1/workspace/field/...`) literal when the position
+/// collapses; the values still become a parameter.
+#[test]
+fn route_prefixes_beside_leaf_values_stay_literal() {
+    let names = [
+        "silver-harbor",
+        "quiet-meadow",
+        "amber-falcon",
+        "north-ledger",
+        "rapid-otter",
+        "cobalt-bay",
+        "gentle-pine",
+        "lucky-anchor",
+        "misty-river",
+        "bold-sparrow",
+        "calm-summit",
+        "dusty-lantern",
+        "ember-grove",
+        "frosty-cedar",
+        "golden-marsh",
+        "hidden-brook",
+        "ivory-tower",
+        "jolly-canyon",
+        "keen-willow",
+        "lunar-orchard",
+    ];
+    let mut l = TemplateLearner::new();
+    let get = |l: &mut TemplateLearner, path: &str| {
+        l.observe_with(Observation {
+            query: None,
+            path,
+            method: "GET",
+        });
+    };
+    for i in 0..300usize {
+        let entity = ["contact", "deal", "invoice", "task"][i % 4];
+        let op = ["count", "list", "describe"][(i / 4) % 3];
+        get(&mut l, &format!("/v1/workspace/entity/{entity}/{op}"));
+        if i % 10 == 0 {
+            get(&mut l, &format!("/v1/workspace/field/{}/{op}", 100 + i));
+        }
+    }
+    for name in names {
+        l.observe_with(Observation {
+            query: None,
+            path: &format!("/v1/workspace/{name}"),
+            method: "PUT",
+        });
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v1/workspace/quiet-meadow"),
+        "/v1/workspace/{workspace}"
+    );
+    assert!(
+        l.resolve("/v1/workspace/entity/deal/list")
+            .starts_with("/v1/workspace/entity/"),
+        "{}",
+        l.resolve("/v1/workspace/entity/deal/list")
+    );
+    assert_eq!(
+        l.resolve("/v1/workspace/field/120/count"),
+        "/v1/workspace/field/{field_id}/count"
+    );
+}
