@@ -107,6 +107,10 @@ const SCAFFOLD: &[&str] = &[
     "external",
     "public",
     "private",
+    // Short forms of `public` and `private` (`/api/catalog/pvt/...`).
+    "pub",
+    "pvt",
+    "priv",
     "admin",
     "partner",
     "partners",
@@ -916,7 +920,7 @@ mod tests {
             assert!(is_scaffold(s), "{s}");
             assert!(!is_param_like(Version));
         }
-        for s in ["api", "REST", "internal", "public", "admin"] {
+        for s in ["api", "REST", "internal", "public", "admin", "pvt", "pub"] {
             assert!(is_scaffold(s), "{s}");
         }
         assert!(!is_scaffold("users"));

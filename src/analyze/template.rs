@@ -22,8 +22,10 @@
 //!    parameter: self references, versions, route words whose sub-paths are unlike the
 //!    values' (`/v1/projects` beside `/v1/{name}`), route words requested themselves where
 //!    the values are only passed through (`GET /bets/freebets` beside `PUT
-//!    /bets/{id}/cashin`), and words beside values that are all host names
-//!    (`/domains/purchase` beside `/domains/{domain}`). Known route words (`search`,
+//!    /bets/{id}/cashin`), busy words only passed through beside values that are only
+//!    requested themselves (`/v1/app/entity/...` beside `PUT /v1/app/{key}`), and words
+//!    beside values that are all host names (`/domains/purchase` beside
+//!    `/domains/{domain}`). Known route words (`search`,
 //!    `default`) merge along when their position collapses.
 //!
 //! **Determinism.** Positions are weighed in label order and sub-paths are compared by
@@ -115,6 +117,15 @@ const VERSION_INTS: usize = 3;
 /// A position is weighed while traffic arrives when its literal sibling count reaches this
 /// number, and each doubling after it.
 const ONLINE_FIRST: u32 = 128;
+
+/// Siblings seen at most this many times read as values when a position collapses (with
+/// the siblings that read as names), for the route prefixes kept beside leaf values.
+const LEAF_VALUE_HITS: u64 = 2;
+/// At least this many such values, all leaves, before a busy word that only leads to
+/// sub-paths stays literal beside them.
+const LEAF_VALUES_MIN: usize = 3;
+/// Requests through a word before it is such a route prefix.
+const ROUTE_PREFIX_HITS: u64 = 10;
 
 /// At least this many siblings before a first-level label that half of them continue
 /// with makes a word sibling continuing with it a value when a position collapses.
@@ -2097,6 +2108,15 @@ impl TemplateLearner {
             // them (`/domains/purchase`, `/domains/agreements`) literal.
             let hosts = all.iter().filter(|v| v.host).count();
             let host_values = hosts >= 2 && hosts * 5 >= values * 4;
+            // Values that are only ever requested themselves, never continued (`PUT
+            // /v1/app/{key}`, names or siblings seen once or twice), leave a busy word beside
+            // them that is never requested itself but leads to sub-paths of its own
+            // (`/v1/app/entity/...`) literal: a route prefix, not one more value. Not at a
+            // top level, where busy values lead to whole sub-APIs (`/v1/{name}/...`).
+            let valueish = |v: &ChildView| v.word < evidence::NONWORD || v.hits <= LEAF_VALUE_HITS;
+            let leaf_values = ctx != Context::Top
+                && all.iter().filter(|v| valueish(v)).count() >= LEAF_VALUES_MIN
+                && all.iter().filter(|v| valueish(v)).all(|v| v.leaf);
             // First-level labels of many siblings, known route words included (`assets` of
             // `/mediaServices/{account}/assets/{asset}` is one, and says nothing in the
             // sketches): a sibling continuing with a label that half of them continue with
@@ -2116,7 +2136,13 @@ impl TemplateLearner {
                 let v = &all[i];
                 let by_method =
                     pass_through && v.word >= evidence::WORD && v.hits >= 5 && v.methods != 0;
-                if by_method || (host_values && !v.host && v.word >= evidence::WORD) {
+                let prefix = leaf_values
+                    && !valueish(v)
+                    && v.word >= evidence::WORD
+                    && !v.desc.is_empty()
+                    && v.ends == 0
+                    && v.hits >= ROUTE_PREFIX_HITS;
+                if by_method || prefix || (host_values && !v.host && v.word >= evidence::WORD) {
                     if let Some(n) = self.node_mut(c) {
                         n.flags |= flag::KEPT;
                     }

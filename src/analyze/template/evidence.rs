@@ -327,6 +327,13 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
 /// `plural_words`).
 const PLURAL_WORDS_MAX: usize = 12;
 
+/// At most this many words after a collection name read as a closed vocabulary of routes
+/// when each was requested at least `CLOSED_WORDS_FEW_HITS` times (rule
+/// `closed_vocabulary`); more of them need `CLOSED_WORDS_MANY_HITS` requests each.
+const CLOSED_WORDS_MAX: usize = 12;
+const CLOSED_WORDS_FEW_HITS: u64 = 3;
+const CLOSED_WORDS_MANY_HITS: u64 = 20;
+
 /// At least this many siblings with sub-paths for the one-common-label case of rule
 /// `structure` after a collection name.
 const ONE_LABEL_ITEMS_MIN: usize = 8;
@@ -613,13 +620,20 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
                 return verdict(true, "items", 0.5 + 0.3 * ev.item_methods, ev);
             }
             if ctx == Context::Plural && n >= 4 {
-                // A few words each requested many times, none new, not updated or deleted
-                // one by one: a closed vocabulary of routes (`/spots/day`, `/spots/week`,
-                // `/spots/year`), not values arriving.
+                // A few words each requested again and again, none new, not updated or
+                // deleted one by one: a closed vocabulary of routes (`/spots/day`,
+                // `/spots/week`, `/spots/year`), not values arriving. A handful of them
+                // (at most `CLOSED_WORDS_MAX`) needs a few requests each; more of them,
+                // many requests each.
+                let busy = if n <= CLOSED_WORDS_MAX {
+                    CLOSED_WORDS_FEW_HITS
+                } else {
+                    CLOSED_WORDS_MANY_HITS
+                };
                 if open == 0.0
                     && ev.nonwords < 0.25
                     && ev.item_methods < 0.5
-                    && core.iter().all(|c| c.hits >= 20)
+                    && core.iter().all(|c| c.hits >= busy)
                 {
                     return verdict(false, "closed_vocabulary", 0.6, ev);
                 }

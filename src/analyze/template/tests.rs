@@ -1661,3 +1661,126 @@ fn a_prefix_shared_by_every_value_stays_in_the_template() {
         "/customers/{}"
     );
 }
+
+/// `pvt` and `pub` are the short forms of the `private` and `public` scaffold words: the one
+/// value ever seen below a collection word (`/api/payments/pvt/...`) stays literal, not a
+/// name under the collection, however large the subtree below it.
+#[test]
+fn abbreviated_access_scope_words_stay_literal() {
+    let mut l = TemplateLearner::new();
+    for i in 0..60u32 {
+        l.observe(&format!("/api/payments/pvt/transactions/{}", 1000 + i * 7));
+        if i % 3 == 0 {
+            l.observe(&format!("/api/payments/pvt/refunds/{}/status", 500 + i));
+        }
+        if i % 5 == 0 {
+            l.observe("/api/payments/pvt/configuration/fees");
+        }
+    }
+    assert_eq!(
+        settled(&mut l, "/api/payments/pvt/transactions/1007"),
+        "/api/payments/pvt/transactions/{transaction_id}"
+    );
+    assert_eq!(
+        l.resolve("/api/payments/pvt/configuration/fees"),
+        "/api/payments/pvt/configuration/fees"
+    );
+    let mut l = TemplateLearner::new();
+    for i in 0..40u32 {
+        l.observe(&format!("/api/catalogs/pub/products/{}", 77 + i));
+        l.observe("/api/catalogs/pub/categories/tree");
+    }
+    assert_eq!(
+        settled(&mut l, "/api/catalogs/pub/categories/tree"),
+        "/api/catalogs/pub/categories/tree"
+    );
+}
+
+/// A handful of words after a collection name, each requested a few times and none new, is
+/// a closed vocabulary of routes however quiet the API (`/v2/reports/daily`, `.../weekly`),
+/// not values; many such words need many requests each.
+#[test]
+fn a_handful_of_quiet_words_stays_literal() {
+    let periods = ["daily", "weekly", "monthly", "quarterly", "yearly"];
+    let mut l = TemplateLearner::new();
+    for _ in 0..4 {
+        for p in periods {
+            l.observe(&format!("/v2/reports/{p}"));
+        }
+    }
+    l.settle();
+    for p in periods {
+        let path = format!("/v2/reports/{p}");
+        assert_eq!(l.resolve(&path), path);
+    }
+    let m = l.resolve_match("/v2/reports/weekly");
+    assert_eq!(rules(&m).last(), Some(&"closed_vocabulary"), "{m:?}");
+}
+
+/// Values only ever requested themselves (`PUT /v1/workspace/{name}`, each seen once) leave
+/// busy words that are only passed through to sub-paths of their own
+/// (`/v1/workspace/entity/...`, `/v1/workspace/field/...`) literal when the position
+/// collapses; the values still become a parameter.
+#[test]
+fn route_prefixes_beside_leaf_values_stay_literal() {
+    let names = [
+        "silver-harbor",
+        "quiet-meadow",
+        "amber-falcon",
+        "north-ledger",
+        "rapid-otter",
+        "cobalt-bay",
+        "gentle-pine",
+        "lucky-anchor",
+        "misty-river",
+        "bold-sparrow",
+        "calm-summit",
+        "dusty-lantern",
+        "ember-grove",
+        "frosty-cedar",
+        "golden-marsh",
+        "hidden-brook",
+        "ivory-tower",
+        "jolly-canyon",
+        "keen-willow",
+        "lunar-orchard",
+    ];
+    let mut l = TemplateLearner::new();
+    let get = |l: &mut TemplateLearner, path: &str| {
+        l.observe_with(Observation {
+            query: None,
+            path,
+            method: "GET",
+        });
+    };
+    for i in 0..300usize {
+        let entity = ["contact", "deal", "invoice", "task"][i % 4];
+        let op = ["count", "list", "describe"][(i / 4) % 3];
+        get(&mut l, &format!("/v1/workspace/entity/{entity}/{op}"));
+        if i % 10 == 0 {
+            get(&mut l, &format!("/v1/workspace/field/{}/{op}", 100 + i));
+        }
+    }
+    for name in names {
+        l.observe_with(Observation {
+            query: None,
+            path: &format!("/v1/workspace/{name}"),
+            method: "PUT",
+        });
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v1/workspace/quiet-meadow"),
+        "/v1/workspace/{workspace}"
+    );
+    assert!(
+        l.resolve("/v1/workspace/entity/deal/list")
+            .starts_with("/v1/workspace/entity/"),
+        "{}",
+        l.resolve("/v1/workspace/entity/deal/list")
+    );
+    assert_eq!(
+        l.resolve("/v1/workspace/field/120/count"),
+        "/v1/workspace/field/{field_id}/count"
+    );
+}
