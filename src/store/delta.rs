@@ -547,6 +547,12 @@ fn span(first: &mut i64, last: &mut i64, f: i64, l: i64) {
     *last = (*last).max(l);
 }
 
+/// A sighting folded into another: counts add, the span widens.
+fn counted(count: &mut u64, first: &mut i64, last: &mut i64, n: u64, f: i64, l: i64) {
+    *count = count.saturating_add(n);
+    span(first, last, f, l);
+}
+
 impl Endpoint {
     /// Folds a later delta of the same endpoint into this one, as the centre's merge would
     /// apply the two in turn. `None` (and `self` unchanged) when a histogram cannot be read.
@@ -585,10 +591,11 @@ impl Endpoint {
             later.clients,
             |x| x.ip.clone(),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
@@ -634,10 +641,11 @@ impl Endpoint {
             later.sensitive,
             |x| (x.class.clone(), x.location.clone(), x.field.clone()),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
@@ -657,10 +665,11 @@ impl Endpoint {
             later.findings,
             |x| (x.kind.clone(), x.client.clone()),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
@@ -682,10 +691,11 @@ impl Endpoint {
             later.sources,
             |x| x.source.clone(),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
@@ -741,11 +751,12 @@ impl Delta {
             later.transitions,
             |x| (x.from.clone(), x.to.clone()),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
                 a.principals = hll_union(&a.principals, &b.principals);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
@@ -757,11 +768,12 @@ impl Delta {
             later.paths,
             |x| x.steps.clone(),
             |a, b| {
-                a.count = a.count.saturating_add(b.count);
                 a.principals = hll_union(&a.principals, &b.principals);
-                span(
+                counted(
+                    &mut a.count,
                     &mut a.first_seen,
                     &mut a.last_seen,
+                    b.count,
                     b.first_seen,
                     b.last_seen,
                 );
