@@ -9,8 +9,9 @@
 //! (inventory facts, JA4 fingerprints, certificates; no keys, no decryption). The command line
 //! lives in [`cli`]; the daemon that runs all of it on a tap host, on every core, is
 //! [`sensor`]. Access logs and HAR files enter beside the engine, as transactions, through
-//! [`source`]. Log events (`tracing`) go where [`logging`] sends them: the journal under
-//! systemd, a logfmt line on stderr otherwise.
+//! [`source`]; the routes source code declares are found by [`code`]. Log events (`tracing`)
+//! go where [`logging`] sends them: the journal under systemd, a logfmt line on stderr
+//! otherwise.
 //!
 //! Input from the wire is attacker-controlled: no function here panics on any input, every
 //! buffer has a cap, and what a cap drops is counted.
@@ -22,6 +23,7 @@
 pub mod analyze;
 pub mod capture;
 pub mod cli;
+pub mod code;
 pub mod config;
 pub mod counters;
 pub mod decode;
