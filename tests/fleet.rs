@@ -326,6 +326,155 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     assert_eq!(rows, named);
     own.close().await;
 
+    // The listings and exports read the centre as they read a file: `endpoints`, `findings`
+    // and `export --format json|csv` give what they give on the single ingest.
+    let file = Store::open_read_only(&single_path).await.unwrap();
+    let pg = shadowtap::store::pg::PgInventory::open(&db.url)
+        .await
+        .unwrap();
+    let no_ids = |mut v: serde_json::Value| {
+        fn strip(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    // Ids are each database's; a template's explanation is the evidence of the
+                    // sensor that last explained it (each learner sees its own share).
+                    for k in [
+                        "id",
+                        "endpoint_id",
+                        "from_endpoint",
+                        "to_endpoint",
+                        "generator",
+                        "template_explain",
+                        "template_confidence",
+                        "template_rule",
+                    ] {
+                        m.remove(k);
+                    }
+                    m.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        strip(&mut v);
+        v
+    };
+    // The first difference between two JSON documents (the path and both values).
+    fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
+        use serde_json::Value::{Array, Object};
+        match (a, b) {
+            (Object(x), Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
+                let n = serde_json::Value::Null;
+                first_difference(
+                    x.get(k).unwrap_or(&n),
+                    y.get(k).unwrap_or(&n),
+                    &format!("{at}.{k}"),
+                )
+            }),
+            (Array(x), Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, &format!("{at}[{i}]"))),
+            _ if a == b => None,
+            _ => Some(format!("{at}: {} vs {}", clip(a), clip(b))),
+        }
+    }
+    fn clip(v: &serde_json::Value) -> String {
+        v.to_string().chars().take(300).collect()
+    }
+    let same = |a: serde_json::Value, b: serde_json::Value, what: &str| {
+        if let Some(d) = first_difference(&a, &b, what) {
+            panic!("centre (left) and file (right) differ: {d}");
+        }
+    };
+    let filter = shadowtap::store::ListFilter::default();
+    same(
+        no_ids(serde_json::to_value(pg.endpoints(&filter).await.unwrap()).unwrap()),
+        no_ids(serde_json::to_value(file.endpoints(&filter).await.unwrap()).unwrap()),
+        "endpoints",
+    );
+    let all = shadowtap::store::dashboard::FindingQuery {
+        state: shadowtap::store::dashboard::StateFilter::All,
+        limit: i64::MAX,
+        ..Default::default()
+    };
+    // Findings as sets (ties in the listing's order fall to ids, each database's own), of the
+    // kinds the merge makes (as `differences` compares them), less what the assessment at
+    // the end of an ingest adds (the scope's word on severity and detail: not on the centre).
+    let merged = |v: serde_json::Value| {
+        let mut rows: Vec<serde_json::Value> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| !f["method"].is_null() && f["kind"] != "auth_inconsistent")
+            .map(|f| {
+                let mut f = f.clone();
+                if let Some(m) = f.as_object_mut() {
+                    m.remove("detail");
+                    m.remove("severity");
+                }
+                f
+            })
+            .collect();
+        rows.sort_by_key(|r| r.to_string());
+        serde_json::Value::Array(rows)
+    };
+    same(
+        merged(no_ids(
+            serde_json::to_value(pg.findings_listing_matching(&all).await.unwrap()).unwrap(),
+        )),
+        merged(no_ids(
+            serde_json::to_value(file.findings_listing_matching(&all).await.unwrap()).unwrap(),
+        )),
+        "findings",
+    );
+    let (a, b) = (
+        no_ids(pg.export_json_with(None, true).await.unwrap()),
+        no_ids(file.export_json_with(None, true).await.unwrap()),
+    );
+    // gRPC-Web bodies are decoded with descriptors only the single ingest learned (as in
+    // `KEYED`).
+    let not_grpc_web = |v: &serde_json::Value| {
+        serde_json::Value::Array(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["host"] != "127.0.0.1:8098")
+                .cloned()
+                .collect(),
+        )
+    };
+    same(
+        not_grpc_web(&a["endpoints"]),
+        not_grpc_web(&b["endpoints"]),
+        "export endpoints",
+    );
+    same(
+        merged(a["findings"].clone()),
+        merged(b["findings"].clone()),
+        "export findings",
+    );
+    let csv_dir = dir.path().join("csv");
+    let files = pg.export_csv_with(&csv_dir, false).await.unwrap();
+    assert_eq!(files.len(), shadowtap::store::export::PUBLIC_VIEWS.len());
+    let csv = std::fs::read_to_string(csv_dir.join("api_endpoints.csv")).unwrap();
+    assert_eq!(csv.lines().count() as i64, endpoints + 1, "{csv}");
+    pg.close().await;
+    file.close().await;
+    // And the command line, with the URL as --db.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+        .args(["findings", "--db", &db.url, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(listed.as_array().is_some_and(|a| !a.is_empty()));
+
     // Every delta sent again (a lost acknowledgement, a restarted sensor): stored once,
     // applied once, the views unchanged.
     for ((_, name, _), rows) in sensors.iter().zip(&kept) {
@@ -890,4 +1039,142 @@ async fn bad_deltas_are_parked() {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// The centre merges a delta's endpoints a statement per table for all of them at once; a
+/// delta that lists one endpoint twice (no sensor writes one, a hostile one may) and repeats a
+/// transition must give what the same entries give shipped as two deltas, entry after entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_repeating_an_endpoint_merges_as_two_deltas() {
+    let (Some(one), Some(two)) = (
+        postgres::database("repeat_one").await,
+        postgres::database("repeat_two").await,
+    ) else {
+        return;
+    };
+    let endpoint =
+        |requests: u64, status: u16, client: &str, first: i64, last: i64| wire::Endpoint {
+            host: "api.test".into(),
+            method: "GET".into(),
+            template: "/items/{id}".into(),
+            first_seen: first,
+            last_seen: last,
+            requests,
+            responses: requests,
+            status: vec![(status, requests)],
+            clients: vec![wire::Client {
+                ip: client.into(),
+                count: requests,
+                first_seen: first,
+                last_seen: last,
+            }],
+            minutes: vec![(first / 60_000_000_000, requests, 0)],
+            protocol: "http/1.1".into(),
+            ..Default::default()
+        };
+    let other = wire::Endpoint {
+        template: "/items".into(),
+        ..endpoint(1, 200, "10.0.0.1", 1_000, 2_000)
+    };
+    let key = |e: &wire::Endpoint| wire::Key {
+        host: e.host.clone(),
+        method: e.method.clone(),
+        template: e.template.clone(),
+    };
+    let a = endpoint(3, 200, "10.0.0.1", 5_000_000_000, 6_000_000_000);
+    let b = endpoint(2, 404, "10.0.0.2", 1_000_000_000, 90_000_000_000);
+    let (from, to) = (key(&other), key(&a));
+    let transition = |n: u64| wire::Transition {
+        from: from.clone(),
+        to: to.clone(),
+        count: n,
+        first_seen: 1_000,
+        last_seen: 2_000 * n as i64,
+        gap_sum_ms: 10 * n,
+        ..Default::default()
+    };
+    let delta = |endpoints: Vec<wire::Endpoint>, transitions: Vec<wire::Transition>| wire::Delta {
+        key_fingerprint: "aaaa".into(),
+        endpoints,
+        transitions,
+        ..Default::default()
+    };
+    let row = |seq: i64, d: wire::Delta| shadowtap::store::outbox::OutboxRow {
+        seq,
+        payload: d.encode().unwrap(),
+    };
+    let c1 = central::open(&one.url).await.unwrap();
+    ship::send_rows(
+        &c1,
+        "s",
+        &[row(
+            1,
+            delta(
+                vec![other.clone(), a.clone(), b.clone()],
+                vec![transition(1), transition(4)],
+            ),
+        )],
+    )
+    .await
+    .unwrap();
+    let r = central::apply_pending(&c1, "aaaa").await.unwrap();
+    assert_eq!((r.applied, r.parked), (1, 0), "{r:?}");
+    let c2 = central::open(&two.url).await.unwrap();
+    ship::send_rows(
+        &c2,
+        "s",
+        &[
+            row(1, delta(vec![other, a], vec![transition(1)])),
+            row(2, delta(vec![b], vec![transition(4)])),
+        ],
+    )
+    .await
+    .unwrap();
+    let r = central::apply_pending(&c2, "aaaa").await.unwrap();
+    assert_eq!((r.applied, r.parked), (2, 0), "{r:?}");
+    for q in [
+        "SELECT host, method, path_template, first_seen, last_seen, request_count, client_count FROM api_endpoints ORDER BY 3",
+        "SELECT e.path_template, s.status, s.count FROM endpoint_status s JOIN endpoints e ON e.id = s.endpoint_id ORDER BY 1, 2",
+        "SELECT e.path_template, c.client, c.count, c.first_seen, c.last_seen FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id ORDER BY 1, 2",
+        "SELECT e.path_template, m.minute, m.count FROM endpoint_minutes m JOIN endpoints e ON e.id = m.endpoint_id ORDER BY 1, 2",
+        "SELECT * FROM api_transitions",
+        "SELECT sensor, count, first_seen, last_seen FROM api_endpoint_sensors ORDER BY 2",
+    ] {
+        let got = |pool: &PgPool| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(q)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        (0..r.columns().len())
+                            .map(|i| {
+                                r.try_get::<Option<i64>, _>(i)
+                                    .map(|v| format!("{v:?}"))
+                                    .or_else(|_| {
+                                        r.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}"))
+                                    })
+                                    .or_else(|_| {
+                                        r.try_get::<Option<f64>, _>(i).map(|v| format!("{v:?}"))
+                                    })
+                                    .unwrap_or_else(|_| "?".into())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let (x, y) = (got(&c1).await, got(&c2).await);
+        assert!(!x.is_empty(), "{q}: no rows");
+        assert_eq!(x, y, "{q}");
+    }
+    let n: i64 = sqlx::query_scalar(
+        "SELECT request_count FROM api_endpoints WHERE path_template = '/items/{id}'",
+    )
+    .fetch_one(&c1)
+    .await
+    .unwrap();
+    assert_eq!(n, 5);
 }

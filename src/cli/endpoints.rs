@@ -1,20 +1,26 @@
 //! `shadowtap endpoints`: list an inventory.
 
-use super::{EndpointsArgs, TableFormat, clean, runtime};
+use super::{EndpointsArgs, TableFormat, central_url, clean, runtime};
+use crate::store::pg::PgInventory;
 use crate::store::{EndpointRow, ListFilter, Store};
 use std::io::Write;
 
 /// Runs `shadowtap endpoints`.
 pub fn run(args: &EndpointsArgs) -> anyhow::Result<()> {
+    let filter = ListFilter {
+        host: args.host.clone(),
+    };
     let rows = runtime()?.block_on(async {
+        if let Some(url) = central_url(&args.db) {
+            let centre = PgInventory::open(url).await?;
+            let rows = centre.endpoints(&filter).await;
+            centre.close().await;
+            return anyhow::Ok(rows?);
+        }
         let store = Store::open_read_only(&args.db).await?;
-        let rows = store
-            .endpoints(&ListFilter {
-                host: args.host.clone(),
-            })
-            .await?;
+        let rows = store.endpoints(&filter).await;
         store.close().await;
-        anyhow::Ok(rows)
+        anyhow::Ok(rows?)
     })?;
     let mut out = std::io::stdout().lock();
     match args.format {

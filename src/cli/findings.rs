@@ -2,9 +2,10 @@
 //! `shadowtap findings triage`: sets a finding's triage state.
 
 use super::{FindingsArgs, FindingsCommand, FindingsFormat, FindingsListArgs, TriageArgs};
-use super::{clean, runtime};
+use super::{central_url, clean, runtime};
 use crate::analyze::posture::Severity;
 use crate::store::dashboard::{FindingQuery, StateFilter};
+use crate::store::pg::PgInventory;
 use crate::store::{FindingListing, Store, TriageState};
 
 pub use crate::web::sarif::{SARIF_SCHEMA, sarif};
@@ -74,17 +75,22 @@ fn list(args: &FindingsListArgs) -> anyhow::Result<()> {
         .db
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("--db PATH is required"))?;
+    let query = FindingQuery {
+        state,
+        limit: i64::MAX,
+        ..Default::default()
+    };
     let rows = runtime()?.block_on(async {
+        if let Some(url) = central_url(db) {
+            let centre = PgInventory::open(url).await?;
+            let rows = centre.findings_listing_matching(&query).await;
+            centre.close().await;
+            return anyhow::Ok(rows?);
+        }
         let store = Store::open_read_only(db).await?;
-        let rows = store
-            .findings_listing_matching(&FindingQuery {
-                state,
-                limit: i64::MAX,
-                ..Default::default()
-            })
-            .await?;
+        let rows = store.findings_listing_matching(&query).await;
         store.close().await;
-        anyhow::Ok(rows)
+        anyhow::Ok(rows?)
     })?;
     let mut findings: Vec<FindingListing> = rows
         .into_iter()

@@ -70,7 +70,8 @@ pub enum Command {
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
     /// Run the fleet's centre: apply the deltas sensors ship (`ingest --central`) to the
-    /// central inventory on PostgreSQL, in order per sensor, one transaction per delta.
+    /// central inventory on PostgreSQL, in order per sensor, a few deltas per transaction (each in a
+    /// savepoint of its own).
     Central(CentralArgs),
 }
 
@@ -273,8 +274,8 @@ pub enum FindingsCommand {
 /// Arguments of `findings list`.
 #[derive(Debug, Args)]
 pub struct FindingsListArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH", required = true)]
+    /// Inventory database: a SQLite file, or a fleet's centre (`postgres://USER@HOST/DB`).
+    #[arg(long, value_name = "PATH|URL", required = true)]
     pub db: Option<PathBuf>,
     /// Only findings at least this severe (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY", default_value = "info")]
@@ -718,8 +719,8 @@ pub enum TableFormat {
 /// Arguments of `endpoints`.
 #[derive(Debug, Args)]
 pub struct EndpointsArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH")]
+    /// Inventory database: a SQLite file, or a fleet's centre (`postgres://USER@HOST/DB`).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: PathBuf,
     /// Only this host.
     #[arg(long, value_name = "HOST")]
@@ -747,8 +748,9 @@ pub enum ExportFormat {
 /// Arguments of `export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH")]
+    /// Inventory database: a SQLite file, or a fleet's centre (`postgres://USER@HOST/DB`;
+    /// csv, json and sarif).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: PathBuf,
     /// Format.
     #[arg(long, value_enum)]
@@ -1023,6 +1025,12 @@ pub fn grpc_descriptors(
     let d = crate::analyze::grpc::Descriptors::load_all(&files)
         .map_err(|e| anyhow::anyhow!("--proto-descriptor: {e}"))?;
     Ok(Some(std::sync::Arc::new(d)))
+}
+
+/// The URL when `--db` names a fleet's central inventory on PostgreSQL rather than a SQLite
+/// file.
+pub fn central_url(db: &std::path::Path) -> Option<&str> {
+    db.to_str().filter(|d| crate::store::pg::is_postgres_url(d))
 }
 
 /// A Tokio runtime for a command that uses the store.

@@ -1,14 +1,17 @@
 //! The centre's side of the delta path: `shadowtap central --db postgres://...` applies the
-//! deltas sensors put in `deltas`, in `seq` order per sensor, each in one PostgreSQL
-//! transaction that merges it as `Store::merge` merges a flush into SQLite and records it in
-//! `delta_applied` (so a killed centre resumes at the first unapplied delta, and nothing is
-//! counted twice). One writer: every apply holds a transaction-level advisory lock.
+//! deltas sensors put in `deltas`, in `seq` order per sensor. Up to [`GROUP`] deltas share
+//! one PostgreSQL transaction (one durable commit), each merged inside a savepoint of its own
+//! and recorded in `delta_applied` with its merge (so a killed centre resumes at the first
+//! unapplied delta, nothing is counted twice, and a delta the database refuses is rolled back
+//! alone). One writer: every transaction holds a transaction-level advisory lock.
 //!
 //! The merge is `store::write`'s, in PostgreSQL's dialect: the same upserts (counts add,
 //! first seen the least, last seen the greatest, histograms and sketches merged, body shapes
 //! and query shapes merged by the same functions), with the columns qualified by their
 //! table (PostgreSQL finds `count` ambiguous between the row and `excluded`), `LEAST` and
-//! `GREATEST` for SQLite's scalar `min` and `max`, `$n` placeholders and typed NULLs. The
+//! `GREATEST` for SQLite's scalar `min` and `max`, `$n` placeholders and typed NULLs. Unlike
+//! the SQLite merge it writes a delta's endpoints together, a statement per table (arrays bound
+//! with `unnest`): the apply is bound by round trips to the server, not by work. The
 //! differences from the SQLite merge are the caps: the centre keeps every endpoint and
 //! every transition and path (no `max_endpoints` eviction, no trimming), and keeps client rows
 //! up to the same per-endpoint cap without evicting one-time clients.
@@ -26,13 +29,15 @@ use crate::store::{
     finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, QueryBuilder, Row, Transaction};
-use std::collections::HashMap;
+use sqlx::{Connection, Postgres, QueryBuilder, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
 
 /// Client rows kept per endpoint (as `StoreLimits::max_clients_per_endpoint`).
 const MAX_CLIENTS_PER_ENDPOINT: i64 = 1000;
 /// Deltas read per round.
 const ROUND: i64 = 32;
+/// Deltas applied per transaction: one durable commit for them all.
+const GROUP: usize = 8;
 
 /// What applying did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -75,18 +80,19 @@ pub async fn apply_pending(
         if rows.is_empty() {
             return Ok(report);
         }
-        for r in rows {
-            let (sensor, seq): (String, i64) = (r.get(0), r.get(1));
-            apply_one(pool, &sensor, seq, key_fingerprint, &mut report).await?;
+        let keys: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        for group in keys.chunks(GROUP) {
+            apply_group(pool, group, key_fingerprint, &mut report).await?;
         }
     }
 }
 
-/// Applies one delta in its own transaction; parks it when it is refused.
-async fn apply_one(
+/// Applies a few deltas in one transaction (one durable commit for them all), each inside a
+/// savepoint of its own: a delta the database refuses is rolled back alone and parked, and
+/// the others commit. A connection error rolls the whole group back for the next round.
+async fn apply_group(
     pool: &PgPool,
-    sensor: &str,
-    seq: i64,
+    keys: &[(String, i64)],
     key_fingerprint: &str,
     report: &mut ApplyReport,
 ) -> Result<(), FleetError> {
@@ -94,54 +100,71 @@ async fn apply_one(
     sqlx::query("SELECT pg_advisory_xact_lock(18)")
         .execute(&mut *tx)
         .await?;
-    let payload: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT d.payload FROM deltas d WHERE d.sensor = $1 AND d.seq = $2
-         AND NOT EXISTS (SELECT 1 FROM delta_applied a WHERE a.sensor = d.sensor AND a.seq = d.seq)",
-    )
-    .bind(sensor)
-    .bind(seq)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(payload) = payload else {
-        // Applied by another writer meanwhile.
-        return Ok(());
-    };
-    let refusal = match Delta::decode(&payload) {
-        Err(e) => Some(e.to_string()),
-        Ok(d) if d.key_fingerprint != key_fingerprint => {
-            report.wrong_key += 1;
-            Some(format!(
-                "hash key fingerprint {} is not the centre's {key_fingerprint}",
-                d.key_fingerprint
-            ))
-        }
-        Ok(d) => {
-            let mut merged = ApplyReport::default();
-            match merge(&mut tx, sensor, &d, &mut merged).await {
-                Ok(()) => {
-                    mark(&mut tx, sensor, seq, "applied", merged.rows).await?;
-                    tx.commit().await?;
-                    report.applied += 1;
-                    report.rows += merged.rows;
-                    report.clients_dropped += merged.clients_dropped;
-                    return Ok(());
-                }
-                // What the database refuses in this delta's data is the delta's fault.
-                Err(sqlx::Error::Database(e)) => Some(format!("refused by the database: {e}")),
-                // What the merge found unreadable in the delta (see `corrupt`).
-                Err(sqlx::Error::Protocol(m)) if m.starts_with(CORRUPT) => Some(m),
-                Err(e) => return Err(e.into()),
+    let mut done = ApplyReport::default();
+    let mut parked = Vec::new();
+    for (sensor, seq) in keys {
+        let payload: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT d.payload FROM deltas d WHERE d.sensor = $1 AND d.seq = $2
+             AND NOT EXISTS (SELECT 1 FROM delta_applied a WHERE a.sensor = d.sensor AND a.seq = d.seq)",
+        )
+        .bind(sensor)
+        .bind(seq)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(payload) = payload else {
+            // Applied by another writer meanwhile.
+            continue;
+        };
+        let refusal = match Delta::decode(&payload) {
+            Err(e) => e.to_string(),
+            Ok(d) if d.key_fingerprint != key_fingerprint => {
+                done.wrong_key += 1;
+                format!(
+                    "hash key fingerprint {} is not the centre's {key_fingerprint}",
+                    d.key_fingerprint
+                )
             }
-        }
-    };
-    drop(tx);
-    let reason = refusal.unwrap_or_default();
-    tracing::warn!(sensor, seq, reason = %reason, "delta parked");
-    let mut tx = pool.begin().await?;
-    let outcome: String = format!("parked: {reason}").chars().take(500).collect();
-    mark(&mut tx, sensor, seq, &outcome, 0).await?;
+            Ok(d) => {
+                drop(payload);
+                let mut savepoint = tx.begin().await?;
+                let mut merged = ApplyReport::default();
+                match merge(&mut savepoint, sensor, &d, &mut merged).await {
+                    Ok(()) => {
+                        mark(&mut savepoint, sensor, *seq, "applied", merged.rows).await?;
+                        savepoint.commit().await?;
+                        done.applied += 1;
+                        done.rows += merged.rows;
+                        done.clients_dropped += merged.clients_dropped;
+                        continue;
+                    }
+                    // What the database refuses in this delta's data is the delta's fault.
+                    Err(sqlx::Error::Database(e)) => {
+                        savepoint.rollback().await?;
+                        format!("refused by the database: {e}")
+                    }
+                    // What the merge found unreadable in the delta (see `corrupt`).
+                    Err(sqlx::Error::Protocol(m)) if m.starts_with(CORRUPT) => {
+                        savepoint.rollback().await?;
+                        m
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let outcome: String = format!("parked: {refusal}").chars().take(500).collect();
+        mark(&mut tx, sensor, *seq, &outcome, 0).await?;
+        done.parked += 1;
+        parked.push((sensor, *seq, refusal));
+    }
     tx.commit().await?;
-    report.parked += 1;
+    for (sensor, seq, reason) in parked {
+        tracing::warn!(sensor = sensor.as_str(), seq, reason = %reason, "delta parked");
+    }
+    report.applied += done.applied;
+    report.parked += done.parked;
+    report.wrong_key += done.wrong_key;
+    report.rows += done.rows;
+    report.clients_dropped += done.clients_dropped;
     Ok(())
 }
 
@@ -215,32 +238,41 @@ async fn upsert(
 }
 
 /// Merges one delta of `sensor` (the transaction is the caller's).
+///
+/// The apply is round-trip bound, so every step works on all the delta's endpoints at once:
+/// one statement per table (arrays bound with `unnest`), not one per endpoint. Endpoints are
+/// merged in waves of distinct keys: a sensor's delta has one entry per endpoint, and one that
+/// repeats a key is merged entry after entry, as a sequence of merges would.
 async fn merge(
     tx: &mut Transaction<'_, Postgres>,
     sensor: &str,
     d: &Delta,
     report: &mut ApplyReport,
 ) -> Result<(), sqlx::Error> {
-    let mut ids: HashMap<Key, i64> = HashMap::new();
-    let mut seen_by = Vec::new();
+    let mut waves: Vec<Vec<&Endpoint>> = Vec::new();
+    let mut occurrences: HashMap<(&str, &str, &str), usize> = HashMap::new();
     for e in &d.endpoints {
-        let id = merge_endpoint(tx, e, report).await?;
-        ids.insert(
-            Key {
-                host: e.host.clone(),
-                method: e.method.clone(),
-                template: e.template.clone(),
-            },
-            id,
-        );
-        if e.requests > 0 {
-            seen_by.push(vec![
-                P::I(id),
-                P::T(sensor.to_string()),
-                int(e.requests),
-                P::I(e.first_seen),
-                P::I(e.last_seen),
-            ]);
+        let n = occurrences
+            .entry((&e.host, &e.method, &e.template))
+            .or_default();
+        if waves.len() <= *n {
+            waves.push(Vec::new());
+        }
+        waves[*n].push(e);
+        *n += 1;
+    }
+    let mut ids: HashMap<Key, i64> = HashMap::new();
+    let mut seen_by: BTreeMap<i64, (u64, i64, i64)> = BTreeMap::new();
+    for wave in &waves {
+        let wave_ids = merge_endpoints(tx, wave, report).await?;
+        for (e, id) in wave.iter().zip(wave_ids) {
+            ids.insert(key_of(e), id);
+            if e.requests > 0 {
+                let s = seen_by.entry(id).or_insert((0, i64::MAX, i64::MIN));
+                s.0 = s.0.saturating_add(e.requests);
+                s.1 = s.1.min(e.first_seen);
+                s.2 = s.2.max(e.last_seen);
+            }
         }
     }
     // Attribution: which sensors saw each endpoint (`api_endpoint_sensors`).
@@ -250,10 +282,29 @@ async fn merge(
         "ON CONFLICT (endpoint_id, sensor) DO UPDATE SET count = endpoint_sensors.count + excluded.count,
             first_seen = LEAST(endpoint_sensors.first_seen, excluded.first_seen),
             last_seen = GREATEST(endpoint_sensors.last_seen, excluded.last_seen)",
-        seen_by,
+        seen_by
+            .into_iter()
+            .map(|(id, (n, first, last))| {
+                vec![
+                    P::I(id),
+                    P::T(sensor.to_string()),
+                    int(n),
+                    P::I(first),
+                    P::I(last),
+                ]
+            })
+            .collect(),
     )
     .await?;
     merge_sequences(tx, d, &mut ids, report).await
+}
+
+fn key_of(e: &Endpoint) -> Key {
+    Key {
+        host: e.host.clone(),
+        method: e.method.clone(),
+        template: e.template.clone(),
+    }
 }
 
 /// Prefix of the errors [`corrupt`] makes.
@@ -264,344 +315,385 @@ fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{CORRUPT}{what}"))
 }
 
-async fn merge_endpoint(
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// What the centre holds of an endpoint before a merge.
+struct Stored {
+    id: i64,
+    hist: Option<Vec<u8>>,
+    hll: Option<Vec<u8>>,
+    query: Option<String>,
+    capped: bool,
+    scope: String,
+}
+
+/// The ids of `keys` that the centre has, by key.
+async fn stored_ids(
     tx: &mut Transaction<'_, Postgres>,
-    e: &Endpoint,
-    report: &mut ApplyReport,
-) -> Result<i64, sqlx::Error> {
-    let existing = sqlx::query(
-        "SELECT id, latency_hist, clients_hll, query_shape, clients_capped FROM endpoints
-         WHERE host = $1 AND method = $2 AND path_template = $3",
-    )
-    .bind(&e.host)
-    .bind(&e.method)
-    .bind(&e.template)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let (id, hist, hll, query, mut capped) = match existing {
-        Some(r) => {
-            let id: i64 = r.get(0);
-            if !e.explain.is_empty() && !e.rule.is_empty() {
-                sqlx::query(
-                    "UPDATE endpoints SET template_rule = $1, template_confidence = $2, template_explain = $3
-                     WHERE id = $4 AND coalesce(documented, 0) = 0",
-                )
-                .bind(&e.rule)
-                .bind(f64::from(e.confidence))
-                .bind(&e.explain)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            }
-            let hist = hist_from(r.get::<Option<Vec<u8>>, _>(1))
-                .map_err(|_| corrupt("stored latency histogram"))?;
-            let hll = r
-                .get::<Option<Vec<u8>>, _>(2)
-                .map(|b| Hll::from_bytes(&b))
-                .unwrap_or_default();
-            let query: crate::analyze::form::FormShape = r
-                .get::<Option<String>, _>(3)
-                .and_then(|q| serde_json::from_str(&q).ok())
-                .unwrap_or_default();
-            (id, hist, hll, query, r.get::<i64, _>(4) != 0)
-        }
-        None => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, template_explain, example_path, first_seen, last_seen)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            )
-            .bind(&e.host)
-            .bind(&e.method)
-            .bind(&e.template)
-            .bind(&e.rule)
-            .bind(f64::from(e.confidence))
-            .bind(if e.explain.is_empty() { "[]" } else { e.explain.as_str() })
-            .bind(&e.example_path)
-            .bind(e.first_seen)
-            .bind(e.last_seen)
-            .fetch_one(&mut **tx)
-            .await?;
-            (
-                id,
-                crate::analyze::inventory::new_latency_histogram(),
-                Hll::default(),
-                Default::default(),
-                false,
-            )
-        }
-    };
-    report.rows += 1;
-    let mut hist = hist;
-    if !e.latency.is_empty() {
-        if !super::wire::plain_v2_histogram(&e.latency) {
-            return Err(corrupt("latency histogram"));
-        }
-        let h = hist_from(Some(e.latency.clone())).map_err(|_| corrupt("latency histogram"))?;
-        hist.add(&h).map_err(|_| corrupt("latency histogram"))?;
+    keys: &[&Key],
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
     }
-    let mut hll = hll;
-    hll.merge(&Hll::from_bytes(&e.clients_hll));
-    let query = merge_form(&query, &e.query);
-
-    // Clients up to the cap: known ones updated, new ones added while there is room.
-    let known: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT client FROM endpoint_clients WHERE endpoint_id = $1")
-            .bind(id)
-            .fetch_all(&mut **tx)
-            .await?
-            .into_iter()
-            .collect();
-    let mut room = MAX_CLIENTS_PER_ENDPOINT - known.len() as i64;
-    let mut rows = Vec::new();
-    for c in &e.clients {
-        if !known.contains(&c.ip) {
-            if room <= 0 {
-                capped = true;
-                report.clients_dropped += 1;
-                continue;
-            }
-            room -= 1;
-        }
-        rows.push(vec![
-            P::I(id),
-            P::T(c.ip.clone()),
-            int(c.count),
-            P::I(c.first_seen),
-            P::I(c.last_seen),
-        ]);
-    }
-    report.rows += upsert(
-        tx,
-        "endpoint_clients (endpoint_id, client, count, first_seen, last_seen)",
-        "ON CONFLICT (endpoint_id, client) DO UPDATE SET count = endpoint_clients.count + excluded.count,
-            first_seen = LEAST(endpoint_clients.first_seen, excluded.first_seen),
-            last_seen = GREATEST(endpoint_clients.last_seen, excluded.last_seen)",
-        rows,
+    let rows = sqlx::query(
+        "SELECT e.id, e.host, e.method, e.path_template
+         FROM endpoints e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(host, method, path_template)
+           ON e.host = k.host AND e.method = k.method AND e.path_template = k.path_template",
     )
-    .await?;
-    capped |= e.clients_over_cap;
-
-    sqlx::query(
-        "UPDATE endpoints SET
-            first_seen = LEAST(first_seen, $1), last_seen = GREATEST(last_seen, $2),
-            request_count = request_count + $3, response_count = response_count + $4, error_count = error_count + $5,
-            bytes_in = bytes_in + $6, bytes_out = bytes_out + $7,
-            clients_hll = $8, clients_capped = $9, client_estimate = $10,
-            latency_hist = $11, p50_ms = $12, p90_ms = $13, p99_ms = $14, query_shape = $15
-         WHERE id = $16",
-    )
-    .bind(e.first_seen)
-    .bind(e.last_seen)
-    .bind(i64::try_from(e.requests).unwrap_or(i64::MAX))
-    .bind(i64::try_from(e.responses).unwrap_or(i64::MAX))
-    .bind(i64::try_from(e.errors).unwrap_or(i64::MAX))
-    .bind(i64::try_from(e.bytes_in).unwrap_or(i64::MAX))
-    .bind(i64::try_from(e.bytes_out).unwrap_or(i64::MAX))
-    .bind(hll.to_bytes())
-    .bind(i64::from(capped))
-    .bind(hll.estimate() as i64)
-    .bind(hist_bytes(&hist).map_err(|_| corrupt("latency histogram"))?)
-    .bind(quantile_ms(&hist, 0.5))
-    .bind(quantile_ms(&hist, 0.9))
-    .bind(quantile_ms(&hist, 0.99))
-    .bind(serde_json::to_string(&query).ok())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-
-    report.rows += upsert(
-        tx,
-        "endpoint_status (endpoint_id, status, count)",
-        "ON CONFLICT (endpoint_id, status) DO UPDATE SET count = endpoint_status.count + excluded.count",
-        e.status
-            .iter()
-            .map(|(s, n)| vec![P::I(id), P::I(i64::from(*s)), int(*n)])
-            .collect(),
-    )
-    .await?;
-
-    let (first, last) = (e.first_seen, e.last_seen);
-    report.rows += upsert(
-        tx,
-        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
-        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = endpoint_params.present + excluded.present,
-            first_seen = LEAST(endpoint_params.first_seen, excluded.first_seen),
-            last_seen = GREATEST(endpoint_params.last_seen, excluded.last_seen)",
-        e.path_params
-            .iter()
-            .map(|(name, kind)| {
-                vec![
-                    P::I(id),
-                    P::T("path".into()),
-                    P::T(name.clone()),
-                    P::T(kind.clone()),
-                    int(e.requests),
-                    P::I(first),
-                    P::I(last),
-                ]
-            })
-            .collect(),
-    )
-    .await?;
-    // Query parameters, rewritten from the merged shape with their times carried over.
-    let times: HashMap<String, (Option<i64>, Option<i64>)> = sqlx::query(
-        "SELECT name, first_seen, last_seen FROM endpoint_params WHERE endpoint_id = $1 AND location = 'query'",
-    )
-    .bind(id)
+    .bind(keys.iter().map(|k| k.host.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.method.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.template.as_str()).collect::<Vec<_>>())
     .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), (r.get(1), r.get(2))))
-    .collect();
-    let names: Vec<String> = query.fields.keys().cloned().collect();
-    sqlx::query(
-        "DELETE FROM endpoint_params WHERE endpoint_id = $1 AND location = 'query' AND NOT (name = ANY($2))",
-    )
-    .bind(id)
-    .bind(&names)
-    .execute(&mut **tx)
     .await?;
-    let opt = |v: Option<i64>| v.map_or(P::NI, P::I);
-    report.rows += upsert(
-        tx,
-        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
-        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET types = excluded.types,
-            present = excluded.present, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
-        query_param_rows(&query, &e.query, &times, first, last)
-            .into_iter()
-            .map(|p| {
-                vec![
-                    P::I(id),
-                    P::T("query".into()),
-                    P::T(p.name),
-                    P::T(p.types),
-                    P::I(p.present),
-                    opt(p.first_seen),
-                    opt(p.last_seen),
-                ]
-            })
-            .collect(),
-    )
-    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                Key {
+                    host: r.get(1),
+                    method: r.get(2),
+                    template: r.get(3),
+                },
+                r.get(0),
+            )
+        })
+        .collect())
+}
 
-    for b in &e.bodies {
-        let prev = sqlx::query(
-            "SELECT shape, count, samples FROM endpoint_bodies
-             WHERE endpoint_id = $1 AND direction = $2 AND status = $3 AND content_type = $4",
-        )
-        .bind(id)
-        .bind(&b.direction)
-        .bind(i64::from(b.status))
-        .bind(&b.content_type)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let (prev_shape, count, samples) = match prev {
-            Some(r) => (
-                r.get::<Option<String>, _>(0),
-                r.get::<i64, _>(1),
-                r.get::<i64, _>(2),
-            ),
-            None => (None, 0, 0),
-        };
-        let count = count.saturating_add(i64::try_from(b.count).unwrap_or(i64::MAX));
-        let samples = samples.saturating_add(i64::try_from(b.samples).unwrap_or(i64::MAX));
-        let (shape_json, schema) = merged_body_shape(
-            prev_shape.as_deref(),
-            b.json.as_ref(),
-            b.form.as_ref(),
-            samples as u64,
+/// Merges endpoints of distinct keys; returns their ids, in order.
+async fn merge_endpoints(
+    tx: &mut Transaction<'_, Postgres>,
+    es: &[&Endpoint],
+    report: &mut ApplyReport,
+) -> Result<Vec<i64>, sqlx::Error> {
+    // What the centre has of them.
+    let rows = sqlx::query(
+        "SELECT e.id, e.host, e.method, e.path_template, e.latency_hist, e.clients_hll, e.query_shape,
+                e.clients_capped, e.scope
+         FROM endpoints e JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(host, method, path_template)
+           ON e.host = k.host AND e.method = k.method AND e.path_template = k.path_template",
+    )
+    .bind(es.iter().map(|e| e.host.as_str()).collect::<Vec<_>>())
+    .bind(es.iter().map(|e| e.method.as_str()).collect::<Vec<_>>())
+    .bind(es.iter().map(|e| e.template.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut stored: HashMap<Key, Stored> = rows
+        .iter()
+        .map(|r| {
+            (
+                Key {
+                    host: r.get(1),
+                    method: r.get(2),
+                    template: r.get(3),
+                },
+                Stored {
+                    id: r.get(0),
+                    hist: r.get(4),
+                    hll: r.get(5),
+                    query: r.get(6),
+                    capped: r.get::<i64, _>(7) != 0,
+                    scope: r.get(8),
+                },
+            )
+        })
+        .collect();
+    let existing: Vec<i64> = stored.values().map(|s| s.id).collect();
+
+    // New endpoints, in one statement per chunk.
+    let new: Vec<&Endpoint> = es
+        .iter()
+        .filter(|e| !stored.contains_key(&key_of(e)))
+        .copied()
+        .collect();
+    for chunk in new.chunks(400) {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, \
+             template_explain, example_path, first_seen, last_seen) ",
         );
-        report.rows += upsert(
-            tx,
-            "endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema)",
-            "ON CONFLICT (endpoint_id, direction, status, content_type) DO UPDATE SET count = excluded.count,
-                samples = excluded.samples, shape = excluded.shape, schema = excluded.schema",
-            vec![vec![
-                P::I(id),
-                P::T(b.direction.clone()),
-                P::I(i64::from(b.status)),
-                P::T(b.content_type.clone()),
-                P::I(count),
-                P::I(samples),
-                opt_text(shape_json.as_deref()),
-                opt_text(schema.as_deref()),
-            ]],
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind(e.host.as_str())
+                .push_bind(e.method.as_str())
+                .push_bind(e.template.as_str())
+                .push_bind(e.rule.as_str())
+                .push_bind(f64::from(e.confidence))
+                .push_bind(if e.explain.is_empty() {
+                    "[]"
+                } else {
+                    e.explain.as_str()
+                })
+                .push_bind(e.example_path.as_str())
+                .push_bind(e.first_seen)
+                .push_bind(e.last_seen);
+        });
+        q.push(" RETURNING id, host, method, path_template, scope");
+        for r in q.build().fetch_all(&mut **tx).await? {
+            stored.insert(
+                Key {
+                    host: r.get(1),
+                    method: r.get(2),
+                    template: r.get(3),
+                },
+                Stored {
+                    id: r.get(0),
+                    hist: None,
+                    hll: None,
+                    query: None,
+                    capped: false,
+                    scope: r.get(4),
+                },
+            );
+        }
+    }
+    let mut ids = Vec::with_capacity(es.len());
+    for e in es {
+        ids.push(
+            stored
+                .get(&key_of(e))
+                .map(|s| s.id)
+                .ok_or_else(|| corrupt("an endpoint key PostgreSQL does not match as written"))?,
+        );
+    }
+    report.rows += es.len() as u64;
+
+    // Clients: how many each endpoint has, and which of the delta's it knows.
+    let mut have: HashMap<i64, i64> = HashMap::new();
+    let mut known: std::collections::HashSet<(i64, String)> = Default::default();
+    if !existing.is_empty() {
+        for r in sqlx::query(
+            "SELECT endpoint_id, count(*) FROM endpoint_clients WHERE endpoint_id = ANY($1) GROUP BY endpoint_id",
         )
-        .await?;
+        .bind(&existing)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            have.insert(r.get(0), r.get(1));
+        }
+        let (cid, cip): (Vec<i64>, Vec<&str>) = es
+            .iter()
+            .zip(&ids)
+            .flat_map(|(e, id)| e.clients.iter().map(move |c| (*id, c.ip.as_str())))
+            .unzip();
+        for r in sqlx::query(
+            "SELECT c.endpoint_id, c.client FROM endpoint_clients c
+             JOIN unnest($1::bigint[], $2::text[]) AS k(id, client) ON c.endpoint_id = k.id AND c.client = k.client",
+        )
+        .bind(&cid)
+        .bind(&cip)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            known.insert((r.get(0), r.get(1)));
+        }
     }
 
-    report.rows += upsert(
-        tx,
-        "endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)",
-        "ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = endpoint_auth.count + excluded.count,
-            ok_count = endpoint_auth.ok_count + excluded.ok_count,
-            first_seen = LEAST(endpoint_auth.first_seen, excluded.first_seen),
-            last_seen = GREATEST(endpoint_auth.last_seen, excluded.last_seen)",
-        e.auth
-            .iter()
-            .map(|a| {
-                vec![
-                    P::I(id),
-                    P::T(a.scheme.clone()),
-                    P::T(a.location.clone()),
-                    int(a.count),
-                    int(a.ok),
-                    P::I(first),
-                    P::I(last),
-                ]
-            })
-            .collect(),
-    )
-    .await?;
+    // Query parameters' times and the stored bodies, for every endpoint at once.
+    let mut times: HashMap<i64, HashMap<String, Span>> = HashMap::new();
+    let mut bodies: HashMap<BodyKey, (Option<String>, i64, i64)> = HashMap::new();
+    if !existing.is_empty() {
+        for r in sqlx::query(
+            "SELECT endpoint_id, name, first_seen, last_seen FROM endpoint_params
+             WHERE endpoint_id = ANY($1) AND location = 'query'",
+        )
+        .bind(&existing)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            times
+                .entry(r.get(0))
+                .or_default()
+                .insert(r.get(1), (r.get(2), r.get(3)));
+        }
+        for r in sqlx::query(
+            "SELECT endpoint_id, direction, status, content_type, shape, count, samples FROM endpoint_bodies
+             WHERE endpoint_id = ANY($1)",
+        )
+        .bind(&existing)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            bodies.insert(
+                (r.get(0), r.get(1), r.get(2), r.get(3)),
+                (r.get(4), r.get(5), r.get(6)),
+            );
+        }
+    }
 
-    report.rows += upsert(
-        tx,
-        "endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)",
-        "ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET
-            count = endpoint_sensitive.count + excluded.count,
-            first_seen = LEAST(endpoint_sensitive.first_seen, excluded.first_seen),
-            last_seen = GREATEST(endpoint_sensitive.last_seen, excluded.last_seen)",
-        e.sensitive
-            .iter()
-            .map(|s| {
-                vec![
-                    P::I(id),
-                    P::T(s.class.clone()),
-                    P::T(s.location.clone()),
-                    P::T(s.field.clone()),
-                    int(s.count),
-                    P::T(s.example.clone()),
-                    P::I(s.first_seen),
-                    P::I(s.last_seen),
-                ]
-            })
-            .collect(),
-    )
-    .await?;
+    // Everything per endpoint, computed here; written below, a statement per table.
+    let mut up = EndpointUpdates::default();
+    let mut clients = Vec::new();
+    let mut status = Vec::new();
+    let mut params = Vec::new();
+    let mut query_rows = Vec::new();
+    let (mut keep_id, mut keep_name) = (Vec::new(), Vec::new());
+    // Each body merged onto the last merge of its key (a delta may list a key twice).
+    type BodyRow = (Option<String>, Option<String>, i64, i64);
+    let mut body_rows: BTreeMap<BodyKey, BodyRow> = BTreeMap::new();
+    let mut auth = Vec::new();
+    let mut sensitive = Vec::new();
+    let mut findings = Vec::new();
+    let mut minutes = Vec::new();
+    let mut sources = Vec::new();
+    let opt = |v: Option<i64>| v.map_or(P::NI, P::I);
+    for (e, &id) in es.iter().zip(&ids) {
+        let s = stored.get(&key_of(e)).expect("every key was stored above");
+        let mut hist =
+            hist_from(s.hist.clone()).map_err(|_| corrupt("stored latency histogram"))?;
+        if !e.latency.is_empty() {
+            if !super::wire::plain_v2_histogram(&e.latency) {
+                return Err(corrupt("latency histogram"));
+            }
+            let h = hist_from(Some(e.latency.clone())).map_err(|_| corrupt("latency histogram"))?;
+            hist.add(&h).map_err(|_| corrupt("latency histogram"))?;
+        }
+        let mut hll = s.hll.as_deref().map(Hll::from_bytes).unwrap_or_default();
+        hll.merge(&Hll::from_bytes(&e.clients_hll));
+        let stored_query: crate::analyze::form::FormShape = s
+            .query
+            .as_deref()
+            .and_then(|q| serde_json::from_str(q).ok())
+            .unwrap_or_default();
+        let query = merge_form(&stored_query, &e.query);
 
-    // Findings, with the endpoint's scope as in the SQLite merge.
-    let scope: String = if e.findings.is_empty() {
-        String::new()
-    } else {
-        sqlx::query_scalar("SELECT scope FROM endpoints WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .unwrap_or_default()
-    };
-    report.rows += upsert(
-        tx,
-        "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
-        "ON CONFLICT (dedup_key) DO UPDATE SET count = findings.count + excluded.count,
-            first_seen = LEAST(findings.first_seen, excluded.first_seen),
-            last_seen = GREATEST(findings.last_seen, excluded.last_seen),
-            detail = excluded.detail, evidence = excluded.evidence",
-        e.findings
-            .iter()
-            .filter(|_| scope != "ignored")
-            .map(|f| {
+        // Clients up to the cap: known ones updated, new ones added while there is room.
+        let mut capped = s.capped;
+        let mut room = MAX_CLIENTS_PER_ENDPOINT - have.get(&id).copied().unwrap_or(0);
+        for c in &e.clients {
+            if !known.contains(&(id, c.ip.clone())) {
+                if room <= 0 {
+                    capped = true;
+                    report.clients_dropped += 1;
+                    continue;
+                }
+                room -= 1;
+            }
+            clients.push(vec![
+                P::I(id),
+                P::T(c.ip.clone()),
+                int(c.count),
+                P::I(c.first_seen),
+                P::I(c.last_seen),
+            ]);
+        }
+        capped |= e.clients_over_cap;
+
+        up.id.push(id);
+        up.first.push(e.first_seen);
+        up.last.push(e.last_seen);
+        up.requests.push(clamp(e.requests));
+        up.responses.push(clamp(e.responses));
+        up.errors.push(clamp(e.errors));
+        up.bytes_in.push(clamp(e.bytes_in));
+        up.bytes_out.push(clamp(e.bytes_out));
+        up.hll.push(hll.to_bytes());
+        up.capped.push(i64::from(capped));
+        up.estimate.push(hll.estimate() as i64);
+        up.hist
+            .push(hist_bytes(&hist).map_err(|_| corrupt("latency histogram"))?);
+        up.p50.push(quantile_ms(&hist, 0.5));
+        up.p90.push(quantile_ms(&hist, 0.9));
+        up.p99.push(quantile_ms(&hist, 0.99));
+        up.query.push(serde_json::to_string(&query).ok());
+        up.protocol.push(e.protocol.clone());
+        // A newer template explanation replaces the stored one (documented endpoints keep
+        // the spec's); written in the same UPDATE.
+        let explained = !e.explain.is_empty() && !e.rule.is_empty();
+        up.rule.push(explained.then(|| e.rule.clone()));
+        up.confidence.push(f64::from(e.confidence));
+        up.explain.push(explained.then(|| e.explain.clone()));
+        up.grpc_service.push(e.grpc.as_ref().map(|g| g.0.clone()));
+        up.grpc_method.push(e.grpc.as_ref().map(|g| g.1.clone()));
+
+        status.extend(
+            e.status
+                .iter()
+                .map(|(s, n)| vec![P::I(id), P::I(i64::from(*s)), int(*n)]),
+        );
+        let (first, last) = (e.first_seen, e.last_seen);
+        params.extend(e.path_params.iter().map(|(name, kind)| {
+            vec![
+                P::I(id),
+                P::T("path".into()),
+                P::T(name.clone()),
+                P::T(kind.clone()),
+                int(e.requests),
+                P::I(first),
+                P::I(last),
+            ]
+        }));
+        // Query parameters, rewritten from the merged shape with their times carried over.
+        for name in query.fields.keys() {
+            keep_id.push(id);
+            keep_name.push(name.clone());
+        }
+        let no_times = HashMap::new();
+        let t = times.get(&id).unwrap_or(&no_times);
+        query_rows.extend(
+            query_param_rows(&query, &e.query, t, first, last)
+                .into_iter()
+                .map(|p| {
+                    vec![
+                        P::I(id),
+                        P::T("query".into()),
+                        P::T(p.name),
+                        P::T(p.types),
+                        P::I(p.present),
+                        opt(p.first_seen),
+                        opt(p.last_seen),
+                    ]
+                }),
+        );
+        for b in &e.bodies {
+            let k = (
+                id,
+                b.direction.clone(),
+                i64::from(b.status),
+                b.content_type.clone(),
+            );
+            let (prev_shape, count, samples) = match body_rows.get(&k) {
+                Some((shape, _, count, samples)) => (shape.clone(), *count, *samples),
+                None => bodies.get(&k).cloned().unwrap_or((None, 0, 0)),
+            };
+            let count = count.saturating_add(clamp(b.count));
+            let samples = samples.saturating_add(clamp(b.samples));
+            let (shape, schema) = merged_body_shape(
+                prev_shape.as_deref(),
+                b.json.as_ref(),
+                b.form.as_ref(),
+                samples as u64,
+            );
+            body_rows.insert(k, (shape, schema, count, samples));
+        }
+        auth.extend(e.auth.iter().map(|a| {
+            vec![
+                P::I(id),
+                P::T(a.scheme.clone()),
+                P::T(a.location.clone()),
+                int(a.count),
+                int(a.ok),
+                P::I(first),
+                P::I(last),
+            ]
+        }));
+        sensitive.extend(e.sensitive.iter().map(|s| {
+            vec![
+                P::I(id),
+                P::T(s.class.clone()),
+                P::T(s.location.clone()),
+                P::T(s.field.clone()),
+                int(s.count),
+                P::T(s.example.clone()),
+                P::I(s.first_seen),
+                P::I(s.last_seen),
+            ]
+        }));
+        // Findings, with the endpoint's scope as in the SQLite merge.
+        if s.scope != "ignored" {
+            findings.extend(e.findings.iter().map(|f| {
                 let client = f.client.clone().unwrap_or_default();
-                let severity = finding_severity(&f.kind, &scope);
+                let severity = finding_severity(&f.kind, &s.scope);
                 vec![
                     P::T(f.kind.clone()),
                     P::T(severity.name().into()),
@@ -622,20 +714,179 @@ async fn merge_endpoint(
                         &client,
                     )),
                 ]
+            }));
+        }
+        minutes.extend(
+            e.minutes
+                .iter()
+                .map(|(m, n, x)| vec![P::I(id), P::I(*m), int(*n), int(*x)]),
+        );
+        sources.extend(e.sources.iter().map(|s| {
+            vec![
+                P::I(id),
+                P::T(s.source.clone()),
+                int(s.count),
+                P::I(s.first_seen),
+                P::I(s.last_seen),
+            ]
+        }));
+    }
+
+    report.rows += upsert(
+        tx,
+        "endpoint_clients (endpoint_id, client, count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, client) DO UPDATE SET count = endpoint_clients.count + excluded.count,
+            first_seen = LEAST(endpoint_clients.first_seen, excluded.first_seen),
+            last_seen = GREATEST(endpoint_clients.last_seen, excluded.last_seen)",
+        clients,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE endpoints e SET
+            first_seen = LEAST(e.first_seen, k.first_seen), last_seen = GREATEST(e.last_seen, k.last_seen),
+            request_count = e.request_count + k.requests, response_count = e.response_count + k.responses,
+            error_count = e.error_count + k.errors,
+            bytes_in = e.bytes_in + k.bytes_in, bytes_out = e.bytes_out + k.bytes_out,
+            clients_hll = k.hll, clients_capped = k.capped, client_estimate = k.estimate,
+            latency_hist = k.hist, p50_ms = k.p50, p90_ms = k.p90, p99_ms = k.p99, query_shape = k.query,
+            protocol = CASE WHEN e.protocol IN ('grpc', 'graphql', 'websocket')
+                             AND k.protocol NOT IN ('grpc', 'graphql', 'websocket') THEN e.protocol ELSE k.protocol END,
+            grpc_service = coalesce(k.grpc_service, e.grpc_service),
+            grpc_method = coalesce(k.grpc_method, e.grpc_method),
+            template_rule = CASE WHEN k.rule IS NULL OR coalesce(e.documented, 0) <> 0
+                                 THEN e.template_rule ELSE k.rule END,
+            template_confidence = CASE WHEN k.rule IS NULL OR coalesce(e.documented, 0) <> 0
+                                       THEN e.template_confidence ELSE k.confidence END,
+            template_explain = CASE WHEN k.rule IS NULL OR coalesce(e.documented, 0) <> 0
+                                    THEN e.template_explain ELSE k.explain END
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+                     $7::bigint[], $8::bigint[], $9::bytea[], $10::bigint[], $11::bigint[], $12::bytea[],
+                     $13::float8[], $14::float8[], $15::float8[], $16::text[], $17::text[], $18::text[],
+                     $19::text[], $20::text[], $21::float8[], $22::text[])
+           AS k(id, first_seen, last_seen, requests, responses, errors, bytes_in, bytes_out, hll, capped,
+                estimate, hist, p50, p90, p99, query, protocol, grpc_service, grpc_method, rule, confidence,
+                explain)
+         WHERE e.id = k.id",
+    )
+    .bind(&up.id)
+    .bind(&up.first)
+    .bind(&up.last)
+    .bind(&up.requests)
+    .bind(&up.responses)
+    .bind(&up.errors)
+    .bind(&up.bytes_in)
+    .bind(&up.bytes_out)
+    .bind(&up.hll)
+    .bind(&up.capped)
+    .bind(&up.estimate)
+    .bind(&up.hist)
+    .bind(&up.p50)
+    .bind(&up.p90)
+    .bind(&up.p99)
+    .bind(&up.query)
+    .bind(&up.protocol)
+    .bind(&up.grpc_service)
+    .bind(&up.grpc_method)
+    .bind(&up.rule)
+    .bind(&up.confidence)
+    .bind(&up.explain)
+    .execute(&mut **tx)
+    .await?;
+
+    report.rows += upsert(
+        tx,
+        "endpoint_status (endpoint_id, status, count)",
+        "ON CONFLICT (endpoint_id, status) DO UPDATE SET count = endpoint_status.count + excluded.count",
+        status,
+    )
+    .await?;
+    report.rows += upsert(
+        tx,
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = endpoint_params.present + excluded.present,
+            first_seen = LEAST(endpoint_params.first_seen, excluded.first_seen),
+            last_seen = GREATEST(endpoint_params.last_seen, excluded.last_seen)",
+        params,
+    )
+    .await?;
+    if !existing.is_empty() {
+        sqlx::query(
+            "DELETE FROM endpoint_params p WHERE p.location = 'query' AND p.endpoint_id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM unnest($2::bigint[], $3::text[]) AS k(id, name)
+                               WHERE k.id = p.endpoint_id AND k.name = p.name)",
+        )
+        .bind(&ids)
+        .bind(&keep_id)
+        .bind(&keep_name)
+        .execute(&mut **tx)
+        .await?;
+    }
+    report.rows += upsert(
+        tx,
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET types = excluded.types,
+            present = excluded.present, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        query_rows,
+    )
+    .await?;
+    report.rows += upsert(
+        tx,
+        "endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema)",
+        "ON CONFLICT (endpoint_id, direction, status, content_type) DO UPDATE SET count = excluded.count,
+            samples = excluded.samples, shape = excluded.shape, schema = excluded.schema",
+        body_rows
+            .into_iter()
+            .map(|((id, direction, status, content_type), (shape, schema, count, samples))| {
+                vec![
+                    P::I(id),
+                    P::T(direction),
+                    P::I(status),
+                    P::T(content_type),
+                    P::I(count),
+                    P::I(samples),
+                    opt_text(shape.as_deref()),
+                    opt_text(schema.as_deref()),
+                ]
             })
             .collect(),
     )
     .await?;
-
+    report.rows += upsert(
+        tx,
+        "endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = endpoint_auth.count + excluded.count,
+            ok_count = endpoint_auth.ok_count + excluded.ok_count,
+            first_seen = LEAST(endpoint_auth.first_seen, excluded.first_seen),
+            last_seen = GREATEST(endpoint_auth.last_seen, excluded.last_seen)",
+        auth,
+    )
+    .await?;
+    report.rows += upsert(
+        tx,
+        "endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET
+            count = endpoint_sensitive.count + excluded.count,
+            first_seen = LEAST(endpoint_sensitive.first_seen, excluded.first_seen),
+            last_seen = GREATEST(endpoint_sensitive.last_seen, excluded.last_seen)",
+        sensitive,
+    )
+    .await?;
+    report.rows += upsert(
+        tx,
+        "findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)",
+        "ON CONFLICT (dedup_key) DO UPDATE SET count = findings.count + excluded.count,
+            first_seen = LEAST(findings.first_seen, excluded.first_seen),
+            last_seen = GREATEST(findings.last_seen, excluded.last_seen),
+            detail = excluded.detail, evidence = excluded.evidence",
+        findings,
+    )
+    .await?;
     report.rows += upsert(
         tx,
         "endpoint_minutes (endpoint_id, minute, count, errors)",
         "ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = endpoint_minutes.count + excluded.count,
             errors = endpoint_minutes.errors + excluded.errors",
-        e.minutes
-            .iter()
-            .map(|(m, n, x)| vec![P::I(id), P::I(*m), int(*n), int(*x)])
-            .collect(),
+        minutes,
     )
     .await?;
     report.rows += upsert(
@@ -644,95 +895,97 @@ async fn merge_endpoint(
         "ON CONFLICT (endpoint_id, source) DO UPDATE SET count = endpoint_sources.count + excluded.count,
             first_seen = LEAST(endpoint_sources.first_seen, excluded.first_seen),
             last_seen = GREATEST(endpoint_sources.last_seen, excluded.last_seen)",
-        e.sources
-            .iter()
-            .map(|s| {
-                vec![
-                    P::I(id),
-                    P::T(s.source.clone()),
-                    int(s.count),
-                    P::I(s.first_seen),
-                    P::I(s.last_seen),
-                ]
-            })
-            .collect(),
+        sources,
     )
     .await?;
-    sqlx::query(
-        "UPDATE endpoints SET
-            protocol = CASE WHEN protocol IN ('grpc', 'graphql', 'websocket')
-                             AND $1 NOT IN ('grpc', 'graphql', 'websocket') THEN protocol ELSE $1 END,
-            grpc_service = coalesce($2, grpc_service), grpc_method = coalesce($3, grpc_method)
-         WHERE id = $4",
-    )
-    .bind(&e.protocol)
-    .bind(e.grpc.as_ref().map(|g| g.0.as_str()))
-    .bind(e.grpc.as_ref().map(|g| g.1.as_str()))
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
+    Ok(ids)
 }
 
-async fn endpoint_id(
-    tx: &mut Transaction<'_, Postgres>,
-    ids: &mut HashMap<Key, i64>,
-    key: &Key,
-) -> Result<Option<i64>, sqlx::Error> {
-    if let Some(id) = ids.get(key) {
-        return Ok(Some(*id));
-    }
-    let id: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM endpoints WHERE host = $1 AND method = $2 AND path_template = $3",
-    )
-    .bind(&key.host)
-    .bind(&key.method)
-    .bind(&key.template)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(id) = id {
-        ids.insert(key.clone(), id);
-    }
-    Ok(id)
+/// A stored first and last seen.
+type Span = (Option<i64>, Option<i64>);
+/// A body row's key: endpoint, direction, status, content type.
+type BodyKey = (i64, String, i64, String);
+
+/// The endpoint columns one `UPDATE ... FROM unnest(...)` writes, an array per column.
+#[derive(Default)]
+struct EndpointUpdates {
+    id: Vec<i64>,
+    first: Vec<i64>,
+    last: Vec<i64>,
+    requests: Vec<i64>,
+    responses: Vec<i64>,
+    errors: Vec<i64>,
+    bytes_in: Vec<i64>,
+    bytes_out: Vec<i64>,
+    hll: Vec<Vec<u8>>,
+    capped: Vec<i64>,
+    estimate: Vec<i64>,
+    hist: Vec<Vec<u8>>,
+    p50: Vec<Option<f64>>,
+    p90: Vec<Option<f64>>,
+    p99: Vec<Option<f64>>,
+    query: Vec<Option<String>>,
+    protocol: Vec<String>,
+    grpc_service: Vec<Option<String>>,
+    grpc_method: Vec<Option<String>>,
+    rule: Vec<Option<String>>,
+    confidence: Vec<f64>,
+    explain: Vec<Option<String>>,
 }
 
-/// Transitions and paths: counts add up, principal sketches merge.
+/// Transitions and paths: counts add up, principal sketches merge. A delta's repeated
+/// transition or path (none from a sensor) is added up before it is written.
 async fn merge_sequences(
     tx: &mut Transaction<'_, Postgres>,
     d: &Delta,
     ids: &mut HashMap<Key, i64>,
     report: &mut ApplyReport,
 ) -> Result<(), sqlx::Error> {
-    let mut rows = Vec::with_capacity(d.transitions.len());
+    let wanted: Vec<&Key> = {
+        let mut seen = std::collections::HashSet::new();
+        d.transitions
+            .iter()
+            .flat_map(|t| [&t.from, &t.to])
+            .chain(d.paths.iter().flat_map(|p| p.steps.iter()))
+            .filter(|k| !ids.contains_key(*k) && seen.insert(*k))
+            .collect()
+    };
+    ids.extend(stored_ids(tx, &wanted).await?);
+
+    // (from, to) -> (count, first, last, gap sum, principals).
+    type Sums = (u64, i64, i64, u64, Hll);
+    let mut transitions: BTreeMap<(i64, i64), Sums> = BTreeMap::new();
     for t in &d.transitions {
-        let (Some(f), Some(g)) = (
-            endpoint_id(tx, ids, &t.from).await?,
-            endpoint_id(tx, ids, &t.to).await?,
-        ) else {
+        let (Some(&f), Some(&g)) = (ids.get(&t.from), ids.get(&t.to)) else {
             continue;
         };
-        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-            "SELECT clients_hll FROM transitions WHERE from_endpoint = $1 AND to_endpoint = $2",
+        let x = transitions
+            .entry((f, g))
+            .or_insert((0, i64::MAX, i64::MIN, 0, Hll::default()));
+        x.0 = x.0.saturating_add(t.count);
+        x.1 = x.1.min(t.first_seen);
+        x.2 = x.2.max(t.last_seen);
+        x.3 = x.3.saturating_add(t.gap_sum_ms);
+        x.4.merge(&Hll::from_bytes(&t.principals));
+    }
+    if !transitions.is_empty() {
+        let (f, g): (Vec<i64>, Vec<i64>) = transitions.keys().copied().unzip();
+        for r in sqlx::query(
+            "SELECT t.from_endpoint, t.to_endpoint, t.clients_hll FROM transitions t
+             JOIN unnest($1::bigint[], $2::bigint[]) AS k(f, g) ON t.from_endpoint = k.f AND t.to_endpoint = k.g",
         )
-        .bind(f)
-        .bind(g)
-        .fetch_optional(&mut **tx)
-        .await?;
-        let mut hll = prev
-            .flatten()
-            .map(|b| Hll::from_bytes(&b))
-            .unwrap_or_default();
-        hll.merge(&Hll::from_bytes(&t.principals));
-        rows.push(vec![
-            P::I(f),
-            P::I(g),
-            int(t.count),
-            P::I(hll.estimate().max(1) as i64),
-            P::I(t.first_seen),
-            P::I(t.last_seen),
-            P::B(hll.to_bytes()),
-            int(t.gap_sum_ms),
-        ]);
+        .bind(&f)
+        .bind(&g)
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            if let (Some(x), Some(b)) = (
+                transitions.get_mut(&(r.get(0), r.get(1))),
+                r.get::<Option<Vec<u8>>, _>(2),
+            ) {
+                x.4.merge(&Hll::from_bytes(&b));
+            }
+        }
     }
     report.rows += upsert(
         tx,
@@ -742,45 +995,62 @@ async fn merge_sequences(
             first_seen = LEAST(transitions.first_seen, excluded.first_seen),
             last_seen = GREATEST(transitions.last_seen, excluded.last_seen),
             gap_sum_ms = transitions.gap_sum_ms + excluded.gap_sum_ms",
-        rows,
+        transitions
+            .into_iter()
+            .map(|((f, g), (count, first, last, gaps, hll))| {
+                vec![
+                    P::I(f),
+                    P::I(g),
+                    int(count),
+                    P::I(hll.estimate().max(1) as i64),
+                    P::I(first),
+                    P::I(last),
+                    P::B(hll.to_bytes()),
+                    int(gaps),
+                ]
+            })
+            .collect(),
     )
     .await?;
-    let mut rows = Vec::with_capacity(d.paths.len());
+
+    // (step1, step2, step3) -> (count, first, last, principals).
+    let mut paths: BTreeMap<[i64; 3], (u64, i64, i64, Hll)> = BTreeMap::new();
     for p in &d.paths {
-        let mut s = [0i64; 3];
-        let mut all = true;
-        for (i, k) in p.steps.iter().enumerate() {
-            match endpoint_id(tx, ids, k).await? {
-                Some(id) => s[i] = id,
-                None => all = false,
+        let steps: Option<Vec<i64>> = p.steps.iter().map(|k| ids.get(k).copied()).collect();
+        let Some(steps) = steps else {
+            continue;
+        };
+        let x = paths.entry([steps[0], steps[1], steps[2]]).or_insert((
+            0,
+            i64::MAX,
+            i64::MIN,
+            Hll::default(),
+        ));
+        x.0 = x.0.saturating_add(p.count);
+        x.1 = x.1.min(p.first_seen);
+        x.2 = x.2.max(p.last_seen);
+        x.3.merge(&Hll::from_bytes(&p.principals));
+    }
+    if !paths.is_empty() {
+        let cols = |i: usize| paths.keys().map(|s| s[i]).collect::<Vec<_>>();
+        for r in sqlx::query(
+            "SELECT s.step1, s.step2, s.step3, s.clients_hll FROM sequence_paths s
+             JOIN unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS k(a, b, c)
+               ON s.step1 = k.a AND s.step2 = k.b AND s.step3 = k.c",
+        )
+        .bind(cols(0))
+        .bind(cols(1))
+        .bind(cols(2))
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            if let (Some(x), Some(b)) = (
+                paths.get_mut(&[r.get(0), r.get(1), r.get(2)]),
+                r.get::<Option<Vec<u8>>, _>(3),
+            ) {
+                x.3.merge(&Hll::from_bytes(&b));
             }
         }
-        if !all {
-            continue;
-        }
-        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-            "SELECT clients_hll FROM sequence_paths WHERE step1 = $1 AND step2 = $2 AND step3 = $3",
-        )
-        .bind(s[0])
-        .bind(s[1])
-        .bind(s[2])
-        .fetch_optional(&mut **tx)
-        .await?;
-        let mut hll = prev
-            .flatten()
-            .map(|b| Hll::from_bytes(&b))
-            .unwrap_or_default();
-        hll.merge(&Hll::from_bytes(&p.principals));
-        rows.push(vec![
-            P::I(s[0]),
-            P::I(s[1]),
-            P::I(s[2]),
-            int(p.count),
-            P::I(hll.estimate().max(1) as i64),
-            P::B(hll.to_bytes()),
-            P::I(p.first_seen),
-            P::I(p.last_seen),
-        ]);
     }
     report.rows += upsert(
         tx,
@@ -789,7 +1059,21 @@ async fn merge_sequences(
             clients = excluded.clients, clients_hll = excluded.clients_hll,
             first_seen = LEAST(sequence_paths.first_seen, excluded.first_seen),
             last_seen = GREATEST(sequence_paths.last_seen, excluded.last_seen)",
-        rows,
+        paths
+            .into_iter()
+            .map(|(s, (count, first, last, hll))| {
+                vec![
+                    P::I(s[0]),
+                    P::I(s[1]),
+                    P::I(s[2]),
+                    int(count),
+                    P::I(hll.estimate().max(1) as i64),
+                    P::B(hll.to_bytes()),
+                    P::I(first),
+                    P::I(last),
+                ]
+            })
+            .collect(),
     )
     .await?;
     Ok(())

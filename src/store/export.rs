@@ -158,41 +158,20 @@ impl Store {
         .iter()
         .map(|r| r.get::<String, _>(0))
         .collect();
-        let select = format!(
-            "SELECT {} FROM {}{}",
-            cols.iter()
-                .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            quote_ident(view),
-            if view == "api_findings" && !include_suppressed {
-                " WHERE triage_state <> 'false_positive'"
-            } else {
-                ""
-            }
-        );
+        let select = view_as_text_sql(view, &cols, include_suppressed);
         let rows = sqlx::query(sqlx::AssertSqlSafe(select))
             .fetch_all(&self.pool)
             .await?;
-        let csv_err = |e: csv::Error| StoreError::Io {
-            path: view.into(),
-            source: std::io::Error::other(e),
-        };
-        let mut w = csv_writer(out);
-        w.write_record(cols.iter().map(|c| formula_safe(c).into_owned()))
-            .map_err(csv_err)?;
-        for r in rows {
-            w.write_record((0..cols.len()).map(|i| {
-                r.get::<Option<String>, _>(i)
-                    .map(|v| formula_safe(&v).into_owned())
-                    .unwrap_or_default()
-            }))
-            .map_err(csv_err)?;
-        }
-        w.flush().map_err(|e| StoreError::Io {
-            path: view.into(),
-            source: e,
-        })
+        write_csv(
+            view,
+            &cols,
+            rows.iter().map(|r| {
+                (0..cols.len())
+                    .map(|i| r.get::<Option<String>, _>(i))
+                    .collect()
+            }),
+            out,
+        )
     }
 
     /// Every endpoint with its details, as one JSON document (findings triaged as false
@@ -248,74 +227,14 @@ impl Store {
     /// Status counts, clients, parameters, bodies (with schemas), auth and sensitive data of one
     /// endpoint, as a JSON object.
     pub async fn endpoint_details(&self, id: i64) -> Result<Value, StoreError> {
-        let status = sqlx::query(
-            "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? ORDER BY status",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| (r.get::<i64, _>(0).to_string(), json!(r.get::<i64, _>(1))))
-        .collect::<Map<_, _>>();
-        let clients = sqlx::query(
-            "SELECT client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ? ORDER BY count DESC, client LIMIT 100",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| json!({"client": r.get::<String, _>(0), "count": r.get::<i64, _>(1), "first_seen": iso(r.get(2)), "last_seen": iso(r.get(3))}))
-        .collect::<Vec<_>>();
-        let params = sqlx::query("SELECT location, name, types, present FROM endpoint_params WHERE endpoint_id = ? ORDER BY location, name")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| json!({"in": r.get::<String, _>(0), "name": r.get::<String, _>(1), "types": r.get::<String, _>(2), "present": r.get::<i64, _>(3)}))
-            .collect::<Vec<_>>();
-        let bodies = sqlx::query(
-            "SELECT direction, status, content_type, count, samples, schema FROM endpoint_bodies WHERE endpoint_id = ?
-             ORDER BY direction DESC, status, content_type",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let schema: Option<String> = r.get(5);
-            json!({
-                "direction": r.get::<String, _>(0),
-                "status": r.get::<i64, _>(1),
-                "content_type": r.get::<String, _>(2),
-                "count": r.get::<i64, _>(3),
-                "samples": r.get::<i64, _>(4),
-                "schema": schema.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
-            })
-        })
-        .collect::<Vec<_>>();
-        let auth = sqlx::query("SELECT scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ? ORDER BY count DESC")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| json!({"scheme": r.get::<String, _>(0), "location": r.get::<String, _>(1), "count": r.get::<i64, _>(2), "ok_count": r.get::<i64, _>(3)}))
-            .collect::<Vec<_>>();
-        let sensitive = sqlx::query(
-            "SELECT class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive WHERE endpoint_id = ?
-             ORDER BY class, location, field",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            json!({"class": r.get::<String, _>(0), "location": r.get::<String, _>(1), "field": r.get::<String, _>(2),
-                   "count": r.get::<i64, _>(3), "example": r.get::<String, _>(4), "first_seen": iso(r.get(5)), "last_seen": iso(r.get(6))})
-        })
-        .collect::<Vec<_>>();
-        Ok(
-            json!({"status": status, "clients": clients, "parameters": params, "bodies": bodies, "auth": auth, "sensitive": sensitive}),
-        )
+        let mut d = DetailRows::default();
+        for (i, sql) in DETAIL_SQL.iter().enumerate() {
+            let rows = sqlx::query(*sql).bind(id).fetch_all(&self.pool).await?;
+            for r in &rows {
+                d.add(i, r, 0);
+            }
+        }
+        Ok(d.json())
     }
 
     /// An OpenAPI 3.1 document of the observed endpoints (optionally of one host).
@@ -589,30 +508,161 @@ impl Store {
 
 async fn rows_as_json(store: &Store, sql: &'static str) -> Result<Vec<Value>, StoreError> {
     let rows = sqlx::query(sql).fetch_all(&store.pool).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            use sqlx::{Column, ValueRef};
-            let mut m = Map::new();
-            for (i, c) in r.columns().iter().enumerate() {
-                let raw = r.try_get_raw(i);
-                let v = match raw {
-                    Ok(v) if v.is_null() => Value::Null,
-                    _ => {
-                        if let Ok(n) = r.try_get::<i64, _>(i) {
-                            json!(n)
-                        } else if let Ok(f) = r.try_get::<f64, _>(i) {
-                            json!(f)
-                        } else {
-                            json!(r.try_get::<String, _>(i).unwrap_or_default())
-                        }
-                    }
-                };
-                m.insert(c.name().to_string(), v);
+    Ok(rows.iter().map(row_json).collect())
+}
+
+/// A row as a JSON object of its columns: integers, reals and texts as themselves, NULL as
+/// null (either backend).
+pub(super) fn row_json<'r, R>(r: &'r R) -> Value
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use sqlx::{Column, ValueRef};
+    let mut m = Map::new();
+    for (i, c) in r.columns().iter().enumerate() {
+        let v = match r.try_get_raw(i) {
+            Ok(v) if v.is_null() => Value::Null,
+            _ => {
+                if let Ok(n) = r.try_get::<i64, _>(i) {
+                    json!(n)
+                } else if let Ok(f) = r.try_get::<f64, _>(i) {
+                    json!(f)
+                } else {
+                    json!(r.try_get::<String, _>(i).unwrap_or_default())
+                }
             }
-            Value::Object(m)
-        })
-        .collect())
+        };
+        m.insert(c.name().to_string(), v);
+    }
+    Value::Object(m)
+}
+
+/// `SELECT` of every column of `view` as text (NULL stays NULL), false positives left out of
+/// `api_findings` unless `include_suppressed` (either backend).
+pub(super) fn view_as_text_sql(view: &str, cols: &[String], include_suppressed: bool) -> String {
+    format!(
+        "SELECT {} FROM {}{}",
+        cols.iter()
+            .map(|c| format!("CAST({} AS TEXT)", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        quote_ident(view),
+        if view == "api_findings" && !include_suppressed {
+            " WHERE triage_state <> 'false_positive'"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Writes one view's rows as CSV (the one CSV writer: `export --format csv`, either backend,
+/// and the dashboard's CSV downloads): RFC 4180 with CRLF line ends, a header row of the
+/// column names, NULL as an empty field, and cells a spreadsheet would run as a formula
+/// prefixed with `'`.
+pub(super) fn write_csv(
+    view: &str,
+    cols: &[String],
+    rows: impl Iterator<Item = Vec<Option<String>>>,
+    out: impl std::io::Write,
+) -> Result<(), StoreError> {
+    let csv_err = |e: csv::Error| StoreError::Io {
+        path: view.into(),
+        source: std::io::Error::other(e),
+    };
+    let mut w = csv_writer(out);
+    w.write_record(cols.iter().map(|c| formula_safe(c).into_owned()))
+        .map_err(csv_err)?;
+    for r in rows {
+        w.write_record(
+            r.into_iter()
+                .map(|v| v.map(|v| formula_safe(&v).into_owned()).unwrap_or_default()),
+        )
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| StoreError::Io {
+        path: view.into(),
+        source: e,
+    })
+}
+
+/// The detail queries of one endpoint (`$1`: its id), in [`DetailRows::add`]'s order: status
+/// counts, the 100 busiest clients, parameters, bodies, auth, sensitive data.
+pub(super) const DETAIL_SQL: [&str; 6] = [
+    "SELECT status, count FROM endpoint_status WHERE endpoint_id = $1 ORDER BY status",
+    "SELECT client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = $1
+     ORDER BY count DESC, client LIMIT 100",
+    "SELECT location, name, types, present FROM endpoint_params WHERE endpoint_id = $1 ORDER BY location, name",
+    "SELECT direction, status, content_type, count, samples, schema FROM endpoint_bodies WHERE endpoint_id = $1
+     ORDER BY direction DESC, status, content_type",
+    "SELECT scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = $1 ORDER BY count DESC, scheme, location",
+    "SELECT class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive WHERE endpoint_id = $1
+     ORDER BY class, location, field",
+];
+
+/// An endpoint's details as `export --format json` writes them (either backend).
+#[derive(Default)]
+pub(super) struct DetailRows {
+    status: Map<String, Value>,
+    clients: Vec<Value>,
+    params: Vec<Value>,
+    bodies: Vec<Value>,
+    auth: Vec<Value>,
+    sensitive: Vec<Value>,
+}
+
+impl DetailRows {
+    /// Adds a row of the `i`th query of [`DETAIL_SQL`], whose columns start at `at`.
+    pub(super) fn add<'r, R>(&mut self, i: usize, r: &'r R, at: usize)
+    where
+        R: Row,
+        usize: sqlx::ColumnIndex<R>,
+        i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+        String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        let int = |k: usize| r.try_get::<i64, _>(at + k).unwrap_or_default();
+        let text = |k: usize| r.try_get::<String, _>(at + k).unwrap_or_default();
+        match i {
+            0 => {
+                self.status.insert(int(0).to_string(), json!(int(1)));
+            }
+            1 => self.clients.push(json!({"client": text(0), "count": int(1),
+                "first_seen": iso(int(2)), "last_seen": iso(int(3))})),
+            2 => self
+                .params
+                .push(json!({"in": text(0), "name": text(1), "types": text(2),
+                "present": int(3)})),
+            3 => {
+                let schema: Option<String> = r.try_get(at + 5).unwrap_or_default();
+                self.bodies.push(json!({
+                    "direction": text(0),
+                    "status": int(1),
+                    "content_type": text(2),
+                    "count": int(3),
+                    "samples": int(4),
+                    "schema": schema.and_then(|s| serde_json::from_str::<Value>(&s).ok()),
+                }));
+            }
+            4 => self.auth.push(
+                json!({"scheme": text(0), "location": text(1), "count": int(2),
+                "ok_count": int(3)}),
+            ),
+            _ => self
+                .sensitive
+                .push(json!({"class": text(0), "location": text(1),
+                "field": text(2), "count": int(3), "example": text(4),
+                "first_seen": iso(int(5)), "last_seen": iso(int(6))})),
+        }
+    }
+
+    /// The JSON object of the details.
+    pub(super) fn json(self) -> Value {
+        json!({"status": self.status, "clients": self.clients, "parameters": self.params,
+               "bodies": self.bodies, "auth": self.auth, "sensitive": self.sensitive})
+    }
 }
 
 fn quote_ident(s: &str) -> String {

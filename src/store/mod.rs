@@ -19,6 +19,7 @@ mod flows;
 mod key;
 pub mod marker;
 pub mod outbox;
+pub mod pg;
 pub mod progress;
 pub mod read;
 mod retemplate;

@@ -214,24 +214,19 @@ impl Store {
         &self,
         query: &super::dashboard::FindingQuery,
     ) -> Result<Vec<FindingListing>, StoreError> {
-        use super::dashboard::findings::{FILTER, like_contains};
-        let sev = super::dashboard::severity_rank_sql("f.severity");
-        let fw = query.window.and_span("f");
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.id, a.kind, a.severity, a.host, a.method, a.path_template, a.client, a.detail, a.evidence, a.count,
-                    a.first_seen, a.last_seen, a.triage_state, t.reason AS triage_reason, t.actor AS triage_by
-             FROM api_findings a JOIN findings f ON f.id = a.id LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key
-             {FILTER}{fw} ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
-        )))
-        .bind(query.severity.as_deref())
-        .bind(query.kind.as_deref())
-        .bind(query.host.as_deref())
-        .bind(query.q.as_deref().map(like_contains))
-        .bind(query.state.name())
-        .bind(query.limit.max(1))
-        .bind(query.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?)
+        use super::dashboard::findings::like_contains;
+        Ok(
+            sqlx::query_as(sqlx::AssertSqlSafe(findings_listing_sql(query)))
+                .bind(query.severity.as_deref())
+                .bind(query.kind.as_deref())
+                .bind(query.host.as_deref())
+                .bind(query.q.as_deref().map(like_contains))
+                .bind(query.state.name())
+                .bind(query.limit.max(1))
+                .bind(query.offset.max(0))
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Endpoints called at least once, and findings by severity.
@@ -263,43 +258,67 @@ impl Store {
 
     /// Endpoints from the `api_endpoints` view, by host and path.
     pub async fn endpoints(&self, filter: &ListFilter) -> Result<Vec<EndpointRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.host, a.method, a.path_template, a.first_seen, a.last_seen, a.request_count, a.error_count,
-                    a.client_count, a.auth_schemes, a.sensitive_data, a.p50_ms, a.p90_ms, a.p99_ms, a.documented,
-                    a.deprecated, a.classification, e.template_rule, e.template_confidence, e.template_explain,
-                    a.protocol
-             FROM api_endpoints a JOIN endpoints e ON e.id = a.id
-             WHERE (?1 IS NULL OR a.host = ?1) ORDER BY a.host, a.path_template, a.method",
-        )
-        .bind(filter.host.as_deref())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| EndpointRow {
-                id: r.get(0),
-                host: r.get(1),
-                method: r.get(2),
-                path_template: r.get(3),
-                first_seen: r.get(4),
-                last_seen: r.get(5),
-                request_count: r.get(6),
-                error_count: r.get(7),
-                client_count: r.get(8),
-                auth_schemes: r.get(9),
-                sensitive_data: r.get(10),
-                p50_ms: r.get(11),
-                p90_ms: r.get(12),
-                p99_ms: r.get(13),
-                documented: r.get(14),
-                deprecated: r.get(15),
-                classification: r.get(16),
-                template_rule: r.get(17),
-                template_confidence: r.get(18),
-                template_explain: serde_json::from_str(&r.get::<String, _>(19))
-                    .unwrap_or(serde_json::Value::Array(Vec::new())),
-                protocol: r.get(20),
-            })
-            .collect())
+        let rows = sqlx::query(ENDPOINTS_SQL)
+            .bind(filter.host.as_deref())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(endpoint_row).collect())
+    }
+}
+
+/// The listing of [`Store::findings_listing_matching`] (SQLite's `?N` placeholders: 1
+/// severity, 2 kind, 3 host, 4 text pattern, 5 state, 6 limit, 7 offset).
+pub(super) fn findings_listing_sql(query: &super::dashboard::FindingQuery) -> String {
+    use super::dashboard::findings::FILTER;
+    let sev = super::dashboard::severity_rank_sql("f.severity");
+    let fw = query.window.and_span("f");
+    format!(
+        "SELECT a.id, a.kind, a.severity, a.host, a.method, a.path_template, a.client, a.detail, a.evidence, a.count,
+                a.first_seen, a.last_seen, a.triage_state, t.reason AS triage_reason, t.actor AS triage_by
+         FROM api_findings a JOIN findings f ON f.id = a.id LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key
+         {FILTER}{fw} ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
+    )
+}
+
+/// The listing of [`Store::endpoints`] (`?1`: the host or NULL).
+pub(super) const ENDPOINTS_SQL: &str = "SELECT a.id, a.host, a.method, a.path_template, a.first_seen, a.last_seen, a.request_count, a.error_count,
+        a.client_count, a.auth_schemes, a.sensitive_data, a.p50_ms, a.p90_ms, a.p99_ms, a.documented,
+        a.deprecated, a.classification, e.template_rule, e.template_confidence, e.template_explain,
+        a.protocol
+ FROM api_endpoints a JOIN endpoints e ON e.id = a.id
+ WHERE (?1 IS NULL OR a.host = ?1) ORDER BY a.host, a.path_template, a.method";
+
+/// A row of [`ENDPOINTS_SQL`], from either backend.
+pub(super) fn endpoint_row<'r, R>(r: &'r R) -> EndpointRow
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    EndpointRow {
+        id: r.get(0),
+        host: r.get(1),
+        method: r.get(2),
+        path_template: r.get(3),
+        first_seen: r.get(4),
+        last_seen: r.get(5),
+        request_count: r.get(6),
+        error_count: r.get(7),
+        client_count: r.get(8),
+        auth_schemes: r.get(9),
+        sensitive_data: r.get(10),
+        p50_ms: r.get(11),
+        p90_ms: r.get(12),
+        p99_ms: r.get(13),
+        documented: r.get(14),
+        deprecated: r.get(15),
+        classification: r.get(16),
+        template_rule: r.get(17),
+        template_confidence: r.get(18),
+        template_explain: serde_json::from_str(&r.get::<String, _>(19))
+            .unwrap_or(serde_json::Value::Array(Vec::new())),
+        protocol: r.get(20),
     }
 }
