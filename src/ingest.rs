@@ -468,6 +468,18 @@ pub async fn ingest_files(
     let mut inv = inventory_for(store, opts.inventory.clone()).await?;
     let mut reports = Vec::new();
     let mut totals = EngineStats::default();
+    // What a fleet's centre shows of this sensor (`api_sensors`): the files as its
+    // "interfaces", and the counters of the files read before each delta's.
+    let mut health = crate::store::delta::Health {
+        host: crate::store::outbox::host_name(),
+        interfaces: files
+            .iter()
+            .map(|f| f.as_ref().display().to_string())
+            .collect(),
+        started_at: crate::time::Timestamp::now().as_nanos(),
+        ..Default::default()
+    };
+    store.set_health(health.clone());
     for path in files {
         let path = path.as_ref();
         let started = std::time::Instant::now();
@@ -580,6 +592,16 @@ pub async fn ingest_files(
         report.packets = rec.packets;
         report.transactions = rec.transactions;
         report.truncated = rec.truncated.clone();
+        health.packets += rec.packets;
+        health.bytes += size;
+        health.cap_drops += file_stats
+            .source_cap_drops()
+            .iter()
+            .chain(&file_stats.cap_drops())
+            .chain(&report.flush.cap_drops())
+            .map(|c| c.count)
+            .sum::<u64>();
+        store.set_health(health.clone());
         report.stats = Some(file_stats);
         totals += &stats;
         report.seconds = started.elapsed().as_secs_f64();

@@ -326,6 +326,23 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     assert_eq!(rows, named);
     own.close().await;
 
+    // The sensors' health: each sensor's deltas counted, its files and packets as of its
+    // latest delta, no drops.
+    let health: Vec<(String, i64, i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT sensor, deltas, parked, interfaces, packets, cap_drops FROM api_sensors ORDER BY sensor",
+    )
+    .fetch_all(&centre)
+    .await
+    .unwrap();
+    assert_eq!(health.len(), 3, "{health:?}");
+    let applied: i64 = health.iter().map(|h| h.1).sum();
+    assert_eq!(applied as u64, total, "{health:?}");
+    for (sensor, deltas, parked, interfaces, packets, _) in &health {
+        assert!(*deltas > 0 && *parked == 0, "{sensor}: {health:?}");
+        assert!(interfaces.ends_with(".pcap"), "{sensor}: {interfaces}");
+        assert!(*packets > 0, "{sensor}: {health:?}");
+    }
+
     // The listings and exports read the centre as they read a file: `endpoints`, `findings`
     // and `export --format json|csv` give what they give on the single ingest.
     let file = Store::open_read_only(&single_path).await.unwrap();

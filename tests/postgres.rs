@@ -236,6 +236,11 @@ fn fixture() -> Vec<String> {
         // Attribution (migration 0024): endpoints seen by one sensor or by two.
         "INSERT INTO endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen) VALUES
             (1, 'dc1-tap', 6, {T0}, {T1}), (1, 'dc2-tap', 4, {T1}, {T1}), (3, 'dc2-tap', 9, {T1}, {T2})",
+        // The sensors' health (migration 0025): one healthy sensor, one with drops whose
+        // deltas were all parked, before its first start was known.
+        "INSERT INTO sensors (sensor, version, host, interfaces, started_at, first_delta_at, last_delta_at, last_applied_at, deltas, parked, packets, bytes, kernel_dropped, if_dropped, queue_dropped, cap_drops) VALUES
+            ('dc1-tap', '0.1.0', 'tap1', 'eth1,eth2', {T0}, {T0}, {T1}, {T2}, 12, 0, 9000, 1200000, 0, 0, 0, 0),
+            ('dc2-tap', '0.1.0', 'tap2', 'a.pcap', NULL, {T1}, {T1}, {T1}, 0, 3, 0, 0, 17, 2, 5, 1)",
         "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen) VALUES
             (1, 'path', 'id', 'integer', 10, {T0}, {T1}), (1, 'query', 'q', 'string', 3, NULL, NULL)",
         "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema) VALUES

@@ -131,6 +131,7 @@ async fn apply_group(
                 match merge(&mut savepoint, sensor, &d, &mut merged).await {
                     Ok(()) => {
                         mark(&mut savepoint, sensor, *seq, "applied", merged.rows).await?;
+                        sensor_health(&mut savepoint, sensor, &d).await?;
                         savepoint.commit().await?;
                         done.applied += 1;
                         done.rows += merged.rows;
@@ -153,6 +154,7 @@ async fn apply_group(
         };
         let outcome: String = format!("parked: {refusal}").chars().take(500).collect();
         mark(&mut tx, sensor, *seq, &outcome, 0).await?;
+        sensor_parked(&mut tx, sensor).await?;
         done.parked += 1;
         parked.push((sensor, *seq, refusal));
     }
@@ -165,6 +167,80 @@ async fn apply_group(
     report.wrong_key += done.wrong_key;
     report.rows += done.rows;
     report.clients_dropped += done.clients_dropped;
+    Ok(())
+}
+
+/// The sensor's row of `sensors` (`api_sensors`) after one of its deltas was applied: one
+/// more delta, the first and last delta times widened, and the newest delta's word on its
+/// version, host, interfaces and counters.
+async fn sensor_health(
+    tx: &mut Transaction<'_, Postgres>,
+    sensor: &str,
+    d: &Delta,
+) -> Result<(), sqlx::Error> {
+    let h = &d.health;
+    let newest = |col: &str| {
+        format!(
+            "{col} = CASE WHEN excluded.last_delta_at >= sensors.last_delta_at THEN excluded.{col} ELSE sensors.{col} END"
+        )
+    };
+    let cols = [
+        "version",
+        "host",
+        "interfaces",
+        "started_at",
+        "packets",
+        "bytes",
+        "kernel_dropped",
+        "if_dropped",
+        "queue_dropped",
+        "cap_drops",
+    ];
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sensors (sensor, version, host, interfaces, started_at, first_delta_at, last_delta_at,
+                              last_applied_at, deltas, packets, bytes, kernel_dropped, if_dropped,
+                              queue_dropped, cap_drops)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, 1, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (sensor) DO UPDATE SET deltas = sensors.deltas + 1,
+            first_delta_at = LEAST(sensors.first_delta_at, excluded.first_delta_at),
+            last_applied_at = excluded.last_applied_at, {},
+            last_delta_at = GREATEST(sensors.last_delta_at, excluded.last_delta_at)",
+        cols.map(newest).join(", ")
+    )))
+    .bind(sensor)
+    .bind(&d.sensor_version)
+    .bind(&h.host)
+    .bind(h.interfaces.join(","))
+    .bind((h.started_at != 0).then_some(h.started_at))
+    .bind(d.created_at)
+    .bind(crate::time::Timestamp::now().as_nanos())
+    .bind(clamp(h.packets))
+    .bind(clamp(h.bytes))
+    .bind(clamp(h.kernel_dropped))
+    .bind(clamp(h.if_dropped))
+    .bind(clamp(h.queue_dropped))
+    .bind(clamp(h.cap_drops))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The sensor's row of `sensors` after one of its deltas was parked (a sensor whose every
+/// delta was parked is listed with the times the centre read them).
+async fn sensor_parked(
+    tx: &mut Transaction<'_, Postgres>,
+    sensor: &str,
+) -> Result<(), sqlx::Error> {
+    let now = crate::time::Timestamp::now().as_nanos();
+    sqlx::query(
+        "INSERT INTO sensors (sensor, first_delta_at, last_delta_at, last_applied_at, parked)
+         VALUES ($1, $2, $2, $2, 1)
+         ON CONFLICT (sensor) DO UPDATE SET parked = sensors.parked + 1",
+    )
+    .bind(sensor)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

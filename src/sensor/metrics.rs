@@ -303,6 +303,33 @@ impl SensorMetrics {
         self.workers.iter().map(|w| w.queue_dropped.load(R)).sum()
     }
 
+    /// The health a delta carries to the fleet's centre (`api_sensors`): interfaces, start,
+    /// capture counters and every cap's drops (engine, inventory, store) since start.
+    pub fn health(&self) -> crate::store::delta::Health {
+        let stats = self.run_stats();
+        let store = self.store.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sum = |f: fn(&InterfaceMetrics) -> &AtomicU64| -> u64 {
+            self.interfaces.iter().map(|m| f(m).load(R)).sum()
+        };
+        crate::store::delta::Health {
+            host: crate::store::outbox::host_name(),
+            interfaces: self.interfaces.iter().map(|m| m.name.clone()).collect(),
+            started_at: (self.started_unix * 1e9) as i64,
+            packets: sum(|m| &m.packets),
+            bytes: sum(|m| &m.bytes),
+            kernel_dropped: sum(|m| &m.kernel_dropped),
+            if_dropped: sum(|m| &m.if_dropped),
+            queue_dropped: self.queue_dropped(),
+            cap_drops: stats
+                .source_cap_drops()
+                .iter()
+                .chain(&stats.cap_drops())
+                .chain(&store.cap_drops())
+                .map(|c| c.count)
+                .sum(),
+        }
+    }
+
     /// Seconds since start.
     pub fn uptime(&self) -> f64 {
         self.started.elapsed().as_secs_f64()

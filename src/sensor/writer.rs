@@ -206,6 +206,7 @@ impl Writer {
     /// Merges one drain.
     async fn try_merge(&mut self, rep: &Report) -> Result<(), StoreError> {
         let t = Instant::now();
+        self.store.set_health(self.metrics.health());
         let f = self.store.merge(&rep.drain).await?;
         self.metrics.merge_seconds.observe(t.elapsed());
         self.metrics.endpoints_created.fetch_add(f.created, R);

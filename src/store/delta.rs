@@ -71,6 +71,33 @@ pub struct Delta {
     pub paths: Vec<Path>,
     /// What the drain held that this version does not ship (counted, see [`Omitted`]).
     pub omitted: Omitted,
+    /// The sensor's health when it made the delta (the centre's `api_sensors`).
+    pub health: Health,
+}
+
+/// A sensor's health as of a delta: what the centre shows of it (`api_sensors`). Counters
+/// are since the sensor started; a delta without (an older sensor, a fold) has zeros.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Health {
+    /// The sensor's host name.
+    pub host: String,
+    /// Its capture interfaces (the daemon), or the files it read (an ingest).
+    pub interfaces: Vec<String>,
+    /// When it started, ns since the epoch (its clock); 0 when unknown.
+    pub started_at: i64,
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes read.
+    pub bytes: u64,
+    /// Frames the kernel dropped (capture buffer full).
+    pub kernel_dropped: u64,
+    /// Frames the interface or driver dropped.
+    pub if_dropped: u64,
+    /// Packets dropped at full worker queues.
+    pub queue_dropped: u64,
+    /// What the store's caps dropped and evicted (endpoints, clients, transitions, ...).
+    pub cap_drops: u64,
 }
 
 /// Parts of a drain not carried by format version 1: the centre's inventory lacks them
@@ -414,6 +441,7 @@ impl Delta {
             key_fingerprint: key_fingerprint.to_string(),
             created_at: crate::time::Timestamp::now().as_nanos(),
             sensor_version: env!("CARGO_PKG_VERSION").to_string(),
+            health: Health::default(),
             endpoints,
             transitions: drain
                 .transitions
@@ -781,6 +809,8 @@ impl Delta {
         );
         self.created_at = self.created_at.max(later.created_at);
         self.sensor_version = later.sensor_version;
+        // Counters since start: the later delta's are the newer.
+        self.health = later.health;
         self.omitted.tls_services += later.omitted.tls_services;
         self.omitted.websocket += later.omitted.websocket;
         self.omitted.grpc_figures += later.omitted.grpc_figures;

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 21] = [
+pub const PUBLIC_VIEWS: [&str; 22] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -31,6 +31,7 @@ pub const PUBLIC_VIEWS: [&str; 21] = [
     "api_changes",
     "api_endpoint_sources",
     "api_endpoint_sensors",
+    "api_sensors",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

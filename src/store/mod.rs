@@ -128,6 +128,9 @@ pub struct Store {
     /// With `--central`: the fingerprint of the hash key, and every merge also writes its
     /// delta into `outbox` (see [`outbox`]). Shared by clones.
     outbox: std::sync::Arc<std::sync::RwLock<Option<String>>>,
+    /// The sensor's health as its owner last reported it ([`Store::set_health`]), carried by
+    /// each delta. Shared by clones.
+    health: std::sync::Arc<std::sync::Mutex<delta::Health>>,
 }
 
 impl Store {
@@ -164,6 +167,7 @@ impl Store {
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
             outbox: std::sync::Arc::default(),
+            health: std::sync::Arc::default(),
         })
     }
 
@@ -217,6 +221,7 @@ impl Store {
             admit: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             budget: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
             outbox: std::sync::Arc::default(),
+            health: std::sync::Arc::default(),
         })
     }
 

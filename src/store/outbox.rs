@@ -60,6 +60,12 @@ pub fn valid_sensor_name(name: &str) -> bool {
 }
 
 impl Store {
+    /// Reports the sensor's health: every delta written from now on carries it (what the
+    /// centre's `api_sensors` shows).
+    pub fn set_health(&self, health: super::delta::Health) {
+        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = health;
+    }
+
     /// Turns the outbox on: from now on every merge also writes its delta. The sensor's name
     /// is `name` when given (and then kept), else the one kept from an earlier run, else the
     /// host name. Returns the name.
@@ -108,10 +114,15 @@ impl Store {
         let Some(fingerprint) = fingerprint else {
             return Ok(());
         };
-        let delta = Delta::of(drain, &fingerprint);
+        let mut delta = Delta::of(drain, &fingerprint);
         if delta.is_empty() {
             return Ok(());
         }
+        delta.health = self
+            .health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let payload = delta
             .encode()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
