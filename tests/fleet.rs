@@ -491,6 +491,15 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(listed.as_array().is_some_and(|a| !a.is_empty()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+        .args(["sensors", "--db", &db.url])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && table.ends_with("3 sensors\n"),
+        "{table}"
+    );
 
     // Every delta sent again (a lost acknowledgement, a restarted sensor): stored once,
     // applied once, the views unchanged.

@@ -1,6 +1,6 @@
 //! `shadowtap endpoints`: list an inventory.
 
-use super::{EndpointsArgs, TableFormat, central_url, clean, runtime};
+use super::{EndpointsArgs, TableFormat, central_url, clean, runtime, write_table};
 use crate::store::pg::PgInventory;
 use crate::store::{EndpointRow, ListFilter, Store};
 use std::io::Write;
@@ -63,28 +63,7 @@ pub fn run(args: &EndpointsArgs) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            let mut width: Vec<usize> = cols.iter().map(|c| c.len()).collect();
-            for row in &data {
-                for (w, c) in width.iter_mut().zip(row) {
-                    *w = (*w).max(c.chars().count()).min(60);
-                }
-            }
-            let line = |cells: Vec<String>| {
-                cells
-                    .iter()
-                    .zip(&width)
-                    .map(|(c, w)| format!("{:<w$}", clip(c, *w), w = *w))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            };
-            writeln!(
-                out,
-                "{}",
-                line(cols.iter().map(|s| s.to_string()).collect()).trim_end()
-            )?;
-            for row in data {
-                writeln!(out, "{}", line(row).trim_end())?;
-            }
+            write_table(&mut out, &cols, data)?;
             writeln!(out, "{} endpoints", rows.len())?;
         }
     }
@@ -133,17 +112,6 @@ fn cells(r: &EndpointRow) -> Vec<String> {
         num(r.deprecated),
         opt(&r.classification),
     ]
-}
-
-fn clip(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
-    } else {
-        s.chars()
-            .take(w.saturating_sub(1))
-            .chain(std::iter::once('…'))
-            .collect()
-    }
 }
 
 fn ms(v: Option<f64>) -> String {

@@ -10,6 +10,7 @@ pub mod log;
 pub mod record;
 pub mod report;
 pub mod run;
+pub mod sensors;
 pub mod sequences;
 pub mod serve;
 pub mod spec;
@@ -44,6 +45,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// List the endpoints of an inventory.
     Endpoints(EndpointsArgs),
+    /// List the sensors of a fleet with their health, from the centre's `api_sensors`: last
+    /// delta, lag, drops, version, interfaces.
+    Sensors(SensorsArgs),
     /// Export an inventory: SQL dump, CSV (one file per public view), JSON or OpenAPI 3.1.
     Export(ExportArgs),
     /// Import an API description (OpenAPI 3.x or Swagger 2.0), or show how the observed
@@ -730,6 +734,17 @@ pub struct EndpointsArgs {
     pub format: TableFormat,
 }
 
+/// Arguments of `sensors`.
+#[derive(Debug, Args)]
+pub struct SensorsArgs {
+    /// The fleet's centre (`postgres://USER@HOST/DB`), or a SQLite inventory.
+    #[arg(long, value_name = "URL|PATH")]
+    pub db: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
 /// Export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
@@ -993,6 +1008,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Record(args) => record::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Endpoints(args) => endpoints::run(&args),
+        Command::Sensors(args) => sensors::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Spec(cmd) => spec::run(&cmd),
         Command::Template(cmd) => template::run(&cmd),
@@ -1025,6 +1041,45 @@ pub fn grpc_descriptors(
     let d = crate::analyze::grpc::Descriptors::load_all(&files)
         .map_err(|e| anyhow::anyhow!("--proto-descriptor: {e}"))?;
     Ok(Some(std::sync::Arc::new(d)))
+}
+
+/// Writes rows as an aligned text table under a header of `cols` (cells over 60 characters
+/// clipped with `…`; cells are the caller's, already cleaned of control characters).
+pub fn write_table(
+    out: &mut impl std::io::Write,
+    cols: &[&str],
+    rows: Vec<Vec<String>>,
+) -> std::io::Result<()> {
+    fn clip(s: &str, w: usize) -> String {
+        if s.chars().count() <= w {
+            s.to_string()
+        } else {
+            s.chars()
+                .take(w.saturating_sub(1))
+                .chain(std::iter::once('…'))
+                .collect()
+        }
+    }
+    let mut width: Vec<usize> = cols.iter().map(|c| c.len()).collect();
+    for row in &rows {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count()).min(60);
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{:<w$}", clip(c, *w), w = *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let header: Vec<String> = cols.iter().map(|s| s.to_string()).collect();
+    writeln!(out, "{}", line(&header).trim_end())?;
+    for row in rows {
+        writeln!(out, "{}", line(&row).trim_end())?;
+    }
+    Ok(())
 }
 
 /// The URL when `--db` names a fleet's central inventory on PostgreSQL rather than a SQLite

@@ -15,7 +15,7 @@
 
 use super::dashboard::FindingQuery;
 use super::export::{DETAIL_SQL, DetailRows, PUBLIC_VIEWS, row_json, view_as_text_sql, write_csv};
-use super::read::{ENDPOINTS_SQL, endpoint_row, findings_listing_sql};
+use super::read::{ENDPOINTS_SQL, SENSORS_SQL, SensorRow, endpoint_row, findings_listing_sql};
 use super::{EndpointRow, FindingListing, ListFilter, StoreError};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -91,6 +91,11 @@ impl PgInventory {
     /// Closes the connections.
     pub async fn close(self) {
         self.pool.close().await;
+    }
+
+    /// The fleet's sensors and their health (`api_sensors`).
+    pub async fn sensors(&self) -> Result<Vec<SensorRow>, StoreError> {
+        Ok(sqlx::query_as(SENSORS_SQL).fetch_all(&self.pool).await?)
     }
 
     /// Endpoints from `api_endpoints`, by host and path (as [`super::Store::endpoints`]).

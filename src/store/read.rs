@@ -52,6 +52,48 @@ pub struct EndpointRow {
     pub protocol: Option<String>,
 }
 
+/// One row of `api_sensors`: a sensor of the fleet and its health.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct SensorRow {
+    /// The sensor's name.
+    pub sensor: String,
+    /// Its version.
+    pub version: String,
+    /// Its host name.
+    pub host: String,
+    /// Its interfaces (or an ingest's files), comma-separated.
+    pub interfaces: String,
+    /// When it started (ISO 8601), when known.
+    pub started_at: Option<String>,
+    /// When it made its first delta.
+    pub first_delta_at: String,
+    /// When it made its latest delta.
+    pub last_delta_at: String,
+    /// When the centre applied the latest.
+    pub last_applied_at: String,
+    /// Milliseconds from the latest delta's making to its apply.
+    pub apply_lag_ms: i64,
+    /// Deltas applied.
+    pub deltas: i64,
+    /// Deltas parked.
+    pub parked: i64,
+    /// Frames read, as of the latest delta.
+    pub packets: i64,
+    /// Bytes read.
+    pub bytes: i64,
+    /// Kernel drops.
+    pub kernel_dropped: i64,
+    /// Interface drops.
+    pub if_dropped: i64,
+    /// Worker queue drops.
+    pub queue_dropped: i64,
+    /// Every cap's drops.
+    pub cap_drops: i64,
+}
+
+/// The sensors' listing (either backend).
+pub(super) const SENSORS_SQL: &str = "SELECT * FROM api_sensors ORDER BY sensor";
+
 /// Filters for [`Store::endpoints`].
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {
@@ -254,6 +296,11 @@ impl Store {
             endpoints,
             findings_by_severity,
         })
+    }
+
+    /// The fleet's sensors from `api_sensors` (none in a sensor's own file).
+    pub async fn sensors(&self) -> Result<Vec<SensorRow>, StoreError> {
+        Ok(sqlx::query_as(SENSORS_SQL).fetch_all(&self.pool).await?)
     }
 
     /// Endpoints from the `api_endpoints` view, by host and path.
