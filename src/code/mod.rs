@@ -14,6 +14,7 @@
 
 pub mod go;
 pub mod java;
+pub mod ruby;
 mod ts_util;
 
 use std::fmt;
