@@ -12,6 +12,7 @@
 //! Paths are written in one template form whatever the framework's syntax: `{name}` for a
 //! parameter ([`template`]), joined to their prefixes with [`join_route`].
 
+pub mod csharp;
 pub mod go;
 pub mod java;
 pub mod ruby;
