@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::ts_util::{descendants, line, named_children, parse, text, unquote};
+use super::ts_util::{as_written, descendants, line, named_children, parse, text, unquote};
 use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 
 /// The extensions of the files this scanner reads.
@@ -202,7 +202,7 @@ impl<'a> Cx<'a> {
                 }
                 out.push(Attr {
                     name,
-                    written: format!("[{}]", text(a, self.src)),
+                    written: format!("[{}]", as_written(text(a, self.src))),
                     args,
                 });
             }
@@ -247,6 +247,9 @@ impl<'a> Cx<'a> {
                 _ => return,
             }
         }
+        // Without a class route, an action is attribute-routed only by a template of its
+        // own; a bare `[HttpGet]` there is a verb constraint on a conventional route.
+        let class_routed = !prefixes.is_empty();
         if prefixes.is_empty() {
             prefixes.push(String::new());
         }
@@ -320,7 +323,7 @@ impl<'a> Cx<'a> {
                     final_routes.push((ms, t));
                 }
             }
-            if final_routes.is_empty() && !verbs_only.is_empty() {
+            if final_routes.is_empty() && !verbs_only.is_empty() && class_routed {
                 final_routes.push((verbs_only.clone(), None));
             }
             if final_routes.is_empty() {

@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Tree};
 
-use super::ts_util::{line, looks_like_auth, named_children, parse, text, unquote};
+use super::ts_util::{as_written, line, looks_like_auth, named_children, parse, text, unquote};
 use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 
 /// The extensions of the files this scanner reads.
@@ -446,7 +446,6 @@ where
         if depth > MAX_DEPTH || !self.count() {
             return;
         }
-        let src = self.src(frame.file);
         match node.kind() {
             "short_var_declaration" | "assignment_statement" => {
                 let lefts = node
@@ -492,7 +491,6 @@ where
                 self.eval(node, frame, depth + 1);
             }
             _ => {
-                let _ = src;
                 for child in named_children(node) {
                     self.walk(child, frame, depth + 1);
                 }
@@ -512,8 +510,7 @@ where
             } else {
                 None
             };
-            if let Some(left) = target.filter(|l| l.kind() == "identifier") {
-                let name = text(*left, src).to_string();
+            if let Some(name) = target.and_then(|l| var_key(*l, src)) {
                 match ctx {
                     Some(c) if frame.env.len() < MAX_VARS || frame.env.contains_key(&name) => {
                         frame.env.insert(name, c);
@@ -564,6 +561,9 @@ where
         let src = self.src(frame.file);
         match node.kind() {
             "identifier" => frame.env.get(text(node, src)).cloned(),
+            "selector_expression" if var_key(node, src).is_some() => {
+                var_key(node, src).and_then(|k| frame.env.get(&k).cloned())
+            }
             "parenthesized_expression" => {
                 let inner = node.named_child(0)?;
                 self.eval(inner, frame, depth + 1)
@@ -741,9 +741,11 @@ where
         // (or a closure, for chi's `Group`), in a file that imports a router package.
         let recv = match recv {
             Some(r) => Some(r),
+            // (Not in a file that knows only net/http: there an unknown receiver is as likely
+            // another router package's, gorilla/mux's say, with other rules.)
             None if routing
-                && file_default.is_some()
-                && operand.kind() == "identifier"
+                && file_default.is_some_and(|f| f != Framework::GoNetHttp)
+                && var_key(operand, src).is_some()
                 && args.first().is_some_and(|a| {
                     self.string(*a, frame.file)
                         .is_some_and(|p| p.is_empty() || p.starts_with('/'))
@@ -760,9 +762,9 @@ where
                     auth: Vec::new(),
                     framework: None,
                 };
-                frame
-                    .env
-                    .insert(text(operand, src).to_string(), ctx.clone());
+                if let Some(key) = var_key(operand, src) {
+                    frame.env.insert(key, ctx.clone());
+                }
                 Some(ctx)
             }
             None => None,
@@ -795,10 +797,8 @@ where
             }
             (Framework::Gin | Framework::Echo | Framework::Chi, "Use") => {
                 let added = self.auth_of(args, frame.file);
-                if operand.kind() == "identifier" {
-                    if let Some(c) = frame.env.get_mut(text(operand, src)) {
-                        c.auth.extend(added);
-                    }
+                if let Some(c) = var_key(operand, src).and_then(|k| frame.env.get_mut(&k)) {
+                    c.auth.extend(added);
                 }
                 None
             }
@@ -1100,7 +1100,7 @@ where
         args.iter()
             .map(|a| text(*a, src))
             .filter(|t| looks_like_auth(t))
-            .map(str::to_string)
+            .map(as_written)
             .collect()
     }
 
@@ -1224,6 +1224,20 @@ where
             auth: all,
         });
     }
+}
+
+/// The name a router value is held under: a variable (`r`) or a field path of variables
+/// (`s.router`, `app.api.v1`), up to three levels; `None` for anything else.
+fn var_key(node: Node<'_>, src: &str) -> Option<String> {
+    let mut cur = node;
+    for _ in 0..3 {
+        match cur.kind() {
+            "identifier" => return Some(text(node, src).to_string()),
+            "selector_expression" => cur = cur.child_by_field_name("operand")?,
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn is_routing_method(name: &str) -> bool {

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::ts_util::{descendants, line, named_children, parse, text, unquote};
+use super::ts_util::{as_written, descendants, line, named_children, parse, text, unquote};
 use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 
 /// The extensions of the files this scanner reads.
@@ -206,7 +206,7 @@ fn annotations<'t>(declaration: Node<'t>, src: &str) -> Vec<Annotation<'t>> {
         let name = text(name, src).rsplit('.').next().unwrap_or("").to_string();
         let mut ann = Annotation {
             name,
-            written: text(a, src).to_string(),
+            written: as_written(text(a, src)),
             positional: None,
             named: Vec::new(),
         };

@@ -452,13 +452,13 @@ impl<'a> Scanner<'a> {
         if to.is_none() {
             to = args.option("to").and_then(|n| self.value(n));
         }
-        if to.is_none() {
-            if let (Some(c), Some(a)) = (
+        if to.is_none()
+            && let (Some(c), Some(a)) = (
                 args.option("controller").and_then(|n| self.value(n)),
                 args.option("action").and_then(|n| self.value(n)),
-            ) {
-                to = Some(format!("{c}#{a}"));
-            }
+            )
+        {
+            to = Some(format!("{c}#{a}"));
         }
         let symbol = path_node.kind() == "simple_symbol";
         let base = match (

@@ -3,14 +3,36 @@
 //! and a walk over descendants with an explicit stack (no recursion, so no depth a hostile
 //! file can exhaust).
 
-use tree_sitter::{Language, Node, Parser, Tree};
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use tree_sitter::{Language, Node, ParseOptions, ParseState, Parser, Tree};
+
+/// The time one file may take to parse. Parsing is linear for ordinary code, but some
+/// grammars (Kotlin's) take far longer on pathological nesting; a file over this is skipped.
+pub(crate) const PARSE_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// Parses `text` with `language`; `None` when the grammar cannot be loaded (an ABI the core
-/// does not support) or the parser gives up. Syntax errors are ERROR nodes in the tree.
+/// does not support) or the parse takes longer than [`PARSE_TIME_LIMIT`]. Syntax errors are
+/// ERROR nodes in the tree.
 pub(crate) fn parse(language: &Language, text: &str) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(language).ok()?;
-    parser.parse(text, None)
+    let bytes = text.as_bytes();
+    let start = Instant::now();
+    let mut progress = |_: &ParseState| {
+        if start.elapsed() > PARSE_TIME_LIMIT {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let options = ParseOptions::new().progress_callback(&mut progress);
+    parser.parse_with_options(
+        &mut |offset, _| bytes.get(offset..).unwrap_or(&[]),
+        None,
+        Some(options),
+    )
 }
 
 /// The node's source text, or `""` when its range is not on character boundaries.
@@ -77,6 +99,28 @@ pub(crate) fn unquote(raw: &str) -> Option<String> {
     Some(out)
 }
 
+/// A piece of code as a short single line, for `auth` and handler fields: whitespace runs
+/// become one space, and more than 160 characters are cut (with `…`).
+pub(crate) fn as_written(code: &str) -> String {
+    let mut out = String::with_capacity(code.len().min(164));
+    for (i, word) in code.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > 160 {
+            let mut cut = 160;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
 /// Whether a middleware, filter or attribute name, as written, is about authentication or
 /// authorisation (`AuthMiddleware(true)`, `jwtMiddleware`, `RequireAdmin()`): the words such
 /// names use, matched case-insensitively.
@@ -120,6 +164,15 @@ mod tests {
         assert_eq!(unquote("x"), None);
         assert_eq!(unquote("\""), None);
         assert_eq!(unquote("\"a'"), None);
+    }
+
+    #[test]
+    fn written_code_is_one_short_line() {
+        assert_eq!(
+            as_written("gin.BasicAuth(gin.Accounts{\n\t\"a\": \"b\",\n})"),
+            "gin.BasicAuth(gin.Accounts{ \"a\": \"b\", })"
+        );
+        assert!(as_written(&"x".repeat(500)).chars().count() <= 161);
     }
 
     #[test]
