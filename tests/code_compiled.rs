@@ -32,6 +32,11 @@ const LANGS: &[Lang] = &[
         scan: code::java::scan,
     },
     Lang {
+        name: "kotlin",
+        extensions: code::kotlin::EXTENSIONS,
+        scan: code::kotlin::scan,
+    },
+    Lang {
         name: "go",
         extensions: code::go::EXTENSIONS,
         scan: code::go::scan,
@@ -317,6 +322,54 @@ class Home {
     assert_eq!(put.framework, Framework::Spring);
     assert_eq!(put.line, 13);
     assert!(find(&routes, "GET", "/").auth.is_empty());
+}
+
+#[test]
+fn spring_kotlin_tree() {
+    let controller = br#"
+package shop.web
+
+object Paths { const val BASE = "/api/v2" }
+
+@RestController
+@RequestMapping("${Paths.BASE}/orders")
+@Secured("ROLE_STAFF")
+class OrderController(private val orders: Orders) {
+    @GetMapping(value = ["", "/all"])
+    fun list() = orders.all()
+
+    @RequestMapping(path = ["/{id}"], method = [RequestMethod.DELETE, RequestMethod.POST])
+    @PreAuthorize("hasRole('ADMIN')")
+    fun remove(@PathVariable id: Long) = orders.remove(id)
+
+    @PatchMapping("/{id}/status")
+    fun status(@PathVariable id: Long) {}
+}
+"#;
+    let routes = scan_tree(
+        lang("kotlin"),
+        &[("src/main/kotlin/shop/web/OrderController.kt", controller)],
+    );
+    assert_eq!(
+        pairs(&routes),
+        [
+            "DELETE /api/v2/orders/{id}",
+            "GET /api/v2/orders",
+            "GET /api/v2/orders/all",
+            "PATCH /api/v2/orders/{id}/status",
+            "POST /api/v2/orders/{id}",
+        ]
+    );
+    let del = find(&routes, "DELETE", "/api/v2/orders/{id}");
+    assert_eq!(
+        del.auth,
+        [
+            "@Secured(\"ROLE_STAFF\")",
+            "@PreAuthorize(\"hasRole('ADMIN')\")"
+        ]
+    );
+    assert_eq!(del.handler.as_deref(), Some("OrderController.remove"));
+    assert_eq!(del.line, 15);
 }
 
 #[test]
@@ -771,6 +824,16 @@ fn hostile_input_is_survived_in_bounded_time() {
             .into_bytes(),
         ),
         (
+            "kotlin",
+            "Deep.kt",
+            format!(
+                "{} @GetMapping(\"/x\") fun a() {{}} {}",
+                "@RequestMapping(\"/a\") class A { ".repeat(depth),
+                "}".repeat(depth)
+            )
+            .into_bytes(),
+        ),
+        (
             "ruby",
             "config/routes.rb",
             format!(
@@ -806,6 +869,7 @@ fn hostile_input_is_survived_in_bounded_time() {
         let unit: &str = match l.name {
             "go" => "\tr.GET(\"/a/:id\", h)\n\tg := r.Group(\"/g\")\n\tg.POST(\"/b\", h)\n",
             "java" => "  @GetMapping(\"/a/{id}\") void a() {}\n",
+            "kotlin" => "  @GetMapping(\"/a/{id}\") fun a() {}\n",
             "ruby" => "  resources :things do\n    get :x\n  end\n",
             _ => "  [HttpGet(\"a/{id}\")] public void A() {}\n",
         };
@@ -814,7 +878,7 @@ fn hostile_input_is_survived_in_bounded_time() {
                 "package main\nimport \"github.com/gin-gonic/gin\"\nfunc main() {\n\tr := gin.New()\n",
                 "}\n",
             ),
-            "java" => ("@RestController class C {\n", "}\n"),
+            "java" | "kotlin" => ("@RestController class C {\n", "}\n"),
             "ruby" => ("Rails.application.routes.draw do\n", "end\n"),
             _ => ("[Route(\"api\")] class C {\n", "}\n"),
         };

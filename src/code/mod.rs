@@ -15,6 +15,7 @@
 pub mod csharp;
 pub mod go;
 pub mod java;
+pub mod kotlin;
 pub mod ruby;
 mod ts_util;
 
