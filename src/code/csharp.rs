@@ -407,10 +407,18 @@ impl<'a> Cx<'a> {
                 "MapPatch" => vec!["PATCH".into()],
                 "Map" => vec!["*".into()],
                 "MapMethods" => {
+                    // `new[] { "PUT" }`, `["PUT"]`, `[HttpMethods.Options]`.
                     let Some(list) = args.get(1) else { continue };
-                    descendants(*list, &["string_literal"])
+                    descendants(*list, &["string_literal", "member_access_expression"])
                         .into_iter()
-                        .filter_map(|s| unquote(text(s, self.src)))
+                        .filter_map(|s| {
+                            if s.kind() == "string_literal" {
+                                return unquote(text(s, self.src));
+                            }
+                            let owner = text(s.child_by_field_name("expression")?, self.src);
+                            let name = text(s.child_by_field_name("name")?, self.src);
+                            (owner == "HttpMethods").then(|| name.to_string())
+                        })
                         .map(|m| m.to_ascii_uppercase())
                         .collect()
                 }
@@ -612,6 +620,7 @@ todos.MapGet("/{id}", GetTodo);
 todos.MapPost("/", Create).AllowAnonymous();
 app.MapGroup("/api").MapDelete("/x/{id}", Del);
 app.MapMethods("/m", new[] { "PUT", "PATCH" }, Handler);
+app.MapMethods("/check", [HttpMethods.Options], Check);
 "#;
         assert_eq!(
             routes(src),
@@ -619,6 +628,7 @@ app.MapMethods("/m", new[] { "PUT", "PATCH" }, Handler);
                 "DELETE /api/x/{id} ",
                 "GET / ",
                 "GET /todos/{id} RequireAuthorization()",
+                "OPTIONS /check ",
                 "PATCH /m ",
                 "POST /todos RequireAuthorization(),AllowAnonymous()",
                 "PUT /m ",

@@ -135,6 +135,9 @@ struct Scanner<'a, 't> {
 struct Frame {
     file: usize,
     env: HashMap<String, Ctx>,
+    /// Parameters whose declared type is not a router (`c *gin.Context`): never taken for
+    /// a router however they are called.
+    not_routers: HashSet<String>,
     returned: Option<Ctx>,
 }
 
@@ -405,6 +408,7 @@ where
         let mut frame = Frame {
             file,
             env: HashMap::new(),
+            not_routers: HashSet::new(),
             returned: None,
         };
         let params = func.params.clone();
@@ -421,8 +425,14 @@ where
                     framework: Some(fw),
                 }),
             };
-            if let Some(c) = ctx {
-                frame.env.insert(name.clone(), c);
+            match ctx {
+                Some(c) => {
+                    frame.env.insert(name.clone(), c);
+                }
+                None if frame.not_routers.len() < MAX_VARS => {
+                    frame.not_routers.insert(name.clone());
+                }
+                None => {}
             }
         }
         self.call_stack.push(id);
@@ -574,9 +584,11 @@ where
             }
             "func_literal" => {
                 if let Some(body) = node.child_by_field_name("body") {
+                    let (env, not_routers) = self.closure_env(node, frame);
                     let mut inner = Frame {
                         file: frame.file,
-                        env: self.closure_env(node, frame),
+                        env,
+                        not_routers,
                         returned: None,
                     };
                     self.walk(body, &mut inner, depth + 1);
@@ -596,9 +608,14 @@ where
     /// The variables a closure sees: the enclosing ones, less those its parameters shadow
     /// (`func(w http.ResponseWriter, r *http.Request)` inside a function where `r` is the
     /// router), plus its router-typed parameters as routers of their own.
-    fn closure_env(&mut self, f: Node<'_>, frame: &Frame) -> HashMap<String, Ctx> {
+    fn closure_env(
+        &mut self,
+        f: Node<'_>,
+        frame: &Frame,
+    ) -> (HashMap<String, Ctx>, HashSet<String>) {
         let src = self.src(frame.file);
         let mut env = frame.env.clone();
+        let mut not_routers = frame.not_routers.clone();
         if let Some(list) = f.child_by_field_name("parameters") {
             for p in named_children(list) {
                 let ty = p
@@ -618,16 +635,20 @@ where
                                 auth: Vec::new(),
                                 framework: Some(fw),
                             };
+                            not_routers.remove(&name);
                             env.insert(name, ctx);
                         }
                         None => {
                             env.remove(&name);
+                            if not_routers.len() < MAX_VARS {
+                                not_routers.insert(name);
+                            }
                         }
                     }
                 }
             }
         }
-        env
+        (env, not_routers)
     }
 
     fn eval_args(&mut self, args: &[Node<'t>], frame: &mut Frame, depth: usize) {
@@ -746,6 +767,8 @@ where
             None if routing
                 && file_default.is_some_and(|f| f != Framework::GoNetHttp)
                 && var_key(operand, src).is_some()
+                && !(operand.kind() == "identifier"
+                    && frame.not_routers.contains(text(operand, src)))
                 && args.first().is_some_and(|a| {
                     self.string(*a, frame.file)
                         .is_some_and(|p| p.is_empty() || p.starts_with('/'))
@@ -794,6 +817,25 @@ where
                     .extend(self.auth_of(args.get(1..).unwrap_or(&[]), frame.file));
                 out.framework = Some(fw);
                 Some(out)
+            }
+            // Static files: gin serves GET and HEAD, echo GET.
+            (Framework::Gin, "Static" | "StaticFS" | "StaticFile" | "StaticFileFS")
+            | (Framework::Echo, "Static" | "File") => {
+                let path = self.string(*args.first()?, frame.file)?;
+                let path = if matches!(name, "Static" | "StaticFS") {
+                    join_route(&path, "/*filepath")
+                } else {
+                    path
+                };
+                let methods: &[&str] = if fw == Framework::Gin {
+                    &["GET", "HEAD"]
+                } else {
+                    &["GET"]
+                };
+                for m in methods {
+                    self.push(&ctx, m, &path, None, fw, Vec::new(), frame.file, line_no);
+                }
+                None
             }
             (Framework::Gin | Framework::Echo | Framework::Chi, "Use") => {
                 let added = self.auth_of(args, frame.file);
@@ -1077,12 +1119,15 @@ where
         let Some(body) = f.child_by_field_name("body") else {
             return;
         };
+        let (env, not_routers) = self.closure_env(f, frame);
         let mut inner = Frame {
             file: frame.file,
-            env: self.closure_env(f, frame),
+            env,
+            not_routers,
             returned: None,
         };
         if let Some(p) = param {
+            inner.not_routers.remove(&p);
             inner.env.insert(p, ctx);
         }
         self.walk(body, &mut inner, depth + 1);
@@ -1367,6 +1412,11 @@ func main() {
     v1.Use(users.AuthMiddleware(true))
     users.Private(v1.Group("/user"))
     r.GET("/health", health)
+    r.Static("/assets", "./public")
+}
+func health(c *gin.Context) {
+    c.File("/etc/motd")
+    c.GET("/not/a/route", nothing)
 }"#;
         let users = r#"package users
 import "github.com/gin-gonic/gin"
@@ -1383,7 +1433,9 @@ func Private(router *gin.RouterGroup) {
             pairs(&r),
             [
                 "GET /api/user",
+                "GET /assets/{filepath}",
                 "GET /health",
+                "HEAD /assets/{filepath}",
                 "POST /api/users",
                 "POST /api/users/login",
                 "PUT /api/user/{id}"
