@@ -645,11 +645,23 @@ end
   def resources; get :x; end
 end
 "#;
+    let application = br#"class ApplicationController < ActionController::Base
+  before_action :authenticate_user!
+  before_action :set_locale
+end
+"#;
+    let articles = br#"class ArticlesController < ApplicationController
+  skip_before_action :authenticate_user!, only: %i[index show feed]
+  def index; end
+end
+"#;
     let routes = scan_tree(
         lang("ruby"),
         &[
             ("config/routes.rb", routes_rb),
             ("app/models/user.rb", not_routes),
+            ("app/controllers/application_controller.rb", application),
+            ("app/controllers/articles_controller.rb", articles),
         ],
     );
     assert_eq!(
@@ -680,6 +692,12 @@ end
             "PUT /api/user",
             "PUT /hook",
         ]
+    );
+    assert!(find(&routes, "GET", "/api/articles").auth.is_empty());
+    assert!(find(&routes, "GET", "/api/articles/feed").auth.is_empty());
+    assert_eq!(
+        find(&routes, "DELETE", "/api/articles/{slug}").auth,
+        ["before_action :authenticate_user!"]
     );
     let publish = find(&routes, "POST", "/api/articles/{slug}/publish");
     assert_eq!(publish.handler.as_deref(), Some("articles#publish"));

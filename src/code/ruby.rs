@@ -10,15 +10,22 @@
 //! calls (`constraints`, `authenticate`, `devise_scope`, `as`, `defaults`) are descended
 //! into with nothing added; `concern` blocks, `devise_for` (a gem's own routes) and
 //! `draw` are not followed. Optional segments (`(.:format)`) are left out of the path.
-//! Authentication lives in controllers (`before_action`), not here, so `auth` stays empty.
+//! Authentication lives in controllers: a route whose handler is `users#show` gets, in
+//! `auth`, the auth-named `before_action` callbacks of `app/controllers/users_controller.rb`
+//! and of its superclasses' files (`ApplicationController`), as written, with `only:` and
+//! `except:` honoured and `skip_before_action` removing them. Callbacks given as blocks or
+//! lambdas, and controllers that cannot be found, give none.
+
+use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::ts_util::{line, named_children, parse, text, unquote};
+use super::ts_util::{descendants, line, looks_like_auth, named_children, parse, text, unquote};
 use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 
 /// The extensions of the files this scanner reads (only routing files among them are
-/// scanned: `config/routes.rb` and `config/routes/*.rb`).
+/// scanned for routes, `config/routes.rb` and `config/routes/*.rb`; controllers under
+/// `app/controllers/` for their authentication callbacks).
 pub const EXTENSIONS: &[&str] = &["rb"];
 
 /// Block nesting followed at most.
@@ -28,17 +35,23 @@ const MAX_DEPTH: usize = 48;
 pub fn scan(files: &[SourceFile]) -> Vec<DeclaredRoute> {
     let language: tree_sitter::Language = tree_sitter_ruby::LANGUAGE.into();
     let mut routes = Vec::new();
+    let mut controllers = Controllers::default();
     for file in files {
         let p = file.path.to_string_lossy().replace('\\', "/");
         let routing = p == "config/routes.rb"
             || p.ends_with("/config/routes.rb")
             || (p.contains("config/routes/") && p.ends_with(".rb"));
-        if !routing {
+        let controller = controller_key(&p);
+        if !routing && controller.is_none() {
             continue;
         }
         let Some(tree) = parse(&language, &file.text) else {
             continue;
         };
+        if let Some(key) = controller {
+            controllers.collect(key, file, tree.root_node());
+            continue;
+        }
         let mut scanner = Scanner {
             file,
             src: &file.text,
@@ -46,7 +59,177 @@ pub fn scan(files: &[SourceFile]) -> Vec<DeclaredRoute> {
         };
         scanner.statements(tree.root_node(), &Scope::default(), 0);
     }
+    for route in &mut routes {
+        if let Some((controller, action)) = route.handler.as_deref().and_then(|h| h.split_once('#'))
+        {
+            route.auth = controllers.auth(controller, action);
+        }
+    }
     routes
+}
+
+/// `app/controllers/admin/users_controller.rb` → `admin/users`.
+fn controller_key(path: &str) -> Option<String> {
+    let (_, rest) = path.rsplit_once("app/controllers/")?;
+    Some(rest.strip_suffix("_controller.rb")?.to_string())
+}
+
+/// `Admin::UsersController` → `admin/users`.
+fn class_key(class: &str) -> Option<String> {
+    let class = class.trim().strip_suffix("Controller")?;
+    let mut out = String::with_capacity(class.len() + 4);
+    for (i, seg) in class.trim_start_matches("::").split("::").enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for (j, c) in seg.chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if j > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A controller's `before_action`s and `skip_before_action`s, in order.
+#[derive(Default)]
+struct Filters {
+    parent: Option<String>,
+    entries: Vec<Callback>,
+}
+
+/// One `before_action :name` (or `skip_before_action`), with its `only:`/`except:`.
+struct Callback {
+    skip: bool,
+    name: String,
+    written: String,
+    only: Option<Vec<String>>,
+    except: Vec<String>,
+}
+
+/// The controllers of the scanned tree, by key; a key seen twice (two applications in one
+/// tree) is ambiguous and gives no auth.
+#[derive(Default)]
+struct Controllers {
+    by_key: HashMap<String, Option<Filters>>,
+}
+
+impl Controllers {
+    fn collect(&mut self, key: String, file: &SourceFile, root: Node<'_>) {
+        let mut sink = Vec::new();
+        let scanner = Scanner {
+            file,
+            src: &file.text,
+            routes: &mut sink,
+        };
+        let src = file.text.as_str();
+        let Some(class) = descendants(root, &["class"]).into_iter().find(|c| {
+            c.child_by_field_name("name")
+                .and_then(|n| class_key(text(n, src)))
+                .is_some_and(|k| key.ends_with(&k))
+        }) else {
+            return;
+        };
+        let mut filters = Filters {
+            parent: class
+                .child_by_field_name("superclass")
+                .and_then(|s| s.named_child(0))
+                .and_then(|n| class_key(text(n, src))),
+            entries: Vec::new(),
+        };
+        let body = named_children(class)
+            .into_iter()
+            .find(|n| n.kind() == "body_statement");
+        for call in body.map(named_children).unwrap_or_default() {
+            if call.kind() != "call" || call.child_by_field_name("receiver").is_some() {
+                continue;
+            }
+            let Some(method) = call.child_by_field_name("method") else {
+                continue;
+            };
+            let skip = match text(method, src) {
+                "before_action" | "prepend_before_action" => false,
+                "skip_before_action" => true,
+                _ => continue,
+            };
+            let args = scanner.args(call);
+            let only = args.option("only").map(|n| scanner.names(n));
+            let except = args
+                .option("except")
+                .map(|n| scanner.names(n))
+                .unwrap_or_default();
+            for p in &args.positional {
+                if p.kind() != "simple_symbol" {
+                    continue;
+                }
+                let Some(name) = scanner.value(*p) else {
+                    continue;
+                };
+                let written = format!("{} {}", text(method, src), text(*p, src));
+                filters.entries.push(Callback {
+                    skip,
+                    name,
+                    written,
+                    only: only.clone(),
+                    except: except.clone(),
+                });
+            }
+        }
+        match self.by_key.get(&key) {
+            Some(_) => {
+                self.by_key.insert(key, None);
+            }
+            None => {
+                self.by_key.insert(key, Some(filters));
+            }
+        }
+    }
+
+    /// The auth-named callbacks that run before `controller#action`: the superclass
+    /// chain's, outermost first, less those skipped for the action.
+    fn auth(&self, controller: &str, action: &str) -> Vec<String> {
+        let mut chain = Vec::new();
+        let mut key = Some(controller.to_string());
+        while let Some(k) = key.take() {
+            if chain.len() >= 8 {
+                break;
+            }
+            let Some(Some(f)) = self.by_key.get(&k) else {
+                break;
+            };
+            chain.push(f);
+            // `BaseController` inside `module Admin` is `admin/base` when that exists.
+            key = f.parent.as_ref().map(|p| match k.rsplit_once('/') {
+                Some((dir, _)) if self.by_key.contains_key(&format!("{dir}/{p}")) => {
+                    format!("{dir}/{p}")
+                }
+                _ => p.clone(),
+            });
+        }
+        let applies = |only: &Option<Vec<String>>, except: &[String]| {
+            only.as_ref().is_none_or(|o| o.iter().any(|a| a == action))
+                && !except.iter().any(|a| a == action)
+        };
+        let mut active: Vec<(&str, &str)> = Vec::new();
+        for f in chain.iter().rev() {
+            for c in &f.entries {
+                if !applies(&c.only, &c.except) {
+                    continue;
+                }
+                if c.skip {
+                    active.retain(|(n, _)| *n != c.name);
+                } else if looks_like_auth(&c.name) {
+                    active.push((&c.name, &c.written));
+                }
+            }
+        }
+        active.into_iter().map(|(_, w)| w.to_string()).collect()
+    }
 }
 
 /// Where a statement sits: the path so far, the controller module, and the resource whose
@@ -599,6 +782,42 @@ end
                 "POST /search search#run",
                 "PUT /api/articles/{slug} articles#update",
                 "PUT /api/user users#update",
+            ]
+        );
+    }
+
+    #[test]
+    fn before_actions_give_auth_through_the_class_chain() {
+        let files = [
+            SourceFile {
+                path: PathBuf::from("config/routes.rb"),
+                text: "Rails.application.routes.draw do\n  resources :articles, only: [:index, :show, :create]\n  namespace :admin do\n    resources :users, only: [:index]\n  end\nend\n".to_string(),
+            },
+            SourceFile {
+                path: PathBuf::from("app/controllers/application_controller.rb"),
+                text: "class ApplicationController < ActionController::Base\n  before_action :authenticate_user!\n  before_action :set_locale\nend\n".to_string(),
+            },
+            SourceFile {
+                path: PathBuf::from("app/controllers/articles_controller.rb"),
+                text: "class ArticlesController < ApplicationController\n  skip_before_action :authenticate_user!, only: [:index, :show]\n  def index; end\nend\n".to_string(),
+            },
+            SourceFile {
+                path: PathBuf::from("app/controllers/admin/users_controller.rb"),
+                text: "module Admin\n  class UsersController < ApplicationController\n    before_action :require_admin, except: :destroy\n  end\nend\n".to_string(),
+            },
+        ];
+        let mut r: Vec<_> = scan(&files)
+            .into_iter()
+            .map(|r| format!("{} {} {}", r.method, r.path, r.auth.join(",")))
+            .collect();
+        r.sort();
+        assert_eq!(
+            r,
+            [
+                "GET /admin/users before_action :authenticate_user!,before_action :require_admin",
+                "GET /articles ",
+                "GET /articles/{id} ",
+                "POST /articles before_action :authenticate_user!",
             ]
         );
     }
