@@ -12,6 +12,13 @@
 //! Paths are written in one template form whatever the framework's syntax: `{name}` for a
 //! parameter ([`template`]), joined to their prefixes with [`join_route`].
 
+pub mod csharp;
+pub mod go;
+pub mod java;
+pub mod kotlin;
+pub mod ruby;
+mod ts_util;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
