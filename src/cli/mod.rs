@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one module per command.
 
 pub mod central;
+pub mod code;
 pub mod demo;
 pub mod endpoints;
 pub mod export;
@@ -73,6 +74,11 @@ pub enum Command {
     /// Ingest the bundled captures (and their OpenAPI document) into a fresh inventory and
     /// serve the dashboard: the quickest way to see what shadowtap does.
     Demo(DemoArgs),
+    /// Find the routes source code declares (Express, Fastify, Koa, FastAPI, Flask, Django
+    /// and DRF), by parsing it: method, path template with mounts resolved, file:line,
+    /// handler, authentication.
+    #[command(subcommand)]
+    Code(CodeCommand),
     /// Run the fleet's centre: apply the deltas sensors ship (`ingest --central`) to the
     /// central inventory on PostgreSQL, in order per sensor, a few deltas per transaction (each in a
     /// savepoint of its own).
@@ -95,6 +101,7 @@ impl Command {
                 | Command::Findings(_)
                 | Command::Sequences(_)
                 | Command::Tls(_)
+                | Command::Code(_)
         )
     }
 }
@@ -159,6 +166,29 @@ pub enum SpecCommand {
     Import(SpecImportArgs),
     /// Print shadow, zombie and dormant endpoints and the drift of documented ones.
     Diff(SpecDiffArgs),
+}
+
+/// `code` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CodeCommand {
+    /// Parse the source trees under DIR... and print the routes they declare, sorted by
+    /// path (a summary of files read, skipped and unparsable goes to standard error).
+    Scan(CodeScanArgs),
+}
+
+/// Arguments of `code scan`.
+#[derive(Debug, Args)]
+pub struct CodeScanArgs {
+    /// Directories to scan (dependencies, build output and virtual environments are
+    /// skipped; file paths are printed relative to their directory).
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Files larger than this are skipped (bundles, minified and generated code).
+    #[arg(long, default_value_t = 2 << 20, value_name = "BYTES")]
+    pub max_file_bytes: u64,
 }
 
 /// `template` subcommands.
@@ -1018,6 +1048,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Central(args) => central::run(&args),
+        Command::Code(cmd) => code::run(&cmd),
         Command::Run(args) => run::run(&args),
     }
 }

@@ -19,8 +19,14 @@ pub mod kotlin;
 pub mod ruby;
 mod ts_util;
 
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub mod javascript;
+pub mod python;
 
 /// A web framework whose route declarations a scanner understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -363,6 +369,303 @@ fn param_name(raw: &str) -> String {
         .find(|c: char| !(c.is_alphanumeric() || c == '_'))
         .unwrap_or(raw.len());
     raw[..end].to_string()
+}
+
+/// What [`scan`] found, and what it read, skipped and could not parse.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ScanReport {
+    /// The declared routes, sorted (by path, method, file, line) and without duplicates.
+    pub routes: Vec<DeclaredRoute>,
+    /// What the walks over the directories read and skipped.
+    pub walk: WalkStats,
+    /// What the parsers made of the files read.
+    pub parse: ParseStats,
+}
+
+/// What the grammars made of the files: tree-sitter recovers from syntax errors (the tree
+/// then holds `ERROR` nodes, and the scanners read what is still well formed), so a file
+/// fails only when its parse runs out of time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ParseStats {
+    /// Files parsed (with or without errors).
+    pub parsed: u64,
+    /// Files whose tree holds syntax errors (read as far as they go).
+    pub with_errors: u64,
+    /// Files left unparsed: over [`PARSE_BUDGET`], or a grammar that could not be loaded.
+    pub failed: u64,
+}
+
+/// The time one file's parse may take; a parse past it is abandoned and counted in
+/// [`ParseStats::failed`] (pathological input, not code anyone wrote by hand).
+pub const PARSE_BUDGET: Duration = Duration::from_secs(10);
+
+thread_local! {
+    /// The parse counts of the scan running on this thread ([`parse`] adds, [`scan`] reads).
+    static PARSE_COUNTS: Cell<ParseStats> = const { Cell::new(ParseStats {
+        parsed: 0,
+        with_errors: 0,
+        failed: 0,
+    }) };
+}
+
+/// Parses one file's text with a grammar (a scanner's `LANGUAGE`), within [`PARSE_BUDGET`].
+/// Every language scanner parses through here, so that [`scan`] counts the files with
+/// syntax errors and the failures of every language in [`ScanReport::parse`].
+pub fn parse(language: &tree_sitter::Language, text: &str) -> Option<tree_sitter::Tree> {
+    let mut parser = tree_sitter::Parser::new();
+    let tree = if parser.set_language(language).is_ok() {
+        let start = Instant::now();
+        let mut out_of_time = |_: &tree_sitter::ParseState| {
+            if start.elapsed() > PARSE_BUDGET {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        };
+        let bytes = text.as_bytes();
+        parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut out_of_time)),
+        )
+    } else {
+        None
+    };
+    PARSE_COUNTS.with(|c| {
+        let mut s = c.get();
+        match &tree {
+            Some(t) => {
+                s.parsed += 1;
+                if t.root_node().has_error() {
+                    s.with_errors += 1;
+                }
+            }
+            None => s.failed += 1,
+        }
+        c.set(s);
+    });
+    tree
+}
+
+/// One language of the scan: the file extensions it reads and its scanner.
+type LanguageScanner = (
+    &'static [&'static str],
+    fn(&[SourceFile]) -> Vec<DeclaredRoute>,
+);
+
+/// The languages [`scan`] runs, one line each.
+const LANGUAGES: &[LanguageScanner] = &[
+    (javascript::EXTENSIONS, javascript::scan),
+    (python::EXTENSIONS, python::scan),
+    (go::EXTENSIONS, go::scan),
+    (java::EXTENSIONS, java::scan),
+    (kotlin::EXTENSIONS, kotlin::scan),
+    (ruby::EXTENSIONS, ruby::scan),
+    (csharp::EXTENSIONS, csharp::scan),
+];
+
+/// Scans directories of source code: the files of every language are collected under each
+/// root in one walk (within `limits`) and each language's files are handed to its scanner
+/// together, so that mounts across files resolve; the routes of all roots are sorted and
+/// de-duplicated. Paths in [`DeclaredRoute::file`] are relative to their root. Adding a
+/// language is one line in `LANGUAGES`: its `EXTENSIONS` and its `scan`, which parses
+/// through [`parse`] so that its files count in [`ScanReport::parse`].
+pub fn scan(roots: &[PathBuf], limits: ScanLimits) -> ScanReport {
+    let before = PARSE_COUNTS.with(|c| c.replace(ParseStats::default()));
+    let mut report = ScanReport::default();
+    let all: Vec<&str> = LANGUAGES
+        .iter()
+        .flat_map(|(extensions, _)| extensions.iter().copied())
+        .collect();
+    for root in roots {
+        // One walk per root; each language's scanner then gets its own files.
+        let mut rest = collect_files(root, &all, limits, &mut report.walk);
+        for (extensions, scanner) in LANGUAGES {
+            let (mine, others): (Vec<SourceFile>, Vec<SourceFile>) =
+                rest.into_iter().partition(|f| {
+                    f.path
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| extensions.contains(&e))
+                });
+            rest = others;
+            if !mine.is_empty() {
+                report.routes.extend(scanner(&mine));
+            }
+        }
+    }
+    report.parse = PARSE_COUNTS.with(|c| c.replace(before));
+    report.routes.sort_by(|a, b| {
+        (
+            &a.path,
+            &a.method,
+            &a.file,
+            a.line,
+            &a.handler,
+            a.framework,
+            &a.auth,
+        )
+            .cmp(&(
+                &b.path,
+                &b.method,
+                &b.file,
+                b.line,
+                &b.handler,
+                b.framework,
+                &b.auth,
+            ))
+    });
+    report.routes.dedup();
+    report
+}
+
+/// Whether a middleware, decorator, dependency or permission name reads as authentication
+/// or authorisation (`requireAuth`, `passport.authenticate`, `jwt_required`,
+/// `get_current_user`, `IsAuthenticated`, `login_required`). Optional authentication
+/// (`auth.optional`, `jwt_optional`) lets anonymous callers through and is not counted, nor
+/// are names that say the opposite (`AllowAny`).
+pub fn is_auth_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower.contains("optional") || lower.contains("allowany") || lower.contains("anonymous") {
+        return false;
+    }
+    const WORDS: &[&str] = &[
+        "auth",
+        "jwt",
+        "login",
+        "loggedin",
+        "logged_in",
+        "passport",
+        "token",
+        "guard",
+        "protect",
+        "permission",
+        "current_user",
+        "currentuser",
+        "current_active_user",
+        "api_key",
+        "apikey",
+        "isadmin",
+        "is_admin",
+        "admin_required",
+        "require_admin",
+        "requireadmin",
+        "roles_required",
+        "requirerole",
+        "require_role",
+    ];
+    WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// A node's source text ("" when the range is not text, which a tree of a `&str` never has).
+pub(crate) fn text<'s>(node: tree_sitter::Node<'_>, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+/// A node's 1-based line.
+pub(crate) fn line(node: tree_sitter::Node<'_>) -> u32 {
+    u32::try_from(node.start_position().row)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1)
+}
+
+/// A node's named children, in order.
+pub(crate) fn named_children(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}
+
+/// Every node of a tree in source order (pre-order), without recursion: a file nested ten
+/// thousand levels deep costs a cursor, not a stack.
+pub(crate) struct Preorder<'t> {
+    cursor: tree_sitter::TreeCursor<'t>,
+    done: bool,
+}
+
+impl<'t> Preorder<'t> {
+    /// The walk over `root` and everything under it.
+    pub(crate) fn new(root: tree_sitter::Node<'t>) -> Self {
+        Preorder {
+            cursor: root.walk(),
+            done: false,
+        }
+    }
+}
+
+impl<'t> Iterator for Preorder<'t> {
+    type Item = tree_sitter::Node<'t>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let node = self.cursor.node();
+        if !self.cursor.goto_first_child() {
+            loop {
+                if self.cursor.goto_next_sibling() {
+                    break;
+                }
+                // The cursor was created on the root, so it cannot climb above it.
+                if !self.cursor.goto_parent() {
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        Some(node)
+    }
+}
+
+/// Lexical scopes along a pre-order walk: a scope opens at a function and closes where the
+/// function's text ends; names bind in the innermost open scope and are looked up from the
+/// inside out.
+pub(crate) struct Scopes<V> {
+    stack: Vec<(usize, HashMap<String, V>)>,
+}
+
+impl<V: Clone> Scopes<V> {
+    /// The file's scope alone.
+    pub(crate) fn new() -> Self {
+        Scopes {
+            stack: vec![(usize::MAX, HashMap::new())],
+        }
+    }
+
+    /// Closes the scopes that end at or before `pos` (call with each node's start).
+    pub(crate) fn leave_before(&mut self, pos: usize) {
+        while self.stack.len() > 1 && self.stack.last().is_some_and(|(end, _)| *end <= pos) {
+            self.stack.pop();
+        }
+    }
+
+    /// Opens a scope that ends at byte `end`.
+    pub(crate) fn enter(&mut self, end: usize) {
+        self.stack.push((end, HashMap::new()));
+    }
+
+    /// Binds a name in the innermost scope.
+    pub(crate) fn bind(&mut self, name: &str, value: V) {
+        if let Some((_, map)) = self.stack.last_mut() {
+            map.insert(name.to_string(), value);
+        }
+    }
+
+    /// Binds a name in the file's scope.
+    pub(crate) fn bind_global(&mut self, name: &str, value: V) {
+        if let Some((_, map)) = self.stack.first_mut() {
+            map.insert(name.to_string(), value);
+        }
+    }
+
+    /// The file's scope.
+    pub(crate) fn global(&self) -> &HashMap<String, V> {
+        &self.stack[0].1
+    }
+
+    /// The innermost binding of a name.
+    pub(crate) fn get(&self, name: &str) -> Option<&V> {
+        self.stack.iter().rev().find_map(|(_, map)| map.get(name))
+    }
 }
 
 #[cfg(test)]

@@ -3,55 +3,11 @@
 //! and a walk over descendants with an explicit stack (no recursion, so no depth a hostile
 //! file can exhaust).
 
-use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use tree_sitter::Node;
 
-use tree_sitter::{Language, Node, ParseOptions, ParseState, Parser, Tree};
-
-/// The time one file may take to parse. Parsing is linear for ordinary code, but some
-/// grammars (Kotlin's) take far longer on pathological nesting; a file over this is skipped.
-pub(crate) const PARSE_TIME_LIMIT: Duration = Duration::from_secs(10);
-
-/// Parses `text` with `language`; `None` when the grammar cannot be loaded (an ABI the core
-/// does not support) or the parse takes longer than [`PARSE_TIME_LIMIT`]. Syntax errors are
-/// ERROR nodes in the tree.
-pub(crate) fn parse(language: &Language, text: &str) -> Option<Tree> {
-    let mut parser = Parser::new();
-    parser.set_language(language).ok()?;
-    let bytes = text.as_bytes();
-    let start = Instant::now();
-    let mut progress = |_: &ParseState| {
-        if start.elapsed() > PARSE_TIME_LIMIT {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    };
-    let options = ParseOptions::new().progress_callback(&mut progress);
-    parser.parse_with_options(
-        &mut |offset, _| bytes.get(offset..).unwrap_or(&[]),
-        None,
-        Some(options),
-    )
-}
-
-/// The node's source text, or `""` when its range is not on character boundaries.
-pub(crate) fn text<'a>(node: Node<'_>, src: &'a str) -> &'a str {
-    src.get(node.byte_range()).unwrap_or("")
-}
-
-/// The node's 1-based line.
-pub(crate) fn line(node: Node<'_>) -> u32 {
-    u32::try_from(node.start_position().row)
-        .unwrap_or(u32::MAX - 1)
-        .saturating_add(1)
-}
-
-/// The named children of `node`, in order.
-pub(crate) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
-    let mut cursor = node.walk();
-    node.named_children(&mut cursor).collect()
-}
+// Parsing (within the scan's time budget, counted in its parse statistics) and a node's text,
+// line and named children are the scan driver's, shared by every language.
+pub(crate) use super::{line, named_children, parse, text};
 
 /// Every descendant of `root` (itself included) whose kind is in `kinds`, in document order,
 /// found with an explicit stack.
