@@ -468,18 +468,10 @@ pub async fn ingest_files(
     let mut inv = inventory_for(store, opts.inventory.clone()).await?;
     let mut reports = Vec::new();
     let mut totals = EngineStats::default();
-    // What a fleet's centre shows of this sensor (`api_sensors`): the files as its
-    // "interfaces", and the counters of the files read before each delta's.
-    let mut health = crate::store::delta::Health {
-        host: crate::store::outbox::host_name(),
-        interfaces: files
-            .iter()
-            .map(|f| f.as_ref().display().to_string())
-            .collect(),
-        started_at: crate::time::Timestamp::now().as_nanos(),
-        ..Default::default()
-    };
-    store.set_health(health.clone());
+    let mut health = IngestHealth::new(
+        store,
+        files.iter().map(|f| f.as_ref().display().to_string()),
+    );
     for path in files {
         let path = path.as_ref();
         let started = std::time::Instant::now();
@@ -558,6 +550,7 @@ pub async fn ingest_files(
                 }
             }
             if since_flush >= opts.flush_every {
+                health.report(store, read, engine.stats().packets.bytes);
                 report.flush += &store
                     .merge_recording(&inv.drain(), Some((id, read)))
                     .await?;
@@ -577,8 +570,9 @@ pub async fn ingest_files(
                 inv.observe_tls(&ev);
             }
         }
-        report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;
         let stats = engine.stats();
+        health.report(store, stats.packets.packets, stats.packets.bytes);
+        report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;
         rec.packets = stats.packets.packets;
         rec.bytes = stats.packets.bytes;
         rec.transactions = stats.http.transactions;
@@ -592,16 +586,7 @@ pub async fn ingest_files(
         report.packets = rec.packets;
         report.transactions = rec.transactions;
         report.truncated = rec.truncated.clone();
-        health.packets += rec.packets;
-        health.bytes += size;
-        health.cap_drops += file_stats
-            .source_cap_drops()
-            .iter()
-            .chain(&file_stats.cap_drops())
-            .chain(&report.flush.cap_drops())
-            .map(|c| c.count)
-            .sum::<u64>();
-        store.set_health(health.clone());
+        health.file_done(store, rec.packets, rec.bytes, &file_stats, &report.flush);
         report.stats = Some(file_stats);
         totals += &stats;
         report.seconds = started.elapsed().as_secs_f64();
@@ -617,6 +602,57 @@ pub async fn ingest_files(
         })?;
     store.optimize().await?;
     Ok((reports, totals, inv.stats().clone()))
+}
+
+/// What a fleet's centre shows of an ingest (`api_sensors`, carried by each delta): its files
+/// as the "interfaces", and up to each merge the packets (a log's lines) and captured bytes of
+/// the files read, and what every cap dropped in the files finished.
+struct IngestHealth {
+    /// The files finished.
+    done: crate::store::delta::Health,
+}
+
+impl IngestHealth {
+    fn new(store: &Store, files: impl Iterator<Item = String>) -> IngestHealth {
+        let done = crate::store::delta::Health {
+            host: crate::store::outbox::host_name(),
+            interfaces: files.collect(),
+            started_at: crate::time::Timestamp::now().as_nanos(),
+            ..Default::default()
+        };
+        store.set_health(done.clone());
+        IngestHealth { done }
+    }
+
+    /// Before a merge: the files finished, and `packets` and `bytes` of the file being read.
+    fn report(&self, store: &Store, packets: u64, bytes: u64) {
+        let mut h = self.done.clone();
+        h.packets = h.packets.saturating_add(packets);
+        h.bytes = h.bytes.saturating_add(bytes);
+        store.set_health(h);
+    }
+
+    /// A file finished: its counts, and the caps' drops of its reading and its merges.
+    fn file_done(
+        &mut self,
+        store: &Store,
+        packets: u64,
+        bytes: u64,
+        stats: &RunStats,
+        flush: &FlushReport,
+    ) {
+        let h = &mut self.done;
+        h.packets = h.packets.saturating_add(packets);
+        h.bytes = h.bytes.saturating_add(bytes);
+        h.cap_drops = stats
+            .source_cap_drops()
+            .iter()
+            .chain(&stats.cap_drops())
+            .chain(&flush.cap_drops())
+            .map(|c| c.count)
+            .fold(h.cap_drops, u64::saturating_add);
+        store.set_health(h.clone());
+    }
 }
 
 /// Tells the format of an access log or HAR file from its first lines.
@@ -652,6 +688,10 @@ pub async fn ingest_sources(
 ) -> Result<(Vec<FileReport>, InventoryStats), IngestError> {
     let mut inv = inventory_for(store, opts.inventory.clone()).await?;
     let mut reports = Vec::new();
+    let mut health = IngestHealth::new(
+        store,
+        files.iter().map(|(f, _)| f.as_ref().display().to_string()),
+    );
     for (path, format) in files {
         let (path, format) = (path.as_ref(), *format);
         let started = std::time::Instant::now();
@@ -728,6 +768,7 @@ pub async fn ingest_sources(
                 }
             }
             if since_flush >= opts.flush_every {
+                health.report(store, last, 0);
                 match store.merge_recording(&inv.drain(), Some((id, last))).await {
                     Ok(f) => report.flush += &f,
                     Err(e) => {
@@ -762,6 +803,7 @@ pub async fn ingest_sources(
             }
         }
         let end = source.lines + 1;
+        health.report(store, source.lines, size);
         report.flush += &store.merge_recording(&inv.drain(), Some((id, end))).await?;
         rec.packets = source.lines;
         rec.bytes = size;
@@ -773,6 +815,7 @@ pub async fn ingest_sources(
         };
         rec.stats_json = serde_json::to_string(&file_stats).unwrap_or_default();
         store.finish_capture(id, &rec).await?;
+        health.file_done(store, rec.packets, rec.bytes, &file_stats, &report.flush);
         report.packets = rec.packets;
         report.transactions = rec.transactions;
         report.truncated = rec.truncated.clone();

@@ -129,8 +129,8 @@ pub struct Store {
     /// delta into `outbox` (see [`outbox`]). Shared by clones.
     outbox: std::sync::Arc<std::sync::RwLock<Option<String>>>,
     /// The sensor's health as its owner last reported it ([`Store::set_health`]), carried by
-    /// each delta. Shared by clones.
-    health: std::sync::Arc<std::sync::Mutex<delta::Health>>,
+    /// each delta, and whether it changed since the last delta written. Shared by clones.
+    health: std::sync::Arc<std::sync::Mutex<(delta::Health, bool)>>,
 }
 
 impl Store {

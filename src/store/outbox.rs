@@ -63,7 +63,10 @@ impl Store {
     /// Reports the sensor's health: every delta written from now on carries it (what the
     /// centre's `api_sensors` shows).
     pub fn set_health(&self, health: super::delta::Health) {
-        *self.health.lock().unwrap_or_else(|e| e.into_inner()) = health;
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        if h.0 != health {
+            *h = (health, true);
+        }
     }
 
     /// Turns the outbox on: from now on every merge also writes its delta. The sensor's name
@@ -115,14 +118,16 @@ impl Store {
             return Ok(());
         };
         let mut delta = Delta::of(drain, &fingerprint);
-        if delta.is_empty() {
-            return Ok(());
+        {
+            // A merge with nothing to ship still ships the sensor's health when it changed
+            // since the last delta (an ingest's file of TLS only: its packets were read).
+            let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
+            if delta.is_empty() && !health.1 {
+                return Ok(());
+            }
+            delta.health = health.0.clone();
+            health.1 = false;
         }
-        delta.health = self
-            .health
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         let payload = delta
             .encode()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
