@@ -23,8 +23,8 @@ use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 /// The extensions of the files this scanner reads.
 pub const EXTENSIONS: &[&str] = &["java"];
 
-/// Annotation names that record authorisation on a route.
-const AUTH_ANNOTATIONS: &[&str] = &[
+/// Annotation names that record authorisation on a route (Java and Kotlin).
+pub(super) const AUTH_ANNOTATIONS: &[&str] = &[
     "PreAuthorize",
     "PostAuthorize",
     "Secured",

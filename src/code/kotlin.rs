@@ -20,14 +20,8 @@ use super::{DeclaredRoute, Framework, SourceFile, join_route, template};
 /// The extensions of the files this scanner reads.
 pub const EXTENSIONS: &[&str] = &["kt"];
 
-const AUTH_ANNOTATIONS: &[&str] = &[
-    "PreAuthorize",
-    "PostAuthorize",
-    "Secured",
-    "RolesAllowed",
-    "PermitAll",
-    "DenyAll",
-];
+/// Spring's authorisation annotations are the same in Kotlin.
+use super::java::AUTH_ANNOTATIONS;
 
 /// The Spring routes declared in `files` (Kotlin sources; other files are ignored).
 pub fn scan(files: &[SourceFile]) -> Vec<DeclaredRoute> {
