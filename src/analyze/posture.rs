@@ -67,7 +67,7 @@ impl Severity {
 }
 
 /// Every finding kind with its severity, in the order reports list them.
-pub const KINDS: [(&str, Severity); 34] = [
+pub const KINDS: [(&str, Severity); 38] = [
     ("jwt_alg_none_accepted", Severity::Critical),
     ("jwt_weak_secret", Severity::Critical),
     ("unauthenticated_sensitive_data", Severity::Critical),
@@ -85,6 +85,7 @@ pub const KINDS: [(&str, Severity); 34] = [
     ("tls_name_mismatch", Severity::High),
     ("cleartext_and_tls", Severity::High),
     ("graphql_alias_abuse", Severity::High),
+    ("declared_auth_not_enforced", Severity::High),
     ("shadow_api", Severity::Medium),
     ("zombie_api", Severity::Medium),
     ("scanner_probe", Severity::Medium),
@@ -99,9 +100,12 @@ pub const KINDS: [(&str, Severity); 34] = [
     ("graphql_introspection", Severity::Medium),
     ("graphql_deep_query", Severity::Medium),
     ("grpc_reflection_exposed", Severity::Medium),
+    ("undeclared_route", Severity::Medium),
     ("jwt_long_lived", Severity::Low),
     ("tls_no_sni", Severity::Low),
     ("uncovered_host", Severity::Low),
+    ("auth_outside_code", Severity::Low),
+    ("unobserved_route", Severity::Info),
 ];
 
 /// The severity of a finding kind.

@@ -22,10 +22,19 @@ fn scan(args: &CodeScanArgs) -> anyhow::Result<()> {
         max_file_bytes: args.max_file_bytes,
         ..ScanLimits::default()
     };
+    if let Some(db) = &args.db
+        && super::central_url(db).is_some()
+    {
+        anyhow::bail!(
+            "--db {}: code scans are stored in a sensor's SQLite inventory, not on the centre",
+            db.display()
+        );
+    }
     let report = code::scan(&args.dirs, limits);
     let mut out = std::io::stdout().lock();
     out.write_all(render(&report, args.format).as_bytes())?;
     out.flush()?;
+    drop(out);
     let w = &report.walk;
     let p = &report.parse;
     eprintln!(
@@ -40,7 +49,48 @@ fn scan(args: &CodeScanArgs) -> anyhow::Result<()> {
         w.over_count,
         w.unreadable,
     );
+    if let Some(db) = &args.db {
+        store(db, &args.dirs, &args.hosts, &report)?;
+    }
     Ok(())
+}
+
+/// Stores the scan in the inventory at `db` and re-assesses it.
+fn store(
+    db: &std::path::Path,
+    dirs: &[std::path::PathBuf],
+    hosts: &[String],
+    report: &ScanReport,
+) -> anyhow::Result<()> {
+    // One name per set of directories, wherever the command runs from.
+    let name = dirs
+        .iter()
+        .map(|d| {
+            std::fs::canonicalize(d)
+                .unwrap_or_else(|_| d.clone())
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    super::runtime()?.block_on(async {
+        let store = crate::store::Store::open(db).await?;
+        let stored = crate::store::code::store_scan(&store, &name, hosts, report).await?;
+        let a = crate::store::spec::assess(&store).await?;
+        eprintln!(
+            "{}: {} stored{}",
+            db.display(),
+            crate::counters::plural(stored.routes, "route", "routes"),
+            if stored.replaced {
+                " (replacing the earlier scan of these directories)"
+            } else {
+                ""
+            }
+        );
+        eprintln!("inventory: {}", a.summary());
+        store.close().await;
+        anyhow::Ok(())
+    })
 }
 
 /// The columns of the table and TSV outputs.

@@ -183,6 +183,24 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 Err(e) => eprintln!("  {name}: WARNING: {e}"),
             }
         }
+        // The scenario servers' own code (captures/tools/code_app): its declared routes joined
+        // with what was observed, as `code scan --db` does.
+        let code_dir = dir.join("tools").join("code_app");
+        if code_dir.is_dir() {
+            let report = crate::code::scan(
+                std::slice::from_ref(&code_dir),
+                crate::code::ScanLimits::default(),
+            );
+            let name = std::fs::canonicalize(&code_dir)
+                .unwrap_or_else(|_| code_dir.clone())
+                .to_string_lossy()
+                .into_owned();
+            let store = Store::open(&db).await?;
+            crate::store::code::store_scan(&store, &name, &[], &report).await?;
+            let a = crate::store::spec::assess(&store).await?;
+            store.close().await;
+            eprintln!("  tools/code_app: {}", a.code.summary());
+        }
         let transactions: u64 = reports.iter().map(|r| r.transactions).sum();
         eprintln!(
             "shadowtap demo: {} ingested in {:.1} s",

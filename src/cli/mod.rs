@@ -164,7 +164,8 @@ pub fn error_text(e: &anyhow::Error) -> String {
 pub enum SpecCommand {
     /// Import a document (JSON or YAML) into the inventory and re-classify every endpoint.
     Import(SpecImportArgs),
-    /// Print shadow, zombie and dormant endpoints and the drift of documented ones.
+    /// Print shadow, zombie and dormant endpoints, the drift of documented ones, and where
+    /// scanned code and traffic disagree (`code scan --db`).
     Diff(SpecDiffArgs),
 }
 
@@ -189,6 +190,15 @@ pub struct CodeScanArgs {
     /// Files larger than this are skipped (bundles, minified and generated code).
     #[arg(long, default_value_t = 2 << 20, value_name = "BYTES")]
     pub max_file_bytes: u64,
+    /// Also store the routes in this inventory (replacing an earlier scan of the same
+    /// directories) and join them with the endpoints observed there: declared but never
+    /// observed, observed but declared nowhere, and declared auth against observed auth.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The host the code serves, as the sensor sees it (`api.example.com`, `10.0.0.5:8080`);
+    /// repeat for several. Without it, the hosts where its routes are observed.
+    #[arg(long = "host", value_name = "HOST", requires = "db")]
+    pub hosts: Vec<String>,
 }
 
 /// `template` subcommands.

@@ -54,7 +54,7 @@ fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
                 if args.json {
                     println!("{}", serde_json::to_string(&diff)?);
                 } else {
-                    if diff.specs == 0 {
+                    if diff.specs == 0 && diff.code_scans == 0 {
                         println!("No API description imported: run `shadowtap spec import --db {} FILE`.", args.db.display());
                     }
                     for r in &diff.endpoints {
@@ -73,6 +73,22 @@ fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
                             clean(&u.host),
                             crate::counters::plural(u.endpoints, "endpoint", "endpoints"),
                             crate::counters::plural(u.requests, "request", "requests")
+                        );
+                    }
+                    for r in &diff.code {
+                        let why = match r.kind.as_str() {
+                            "undeclared" => "served, declared in no scanned code".to_string(),
+                            "unobserved" => format!("declared at {}, never observed", clean(r.declared_at.as_deref().unwrap_or("?"))),
+                            "not_enforced" => format!("declared auth {} at {}, yet answered 2xx without credentials", clean(&r.declared_auth), clean(r.declared_at.as_deref().unwrap_or("?"))),
+                            _ => format!("no auth declared at {}, enforced outside the code", clean(r.declared_at.as_deref().unwrap_or("?"))),
+                        };
+                        println!(
+                            "{:<12} {:<7} {}{}  ({} requests): {why}",
+                            r.kind,
+                            clean(&r.method),
+                            clean(&r.host),
+                            clean(&r.path_template),
+                            r.request_count
                         );
                     }
                     for r in &diff.drift {

@@ -1204,8 +1204,25 @@ impl Scan {
                 mounted.insert(c);
             }
         }
-        // Routers that declare routes or mount others (not middleware functions).
-        let declaring: HashSet<usize> = routes_of.keys().chain(mounts_of.keys()).copied().collect();
+        // Routers that declare routes, or mount one that does (not middleware functions:
+        // `requireAuth(req, res, next)` calling a helper with `req` "mounts" it, and still
+        // declares nothing).
+        // Walked up the mounts from the routers with routes, each router once.
+        let mut parents: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (p, children) in &mounts_of {
+            for (c, _) in children {
+                parents.entry(*c).or_default().push(*p);
+            }
+        }
+        let mut declaring: HashSet<usize> = routes_of.keys().copied().collect();
+        let mut todo: Vec<usize> = declaring.iter().copied().collect();
+        while let Some(c) = todo.pop() {
+            for p in parents.get(&c).into_iter().flatten() {
+                if declaring.insert(*p) {
+                    todo.push(*p);
+                }
+            }
+        }
         let mut out = Vec::new();
         let mut visits = 0usize;
         for (root, router) in self.routers.iter().enumerate() {

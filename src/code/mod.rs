@@ -553,6 +553,14 @@ pub fn is_auth_name(name: &str) -> bool {
         "roles_required",
         "requirerole",
         "require_role",
+        "require_user",
+        "requireuser",
+        "requires_user",
+        "ensure_user",
+        "require_session",
+        "requiresession",
+        "signed_in",
+        "signedin",
     ];
     WORDS.iter().any(|w| lower.contains(w))
 }

@@ -334,6 +334,11 @@ impl<'a> FileReader<'a> {
 
     /// The canonical name of a module of the tree that `dotted` names, if any.
     fn canonical(&self, dotted: &str) -> Option<String> {
+        // The frameworks are packages from outside the tree, whatever a directory of the tree
+        // is named (`services/fastapi/main.py` is no `fastapi` module to its imports).
+        if package_framework(dotted).is_some() {
+            return None;
+        }
         self.scan.tails.get(dotted).cloned()
     }
 

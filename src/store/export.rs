@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// The public views, exported one CSV file each.
-pub const PUBLIC_VIEWS: [&str; 22] = [
+pub const PUBLIC_VIEWS: [&str; 24] = [
     "api_endpoints",
     "api_findings",
     "api_transitions",
@@ -32,6 +32,8 @@ pub const PUBLIC_VIEWS: [&str; 22] = [
     "api_endpoint_sources",
     "api_endpoint_sensors",
     "api_sensors",
+    "api_declared_routes",
+    "api_endpoint_coverage",
 ];
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {

@@ -12,6 +12,7 @@
 //! or the analyses' state — it stores what `analyze` hands it ([`EndpointDelta`]).
 
 mod changes;
+pub mod code;
 pub mod dashboard;
 pub mod delta;
 pub mod export;

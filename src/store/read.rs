@@ -180,6 +180,11 @@ pub struct SpecDiff {
     pub drift: Vec<DriftListing>,
     /// Hosts that no imported description covers (their endpoints are `uncovered`).
     pub uncovered: Vec<UncoveredHost>,
+    /// Source-code scans stored (`code scan --db`).
+    pub code_scans: i64,
+    /// Where code and traffic disagree: endpoints declared nowhere, routes never observed,
+    /// declared auth not enforced or enforced outside the code (`store::code`).
+    pub code: Vec<super::code::CodeDiffRow>,
 }
 
 /// A host that no imported API description covers.
@@ -231,11 +236,14 @@ impl Store {
         .bind(host)
         .fetch_all(&self.pool)
         .await?;
+        let (code_scans, code) = self.code_diff(host).await?;
         Ok(SpecDiff {
             specs,
             endpoints,
             drift,
             uncovered,
+            code_scans,
+            code,
         })
     }
 

@@ -103,6 +103,8 @@ pub struct Assessment {
     /// Every finding of the inventory after the assessment (what `api_findings` lists and
     /// the dashboard counts; `findings` is the part this assessment recomputed).
     pub findings_total: u64,
+    /// The declared routes against the observed endpoints (`store::code`).
+    pub code: super::code::CodeAssessment,
 }
 
 impl Assessment {
@@ -133,11 +135,14 @@ impl Assessment {
                 self.static_assets, self.third_party, self.ignored
             ));
         }
+        let code = self.code.summary();
         format!(
-            "{}; {}; {}",
+            "{}; {}; {}{}{}",
             parts.join(", "),
             plural(self.drift, "drift item", "drift items"),
-            plural(self.findings_total, "finding", "findings")
+            plural(self.findings_total, "finding", "findings"),
+            if code.is_empty() { "" } else { "; " },
+            code
         )
     }
 }
@@ -853,6 +858,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         .execute(&mut *tx)
         .await?;
     }
+    let code = super::code::assess_code(&mut tx, &auth, &routed, &scope_of).await?;
     out.findings += uncovered_findings.len() as u64;
     for (host, detail, evidence, requests, first, last) in uncovered_findings {
         let key = crate::store::finding_key("uncovered_host", &host, "", "", "");
@@ -873,6 +879,13 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         .execute(&mut *tx)
         .await?;
     }
+    out.findings += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM findings WHERE kind IN ({})",
+        super::code::CODE_KINDS.map(|k| format!("'{k}'")).join(", ")
+    )))
+    .fetch_one(&mut *tx)
+    .await? as u64;
+    out.code = code;
     out.findings_total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM findings")
         .fetch_one(&mut *tx)
         .await? as u64;

@@ -262,12 +262,16 @@ impl Store {
     }
 
     /// Templates that win over learning: every documented one (a spec's literal
-    /// `/customers/lookup` must win over its `/customers/{id}`) and the users' pins
-    /// (`shadowtap template pin`): (host, or `None` for every host, template).
+    /// `/customers/lookup` must win over its `/customers/{id}`), the users' pins
+    /// (`shadowtap template pin`) and the routes declared in code, on the host they are
+    /// matched on (`store::code`; catch-all routes, `*` or a parameter first, aside): (host, or `None` for every
+    /// host, template).
     pub async fn pinned_templates(&self) -> Result<Vec<(Option<String>, String)>, StoreError> {
         let rows = sqlx::query(
             "SELECT DISTINCT host, path_template FROM endpoints WHERE documented = 1
-             UNION SELECT nullif(host, ''), path_template FROM template_pins",
+             UNION SELECT nullif(host, ''), path_template FROM template_pins
+             UNION SELECT host, path_template FROM declared_routes WHERE host IS NOT NULL AND host <> ''
+                AND path_template NOT LIKE '%{wildcard}%' AND path_template NOT LIKE '/{%'",
         )
         .fetch_all(&self.pool)
         .await?;
