@@ -6,6 +6,12 @@
 //! declares auth that lets anonymous callers through (a FastAPI dependency whose header is
 //! optional), one declares none while nginx demands an API key; the spec documents 7 of them.
 
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use shadowtap::store::Store;
+use shadowtap::web::{self, AppState, AuthConfig};
 use sqlx::sqlite::SqlitePool;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -305,4 +311,73 @@ fn a_new_scan_of_the_same_code_replaces_the_last_and_its_stale_rows() {
         "SELECT path_template AS a FROM api_endpoint_coverage WHERE code_status = 'undeclared' AND path_template LIKE '/inventory/%'",
     );
     assert_eq!(undeclared.len(), 4, "{undeclared:?}");
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_sources_and_filters_by_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("i.db");
+    let d = db.clone();
+    tokio::task::spawn_blocking(move || {
+        ingest(&d);
+        import_spec(&d);
+        scan(&d, None, &code_dirs());
+    })
+    .await
+    .unwrap();
+    let store = Store::open_read_only(&db).await.unwrap();
+    let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::HOST, "127.0.0.1:8080")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Every source, and every category with its count, offered as a filter.
+    let all = support::dashboard::send(&app, get("/endpoints")).await;
+    assert_eq!(all.status, StatusCode::OK);
+    for option in [
+        "<option value=\"wire\">Seen on the wire (12)</option>",
+        "<option value=\"code\">Declared in code (13)</option>",
+        "<option value=\"spec\">Documented in a spec (7)</option>",
+        "<option value=\"undeclared\">Served, declared in no code (2)</option>",
+        "<option value=\"unobserved\">Declared, never observed (3)</option>",
+        "<option value=\"not_enforced\">Declared auth not enforced (1)</option>",
+        "<option value=\"outside_code\">Auth only outside the code (1)</option>",
+    ] {
+        assert!(all.body.contains(option), "missing {option}");
+    }
+    for (filter, rows, has, lacks) in [
+        ("undeclared", 2, "/healthz", "/api/catalog"),
+        (
+            "unobserved",
+            3,
+            "/api/users/{userId}/reset-password",
+            "/healthz",
+        ),
+        ("not_enforced", 1, "/inventory/items/{item_id}", "/healthz"),
+        ("spec", 7, "/api/catalog", "/healthz"),
+    ] {
+        let r = support::dashboard::send(&app, get(&format!("/endpoints?source={filter}"))).await;
+        assert_eq!(r.rows(), rows, "source={filter}");
+        assert!(
+            r.body.contains(has) && !r.body.contains(&format!(">{lacks}<")),
+            "source={filter}"
+        );
+    }
+    // The JSON API carries the same fields.
+    let api = support::dashboard::send(&app, get("/api/endpoints?source=outside_code")).await;
+    let v = api.json();
+    let e = &v["endpoints"][0];
+    assert_eq!(e["path_template"], "/inventory/stock/{stock_id}");
+    assert_eq!(e["sources"], "wire,code");
+    assert_eq!(e["auth_check"], "outside_code");
+    // An endpoint's page says where the code declares it.
+    let id = e["id"].as_i64().unwrap();
+    let page = support::dashboard::send(&app, get(&format!("/endpoints/{id}"))).await;
+    assert!(
+        page.body.contains("Declared in <code>routers/inventory.py:42</code> (fastapi, handler <code>get_stock</code>)"),
+        "{}",
+        page.body
+    );
 }

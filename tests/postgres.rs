@@ -241,6 +241,14 @@ fn fixture() -> Vec<String> {
         "INSERT INTO sensors (sensor, version, host, interfaces, started_at, first_delta_at, last_delta_at, last_applied_at, deltas, parked, packets, bytes, kernel_dropped, if_dropped, queue_dropped, cap_drops) VALUES
             ('dc1-tap', '0.1.0', 'tap1', 'eth1,eth2', {T0}, {T0}, {T1}, {T2}, 12, 0, 9000, 1200000, 0, 0, 0, 0),
             ('dc2-tap', '0.1.0', 'tap2', 'a.pcap', NULL, {T1}, {T1}, {T1}, 0, 3, 0, 0, 17, 2, 5, 1)",
+        // Routes declared in code (migration 0026): a scan with a route observed on endpoint 1
+        // (its declared auth not enforced), one never observed; endpoint 2 declared nowhere.
+        "INSERT INTO code_scans (id, name, hosts, scanned_at, files, routes) VALUES (1, '/src/orders', 'api.example.com', {T0}, 12, 2)",
+        "INSERT INTO declared_routes (id, scan_id, method, path_template, framework, file, line, handler, auth, host, endpoint_id, endpoints, requests) VALUES
+            (1, 1, 'GET', '/users/{id}', 'express', 'routes/users.js', 12, 'getUser', 'requireAuth', 'api.example.com', 1, 1, 10),
+            (2, 1, '*', '/admin/{page}', 'express', 'routes/admin.js', 3, '', '', NULL, NULL, 0, 0)",
+        "INSERT INTO endpoint_code (endpoint_id, status, route_id, declared_auth, auth_check) VALUES
+            (1, 'declared', 1, 'requireAuth', 'not_enforced'), (2, 'undeclared', NULL, '', NULL)",
         "INSERT INTO endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen) VALUES
             (1, 'path', 'id', 'integer', 10, {T0}, {T1}), (1, 'query', 'q', 'string', 3, NULL, NULL)",
         "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema) VALUES

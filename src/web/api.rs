@@ -73,6 +73,7 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
             "protocol" => &p.protocol,
             "min_severity" => &p.min_severity,
             "scope" => &p.scope,
+            "source" => &p.source,
             "sort" => &p.sort,
             "dir" => &p.dir,
             "page" => &p.page,

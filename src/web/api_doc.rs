@@ -269,6 +269,16 @@ pub fn endpoint_params() -> Vec<Param> {
             "api (the default: APIs of ours), static, third_party, ignored, or all",
         ),
         Param::query(
+            "source",
+            Takes::OneOf(
+                crate::store::dashboard::SOURCE_FILTERS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect(),
+            ),
+            "only endpoints a source knows (wire, access_log, har, code, spec), or in a category of scanned code against traffic (undeclared, unobserved, not_enforced, outside_code)",
+        ),
+        Param::query(
             "sort",
             Takes::OneOf(SortKey::ALL.iter().map(|k| k.name()).collect()),
             "sort key (default: requests; risk: riskiest first)",

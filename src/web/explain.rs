@@ -69,6 +69,26 @@ pub fn explain(kind: &str) -> Explanation {
             "The host serves endpoints, but the servers of the imported API descriptions name other hosts. Its endpoints are not judged against those descriptions (they would all look like shadow APIs); they are listed as not covered.",
             "Import this host's API description, or map the host to a described server (`--map-host OBSERVED=SERVER` or `[spec.hosts]`) if it is the same API under an internal name.",
         ),
+        "undeclared_route" => (
+            "Served, declared in no scanned code",
+            "The endpoint answers on a host whose source code was scanned, but no route in that code declares it. Something else serves it: a gateway or proxy rule, a rewrite, another service. It is a shadow API in the strict sense: whoever reviews the code never sees it.",
+            "Find what answers it (the gateway's or proxy's configuration), and either move it into reviewed code or switch it off.",
+        ),
+        "unobserved_route" => (
+            "Declared in code, never observed",
+            "A route of the scanned code that no traffic, log or HAR file has shown. It is dead or unexposed code, or a route nobody has called yet; either way it is attack surface that no monitoring covers.",
+            "Remove the route if it is dead; if it is meant to be used, make sure it is reachable only where intended and watched.",
+        ),
+        "declared_auth_not_enforced" => (
+            "Declared authentication not enforced",
+            "The code attaches authentication to this route (a middleware, dependency, decorator or annotation), yet the endpoint answered 2xx to requests that carried no credentials. The check lets a missing credential through (an optional header, a fallback to anonymous) or does not run where the code suggests.",
+            "Make the check reject requests without credentials, and test the route without them.",
+        ),
+        "auth_outside_code" => (
+            "Authentication only outside the code",
+            "The route declares no authentication in the code, but requests without credentials were refused and those with credentials answered: the check lives elsewhere (a gateway, a proxy, a global middleware). Zero Trust: the route is open to anyone who reaches the service without passing through that component.",
+            "Check the credentials in the service as well, or make sure nothing can reach the service except through the component that checks them.",
+        ),
         "zombie_api" => (
             "Zombie API",
             "The endpoint is marked deprecated in the API description but still receives traffic. Old versions tend to miss the fixes of their successors.",

@@ -316,6 +316,36 @@ pub fn list(s: &Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// The sources of an endpoint (`api_endpoint_coverage.sources`) as (short label, title).
+pub fn source_tags(sources: &str) -> Vec<(&'static str, &'static str)> {
+    sources
+        .split(',')
+        .filter_map(|s| {
+            Some(match s {
+                "wire" => ("wire", "Seen on the wire (captures, interfaces)"),
+                "access_log" => ("log", "Seen in access logs"),
+                "har" => ("HAR", "Seen in HAR files"),
+                "code" => ("code", "Declared in scanned source code"),
+                "spec" => ("spec", "Documented in an imported API description"),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// The badge class of a category of the code's join (`undeclared`, `unobserved`,
+/// `not_enforced`, `outside_code`), in the colours of their nearest spec classification or
+/// severity.
+pub fn code_badge(status: &str) -> &'static str {
+    match status {
+        "undeclared" => "shadow",
+        "unobserved" => "dormant",
+        "not_enforced" => "high",
+        "outside_code" => "low",
+        _ => "",
+    }
+}
+
 /// Human name of an auth scheme.
 pub fn auth_name(scheme: &str) -> String {
     match scheme {

@@ -168,6 +168,9 @@ pub struct EndpointDetail {
     pub drift: Vec<Drift>,
     /// Documented operations matched to it.
     pub operations: Vec<SpecOperation>,
+    /// The route of scanned source code that declares it (see `store::code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<DeclaredAt>,
     /// The latency histogram (HdrHistogram V2, microseconds), as stored.
     #[serde(skip)]
     pub latency_hist: Option<Vec<u8>>,
@@ -175,6 +178,25 @@ pub struct EndpointDetail {
     /// JSON otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub websocket: Option<crate::store::websocket::WebsocketRow>,
+}
+
+/// A route of scanned source code, as an endpoint's page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeclaredAt {
+    /// Method as declared (`*`: every method).
+    pub method: String,
+    /// Path template as declared.
+    pub path_template: String,
+    /// Framework.
+    pub framework: String,
+    /// File, relative to its scanned directory.
+    pub file: String,
+    /// Line.
+    pub line: i64,
+    /// Handler as written (empty: none named).
+    pub handler: String,
+    /// Declared auth as written, comma-separated (empty: none seen).
+    pub auth: String,
 }
 
 impl Store {
@@ -359,6 +381,22 @@ impl Store {
         .iter()
         .map(spec_operation)
         .collect();
+        let declared = sqlx::query(
+            "SELECT r.method, r.path_template, r.framework, r.file, r.line, r.handler, r.auth
+             FROM endpoint_code c JOIN declared_routes r ON r.id = c.route_id WHERE c.endpoint_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| DeclaredAt {
+            method: r.get(0),
+            path_template: r.get(1),
+            framework: r.get(2),
+            file: r.get(3),
+            line: r.get(4),
+            handler: r.get(5),
+            auth: r.get(6),
+        });
         Ok(Some(EndpointDetail {
             endpoint,
             template_rule: e.get(0),
@@ -383,6 +421,7 @@ impl Store {
             findings,
             drift,
             operations,
+            declared,
             websocket: self.endpoint_websocket(id).await?,
         }))
     }

@@ -136,6 +136,10 @@ pub struct EndpointQuery {
     /// Only this scope (`api`, `static`, `third_party`, `ignored`; `all`: every one; `None`:
     /// `api`, the default that hides static content, third parties and ignored endpoints).
     pub scope: Option<String>,
+    /// Only endpoints a source knows ([`SOURCE_FILTERS`]: `wire`, `access_log`, `har`,
+    /// `code`, `spec`) or in a category of the code's join (`undeclared`, `unobserved`,
+    /// `not_enforced`, `outside_code`).
+    pub source: Option<String>,
     /// Sort key.
     pub sort: SortKey,
     /// Descending.
@@ -160,6 +164,7 @@ impl Default for EndpointQuery {
             protocol: None,
             min_severity: None,
             scope: None,
+            source: None,
             sort: SortKey::Requests,
             desc: true,
             offset: 0,
@@ -217,6 +222,55 @@ pub struct EndpointListRow {
     pub scope: String,
     /// Why it is not `api`.
     pub scope_reason: Option<String>,
+    /// The sources that know it, comma-separated (`wire, access_log, har, code, spec`; see
+    /// the view `api_endpoint_coverage`).
+    pub sources: String,
+    /// What scanned code says of it (`declared`, `undeclared`, `unobserved`; `None`: no
+    /// scanned code serves its host).
+    pub code_status: Option<String>,
+    /// Its declared auth against the observed (`not_enforced`, `outside_code`, `consistent`).
+    pub auth_check: Option<String>,
+}
+
+/// The values of the endpoint list's source filter, with their labels.
+pub const SOURCE_FILTERS: [(&str, &str); 9] = [
+    ("wire", "Seen on the wire"),
+    ("access_log", "In access logs"),
+    ("har", "In HAR files"),
+    ("code", "Declared in code"),
+    ("spec", "Documented in a spec"),
+    ("undeclared", "Served, declared in no code"),
+    ("unobserved", "Declared, never observed"),
+    ("not_enforced", "Declared auth not enforced"),
+    ("outside_code", "Auth only outside the code"),
+];
+
+/// The condition of a source filter value (`None`: not one).
+fn source_condition(source: &str) -> Option<&'static str> {
+    Some(match source {
+        "wire" => "e.id IN (SELECT s.endpoint_id FROM endpoint_sources s WHERE s.source = 'wire')",
+        "access_log" => {
+            "e.id IN (SELECT s.endpoint_id FROM endpoint_sources s WHERE s.source = 'access_log')"
+        }
+        "har" => "e.id IN (SELECT s.endpoint_id FROM endpoint_sources s WHERE s.source = 'har')",
+        "code" => {
+            "e.id IN (SELECT c.endpoint_id FROM endpoint_code c WHERE c.status IN ('declared', 'unobserved'))"
+        }
+        "spec" => "e.documented = 1",
+        "undeclared" => {
+            "e.id IN (SELECT c.endpoint_id FROM endpoint_code c WHERE c.status = 'undeclared')"
+        }
+        "unobserved" => {
+            "e.id IN (SELECT c.endpoint_id FROM endpoint_code c WHERE c.status = 'unobserved')"
+        }
+        "not_enforced" => {
+            "e.id IN (SELECT c.endpoint_id FROM endpoint_code c WHERE c.auth_check = 'not_enforced')"
+        }
+        "outside_code" => {
+            "e.id IN (SELECT c.endpoint_id FROM endpoint_code c WHERE c.auth_check = 'outside_code')"
+        }
+        _ => return None,
+    })
 }
 
 /// A page of the endpoint list.
@@ -243,6 +297,8 @@ pub struct Facets {
     pub protocols: Vec<Count>,
     /// Endpoints per scope (`api`, `static`, `third_party`, `ignored`), those present.
     pub scopes: Vec<Count>,
+    /// Endpoints per value of the source filter ([`SOURCE_FILTERS`]), those present.
+    pub sources: Vec<Count>,
 }
 
 /// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
@@ -335,6 +391,28 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         );
+        let mut by_source: HashMap<String, i64> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT source, COUNT(*) FROM endpoint_sources GROUP BY source
+             UNION ALL SELECT 'code', COUNT(*) FROM endpoint_code WHERE status IN ('declared', 'unobserved')
+             UNION ALL SELECT status, COUNT(*) FROM endpoint_code WHERE status <> 'declared' GROUP BY status
+             UNION ALL SELECT auth_check, COUNT(*) FROM endpoint_code WHERE auth_check IN ('not_enforced', 'outside_code') GROUP BY auth_check
+             UNION ALL SELECT 'spec', COUNT(*) FROM endpoints WHERE documented = 1",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            by_source.insert(r.get(0), r.get(1));
+        }
+        let sources = SOURCE_FILTERS
+            .iter()
+            .filter_map(|(k, _)| {
+                by_source.get(*k).filter(|n| **n > 0).map(|n| Count {
+                    key: k.to_string(),
+                    count: *n,
+                })
+            })
+            .collect();
         Ok(Facets {
             hosts,
             classifications,
@@ -342,6 +420,7 @@ impl Store {
             sensitive,
             protocols,
             scopes,
+            sources,
         })
     }
 
@@ -402,6 +481,9 @@ impl Store {
                 );
                 binds.push(Bind::Text(c.to_string()));
             }
+        }
+        if let Some(c) = query.source.as_deref().and_then(source_condition) {
+            conds.push(c);
         }
         if let Some(p) = &query.protocol {
             conds.push("e.protocol = ?");
@@ -549,8 +631,10 @@ impl Store {
                     (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
                     (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template AND {ACTIVE_FINDING}),
-                    e.protocol, e.risk_score, e.max_severity, e.scope, e.scope_reason
-             FROM endpoints e WHERE e.id IN ({list})"
+                    e.protocol, e.risk_score, e.max_severity, e.scope, e.scope_reason,
+                    (SELECT v.sources FROM api_endpoint_coverage v WHERE v.endpoint_id = e.id),
+                    c.status, c.auth_check
+             FROM endpoints e LEFT JOIN endpoint_code c ON c.endpoint_id = e.id WHERE e.id IN ({list})"
         )))
         .fetch_all(&self.pool)
         .await?;
@@ -580,6 +664,9 @@ impl Store {
                     max_severity: r.get(18),
                     scope: r.get(19),
                     scope_reason: r.get(20),
+                    sources: r.get::<Option<String>, _>(21).unwrap_or_default(),
+                    code_status: r.get(22),
+                    auth_check: r.get(23),
                 };
                 (row.id, row)
             })

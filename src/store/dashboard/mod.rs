@@ -26,9 +26,11 @@ mod window;
 pub use captures::CaptureRow;
 pub use changes::{ChangeKind, ChangeQuery, ChangeRow, Changes, HostChanges};
 pub use endpoint::{
-    Auth, Body, Client, EndpointDetail, Param, Sensitive, TemplateSegment, Transition,
+    Auth, Body, Client, DeclaredAt, EndpointDetail, Param, Sensitive, TemplateSegment, Transition,
 };
-pub use endpoints::{EndpointList, EndpointListRow, EndpointQuery, Facets, SortKey};
+pub use endpoints::{
+    EndpointList, EndpointListRow, EndpointQuery, Facets, SOURCE_FILTERS, SortKey,
+};
 pub use findings::{FindingQuery, StateFilter};
 pub use hosts::{HostClient, HostList, HostQuery, HostRow, HostSort, ServiceEdge, ServiceMap};
 pub use overview::{Overview, Totals};

@@ -4,7 +4,9 @@
 
 use super::tls::{ServiceView, host_services};
 use super::{Chrome, Opt, chrome, endpoints_link, nonempty, render};
-use crate::store::dashboard::{Count, EndpointListRow, EndpointQuery, Facets, SortKey};
+use crate::store::dashboard::{
+    Count, EndpointListRow, EndpointQuery, Facets, SOURCE_FILTERS, SortKey,
+};
 use crate::web::charts::{self, Svg};
 use crate::web::fmt;
 use crate::web::{AppError, AppState, Session};
@@ -35,6 +37,8 @@ pub struct EndpointParams {
     pub min_severity: Option<String>,
     /// Scope (`api`, the default; `static`, `third_party`, `ignored`, or `all`).
     pub scope: Option<String>,
+    /// A source that knows it, or a category of the code's join (`SOURCE_FILTERS`).
+    pub source: Option<String>,
     /// Sort key.
     pub sort: Option<String>,
     /// `asc` or `desc`.
@@ -85,6 +89,7 @@ impl EndpointParams {
             protocol: nonempty(&self.protocol),
             min_severity: nonempty(&self.min_severity),
             scope: nonempty(&self.scope).filter(|s| s != "api"),
+            source: nonempty(&self.source),
             sort,
             desc,
             offset: (page - 1) * per,
@@ -106,6 +111,7 @@ impl EndpointParams {
             ("protocol", v(&self.protocol)),
             ("min_severity", v(&self.min_severity)),
             ("scope", v(&self.scope)),
+            ("source", v(&self.source)),
             ("sort", v(&self.sort)),
             ("dir", v(&self.dir)),
             ("per", v(&self.per)),
@@ -135,6 +141,7 @@ impl EndpointParams {
             &self.protocol,
             &self.min_severity,
             &self.scope,
+            &self.source,
         ]
         .iter()
         .any(|v| nonempty(v).is_some())
@@ -259,6 +266,7 @@ struct EndpointsPage {
     findings: Vec<Opt>,
     severities: Vec<Opt>,
     protocols: Vec<Opt>,
+    sources: Vec<Opt>,
     pers: Vec<Opt>,
     headers: Vec<Header>,
     rows: Vec<RowView>,
@@ -383,7 +391,7 @@ fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -
     out
 }
 
-fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 8] {
+fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 9] {
     let with_count = |c: &Count, name: String| (c.key.clone(), format!("{name} ({})", c.count));
     [
         options(
@@ -458,6 +466,21 @@ fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 8] {
                 .collect(),
         ),
         options(
+            &p.source,
+            "Any source",
+            facets
+                .sources
+                .iter()
+                .map(|c| {
+                    let label = SOURCE_FILTERS
+                        .iter()
+                        .find(|(k, _)| *k == c.key)
+                        .map_or(c.key.as_str(), |(_, l)| l);
+                    with_count(c, label.to_string())
+                })
+                .collect(),
+        ),
+        options(
             &p.per,
             "50 per page",
             ["25", "100", "250", "500"]
@@ -479,7 +502,7 @@ pub async fn endpoints(
     let list = state.store().dashboard_endpoints(&q, 24).await?;
     let facets = state.store().dashboard_facets().await?;
     let pages = ((list.total + per - 1) / per).max(1);
-    let cols: [(&str, Option<SortKey>, bool, &str); 14] = [
+    let cols: [(&str, Option<SortKey>, bool, &str); 15] = [
         ("Method", Some(SortKey::Method), false, "HTTP method"),
         (
             "Endpoint",
@@ -498,6 +521,12 @@ pub async fn endpoints(
             None,
             false,
             "Classification against the imported spec",
+        ),
+        (
+            "Sources",
+            None,
+            false,
+            "Who knows it: the wire, access logs, HAR files, scanned code, an imported spec",
         ),
         ("Auth", None, false, "Authentication schemes seen"),
         ("Sensitive", None, false, "Sensitive data classes seen"),
@@ -560,6 +589,7 @@ pub async fn endpoints(
         findings,
         severities,
         protocols,
+        sources,
         pers,
     ] = facet_options(&p, &facets);
     let tls_host = match &q.host {
@@ -576,6 +606,7 @@ pub async fn endpoints(
         findings,
         severities,
         protocols,
+        sources,
         pers,
         headers,
         from: if list.total == 0 { 0 } else { q.offset + 1 },
