@@ -35,6 +35,10 @@ CREATE TABLE endpoint_code (
     auth_check    TEXT
 );
 
+-- The dashboard's source filter and its counts: endpoints per source, documented endpoints.
+CREATE INDEX endpoint_sources_source ON endpoint_sources (source);
+CREATE INDEX endpoints_documented ON endpoints (documented) WHERE documented = 1;
+
 CREATE VIEW api_declared_routes AS
 SELECT r.id, s.name AS scan, r.method, r.path_template, r.framework, r.file, r.line, r.handler,
     r.auth AS declared_auth, r.host, r.endpoint_id,

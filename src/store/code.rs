@@ -195,6 +195,19 @@ pub fn route_fit(
     ep_method: &str,
     ep_template: &str,
 ) -> Option<(usize, bool)> {
+    fit_segments(method, &segments(path), ep_method, &segments(ep_template))
+}
+
+/// [`route_fit`] over paths already split into [`segments`].
+fn fit_segments<A: AsRef<str>, B: AsRef<str>>(
+    method: &str,
+    d: &[A],
+    ep_method: &str,
+    o: &[B],
+) -> Option<(usize, bool)> {
+    if d.len() != o.len() {
+        return None;
+    }
     let exact = method.eq_ignore_ascii_case(ep_method);
     let method_ok = exact
         || method == "*"
@@ -203,12 +216,9 @@ pub fn route_fit(
     if !method_ok {
         return None;
     }
-    let (d, o) = (segments(path), segments(ep_template));
-    if d.len() != o.len() {
-        return None;
-    }
     let mut literals = 0;
-    for (a, b) in d.iter().zip(&o) {
+    for (a, b) in d.iter().zip(o) {
+        let (a, b) = (a.as_ref(), b.as_ref());
         if is_param(a) {
             continue;
         }
@@ -221,9 +231,15 @@ pub fn route_fit(
     Some((literals, exact))
 }
 
+/// [`route_fit`] of a route and an endpoint, their paths split once.
+fn fits(r: &Route, e: &Ep) -> Option<(usize, bool)> {
+    fit_segments(&r.method, &r.segs, &e.method, &e.segs)
+}
+
 /// A declared route as the assessment reads it.
 struct Route {
     id: i64,
+    segs: Vec<String>,
     scan: i64,
     method: String,
     path: String,
@@ -237,6 +253,7 @@ struct Route {
 /// An endpoint as the assessment reads it.
 struct Ep {
     id: i64,
+    segs: Vec<String>,
     host: String,
     method: String,
     template: String,
@@ -331,6 +348,7 @@ pub(super) async fn assess_code(
     .iter()
     .map(|r| Route {
         id: r.get(0),
+        segs: segments(r.get::<&str, _>(3)).into_iter().map(String::from).collect(),
         scan: r.get(1),
         method: r.get(2),
         path: r.get(3),
@@ -352,6 +370,7 @@ pub(super) async fn assess_code(
     .iter()
     .map(|r| Ep {
         id: r.get(0),
+        segs: segments(r.get::<&str, _>(3)).into_iter().map(String::from).collect(),
         host: r.get(1),
         method: r.get(2),
         template: r.get(3),
@@ -382,11 +401,7 @@ pub(super) async fn assess_code(
                 .map(|(host, eps)| {
                     let n = mine
                         .iter()
-                        .filter(|r| {
-                            eps.iter().any(|e| {
-                                route_fit(&r.method, &r.path, &e.method, &e.template).is_some()
-                            })
-                        })
+                        .filter(|r| eps.iter().any(|e| fits(r, e).is_some()))
                         .count();
                     (*host, n)
                 })
@@ -421,9 +436,7 @@ pub(super) async fn assess_code(
             let best = routes
                 .iter()
                 .filter(|r| scans_here.contains(&r.scan))
-                .filter_map(|r| {
-                    route_fit(&r.method, &r.path, &e.method, &e.template).map(|f| (f, r))
-                })
+                .filter_map(|r| fits(r, e).map(|f| (f, r)))
                 .max_by_key(|(f, r)| (*f, std::cmp::Reverse(r.id)));
             match best {
                 Some((_, r)) => {
