@@ -507,6 +507,26 @@ pub struct Config {
     pub websocket: WebSocketSection,
     /// Noise control: owned hosts, third parties, ignore rules (`None`: the section is absent).
     pub hosts: Option<HostsSection>,
+    /// Daemon: access logs followed as they grow (`[[follow]]`, repeated).
+    #[serde(default)]
+    pub follow: Vec<FollowLog>,
+}
+
+/// One access log the daemon follows (`[[follow]]`): each line is a transaction of source
+/// `access_log`, beside what the interfaces capture.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FollowLog {
+    /// The log file's path (followed across rotations: renamed or truncated).
+    pub path: PathBuf,
+    /// Its format (`--source` names: `combined`, `nginx-json`, `envoy`, ...; `auto` or absent:
+    /// told from its first line).
+    pub format: Option<String>,
+    /// The host of lines that name none (combined and HAProxy logs).
+    pub host: Option<String>,
+    /// Read what the file holds already, not only what is appended after the start.
+    #[serde(default)]
+    pub from_start: bool,
 }
 
 /// Why a configuration file was refused.

@@ -477,6 +477,15 @@ pub struct RunArgs {
     /// Interface to capture on (repeatable: one capture thread each).
     #[arg(short, long = "interface", value_name = "IFACE")]
     pub interfaces: Vec<String>,
+    /// Access log to follow as it grows, rotations included (repeatable): `PATH`, its format
+    /// told from its first line, or `FORMAT:PATH` with a `--source` name (`nginx:/var/log/
+    /// nginx/access.log`). Each line is a transaction of source `access_log`. With logs
+    /// followed, an interface is optional.
+    #[arg(long = "follow", value_name = "[FORMAT:]PATH")]
+    pub follow: Vec<String>,
+    /// The host of followed lines that name none (combined and HAProxy logs).
+    #[arg(long, value_name = "HOST")]
+    pub follow_host: Option<String>,
     /// BPF capture filter, as tcpdump takes it.
     #[arg(long, value_name = "EXPR")]
     pub bpf: Option<String>,

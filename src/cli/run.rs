@@ -19,6 +19,23 @@ pub fn effective_config(args: &RunArgs) -> Result<Config, String> {
     if !args.interfaces.is_empty() {
         c.capture.interfaces = Some(args.interfaces.clone());
     }
+    for f in &args.follow {
+        // `FORMAT:PATH` when what precedes the first colon names a format.
+        let (format, path) = match f.split_once(':') {
+            Some((name, path))
+                if name == "auto" || crate::source::Format::from_name(name).is_some() =>
+            {
+                (Some(name.to_string()), path)
+            }
+            _ => (None, f.as_str()),
+        };
+        c.follow.push(crate::config::FollowLog {
+            path: path.into(),
+            format,
+            host: args.follow_host.clone(),
+            from_start: false,
+        });
+    }
     set(&mut c.capture.bpf, &args.bpf);
     set(&mut c.capture.snaplen, &args.snaplen);
     if args.promisc {

@@ -51,6 +51,18 @@ pub struct WorkerMetrics {
     pub snapshot: Mutex<Option<(EngineStats, InventoryStats)>>,
 }
 
+/// Counters of one followed access log.
+#[derive(Debug, Default)]
+pub struct FollowMetrics {
+    /// The file's path.
+    pub path: String,
+    /// Lines read and skipped, and rotations, as of the follower's last read.
+    pub stats: Mutex<(
+        crate::source::SourceStats,
+        crate::source::follow::FollowStats,
+    )>,
+}
+
 /// A Prometheus histogram with fixed buckets (seconds).
 #[derive(Debug)]
 pub struct Histogram {
@@ -132,8 +144,10 @@ pub struct SensorMetrics {
     started_unix: f64,
     /// One per interface, in the configured order.
     pub interfaces: Vec<InterfaceMetrics>,
-    /// One per worker.
+    /// One per worker (capture workers, then one per followed log).
     pub workers: Vec<WorkerMetrics>,
+    /// One per followed access log.
+    pub follows: Vec<FollowMetrics>,
     /// Capacity of each worker's queue, packets.
     pub queue_capacity: u64,
     /// The memory budget, bytes.
@@ -231,6 +245,7 @@ impl SensorMetrics {
                 })
                 .collect(),
             workers: (0..workers).map(|_| WorkerMetrics::default()).collect(),
+            follows: Vec::new(),
             queue_capacity,
             memory_budget,
             flushes: AtomicU64::new(0),
@@ -262,6 +277,18 @@ impl SensorMetrics {
             reload_errors: AtomicU64::new(0),
             fleet: std::sync::OnceLock::new(),
         }
+    }
+
+    /// These counters with one worker and counters more per followed log.
+    pub fn with_follows(mut self, paths: &[std::path::PathBuf]) -> SensorMetrics {
+        for p in paths {
+            self.workers.push(WorkerMetrics::default());
+            self.follows.push(FollowMetrics {
+                path: p.display().to_string(),
+                ..FollowMetrics::default()
+            });
+        }
+        self
     }
 
     /// Engine and inventory counters summed over the workers.
@@ -442,6 +469,22 @@ impl SensorMetrics {
                 summarised: s.summarised.load(R),
                 over_bound: s.over_bound.load(R),
             }),
+            follows: self
+                .follows
+                .iter()
+                .map(|f| {
+                    let (src, fol) = *f.stats.lock().unwrap_or_else(|p| p.into_inner());
+                    crate::web::live::FollowSnapshot {
+                        path: f.path.clone(),
+                        bytes: fol.bytes,
+                        lines: src.lines,
+                        transactions: src.transactions,
+                        skipped: src.skipped(),
+                        rotations: fol.rotations,
+                        truncations: fol.truncations,
+                    }
+                })
+                .collect(),
         }
     }
 }
@@ -679,6 +722,30 @@ mod tests {
             assert!(text.contains(line), "{line}");
         }
         assert_eq!(m.snapshot().fleet.unwrap().shipped, 7);
+    }
+
+    #[test]
+    fn follow_counters_show_with_followed_logs() {
+        let m = SensorMetrics::new(&[], 1, 8192, 1 << 30);
+        assert!(!prometheus(&m).contains("shadowtap_follow_"));
+        let m = m.with_follows(&["/var/log/nginx/access.log".into()]);
+        assert_eq!(m.workers.len(), 2);
+        {
+            let mut s = m.follows[0].stats.lock().unwrap();
+            s.0.lines = 12;
+            s.0.transactions = 11;
+            s.0.bad_time = 1;
+            s.1.rotations = 2;
+        }
+        let text = prometheus(&m);
+        for line in [
+            "shadowtap_follow_lines_total{path=\"/var/log/nginx/access.log\"} 12\n",
+            "shadowtap_follow_transactions_total{path=\"/var/log/nginx/access.log\"} 11\n",
+            "shadowtap_follow_skipped_lines_total{path=\"/var/log/nginx/access.log\"} 1\n",
+            "shadowtap_follow_rotations_total{path=\"/var/log/nginx/access.log\"} 2\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! that changes it says so in the log.
 
 pub mod alerts;
+pub mod follow;
 pub mod metrics;
 pub mod pipeline;
 pub mod shard;
@@ -127,6 +128,57 @@ pub struct Settings {
     pub central: Option<String>,
     /// This sensor's name in the fleet (`--sensor`; default the kept one, else the host name).
     pub sensor: Option<String>,
+    /// Access logs followed as they grow (`[[follow]]`, `--follow`): one reader thread each.
+    pub follow: Vec<FollowSpec>,
+}
+
+/// An access log the daemon follows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowSpec {
+    /// The path.
+    pub path: PathBuf,
+    /// Its format (`None`: told from its first line).
+    pub format: Option<crate::source::Format>,
+    /// The host of lines that name none.
+    pub host: Option<String>,
+    /// Read what the file holds at start too.
+    pub from_start: bool,
+}
+
+/// The followed logs of a configuration, checked.
+fn follow_specs(c: &Config) -> Result<Vec<FollowSpec>, String> {
+    c.follow
+        .iter()
+        .map(|f| {
+            if f.path.as_os_str().is_empty() {
+                return Err("[[follow]] path is empty".to_string());
+            }
+            let format = match f.format.as_deref().map(str::trim) {
+                None | Some("") | Some("auto") => None,
+                Some(name) => match crate::source::Format::from_name(name) {
+                    Some(crate::source::Format::Har) => {
+                        return Err(format!(
+                            "[[follow]] {}: a HAR file is one JSON document, not a log to follow; use `shadowtap ingest --source har`",
+                            f.path.display()
+                        ));
+                    }
+                    Some(fmt) => Some(fmt),
+                    None => {
+                        return Err(format!(
+                            "[[follow]] {}: unknown format {name:?} (auto, combined, nginx, apache, nginx-json, envoy, envoy-json, haproxy, caddy, traefik, alb, kong)",
+                            f.path.display()
+                        ));
+                    }
+                },
+            };
+            Ok(FollowSpec {
+                path: f.path.clone(),
+                format,
+                host: f.host.clone().filter(|h| !h.trim().is_empty()),
+                from_start: f.from_start,
+            })
+        })
+        .collect()
 }
 
 /// The settings SIGHUP reloads.
@@ -181,8 +233,14 @@ impl Settings {
     /// the memory budget, secrets read from their files.
     pub fn from_config(c: &Config) -> Result<Settings, String> {
         let interfaces = c.capture.interfaces.clone().unwrap_or_default();
-        if interfaces.is_empty() || interfaces.iter().any(|i| i.trim().is_empty()) {
-            return Err("no interface: set [capture] interfaces or --interface".into());
+        let follow = follow_specs(c)?;
+        if (interfaces.is_empty() && follow.is_empty())
+            || interfaces.iter().any(|i| i.trim().is_empty())
+        {
+            return Err(
+                "no interface: set [capture] interfaces or --interface (or follow a log: [[follow]] or --follow)"
+                    .into(),
+            );
         }
         let db = c
             .store
@@ -382,6 +440,7 @@ impl Settings {
             ready_file: None,
             central: None,
             sensor: None,
+            follow,
         })
     }
 
@@ -474,6 +533,7 @@ impl Settings {
         check("listen", self.listen != new.listen);
         check("auth", self.auth != new.auth);
         check("memory_budget", self.memory_budget != new.memory_budget);
+        check("follow", self.follow != new.follow);
         out
     }
 
@@ -559,7 +619,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     let first = crate::ingest::inventory_for(&store, s.inventory.clone()).await?;
     let book = first.book().clone();
     inventories.push(first);
-    for _ in 1..s.workers {
+    for _ in 1..s.workers + s.follow.len() {
         inventories.push(
             crate::ingest::inventory_with_book(&store, s.inventory.clone(), book.clone()).await?,
         );
@@ -571,12 +631,16 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         sources.push(LiveSource::open(&s.live_options(i))?);
     }
     let batches_per_queue = (s.queue_depth / pipeline::BATCH_PACKETS).max(1);
-    let metrics = Arc::new(SensorMetrics::new(
-        &s.interfaces,
-        s.workers,
-        (batches_per_queue * pipeline::BATCH_PACKETS) as u64,
-        s.memory_budget,
-    ));
+    let follow_paths: Vec<PathBuf> = s.follow.iter().map(|f| f.path.clone()).collect();
+    let metrics = Arc::new(
+        SensorMetrics::new(
+            &s.interfaces,
+            s.workers,
+            (batches_per_queue * pipeline::BATCH_PACKETS) as u64,
+            s.memory_budget,
+        )
+        .with_follows(&follow_paths),
+    );
     if ship_task.is_some() {
         // Shipping's counters on /metrics and the Sensor page.
         let _ = metrics.fleet.set(ship_stats.clone());
@@ -608,7 +672,20 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     }
 
     let started_ns = crate::time::Timestamp::now().as_nanos();
-    let source = format!("live:{}", s.interfaces.join(","));
+    let source = if s.follow.is_empty() {
+        format!("live:{}", s.interfaces.join(","))
+    } else {
+        format!(
+            "live:{}{}follow:{}",
+            s.interfaces.join(","),
+            if s.interfaces.is_empty() { "" } else { ";" },
+            follow_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
     let capture_id = store
         .begin_capture(&crate::store::CaptureRecord {
             sha256: format!(
@@ -626,9 +703,10 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     // Queues, workers, writer.
     let pool = Arc::new(pipeline::Pool::new(s.workers * (batches_per_queue + 4)));
     let epoch = Arc::new(AtomicU64::new(0));
-    let (report_tx, report_rx) = tokio::sync::mpsc::channel(s.workers.max(1));
+    let (report_tx, report_rx) = tokio::sync::mpsc::channel((s.workers + s.follow.len()).max(1));
     let mut queues = Vec::new();
     let mut workers = Vec::new();
+    let follow_inventories = inventories.split_off(s.workers);
     for (id, inventory) in inventories.into_iter().enumerate() {
         let (tx, rx) = std::sync::mpsc::sync_channel(batches_per_queue);
         queues.push(tx);
@@ -648,6 +726,30 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
                 .spawn(move || pipeline::worker_loop(task))?,
         );
     }
+    // The followed logs: one more worker each, after the capture workers.
+    let follow_stop = Arc::new(AtomicBool::new(false));
+    for (index, (spec, inventory)) in s.follow.iter().zip(follow_inventories).enumerate() {
+        let task = follow::FollowTask {
+            id: s.workers + index,
+            index,
+            spec: spec.clone(),
+            inventory,
+            out: report_tx.clone(),
+            epoch: epoch.clone(),
+            metrics: metrics.clone(),
+            stop: follow_stop.clone(),
+        };
+        tracing::info!(
+            path = %spec.path.display(),
+            format = spec.format.map_or("auto", |f| f.name()),
+            "following an access log"
+        );
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("shadowtap-f{index}"))
+                .spawn(move || follow::follow_loop(task))?,
+        );
+    }
     drop(report_tx);
     let (reload_tx, reload_rx) = tokio::sync::watch::channel(Reloadable {
         alerts: s.alerts.clone(),
@@ -660,7 +762,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         detector,
         alerter: alerts::Alerter::new(s.alerts.clone(), metrics.clone()),
         retention: s.retention.clone(),
-        workers: s.workers,
+        workers: s.workers + s.follow.len(),
         flush_interval: s.flush_interval,
         assess_interval: s.assess_interval,
         capture_id,
@@ -698,6 +800,9 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
         );
     }
     drop(queues);
+    // Without an interface (logs followed only) nothing reports a capture failure: the
+    // channel stays open until a signal.
+    let _no_capture = captures.is_empty().then(|| fatal_tx.clone());
     drop(fatal_tx);
 
     tracing::info!(
@@ -768,6 +873,7 @@ async fn run_async(settings: Settings, reload: Reloader) -> Result<Summary, Sens
     // Shutdown: capture stops after reading what the kernel holds; workers empty their queues
     // and finish; the writer merges their last reports.
     stop.store(true, Ordering::SeqCst);
+    follow_stop.store(true, Ordering::SeqCst);
     let joined = tokio::task::spawn_blocking(move || {
         for c in captures {
             let _ = c.join();

@@ -333,6 +333,38 @@ pub struct WorkerTask {
     pub metrics: Arc<SensorMetrics>,
 }
 
+/// Answers a new flush epoch with `report(epoch)` when the writer has room; when it has none
+/// the data waits in the inventory for the next epoch (counted once per epoch in
+/// `flush_deferred`). `Err` when the writer is gone.
+pub(super) fn answer_epoch(
+    out: &tokio::sync::mpsc::Sender<Report>,
+    epoch: &AtomicU64,
+    seen_epoch: &mut u64,
+    deferred_epoch: &mut u64,
+    wm: &super::metrics::WorkerMetrics,
+    report: impl FnOnce(u64) -> Report,
+) -> Result<(), ()> {
+    let e = epoch.load(R);
+    if e == *seen_epoch {
+        return Ok(());
+    }
+    match out.try_reserve() {
+        Ok(permit) => {
+            permit.send(report(e));
+            *seen_epoch = e;
+            Ok(())
+        }
+        Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
+            if *deferred_epoch != e {
+                *deferred_epoch = e;
+                wm.flush_deferred.fetch_add(1, R);
+            }
+            Ok(())
+        }
+        Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => Err(()),
+    }
+}
+
 /// Runs a worker until its queue closes, then finishes and sends its last report.
 pub fn worker_loop(t: WorkerTask) {
     let WorkerTask {
@@ -385,31 +417,26 @@ pub fn worker_loop(t: WorkerTask) {
             }
             publish(&engine, &inventory);
         }
-        let e = epoch.load(R);
-        if e != seen_epoch {
-            match out.try_reserve() {
-                Ok(permit) => {
-                    let drain = inventory.drain();
-                    let stats = engine.stats();
-                    publish(&engine, &inventory);
-                    permit.send(Report {
-                        worker: id,
-                        epoch: e,
-                        drain,
-                        engine: stats,
-                        inventory: inventory.stats().clone(),
-                        last: false,
-                    });
-                    seen_epoch = e;
+        let answered = answer_epoch(
+            &out,
+            &epoch,
+            &mut seen_epoch,
+            &mut deferred_epoch,
+            wm,
+            |e| {
+                publish(&engine, &inventory);
+                Report {
+                    worker: id,
+                    epoch: e,
+                    drain: inventory.drain(),
+                    engine: engine.stats(),
+                    inventory: inventory.stats().clone(),
+                    last: false,
                 }
-                Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
-                    if deferred_epoch != e {
-                        deferred_epoch = e;
-                        wm.flush_deferred.fetch_add(1, R);
-                    }
-                }
-                Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => break,
-            }
+            },
+        );
+        if answered.is_err() {
+            break;
         }
     }
     // Shutdown: every queued frame was analysed; close what is open (partial transactions).

@@ -30,6 +30,7 @@ pub mod caddy;
 pub mod combined;
 pub mod envoy;
 pub mod envoy_json;
+pub mod follow;
 pub mod haproxy;
 pub mod har;
 pub(crate) mod json;
@@ -139,6 +140,18 @@ impl Format {
             Format::EnvoyJson => envoy_json::parse(line),
             Format::Kong => kong::parse(line),
             Format::Har => Err(Skip::Syntax),
+        }
+    }
+
+    /// The format a `--source` name (or [`Format::name`]) stands for: `nginx` and `apache`
+    /// are `combined`; `None` for an unknown name (and for `auto`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        let name = name.trim().to_ascii_lowercase();
+        match name.as_str() {
+            "nginx" | "apache" => Some(Format::Combined),
+            _ => std::iter::once(Format::Har)
+                .chain(Format::LINES)
+                .find(|f| f.name() == name),
         }
     }
 

@@ -111,6 +111,28 @@ pub struct SensorSnapshot {
     pub totals: RunStats,
     /// Shipping to the fleet's centre (`--central`; `None` without it).
     pub fleet: Option<FleetSnapshot>,
+    /// The access logs followed (`[[follow]]`, `--follow`), in the configured order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follows: Vec<FollowSnapshot>,
+}
+
+/// What following one access log did since start (`crate::source::follow`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FollowSnapshot {
+    /// The file's path.
+    pub path: String,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Transactions made.
+    pub transactions: u64,
+    /// Lines skipped (by any reason; `line_too_long` among them).
+    pub skipped: u64,
+    /// Rotations by renaming followed.
+    pub rotations: u64,
+    /// Truncations followed.
+    pub truncations: u64,
 }
 
 /// What shipping deltas to the fleet's centre did since start (`crate::fleet::ship`).
@@ -902,6 +924,45 @@ impl Collector for SensorSnapshot {
             "Duration of one store transaction (one worker's merge).",
             &self.merge_duration,
         )?;
+        if !self.follows.is_empty() {
+            let per = |get: fn(&FollowSnapshot) -> u64| {
+                self.follows.iter().map(move |l| (l.path.clone(), get(l)))
+            };
+            for (name, help, get) in [
+                (
+                    "shadowtap_follow_bytes",
+                    "Bytes read from a followed access log.",
+                    (|l| l.bytes) as fn(&FollowSnapshot) -> u64,
+                ),
+                (
+                    "shadowtap_follow_lines",
+                    "Lines read from a followed access log.",
+                    |l| l.lines,
+                ),
+                (
+                    "shadowtap_follow_transactions",
+                    "Transactions made from a followed access log's lines.",
+                    |l| l.transactions,
+                ),
+                (
+                    "shadowtap_follow_skipped_lines",
+                    "Lines of a followed access log skipped (not of its format, too long, bad dates, ...).",
+                    |l| l.skipped,
+                ),
+                (
+                    "shadowtap_follow_rotations",
+                    "Rotations of a followed access log followed (renamed and replaced).",
+                    |l| l.rotations,
+                ),
+                (
+                    "shadowtap_follow_truncations",
+                    "Times a followed access log was truncated and read again from its start.",
+                    |l| l.truncations,
+                ),
+            ] {
+                f.counters(name, help, "path", per(get))?;
+            }
+        }
         if let Some(s) = &self.fleet {
             for (name, help, v) in [
                 (
