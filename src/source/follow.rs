@@ -209,6 +209,7 @@ impl Follower {
         if self.partial.len() + tail.len() > self.cfg.max_line_bytes {
             self.partial.clear();
             self.discarding = true;
+            self.source.lines += 1;
             self.source.skip(super::Skip::LineTooLong);
         } else {
             self.partial.extend_from_slice(tail);
@@ -357,6 +358,62 @@ mod tests {
         append(&p, &format!("tail\n{}", line("/ok", 200)));
         assert_eq!(paths(&mut f), ["/ok"]);
         assert_eq!(f.source.line_too_long, 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// However the writes are cut (lines split anywhere, several per write, a line over
+        /// the cap, garbage), the follower gives what reading the whole file at once gives.
+        #[test]
+        fn any_cut_of_the_writes_reads_as_the_whole_file(
+            kinds in proptest::collection::vec(0u8..6, 1..40),
+            cuts in proptest::collection::vec(1usize..200, 1..60),
+        ) {
+            let mut whole = Vec::new();
+            for (i, k) in kinds.iter().enumerate() {
+                match k {
+                    0..=2 => whole.extend_from_slice(line(&format!("/p/{i}"), 200 + u16::from(*k)).as_bytes()),
+                    3 => whole.extend_from_slice(b"not a log line\n"),
+                    4 => whole.extend_from_slice(format!("{}\n", "y".repeat(5000)).as_bytes()),
+                    _ => whole.extend_from_slice(b"\n"),
+                }
+            }
+            let cfg = SourceConfig { host: Some("api.test".into()), max_line_bytes: 4096, ..SourceConfig::default() };
+            let mut want_stats = SourceStats::default();
+            let mut want = Vec::new();
+            read(Format::Combined, &whole[..], &cfg, &mut want_stats, |_, t| {
+                want.push(t.request.as_ref().map(|r| r.head.target().to_vec()))
+            }).unwrap();
+
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("access.log");
+            append(&p, "");
+            let mut f = Follower::new(&p, Some(Format::Combined), cfg, false);
+            let mut got = Vec::new();
+            let mut poll = |f: &mut Follower| {
+                f.poll(|t| got.push(t.request.as_ref().map(|r| r.head.target().to_vec()))).unwrap();
+            };
+            poll(&mut f);
+            let mut at = 0;
+            for c in cuts.iter().cycle() {
+                if at >= whole.len() {
+                    break;
+                }
+                let end = (at + c).min(whole.len());
+                let mut file = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+                file.write_all(&whole[at..end]).unwrap();
+                drop(file);
+                at = end;
+                poll(&mut f);
+            }
+            poll(&mut f);
+            proptest::prop_assert_eq!(&got, &want);
+            proptest::prop_assert_eq!(f.source.transactions, want_stats.transactions);
+            proptest::prop_assert_eq!(f.source.lines, want_stats.lines);
+            proptest::prop_assert_eq!(f.source.line_too_long, want_stats.line_too_long);
+            proptest::prop_assert_eq!(f.source.skipped(), want_stats.skipped());
+        }
     }
 
     #[test]
