@@ -562,24 +562,22 @@ pub(super) async fn assess_code(
             continue;
         }
         let key = crate::store::finding_key(kind, host, method, template, "");
-        sqlx::query(
-            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
-             VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence, count = excluded.count,
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        crate::store::upsert_assessed(
+            tx,
+            &crate::store::AssessedFinding {
+                kind,
+                host: Some(host),
+                method: Some(method),
+                path_template: Some(template),
+                client: None,
+                detail,
+                evidence,
+                count: *count,
+                first_seen: *first,
+                last_seen: *last,
+                key,
+            },
         )
-        .bind(*kind)
-        .bind(crate::analyze::posture::severity(kind).name())
-        .bind(host)
-        .bind(method)
-        .bind(template)
-        .bind(detail)
-        .bind(evidence)
-        .bind(count)
-        .bind(first)
-        .bind(last)
-        .bind(key)
-        .execute(&mut **tx)
         .await?;
     }
     Ok(out)

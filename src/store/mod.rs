@@ -41,10 +41,11 @@ pub use read::{
 };
 pub use retemplate::{LearnedTemplateRow, PinRow, RetemplateReport};
 pub use triage::{TriageError, TriageEvent, TriageState};
-pub use write::{CaptureRecord, FlushReport, finding_key};
 pub(crate) use write::{
-    finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
+    AssessedFinding, finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms,
+    query_param_rows, upsert_assessed,
 };
+pub use write::{CaptureRecord, FlushReport, finding_key};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -24,7 +24,6 @@
 pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
 use super::{Store, StoreError};
-use crate::analyze::posture::severity;
 use crate::analyze::scope::Scope;
 use crate::counters::plural;
 use crate::openapi::{self, ApiSpec, bounds, fit};
@@ -452,22 +451,22 @@ async fn probing_clients(
         );
         let evidence = format!("{} probed paths: {}", tried.len(), list.join(", "));
         let key = crate::store::finding_key("scanner_probe", "", "", "", client);
-        sqlx::query(
-            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
-             VALUES ('scanner_probe', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedup_key) DO UPDATE SET host = excluded.host, detail = excluded.detail, evidence = excluded.evidence,
-                count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        crate::store::upsert_assessed(
+            tx,
+            &crate::store::AssessedFinding {
+                kind: "scanner_probe",
+                host: host.as_deref(),
+                method: None,
+                path_template: None,
+                client: Some(client),
+                detail: &detail,
+                evidence: &evidence,
+                count: requests,
+                first_seen: first,
+                last_seen: last,
+                key,
+            },
         )
-        .bind(severity("scanner_probe").name())
-        .bind(host)
-        .bind(client)
-        .bind(detail)
-        .bind(evidence)
-        .bind(requests)
-        .bind(first)
-        .bind(last)
-        .bind(key)
-        .execute(&mut **tx)
         .await?;
         reported += 1;
     }
@@ -838,45 +837,44 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     out.findings = new_findings.len() as u64;
     for (kind, e, detail, evidence) in new_findings {
         let key = crate::store::finding_key(&kind, &e.host, &e.method, &e.template, "");
-        sqlx::query(
-            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
-             VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence, count = excluded.count,
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        crate::store::upsert_assessed(
+            &mut tx,
+            &crate::store::AssessedFinding {
+                kind: &kind,
+                host: Some(&e.host),
+                method: Some(&e.method),
+                path_template: Some(&e.template),
+                client: None,
+                detail: &detail,
+                evidence: &evidence,
+                count: e.requests,
+                first_seen: e.first.unwrap_or(0),
+                last_seen: e.last.unwrap_or(0),
+                key,
+            },
         )
-        .bind(&kind)
-        .bind(severity(&kind).name())
-        .bind(&e.host)
-        .bind(&e.method)
-        .bind(&e.template)
-        .bind(detail)
-        .bind(evidence)
-        .bind(e.requests)
-        .bind(e.first.unwrap_or(0))
-        .bind(e.last.unwrap_or(0))
-        .bind(key)
-        .execute(&mut *tx)
         .await?;
     }
     let code = super::code::assess_code(&mut tx, &auth, &routed, &scope_of).await?;
     out.findings += uncovered_findings.len() as u64;
     for (host, detail, evidence, requests, first, last) in uncovered_findings {
         let key = crate::store::finding_key("uncovered_host", &host, "", "", "");
-        sqlx::query(
-            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
-             VALUES ('uncovered_host', ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence, count = excluded.count,
-                first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        crate::store::upsert_assessed(
+            &mut tx,
+            &crate::store::AssessedFinding {
+                kind: "uncovered_host",
+                host: Some(&host),
+                method: None,
+                path_template: None,
+                client: None,
+                detail: &detail,
+                evidence: &evidence,
+                count: requests,
+                first_seen: if first == i64::MAX { 0 } else { first },
+                last_seen: last,
+                key,
+            },
         )
-        .bind(severity("uncovered_host").name())
-        .bind(&host)
-        .bind(detail)
-        .bind(evidence)
-        .bind(requests)
-        .bind(if first == i64::MAX { 0 } else { first })
-        .bind(last)
-        .bind(key)
-        .execute(&mut *tx)
         .await?;
     }
     out.findings += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(

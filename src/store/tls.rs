@@ -670,23 +670,22 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
             &f.server,
             f.client.as_deref().unwrap_or(""),
         );
-        sqlx::query(
-            "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
-             VALUES (?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (dedup_key) DO UPDATE SET detail = excluded.detail, evidence = excluded.evidence,
-                count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+        super::upsert_assessed(
+            tx,
+            &super::AssessedFinding {
+                kind: f.kind,
+                host: Some(&f.host),
+                method: None,
+                path_template: None,
+                client: f.client.as_deref(),
+                detail: &f.detail,
+                evidence: &f.evidence,
+                count: f.count,
+                first_seen: f.first_seen,
+                last_seen: f.last_seen,
+                key,
+            },
         )
-        .bind(f.kind)
-        .bind(crate::analyze::posture::severity(f.kind).name())
-        .bind(&f.host)
-        .bind(&f.client)
-        .bind(&f.detail)
-        .bind(&f.evidence)
-        .bind(f.count)
-        .bind(f.first_seen)
-        .bind(f.last_seen)
-        .bind(key)
-        .execute(&mut **tx)
         .await?;
     }
     Ok(n)

@@ -855,6 +855,62 @@ pub(crate) fn finding_severity(kind: &str, scope: &str) -> crate::analyze::postu
     }
 }
 
+/// A finding an assessment computes over the whole inventory (scanner probes, shadow APIs,
+/// TLS, the code's join, ...), written by [`upsert_assessed`]: a row again with the same
+/// identity keeps its id (and so its triage) and takes the new figures.
+pub(crate) struct AssessedFinding<'a> {
+    /// Kind (its severity is the kind's).
+    pub kind: &'a str,
+    /// Host (`None`: none, NULL).
+    pub host: Option<&'a str>,
+    /// Method, for a finding on an endpoint.
+    pub method: Option<&'a str>,
+    /// Path template, for a finding on an endpoint.
+    pub path_template: Option<&'a str>,
+    /// Client, for a finding on a principal.
+    pub client: Option<&'a str>,
+    /// Plain words.
+    pub detail: &'a str,
+    /// What was seen (redacted).
+    pub evidence: &'a str,
+    /// Occurrences.
+    pub count: i64,
+    /// First occurrence (ns).
+    pub first_seen: i64,
+    /// Last occurrence (ns).
+    pub last_seen: i64,
+    /// Its identity ([`finding_key`]).
+    pub key: String,
+}
+
+/// Inserts an assessed finding, or updates the row of the same identity.
+pub(crate) async fn upsert_assessed(
+    tx: &mut Transaction<'_, Sqlite>,
+    f: &AssessedFinding<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dedup_key) DO UPDATE SET host = excluded.host, detail = excluded.detail, evidence = excluded.evidence,
+            count = excluded.count, first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+    )
+    .bind(f.kind)
+    .bind(crate::analyze::posture::severity(f.kind).name())
+    .bind(f.host)
+    .bind(f.method)
+    .bind(f.path_template)
+    .bind(f.client)
+    .bind(f.detail)
+    .bind(f.evidence)
+    .bind(f.count)
+    .bind(f.first_seen)
+    .bind(f.last_seen)
+    .bind(&f.key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The identity of a finding: one row per kind, endpoint and (for per-client kinds) client.
 pub fn finding_key(kind: &str, host: &str, method: &str, template: &str, client: &str) -> String {
     format!("{kind}|{host}|{method}|{template}|{client}")
