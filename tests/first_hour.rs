@@ -488,6 +488,7 @@ fn one_count_of_findings_in_the_cli_and_the_dashboard() {
     let overview = rt.block_on(async {
         let store = shadowtap::store::Store::open_read_only(&db).await.unwrap();
         store
+            .dashboard()
             .dashboard_overview(&shadowtap::store::dashboard::Window::ALL)
             .await
             .unwrap()

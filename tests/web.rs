@@ -2688,7 +2688,7 @@ async fn change_feed_lists_what_a_second_ingest_added() {
     )
     .await
     .unwrap();
-    let newest_a = store.dashboard_newest().await.unwrap().unwrap();
+    let newest_a = store.dashboard().dashboard_newest().await.unwrap().unwrap();
     let pool = support::sql(&store).await;
     let (ep_a, par_a, auth_a) = keys(&pool).await;
     ingest_files(

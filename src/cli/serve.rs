@@ -2,6 +2,7 @@
 
 use super::{ServeArgs, runtime};
 use crate::store::Store;
+use crate::store::pg::PgInventory;
 use crate::web::{self, AppState, AuthConfig};
 use std::io::BufRead;
 
@@ -33,12 +34,28 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         let listener = web::bind(&args.listen, &auth)
             .await
             .map_err(anyhow::Error::msg)?;
-        let store = Store::open_read_only(db).await?;
-        let state = AppState::new(store, auth.clone()).map_err(anyhow::Error::msg)?;
+        let state = match super::central_url(db) {
+            Some(url) => {
+                if auth.allow_spec_upload {
+                    anyhow::bail!(
+                        "--allow-spec-upload: a fleet's centre takes no spec upload (import the description on a sensor)"
+                    );
+                }
+                let central = PgInventory::open(url).await?;
+                AppState::central(central, PgInventory::label(url), auth.clone())
+                    .map_err(anyhow::Error::msg)?
+            }
+            None => {
+                let store = Store::open_read_only(db).await?;
+                AppState::new(store, auth.clone()).map_err(anyhow::Error::msg)?
+            }
+        };
         let url = web::url_of(&listener);
         eprintln!(
             "shadowtap: dashboard of {} ({}) at {url}{}",
-            db.display(),
+            super::central_url(db)
+                .map(PgInventory::label)
+                .unwrap_or_else(|| db.display().to_string()),
             if auth.allow_spec_upload {
                 "spec uploads allowed"
             } else {

@@ -78,9 +78,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
-            .iter()
+            .into_iter()
             .map(|r| {
-                let f = finding_row(r);
+                let f = finding_row(&super::db::DbRow::Sqlite(r));
                 let key = f.dedup_key.clone();
                 (f, key)
             })
@@ -96,7 +96,6 @@ impl Store {
         .bind(dedup_key)
         .fetch_optional(&self.pool)
         .await?
-        .as_ref()
-        .map(finding_row))
+        .map(|r| finding_row(&super::db::DbRow::Sqlite(r))))
     }
 }

@@ -131,19 +131,6 @@ impl Store {
         Ok(written)
     }
 
-    /// Writes one public view (`view` must be one of [`PUBLIC_VIEWS`]) as CSV to `out`: RFC 4180
-    /// with CRLF line ends, a header row of the column names, NULL as an empty field, and
-    /// cells a spreadsheet would run as a formula prefixed with `'` (the one CSV writer:
-    /// `export --format csv` and the dashboard's CSV downloads).
-    /// Findings triaged as false positives are left out of `api_findings`.
-    pub(super) async fn write_view_csv(
-        &self,
-        view: &str,
-        out: impl std::io::Write,
-    ) -> Result<(), StoreError> {
-        self.write_view_csv_with(view, out, false).await
-    }
-
     /// [`Store::write_view_csv`], with the false positives when `include_suppressed`.
     pub(super) async fn write_view_csv_with(
         &self,

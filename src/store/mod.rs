@@ -14,6 +14,7 @@
 mod changes;
 pub mod code;
 pub mod dashboard;
+pub mod db;
 pub mod delta;
 pub mod export;
 mod flows;

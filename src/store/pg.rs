@@ -88,6 +88,16 @@ impl PgInventory {
         Ok(PgInventory { pool })
     }
 
+    /// How the centre at `url` is named to a user: the URL without its password.
+    pub fn label(url: &str) -> String {
+        redacted_url(url)
+    }
+
+    /// The dashboard's reads over the centre.
+    pub fn dashboard(&self) -> super::dashboard::Dashboard {
+        super::dashboard::Dashboard::new(super::db::Db::Pg(self.pool.clone()))
+    }
+
     /// Closes the connections.
     pub async fn close(self) {
         self.pool.close().await;

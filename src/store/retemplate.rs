@@ -562,19 +562,7 @@ impl Store {
 
     /// The endpoint an id leads to: itself, or the survivor it was merged into.
     pub async fn resolve_endpoint_id(&self, id: i64) -> Result<Option<i64>, StoreError> {
-        let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if alive.is_some() {
-            return Ok(alive);
-        }
-        Ok(
-            sqlx::query_scalar("SELECT new_id FROM endpoint_aliases WHERE old_id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        self.dashboard().resolve_endpoint_id(id).await
     }
 }
 

@@ -73,31 +73,7 @@ impl Store {
 
     /// Endpoints per scope (observed ones and dormant operations alike).
     pub async fn scope_counts(&self) -> Result<ScopeCounts, StoreError> {
-        let mut out = ScopeCounts::default();
-        // The few endpoints outside the APIs, read through the scope index; the APIs are the
-        // rest of the kept total (migration 0015), so no page counts every endpoint.
-        let total: i64 = sqlx::query_scalar("SELECT endpoints FROM inventory_totals")
-            .fetch_one(&self.pool)
-            .await?;
-        let mut apart = 0;
-        for r in sqlx::query(
-            "SELECT scope, COUNT(*), COUNT(first_seen) FROM endpoints
-             WHERE scope IN ('static', 'third_party', 'ignored') GROUP BY scope",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        {
-            let n = r.get::<i64, _>(1) as u64;
-            apart += n;
-            out.observed_apart += r.get::<i64, _>(2) as u64;
-            match Scope::parse(r.get::<&str, _>(0)) {
-                Some(Scope::Static) => out.static_assets += n,
-                Some(Scope::ThirdParty) => out.third_party += n,
-                _ => out.ignored += n,
-            }
-        }
-        out.api = (total.max(0) as u64).saturating_sub(apart);
-        Ok(out)
+        self.dashboard().scope_counts().await
     }
 }
 

@@ -293,11 +293,23 @@ fn counts(json: Option<String>) -> BTreeMap<String, i64> {
 impl Store {
     /// Encrypted services, busiest first (`host`: only those of this host).
     pub async fn tls_services(&self, host: Option<&str>) -> Result<Vec<TlsServiceRow>, StoreError> {
+        self.dashboard().tls_services(host).await
+    }
+
+    /// The clients of the encrypted services (`host`: only those of this host), busiest first.
+    pub async fn tls_clients(&self, host: Option<&str>) -> Result<Vec<TlsClientRow>, StoreError> {
+        self.dashboard().tls_clients(host).await
+    }
+}
+
+impl crate::store::dashboard::Dashboard {
+    /// Encrypted services, busiest first (`host`: only those of this host).
+    pub async fn tls_services(&self, host: Option<&str>) -> Result<Vec<TlsServiceRow>, StoreError> {
         self.tls_services_in(host, &crate::store::dashboard::Window::ALL)
             .await
     }
 
-    /// [`Store::tls_services`] whose span (first to last handshake) meets `window`.
+    /// [`Self::tls_services`] whose span (first to last handshake) meets `window`.
     pub async fn tls_services_in(
         &self,
         host: Option<&str>,
@@ -307,17 +319,19 @@ impl Store {
             .span_sql("s")
             .map(|c| format!(" AND id IN (SELECT s.id FROM tls_services s WHERE {c})"))
             .unwrap_or_default();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, host, sni, server_ip, server_port, first_seen, last_seen, handshakes,
+        let rows = self
+            .db
+            .query(format!(
+                "SELECT id, host, sni, server_ip, server_port, first_seen, last_seen, handshakes,
                 incomplete, resumed, client_bytes, server_bytes, client_count, ja4_count, version,
                 cipher, versions, ciphers, alpn_offered, alpn_selected, cert_subject, cert_issuer,
                 cert_sans, cert_not_before, cert_not_after, cert_key, cert_self_signed
              FROM api_tls_services WHERE (?1 IS NULL OR host = ?1){sw}
              ORDER BY handshakes DESC, host, server_port"
-        )))
-        .bind(host)
-        .fetch_all(&self.pool)
-        .await?;
+            ))
+            .bind(host)
+            .fetch_all()
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| TlsServiceRow {
@@ -357,14 +371,16 @@ impl Store {
 
     /// The clients of the encrypted services (`host`: only those of this host), busiest first.
     pub async fn tls_clients(&self, host: Option<&str>) -> Result<Vec<TlsClientRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT service_id, host, client, ja4, ja4s, handshakes, first_seen, last_seen
+        let rows = self
+            .db
+            .query(
+                "SELECT service_id, host, client, ja4, ja4s, handshakes, first_seen, last_seen
              FROM api_tls_clients WHERE ?1 IS NULL OR host = ?1
              ORDER BY handshakes DESC, host, client, ja4",
-        )
-        .bind(host)
-        .fetch_all(&self.pool)
-        .await?;
+            )
+            .bind(host)
+            .fetch_all()
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| TlsClientRow {

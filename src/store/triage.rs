@@ -534,17 +534,20 @@ mod tests {
             ..Default::default()
         };
         let (rows, total) = store
+            .dashboard()
             .dashboard_findings(&q(StateFilter::Active, None))
             .await
             .unwrap();
         assert_eq!((rows.len(), total), (1, 1));
         assert_eq!(rows[0].triage_state, "open");
         let (_, total) = store
+            .dashboard()
             .dashboard_findings(&q(StateFilter::All, None))
             .await
             .unwrap();
         assert_eq!(total, 2);
         let (rows, _) = store
+            .dashboard()
             .dashboard_findings(&q(
                 StateFilter::Only(TriageState::FalsePositive),
                 Some("VERBOSE"),
@@ -555,21 +558,25 @@ mod tests {
         assert_eq!(rows[0].triage_by.as_deref(), Some("ann"));
         // `_` is a plain character: "credentials_in" matches, "credentials%in" does not.
         let (_, n) = store
+            .dashboard()
             .dashboard_findings(&q(StateFilter::All, Some("ls_in")))
             .await
             .unwrap();
         assert_eq!(n, 1);
         let (_, n) = store
+            .dashboard()
             .dashboard_findings(&q(StateFilter::All, Some("s%i")))
             .await
             .unwrap();
         assert_eq!(n, 0);
         let states = store
+            .dashboard()
             .dashboard_finding_states(&q(StateFilter::Active, None))
             .await
             .unwrap();
         assert!(states.contains(&(TriageState::FalsePositive, 1)));
         let h = store
+            .dashboard()
             .dashboard_triage_histories(&["k2".to_string(), "k1".to_string()], 5)
             .await
             .unwrap();

@@ -185,40 +185,6 @@ pub(super) async fn move_websocket(
 impl Store {
     /// The WebSocket figures of endpoint `id` (`None`: no WebSocket connection seen).
     pub async fn endpoint_websocket(&self, id: i64) -> Result<Option<WebsocketRow>, StoreError> {
-        let Some(r) = sqlx::query(
-            "SELECT connections, messages_client, messages_server, text_client, binary_client,
-                text_server, binary_server, bytes_client, bytes_server, max_message_bytes,
-                p50_message_bytes, p99_message_bytes, close_codes, subprotocols, avg_duration_ms,
-                max_duration_ms, deflate, accept_mismatches, not_decoded, stopped
-             FROM api_websockets WHERE endpoint_id = ?",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(WebsocketRow {
-            connections: r.get(0),
-            messages_client: r.get(1),
-            messages_server: r.get(2),
-            text_client: r.get(3),
-            binary_client: r.get(4),
-            text_server: r.get(5),
-            binary_server: r.get(6),
-            bytes_client: r.get(7),
-            bytes_server: r.get(8),
-            max_message_bytes: r.get(9),
-            p50_message_bytes: r.get(10),
-            p99_message_bytes: r.get(11),
-            close_codes: serde_json::from_str(&r.get::<String, _>(12)).unwrap_or_default(),
-            subprotocols: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
-            avg_duration_ms: r.get(14),
-            max_duration_ms: r.get(15),
-            deflate: r.get(16),
-            accept_mismatches: r.get(17),
-            not_decoded: r.get(18),
-            stopped: r.get(19),
-        }))
+        self.dashboard().endpoint_websocket(id).await
     }
 }

@@ -109,7 +109,7 @@ async fn window_of(state: &AppState, r: &RangeParams) -> Result<Window, AppError
         "to" => r.to.as_deref(),
         _ => None,
     })?;
-    r.resolve(state.store()).await
+    r.resolve(state.dash()).await
 }
 
 /// Any other path under `/api/`: a JSON 404.
@@ -142,7 +142,7 @@ pub async fn endpoints(
     check_endpoint_params(&p)?;
     let (mut q, page, per) = p.to_query(SortKey::default());
     q.window = window_of(&state, &r).await?;
-    let list = state.store().dashboard_endpoints(&q, 24).await?;
+    let list = state.dash().dashboard_endpoints(&q, 24).await?;
     ok(json!({
         "query": q,
         "page": page,
@@ -158,9 +158,9 @@ pub async fn endpoint(State(state): State<AppState>, Path(id): Path<String>) -> 
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     // A merged endpoint answers as its survivor, which says so.
     let merged_from = id;
-    let id = state.store().merged_into(id).await?.unwrap_or(id);
+    let id = state.dash().merged_into(id).await?.unwrap_or(id);
     let e = state
-        .store()
+        .dash()
         .dashboard_endpoint(id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -199,7 +199,7 @@ pub async fn findings(
     q.window = window;
     q.limit = per;
     q.offset = (page - 1) * per;
-    let (rows, total) = state.store().dashboard_findings(&q).await?;
+    let (rows, total) = state.dash().dashboard_findings(&q).await?;
     let groups: Vec<Value> = pages::group_findings(rows)
         .into_iter()
         .map(|g| {
@@ -271,6 +271,9 @@ pub async fn findings_triage(
         }
         .into()),
         Err(pages::TriageFailure::NotFound) => Err(AppError::NotFound.into()),
+        Err(pages::TriageFailure::OnCentre) => {
+            Err(AppError::OnCentre(pages::TRIAGE_ON_CENTRE).into())
+        }
         Err(pages::TriageFailure::Store) => {
             Err(AppError::Internal("triage: the inventory could not be written".into()).into())
         }
@@ -286,7 +289,7 @@ pub async fn sequences(
     let window = window_of(&state, &r).await?;
     let host = p.host.filter(|h| !h.trim().is_empty());
     ok(state
-        .store()
+        .dash()
         .dashboard_sequences(host.as_deref(), pages::MAX_EDGES, &window)
         .await?)
 }
@@ -369,13 +372,13 @@ pub async fn tls(
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty());
     let services = state
-        .store()
+        .dash()
         .tls_services_in(host.as_deref(), &window)
         .await?;
     let (services, paging) = paged(services, page, per);
     let ids: std::collections::HashSet<i64> = services.iter().map(|s| s.id).collect();
     let clients: Vec<_> = state
-        .store()
+        .dash()
         .tls_clients(host.as_deref())
         .await?
         .into_iter()
@@ -389,7 +392,7 @@ pub async fn tls(
 
 /// `GET /api/spec`.
 pub async fn spec(State(state): State<AppState>) -> ApiResult {
-    let s = state.store().dashboard_spec().await?;
+    let s = state.dash().dashboard_spec().await?;
     let mut v = serde_json::to_value(&s).map_err(|x| AppError::Internal(x.to_string()))?;
     if let Value::Object(m) = &mut v {
         m.insert("import_available".into(), json!(spec_import::AVAILABLE));
@@ -423,7 +426,8 @@ pub async fn spec_upload(
         .chars()
         .take(200)
         .collect();
-    match spec_import::import_spec(state.store().path(), &name, &body).await {
+    let path = state.local_store("Importing an API description")?.path();
+    match spec_import::import_spec(path, &name, &body).await {
         Ok(o) => ok(o),
         Err(ImportError::Store(e)) => Err(AppError::Internal(format!("spec import: {e}")).into()),
         Err(e @ ImportError::Unavailable) => Ok((
@@ -449,9 +453,9 @@ pub async fn changes(
     Query(r): Query<RangeParams>,
 ) -> ApiResult {
     let window = window_of(&state, &r).await?;
-    let newest = state.store().dashboard_newest().await?;
+    let newest = state.dash().dashboard_newest().await?;
     let (q, page, per) = p.to_query(newest, api_doc::MAX_CHANGES_PER_PAGE, true, &window)?;
-    let d = state.store().dashboard_changes(&q).await?;
+    let d = state.dash().dashboard_changes(&q).await?;
     ok(json!({
         "since": crate::store::iso(d.since),
         "until": q.until.map(crate::store::iso),
@@ -478,8 +482,8 @@ pub async fn hosts(
     p.check()?;
     let (mut q, page, per) = p.to_query();
     q.window = window_of(&state, &r).await?;
-    let pairs = state.store().dashboard_client_pairs(&q.window).await?;
-    let list = state.store().dashboard_hosts(&q, &pairs).await?;
+    let pairs = state.dash().dashboard_client_pairs(&q.window).await?;
+    let list = state.dash().dashboard_hosts(&q, &pairs).await?;
     let map =
         crate::store::dashboard::ServiceMap::busiest(&pairs, pages::MAP_CLIENTS, pages::MAP_HOSTS);
     let rows: Vec<Value> = list
@@ -525,7 +529,7 @@ pub async fn host(
         Vec::new()
     } else {
         state
-            .store()
+            .dash()
             .tls_services_in(Some(&tls_name), &window)
             .await?
     };

@@ -27,7 +27,8 @@ pub mod spec_import;
 pub use auth::{AuthConfig, check_listen};
 pub use live::{LiveSensor, SensorSnapshot};
 
-use crate::store::dashboard::{Overview, Window};
+use crate::store::dashboard::{Dashboard, Overview, Window};
+use crate::store::pg::PgInventory;
 use crate::store::{Store, StoreError};
 use auth::AuthState;
 use axum::Router;
@@ -53,11 +54,22 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: Store,
+    /// The reads of every page, on either backend.
+    dash: Dashboard,
+    inventory: Inventory,
     auth: AuthState,
     /// The sensor running in this process (`shadowtap run`), if any.
     sensor: Option<Arc<dyn LiveSensor>>,
     db_label: String,
+}
+
+/// The inventory a dashboard shows.
+pub enum Inventory {
+    /// A sensor's SQLite file (`serve --db FILE`, `run`, `demo`).
+    Local(Store),
+    /// A fleet's central inventory on PostgreSQL (`serve --db postgres://...`): read-only,
+    /// through the views its reader role is granted (see docs/fleet.md).
+    Central(PgInventory),
 }
 
 impl AppState {
@@ -71,16 +83,53 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 auth: AuthState::new(auth)?,
-                store,
+                dash: store.dashboard(),
+                inventory: Inventory::Local(store),
                 sensor: None,
                 db_label,
             }),
         })
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    /// The state of a dashboard over a fleet's centre, named `label` in the page header
+    /// (the database's name, without credentials).
+    pub fn central(
+        central: PgInventory,
+        label: String,
+        auth: AuthConfig,
+    ) -> Result<AppState, String> {
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                auth: AuthState::new(auth)?,
+                dash: central.dashboard(),
+                inventory: Inventory::Central(central),
+                sensor: None,
+                db_label: label,
+            }),
+        })
+    }
+
+    /// The reads of the pages.
+    pub fn dash(&self) -> &Dashboard {
+        &self.inner.dash
+    }
+
+    /// The local SQLite inventory; `None` on a fleet's centre.
+    pub fn store(&self) -> Option<&Store> {
+        match &self.inner.inventory {
+            Inventory::Local(s) => Some(s),
+            Inventory::Central(_) => None,
+        }
+    }
+
+    /// The inventory shown.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inner.inventory
+    }
+
+    /// The local store, or [`AppError::OnCentre`] naming what the centre does not do.
+    pub fn local_store(&self, what: &'static str) -> Result<&Store, AppError> {
+        self.store().ok_or(AppError::OnCentre(what))
     }
 
     /// Adds the live numbers of a sensor running in this process (`/metrics`, Sensor page).
@@ -103,8 +152,8 @@ impl AppState {
 
     /// The overview of what was seen in `window`, with its traffic series.
     pub async fn overview(&self, window: &Window) -> Result<Overview, StoreError> {
-        let mut o = self.store().dashboard_overview(window).await?;
-        o.minutes = self.store().dashboard_traffic(window).await?;
+        let mut o = self.dash().dashboard_overview(window).await?;
+        o.minutes = self.dash().dashboard_traffic(window).await?;
         Ok(o)
     }
 }
@@ -178,6 +227,9 @@ pub enum AppError {
     Render(askama::Error),
     /// Something else failed.
     Internal(String),
+    /// An action a fleet's centre does not take (the centre's dashboard is read-only, and
+    /// some exports read what deltas do not carry): what, in words.
+    OnCentre(&'static str),
 }
 
 impl From<StoreError> for AppError {
@@ -220,6 +272,15 @@ impl AppError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The page could not be rendered. The server log has the details.",
                 )
+            }
+            AppError::OnCentre(what) => {
+                return (
+                    StatusCode::CONFLICT,
+                    format!(
+                        "{what} is not available on a fleet's central inventory: do it on a sensor's own dashboard (see docs/fleet.md)."
+                    )
+                    .into(),
+                );
             }
             AppError::Internal(e) => {
                 tracing::error!(error = %e, "dashboard: internal error");
@@ -545,7 +606,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
             .find_map(|h| auth::cookie(h, range::COOKIE))
             .map(str::to_string);
         let raw_query = req.uri().query().unwrap_or("").to_string();
-        match range::PageRange::of_page(state.store(), &raw_query, cookie.as_deref()).await {
+        match range::PageRange::of_page(state.dash(), &raw_query, cookie.as_deref()).await {
             Ok(r) => r,
             Err(e) => return with_cookie(e.into_response()),
         }

@@ -10,7 +10,7 @@
 
 use super::AppError;
 use super::api_doc::{TIME_VALUES, parse_since};
-use crate::store::Store;
+use crate::store::dashboard::Dashboard;
 use crate::store::dashboard::Window;
 use serde::Deserialize;
 
@@ -121,7 +121,7 @@ impl RangeParams {
 
     /// [`RangeParams::window`] against the inventory's newest request (read only for a
     /// relative range).
-    pub async fn resolve(&self, store: &Store) -> Result<Window, AppError> {
+    pub async fn resolve(&self, store: &Dashboard) -> Result<Window, AppError> {
         let newest = if self.preset() == "all" {
             None
         } else {
@@ -177,7 +177,7 @@ impl PageRange {
     /// set to them: the second value, empty to clear it), else the cookie's. A range the URL
     /// names but that cannot be read is an error (a 400); a damaged cookie is dropped.
     pub async fn of_page(
-        store: &Store,
+        store: &Dashboard,
         query: &str,
         cookie: Option<&str>,
     ) -> Result<(PageRange, Option<String>), AppError> {

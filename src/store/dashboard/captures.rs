@@ -1,9 +1,9 @@
 //! The sensor page's capture list: ingested captures, newest first, with their counters.
 
-use crate::store::{Store, StoreError};
+use super::Dashboard;
+use crate::store::StoreError;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
 
 /// One ingested capture.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,14 +38,12 @@ pub struct CaptureRow {
     pub stats: Value,
 }
 
-impl Store {
+impl Dashboard {
     /// Ingested captures, newest first (at most 1000), with their counters.
     pub async fn dashboard_captures(&self) -> Result<Vec<CaptureRow>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT id, sha256, path, size_bytes, ingested_at, first_ts, last_ts, packets, bytes, transactions, source, complete, stats_json, truncated
-             FROM captures ORDER BY id DESC LIMIT 1000",
-        )
-        .fetch_all(&self.pool)
+        Ok(self.db.query("SELECT id, sha256, path, size_bytes, ingested_at, first_ts, last_ts, packets, bytes, transactions, source, complete, stats_json, truncated
+             FROM captures ORDER BY id DESC LIMIT 1000",)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| {

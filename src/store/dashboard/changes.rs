@@ -10,9 +10,12 @@
 //! are.
 
 use super::Count;
-use crate::store::{Store, StoreError};
+use super::Dashboard;
+#[cfg(test)]
+use crate::store::Store;
+use crate::store::StoreError;
 use serde::Serialize;
-use sqlx::Row;
+
 use std::collections::HashMap;
 
 /// An hour in ns: `change_hours` counts per hour of first sight.
@@ -121,7 +124,7 @@ impl ChangeKind {
         match self {
             ChangeKind::Endpoint => format!(
                 "SELECT 'endpoint', e.host, e.id, e.method, e.path_template, e.method || ' ' || e.path_template,
-                        IFNULL(e.protocol, ''), e.first_seen, 1
+                        COALESCE(e.protocol, ''), e.first_seen, 1
                  FROM endpoints e WHERE {t}e.first_seen BETWEEN ?1 AND ?5 AND {host_e}"
             ),
             ChangeKind::Parameter => format!(
@@ -244,13 +247,15 @@ pub struct Changes {
     pub unknown: Vec<Count>,
 }
 
-impl Store {
+impl Dashboard {
     /// The newest request of the inventory (ns): the default bound of the feed is relative to
     /// it (captures are often old).
     pub async fn dashboard_newest(&self) -> Result<Option<i64>, StoreError> {
         // Kept by triggers (migration 0015): no scan of the endpoints.
-        Ok(sqlx::query_scalar("SELECT last_seen FROM inventory_totals")
-            .fetch_one(&self.pool)
+        Ok(self
+            .db
+            .query("SELECT last_seen FROM inventory_totals")
+            .fetch_scalar()
             .await?)
     }
 
@@ -356,17 +361,19 @@ impl Store {
                 skip -= n;
                 continue;
             }
-            let page = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT * FROM ({}) ORDER BY 8 DESC, 6 LIMIT ?3 OFFSET ?4",
-                k.branch(true)
-            )))
-            .bind(lo)
-            .bind(h.as_str())
-            .bind(want)
-            .bind(skip)
-            .bind(hi)
-            .fetch_all(&self.pool)
-            .await?;
+            let page = self
+                .db
+                .query(format!(
+                    "SELECT * FROM ({}) ORDER BY 8 DESC, 6 LIMIT ?3 OFFSET ?4",
+                    k.branch(true)
+                ))
+                .bind(lo)
+                .bind(h.as_str())
+                .bind(want)
+                .bind(skip)
+                .bind(hi)
+                .fetch_all()
+                .await?;
             skip = 0;
             want -= page.len() as i64;
             rows.extend(page.iter().filter_map(|r| {
@@ -388,9 +395,11 @@ impl Store {
              UNION ALL
              SELECT 'auth', COUNT(*) FROM endpoint_auth a JOIN endpoints e ON e.id = a.endpoint_id
                  WHERE a.first_seen IS NULL AND (?1 IS NULL OR e.host = ?1)";
-        let unknown = sqlx::query(unknown_sql)
+        let unknown = self
+            .db
+            .query(unknown_sql)
             .bind(q.host.as_deref())
-            .fetch_all(&self.pool)
+            .fetch_all()
             .await?
             .iter()
             .map(|r| Count {
@@ -411,7 +420,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl Dashboard {
     /// Things first seen from `lo` to `hi` (ns, both included) per host and kind, counted from
     /// the rows.
     async fn count_change_rows(
@@ -429,16 +438,16 @@ impl Store {
             .map(|k| k.branch(host.is_some()))
             .collect::<Vec<_>>()
             .join("\nUNION ALL\n");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = self.db.query(format!(
             "WITH ch (kind, host, endpoint_id, method, path_template, what, detail, first_seen, on_new) AS ({union})
              SELECT host, kind, COUNT(*) FROM ch GROUP BY host, kind"
-        )))
+        ))
         .bind(lo)
         .bind(host)
         .bind(0i64)
         .bind(0i64)
         .bind(hi)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?;
         Ok(rows
             .iter()
@@ -460,16 +469,18 @@ impl Store {
             .map(|k| format!("'{}'", k.name()))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT host, kind, SUM(n) FROM change_hours
+        let rows = self
+            .db
+            .query(format!(
+                "SELECT host, kind, SUM(n) FROM change_hours
              WHERE hour BETWEEN ?1 AND ?2 AND (?3 IS NULL OR host = ?3) AND kind IN ({names})
              GROUP BY host, kind HAVING SUM(n) <> 0"
-        )))
-        .bind(from)
-        .bind(to)
-        .bind(host)
-        .fetch_all(&self.pool)
-        .await?;
+            ))
+            .bind(from)
+            .bind(to)
+            .bind(host)
+            .fetch_all()
+            .await?;
         Ok(rows
             .iter()
             .filter_map(|r| Some((r.get(0), ChangeKind::parse(r.get::<&str, _>(1))?, r.get(2))))
@@ -612,6 +623,7 @@ mod tests {
             (t0 + 50 * m, Some(t0 + 10 * m)),
         ];
         let all = store
+            .dashboard()
             .dashboard_changes(&ChangeQuery {
                 since: 0,
                 until: None,
@@ -635,9 +647,10 @@ mod tests {
                         offset: 0,
                         limit: 1000,
                     };
-                    let feed = store.dashboard_changes(&q).await.unwrap();
+                    let feed = store.dashboard().dashboard_changes(&q).await.unwrap();
                     let kinds: Vec<ChangeKind> = kind.map_or(ChangeKind::ALL.to_vec(), |k| vec![k]);
                     let mut rows = store
+                        .dashboard()
                         .count_change_rows(&kinds, host, since, until.unwrap_or(i64::MAX))
                         .await
                         .unwrap();
@@ -659,6 +672,7 @@ mod tests {
                     let mut paged = Vec::new();
                     for page in 0.. {
                         let p = store
+                            .dashboard()
                             .dashboard_changes(&ChangeQuery {
                                 offset: page * 7,
                                 limit: 7,

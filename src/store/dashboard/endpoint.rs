@@ -2,13 +2,14 @@
 //! sensitive data, clients, transitions, findings, drift, spec operations, how its template was
 //! made), and where a merged endpoint id now leads.
 
+use super::Dashboard;
 use super::{Drift, EndpointListRow, FindingRow, MinuteCount, SpecOperation};
 use super::{FINDING_COLUMNS, FINDING_JOIN, finding_row, severity_rank_sql, spec_operation};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+
+use crate::store::db::DbRow;
 
 /// A row of a small per-endpoint table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -199,7 +200,69 @@ pub struct DeclaredAt {
     pub auth: String,
 }
 
-impl Store {
+impl Dashboard {
+    /// The endpoint an id leads to: itself, or the survivor it was merged into.
+    pub async fn resolve_endpoint_id(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let alive: Option<i64> = self
+            .db
+            .query("SELECT id FROM endpoints WHERE id = ?1")
+            .bind(id)
+            .fetch_optional_scalar()
+            .await?;
+        if alive.is_some() {
+            return Ok(alive);
+        }
+        self.db
+            .query("SELECT new_id FROM endpoint_aliases WHERE old_id = ?1")
+            .bind(id)
+            .fetch_optional_scalar()
+            .await
+    }
+
+    /// The WebSocket figures of an endpoint (`api_websockets`), if it was upgraded.
+    pub async fn endpoint_websocket(
+        &self,
+        id: i64,
+    ) -> Result<Option<crate::store::websocket::WebsocketRow>, StoreError> {
+        let Some(r) = self
+            .db
+            .query(
+                "SELECT connections, messages_client, messages_server, text_client, binary_client,
+                text_server, binary_server, bytes_client, bytes_server, max_message_bytes,
+                p50_message_bytes, p99_message_bytes, close_codes, subprotocols, avg_duration_ms,
+                max_duration_ms, deflate, accept_mismatches, not_decoded, stopped
+             FROM api_websockets WHERE endpoint_id = ?",
+            )
+            .bind(id)
+            .fetch_optional()
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(crate::store::websocket::WebsocketRow {
+            connections: r.get(0),
+            messages_client: r.get(1),
+            messages_server: r.get(2),
+            text_client: r.get(3),
+            binary_client: r.get(4),
+            text_server: r.get(5),
+            binary_server: r.get(6),
+            bytes_client: r.get(7),
+            bytes_server: r.get(8),
+            max_message_bytes: r.get(9),
+            p50_message_bytes: r.get(10),
+            p99_message_bytes: r.get(11),
+            close_codes: serde_json::from_str(&r.get::<String, _>(12)).unwrap_or_default(),
+            subprotocols: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+            avg_duration_ms: r.get(14),
+            max_duration_ms: r.get(15),
+            deflate: r.get(16),
+            accept_mismatches: r.get(17),
+            not_decoded: r.get(18),
+            stopped: r.get(19),
+        }))
+    }
+
     /// The endpoint an id leads to when the row was merged into another (see
     /// `endpoint_aliases`), `None` when it was not.
     pub async fn merged_into(&self, id: i64) -> Result<Option<i64>, StoreError> {
@@ -214,28 +277,26 @@ impl Store {
         let Some(endpoint) = self.endpoint_rows(&[id]).await?.pop() else {
             return Ok(None);
         };
-        let e = sqlx::query(
-            "SELECT template_rule, template_confidence, example_path, response_count, bytes_in, bytes_out, p90_ms, latency_hist,
+        let e = self.db.query("SELECT template_rule, template_confidence, example_path, response_count, bytes_in, bytes_out, p90_ms, latency_hist,
                     template_explain
-             FROM endpoints WHERE id = ?",
-        )
+             FROM endpoints WHERE id = ?",)
         .bind(id)
-        .fetch_one(&self.pool)
+        .fetch_one()
         .await?;
-        let status = sqlx::query(
-            "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? ORDER BY status",
-        )
+        let status = self
+            .db
+            .query(
+                "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? ORDER BY status",
+            )
+            .bind(id)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let minutes = self.db.query("SELECT minute, count, errors FROM endpoint_minutes WHERE endpoint_id = ? ORDER BY minute",)
         .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-        let minutes = sqlx::query(
-            "SELECT minute, count, errors FROM endpoint_minutes WHERE endpoint_id = ? ORDER BY minute",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| MinuteCount {
@@ -244,12 +305,10 @@ impl Store {
             errors: r.get(2),
         })
         .collect();
-        let params = sqlx::query(
-            "SELECT location, name, types, present FROM endpoint_params WHERE endpoint_id = ?
-             ORDER BY CASE location WHEN 'path' THEN 0 WHEN 'query' THEN 1 ELSE 2 END, name LIMIT 500",
-        )
+        let params = self.db.query("SELECT location, name, types, present FROM endpoint_params WHERE endpoint_id = ?
+             ORDER BY CASE location WHEN 'path' THEN 0 WHEN 'query' THEN 1 ELSE 2 END, name LIMIT 500",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| Param {
@@ -259,12 +318,10 @@ impl Store {
             present: r.get(3),
         })
         .collect();
-        let bodies = sqlx::query(
-            "SELECT direction, status, content_type, count, samples, schema FROM endpoint_bodies WHERE endpoint_id = ?
-             ORDER BY direction DESC, status, content_type",
-        )
+        let bodies = self.db.query("SELECT direction, status, content_type, count, samples, schema FROM endpoint_bodies WHERE endpoint_id = ?
+             ORDER BY direction DESC, status, content_type",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| {
@@ -279,11 +336,9 @@ impl Store {
             }
         })
         .collect();
-        let auth = sqlx::query(
-            "SELECT scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ? ORDER BY count DESC, scheme",
-        )
+        let auth = self.db.query("SELECT scheme, location, count, ok_count FROM endpoint_auth WHERE endpoint_id = ? ORDER BY count DESC, scheme",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| Auth {
@@ -293,12 +348,10 @@ impl Store {
             ok_count: r.get(3),
         })
         .collect();
-        let sensitive = sqlx::query(
-            "SELECT class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
-             WHERE endpoint_id = ? ORDER BY count DESC, class, location, field LIMIT 500",
-        )
+        let sensitive = self.db.query("SELECT class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
+             WHERE endpoint_id = ? ORDER BY count DESC, class, location, field LIMIT 500",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| Sensitive {
@@ -311,12 +364,10 @@ impl Store {
             last_seen: r.get(6),
         })
         .collect();
-        let clients = sqlx::query(
-            "SELECT client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?
-             ORDER BY count DESC, client LIMIT 20",
-        )
+        let clients = self.db.query("SELECT client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?
+             ORDER BY count DESC, client LIMIT 20",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| Client {
@@ -326,7 +377,7 @@ impl Store {
             last_seen: r.get(3),
         })
         .collect();
-        let transition = |r: &SqliteRow| Transition {
+        let transition = |r: &DbRow| Transition {
             from_id: r.get(0),
             to_id: r.get(1),
             host: r.get(2),
@@ -335,34 +386,30 @@ impl Store {
             count: r.get(5),
             clients: r.get(6),
         };
-        let transitions_in = sqlx::query(
-            "SELECT x.from_endpoint, x.to_endpoint, o.host, o.method, o.path_template, x.count, x.clients
+        let transitions_in = self.db.query("SELECT x.from_endpoint, x.to_endpoint, o.host, o.method, o.path_template, x.count, x.clients
              FROM transitions x JOIN endpoints o ON o.id = x.from_endpoint
-             WHERE x.to_endpoint = ? ORDER BY x.count DESC LIMIT 50",
-        )
+             WHERE x.to_endpoint = ? ORDER BY x.count DESC LIMIT 50",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(transition)
         .collect();
-        let transitions_out = sqlx::query(
-            "SELECT x.from_endpoint, x.to_endpoint, o.host, o.method, o.path_template, x.count, x.clients
+        let transitions_out = self.db.query("SELECT x.from_endpoint, x.to_endpoint, o.host, o.method, o.path_template, x.count, x.clients
              FROM transitions x JOIN endpoints o ON o.id = x.to_endpoint
-             WHERE x.from_endpoint = ? ORDER BY x.count DESC LIMIT 50",
-        )
+             WHERE x.from_endpoint = ? ORDER BY x.count DESC LIMIT 50",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(transition)
         .collect();
         let sev = severity_rank_sql("f.severity");
-        let findings = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let findings = self.db.query(format!(
             "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE e.id = ? ORDER BY {sev}, f.kind, f.id"
-        )))
+        ))
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(finding_row)
@@ -371,22 +418,18 @@ impl Store {
         let Some(risk) = self.dashboard_risk(id).await? else {
             return Ok(None);
         };
-        let operations = sqlx::query(
-            "SELECT o.id, s.name, o.host, o.method, o.path_template, o.operation_id, o.summary, o.deprecated, o.endpoint_id
-             FROM spec_operations o JOIN specs s ON s.id = o.spec_id WHERE o.endpoint_id = ? ORDER BY o.id",
-        )
+        let operations = self.db.query("SELECT o.id, s.name, o.host, o.method, o.path_template, o.operation_id, o.summary, o.deprecated, o.endpoint_id
+             FROM spec_operations o JOIN specs s ON s.id = o.spec_id WHERE o.endpoint_id = ? ORDER BY o.id",)
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(spec_operation)
         .collect();
-        let declared = sqlx::query(
-            "SELECT r.method, r.path_template, r.framework, r.file, r.line, r.handler, r.auth
-             FROM endpoint_code c JOIN declared_routes r ON r.id = c.route_id WHERE c.endpoint_id = ?",
-        )
+        let declared = self.db.query("SELECT r.method, r.path_template, r.framework, r.file, r.line, r.handler, r.auth
+             FROM endpoint_code c JOIN declared_routes r ON r.id = c.route_id WHERE c.endpoint_id = ?",)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional()
         .await?
         .map(|r| DeclaredAt {
             method: r.get(0),

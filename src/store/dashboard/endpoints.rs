@@ -2,10 +2,12 @@
 //! [`SortKey`]), the values its filters offer ([`Facets`]), and the page of rows itself, each
 //! filtered and sorted in SQL.
 
+use super::Dashboard;
 use super::{ACTIVE_FINDING, Count, Window, counts};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
+use crate::store::db::{DbQuery, DbRow, DbValue};
 use serde::Serialize;
-use sqlx::{Row, TypeInfo, ValueRef};
+
 use std::collections::HashMap;
 
 /// Sort orders of the endpoint list.
@@ -91,7 +93,7 @@ impl SortKey {
             SortKey::P99 => "e.p99_ms",
             SortKey::FirstSeen => "e.first_seen",
             SortKey::LastSeen => "e.last_seen",
-            SortKey::Findings => "IFNULL(fc.k, 0)",
+            SortKey::Findings => "COALESCE(fc.k, 0)",
             SortKey::Risk => "e.risk_score",
         }
     }
@@ -301,39 +303,9 @@ pub struct Facets {
     pub sources: Vec<Count>,
 }
 
-/// Bind values of a dynamically assembled query (the SQL text itself is made of fixed pieces).
-#[derive(Clone)]
-enum Bind {
-    Text(String),
-    Int(i64),
-    Real(f64),
-}
-
-impl Bind {
-    /// Column `i` of a row as a bind value; `None` when NULL.
-    fn from_row(r: &sqlx::sqlite::SqliteRow, i: usize) -> Option<Bind> {
-        let raw = r.try_get_raw(i).ok()?;
-        if raw.is_null() {
-            return None;
-        }
-        match raw.type_info().name() {
-            "INTEGER" => r.try_get(i).ok().map(Bind::Int),
-            "REAL" => r.try_get(i).ok().map(Bind::Real),
-            _ => r.try_get(i).ok().map(Bind::Text),
-        }
-    }
-}
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    binds: &'q [Bind],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+fn bind_all<'a>(mut q: DbQuery<'a>, binds: &[DbValue]) -> DbQuery<'a> {
     for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Int(i) => q.bind(*i),
-            Bind::Real(x) => q.bind(*x),
-        };
+        q = q.bind_value(b);
     }
     q
 }
@@ -351,55 +323,43 @@ fn like_pattern(s: &str) -> String {
     p
 }
 
-impl Store {
+impl Dashboard {
     /// The values the endpoint filters offer.
     pub async fn dashboard_facets(&self) -> Result<Facets, StoreError> {
         let hosts = counts(
-            &sqlx::query(
-                "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 500",
-            )
-            .fetch_all(&self.pool)
+            &self.db.query("SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 500",)
+            .fetch_all()
             .await?,
         );
         let classifications = self.classification_counts().await?;
         let auth = counts(
-            &sqlx::query(
-                "SELECT scheme, COUNT(DISTINCT endpoint_id) FROM endpoint_auth GROUP BY scheme ORDER BY scheme",
-            )
-            .fetch_all(&self.pool)
+            &self.db.query("SELECT scheme, COUNT(DISTINCT endpoint_id) FROM endpoint_auth GROUP BY scheme ORDER BY scheme",)
+            .fetch_all()
             .await?,
         );
         let sensitive = counts(
-            &sqlx::query(
-                "SELECT class, COUNT(DISTINCT endpoint_id) FROM endpoint_sensitive GROUP BY class ORDER BY class",
-            )
-            .fetch_all(&self.pool)
+            &self.db.query("SELECT class, COUNT(DISTINCT endpoint_id) FROM endpoint_sensitive GROUP BY class ORDER BY class",)
+            .fetch_all()
             .await?,
         );
         let protocols = counts(
-            &sqlx::query(
-                "SELECT protocol, COUNT(*) FROM endpoints WHERE protocol IS NOT NULL GROUP BY protocol ORDER BY protocol",
-            )
-            .fetch_all(&self.pool)
+            &self.db.query("SELECT protocol, COUNT(*) FROM endpoints WHERE protocol IS NOT NULL GROUP BY protocol ORDER BY protocol",)
+            .fetch_all()
             .await?,
         );
         let scopes = counts(
-            &sqlx::query(
-                "SELECT scope, COUNT(*) FROM endpoints GROUP BY scope
-                 ORDER BY CASE scope WHEN 'api' THEN 0 WHEN 'static' THEN 1 WHEN 'third_party' THEN 2 ELSE 3 END",
-            )
-            .fetch_all(&self.pool)
+            &self.db.query("SELECT scope, COUNT(*) FROM endpoints GROUP BY scope
+                 ORDER BY CASE scope WHEN 'api' THEN 0 WHEN 'static' THEN 1 WHEN 'third_party' THEN 2 ELSE 3 END",)
+            .fetch_all()
             .await?,
         );
         let mut by_source: HashMap<String, i64> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT source, COUNT(*) FROM endpoint_sources GROUP BY source
+        for r in self.db.query("SELECT source, COUNT(*) FROM endpoint_sources GROUP BY source
              UNION ALL SELECT 'code', COUNT(*) FROM endpoint_code WHERE status IN ('declared', 'unobserved')
              UNION ALL SELECT status, COUNT(*) FROM endpoint_code WHERE status <> 'declared' GROUP BY status
              UNION ALL SELECT auth_check, COUNT(*) FROM endpoint_code WHERE auth_check IN ('not_enforced', 'outside_code') GROUP BY auth_check
-             UNION ALL SELECT 'spec', COUNT(*) FROM endpoints WHERE documented = 1",
-        )
-        .fetch_all(&self.pool)
+             UNION ALL SELECT 'spec', COUNT(*) FROM endpoints WHERE documented = 1",)
+        .fetch_all()
         .await?
         {
             by_source.insert(r.get(0), r.get(1));
@@ -432,26 +392,26 @@ impl Store {
         activity_buckets: usize,
     ) -> Result<EndpointList, StoreError> {
         let mut conds: Vec<&'static str> = Vec::new();
-        let mut binds: Vec<Bind> = Vec::new();
+        let mut binds: Vec<DbValue> = Vec::new();
         if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
             conds.push(
                 "(e.path_template LIKE ? ESCAPE '\\' OR e.host LIKE ? ESCAPE '\\' OR e.method LIKE ? ESCAPE '\\' OR e.example_path LIKE ? ESCAPE '\\')",
             );
             let p = like_pattern(q);
             for _ in 0..4 {
-                binds.push(Bind::Text(p.clone()));
+                binds.push(DbValue::Text(p.clone()));
             }
         }
         if let Some(h) = &query.host {
             conds.push("e.host = ?");
-            binds.push(Bind::Text(h.clone()));
+            binds.push(DbValue::Text(h.clone()));
         }
         match query.scope.as_deref() {
             Some("all") => {}
             None => conds.push("e.scope = 'api'"),
             Some(s) => {
                 conds.push("e.scope = ?");
-                binds.push(Bind::Text(s.to_string()));
+                binds.push(DbValue::Text(s.to_string()));
             }
         }
         match query.classification.as_deref() {
@@ -459,7 +419,7 @@ impl Store {
             Some("unclassified") => conds.push("e.classification IS NULL"),
             Some(c) => {
                 conds.push("e.classification = ?");
-                binds.push(Bind::Text(c.to_string()));
+                binds.push(DbValue::Text(c.to_string()));
             }
         }
         // Membership in the (smaller) auth and sensitive-data tables is read as a list of ids
@@ -467,7 +427,7 @@ impl Store {
         // 100,000 endpoints.
         if let Some(a) = &query.auth {
             conds.push("e.id IN (SELECT a.endpoint_id FROM endpoint_auth a WHERE a.scheme = ?)");
-            binds.push(Bind::Text(a.clone()));
+            binds.push(DbValue::Text(a.clone()));
         }
         match query.sensitive.as_deref() {
             None => {}
@@ -479,7 +439,7 @@ impl Store {
                 conds.push(
                     "e.id IN (SELECT s.endpoint_id FROM endpoint_sensitive s WHERE s.class = ?)",
                 );
-                binds.push(Bind::Text(c.to_string()));
+                binds.push(DbValue::Text(c.to_string()));
             }
         }
         if let Some(c) = query.source.as_deref().and_then(source_condition) {
@@ -487,7 +447,7 @@ impl Store {
         }
         if let Some(p) = &query.protocol {
             conds.push("e.protocol = ?");
-            binds.push(Bind::Text(p.clone()));
+            binds.push(DbValue::Text(p.clone()));
         }
         if let Some(min) = &query.min_severity {
             conds.push(super::risk::min_severity_sql(min));
@@ -525,12 +485,11 @@ impl Store {
             (String::new(), "FROM endpoints e")
         };
         let total: i64 = bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{cte} SELECT COUNT(*) {from} {where_sql}"
-            ))),
+            self.db
+                .query(format!("{cte} SELECT COUNT(*) {from} {where_sql}")),
             &binds,
         )
-        .fetch_one(&self.pool)
+        .fetch_one()
         .await?
         .get(0);
         let dir = if query.desc { "DESC" } else { "ASC" };
@@ -547,7 +506,7 @@ impl Store {
         // to that key, the same rows in the same order: every row before it has a key at
         // least as far along, and its ties are all kept.
         let mut bound_binds = binds.clone();
-        bound_binds.push(Bind::Int(offset.saturating_add(limit) - 1));
+        bound_binds.push(DbValue::Int(offset.saturating_add(limit) - 1));
         let bound_sql = format!(
             "{cte} SELECT {key} {from} {where_sql} ORDER BY {key} {dir} NULLS LAST LIMIT 1 OFFSET ?"
         );
@@ -557,10 +516,10 @@ impl Store {
         let bound = if self.sorts_rows(&bound_sql, &bound_binds).await? {
             None
         } else {
-            bind_all(sqlx::query(sqlx::AssertSqlSafe(bound_sql)), &bound_binds)
-                .fetch_optional(&self.pool)
+            bind_all(self.db.query(bound_sql), &bound_binds)
+                .fetch_optional()
                 .await?
-                .and_then(|r| Bind::from_row(&r, 0))
+                .and_then(|r| DbRow::value(&r, 0))
         };
         let mut page_binds = binds;
         let mut page_where = where_sql;
@@ -573,16 +532,16 @@ impl Store {
             };
             page_binds.push(b);
         }
-        page_binds.push(Bind::Int(limit));
-        page_binds.push(Bind::Int(offset));
+        page_binds.push(DbValue::Int(limit));
+        page_binds.push(DbValue::Int(offset));
         let ids: Vec<i64> = bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            self.db.query(format!(
                 "{cte} SELECT e.id {from} {page_where}
                  ORDER BY {key} {dir} NULLS LAST, {tie} LIMIT ? OFFSET ?"
-            ))),
+            )),
             &page_binds,
         )
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| r.get(0))
@@ -597,18 +556,18 @@ impl Store {
 
     /// Whether SQLite's plan for `sql` sorts its rows for the ORDER BY (no index gives the
     /// order): its query plan holds a temporary B-tree for it.
-    async fn sorts_rows(&self, sql: &str, binds: &[Bind]) -> Result<bool, StoreError> {
-        Ok(bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))),
-            binds,
+    async fn sorts_rows(&self, sql: &str, binds: &[DbValue]) -> Result<bool, StoreError> {
+        Ok(
+            bind_all(self.db.query(format!("EXPLAIN QUERY PLAN {sql}")), binds)
+                .fetch_all()
+                .await?
+                .iter()
+                .any(|r| {
+                    r.try_get::<String, _>(3).is_ok_and(|d| {
+                        d.starts_with("USE TEMP B-TREE FOR") && d.contains("ORDER BY")
+                    })
+                }),
         )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .any(|r| {
-            r.try_get::<String, _>(3)
-                .is_ok_and(|d| d.starts_with("USE TEMP B-TREE FOR") && d.contains("ORDER BY"))
-        }))
     }
 
     /// Rows for these ids, in this order.
@@ -624,7 +583,7 @@ impl Store {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = self.db.query(format!(
             "SELECT e.id, e.host, e.method, e.path_template, e.first_seen, e.last_seen, e.request_count, e.error_count,
                     {CLIENT_COUNT},
                     (SELECT group_concat(scheme, ',') FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme)),
@@ -635,8 +594,8 @@ impl Store {
                     (SELECT v.sources FROM api_endpoint_coverage v WHERE v.endpoint_id = e.id),
                     c.status, c.auth_check
              FROM endpoints e LEFT JOIN endpoint_code c ON c.endpoint_id = e.id WHERE e.id IN ({list})"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?;
         let mut by_id: HashMap<i64, EndpointListRow> = rows
             .iter()
@@ -682,11 +641,13 @@ impl Store {
         buckets: usize,
         window: &Window,
     ) -> Result<(), StoreError> {
-        let range = sqlx::query(
-            "SELECT (SELECT MIN(first_seen) FROM endpoints), last_seen FROM inventory_totals",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let range = self
+            .db
+            .query(
+                "SELECT (SELECT MIN(first_seen) FROM endpoints), last_seen FROM inventory_totals",
+            )
+            .fetch_one()
+            .await?;
         let (Some(lo), Some(hi)): (Option<i64>, Option<i64>) = (range.get(0), range.get(1)) else {
             return Ok(());
         };
@@ -701,10 +662,10 @@ impl Store {
             .map(|r| r.id.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let minutes = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let minutes = self.db.query(format!(
             "SELECT endpoint_id, minute, count FROM endpoint_minutes WHERE endpoint_id IN ({list})"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?;
         let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
         for r in rows.iter_mut() {
@@ -796,6 +757,7 @@ mod tests {
                         ..filter.clone()
                     };
                     let whole = store
+                        .dashboard()
                         .dashboard_endpoints(
                             &EndpointQuery {
                                 limit: 1000,
@@ -813,6 +775,7 @@ mod tests {
                         [(50, 0), (50, 50), (7, 13), (50, 250), (1, 0), (30, 280)]
                     {
                         let page = store
+                            .dashboard()
                             .dashboard_endpoints(
                                 &EndpointQuery {
                                     limit,

@@ -2,11 +2,12 @@
 //! most severe first then most recently seen, paged; the per-(severity, kind) counts behind
 //! its chips and the per-state counts behind its state toggle.
 
+use super::Dashboard;
 use super::{FINDING_COLUMNS, FINDING_JOIN, FindingRow, Window, finding_row, severity_rank_sql};
 use crate::store::triage::TriageEvent;
-use crate::store::{Store, StoreError, TriageState};
+use crate::store::{StoreError, TriageState};
 use serde::Serialize;
-use sqlx::Row;
+
 use std::collections::HashMap;
 
 /// Which triage states a findings list shows.
@@ -97,7 +98,7 @@ pub(in crate::store) const FILTER: &str = "WHERE (?1 IS NULL OR f.severity = ?1)
 
 const COUNT_JOIN: &str = "FROM findings f LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
 
-impl Store {
+impl Dashboard {
     /// A page of findings, most severe first, then most recently seen; with how many match.
     pub async fn dashboard_findings(
         &self,
@@ -106,32 +107,34 @@ impl Store {
         let sev = severity_rank_sql("f.severity");
         let pattern = query.q.as_deref().map(like_contains);
         let fw = query.window.and_span("f");
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) {COUNT_JOIN} {FILTER}{fw}"
-        )))
-        .bind(query.severity.as_deref())
-        .bind(query.kind.as_deref())
-        .bind(query.host.as_deref())
-        .bind(pattern.as_deref())
-        .bind(query.state.name())
-        .fetch_one(&self.pool)
-        .await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} {FILTER}{fw}
+        let total: i64 = self
+            .db
+            .query(format!("SELECT COUNT(*) {COUNT_JOIN} {FILTER}{fw}"))
+            .bind(query.severity.as_deref())
+            .bind(query.kind.as_deref())
+            .bind(query.host.as_deref())
+            .bind(pattern.as_deref())
+            .bind(query.state.name())
+            .fetch_scalar()
+            .await?;
+        let rows = self
+            .db
+            .query(format!(
+                "SELECT {FINDING_COLUMNS} {FINDING_JOIN} {FILTER}{fw}
              ORDER BY {sev}, f.last_seen DESC, f.id LIMIT ?6 OFFSET ?7"
-        )))
-        .bind(query.severity.as_deref())
-        .bind(query.kind.as_deref())
-        .bind(query.host.as_deref())
-        .bind(pattern.as_deref())
-        .bind(query.state.name())
-        .bind(query.limit.clamp(1, 100_000))
-        .bind(query.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(finding_row)
-        .collect();
+            ))
+            .bind(query.severity.as_deref())
+            .bind(query.kind.as_deref())
+            .bind(query.host.as_deref())
+            .bind(pattern.as_deref())
+            .bind(query.state.name())
+            .bind(query.limit.clamp(1, 100_000))
+            .bind(query.offset.max(0))
+            .fetch_all()
+            .await?
+            .iter()
+            .map(finding_row)
+            .collect();
         Ok((rows, total))
     }
 
@@ -143,19 +146,21 @@ impl Store {
     ) -> Result<Vec<(TriageState, i64)>, StoreError> {
         let pattern = query.q.as_deref().map(like_contains);
         let fw = query.window.and_span("f");
-        let counts: HashMap<String, i64> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT coalesce(t.state, 'open'), COUNT(*) {COUNT_JOIN} {FILTER}{fw} GROUP BY 1"
-        )))
-        .bind(query.severity.as_deref())
-        .bind(query.kind.as_deref())
-        .bind(query.host.as_deref())
-        .bind(pattern.as_deref())
-        .bind("all")
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+        let counts: HashMap<String, i64> = self
+            .db
+            .query(format!(
+                "SELECT coalesce(t.state, 'open'), COUNT(*) {COUNT_JOIN} {FILTER}{fw} GROUP BY 1"
+            ))
+            .bind(query.severity.as_deref())
+            .bind(query.kind.as_deref())
+            .bind(query.host.as_deref())
+            .bind(pattern.as_deref())
+            .bind("all")
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
         Ok(TriageState::ALL
             .into_iter()
             .map(|s| (s, counts.get(s.name()).copied().unwrap_or(0)))
@@ -174,12 +179,10 @@ impl Store {
             return Ok(out);
         }
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let rows = sqlx::query(
-            "SELECT id, dedup_key, from_state, to_state, actor, reason, at FROM finding_triage_history
-             WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC",
-        )
+        let rows = self.db.query("SELECT id, dedup_key, from_state, to_state, actor, reason, at FROM finding_triage_history
+             WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC",)
         .bind(list)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?;
         for r in &rows {
             let e = TriageEvent {
@@ -210,10 +213,10 @@ impl Store {
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let sev = severity_rank_sql("severity");
         let fw = window.and_span("f");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(self.db.query(format!(
             "SELECT severity, kind, COUNT(*) FROM findings f WHERE 1{fw} GROUP BY severity, kind ORDER BY {sev}, kind"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))

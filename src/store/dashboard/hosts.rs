@@ -13,11 +13,12 @@
 //!   documents (documented or zombie) among those it classified (documented, zombie, shadow);
 //!   none when no description covers the host.
 
+use super::Dashboard;
 use super::findings::like_contains;
 use super::{ACTIVE_FINDING, Window};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use serde::Serialize;
-use sqlx::Row;
+
 use std::collections::HashMap;
 
 /// Sort orders of the host list.
@@ -90,7 +91,7 @@ impl HostSort {
                 "CASE WHEN h.classified > 0 THEN (h.documented + h.zombie) * 1.0 / h.classified END"
             }
             HostSort::Findings => {
-                "IFNULL(f.critical, 0) * 1000000 + IFNULL(f.high, 0) * 10000 + IFNULL(f.n, 0)"
+                "COALESCE(f.critical, 0) * 1000000 + COALESCE(f.high, 0) * 10000 + COALESCE(f.n, 0)"
             }
             HostSort::Risk => "h.risk",
             HostSort::LastSeen => "h.last_seen",
@@ -312,7 +313,7 @@ fn hosts_cte(window: &Window, one_host: bool) -> String {
     GROUP BY e.host, e.scope, e.classification),
 h AS (
     SELECT g.host AS host, SUM(g.n) AS endpoints, SUM(g.observed) AS observed,
-           IFNULL(SUM(g.requests), 0) AS requests, IFNULL(SUM(g.errors), 0) AS errors,
+           COALESCE(SUM(g.requests), 0) AS requests, COALESCE(SUM(g.errors), 0) AS errors,
            {documented} AS documented, {shadow} AS shadow, {zombie} AS zombie,
            {dormant} AS dormant, {uncovered} AS uncovered,
            SUM(CASE WHEN g.scope = 'api' AND g.c IS NULL THEN g.n ELSE 0 END) AS unclassified,
@@ -340,7 +341,7 @@ fn findings_cte(window: &Window, one_host: bool) -> String {
     )
 }
 
-impl Store {
+impl Dashboard {
     /// A page of hosts: aggregates per host in SQL; each host's distinct clients counted from
     /// `pairs` ([`Store::dashboard_client_pairs`] of the same range; the dashboard caches those
     /// of all time).
@@ -370,10 +371,8 @@ impl Store {
         if window.is_all() {
             return Ok(Window::ALL);
         }
-        let (first, newest): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT (SELECT MIN(first_seen) FROM endpoints), (SELECT last_seen FROM inventory_totals)",
-        )
-        .fetch_one(&self.pool)
+        let (first, newest): (Option<i64>, Option<i64>) = self.db.query("SELECT (SELECT MIN(first_seen) FROM endpoints), (SELECT last_seen FROM inventory_totals)",)
+        .fetch_one_as()
         .await?;
         let holds_start = match (window.from, first) {
             (None, _) => true,
@@ -408,8 +407,10 @@ impl Store {
                  JOIN endpoints e ON e.id = c.endpoint_id WHERE {cw} GROUP BY e.host, c.client"
             ),
         };
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+        Ok(self
+            .db
+            .query(sql)
+            .fetch_all()
             .await?
             .iter()
             .map(|r| ServiceEdge {
@@ -449,34 +450,36 @@ impl Store {
     ) -> Result<HostList, StoreError> {
         let ew = q.window.and_endpoint("e");
         let hc = host_cond("e", host.is_some());
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(DISTINCT e.host) FROM endpoints e
+        let total: i64 = self
+            .db
+            .query(format!(
+                "SELECT COUNT(DISTINCT e.host) FROM endpoints e
              WHERE (?1 IS NULL OR e.host LIKE ?1 ESCAPE '\\') AND {hc}{ew}"
-        )))
-        .bind(pattern)
-        .bind(host)
-        .fetch_one(&self.pool)
-        .await?;
+            ))
+            .bind(pattern)
+            .bind(host)
+            .fetch_scalar()
+            .await?;
         let dir = if q.desc { "DESC" } else { "ASC" };
         let key = q.sort.expr();
         let (hcte, fcte) = (
             hosts_cte(&q.window, host.is_some()),
             findings_cte(&q.window, host.is_some()),
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = self.db.query(format!(
             "WITH {hcte}, {fcte}
              SELECT h.host, h.endpoints, h.observed, h.requests, h.errors, h.documented, h.shadow, h.zombie,
-                    h.dormant, h.uncovered, h.unclassified, h.classified, IFNULL(h.risk, 0), h.first_seen, h.last_seen,
-                    IFNULL(f.n, 0), IFNULL(f.critical, 0), IFNULL(f.high, 0), IFNULL(f.medium, 0),
-                    IFNULL(f.low, 0), IFNULL(f.info, 0)
+                    h.dormant, h.uncovered, h.unclassified, h.classified, COALESCE(h.risk, 0), h.first_seen, h.last_seen,
+                    COALESCE(f.n, 0), COALESCE(f.critical, 0), COALESCE(f.high, 0), COALESCE(f.medium, 0),
+                    COALESCE(f.low, 0), COALESCE(f.info, 0)
              FROM h LEFT JOIN f ON f.host = h.host
              ORDER BY {key} {dir} NULLS LAST, h.host LIMIT ?3 OFFSET ?4"
-        )))
+        ))
         .bind(pattern)
         .bind(host)
         .bind(q.limit.clamp(1, 1000))
         .bind(q.offset.max(0))
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?;
         let mut out: Vec<HostRow> = rows
             .iter()
@@ -522,12 +525,12 @@ impl Store {
                      JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host IN ({marks}) AND {cw} GROUP BY e.host"
                 ),
             };
-            let mut cq = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut cq = self.db.query(sql);
             for r in &out {
                 cq = cq.bind(r.host.as_str());
             }
             let clients: HashMap<String, i64> = cq
-                .fetch_all(&self.pool)
+                .fetch_all()
                 .await?
                 .iter()
                 .map(|r| (r.get(0), r.get(1)))
@@ -548,24 +551,26 @@ impl Store {
         window: &Window,
     ) -> Result<Vec<HostClient>, StoreError> {
         let cw = self.client_window(window).await?.and_span("c");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT c.client, SUM(c.count) AS n, COUNT(*), MIN(c.first_seen), MAX(c.last_seen)
+        Ok(self
+            .db
+            .query(format!(
+                "SELECT c.client, SUM(c.count) AS n, COUNT(*), MIN(c.first_seen), MAX(c.last_seen)
              FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id WHERE e.host = ?{cw}
              GROUP BY c.client ORDER BY n DESC, c.client LIMIT ?"
-        )))
-        .bind(host)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| HostClient {
-            client: r.get(0),
-            requests: r.get(1),
-            endpoints: r.get(2),
-            first_seen: r.get(3),
-            last_seen: r.get(4),
-        })
-        .collect())
+            ))
+            .bind(host)
+            .bind(limit)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| HostClient {
+                client: r.get(0),
+                requests: r.get(1),
+                endpoints: r.get(2),
+                first_seen: r.get(3),
+                last_seen: r.get(4),
+            })
+            .collect())
     }
 
     /// A host's neighbourhood of the service map: its `clients` busiest clients and the hosts
@@ -591,11 +596,13 @@ impl Store {
                         (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)
                  FROM edge JOIN th ON th.host = edge.host
                  ORDER BY edge.n DESC, edge.client, edge.host";
-        let rows = sqlx::query(sql)
+        let rows = self
+            .db
+            .query(sql)
             .bind(around)
             .bind(clients.max(1))
             .bind(hosts.max(1))
-            .fetch_all(&self.pool)
+            .fetch_all()
             .await?;
         let mut map = ServiceMap::default();
         for r in &rows {

@@ -42,10 +42,36 @@ pub use sequences::{GraphEdge, GraphNode, SequenceFinding, SequencePath, Sequenc
 pub use spec::{SpecRow, SpecSummary};
 pub use window::Window;
 
+use super::db::{Db, DbRow};
 use super::{Store, StoreError};
 use serde::Serialize;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+
+/// The dashboard's reads over an inventory: a sensor's SQLite file ([`Store::dashboard`]) or
+/// a fleet's centre on PostgreSQL ([`super::pg::PgInventory::dashboard`]). The same queries
+/// run on both (see [`super::db`]).
+#[derive(Clone, Debug)]
+pub struct Dashboard {
+    pub(in crate::store) db: Db,
+}
+
+impl Dashboard {
+    /// The reads over `db`.
+    pub fn new(db: Db) -> Dashboard {
+        Dashboard { db }
+    }
+
+    /// Whether the inventory is a fleet's centre on PostgreSQL.
+    pub fn is_central(&self) -> bool {
+        self.db.is_pg()
+    }
+}
+
+impl Store {
+    /// The dashboard's reads over this inventory.
+    pub fn dashboard(&self) -> Dashboard {
+        Dashboard::new(Db::Sqlite(self.pool.clone()))
+    }
+}
 
 /// A label and a count.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -190,7 +216,7 @@ pub(in crate::store) const ACTIVE_FINDING: &str = "NOT EXISTS (SELECT 1 FROM fin
 
 pub(in crate::store) const FINDING_JOIN: &str = "FROM findings f LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template LEFT JOIN finding_triage t ON t.dedup_key = f.dedup_key";
 
-pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {
+pub(in crate::store) fn finding_row(r: &DbRow) -> FindingRow {
     FindingRow {
         id: r.get(0),
         kind: r.get(1),
@@ -213,7 +239,7 @@ pub(in crate::store) fn finding_row(r: &SqliteRow) -> FindingRow {
     }
 }
 
-fn brief_row(r: &SqliteRow) -> EndpointBrief {
+fn brief_row(r: &DbRow) -> EndpointBrief {
     EndpointBrief {
         id: r.get(0),
         host: r.get(1),
@@ -225,7 +251,7 @@ fn brief_row(r: &SqliteRow) -> EndpointBrief {
     }
 }
 
-fn counts(rows: &[SqliteRow]) -> Vec<Count> {
+fn counts(rows: &[DbRow]) -> Vec<Count> {
     rows.iter()
         .map(|r| Count {
             key: r.get(0),
@@ -234,48 +260,52 @@ fn counts(rows: &[SqliteRow]) -> Vec<Count> {
         .collect()
 }
 
-impl Store {
+impl Dashboard {
     /// Endpoints per classification, APIs of ours only (static content, third parties and
     /// ignored endpoints are counted apart: [`Store::scope_counts`]).
     async fn classification_counts(&self) -> Result<Vec<Count>, StoreError> {
         Ok(counts(
-            &sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT IFNULL(classification, 'unclassified') AS c, n
+            &self
+                .db
+                .query(format!(
+                    "SELECT COALESCE(classification, 'unclassified') AS c, n
                  FROM (SELECT classification, COUNT(*) AS n FROM endpoints WHERE scope = 'api'
                        GROUP BY classification)
                  ORDER BY {CLASSIFICATION_ORDER}, c"
-            )))
-            .fetch_all(&self.pool)
-            .await?,
+                ))
+                .fetch_all()
+                .await?,
         ))
     }
 
     async fn drift(&self, endpoint: Option<i64>, limit: i64) -> Result<Vec<Drift>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT d.endpoint_id, e.host, e.method, e.path_template, d.kind, d.item, d.detail
+        Ok(self
+            .db
+            .query(
+                "SELECT d.endpoint_id, e.host, e.method, e.path_template, d.kind, d.item, d.detail
              FROM drift d JOIN endpoints e ON e.id = d.endpoint_id
              WHERE (?1 IS NULL OR d.endpoint_id = ?1)
              ORDER BY e.host, e.path_template, e.method, d.kind, d.item LIMIT ?2",
-        )
-        .bind(endpoint)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| Drift {
-            endpoint_id: r.get(0),
-            host: r.get(1),
-            method: r.get(2),
-            path_template: r.get(3),
-            kind: r.get(4),
-            item: r.get(5),
-            detail: r.get(6),
-        })
-        .collect())
+            )
+            .bind(endpoint)
+            .bind(limit)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| Drift {
+                endpoint_id: r.get(0),
+                host: r.get(1),
+                method: r.get(2),
+                path_template: r.get(3),
+                kind: r.get(4),
+                item: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
     }
 }
 
-fn spec_operation(r: &SqliteRow) -> SpecOperation {
+fn spec_operation(r: &DbRow) -> SpecOperation {
     SpecOperation {
         id: r.get(0),
         spec: r.get(1),

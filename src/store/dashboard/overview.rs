@@ -2,14 +2,14 @@
 //! classification and severity counts, the busiest hosts, the newest endpoints and findings, and
 //! the calls-per-minute traffic chart.
 
+use super::Dashboard;
 use super::{ACTIVE_FINDING, Count, EndpointBrief, FindingRow};
 use super::{FINDING_COLUMNS, FINDING_JOIN, brief_row, counts, finding_row, severity_rank_sql};
 use super::{FixFirstList, MinuteCount, Window};
 use crate::analyze::scope::Scope;
+use crate::store::StoreError;
 use crate::store::scope::ScopeCounts;
-use crate::store::{Store, StoreError};
 use serde::Serialize;
-use sqlx::Row;
 
 /// Totals of an inventory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -67,28 +67,59 @@ pub struct Overview {
 /// Groups of "fix these first" on the overview.
 pub const FIX_FIRST: usize = 10;
 
-impl Store {
+impl Dashboard {
+    /// Endpoints per scope (see [`Store::scope_counts`]).
+    pub async fn scope_counts(&self) -> Result<ScopeCounts, StoreError> {
+        let mut out = ScopeCounts::default();
+        // The few endpoints outside the APIs, read through the scope index; the APIs are the
+        // rest of the kept total (migration 0015), so no page counts every endpoint.
+        let total: i64 = self
+            .db
+            .query("SELECT endpoints FROM inventory_totals")
+            .fetch_scalar()
+            .await?;
+        let mut apart = 0;
+        for r in self
+            .db
+            .query(
+                "SELECT scope, COUNT(*), COUNT(first_seen) FROM endpoints
+             WHERE scope IN ('static', 'third_party', 'ignored') GROUP BY scope",
+            )
+            .fetch_all()
+            .await?
+        {
+            let n = r.get::<i64, _>(1) as u64;
+            apart += n;
+            out.observed_apart += r.get::<i64, _>(2) as u64;
+            match Scope::parse(r.get::<&str, _>(0)) {
+                Some(Scope::Static) => out.static_assets += n,
+                Some(Scope::ThirdParty) => out.third_party += n,
+                _ => out.ignored += n,
+            }
+        }
+        out.api = (total.max(0) as u64).saturating_sub(apart);
+        Ok(out)
+    }
+
     /// What to fix first, totals, classification and severity counts, newest endpoints and
     /// findings, over what was seen in `window` (see [`Window`]).
     pub async fn dashboard_overview(&self, window: &Window) -> Result<Overview, StoreError> {
         let fw = window.and_span("f");
         let sev = severity_rank_sql("severity");
         let severity = counts(
-            &sqlx::query(sqlx::AssertSqlSafe(format!(
+            &self.db.query(format!(
                 "SELECT severity, COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw} GROUP BY severity ORDER BY {sev}"
-            )))
-            .fetch_all(&self.pool)
+            ))
+            .fetch_all()
             .await?,
         );
         let (totals, scopes, classification, hosts) = if window.is_all() {
             let (totals, scopes) = self.totals_all().await?;
             let hosts = counts(
-                &sqlx::query(
-                    // A host's endpoints: every row for it (see `hosts`), as /hosts and
+                &self.db.query(// A host's endpoints: every row for it (see `hosts`), as /hosts and
                     // /endpoints?host=…&scope=all count them.
-                    "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",
-                )
-                .fetch_all(&self.pool)
+                    "SELECT host, COUNT(*) AS n FROM endpoints GROUP BY host ORDER BY n DESC, host LIMIT 8",)
+                .fetch_all()
                 .await?,
             );
             (totals, scopes, self.classification_counts().await?, hosts)
@@ -96,20 +127,22 @@ impl Store {
             self.totals_in(window).await?
         };
         let ew = window.and_endpoint("e");
-        let newest_endpoints = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, host, method, path_template, first_seen, request_count, classification
+        let newest_endpoints = self
+            .db
+            .query(format!(
+                "SELECT id, host, method, path_template, first_seen, request_count, classification
              FROM endpoints e WHERE e.first_seen IS NOT NULL AND e.scope = 'api'{ew}
              ORDER BY first_seen DESC, id DESC LIMIT 8"
-        )))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(brief_row)
-        .collect();
-        let newest_findings = sqlx::query(sqlx::AssertSqlSafe(format!(
+            ))
+            .fetch_all()
+            .await?
+            .iter()
+            .map(brief_row)
+            .collect();
+        let newest_findings = self.db.query(format!(
             "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE 1{fw} ORDER BY f.first_seen DESC, f.id DESC LIMIT 8"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?
         .iter()
         .map(finding_row)
@@ -131,13 +164,11 @@ impl Store {
     /// Totals of the whole inventory, from the sums kept by triggers (migration 0015): no
     /// scan of the endpoints, their clients or their minutes.
     async fn totals_all(&self) -> Result<(Totals, ScopeCounts), StoreError> {
-        let t = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
+        let t = self.db.query("SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
                     t.requests, t.errors, (SELECT MIN(first_seen) FROM endpoints), t.last_seen,
                     (SELECT COUNT(*) FROM inventory_clients)
-             FROM inventory_totals t",
-        )
-        .fetch_one(&self.pool)
+             FROM inventory_totals t",)
+        .fetch_one()
         .await?;
         let scopes = self.scope_counts().await?;
         let totals = Totals {
@@ -170,12 +201,14 @@ impl Store {
         let mut scopes = ScopeCounts::default();
         let mut per_host: std::collections::HashMap<String, i64> = Default::default();
         let mut per_class: std::collections::BTreeMap<(u8, String), i64> = Default::default();
-        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT host, scope, IFNULL(classification, 'unclassified'), COUNT(*)
+        for r in self
+            .db
+            .query(format!(
+                "SELECT host, scope, COALESCE(classification, 'unclassified'), COUNT(*)
              FROM endpoints e WHERE 1{ew} GROUP BY host, scope, classification"
-        )))
-        .fetch_all(&self.pool)
-        .await?
+            ))
+            .fetch_all()
+            .await?
         {
             let n: i64 = r.get(3);
             *per_host.entry(r.get(0)).or_default() += n;
@@ -208,19 +241,22 @@ impl Store {
             .map(|((_, key), count)| Count { key, count })
             .collect();
         let minutes = window.and_minute("minute");
-        let (calls, errors, first, last): (i64, i64, Option<i64>, Option<i64>) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT IFNULL(SUM(count), 0), IFNULL(SUM(errors), 0), MIN(minute), MAX(minute)
+        let (calls, errors, first, last): (i64, i64, Option<i64>, Option<i64>) = self
+            .db
+            .query(format!(
+                "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(errors), 0), MIN(minute), MAX(minute)
                  FROM inventory_minutes WHERE 1{minutes}"
-            )))
-            .fetch_one(&self.pool)
+            ))
+            .fetch_one_as()
             .await?;
         let cw = window.and_span("c");
-        let clients: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(DISTINCT client) FROM endpoint_clients c WHERE 1{cw}"
-        )))
-        .fetch_one(&self.pool)
-        .await?;
+        let clients: i64 = self
+            .db
+            .query(format!(
+                "SELECT COUNT(DISTINCT client) FROM endpoint_clients c WHERE 1{cw}"
+            ))
+            .fetch_scalar()
+            .await?;
         let minute_ns = |m: i64| m.saturating_mul(60_000_000_000);
         // Every endpoint in the range was called: the ones apart all were.
         scopes.observed_apart = scopes.static_assets + scopes.third_party + scopes.ignored;
@@ -246,16 +282,20 @@ impl Store {
     /// Active findings whose span meets `window`.
     async fn active_findings(&self, window: &Window) -> Result<i64, StoreError> {
         let fw = window.and_span("f");
-        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw}"
-        )))
-        .fetch_one(&self.pool)
-        .await?)
+        Ok(self
+            .db
+            .query(format!(
+                "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw}"
+            ))
+            .fetch_scalar()
+            .await?)
     }
 
     async fn capture_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM captures")
-            .fetch_one(&self.pool)
+        Ok(self
+            .db
+            .query("SELECT COUNT(*) FROM captures")
+            .fetch_scalar()
             .await?)
     }
 
@@ -263,10 +303,10 @@ impl Store {
     /// migration 0015).
     pub async fn dashboard_traffic(&self, window: &Window) -> Result<Vec<MinuteCount>, StoreError> {
         let minutes = window.and_minute("minute");
-        Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        Ok(self.db.query(format!(
             "SELECT minute, count, errors FROM inventory_minutes WHERE (count > 0 OR errors > 0){minutes} ORDER BY minute"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?
         .iter()
         .map(|r| MinuteCount {
@@ -401,7 +441,11 @@ mod tests {
         .await
         .unwrap();
         assert_sums_hold(&store, "after deleting endpoints").await;
-        let o = store.dashboard_overview(&super::Window::ALL).await.unwrap();
+        let o = store
+            .dashboard()
+            .dashboard_overview(&super::Window::ALL)
+            .await
+            .unwrap();
         let (n, hosts): (i64, i64) =
             sqlx::query_as("SELECT SUM(scope = 'api'), COUNT(DISTINCT host) FROM endpoints")
                 .fetch_one(store.pool())

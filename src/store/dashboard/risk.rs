@@ -19,10 +19,10 @@
 //! The score is at most 100 and its band (the tens) is the severity: a critical endpoint always
 //! outranks a high one, and endpoints of one band rank by exposure and classification.
 
+use super::Dashboard;
 use super::{ACTIVE_FINDING, Window, severity_rank_sql};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use serde::Serialize;
-use sqlx::Row;
 
 /// `endpoints.exposure`: no authentication observed (every request came without credentials).
 pub const EXPOSURE_NO_AUTH: i64 = 4;
@@ -153,41 +153,39 @@ pub struct FixFirstList {
     pub findings: i64,
 }
 
-impl Store {
+impl Dashboard {
     /// What the risk score of endpoint `id` is made of (`None`: no such endpoint).
     pub async fn dashboard_risk(&self, id: i64) -> Result<Option<Risk>, StoreError> {
-        let Some(e) = sqlx::query(
-            "SELECT risk_score, max_severity, exposure, classification, scope, IFNULL(scope_reason, '') FROM endpoints WHERE id = ?",
-        )
+        let Some(e) = self.db.query("SELECT risk_score, max_severity, exposure, classification, scope, COALESCE(scope_reason, '') FROM endpoints WHERE id = ?",)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional()
         .await?
         else {
             return Ok(None);
         };
         let sev = severity_rank_sql("f.severity");
-        let findings = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT f.severity, f.kind, COUNT(*) FROM findings f JOIN endpoints e
+        let findings = self
+            .db
+            .query(format!(
+                "SELECT f.severity, f.kind, COUNT(*) FROM findings f JOIN endpoints e
                ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
              WHERE e.id = ? AND {ACTIVE_FINDING}
              GROUP BY f.severity, f.kind ORDER BY MIN({sev}), COUNT(*) DESC, f.kind"
-        )))
+            ))
+            .bind(id)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| RiskFinding {
+                severity: r.get(0),
+                kind: r.get(1),
+                count: r.get(2),
+            })
+            .collect();
+        let sensitive_out = self.db.query("SELECT DISTINCT class FROM endpoint_sensitive
+             WHERE endpoint_id = ? AND location IN ('response_header', 'response_body') ORDER BY class",)
         .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| RiskFinding {
-            severity: r.get(0),
-            kind: r.get(1),
-            count: r.get(2),
-        })
-        .collect();
-        let sensitive_out = sqlx::query_scalar(
-            "SELECT DISTINCT class FROM endpoint_sensitive
-             WHERE endpoint_id = ? AND location IN ('response_header', 'response_body') ORDER BY class",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all_scalar()
         .await?;
         let classification: Option<String> = e.get(3);
         let scope: String = e.get(4);
@@ -217,15 +215,15 @@ impl Store {
     ) -> Result<FixFirstList, StoreError> {
         let sev = severity_rank_sql("f.severity");
         let fw = window.and_span("f");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = self.db.query(format!(
             "SELECT e.id, f.host, f.method, f.path_template, e.risk_score, f.kind, MIN({sev}), COUNT(*)
              FROM findings f
              LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
              WHERE f.severity IN ('critical', 'high') AND {ACTIVE_FINDING}{fw}
              GROUP BY f.host, f.method, f.path_template, f.kind
              ORDER BY f.host, f.method, f.path_template, MIN({sev}), f.kind"
-        )))
-        .fetch_all(&self.pool)
+        ))
+        .fetch_all()
         .await?;
         let mut groups: Vec<FixFirst> = Vec::new();
         let mut findings = 0;
@@ -282,6 +280,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[test]
     fn every_severity_has_a_filter() {
@@ -303,7 +302,7 @@ mod tests {
             sqlx::query(sql).execute(pool).await.unwrap();
         };
         let risk = || async {
-            let r = store.dashboard_risk(1).await.unwrap().unwrap();
+            let r = store.dashboard().dashboard_risk(1).await.unwrap().unwrap();
             let drift: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM endpoints e JOIN endpoint_risk r ON r.endpoint_id = e.id
                  WHERE e.risk_score <> r.risk_score OR e.max_severity IS NOT r.max_severity

@@ -1,10 +1,10 @@
 //! The sequences page: the transition graph of one host (its endpoints and transitions), its
 //! most frequent runs of three calls, and the sequence findings.
 
+use super::Dashboard;
 use super::{Count, Window, counts};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use serde::Serialize;
-use sqlx::Row;
 
 /// An endpoint of the sequence graph.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -84,7 +84,7 @@ pub struct SequenceFinding {
     pub detail: String,
 }
 
-impl Store {
+impl Dashboard {
     /// The transitions of one host (the busiest host when `host` is `None`), at most
     /// `max_edges` of them, busiest first; transitions, three-call paths and findings whose
     /// span meets `window`.
@@ -100,11 +100,11 @@ impl Store {
             window.and_span("findings"),
         );
         let hosts = counts(
-            &sqlx::query(sqlx::AssertSqlSafe(format!(
+            &self.db.query(format!(
                 "SELECT f.host, SUM(x.count) AS n FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
                  WHERE 1{xw} GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500"
-            )))
-            .fetch_all(&self.pool)
+            ))
+            .fetch_all()
             .await?,
         );
         let host = match host {
@@ -122,29 +122,31 @@ impl Store {
                 findings: Vec::new(),
             });
         };
-        let all: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let all: i64 = self.db.query(format!(
             "SELECT COUNT(*) FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint WHERE f.host = ?{xw}"
-        )))
+        ))
         .bind(&h)
-        .fetch_one(&self.pool)
+        .fetch_scalar()
         .await?;
-        let edges: Vec<GraphEdge> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT x.from_endpoint, x.to_endpoint, x.count, x.clients
+        let edges: Vec<GraphEdge> = self
+            .db
+            .query(format!(
+                "SELECT x.from_endpoint, x.to_endpoint, x.count, x.clients
              FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
              WHERE f.host = ?{xw} ORDER BY x.count DESC, x.from_endpoint, x.to_endpoint LIMIT ?"
-        )))
-        .bind(&h)
-        .bind(max_edges)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| GraphEdge {
-            from: r.get(0),
-            to: r.get(1),
-            count: r.get(2),
-            clients: r.get(3),
-        })
-        .collect();
+            ))
+            .bind(&h)
+            .bind(max_edges)
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| GraphEdge {
+                from: r.get(0),
+                to: r.get(1),
+                count: r.get(2),
+                clients: r.get(3),
+            })
+            .collect();
         let mut ids: Vec<i64> = edges.iter().flat_map(|e| [e.from, e.to]).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -156,10 +158,10 @@ impl Store {
                 .map(|i| i.to_string())
                 .collect::<Vec<_>>()
                 .join(",");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            self.db.query(format!(
                 "SELECT id, host, method, path_template, request_count FROM endpoints WHERE id IN ({list}) ORDER BY id"
-            )))
-            .fetch_all(&self.pool)
+            ))
+            .fetch_all()
             .await?
             .iter()
             .map(|r| GraphNode {
@@ -171,15 +173,15 @@ impl Store {
             })
             .collect()
         };
-        let paths = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let paths = self.db.query(format!(
             "SELECT a.id, a.method, a.path_template, b.id, b.method, b.path_template, c.id, c.method, c.path_template,
                     p.count, p.clients
              FROM sequence_paths p JOIN endpoints a ON a.id = p.step1 JOIN endpoints b ON b.id = p.step2
              JOIN endpoints c ON c.id = p.step3
              WHERE a.host = ?{pw} ORDER BY p.count DESC, p.step1, p.step2, p.step3 LIMIT 20"
-        )))
+        ))
         .bind(&h)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| SequencePath {
@@ -190,14 +192,14 @@ impl Store {
             clients: r.get(10),
         })
         .collect();
-        let findings = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let findings = self.db.query(format!(
             "SELECT id, kind, severity, coalesce(client, ''), coalesce(method, ''), coalesce(path_template, ''), detail
              FROM findings WHERE host = ?{fw}
                AND kind IN ('enumeration', 'novel_transition', 'rate_anomaly', 'fingerprint_change')
              ORDER BY last_seen DESC, id LIMIT 100"
-        )))
+        ))
         .bind(&h)
-        .fetch_all(&self.pool)
+        .fetch_all()
         .await?
         .iter()
         .map(|r| SequenceFinding {

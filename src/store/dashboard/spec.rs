@@ -1,10 +1,10 @@
 //! The spec page: imported specs, their coverage of the inventory (documented operations
 //! seen, unseen, and shadow endpoints) and drift between traffic and spec.
 
+use super::Dashboard;
 use super::{Count, Drift, EndpointBrief, SpecOperation, brief_row, counts, spec_operation};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use serde::Serialize;
-use sqlx::Row;
 
 /// An imported spec.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -50,66 +50,77 @@ pub struct SpecSummary {
     pub uncovered: Vec<crate::store::UncoveredHost>,
 }
 
-impl Store {
+impl Dashboard {
     /// Imported specs, coverage and drift.
     pub async fn dashboard_spec(&self) -> Result<SpecSummary, StoreError> {
-        let specs = sqlx::query(
-            "SELECT s.id, s.name, s.title, s.version, s.format, s.imported_at,
+        let specs = self
+            .db
+            .query(
+                "SELECT s.id, s.name, s.title, s.version, s.format, s.imported_at,
                     (SELECT COUNT(*) FROM spec_operations o WHERE o.spec_id = s.id),
                     (SELECT COUNT(*) FROM spec_operations o JOIN endpoints e ON e.id = o.endpoint_id
                      WHERE o.spec_id = s.id AND e.first_seen IS NOT NULL)
              FROM specs s ORDER BY s.id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| SpecRow {
-            id: r.get(0),
-            name: r.get(1),
-            title: r.get(2),
-            version: r.get(3),
-            format: r.get(4),
-            imported_at: r.get(5),
-            operations: r.get(6),
-            observed: r.get(7),
-        })
-        .collect();
-        let cov = sqlx::query(
-            "SELECT COUNT(*), IFNULL(SUM(endpoint_id IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = o.endpoint_id AND e.first_seen IS NOT NULL)), 0)
-             FROM spec_operations o",
-        )
-        .fetch_one(&self.pool)
+            )
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| SpecRow {
+                id: r.get(0),
+                name: r.get(1),
+                title: r.get(2),
+                version: r.get(3),
+                format: r.get(4),
+                imported_at: r.get(5),
+                operations: r.get(6),
+                observed: r.get(7),
+            })
+            .collect();
+        let cov = self.db.query("SELECT COUNT(*), COALESCE(SUM(endpoint_id IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = o.endpoint_id AND e.first_seen IS NOT NULL)), 0)
+             FROM spec_operations o",)
+        .fetch_one()
         .await?;
-        let dormant = sqlx::query(
-            "SELECT o.id, s.name, o.host, o.method, o.path_template, o.operation_id, o.summary, o.deprecated, o.endpoint_id
+        let dormant = self.db.query("SELECT o.id, s.name, o.host, o.method, o.path_template, o.operation_id, o.summary, o.deprecated, o.endpoint_id
              FROM spec_operations o JOIN specs s ON s.id = o.spec_id
              LEFT JOIN endpoints e ON e.id = o.endpoint_id
              WHERE o.endpoint_id IS NULL OR e.first_seen IS NULL
-             ORDER BY o.path_template, o.method LIMIT 500",
-        )
-        .fetch_all(&self.pool)
+             ORDER BY o.path_template, o.method LIMIT 500",)
+        .fetch_all()
         .await?
         .iter()
         .map(spec_operation)
         .collect();
-        let shadow = sqlx::query(
-            "SELECT id, host, method, path_template, first_seen, request_count, classification
-             FROM endpoints WHERE classification = 'shadow' AND scope = 'api' ORDER BY request_count DESC, host, path_template LIMIT 500",
-        )
-        .fetch_all(&self.pool)
+        let shadow = self.db.query("SELECT id, host, method, path_template, first_seen, request_count, classification
+             FROM endpoints WHERE classification = 'shadow' AND scope = 'api' ORDER BY request_count DESC, host, path_template LIMIT 500",)
+        .fetch_all()
         .await?
         .iter()
         .map(brief_row)
         .collect();
         let drift = self.drift(None, 1000).await?;
         let drift_kinds = counts(
-            &sqlx::query(
-                "SELECT kind, COUNT(*) AS n FROM drift GROUP BY kind ORDER BY n DESC, kind",
-            )
-            .fetch_all(&self.pool)
-            .await?,
+            &self
+                .db
+                .query("SELECT kind, COUNT(*) AS n FROM drift GROUP BY kind ORDER BY n DESC, kind")
+                .fetch_all()
+                .await?,
         );
-        let uncovered = self.spec_diff(None).await?.uncovered;
+        let uncovered = self
+            .db
+            .query(
+                "SELECT host, COUNT(*) AS endpoints, CAST(SUM(request_count) AS BIGINT) AS requests
+                 FROM api_endpoints WHERE classification = 'uncovered' AND scope = 'api'
+                 GROUP BY host ORDER BY host",
+            )
+            .fetch_all()
+            .await?
+            .iter()
+            .map(|r| crate::store::UncoveredHost {
+                host: r.get(0),
+                endpoints: r.get(1),
+                requests: r.get(2),
+            })
+            .collect();
         Ok(SpecSummary {
             uncovered,
             specs,

@@ -247,10 +247,10 @@ pub async fn changes(
     Extension(session): Extension<Session>,
     Query(p): Query<ChangeParams>,
 ) -> Result<Response, AppError> {
-    let newest = state.store().dashboard_newest().await?;
+    let newest = state.dash().dashboard_newest().await?;
     let window = session.range.window;
     let (q, page, per) = p.to_query(newest, 100, false, &window)?;
-    let d = state.store().dashboard_changes(&q).await?;
+    let d = state.dash().dashboard_changes(&q).await?;
     let pages = ((d.total + per - 1) / per).max(1);
     let page_link =
         |n: i64| p.link(&[("page", if n == 1 { String::new() } else { n.to_string() })]);

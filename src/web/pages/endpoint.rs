@@ -122,18 +122,18 @@ pub async fn endpoint(
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     // An endpoint merged into a more general template lives on under the survivor's id.
-    if let Some(to) = state.store().merged_into(id).await? {
+    if let Some(to) = state.dash().merged_into(id).await? {
         return Ok(Redirect::permanent(&format!("/endpoints/{to}")).into_response());
     }
     let e = state
-        .store()
+        .dash()
         .dashboard_endpoint(id)
         .await?
         .ok_or(AppError::NotFound)?;
     let tls_host = host_services(&state, &e.endpoint.host).await?;
     let keys: Vec<String> = e.findings.iter().map(|f| f.dedup_key.clone()).collect();
     let mut histories = state
-        .store()
+        .dash()
         .dashboard_triage_histories(&keys, super::findings::HISTORY_SHOWN)
         .await?;
     let r = &e.endpoint;

@@ -499,8 +499,8 @@ pub async fn endpoints(
 ) -> Result<Response, AppError> {
     let (mut q, page, per) = p.to_query(SortKey::Risk);
     q.window = session.range.window;
-    let list = state.store().dashboard_endpoints(&q, 24).await?;
-    let facets = state.store().dashboard_facets().await?;
+    let list = state.dash().dashboard_endpoints(&q, 24).await?;
+    let facets = state.dash().dashboard_facets().await?;
     let pages = ((list.total + per - 1) / per).max(1);
     let cols: [(&str, Option<SortKey>, bool, &str); 15] = [
         ("Method", Some(SortKey::Method), false, "HTTP method"),

@@ -41,7 +41,10 @@ pub fn download(body: Vec<u8>, content_type: &'static str, filename: &str) -> Re
 /// The SQL dump.
 pub async fn sql_dump(state: &AppState) -> Result<Response, AppError> {
     let mut out = Vec::new();
-    state.store().export_sql(&mut out).await?;
+    state
+        .local_store("The SQLite dump (use pg_dump on the centre)")?
+        .export_sql(&mut out)
+        .await?;
     Ok(download(
         out,
         "application/sql; charset=utf-8",
@@ -51,7 +54,10 @@ pub async fn sql_dump(state: &AppState) -> Result<Response, AppError> {
 
 /// The JSON document.
 pub async fn json_doc(state: &AppState) -> Result<Response, AppError> {
-    let v = state.store().export_json(None).await?;
+    let v = match state.inventory() {
+        crate::web::Inventory::Local(store) => store.export_json(None).await?,
+        crate::web::Inventory::Central(c) => c.export_json_with(None, false).await?,
+    };
     let body = serde_json::to_vec_pretty(&v).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(download(
         body,
@@ -62,7 +68,10 @@ pub async fn json_doc(state: &AppState) -> Result<Response, AppError> {
 
 /// The observed OpenAPI document.
 pub async fn openapi_doc(state: &AppState) -> Result<Response, AppError> {
-    let v = state.store().export_openapi(None).await?;
+    let v = state
+        .local_store("The observed OpenAPI document")?
+        .export_openapi(None)
+        .await?;
     let body = serde_json::to_vec_pretty(&v).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(download(
         body,
@@ -75,7 +84,7 @@ pub async fn openapi_doc(state: &AppState) -> Result<Response, AppError> {
 pub async fn csv_view(state: &AppState, view: &str) -> Result<Response, AppError> {
     let view = view.strip_suffix(".csv").unwrap_or(view);
     let csv = state
-        .store()
+        .dash()
         .dashboard_view_csv(view)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -207,7 +207,7 @@ pub async fn findings(
     let page = p.page();
     q.limit = PAGE_SIZE;
     q.offset = (page - 1) * PAGE_SIZE;
-    let store = state.store();
+    let store = state.dash();
     let (rows, total) = store.dashboard_findings(&q).await?;
     let per_state = store.dashboard_finding_states(&q).await?;
     let keys: Vec<String> = rows.iter().map(|r| r.dedup_key.clone()).collect();
@@ -378,7 +378,10 @@ pub async fn sarif(
     let mut q = p.to_query(StateFilter::Active)?;
     // The findings the page lists: its time range too.
     q.window = session.range.window;
-    let rows = state.store().findings_listing_matching(&q).await?;
+    let rows = match state.inventory() {
+        crate::web::Inventory::Local(store) => store.findings_listing_matching(&q).await?,
+        crate::web::Inventory::Central(c) => c.findings_listing_matching(&q).await?,
+    };
     let body = serde_json::to_vec_pretty(&crate::web::sarif::sarif(&rows))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut resp = (StatusCode::OK, body).into_response();
@@ -419,7 +422,12 @@ pub enum TriageFailure {
     NotFound,
     /// The inventory could not be written (logged).
     Store,
+    /// The dashboard shows a fleet's centre, which takes no triage.
+    OnCentre,
 }
+
+/// What a centre refuses when asked to triage.
+pub const TRIAGE_ON_CENTRE: &str = "Triage";
 
 /// Sets the triage state of finding `id` through a writable store opened for the call (the
 /// dashboard holds the inventory read-only, like the spec upload does).
@@ -435,7 +443,10 @@ pub async fn apply_triage(
         "" => "dashboard",
         b => b,
     };
-    let store = Store::open(state.store().path()).await.map_err(|e| {
+    let Some(local) = state.store() else {
+        return Err(TriageFailure::OnCentre);
+    };
+    let store = Store::open(local.path()).await.map_err(|e| {
         tracing::error!(error = %e, "dashboard: triage: the inventory could not be opened for writing");
         TriageFailure::Store
     })?;
@@ -474,6 +485,7 @@ pub async fn triage(
             });
         }
         Err(TriageFailure::NotFound) => return Err(AppError::NotFound),
+        Err(TriageFailure::OnCentre) => return Err(AppError::OnCentre(TRIAGE_ON_CENTRE)),
         Err(TriageFailure::Store) => {
             return Err(AppError::Internal(
                 "triage: the inventory could not be written".into(),

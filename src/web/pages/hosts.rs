@@ -203,8 +203,8 @@ pub async fn hosts(
     q.window = session.range.window;
     // The service map and client counts: of all time from the pairs kept by triggers
     // (migration 0017), of a range from the client rows whose span meets it.
-    let pairs = state.store().dashboard_client_pairs(&q.window).await?;
-    let HostList { rows, total } = state.store().dashboard_hosts(&q, &pairs).await?;
+    let pairs = state.dash().dashboard_client_pairs(&q.window).await?;
+    let HostList { rows, total } = state.dash().dashboard_hosts(&q, &pairs).await?;
     let map = ServiceMap::busiest(&pairs, MAP_CLIENTS, MAP_HOSTS);
     let pages = ((total + per - 1) / per).max(1);
     let cols: [(&str, Option<HostSort>, bool, &str); 9] = [
@@ -325,7 +325,7 @@ pub async fn host_data(
     page: i64,
     window: &Window,
 ) -> Result<HostData, AppError> {
-    let store = state.store();
+    let store = state.dash();
     let row = match store.dashboard_host(host, window).await? {
         Some(r) => r,
         None if !window.is_all() && store.dashboard_host(host, &Window::ALL).await?.is_some() => {

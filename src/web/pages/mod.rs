@@ -33,8 +33,8 @@ pub use export::{
     sql_dump,
 };
 pub use findings::{
-    FindingParams, TriageFailure, apply_triage, findings, group_findings, sarif as findings_sarif,
-    triage as findings_triage,
+    FindingParams, TRIAGE_ON_CENTRE, TriageFailure, apply_triage, findings, group_findings,
+    sarif as findings_sarif, triage as findings_triage,
 };
 pub use hosts::{
     HOST_ENDPOINTS_PER_PAGE, HostPageParams, HostParams, MAP_CLIENTS, MAP_HOSTS, host, host_data,

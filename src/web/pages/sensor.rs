@@ -337,7 +337,7 @@ pub fn live_rows(v: &SensorSnapshot) -> Vec<(&'static str, String)> {
 pub async fn sensor_data(
     state: &AppState,
 ) -> Result<(Vec<crate::store::dashboard::CaptureRow>, RunStats), AppError> {
-    let captures = state.store().dashboard_captures().await?;
+    let captures = state.dash().dashboard_captures().await?;
     let mut totals = RunStats::default();
     for c in &captures {
         if let Ok(s) = RunStats::deserialize(&c.stats) {

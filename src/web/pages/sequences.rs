@@ -48,7 +48,7 @@ pub async fn sequences(
 ) -> Result<Response, AppError> {
     let host = nonempty(&p.host);
     let s = state
-        .store()
+        .dash()
         .dashboard_sequences(host.as_deref(), MAX_EDGES, &session.range.window)
         .await?;
     let nodes: Vec<graph::Node> = s

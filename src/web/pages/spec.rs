@@ -32,7 +32,7 @@ async fn spec_page(
     session: &Session,
     message: Option<(bool, String)>,
 ) -> Result<SpecPage, AppError> {
-    let s = state.store().dashboard_spec().await?;
+    let s = state.dash().dashboard_spec().await?;
     let coverage = charts::stacked(
         &[
             Bar {
@@ -105,7 +105,8 @@ pub async fn spec_upload(
     let message = match read_upload(form).await {
         Err(m) => (false, m.to_string()),
         Ok((name, bytes)) => {
-            match spec_import::import_spec(state.store().path(), &name, &bytes).await {
+            let path = state.local_store("Importing an API description")?.path();
+            match spec_import::import_spec(path, &name, &bytes).await {
                 Ok(o) => (true, o.summary),
                 Err(e @ ImportError::Store(_)) => {
                     tracing::error!(error = %e, "dashboard: spec import failed");

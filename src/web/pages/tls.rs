@@ -337,7 +337,7 @@ pub async fn host_services(
     }
     let now = now_secs();
     Ok(state
-        .store()
+        .dash()
         .tls_services(Some(&host))
         .await?
         .into_iter()
@@ -448,10 +448,10 @@ pub async fn tls(
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
     let rows = state
-        .store()
+        .dash()
         .tls_services_in(None, &session.range.window)
         .await?;
-    let clients = state.store().tls_clients(None).await?;
+    let clients = state.dash().tls_clients(None).await?;
     let now = now_secs();
     let window = match (
         rows.iter().map(|s| s.first_seen.as_str()).min(),

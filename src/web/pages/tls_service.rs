@@ -42,21 +42,21 @@ pub async fn tls_service(
 ) -> Result<Response, AppError> {
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let row = state
-        .store()
+        .dash()
         .tls_services(None)
         .await?
         .into_iter()
         .find(|s| s.id == id)
         .ok_or(AppError::NotFound)?;
     let clients: Vec<TlsClientRow> = state
-        .store()
+        .dash()
         .tls_clients(Some(&row.host))
         .await?
         .into_iter()
         .filter(|c| c.service_id == id)
         .collect();
     let http = state
-        .store()
+        .dash()
         .dashboard_tls_http_hosts(&row.host)
         .await?
         .into_iter()
