@@ -16,8 +16,12 @@
 --                     (row-level security, migration 0010_sensor_rows.sql); nothing else:
 --                     of `deltas` it sees the (sensor, seq) of its own rows, of the rest
 --                     nothing; no write to the inventory.
---   shadowtap_reader  SELECT on the public views `api_*` only (the SQL contract); no table.
--- Idempotent: run it again after an upgrade to grant the views new migrations added.
+--   shadowtap_reader  SELECT on the public views `api_*` (the SQL contract) and on the views
+--                     of schema `shadowtap_read`, one per inventory table, column for column
+--                     (what the dashboard reads: `serve --db postgres://...` puts that schema
+--                     first in its search path); no table, no write, nothing of the deltas.
+-- Idempotent: run it again after an upgrade to grant the views new migrations added and to
+-- make `shadowtap_read`'s views again (the dashboard refuses a schema older than its build).
 
 DO $$
 BEGIN
@@ -45,3 +49,30 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The dashboard's reads: a view per inventory table (not the deltas, nor the migrations'
+-- bookkeeping), made again from the tables as they are now, and the schema version they were
+-- made at (`PgInventory::open` compares it with its own).
+CREATE SCHEMA IF NOT EXISTS shadowtap_read;
+DO $$
+DECLARE
+    t record;
+    v bigint;
+BEGIN
+    FOR t IN SELECT viewname FROM pg_views WHERE schemaname = 'shadowtap_read' LOOP
+        EXECUTE format('DROP VIEW shadowtap_read.%I', t.viewname);
+    END LOOP;
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+             AND tablename NOT IN ('deltas', 'delta_applied', '_sqlx_migrations') LOOP
+        EXECUTE format('CREATE VIEW shadowtap_read.%I AS SELECT * FROM public.%I', t.tablename, t.tablename);
+    END LOOP;
+    FOR t IN SELECT viewname FROM pg_views WHERE schemaname = 'public' AND viewname NOT LIKE 'api\_%' LOOP
+        EXECUTE format('CREATE VIEW shadowtap_read.%I AS SELECT * FROM public.%I', t.viewname, t.viewname);
+    END LOOP;
+    SELECT max(version) INTO v FROM public._sqlx_migrations WHERE success;
+    EXECUTE format('CREATE VIEW shadowtap_read.schema_version AS SELECT CAST(%s AS bigint) AS version', v);
+END
+$$;
+REVOKE ALL ON SCHEMA shadowtap_read FROM PUBLIC;
+GRANT USAGE ON SCHEMA shadowtap_read TO shadowtap_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA shadowtap_read TO shadowtap_reader;

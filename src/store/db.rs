@@ -2,7 +2,8 @@
 //! fleet's central inventory on PostgreSQL.
 //!
 //! The dashboard's reads ([`super::dashboard`]) are written in SQL both dialects run: numbered
-//! placeholders `?1` (rewritten to `$1` for PostgreSQL by [`super::pg::pg_placeholders`]),
+//! placeholders `?1` or `?` (rewritten to `$1` for PostgreSQL by [`super::pg::pg_dialect`],
+//! which also makes `LIKE` case-insensitive there, as SQLite's is),
 //! `COALESCE` rather than `IFNULL`, `CAST(.. AS BIGINT)` where PostgreSQL would widen a sum to
 //! `numeric`, a name on every derived table, `WHERE TRUE` rather than `WHERE 1`. What stays
 //! apart is said where it is (`Db::is_pg`).
@@ -34,14 +35,17 @@ impl Db {
     }
 
     /// `string_agg`/`group_concat` of `expr` with separator `sep` (an SQL string literal),
-    /// of distinct values when `distinct`, in the order of `expr` on PostgreSQL (SQLite's
-    /// follows its input's order: the callers aggregate an ordered subquery).
+    /// of distinct values when `distinct`, in the byte order of `expr` on PostgreSQL (SQLite's
+    /// follows its input's order: the callers aggregate an ordered subquery, compared as
+    /// bytes, SQLite's `BINARY`).
     pub fn string_agg(&self, expr: &str, sep: &str, distinct: bool) -> String {
         let d = if distinct { "DISTINCT " } else { "" };
         match self {
             Db::Sqlite(_) if distinct && sep == "','" => format!("group_concat(DISTINCT {expr})"),
             Db::Sqlite(_) => format!("group_concat({expr}, {sep})"),
-            Db::Pg(_) => format!("string_agg({d}{expr}, {sep} ORDER BY {expr})"),
+            Db::Pg(_) => {
+                format!("string_agg({d}{expr} COLLATE \"C\", {sep} ORDER BY {expr} COLLATE \"C\")")
+            }
         }
     }
 
@@ -65,17 +69,25 @@ impl Db {
     /// A query of `sql`, written with SQLite's numbered placeholders (`?1`).
     pub fn query(&self, sql: impl AsRef<str>) -> DbQuery<'_> {
         let sql = sql.as_ref();
-        let inner = match self {
-            Db::Sqlite(pool) => Inner::Sqlite(
-                sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(sql.to_owned())),
-                pool,
-            ),
-            Db::Pg(pool) => Inner::Pg(
-                sqlx::query::<Postgres>(sqlx::AssertSqlSafe(super::pg::pg_placeholders(sql))),
-                pool,
-            ),
-        };
-        DbQuery { inner }
+        match self {
+            Db::Sqlite(pool) => DbQuery {
+                inner: Inner::Sqlite(
+                    sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(sql.to_owned())),
+                    pool,
+                ),
+                pg_sql: None,
+            },
+            Db::Pg(pool) => {
+                let text = super::pg::pg_dialect(sql);
+                DbQuery {
+                    inner: Inner::Pg(
+                        sqlx::query::<Postgres>(sqlx::AssertSqlSafe(text.clone())),
+                        pool,
+                    ),
+                    pg_sql: Some(text),
+                }
+            }
+        }
     }
 }
 
@@ -93,6 +105,9 @@ enum Inner<'a> {
 /// A query being built: [`DbQuery::bind`] its arguments in order, then fetch.
 pub struct DbQuery<'a> {
     inner: Inner<'a>,
+    /// PostgreSQL's text of the query, logged when the server refuses it (a query of the
+    /// dashboard written in SQLite's dialect only is a bug to see at once).
+    pg_sql: Option<String>,
 }
 
 /// A value bound to a query, owned, with its SQL type (a NULL is typed too: PostgreSQL
@@ -156,11 +171,15 @@ impl<'a> DbQuery<'a> {
                 p,
             ),
         };
-        DbQuery { inner }
+        DbQuery {
+            inner,
+            pg_sql: self.pg_sql,
+        }
     }
 
     /// Every row.
     pub async fn fetch_all(self) -> Result<Vec<DbRow>, StoreError> {
+        let sql = self.pg_sql;
         Ok(match self.inner {
             Inner::Sqlite(q, p) => q
                 .fetch_all(p)
@@ -168,23 +187,28 @@ impl<'a> DbQuery<'a> {
                 .into_iter()
                 .map(DbRow::Sqlite)
                 .collect(),
-            Inner::Pg(q, p) => q.fetch_all(p).await?.into_iter().map(DbRow::Pg).collect(),
+            Inner::Pg(q, p) => logged(q.fetch_all(p).await, sql)?
+                .into_iter()
+                .map(DbRow::Pg)
+                .collect(),
         })
     }
 
     /// The first row, if any.
     pub async fn fetch_optional(self) -> Result<Option<DbRow>, StoreError> {
+        let sql = self.pg_sql;
         Ok(match self.inner {
             Inner::Sqlite(q, p) => q.fetch_optional(p).await?.map(DbRow::Sqlite),
-            Inner::Pg(q, p) => q.fetch_optional(p).await?.map(DbRow::Pg),
+            Inner::Pg(q, p) => logged(q.fetch_optional(p).await, sql)?.map(DbRow::Pg),
         })
     }
 
     /// The one row (an error when there is none).
     pub async fn fetch_one(self) -> Result<DbRow, StoreError> {
+        let sql = self.pg_sql;
         Ok(match self.inner {
             Inner::Sqlite(q, p) => DbRow::Sqlite(q.fetch_one(p).await?),
-            Inner::Pg(q, p) => DbRow::Pg(q.fetch_one(p).await?),
+            Inner::Pg(q, p) => DbRow::Pg(logged(q.fetch_one(p).await, sql)?),
         })
     }
 
@@ -222,6 +246,14 @@ impl DbQuery<'_> {
             DbValue::Real(x) => self.bind(*x),
         }
     }
+}
+
+/// A PostgreSQL result, its query logged when the server refused it (not for "no row").
+fn logged<T>(r: Result<T, sqlx::Error>, sql: Option<String>) -> Result<T, sqlx::Error> {
+    if let Err(e @ sqlx::Error::Database(_)) = &r {
+        tracing::warn!(error = %e, sql = sql.as_deref().unwrap_or(""), "the centre refused a read");
+    }
+    r
 }
 
 /// A row of either backend.

@@ -22,6 +22,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 /// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a
 /// SQLite file.
@@ -54,6 +55,78 @@ pub fn pg_placeholders(sql: &str) -> String {
     out
 }
 
+/// Rewrites a query written for SQLite into PostgreSQL's dialect, outside string literals and
+/// quoted names: numbered placeholders `?1` become `$1`, a bare `?` takes one more than the
+/// largest number before it (SQLite's rule), and `LIKE` becomes `ILIKE` (SQLite's `LIKE` is
+/// case-insensitive for ASCII, PostgreSQL's is not; the dashboard's searches are meant
+/// case-insensitive).
+pub fn pg_dialect(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut quote: Option<char> = None;
+    let mut largest = 0u32;
+    let chars: Vec<char> = sql.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' | '"' => {
+                quote = Some(c);
+                out.push(c);
+                i += 1;
+            }
+            '?' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < chars.len() && chars[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let n = if j > start {
+                    chars[start..j]
+                        .iter()
+                        .collect::<String>()
+                        .parse()
+                        .unwrap_or(0)
+                } else {
+                    largest + 1
+                };
+                largest = largest.max(n);
+                out.push('$');
+                out.push_str(&n.to_string());
+                i = j;
+            }
+            'L' | 'l'
+                if chars[i..].len() >= 4
+                    && chars[i..i + 4]
+                        .iter()
+                        .collect::<String>()
+                        .eq_ignore_ascii_case("like")
+                    && (i == 0 || !is_word(chars[i - 1]))
+                    && chars.get(i + 4).is_none_or(|c| !is_word(*c)) =>
+            {
+                out.push_str("ILIKE");
+                i += 4;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
 /// The central inventory, opened for reading.
 pub struct PgInventory {
     pool: PgPool,
@@ -62,28 +135,58 @@ pub struct PgInventory {
 impl PgInventory {
     /// Connects to the central inventory at `url`. Its schema must be this build's (the
     /// centre, `shadowtap central`, migrates it): an older one is refused with what to do.
+    ///
+    /// The connection reads schema `shadowtap_read` first, then `public`: a reader role
+    /// (docs/fleet-roles.sql) sees the inventory's tables only through that schema's views,
+    /// which must have been made at this build's schema version too.
     pub async fn open(url: &str) -> Result<PgInventory, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .options([("search_path", "shadowtap_read, public")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         let wanted = sqlx::migrate!("./migrations/postgres")
             .iter()
             .map(|m| m.version)
             .max()
             .unwrap_or(0);
+        // The owner reads the migrations' own record; a reader, the version the read views
+        // were made at. Either is enough; a stale one is refused with what to do.
         let applied: Option<i64> =
-            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            sqlx::query_scalar("SELECT max(version) FROM public._sqlx_migrations WHERE success")
                 .fetch_one(&pool)
                 .await
-                .unwrap_or(None);
-        if applied.unwrap_or(0) < wanted {
+                .ok()
+                .flatten();
+        let read_views: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM shadowtap_read.schema_version")
+                .fetch_one(&pool)
+                .await
+                .ok();
+        let refuse = |reason: String| StoreError::Refused {
+            path: PathBuf::from(redacted_url(url)),
+            reason,
+        };
+        let problem = match (applied, read_views) {
+            (Some(a), _) if a < wanted => Some(format!(
+                "the central inventory's schema is at migration {a} and this build reads {wanted}: \
+                 run `shadowtap central --db URL --once` (the centre's own role) to bring it up to date"
+            )),
+            (_, Some(v)) if v < wanted => Some(format!(
+                "the dashboard's read views (schema shadowtap_read) were made at migration {v} and this build reads {wanted}: \
+                 run docs/fleet-roles.sql again as the centre's owner"
+            )),
+            (None, None) => Some(
+                "this role can read neither the centre's schema version nor the read views: \
+                 run docs/fleet-roles.sql as the centre's owner and grant the role shadowtap_reader"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        if let Some(reason) = problem {
             pool.close().await;
-            return Err(StoreError::Refused {
-                path: PathBuf::from(redacted_url(url)),
-                reason: format!(
-                    "the central inventory's schema is at migration {} and this build reads {wanted}: \
-                     run `shadowtap central --db URL --once` (the centre's own role) to bring it up to date",
-                    applied.unwrap_or(0)
-                ),
-            });
+            return Err(refuse(reason));
         }
         Ok(PgInventory { pool })
     }
@@ -158,8 +261,8 @@ impl PgInventory {
         let mut written = Vec::new();
         for view in PUBLIC_VIEWS {
             let cols: Vec<String> = sqlx::query_scalar(
-                "SELECT column_name::text FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                "SELECT attname::text FROM pg_attribute
+                 WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
             )
             .bind(view)
             .fetch_all(&self.pool)
@@ -278,6 +381,17 @@ fn redacted_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dialect_numbers_bare_placeholders_and_folds_like() {
+        assert_eq!(
+            pg_dialect(
+                "SELECT a FROM t WHERE a LIKE ? ESCAPE '\\' AND b = ?3 AND c = ? AND d = 'LIKE ?' AND likely = ?1"
+            ),
+            "SELECT a FROM t WHERE a ILIKE $1 ESCAPE '\\' AND b = $3 AND c = $4 AND d = 'LIKE ?' AND likely = $1"
+        );
+        assert_eq!(pg_dialect("x NOT like ?"), "x NOT ILIKE $1");
+    }
 
     #[test]
     fn placeholders_are_rewritten_outside_quotes_only() {

@@ -92,7 +92,7 @@ pub struct SensorRow {
 }
 
 /// The sensors' listing (either backend).
-pub(super) const SENSORS_SQL: &str = "SELECT * FROM api_sensors ORDER BY sensor";
+pub(in crate::store) const SENSORS_SQL: &str = "SELECT * FROM api_sensors ORDER BY sensor";
 
 /// Filters for [`Store::endpoints`].
 #[derive(Clone, Debug, Default)]

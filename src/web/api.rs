@@ -74,6 +74,7 @@ fn check_endpoint_params(p: &EndpointParams) -> Result<(), AppError> {
             "min_severity" => &p.min_severity,
             "scope" => &p.scope,
             "source" => &p.source,
+            "sensor" => &p.sensor,
             "sort" => &p.sort,
             "dir" => &p.dir,
             "page" => &p.page,
@@ -278,6 +279,14 @@ pub async fn findings_triage(
             Err(AppError::Internal("triage: the inventory could not be written".into()).into())
         }
     }
+}
+
+/// `GET /api/fleet`: the fleet's sensors and their health (`api_sensors`, with the
+/// endpoints each saw and the Fleet page's health word).
+pub async fn fleet(State(state): State<AppState>) -> ApiResult {
+    let now_s = crate::time::Timestamp::now().as_nanos() / 1_000_000_000;
+    let sensors = pages::fleet_data(&state, now_s).await?;
+    ok(json!({ "sensors": sensors, "late_after_s": pages::fleet::LATE_AFTER_S }))
 }
 
 /// `GET /api/sequences`.

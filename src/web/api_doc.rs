@@ -279,6 +279,11 @@ pub fn endpoint_params() -> Vec<Param> {
             "only endpoints a source knows (wire, access_log, har, code, spec), or in a category of scanned code against traffic (undeclared, unobserved, not_enforced, outside_code)",
         ),
         Param::query(
+            "sensor",
+            Takes::Text,
+            "only endpoints this sensor of a fleet saw (its name as it ships, api_endpoint_sensors)",
+        ),
+        Param::query(
             "sort",
             Takes::OneOf(SortKey::ALL.iter().map(|k| k.name()).collect()),
             "sort key (default: requests; risk: riskiest first)",
@@ -547,6 +552,14 @@ pub const OPERATIONS: &[Operation] = &[
         path: "/api/sensor",
         summary: "live sensor numbers (under shadowtap run), a page of ingested captures, summed counters and diagnostics",
         params: sensor_params,
+        answers: "application/json",
+        body: &[],
+    },
+    Operation {
+        method: "GET",
+        path: "/api/fleet",
+        summary: "a fleet's sensors as the centre last heard of them (api_sensors): latest delta, lag, deltas applied and parked, drops, endpoints seen, health",
+        params: none,
         answers: "application/json",
         body: &[],
     },

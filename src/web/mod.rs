@@ -346,6 +346,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/sensor", get(pages::sensor))
+        .route("/fleet", get(pages::fleet))
         .route("/export", get(pages::export))
         .route("/export/sql", get(pages::export_sql))
         .route("/export/json", get(pages::export_json))
@@ -374,6 +375,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/api/sensor", get(api::sensor))
+        .route("/api/fleet", get(api::fleet))
         .route("/api/export/{format}", get(api::export))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/{*rest}", any(api::not_found))

@@ -67,4 +67,38 @@ impl Dashboard {
         })
         .collect())
     }
+
+    /// The fleet's sensors and their health (`api_sensors`), by name: a fleet's centre lists
+    /// every sensor whose deltas it applied; a sensor's own file lists none.
+    pub async fn dashboard_sensors(
+        &self,
+    ) -> Result<Vec<crate::store::read::SensorRow>, StoreError> {
+        let rows = self
+            .db
+            .query(crate::store::read::SENSORS_SQL)
+            .fetch_all()
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::store::read::SensorRow {
+                sensor: r.get("sensor"),
+                version: r.get("version"),
+                host: r.get("host"),
+                interfaces: r.get("interfaces"),
+                started_at: r.get("started_at"),
+                first_delta_at: r.get("first_delta_at"),
+                last_delta_at: r.get("last_delta_at"),
+                last_applied_at: r.get("last_applied_at"),
+                apply_lag_ms: r.get("apply_lag_ms"),
+                deltas: r.get("deltas"),
+                parked: r.get("parked"),
+                packets: r.get("packets"),
+                bytes: r.get("bytes"),
+                kernel_dropped: r.get("kernel_dropped"),
+                if_dropped: r.get("if_dropped"),
+                queue_dropped: r.get("queue_dropped"),
+                cap_drops: r.get("cap_drops"),
+            })
+            .collect())
+    }
 }

@@ -101,7 +101,7 @@ impl ChangeKind {
     /// asked for) the host's rows drive the read (`+x.first_seen` keeps SQLite off the time
     /// index, which would visit every host's rows when most are new); otherwise the rows first
     /// seen within the bounds do.
-    fn branch(self, by_host: bool) -> String {
+    fn branch(self, db: &crate::store::db::Db, by_host: bool) -> String {
         let (host_e, host_s, t) = if by_host {
             ("e.host = ?2", "s.host = ?2", "+")
         } else {
@@ -129,7 +129,7 @@ impl ChangeKind {
             ),
             ChangeKind::Parameter => format!(
                 "SELECT 'parameter', e.host, e.id, e.method, e.path_template, p.location || ' ' || p.name,
-                        p.types, p.first_seen, e.first_seen >= ?1
+                        p.types, p.first_seen, CASE WHEN e.first_seen >= ?1 THEN 1 ELSE 0 END
                  FROM endpoint_params p JOIN endpoints e ON e.id = p.endpoint_id
                  WHERE {t}p.first_seen BETWEEN ?1 AND ?5 AND {host_e}"
             ),
@@ -137,19 +137,21 @@ impl ChangeKind {
             // seen after the bound: a row of unknown time means it was there before.
             ChangeKind::Auth => format!(
                 "SELECT 'auth', e.host, e.id, e.method, e.path_template, a.scheme,
-                        group_concat(a.location, ', '), MIN(a.first_seen), e.first_seen >= ?1
+                        {}, MIN(a.first_seen), CASE WHEN e.first_seen >= ?1 THEN 1 ELSE 0 END
                  FROM endpoint_auth a JOIN endpoints e ON e.id = a.endpoint_id
                  WHERE {}{host_e}
-                 GROUP BY a.endpoint_id, a.scheme
+                 GROUP BY e.id, e.host, e.method, e.path_template, e.first_seen, a.scheme
                  HAVING MIN(a.first_seen) BETWEEN ?1 AND ?5 AND COUNT(a.first_seen) = COUNT(*)",
+                db.string_agg("a.location", "', '", false),
                 recent("a")
             ),
             ChangeKind::Sensitive => format!(
                 "SELECT 'sensitive', e.host, e.id, e.method, e.path_template, s.class,
-                        group_concat(DISTINCT s.location), MIN(s.first_seen), e.first_seen >= ?1
+                        {}, MIN(s.first_seen), CASE WHEN e.first_seen >= ?1 THEN 1 ELSE 0 END
                  FROM endpoint_sensitive s JOIN endpoints e ON e.id = s.endpoint_id
                  WHERE {}{host_e}
-                 GROUP BY s.endpoint_id, s.class HAVING MIN(s.first_seen) BETWEEN ?1 AND ?5",
+                 GROUP BY e.id, e.host, e.method, e.path_template, e.first_seen, s.class HAVING MIN(s.first_seen) BETWEEN ?1 AND ?5",
+                db.string_agg("s.location", "','", true),
                 recent("s")
             ),
             ChangeKind::TlsClient => format!(
@@ -167,9 +169,10 @@ impl ChangeKind {
                  FROM endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id
                  WHERE {t}c.first_seen BETWEEN ?1 AND ?5 AND {host_e}
                  GROUP BY e.host, c.client
-                 HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 INDEXED BY endpoint_clients_client
+                 HAVING NOT EXISTS (SELECT 1 FROM endpoint_clients c2 {}
                                     JOIN endpoints e2 ON e2.id = c2.endpoint_id
-                                    WHERE c2.client = c.client AND c2.first_seen < ?1 AND e2.host = e.host)"
+                                    WHERE c2.client = c.client AND c2.first_seen < ?1 AND e2.host = e.host)",
+                db.indexed_by("endpoint_clients_client")
             ),
         }
     }
@@ -364,8 +367,8 @@ impl Dashboard {
             let page = self
                 .db
                 .query(format!(
-                    "SELECT * FROM ({}) ORDER BY 8 DESC, 6 LIMIT ?3 OFFSET ?4",
-                    k.branch(true)
+                    "SELECT * FROM ({}) AS b ORDER BY 8 DESC, 6 LIMIT ?3 OFFSET ?4",
+                    k.branch(&self.db, true)
                 ))
                 .bind(lo)
                 .bind(h.as_str())
@@ -435,7 +438,7 @@ impl Dashboard {
         }
         let union = kinds
             .iter()
-            .map(|k| k.branch(host.is_some()))
+            .map(|k| k.branch(&self.db, host.is_some()))
             .collect::<Vec<_>>()
             .join("\nUNION ALL\n");
         let rows = self.db.query(format!(
@@ -498,7 +501,7 @@ pub(crate) async fn change_hours_fresh(store: &Store) -> Vec<(String, String, i6
         .collect();
     let union = kinds
         .iter()
-        .map(|k| k.branch(false))
+        .map(|k| k.branch(&store.dashboard().db, false))
         .collect::<Vec<_>>()
         .join("\nUNION ALL\n");
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -17,9 +17,9 @@ impl Dashboard {
         let cols: Vec<String> = if self.db.is_pg() {
             self.db
                 .query(
-                    "SELECT column_name::text FROM information_schema.columns
-                     WHERE table_name = ?1 AND table_schema = current_schema()
-                     ORDER BY ordinal_position",
+                    "SELECT attname::text FROM pg_attribute
+                     WHERE attrelid = to_regclass(?1) AND attnum > 0 AND NOT attisdropped
+                     ORDER BY attnum",
                 )
                 .bind(*view)
                 .fetch_all_scalar()

@@ -142,6 +142,8 @@ pub struct EndpointQuery {
     /// `code`, `spec`) or in a category of the code's join (`undeclared`, `unobserved`,
     /// `not_enforced`, `outside_code`).
     pub source: Option<String>,
+    /// Only endpoints this sensor saw (a fleet's sensor name, `endpoint_sensors`).
+    pub sensor: Option<String>,
     /// Sort key.
     pub sort: SortKey,
     /// Descending.
@@ -167,6 +169,7 @@ impl Default for EndpointQuery {
             min_severity: None,
             scope: None,
             source: None,
+            sensor: None,
             sort: SortKey::Requests,
             desc: true,
             offset: 0,
@@ -301,6 +304,9 @@ pub struct Facets {
     pub scopes: Vec<Count>,
     /// Endpoints per value of the source filter ([`SOURCE_FILTERS`]), those present.
     pub sources: Vec<Count>,
+    /// Endpoints per sensor that saw them (`endpoint_sensors`: a fleet's centre, or a
+    /// sensor's own file once it ships), by name.
+    pub sensors: Vec<Count>,
 }
 
 fn bind_all<'a>(mut q: DbQuery<'a>, binds: &[DbValue]) -> DbQuery<'a> {
@@ -373,6 +379,15 @@ impl Dashboard {
                 })
             })
             .collect();
+        let sensors = counts(
+            &self
+                .db
+                .query(
+                    "SELECT sensor, COUNT(*) FROM endpoint_sensors GROUP BY sensor ORDER BY sensor",
+                )
+                .fetch_all()
+                .await?,
+        );
         Ok(Facets {
             hosts,
             classifications,
@@ -381,6 +396,7 @@ impl Dashboard {
             protocols,
             scopes,
             sources,
+            sensors,
         })
     }
 
@@ -444,6 +460,10 @@ impl Dashboard {
         }
         if let Some(c) = query.source.as_deref().and_then(source_condition) {
             conds.push(c);
+        }
+        if let Some(name) = &query.sensor {
+            conds.push("e.id IN (SELECT n.endpoint_id FROM endpoint_sensors n WHERE n.sensor = ?)");
+            binds.push(DbValue::Text(name.clone()));
         }
         if let Some(p) = &query.protocol {
             conds.push("e.protocol = ?");
@@ -556,7 +576,13 @@ impl Dashboard {
 
     /// Whether SQLite's plan for `sql` sorts its rows for the ORDER BY (no index gives the
     /// order): its query plan holds a temporary B-tree for it.
+    ///
+    /// On PostgreSQL, always (the page is then read in one step): its planner walks an
+    /// index for `ORDER BY ... LIMIT` by itself, and its plans have no such marker.
     async fn sorts_rows(&self, sql: &str, binds: &[DbValue]) -> Result<bool, StoreError> {
+        if self.db.is_pg() {
+            return Ok(true);
+        }
         Ok(
             bind_all(self.db.query(format!("EXPLAIN QUERY PLAN {sql}")), binds)
                 .fetch_all()
@@ -583,11 +609,13 @@ impl Dashboard {
             .map(|i| i.to_string())
             .collect::<Vec<_>>()
             .join(",");
+        let schemes = self.db.string_agg("scheme", "','", false);
+        let classes = self.db.string_agg("class", "','", false);
         let rows = self.db.query(format!(
             "SELECT e.id, e.host, e.method, e.path_template, e.first_seen, e.last_seen, e.request_count, e.error_count,
                     {CLIENT_COUNT},
-                    (SELECT group_concat(scheme, ',') FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme)),
-                    (SELECT group_concat(class, ',') FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class)),
+                    (SELECT {schemes} FROM (SELECT DISTINCT scheme FROM endpoint_auth a WHERE a.endpoint_id = e.id ORDER BY scheme) d),
+                    (SELECT {classes} FROM (SELECT DISTINCT class FROM endpoint_sensitive s WHERE s.endpoint_id = e.id ORDER BY class) d),
                     e.p50_ms, e.p99_ms, e.classification, e.deprecated,
                     (SELECT COUNT(*) FROM findings f WHERE f.host = e.host AND f.method = e.method AND f.path_template = e.path_template AND {ACTIVE_FINDING}),
                     e.protocol, e.risk_score, e.max_severity, e.scope, e.scope_reason,

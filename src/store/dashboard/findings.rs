@@ -179,8 +179,9 @@ impl Dashboard {
             return Ok(out);
         }
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let rows = self.db.query("SELECT id, dedup_key, from_state, to_state, actor, reason, at FROM finding_triage_history
-             WHERE dedup_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC",)
+        let keys_sql = self.db.json_strings("?1");
+        let rows = self.db.query(format!("SELECT id, dedup_key, from_state, to_state, actor, reason, at FROM finding_triage_history
+             WHERE dedup_key IN ({keys_sql}) ORDER BY id DESC"))
         .bind(list)
         .fetch_all()
         .await?;
@@ -214,7 +215,7 @@ impl Dashboard {
         let sev = severity_rank_sql("severity");
         let fw = window.and_span("f");
         Ok(self.db.query(format!(
-            "SELECT severity, kind, COUNT(*) FROM findings f WHERE 1{fw} GROUP BY severity, kind ORDER BY {sev}, kind"
+            "SELECT severity, kind, COUNT(*) FROM findings f WHERE TRUE{fw} GROUP BY severity, kind ORDER BY {sev}, kind"
         ))
         .fetch_all()
         .await?

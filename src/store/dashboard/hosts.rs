@@ -334,8 +334,8 @@ fn findings_cte(window: &Window, one_host: bool) -> String {
     let hc = host_cond("f", one_host);
     format!(
         "f AS (
-    SELECT f.host AS host, COUNT(*) AS n, SUM(f.severity = 'critical') AS critical, SUM(f.severity = 'high') AS high,
-           SUM(f.severity = 'medium') AS medium, SUM(f.severity = 'low') AS low, SUM(f.severity = 'info') AS info
+    SELECT f.host AS host, COUNT(*) AS n, SUM(CASE WHEN f.severity = 'critical' THEN 1 ELSE 0 END) AS critical, SUM(CASE WHEN f.severity = 'high' THEN 1 ELSE 0 END) AS high,
+           SUM(CASE WHEN f.severity = 'medium' THEN 1 ELSE 0 END) AS medium, SUM(CASE WHEN f.severity = 'low' THEN 1 ELSE 0 END) AS low, SUM(CASE WHEN f.severity = 'info' THEN 1 ELSE 0 END) AS info
     FROM findings f WHERE f.host IS NOT NULL AND {hc} AND {ACTIVE_FINDING}{fw}
     GROUP BY f.host)"
     )
@@ -584,18 +584,19 @@ impl Dashboard {
     ) -> Result<ServiceMap, StoreError> {
         // The pairs kept by triggers (migration 0017): the host's busiest clients, then every
         // host those call.
-        let sql = "WITH mine AS MATERIALIZED (
+        let hint = self.db.indexed_by("host_clients_client");
+        let sql = format!("WITH mine AS MATERIALIZED (
                     SELECT client, requests AS n FROM host_clients WHERE host = ?1
                     ORDER BY n DESC, client LIMIT ?2),
                  edge AS MATERIALIZED (
                     SELECT h.client AS client, h.host AS host, h.requests AS n
-                    FROM host_clients h INDEXED BY host_clients_client
+                    FROM host_clients h {hint}
                     WHERE h.client IN (SELECT client FROM mine)),
                  th AS (SELECT host, SUM(n) AS n FROM edge GROUP BY host ORDER BY host = ?1 DESC, n DESC, host LIMIT ?3)
                  SELECT edge.client, edge.host, edge.n,
                         (SELECT COUNT(DISTINCT client) FROM edge), (SELECT COUNT(DISTINCT host) FROM edge)
                  FROM edge JOIN th ON th.host = edge.host
-                 ORDER BY edge.n DESC, edge.client, edge.host";
+                 ORDER BY edge.n DESC, edge.client, edge.host");
         let rows = self
             .db
             .query(sql)

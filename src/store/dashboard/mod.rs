@@ -268,9 +268,8 @@ impl Dashboard {
             &self
                 .db
                 .query(format!(
-                    "SELECT COALESCE(classification, 'unclassified') AS c, n
-                 FROM (SELECT classification, COUNT(*) AS n FROM endpoints WHERE scope = 'api'
-                       GROUP BY classification)
+                    "SELECT c, n FROM (SELECT COALESCE(classification, 'unclassified') AS c, COUNT(*) AS n
+                 FROM endpoints WHERE scope = 'api' GROUP BY classification) AS k
                  ORDER BY {CLASSIFICATION_ORDER}, c"
                 ))
                 .fetch_all()

@@ -140,7 +140,7 @@ impl Dashboard {
             .map(brief_row)
             .collect();
         let newest_findings = self.db.query(format!(
-            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE 1{fw} ORDER BY f.first_seen DESC, f.id DESC LIMIT 8"
+            "SELECT {FINDING_COLUMNS} {FINDING_JOIN} WHERE TRUE{fw} ORDER BY f.first_seen DESC, f.id DESC LIMIT 8"
         ))
         .fetch_all()
         .await?
@@ -164,7 +164,7 @@ impl Dashboard {
     /// Totals of the whole inventory, from the sums kept by triggers (migration 0015): no
     /// scan of the endpoints, their clients or their minutes.
     async fn totals_all(&self) -> Result<(Totals, ScopeCounts), StoreError> {
-        let t = self.db.query("SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints)), t.endpoints, t.observed,
+        let t = self.db.query("SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT host FROM endpoints) h), t.endpoints, t.observed,
                     t.requests, t.errors, (SELECT MIN(first_seen) FROM endpoints), t.last_seen,
                     (SELECT COUNT(*) FROM inventory_clients)
              FROM inventory_totals t",)
@@ -205,7 +205,7 @@ impl Dashboard {
             .db
             .query(format!(
                 "SELECT host, scope, COALESCE(classification, 'unclassified'), COUNT(*)
-             FROM endpoints e WHERE 1{ew} GROUP BY host, scope, classification"
+             FROM endpoints e WHERE TRUE{ew} GROUP BY host, scope, classification"
             ))
             .fetch_all()
             .await?
@@ -245,7 +245,7 @@ impl Dashboard {
             .db
             .query(format!(
                 "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(errors), 0), MIN(minute), MAX(minute)
-                 FROM inventory_minutes WHERE 1{minutes}"
+                 FROM inventory_minutes WHERE TRUE{minutes}"
             ))
             .fetch_one_as()
             .await?;
@@ -253,7 +253,7 @@ impl Dashboard {
         let clients: i64 = self
             .db
             .query(format!(
-                "SELECT COUNT(DISTINCT client) FROM endpoint_clients c WHERE 1{cw}"
+                "SELECT COUNT(DISTINCT client) FROM endpoint_clients c WHERE TRUE{cw}"
             ))
             .fetch_scalar()
             .await?;

@@ -220,7 +220,7 @@ impl Dashboard {
              FROM findings f
              LEFT JOIN endpoints e ON e.host = f.host AND e.method = f.method AND e.path_template = f.path_template
              WHERE f.severity IN ('critical', 'high') AND {ACTIVE_FINDING}{fw}
-             GROUP BY f.host, f.method, f.path_template, f.kind
+             GROUP BY f.host, f.method, f.path_template, f.kind, e.id, e.risk_score
              ORDER BY f.host, f.method, f.path_template, MIN({sev}), f.kind"
         ))
         .fetch_all()

@@ -102,7 +102,7 @@ impl Dashboard {
         let hosts = counts(
             &self.db.query(format!(
                 "SELECT f.host, SUM(x.count) AS n FROM transitions x JOIN endpoints f ON f.id = x.from_endpoint
-                 WHERE 1{xw} GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500"
+                 WHERE TRUE{xw} GROUP BY f.host ORDER BY n DESC, f.host LIMIT 500"
             ))
             .fetch_all()
             .await?,

@@ -76,7 +76,7 @@ impl Dashboard {
                 observed: r.get(7),
             })
             .collect();
-        let cov = self.db.query("SELECT COUNT(*), COALESCE(SUM(endpoint_id IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = o.endpoint_id AND e.first_seen IS NOT NULL)), 0)
+        let cov = self.db.query("SELECT COUNT(*), COALESCE(SUM(CASE WHEN endpoint_id IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = o.endpoint_id AND e.first_seen IS NOT NULL) THEN 1 ELSE 0 END), 0)
              FROM spec_operations o",)
         .fetch_one()
         .await?;

@@ -39,6 +39,8 @@ pub struct EndpointParams {
     pub scope: Option<String>,
     /// A source that knows it, or a category of the code's join (`SOURCE_FILTERS`).
     pub source: Option<String>,
+    /// A sensor that saw it (a fleet's centre).
+    pub sensor: Option<String>,
     /// Sort key.
     pub sort: Option<String>,
     /// `asc` or `desc`.
@@ -90,6 +92,7 @@ impl EndpointParams {
             min_severity: nonempty(&self.min_severity),
             scope: nonempty(&self.scope).filter(|s| s != "api"),
             source: nonempty(&self.source),
+            sensor: nonempty(&self.sensor),
             sort,
             desc,
             offset: (page - 1) * per,
@@ -112,6 +115,7 @@ impl EndpointParams {
             ("min_severity", v(&self.min_severity)),
             ("scope", v(&self.scope)),
             ("source", v(&self.source)),
+            ("sensor", v(&self.sensor)),
             ("sort", v(&self.sort)),
             ("dir", v(&self.dir)),
             ("per", v(&self.per)),
@@ -142,6 +146,7 @@ impl EndpointParams {
             &self.min_severity,
             &self.scope,
             &self.source,
+            &self.sensor,
         ]
         .iter()
         .any(|v| nonempty(v).is_some())
@@ -267,6 +272,8 @@ struct EndpointsPage {
     severities: Vec<Opt>,
     protocols: Vec<Opt>,
     sources: Vec<Opt>,
+    /// The sensor filter's options (empty when no sensor is named in the inventory).
+    sensors: Vec<Opt>,
     pers: Vec<Opt>,
     headers: Vec<Header>,
     rows: Vec<RowView>,
@@ -391,7 +398,7 @@ fn options(current: &Option<String>, any: &str, values: Vec<(String, String)>) -
     out
 }
 
-fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 9] {
+fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 10] {
     let with_count = |c: &Count, name: String| (c.key.clone(), format!("{name} ({})", c.count));
     [
         options(
@@ -478,6 +485,15 @@ fn facet_options(p: &EndpointParams, facets: &Facets) -> [Vec<Opt>; 9] {
                         .map_or(c.key.as_str(), |(_, l)| l);
                     with_count(c, label.to_string())
                 })
+                .collect(),
+        ),
+        options(
+            &p.sensor,
+            "Any sensor",
+            facets
+                .sensors
+                .iter()
+                .map(|c| with_count(c, fmt::trunc(&c.key, 40)))
                 .collect(),
         ),
         options(
@@ -590,6 +606,7 @@ pub async fn endpoints(
         severities,
         protocols,
         sources,
+        sensors,
         pers,
     ] = facet_options(&p, &facets);
     let tls_host = match &q.host {
@@ -607,6 +624,7 @@ pub async fn endpoints(
         severities,
         protocols,
         sources,
+        sensors,
         pers,
         headers,
         from: if list.total == 0 { 0 } else { q.offset + 1 },

@@ -15,6 +15,7 @@ mod endpoints;
 mod error;
 mod export;
 mod findings;
+pub mod fleet;
 mod hosts;
 mod login;
 mod overview;
@@ -36,6 +37,7 @@ pub use findings::{
     FindingParams, TRIAGE_ON_CENTRE, TriageFailure, apply_triage, findings, group_findings,
     sarif as findings_sarif, triage as findings_triage,
 };
+pub use fleet::{fleet, fleet_data};
 pub use hosts::{
     HOST_ENDPOINTS_PER_PAGE, HostPageParams, HostParams, MAP_CLIENTS, MAP_HOSTS, host, host_data,
     hosts,
@@ -170,7 +172,7 @@ fn range_view(session: &Session) -> RangeView {
     }
 }
 
-const NAV: [(&str, &str); 11] = [
+const NAV: [(&str, &str); 12] = [
     ("/", "Overview"),
     ("/hosts", "Hosts"),
     ("/endpoints", "Endpoints"),
@@ -180,6 +182,7 @@ const NAV: [(&str, &str); 11] = [
     ("/tls", "TLS"),
     ("/spec", "Spec"),
     ("/sensor", "Sensor"),
+    ("/fleet", "Fleet"),
     ("/export", "Export"),
     ("/api/", "API"),
 ];
@@ -189,6 +192,14 @@ fn chrome(state: &AppState, session: &Session, active: &str) -> Chrome {
         nav: NAV
             .iter()
             .filter(|(h, _)| *h != "/api/")
+            // A centre shows its sensors (Fleet); a sensor's own file, itself (Sensor).
+            .filter(|(h, _)| {
+                *h != if state.dash().is_central() {
+                    "/sensor"
+                } else {
+                    "/fleet"
+                }
+            })
             .map(|(href, label)| NavItem {
                 href,
                 label,
