@@ -11,6 +11,11 @@
 //! Each page is requested through `app(state).oneshot(..)` (no network), after warm-up; the
 //! report gives the median, 95th percentile and minimum of the wall time of the whole request
 //! (SQL, templates, charts).
+//!
+//! A fleet's centre (issue 18): with `SHADOWTAP_BENCH_CENTRAL=postgres://...` (an empty
+//! database; `benches/fleet_dashboard.sh` makes one) the same inventory is written into
+//! PostgreSQL instead, each endpoint seen by one to three of 10 sensors, and the dashboard
+//! reads it as `serve --db postgres://...` does (the Fleet page and the sensor filter added).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -41,15 +46,14 @@ fn findings() -> i64 {
 const TRANSITIONS: i64 = 5_000;
 const MINUTES: i64 = 30;
 
-async fn populate(db: &Path) {
-    let store = Store::open(db).await.expect("create the database");
-    let pool = &support::sql(&store).await;
+/// The statements that write the inventory, in SQL both backends run.
+fn statements() -> Vec<String> {
     let t0 = 28_000_000i64; // minutes since the epoch (2023)
     let ns = |m: i64| m * 60_000_000_000;
     let n_endpoints = endpoints();
     let statements: Vec<String> = vec![
         format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+            "WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {last})
              INSERT INTO endpoints (host, method, path_template, example_path, first_seen, last_seen,
                  request_count, response_count, error_count, bytes_in, bytes_out, client_estimate,
                  p50_ms, p90_ms, p99_ms, documented, deprecated, classification)
@@ -60,7 +64,7 @@ async fn populate(db: &Path) {
                     {first} + (i % 97) * 1000000000, {last_ns} - (i % 89) * 1000000000,
                     (i * 7919) % 5000 + 1, (i * 7919) % 5000 + 1, (i * 31) % 50, i * 10, i * 100, 0,
                     (i % 200) / 10.0 + 0.5, (i % 200) / 5.0 + 1.0, (i % 200) / 2.0 + 2.0,
-                    i % 3 != 0, i % 17 = 0,
+                    CAST(i % 3 <> 0 AS INTEGER), CAST(i % 17 = 0 AS INTEGER),
                     CASE i % 4 WHEN 0 THEN 'documented' WHEN 1 THEN 'shadow' WHEN 2 THEN 'documented' ELSE CASE WHEN i % 17 = 0 THEN 'zombie' ELSE NULL END END
              FROM n",
             last = n_endpoints - 1,
@@ -93,11 +97,11 @@ async fn populate(db: &Path) {
         ),
         format!(
             "WITH RECURSIVE m(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM m WHERE k < {last})
-             INSERT INTO endpoint_minutes SELECT e.id, {t0} + k, (e.id + k) % 40 + 1, (e.id + k) % 7 = 0 FROM endpoints e, m",
+             INSERT INTO endpoint_minutes SELECT e.id, {t0} + k, (e.id + k) % 40 + 1, CAST((e.id + k) % 7 = 0 AS INTEGER) FROM endpoints e, m",
             last = MINUTES - 1
         ),
         format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+            "WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {last})
              INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
              SELECT CASE i % 6 WHEN 0 THEN 'jwt_alg_none_accepted' WHEN 1 THEN 'credentials_in_url' WHEN 2 THEN 'shadow_api'
                         WHEN 3 THEN 'basic_auth_cleartext' WHEN 4 THEN 'jwt_long_lived' ELSE 'verbose_errors' END,
@@ -112,10 +116,11 @@ async fn populate(db: &Path) {
             b = ns(t0 + MINUTES)
         ),
         format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
-             INSERT OR IGNORE INTO transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen) SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
+            "WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+             INSERT INTO transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen) SELECT a.id, b.id, (i * 37) % 500 + 1, i % 20 + 1, {a}, {b}
              FROM n JOIN endpoints a ON a.id = 1 + (i * 40) % {endpoints}
-                    JOIN endpoints b ON b.id = 1 + ((i * 40) % {endpoints} + 40 * (1 + i % 7)) % {endpoints}",
+                    JOIN endpoints b ON b.id = 1 + ((i * 40) % {endpoints} + 40 * (1 + i % 7)) % {endpoints}
+             ON CONFLICT DO NOTHING",
             last = TRANSITIONS - 1,
             endpoints = n_endpoints,
             a = ns(t0),
@@ -123,13 +128,58 @@ async fn populate(db: &Path) {
         ),
         "ANALYZE".into(),
     ];
-    for sql in statements {
+    statements
+}
+
+async fn populate(db: &Path) {
+    let store = Store::open(db).await.expect("create the database");
+    let pool = &support::sql(&store).await;
+    for sql in statements() {
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(pool)
             .await
             .expect("populate");
     }
     store.close().await;
+}
+
+/// Sensors of the centre's inventory.
+const SENSORS: i64 = 10;
+
+/// Writes the inventory into the centre at `url` (migrated by `central::open`), each endpoint
+/// seen by one to three of [`SENSORS`] sensors, each sensor with its health row.
+async fn populate_central(url: &str) {
+    let pool = shadowtap::fleet::central::open(url)
+        .await
+        .expect("the centre");
+    let mut all = statements();
+    all.insert(
+        all.len() - 1,
+        format!(
+            "INSERT INTO endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen)
+             SELECT e.id, 'tap-' || ((e.id + k) % {SENSORS}), e.request_count / (1 + e.id % 3), e.first_seen, e.last_seen
+             FROM endpoints e, generate_series(0, 2) k WHERE k <= e.id % 3"
+        ),
+    );
+    all.insert(
+        all.len() - 1,
+        format!(
+            "INSERT INTO sensors (sensor, version, host, interfaces, started_at, first_delta_at, last_delta_at,
+                 last_applied_at, apply_lag_ms, deltas, parked, packets, bytes, kernel_dropped, if_dropped,
+                 queue_dropped, cap_drops)
+             SELECT 'tap-' || n, '0.1.0', 'tap' || n || '.dc.example', 'eth1', 0, 0, 0, 0, 40 + n, 1000 + n, 0,
+                    1000000 * n, 800000000 * n, n % 3, 0, 0, 0
+             FROM generate_series(0, {last}) n",
+            last = SENSORS - 1
+        ),
+    );
+    for sql in all {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .expect("populate the centre");
+    }
+    pool.close().await;
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -165,8 +215,30 @@ fn main() {
         .skip(1)
         .filter(|a| a != "quick" && !a.starts_with('-'))
         .collect();
+    let central = std::env::var("SHADOWTAP_BENCH_CENTRAL").ok();
     rt.block_on(async {
         let started = Instant::now();
+        if let Some(url) = &central {
+            populate_central(url).await;
+            let inventory = shadowtap::store::pg::PgInventory::open(url).await.unwrap();
+            println!(
+                "centre: {} endpoints from {SENSORS} sensors (built in {:.1} s)",
+                endpoints(),
+                started.elapsed().as_secs_f64()
+            );
+            let app = web::app(
+                AppState::central(inventory, "centre".into(), AuthConfig::default()).unwrap(),
+            );
+            let mut pages: Vec<(&str, &str)> = PAGES.to_vec();
+            pages.extend([
+                ("fleet", "/fleet"),
+                ("api: fleet", "/api/fleet"),
+                ("endpoints, one sensor", "/endpoints?sensor=tap-3"),
+                ("endpoints, one sensor + host", "/endpoints?sensor=tap-3&host=api7.bench.test"),
+            ]);
+            measure(&app, &pages, &only, iterations, None).await;
+            return;
+        }
         if reuse {
             // Brings a kept inventory to the current migrations, and its planner statistics
             // to its indexes (as the daemon does hourly and an ingest at its end).
@@ -191,84 +263,123 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         let app = web::app(AppState::new(store, AuthConfig::default()).unwrap());
-        let pages = [
-            ("overview, cold (new dashboard each time)", "/"),
-            ("overview", "/"),
-            ("endpoints, first page (by risk)", "/endpoints"),
-            ("endpoints, by requests", "/endpoints?sort=requests"),
-            ("endpoints, high or critical", "/endpoints?min_severity=high"),
-            ("endpoints, host filter", "/endpoints?host=api7.bench.test"),
-            ("endpoints, search + findings", "/endpoints?q=resource12&findings=yes"),
-            ("endpoints, sensitive + sort p99, page 3", "/endpoints?sensitive=any&sort=p99&page=3"),
-            ("endpoints, sort by clients", "/endpoints?sort=clients"),
-            ("endpoints, class + auth, 500 rows", "/endpoints?class=shadow&auth=api_key_header&per=500"),
-            ("endpoints, last page", "/endpoints?page=200"),
-            ("endpoint detail", "/endpoints/5000"),
-            ("findings, first page", "/findings"),
-            ("findings, high, search", "/findings?severity=high&q=10.0.0.7"),
-            ("findings, page 20", "/findings?page=20"),
-            ("sequences (busiest host)", "/sequences"),
-            ("hosts, cold (new dashboard each time)", "/hosts"),
-            ("hosts (with the service map)", "/hosts"),
-            ("hosts, by findings", "/hosts?sort=findings"),
-            ("host page", "/hosts/api7.bench.test"),
-            ("changes, last 24 h (default)", "/changes"),
-            ("changes, last 5 min", "/changes?since=5m"),
-            ("api: hosts", "/api/hosts"),
-            ("api: changes, since the start", "/api/changes?since=2023-01-01T00:00:00Z"),
-            ("api: endpoints", "/api/endpoints"),
-            ("api: overview", "/api/overview"),
-            ("overview, last hour", "/?range=1h"),
-            ("overview, custom range inside the traffic", "/?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z"),
-            ("endpoints, last hour", "/endpoints?range=1h"),
-            ("endpoints, custom range inside the traffic", "/endpoints?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z"),
-            ("findings, last 24 h", "/findings?range=24h"),
-            ("hosts, last hour", "/hosts?range=1h"),
-            ("host page, last hour", "/hosts/api7.bench.test?range=1h"),
-        ];
-        println!(
-            "{:<42} {:>9} {:>9} {:>9} {:>10}",
-            "page", "median", "p95", "min", "size"
-        );
-        for (name, path) in pages {
-            if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
-                continue;
-            }
-            let mut times = Vec::with_capacity(iterations);
-            let mut size = 0;
-            for i in 0..iterations + 2 {
-                let req = Request::get(path)
-                    .header(header::HOST, "127.0.0.1")
-                    .body(Body::empty())
-                    .unwrap();
-                // The overview caches its traffic series, the Hosts page its requests per
-                // (client, host), while the inventory does not change: a new dashboard measures
-                // the first view.
-                let app = if name.contains("cold") {
-                    let store = Store::open_read_only(&db).await.unwrap();
-                    web::app(AppState::new(store, AuthConfig::default()).unwrap())
-                } else {
-                    app.clone()
-                };
-                let t = Instant::now();
-                let resp = app.oneshot(req).await.unwrap();
-                assert_eq!(resp.status(), StatusCode::OK, "{path}");
-                let body = resp.into_body().collect().await.unwrap().to_bytes();
-                let elapsed = t.elapsed();
-                size = body.len();
-                if i >= 2 {
-                    times.push(elapsed);
-                }
-            }
-            times.sort();
-            println!(
-                "{:<42} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>7} kB",
-                name,
-                ms(percentile(&times, 0.5)),
-                ms(percentile(&times, 0.95)),
-                ms(times[0]),
-                size / 1024
-            );
-        }
+        measure(&app, &PAGES, &only, iterations, Some(&db)).await;
     });
 }
+
+/// Requests each page of `pages` (those whose name contains one of `only`, when given)
+/// `iterations` times after two warm-ups and prints its times. `cold_db`: the SQLite file a
+/// new dashboard is opened on for the pages measured cold.
+async fn measure(
+    app: &axum::Router,
+    pages: &[(&str, &str)],
+    only: &[String],
+    iterations: usize,
+    cold_db: Option<&Path>,
+) {
+    println!(
+        "{:<42} {:>9} {:>9} {:>9} {:>10}",
+        "page", "median", "p95", "min", "size"
+    );
+    for &(name, path) in pages {
+        if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
+            continue;
+        }
+        let mut times = Vec::with_capacity(iterations);
+        let mut size = 0;
+        for i in 0..iterations + 2 {
+            let req = Request::get(path)
+                .header(header::HOST, "127.0.0.1")
+                .body(Body::empty())
+                .unwrap();
+            // The overview caches its traffic series, the Hosts page its requests per
+            // (client, host), while the inventory does not change: a new dashboard measures
+            // the first view.
+            let app = match cold_db.filter(|_| name.contains("cold")) {
+                Some(db) => {
+                    let store = Store::open_read_only(db).await.unwrap();
+                    web::app(AppState::new(store, AuthConfig::default()).unwrap())
+                }
+                None => app.clone(),
+            };
+            let t = Instant::now();
+            let resp = app.oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            let elapsed = t.elapsed();
+            size = body.len();
+            if i >= 2 {
+                times.push(elapsed);
+            }
+        }
+        times.sort();
+        println!(
+            "{:<42} {:>6.1} ms {:>6.1} ms {:>6.1} ms {:>7} kB",
+            name,
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.95)),
+            ms(times[0]),
+            size / 1024
+        );
+    }
+}
+
+const PAGES: [(&str, &str); 33] = [
+    ("overview, cold (new dashboard each time)", "/"),
+    ("overview", "/"),
+    ("endpoints, first page (by risk)", "/endpoints"),
+    ("endpoints, by requests", "/endpoints?sort=requests"),
+    (
+        "endpoints, high or critical",
+        "/endpoints?min_severity=high",
+    ),
+    ("endpoints, host filter", "/endpoints?host=api7.bench.test"),
+    (
+        "endpoints, search + findings",
+        "/endpoints?q=resource12&findings=yes",
+    ),
+    (
+        "endpoints, sensitive + sort p99, page 3",
+        "/endpoints?sensitive=any&sort=p99&page=3",
+    ),
+    ("endpoints, sort by clients", "/endpoints?sort=clients"),
+    (
+        "endpoints, class + auth, 500 rows",
+        "/endpoints?class=shadow&auth=api_key_header&per=500",
+    ),
+    ("endpoints, last page", "/endpoints?page=200"),
+    ("endpoint detail", "/endpoints/5000"),
+    ("findings, first page", "/findings"),
+    (
+        "findings, high, search",
+        "/findings?severity=high&q=10.0.0.7",
+    ),
+    ("findings, page 20", "/findings?page=20"),
+    ("sequences (busiest host)", "/sequences"),
+    ("hosts, cold (new dashboard each time)", "/hosts"),
+    ("hosts (with the service map)", "/hosts"),
+    ("hosts, by findings", "/hosts?sort=findings"),
+    ("host page", "/hosts/api7.bench.test"),
+    ("changes, last 24 h (default)", "/changes"),
+    ("changes, last 5 min", "/changes?since=5m"),
+    ("api: hosts", "/api/hosts"),
+    (
+        "api: changes, since the start",
+        "/api/changes?since=2023-01-01T00:00:00Z",
+    ),
+    ("api: endpoints", "/api/endpoints"),
+    ("api: overview", "/api/overview"),
+    ("overview, last hour", "/?range=1h"),
+    (
+        "overview, custom range inside the traffic",
+        "/?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z",
+    ),
+    ("endpoints, last hour", "/endpoints?range=1h"),
+    (
+        "endpoints, custom range inside the traffic",
+        "/endpoints?from=2023-03-28T10:50:00Z&to=2023-03-28T11:00:00Z",
+    ),
+    ("findings, last 24 h", "/findings?range=24h"),
+    ("hosts, last hour", "/hosts?range=1h"),
+    ("host page, last hour", "/hosts/api7.bench.test?range=1h"),
+];

@@ -69,6 +69,10 @@ BEGIN
     FOR t IN SELECT viewname FROM pg_views WHERE schemaname = 'public' AND viewname NOT LIKE 'api\_%' LOOP
         EXECUTE format('CREATE VIEW shadowtap_read.%I AS SELECT * FROM public.%I', t.viewname, t.viewname);
     END LOOP;
+    -- The apply backlog as two numbers (the centre's /metrics), never the deltas themselves.
+    CREATE VIEW shadowtap_read.delta_backlog AS
+        SELECT COUNT(*) AS pending, COALESCE(SUM(d.bytes), 0) AS bytes FROM public.deltas d
+        WHERE NOT EXISTS (SELECT 1 FROM public.delta_applied a WHERE a.sensor = d.sensor AND a.seq = d.seq);
     SELECT max(version) INTO v FROM public._sqlx_migrations WHERE success;
     EXECUTE format('CREATE VIEW shadowtap_read.schema_version AS SELECT CAST(%s AS bigint) AS version', v);
 END

@@ -291,6 +291,38 @@ async fn the_dashboard_reads_the_centre() {
     }
     assert!(by_sensor as usize >= theirs.len());
 
+    // The centre's /metrics: each sensor's health and the apply backlog, as the reader.
+    let m = get_ok(&app, "/metrics").await.body;
+    for line in [
+        "shadowtap_centre_sensors 2",
+        "shadowtap_centre_deltas_pending 0",
+        "shadowtap_centre_sensor_parked_total{sensor=\"tap-0\"} 0",
+        "shadowtap_centre_sensor_late{sensor=\"tap-1\"}",
+    ] {
+        assert!(m.contains(line), "{line} in:\n{m}");
+    }
+    let applied: i64 = fleet["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["deltas"].as_i64().unwrap())
+        .sum();
+    assert_eq!(applied as u64, report.applied);
+
+    // The command-line listings run as the reader too (through the same read views).
+    let cli = PgInventory::open(&reader_url).await.unwrap();
+    let rows = cli
+        .endpoints(&shadowtap::store::ListFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), theirs.len());
+    let findings = cli
+        .findings_listing_matching(&Default::default())
+        .await
+        .unwrap();
+    assert!(!findings.is_empty());
+    cli.close().await;
+
     // What the centre does not do, it says, and changes nothing.
     let r = send(
         &app,

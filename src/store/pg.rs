@@ -11,7 +11,8 @@
 //!
 //! Not on PostgreSQL: `export --format sql` (a SQLite dump; `pg_dump` is PostgreSQL's) and
 //! `--format openapi` (it reads the gRPC figures and GraphQL operations a delta does not
-//! carry yet); the dashboard (`serve`) reads SQLite only.
+//! carry yet). The dashboard reads the centre through [`PgInventory::dashboard`] (the
+//! queries of [`super::dashboard`], on [`super::db`]).
 
 use super::dashboard::FindingQuery;
 use super::export::{DETAIL_SQL, DetailRows, PUBLIC_VIEWS, row_json, view_as_text_sql, write_csv};

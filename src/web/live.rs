@@ -309,6 +309,17 @@ pub fn exposition(snapshot: SensorSnapshot, dashboard: impl Collector) -> String
     out
 }
 
+/// The `/metrics` text of a fleet's centre (`serve --db postgres://...`) and of the
+/// dashboard's own counters.
+pub fn centre_exposition(centre: impl Collector, dashboard: impl Collector) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(centre));
+    registry.register_collector(Box::new(dashboard));
+    let mut out = String::with_capacity(8 * 1024);
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+    out
+}
+
 /// Writes metric families: one call per family, with its samples.
 pub struct Families<'e, 'a> {
     encoder: &'e mut DescriptorEncoder<'a>,

@@ -166,9 +166,25 @@ async fn metrics(State(state): State<AppState>) -> Response {
             live::exposition(s.snapshot(), state.auth().throttle().stats()),
         )
             .into_response(),
+        None if state.dash().is_central() => {
+            let now_s = crate::time::Timestamp::now().as_nanos() / 1_000_000_000;
+            let snapshot = match (
+                pages::fleet_data(&state, now_s).await,
+                state.dash().dashboard_delta_backlog().await,
+            ) {
+                (Ok(sensors), Ok(backlog)) => pages::fleet::CentreSnapshot { sensors, backlog },
+                (Err(e), _) => return e.into_response(),
+                (_, Err(e)) => return AppError::from(e).into_response(),
+            };
+            (
+                [(header::CONTENT_TYPE, live::CONTENT_TYPE)],
+                live::centre_exposition(snapshot, state.auth().throttle().stats()),
+            )
+                .into_response()
+        }
         None => plain(
             StatusCode::NOT_FOUND,
-            "No sensor runs in this process (metrics come with `shadowtap run`).\n",
+            "No sensor runs in this process (metrics come with `shadowtap run`, or `serve` over a fleet's centre).\n",
         ),
     }
 }

@@ -101,4 +101,23 @@ impl Dashboard {
             })
             .collect())
     }
+
+    /// Deltas received by a fleet's centre and not applied yet, and their bytes (`None`
+    /// on a sensor's own file, or when the role may read neither the deltas nor the read
+    /// schema's `delta_backlog`, docs/fleet-roles.sql).
+    pub async fn dashboard_delta_backlog(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        if !self.db.is_pg() {
+            return Ok(None);
+        }
+        for sql in [
+            "SELECT pending, bytes FROM delta_backlog",
+            "SELECT COUNT(*), COALESCE(SUM(d.bytes), 0) FROM deltas d
+             WHERE NOT EXISTS (SELECT 1 FROM delta_applied a WHERE a.sensor = d.sensor AND a.seq = d.seq)",
+        ] {
+            if let Ok(r) = self.db.query(sql).fetch_one().await {
+                return Ok(Some((r.get(0), r.get(1))));
+            }
+        }
+        Ok(None)
+    }
 }

@@ -96,6 +96,108 @@ pub fn ago(s: &Option<i64>) -> String {
     }
 }
 
+/// The centre's numbers for `/metrics` (`serve --db postgres://...`): each sensor's health
+/// and the apply backlog.
+pub struct CentreSnapshot {
+    /// The sensors.
+    pub sensors: Vec<SensorView>,
+    /// Deltas waiting to be applied, and their bytes.
+    pub backlog: Option<(i64, i64)>,
+}
+
+impl std::fmt::Debug for CentreSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CentreSnapshot")
+            .field("sensors", &self.sensors.len())
+            .field("backlog", &self.backlog)
+            .finish()
+    }
+}
+
+impl prometheus_client::collector::Collector for CentreSnapshot {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> std::fmt::Result {
+        let mut f = crate::web::live::Families::new(&mut encoder);
+        let s = &self.sensors;
+        let n = |v: i64| v.max(0) as u64;
+        f.gauge(
+            "shadowtap_centre_sensors",
+            "Sensors whose deltas the centre applied",
+            s.len() as i64,
+        )?;
+        if let Some((pending, bytes)) = self.backlog {
+            f.gauge(
+                "shadowtap_centre_deltas_pending",
+                "Deltas received and not applied yet",
+                pending,
+            )?;
+            f.gauge(
+                "shadowtap_centre_delta_bytes_pending",
+                "Bytes of the deltas not applied yet",
+                bytes,
+            )?;
+        }
+        f.gauges(
+            "shadowtap_centre_sensor_silent_seconds",
+            "Seconds since the sensor's latest delta was made (its clock against the centre's)",
+            "sensor",
+            s.iter().filter_map(|v| Some((&v.row.sensor, v.silent_s?))),
+        )?;
+        f.gauges(
+            "shadowtap_centre_sensor_apply_lag_seconds",
+            "From the latest delta's making to its apply",
+            "sensor",
+            s.iter()
+                .map(|v| (&v.row.sensor, v.row.apply_lag_ms as f64 / 1000.0)),
+        )?;
+        f.gauges(
+            "shadowtap_centre_sensor_late",
+            "1 when the sensor sent no delta for 10 minutes",
+            "sensor",
+            s.iter()
+                .map(|v| (&v.row.sensor, i64::from(v.health == "late"))),
+        )?;
+        f.gauges(
+            "shadowtap_centre_sensor_endpoints",
+            "Endpoints the sensor saw",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, v.endpoints)),
+        )?;
+        f.counters(
+            "shadowtap_centre_sensor_deltas",
+            "Deltas of the sensor applied",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, n(v.row.deltas))),
+        )?;
+        f.counters(
+            "shadowtap_centre_sensor_parked",
+            "Deltas of the sensor refused and parked",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, n(v.row.parked))),
+        )?;
+        f.counters(
+            "shadowtap_centre_sensor_packets",
+            "Frames the sensor read, as of its latest delta",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, n(v.row.packets))),
+        )?;
+        f.counters(
+            "shadowtap_centre_sensor_dropped",
+            "Frames the sensor lost before analysis (kernel, interface, worker queues)",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, n(v.dropped))),
+        )?;
+        f.counters(
+            "shadowtap_centre_sensor_cap_drops",
+            "What the sensor's caps dropped (engine, inventory, store)",
+            "sensor",
+            s.iter().map(|v| (&v.row.sensor, n(v.row.cap_drops))),
+        )
+    }
+}
+
 #[derive(Template)]
 #[template(path = "fleet.html")]
 struct FleetPage {
