@@ -165,11 +165,13 @@ async fn populate_central(url: &str) {
         all.len() - 1,
         format!(
             "INSERT INTO sensors (sensor, version, host, interfaces, started_at, first_delta_at, last_delta_at,
-                 last_applied_at, apply_lag_ms, deltas, parked, packets, bytes, kernel_dropped, if_dropped,
+                 last_applied_at, deltas, parked, packets, bytes, kernel_dropped, if_dropped,
                  queue_dropped, cap_drops)
-             SELECT 'tap-' || n, '0.1.0', 'tap' || n || '.dc.example', 'eth1', 0, 0, 0, 0, 40 + n, 1000 + n, 0,
-                    1000000 * n, 800000000 * n, n % 3, 0, 0, 0
-             FROM generate_series(0, {last}) n",
+             SELECT 'tap-' || n, '0.1.0', 'tap' || n || '.dc.example', 'eth1', {now} - 86400000000000,
+                    {now} - 86400000000000, {now} - n * 1000000000, {now} - n * 1000000000 + (40 + n) * 1000000,
+                    1000 + n, 0, 1000000 * n, 800000000 * n, n % 3, 0, 0, 0
+             FROM generate_series(CAST(0 AS BIGINT), {last}) n",
+            now = shadowtap::time::Timestamp::now().as_nanos(),
             last = SENSORS - 1
         ),
     );

@@ -85,6 +85,7 @@ const KEYED: &[(&str, &str)] = &[
     // learned from grpc.pcap's reflection; the sensor without grpc.pcap numbers the fields.
     ("api_bodies", "BY_ENDPOINT_NOT_GRPC_WEB"),
     ("api_sensitive_data", "BY_ENDPOINT_NOT_GRPC_WEB"),
+    ("api_websockets", "BY_ENDPOINT"),
 ];
 
 /// Transitions and paths by their endpoints: the centre's must be among the single ingest's,

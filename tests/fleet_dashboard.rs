@@ -323,6 +323,11 @@ async fn the_dashboard_reads_the_centre() {
     assert!(!findings.is_empty());
     cli.close().await;
 
+    // A centre's Sensor page is its Fleet page.
+    let r = get(&app, "/sensor").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/fleet");
+
     // What the centre does not do, it says, and changes nothing.
     let r = send(
         &app,

@@ -24,7 +24,8 @@ pub const NO_STATUS: u16 = 1005;
 pub const ABNORMAL: u16 = 1006;
 
 /// One direction's figures over an endpoint's connections.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WsDirDelta {
     /// Text messages.
     pub text: u64,
@@ -53,16 +54,17 @@ impl WsDirDelta {
     }
 
     fn merge(&mut self, o: &WsDirDelta) {
-        self.text += o.text;
-        self.binary += o.binary;
+        self.text = self.text.saturating_add(o.text);
+        self.binary = self.binary.saturating_add(o.binary);
         self.bytes = self.bytes.saturating_add(o.bytes);
-        self.frames += o.frames;
-        self.pings += o.pings;
+        self.frames = self.frames.saturating_add(o.frames);
+        self.pings = self.pings.saturating_add(o.pings);
     }
 }
 
-/// The WebSocket figures of one endpoint since the last drain.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The WebSocket figures of one endpoint since the last drain (a fleet's deltas carry them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WsDelta {
     /// Connections (upgrade transactions whose connection ended).
     pub connections: u64,
@@ -124,9 +126,10 @@ impl WsDelta {
         self.stopped += u64::from(s.client.stopped || s.server.stopped);
     }
 
-    /// Folds `o` (the same endpoint) into this one.
+    /// Folds `o` (the same endpoint) into this one: counts saturate and the maps keep their
+    /// caps, whatever `o` holds (a fleet's centre merges what sensors send).
     pub fn merge(&mut self, o: &WsDelta) {
-        self.connections += o.connections;
+        self.connections = self.connections.saturating_add(o.connections);
         self.client.merge(&o.client);
         self.server.merge(&o.server);
         self.max_message_bytes = self.max_message_bytes.max(o.max_message_bytes);
@@ -136,15 +139,16 @@ impl WsDelta {
         }
         for (p, &n) in &o.subprotocols {
             if self.subprotocols.contains_key(p) || self.subprotocols.len() < MAX_SUBPROTOCOLS {
-                *self.subprotocols.entry(p.clone()).or_default() += n;
+                let c = self.subprotocols.entry(p.clone()).or_default();
+                *c = c.saturating_add(n);
             }
         }
         self.duration_ms_total = self.duration_ms_total.saturating_add(o.duration_ms_total);
         self.duration_ms_max = self.duration_ms_max.max(o.duration_ms_max);
-        self.deflate += o.deflate;
-        self.accept_mismatches += o.accept_mismatches;
-        self.not_decoded += o.not_decoded;
-        self.stopped += o.stopped;
+        self.deflate = self.deflate.saturating_add(o.deflate);
+        self.accept_mismatches = self.accept_mismatches.saturating_add(o.accept_mismatches);
+        self.not_decoded = self.not_decoded.saturating_add(o.not_decoded);
+        self.stopped = self.stopped.saturating_add(o.stopped);
     }
 }
 
@@ -154,7 +158,8 @@ fn add_code(map: &mut BTreeMap<u16, u64>, code: u16, n: u64) {
     } else {
         OTHER_CLOSE_CODE
     };
-    *map.entry(key).or_default() += n;
+    let c = map.entry(key).or_default();
+    *c = c.saturating_add(n);
 }
 
 #[cfg(test)]

@@ -351,6 +351,13 @@ async fn merge(
             }
         }
     }
+    // WebSocket figures: few endpoints carry them; read, merged and written one by one.
+    for e in &d.endpoints {
+        if let (Some(w), Some(id)) = (&e.websocket, ids.get(&key_of(e))) {
+            merge_websocket(tx, *id, w).await?;
+            report.rows += 1;
+        }
+    }
     // Attribution: which sensors saw each endpoint (`api_endpoint_sensors`).
     report.rows += upsert(
         tx,
@@ -373,6 +380,51 @@ async fn merge(
     )
     .await?;
     merge_sequences(tx, d, &mut ids, report).await
+}
+
+/// Adds a delta's WebSocket figures to endpoint `id`'s (`endpoint_websockets`), as the
+/// sensor's store does (`store::websocket`: the same columns, the same merge).
+async fn merge_websocket(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    w: &crate::analyze::websocket::WsDelta,
+) -> Result<(), sqlx::Error> {
+    use crate::store::websocket::{WS_COLUMNS, WS_INSERT, ws_from_columns, ws_values};
+    let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {WS_COLUMNS} FROM endpoint_websockets WHERE endpoint_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let mut merged = stored
+        .map(|r| ws_from_columns(|k| r.get::<i64, _>(k), |k| r.get::<String, _>(k)))
+        .unwrap_or_default();
+    merged.merge(w);
+    let values = ws_values(&merged);
+    let marks = (1..=values.len() + 1)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sets = WS_INSERT
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "endpoint_id")
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO endpoint_websockets ({WS_INSERT}) VALUES ({marks})
+         ON CONFLICT (endpoint_id) DO UPDATE SET {sets}"
+    )))
+    .bind(id);
+    for v in values {
+        q = match v {
+            Ok(n) => q.bind(n),
+            Err(t) => q.bind(t),
+        };
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 fn key_of(e: &Endpoint) -> Key {

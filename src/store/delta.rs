@@ -107,7 +107,8 @@ pub struct Health {
 pub struct Omitted {
     /// Encrypted services (`tls_services`, from TLS handshakes).
     pub tls_services: u64,
-    /// Endpoints' WebSocket figures.
+    /// Endpoints' WebSocket figures (carried since format 1's `websocket` field; counted by
+    /// older sensors only).
     pub websocket: u64,
     /// Endpoints' gRPC figures (`endpoint_grpc`; the protocol and method names are shipped).
     pub grpc_figures: u64,
@@ -156,6 +157,9 @@ pub struct Endpoint {
     /// gRPC service and method names.
     pub grpc: Option<(String, String)>,
     pub sources: Vec<Source>,
+    /// The endpoint's WebSocket figures since the last delta (`endpoint_websockets`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<crate::analyze::websocket::WsDelta>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -322,7 +326,6 @@ impl Delta {
             .endpoints
             .iter()
             .map(|d| {
-                omitted.websocket += u64::from(d.websocket.is_some());
                 omitted.grpc_figures += u64::from(d.grpc.is_some());
                 let mut latency = new_latency_histogram();
                 let latency = if d.latency.add_to(&mut latency).is_ok() && !latency.is_empty() {
@@ -434,6 +437,7 @@ impl Delta {
                             last_seen: s.last_seen.as_nanos(),
                         })
                         .collect(),
+                    websocket: d.websocket.as_deref().cloned(),
                 }
             })
             .collect();
@@ -714,6 +718,11 @@ impl Endpoint {
         if later.grpc.is_some() {
             self.grpc = later.grpc;
         }
+        match (&mut self.websocket, later.websocket) {
+            (Some(a), Some(b)) => a.merge(&b),
+            (a @ None, b) => *a = b,
+            (Some(_), None) => {}
+        }
         fold(
             &mut self.sources,
             later.sources,
@@ -990,6 +999,72 @@ mod tests {
         lying[4..8].copy_from_slice(&0x7fff_ffffu32.to_be_bytes());
         assert!(!plain_v2_histogram(&lying));
         assert!(!plain_v2_histogram(&b[..39]));
+    }
+
+    #[test]
+    fn websocket_figures_travel_and_fold() {
+        use crate::analyze::websocket::WsDelta;
+        let mut w = WsDelta {
+            connections: 2,
+            max_message_bytes: 90,
+            ..WsDelta::default()
+        };
+        w.sizes.record(90);
+        w.close_codes.insert(1000, 2);
+        w.subprotocols.insert("chat".into(), 2);
+        let mut e = endpoint("/ws", 60, 120);
+        e.websocket = Some(w.clone());
+        let d = Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![e.clone()],
+            ..Delta::default()
+        };
+        let back = Delta::decode(&d.encode().unwrap()).unwrap();
+        assert_eq!(back.endpoints[0].websocket.as_ref(), Some(&w));
+        assert_eq!(back.omitted.websocket, 0);
+        // A fold adds them as the centre's merge does; an endpoint without keeps them.
+        let mut a = d.clone();
+        assert!(a.absorb(d.clone()));
+        let folded = a.endpoints[0].websocket.as_ref().unwrap();
+        assert_eq!(folded.connections, 4);
+        assert_eq!(folded.sizes.len(), 2);
+        assert_eq!(folded.close_codes[&1000], 4);
+        let mut plain = endpoint("/ws", 130, 140);
+        plain.websocket = None;
+        let mut b = d.clone();
+        assert!(b.absorb(Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![plain],
+            ..Delta::default()
+        }));
+        assert_eq!(b.endpoints[0].websocket.as_ref(), Some(&w));
+    }
+
+    #[test]
+    fn hostile_websocket_figures_saturate() {
+        use crate::analyze::websocket::WsDelta;
+        // What a delta may say: counts at the top of the range, a histogram of the wrong
+        // length, more subprotocols than the cap.
+        let json = format!(
+            r#"{{"connections": {m}, "client": {{"text": {m}, "bytes": {m}}}, "sizes": [{m}, {m}, 1],
+                "subprotocols": {{{subs}}}, "close_codes": {{"1000": {m}}}}}"#,
+            m = u64::MAX,
+            subs = (0..100)
+                .map(|i| format!("\"p{i}\": 1"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let hostile: WsDelta = serde_json::from_str(&json).unwrap();
+        let mut stored = WsDelta::default();
+        stored.merge(&hostile);
+        stored.merge(&hostile);
+        assert_eq!(stored.connections, u64::MAX);
+        assert_eq!(stored.client.text, u64::MAX);
+        assert_eq!(stored.sizes.len(), u64::MAX);
+        assert!(stored.sizes.quantile(0.99).is_some());
+        assert!(stored.subprotocols.len() <= crate::analyze::websocket::MAX_SUBPROTOCOLS);
+        let short: crate::websocket::SizeHistogram = serde_json::from_str("[1, 2]").unwrap();
+        assert_eq!(short.len(), 3);
     }
 
     #[test]

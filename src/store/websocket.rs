@@ -63,28 +63,22 @@ fn u(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The stored figures of endpoint `id`, as a delta (to merge into).
-async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelta>, StoreError> {
-    let Some(r) = sqlx::query(
-        "SELECT connections, text_client, binary_client, text_server, binary_server, bytes_client,
-            bytes_server, frames_client, frames_server, pings, max_message_bytes, size_hist,
-            close_codes, subprotocols, duration_ms_total, duration_ms_max, deflate,
-            accept_mismatches, not_decoded, stopped
-         FROM endpoint_websockets WHERE endpoint_id = ?",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let g = |k: usize| u(r.get::<i64, _>(k));
+/// The stored columns read back into a delta, in [`WS_COLUMNS`]' order.
+pub(crate) const WS_COLUMNS: &str = "connections, text_client, binary_client, text_server, binary_server,
+    bytes_client, bytes_server, frames_client, frames_server, pings, max_message_bytes, size_hist,
+    close_codes, subprotocols, duration_ms_total, duration_ms_max, deflate, accept_mismatches,
+    not_decoded, stopped";
+
+/// A stored row of [`WS_COLUMNS`] as a delta (to merge into): `int(k)` and `text(k)` read
+/// column `k` (either backend).
+pub(crate) fn ws_from_columns(int: impl Fn(usize) -> i64, text: impl Fn(usize) -> String) -> WsDelta {
+    let g = |k: usize| u(int(k));
     let mut sizes = SizeHistogram::default();
-    let stored: Vec<u64> = serde_json::from_str(&r.get::<String, _>(11)).unwrap_or_default();
+    let stored: Vec<u64> = serde_json::from_str(&text(11)).unwrap_or_default();
     for (b, n) in sizes.0.iter_mut().zip(stored) {
         *b = n;
     }
-    Ok(Some(WsDelta {
+    WsDelta {
         connections: g(0),
         client: WsDirDelta {
             text: g(1),
@@ -102,55 +96,88 @@ async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelt
         },
         max_message_bytes: g(10),
         sizes,
-        close_codes: serde_json::from_str::<BTreeMap<u16, u64>>(&r.get::<String, _>(12))
-            .unwrap_or_default(),
-        subprotocols: serde_json::from_str(&r.get::<String, _>(13)).unwrap_or_default(),
+        close_codes: serde_json::from_str::<BTreeMap<u16, u64>>(&text(12)).unwrap_or_default(),
+        subprotocols: serde_json::from_str(&text(13)).unwrap_or_default(),
         duration_ms_total: g(14),
         duration_ms_max: g(15),
         deflate: g(16),
         accept_mismatches: g(17),
         not_decoded: g(18),
         stopped: g(19),
-    }))
+    }
+}
+
+/// A stored row's values for `endpoint_websockets` after `endpoint_id`, in [`WS_INSERT`]'s
+/// order: integers, or text (the JSON columns).
+pub(crate) fn ws_values(w: &WsDelta) -> Vec<Result<Option<i64>, String>> {
+    let q = |x: f64| Ok(w.sizes.quantile(x).map(i));
+    let n = |v: u64| Ok(Some(i(v)));
+    vec![
+        n(w.connections),
+        n(w.client.text),
+        n(w.client.binary),
+        n(w.server.text),
+        n(w.server.binary),
+        n(w.client.bytes),
+        n(w.server.bytes),
+        n(w.client.frames),
+        n(w.server.frames),
+        n(w.client.pings.saturating_add(w.server.pings)),
+        n(w.max_message_bytes),
+        Err(serde_json::to_string(&w.sizes.0[..]).unwrap_or_else(|_| "[]".into())),
+        q(0.5),
+        q(0.99),
+        Err(serde_json::to_string(&w.close_codes).unwrap_or_else(|_| "{}".into())),
+        Err(serde_json::to_string(&w.subprotocols).unwrap_or_else(|_| "{}".into())),
+        n(w.duration_ms_total),
+        n(w.duration_ms_max),
+        n(w.deflate),
+        n(w.accept_mismatches),
+        n(w.not_decoded),
+        n(w.stopped),
+    ]
+}
+
+/// The columns [`ws_values`] fills, after `endpoint_id`.
+pub(crate) const WS_INSERT: &str = "endpoint_id, connections, text_client,
+    binary_client, text_server, binary_server, bytes_client, bytes_server, frames_client,
+    frames_server, pings, max_message_bytes, size_hist, p50_message_bytes,
+    p99_message_bytes, close_codes, subprotocols, duration_ms_total, duration_ms_max,
+    deflate, accept_mismatches, not_decoded, stopped";
+
+/// The stored figures of endpoint `id`, as a delta (to merge into).
+async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelta>, StoreError> {
+    let Some(r) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {WS_COLUMNS} FROM endpoint_websockets WHERE endpoint_id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ws_from_columns(
+        |k| r.get::<i64, _>(k),
+        |k| r.get::<String, _>(k),
+    )))
 }
 
 /// Writes endpoint `id`'s figures (the whole row).
 async fn save(tx: &mut Transaction<'_, Sqlite>, id: i64, w: &WsDelta) -> Result<(), StoreError> {
     debug_assert_eq!(w.sizes.0.len(), SIZE_BUCKETS);
-    let q = |x: f64| w.sizes.quantile(x).map(i);
-    sqlx::query(
-        "INSERT OR REPLACE INTO endpoint_websockets (endpoint_id, connections, text_client,
-            binary_client, text_server, binary_server, bytes_client, bytes_server, frames_client,
-            frames_server, pings, max_message_bytes, size_hist, p50_message_bytes,
-            p99_message_bytes, close_codes, subprotocols, duration_ms_total, duration_ms_max,
-            deflate, accept_mismatches, not_decoded, stopped)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(i(w.connections))
-    .bind(i(w.client.text))
-    .bind(i(w.client.binary))
-    .bind(i(w.server.text))
-    .bind(i(w.server.binary))
-    .bind(i(w.client.bytes))
-    .bind(i(w.server.bytes))
-    .bind(i(w.client.frames))
-    .bind(i(w.server.frames))
-    .bind(i(w.client.pings.saturating_add(w.server.pings)))
-    .bind(i(w.max_message_bytes))
-    .bind(serde_json::to_string(&w.sizes.0[..]).unwrap_or_else(|_| "[]".into()))
-    .bind(q(0.5))
-    .bind(q(0.99))
-    .bind(serde_json::to_string(&w.close_codes).unwrap_or_else(|_| "{}".into()))
-    .bind(serde_json::to_string(&w.subprotocols).unwrap_or_else(|_| "{}".into()))
-    .bind(i(w.duration_ms_total))
-    .bind(i(w.duration_ms_max))
-    .bind(i(w.deflate))
-    .bind(i(w.accept_mismatches))
-    .bind(i(w.not_decoded))
-    .bind(i(w.stopped))
-    .execute(&mut **tx)
-    .await?;
+    let values = ws_values(w);
+    let marks = vec!["?"; values.len() + 1].join(", ");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT OR REPLACE INTO endpoint_websockets ({WS_INSERT}) VALUES ({marks})"
+    )))
+    .bind(id);
+    for v in values {
+        q = match v {
+            Ok(n) => q.bind(n),
+            Err(t) => q.bind(t),
+        };
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

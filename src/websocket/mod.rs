@@ -198,6 +198,25 @@ impl Default for SizeHistogram {
     }
 }
 
+/// As a list of counts, one per bucket (a fleet's deltas carry it).
+impl serde::Serialize for SizeHistogram {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0[..].serialize(s)
+    }
+}
+
+/// From a list of counts: the first [`SIZE_BUCKETS`], missing ones zero.
+impl<'de> serde::Deserialize<'de> for SizeHistogram {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: Vec<u64> = serde::Deserialize::deserialize(d)?;
+        let mut h = SizeHistogram::default();
+        for (b, n) in h.0.iter_mut().zip(v) {
+            *b = n;
+        }
+        Ok(h)
+    }
+}
+
 impl SizeHistogram {
     /// Records one size.
     pub fn record(&mut self, size: u64) {
@@ -212,9 +231,9 @@ impl SizeHistogram {
         }
     }
 
-    /// Sizes recorded.
+    /// Sizes recorded (saturating: a histogram read from a delta may hold anything).
     pub fn len(&self) -> u64 {
-        self.0.iter().sum()
+        self.0.iter().fold(0u64, |a, b| a.saturating_add(*b))
     }
 
     /// None recorded.
@@ -229,9 +248,9 @@ impl SizeHistogram {
             return None;
         }
         let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).max(1);
-        let mut seen = 0;
+        let mut seen = 0u64;
         for (i, c) in self.0.iter().enumerate() {
-            seen += c;
+            seen = seen.saturating_add(*c);
             if seen >= rank {
                 return Some(if i == 0 { 0 } else { (1u64 << i) - 1 });
             }

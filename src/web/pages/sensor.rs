@@ -11,7 +11,7 @@ use crate::web::{AppError, AppState, Session};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 /// A key sensor figure.
@@ -352,6 +352,10 @@ pub async fn sensor(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Result<Response, AppError> {
+    // A centre has no captures of its own: its sensors are on the Fleet page.
+    if state.dash().is_central() {
+        return Ok(axum::response::Redirect::to("/fleet").into_response());
+    }
     let (captures, totals) = sensor_data(&state).await?;
     let (figures, hints) = sensor_summary(captures.len(), &totals);
     let page = SensorPage {
