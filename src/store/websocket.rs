@@ -64,14 +64,18 @@ fn u(n: i64) -> u64 {
 }
 
 /// The stored columns read back into a delta, in [`WS_COLUMNS`]' order.
-pub(crate) const WS_COLUMNS: &str = "connections, text_client, binary_client, text_server, binary_server,
+pub(crate) const WS_COLUMNS: &str =
+    "connections, text_client, binary_client, text_server, binary_server,
     bytes_client, bytes_server, frames_client, frames_server, pings, max_message_bytes, size_hist,
     close_codes, subprotocols, duration_ms_total, duration_ms_max, deflate, accept_mismatches,
     not_decoded, stopped";
 
 /// A stored row of [`WS_COLUMNS`] as a delta (to merge into): `int(k)` and `text(k)` read
 /// column `k` (either backend).
-pub(crate) fn ws_from_columns(int: impl Fn(usize) -> i64, text: impl Fn(usize) -> String) -> WsDelta {
+pub(crate) fn ws_from_columns(
+    int: impl Fn(usize) -> i64,
+    text: impl Fn(usize) -> String,
+) -> WsDelta {
     let g = |k: usize| u(int(k));
     let mut sizes = SizeHistogram::default();
     let stored: Vec<u64> = serde_json::from_str(&text(11)).unwrap_or_default();

@@ -282,21 +282,19 @@ impl Dashboard {
     /// Active findings whose span meets `window`.
     async fn active_findings(&self, window: &Window) -> Result<i64, StoreError> {
         let fw = window.and_span("f");
-        Ok(self
-            .db
+        self.db
             .query(format!(
                 "SELECT COUNT(*) FROM findings f WHERE {ACTIVE_FINDING}{fw}"
             ))
             .fetch_scalar()
-            .await?)
+            .await
     }
 
     async fn capture_count(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .db
+        self.db
             .query("SELECT COUNT(*) FROM captures")
             .fetch_scalar()
-            .await?)
+            .await
     }
 
     /// Calls per minute over every endpoint, within `window` (sums kept by triggers,
