@@ -86,6 +86,7 @@ const KEYED: &[(&str, &str)] = &[
     ("api_bodies", "BY_ENDPOINT_NOT_GRPC_WEB"),
     ("api_sensitive_data", "BY_ENDPOINT_NOT_GRPC_WEB"),
     ("api_websockets", "BY_ENDPOINT"),
+    ("api_grpc", "BY_ENDPOINT"),
 ];
 
 /// Transitions and paths by their endpoints: the centre's must be among the single ingest's,

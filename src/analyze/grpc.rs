@@ -435,18 +435,20 @@ impl MethodFigures {
     }
 
     /// Folds `other` (the same method) in.
+    /// Counts saturate (a fleet's spool folds what sensors made).
     pub fn merge(&mut self, other: &MethodFigures) {
-        self.calls += other.calls;
+        self.calls = self.calls.saturating_add(other.calls);
         self.client_streamed |= other.client_streamed;
         self.server_streamed |= other.server_streamed;
-        self.messages_in += other.messages_in;
-        self.messages_out += other.messages_out;
+        self.messages_in = self.messages_in.saturating_add(other.messages_in);
+        self.messages_out = self.messages_out.saturating_add(other.messages_out);
         self.in_sizes = join_sizes(self.in_sizes, other.in_sizes);
         self.out_sizes = join_sizes(self.out_sizes, other.out_sizes);
-        self.compressed += other.compressed;
-        self.truncated += other.truncated;
+        self.compressed = self.compressed.saturating_add(other.compressed);
+        self.truncated = self.truncated.saturating_add(other.truncated);
         for (k, n) in &other.status {
-            *self.status.entry(*k).or_default() += n;
+            let c = self.status.entry(*k).or_default();
+            *c = c.saturating_add(*n);
         }
     }
 }

@@ -341,6 +341,7 @@ async fn merge(
     let mut seen_by: BTreeMap<i64, (u64, i64, i64)> = BTreeMap::new();
     for wave in &waves {
         let wave_ids = merge_endpoints(tx, wave, report).await?;
+        report.rows += merge_grpc(tx, wave, &wave_ids).await?;
         for (e, id) in wave.iter().zip(wave_ids) {
             ids.insert(key_of(e), id);
             if e.requests > 0 {
@@ -380,6 +381,76 @@ async fn merge(
     )
     .await?;
     merge_sequences(tx, d, &mut ids, report).await
+}
+
+/// Adds a wave's gRPC figures to its endpoints' (`endpoint_grpc`, `endpoint_grpc_status`)
+/// with the arithmetic of the sensor's store (`store::write`): counts add, streaming flags and
+/// size bounds widen. The names come from [`Endpoint::grpc`]; a figure without names is left.
+async fn merge_grpc(
+    tx: &mut Transaction<'_, Postgres>,
+    wave: &[&Endpoint],
+    ids: &[i64],
+) -> Result<u64, sqlx::Error> {
+    let mut figures = Vec::new();
+    let mut statuses = Vec::new();
+    for (e, id) in wave.iter().zip(ids) {
+        let (Some(g), Some((service, method))) = (&e.grpc_figures, &e.grpc) else {
+            continue;
+        };
+        let m = g.figures(service, method);
+        let size = |s: Option<(u32, u32)>, hi: bool| match s {
+            Some((l, h)) => P::I(i64::from(if hi { h } else { l })),
+            None => P::NI,
+        };
+        figures.push(vec![
+            P::I(*id),
+            P::T(m.service.clone()),
+            P::T(m.method.clone()),
+            P::T(m.service_kind().name().to_string()),
+            P::I(i64::from(m.client_streamed)),
+            P::I(i64::from(m.server_streamed)),
+            int(m.calls),
+            int(m.messages_in),
+            int(m.messages_out),
+            size(m.in_sizes, false),
+            size(m.in_sizes, true),
+            size(m.out_sizes, false),
+            size(m.out_sizes, true),
+            int(m.compressed),
+            int(m.truncated),
+        ]);
+        for (status, n) in &m.status {
+            statuses.push(vec![P::I(*id), P::I(status.map_or(-1, i64::from)), int(*n)]);
+        }
+    }
+    let mut rows = upsert(
+        tx,
+        "endpoint_grpc (endpoint_id, service, method, service_kind, client_streamed, server_streamed, calls,
+            messages_in, messages_out, request_size_min, request_size_max, response_size_min, response_size_max,
+            compressed_messages, truncated_bodies)",
+        "ON CONFLICT (endpoint_id) DO UPDATE SET
+            client_streamed = GREATEST(endpoint_grpc.client_streamed, excluded.client_streamed),
+            server_streamed = GREATEST(endpoint_grpc.server_streamed, excluded.server_streamed),
+            calls = endpoint_grpc.calls + excluded.calls,
+            messages_in = endpoint_grpc.messages_in + excluded.messages_in,
+            messages_out = endpoint_grpc.messages_out + excluded.messages_out,
+            request_size_min = LEAST(endpoint_grpc.request_size_min, excluded.request_size_min),
+            request_size_max = GREATEST(endpoint_grpc.request_size_max, excluded.request_size_max),
+            response_size_min = LEAST(endpoint_grpc.response_size_min, excluded.response_size_min),
+            response_size_max = GREATEST(endpoint_grpc.response_size_max, excluded.response_size_max),
+            compressed_messages = endpoint_grpc.compressed_messages + excluded.compressed_messages,
+            truncated_bodies = endpoint_grpc.truncated_bodies + excluded.truncated_bodies",
+        figures,
+    )
+    .await?;
+    rows += upsert(
+        tx,
+        "endpoint_grpc_status (endpoint_id, status, count)",
+        "ON CONFLICT (endpoint_id, status) DO UPDATE SET count = endpoint_grpc_status.count + excluded.count",
+        statuses,
+    )
+    .await?;
+    Ok(rows)
 }
 
 /// Adds a delta's WebSocket figures to endpoint `id`'s (`endpoint_websockets`), as the

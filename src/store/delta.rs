@@ -110,10 +110,84 @@ pub struct Omitted {
     /// Endpoints' WebSocket figures (carried since format 1's `websocket` field; counted by
     /// older sensors only).
     pub websocket: u64,
-    /// Endpoints' gRPC figures (`endpoint_grpc`; the protocol and method names are shipped).
+    /// Endpoints' gRPC figures (carried since format 1's `grpc_figures` field; counted by
+    /// older sensors only).
     pub grpc_figures: u64,
     /// Hosts re-templated locally (the centre does not re-template yet).
     pub changed_hosts: u64,
+}
+
+/// gRPC figures of one method ([`crate::analyze::grpc::MethodFigures`] without the names,
+/// which [`Endpoint::grpc`] carries; the statuses as a list: JSON keys are text).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct GrpcFigures {
+    pub calls: u64,
+    pub client_streamed: bool,
+    pub server_streamed: bool,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub in_sizes: Option<(u32, u32)>,
+    pub out_sizes: Option<(u32, u32)>,
+    pub compressed: u64,
+    pub truncated: u64,
+    /// (`grpc-status`, calls); `None`: no status.
+    pub status: Vec<(Option<u32>, u64)>,
+}
+
+/// Statuses of one method a centre keeps from one delta (a status is a `u32` a server
+/// chooses; a sensor sees few).
+pub const MAX_GRPC_STATUSES: usize = 64;
+
+impl GrpcFigures {
+    /// The figures of `m`.
+    pub fn of(m: &crate::analyze::grpc::MethodFigures) -> GrpcFigures {
+        GrpcFigures {
+            calls: m.calls,
+            client_streamed: m.client_streamed,
+            server_streamed: m.server_streamed,
+            messages_in: m.messages_in,
+            messages_out: m.messages_out,
+            in_sizes: m.in_sizes,
+            out_sizes: m.out_sizes,
+            compressed: m.compressed,
+            truncated: m.truncated,
+            status: m.status.iter().map(|(k, n)| (*k, *n)).collect(),
+        }
+    }
+
+    /// As the analysis's figures of `service`/`method` (statuses past
+    /// [`MAX_GRPC_STATUSES`] left out; the smaller size first).
+    pub fn figures(&self, service: &str, method: &str) -> crate::analyze::grpc::MethodFigures {
+        let order = |s: Option<(u32, u32)>| s.map(|(a, b)| (a.min(b), a.max(b)));
+        let mut m = crate::analyze::grpc::MethodFigures::new(service, method);
+        m.merge(&crate::analyze::grpc::MethodFigures {
+            calls: self.calls,
+            client_streamed: self.client_streamed,
+            server_streamed: self.server_streamed,
+            messages_in: self.messages_in,
+            messages_out: self.messages_out,
+            in_sizes: order(self.in_sizes),
+            out_sizes: order(self.out_sizes),
+            compressed: self.compressed,
+            truncated: self.truncated,
+            status: self
+                .status
+                .iter()
+                .take(MAX_GRPC_STATUSES)
+                .map(|(k, n)| (*k, *n))
+                .collect(),
+            ..crate::analyze::grpc::MethodFigures::default()
+        });
+        m
+    }
+
+    fn absorb(&mut self, later: &GrpcFigures) {
+        let mut m = self.figures("", "");
+        m.merge(&later.figures("", ""));
+        *self = GrpcFigures::of(&m);
+    }
 }
 
 /// An endpoint's delta ([`crate::analyze::inventory::EndpointDelta`], names as text).
@@ -157,6 +231,10 @@ pub struct Endpoint {
     /// gRPC service and method names.
     pub grpc: Option<(String, String)>,
     pub sources: Vec<Source>,
+    /// The endpoint's gRPC figures since the last delta (`endpoint_grpc`,
+    /// `endpoint_grpc_status`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_figures: Option<GrpcFigures>,
     /// The endpoint's WebSocket figures since the last delta (`endpoint_websockets`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub websocket: Option<crate::analyze::websocket::WsDelta>,
@@ -317,7 +395,7 @@ pub fn key_fingerprint(key: &[u8]) -> String {
 impl Delta {
     /// The delta of a drain, as the store merges it.
     pub fn of(drain: &InventoryDrain, key_fingerprint: &str) -> Delta {
-        let mut omitted = Omitted {
+        let omitted = Omitted {
             tls_services: drain.tls.len() as u64,
             changed_hosts: drain.changed_hosts.len() as u64,
             ..Omitted::default()
@@ -326,7 +404,6 @@ impl Delta {
             .endpoints
             .iter()
             .map(|d| {
-                omitted.grpc_figures += u64::from(d.grpc.is_some());
                 let mut latency = new_latency_histogram();
                 let latency = if d.latency.add_to(&mut latency).is_ok() && !latency.is_empty() {
                     let mut out = Vec::new();
@@ -437,6 +514,7 @@ impl Delta {
                             last_seen: s.last_seen.as_nanos(),
                         })
                         .collect(),
+                    grpc_figures: d.grpc.as_ref().map(GrpcFigures::of),
                     websocket: d.websocket.as_deref().cloned(),
                 }
             })
@@ -717,6 +795,11 @@ impl Endpoint {
         }
         if later.grpc.is_some() {
             self.grpc = later.grpc;
+        }
+        match (&mut self.grpc_figures, later.grpc_figures) {
+            (Some(a), Some(b)) => a.absorb(&b),
+            (a @ None, b) => *a = b,
+            (Some(_), None) => {}
         }
         match (&mut self.websocket, later.websocket) {
             (Some(a), Some(b)) => a.merge(&b),
@@ -1038,6 +1121,46 @@ mod tests {
             ..Delta::default()
         }));
         assert_eq!(b.endpoints[0].websocket.as_ref(), Some(&w));
+    }
+
+    #[test]
+    fn grpc_figures_travel_and_fold() {
+        let mut m = crate::analyze::grpc::MethodFigures::new("shop.Cart", "Add");
+        m.calls = 3;
+        m.messages_in = 3;
+        m.in_sizes = Some((5, 40));
+        m.status.insert(Some(0), 2);
+        m.status.insert(None, 1);
+        let mut e = endpoint("/shop.Cart/Add", 60, 120);
+        e.grpc = Some(("shop.Cart".into(), "Add".into()));
+        e.grpc_figures = Some(GrpcFigures::of(&m));
+        let d = Delta {
+            key_fingerprint: "k".into(),
+            endpoints: vec![e],
+            ..Delta::default()
+        };
+        let back = Delta::decode(&d.encode().unwrap()).unwrap();
+        let g = back.endpoints[0].grpc_figures.as_ref().unwrap();
+        assert_eq!(g.figures("shop.Cart", "Add"), m);
+        let mut a = d.clone();
+        let mut later = d.clone();
+        later.endpoints[0].grpc_figures.as_mut().unwrap().in_sizes = Some((2, 9));
+        assert!(a.absorb(later));
+        let f = a.endpoints[0].grpc_figures.as_ref().unwrap();
+        assert_eq!((f.calls, f.in_sizes), (6, Some((2, 40))));
+        assert_eq!(f.status, vec![(None, 2), (Some(0), 4)]);
+        // What a delta may say: statuses past the cap are left, bounds in either order.
+        let hostile = GrpcFigures {
+            calls: u64::MAX,
+            in_sizes: Some((90, 3)),
+            status: (0..1000).map(|s| (Some(s), u64::MAX)).collect(),
+            ..GrpcFigures::default()
+        };
+        let mut m2 = hostile.figures("s", "m");
+        m2.merge(&hostile.figures("s", "m"));
+        assert_eq!(m2.calls, u64::MAX);
+        assert_eq!(m2.in_sizes, Some((3, 90)));
+        assert_eq!(m2.status.len(), MAX_GRPC_STATUSES);
     }
 
     #[test]
