@@ -56,6 +56,7 @@ const IDS: &[&str] = &[
     "from_endpoint_id",
     "to_endpoint_id",
     "finding_id",
+    "service_id",
     // Decided by the assessment that ends an ingest (`store::scope`, the risk triggers over
     // its findings), which the centre does not run yet (docs/fleet.md, "What exists now"):
     // static endpoints, their risk, and the severity and detail of findings on them.
@@ -87,6 +88,9 @@ const KEYED: &[(&str, &str)] = &[
     ("api_sensitive_data", "BY_ENDPOINT_NOT_GRPC_WEB"),
     ("api_websockets", "BY_ENDPOINT"),
     ("api_grpc", "BY_ENDPOINT"),
+    // Encrypted services and their clients (each named by its service's host and address).
+    ("api_tls_services", "SELECT * FROM api_tls_services"),
+    ("api_tls_clients", "SELECT * FROM api_tls_clients"),
 ];
 
 /// Transitions and paths by their endpoints: the centre's must be among the single ingest's,

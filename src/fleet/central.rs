@@ -380,7 +380,158 @@ async fn merge(
             .collect(),
     )
     .await?;
+    report.rows += merge_tls(tx, &d.tls).await?;
     merge_sequences(tx, d, &mut ids, report).await
+}
+
+/// Merges a delta's encrypted services as the sensor's store does (`store::tls::merge_tls`):
+/// counts add, times widen, the version, cipher and ALPN mixes merge (their caps kept), the
+/// latest version and suite and the certificate replace, client rows add up to the store's
+/// cap per service. New services stop at the store's cap on services (a sensor's default:
+/// a fleet's centre takes what one sensor would). A service whose address does not parse
+/// is left out.
+async fn merge_tls(
+    tx: &mut Transaction<'_, Postgres>,
+    services: &[crate::store::delta::TlsService],
+) -> Result<u64, sqlx::Error> {
+    use crate::store::tls::merge_counts;
+    if services.is_empty() {
+        return Ok(0);
+    }
+    let limits = crate::store::StoreLimits::default();
+    let mut total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tls_services")
+        .fetch_one(&mut **tx)
+        .await?;
+    let mut rows = 0;
+    for d in services.iter().filter_map(|s| s.delta()) {
+        let server_ip = d.key.server_ip.to_string();
+        let existing = sqlx::query(
+            "SELECT versions, ciphers, alpn_offered, alpn_selected FROM tls_services
+             WHERE server_ip = $1 AND server_port = $2 AND sni = $3",
+        )
+        .bind(&server_ip)
+        .bind(i64::from(d.key.server_port))
+        .bind(&d.key.sni)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let stored = |k: usize| {
+            existing
+                .as_ref()
+                .map_or_else(|| "{}".to_string(), |r| r.get::<String, _>(k))
+        };
+        if existing.is_none() {
+            if total >= limits.max_tls_services {
+                continue;
+            }
+            total += 1;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tls_services (host, sni, server_ip, server_port, first_seen, last_seen,
+                handshakes, incomplete, resumed, client_bytes, server_bytes, versions, ciphers,
+                alpn_offered, alpn_selected, version, cipher)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             ON CONFLICT (server_ip, server_port, sni) DO UPDATE SET
+                first_seen = LEAST(tls_services.first_seen, excluded.first_seen),
+                last_seen = GREATEST(tls_services.last_seen, excluded.last_seen),
+                handshakes = tls_services.handshakes + excluded.handshakes,
+                incomplete = tls_services.incomplete + excluded.incomplete,
+                resumed = tls_services.resumed + excluded.resumed,
+                client_bytes = tls_services.client_bytes + excluded.client_bytes,
+                server_bytes = tls_services.server_bytes + excluded.server_bytes,
+                versions = excluded.versions, ciphers = excluded.ciphers,
+                alpn_offered = excluded.alpn_offered, alpn_selected = excluded.alpn_selected,
+                version = coalesce(excluded.version, tls_services.version),
+                cipher = coalesce(excluded.cipher, tls_services.cipher)
+             RETURNING id",
+        )
+        .bind(d.key.host())
+        .bind(&d.key.sni)
+        .bind(&server_ip)
+        .bind(i64::from(d.key.server_port))
+        .bind(d.first_seen.as_nanos())
+        .bind(d.last_seen.as_nanos())
+        .bind(clamp(d.handshakes))
+        .bind(clamp(d.incomplete))
+        .bind(clamp(d.resumed))
+        .bind(clamp(d.client_bytes))
+        .bind(clamp(d.server_bytes))
+        .bind(merge_counts(&stored(0), &d.versions))
+        .bind(merge_counts(&stored(1), &d.ciphers))
+        .bind(merge_counts(&stored(2), &d.alpn_offered))
+        .bind(merge_counts(&stored(3), &d.alpn_selected))
+        .bind(&d.version)
+        .bind(&d.cipher)
+        .fetch_one(&mut **tx)
+        .await?;
+        rows += 1;
+        if let Some(c) = &d.cert {
+            sqlx::query(
+                "UPDATE tls_services SET cert_subject = $1, cert_issuer = $2, cert_sans = $3,
+                    cert_not_before = $4, cert_not_after = $5, cert_key = $6, cert_self_signed = $7,
+                    cert_chain_len = $8, cert_sha256 = $9
+                 WHERE id = $10",
+            )
+            .bind(&c.subject)
+            .bind(&c.issuer)
+            .bind(serde_json::to_string(&c.sans).unwrap_or_else(|_| "[]".into()))
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(&c.key)
+            .bind(i64::from(c.self_signed))
+            .bind(i64::from(c.chain_len))
+            .bind(&c.sha256)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let mut held: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tls_clients WHERE service_id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+        let mut clients: Vec<_> = d.clients.iter().collect();
+        clients.sort_by(|a, b| a.0.cmp(b.0));
+        for ((ip, ja4, ja4s), c) in clients {
+            let updated = sqlx::query(
+                "UPDATE tls_clients SET handshakes = handshakes + $1,
+                    first_seen = LEAST(first_seen, $2), last_seen = GREATEST(last_seen, $3)
+                 WHERE service_id = $4 AND client = $5 AND ja4 = $6 AND ja4s = $7",
+            )
+            .bind(clamp(c.handshakes))
+            .bind(c.first_seen.as_nanos())
+            .bind(c.last_seen.as_nanos())
+            .bind(id)
+            .bind(ip.to_string())
+            .bind(ja4)
+            .bind(ja4s)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                rows += 1;
+                continue;
+            }
+            if held >= limits.max_clients_per_endpoint {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO tls_clients (service_id, client, ja4, ja4s, handshakes, first_seen, last_seen)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(ip.to_string())
+            .bind(ja4)
+            .bind(ja4s)
+            .bind(clamp(c.handshakes))
+            .bind(c.first_seen.as_nanos())
+            .bind(c.last_seen.as_nanos())
+            .execute(&mut **tx)
+            .await?;
+            held += 1;
+            rows += 1;
+        }
+    }
+    Ok(rows)
 }
 
 /// Adds a wave's gRPC figures to its endpoints' (`endpoint_grpc`, `endpoint_grpc_status`)

@@ -25,6 +25,7 @@ use crate::analyze::shape::Shape;
 use hdrhistogram::serialization::{Serializer as _, V2Serializer};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 /// The format's magic bytes.
@@ -73,6 +74,10 @@ pub struct Delta {
     pub omitted: Omitted,
     /// The sensor's health when it made the delta (the centre's `api_sensors`).
     pub health: Health,
+    /// Encrypted services and their clients since the last delta (`tls_services`,
+    /// `tls_clients`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<TlsService>,
 }
 
 /// A sensor's health as of a delta: what the centre shows of it (`api_sensors`). Counters
@@ -105,7 +110,8 @@ pub struct Health {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Omitted {
-    /// Encrypted services (`tls_services`, from TLS handshakes).
+    /// Encrypted services (carried since format 1's `tls` field; counted by older sensors
+    /// only).
     pub tls_services: u64,
     /// Endpoints' WebSocket figures (carried since format 1's `websocket` field; counted by
     /// older sensors only).
@@ -115,6 +121,162 @@ pub struct Omitted {
     pub grpc_figures: u64,
     /// Hosts re-templated locally (the centre does not re-template yet).
     pub changed_hosts: u64,
+}
+
+/// An encrypted service's delta ([`crate::analyze::tls::TlsServiceDelta`], addresses as text).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct TlsService {
+    pub server_ip: String,
+    pub server_port: u16,
+    pub sni: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub handshakes: u64,
+    pub incomplete: u64,
+    pub resumed: u64,
+    pub client_bytes: u64,
+    pub server_bytes: u64,
+    pub versions: BTreeMap<String, u64>,
+    pub ciphers: BTreeMap<String, u64>,
+    pub alpn_offered: BTreeMap<String, u64>,
+    pub alpn_selected: BTreeMap<String, u64>,
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub cert: Option<TlsCert>,
+    pub clients: Vec<TlsClient>,
+}
+
+/// A server certificate ([`crate::analyze::tls::TlsCert`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct TlsCert {
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub key: String,
+    pub self_signed: bool,
+    pub chain_len: u32,
+    pub sha256: String,
+}
+
+/// A client of an encrypted service: address, JA4 and JA4S fingerprints, handshakes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)]
+pub struct TlsClient {
+    pub ip: String,
+    pub ja4: String,
+    pub ja4s: String,
+    pub handshakes: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+impl TlsService {
+    /// The wire form of `d`.
+    pub fn of(d: &crate::analyze::tls::TlsServiceDelta) -> TlsService {
+        let mut clients: Vec<TlsClient> = d
+            .clients
+            .iter()
+            .map(|((ip, ja4, ja4s), c)| TlsClient {
+                ip: ip.to_string(),
+                ja4: ja4.clone(),
+                ja4s: ja4s.clone(),
+                handshakes: c.handshakes,
+                first_seen: c.first_seen.as_nanos(),
+                last_seen: c.last_seen.as_nanos(),
+            })
+            .collect();
+        clients.sort_by(|a, b| (&a.ip, &a.ja4, &a.ja4s).cmp(&(&b.ip, &b.ja4, &b.ja4s)));
+        TlsService {
+            server_ip: d.key.server_ip.to_string(),
+            server_port: d.key.server_port,
+            sni: d.key.sni.clone(),
+            first_seen: d.first_seen.as_nanos(),
+            last_seen: d.last_seen.as_nanos(),
+            handshakes: d.handshakes,
+            incomplete: d.incomplete,
+            resumed: d.resumed,
+            client_bytes: d.client_bytes,
+            server_bytes: d.server_bytes,
+            versions: d.versions.clone(),
+            ciphers: d.ciphers.clone(),
+            alpn_offered: d.alpn_offered.clone(),
+            alpn_selected: d.alpn_selected.clone(),
+            version: d.version.clone(),
+            cipher: d.cipher.clone(),
+            cert: d.cert.as_ref().map(|c| TlsCert {
+                subject: c.subject.clone(),
+                issuer: c.issuer.clone(),
+                sans: c.sans.clone(),
+                not_before: c.not_before,
+                not_after: c.not_after,
+                key: c.key.clone(),
+                self_signed: c.self_signed,
+                chain_len: c.chain_len,
+                sha256: c.sha256.clone(),
+            }),
+            clients,
+        }
+    }
+
+    /// Back into the analysis's form, as the store merges it; `None` when the server address
+    /// does not parse (a client whose address does not parse is left out).
+    pub fn delta(&self) -> Option<crate::analyze::tls::TlsServiceDelta> {
+        use crate::analyze::tls::{TlsClientDelta, TlsServiceDelta, TlsServiceKey};
+        use crate::time::Timestamp;
+        let server_ip = self.server_ip.parse().ok()?;
+        Some(TlsServiceDelta {
+            key: TlsServiceKey {
+                server_ip,
+                server_port: self.server_port,
+                sni: self.sni.clone(),
+            },
+            first_seen: Timestamp(self.first_seen),
+            last_seen: Timestamp(self.last_seen),
+            handshakes: self.handshakes,
+            incomplete: self.incomplete,
+            resumed: self.resumed,
+            client_bytes: self.client_bytes,
+            server_bytes: self.server_bytes,
+            versions: self.versions.clone(),
+            ciphers: self.ciphers.clone(),
+            alpn_offered: self.alpn_offered.clone(),
+            alpn_selected: self.alpn_selected.clone(),
+            version: self.version.clone(),
+            cipher: self.cipher.clone(),
+            cert: self.cert.as_ref().map(|c| crate::analyze::tls::TlsCert {
+                subject: c.subject.clone(),
+                issuer: c.issuer.clone(),
+                sans: c.sans.clone(),
+                not_before: c.not_before,
+                not_after: c.not_after,
+                key: c.key.clone(),
+                self_signed: c.self_signed,
+                chain_len: c.chain_len,
+                sha256: c.sha256.clone(),
+            }),
+            clients: self
+                .clients
+                .iter()
+                .filter_map(|c| {
+                    Some((
+                        (c.ip.parse().ok()?, c.ja4.clone(), c.ja4s.clone()),
+                        TlsClientDelta {
+                            handshakes: c.handshakes,
+                            first_seen: Timestamp(c.first_seen),
+                            last_seen: Timestamp(c.last_seen),
+                        },
+                    ))
+                })
+                .collect(),
+        })
+    }
 }
 
 /// gRPC figures of one method ([`crate::analyze::grpc::MethodFigures`] without the names,
@@ -396,7 +558,6 @@ impl Delta {
     /// The delta of a drain, as the store merges it.
     pub fn of(drain: &InventoryDrain, key_fingerprint: &str) -> Delta {
         let omitted = Omitted {
-            tls_services: drain.tls.len() as u64,
             changed_hosts: drain.changed_hosts.len() as u64,
             ..Omitted::default()
         };
@@ -549,13 +710,17 @@ impl Delta {
                     last_seen: p.last_seen.as_nanos(),
                 })
                 .collect(),
+            tls: drain.tls.iter().map(TlsService::of).collect(),
             omitted,
         }
     }
 
     /// Whether the delta carries nothing to merge.
     pub fn is_empty(&self) -> bool {
-        self.endpoints.is_empty() && self.transitions.is_empty() && self.paths.is_empty()
+        self.endpoints.is_empty()
+            && self.transitions.is_empty()
+            && self.paths.is_empty()
+            && self.tls.is_empty()
     }
 
     /// The payload: magic, version, deflate(JSON).
@@ -903,6 +1068,8 @@ impl Delta {
         self.sensor_version = later.sensor_version;
         // Counters since start: the later delta's are the newer.
         self.health = later.health;
+        // A fold keeps every service's delta: the centre merges them one after the other.
+        self.tls.extend(later.tls);
         self.omitted.tls_services += later.omitted.tls_services;
         self.omitted.websocket += later.omitted.websocket;
         self.omitted.grpc_figures += later.omitted.grpc_figures;
@@ -1161,6 +1328,62 @@ mod tests {
         assert_eq!(m2.calls, u64::MAX);
         assert_eq!(m2.in_sizes, Some((3, 90)));
         assert_eq!(m2.status.len(), MAX_GRPC_STATUSES);
+    }
+
+    #[test]
+    fn tls_services_travel_and_a_bad_address_is_left_out() {
+        use crate::analyze::tls::{
+            TlsCert as Cert, TlsClientDelta, TlsServiceDelta, TlsServiceKey,
+        };
+        use crate::time::Timestamp;
+        let mut d = TlsServiceDelta {
+            key: TlsServiceKey {
+                server_ip: "10.0.0.5".parse().unwrap(),
+                server_port: 443,
+                sni: "api.test".into(),
+            },
+            first_seen: Timestamp(5),
+            last_seen: Timestamp(9),
+            handshakes: 3,
+            incomplete: 1,
+            resumed: 1,
+            client_bytes: 100,
+            server_bytes: 900,
+            versions: [("TLS 1.3".to_string(), 3)].into(),
+            ciphers: BTreeMap::new(),
+            alpn_offered: [("h2".to_string(), 3)].into(),
+            alpn_selected: BTreeMap::new(),
+            version: Some("TLS 1.3".into()),
+            cipher: None,
+            cert: Some(Cert {
+                subject: "CN=api.test".into(),
+                sans: vec!["api.test".into()],
+                chain_len: 2,
+                ..Cert::default()
+            }),
+            clients: Default::default(),
+        };
+        d.clients.insert(
+            ("10.0.0.9".parse().unwrap(), "t13d".into(), "t130".into()),
+            TlsClientDelta {
+                handshakes: 3,
+                first_seen: Timestamp(5),
+                last_seen: Timestamp(9),
+            },
+        );
+        let wire = Delta {
+            key_fingerprint: "k".into(),
+            tls: vec![TlsService::of(&d)],
+            ..Delta::default()
+        };
+        assert!(!wire.is_empty());
+        let back = Delta::decode(&wire.encode().unwrap()).unwrap();
+        assert_eq!(back.tls[0].delta().unwrap(), d);
+        let mut bad = back.tls[0].clone();
+        bad.clients[0].ip = "not an address".into();
+        assert!(bad.delta().unwrap().clients.is_empty());
+        bad.server_ip = "999.1.1.1".into();
+        assert!(bad.delta().is_none());
     }
 
     #[test]

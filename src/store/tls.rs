@@ -12,10 +12,11 @@ const MAX_NAMES: usize = 64;
 
 /// Adds `add` to the counted map stored as JSON in `stored`, keeping at most [`MAX_NAMES`]
 /// names (the busiest); returns the new JSON.
-fn merge_counts(stored: &str, add: &BTreeMap<String, u64>) -> String {
+pub(crate) fn merge_counts(stored: &str, add: &BTreeMap<String, u64>) -> String {
     let mut m: BTreeMap<String, u64> = serde_json::from_str(stored).unwrap_or_default();
     for (k, v) in add {
-        *m.entry(k.clone()).or_default() += v;
+        let c = m.entry(k.clone()).or_default();
+        *c = c.saturating_add(*v);
     }
     if m.len() > MAX_NAMES {
         let mut by_count: Vec<(String, u64)> = m.into_iter().collect();
