@@ -33,7 +33,8 @@ impl TlsServiceKey {
 }
 
 /// The server certificate, as the last full handshake showed it (TLS ≤ 1.2: TLS 1.3 encrypts it).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TlsCert {
     /// Subject (RFC 4514 text).
     pub subject: String,

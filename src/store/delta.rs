@@ -144,24 +144,8 @@ pub struct TlsService {
     pub alpn_selected: BTreeMap<String, u64>,
     pub version: Option<String>,
     pub cipher: Option<String>,
-    pub cert: Option<TlsCert>,
+    pub cert: Option<crate::analyze::tls::TlsCert>,
     pub clients: Vec<TlsClient>,
-}
-
-/// A server certificate ([`crate::analyze::tls::TlsCert`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-#[allow(missing_docs)]
-pub struct TlsCert {
-    pub subject: String,
-    pub issuer: String,
-    pub sans: Vec<String>,
-    pub not_before: i64,
-    pub not_after: i64,
-    pub key: String,
-    pub self_signed: bool,
-    pub chain_len: u32,
-    pub sha256: String,
 }
 
 /// A client of an encrypted service: address, JA4 and JA4S fingerprints, handshakes.
@@ -210,17 +194,7 @@ impl TlsService {
             alpn_selected: d.alpn_selected.clone(),
             version: d.version.clone(),
             cipher: d.cipher.clone(),
-            cert: d.cert.as_ref().map(|c| TlsCert {
-                subject: c.subject.clone(),
-                issuer: c.issuer.clone(),
-                sans: c.sans.clone(),
-                not_before: c.not_before,
-                not_after: c.not_after,
-                key: c.key.clone(),
-                self_signed: c.self_signed,
-                chain_len: c.chain_len,
-                sha256: c.sha256.clone(),
-            }),
+            cert: d.cert.clone(),
             clients,
         }
     }
@@ -250,17 +224,7 @@ impl TlsService {
             alpn_selected: self.alpn_selected.clone(),
             version: self.version.clone(),
             cipher: self.cipher.clone(),
-            cert: self.cert.as_ref().map(|c| crate::analyze::tls::TlsCert {
-                subject: c.subject.clone(),
-                issuer: c.issuer.clone(),
-                sans: c.sans.clone(),
-                not_before: c.not_before,
-                not_after: c.not_after,
-                key: c.key.clone(),
-                self_signed: c.self_signed,
-                chain_len: c.chain_len,
-                sha256: c.sha256.clone(),
-            }),
+            cert: self.cert.clone(),
             clients: self
                 .clients
                 .iter()
