@@ -57,26 +57,14 @@ const IDS: &[&str] = &[
     "to_endpoint_id",
     "finding_id",
     "service_id",
-    // Decided by the assessment that ends an ingest (`store::scope`, the risk triggers over
-    // its findings), which the centre does not run yet (docs/fleet.md, "What exists now"):
-    // static endpoints, their risk, and the severity and detail of findings on them.
-    "scope",
-    "scope_reason",
-    "risk_score",
-    "max_severity",
-    "severity",
-    "detail",
 ];
 
 /// The views compared, each with the join that names its endpoint.
 const KEYED: &[(&str, &str)] = &[
     ("api_endpoints", "SELECT * FROM api_endpoints"),
-    // Endpoint findings of the merge; host findings (scanner probes, TLS, cleartext beside
-    // TLS) and `auth_inconsistent` come from the assessment at the end of an ingest.
-    (
-        "api_findings",
-        "SELECT * FROM api_findings WHERE method IS NOT NULL AND kind <> 'auth_inconsistent'",
-    ),
+    // Every finding: the merge's, and the assessment's (`central::assess`, as at the end of
+    // an ingest): scanner probes, TLS, cleartext beside TLS, auth consistency, scope.
+    ("api_findings", "SELECT * FROM api_findings"),
     ("api_endpoint_status", "BY_ENDPOINT"),
     ("api_endpoint_clients", "BY_ENDPOINT"),
     ("api_endpoint_sources", "BY_ENDPOINT"),
@@ -297,6 +285,10 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     let report = central::apply_pending(&centre, &fingerprint).await.unwrap();
     assert_eq!(report.applied, total, "{report:?}");
     assert_eq!(report.parked, 0, "{report:?}");
+    // The centre judges the fleet's inventory as the single ingest's end judged its own.
+    let assessed = central::assess(&centre).await.unwrap();
+    assert!(assessed.tls_findings > 0, "{assessed:?}");
+    assert!(assessed.probing_clients > 0, "{assessed:?}");
 
     let single = sqlite_pool(&single_path).await;
     let diff = differences(&single, &centre).await;
@@ -429,24 +421,10 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
         limit: i64::MAX,
         ..Default::default()
     };
-    // Findings as sets (ties in the listing's order fall to ids, each database's own), of the
-    // kinds the merge makes (as `differences` compares them), less what the assessment at
-    // the end of an ingest adds (the scope's word on severity and detail: not on the centre).
+    // Findings as sets (ties in the listing's order fall to ids, each database's own): all
+    // of them, the merge's and the assessment's.
     let merged = |v: serde_json::Value| {
-        let mut rows: Vec<serde_json::Value> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| !f["method"].is_null() && f["kind"] != "auth_inconsistent")
-            .map(|f| {
-                let mut f = f.clone();
-                if let Some(m) = f.as_object_mut() {
-                    m.remove("detail");
-                    m.remove("severity");
-                }
-                f
-            })
-            .collect();
+        let mut rows: Vec<serde_json::Value> = v.as_array().unwrap().clone();
         rows.sort_by_key(|r| r.to_string());
         serde_json::Value::Array(rows)
     };
@@ -609,6 +587,7 @@ async fn a_full_spool_is_folded_and_loses_nothing() {
     assert_eq!(store.outbox_pending().await.unwrap().0, 0);
     let report = central::apply_pending(&centre, &fingerprint).await.unwrap();
     assert_eq!((report.applied, report.parked), (2, 0), "{report:?}");
+    central::assess(&centre).await.unwrap();
     let single = sqlite_pool(&single_path).await;
     let diff = beyond_folded_times(differences(&single, &centre).await);
     assert!(

@@ -81,6 +81,10 @@ async fn listing(app: &Router) -> BTreeMap<(String, String, String), (i64, Value
                 "p50": e["p50_ms"],
                 "auth": e["auth_schemes"],
                 "sensitive": e["sensitive_data"],
+                "scope": e["scope"],
+                "scope_reason": e["scope_reason"],
+                "risk": e["risk_score"],
+                "max_severity": e["max_severity"],
             });
             out.insert(key, (id, figures));
         }
@@ -136,6 +140,7 @@ async fn the_dashboard_reads_the_centre() {
     }
     let report = central::apply_pending(&centre, &fingerprint).await.unwrap();
     assert_eq!(report.parked, 0, "{report:?}");
+    central::assess(&centre).await.unwrap();
 
     // The reader role: views only (docs/fleet-roles.sql).
     let roles =
@@ -254,6 +259,66 @@ async fn the_dashboard_reads_the_centre() {
     for (k, (_, f)) in &mine {
         assert_eq!(f, &theirs[k].1, "{k:?}");
     }
+
+    // The overview's counts (scopes, severities, classification, the fix-first list) and the
+    // findings: the centre's assessment judged the fleet as the sensor judged its own.
+    let (a, b) = (
+        get_ok(&local, "/api/overview").await.json(),
+        get_ok(&app, "/api/overview").await.json(),
+    );
+    for field in ["scopes", "severity", "classification"] {
+        assert_eq!(a[field], b[field], "overview {field}");
+    }
+    // Captures are each sensor's own (the centre lists sensors, on the Fleet page).
+    let totals = |v: &Value| {
+        let mut t = v["totals"].clone();
+        t.as_object_mut().unwrap().remove("captures");
+        t
+    };
+    assert_eq!(totals(&a), totals(&b), "overview totals");
+    let titles = |v: &Value| {
+        let mut t: Vec<String> = v["fix_first"]["groups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no fix-first list: {v}"))
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {}",
+                    e["host"], e["method"], e["path_template"], e["risk_score"], e["kinds"]
+                )
+            })
+            .collect();
+        t.sort();
+        t
+    };
+    assert!(!titles(&a).is_empty());
+    assert_eq!(titles(&a), titles(&b), "fix first");
+    let kinds = |v: Value| {
+        let mut k: Vec<String> = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["findings"].as_array().unwrap().clone())
+            .map(|f| {
+                format!(
+                    "{} {} {} {} {}",
+                    f["kind"], f["severity"], f["host"], f["path_template"], f["client"]
+                )
+            })
+            .collect();
+        assert!(!k.is_empty(), "{v}");
+        k.sort();
+        k
+    };
+    assert_eq!(
+        kinds(
+            get_ok(&local, "/api/findings?state=all&per=500")
+                .await
+                .json()
+        ),
+        kinds(get_ok(&app, "/api/findings?state=all&per=500").await.json()),
+        "findings"
+    );
 
     // An endpoint's page gives the same details as the sensor's own.
     for (k, (id, _)) in mine.iter().filter(|(k, _)| k.2.contains('{')).take(20) {

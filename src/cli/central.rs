@@ -10,6 +10,11 @@ pub fn run(args: &CentralArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let pool = central::open(&args.db).await?;
         eprintln!("shadowtap: central inventory ready; hash key fingerprint {fingerprint}");
+        let every = std::time::Duration::from_secs(args.assess_every);
+        // Deltas applied since the last assessment (the first round assesses what an older
+        // centre left unassessed).
+        let mut unassessed = true;
+        let mut last_assessed: Option<std::time::Instant> = None;
         loop {
             let r = central::apply_pending(&pool, &fingerprint).await?;
             if r.applied + r.parked > 0 {
@@ -17,6 +22,21 @@ pub fn run(args: &CentralArgs) -> anyhow::Result<()> {
                     "shadowtap: {} delta(s) applied ({} rows), {} parked ({} with another hash key)",
                     r.applied, r.rows, r.parked, r.wrong_key
                 );
+            }
+            unassessed |= r.applied > 0;
+            let due = args.once || last_assessed.is_none_or(|t| t.elapsed() >= every);
+            if args.assess_every > 0 && unassessed && due {
+                let started = std::time::Instant::now();
+                let a = central::assess(&pool).await?;
+                eprintln!(
+                    "shadowtap: assessed in {} ms: {} finding(s) in all, {} scanner(s) probing, {} TLS finding(s)",
+                    started.elapsed().as_millis(),
+                    a.findings_total,
+                    a.probing_clients,
+                    a.tls_findings
+                );
+                unassessed = false;
+                last_assessed = Some(started);
             }
             if args.once {
                 break;

@@ -663,6 +663,11 @@ pub struct CentralArgs {
     /// Seconds between rounds.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub every: u64,
+    /// Seconds between assessments of the whole inventory (scope, scanner probes, TLS
+    /// findings, auth consistency, the code's join), run after rounds that applied deltas,
+    /// as a sensor's `assess_interval`; with --once, once at the end. 0 turns it off.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub assess_every: u64,
 }
 
 /// Arguments of `demo`.

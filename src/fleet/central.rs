@@ -87,6 +87,22 @@ pub async fn apply_pending(
     }
 }
 
+/// Runs the assessment ([`crate::store::spec::assess_in`]: scope, scanner probes, TLS
+/// findings, auth consistency, the code's and the descriptions' joins) over the whole central
+/// inventory, holding the writers' lock, so it judges the fleet's traffic as one sensor would
+/// judge all of it and never sees half a delta group.
+pub async fn assess(pool: &PgPool) -> Result<crate::store::spec::Assessment, FleetError> {
+    let db = crate::store::db::Db::Pg(pool.clone());
+    let mut tx = db.begin().await?;
+    tx.conn()
+        .query("SELECT pg_advisory_xact_lock(18)")
+        .execute()
+        .await?;
+    let out = crate::store::spec::assess_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
 /// Applies a few deltas in one transaction (one durable commit for them all), each inside a
 /// savepoint of its own: a delta the database refuses is rolled back alone and parked, and
 /// the others commit. A connection error rolls the whole group back for the next round.

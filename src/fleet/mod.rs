@@ -22,4 +22,7 @@ pub enum FleetError {
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The centre's assessment failed.
+    #[error("central assessment: {0}")]
+    Assess(#[from] crate::store::spec::SpecError),
 }

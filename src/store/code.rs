@@ -27,11 +27,12 @@
 //! `auth_outside_code`: the check lives in a gateway or a global middleware, and the route is
 //! open wherever that is bypassed).
 
+use super::db::Conn;
 use super::{Store, StoreError};
 use crate::analyze::scope::Scope;
 use crate::code::ScanReport;
 use serde::Serialize;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Finding kinds of this assessment (replaced at every assessment).
@@ -290,7 +291,7 @@ type Finding = (
 /// the auth seen per endpoint (scheme → requests, 2xx), `routed` the endpoints that answered
 /// something other than "no such route", `scope_of` each endpoint's scope.
 pub(super) async fn assess_code(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     auth: &HashMap<i64, BTreeMap<String, (i64, i64)>>,
     routed: &BTreeSet<i64>,
     scope_of: &(dyn Fn(i64) -> Scope + Sync),
@@ -301,49 +302,45 @@ pub(super) async fn assess_code(
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM findings WHERE kind IN ({kinds})"
-    )))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM endpoint_code")
-        .execute(&mut **tx)
+    c.query(format!("DELETE FROM findings WHERE kind IN ({kinds})"))
+        .execute()
         .await?;
-    let scans: Vec<(i64, String, Vec<String>)> =
-        sqlx::query("SELECT id, name, hosts FROM code_scans ORDER BY id")
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|r| {
-                let hosts: String = r.get(2);
-                (
-                    r.get(0),
-                    r.get(1),
-                    hosts
-                        .split(',')
-                        .filter(|h| !h.is_empty())
-                        .map(String::from)
-                        .collect(),
-                )
-            })
-            .collect();
+    c.query("DELETE FROM endpoint_code").execute().await?;
+    let scans: Vec<(i64, String, Vec<String>)> = c
+        .query("SELECT id, name, hosts FROM code_scans ORDER BY id")
+        .fetch_all()
+        .await?
+        .iter()
+        .map(|r| {
+            let hosts: String = r.get(2);
+            (
+                r.get(0),
+                r.get(1),
+                hosts
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(String::from)
+                    .collect(),
+            )
+        })
+        .collect();
     out.scans = scans.len() as u64;
     // Rows made for unobserved routes at the last assessment: kept if still needed.
-    let mut stale_rows: BTreeSet<i64> = sqlx::query_scalar(
+    let mut stale_rows: BTreeSet<i64> = c.query(
         "SELECT id FROM endpoints WHERE template_rule = 'code' AND request_count = 0 AND coalesce(documented, 0) = 0",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all_scalar()
     .await?
     .into_iter()
     .collect();
     if scans.is_empty() {
-        delete_rows(tx, &stale_rows).await?;
+        delete_rows(c, &stale_rows).await?;
         return Ok(out);
     }
-    let routes: Vec<Route> = sqlx::query(
+    let routes: Vec<Route> = c.query(
         "SELECT id, scan_id, method, path_template, file, line, handler, framework, auth FROM declared_routes ORDER BY id",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all()
     .await?
     .iter()
     .map(|r| Route {
@@ -360,12 +357,12 @@ pub(super) async fn assess_code(
     })
     .collect();
     out.routes = routes.len() as u64;
-    let eps: Vec<Ep> = sqlx::query(
+    let eps: Vec<Ep> = c.query(
         "SELECT id, host, method, path_template, request_count, coalesce(first_seen, 0), coalesce(last_seen, 0),
                 (CASE WHEN clients_capped = 1 THEN client_estimate ELSE client_rows END)
          FROM endpoints WHERE path_template <> ''",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all()
     .await?
     .iter()
     .map(|r| Ep {
@@ -454,11 +451,11 @@ pub(super) async fn assess_code(
                         Some("outside_code") => out.outside_code += 1,
                         _ => {}
                     }
-                    insert_code(tx, e.id, "declared", Some(r.id), &r.auth, check).await?;
+                    insert_code(c, e.id, "declared", Some(r.id), &r.auth, check).await?;
                 }
                 None if routed.contains(&e.id) && scope_of(e.id) == Scope::Api => {
                     out.undeclared_endpoints += 1;
-                    insert_code(tx, e.id, "undeclared", None, "", None).await?;
+                    insert_code(c, e.id, "undeclared", None, "", None).await?;
                     findings.push((
                         "undeclared_route",
                         e.host.clone(),
@@ -493,7 +490,7 @@ pub(super) async fn assess_code(
             out.unobserved += 1;
             // A route bound to every method has no one row to stand for it.
             if let (Some(h), false) = (&host, r.method == "*") {
-                let id: i64 = sqlx::query(
+                let id: i64 = c.query(
                     "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count)
                      VALUES (?, ?, ?, 'code', ?, 0)
                      ON CONFLICT (host, method, path_template) DO UPDATE SET request_count = request_count
@@ -503,12 +500,12 @@ pub(super) async fn assess_code(
                 .bind(&r.method)
                 .bind(&r.path)
                 .bind(&r.path)
-                .fetch_one(&mut **tx)
+                .fetch_one()
                 .await?
                 .get(0);
                 stale_rows.remove(&id);
                 endpoint = Some(id);
-                insert_code(tx, id, "unobserved", Some(r.id), &r.auth, None).await?;
+                insert_code(c, id, "unobserved", Some(r.id), &r.auth, None).await?;
                 findings.push((
                     "unobserved_route",
                     h.clone(),
@@ -531,7 +528,7 @@ pub(super) async fn assess_code(
                 host = None;
             }
         }
-        sqlx::query(
+        c.query(
             "UPDATE declared_routes SET host = ?, endpoint_id = ?, endpoints = ?, requests = ? WHERE id = ?",
         )
         .bind(host)
@@ -539,10 +536,10 @@ pub(super) async fn assess_code(
         .bind(s.endpoints)
         .bind(s.requests)
         .bind(r.id)
-        .execute(&mut **tx)
+        .execute()
         .await?;
     }
-    delete_rows(tx, &stale_rows).await?;
+    delete_rows(c, &stale_rows).await?;
 
     // Findings on endpoints that are not APIs of ours: none (browsers send cookies with every
     // file; a third party's routes are not in our code).
@@ -563,7 +560,7 @@ pub(super) async fn assess_code(
         }
         let key = crate::store::finding_key(kind, host, method, template, "");
         crate::store::upsert_assessed(
-            tx,
+            c,
             &crate::store::AssessedFinding {
                 kind,
                 host: Some(host),
@@ -584,28 +581,25 @@ pub(super) async fn assess_code(
 }
 
 /// Deletes the rows made for routes that are now observed or gone.
-async fn delete_rows(
-    tx: &mut Transaction<'_, Sqlite>,
-    ids: &BTreeSet<i64>,
-) -> Result<(), StoreError> {
+async fn delete_rows(c: &mut Conn<'_>, ids: &BTreeSet<i64>) -> Result<(), StoreError> {
     for id in ids {
-        sqlx::query("DELETE FROM endpoints WHERE id = ? AND request_count = 0")
-            .bind(id)
-            .execute(&mut **tx)
+        c.query("DELETE FROM endpoints WHERE id = ? AND request_count = 0")
+            .bind(*id)
+            .execute()
             .await?;
     }
     Ok(())
 }
 
 async fn insert_code(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     endpoint: i64,
     status: &str,
     route: Option<i64>,
     declared_auth: &str,
     check: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    c.query(
         "INSERT INTO endpoint_code (endpoint_id, status, route_id, declared_auth, auth_check) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (endpoint_id) DO NOTHING",
     )
@@ -614,7 +608,7 @@ async fn insert_code(
     .bind(route)
     .bind(declared_auth)
     .bind(check)
-    .execute(&mut **tx)
+    .execute()
     .await?;
     Ok(())
 }

@@ -15,8 +15,8 @@
 //! per column to read the same on both.
 
 use super::StoreError;
-use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
+use sqlx::postgres::{PgArguments, PgConnection, PgPool, PgRow, Postgres};
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{ColumnIndex, Row, TypeInfo, ValueRef};
 
 /// A connection pool to an inventory: the SQLite file of a sensor, or a fleet's centre.
@@ -28,22 +28,26 @@ pub enum Db {
     Pg(PgPool),
 }
 
-impl Db {
-    /// Whether this is PostgreSQL (for the few reads that differ: SQLite's query plans).
-    pub fn is_pg(&self) -> bool {
-        matches!(self, Db::Pg(_))
-    }
+/// The SQL dialect of a backend, for the few phrases the two do not share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Pg,
+}
 
+impl Dialect {
     /// `string_agg`/`group_concat` of `expr` with separator `sep` (an SQL string literal),
     /// of distinct values when `distinct`, in the byte order of `expr` on PostgreSQL (SQLite's
     /// follows its input's order: the callers aggregate an ordered subquery, compared as
     /// bytes, SQLite's `BINARY`).
-    pub fn string_agg(&self, expr: &str, sep: &str, distinct: bool) -> String {
+    pub fn string_agg(self, expr: &str, sep: &str, distinct: bool) -> String {
         let d = if distinct { "DISTINCT " } else { "" };
         match self {
-            Db::Sqlite(_) if distinct && sep == "','" => format!("group_concat(DISTINCT {expr})"),
-            Db::Sqlite(_) => format!("group_concat({expr}, {sep})"),
-            Db::Pg(_) => {
+            Dialect::Sqlite if distinct && sep == "','" => format!("group_concat(DISTINCT {expr})"),
+            Dialect::Sqlite => format!("group_concat({expr}, {sep})"),
+            Dialect::Pg => {
                 format!("string_agg({d}{expr} COLLATE \"C\", {sep} ORDER BY {expr} COLLATE \"C\")")
             }
         }
@@ -51,60 +55,200 @@ impl Db {
 
     /// `INDEXED BY index` on SQLite (a plan the queries were measured with); nothing on
     /// PostgreSQL, whose planner takes no such hint.
-    pub fn indexed_by(&self, index: &str) -> String {
+    pub fn indexed_by(self, index: &str) -> String {
         match self {
-            Db::Sqlite(_) => format!("INDEXED BY {index}"),
-            Db::Pg(_) => String::new(),
+            Dialect::Sqlite => format!("INDEXED BY {index}"),
+            Dialect::Pg => String::new(),
         }
     }
 
     /// A subquery of the values of the JSON array of strings bound as `param` (`?1`).
-    pub fn json_strings(&self, param: &str) -> String {
+    pub fn json_strings(self, param: &str) -> String {
         match self {
-            Db::Sqlite(_) => format!("SELECT value FROM json_each({param})"),
-            Db::Pg(_) => format!("SELECT json_array_elements_text(CAST({param} AS json))"),
+            Dialect::Sqlite => format!("SELECT value FROM json_each({param})"),
+            Dialect::Pg => format!("SELECT json_array_elements_text(CAST({param} AS json))"),
         }
+    }
+
+    /// The position (from 1; 0 when absent) of `needle` in `haystack`: SQLite's `instr`,
+    /// PostgreSQL's `strpos`.
+    pub fn instr(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({haystack}, {needle})"),
+            Dialect::Pg => format!("strpos({haystack}, {needle})"),
+        }
+    }
+
+    /// `expr` compared as bytes (SQLite's `BINARY`, PostgreSQL's `"C"` collation, whatever
+    /// the database's own): for an order or a `MIN` that must be the same on both.
+    pub fn bytes(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => expr.to_owned(),
+            Dialect::Pg => format!("({expr} COLLATE \"C\")"),
+        }
+    }
+
+    /// An `INSERT` that skips rows conflicting with a unique key: `INSERT OR IGNORE INTO
+    /// table` on SQLite; on PostgreSQL the statement must end with `ON CONFLICT DO NOTHING`,
+    /// which [`Dialect::or_ignore_end`] gives.
+    pub fn insert_or_ignore(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "INSERT OR IGNORE INTO",
+            Dialect::Pg => "INSERT INTO",
+        }
+    }
+
+    /// The end of an [`Dialect::insert_or_ignore`] statement.
+    pub fn or_ignore_end(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Pg => " ON CONFLICT DO NOTHING",
+        }
+    }
+}
+
+impl Db {
+    /// Whether this is PostgreSQL (for the few reads that differ: SQLite's query plans).
+    pub fn is_pg(&self) -> bool {
+        matches!(self, Db::Pg(_))
+    }
+
+    /// This backend's dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Pg(_) => Dialect::Pg,
+        }
+    }
+
+    /// [`Dialect::string_agg`] of this backend.
+    pub fn string_agg(&self, expr: &str, sep: &str, distinct: bool) -> String {
+        self.dialect().string_agg(expr, sep, distinct)
+    }
+
+    /// [`Dialect::indexed_by`] of this backend.
+    pub fn indexed_by(&self, index: &str) -> String {
+        self.dialect().indexed_by(index)
+    }
+
+    /// [`Dialect::json_strings`] of this backend.
+    pub fn json_strings(&self, param: &str) -> String {
+        self.dialect().json_strings(param)
     }
 
     /// A query of `sql`, written with SQLite's numbered placeholders (`?1`).
     pub fn query(&self, sql: impl AsRef<str>) -> DbQuery<'_> {
-        let sql = sql.as_ref();
         match self {
-            Db::Sqlite(pool) => DbQuery {
-                inner: Inner::Sqlite(
-                    sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(sql.to_owned())),
-                    pool,
-                ),
-                pg_sql: None,
-            },
-            Db::Pg(pool) => {
-                let text = super::pg::pg_dialect(sql);
-                DbQuery {
-                    inner: Inner::Pg(
-                        sqlx::query::<Postgres>(sqlx::AssertSqlSafe(text.clone())),
-                        pool,
-                    ),
-                    pg_sql: Some(text),
-                }
-            }
+            Db::Sqlite(pool) => DbQuery::new(sql.as_ref(), Exec::SqlitePool(pool)),
+            Db::Pg(pool) => DbQuery::new(sql.as_ref(), Exec::PgPool(pool)),
+        }
+    }
+
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<DbTx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(pool) => DbTx::Sqlite(pool.begin().await?),
+            Db::Pg(pool) => DbTx::Pg(pool.begin().await?),
+        })
+    }
+}
+
+/// A transaction on either backend: [`DbTx::conn`] runs queries in it.
+pub enum DbTx {
+    /// On SQLite.
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// On PostgreSQL.
+    Pg(sqlx::Transaction<'static, Postgres>),
+}
+
+impl DbTx {
+    /// The transaction's connection, to query.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            DbTx::Sqlite(tx) => Conn::Sqlite(tx),
+            DbTx::Pg(tx) => Conn::Pg(tx),
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            DbTx::Sqlite(tx) => tx.commit().await?,
+            DbTx::Pg(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A connection of either backend, borrowed (a transaction's): the writes of work shared by
+/// a sensor's store and the centre (the assessment) run on it.
+pub enum Conn<'c> {
+    /// SQLite.
+    Sqlite(&'c mut SqliteConnection),
+    /// PostgreSQL.
+    Pg(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    /// This backend's dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Pg(_) => Dialect::Pg,
+        }
+    }
+
+    /// A query of `sql` (SQLite's placeholders, as [`Db::query`]).
+    pub fn query(&mut self, sql: impl AsRef<str>) -> DbQuery<'_> {
+        match self {
+            Conn::Sqlite(c) => DbQuery::new(sql.as_ref(), Exec::SqliteConn(c)),
+            Conn::Pg(c) => DbQuery::new(sql.as_ref(), Exec::PgConn(c)),
         }
     }
 }
 
-enum Inner<'a> {
-    Sqlite(
-        sqlx::query::Query<'static, Sqlite, SqliteArguments>,
-        &'a SqlitePool,
-    ),
-    Pg(
-        sqlx::query::Query<'static, Postgres, PgArguments>,
-        &'a PgPool,
-    ),
+/// Where a query runs: a pool, or a borrowed connection.
+enum Exec<'a> {
+    SqlitePool(&'a SqlitePool),
+    SqliteConn(&'a mut SqliteConnection),
+    PgPool(&'a PgPool),
+    PgConn(&'a mut PgConnection),
+}
+
+/// Runs `$q.$method($exec)` on whichever executor `$exec` is, for a query of that backend.
+macro_rules! run_on {
+    ($q:expr, $exec:expr, $method:ident, $sqlite:pat => $s:expr, $pg:pat => $p:expr) => {
+        match ($q, $exec) {
+            (Built::Sqlite(q), Exec::SqlitePool(e)) => {
+                let $sqlite = q.$method(e).await;
+                $s
+            }
+            (Built::Sqlite(q), Exec::SqliteConn(e)) => {
+                let $sqlite = q.$method(e).await;
+                $s
+            }
+            (Built::Pg(q), Exec::PgPool(e)) => {
+                let $pg = q.$method(e).await;
+                $p
+            }
+            (Built::Pg(q), Exec::PgConn(e)) => {
+                let $pg = q.$method(e).await;
+                $p
+            }
+            _ => unreachable!("a query is built for its executor's backend"),
+        }
+    };
+}
+
+enum Built {
+    Sqlite(sqlx::query::Query<'static, Sqlite, SqliteArguments>),
+    Pg(sqlx::query::Query<'static, Postgres, PgArguments>),
 }
 
 /// A query being built: [`DbQuery::bind`] its arguments in order, then fetch.
 pub struct DbQuery<'a> {
-    inner: Inner<'a>,
+    built: Built,
+    exec: Exec<'a>,
     /// PostgreSQL's text of the query, logged when the server refuses it (a query of the
     /// dashboard written in SQLite's dialect only is a bug to see at once).
     pg_sql: Option<String>,
@@ -150,66 +294,72 @@ arg_from! {
 }
 
 impl<'a> DbQuery<'a> {
+    fn new(sql: &str, exec: Exec<'a>) -> Self {
+        match exec {
+            Exec::SqlitePool(_) | Exec::SqliteConn(_) => DbQuery {
+                built: Built::Sqlite(sqlx::query::<Sqlite>(sqlx::AssertSqlSafe(sql.to_owned()))),
+                exec,
+                pg_sql: None,
+            },
+            Exec::PgPool(_) | Exec::PgConn(_) => {
+                let text = super::pg::pg_dialect(sql);
+                DbQuery {
+                    built: Built::Pg(sqlx::query::<Postgres>(sqlx::AssertSqlSafe(text.clone()))),
+                    exec,
+                    pg_sql: Some(text),
+                }
+            }
+        }
+    }
+
     /// Binds the next argument.
     pub fn bind(self, value: impl Into<Arg>) -> Self {
         let value = value.into();
-        let inner = match self.inner {
-            Inner::Sqlite(q, p) => Inner::Sqlite(
-                match value {
-                    Arg::Int(x) => q.bind(x),
-                    Arg::Real(x) => q.bind(x),
-                    Arg::Text(x) => q.bind(x),
-                },
-                p,
-            ),
-            Inner::Pg(q, p) => Inner::Pg(
-                match value {
-                    Arg::Int(x) => q.bind(x),
-                    Arg::Real(x) => q.bind(x),
-                    Arg::Text(x) => q.bind(x),
-                },
-                p,
-            ),
+        let built = match self.built {
+            Built::Sqlite(q) => Built::Sqlite(match value {
+                Arg::Int(x) => q.bind(x),
+                Arg::Real(x) => q.bind(x),
+                Arg::Text(x) => q.bind(x),
+            }),
+            Built::Pg(q) => Built::Pg(match value {
+                Arg::Int(x) => q.bind(x),
+                Arg::Real(x) => q.bind(x),
+                Arg::Text(x) => q.bind(x),
+            }),
         };
-        DbQuery {
-            inner,
-            pg_sql: self.pg_sql,
-        }
+        DbQuery { built, ..self }
+    }
+
+    /// Runs a statement; the number of rows it changed.
+    pub async fn execute(self) -> Result<u64, StoreError> {
+        let sql = self.pg_sql;
+        Ok(run_on!(self.built, self.exec, execute,
+            r => r?.rows_affected(),
+            r => logged(r, sql)?.rows_affected()))
     }
 
     /// Every row.
     pub async fn fetch_all(self) -> Result<Vec<DbRow>, StoreError> {
         let sql = self.pg_sql;
-        Ok(match self.inner {
-            Inner::Sqlite(q, p) => q
-                .fetch_all(p)
-                .await?
-                .into_iter()
-                .map(DbRow::Sqlite)
-                .collect(),
-            Inner::Pg(q, p) => logged(q.fetch_all(p).await, sql)?
-                .into_iter()
-                .map(DbRow::Pg)
-                .collect(),
-        })
+        Ok(run_on!(self.built, self.exec, fetch_all,
+            r => r?.into_iter().map(DbRow::Sqlite).collect(),
+            r => logged(r, sql)?.into_iter().map(DbRow::Pg).collect()))
     }
 
     /// The first row, if any.
     pub async fn fetch_optional(self) -> Result<Option<DbRow>, StoreError> {
         let sql = self.pg_sql;
-        Ok(match self.inner {
-            Inner::Sqlite(q, p) => q.fetch_optional(p).await?.map(DbRow::Sqlite),
-            Inner::Pg(q, p) => logged(q.fetch_optional(p).await, sql)?.map(DbRow::Pg),
-        })
+        Ok(run_on!(self.built, self.exec, fetch_optional,
+            r => r?.map(DbRow::Sqlite),
+            r => logged(r, sql)?.map(DbRow::Pg)))
     }
 
     /// The one row (an error when there is none).
     pub async fn fetch_one(self) -> Result<DbRow, StoreError> {
         let sql = self.pg_sql;
-        Ok(match self.inner {
-            Inner::Sqlite(q, p) => DbRow::Sqlite(q.fetch_one(p).await?),
-            Inner::Pg(q, p) => DbRow::Pg(logged(q.fetch_one(p).await, sql)?),
-        })
+        Ok(run_on!(self.built, self.exec, fetch_one,
+            r => DbRow::Sqlite(r?),
+            r => DbRow::Pg(logged(r, sql)?)))
     }
 
     /// The first column of the one row.
@@ -251,7 +401,7 @@ impl DbQuery<'_> {
 /// A PostgreSQL result, its query logged when the server refused it (not for "no row").
 fn logged<T>(r: Result<T, sqlx::Error>, sql: Option<String>) -> Result<T, sqlx::Error> {
     if let Err(e @ sqlx::Error::Database(_)) = &r {
-        tracing::warn!(error = %e, sql = sql.as_deref().unwrap_or(""), "the centre refused a read");
+        tracing::warn!(error = %e, sql = sql.as_deref().unwrap_or(""), "the centre refused a query");
     }
     r
 }

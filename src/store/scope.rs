@@ -16,9 +16,9 @@
 //! * The dashboard, the JSON API and the classification counts leave every scope but `api` out
 //!   by default.
 
+use super::db::Conn;
 use super::{Store, StoreError};
 use crate::analyze::scope::{EndpointFacts, IgnoreRule, Scope, ScopeRules};
-use sqlx::{Row, Sqlite, Transaction};
 use std::collections::HashMap;
 
 /// Finding kinds ranked `low` on a static endpoint.
@@ -78,10 +78,11 @@ impl Store {
 }
 
 /// The stored rules, with the hosts of the imported descriptions.
-async fn rules(tx: &mut Transaction<'_, Sqlite>) -> Result<ScopeRules, StoreError> {
+async fn rules(c: &mut Conn<'_>) -> Result<ScopeRules, StoreError> {
     let mut out = ScopeRules::default();
-    for r in sqlx::query("SELECT kind, host, path FROM scope_rules ORDER BY id")
-        .fetch_all(&mut **tx)
+    for r in c
+        .query("SELECT kind, host, path FROM scope_rules ORDER BY id")
+        .fetch_all()
         .await?
     {
         let host: Option<String> = r.get(1);
@@ -95,51 +96,70 @@ async fn rules(tx: &mut Transaction<'_, Sqlite>) -> Result<ScopeRules, StoreErro
             _ => {}
         }
     }
-    out.spec_hosts = sqlx::query_scalar(
-        "SELECT DISTINCT host FROM spec_operations WHERE host IS NOT NULL
-         UNION SELECT observed FROM spec_hosts",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    out.spec_hosts = c
+        .query(
+            "SELECT DISTINCT host FROM spec_operations WHERE host IS NOT NULL
+             UNION SELECT observed FROM spec_hosts",
+        )
+        .fetch_all_scalar()
+        .await?;
     Ok(out)
 }
 
 /// Decides every endpoint's scope and stores the changed ones; then the findings follow
 /// (lowered on static endpoints, removed on ignored ones). Returns the scope of every
-/// endpoint by id.
-pub(super) async fn assess_scope(
-    tx: &mut Transaction<'_, Sqlite>,
-) -> Result<HashMap<i64, Scope>, StoreError> {
-    let rules = rules(tx).await?;
-    let rows = sqlx::query(
-        "SELECT e.id, e.host, e.method, e.path_template, e.scope, e.scope_reason, e.example_path,
-                (SELECT group_concat(content_type || char(9) || count, char(10)) FROM endpoint_bodies b
-                  WHERE b.endpoint_id = e.id AND b.direction = 'response' AND b.status BETWEEN 200 AND 299),
-                (SELECT group_concat(name, char(10)) FROM endpoint_params p
-                  WHERE p.endpoint_id = e.id AND p.location = 'query')
-         FROM endpoints e",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+/// endpoint by id. Runs on a sensor's store and on the centre alike.
+pub(super) async fn assess_scope(c: &mut Conn<'_>) -> Result<HashMap<i64, Scope>, StoreError> {
+    let rules = rules(c).await?;
+    let rows = c
+        .query(
+            "SELECT id, host, method, path_template, scope, scope_reason, example_path
+             FROM endpoints ORDER BY id",
+        )
+        .fetch_all()
+        .await?;
+    // Media types of 2xx responses, and query parameter names, per endpoint (read apart and
+    // joined here: the two backends aggregate text differently).
+    let mut media: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+    for r in c
+        .query(
+            "SELECT endpoint_id, content_type, count FROM endpoint_bodies
+             WHERE direction = 'response' AND status BETWEEN 200 AND 299",
+        )
+        .fetch_all()
+        .await?
+    {
+        if let (Some(t), Some(n)) = (r.get::<Option<String>, _>(1), r.get::<Option<i64>, _>(2)) {
+            media.entry(r.get(0)).or_default().push((t, n));
+        }
+    }
+    let mut params: HashMap<i64, Vec<String>> = HashMap::new();
+    for r in c
+        .query("SELECT endpoint_id, name FROM endpoint_params WHERE location = 'query'")
+        .fetch_all()
+        .await?
+    {
+        if let Some(name) = r.get::<Option<String>, _>(1) {
+            params.entry(r.get(0)).or_default().push(name);
+        }
+    }
     let facts: Vec<EndpointFacts<'_>> = rows
         .iter()
         .map(|r| {
-            let media: Option<&str> = r.get(7);
-            let params: Option<&str> = r.get(8);
+            let id: i64 = r.get(0);
             EndpointFacts {
                 host: r.get(1),
                 method: r.get(2),
                 template: r.get(3),
                 example_path: r.get(6),
                 ok_media: media
-                    .map(|m| {
-                        m.split('\n')
-                            .filter_map(|x| x.split_once('\t'))
-                            .map(|(t, n)| (t, n.parse().unwrap_or(1)))
-                            .collect()
-                    })
+                    .get(&id)
+                    .map(|m| m.iter().map(|(t, n)| (t.as_str(), *n)).collect())
                     .unwrap_or_default(),
-                query_params: params.map(|m| m.split('\n').collect()).unwrap_or_default(),
+                query_params: params
+                    .get(&id)
+                    .map(|p| p.iter().map(String::as_str).collect())
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -149,56 +169,58 @@ pub(super) async fn assess_scope(
         let id: i64 = r.get(0);
         let (old, old_reason): (&str, Option<String>) = (r.get(4), r.get(5));
         if old != scope.name() || old_reason != reason {
-            sqlx::query("UPDATE endpoints SET scope = ?, scope_reason = ? WHERE id = ?")
+            c.query("UPDATE endpoints SET scope = ?, scope_reason = ? WHERE id = ?")
                 .bind(scope.name())
-                .bind(&reason)
+                .bind(reason)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
         }
         out.insert(id, scope);
     }
-    adjust_findings(tx).await?;
+    adjust_findings(c).await?;
     Ok(out)
 }
 
 /// Findings follow the scopes: removed on ignored endpoints, ranked low on static ones (and
 /// back to their kind's severity when the endpoint is no longer static).
-pub(super) async fn adjust_findings(tx: &mut Transaction<'_, Sqlite>) -> Result<(), StoreError> {
-    sqlx::query(
+pub(super) async fn adjust_findings(c: &mut Conn<'_>) -> Result<(), StoreError> {
+    c.query(
         "DELETE FROM findings WHERE method IS NOT NULL AND EXISTS (SELECT 1 FROM endpoints e
             WHERE e.host = findings.host AND e.method = findings.method
               AND e.path_template = findings.path_template AND e.scope = 'ignored')",
     )
-    .execute(&mut **tx)
+    .execute()
     .await?;
+    let d = c.dialect();
+    let has_note = d.instr("detail", "?2");
     for kind in STATIC_LOWERED_KINDS {
-        sqlx::query(
+        c.query(format!(
             "UPDATE findings SET severity = 'low',
-                detail = detail || ?2 || ' (' || (SELECT IFNULL(e.scope_reason, '') FROM endpoints e
+                detail = detail || ?2 || ' (' || (SELECT COALESCE(e.scope_reason, '') FROM endpoints e
                     WHERE e.host = findings.host AND e.method = findings.method AND e.path_template = findings.path_template)
                     || '): published to every visitor, not one user''s data.'
-             WHERE kind = ?1 AND instr(detail, ?2) = 0 AND EXISTS (SELECT 1 FROM endpoints e
+             WHERE kind = ?1 AND {has_note} = 0 AND EXISTS (SELECT 1 FROM endpoints e
                 WHERE e.host = findings.host AND e.method = findings.method
-                  AND e.path_template = findings.path_template AND e.scope = 'static')",
-        )
+                  AND e.path_template = findings.path_template AND e.scope = 'static')"
+        ))
         .bind(kind)
         .bind(LOWERED_NOTE)
-        .execute(&mut **tx)
+        .execute()
         .await?;
         // A detail the merge wrote again (without the note) keeps the low severity: the note
         // is added above. An endpoint no longer static gets its kind's severity back.
-        sqlx::query(
+        c.query(format!(
             "UPDATE findings SET severity = ?3,
-                detail = CASE WHEN instr(detail, ?2) > 0 THEN substr(detail, 1, instr(detail, ?2) - 1) ELSE detail END
+                detail = CASE WHEN {has_note} > 0 THEN substr(detail, 1, {has_note} - 1) ELSE detail END
              WHERE kind = ?1 AND severity = 'low' AND NOT EXISTS (SELECT 1 FROM endpoints e
                 WHERE e.host = findings.host AND e.method = findings.method
-                  AND e.path_template = findings.path_template AND e.scope = 'static')",
-        )
+                  AND e.path_template = findings.path_template AND e.scope = 'static')"
+        ))
         .bind(kind)
         .bind(LOWERED_NOTE)
         .bind(crate::analyze::posture::severity(kind).name())
-        .execute(&mut **tx)
+        .execute()
         .await?;
     }
     Ok(())

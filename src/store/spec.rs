@@ -23,6 +23,7 @@
 
 pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
+use super::db::Conn;
 use super::{Store, StoreError};
 use crate::analyze::scope::Scope;
 use crate::counters::plural;
@@ -315,21 +316,20 @@ pub const PROBE_LIST: usize = 10;
 type ProbeClient = (String, i64, i64, i64);
 
 /// Scanner probes: endpoint id -> its clients (see the module docs).
-async fn probes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-) -> Result<BTreeMap<i64, Vec<ProbeClient>>, SpecError> {
+async fn probes(c: &mut Conn<'_>) -> Result<BTreeMap<i64, Vec<ProbeClient>>, SpecError> {
     let mut out: BTreeMap<i64, Vec<ProbeClient>> = BTreeMap::new();
-    let rows = sqlx::query(
-        "SELECT e.id, e.client_estimate, c.client, c.count, c.first_seen, c.last_seen
+    let rows = c
+        .query(
+            "SELECT e.id, e.client_estimate, c.client, c.count, c.first_seen, c.last_seen
          FROM endpoints e JOIN endpoint_clients c ON c.endpoint_id = e.id
          WHERE e.request_count > 0 AND e.clients_capped = 0
            AND NOT EXISTS (SELECT 1 FROM endpoint_status s WHERE s.endpoint_id = e.id
                            AND s.status <> 0 AND (s.status < 400 OR s.status > 499))
            AND NOT EXISTS (SELECT 1 FROM endpoint_auth a WHERE a.endpoint_id = e.id
                            AND a.scheme <> 'none')",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+        )
+        .fetch_all()
+        .await?;
     let mut estimate: HashMap<i64, i64> = HashMap::new();
     for r in rows {
         let id: i64 = r.get(0);
@@ -364,7 +364,7 @@ fn listed(s: &str) -> String {
 /// The `scanner_probe` findings: one per client that tried at least [`PROBE_MIN_PATHS`]
 /// probes. Returns how many clients were reported.
 async fn probing_clients(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &mut Conn<'_>,
     eps: &[Ep],
     probes: &BTreeMap<i64, Vec<ProbeClient>>,
 ) -> Result<u64, SpecError> {
@@ -400,9 +400,10 @@ async fn probing_clients(
             .map(|(h, _)| h.to_string());
         let mut statuses: BTreeMap<i64, i64> = BTreeMap::new();
         for t in &tried {
-            for r in sqlx::query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ?")
+            for r in c
+                .query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ?")
                 .bind(t.0.id)
-                .fetch_all(&mut **tx)
+                .fetch_all()
                 .await?
             {
                 *statuses.entry(r.get(0)).or_default() += r.get::<i64, _>(1);
@@ -452,7 +453,7 @@ async fn probing_clients(
         let evidence = format!("{} probed paths: {}", tried.len(), list.join(", "));
         let key = crate::store::finding_key("scanner_probe", "", "", "", client);
         crate::store::upsert_assessed(
-            tx,
+            c,
             &crate::store::AssessedFinding {
                 kind: "scanner_probe",
                 host: host.as_deref(),
@@ -476,12 +477,27 @@ async fn probing_clients(
 /// Re-classifies every endpoint against the imported specs, lists dormant operations, records
 /// drift and the endpoint-level findings. Runs in one transaction.
 pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
-    let mut tx = store.pool().begin().await?;
-    let ops: Vec<Op> = sqlx::query(
+    assess_on(&super::db::Db::Sqlite(store.pool().clone())).await
+}
+
+/// [`assess`] on either backend: a sensor's store, or the fleet's centre (`shadowtap
+/// central`), which holds the merge of every sensor's inventory and so judges it as one.
+pub async fn assess_on(db: &super::db::Db) -> Result<Assessment, SpecError> {
+    let mut tx = db.begin().await?;
+    let out = assess_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`assess_on`] inside a transaction the caller commits (the centre takes its writers' lock
+/// in it first).
+pub async fn assess_in(tx: &mut super::db::DbTx) -> Result<Assessment, SpecError> {
+    let c = &mut tx.conn();
+    let ops: Vec<Op> = c.query(
         "SELECT id, host, method, path_template, deprecated, security_types, query_params, statuses, request_types, response_types, body_fields
          FROM spec_operations",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all()
     .await?
     .into_iter()
     .map(|r| Op {
@@ -498,19 +514,19 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         body_fields: set(r.get(10)),
     })
     .collect();
-    let host_map: HashMap<String, String> =
-        sqlx::query("SELECT observed, spec_host FROM spec_hosts")
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-    let eps: Vec<Ep> = sqlx::query(
+    let host_map: HashMap<String, String> = c
+        .query("SELECT observed, spec_host FROM spec_hosts")
+        .fetch_all()
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let eps: Vec<Ep> = c.query(
         "SELECT e.id, e.host, e.method, e.path_template, e.request_count, e.first_seen, e.last_seen,
                 (SELECT COUNT(*) FROM endpoint_clients c WHERE c.endpoint_id = e.id)
          FROM endpoints e",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all()
     .await?
     .into_iter()
     .map(|r| Ep {
@@ -526,28 +542,29 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     .collect();
     let mut eps = eps;
     if !ops.is_empty() {
-        rename_to_spec(&mut tx, &mut eps, &ops, &host_map).await?;
+        rename_to_spec(c, &mut eps, &ops, &host_map).await?;
     }
     let eps: Vec<Ep> = eps.into_iter().filter(|e| !e.template.is_empty()).collect();
     let mut out = Assessment::default();
     // Static content, third-party hosts and ignored endpoints first: they are no APIs of ours.
-    let scopes = super::scope::assess_scope(&mut tx).await?;
+    let scopes = super::scope::assess_scope(c).await?;
     let scope_of = |id: i64| scopes.get(&id).copied().unwrap_or(Scope::Api);
-    sqlx::query("DELETE FROM drift").execute(&mut *tx).await?;
+    c.query("DELETE FROM drift").execute().await?;
     // ENDPOINT_KINDS.
-    sqlx::query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe', 'uncovered_host')")
-        .execute(&mut *tx)
+    c.query("DELETE FROM findings WHERE kind IN ('shadow_api', 'zombie_api', 'unauthenticated_endpoint', 'auth_inconsistent', 'scanner_probe', 'uncovered_host')")
+        .execute()
         .await?;
-    let probes = probes(&mut tx).await?;
-    out.probing_clients = probing_clients(&mut tx, &eps, &probes).await?;
-    out.tls_findings = super::tls::assess_tls(&mut tx).await.map_err(|e| match e {
+    let probes = probes(c).await?;
+    out.probing_clients = probing_clients(c, &eps, &probes).await?;
+    out.tls_findings = super::tls::assess_tls(c).await.map_err(|e| match e {
         StoreError::Db(d) => SpecError::from(d),
         other => SpecError::Store(other),
     })?;
     // Auth seen per endpoint: scheme -> (requests, 2xx).
     let mut auth: HashMap<i64, BTreeMap<String, (i64, i64)>> = HashMap::new();
-    for r in sqlx::query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth")
-        .fetch_all(&mut *tx)
+    for r in c
+        .query("SELECT endpoint_id, scheme, count, ok_count FROM endpoint_auth")
+        .fetch_all()
         .await?
     {
         let e = auth
@@ -565,10 +582,10 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     // Not Allowed, 410 Gone, 501 Not Implemented): the others are not served (a scanner's
     // probes, a method the route lacks, a version switched off), so they are not reported as
     // shadow or zombie APIs.
-    let routed: BTreeSet<i64> = sqlx::query(
+    let routed: BTreeSet<i64> = c.query(
         "SELECT DISTINCT endpoint_id FROM endpoint_status WHERE status NOT IN (0, 404, 405, 410, 501)",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all()
     .await?
     .iter()
     .map(|r| r.get(0))
@@ -628,12 +645,12 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                     if op.security_types.is_empty() {
                         documented_public.insert(e.id);
                     }
-                    sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?")
+                    c.query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ?")
                         .bind(e.id)
                         .bind(op.id)
-                        .execute(&mut *tx)
+                        .execute()
                         .await?;
-                    out.drift += drift(&mut tx, e, op, auth.get(&e.id)).await?;
+                    out.drift += drift(c, e, op, auth.get(&e.id)).await?;
                     if op.deprecated && routed.contains(&e.id) {
                         new_findings.push((
                             "zombie_api".into(),
@@ -728,12 +745,12 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 (Scope::Api, "uncovered") => out.uncovered += 1,
                 (Scope::Api, _) => out.shadow += 1,
             }
-            sqlx::query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
+            c.query("UPDATE endpoints SET documented = ?, deprecated = ?, classification = ? WHERE id = ?")
                 .bind(documented)
                 .bind(deprecated)
                 .bind(class)
                 .bind(e.id)
-                .execute(&mut *tx)
+                .execute()
                 .await?;
             // Required credentials the endpoint did without.
             if let Some((_, op)) = best {
@@ -796,11 +813,11 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
                 .clone()
                 .or_else(|| default_host.clone())
                 .unwrap_or_else(|| "*".into());
-            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE id = ?")
+            c.query("UPDATE spec_operations SET endpoint_id = NULL WHERE id = ?")
                 .bind(op.id)
-                .execute(&mut *tx)
+                .execute()
                 .await?;
-            let id: i64 = sqlx::query(
+            let id: i64 = c.query(
                 "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count, documented, deprecated, classification)
                  VALUES (?, ?, ?, 'spec', ?, 0, 1, ?, 'dormant')
                  ON CONFLICT (host, method, path_template) DO UPDATE SET documented = 1, deprecated = excluded.deprecated,
@@ -812,14 +829,14 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
             .bind(&op.path)
             .bind(&op.path)
             .bind(i64::from(op.deprecated))
-            .fetch_one(&mut *tx)
+            .fetch_one()
             .await?
             .get(0);
-            sqlx::query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ? AND ? IN (SELECT id FROM endpoints WHERE request_count = 0)")
+            c.query("UPDATE spec_operations SET endpoint_id = ? WHERE id = ? AND ? IN (SELECT id FROM endpoints WHERE request_count = 0)")
                 .bind(id)
                 .bind(op.id)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute()
                 .await?;
             out.dormant += 1;
         }
@@ -838,7 +855,7 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
     for (kind, e, detail, evidence) in new_findings {
         let key = crate::store::finding_key(&kind, &e.host, &e.method, &e.template, "");
         crate::store::upsert_assessed(
-            &mut tx,
+            c,
             &crate::store::AssessedFinding {
                 kind: &kind,
                 host: Some(&e.host),
@@ -855,12 +872,12 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         )
         .await?;
     }
-    let code = super::code::assess_code(&mut tx, &auth, &routed, &scope_of).await?;
+    let code = super::code::assess_code(c, &auth, &routed, &scope_of).await?;
     out.findings += uncovered_findings.len() as u64;
     for (host, detail, evidence, requests, first, last) in uncovered_findings {
         let key = crate::store::finding_key("uncovered_host", &host, "", "", "");
         crate::store::upsert_assessed(
-            &mut tx,
+            c,
             &crate::store::AssessedFinding {
                 kind: "uncovered_host",
                 host: Some(&host),
@@ -877,19 +894,19 @@ pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
         )
         .await?;
     }
-    out.findings += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM findings WHERE kind IN ({})",
-        super::code::CODE_KINDS.map(|k| format!("'{k}'")).join(", ")
-    )))
-    .fetch_one(&mut *tx)
-    .await? as u64;
-    out.code = code;
-    out.findings_total = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM findings")
-        .fetch_one(&mut *tx)
+    out.findings += c
+        .query(format!(
+            "SELECT COUNT(*) FROM findings WHERE kind IN ({})",
+            super::code::CODE_KINDS.map(|k| format!("'{k}'")).join(", ")
+        ))
+        .fetch_scalar::<i64>()
         .await? as u64;
-    crate::store::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos())
-        .await?;
-    tx.commit().await?;
+    out.code = code;
+    out.findings_total = c
+        .query("SELECT COUNT(*) FROM findings")
+        .fetch_scalar::<i64>()
+        .await? as u64;
+    crate::store::triage::reopen_seen_again(c, crate::time::Timestamp::now().as_nanos()).await?;
     Ok(out)
 }
 
@@ -907,7 +924,7 @@ struct Uncovered {
 /// parameters at the same places (`/stock/{stock_id}` becomes `/stock/{product_id}`), so the
 /// inventory speaks the spec's language and later traffic lands on the same rows.
 async fn rename_to_spec(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &mut Conn<'_>,
     eps: &mut [Ep],
     ops: &[Op],
     host_map: &HashMap<String, String>,
@@ -939,13 +956,13 @@ async fn rename_to_spec(
                 continue;
             }
             let dormant = eps[j].id;
-            sqlx::query("UPDATE spec_operations SET endpoint_id = NULL WHERE endpoint_id = ?")
+            c.query("UPDATE spec_operations SET endpoint_id = NULL WHERE endpoint_id = ?")
                 .bind(dormant)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
-            sqlx::query("DELETE FROM endpoints WHERE id = ?")
+            c.query("DELETE FROM endpoints WHERE id = ?")
                 .bind(dormant)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
             eps[j].template = String::new();
         }
@@ -955,13 +972,24 @@ async fn rename_to_spec(
             eps[i].method.clone(),
             eps[i].template.clone(),
         );
-        sqlx::query("UPDATE endpoints SET path_template = ? WHERE id = ?")
+        c.query("UPDATE endpoints SET path_template = ? WHERE id = ?")
             .bind(&op.path)
             .bind(id)
-            .execute(&mut **tx)
+            .execute()
             .await?;
-        sqlx::query(
-            "UPDATE OR REPLACE findings SET path_template = ?1,
+        // Rows the rename would make twins of give way (the renamed row keeps its triage).
+        c.query(
+            "DELETE FROM findings WHERE dedup_key IN (SELECT kind || '|' || host || '|' || method || '|' || ?1 || '|' || coalesce(client, '')
+                FROM findings WHERE host = ?2 AND method = ?3 AND path_template = ?4)",
+        )
+        .bind(&op.path)
+        .bind(&host)
+        .bind(&method)
+        .bind(&old)
+        .execute()
+        .await?;
+        c.query(
+            "UPDATE findings SET path_template = ?1,
                 dedup_key = kind || '|' || host || '|' || method || '|' || ?1 || '|' || coalesce(client, '')
              WHERE host = ?2 AND method = ?3 AND path_template = ?4",
         )
@@ -969,7 +997,7 @@ async fn rename_to_spec(
         .bind(&host)
         .bind(&method)
         .bind(&old)
-        .execute(&mut **tx)
+        .execute()
         .await?;
         // Path parameter rows take the spec's names, position by position.
         let names: Vec<&str> = op
@@ -983,11 +1011,17 @@ async fn rename_to_spec(
             .map(String::from)
             .collect();
         for (from, to) in old_names.iter().zip(&names) {
-            sqlx::query("UPDATE OR REPLACE endpoint_params SET name = ? WHERE endpoint_id = ? AND location = 'path' AND name = ?")
+            c.query("DELETE FROM endpoint_params WHERE endpoint_id = ?2 AND location = 'path' AND name = ?1 AND ?1 <> ?3")
                 .bind(*to)
                 .bind(id)
                 .bind(from)
-                .execute(&mut **tx)
+                .execute()
+                .await?;
+            c.query("UPDATE endpoint_params SET name = ?1 WHERE endpoint_id = ?2 AND location = 'path' AND name = ?3")
+                .bind(*to)
+                .bind(id)
+                .bind(from)
+                .execute()
                 .await?;
         }
         eps[i].template = op.path.clone();
@@ -1039,17 +1073,17 @@ fn successor(e: &Ep, ops: &[Op], host_ok: &dyn Fn(&Op, &str) -> bool) -> Option<
 
 /// Records what the endpoint did that its operation does not document; returns the count.
 async fn drift(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &mut Conn<'_>,
     e: &Ep,
     op: &Op,
     auth: Option<&BTreeMap<String, (i64, i64)>>,
 ) -> Result<u64, SpecError> {
     let mut items: Vec<(&str, String, String)> = Vec::new();
-    for r in
-        sqlx::query("SELECT name FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
-            .bind(e.id)
-            .fetch_all(&mut **tx)
-            .await?
+    for r in c
+        .query("SELECT name FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
+        .bind(e.id)
+        .fetch_all()
+        .await?
     {
         let name: String = r.get(0);
         if !op.query.contains(&name) {
@@ -1066,12 +1100,11 @@ async fn drift(
             || op.statuses.contains(&format!("{}XX", &c[..1]))
             || op.statuses.contains("default")
     };
-    for r in sqlx::query(
-        "SELECT status, count FROM endpoint_status WHERE endpoint_id = ? AND status > 0",
-    )
-    .bind(e.id)
-    .fetch_all(&mut **tx)
-    .await?
+    for r in c
+        .query("SELECT status, count FROM endpoint_status WHERE endpoint_id = ? AND status > 0")
+        .bind(e.id)
+        .fetch_all()
+        .await?
     {
         let (code, n): (i64, i64) = (r.get(0), r.get(1));
         if !documented_status(code) {
@@ -1084,7 +1117,7 @@ async fn drift(
             ));
         }
     }
-    for r in sqlx::query("SELECT DISTINCT direction, content_type, schema FROM endpoint_bodies WHERE endpoint_id = ?").bind(e.id).fetch_all(&mut **tx).await? {
+    for r in c.query("SELECT DISTINCT direction, content_type, schema FROM endpoint_bodies WHERE endpoint_id = ?").bind(e.id).fetch_all().await? {
         let (dir, ct, schema): (String, String, Option<String>) = (r.get(0), r.get(1), r.get(2));
         let documented = if dir == "request" { &op.request_types } else { &op.response_types };
         if !ct.is_empty() && !documented.is_empty() && !documented.contains(&ct) && !documented.iter().any(|d| d == "*/*" || d.ends_with("/*") && ct.starts_with(d.trim_end_matches('*'))) {
@@ -1116,14 +1149,17 @@ async fn drift(
     }
     let n = items.len() as u64;
     for (kind, item, detail) in items {
-        sqlx::query(
-            "INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail) VALUES (?, ?, ?, ?)",
-        )
+        let d = c.dialect();
+        c.query(format!(
+            "{} drift (endpoint_id, kind, item, detail) VALUES (?, ?, ?, ?){}",
+            d.insert_or_ignore(),
+            d.or_ignore_end()
+        ))
         .bind(e.id)
         .bind(kind)
         .bind(item)
         .bind(detail)
-        .execute(&mut **tx)
+        .execute()
         .await?;
     }
     Ok(n)

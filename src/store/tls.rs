@@ -2,6 +2,7 @@
 //! the flush's transaction, and reading them back as typed rows (`shadowtap tls`, the JSON API,
 //! the dashboard).
 
+use super::db::Conn;
 use super::{Store, StoreError};
 use crate::analyze::tls::TlsServiceDelta;
 use sqlx::{Row, Sqlite, Transaction};
@@ -501,26 +502,25 @@ pub fn weak_cipher(name: &str) -> Option<&'static str> {
 /// certificates expired (or not yet valid) when served, names not covering the SNI,
 /// self-signed certificates of services with several clients, handshakes without SNI, and
 /// hosts that take credentials in clear HTTP while they also speak TLS. Returns how many.
-pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, StoreError> {
+pub(super) async fn assess_tls(c: &mut Conn<'_>) -> Result<u64, StoreError> {
     let kinds = TLS_KINDS
         .iter()
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM findings WHERE kind IN ({kinds})"
-    )))
-    .execute(&mut **tx)
-    .await?;
-    let rows = sqlx::query(
-        "SELECT s.id, s.host, s.sni, s.server_ip, s.server_port, s.first_seen, s.last_seen,
+    c.query(format!("DELETE FROM findings WHERE kind IN ({kinds})"))
+        .execute()
+        .await?;
+    let rows = c
+        .query(
+            "SELECT s.id, s.host, s.sni, s.server_ip, s.server_port, s.first_seen, s.last_seen,
             s.handshakes, s.versions, s.ciphers, s.cert_subject, s.cert_sans, s.cert_not_before,
             s.cert_not_after, s.cert_self_signed,
             (SELECT COUNT(DISTINCT c.client) FROM tls_clients c WHERE c.service_id = s.id)
          FROM tls_services s ORDER BY s.id",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+        )
+        .fetch_all()
+        .await?;
     let mut out: Vec<TlsFinding> = Vec::new();
     for r in &rows {
         let host: String = r.get(1);
@@ -651,21 +651,43 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
             );
         }
     }
-    new_fingerprints(tx, &mut out).await?;
-    // Credentials sent in clear to a host that also speaks TLS.
-    let clear = sqlx::query(
-        "SELECT e.host, group_concat(DISTINCT a.scheme), SUM(a.count), MIN(e.first_seen), MAX(e.last_seen)
-         FROM endpoints e JOIN endpoint_auth a ON a.endpoint_id = e.id
-         WHERE a.scheme <> 'none'
-           AND (e.host IN (SELECT host FROM tls_services)
-                OR substr(e.host, 1, instr(e.host || ':', ':') - 1) IN (SELECT host FROM tls_services))
-         GROUP BY e.host ORDER BY e.host",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    for r in clear {
+    new_fingerprints(c, &mut out).await?;
+    // Credentials sent in clear to a host that also speaks TLS (its name, with or without
+    // the port), schemes in byte order.
+    let tls_hosts: std::collections::BTreeSet<String> = c
+        .query("SELECT DISTINCT host FROM tls_services")
+        .fetch_all_scalar::<String>()
+        .await?
+        .into_iter()
+        .collect();
+    let mut clear: BTreeMap<String, (std::collections::BTreeSet<String>, i64, i64, i64)> =
+        BTreeMap::new();
+    for r in c
+        .query(
+            "SELECT e.host, a.scheme, SUM(a.count), MIN(e.first_seen), MAX(e.last_seen)
+             FROM endpoints e JOIN endpoint_auth a ON a.endpoint_id = e.id
+             WHERE a.scheme <> 'none'
+             GROUP BY e.host, a.scheme",
+        )
+        .fetch_all()
+        .await?
+    {
         let host: String = r.get(0);
-        let schemes: String = r.get(1);
+        let name = host.split(':').next().unwrap_or_default();
+        if !tls_hosts.contains(&host) && !tls_hosts.contains(name) {
+            continue;
+        }
+        let (first, last): (Option<i64>, Option<i64>) = (r.get(3), r.get(4));
+        let e = clear
+            .entry(host)
+            .or_insert_with(|| (Default::default(), 0, i64::MAX, i64::MIN));
+        e.0.insert(r.get(1));
+        e.1 = e.1.saturating_add(r.get(2));
+        e.2 = e.2.min(first.unwrap_or(i64::MAX));
+        e.3 = e.3.max(last.unwrap_or(i64::MIN));
+    }
+    for (host, (schemes, count, first, last)) in clear {
+        let schemes = schemes.into_iter().collect::<Vec<_>>().join(",");
         out.push(TlsFinding {
             kind: "cleartext_and_tls",
             host: host.clone(),
@@ -673,9 +695,9 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
             client: None,
             detail: format!("{host} takes credentials ({schemes}) over cleartext HTTP although it also speaks TLS: anyone on the path reads them. Redirect HTTP to HTTPS before any credential is sent, and set HSTS."),
             evidence: format!("credentials in clear: {schemes}"),
-            count: r.get(2),
-            first_seen: r.get(3),
-            last_seen: r.get(4),
+            count,
+            first_seen: if first == i64::MAX { 0 } else { first },
+            last_seen: if last == i64::MIN { 0 } else { last },
         });
     }
     let n = out.len() as u64;
@@ -688,7 +710,7 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
             f.client.as_deref().unwrap_or(""),
         );
         super::upsert_assessed(
-            tx,
+            c,
             &super::AssessedFinding {
                 kind: f.kind,
                 host: Some(&f.host),
@@ -712,21 +734,22 @@ pub(super) async fn assess_tls(tx: &mut Transaction<'_, Sqlite>) -> Result<u64, 
 /// its set; when that set is stable (at least 20 handshakes from at most 8 fingerprints),
 /// each JA4 first seen after the hour is a client stack the service had not met (at most 5 per
 /// service, the last saying how many more).
-async fn new_fingerprints(
-    tx: &mut Transaction<'_, Sqlite>,
-    out: &mut Vec<TlsFinding>,
-) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT s.id, s.host, s.server_ip, s.server_port, s.first_seen, c.ja4,
-            MIN(c.first_seen), MAX(c.last_seen), SUM(c.handshakes), COUNT(DISTINCT c.client),
-            MIN(c.client)
-         FROM tls_services s JOIN tls_clients c ON c.service_id = s.id
-         WHERE c.ja4 <> ''
-         GROUP BY s.id, c.ja4
-         ORDER BY s.id, MIN(c.first_seen), c.ja4",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+async fn new_fingerprints(c: &mut Conn<'_>, out: &mut Vec<TlsFinding>) -> Result<(), StoreError> {
+    let d = c.dialect();
+    let rows = c
+        .query(format!(
+            "SELECT s.id, s.host, s.server_ip, s.server_port, s.first_seen, c.ja4,
+                MIN(c.first_seen), MAX(c.last_seen), SUM(c.handshakes), COUNT(DISTINCT c.client),
+                MIN({client})
+             FROM tls_services s JOIN tls_clients c ON c.service_id = s.id
+             WHERE c.ja4 <> ''
+             GROUP BY s.id, s.host, s.server_ip, s.server_port, s.first_seen, c.ja4
+             ORDER BY s.id, MIN(c.first_seen), {ja4}",
+            client = d.bytes("c.client"),
+            ja4 = d.bytes("c.ja4"),
+        ))
+        .fetch_all()
+        .await?;
     let mut i = 0;
     while i < rows.len() {
         let service: i64 = rows[i].get(0);

@@ -302,29 +302,27 @@ impl Store {
 /// than the resolution's time), at `now` (wall-clock ns), by [`SYSTEM_ACTOR`] with
 /// [`REOPEN_REASON`]; returns how many. Runs inside a merge's transaction.
 pub(super) async fn reopen_seen_again(
-    conn: &mut sqlx::SqliteConnection,
+    c: &mut super::db::Conn<'_>,
     now: i64,
 ) -> Result<u64, StoreError> {
     const SEEN_AGAIN: &str = "t.state = 'resolved' AND EXISTS (SELECT 1 FROM findings f WHERE f.dedup_key = t.dedup_key AND f.last_seen > t.at)";
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    c.query(format!(
         "INSERT INTO finding_triage_history (dedup_key, from_state, to_state, actor, reason, at)
          SELECT t.dedup_key, 'resolved', 'open', ?1, ?2, ?3 FROM finding_triage t WHERE {SEEN_AGAIN}"
-    )))
+    ))
     .bind(SYSTEM_ACTOR)
     .bind(REOPEN_REASON)
     .bind(now)
-    .execute(&mut *conn)
+    .execute()
     .await?;
-    let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+    c.query(format!(
         "UPDATE finding_triage AS t SET state = 'open', actor = ?1, reason = ?2, at = ?3 WHERE {SEEN_AGAIN}"
-    )))
+    ))
     .bind(SYSTEM_ACTOR)
     .bind(REOPEN_REASON)
     .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(n)
+    .execute()
+    .await
 }
 
 #[cfg(test)]

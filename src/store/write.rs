@@ -523,7 +523,11 @@ impl Store {
         .await?;
         report.tls_services_dropped += tls.services_dropped;
         report.tls_clients_dropped += tls.clients_dropped;
-        super::triage::reopen_seen_again(&mut tx, crate::time::Timestamp::now().as_nanos()).await?;
+        super::triage::reopen_seen_again(
+            &mut super::db::Conn::Sqlite(&mut *tx),
+            crate::time::Timestamp::now().as_nanos(),
+        )
+        .await?;
         self.write_outbox(&mut tx, drain).await?;
         if let Some((capture, packets)) = progress {
             sqlx::query("UPDATE captures SET committed_packets = ? WHERE id = ?")
@@ -885,10 +889,10 @@ pub(crate) struct AssessedFinding<'a> {
 
 /// Inserts an assessed finding, or updates the row of the same identity.
 pub(crate) async fn upsert_assessed(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut super::db::Conn<'_>,
     f: &AssessedFinding<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<(), StoreError> {
+    c.query(
         "INSERT INTO findings (kind, severity, host, method, path_template, client, detail, evidence, count, first_seen, last_seen, dedup_key)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (dedup_key) DO UPDATE SET host = excluded.host, detail = excluded.detail, evidence = excluded.evidence,
@@ -905,8 +909,8 @@ pub(crate) async fn upsert_assessed(
     .bind(f.count)
     .bind(f.first_seen)
     .bind(f.last_seen)
-    .bind(&f.key)
-    .execute(&mut **tx)
+    .bind(f.key.as_str())
+    .execute()
     .await?;
     Ok(())
 }
