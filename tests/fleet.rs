@@ -506,6 +506,75 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     assert_eq!(again, central::ApplyReport::default());
     let diff = differences(&single, &centre).await;
     assert!(diff.is_empty(), "after sending twice:\n{}", show(&diff));
+
+    // API descriptions imported on the centre (`spec import --db postgres://...`, the real
+    // binary) judge the fleet's endpoints as the same imports judge the single file's:
+    // documented, shadow, zombie and dormant, drift, and their findings.
+    let file = Store::open(&single_path).await.unwrap();
+    for doc in ["posture.openapi.yaml", "rest_api.openapi.yaml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures")
+            .join(doc);
+        shadowtap::store::spec::import(&file, doc, &std::fs::read(&path).unwrap())
+            .await
+            .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+            .args(["spec", "import", "--db", &db.url])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("inventory:"), "{said}");
+    }
+    file.close().await;
+    let shadow: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_endpoints WHERE classification IN ('shadow', 'zombie', 'dormant')",
+    )
+    .fetch_one(&centre)
+    .await
+    .unwrap();
+    assert!(shadow > 0);
+    let diff = differences(&single, &centre).await;
+    assert!(diff.is_empty(), "after the imports:\n{}", show(&diff));
+    let drift = "SELECT host, method, path_template, kind, item, detail FROM api_drift";
+    let (a, b) = (
+        sqlite_view(&single, drift).await,
+        pg_view(&centre, drift).await,
+    );
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "api_drift");
+
+    // The scenario's source code scanned into both (`code scan --db postgres://...`): the
+    // declared routes join every sensor's endpoints as they join the single file's.
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tools/code_app");
+    for inventory in [single_path.to_str().unwrap(), db.url.as_str()] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+            .args(["code", "scan", "--format", "tsv", "--db", inventory])
+            .args([app.join("express"), app.join("fastapi")])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("13 routes declared, 10 observed, 3 never observed"),
+            "{err}"
+        );
+    }
+    let diff = differences(&single, &centre).await;
+    assert!(diff.is_empty(), "after the code scans:\n{}", show(&diff));
+    for sql in [
+        "SELECT method, path_template, framework, line, handler, declared_auth, host, status, endpoints, requests FROM api_declared_routes",
+        "SELECT host, method, path_template, sources, code_status, auth_check FROM api_endpoint_coverage",
+    ] {
+        let (a, b) = (sqlite_view(&single, sql).await, pg_view(&centre, sql).await);
+        assert!(!a.is_empty(), "{sql}");
+        assert_eq!(a, b, "{sql}");
+    }
 }
 
 /// `diff` less what a folded delta is allowed to change: the first and last seen of parameter

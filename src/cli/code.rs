@@ -22,14 +22,6 @@ fn scan(args: &CodeScanArgs) -> anyhow::Result<()> {
         max_file_bytes: args.max_file_bytes,
         ..ScanLimits::default()
     };
-    if let Some(db) = &args.db
-        && super::central_url(db).is_some()
-    {
-        anyhow::bail!(
-            "--db {}: code scans are stored in a sensor's SQLite inventory, not on the centre",
-            db.display()
-        );
-    }
     let report = code::scan(&args.dirs, limits);
     let mut out = std::io::stdout().lock();
     out.write_all(render(&report, args.format).as_bytes())?;
@@ -74,12 +66,23 @@ fn store(
         .collect::<Vec<_>>()
         .join(" ");
     super::runtime()?.block_on(async {
-        let store = crate::store::Store::open(db).await?;
-        let stored = crate::store::code::store_scan(&store, &name, hosts, report).await?;
-        let a = crate::store::spec::assess(&store).await?;
+        // A sensor's file, or the fleet's centre (as its owner role): the scan is joined with
+        // every sensor's endpoints there.
+        let (inventory, label) = match super::central_url(db) {
+            Some(url) => (
+                crate::store::db::Db::Pg(crate::fleet::central::open(url).await?),
+                crate::store::pg::PgInventory::label(url),
+            ),
+            None => (
+                crate::store::Store::open(db).await?.db(),
+                db.display().to_string(),
+            ),
+        };
+        let stored = crate::store::code::store_scan_on(&inventory, &name, hosts, report).await?;
+        let a = crate::store::spec::assess_on(&inventory).await?;
         eprintln!(
             "{}: {} stored{}",
-            db.display(),
+            label,
             crate::counters::plural(stored.routes, "route", "routes"),
             if stored.replaced {
                 " (replacing the earlier scan of these directories)"
@@ -88,7 +91,10 @@ fn store(
             }
         );
         eprintln!("inventory: {}", a.summary());
-        store.close().await;
+        match inventory {
+            crate::store::db::Db::Sqlite(pool) => pool.close().await,
+            crate::store::db::Db::Pg(pool) => pool.close().await,
+        }
         anyhow::Ok(())
     })
 }

@@ -1,15 +1,82 @@
 //! `shadowtap spec import|diff`.
 
-use super::{SpecCommand, clean, runtime};
+use super::{SpecCommand, SpecImportArgs, clean, runtime};
 use crate::store::Store;
 
 /// Runs a `spec` subcommand.
 pub fn run(cmd: &SpecCommand) -> anyhow::Result<()> {
     match cmd {
+        SpecCommand::Import(args) if super::central_url(&args.db).is_some() => {
+            runtime()?.block_on(import_central(args))
+        }
         // A document that cannot be imported leaves no new inventory behind.
         SpecCommand::Import(args) => super::removed_on_failure(&args.db, || run_in(cmd)),
+        SpecCommand::Diff(args) if super::central_url(&args.db).is_some() => anyhow::bail!(
+            "spec diff reads a sensor's file; on the centre, the dashboard's Spec page (`shadowtap serve --db {}`, /spec and /api/spec) and the views api_endpoints (classification) and api_drift list the same",
+            crate::store::pg::PgInventory::label(super::central_url(&args.db).unwrap_or_default())
+        ),
         SpecCommand::Diff(_) => run_in(cmd),
     }
+}
+
+/// `spec import --db postgres://...`: the document, the host mappings and the `[hosts]`
+/// rules go to the fleet's centre, whose assessment then judges every sensor's endpoints
+/// against it (as `shadowtap central` does after each round). Runs as the centre's owner
+/// role (the reader role may not write).
+async fn import_central(args: &SpecImportArgs) -> anyhow::Result<()> {
+    let url = super::central_url(&args.db).unwrap_or_default();
+    let content = crate::store::spec::read_bounded(&args.file, crate::openapi::bounds::MAX_DOC)?;
+    let pool = crate::fleet::central::open(url).await?;
+    let db = crate::store::db::Db::Pg(pool.clone());
+    if let Some(path) = &args.config {
+        let config = crate::config::Config::load(path)?;
+        for (observed, spec_host) in &config.spec.hosts {
+            crate::store::spec::map_host_on(&db, observed, spec_host).await?;
+        }
+        if let Some(hosts) = &config.hosts {
+            let rules = hosts.rules().map_err(anyhow::Error::msg)?;
+            crate::store::scope::set_scope_rules_on(&db, &rules).await?;
+        }
+    }
+    for m in &args.map_host {
+        let (observed, spec) = m
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--map-host takes OBSERVED=SPECHOST, got {m:?}"))?;
+        crate::store::spec::map_host_on(&db, observed, spec).await?;
+    }
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let r = crate::store::spec::import_on(&db, &name, &content, &Default::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    print_import(args, &r);
+    pool.close().await;
+    Ok(())
+}
+
+/// What an import says: the document, then the inventory's classification.
+fn print_import(args: &SpecImportArgs, r: &crate::store::spec::ImportReport) {
+    println!(
+        "{}: {} {} ({}), {}{}",
+        args.file.display(),
+        if r.title.is_empty() {
+            "(untitled)".to_string()
+        } else {
+            clean(&r.title)
+        },
+        clean(&r.version),
+        r.format,
+        crate::counters::plural(r.operations as u64, "operation", "operations"),
+        if r.already_imported {
+            " (already imported)"
+        } else {
+            ""
+        }
+    );
+    println!("inventory: {}", r.assessment.summary());
 }
 
 fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
@@ -35,17 +102,7 @@ fn run_in(cmd: &SpecCommand) -> anyhow::Result<()> {
                 }
                 let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let r = crate::store::spec::import(&store, &name, &content).await.map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-                let a = &r.assessment;
-                println!(
-                    "{}: {} {} ({}), {}{}",
-                    args.file.display(),
-                    if r.title.is_empty() { "(untitled)".to_string() } else { clean(&r.title) },
-                    clean(&r.version),
-                    r.format,
-                    crate::counters::plural(r.operations as u64, "operation", "operations"),
-                    if r.already_imported { " (already imported)" } else { "" }
-                );
-                println!("inventory: {}", a.summary());
+                print_import(args, &r);
                 store.close().await;
             }
             SpecCommand::Diff(args) => {

@@ -87,20 +87,12 @@ pub async fn apply_pending(
     }
 }
 
-/// Runs the assessment ([`crate::store::spec::assess_in`]: scope, scanner probes, TLS
+/// Runs the assessment ([`crate::store::spec::assess_on`]: scope, scanner probes, TLS
 /// findings, auth consistency, the code's and the descriptions' joins) over the whole central
 /// inventory, holding the writers' lock, so it judges the fleet's traffic as one sensor would
 /// judge all of it and never sees half a delta group.
 pub async fn assess(pool: &PgPool) -> Result<crate::store::spec::Assessment, FleetError> {
-    let db = crate::store::db::Db::Pg(pool.clone());
-    let mut tx = db.begin().await?;
-    tx.conn()
-        .query("SELECT pg_advisory_xact_lock(18)")
-        .execute()
-        .await?;
-    let out = crate::store::spec::assess_in(&mut tx).await?;
-    tx.commit().await?;
-    Ok(out)
+    Ok(crate::store::spec::assess_on(&crate::store::db::Db::Pg(pool.clone())).await?)
 }
 
 /// Applies a few deltas in one transaction (one durable commit for them all), each inside a
@@ -113,7 +105,8 @@ async fn apply_group(
     report: &mut ApplyReport,
 ) -> Result<(), FleetError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock(18)")
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(crate::store::pg::WRITERS_LOCK)
         .execute(&mut *tx)
         .await?;
     let mut done = ApplyReport::default();

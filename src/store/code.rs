@@ -32,7 +32,6 @@ use super::{Store, StoreError};
 use crate::analyze::scope::Scope;
 use crate::code::ScanReport;
 use serde::Serialize;
-use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Finding kinds of this assessment (replaced at every assessment).
@@ -122,45 +121,57 @@ pub async fn store_scan(
     hosts: &[String],
     report: &ScanReport,
 ) -> Result<StoredScan, StoreError> {
-    let mut tx = store.pool().begin().await?;
-    let replaced = sqlx::query("DELETE FROM code_scans WHERE name = ?")
+    store_scan_on(&store.db(), name, hosts, report).await
+}
+
+/// [`store_scan`] on either backend: on the fleet's centre the scan is joined with every
+/// sensor's endpoints at its next assessment.
+pub async fn store_scan_on(
+    db: &super::db::Db,
+    name: &str,
+    hosts: &[String],
+    report: &ScanReport,
+) -> Result<StoredScan, StoreError> {
+    let mut tx = db.begin().await?;
+    let c = &mut tx.conn();
+    let replaced = c
+        .query("DELETE FROM code_scans WHERE name = ?")
         .bind(name)
-        .execute(&mut *tx)
+        .execute()
         .await?
-        .rows_affected()
         > 0;
     let hosts: Vec<String> = hosts
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();
-    let scan_id: i64 = sqlx::query(
-        "INSERT INTO code_scans (name, hosts, scanned_at, files, routes) VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(name)
-    .bind(hosts.join(","))
-    .bind(crate::time::Timestamp::now().as_nanos())
-    .bind(report.walk.files as i64)
-    .bind(report.routes.len() as i64)
-    .fetch_one(&mut *tx)
-    .await?
-    .get(0);
+    let scan_id: i64 = c
+        .query(
+            "INSERT INTO code_scans (name, hosts, scanned_at, files, routes) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(hosts.join(","))
+        .bind(crate::time::Timestamp::now().as_nanos())
+        .bind(report.walk.files as i64)
+        .bind(report.routes.len() as i64)
+        .fetch_scalar()
+        .await?;
     for r in &report.routes {
-        sqlx::query(
+        c.query(
             "INSERT INTO declared_routes (scan_id, method, path_template, framework, file, line, handler, auth, host)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(scan_id)
-        .bind(&r.method)
-        .bind(&r.path)
+        .bind(r.method.as_str())
+        .bind(r.path.as_str())
         .bind(r.framework.name())
-        .bind(r.file.to_string_lossy())
+        .bind(r.file.to_string_lossy().into_owned())
         .bind(i64::from(r.line))
         .bind(r.handler.as_deref().unwrap_or_default())
         .bind(r.auth.join(","))
         // Known before any assessment when given: the templates pin at once.
         .bind(hosts.first())
-        .execute(&mut *tx)
+        .execute()
         .await?;
     }
     tx.commit().await?;
@@ -493,7 +504,7 @@ pub(super) async fn assess_code(
                 let id: i64 = c.query(
                     "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count)
                      VALUES (?, ?, ?, 'code', ?, 0)
-                     ON CONFLICT (host, method, path_template) DO UPDATE SET request_count = request_count
+                     ON CONFLICT (host, method, path_template) DO UPDATE SET request_count = endpoints.request_count
                      RETURNING id",
                 )
                 .bind(h)

@@ -25,6 +25,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+/// The transaction-level advisory lock every writer of the centre holds (`central`'s apply,
+/// the assessment): one writer at a time.
+pub const WRITERS_LOCK: i64 = 18;
+
 /// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a
 /// SQLite file.
 pub fn is_postgres_url(db: &str) -> bool {

@@ -16,7 +16,7 @@
 //! * The dashboard, the JSON API and the classification counts leave every scope but `api` out
 //!   by default.
 
-use super::db::Conn;
+use super::db::{Conn, Db};
 use super::{Store, StoreError};
 use crate::analyze::scope::{EndpointFacts, IgnoreRule, Scope, ScopeRules};
 use std::collections::HashMap;
@@ -47,34 +47,38 @@ impl Store {
     /// Replaces the stored host ownership and ignore rules (the `[hosts]` section). The
     /// next assessment applies them.
     pub async fn set_scope_rules(&self, rules: &ScopeRules) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM scope_rules")
-            .execute(&mut *tx)
-            .await?;
-        for (kind, hosts) in [("owned", &rules.owned), ("third_party", &rules.third_party)] {
-            for h in hosts {
-                sqlx::query("INSERT INTO scope_rules (kind, host) VALUES (?, ?)")
-                    .bind(kind)
-                    .bind(h)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        for r in &rules.ignore {
-            sqlx::query("INSERT INTO scope_rules (kind, host, path) VALUES ('ignore', ?, ?)")
-                .bind(&r.host)
-                .bind(&r.path)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        set_scope_rules_on(&self.db(), rules).await
     }
 
     /// Endpoints per scope (observed ones and dormant operations alike).
     pub async fn scope_counts(&self) -> Result<ScopeCounts, StoreError> {
         self.dashboard().scope_counts().await
     }
+}
+
+/// [`Store::set_scope_rules`] on either backend (the centre's rules judge the fleet).
+pub async fn set_scope_rules_on(db: &Db, rules: &ScopeRules) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let c = &mut tx.conn();
+    c.query("DELETE FROM scope_rules").execute().await?;
+    for (kind, hosts) in [("owned", &rules.owned), ("third_party", &rules.third_party)] {
+        for h in hosts {
+            c.query("INSERT INTO scope_rules (kind, host) VALUES (?, ?)")
+                .bind(kind)
+                .bind(h)
+                .execute()
+                .await?;
+        }
+    }
+    for r in &rules.ignore {
+        c.query("INSERT INTO scope_rules (kind, host, path) VALUES ('ignore', ?, ?)")
+            .bind(r.host.as_deref())
+            .bind(r.path.as_deref())
+            .execute()
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The stored rules, with the hosts of the imported descriptions.

@@ -23,12 +23,11 @@
 
 pub use crate::openapi::bounds::{SpecLimits, read_bounded};
 
-use super::db::Conn;
+use super::db::{Conn, Db};
 use super::{Store, StoreError};
 use crate::analyze::scope::Scope;
 use crate::counters::plural;
 use crate::openapi::{self, ApiSpec, bounds, fit};
-use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Why an import failed.
@@ -161,6 +160,17 @@ pub async fn import_with(
     content: &[u8],
     limits: &SpecLimits,
 ) -> Result<ImportReport, SpecError> {
+    import_on(&store.db(), name, content, limits).await
+}
+
+/// [`import_with`] on either backend: a sensor's store, or the fleet's centre, whose
+/// assessment then judges the whole fleet's endpoints against the document.
+pub async fn import_on(
+    db: &Db,
+    name: &str,
+    content: &[u8],
+    limits: &SpecLimits,
+) -> Result<ImportReport, SpecError> {
     if content.len() > limits.max_bytes {
         return Err(openapi::ParseError::TooLarge {
             limit: limits.max_bytes,
@@ -175,7 +185,6 @@ pub async fn import_with(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
-    let pool = store.pool();
     let mut report = ImportReport {
         title: spec.title.clone(),
         version: spec.version.clone(),
@@ -183,41 +192,39 @@ pub async fn import_with(
         operations: spec.operations.len(),
         ..Default::default()
     };
-    if let Some(r) = sqlx::query("SELECT id FROM specs WHERE sha256 = ?")
+    if let Some(id) = db
+        .query("SELECT id FROM specs WHERE sha256 = ?")
         .bind(&sha)
-        .fetch_optional(pool)
+        .fetch_optional_scalar::<i64>()
         .await?
     {
-        report.spec_id = r.get(0);
+        report.spec_id = id;
         report.already_imported = true;
     } else {
-        report.spec_id = store_spec(store, name, &sha, &spec).await?;
+        report.spec_id = store_spec(db, name, &sha, &spec).await?;
     }
-    report.assessment = assess(store).await?;
+    report.assessment = assess_on(db).await?;
     Ok(report)
 }
 
-async fn store_spec(
-    store: &Store,
-    name: &str,
-    sha: &str,
-    spec: &ApiSpec,
-) -> Result<i64, SpecError> {
-    let mut tx = store.pool().begin().await?;
+async fn store_spec(db: &Db, name: &str, sha: &str, spec: &ApiSpec) -> Result<i64, SpecError> {
+    let mut tx = db.begin().await?;
+    let c = &mut tx.conn();
+    let d = c.dialect();
     let servers = serde_json::to_string(&spec.servers).unwrap_or_else(|_| "[]".into());
-    let id: i64 = sqlx::query(
-        "INSERT INTO specs (name, sha256, title, version, format, servers, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(name.chars().take(200).collect::<String>())
-    .bind(sha)
-    .bind(&spec.title)
-    .bind(&spec.version)
-    .bind(spec.format)
-    .bind(servers)
-    .bind(crate::time::Timestamp::now().as_nanos())
-    .fetch_one(&mut *tx)
-    .await?
-    .get(0);
+    let id: i64 = c
+        .query(
+            "INSERT INTO specs (name, sha256, title, version, format, servers, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name.chars().take(200).collect::<String>())
+        .bind(sha)
+        .bind(spec.title.as_str())
+        .bind(spec.version.as_str())
+        .bind(spec.format.to_string())
+        .bind(servers)
+        .bind(crate::time::Timestamp::now().as_nanos())
+        .fetch_scalar()
+        .await?;
     let hosts: Vec<Option<String>> = {
         let mut h: Vec<Option<String>> = spec.servers.iter().map(|s| s.host.clone()).collect();
         h.sort();
@@ -227,17 +234,19 @@ async fn store_spec(
     let json = |s: &BTreeSet<String>| serde_json::to_string(s).unwrap_or_else(|_| "[]".into());
     for op in &spec.operations {
         for host in &hosts {
-            sqlx::query(
-                "INSERT OR IGNORE INTO spec_operations (spec_id, host, method, path_template, operation_id, summary, deprecated, security,
+            c.query(format!(
+                "{} spec_operations (spec_id, host, method, path_template, operation_id, summary, deprecated, security,
                     security_types, query_params, statuses, request_types, response_types, body_fields)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){}",
+                d.insert_or_ignore(),
+                d.or_ignore_end()
+            ))
             .bind(id)
             .bind(host.as_deref())
-            .bind(&op.method)
-            .bind(&op.path)
-            .bind(&op.operation_id)
-            .bind(&op.summary)
+            .bind(op.method.as_str())
+            .bind(op.path.as_str())
+            .bind(op.operation_id.clone())
+            .bind(op.summary.clone())
             .bind(i64::from(op.deprecated))
             .bind(serde_json::to_string(&op.security).unwrap_or_else(|_| "[]".into()))
             .bind(if op.public { String::new() } else { op.security_types.iter().cloned().collect::<Vec<_>>().join(",") })
@@ -246,7 +255,7 @@ async fn store_spec(
             .bind(json(&op.request_types))
             .bind(json(&op.response_types))
             .bind(json(&op.body_fields))
-            .execute(&mut *tx)
+            .execute()
             .await?;
         }
     }
@@ -256,10 +265,15 @@ async fn store_spec(
 
 /// Records that an observed host stands for a spec's server host.
 pub async fn map_host(store: &Store, observed: &str, spec_host: &str) -> Result<(), SpecError> {
-    sqlx::query("INSERT INTO spec_hosts (observed, spec_host) VALUES (?, ?) ON CONFLICT (observed) DO UPDATE SET spec_host = excluded.spec_host")
+    map_host_on(&store.db(), observed, spec_host).await
+}
+
+/// [`map_host`] on either backend.
+pub async fn map_host_on(db: &Db, observed: &str, spec_host: &str) -> Result<(), SpecError> {
+    db.query("INSERT INTO spec_hosts (observed, spec_host) VALUES (?, ?) ON CONFLICT (observed) DO UPDATE SET spec_host = excluded.spec_host")
         .bind(observed.to_ascii_lowercase())
         .bind(spec_host.to_ascii_lowercase())
-        .execute(store.pool())
+        .execute()
         .await?;
     Ok(())
 }
@@ -477,22 +491,29 @@ async fn probing_clients(
 /// Re-classifies every endpoint against the imported specs, lists dormant operations, records
 /// drift and the endpoint-level findings. Runs in one transaction.
 pub async fn assess(store: &Store) -> Result<Assessment, SpecError> {
-    assess_on(&super::db::Db::Sqlite(store.pool().clone())).await
+    assess_on(&store.db()).await
 }
 
 /// [`assess`] on either backend: a sensor's store, or the fleet's centre (`shadowtap
 /// central`), which holds the merge of every sensor's inventory and so judges it as one.
-pub async fn assess_on(db: &super::db::Db) -> Result<Assessment, SpecError> {
+pub async fn assess_on(db: &Db) -> Result<Assessment, SpecError> {
     let mut tx = db.begin().await?;
     let out = assess_in(&mut tx).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-/// [`assess_on`] inside a transaction the caller commits (the centre takes its writers' lock
-/// in it first).
+/// [`assess_on`] inside a transaction the caller commits. On the centre it first takes the
+/// writers' lock ([`super::pg::WRITERS_LOCK`]), so it never sees half a delta group and two
+/// centres never assess at once.
 pub async fn assess_in(tx: &mut super::db::DbTx) -> Result<Assessment, SpecError> {
     let c = &mut tx.conn();
+    if c.dialect() == super::db::Dialect::Pg {
+        c.query("SELECT pg_advisory_xact_lock(?)")
+            .bind(super::pg::WRITERS_LOCK)
+            .execute()
+            .await?;
+    }
     let ops: Vec<Op> = c.query(
         "SELECT id, host, method, path_template, deprecated, security_types, query_params, statuses, request_types, response_types, body_fields
          FROM spec_operations",
@@ -821,7 +842,7 @@ pub async fn assess_in(tx: &mut super::db::DbTx) -> Result<Assessment, SpecError
                 "INSERT INTO endpoints (host, method, path_template, template_rule, example_path, request_count, documented, deprecated, classification)
                  VALUES (?, ?, ?, 'spec', ?, 0, 1, ?, 'dormant')
                  ON CONFLICT (host, method, path_template) DO UPDATE SET documented = 1, deprecated = excluded.deprecated,
-                    classification = CASE WHEN request_count = 0 THEN 'dormant' ELSE classification END
+                    classification = CASE WHEN endpoints.request_count = 0 THEN 'dormant' ELSE endpoints.classification END
                  RETURNING id",
             )
             .bind(&host)

@@ -69,7 +69,12 @@ impl Dashboard {
 impl Store {
     /// The dashboard's reads over this inventory.
     pub fn dashboard(&self) -> Dashboard {
-        Dashboard::new(Db::Sqlite(self.pool.clone()))
+        Dashboard::new(self.db())
+    }
+
+    /// This inventory as a [`Db`], for the work shared with the centre.
+    pub fn db(&self) -> Db {
+        Db::Sqlite(self.pool.clone())
     }
 }
 
