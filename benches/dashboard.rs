@@ -16,6 +16,11 @@
 //! database; `benches/fleet_dashboard.sh` makes one) the same inventory is written into
 //! PostgreSQL instead, each endpoint seen by one to three of 10 sensors, and the dashboard
 //! reads it as `serve --db postgres://...` does (the Fleet page and the sensor filter added).
+//!
+//! `SHADOWTAP_BENCH_ASSESS=1` also times the assessment (`store::spec::assess_on`: scope,
+//! scanner probes, TLS, auth consistency; what a sensor runs every `assess_interval` and the
+//! centre after its rounds) over the inventory, first on the fresh inventory then again, and
+//! measures the pages over the assessed inventory.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -131,6 +136,24 @@ fn statements() -> Vec<String> {
     statements
 }
 
+/// With `SHADOWTAP_BENCH_ASSESS=1`: the assessment's time over `db`, twice (the first run
+/// stores every endpoint's scope and the probes' findings, the second finds them unchanged).
+async fn time_assessment(db: &shadowtap::store::db::Db) {
+    if std::env::var_os("SHADOWTAP_BENCH_ASSESS").is_none() {
+        return;
+    }
+    for run in ["first", "again"] {
+        let t = Instant::now();
+        let a = shadowtap::store::spec::assess_on(db).await.expect("assess");
+        println!(
+            "assessment ({run}): {:.0} ms, {} findings in all, {} probing clients",
+            ms(t.elapsed()),
+            a.findings_total,
+            a.probing_clients
+        );
+    }
+}
+
 async fn populate(db: &Path) {
     let store = Store::open(db).await.expect("create the database");
     let pool = &support::sql(&store).await;
@@ -222,6 +245,9 @@ fn main() {
         let started = Instant::now();
         if let Some(url) = &central {
             populate_central(url).await;
+            let owner = shadowtap::fleet::central::open(url).await.unwrap();
+            time_assessment(&shadowtap::store::db::Db::Pg(owner.clone())).await;
+            owner.close().await;
             let inventory = shadowtap::store::pg::PgInventory::open(url).await.unwrap();
             println!(
                 "centre: {} endpoints from {SENSORS} sensors (built in {:.1} s)",
@@ -248,6 +274,9 @@ fn main() {
         } else {
             populate(&db).await;
         }
+        let writer = Store::open(&db).await.unwrap();
+        time_assessment(&writer.db()).await;
+        writer.close().await;
         let store = Store::open_read_only(&db).await.unwrap();
         let counts: (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM endpoints), (SELECT COUNT(*) FROM findings),
