@@ -1189,6 +1189,7 @@ async fn drift(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Row;
 
     const SPEC: &str = r#"
 openapi: 3.0.3

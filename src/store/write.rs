@@ -524,7 +524,7 @@ impl Store {
         report.tls_services_dropped += tls.services_dropped;
         report.tls_clients_dropped += tls.clients_dropped;
         super::triage::reopen_seen_again(
-            &mut super::db::Conn::Sqlite(&mut *tx),
+            &mut super::db::Conn::Sqlite(&mut tx),
             crate::time::Timestamp::now().as_nanos(),
         )
         .await?;
