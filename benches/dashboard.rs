@@ -16,6 +16,7 @@
 //! database; `benches/fleet_dashboard.sh` makes one) the same inventory is written into
 //! PostgreSQL instead, each endpoint seen by one to three of 10 sensors, and the dashboard
 //! reads it as `serve --db postgres://...` does (the Fleet page and the sensor filter added).
+//! `SHADOWTAP_BENCH_BULK=1` loads the centre's minute rows in bulk (see `populate_central`).
 //!
 //! `SHADOWTAP_BENCH_ASSESS=1` also times the assessment (`store::spec::assess_on`: scope,
 //! scanner probes, TLS, auth consistency; what a sensor runs every `assess_interval` and the
@@ -198,11 +199,51 @@ async fn populate_central(url: &str) {
             last = SENSORS - 1
         ),
     );
+    // The minute rows (30 per endpoint) are the bulk of the load: through the row triggers
+    // that keep `inventory_minutes` and `endpoint_gaps` they take under 1,300 rows/s, so
+    // with `SHADOWTAP_BENCH_BULK=1` they are written with those triggers off and both kept
+    // tables are then computed once, as their triggers would leave them (checked at 10,000
+    // endpoints: the same rows either way).
+    let bulk = std::env::var_os("SHADOWTAP_BENCH_BULK").is_some();
     for sql in all {
+        let minutes = sql.contains("INSERT INTO endpoint_minutes");
+        if bulk && minutes {
+            sqlx::raw_sql("ALTER TABLE endpoint_minutes DISABLE TRIGGER USER")
+                .execute(&pool)
+                .await
+                .expect("triggers off");
+        }
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&pool)
             .await
             .expect("populate the centre");
+        if bulk && minutes {
+            sqlx::raw_sql(
+                "ALTER TABLE endpoint_minutes ENABLE TRIGGER USER;
+                 DELETE FROM inventory_minutes;
+                 INSERT INTO inventory_minutes (minute, count, errors)
+                 SELECT minute, SUM(count), SUM(errors) FROM endpoint_minutes GROUP BY minute;
+                 -- What the gap triggers leave: the idle stretches between called minutes,
+                 -- and before the first one when the endpoint was seen earlier (no
+                 -- whole-range row for an endpoint that has minutes).
+                 DELETE FROM endpoint_gaps WHERE endpoint_id IN (SELECT endpoint_id FROM endpoint_minutes);
+                 INSERT INTO endpoint_gaps (endpoint_id, lo, hi, lvl)
+                 SELECT endpoint_id, prev, minute, shadowtap_gap_level(minute - prev)
+                 FROM (SELECT endpoint_id, minute,
+                              LAG(minute) OVER (PARTITION BY endpoint_id ORDER BY minute) AS prev
+                       FROM endpoint_minutes) s
+                 WHERE prev IS NOT NULL AND minute - prev > 1;
+                 INSERT INTO endpoint_gaps (endpoint_id, lo, hi, lvl)
+                 SELECT m.endpoint_id, -1099511627776, m.first_minute,
+                        shadowtap_gap_level(m.first_minute + 1099511627776)
+                 FROM (SELECT endpoint_id, MIN(minute) AS first_minute FROM endpoint_minutes GROUP BY endpoint_id) m
+                 JOIN endpoints e ON e.id = m.endpoint_id
+                 WHERE floor(e.first_seen / 60000000000.0) < m.first_minute",
+            )
+            .execute(&pool)
+            .await
+            .expect("the kept sums of the minutes");
+        }
     }
     pool.close().await;
 }

@@ -1,5 +1,7 @@
-//! Reads on either backend: one query, written once, run on the SQLite inventory or on the
-//! fleet's central inventory on PostgreSQL.
+//! Queries on either backend: one query, written once, run on the SQLite inventory or on the
+//! fleet's central inventory on PostgreSQL. The dashboard's reads run on a pool ([`Db`]); the
+//! assessment's reads and writes (`store::spec::assess_on`) run in a transaction ([`DbTx`],
+//! its [`Conn`]), so a sensor and the centre judge their inventories with the same code.
 //!
 //! The dashboard's reads ([`super::dashboard`]) are written in SQL both dialects run: numbered
 //! placeholders `?1` or `?` (rewritten to `$1` for PostgreSQL by [`super::pg::pg_dialect`],
