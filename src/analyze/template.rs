@@ -79,7 +79,7 @@
 //! Decision rules reported per segment: `pinned`, `seeded`, `typed:<kind>` (kind names from
 //! [`SegmentKind::name`]), the evidence rules of [`evidence::Verdict::rule`] (`vocabulary`,
 //! `structure`, `openness`, `collection`, `shape`, `items`, `keyed_values`, `single_value`,
-//! `formats`, `analogy` for parameters; `format_suffix` for `.{format}`;
+//! `formats`, `analogy`, `mixed_styles` for parameters; `format_suffix` for `.{format}`;
 //! `words`, `actions`, `collections`, `plural_words`, `closed_vocabulary`, `query_keys`,
 //! `resource_names`, `top_level`, `single_value`, `base_path` for literals), `constant`,
 //! `versions` (three or more small integers in version position), `group` (a literal
@@ -1948,7 +1948,12 @@ impl TemplateLearner {
             })
             .collect();
         let nested = grand.into_iter().any(|g| self.word_of(g) >= evidence::WORD);
+        let style = self
+            .node(c)
+            .and_then(|n| n.label.as_deref())
+            .map_or(0, evidence::name_style);
         ChildView {
+            style,
             word,
             hits,
             ends,

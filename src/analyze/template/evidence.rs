@@ -18,6 +18,9 @@
 //!   a plural collection word (`users`) is usually followed by an item; the segment after a
 //!   parameter is usually a sub-resource.
 //! * **Openness**: values keep arriving (many are seen once); a vocabulary is closed.
+//! * **Naming conventions**: names people chose mix them (`gold-core`, `pegasus_flag`,
+//!   `dealRun` side by side), an API's route words at one place seldom do (rule
+//!   `mixed_styles`, with some siblings seen once).
 //! * **Methods**: POST-only children are actions (`/servers/{id}/actions/reboot`); children
 //!   updated or deleted one by one (PUT, PATCH, DELETE) are items; a child that is itself
 //!   followed by typed ids (`/dcim/devices/{id}`) is a collection name.
@@ -136,6 +139,81 @@ pub struct ChildView {
     /// Followed by the API's scaffold (`api`, `rest`) or a version (`v1`): part of a base
     /// path (`/exist/apps/WeGA-WebApp/api/v1`), not a value.
     pub base: bool,
+    /// How its words are joined ([`name_style`]): kebab-case, snake_case, both or neither.
+    pub style: u8,
+}
+
+/// Bits of [`name_style`].
+pub mod style_bits {
+    /// Letters joined by a dash (`gold-core`).
+    pub const KEBAB: u8 = 1;
+    /// Letters joined by an underscore (`pegasus_flag`).
+    pub const SNAKE: u8 = 2;
+    /// A lower-case letter followed by an upper-case one (`dealRun`).
+    pub const CAMEL: u8 = 4;
+}
+
+/// How a segment joins its words: [`style_bits::KEBAB`] when a dash sits between two
+/// letters (`gold-core`), [`style_bits::SNAKE`] for an underscore (`pegasus_flag`),
+/// [`style_bits::CAMEL`] for a lower-case letter followed by an upper-case one
+/// (`dealRun`). Linear in `s`.
+pub fn name_style(s: &str) -> u8 {
+    let b = s.as_bytes();
+    let mut style = 0;
+    if b.windows(2)
+        .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+    {
+        style |= style_bits::CAMEL;
+    }
+    for w in b.windows(3) {
+        if w[0].is_ascii_alphabetic() && w[2].is_ascii_alphabetic() {
+            match w[1] {
+                b'-' => style |= style_bits::KEBAB,
+                b'_' => style |= style_bits::SNAKE,
+                _ => {}
+            }
+        }
+    }
+    style
+}
+
+/// At least this many siblings before a mix of naming conventions says they are values
+/// (rule `mixed_styles`).
+const MIXED_STYLES_MIN: usize = 3;
+/// Share of the siblings seen once before a mix of naming conventions says they are
+/// values: names keep arriving, route words are requested again (a mix of conventions
+/// among busy siblings is an API's own, `build_hooks` beside `deployed-branches`).
+const MIXED_STYLES_OPEN: f32 = 0.2;
+/// Of the siblings at least one in this many is written in one of the conventions.
+const MIXED_STYLES_SHARE: usize = 5;
+
+/// Names people chose (projects, flags, repositories: `gold-core`, `pegasus_flag`,
+/// `dealRun`) follow no one convention, while an API mostly writes the route words of
+/// one place one way (`flag-status`, `relay-auto-configs`; or `build_hooks`,
+/// `plugin_runs`). True when siblings written in two or more conventions sit side by
+/// side, each sibling in exactly one (kebab-case, snake_case or camelCase), and such
+/// siblings are not rare among them. Asked with the guards of rule `mixed_styles` in
+/// [`decide`].
+fn mixed_styles(core: &[ChildView]) -> bool {
+    use style_bits::*;
+    let count = |st: u8| core.iter().filter(|c| c.style == st).count();
+    let (kebab, snake, camel) = (count(KEBAB), count(SNAKE), count(CAMEL));
+    let kinds = [kebab, snake, camel].iter().filter(|&&x| x >= 1).count();
+    kinds >= 2 && (kebab + snake + camel) * MIXED_STYLES_SHARE >= core.len()
+}
+
+/// Rule `mixed_styles`: siblings below a literal or a parameter (not at a top level,
+/// where an API's resource names sit), some seen once, few plural words (collections),
+/// not only POSTed to (actions), written in mixed conventions: values arriving
+/// (`/flags/gold-core`, `/flags/pegasus_flag`, `/flags/dealRun`).
+fn mixed_names(core: &[ChildView], ev: &Evidence) -> bool {
+    let n = core.len();
+    let plural = core.iter().filter(|c| c.plural).count();
+    n >= MIXED_STYLES_MIN
+        && ev.seen_once >= MIXED_STYLES_OPEN
+        && plural * 3 < n
+        && ev.post_only < 0.5
+        && mixed_styles(core)
 }
 
 /// Data format names that select a representation when they stand alone in a segment.
@@ -221,7 +299,8 @@ pub struct Verdict {
     /// The siblings are values of one parameter.
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
-    /// `items`, `keyed_values`, `single_value`, `analogy`, `formats`, `variants` (a parameter); `words`,
+    /// `items`, `keyed_values`, `single_value`, `analogy`, `formats`, `variants`,
+    /// `mixed_styles` (a parameter); `words`,
     /// `actions`, `plural_words`, `collections`, `resource_names`, `closed_vocabulary`,
     /// `query_keys`, `top_level`, `base_path` (literals).
     pub rule: &'static str,
@@ -560,6 +639,9 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             if nwd >= 3 && (cont >= 0.9 || (coverage >= 0.9 && rich >= 3)) {
                 return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
             }
+            if mixed_names(core, &ev) {
+                return verdict(true, "mixed_styles", 0.55 + 0.3 * open, ev);
+            }
             verdict(false, "words", 0.6 + 0.3 * (1.0 - ev.nonwords), ev)
         }
         Context::Plural | Context::Noun | Context::Other => {
@@ -592,6 +674,11 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             // even a handful of them (`/compareStation/Ancient-Cedar`, `.../StormDawn`).
             if n >= OPEN_NAMES_MIN && open >= 0.5 && ev.nonwords >= 0.25 {
                 return verdict(true, "openness", 0.6 + 0.3 * open, ev);
+            }
+            // Names written in mixed conventions, some seen once: values arriving, however
+            // much each reads as words.
+            if mixed_names(core, &ev) {
+                return verdict(true, "mixed_styles", 0.55 + 0.3 * open, ev);
             }
             if ev.collections >= 0.2 {
                 return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);

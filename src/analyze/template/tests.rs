@@ -1784,3 +1784,68 @@ fn route_prefixes_beside_leaf_values_stay_literal() {
         "/v1/workspace/field/{field_id}/count"
     );
 }
+
+/// Names people chose mix naming conventions (`silver-kettle`, `quiet_harbor`,
+/// `paperLantern`), an API's route words at one place do not: a few such siblings, some
+/// seen once, are values (rule `mixed_styles`) after an item and after a word, however
+/// much each reads as words. Route words in one convention, and mixed ones each requested
+/// again and again, stay literal.
+#[test]
+fn names_in_mixed_conventions_are_values() {
+    let names = [
+        "silver-kettle",
+        "quiet_harbor",
+        "paperLantern",
+        "copper-garden",
+        "misty_river",
+        "winterOrchard",
+    ];
+    for prefix in ["/projects/17", "/inventory"] {
+        let mut l = TemplateLearner::new();
+        for (i, name) in names.iter().enumerate() {
+            for _ in 0..(if i % 2 == 0 { 1 } else { 2 }) {
+                l.observe(&format!("{prefix}/{name}"));
+            }
+        }
+        l.settle();
+        let m = l.resolve_match(&format!("{prefix}/misty_river"));
+        assert_eq!(
+            shape_of(&m.template),
+            format!("{prefix}/{{}}").replace("17", "{}")
+        );
+        assert!(rules(&m).contains(&"mixed_styles"), "{:?}", rules(&m));
+    }
+    // One convention: route words, however rarely requested.
+    let mut l = TemplateLearner::new();
+    for (i, word) in [
+        "billing-summary",
+        "access-policy",
+        "release-notes",
+        "audit-trail",
+        "usage-report",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for _ in 0..(1 + i % 2) {
+            l.observe(&format!("/inventory/{word}"));
+        }
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/inventory/audit-trail"),
+        "/inventory/audit-trail"
+    );
+    // Mixed conventions, every one requested again and again: an API's own routes.
+    let mut l = TemplateLearner::new();
+    for _ in 0..5 {
+        for name in names {
+            l.observe(&format!("/inventory/{name}"));
+        }
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/inventory/misty_river"),
+        "/inventory/misty_river"
+    );
+}
