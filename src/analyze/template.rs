@@ -711,8 +711,9 @@ fn odata_key(s: &str) -> Option<String> {
     Some(out)
 }
 
-/// Splits an OData key predicate (`indexes('hotels')`), a format suffix (`.json`) or a
-/// custom-method suffix (`:cancel`) off a segment.
+/// Splits an OData key predicate (`indexes('hotels')`), a format suffix (`.json`, also
+/// after a value with dots in it: `oscar.murphy.json`) or a custom-method suffix
+/// (`:cancel`) off a segment.
 fn split_suffix(s: &str) -> (&str, Option<&str>) {
     if s.ends_with(')')
         && let Some(open) = s.find('(')
@@ -730,7 +731,7 @@ fn split_suffix(s: &str) -> (&str, Option<&str>) {
     if let Some(dot) = s.rfind('.') {
         let (stem, ext) = (&s[..dot], &s[dot + 1..]);
         if !stem.is_empty()
-            && !stem.contains('.')
+            && !stem.ends_with('.')
             && FORMAT_SUFFIXES.iter().any(|f| f.eq_ignore_ascii_case(ext))
         {
             return (stem, Some(&s[dot..]));

@@ -1849,3 +1849,35 @@ fn names_in_mixed_conventions_are_values() {
         "/inventory/misty_river"
     );
 }
+
+/// A format suffix ends a value with dots in it too (`/profiles/oscar.murphy.json` beside
+/// `/profiles/quinn.json`): one endpoint, `/profiles/{profile}.json`, and the suffix is
+/// its own segment.
+#[test]
+fn a_format_suffix_after_a_dotted_value() {
+    let mut l = TemplateLearner::new();
+    for name in [
+        "okonkwo",
+        "ada.lovelace",
+        "zhang.wei",
+        "nakamura",
+        "oscar.murphy",
+        "rmuller",
+        "quinn",
+        "bennett",
+        "ywatson",
+        "sreed",
+    ] {
+        l.observe(&format!("/profiles/{name}.json"));
+    }
+    l.settle();
+    let dotted = l.resolve_match("/profiles/oscar.murphy.json");
+    assert_eq!(shape_of(&dotted.template), "/profiles/{}.json");
+    assert_eq!(
+        rules(&dotted).last(),
+        Some(&"suffix"),
+        "{:?}",
+        rules(&dotted)
+    );
+    assert_eq!(dotted.template, l.resolve("/profiles/quinn.json"));
+}
