@@ -139,7 +139,7 @@ pub struct ChildView {
     /// Followed by the API's scaffold (`api`, `rest`) or a version (`v1`): part of a base
     /// path (`/exist/apps/WeGA-WebApp/api/v1`), not a value.
     pub base: bool,
-    /// How its words are joined ([`name_style`]): kebab-case, snake_case, both or neither.
+    /// How its words are joined ([`name_style`]): bits of kebab-case, snake_case, camelCase.
     pub style: u8,
 }
 
