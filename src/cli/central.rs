@@ -27,16 +27,22 @@ pub fn run(args: &CentralArgs) -> anyhow::Result<()> {
             let due = args.once || last_assessed.is_none_or(|t| t.elapsed() >= every);
             if args.assess_every > 0 && unassessed && due {
                 let started = std::time::Instant::now();
-                let a = central::assess(&pool).await?;
-                eprintln!(
-                    "shadowtap: assessed in {} ms: {} finding(s) in all, {} scanner(s) probing, {} TLS finding(s)",
-                    started.elapsed().as_millis(),
-                    a.findings_total,
-                    a.probing_clients,
-                    a.tls_findings
-                );
-                unassessed = false;
                 last_assessed = Some(started);
+                match central::assess(&pool).await {
+                    Ok(a) => {
+                        eprintln!(
+                            "shadowtap: assessed in {} ms: {} finding(s) in all, {} scanner(s) probing, {} TLS finding(s)",
+                            started.elapsed().as_millis(),
+                            a.findings_total,
+                            a.probing_clients,
+                            a.tls_findings
+                        );
+                        unassessed = false;
+                    }
+                    Err(e) if args.once => return Err(e.into()),
+                    // Applying goes on; the assessment is tried again when due.
+                    Err(e) => eprintln!("shadowtap: the assessment failed (tried again in {} s): {e}", args.assess_every),
+                }
             }
             if args.once {
                 break;
