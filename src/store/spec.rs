@@ -998,28 +998,23 @@ async fn rename_to_spec(
             .bind(id)
             .execute()
             .await?;
-        // Rows the rename would make twins of give way (the renamed row keeps its triage).
-        c.query(
+        // Rows the rename would make twins of give way (the renamed row keeps its triage),
+        // then the rename.
+        for sql in [
             "DELETE FROM findings WHERE dedup_key IN (SELECT kind || '|' || host || '|' || method || '|' || ?1 || '|' || coalesce(client, '')
                 FROM findings WHERE host = ?2 AND method = ?3 AND path_template = ?4)",
-        )
-        .bind(&op.path)
-        .bind(&host)
-        .bind(&method)
-        .bind(&old)
-        .execute()
-        .await?;
-        c.query(
             "UPDATE findings SET path_template = ?1,
                 dedup_key = kind || '|' || host || '|' || method || '|' || ?1 || '|' || coalesce(client, '')
              WHERE host = ?2 AND method = ?3 AND path_template = ?4",
-        )
-        .bind(&op.path)
-        .bind(&host)
-        .bind(&method)
-        .bind(&old)
-        .execute()
-        .await?;
+        ] {
+            c.query(sql)
+                .bind(&op.path)
+                .bind(&host)
+                .bind(&method)
+                .bind(&old)
+                .execute()
+                .await?;
+        }
         // Path parameter rows take the spec's names, position by position.
         let names: Vec<&str> = op
             .path
@@ -1032,18 +1027,12 @@ async fn rename_to_spec(
             .map(String::from)
             .collect();
         for (from, to) in old_names.iter().zip(&names) {
-            c.query("DELETE FROM endpoint_params WHERE endpoint_id = ?2 AND location = 'path' AND name = ?1 AND ?1 <> ?3")
-                .bind(*to)
-                .bind(id)
-                .bind(from)
-                .execute()
-                .await?;
-            c.query("UPDATE endpoint_params SET name = ?1 WHERE endpoint_id = ?2 AND location = 'path' AND name = ?3")
-                .bind(*to)
-                .bind(id)
-                .bind(from)
-                .execute()
-                .await?;
+            for sql in [
+                "DELETE FROM endpoint_params WHERE endpoint_id = ?2 AND location = 'path' AND name = ?1 AND ?1 <> ?3",
+                "UPDATE endpoint_params SET name = ?1 WHERE endpoint_id = ?2 AND location = 'path' AND name = ?3",
+            ] {
+                c.query(sql).bind(*to).bind(id).bind(from).execute().await?;
+            }
         }
         eps[i].template = op.path.clone();
     }
