@@ -222,6 +222,17 @@ fn show(diff: &[(String, Vec<String>, Vec<String>)]) -> String {
     s
 }
 
+/// Runs the shadowtap binary with `args`; its stdout and stderr, once it succeeded.
+fn shadowtap_ok(args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "shadowtap {args:?}: {err}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+}
+
 async fn sqlite_pool(path: &Path) -> SqlitePool {
     SqlitePool::connect_with(SqliteConnectOptions::new().filename(path).read_only(true))
         .await
@@ -471,16 +482,8 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     pg.close().await;
     file.close().await;
     // And the command line, with the URL as --db.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
-        .args(["findings", "--db", &db.url, "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (out, _) = shadowtap_ok(&["findings", "--db", &db.url, "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(listed.as_array().is_some_and(|a| !a.is_empty()));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
         .args(["sensors", "--db", &db.url])
@@ -518,17 +521,7 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
         shadowtap::store::spec::import(&file, doc, &std::fs::read(&path).unwrap())
             .await
             .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
-            .args(["spec", "import", "--db", &db.url])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let said = String::from_utf8_lossy(&out.stdout);
+        let (said, _) = shadowtap_ok(&["spec", "import", "--db", &db.url, path.to_str().unwrap()]);
         assert!(said.contains("inventory:"), "{said}");
     }
     file.close().await;
@@ -553,13 +546,17 @@ async fn three_sensors_give_the_inventory_of_one_ingest() {
     // declared routes join every sensor's endpoints as they join the single file's.
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tools/code_app");
     for inventory in [single_path.to_str().unwrap(), db.url.as_str()] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shadowtap"))
-            .args(["code", "scan", "--format", "tsv", "--db", inventory])
-            .args([app.join("express"), app.join("fastapi")])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
+        let (express, fastapi) = (app.join("express"), app.join("fastapi"));
+        let (_, err) = shadowtap_ok(&[
+            "code",
+            "scan",
+            "--format",
+            "tsv",
+            "--db",
+            inventory,
+            express.to_str().unwrap(),
+            fastapi.to_str().unwrap(),
+        ]);
         assert!(
             err.contains("13 routes declared, 10 observed, 3 never observed"),
             "{err}"
