@@ -100,6 +100,22 @@ impl Dialect {
         }
     }
 
+    /// The lesser of two values: SQLite's scalar `min`, PostgreSQL's `LEAST`.
+    pub fn least(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("min({a}, {b})"),
+            Dialect::Pg => format!("LEAST({a}, {b})"),
+        }
+    }
+
+    /// The greater of two values: SQLite's scalar `max`, PostgreSQL's `GREATEST`.
+    pub fn greatest(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("max({a}, {b})"),
+            Dialect::Pg => format!("GREATEST({a}, {b})"),
+        }
+    }
+
     /// The end of an [`Dialect::insert_or_ignore`] statement.
     pub fn or_ignore_end(self) -> &'static str {
         match self {
@@ -266,6 +282,8 @@ pub enum Arg {
     Real(Option<f64>),
     /// Text or NULL.
     Text(Option<String>),
+    /// Bytes or NULL.
+    Blob(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -293,6 +311,8 @@ arg_from! {
     &String => Text, |x: &String| Some(x.clone());
     Option<&str> => Text, |x: Option<&str>| x.map(str::to_owned);
     Option<&String> => Text, |x: Option<&String>| x.cloned();
+    Vec<u8> => Blob, Some;
+    Option<Vec<u8>> => Blob, |x| x;
 }
 
 impl<'a> DbQuery<'a> {
@@ -322,11 +342,13 @@ impl<'a> DbQuery<'a> {
                 Arg::Int(x) => q.bind(x),
                 Arg::Real(x) => q.bind(x),
                 Arg::Text(x) => q.bind(x),
+                Arg::Blob(x) => q.bind(x),
             }),
             Built::Pg(q) => Built::Pg(match value {
                 Arg::Int(x) => q.bind(x),
                 Arg::Real(x) => q.bind(x),
                 Arg::Text(x) => q.bind(x),
+                Arg::Blob(x) => q.bind(x),
             }),
         };
         DbQuery { built, ..self }

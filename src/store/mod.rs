@@ -24,7 +24,7 @@ pub mod outbox;
 pub mod pg;
 pub mod progress;
 pub mod read;
-mod retemplate;
+pub(crate) mod retemplate;
 pub mod retention;
 pub mod scope;
 pub mod spec;

@@ -8,13 +8,18 @@
 //! id is recorded in `endpoint_aliases`, so `/endpoints/{old id}` still leads to the
 //! survivor. Nothing is lost and nothing is counted twice.
 
-use super::write::{V, finding_key, hist_bytes, hist_from, merged_body_shape, quantile_ms, upsert};
+use super::db::{Conn, DbRow};
+use super::write::{
+    V, finding_key, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
+    upsert_on,
+};
 use super::{Store, StoreError};
 use crate::analyze::form::{FormShape, merge_form};
 use crate::analyze::hll::Hll;
 use crate::analyze::template::TemplateMatch;
 use crate::analyze::template::book::TemplateBook;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
+use std::collections::HashMap;
 
 /// Rows looked at per host and flush (the endpoint cap bounds it anyway).
 const MAX_ROWS_PER_HOST: i64 = 200_000;
@@ -31,54 +36,117 @@ pub struct RetemplateReport {
 /// Re-templates the stored endpoints of `hosts` with `book` (inside the caller's
 /// transaction). gRPC endpoints are left alone: a method's path is its name, never a template.
 pub(super) async fn retemplate_hosts(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     book: &TemplateBook,
     hosts: &[String],
     max_clients: i64,
 ) -> Result<RetemplateReport, StoreError> {
     let mut report = RetemplateReport::default();
     for host in hosts {
-        let rows = sqlx::query(
-            "SELECT id, method, path_template, example_path FROM endpoints
+        let rows = stored_templates(c, host).await?;
+        let r = retemplate_rows(
+            c,
+            host,
+            &rows,
+            max_clients,
+            |r, base| book.retemplate(host, base, Some(&r.example)),
+            |_, _| {},
+        )
+        .await?;
+        report.renamed += r.renamed;
+        report.merged += r.merged;
+    }
+    Ok(report)
+}
+
+/// A stored endpoint that re-templating may move.
+pub(crate) struct StoredTemplate {
+    /// Row id.
+    pub id: i64,
+    /// Method.
+    pub method: String,
+    /// Its template now.
+    pub template: String,
+    /// A concrete path of it.
+    pub example: String,
+    /// Per-segment rules it was decided by (`/`-joined).
+    pub rule: String,
+    /// Requests.
+    pub requests: i64,
+}
+
+/// The endpoints of `host` that templates apply to (not documented, seen, not gRPC), oldest
+/// first.
+pub(crate) async fn stored_templates(
+    c: &mut Conn<'_>,
+    host: &str,
+) -> Result<Vec<StoredTemplate>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT id, method, path_template, example_path, coalesce(template_rule, ''), request_count
+             FROM endpoints
              WHERE host = ? AND coalesce(documented, 0) = 0 AND request_count > 0
                AND coalesce(protocol, '') <> 'grpc'
              ORDER BY id LIMIT ?",
         )
         .bind(host)
         .bind(MAX_ROWS_PER_HOST)
-        .fetch_all(&mut **tx)
+        .fetch_all()
         .await?;
-        for r in rows {
-            let id: i64 = r.get(0);
-            let method: String = r.get(1);
-            let template: String = r.get(2);
-            let example: String = r.get(3);
-            // A GraphQL operation's endpoint (`/graphql#query GetUser`): its URL part is
-            // re-templated, its operation stays.
-            let base = template
-                .split_once('#')
-                .map_or(template.as_str(), |(b, _)| b);
-            let Some(mut m) = book.retemplate(host, base, Some(&example)) else {
-                continue;
-            };
-            m.template = crate::analyze::inventory::with_operation(&m.template, &template);
-            if m.template == template {
-                continue;
-            }
-            // The row may be gone already (merged as the target of an earlier move).
-            let alive: Option<i64> = sqlx::query_scalar("SELECT id FROM endpoints WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if alive.is_none() {
-                continue;
-            }
-            if move_endpoint(tx, id, host, &method, &template, &m, max_clients).await? {
-                report.merged += 1;
-            } else {
-                report.renamed += 1;
-            }
+    Ok(rows
+        .iter()
+        .map(|r| StoredTemplate {
+            id: r.get(0),
+            method: r.get(1),
+            template: r.get(2),
+            example: r.get(3),
+            rule: r.get(4),
+            requests: r.get(5),
+        })
+        .collect())
+}
+
+/// Re-templates `rows` (of `host`) with `current`, which gives a row's current template
+/// from the row and its URL part (`None`: still current). `moved` is told each move (the
+/// row, its new template).
+pub(crate) async fn retemplate_rows(
+    c: &mut Conn<'_>,
+    host: &str,
+    rows: &[StoredTemplate],
+    max_clients: i64,
+    current: impl Fn(&StoredTemplate, &str) -> Option<TemplateMatch>,
+    mut moved: impl FnMut(&StoredTemplate, &str),
+) -> Result<RetemplateReport, StoreError> {
+    let mut report = RetemplateReport::default();
+    for r in rows {
+        // A GraphQL operation's endpoint (`/graphql#query GetUser`): its URL part is
+        // re-templated, its operation stays.
+        let base = r
+            .template
+            .split_once('#')
+            .map_or(r.template.as_str(), |(b, _)| b);
+        let Some(mut m) = current(r, base) else {
+            continue;
+        };
+        m.template = crate::analyze::inventory::with_operation(&m.template, &r.template);
+        if m.template == r.template {
+            continue;
         }
+        // The row may be gone already (merged as the target of an earlier move).
+        let alive: Option<i64> = c
+            .query("SELECT id FROM endpoints WHERE id = ?")
+            .bind(r.id)
+            .fetch_optional_scalar()
+            .await?;
+        if alive.is_none() {
+            continue;
+        }
+        if move_endpoint(c, r.id, host, &r.method, &r.template, &m, max_clients).await? {
+            report.merged += 1;
+        } else {
+            report.renamed += 1;
+        }
+        moved(r, &m.template);
     }
     Ok(report)
 }
@@ -86,7 +154,7 @@ pub(super) async fn retemplate_hosts(
 /// Gives endpoint `id` (stored as `host method template`) the template of `m`: renames it, or
 /// merges it into the row that has that template already. Returns whether it merged.
 pub(super) async fn move_endpoint(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     id: i64,
     host: &str,
     method: &str,
@@ -94,19 +162,20 @@ pub(super) async fn move_endpoint(
     m: &TemplateMatch,
     max_clients: i64,
 ) -> Result<bool, StoreError> {
-    let target: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ? AND id != ?",
-    )
-    .bind(host)
-    .bind(method)
-    .bind(&m.template)
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let target: Option<i64> = c
+        .query(
+            "SELECT id FROM endpoints WHERE host = ? AND method = ? AND path_template = ? AND id <> ?",
+        )
+        .bind(host)
+        .bind(method)
+        .bind(&m.template)
+        .bind(id)
+        .fetch_optional_scalar()
+        .await?;
     let explain = crate::analyze::inventory::explain_json(m);
     match target {
         None => {
-            sqlx::query(
+            c.query(
                 "UPDATE endpoints SET path_template = ?, template_rule = ?, template_confidence = ?,
                     template_explain = ?, example_path = CASE WHEN example_path LIKE '%{%' THEN ? ELSE example_path END
                  WHERE id = ?",
@@ -117,19 +186,22 @@ pub(super) async fn move_endpoint(
             .bind(&explain)
             .bind(&m.template)
             .bind(id)
-            .execute(&mut **tx)
+            .execute()
             .await?;
-            rekey_findings(tx, host, method, template, &m.template).await?;
-            rewrite_path_params(tx, id, m).await?;
+            rekey_findings(c, host, method, template, &m.template).await?;
+            rewrite_path_params(c, id, m).await?;
             Ok(false)
         }
         Some(to) => {
-            merge_rows(tx, id, to, max_clients).await?;
-            rekey_findings(tx, host, method, template, &m.template).await?;
-            rewrite_path_params(tx, to, m).await?;
-            sqlx::query(
-                "INSERT OR REPLACE INTO endpoint_aliases (old_id, new_id, host, method, old_template, merged_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+            merge_rows(c, id, to, max_clients).await?;
+            rekey_findings(c, host, method, template, &m.template).await?;
+            rewrite_path_params(c, to, m).await?;
+            c.query(
+                "INSERT INTO endpoint_aliases (old_id, new_id, host, method, old_template, merged_at)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (old_id) DO UPDATE SET new_id = excluded.new_id, host = excluded.host,
+                    method = excluded.method, old_template = excluded.old_template,
+                    merged_at = excluded.merged_at",
             )
             .bind(id)
             .bind(to)
@@ -137,16 +209,16 @@ pub(super) async fn move_endpoint(
             .bind(method)
             .bind(template)
             .bind(crate::time::Timestamp::now().as_nanos())
-            .execute(&mut **tx)
+            .execute()
             .await?;
-            sqlx::query("UPDATE endpoint_aliases SET new_id = ? WHERE new_id = ?")
+            c.query("UPDATE endpoint_aliases SET new_id = ? WHERE new_id = ?")
                 .bind(to)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
-            sqlx::query("DELETE FROM endpoints WHERE id = ?")
+            c.query("DELETE FROM endpoints WHERE id = ?")
                 .bind(id)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
             Ok(true)
         }
@@ -155,7 +227,7 @@ pub(super) async fn move_endpoint(
 
 /// Adds row `from` into row `to`: the endpoint's counters and every detail table.
 async fn merge_rows(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     from: i64,
     to: i64,
     max_clients: i64,
@@ -164,8 +236,8 @@ async fn merge_rows(
                     clients_hll, clients_capped, latency_hist, query_shape
              FROM endpoints WHERE id = ?";
     let (Some(a), Some(b)) = (
-        sqlx::query(q).bind(from).fetch_optional(&mut **tx).await?,
-        sqlx::query(q).bind(to).fetch_optional(&mut **tx).await?,
+        c.query(q).bind(from).fetch_optional().await?,
+        c.query(q).bind(to).fetch_optional().await?,
     ) else {
         return Ok(());
     };
@@ -181,14 +253,14 @@ async fn merge_rows(
     let mut hist = hist_from(b.get::<Option<Vec<u8>>, _>(9))?;
     hist.add(hist_from(a.get::<Option<Vec<u8>>, _>(9))?)
         .map_err(|e| StoreError::Corrupt(format!("latency histogram: {e:?}")))?;
-    let shape = |r: &sqlx::sqlite::SqliteRow| -> FormShape {
+    let shape = |r: &DbRow| -> FormShape {
         r.get::<Option<String>, _>(10)
             .and_then(|q| serde_json::from_str(&q).ok())
             .unwrap_or_default()
     };
     let query = merge_form(&shape(&b), &shape(&a));
     let capped = a.get::<i64, _>(8) != 0 || b.get::<i64, _>(8) != 0;
-    sqlx::query(
+    c.query(
         "UPDATE endpoints SET first_seen = ?, last_seen = ?,
             request_count = request_count + ?, response_count = response_count + ?, error_count = error_count + ?,
             bytes_in = bytes_in + ?, bytes_out = bytes_out + ?,
@@ -212,87 +284,170 @@ async fn merge_rows(
     .bind(quantile_ms(&hist, 0.99))
     .bind(serde_json::to_string(&query).ok())
     .bind(to)
-    .execute(&mut **tx)
+    .execute()
     .await?;
 
-    // Detail tables whose rows add up.
-    for sql in [
+    // The query parameters' rows follow the merged query shape (their times widen).
+    let mut times: HashMap<String, (Option<i64>, Option<i64>)> = HashMap::new();
+    for r in c
+        .query(
+            "SELECT name, first_seen, last_seen FROM endpoint_params
+             WHERE endpoint_id IN (?, ?) AND location = 'query'",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all()
+        .await?
+    {
+        let t = times.entry(r.get(0)).or_insert((None, None));
+        t.0 = opt_min(t.0, r.get(1));
+        t.1 = opt_max(t.1, r.get(2));
+    }
+    c.query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'query'")
+        .bind(to)
+        .execute()
+        .await?;
+    let (first, last) = (
+        opt_min(a.get(0), b.get(0)).unwrap_or(0),
+        opt_max(a.get(1), b.get(1)).unwrap_or(0),
+    );
+    let rows: Vec<Vec<V>> = query_param_rows(&query, &FormShape::default(), &times, first, last)
+        .into_iter()
+        .map(|q| {
+            vec![
+                V::I(to),
+                V::T("query".into()),
+                V::T(q.name),
+                V::T(q.types),
+                V::I(q.present),
+                q.first_seen.map_or(V::N, V::I),
+                q.last_seen.map_or(V::N, V::I),
+            ]
+        })
+        .collect();
+    upsert_on(
+        c,
+        "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
+        "ON CONFLICT (endpoint_id, location, name) DO NOTHING",
+        rows,
+    )
+    .await?;
+
+    // Detail tables whose rows add up (the centre's attribution too: on a sensor's own file
+    // `endpoint_sensors` is empty).
+    let d = c.dialect();
+    let widen = |t: &str| {
+        format!(
+            "first_seen = {}, last_seen = {}",
+            d.least(&format!("{t}.first_seen"), "excluded.first_seen"),
+            d.greatest(&format!("{t}.last_seen"), "excluded.last_seen")
+        )
+    };
+    let statements = [
         "INSERT INTO endpoint_status (endpoint_id, status, count)
          SELECT ?1, status, count FROM endpoint_status WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, status) DO UPDATE SET count = count + excluded.count",
-        "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)
-         SELECT ?1, scheme, location, count, ok_count, first_seen, last_seen FROM endpoint_auth WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = count + excluded.count,
-            ok_count = ok_count + excluded.ok_count, first_seen = min(first_seen, excluded.first_seen),
-            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen))",
-        "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
-         SELECT ?1, class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
-         WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET count = count + excluded.count,
-            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+         ON CONFLICT (endpoint_id, status) DO UPDATE SET count = endpoint_status.count + excluded.count"
+            .to_string(),
+        format!(
+            "INSERT INTO endpoint_auth (endpoint_id, scheme, location, count, ok_count, first_seen, last_seen)
+             SELECT ?1, scheme, location, count, ok_count, first_seen, last_seen FROM endpoint_auth WHERE endpoint_id = ?2 AND true
+             ON CONFLICT (endpoint_id, scheme, location) DO UPDATE SET count = endpoint_auth.count + excluded.count,
+                ok_count = endpoint_auth.ok_count + excluded.ok_count,
+                first_seen = {},
+                last_seen = {}",
+            d.least("endpoint_auth.first_seen", "excluded.first_seen"),
+            d.greatest(
+                "coalesce(endpoint_auth.last_seen, excluded.last_seen)",
+                "coalesce(excluded.last_seen, endpoint_auth.last_seen)"
+            )
+        ),
+        format!(
+            "INSERT INTO endpoint_sensitive (endpoint_id, class, location, field, count, example, first_seen, last_seen)
+             SELECT ?1, class, location, field, count, example, first_seen, last_seen FROM endpoint_sensitive
+             WHERE endpoint_id = ?2 AND true
+             ON CONFLICT (endpoint_id, class, location, field) DO UPDATE SET count = endpoint_sensitive.count + excluded.count,
+                {}",
+            widen("endpoint_sensitive")
+        ),
         "INSERT INTO endpoint_minutes (endpoint_id, minute, count, errors)
          SELECT ?1, minute, count, errors FROM endpoint_minutes WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = count + excluded.count, errors = errors + excluded.errors",
-        "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
-         SELECT ?1, client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, client) DO UPDATE SET count = count + excluded.count,
-            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
-        "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen)
-         SELECT ?1, source, count, first_seen, last_seen FROM endpoint_sources WHERE endpoint_id = ?2 AND true
-         ON CONFLICT (endpoint_id, source) DO UPDATE SET count = count + excluded.count,
-            first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
-        "INSERT OR IGNORE INTO drift (endpoint_id, kind, item, detail)
-         SELECT ?1, kind, item, detail FROM drift WHERE endpoint_id = ?2",
-        "UPDATE spec_operations SET endpoint_id = ?1 WHERE endpoint_id = ?2",
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(to)
-            .bind(from)
-            .execute(&mut **tx)
-            .await?;
+         ON CONFLICT (endpoint_id, minute) DO UPDATE SET count = endpoint_minutes.count + excluded.count,
+            errors = endpoint_minutes.errors + excluded.errors"
+            .to_string(),
+        format!(
+            "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
+             SELECT ?1, client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?2 AND true
+             ON CONFLICT (endpoint_id, client) DO UPDATE SET count = endpoint_clients.count + excluded.count, {}",
+            widen("endpoint_clients")
+        ),
+        format!(
+            "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen)
+             SELECT ?1, source, count, first_seen, last_seen FROM endpoint_sources WHERE endpoint_id = ?2 AND true
+             ON CONFLICT (endpoint_id, source) DO UPDATE SET count = endpoint_sources.count + excluded.count, {}",
+            widen("endpoint_sources")
+        ),
+        format!(
+            "INSERT INTO endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen)
+             SELECT ?1, sensor, count, first_seen, last_seen FROM endpoint_sensors WHERE endpoint_id = ?2 AND true
+             ON CONFLICT (endpoint_id, sensor) DO UPDATE SET count = endpoint_sensors.count + excluded.count, {}",
+            widen("endpoint_sensors")
+        ),
+        format!(
+            "{} drift (endpoint_id, kind, item, detail)
+             SELECT ?1, kind, item, detail FROM drift WHERE endpoint_id = ?2{}",
+            d.insert_or_ignore(),
+            d.or_ignore_end()
+        ),
+        "UPDATE spec_operations SET endpoint_id = ?1 WHERE endpoint_id = ?2".to_string(),
+    ];
+    for sql in statements {
+        c.query(sql).bind(to).bind(from).execute().await?;
     }
-    super::websocket::move_websocket(tx, to, from).await?;
+    super::websocket::move_websocket(c, to, from).await?;
     // The per-endpoint client cap holds after a merge too: the least active go, and the
     // sketch still counts them.
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")
+    let n: i64 = c
+        .query("SELECT COUNT(*) FROM endpoint_clients WHERE endpoint_id = ?")
         .bind(to)
-        .fetch_one(&mut **tx)
+        .fetch_scalar()
         .await?;
     if n > max_clients {
-        sqlx::query(
+        c.query(
             "DELETE FROM endpoint_clients WHERE endpoint_id = ?1 AND client IN (
                 SELECT client FROM endpoint_clients WHERE endpoint_id = ?1
                 ORDER BY count ASC, last_seen ASC LIMIT ?2)",
         )
         .bind(to)
         .bind(n - max_clients)
-        .execute(&mut **tx)
+        .execute()
         .await?;
-        sqlx::query("UPDATE endpoints SET clients_capped = 1 WHERE id = ?")
+        c.query("UPDATE endpoints SET clients_capped = 1 WHERE id = ?")
             .bind(to)
-            .execute(&mut **tx)
+            .execute()
             .await?;
     }
 
     // Body shapes merge per (direction, status, content type).
-    let bodies = sqlx::query(
-        "SELECT direction, status, content_type, count, samples, shape FROM endpoint_bodies WHERE endpoint_id = ?",
-    )
-    .bind(from)
-    .fetch_all(&mut **tx)
-    .await?;
+    let bodies = c
+        .query(
+            "SELECT direction, status, content_type, count, samples, shape FROM endpoint_bodies WHERE endpoint_id = ?",
+        )
+        .bind(from)
+        .fetch_all()
+        .await?;
     for r in bodies {
         let (dir, status, ct): (String, i64, String) = (r.get(0), r.get(1), r.get(2));
-        let prev = sqlx::query(
-            "SELECT count, samples, shape FROM endpoint_bodies
-             WHERE endpoint_id = ? AND direction = ? AND status = ? AND content_type = ?",
-        )
-        .bind(to)
-        .bind(&dir)
-        .bind(status)
-        .bind(&ct)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let prev = c
+            .query(
+                "SELECT count, samples, shape FROM endpoint_bodies
+                 WHERE endpoint_id = ? AND direction = ? AND status = ? AND content_type = ?",
+            )
+            .bind(to)
+            .bind(&dir)
+            .bind(status)
+            .bind(&ct)
+            .fetch_optional()
+            .await?;
         let theirs: Option<String> = r.get(5);
         let (count, samples, shape_json, schema) = match prev {
             None => {
@@ -310,7 +465,7 @@ async fn merge_rows(
                 )
             }
         };
-        sqlx::query(
+        c.query(
             "INSERT INTO endpoint_bodies (endpoint_id, direction, status, content_type, count, samples, shape, schema)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (endpoint_id, direction, status, content_type)
@@ -324,11 +479,11 @@ async fn merge_rows(
         .bind(samples)
         .bind(shape_json)
         .bind(schema)
-        .execute(&mut **tx)
+        .execute()
         .await?;
     }
 
-    move_sequences(tx, from, to).await?;
+    move_sequences(c, from, to).await?;
     Ok(())
 }
 
@@ -353,40 +508,44 @@ fn merged_body_shape_json(
 
 /// Transitions and three-call paths that name `from` now name `to` (rows that collide add
 /// up, their client sketches merge).
-async fn move_sequences(
-    tx: &mut Transaction<'_, Sqlite>,
-    from: i64,
-    to: i64,
-) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT from_endpoint, to_endpoint, count, first_seen, last_seen, clients_hll, gap_sum_ms
-         FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1",
-    )
-    .bind(from)
-    .fetch_all(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1")
+async fn move_sequences(c: &mut Conn<'_>, from: i64, to: i64) -> Result<(), StoreError> {
+    let d = c.dialect();
+    let rows = c
+        .query(
+            "SELECT from_endpoint, to_endpoint, count, first_seen, last_seen, clients_hll, gap_sum_ms
+             FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1",
+        )
         .bind(from)
-        .execute(&mut **tx)
+        .fetch_all()
         .await?;
+    c.query("DELETE FROM transitions WHERE from_endpoint = ?1 OR to_endpoint = ?1")
+        .bind(from)
+        .execute()
+        .await?;
+    let conflict = format!(
+        "ON CONFLICT (from_endpoint, to_endpoint) DO UPDATE SET count = transitions.count + excluded.count,
+            clients = excluded.clients, clients_hll = excluded.clients_hll,
+            first_seen = {}, last_seen = {},
+            gap_sum_ms = transitions.gap_sum_ms + excluded.gap_sum_ms",
+        d.least("transitions.first_seen", "excluded.first_seen"),
+        d.greatest("transitions.last_seen", "excluded.last_seen")
+    );
     for r in rows {
         let swap = |x: i64| if x == from { to } else { x };
         let (f, t): (i64, i64) = (swap(r.get(0)), swap(r.get(1)));
-        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-            "SELECT clients_hll FROM transitions WHERE from_endpoint = ? AND to_endpoint = ?",
-        )
-        .bind(f)
-        .bind(t)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let prev: Option<Option<Vec<u8>>> = c
+            .query(
+                "SELECT clients_hll FROM transitions WHERE from_endpoint = ? AND to_endpoint = ?",
+            )
+            .bind(f)
+            .bind(t)
+            .fetch_optional_scalar()
+            .await?;
         let hll = union(prev.flatten(), r.get(5));
-        upsert(
-            tx,
+        upsert_on(
+            c,
             "transitions (from_endpoint, to_endpoint, count, clients, first_seen, last_seen, clients_hll, gap_sum_ms)",
-            "ON CONFLICT (from_endpoint, to_endpoint) DO UPDATE SET count = count + excluded.count,
-                clients = excluded.clients, clients_hll = excluded.clients_hll,
-                first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-                gap_sum_ms = gap_sum_ms + excluded.gap_sum_ms",
+            &conflict,
             vec![vec![
                 V::I(f),
                 V::I(t),
@@ -400,35 +559,42 @@ async fn move_sequences(
         )
         .await?;
     }
-    let rows = sqlx::query(
-        "SELECT step1, step2, step3, count, clients_hll, first_seen, last_seen FROM sequence_paths
-         WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1",
-    )
-    .bind(from)
-    .fetch_all(&mut **tx)
-    .await?;
-    sqlx::query("DELETE FROM sequence_paths WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1")
+    let rows = c
+        .query(
+            "SELECT step1, step2, step3, count, clients_hll, first_seen, last_seen FROM sequence_paths
+             WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1",
+        )
         .bind(from)
-        .execute(&mut **tx)
+        .fetch_all()
         .await?;
+    c.query("DELETE FROM sequence_paths WHERE step1 = ?1 OR step2 = ?1 OR step3 = ?1")
+        .bind(from)
+        .execute()
+        .await?;
+    let conflict = format!(
+        "ON CONFLICT (step1, step2, step3) DO UPDATE SET count = sequence_paths.count + excluded.count,
+            clients = excluded.clients, clients_hll = excluded.clients_hll,
+            first_seen = {}, last_seen = {}",
+        d.least("sequence_paths.first_seen", "excluded.first_seen"),
+        d.greatest("sequence_paths.last_seen", "excluded.last_seen")
+    );
     for r in rows {
         let swap = |x: i64| if x == from { to } else { x };
         let s = [swap(r.get(0)), swap(r.get(1)), swap(r.get(2))];
-        let prev: Option<Option<Vec<u8>>> = sqlx::query_scalar(
-            "SELECT clients_hll FROM sequence_paths WHERE step1 = ? AND step2 = ? AND step3 = ?",
-        )
-        .bind(s[0])
-        .bind(s[1])
-        .bind(s[2])
-        .fetch_optional(&mut **tx)
-        .await?;
+        let prev: Option<Option<Vec<u8>>> = c
+            .query(
+                "SELECT clients_hll FROM sequence_paths WHERE step1 = ? AND step2 = ? AND step3 = ?",
+            )
+            .bind(s[0])
+            .bind(s[1])
+            .bind(s[2])
+            .fetch_optional_scalar()
+            .await?;
         let hll = union(prev.flatten(), r.get(4));
-        upsert(
-            tx,
+        upsert_on(
+            c,
             "sequence_paths (step1, step2, step3, count, clients, clients_hll, first_seen, last_seen)",
-            "ON CONFLICT (step1, step2, step3) DO UPDATE SET count = count + excluded.count,
-                clients = excluded.clients, clients_hll = excluded.clients_hll,
-                first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)",
+            &conflict,
             vec![vec![
                 V::I(s[0]),
                 V::I(s[1]),
@@ -448,54 +614,57 @@ async fn move_sequences(
 /// Findings of (host, method, old template) move to the new template; rows that collide add
 /// up.
 async fn rekey_findings(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     host: &str,
     method: &str,
     old: &str,
     new: &str,
 ) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, kind, coalesce(client, ''), count, first_seen, last_seen FROM findings
-         WHERE host = ? AND method = ? AND path_template = ?",
-    )
-    .bind(host)
-    .bind(method)
-    .bind(old)
-    .fetch_all(&mut **tx)
-    .await?;
+    let d = c.dialect();
+    let rows = c
+        .query(
+            "SELECT id, kind, coalesce(client, ''), count, first_seen, last_seen FROM findings
+             WHERE host = ? AND method = ? AND path_template = ?",
+        )
+        .bind(host)
+        .bind(method)
+        .bind(old)
+        .fetch_all()
+        .await?;
     for r in rows {
         let id: i64 = r.get(0);
         let kind: String = r.get(1);
         let client: String = r.get(2);
         let key = finding_key(&kind, host, method, new, &client);
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM findings WHERE dedup_key = ?")
-                .bind(&key)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let existing: Option<i64> = c
+            .query("SELECT id FROM findings WHERE dedup_key = ?")
+            .bind(&key)
+            .fetch_optional_scalar()
+            .await?;
         match existing {
             Some(other) if other != id => {
-                sqlx::query(
-                    "UPDATE findings SET count = count + ?, first_seen = min(first_seen, ?), last_seen = max(last_seen, ?)
-                     WHERE id = ?",
-                )
+                c.query(format!(
+                    "UPDATE findings SET count = count + ?, first_seen = {}, last_seen = {} WHERE id = ?",
+                    d.least("first_seen", "?"),
+                    d.greatest("last_seen", "?")
+                ))
                 .bind(r.get::<i64, _>(3))
                 .bind(r.get::<i64, _>(4))
                 .bind(r.get::<i64, _>(5))
                 .bind(other)
-                .execute(&mut **tx)
+                .execute()
                 .await?;
-                sqlx::query("DELETE FROM findings WHERE id = ?")
+                c.query("DELETE FROM findings WHERE id = ?")
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute()
                     .await?;
             }
             _ => {
-                sqlx::query("UPDATE findings SET path_template = ?, dedup_key = ? WHERE id = ?")
+                c.query("UPDATE findings SET path_template = ?, dedup_key = ? WHERE id = ?")
                     .bind(new)
                     .bind(&key)
                     .bind(id)
-                    .execute(&mut **tx)
+                    .execute()
                     .await?;
             }
         }
@@ -505,22 +674,22 @@ async fn rekey_findings(
 
 /// The path parameters of `m` replace the endpoint's stored ones.
 async fn rewrite_path_params(
-    tx: &mut Transaction<'_, Sqlite>,
+    c: &mut Conn<'_>,
     id: i64,
     m: &TemplateMatch,
 ) -> Result<(), StoreError> {
     // Every request to the endpoint carried its path parameters: they were first and last
     // seen when the endpoint was.
-    let (requests, first, last): (i64, Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT request_count, first_seen, last_seen FROM endpoints WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .unwrap_or((0, None, None));
-    let opt = |v: Option<i64>| v.map_or(V::N, V::I);
-    sqlx::query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'path'")
+    let (requests, first, last) = c
+        .query("SELECT request_count, first_seen, last_seen FROM endpoints WHERE id = ?")
         .bind(id)
-        .execute(&mut **tx)
+        .fetch_optional()
+        .await?
+        .map_or((0, None, None), |r| (r.get(0), r.get(1), r.get(2)));
+    let opt = |v: Option<i64>| v.map_or(V::N, V::I);
+    c.query("DELETE FROM endpoint_params WHERE endpoint_id = ? AND location = 'path'")
+        .bind(id)
+        .execute()
         .await?;
     let rows: Vec<Vec<V>> = crate::analyze::inventory::path_params(m)
         .into_iter()
@@ -536,8 +705,8 @@ async fn rewrite_path_params(
             ]
         })
         .collect();
-    upsert(
-        tx,
+    upsert_on(
+        c,
         "endpoint_params (endpoint_id, location, name, types, present, first_seen, last_seen)",
         "ON CONFLICT (endpoint_id, location, name) DO UPDATE SET present = excluded.present",
         rows,
@@ -554,8 +723,13 @@ impl Store {
         hosts: &[String],
     ) -> Result<RetemplateReport, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let r =
-            retemplate_hosts(&mut tx, book, hosts, self.limits.max_clients_per_endpoint).await?;
+        let r = retemplate_hosts(
+            &mut Conn::Sqlite(&mut tx),
+            book,
+            hosts,
+            self.limits.max_clients_per_endpoint,
+        )
+        .await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -681,7 +855,7 @@ impl Store {
                 continue;
             }
             if move_endpoint(
-                &mut tx,
+                &mut Conn::Sqlite(&mut tx),
                 id,
                 &h,
                 &method,

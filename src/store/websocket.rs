@@ -3,10 +3,10 @@
 //! is merged into a more general template, and read back as a typed row (the endpoint page,
 //! `/api/endpoints/{id}`).
 
+use super::db::Conn;
 use super::{Store, StoreError};
 use crate::analyze::websocket::{WsDelta, WsDirDelta};
 use crate::websocket::{SIZE_BUCKETS, SizeHistogram};
-use sqlx::{Row, Sqlite, Transaction};
 use std::collections::BTreeMap;
 
 /// The WebSocket figures of one endpoint, as stored.
@@ -150,13 +150,14 @@ pub(crate) const WS_INSERT: &str = "endpoint_id, connections, text_client,
     deflate, accept_mismatches, not_decoded, stopped";
 
 /// The stored figures of endpoint `id`, as a delta (to merge into).
-async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelta>, StoreError> {
-    let Some(r) = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {WS_COLUMNS} FROM endpoint_websockets WHERE endpoint_id = ?"
-    )))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?
+async fn load(c: &mut Conn<'_>, id: i64) -> Result<Option<WsDelta>, StoreError> {
+    let Some(r) = c
+        .query(format!(
+            "SELECT {WS_COLUMNS} FROM endpoint_websockets WHERE endpoint_id = ?"
+        ))
+        .bind(id)
+        .fetch_optional()
+        .await?
     else {
         return Ok(None);
     };
@@ -167,48 +168,54 @@ async fn load(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<Option<WsDelt
 }
 
 /// Writes endpoint `id`'s figures (the whole row).
-async fn save(tx: &mut Transaction<'_, Sqlite>, id: i64, w: &WsDelta) -> Result<(), StoreError> {
+async fn save(c: &mut Conn<'_>, id: i64, w: &WsDelta) -> Result<(), StoreError> {
     debug_assert_eq!(w.sizes.0.len(), SIZE_BUCKETS);
     let values = ws_values(w);
     let marks = vec!["?"; values.len() + 1].join(", ");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT OR REPLACE INTO endpoint_websockets ({WS_INSERT}) VALUES ({marks})"
-    )))
-    .bind(id);
+    let sets = WS_INSERT
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "endpoint_id")
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut q = c
+        .query(format!(
+            "INSERT INTO endpoint_websockets ({WS_INSERT}) VALUES ({marks})
+             ON CONFLICT (endpoint_id) DO UPDATE SET {sets}"
+        ))
+        .bind(id);
     for v in values {
         q = match v {
             Ok(n) => q.bind(n),
             Err(t) => q.bind(t),
         };
     }
-    q.execute(&mut **tx).await?;
+    q.execute().await?;
     Ok(())
 }
 
-/// Adds a flush's figures to endpoint `id`'s.
-pub(super) async fn merge_websocket(
-    tx: &mut Transaction<'_, Sqlite>,
+/// Adds figures (a flush's, a delta's, a merged endpoint's) to endpoint `id`'s, on either
+/// backend: the sensor's store and the centre merge alike.
+pub(crate) async fn merge_websocket(
+    c: &mut Conn<'_>,
     id: i64,
     w: &WsDelta,
 ) -> Result<(), StoreError> {
-    let mut stored = load(tx, id).await?.unwrap_or_default();
+    let mut stored = load(c, id).await?.unwrap_or_default();
     stored.merge(w);
-    save(tx, id, &stored).await
+    save(c, id, &stored).await
 }
 
 /// Carries endpoint `from`'s figures over to `to` (a merge into a more general template).
-pub(super) async fn move_websocket(
-    tx: &mut Transaction<'_, Sqlite>,
-    to: i64,
-    from: i64,
-) -> Result<(), StoreError> {
-    let Some(w) = load(tx, from).await? else {
+pub(super) async fn move_websocket(c: &mut Conn<'_>, to: i64, from: i64) -> Result<(), StoreError> {
+    let Some(w) = load(c, from).await? else {
         return Ok(());
     };
-    merge_websocket(tx, to, &w).await?;
-    sqlx::query("DELETE FROM endpoint_websockets WHERE endpoint_id = ?")
+    merge_websocket(c, to, &w).await?;
+    c.query("DELETE FROM endpoint_websockets WHERE endpoint_id = ?")
         .bind(from)
-        .execute(&mut **tx)
+        .execute()
         .await?;
     Ok(())
 }

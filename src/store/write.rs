@@ -502,7 +502,7 @@ impl Store {
             && !drain.changed_hosts.is_empty()
         {
             let r = super::retemplate::retemplate_hosts(
-                &mut tx,
+                &mut super::db::Conn::Sqlite(&mut tx),
                 book,
                 &drain.changed_hosts,
                 self.limits.max_clients_per_endpoint,
@@ -928,27 +928,38 @@ pub(super) async fn upsert(
     conflict: &str,
     rows: Vec<Vec<V>>,
 ) -> Result<(), StoreError> {
+    upsert_on(&mut super::db::Conn::Sqlite(tx), target, conflict, rows).await
+}
+
+/// [`upsert`] on either backend. [`V::N`] is a NULL integer (PostgreSQL types its NULLs).
+pub(super) async fn upsert_on(
+    c: &mut super::db::Conn<'_>,
+    target: &str,
+    conflict: &str,
+    rows: Vec<Vec<V>>,
+) -> Result<(), StoreError> {
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
     let tuple = format!("({})", vec!["?"; width].join(", "));
-    for chunk in rows.chunks((900 / width.max(1)).max(1)) {
+    let per = (900 / width.max(1)).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<V>> = rows.by_ref().take(per).collect();
         let sql = format!(
             "INSERT INTO {target} VALUES {} {conflict}",
             vec![tuple.as_str(); chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    V::I(i) => q.bind(*i),
-                    V::T(t) => q.bind(t.as_str()),
-                    V::B(b) => q.bind(b.as_slice()),
-                    V::N => q.bind(None::<String>),
-                };
-            }
+        let mut q = c.query(sql);
+        for v in chunk.into_iter().flatten() {
+            q = match v {
+                V::I(i) => q.bind(i),
+                V::T(t) => q.bind(t),
+                V::B(b) => q.bind(b),
+                V::N => q.bind(None::<i64>),
+            };
         }
-        q.execute(&mut **tx).await?;
+        q.execute().await?;
     }
     Ok(())
 }
@@ -1280,7 +1291,7 @@ async fn merge_one(
     .await?;
     merge_grpc(tx, id, d).await?;
     if let Some(w) = d.websocket.as_deref() {
-        super::websocket::merge_websocket(tx, id, w).await?;
+        super::websocket::merge_websocket(&mut super::db::Conn::Sqlite(tx), id, w).await?;
     }
     Ok((clients_dropped, clients_evicted))
 }
