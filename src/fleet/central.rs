@@ -25,6 +25,7 @@ use super::FleetError;
 use super::wire::{Delta, Endpoint, Key};
 use crate::analyze::form::merge_form;
 use crate::analyze::hll::Hll;
+use crate::store::db::Conn;
 use crate::store::{
     finding_severity, hist_bytes, hist_from, merged_body_shape, quantile_ms, query_param_rows,
 };
@@ -52,6 +53,13 @@ pub struct ApplyReport {
     pub rows: u64,
     /// Client rows not stored at the per-endpoint cap.
     pub clients_dropped: u64,
+    /// Endpoints given another template by the re-templating across sensors (renamed, or
+    /// merged into the row with the template; `fleet::retemplate`).
+    pub retemplated: u64,
+    /// Hosts that got an endpoint the centre did not have (re-templated across sensors once
+    /// the group's deltas are in).
+    #[serde(skip)]
+    pub new_hosts: std::collections::BTreeSet<String>,
 }
 
 /// Opens the central database and brings its schema up to date (`migrations/postgres/`).
@@ -111,6 +119,9 @@ async fn apply_group(
         .await?;
     let mut done = ApplyReport::default();
     let mut parked = Vec::new();
+    // Hosts that got endpoints the centre did not have: re-templated across sensors once the
+    // group's deltas are in.
+    let mut touched = std::collections::BTreeSet::new();
     for (sensor, seq) in keys {
         let payload: Option<Vec<u8>> = sqlx::query_scalar(
             "SELECT d.payload FROM deltas d WHERE d.sensor = $1 AND d.seq = $2
@@ -133,11 +144,16 @@ async fn apply_group(
                     d.key_fingerprint
                 )
             }
-            Ok(d) => {
+            Ok(mut d) => {
                 drop(payload);
                 let mut savepoint = tx.begin().await?;
                 let mut merged = ApplyReport::default();
-                match merge(&mut savepoint, sensor, &d, &mut merged).await {
+                let result = async {
+                    super::retemplate::translate(&mut savepoint, &mut d).await?;
+                    merge(&mut savepoint, sensor, &d, &mut merged).await
+                }
+                .await;
+                match result {
                     Ok(()) => {
                         mark(&mut savepoint, sensor, *seq, "applied", merged.rows).await?;
                         sensor_health(&mut savepoint, sensor, &d).await?;
@@ -145,6 +161,7 @@ async fn apply_group(
                         done.applied += 1;
                         done.rows += merged.rows;
                         done.clients_dropped += merged.clients_dropped;
+                        touched.append(&mut merged.new_hosts);
                         continue;
                     }
                     // What the database refuses in this delta's data is the delta's fault.
@@ -167,6 +184,21 @@ async fn apply_group(
         done.parked += 1;
         parked.push((sensor, *seq, refusal));
     }
+    if !touched.is_empty() {
+        // A failure here must not hold the deltas back: the hosts are looked at again when
+        // they next get a new endpoint.
+        let mut savepoint = tx.begin().await?;
+        match super::retemplate::retemplate_hosts(&mut savepoint, &touched).await {
+            Ok(r) => {
+                savepoint.commit().await?;
+                done.retemplated += r.renamed + r.merged;
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                tracing::warn!(hosts = touched.len(), error = %e, "re-templating across sensors failed");
+            }
+        }
+    }
     tx.commit().await?;
     for (sensor, seq, reason) in parked {
         tracing::warn!(sensor = sensor.as_str(), seq, reason = %reason, "delta parked");
@@ -176,6 +208,7 @@ async fn apply_group(
     report.wrong_key += done.wrong_key;
     report.rows += done.rows;
     report.clients_dropped += done.clients_dropped;
+    report.retemplated += done.retemplated;
     Ok(())
 }
 
@@ -364,7 +397,9 @@ async fn merge(
     // WebSocket figures: few endpoints carry them; read, merged and written one by one.
     for e in &d.endpoints {
         if let (Some(w), Some(id)) = (&e.websocket, ids.get(&key_of(e))) {
-            merge_websocket(tx, *id, w).await?;
+            crate::store::websocket::merge_websocket(&mut Conn::Pg(tx), *id, w)
+                .await
+                .map_err(store_error)?;
             report.rows += 1;
         }
     }
@@ -613,51 +648,6 @@ async fn merge_grpc(
     Ok(rows)
 }
 
-/// Adds a delta's WebSocket figures to endpoint `id`'s (`endpoint_websockets`), as the
-/// sensor's store does (`store::websocket`: the same columns, the same merge).
-async fn merge_websocket(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-    w: &crate::analyze::websocket::WsDelta,
-) -> Result<(), sqlx::Error> {
-    use crate::store::websocket::{WS_COLUMNS, WS_INSERT, ws_from_columns, ws_values};
-    let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {WS_COLUMNS} FROM endpoint_websockets WHERE endpoint_id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let mut merged = stored
-        .map(|r| ws_from_columns(|k| r.get::<i64, _>(k), |k| r.get::<String, _>(k)))
-        .unwrap_or_default();
-    merged.merge(w);
-    let values = ws_values(&merged);
-    let marks = (1..=values.len() + 1)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sets = WS_INSERT
-        .split(',')
-        .map(str::trim)
-        .filter(|c| *c != "endpoint_id")
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO endpoint_websockets ({WS_INSERT}) VALUES ({marks})
-         ON CONFLICT (endpoint_id) DO UPDATE SET {sets}"
-    )))
-    .bind(id);
-    for v in values {
-        q = match v {
-            Ok(n) => q.bind(n),
-            Err(t) => q.bind(t),
-        };
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
-}
-
 fn key_of(e: &Endpoint) -> Key {
     Key {
         host: e.host.clone(),
@@ -672,6 +662,16 @@ const CORRUPT: &str = "unreadable in the delta: ";
 /// A value of the delta the merge cannot read: the delta is parked.
 fn corrupt(what: &str) -> sqlx::Error {
     sqlx::Error::Protocol(format!("{CORRUPT}{what}"))
+}
+
+/// A store function's error inside a merge: the database's own as it is (a refusal parks the
+/// delta, a lost connection ends the round), anything else (a stored value that does not read
+/// back) as the delta's fault.
+fn store_error(e: crate::store::StoreError) -> sqlx::Error {
+    match e {
+        crate::store::StoreError::Db(e) => e,
+        other => corrupt(&other.to_string()),
+    }
 }
 
 fn clamp(v: u64) -> i64 {
@@ -767,6 +767,7 @@ async fn merge_endpoints(
         .filter(|e| !stored.contains_key(&key_of(e)))
         .copied()
         .collect();
+    report.new_hosts.extend(new.iter().map(|e| e.host.clone()));
     for chunk in new.chunks(400) {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO endpoints (host, method, path_template, template_rule, template_confidence, \

@@ -5,8 +5,11 @@
 //!   lives in the store (`store::delta`), whose merge writes it into the outbox.
 //! - [`ship`]: the sensor's side, outbox rows into the centre's `deltas` table.
 //! - [`central`]: the centre's side, deltas applied in order, one transaction each.
+//! - `retemplate`: the centre's re-templating across sensors (one endpoint of what several
+//!   sensors learned apart).
 
 pub mod central;
+mod retemplate;
 pub mod ship;
 pub use crate::store::delta as wire;
 

@@ -119,7 +119,8 @@ pub struct Omitted {
     /// Endpoints' gRPC figures (carried since format 1's `grpc_figures` field; counted by
     /// older sensors only).
     pub grpc_figures: u64,
-    /// Hosts re-templated locally (the centre does not re-template yet).
+    /// Hosts re-templated locally (counted by older sensors only: the centre re-templates
+    /// across sensors since, `fleet::retemplate`).
     pub changed_hosts: u64,
 }
 
@@ -521,10 +522,9 @@ pub fn key_fingerprint(key: &[u8]) -> String {
 impl Delta {
     /// The delta of a drain, as the store merges it.
     pub fn of(drain: &InventoryDrain, key_fingerprint: &str) -> Delta {
-        let omitted = Omitted {
-            changed_hosts: drain.changed_hosts.len() as u64,
-            ..Omitted::default()
-        };
+        // Nothing of a drain is left out any more: what the sensor re-templates locally reaches
+        // the centre as new rows, which it re-templates across sensors (`fleet::retemplate`).
+        let omitted = Omitted::default();
         let endpoints = drain
             .endpoints
             .iter()
