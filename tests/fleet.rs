@@ -1445,3 +1445,109 @@ async fn a_host_split_across_sensors_is_templated_as_one() {
         .unwrap();
     assert!(moves > 0);
 }
+
+/// Triage and retention run on the centre as on a sensor: `findings triage --db postgres://`
+/// sets a finding's state (the listing's `--state` filter sees it, the history keeps who and
+/// why), and `central::age_out` deletes exactly the detail a sensor's retention deletes from
+/// the same inventory at the same cutoff, nothing of the endpoints themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_and_retention_run_on_the_centre() {
+    let Some(db) = postgres::database("triage_retention").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let files: Vec<PathBuf> = ["posture.pcap", "sequences.pcap", "rest_api.pcap"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    let path = dir.path().join("sensor.db");
+    let store = store_with_key(&path, None).await;
+    let name = store.enable_outbox(Some("sensor-a")).await.unwrap();
+    ingest(&store, &files).await;
+    let fingerprint = wire::key_fingerprint(&shadowtap::store::hash_key(&path).unwrap());
+    let centre = central::open(&db.url).await.unwrap();
+    let stats = ship::ShipStats::default();
+    assert!(ship::ship_round(&store, &db.url, &name, &stats).await);
+    central::apply_pending(&centre, &fingerprint).await.unwrap();
+    central::assess(&centre).await.unwrap();
+
+    // Triage through the binary, on the centre.
+    let key: String = sqlx::query_scalar(
+        "SELECT dedup_key FROM findings WHERE client IS NULL ORDER BY dedup_key LIMIT 1",
+    )
+    .fetch_one(&centre)
+    .await
+    .unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM findings WHERE dedup_key = $1")
+        .bind(&key)
+        .fetch_one(&centre)
+        .await
+        .unwrap();
+    let (said, _) = shadowtap_ok(&[
+        "findings",
+        "triage",
+        "--db",
+        &db.url,
+        &id.to_string(),
+        "--state",
+        "acknowledged",
+        "--reason",
+        "owned by the payments team",
+        "--by",
+        "alice",
+    ]);
+    assert!(said.contains("open -> acknowledged by alice"), "{said}");
+    let (listed, _) = shadowtap_ok(&[
+        "findings",
+        "--db",
+        &db.url,
+        "--state",
+        "acknowledged",
+        "--format",
+        "json",
+    ]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let (state, actor, reason): (String, String, String) = sqlx::query_as(
+        "SELECT h.to_state, h.actor, h.reason FROM finding_triage_history h WHERE h.dedup_key = $1",
+    )
+    .bind(&key)
+    .fetch_one(&centre)
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), actor.as_str(), reason.as_str()),
+        ("acknowledged", "alice", "owned by the payments team")
+    );
+
+    // Retention at a cutoff inside the traffic: the centre deletes what the sensor deletes.
+    let (lo, hi): (i64, i64) =
+        sqlx::query_as("SELECT MIN(last_seen), MAX(last_seen) FROM endpoint_clients")
+            .fetch_one(&centre)
+            .await
+            .unwrap();
+    let cutoff = lo + (hi - lo) / 2;
+    let days = 3;
+    let now = cutoff + days * 86_400_000_000_000;
+    let on_sensor = shadowtap::store::retention::age_out(&store, cutoff)
+        .await
+        .unwrap();
+    let on_centre = central::age_out(&centre, days as u32, now).await.unwrap();
+    assert_eq!(on_sensor, on_centre);
+    assert!(on_centre[0] > 0 && on_centre[1] > 0, "{on_centre:?}");
+    store.close().await;
+    let sensor = sqlite_pool(&path).await;
+    for sql in [
+        "SELECT host, method, path_template, request_count FROM api_endpoints",
+        "SELECT e.host, e.method, e.path_template, c.client, c.count FROM api_endpoint_clients c JOIN endpoints e ON e.id = c.endpoint_id",
+        "SELECT e.host, e.method, e.path_template, m.minute, m.count FROM endpoint_minutes m JOIN endpoints e ON e.id = m.endpoint_id",
+        "SELECT kind, host, method, path_template, client FROM findings",
+    ] {
+        assert_eq!(
+            sqlite_view(&sensor, sql).await,
+            pg_view(&centre, sql).await,
+            "{sql}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ pub fn run(args: &CentralArgs) -> anyhow::Result<()> {
         // centre left unassessed).
         let mut unassessed = true;
         let mut last_assessed: Option<std::time::Instant> = None;
+        let mut last_aged: Option<std::time::Instant> = None;
         loop {
             let r = central::apply_pending(&pool, &fingerprint).await?;
             if r.applied + r.parked > 0 {
@@ -42,6 +43,20 @@ pub fn run(args: &CentralArgs) -> anyhow::Result<()> {
                     Err(e) if args.once => return Err(e.into()),
                     // Applying goes on; the assessment is tried again when due.
                     Err(e) => eprintln!("shadowtap: the assessment failed (tried again in {} s): {e}", args.assess_every),
+                }
+            }
+            let age_due = args.once
+                || last_aged.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600));
+            if args.retention_days > 0 && age_due {
+                last_aged = Some(std::time::Instant::now());
+                match central::age_out(&pool, args.retention_days, crate::time::Timestamp::now().as_nanos()).await {
+                    Ok(d) if d.iter().any(|&n| n > 0) => eprintln!(
+                        "shadowtap: retention ({} days): deleted {} client row(s), {} minute row(s), {} sensitive-data sample(s), {} per-client finding(s)",
+                        args.retention_days, d[0], d[1], d[2], d[3]
+                    ),
+                    Ok(_) => {}
+                    Err(e) if args.once => return Err(e.into()),
+                    Err(e) => eprintln!("shadowtap: retention failed (tried again in an hour): {e}"),
                 }
             }
             if args.once {

@@ -32,6 +32,21 @@ fn triage(args: &TriageArgs) -> anyhow::Result<()> {
     let state = TriageState::parse(&args.state).map_err(|e| anyhow::anyhow!("--state: {e}"))?;
     let by = actor(&args.by);
     let e = runtime()?.block_on(async {
+        if let Some(url) = central_url(&args.db) {
+            // The centre, as its owner role: the reader role may not write.
+            let pool = crate::fleet::central::open(url).await?;
+            let r = crate::store::triage::set_triage_on(
+                &crate::store::db::Db::Pg(pool.clone()),
+                &args.finding,
+                state,
+                &by,
+                &args.reason,
+                crate::time::Timestamp::now().as_nanos(),
+            )
+            .await;
+            pool.close().await;
+            return anyhow::Ok(r?);
+        }
         let store = Store::open(&args.db).await?;
         let r = store
             .set_triage(

@@ -340,8 +340,9 @@ pub struct FindingsListArgs {
 /// Arguments of `findings triage`.
 #[derive(Debug, Args)]
 pub struct TriageArgs {
-    /// Inventory database.
-    #[arg(long, value_name = "PATH")]
+    /// Inventory database: a sensor's file, or the fleet's centre (`postgres://...`, as its
+    /// owner role).
+    #[arg(long, value_name = "PATH|URL")]
     pub db: PathBuf,
     /// The finding: its id (as `findings` lists it) or its dedup key.
     #[arg(value_name = "FINDING")]
@@ -668,6 +669,11 @@ pub struct CentralArgs {
     /// as a sensor's `assess_interval`; with --once, once at the end. 0 turns it off.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub assess_every: u64,
+    /// Days of per-client detail kept (client rows, per-minute counts, sensitive-data
+    /// samples, per-client findings), as a sensor's `[retention] detail_days`: older detail
+    /// is deleted every hour (with --once, once at the end). 0 keeps everything.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub retention_days: u32,
 }
 
 /// Arguments of `demo`.

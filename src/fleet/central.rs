@@ -103,6 +103,19 @@ pub async fn assess(pool: &PgPool) -> Result<crate::store::spec::Assessment, Fle
     Ok(crate::store::spec::assess_on(&crate::store::db::Db::Pg(pool.clone())).await?)
 }
 
+/// Deletes the centre's per-client detail older than `days` days before `now_ns` (wall clock,
+/// ns), as a sensor's retention does (`store::retention`): client rows, per-minute counts,
+/// sensitive-data samples and per-client findings; endpoints and their totals stay. Returns
+/// the rows deleted of each, in that order (`RetentionReport::deleted`'s, whose order is
+/// clients, minutes, sensitive, findings).
+pub async fn age_out(pool: &PgPool, days: u32, now_ns: i64) -> Result<[u64; 4], FleetError> {
+    let cutoff = now_ns.saturating_sub(i64::from(days).saturating_mul(86_400_000_000_000));
+    Ok(
+        crate::store::retention::age_out_on(&crate::store::db::Db::Pg(pool.clone()), cutoff)
+            .await?,
+    )
+}
+
 /// Applies a few deltas in one transaction (one durable commit for them all), each inside a
 /// savepoint of its own: a delta the database refuses is rolled back alone and parked, and
 /// the others commit. A connection error rolls the whole group back for the next round.

@@ -19,6 +19,7 @@
 //! Deletes run in short transactions (one day of minutes, or a range of 1000 endpoints'
 //! clients, per statement), so the dashboard and the writer are never held up for long.
 
+use super::db::{Db, Dialect};
 use super::{Store, StoreError};
 use std::time::Duration;
 
@@ -81,55 +82,74 @@ pub async fn db_size(store: &Store) -> Result<(u64, u64), StoreError> {
 
 /// Deletes detail older than `cutoff_ns` (wall clock / packet time, ns).
 pub async fn age_out(store: &Store, cutoff_ns: i64) -> Result<[u64; 4], StoreError> {
+    age_out_on(&store.db(), cutoff_ns).await
+}
+
+/// [`age_out`] on inventory `db`: a sensor's file, or the fleet's centre. Each statement is
+/// a short transaction of its own; on the centre it holds the writers' lock, so it never
+/// interleaves with an applied group of deltas or an assessment.
+pub async fn age_out_on(db: &Db, cutoff_ns: i64) -> Result<[u64; 4], StoreError> {
     let mut deleted = [0u64; 4];
-    let pool = store.pool();
     // Per-client rows, by ranges of endpoints.
-    let max_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM endpoints")
-        .fetch_one(pool)
+    let max_id: i64 = db
+        .query("SELECT coalesce(max(id), 0) FROM endpoints")
+        .fetch_scalar()
         .await?;
     let mut lo = 0i64;
     while lo <= max_id {
-        let r = sqlx::query(
+        deleted[0] += step(
+            db,
             "DELETE FROM endpoint_clients WHERE endpoint_id >= ? AND endpoint_id < ? AND last_seen < ?",
+            &[lo, lo + ENDPOINTS_PER_STEP, cutoff_ns],
         )
-        .bind(lo)
-        .bind(lo + ENDPOINTS_PER_STEP)
-        .bind(cutoff_ns)
-        .execute(pool)
         .await?;
-        deleted[0] += r.rows_affected();
-        let r = sqlx::query(
+        deleted[2] += step(
+            db,
             "DELETE FROM endpoint_sensitive WHERE endpoint_id >= ? AND endpoint_id < ? AND last_seen < ?",
+            &[lo, lo + ENDPOINTS_PER_STEP, cutoff_ns],
         )
-        .bind(lo)
-        .bind(lo + ENDPOINTS_PER_STEP)
-        .bind(cutoff_ns)
-        .execute(pool)
         .await?;
-        deleted[2] += r.rows_affected();
         lo += ENDPOINTS_PER_STEP;
     }
     // The minute series, one day per statement from the oldest.
     let cutoff_minute = cutoff_ns.div_euclid(60_000_000_000);
-    let oldest: Option<i64> = sqlx::query_scalar("SELECT min(minute) FROM endpoint_minutes")
-        .fetch_one(pool)
+    let oldest: Option<i64> = db
+        .query("SELECT min(minute) FROM endpoint_minutes")
+        .fetch_scalar()
         .await?;
     if let Some(mut m) = oldest {
         while m < cutoff_minute {
             m = (m + 1440).min(cutoff_minute);
-            let r = sqlx::query("DELETE FROM endpoint_minutes WHERE minute < ?")
-                .bind(m)
-                .execute(pool)
-                .await?;
-            deleted[1] += r.rows_affected();
+            deleted[1] += step(db, "DELETE FROM endpoint_minutes WHERE minute < ?", &[m]).await?;
         }
     }
-    let r = sqlx::query("DELETE FROM findings WHERE client IS NOT NULL AND last_seen < ?")
-        .bind(cutoff_ns)
-        .execute(pool)
-        .await?;
-    deleted[3] += r.rows_affected();
+    deleted[3] += step(
+        db,
+        "DELETE FROM findings WHERE client IS NOT NULL AND last_seen < ?",
+        &[cutoff_ns],
+    )
+    .await?;
     Ok(deleted)
+}
+
+/// Runs one delete in a transaction of its own (holding the writers' lock on the centre);
+/// the rows it deleted.
+async fn step(db: &Db, sql: &str, binds: &[i64]) -> Result<u64, StoreError> {
+    let mut tx = db.begin().await?;
+    let mut c = tx.conn();
+    if c.dialect() == Dialect::Pg {
+        c.query("SELECT pg_advisory_xact_lock(?)")
+            .bind(super::pg::WRITERS_LOCK)
+            .execute()
+            .await?;
+    }
+    let mut q = c.query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let n = q.execute().await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// The time of the oldest detail row, ns (`None`: no detail left).

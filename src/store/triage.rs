@@ -8,6 +8,7 @@
 //! ([`reopen_seen_again`], run in the merge's transaction), with a history row by
 //! [`SYSTEM_ACTOR`]. A false positive stays suppressed whatever is seen.
 
+use super::db::Db;
 use super::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
@@ -140,25 +141,98 @@ fn clean(s: &str, max: usize) -> String {
         .to_string()
 }
 
+/// The identity (`dedup_key`) of the finding named by `finding` (its id, digits, or its dedup
+/// key) in inventory `db` (a sensor's file or the centre).
+pub async fn finding_dedup_key_on(db: &Db, finding: &str) -> Result<Option<String>, StoreError> {
+    let f = finding.trim();
+    if let Ok(id) = f.parse::<i64>()
+        && let Some(k) = db
+            .query("SELECT dedup_key FROM findings WHERE id = ?")
+            .bind(id)
+            .fetch_optional_scalar()
+            .await?
+    {
+        return Ok(Some(k));
+    }
+    db.query("SELECT dedup_key FROM findings WHERE dedup_key = ?")
+        .bind(f)
+        .fetch_optional_scalar()
+        .await
+}
+
+/// [`Store::set_triage`] on inventory `db`: a sensor's file, or the fleet's centre (as its
+/// owner role; on the centre the change waits for the writers' lock, so it never lands in
+/// the middle of an applied group of deltas or an assessment).
+pub async fn set_triage_on(
+    db: &Db,
+    finding: &str,
+    state: TriageState,
+    actor: &str,
+    reason: &str,
+    at: i64,
+) -> Result<TriageEvent, TriageError> {
+    let key = finding_dedup_key_on(db, finding)
+        .await?
+        .ok_or_else(|| TriageError::NotFound(finding.chars().take(80).collect()))?;
+    let actor = match clean(actor, MAX_ACTOR) {
+        a if a.is_empty() => "unknown".to_string(),
+        a => a,
+    };
+    let reason = clean(reason, MAX_REASON);
+    let mut tx = db.begin().await?;
+    let mut c = tx.conn();
+    if c.dialect() == super::db::Dialect::Pg {
+        c.query("SELECT pg_advisory_xact_lock(?)")
+            .bind(super::pg::WRITERS_LOCK)
+            .execute()
+            .await?;
+    }
+    let from: String = c
+        .query("SELECT coalesce((SELECT state FROM finding_triage WHERE dedup_key = ?), 'open')")
+        .bind(&key)
+        .fetch_scalar()
+        .await?;
+    c.query(
+        "INSERT INTO finding_triage (dedup_key, state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (dedup_key) DO UPDATE SET state = ?2, actor = ?3, reason = ?4, at = ?5",
+    )
+    .bind(&key)
+    .bind(state.name())
+    .bind(&actor)
+    .bind(&reason)
+    .bind(at)
+    .execute()
+    .await?;
+    let id: i64 = c
+        .query(
+            "INSERT INTO finding_triage_history (dedup_key, from_state, to_state, actor, reason, at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&key)
+        .bind(&from)
+        .bind(state.name())
+        .bind(&actor)
+        .bind(&reason)
+        .bind(at)
+        .fetch_scalar()
+        .await?;
+    tx.commit().await?;
+    Ok(TriageEvent {
+        id,
+        dedup_key: key,
+        from_state: from,
+        to_state: state.name().into(),
+        actor,
+        reason,
+        at,
+    })
+}
+
 impl Store {
     /// The identity (`dedup_key`) of the finding named by `finding`: its id (digits) or its
     /// dedup key.
     pub async fn finding_dedup_key(&self, finding: &str) -> Result<Option<String>, StoreError> {
-        let f = finding.trim();
-        if let Ok(id) = f.parse::<i64>()
-            && let Some(k) = sqlx::query_scalar("SELECT dedup_key FROM findings WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-        {
-            return Ok(Some(k));
-        }
-        Ok(
-            sqlx::query_scalar("SELECT dedup_key FROM findings WHERE dedup_key = ?")
-                .bind(f)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        finding_dedup_key_on(&self.db(), finding).await
     }
 
     /// Sets the triage state of the finding named by `finding` (id or dedup key) at `at`
@@ -172,56 +246,7 @@ impl Store {
         reason: &str,
         at: i64,
     ) -> Result<TriageEvent, TriageError> {
-        let key = self
-            .finding_dedup_key(finding)
-            .await?
-            .ok_or_else(|| TriageError::NotFound(finding.chars().take(80).collect()))?;
-        let actor = match clean(actor, MAX_ACTOR) {
-            a if a.is_empty() => "unknown".to_string(),
-            a => a,
-        };
-        let reason = clean(reason, MAX_REASON);
-        let mut tx = self.pool.begin().await?;
-        let from: String = sqlx::query_scalar(
-            "SELECT coalesce((SELECT state FROM finding_triage WHERE dedup_key = ?), 'open')",
-        )
-        .bind(&key)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO finding_triage (dedup_key, state, actor, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (dedup_key) DO UPDATE SET state = ?2, actor = ?3, reason = ?4, at = ?5",
-        )
-        .bind(&key)
-        .bind(state.name())
-        .bind(&actor)
-        .bind(&reason)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        let id = sqlx::query(
-            "INSERT INTO finding_triage_history (dedup_key, from_state, to_state, actor, reason, at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key)
-        .bind(&from)
-        .bind(state.name())
-        .bind(&actor)
-        .bind(&reason)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        tx.commit().await?;
-        Ok(TriageEvent {
-            id,
-            dedup_key: key,
-            from_state: from,
-            to_state: state.name().into(),
-            actor,
-            reason,
-            at,
-        })
+        set_triage_on(&self.db(), finding, state, actor, reason, at).await
     }
 
     /// The triage state of a finding identity (`open` when never triaged).
