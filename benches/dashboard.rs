@@ -16,7 +16,8 @@
 //! database; `benches/fleet_dashboard.sh` makes one) the same inventory is written into
 //! PostgreSQL instead, each endpoint seen by one to three of 10 sensors, and the dashboard
 //! reads it as `serve --db postgres://...` does (the Fleet page and the sensor filter added).
-//! `SHADOWTAP_BENCH_BULK=1` loads the centre's minute rows in bulk (see `populate_central`).
+//! `SHADOWTAP_BENCH_BULK=1` loads the centre's minute rows in bulk (see `populate_central`);
+//! `SHADOWTAP_BENCH_REUSE=1` measures a centre populated by an earlier run again.
 //!
 //! `SHADOWTAP_BENCH_ASSESS=1` also times the assessment (`store::spec::assess_on`: scope,
 //! scanner probes, TLS, auth consistency; what a sensor runs every `assess_interval` and the
@@ -285,7 +286,19 @@ fn main() {
     rt.block_on(async {
         let started = Instant::now();
         if let Some(url) = &central {
-            populate_central(url).await;
+            // `SHADOWTAP_BENCH_REUSE=1`: a centre populated by an earlier run is measured again
+            // (brought to the current migrations, its planner statistics refreshed).
+            let owner = shadowtap::fleet::central::open(url).await.unwrap();
+            let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoints")
+                .fetch_one(&owner)
+                .await
+                .unwrap();
+            if std::env::var_os("SHADOWTAP_BENCH_REUSE").is_some() && kept > 0 {
+                sqlx::query("ANALYZE").execute(&owner).await.unwrap();
+            } else {
+                populate_central(url).await;
+            }
+            owner.close().await;
             let owner = shadowtap::fleet::central::open(url).await.unwrap();
             time_assessment(&shadowtap::store::db::Db::Pg(owner.clone())).await;
             owner.close().await;

@@ -823,6 +823,9 @@ async fn sensor_and_centre_killed_with_sigkill_lose_and_double_nothing() {
             &s(&key),
             "--every",
             "1",
+            // The traffic is dated 2023: the default 30 days would age its detail out.
+            "--retention-days",
+            "0",
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -853,6 +856,8 @@ async fn sensor_and_centre_killed_with_sigkill_lose_and_double_nothing() {
         "--key-file".into(),
         s(&key),
         "--once".into(),
+        "--retention-days".into(),
+        "0".into(),
     ]);
 
     // Every delta stored once and applied once; the inventory is the clean ingest's.

@@ -5,6 +5,7 @@ use super::{FindingsArgs, FindingsCommand, FindingsFormat, FindingsListArgs, Tri
 use super::{central_url, clean, runtime};
 use crate::analyze::posture::Severity;
 use crate::store::dashboard::{FindingQuery, StateFilter};
+use crate::store::db::Db;
 use crate::store::pg::PgInventory;
 use crate::store::{FindingListing, Store, TriageState};
 
@@ -32,32 +33,28 @@ fn triage(args: &TriageArgs) -> anyhow::Result<()> {
     let state = TriageState::parse(&args.state).map_err(|e| anyhow::anyhow!("--state: {e}"))?;
     let by = actor(&args.by);
     let e = runtime()?.block_on(async {
-        if let Some(url) = central_url(&args.db) {
-            // The centre, as its owner role: the reader role may not write.
-            let pool = crate::fleet::central::open(url).await?;
-            let r = crate::store::triage::set_triage_on(
-                &crate::store::db::Db::Pg(pool.clone()),
-                &args.finding,
-                state,
-                &by,
-                &args.reason,
-                crate::time::Timestamp::now().as_nanos(),
-            )
-            .await;
-            pool.close().await;
-            return anyhow::Ok(r?);
+        // A sensor's file, or the centre as its owner role (the reader role may not write).
+        let (db, store) = match central_url(&args.db) {
+            Some(url) => (Db::Pg(crate::fleet::central::open(url).await?), None),
+            None => {
+                let store = Store::open(&args.db).await?;
+                (store.db(), Some(store))
+            }
+        };
+        let r = crate::store::triage::set_triage_on(
+            &db,
+            &args.finding,
+            state,
+            &by,
+            &args.reason,
+            crate::time::Timestamp::now().as_nanos(),
+        )
+        .await;
+        match (store, &db) {
+            (Some(store), _) => store.close().await,
+            (None, Db::Pg(pool)) => pool.close().await,
+            (None, Db::Sqlite(_)) => {}
         }
-        let store = Store::open(&args.db).await?;
-        let r = store
-            .set_triage(
-                &args.finding,
-                state,
-                &by,
-                &args.reason,
-                crate::time::Timestamp::now().as_nanos(),
-            )
-            .await;
-        store.close().await;
         anyhow::Ok(r?)
     })?;
     println!(

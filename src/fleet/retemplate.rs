@@ -270,30 +270,25 @@ async fn remember_move(
     .bind(new)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    // Moves that led to `old` now lead to `new`; then `old` itself moves (both with the same
+    // arguments).
+    for sql in [
         "UPDATE template_moves SET to_template = $4, moved_at = $5
          WHERE host = $1 AND method = $2 AND to_template = $3",
-    )
-    .bind(host)
-    .bind(method)
-    .bind(old)
-    .bind(new)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
         "INSERT INTO template_moves (host, method, from_template, to_template, moved_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (host, method, from_template) DO UPDATE
          SET to_template = excluded.to_template, moved_at = excluded.moved_at",
-    )
-    .bind(host)
-    .bind(method)
-    .bind(old)
-    .bind(new)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    ] {
+        sqlx::query(sql)
+            .bind(host)
+            .bind(method)
+            .bind(old)
+            .bind(new)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 

@@ -216,6 +216,19 @@ impl Conn<'_> {
         }
     }
 
+    /// On the centre, takes the writers' lock ([`super::pg::WRITERS_LOCK`]) for the rest of
+    /// the transaction: the apply of a delta group, the assessment, a triage change and a
+    /// retention step never interleave. Nothing on SQLite, whose one writer is the file's.
+    pub async fn lock_writers(&mut self) -> Result<(), StoreError> {
+        if let Conn::Pg(_) = self {
+            self.query("SELECT pg_advisory_xact_lock(?)")
+                .bind(super::pg::WRITERS_LOCK)
+                .execute()
+                .await?;
+        }
+        Ok(())
+    }
+
     /// A query of `sql` (SQLite's placeholders, as [`Db::query`]).
     pub fn query(&mut self, sql: impl AsRef<str>) -> DbQuery<'_> {
         match self {

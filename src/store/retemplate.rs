@@ -375,31 +375,30 @@ async fn merge_rows(
             errors = endpoint_minutes.errors + excluded.errors"
             .to_string(),
         format!(
-            "INSERT INTO endpoint_clients (endpoint_id, client, count, first_seen, last_seen)
-             SELECT ?1, client, count, first_seen, last_seen FROM endpoint_clients WHERE endpoint_id = ?2 AND true
-             ON CONFLICT (endpoint_id, client) DO UPDATE SET count = endpoint_clients.count + excluded.count, {}",
-            widen("endpoint_clients")
-        ),
-        format!(
-            "INSERT INTO endpoint_sources (endpoint_id, source, count, first_seen, last_seen)
-             SELECT ?1, source, count, first_seen, last_seen FROM endpoint_sources WHERE endpoint_id = ?2 AND true
-             ON CONFLICT (endpoint_id, source) DO UPDATE SET count = endpoint_sources.count + excluded.count, {}",
-            widen("endpoint_sources")
-        ),
-        format!(
-            "INSERT INTO endpoint_sensors (endpoint_id, sensor, count, first_seen, last_seen)
-             SELECT ?1, sensor, count, first_seen, last_seen FROM endpoint_sensors WHERE endpoint_id = ?2 AND true
-             ON CONFLICT (endpoint_id, sensor) DO UPDATE SET count = endpoint_sensors.count + excluded.count, {}",
-            widen("endpoint_sensors")
-        ),
-        format!(
             "{} drift (endpoint_id, kind, item, detail)
              SELECT ?1, kind, item, detail FROM drift WHERE endpoint_id = ?2{}",
             d.insert_or_ignore(),
             d.or_ignore_end()
         ),
         "UPDATE spec_operations SET endpoint_id = ?1 WHERE endpoint_id = ?2".to_string(),
-    ];
+    ]
+    .into_iter()
+    // Rows of one (endpoint, key) with a count and times: clients, sources, sensors.
+    .chain(
+        [
+            ("endpoint_clients", "client"),
+            ("endpoint_sources", "source"),
+            ("endpoint_sensors", "sensor"),
+        ]
+        .map(|(table, key)| {
+            format!(
+                "INSERT INTO {table} (endpoint_id, {key}, count, first_seen, last_seen)
+                 SELECT ?1, {key}, count, first_seen, last_seen FROM {table} WHERE endpoint_id = ?2 AND true
+                 ON CONFLICT (endpoint_id, {key}) DO UPDATE SET count = {table}.count + excluded.count, {}",
+                widen(table)
+            )
+        }),
+    );
     for sql in statements {
         c.query(sql).bind(to).bind(from).execute().await?;
     }

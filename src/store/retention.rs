@@ -19,7 +19,7 @@
 //! Deletes run in short transactions (one day of minutes, or a range of 1000 endpoints'
 //! clients, per statement), so the dashboard and the writer are never held up for long.
 
-use super::db::{Db, Dialect};
+use super::db::Db;
 use super::{Store, StoreError};
 use std::time::Duration;
 
@@ -137,12 +137,7 @@ pub async fn age_out_on(db: &Db, cutoff_ns: i64) -> Result<[u64; 4], StoreError>
 async fn step(db: &Db, sql: &str, binds: &[i64]) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
     let mut c = tx.conn();
-    if c.dialect() == Dialect::Pg {
-        c.query("SELECT pg_advisory_xact_lock(?)")
-            .bind(super::pg::WRITERS_LOCK)
-            .execute()
-            .await?;
-    }
+    c.lock_writers().await?;
     let mut q = c.query(sql);
     for b in binds {
         q = q.bind(*b);

@@ -508,12 +508,7 @@ pub async fn assess_on(db: &Db) -> Result<Assessment, SpecError> {
 /// centres never assess at once.
 pub async fn assess_in(tx: &mut super::db::DbTx) -> Result<Assessment, SpecError> {
     let c = &mut tx.conn();
-    if c.dialect() == super::db::Dialect::Pg {
-        c.query("SELECT pg_advisory_xact_lock(?)")
-            .bind(super::pg::WRITERS_LOCK)
-            .execute()
-            .await?;
-    }
+    c.lock_writers().await?;
     let ops: Vec<Op> = c.query(
         "SELECT id, host, method, path_template, deprecated, security_types, query_params, statuses, request_types, response_types, body_fields
          FROM spec_operations",

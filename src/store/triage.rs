@@ -181,12 +181,7 @@ pub async fn set_triage_on(
     let reason = clean(reason, MAX_REASON);
     let mut tx = db.begin().await?;
     let mut c = tx.conn();
-    if c.dialect() == super::db::Dialect::Pg {
-        c.query("SELECT pg_advisory_xact_lock(?)")
-            .bind(super::pg::WRITERS_LOCK)
-            .execute()
-            .await?;
-    }
+    c.lock_writers().await?;
     let from: String = c
         .query("SELECT coalesce((SELECT state FROM finding_triage WHERE dedup_key = ?), 'open')")
         .bind(&key)
