@@ -102,8 +102,13 @@ impl ChangeKind {
     /// index, which would visit every host's rows when most are new); otherwise the rows first
     /// seen within the bounds do.
     fn branch(self, db: &crate::store::db::Db, by_host: bool) -> String {
+        // By host, SQLite is told not to read by first sight (`+first_seen`: no index) but by
+        // the host's endpoints. PostgreSQL plans that itself from its statistics, which the
+        // `+` would hide from it (a range over every row estimated at a few rows: a loop over
+        // all of them into the endpoints, 836 ms against 465 ms at 100,000 endpoints).
+        let plus = if db.is_pg() { "" } else { "+" };
         let (host_e, host_s, t) = if by_host {
-            ("e.host = ?2", "s.host = ?2", "+")
+            ("e.host = ?2", "s.host = ?2", plus)
         } else {
             (
                 "(?2 IS NULL OR e.host = ?2)",
