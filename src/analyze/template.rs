@@ -10,7 +10,10 @@
 //!    parameters at once ([`super::segments`]); a typed value that never varies across a
 //!    large volume with a subtree of routes below it (a bot token in the base path) is a
 //!    literal (rule `constant`); a small integer where versions sit (`/1/members`,
-//!    `/rest/api/3`) is a version until three different ones are seen.
+//!    `/rest/api/3`) is a version until three different ones are seen. Either kept
+//!    literal beside a typed parameter of the same kind that holds many values, and
+//!    continuing as they do, is one of its values after all (`/webhooks/v3/72/settings`
+//!    beside `/webhooks/v3/{id}/settings`).
 //! 3. **Versions** and **scaffold** words (`v1`, `2015-03-31`, `api`) always stay literal;
 //!    **self references** (`me`, `self`, `current`) too.
 //! 4. Every other literal waits for evidence: when the siblings at a position change
@@ -1982,6 +1985,7 @@ impl TemplateLearner {
             n.dirty = false;
         }
         self.constant_rule(id);
+        self.typed_alike(id);
         let Some(node) = self.node(id) else { return };
         let mut kids: Vec<(Arc<str>, u32)> =
             node.children.iter().map(|(k, c)| (k.clone(), *c)).collect();
@@ -2315,6 +2319,61 @@ impl TemplateLearner {
         }
         self.stats.constants += 1;
         self.stats.generation += 1;
+    }
+
+    /// Typed values kept literal beside a typed parameter of the same kind that holds many
+    /// values, continuing as its values do, are values after all: a small integer first
+    /// taken for a version (`/webhooks/v3/72/settings` beside `/webhooks/v3/{id}/settings`,
+    /// ids 100 and up) or an id once seen alone over a large volume (rule `constant`:
+    /// `/hooks/8/pings` beside `/hooks/{id}/pings`). An id of two digits is an id of three.
+    /// Most of the first-level labels of each must be found below the parameter, so a
+    /// version or a constant leading to routes of its own stays literal.
+    fn typed_alike(&mut self, id: u32) {
+        let Some(node) = self.node(id) else { return };
+        let Some(p) = node.param else { return };
+        let Some(pn) = self.node(p) else { return };
+        let Some(kind) = pn.param_kind.filter(|k| is_param_like(*k)) else {
+            return;
+        };
+        if !pn.many_values {
+            return;
+        }
+        let mut alike: Vec<(Arc<str>, u32, bool)> = Vec::new();
+        for (k, &c) in &node.children {
+            let Some(cn) = self.node(c) else { continue };
+            let vint = cn.has(flag::VINT);
+            if !vint && !cn.has(flag::CONSTANT) {
+                continue;
+            }
+            let same_kind = if vint {
+                kind == SegmentKind::Integer
+            } else {
+                super::segments::classify(k) == kind
+            };
+            if !same_kind {
+                continue;
+            }
+            let n = cn.children.len() + usize::from(cn.param.is_some());
+            let inside = cn
+                .children
+                .keys()
+                .filter(|l| pn.children.contains_key(*l))
+                .count()
+                + usize::from(cn.param.is_some() && pn.param.is_some());
+            if n >= 1 && inside * 5 >= n * 4 {
+                alike.push((k.clone(), c, vint));
+            }
+        }
+        if alike.is_empty() {
+            return;
+        }
+        alike.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let vints = alike.iter().any(|a| a.2);
+        if vints && let Some(n) = self.node_mut(id) {
+            n.flags |= flag::INTS;
+        }
+        let victims: Vec<u32> = alike.iter().map(|a| a.1).collect();
+        self.merge_children(id, &victims, Origin::Typed);
     }
 
     /// The parameter below `id` holds file names: its format suffixes (`.json` of

@@ -1881,3 +1881,70 @@ fn a_format_suffix_after_a_dotted_value() {
     );
     assert_eq!(dotted.template, l.resolve("/profiles/quinn.json"));
 }
+
+#[test]
+fn small_ids_and_constants_beside_many_ids_are_values() {
+    // A two-digit app id right after a version first reads as a version; ids of three
+    // digits and more beside it, continuing the same way, say it is one of them.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(5);
+    let tails = ["settings", "subscriptions", "subscriptions/batch/update"];
+    for i in 0..600 {
+        let app = if i % 3 == 0 {
+            "72".to_string()
+        } else {
+            (100 + rng.below(900)).to_string()
+        };
+        let tail = tails[rng.below(tails.len())];
+        l.observe(&format!("/webhooks/v3/{app}/{tail}"));
+    }
+    let t = settled(&mut l, "/webhooks/v3/72/settings");
+    assert!(t.starts_with("/webhooks/v3/{"), "{t}");
+    assert_eq!(t, l.resolve("/webhooks/v3/512/settings"));
+    // The next small id goes the same way, without a weighing.
+    assert_eq!(
+        l.observe("/webhooks/v3/73/subscriptions").template,
+        l.resolve("/webhooks/v3/512/subscriptions")
+    );
+
+    // An id seen alone over a large volume is kept literal (rule `constant`); more ids
+    // beside it later, continuing the same way, make it one of them.
+    let mut h = TemplateLearner::new();
+    let subs = ["pings", "config", "deliveries"];
+    for i in 0..120 {
+        h.observe(&format!("/orgs/acme/hooks/8/{}", subs[i % 3]));
+    }
+    h.settle();
+    assert_eq!(
+        h.resolve("/orgs/acme/hooks/8/pings"),
+        "/orgs/acme/hooks/8/pings"
+    );
+    for i in 0..300 {
+        h.observe(&format!(
+            "/orgs/acme/hooks/{}/{}",
+            1000 + rng.below(5000),
+            subs[i % 3]
+        ));
+    }
+    assert_eq!(
+        settled(&mut h, "/orgs/acme/hooks/8/pings"),
+        h.resolve("/orgs/acme/hooks/4321/pings")
+    );
+    assert!(h.resolve("/orgs/acme/hooks/8/pings").contains("/{"));
+}
+
+#[test]
+fn a_version_integer_with_routes_of_its_own_stays_beside_ids() {
+    // `/1/...` leads to the API's routes; the ids beside it lead elsewhere.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(9);
+    for i in 0..600 {
+        match i % 3 {
+            0 => l.observe(&format!("/1/members/{}", 500 + rng.below(400))),
+            1 => l.observe(&format!("/1/boards/{:024x}/cards", 0xabc0_0000_u64 + i)),
+            _ => l.observe(&format!("/{}/status", 100 + rng.below(900))),
+        };
+    }
+    assert_eq!(settled(&mut l, "/1/members/777"), "/1/members/{member_id}");
+    assert!(l.resolve("/345/status").starts_with("/{"));
+}
