@@ -28,8 +28,12 @@
 //!    /bets/{id}/cashin`), busy words only passed through beside values that are only
 //!    requested themselves (`/v1/app/entity/...` beside `PUT /v1/app/{key}`), and words
 //!    beside values that are all host names (`/domains/purchase` beside
-//!    `/domains/{domain}`). Known route words (`search`,
-//!    `default`) merge along when their position collapses.
+//!    `/domains/{domain}`). A word continuing as the values already in the parameter do
+//!    is a value. Known route words (`search`, `default`) merge along when their position
+//!    collapses.
+//! 5. A plural collection word whose siblings collapsed somewhere decides for the same
+//!    word elsewhere, where its siblings continue as those values do
+//!    (`/api/v1/namespaces/{ns}/pods` for `/api/v1/watch/namespaces/flux-system/pods`).
 //!
 //! **Determinism.** Positions are weighed in label order and sub-paths are compared by
 //! bottom-k sketches of their label hashes, so the same traffic gives the same templates
@@ -113,6 +117,9 @@ const CONSTANT_HITS: u64 = 50;
 const CONSTANT_CHILDREN: usize = 3;
 /// Sub-collection words remembered as analogies.
 const MAX_ANALOGIES: usize = 4096;
+/// First labels remembered below a collection word's parameter (see
+/// `TemplateLearner::collections`).
+const COLLECTION_LABELS: usize = 32;
 /// Literals remembered per position as aliases of its typed parameter.
 const MAX_ALIASES: usize = 32;
 /// Small integers in version position become a parameter from this many distinct values.
@@ -922,6 +929,12 @@ pub struct TemplateLearner {
     /// `/namespaces/{ns}/secrets/{name}`): evidence for the same word elsewhere. At most
     /// [`MAX_ANALOGIES`].
     analogies: std::collections::HashSet<Arc<str>>,
+    /// Plural collection words whose siblings below collapsed into a parameter on evidence
+    /// somewhere (`namespaces` of `/api/v1/namespaces/{ns}`), with the first labels below
+    /// that parameter (`pods`, `services`, at most [`COLLECTION_LABELS`]): evidence for the
+    /// same word elsewhere, where its siblings continue the same way
+    /// (`/api/v1/watch/namespaces/flux-system/pods`). At most [`MAX_ANALOGIES`] words.
+    collections: HashMap<Arc<str>, Box<[Arc<str>]>>,
     /// Top-level resource names (literal children of the root, of a version, of `api`),
     /// lower case. At most [`MAX_ANALOGIES`].
     resource_names: std::collections::HashSet<Arc<str>>,
@@ -962,6 +975,7 @@ impl TemplateLearner {
             stats,
             unsettled: false,
             analogies: std::collections::HashSet::new(),
+            collections: HashMap::new(),
             resource_names: std::collections::HashSet::new(),
         }
     }
@@ -1775,12 +1789,13 @@ impl TemplateLearner {
             return false;
         }
         let before = self.stats.generation;
-        let analogies = self.analogies.len();
+        let analogies = self.analogies.len() + self.collections.len();
         self.settle_pass(|n| n.dirty);
-        if self.analogies.len() != analogies {
+        if self.analogies.len() + self.collections.len() != analogies {
             // A sub-collection word learned in one part of the tree decides for the same
             // word in parts visited before it.
-            let words = self.analogies.clone();
+            let mut words = self.analogies.clone();
+            words.extend(self.collections.keys().cloned());
             self.settle_pass(|n| {
                 n.collapsed.is_none()
                     && n.label
@@ -2053,9 +2068,10 @@ impl TemplateLearner {
         // (`/gists/public` stays literal beside `/gists/{id}`).
         let own_param = self.node(id).and_then(|n| n.param).is_some();
         let analogous = !own_param
-            && self
+            && (self
                 .sub_collection_word(id)
-                .is_some_and(|w| self.analogies.contains(&w));
+                .is_some_and(|w| self.analogies.contains(&w))
+                || self.continues_like_collection(id, &cands));
         let mut all = Vec::with_capacity(cands.len());
         let mut core = Vec::with_capacity(cands.len());
         for &c in &cands {
@@ -2091,6 +2107,16 @@ impl TemplateLearner {
             // (`/v1/projects/{p}/zones` beside `/v1/{name}/clusters`).
             let mut victims = Vec::with_capacity(cands.len());
             let descs: Vec<&[u64]> = all.iter().map(|v| v.desc.as_slice()).collect();
+            // The values already merged into the parameter count too: a sibling continuing
+            // as they do is one more value, however unlike the other literals it is. Not at
+            // a top level, where resource words and the values of a `{name}` continue alike
+            // (`/v1/groups:search` beside `/v1/{name}:search`).
+            let param_desc = self
+                .node(id)
+                .and_then(|n| n.param)
+                .filter(|_| ctx != Context::Top)
+                .map(|p| self.desc(p))
+                .unwrap_or_default();
             // Values are requested alike: where the values are only ever passed through
             // (`PUT /bets/{id}/cashin`), a word requested itself (`GET /bets/freebets`)
             // names a resource.
@@ -2163,10 +2189,11 @@ impl TemplateLearner {
                         .desc
                         .iter()
                         .filter(|x| {
-                            descs
-                                .iter()
-                                .enumerate()
-                                .any(|(j, d)| j != i && d.binary_search(x).is_ok())
+                            param_desc.binary_search(x).is_ok()
+                                || descs
+                                    .iter()
+                                    .enumerate()
+                                    .any(|(j, d)| j != i && d.binary_search(x).is_ok())
                         })
                         .count();
                     let continues_alike = many
@@ -2265,9 +2292,71 @@ impl TemplateLearner {
             .then(|| Arc::from(label.to_ascii_lowercase().as_str()))
     }
 
+    /// The label of `id` (lower case) when it is a plural word (`namespaces`, `apiservices`):
+    /// the name of a collection, wherever it sits.
+    fn collection_word(&mut self, id: u32) -> Option<Arc<str>> {
+        let label = self.node(id)?.label.clone()?;
+        (label.len() >= 4 && label.ends_with(['s', 'S']) && self.word_of(id) >= evidence::WORD)
+            .then(|| Arc::from(label.to_ascii_lowercase().as_str()))
+    }
+
+    /// The siblings `cands` below `id` continue as the values of the same collection word do
+    /// elsewhere in this API: `id` is a plural word whose siblings collapsed somewhere
+    /// (`/api/v1/namespaces/{ns}`), and each sibling has sub-paths, most of whose first
+    /// labels are found below that parameter (`/watch/namespaces/flux-system/pods`). A word
+    /// that leads nowhere or elsewhere (`/addons/supported-versions`) is not such a value.
+    fn continues_like_collection(&mut self, id: u32, cands: &[u32]) -> bool {
+        let Some(word) = self.collection_word(id) else {
+            return false;
+        };
+        let Some(labels) = self.collections.get(&word) else {
+            return false;
+        };
+        !cands.is_empty()
+            && cands.iter().all(|&c| {
+                let Some(n) = self.node(c) else { return false };
+                let total = n.children.len();
+                let inside = n
+                    .children
+                    .keys()
+                    .filter(|k| labels.iter().any(|l| l.eq_ignore_ascii_case(k)))
+                    .count();
+                total >= 1 && inside * 5 >= total * 4
+            })
+    }
+
     /// Remembers `id`'s word when it is a sub-collection followed by a parameter (typed with
-    /// several values, or collapsed on evidence).
+    /// several values, or collapsed on evidence), or a collection word whose siblings below
+    /// collapsed on evidence.
     fn learn_analogy(&mut self, id: u32) {
+        if self
+            .node(id)
+            .is_some_and(|n| n.collapsed == Some(Origin::Evidence))
+            && let Some(word) = self.collection_word(id)
+            && (self.collections.len() < MAX_ANALOGIES || self.collections.contains_key(&word))
+        {
+            let mut labels: Vec<Arc<str>> = self
+                .node(id)
+                .and_then(|n| n.param)
+                .and_then(|p| self.node(p))
+                .map(|p| {
+                    p.children
+                        .keys()
+                        .filter(|k| !k.starts_with(['.', ':', '(']))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(old) = self.collections.get(&word) {
+                labels.extend(old.iter().cloned());
+            }
+            labels.sort_unstable();
+            labels.dedup();
+            labels.truncate(COLLECTION_LABELS);
+            if !labels.is_empty() {
+                self.collections.insert(word, labels.into_boxed_slice());
+            }
+        }
         let Some(word) = self.sub_collection_word(id) else {
             return;
         };

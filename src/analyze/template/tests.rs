@@ -1948,3 +1948,81 @@ fn a_version_integer_with_routes_of_its_own_stays_beside_ids() {
     assert_eq!(settled(&mut l, "/1/members/777"), "/1/members/{member_id}");
     assert!(l.resolve("/345/status").starts_with("/{"));
 }
+
+const NAMESPACES: &[&str] = &[
+    "kube-system",
+    "payments",
+    "monitoring",
+    "ingress-nginx",
+    "cert-manager",
+    "argo-cd",
+    "team-a",
+    "billing-prod",
+    "search-dev",
+    "vault",
+    "istio-system",
+    "logging",
+    "cache-qa",
+    "web-staging",
+    "data-platform",
+    "edge-proxy",
+];
+
+#[test]
+fn a_collection_word_decides_for_the_same_word_elsewhere() {
+    // `/api/v1/namespaces/{ns}/...` collapses on its own evidence; below `watch` a few
+    // namespaces, too few and too alike to decide alone, continue as the namespaces do:
+    // values too.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(21);
+    let kinds = ["pods", "services", "configmaps", "secrets"];
+    for _ in 0..800 {
+        let ns = NAMESPACES[rng.zipf(NAMESPACES.len())];
+        let kind = kinds[rng.below(kinds.len())];
+        l.observe(&format!("/api/v1/namespaces/{ns}/{kind}"));
+    }
+    for _ in 0..20 {
+        l.observe("/api/v1/watch/namespaces/flux-system/pods");
+        l.observe("/api/v1/watch/namespaces/message-prod/pods");
+    }
+    let t = settled(&mut l, "/api/v1/watch/namespaces/flux-system/pods");
+    assert!(t.starts_with("/api/v1/watch/namespaces/{"), "{t}");
+    assert!(t.ends_with("}/pods"), "{t}");
+
+    // A word that leads nowhere below the same collection word stays literal.
+    let mut w = TemplateLearner::new();
+    for _ in 0..800 {
+        let ns = NAMESPACES[rng.zipf(NAMESPACES.len())];
+        let kind = kinds[rng.below(kinds.len())];
+        w.observe(&format!("/api/v1/namespaces/{ns}/{kind}"));
+    }
+    for _ in 0..20 {
+        w.observe("/api/v1/admin/namespaces/summary");
+    }
+    assert_eq!(
+        settled(&mut w, "/api/v1/admin/namespaces/summary"),
+        "/api/v1/admin/namespaces/summary"
+    );
+}
+
+#[test]
+fn a_busy_name_continuing_as_the_ids_do_is_a_value() {
+    // Store ids, names seen once, and one busy store name whose only sub-path (`refunds`)
+    // none of the other names has, but the ids do: when the position collapses, it is one
+    // more store.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(33);
+    for i in 0..300 {
+        let sub = ["orders", "refunds"][i % 2];
+        l.observe(&format!("/v2/stores/{}/{sub}", 100 + rng.below(900)));
+    }
+    for n in NAMESPACES {
+        l.observe(&format!("/v2/stores/{n}-shop/orders"));
+    }
+    for _ in 0..100 {
+        l.observe("/v2/stores/outlet/refunds");
+    }
+    let t = settled(&mut l, "/v2/stores/outlet/refunds");
+    assert_eq!(t, l.resolve("/v2/stores/512/refunds"));
+    assert!(t.contains("/{"), "{t}");
+}
