@@ -26,11 +26,12 @@
 //!    values' (`/v1/projects` beside `/v1/{name}`), route words requested themselves where
 //!    the values are only passed through (`GET /bets/freebets` beside `PUT
 //!    /bets/{id}/cashin`), busy words only passed through beside values that are only
-//!    requested themselves (`/v1/app/entity/...` beside `PUT /v1/app/{key}`), and words
+//!    requested themselves (`/v1/app/entity/...` beside `PUT /v1/app/{key}`), words
 //!    beside values that are all host names (`/domains/purchase` beside
-//!    `/domains/{domain}`). A word continuing as the values already in the parameter do
-//!    is a value. Known route words (`search`, `default`) merge along when their position
-//!    collapses.
+//!    `/domains/{domain}`), and action words only ever POSTed to beside values that are
+//!    read or deleted (`POST /containers/create` beside `GET /containers/{id}`). A word
+//!    continuing as the values already in the parameter do is a value. Known route words
+//!    (`search`, `default`) merge along when their position collapses.
 //! 5. A plural collection word whose siblings collapsed somewhere decides for the same
 //!    word elsewhere, where its siblings continue as those values do
 //!    (`/api/v1/namespaces/{ns}/pods` for `/api/v1/watch/namespaces/flux-system/pods`).
@@ -136,6 +137,10 @@ const LEAF_VALUE_HITS: u64 = 2;
 const LEAF_VALUES_MIN: usize = 3;
 /// Requests through a word before it is such a route prefix.
 const ROUTE_PREFIX_HITS: u64 = 10;
+
+/// Requests ending at an action word, only ever POSTed to, before it stays literal beside
+/// the values of a collapsing position.
+const ACTION_ENDS: u64 = 3;
 
 /// At least this many siblings before a first-level label that half of them continue
 /// with makes a word sibling continuing with it a value when a position collapses.
@@ -2178,7 +2183,19 @@ impl TemplateLearner {
                     && !v.desc.is_empty()
                     && v.ends == 0
                     && v.hits >= ROUTE_PREFIX_HITS;
-                if by_method || prefix || (host_values && !v.host && v.word >= evidence::WORD) {
+                // An action only ever POSTed to, beside values that are read, changed or
+                // deleted (`POST /containers/create`, `POST /containers/prune` beside `GET
+                // /containers/{id}`, `DELETE /containers/{id}`): an operation on the
+                // collection, not one more value.
+                let operation = v.action
+                    && v.methods == method_bits::POST
+                    && v.ends >= ACTION_ENDS
+                    && value_methods & !method_bits::POST != 0;
+                if by_method
+                    || prefix
+                    || operation
+                    || (host_values && !v.host && v.word >= evidence::WORD)
+                {
                     if let Some(n) = self.node_mut(c) {
                         n.flags |= flag::KEPT;
                     }

@@ -406,6 +406,7 @@ const ACTION_VERBS: &[&str] = &[
     "merge",
     "move",
     "preview",
+    "prune",
     "publish",
     "purge",
     "query",

@@ -2026,3 +2026,60 @@ fn a_busy_name_continuing_as_the_ids_do_is_a_value() {
     assert_eq!(t, l.resolve("/v2/stores/512/refunds"));
     assert!(t.contains("/{"), "{t}");
 }
+
+const CONTAINER_NAMES: &[&str] = &[
+    "brave_turing",
+    "focused_yalow",
+    "gifted_hopper",
+    "quirky_lovelace",
+    "eager_curie",
+    "nostalgic_bell",
+    "zen_kilby",
+    "vibrant_babbage",
+    "sharp_ritchie",
+    "happy_thompson",
+    "stoic_pike",
+    "wizardly_knuth",
+    "jolly_dijkstra",
+    "modest_wozniak",
+    "pensive_torvalds",
+    "relaxed_kay",
+    "silly_engelbart",
+    "youthful_cerf",
+];
+
+#[test]
+fn actions_posted_beside_values_stay_literal() {
+    // Docker: `POST /containers/create` and `POST /containers/prune` beside container
+    // names that are read and deleted.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(41);
+    for i in 0..400 {
+        let name = CONTAINER_NAMES[rng.below(CONTAINER_NAMES.len())];
+        let (method, path) = match i % 8 {
+            0 => ("POST", "/v1.43/containers/create".to_string()),
+            1 => ("POST", "/v1.43/containers/prune".to_string()),
+            2 => ("DELETE", format!("/v1.43/containers/{name}")),
+            // A name that starts with a verb, only read: a value.
+            3 if i % 16 == 3 => ("GET", "/v1.43/containers/start-web/json".to_string()),
+            _ => ("GET", format!("/v1.43/containers/{name}/json")),
+        };
+        l.observe_with(Observation {
+            query: None,
+            path: &path,
+            method,
+        });
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/v1.43/containers/create"),
+        "/v1.43/containers/create"
+    );
+    assert_eq!(
+        l.resolve("/v1.43/containers/prune"),
+        "/v1.43/containers/prune"
+    );
+    let value = l.resolve("/v1.43/containers/brave_turing/json");
+    assert!(value.starts_with("/v1.43/containers/{"), "{value}");
+    assert_eq!(l.resolve("/v1.43/containers/start-web/json"), value);
+}
