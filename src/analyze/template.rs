@@ -45,7 +45,10 @@
 //! see `store::Store::merge`). Positions are weighed at thresholds of sibling counts while
 //! traffic arrives (so a flood of values collapses early), and every position whose
 //! neighbourhood changed is weighed again by [`TemplateLearner::settle`], which callers run
-//! before they take templates out (at every flush).
+//! before they take templates out (at every flush). It weighs from the root down, then
+//! weighs the single names that stayed literal once more, now that the positions below
+//! them were weighed (an item between two collections only shows once the lower one
+//! collapsed).
 //!
 //! **One learner per host.** The method is not part of the key: `GET` and `DELETE
 //! /users/42` are the same resource and share one template (callers key endpoints as host,
@@ -121,6 +124,8 @@ const MAX_ANALOGIES: usize = 4096;
 /// First labels remembered below a collection word's parameter (see
 /// `TemplateLearner::collections`).
 const COLLECTION_LABELS: usize = 32;
+/// Passes over the dirty positions per [`TemplateLearner::settle`].
+const SETTLE_PASSES: usize = 3;
 /// Literals remembered per position as aliases of its typed parameter.
 const MAX_ALIASES: usize = 32;
 /// Small integers in version position become a parameter from this many distinct values.
@@ -1795,13 +1800,35 @@ impl TemplateLearner {
         }
         let before = self.stats.generation;
         let analogies = self.analogies.len() + self.collections.len();
-        self.settle_pass(|n| n.dirty);
+        self.settle_pass(|_, n| n.dirty);
+        // Positions are weighed from the root down, so a single name was weighed before
+        // the collections below it were (`/registries/AnnCTiJSdenxFI3/tokens/{token}`: an
+        // item between two collections, rule `single_value`). Weigh the single names that
+        // stayed literal again once the positions below them have been, a few times at
+        // most. Only those: weighing many siblings again after merges below them would
+        // see sub-paths made alike by the merges, not by the traffic; and not a single word
+        // followed by values itself (`/remediations/{remediation}`), a collection's name.
+        for _ in 1..SETTLE_PASSES {
+            self.unsettled = false;
+            self.settle_pass(|l, n| {
+                n.dirty
+                    && n.collapsed.is_none()
+                    && n.untyped == 1
+                    && n.children
+                        .values()
+                        .filter_map(|&c| l.node(c))
+                        .all(|c| c.collapsed.is_none())
+            });
+            if !self.unsettled {
+                break;
+            }
+        }
         if self.analogies.len() + self.collections.len() != analogies {
             // A sub-collection word learned in one part of the tree decides for the same
             // word in parts visited before it.
             let mut words = self.analogies.clone();
             words.extend(self.collections.keys().cloned());
-            self.settle_pass(|n| {
+            self.settle_pass(|_, n| {
                 n.collapsed.is_none()
                     && n.label
                         .as_deref()
@@ -1812,7 +1839,7 @@ impl TemplateLearner {
         self.stats.generation != before
     }
 
-    fn settle_pass(&mut self, pick: impl Fn(&Node) -> bool) {
+    fn settle_pass(&mut self, pick: impl Fn(&Self, &Node) -> bool) {
         let mut stack = vec![ROOT];
         let mut guard = 0usize;
         while let Some(id) = stack.pop() {
@@ -1820,7 +1847,7 @@ impl TemplateLearner {
             if guard > 4 * self.cfg.max_nodes + 16 {
                 break;
             }
-            if self.node(id).is_some_and(&pick) {
+            if self.node(id).is_some_and(|n| pick(self, n)) {
                 self.evaluate(id);
             }
             if let Some(n) = self.node(id) {

@@ -2083,3 +2083,30 @@ fn actions_posted_beside_values_stay_literal() {
     assert!(value.starts_with("/v1.43/containers/{"), "{value}");
     assert_eq!(l.resolve("/v1.43/containers/start-web/json"), value);
 }
+
+#[test]
+fn a_single_name_is_weighed_again_once_the_collection_below_it_is() {
+    // One registry, named like an id, whose tokens collapse into a parameter only when the
+    // position below it is weighed: then it sits between two collections, a value.
+    let tokens: Vec<String> = (0..24)
+        .map(|i| {
+            format!(
+                "{}-{}",
+                NAME_WORDS[i % NAME_WORDS.len()],
+                USERS[i % USERS.len()]
+            )
+        })
+        .collect();
+    let mut l = TemplateLearner::new();
+    let mut w = TemplateLearner::new();
+    for t in &tokens {
+        l.observe(&format!("/v1/registries/AnnCTiJSdenxFI3/tokens/{t}"));
+        // A word in the same place stays literal.
+        w.observe(&format!("/v1/registries/library/tokens/{t}"));
+    }
+    let t = settled(&mut l, "/v1/registries/AnnCTiJSdenxFI3/tokens/alice38");
+    assert!(t.starts_with("/v1/registries/{"), "{t}");
+    assert!(t.contains("}/tokens/{"), "{t}");
+    let t = settled(&mut w, "/v1/registries/library/tokens/alice38");
+    assert!(t.starts_with("/v1/registries/library/tokens/{"), "{t}");
+}
