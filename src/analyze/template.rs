@@ -150,6 +150,9 @@ const ACTION_ENDS: u64 = 3;
 /// At least this many siblings before a first-level label that half of them continue
 /// with makes a word sibling continuing with it a value when a position collapses.
 const FIRST_LABEL_SIBLINGS_MIN: usize = 16;
+/// Host-name values leave the words beside them literal only when there are at least this
+/// many host names per word (`/domains/{domain}` beside `/domains/purchase`).
+const HOST_WORDS_RATIO: usize = 3;
 
 /// Limits of a [`TemplateLearner`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -875,6 +878,28 @@ const TOP_WORDS: &[&str] = &["api", "apis", "rest", "rpc", "_api", "gateway", "g
 /// Self references: literal even next to a parameter.
 const SELF_WORDS: &[&str] = &["me", "my", "mine", "self", "current", "myself"];
 
+/// OData's system resource segments (`$metadata`, `$batch`, `/People/$count`, `/$ref`):
+/// routes of every OData service, never values.
+const ODATA_SEGMENTS: &[&str] = &[
+    "$all",
+    "$batch",
+    "$count",
+    "$crossjoin",
+    "$each",
+    "$entity",
+    "$filter",
+    "$links",
+    "$metadata",
+    "$query",
+    "$ref",
+    "$root",
+    "$value",
+];
+
+fn is_odata_segment(s: &str) -> bool {
+    ODATA_SEGMENTS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
 fn is_top_word(s: &str) -> bool {
     TOP_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
@@ -1330,8 +1355,9 @@ impl TemplateLearner {
         let decoded = std::str::from_utf8(&decoded).unwrap_or("");
         let flags = if kind == SegmentKind::Version {
             flag::FORCED | flag::VERSION
-        } else if decoded.starts_with('$') {
+        } else if is_odata_segment(decoded) {
             // OData system segments: `$count`, `$value`, `$ref`, `$batch`, `$metadata`.
+            // Other `$` names are weighed as any literal (`/places/$alias` is a value).
             flag::FORCED
         } else if is_top_word(decoded) {
             flag::FORCED
@@ -1973,10 +1999,14 @@ impl TemplateLearner {
         let format = n.label.as_deref().is_some_and(evidence::is_format_word);
         let host = n.label.as_deref().is_some_and(super::vocab::is_domain_name);
         let action = n.label.as_deref().is_some_and(super::vocab::is_action);
-        let plural = word >= evidence::WORD
-            && n.label
-                .as_deref()
-                .is_some_and(|l| l.len() >= 4 && l.ends_with(['s', 'S']));
+        // A plural word, or a compound ending with one that reads mostly as words
+        // (`vmwareNodePools`, `bare-metal-clusters`).
+        let plural = n.label.as_deref().is_some_and(|l| {
+            l.len() >= 4
+                && l.ends_with(['s', 'S'])
+                && (word >= evidence::WORD
+                    || (word >= evidence::NONWORD && evidence::name_style(l) != 0))
+        });
         let (hits, ends, methods, shape) = (n.hits, n.ends, n.methods, n.shape);
         let required_keys = n.required_keys;
         let base = n.children.iter().any(|(k, &g)| {
@@ -1999,12 +2029,12 @@ impl TemplateLearner {
             })
             .collect();
         let nested = grand.into_iter().any(|g| self.word_of(g) >= evidence::WORD);
-        let style = self
-            .node(c)
-            .and_then(|n| n.label.as_deref())
-            .map_or(0, evidence::name_style);
+        let label = self.node(c).and_then(|n| n.label.as_deref());
+        let style = label.map_or(0, evidence::name_style);
+        let phrase = label.is_some_and(evidence::is_phrase);
         ChildView {
             style,
+            phrase,
             word,
             hits,
             ends,
@@ -2174,8 +2204,15 @@ impl TemplateLearner {
                 mostly_values && values >= 3 && value_hits >= 10 && value_methods == 0;
             // Values that are all host names (`/domains/example.com`) leave the words beside
             // them (`/domains/purchase`, `/domains/agreements`) literal.
+            // A few words beside many host names: as many words as host names are values of
+            // their own, not routes.
             let hosts = all.iter().filter(|v| v.host).count();
-            let host_values = hosts >= 2 && hosts * 5 >= values * 4;
+            let host_words = all
+                .iter()
+                .filter(|v| !v.host && v.word >= evidence::WORD)
+                .count();
+            let host_values =
+                hosts >= 2 && hosts * 5 >= values * 4 && host_words * HOST_WORDS_RATIO <= hosts;
             // Values that are only ever requested themselves, never continued (`PUT
             // /v1/app/{key}`, names or siblings seen once or twice), leave a busy word beside
             // them that is never requested itself but leads to sub-paths of its own
@@ -2228,7 +2265,10 @@ impl TemplateLearner {
                     }
                     continue;
                 }
-                if !v.desc.is_empty() && v.word >= evidence::WORD {
+                // One or two requests show one path, not a sub-tree of routes: a word seen
+                // that seldom continues with values, and is one more value itself
+                // (`/stats/analytics/AB12` beside `/stats/{name}`).
+                if !v.desc.is_empty() && v.word >= evidence::WORD && v.hits > LEAF_VALUE_HITS {
                     let shared = v
                         .desc
                         .iter()
@@ -3296,11 +3336,16 @@ impl TemplateLearner {
                 })
                 .unwrap_or_default();
             out.push_str(&format!(
-                "{}{} hits={} ends={}{}{}\n",
+                "{}{} hits={} ends={}{}{}{}\n",
                 "  ".repeat(depth),
                 label,
                 n.hits,
                 n.ends,
+                if n.flags != 0 {
+                    format!(" flags={:#x}", n.flags)
+                } else {
+                    String::new()
+                },
                 if n.collapsed.is_some() {
                     " collapsed"
                 } else {

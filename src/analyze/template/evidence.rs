@@ -141,7 +141,27 @@ pub struct ChildView {
     pub base: bool,
     /// How its words are joined ([`name_style`]): bits of kebab-case, snake_case, camelCase.
     pub style: u8,
+    /// A phrase of three lower-case words or more joined by dashes or underscores
+    /// ([`is_phrase`]): a slug.
+    pub phrase: bool,
 }
+
+/// Whether `s` is a phrase of at least three lower-case words joined by `-` or `_`
+/// (`basalt-river-gracious-module`, `how_to_train`): the shape of a slug. Linear in `s`.
+pub fn is_phrase(s: &str) -> bool {
+    let mut words = 0;
+    for w in s.split(['-', '_']) {
+        if w.is_empty() || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+            return false;
+        }
+        words += 1;
+    }
+    words >= 3
+}
+
+/// At least this many siblings, half of them phrases, before they read as slugs (rule
+/// `phrases`); twice as many when none was seen once.
+const PHRASE_VALUES_MIN: usize = 8;
 
 /// Bits of [`name_style`].
 pub mod style_bits {
@@ -300,7 +320,7 @@ pub struct Verdict {
     pub param: bool,
     /// Which rule decided: `vocabulary`, `structure`, `openness`, `collection`, `shape`,
     /// `items`, `keyed_values`, `single_value`, `analogy`, `formats`, `variants`,
-    /// `mixed_styles` (a parameter); `words`,
+    /// `mixed_styles`, `phrases` (a parameter); `words`,
     /// `actions`, `plural_words`, `collections`, `resource_names`, `closed_vocabulary`,
     /// `query_keys`, `top_level`, `base_path` (literals).
     pub rule: &'static str,
@@ -319,11 +339,26 @@ fn frac(k: usize, n: usize) -> f32 {
     if n == 0 { 0.0 } else { k as f32 / n as f32 }
 }
 
-/// Share of each set's elements found in at least one other set, averaged; and the elements
-/// found in at least half of the sets (at least two).
-fn structure(sets: &[&[u64]]) -> (f32, u32, f32) {
+/// How the siblings' sub-paths spread over them, beside [`Evidence`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spread {
+    /// Share of siblings with sub-paths that have a label found in at least half of them.
+    pub coverage: f32,
+    /// Share of siblings with sub-paths whose every label is found in at least an eighth of
+    /// them (and at least three): siblings falling into a few groups, each group continuing
+    /// alike and with nothing of its own.
+    pub grouped: f32,
+    /// Labels found in at least an eighth of the siblings with sub-paths (and at least
+    /// three).
+    pub group_labels: u32,
+}
+
+/// Share of each set's elements found in at least one other set, averaged; the elements
+/// found in at least half of the sets (at least two); and how the sets spread
+/// ([`Spread`]).
+fn structure(sets: &[&[u64]]) -> (f32, u32, Spread) {
     if sets.len() < 2 {
-        return (0.0, 0, 0.0);
+        return (0.0, 0, Spread::default());
     }
     let mut count: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
     for s in sets {
@@ -349,15 +384,32 @@ fn structure(sets: &[&[u64]]) -> (f32, u32, f32) {
         .iter()
         .filter(|s| s.iter().any(|x| core.contains(x)))
         .count();
+    let group_min = sets.len().div_ceil(GROUP_SHARE).max(GROUP_MIN) as u32;
+    let grouped = sets
+        .iter()
+        .filter(|s| {
+            s.iter()
+                .all(|x| count.get(x).is_some_and(|&c| c >= group_min))
+        })
+        .count();
     (
         shared_sum / sets.len() as f32,
         core.len().min(u32::MAX as usize) as u32,
-        frac(covered, sets.len()),
+        Spread {
+            coverage: frac(covered, sets.len()),
+            grouped: frac(grouped, sets.len()),
+            group_labels: count.values().filter(|&&c| c >= group_min).count() as u32,
+        },
     )
 }
 
+/// A label continues a group of siblings ([`Spread::grouped`]) when at least one sibling in
+/// this many has it, and at least `GROUP_MIN`.
+const GROUP_SHARE: usize = 8;
+const GROUP_MIN: usize = 3;
+
 /// Measures the siblings (`all`: every literal sibling weighed, known route words included).
-pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
+pub fn measure(all: &[ChildView]) -> (Evidence, Spread) {
     use method_bits::*;
     let n = all.len();
     let with: Vec<&[u64]> = all
@@ -365,7 +417,7 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
         .filter(|c| !c.desc.is_empty())
         .map(|c| c.desc.as_slice())
         .collect();
-    let (shared, common, coverage) = structure(&with);
+    let (shared, common, spread) = structure(&with);
     let shapes: Vec<u64> = all.iter().filter_map(|c| c.shape).collect();
     let same_shape = if shapes.len() >= 3 {
         let mut counts: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
@@ -399,7 +451,7 @@ pub fn measure(all: &[ChildView]) -> (Evidence, f32) {
         post_only: frac(all.iter().filter(|c| c.methods == POST).count(), n),
         collections: frac(all.iter().filter(|c| c.collection).count(), n),
     };
-    (ev, coverage)
+    (ev, spread)
 }
 
 /// At most this many plural words side by side read as collection names (rule
@@ -424,6 +476,15 @@ const TOP_DEEP_VALUES_MIN: usize = 16;
 /// At least this many top-level siblings with sub-paths before sub-paths that are all
 /// common (nothing of their own) make them values.
 const TOP_UNIFORM_VALUES_MIN: usize = 8;
+
+/// At least this many top-level siblings with sub-paths before sub-paths that fall into a
+/// few common groups (nothing of their own) make them values.
+const TOP_GROUPED_VALUES_MIN: usize = 16;
+
+/// At least this many top-level siblings, most seen once, before those called at least
+/// `OPEN_ITEMS_BUSY` times say by their methods whether all are items (rule `items`).
+const OPEN_ITEMS_MIN: usize = 16;
+const OPEN_ITEMS_BUSY: u64 = 3;
 
 /// At least this many siblings, nearly all followed by typed ids and few plural, before
 /// they read as values with items (rule `keyed_values`).
@@ -502,7 +563,8 @@ fn verdict(param: bool, rule: &'static str, confidence: f32, evidence: Evidence)
 /// `/watch/namespaces/{ns}/secrets/...`): then its siblings are values unless they are
 /// actions or collections.
 pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bool) -> Verdict {
-    let (ev, coverage) = measure(all);
+    let (ev, spread) = measure(all);
+    let coverage = spread.coverage;
     let n = core.len();
     if n == 0 {
         return verdict(false, "words", 0.6, ev);
@@ -586,7 +648,9 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
     // plural words, and a handful of them would each have been seen once or twice.
     if matches!(ctx, Context::Top | Context::Param) && (2..=PLURAL_WORDS_MAX).contains(&n) {
         let plural = core.iter().filter(|c| c.plural).count();
-        let busy = core.iter().all(|c| c.hits >= 3 && c.word >= WORD);
+        let busy = core
+            .iter()
+            .all(|c| c.hits >= 3 && (c.word >= WORD || c.plural));
         if busy && plural * 3 >= n * 2 {
             return verdict(false, "plural_words", 0.6 + 0.3 * frac(plural, n), ev);
         }
@@ -613,11 +677,44 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             let deep = nwd >= TOP_DEEP_VALUES_MIN && coverage >= 0.9 && rich >= 3 && cont >= 0.9;
             let uniform =
                 nwd >= TOP_UNIFORM_VALUES_MIN && cont >= 0.99 && coverage >= 0.99 && rich >= 2;
-            if deep || uniform {
+            // Many top-level names falling into a few groups, each group continuing with
+            // the same labels and nothing of its own, none followed by ids: the values of a
+            // few parameters at one position (`/v1/{parent}/contactCenters`,
+            // `/v1/{name}/operations`, `/v1/{resource}:getIamPolicy`). Resource words are
+            // followed by ids, or continue with sub-paths of their own; and many codes all
+            // continuing with one label are document kinds (`/v3/lvcer/certificate`,
+            // `/v3/incer/certificate`).
+            let grouped = nwd >= TOP_GROUPED_VALUES_MIN
+                && cont >= 0.99
+                && spread.grouped >= 0.9
+                && spread.group_labels >= 2
+                && ev.collections < 0.2;
+            if deep || uniform || grouped {
                 return verdict(true, "structure", 0.5 + 0.4 * cont, ev);
             }
             if nonword_values && n >= 8 && open >= 0.2 {
                 return verdict(true, "vocabulary", 0.6 + 0.3 * ev.nonwords, ev);
+            }
+            // Many top-level names standing alone and arriving (most seen once), and those
+            // called again and again updated or deleted one by one: items (`GET
+            // /v1/assetIndex`, `PATCH /v1/color`, `DELETE /v1/folder`), however much they
+            // read as words. A flat API's operations are seldom seen once each, and are read
+            // or posted to, not updated or deleted.
+            let busy: Vec<&ChildView> = all.iter().filter(|c| c.hits >= OPEN_ITEMS_BUSY).collect();
+            let busy_items = busy
+                .iter()
+                .filter(|c| {
+                    c.methods & (method_bits::PUT | method_bits::PATCH | method_bits::DELETE) != 0
+                })
+                .count();
+            if n >= OPEN_ITEMS_MIN
+                && open >= 0.5
+                && nwd * 2 < n
+                && ev.collections < 0.2
+                && busy.len() >= 3
+                && busy_items * 2 >= busy.len()
+            {
+                return verdict(true, "items", 0.5 + 0.3 * frac(busy_items, busy.len()), ev);
             }
             // Most of many top-level names updated or deleted one by one, and reading as
             // names, standing alone or continuing alike: items (`PUT /v1/Brave-Lyra`,
@@ -656,6 +753,18 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             let actions = core.iter().filter(|c| c.action).count();
             if actions * 3 >= n * 2 {
                 return verdict(false, "actions", 0.6 + 0.3 * frac(actions, n), ev);
+            }
+            // Many siblings, half of them phrases of three words or more and not verbs
+            // (`basalt-river-gracious-module`, `how_to_train_your_dragon`): slugs, the values
+            // of one parameter, however much each reads as words. An API names its routes
+            // with a word or two; fewer than 1 in 300 of the positions with eight literal
+            // routes or more in the APIs.guru directory have half of them phrases.
+            let phrases = core.iter().filter(|c| c.phrase && !c.action).count();
+            if n >= PHRASE_VALUES_MIN
+                && phrases * 2 >= n
+                && (open > 0.0 || n >= 2 * PHRASE_VALUES_MIN)
+            {
+                return verdict(true, "phrases", 0.55 + 0.3 * frac(phrases, n), ev);
             }
             // Many siblings, few of them plural words, continuing alike with a rich common
             // vocabulary: values, even where some are followed by ids as collection names

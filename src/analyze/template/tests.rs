@@ -2110,3 +2110,267 @@ fn a_single_name_is_weighed_again_once_the_collection_below_it_is() {
     let t = settled(&mut w, "/v1/registries/library/tokens/alice38");
     assert!(t.starts_with("/v1/registries/library/tokens/{"), "{t}");
 }
+
+const ADJECTIVES: &[&str] = &[
+    "amber", "brave", "calm", "dusty", "eager", "fancy", "gentle", "happy", "icy", "jolly", "keen",
+    "lucky", "modest", "noble", "quiet", "rapid",
+];
+const NOUNS: &[&str] = &[
+    "falcon", "river", "meadow", "harbor", "canyon", "forest", "garden", "island", "lantern",
+    "mountain", "valley", "comet",
+];
+
+fn call(l: &mut TemplateLearner, method: &str, path: &str) {
+    l.observe_with(Observation {
+        path,
+        method,
+        query: None,
+    });
+}
+
+#[test]
+fn values_of_a_few_parameters_at_one_top_level_position_collapse() {
+    // Google style: `/v1/{parent}/contactCenters`, `/v1/{parent}:queryQuota` and
+    // `/v1/{name}/operations`, `/v1/{name}:cancel` at one position. The values read as words,
+    // every one is called again and again, and the two groups share no label: each value
+    // continues as the others of its group do, with nothing of its own.
+    let parents: Vec<String> = (0..30)
+        .map(|i| format!("{}-{}", ADJECTIVES[i % 16], NOUNS[i % 12]))
+        .collect();
+    let names: Vec<String> = (0..12)
+        .map(|i| format!("{}-{}", NOUNS[i], ADJECTIVES[(i + 5) % 16]))
+        .collect();
+    let mut l = TemplateLearner::new();
+    for i in 0..1800 {
+        if i % 3 > 0 {
+            let v = &parents[(i / 3) % parents.len()];
+            match i % 4 {
+                0 | 1 => call(&mut l, "POST", &format!("/v1alpha1/{v}/contactCenters")),
+                _ => call(&mut l, "GET", &format!("/v1alpha1/{v}:queryQuota")),
+            }
+        } else {
+            let v = &names[(i / 3) % names.len()];
+            match (i / 36) % 3 {
+                0 => call(&mut l, "GET", &format!("/v1alpha1/{v}/operations")),
+                1 => call(&mut l, "GET", &format!("/v1alpha1/{v}/locations")),
+                _ => call(&mut l, "POST", &format!("/v1alpha1/{v}:cancel")),
+            }
+        }
+    }
+    l.settle();
+    let parent = l.resolve(&format!("/v1alpha1/{}/contactCenters", parents[4]));
+    assert!(parent.starts_with("/v1alpha1/{"), "{parent}");
+    assert!(parent.ends_with("}/contactCenters"), "{parent}");
+    let name = l.resolve(&format!("/v1alpha1/{}/operations", names[2]));
+    assert!(name.ends_with("}/operations"), "{name}");
+    assert_eq!(
+        name.trim_end_matches("/operations"),
+        parent.trim_end_matches("/contactCenters")
+    );
+}
+
+#[test]
+fn codes_all_continuing_with_one_label_stay_literal() {
+    // Document kinds of a government API (`/v3/lvcer/certificate`, `/v3/incer/certificate`):
+    // many codes, every one busy, continuing with the same single label.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(43);
+    let codes: Vec<String> = (0..18).map(|_| rng.word(5)).collect();
+    for i in 0..900 {
+        let c = &codes[i % codes.len()];
+        call(&mut l, "POST", &format!("/dittripura/v3/{c}/certificate"));
+    }
+    l.settle();
+    let c = &codes[3];
+    assert_eq!(
+        l.resolve(&format!("/dittripura/v3/{c}/certificate")),
+        format!("/dittripura/v3/{c}/certificate")
+    );
+}
+
+#[test]
+fn slugs_are_values_however_much_they_read_as_words() {
+    // Search strings written as slugs of dictionary words, most of them called again and
+    // again, a few once.
+    let slugs: Vec<String> = (0..40)
+        .map(|i| {
+            let mut words = vec![
+                NOUNS[i % 12],
+                ADJECTIVES[(i * 7) % 16],
+                NOUNS[(i * 5 + 3) % 12],
+            ];
+            if i % 2 == 0 {
+                words.push(ADJECTIVES[(i * 3) % 16]);
+            }
+            words.join("-")
+        })
+        .collect();
+    let mut l = TemplateLearner::new();
+    for (i, slug) in slugs.iter().enumerate() {
+        let times = if i % 8 == 0 { 1 } else { 2 + i % 5 };
+        for _ in 0..times {
+            call(&mut l, "GET", &format!("/civix/document/search/{slug}"));
+        }
+    }
+    l.settle();
+    let t = l.resolve(&format!("/civix/document/search/{}", slugs[5]));
+    assert!(t.starts_with("/civix/document/search/{"), "{t}");
+}
+
+#[test]
+fn a_few_phrase_routes_stay_literal() {
+    // `/numbers/prime/is-mersenne-prime`: eight routes named by phrases, each called again and
+    // again, none new.
+    let routes = [
+        "is-mersenne-prime",
+        "is-pell-prime",
+        "is-partition-prime",
+        "is-fibonacci-prime",
+        "is-fermat-prime",
+        "is-lucky-prime",
+        "is-happy-prime",
+        "is-balanced-prime",
+    ];
+    let mut l = TemplateLearner::new();
+    for i in 0..400 {
+        call(
+            &mut l,
+            "GET",
+            &format!("/numbers/prime/{}", routes[i % routes.len()]),
+        );
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/numbers/prime/is-pell-prime"),
+        "/numbers/prime/is-pell-prime"
+    );
+}
+
+#[test]
+fn a_word_seen_once_beside_values_is_one_more_value() {
+    // `/stats/{name}/{id}`: names arriving, nearly all seen once; one of them reads as a word.
+    // One request below it is one path, not a sub-tree of routes of its own.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(53);
+    for i in 0..80 {
+        if i == 3 {
+            call(&mut l, "GET", "/api/stats/analytics/Kx9qZb2w");
+        }
+        let name = format!("{}{}", rng.word(6), i);
+        call(&mut l, "GET", &format!("/api/stats/{name}/{}", rng.word(8)));
+    }
+    l.settle();
+    let t = l.resolve("/api/stats/analytics/Kx9qZb2w");
+    assert!(t.starts_with("/api/stats/{"), "{t}");
+}
+
+#[test]
+fn compound_plural_words_after_an_item_stay_literal() {
+    // `/v1/{parent}/bareMetalClusters`, `/v1/{parent}/vmwareNodePools:enroll`: collection names
+    // below an item, written as compounds that are not all dictionary words, with the same
+    // actions each.
+    let collections = [
+        "bareMetalClusters",
+        "bareMetalNodePools",
+        "bareMetalAdminClusters",
+        "vmwareClusters",
+        "vmwareNodePools",
+        "vmwareAdminClusters",
+    ];
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(59);
+    for _ in 0..1500 {
+        let p = format!("projects-{}", rng.word(6));
+        let c = collections[rng.zipf(collections.len())];
+        match rng.below(3) {
+            0 => call(&mut l, "POST", &format!("/v1/{p}/{c}")),
+            1 => call(&mut l, "GET", &format!("/v1/{p}/{c}")),
+            _ => call(&mut l, "POST", &format!("/v1/{p}/{c}:enroll")),
+        }
+    }
+    l.settle();
+    let t = l.resolve("/v1/projects-abcdef/vmwareNodePools");
+    assert!(t.starts_with("/v1/{"), "{t}");
+    assert!(t.ends_with("}/vmwareNodePools"), "{t}");
+}
+
+#[test]
+fn names_marked_with_a_dollar_are_weighed_as_any_literal() {
+    // `/v1/places/$alias`: values written with a leading `$`, arriving. OData's own system
+    // segments (`$count`, `$metadata`) stay literal.
+    let mut l = TemplateLearner::new();
+    let mut rng = Rng(61);
+    for i in 0..120 {
+        let v = format!("${}_{}", NOUNS[i % NOUNS.len()], rng.word(4));
+        call(&mut l, "GET", &format!("/v1/places/{v}"));
+        if i % 10 == 0 {
+            call(&mut l, "GET", "/odata/People/$count");
+        }
+    }
+    l.settle();
+    let t = l.resolve("/v1/places/$river_abcd");
+    assert!(t.starts_with("/v1/places/"), "{t}");
+    assert!(t.contains('{'), "{t}");
+    assert_eq!(l.resolve("/odata/People/$count"), "/odata/People/$count");
+}
+
+#[test]
+fn top_level_names_arriving_and_updated_one_by_one_are_items() {
+    // `GET|PATCH|DELETE /v1/{name}`: names read as words, most seen once; those seen again
+    // are updated or deleted.
+    let words = [
+        "account",
+        "archived",
+        "board",
+        "cart",
+        "channel",
+        "color",
+        "comment",
+        "commit",
+        "config",
+        "connection",
+        "delivery",
+        "email",
+        "export",
+        "feature",
+        "file",
+        "folder",
+        "invoice",
+        "language",
+        "member",
+        "milestone",
+        "namespace",
+        "payment",
+        "plan",
+        "profile",
+        "region",
+        "report",
+        "schedule",
+        "session",
+        "ticket",
+        "wallet",
+    ];
+    let mut l = TemplateLearner::new();
+    for (i, w) in words.iter().enumerate() {
+        call(&mut l, "GET", &format!("/v1/{w}"));
+        if i % 4 == 0 {
+            call(&mut l, "PATCH", &format!("/v1/{w}"));
+            call(&mut l, "DELETE", &format!("/v1/{w}"));
+            call(&mut l, "GET", &format!("/v1/{w}"));
+        }
+    }
+    l.settle();
+    let t = l.resolve("/v1/folder");
+    assert!(t.starts_with("/v1/{"), "{t}");
+    // A flat API's operations, read or posted to, stay literal.
+    let mut f = TemplateLearner::new();
+    for (i, w) in words.iter().enumerate() {
+        call(&mut f, "POST", &format!("/api/{w}.list"));
+        if i % 4 == 0 {
+            call(&mut f, "POST", &format!("/api/{w}.list"));
+            call(&mut f, "GET", &format!("/api/{w}.list"));
+        }
+    }
+    f.settle();
+    assert_eq!(f.resolve("/api/folder.list"), "/api/folder.list");
+}
