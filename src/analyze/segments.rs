@@ -380,7 +380,10 @@ fn is_version(s: &str) -> bool {
                     }
                 }
             }
-            // v1beta1, v2alpha, v3rc2
+            // v1beta1, v2alpha, v3rc2; v1_beta, v2-preview
+            if let Some(rest) = tail.strip_prefix(b"_").or_else(|| tail.strip_prefix(b"-")) {
+                tail = rest;
+            }
             ["alpha", "beta", "rc", "preview", "dev"].iter().any(|w| {
                 tail.len() >= w.len()
                     && tail
@@ -915,6 +918,8 @@ mod tests {
             "v1p1beta1",
             "v1p2",
             "v2p1alpha1",
+            "v1_beta",
+            "v2-preview",
         ] {
             assert_eq!(classify(s), Version, "{s}");
             assert!(is_scaffold(s), "{s}");

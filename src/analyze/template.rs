@@ -2032,9 +2032,11 @@ impl TemplateLearner {
         let label = self.node(c).and_then(|n| n.label.as_deref());
         let style = label.map_or(0, evidence::name_style);
         let phrase = label.is_some_and(evidence::is_phrase);
+        let dotted = label.is_some_and(|l| evidence::is_dotted_method(l, is_file_name(l)));
         ChildView {
             style,
             phrase,
+            dotted,
             word,
             hits,
             ends,
@@ -3310,8 +3312,10 @@ impl TemplateLearner {
 }
 
 impl TemplateLearner {
-    /// The trie as indented text, with each position's verdict (for debugging and for
-    /// `shadowtap template list --explain`); at most `max_lines` lines.
+    /// The trie as indented text, with each position's verdict and each node's flag bits
+    /// when it has any (`flags=0x200`: kept literal beside a parameter; see the `flag`
+    /// module), for debugging and for `shadowtap template list --explain`; at most
+    /// `max_lines` lines.
     pub fn dump(&self, max_lines: usize) -> String {
         let mut out = String::new();
         let mut lines = 0usize;

@@ -141,6 +141,10 @@ pub struct ChildView {
     pub base: bool,
     /// How its words are joined ([`name_style`]): bits of kebab-case, snake_case, camelCase.
     pub style: u8,
+    /// Named like an RPC method, `service.method` (`chat.postMessage`,
+    /// `rest_lookups.federal_agencies`): letters on both sides of a dot, and what follows the
+    /// last dot is not a file extension.
+    pub dotted: bool,
     /// A phrase of three lower-case words or more joined by dashes or underscores
     /// ([`is_phrase`]): a slug.
     pub phrase: bool,
@@ -157,6 +161,17 @@ pub fn is_phrase(s: &str) -> bool {
         words += 1;
     }
     words >= 3
+}
+
+/// Whether `s` is named like an RPC method (see [`ChildView::dotted`]); `is_file` tells
+/// whether it reads as a file name. Linear in `s`.
+pub fn is_dotted_method(s: &str, is_file: bool) -> bool {
+    !is_file
+        && s.split('.').count() >= 2
+        && s.split('.').all(|p| {
+            p.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }
 
 /// At least this many siblings, half of them phrases, before they read as slugs (rule
@@ -792,7 +807,11 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             if ev.collections >= 0.2 {
                 return verdict(false, "collections", 0.6 + 0.3 * ev.collections, ev);
             }
-            if nwd < 3 && ev.shaped >= 3 && ev.same_shape >= 0.6 {
+            // Alike responses say nothing about operations named `service.method`
+            // (`rest_lookups.federal_agencies`, `chat.postMessage`): an RPC API's lookups
+            // answer alike.
+            let methods_named = core.iter().filter(|c| c.dotted).count();
+            if nwd < 3 && ev.shaped >= 3 && ev.same_shape >= 0.6 && methods_named * 2 < n {
                 return verdict(true, "shape", 0.5 + 0.4 * ev.same_shape, ev);
             }
             // After a collection name, many siblings all continuing with one label: items

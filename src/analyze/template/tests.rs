@@ -2374,3 +2374,28 @@ fn top_level_names_arriving_and_updated_one_by_one_are_items() {
     f.settle();
     assert_eq!(f.resolve("/api/folder.list"), "/api/folder.list");
 }
+
+#[test]
+fn rpc_method_names_answering_alike_stay_literal() {
+    // `POST /echo/rest_lookups.federal_agencies`: an RPC API's lookups, each answering with the
+    // same JSON structure. Alike responses make values of plain names, not of method names.
+    let methods = [
+        "rest_lookups.federal_agencies",
+        "rest_lookups.npdes_parameters",
+        "rest_lookups.cwa_pollutants",
+        "rest_lookups.icis_law_sections",
+        "cwa_rest_services.get_facilities",
+        "cwa_rest_services.get_qid",
+    ];
+    let mut l = TemplateLearner::new();
+    for i in 0..300 {
+        let path = format!("/echo/{}", methods[i % methods.len()]);
+        call(&mut l, "GET", &path);
+        l.note_shape(&path, 0xfeed);
+    }
+    l.settle();
+    assert_eq!(
+        l.resolve("/echo/rest_lookups.cwa_pollutants"),
+        "/echo/rest_lookups.cwa_pollutants"
+    );
+}
