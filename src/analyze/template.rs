@@ -2221,6 +2221,7 @@ impl TemplateLearner {
             // (`/v1/app/entity/...`) literal: a route prefix, not one more value. Not at a
             // top level, where busy values lead to whole sub-APIs (`/v1/{name}/...`).
             let valueish = |v: &ChildView| v.word < evidence::NONWORD || v.hits <= LEAF_VALUE_HITS;
+            let continuing = all.iter().filter(|v| !v.leaf).count();
             let leaf_values = ctx != Context::Top
                 && all.iter().filter(|v| valueish(v)).count() >= LEAF_VALUES_MIN
                 && all.iter().filter(|v| valueish(v)).all(|v| v.leaf);
@@ -2269,8 +2270,13 @@ impl TemplateLearner {
                 }
                 // One or two requests show one path, not a sub-tree of routes: a word seen
                 // that seldom continues with values, and is one more value itself
-                // (`/stats/analytics/AB12` beside `/stats/{name}`).
-                if !v.desc.is_empty() && v.word >= evidence::WORD && v.hits > LEAF_VALUE_HITS {
+                // (`/stats/analytics/AB12` beside `/stats/{name}`) — unless nothing beside it
+                // continues: then it is a directory among files (`/assets/fonts/inter.woff2`
+                // beside `/assets/app.js`).
+                if !v.desc.is_empty()
+                    && v.word >= evidence::WORD
+                    && (v.hits > LEAF_VALUE_HITS || (continuing <= 1 && param_desc.is_empty()))
+                {
                     let shared = v
                         .desc
                         .iter()
