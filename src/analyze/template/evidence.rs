@@ -715,21 +715,23 @@ pub fn decide(ctx: Context, core: &[ChildView], all: &[ChildView], analogous: bo
             // /v1/assetIndex`, `PATCH /v1/color`, `DELETE /v1/folder`), however much they
             // read as words. A flat API's operations are seldom seen once each, and are read
             // or posted to, not updated or deleted.
-            let busy: Vec<&ChildView> = all.iter().filter(|c| c.hits >= OPEN_ITEMS_BUSY).collect();
-            let busy_items = busy
-                .iter()
-                .filter(|c| {
-                    c.methods & (method_bits::PUT | method_bits::PATCH | method_bits::DELETE) != 0
-                })
-                .count();
+            let (busy, busy_items) = all.iter().filter(|c| c.hits >= OPEN_ITEMS_BUSY).fold(
+                (0usize, 0usize),
+                |(b, i), c| {
+                    let item = c.methods
+                        & (method_bits::PUT | method_bits::PATCH | method_bits::DELETE)
+                        != 0;
+                    (b + 1, i + usize::from(item))
+                },
+            );
             if n >= OPEN_ITEMS_MIN
                 && open >= 0.5
                 && nwd * 2 < n
                 && ev.collections < 0.2
-                && busy.len() >= 3
-                && busy_items * 2 >= busy.len()
+                && busy >= 3
+                && busy_items * 2 >= busy
             {
-                return verdict(true, "items", 0.5 + 0.3 * frac(busy_items, busy.len()), ev);
+                return verdict(true, "items", 0.5 + 0.3 * frac(busy_items, busy), ev);
             }
             // Most of many top-level names updated or deleted one by one, and reading as
             // names, standing alone or continuing alike: items (`PUT /v1/Brave-Lyra`,
